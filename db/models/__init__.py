@@ -1,0 +1,42 @@
+"""All models; import this module (`from db import models`) rather than single names."""
+
+from db.base import Base
+from db.models.change_request import AuditEvent, ChangeRequest
+from db.models.crm import (
+    Contact,
+    Contract,
+    Document,
+    Meter,
+    MeterReading,
+    MeterRegister,
+    Opportunity,
+    Order,
+    Payment,
+)
+from db.models.enums import *  # noqa: F403 - the enums are part of the models' vocabulary
+from db.models.organization import Organization, StaffUser
+from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
+from db.models.portal_user import PortalUser
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "ChangeRequest",
+    "Contact",
+    "Contract",
+    "Document",
+    "EmailTemplate",
+    "Meter",
+    "MeterReading",
+    "MeterRegister",
+    "Opportunity",
+    "Order",
+    "Organization",
+    "Payment",
+    "PermissionGroup",
+    "Portal",
+    "PortalUser",
+    "PortalVersion",
+    "StaffUser",
+    "Tile",
+]

@@ -1,0 +1,230 @@
+"""CRM data the portal shows: contacts, contracts, meters and readings, orders,
+opportunities, documents and payments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, MeterValue, TenantOwned, enum_column
+from db.models.enums import (
+    Commodity,
+    ContractStatus,
+    DocumentType,
+    InstallmentInterval,
+    MeterReadingSource,
+    MeterReadingStatus,
+    MeterStatus,
+    MeterType,
+    OpportunityStatus,
+    OrderStatus,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+)
+
+
+def _contact_fk(nullable: bool = False) -> Mapped[uuid.UUID]:
+    return mapped_column(
+        sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True, nullable=nullable
+    )
+
+
+class Contact(TenantOwned, Base):
+    """A CRM person or company; customers and installer partners alike."""
+
+    __tablename__ = "contact"
+
+    # Lower-cased primary email; several contacts may share one (families, landlords).
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    first_name: Mapped[str | None] = mapped_column(sa.String(100))
+    last_name: Mapped[str | None] = mapped_column(sa.String(100))
+    company_name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    customer_number: Mapped[str | None] = mapped_column(sa.String(40))
+    street: Mapped[str | None] = mapped_column(sa.String(200))
+    house_number: Mapped[str | None] = mapped_column(sa.String(20))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(10))
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    country: Mapped[str] = mapped_column(sa.String(2), default="DE")
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        sa.Index("ix_contact_organization_id_email", "organization_id", "email"),
+        sa.UniqueConstraint("organization_id", "customer_number"),
+        sa.CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+
+class Contract(TenantOwned, Base):
+    __tablename__ = "contract"
+
+    contact_id: Mapped[uuid.UUID] = _contact_fk()
+    number: Mapped[str] = mapped_column(sa.String(40))
+    contract_account_number: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus))
+    commodity: Mapped[Commodity] = mapped_column(enum_column(Commodity))
+    tariff_name: Mapped[str | None] = mapped_column(sa.String(120))
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    installment_amount: Mapped[Decimal]
+    installment_interval: Mapped[InstallmentInterval] = mapped_column(
+        enum_column(InstallmentInterval)
+    )
+    due_day: Mapped[int] = mapped_column(sa.SmallInteger)
+    payment_method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    account_holder: Mapped[str | None] = mapped_column(sa.String(200))
+    balance: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    delivery_street: Mapped[str | None] = mapped_column(sa.String(200))
+    delivery_house_number: Mapped[str | None] = mapped_column(sa.String(20))
+    delivery_postal_code: Mapped[str | None] = mapped_column(sa.String(10))
+    delivery_city: Mapped[str | None] = mapped_column(sa.String(100))
+
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "number"),
+        sa.Index("ix_contract_organization_id_account", "organization_id", "contract_account_number"),
+        sa.CheckConstraint("due_day BETWEEN 1 AND 28", name="due_day"),
+        sa.CheckConstraint("installment_amount >= 0", name="installment_non_negative"),
+        sa.CheckConstraint(
+            "payment_method <> 'SEPA_DEBIT' OR iban IS NOT NULL", name="sepa_needs_iban"
+        ),
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
+    )
+
+
+class Meter(TenantOwned, Base):
+    __tablename__ = "meter"
+
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contract.id", ondelete="SET NULL"), index=True
+    )
+    number: Mapped[str] = mapped_column(sa.String(40))
+    type: Mapped[MeterType] = mapped_column(enum_column(MeterType))
+    unit: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[MeterStatus] = mapped_column(
+        enum_column(MeterStatus), default=MeterStatus.ACTIVE
+    )
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "number"),
+        sa.CheckConstraint("unit IN ('kWh', 'm3', 'MWh')", name="unit"),
+    )
+
+
+class MeterRegister(TenantOwned, Base):
+    """A counter of a meter (e.g. OBIS 1.8.1 high tariff, 1.8.2 low tariff)."""
+
+    __tablename__ = "meter_register"
+
+    meter_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("meter.id", ondelete="CASCADE"), index=True
+    )
+    obis_code: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    # Number of digits before the decimal point; a reading past it has rolled over.
+    digits: Mapped[int] = mapped_column(sa.SmallInteger, default=6)
+
+    __table_args__ = (sa.UniqueConstraint("meter_id", "obis_code"),)
+
+
+class MeterReading(TenantOwned, Base):
+    __tablename__ = "meter_reading"
+
+    meter_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("meter.id", ondelete="CASCADE"))
+    register_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("meter_register.id", ondelete="CASCADE")
+    )
+    value: Mapped[Decimal] = mapped_column(MeterValue)
+    read_at: Mapped[datetime]
+    source: Mapped[MeterReadingSource] = mapped_column(enum_column(MeterReadingSource))
+    status: Mapped[MeterReadingStatus] = mapped_column(
+        enum_column(MeterReadingStatus), default=MeterReadingStatus.ACCEPTED
+    )
+    # Idempotency key of the submitting client: a retry stores nothing twice.
+    client_key: Mapped[str | None] = mapped_column(sa.String(64))
+    submitted_by_portal_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("portal_user.id", ondelete="SET NULL")
+    )
+    submitted_by_staff_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (
+        # Newest-first per meter: the dashboard's "last readings".
+        sa.Index("ix_meter_reading_meter_id_read_at", "meter_id", sa.text("read_at DESC")),
+        sa.UniqueConstraint("register_id", "read_at"),
+        sa.UniqueConstraint("meter_id", "client_key"),
+        sa.CheckConstraint("value >= 0", name="value_non_negative"),
+    )
+
+
+class Order(TenantOwned, Base):
+    """An order of a customer, e.g. a meter change, optionally handled by an installer."""
+
+    __tablename__ = "order"
+
+    contact_id: Mapped[uuid.UUID] = _contact_fk()
+    # The installer's partner contact; installers see only the orders assigned to it.
+    partner_contact_id: Mapped[uuid.UUID | None] = _contact_fk(nullable=True)
+    meter_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("meter.id", ondelete="SET NULL"), index=True
+    )
+    number: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus))
+    scheduled_for: Mapped[date | None]
+    total_amount: Mapped[Decimal | None]
+
+    __table_args__ = (sa.UniqueConstraint("organization_id", "number"),)
+
+
+class Opportunity(TenantOwned, Base):
+    __tablename__ = "opportunity"
+
+    contact_id: Mapped[uuid.UUID] = _contact_fk()
+    number: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[OpportunityStatus] = mapped_column(enum_column(OpportunityStatus))
+
+    __table_args__ = (sa.UniqueConstraint("organization_id", "number"),)
+
+
+class Document(TenantOwned, Base):
+    """A file shown in the portal; owned by a contact and optionally by one of its entities."""
+
+    __tablename__ = "document"
+
+    contact_id: Mapped[uuid.UUID] = _contact_fk()
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("order.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(255))
+    type: Mapped[DocumentType] = mapped_column(enum_column(DocumentType))
+    mime_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    storage_key: Mapped[str] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_non_negative"),)
+
+
+class Payment(TenantOwned, Base):
+    __tablename__ = "payment"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
+    amount: Mapped[Decimal]
+    due_date: Mapped[date]
+    paid_at: Mapped[datetime | None]
+    reference: Mapped[str | None] = mapped_column(sa.String(140))

@@ -1,0 +1,163 @@
+"""Enumerations of the domain, shared by the models, the services and the GraphQL schema."""
+
+from __future__ import annotations
+
+import enum
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "ADMIN"
+    AGENT = "AGENT"
+
+
+class PortalType(enum.StrEnum):
+    CUSTOMER = "CUSTOMER"
+    INSTALLER = "INSTALLER"
+
+
+class PortalStatus(enum.StrEnum):
+    DRAFT = "DRAFT"
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+class DomainKind(enum.StrEnum):
+    MANAGED = "MANAGED"
+    CUSTOM = "CUSTOM"
+
+
+class DomainStatus(enum.StrEnum):
+    READY = "READY"
+    PENDING_VERIFICATION = "PENDING_VERIFICATION"
+    VERIFIED = "VERIFIED"
+    CONFIGURED = "CONFIGURED"
+
+
+class TileKind(enum.StrEnum):
+    ACTION = "ACTION"
+    TEXT = "TEXT"
+    ENTITY = "ENTITY"
+    TEASER = "TEASER"
+    DOCUMENTS = "DOCUMENTS"
+    PAYMENTS = "PAYMENTS"
+    METER_READING = "METER_READING"
+
+
+class EmailTemplateKind(enum.StrEnum):
+    INVITATION = "INVITATION"
+    ACTIVATION = "ACTIVATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class RegistrationStatus(enum.StrEnum):
+    INVITED = "INVITED"
+    ACTIVATION_SENT = "ACTIVATION_SENT"
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+class AssignmentStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    ASSIGNED = "ASSIGNED"
+
+
+class ContractStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    TERMINATED = "TERMINATED"
+
+
+class Commodity(enum.StrEnum):
+    POWER = "POWER"
+    GAS = "GAS"
+    WATER = "WATER"
+    HEAT = "HEAT"
+
+
+class InstallmentInterval(enum.StrEnum):
+    MONTHLY = "MONTHLY"
+    BIMONTHLY = "BIMONTHLY"
+    QUARTERLY = "QUARTERLY"
+    HALF_YEARLY = "HALF_YEARLY"
+    YEARLY = "YEARLY"
+
+
+class PaymentMethod(enum.StrEnum):
+    SEPA_DEBIT = "SEPA_DEBIT"
+    TRANSFER = "TRANSFER"
+
+
+class MeterType(enum.StrEnum):
+    ELECTRICITY = "ELECTRICITY"
+    GAS = "GAS"
+    WATER = "WATER"
+    HEAT = "HEAT"
+
+
+class MeterStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    DECOMMISSIONED = "DECOMMISSIONED"
+
+
+class MeterReadingSource(enum.StrEnum):
+    CUSTOMER = "CUSTOMER"
+    INSTALLER = "INSTALLER"
+    STAFF = "STAFF"
+    IMPORT = "IMPORT"
+    ESTIMATED = "ESTIMATED"
+
+
+class MeterReadingStatus(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    CORRECTED = "CORRECTED"
+    REJECTED = "REJECTED"
+
+
+class OrderStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class OpportunityStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    OFFER_SENT = "OFFER_SENT"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
+class DocumentType(enum.StrEnum):
+    INVOICE = "INVOICE"
+    CONTRACT = "CONTRACT"
+    OFFER = "OFFER"
+    LETTER = "LETTER"
+    PROTOCOL = "PROTOCOL"
+    OTHER = "OTHER"
+
+
+class PaymentKind(enum.StrEnum):
+    INSTALLMENT = "INSTALLMENT"
+    INVOICE = "INVOICE"
+    REFUND = "REFUND"
+
+
+class PaymentStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    PAID = "PAID"
+    OVERDUE = "OVERDUE"
+
+
+class ChangeRequestStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CONFLICT = "CONFLICT"
+
+
+class ActorType(enum.StrEnum):
+    STAFF = "STAFF"
+    PORTAL_USER = "PORTAL_USER"
+    SYSTEM = "SYSTEM"
+    ANONYMOUS = "ANONYMOUS"

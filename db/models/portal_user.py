@@ -1,0 +1,49 @@
+"""Portal users ("Portal Zugang"): the logins of customers and installers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, TenantOwned, enum_column
+from db.models.enums import AssignmentStatus, RegistrationStatus
+
+
+class PortalUser(TenantOwned, Base):
+    __tablename__ = "portal_user"
+
+    portal_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("portal.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    language: Mapped[str] = mapped_column(sa.String(2), default="de")
+    registration_status: Mapped[RegistrationStatus] = mapped_column(
+        enum_column(RegistrationStatus)
+    )
+    assignment_status: Mapped[AssignmentStatus] = mapped_column(enum_column(AssignmentStatus))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
+    permission_group_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("permission_group.id", ondelete="RESTRICT")
+    )
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.UniqueConstraint("portal_id", "email"),
+        sa.Index("ix_portal_user_portal_id_created_at", "portal_id", "created_at", "id"),
+        sa.CheckConstraint("email = lower(email)", name="email_lower"),
+        sa.CheckConstraint("language IN ('de', 'en')", name="language"),
+        sa.CheckConstraint(
+            "(assignment_status = 'ASSIGNED') = (contact_id IS NOT NULL)", name="assignment"
+        ),
+        sa.CheckConstraint(
+            "registration_status <> 'ACTIVE' OR password_hash IS NOT NULL",
+            name="active_has_password",
+        ),
+    )

@@ -1,0 +1,204 @@
+"""Portal settings as typed, validated structures, stored as JSONB on the portal.
+
+The draft and every published version are one `PortalSettings` document each, so a
+publish is a copy and a restore is a copy back; pydantic validates both on the way in
+and on the way out of the database.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from sqlalchemy.dialects import postgresql
+
+Language = Literal["de", "en"]
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Design(_Settings):
+    primary_color: str = "#005CA9"
+    secondary_color: str = "#F39200"
+    background_color: str = "#FFFFFF"
+    logo_url: HttpUrl | None = None
+    font: Literal["Inter", "Roboto", "Open Sans", "Source Sans 3", "System"] = "Inter"
+
+    @field_validator("primary_color", "secondary_color", "background_color")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not HEX_COLOR.match(value):
+            raise ValueError("must be a hex color such as #005CA9")
+        return value.upper()
+
+
+class SelfRegistration(enum.StrEnum):
+    ALLOW_WITHOUT_CONTACT = "ALLOW_WITHOUT_CONTACT"
+    ALLOW_WITH_CONTACT = "ALLOW_WITH_CONTACT"
+    DENY = "DENY"
+
+
+class IdentifierEntity(enum.StrEnum):
+    CONTACT = "CONTACT"
+    CONTRACT = "CONTRACT"
+    ORDER = "ORDER"
+    OPPORTUNITY = "OPPORTUNITY"
+
+
+IDENTIFIER_ATTRIBUTES: dict[IdentifierEntity, frozenset[str]] = {
+    IdentifierEntity.CONTACT: frozenset(
+        {"email", "first_name", "last_name", "customer_number", "phone", "postal_code"}
+    ),
+    IdentifierEntity.CONTRACT: frozenset({"number", "contract_account_number"}),
+    IdentifierEntity.ORDER: frozenset({"number"}),
+    IdentifierEntity.OPPORTUNITY: frozenset({"number"}),
+}
+
+
+class Identifier(_Settings):
+    entity: IdentifierEntity
+    attribute: str
+
+    @model_validator(mode="after")
+    def _known_attribute(self) -> Identifier:
+        if self.attribute not in IDENTIFIER_ATTRIBUTES[self.entity]:
+            allowed = ", ".join(sorted(IDENTIFIER_ATTRIBUTES[self.entity]))
+            raise ValueError(f"{self.entity} has no identifier {self.attribute!r} ({allowed})")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.entity.lower()}.{self.attribute}"
+
+
+class Registration(_Settings):
+    self_registration: SelfRegistration = SelfRegistration.ALLOW_WITHOUT_CONTACT
+    identifiers: list[Identifier] = Field(
+        default_factory=lambda: [Identifier(entity=IdentifierEntity.CONTACT, attribute="email")]
+    )
+    terms_url: HttpUrl | None = None
+    privacy_url: HttpUrl | None = None
+    registration_link: HttpUrl | None = None
+
+    @field_validator("identifiers")
+    @classmethod
+    def _email_first(cls, value: list[Identifier]) -> list[Identifier]:
+        if not value or value[0].key != "contact.email":
+            raise ValueError("the contact's email must be the first identifier")
+        if len({identifier.key for identifier in value}) != len(value):
+            raise ValueError("identifiers must not repeat")
+        return value
+
+
+class PeriodType(enum.StrEnum):
+    DAYS = "DAYS"
+    WEEKS = "WEEKS"
+    MONTHS = "MONTHS"
+
+
+class Cadence(_Settings):
+    allowed_changes: Annotated[int, Field(ge=1, le=100)]
+    period: Annotated[int, Field(ge=1, le=366)]
+    period_type: PeriodType
+
+
+class InstallmentRules(_Settings):
+    enabled: bool = True
+    increment_percent: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2)] | None = None
+    decrement_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = None
+    cadence: Cadence | None = None
+
+
+class PaymentMethodRules(_Settings):
+    enabled: bool = True
+    block_when_overdue: bool = True
+    cadence: Cadence | None = None
+
+
+class DueDateRules(_Settings):
+    enabled: bool = False
+    editable_until_days_before: Annotated[int, Field(ge=0, le=60)] = 5
+
+
+class Rules(_Settings):
+    installment: InstallmentRules = InstallmentRules()
+    payment_method: PaymentMethodRules = PaymentMethodRules()
+    due_date: DueDateRules = DueDateRules()
+
+
+class TwoFactorPolicy(enum.StrEnum):
+    OFF = "OFF"
+    OPTIONAL = "OPTIONAL"
+    REQUIRED = "REQUIRED"
+
+
+class ExternalLink(_Settings):
+    label: dict[Language, Annotated[str, Field(min_length=1, max_length=80)]]
+    url: HttpUrl
+
+
+class JourneyPlacement(enum.StrEnum):
+    NAVIGATION = "NAVIGATION"
+    FIRST_LOGIN = "FIRST_LOGIN"
+    ENTITY = "ENTITY"
+    OFFER_ACCEPTED = "OFFER_ACCEPTED"
+    OFFER_DECLINED = "OFFER_DECLINED"
+
+
+class Journey(_Settings):
+    placement: JourneyPlacement
+    journey_id: Annotated[str, Field(min_length=1, max_length=64)]
+    label: dict[Language, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)
+
+
+class PageTexts(_Settings):
+    login: str = ""
+    registration: str = ""
+    activation: str = ""
+    password_forgotten: str = ""
+    home: str = ""
+
+
+class PortalSettings(_Settings):
+    languages: list[Language] = Field(default_factory=lambda: ["de"])
+    default_language: Language = "de"
+    design: Design = Design()
+    registration: Registration = Registration()
+    rules: Rules = Rules()
+    two_factor: TwoFactorPolicy = TwoFactorPolicy.OPTIONAL
+    approval_required_attributes: list[str] = Field(default_factory=list)
+    notify_staff_user_ids: list[str] = Field(default_factory=list)
+    external_links: list[ExternalLink] = Field(default_factory=list)
+    journeys: list[Journey] = Field(default_factory=list)
+    page_titles: dict[Language, dict[str, str]] = Field(default_factory=dict)
+    texts: dict[Language, PageTexts] = Field(default_factory=dict)
+    privacy_text: dict[Language, str] = Field(default_factory=dict)
+    marketing_consent_text: dict[Language, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _languages(self) -> PortalSettings:
+        if not self.languages or len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages must be a non-empty list without repeats")
+        if self.default_language not in self.languages:
+            raise ValueError("the default language must be one of the portal's languages")
+        return self
+
+
+class SettingsColumn(sa.types.TypeDecorator[PortalSettings]):
+    """JSONB column holding a validated `PortalSettings` document."""
+
+    impl = postgresql.JSONB
+    cache_ok = True
+
+    def process_bind_param(self, value: PortalSettings | None, dialect: Any) -> Any:
+        return None if value is None else value.model_dump(mode="json")
+
+    def process_result_value(self, value: Any, dialect: Any) -> PortalSettings | None:
+        return None if value is None else PortalSettings.model_validate(value)
