@@ -186,7 +186,8 @@ class EmbeddedPostgres:
             time.sleep(0.1)
 
     def _create_database(self, bin_dir: Path) -> None:
-        exists = self._psql(bin_dir, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608 - a constant
+        exists = self._psql(bin_dir, query)
         if not exists:
             self._psql(bin_dir, f'CREATE DATABASE "{DATABASE}"')
 

@@ -87,7 +87,9 @@ class Contract(TenantOwned, Base):
 
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "number"),
-        sa.Index("ix_contract_organization_id_account", "organization_id", "contract_account_number"),
+        sa.Index(
+            "ix_contract_organization_id_account", "organization_id", "contract_account_number"
+        ),
         sa.CheckConstraint("due_day BETWEEN 1 AND 28", name="due_day"),
         sa.CheckConstraint("installment_amount >= 0", name="installment_non_negative"),
         sa.CheckConstraint(

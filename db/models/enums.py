@@ -46,7 +46,7 @@ class TileKind(enum.StrEnum):
 class EmailTemplateKind(enum.StrEnum):
     INVITATION = "INVITATION"
     ACTIVATION = "ACTIVATION"
-    PASSWORD_RESET = "PASSWORD_RESET"
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
 
 
 class RegistrationStatus(enum.StrEnum):

@@ -32,4 +32,3 @@ class StaffUser(TenantOwned, Base):
     last_login_at: Mapped[datetime | None]
 
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower"),)
-

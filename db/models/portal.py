@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, Identified, TenantOwned, enum_column
+from db.base import Base, TenantOwned, enum_column
 from db.models.enums import (
     DomainKind,
     DomainStatus,

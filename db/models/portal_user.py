@@ -19,9 +19,7 @@ class PortalUser(TenantOwned, Base):
     email: Mapped[str] = mapped_column(sa.String(254))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     language: Mapped[str] = mapped_column(sa.String(2), default="de")
-    registration_status: Mapped[RegistrationStatus] = mapped_column(
-        enum_column(RegistrationStatus)
-    )
+    registration_status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus))
     assignment_status: Mapped[AssignmentStatus] = mapped_column(enum_column(AssignmentStatus))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True

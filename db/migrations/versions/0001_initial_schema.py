@@ -197,9 +197,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column(
-            "draft_settings", postgresql.JSONB(astext_type=sa.Text()), nullable=False
-        ),
+        sa.Column("draft_settings", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column(
             "published_settings",
             postgresql.JSONB(astext_type=sa.Text()),
@@ -574,9 +572,7 @@ def upgrade() -> None:
         "portal_version",
         sa.Column("portal_id", sa.Uuid(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "settings", postgresql.JSONB(astext_type=sa.Text()), nullable=False
-        ),
+        sa.Column("settings", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("tiles", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("published_by_id", sa.Uuid(), nullable=True),
         sa.Column("organization_id", sa.Uuid(), nullable=False),

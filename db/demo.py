@@ -1,0 +1,590 @@
+"""Deterministic demo data: two utilities, their portals, CRM data and fixed logins.
+
+Every ID is a UUIDv5 of a readable name and every value comes from a seeded generator,
+so two loads produce identical databases and the README's logins and IDs stay true.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.portal_settings import (
+    Design,
+    Identifier,
+    IdentifierEntity,
+    PortalSettings,
+    Registration,
+    SelfRegistration,
+)
+
+NAMESPACE = uuid.UUID("6f1c1a4e-3b0e-5d8a-9a57-6b2f4f1d2c00")
+# Readings run monthly up to this date: fixed, so the data never changes.
+LAST_READING_DAY = date(2026, 11, 1)
+
+
+def demo_id(name: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, name)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    portal: str | None  # portal key, None for staff
+
+
+LOGINS = [
+    DemoLogin("ADMIN", "admin@musterstadt.example", "Demo-Admin-1", None),
+    DemoLogin("AGENT", "agent@musterstadt.example", "Demo-Agent-1", None),
+    DemoLogin("CUSTOMER", "anna.becker@example.org", "Demo-Kunde-1", "musterstadt-kunden"),
+    DemoLogin("CUSTOMER", "jonas.wolf@example.org", "Demo-Kunde-2", "musterstadt-kunden"),
+    DemoLogin(
+        "INSTALLER", "montage@elektro-schmidt.example", "Demo-Installer-1", "musterstadt-partner"
+    ),
+    DemoLogin("ADMIN", "admin@nachbarstadt.example", "Demo-Admin-2", None),
+    DemoLogin("CUSTOMER", "lena.fischer@example.org", "Demo-Kunde-3", "nachbarstadt-kunden"),
+]
+
+FIRST_NAMES = [
+    "Anna", "Jonas", "Petra", "Michael", "Sabine", "Thomas", "Julia", "Stefan", "Katrin",
+    "Andreas", "Monika", "Frank", "Claudia", "Markus", "Birgit", "Tobias", "Heike", "Daniel",
+    "Susanne", "Florian", "Nicole", "Sebastian", "Martina", "Lukas",
+]  # fmt: skip
+LAST_NAMES = [
+    "Becker", "Wolf", "Schulz", "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Neumann",
+    "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Werner",
+    "Krause", "Lehmann", "Köhler", "Maier", "Herrmann", "König", "Walter",
+]  # fmt: skip
+STREETS = ["Hauptstraße", "Bahnhofstraße", "Gartenweg", "Lindenallee", "Schulstraße", "Am Markt"]
+
+
+class DemoBuilder:
+    def __init__(self, session: AsyncSession, hash_password: Callable[[str], str]) -> None:
+        self.session = session
+        self.hash = hash_password
+        self.random = random.Random(20261122)
+        self.rows: list[object] = []
+
+    def add(self, row: object) -> None:
+        self.rows.append(row)
+
+    async def flush(self) -> None:
+        """Insert table by table in foreign-key order (the models declare no relationships
+        from which the unit of work could derive it)."""
+        order = {table.name: i for i, table in enumerate(models.Base.metadata.sorted_tables)}
+        self.rows.sort(key=lambda row: order[row.__table__.name])  # type: ignore[attr-defined]
+        current: str | None = None
+        for row in self.rows:
+            name = row.__table__.name  # type: ignore[attr-defined]
+            if current is not None and name != current:
+                await self.session.flush()
+            current = name
+            self.session.add(row)
+        await self.session.flush()
+        self.rows.clear()
+
+    def organization(self, key: str, name: str) -> models.Organization:
+        org = models.Organization(id=demo_id(f"org:{key}"), name=name, slug=key)
+        self.add(org)
+        return org
+
+    def staff(self, org: models.Organization, login: DemoLogin, name: str) -> None:
+        self.add(
+            models.StaffUser(
+                id=demo_id(f"staff:{login.email}"),
+                organization_id=org.id,
+                email=login.email,
+                name=name,
+                role=models.StaffRole(login.role),
+                password_hash=self.hash(login.password),
+            )
+        )
+
+    def portal(
+        self,
+        org: models.Organization,
+        key: str,
+        name: str,
+        portal_type: models.PortalType,
+        domain: str,
+        settings: PortalSettings,
+    ) -> tuple[models.Portal, models.PermissionGroup]:
+        portal = models.Portal(
+            id=demo_id(f"portal:{key}"),
+            organization_id=org.id,
+            type=portal_type,
+            name=name,
+            status=models.PortalStatus.ACTIVE,
+            domain_kind=models.DomainKind.MANAGED,
+            domain=domain,
+            domain_status=models.DomainStatus.READY,
+            draft_settings=settings,
+            published_settings=settings,
+            published_version=1,
+            published_at=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        )
+        self.add(portal)
+        self.add(
+            models.PortalVersion(
+                id=demo_id(f"portal-version:{key}:1"),
+                organization_id=org.id,
+                portal_id=portal.id,
+                version=1,
+                settings=settings,
+                tiles=[],
+            )
+        )
+        grants = (
+            [
+                "contract:read", "meter_reading:create", "document:upload", "document:delete",
+                "installment:update", "payment_method:update", "due_date:update",
+                "contact:update",
+            ]
+            if portal_type is models.PortalType.CUSTOMER
+            else ["order:read", "meter:read", "meter_reading:create"]
+        )  # fmt: skip
+        group = models.PermissionGroup(
+            id=demo_id(f"group:{key}:default"),
+            organization_id=org.id,
+            portal_id=portal.id,
+            name="Standard",
+            grants=grants,
+            visibility={},
+            is_default=True,
+        )
+        self.add(group)
+        self.email_templates(org, portal)
+        return portal, group
+
+    def email_templates(self, org: models.Organization, portal: models.Portal) -> None:
+        texts = {
+            models.EmailTemplateKind.INVITATION: (
+                "Einladung zu {{ portal.name }}",
+                "Invitation to {{ portal.name }}",
+                "invitation_link",
+            ),
+            models.EmailTemplateKind.ACTIVATION: (
+                "Bitte bestätigen Sie Ihre Registrierung",
+                "Please confirm your registration",
+                "confirmation_link",
+            ),
+            models.EmailTemplateKind.PASSWORD_RESET: (
+                "Passwort zurücksetzen",
+                "Reset your password",
+                "password_reset_link",
+            ),
+        }
+        for kind, (subject_de, subject_en, link) in texts.items():
+            for language, subject in (("de", subject_de), ("en", subject_en)):
+                greeting = "Hallo" if language == "de" else "Hello"
+                body = f"{greeting} {{{{ contact.first_name }}}},\n\n{{{{ {link} }}}}\n"
+                self.add(
+                    models.EmailTemplate(
+                        id=demo_id(f"template:{portal.id}:{kind}:{language}"),
+                        organization_id=org.id,
+                        portal_id=portal.id,
+                        kind=kind,
+                        language=language,
+                        subject=subject,
+                        body_text=body,
+                        body_html=f"<p>{body}</p>",
+                    )
+                )
+
+    def tiles(self, org: models.Organization, portal: models.Portal) -> None:
+        specs = [
+            (models.TileKind.TEXT, {"de": {"title": "Willkommen", "text": "Ihr Kundenportal."}}),
+            (models.TileKind.ENTITY, {"entity": "contract", "de": {"title": "Meine Verträge"}}),
+            (models.TileKind.METER_READING, {"de": {"title": "Zählerstand melden"}}),
+            (models.TileKind.DOCUMENTS, {"de": {"title": "Meine Dokumente"}}),
+            (models.TileKind.PAYMENTS, {"de": {"title": "Zahlungen"}}),
+        ]
+        for position, (kind, content) in enumerate(specs):
+            self.add(
+                models.Tile(
+                    id=demo_id(f"tile:{portal.id}:{position}"),
+                    organization_id=org.id,
+                    portal_id=portal.id,
+                    kind=kind,
+                    position=position,
+                    visible=True,
+                    permission_group_ids=[],
+                    content=content,
+                )
+            )
+
+    def contact(self, org: models.Organization, key: str, **values: object) -> models.Contact:
+        contact = models.Contact(id=demo_id(f"contact:{org.slug}:{key}"), organization_id=org.id)
+        for name, value in values.items():
+            setattr(contact, name, value)
+        self.add(contact)
+        return contact
+
+    def contract_with_meter(
+        self,
+        org: models.Organization,
+        contact: models.Contact,
+        number: str,
+        commodity: models.Commodity,
+        payment_method: models.PaymentMethod,
+    ) -> tuple[models.Contract, models.Meter]:
+        power = commodity is models.Commodity.POWER
+        installment = Decimal(self.random.randrange(45, 160)) + Decimal("0.00")
+        contract = models.Contract(
+            id=demo_id(f"contract:{org.slug}:{number}"),
+            organization_id=org.id,
+            contact_id=contact.id,
+            number=number,
+            contract_account_number=f"8{number[-7:]}",
+            status=models.ContractStatus.ACTIVE,
+            commodity=commodity,
+            tariff_name="Musterstrom Öko" if power else "Mustergas Komfort",
+            start_date=date(2023, 1 + self.random.randrange(12), 1),
+            end_date=None,
+            installment_amount=installment,
+            installment_interval=models.InstallmentInterval.MONTHLY,
+            due_day=15,
+            payment_method=payment_method,
+            iban="DE89370400440532013000"
+            if payment_method is models.PaymentMethod.SEPA_DEBIT
+            else None,
+            account_holder=f"{contact.first_name} {contact.last_name}",
+            balance=Decimal("0.00"),
+            delivery_street=contact.street,
+            delivery_house_number=contact.house_number,
+            delivery_postal_code=contact.postal_code,
+            delivery_city=contact.city,
+        )
+        self.add(contract)
+        meter = models.Meter(
+            id=demo_id(f"meter:{org.slug}:{number}"),
+            organization_id=org.id,
+            contract_id=contract.id,
+            number=f"{'1ESY' if power else '7GAS'}{number[-7:]}",
+            type=models.MeterType.ELECTRICITY if power else models.MeterType.GAS,
+            unit="kWh" if power else "m3",
+            status=models.MeterStatus.ACTIVE,
+            location="Keller",
+        )
+        self.add(meter)
+        register = models.MeterRegister(
+            id=demo_id(f"register:{meter.id}:1.8.0"),
+            organization_id=org.id,
+            meter_id=meter.id,
+            obis_code="1.8.0" if power else "7.0.0",
+            name="Bezug" if power else "Volumen",
+            digits=6,
+        )
+        self.add(register)
+        value = Decimal(self.random.randrange(2000, 40000))
+        monthly = self.random.randrange(150, 420) if power else self.random.randrange(60, 200)
+        for month in range(12):
+            read_on = _months_before(LAST_READING_DAY, 11 - month)
+            value += Decimal(monthly + self.random.randrange(-30, 30)) + Decimal(
+                self.random.randrange(0, 1000)
+            ) / Decimal(1000)
+            self.add(
+                models.MeterReading(
+                    id=demo_id(f"reading:{meter.id}:{read_on.isoformat()}"),
+                    organization_id=org.id,
+                    meter_id=meter.id,
+                    register_id=register.id,
+                    value=value,
+                    read_at=datetime(read_on.year, read_on.month, read_on.day, 8, tzinfo=UTC),
+                    source=models.MeterReadingSource.CUSTOMER
+                    if month % 3
+                    else models.MeterReadingSource.IMPORT,
+                    status=models.MeterReadingStatus.ACCEPTED,
+                )
+            )
+        for month in range(3):
+            due = _months_before(date(2026, 11, 15), month)
+            overdue = payment_method is models.PaymentMethod.TRANSFER and month == 1
+            self.add(
+                models.Payment(
+                    id=demo_id(f"payment:{contract.id}:{due.isoformat()}"),
+                    organization_id=org.id,
+                    contract_id=contract.id,
+                    kind=models.PaymentKind.INSTALLMENT,
+                    status=models.PaymentStatus.OVERDUE if overdue else models.PaymentStatus.PAID,
+                    amount=installment,
+                    due_date=due,
+                    paid_at=None
+                    if overdue
+                    else datetime(due.year, due.month, due.day, 6, tzinfo=UTC),
+                    reference=f"Abschlag {due:%m/%Y} {number}",
+                )
+            )
+        self.add(
+            models.Document(
+                id=demo_id(f"document:{contract.id}:invoice-2025"),
+                organization_id=org.id,
+                contact_id=contact.id,
+                contract_id=contract.id,
+                name=f"Jahresrechnung 2025 {number}.pdf",
+                type=models.DocumentType.INVOICE,
+                mime_type="application/pdf",
+                size_bytes=48213 + self.random.randrange(5000),
+                storage_key=f"{org.slug}/documents/{number}/rechnung-2025.pdf",
+            )
+        )
+        return contract, meter
+
+    def portal_user(
+        self,
+        org: models.Organization,
+        portal: models.Portal,
+        group: models.PermissionGroup,
+        email: str,
+        *,
+        status: models.RegistrationStatus,
+        contact: models.Contact | None,
+        password: str | None = None,
+    ) -> None:
+        activated = status in (models.RegistrationStatus.ACTIVE, models.RegistrationStatus.DISABLED)
+        self.add(
+            models.PortalUser(
+                id=demo_id(f"portal-user:{portal.id}:{email}"),
+                organization_id=org.id,
+                portal_id=portal.id,
+                email=email,
+                password_hash=self.hash(password) if password else None,
+                language="de",
+                registration_status=status,
+                assignment_status=models.AssignmentStatus.ASSIGNED
+                if contact
+                else models.AssignmentStatus.PENDING,
+                contact_id=contact.id if contact else None,
+                permission_group_id=group.id,
+                activated_at=datetime(2026, 2, 1, 10, tzinfo=UTC) if activated else None,
+            )
+        )
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    return date(month_index // 12, month_index % 12 + 1, day.day)
+
+
+def _address(builder: DemoBuilder, city: str, postal_code: str, i: int) -> dict[str, object]:
+    return {
+        "street": STREETS[i % len(STREETS)],
+        "house_number": str(3 + i * 2),
+        "postal_code": postal_code,
+        "city": city,
+        "country": "DE",
+    }
+
+
+def customer_settings(domain_label: str) -> PortalSettings:
+    return PortalSettings(
+        languages=["de", "en"],
+        default_language="de",
+        design=Design(primary_color="#005CA9", secondary_color="#F39200"),
+        registration=Registration(
+            self_registration=SelfRegistration.ALLOW_WITHOUT_CONTACT,
+            identifiers=[
+                Identifier(entity=IdentifierEntity.CONTACT, attribute="email"),
+                Identifier(entity=IdentifierEntity.CONTACT, attribute="customer_number"),
+            ],
+            terms_url=f"https://{domain_label}.example/agb",  # type: ignore[arg-type]
+            privacy_url=f"https://{domain_label}.example/datenschutz",  # type: ignore[arg-type]
+        ),
+    )
+
+
+async def demo_loaded(session: AsyncSession) -> bool:
+    found = await session.scalar(
+        sa.select(models.Organization.id).where(models.Organization.slug == "musterstadt")
+    )
+    return found is not None
+
+
+async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) -> bool:
+    """Insert the demo data unless it is there already. Returns whether it inserted."""
+    if await demo_loaded(session):
+        return False
+    b = DemoBuilder(session, hash_password)
+    logins = {login.email: login for login in LOGINS}
+
+    muster = b.organization("musterstadt", "Stadtwerke Musterstadt")
+    b.staff(muster, logins["admin@musterstadt.example"], "Miriam Admin")
+    b.staff(muster, logins["agent@musterstadt.example"], "Ali Agent")
+    customers, customer_group = b.portal(
+        muster,
+        "musterstadt-kunden",
+        "Kundenportal Stadtwerke Musterstadt",
+        models.PortalType.CUSTOMER,
+        "musterstadt.portale.example",
+        customer_settings("stadtwerke-musterstadt"),
+    )
+    partners, partner_group = b.portal(
+        muster,
+        "musterstadt-partner",
+        "Installateursportal Stadtwerke Musterstadt",
+        models.PortalType.INSTALLER,
+        "musterstadt-partner.portale.example",
+        PortalSettings(),
+    )
+    b.tiles(muster, customers)
+
+    contacts: list[models.Contact] = []
+    meters: list[models.Meter] = []
+    for i, (first, last) in enumerate(zip(FIRST_NAMES, LAST_NAMES, strict=True)):
+        # Petra and Michael Schulz share one email: registration needs a second identifier.
+        email = (
+            "familie.schulz@example.org"
+            if last == "Schulz"
+            else f"{_ascii(first)}.{_ascii(last)}@example.org"
+        )
+        contact = b.contact(
+            muster,
+            f"c{i:02d}",
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=f"+49 30 5550{i:03d}",
+            customer_number=f"K-{100001 + i}",
+            marketing_consent=i % 4 == 0,
+            **_address(b, "Musterstadt", "12345", i),
+        )
+        contacts.append(contact)
+    partner = b.contact(
+        muster,
+        "partner-elektro-schmidt",
+        company_name="Elektro Schmidt GmbH",
+        email="montage@elektro-schmidt.example",
+        phone="+49 30 5551000",
+        customer_number="P-9001",
+        street="Industriestraße",
+        house_number="12",
+        postal_code="12347",
+        city="Musterstadt",
+    )
+
+    for i, contact in enumerate(contacts):
+        method = models.PaymentMethod.TRANSFER if i % 5 == 1 else models.PaymentMethod.SEPA_DEBIT
+        _, meter = b.contract_with_meter(
+            muster, contact, f"V-2023-{1000001 + i * 2}", models.Commodity.POWER, method
+        )
+        meters.append(meter)
+        if i % 3 == 0:  # every third contact (Anna among them) also has gas
+            b.contract_with_meter(
+                muster, contact, f"V-2023-{1000002 + i * 2}", models.Commodity.GAS, method
+            )
+
+    order_specs = [
+        (0, "Zählerwechsel Strom", models.OrderStatus.IN_PROGRESS, partner),
+        (6, "Installation Wallbox", models.OrderStatus.OPEN, partner),
+        (7, "Prüfung Hausanschluss", models.OrderStatus.COMPLETED, partner),
+        (1, "Tarifwechsel Ökostrom", models.OrderStatus.OPEN, None),
+    ]
+    for n, (index, title, status, handled_by) in enumerate(order_specs):
+        b.add(
+            models.Order(
+                id=demo_id(f"order:musterstadt:{n}"),
+                organization_id=muster.id,
+                contact_id=contacts[index].id,
+                partner_contact_id=handled_by.id if handled_by else None,
+                meter_id=meters[index].id if handled_by else None,
+                number=f"A-2026-{500 + n}",
+                title=title,
+                status=status,
+                scheduled_for=date(2026, 12, 2 + n),
+                total_amount=Decimal("249.00") + n * Decimal("100.00"),
+            )
+        )
+    for n, (index, title, status) in enumerate(
+        [
+            (0, "Photovoltaik-Angebot", models.OpportunityStatus.OFFER_SENT),
+            (2, "Wärmepumpentarif", models.OpportunityStatus.OPEN),
+            (9, "Ladestrom-Angebot", models.OpportunityStatus.ACCEPTED),
+        ]
+    ):
+        b.add(
+            models.Opportunity(
+                id=demo_id(f"opportunity:musterstadt:{n}"),
+                organization_id=muster.id,
+                contact_id=contacts[index].id,
+                number=f"O-2026-{300 + n}",
+                title=title,
+                status=status,
+            )
+        )
+
+    def user(email: str, status: models.RegistrationStatus, contact: models.Contact | None,
+             password: str | None = None) -> None:  # fmt: skip
+        b.portal_user(
+            muster, customers, customer_group, email,
+            status=status, contact=contact, password=password,
+        )  # fmt: skip
+
+    active = models.RegistrationStatus.ACTIVE
+    user("anna.becker@example.org", active, contacts[0], "Demo-Kunde-1")
+    user("jonas.wolf@example.org", active, contacts[1], "Demo-Kunde-2")
+    user("familie.schulz@example.org", active, contacts[2], "Demo-Kunde-Schulz")
+    user(contacts[4].email or "", models.RegistrationStatus.INVITED, contacts[4])
+    user(contacts[5].email or "", models.RegistrationStatus.ACTIVATION_SENT, contacts[5], "x" * 12)
+    user(
+        contacts[8].email or "", models.RegistrationStatus.DISABLED, contacts[8], "Demo-Gesperrt-1"
+    )
+    user("neu.interessent@example.org", models.RegistrationStatus.ACTIVATION_SENT, None, "y" * 12)
+    user("wartet.zuordnung@example.org", active, None, "Demo-Wartet-1")
+    b.portal_user(
+        muster,
+        partners,
+        partner_group,
+        "montage@elektro-schmidt.example",
+        status=active,
+        contact=partner,
+        password="Demo-Installer-1",
+    )
+
+    nachbar = b.organization("nachbarstadt", "Stadtwerke Nachbarstadt")
+    b.staff(nachbar, logins["admin@nachbarstadt.example"], "Nora Nachbar")
+    nachbar_portal, nachbar_group = b.portal(
+        nachbar,
+        "nachbarstadt-kunden",
+        "Kundenportal Stadtwerke Nachbarstadt",
+        models.PortalType.CUSTOMER,
+        "nachbarstadt.portale.example",
+        customer_settings("stadtwerke-nachbarstadt"),
+    )
+    b.tiles(nachbar, nachbar_portal)
+    neighbours = [("Lena", "Fischer"), ("Paul", "Weber"), ("Emma", "Meyer"), ("Ben", "Wagner")]
+    for i, (first, last) in enumerate(neighbours):
+        contact = b.contact(
+            nachbar,
+            f"c{i:02d}",
+            first_name=first,
+            last_name=last,
+            email=f"{first.lower()}.{last.lower()}@example.org",
+            phone=f"+49 40 5550{i:03d}",
+            customer_number=f"N-{200001 + i}",
+            **_address(b, "Nachbarstadt", "23456", i),
+        )
+        b.contract_with_meter(
+            nachbar, contact, f"NV-2024-{2000001 + i}", models.Commodity.POWER,
+            models.PaymentMethod.SEPA_DEBIT,
+        )  # fmt: skip
+        if i == 0:
+            b.portal_user(
+                nachbar, nachbar_portal, nachbar_group, "lena.fischer@example.org",
+                status=active, contact=contact, password="Demo-Kunde-3",
+            )  # fmt: skip
+    await b.flush()
+    return True
+
+
+def _ascii(name: str) -> str:
+    return name.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")

@@ -1,0 +1,1 @@
+"""The GraphQL service: schema, resolvers, authentication and the domain services."""

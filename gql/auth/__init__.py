@@ -1,0 +1,1 @@
+"""Authentication (who is calling) and field permissions (what they may read)."""

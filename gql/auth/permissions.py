@@ -1,0 +1,115 @@
+"""Field permissions, declared once next to each field and printed into the SDL.
+
+`allow(*roles)` returns a field whose roles are checked by a small field extension and
+shown as `@requires(roles: [...])` in `schema.graphql`, so every change of a permission
+appears in the schema diff. Row visibility is not decided here but in
+`gql.domain.scope`: fields decide which columns, scope decides which rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+from strawberry.schema_directive import Location
+
+from gql.auth.actor import PORTAL_USERS, STAFF, Role
+
+RoleEnum = strawberry.enum(Role, name="Role", description="Who calls the API.")
+
+ALL_ROLES = frozenset(Role)
+AUTHENTICATED = ALL_ROLES - {Role.ANONYMOUS}
+STAFF_AND_CUSTOMER = STAFF | {Role.CUSTOMER}
+STAFF_AND_PORTAL_USERS = STAFF | PORTAL_USERS
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    description="Only these roles may read the field; others get a FORBIDDEN error.",
+)
+class Requires:
+    roles: list[RoleEnum]  # type: ignore[valid-type]
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    description="Every role may read the field (rows are still scoped).",
+)
+class Public:
+    pass
+
+
+class Forbidden(GraphQLError):
+    def __init__(self, field_name: str) -> None:
+        super().__init__(
+            f"Not allowed to read '{field_name}'.",
+            extensions={"code": "FORBIDDEN"},
+        )
+
+
+class AllowRoles(FieldExtension):
+    """Rejects the field for any role outside `roles` before its resolver runs."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def _check(self, info: strawberry.Info) -> None:
+        if info.context.actor.role not in self.roles:
+            raise Forbidden(f"{info._raw_info.parent_type.name}.{info.field_name}")
+
+    def resolve(
+        self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
+        self._check(info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: strawberry.Info,
+        **kwargs: Any,
+    ) -> Any:
+        self._check(info)
+        return await next_(source, info, **kwargs)
+
+
+def _ordered(roles: Iterable[Role]) -> list[Role]:
+    order = list(Role)
+    return sorted(set(roles), key=order.index)
+
+
+def allow(*role_sets: Role | Iterable[Role], description: str, **kwargs: Any) -> Any:
+    """A field readable by the given roles only (roles or sets of roles)."""
+    roles: set[Role] = set()
+    for entry in role_sets:
+        roles |= {entry} if isinstance(entry, Role) else set(entry)
+    allowed = frozenset(roles)
+    return strawberry.field(
+        description=description,
+        extensions=[AllowRoles(allowed), *kwargs.pop("extensions", [])],
+        directives=[Requires(roles=_ordered(allowed)), *kwargs.pop("directives", [])],
+        **kwargs,
+    )
+
+
+def public(description: str, **kwargs: Any) -> Any:
+    """A field every role may read; its rows are still scoped by the resolver."""
+    return strawberry.field(
+        description=description,
+        directives=[Public(), *kwargs.pop("directives", [])],
+        **kwargs,
+    )
+
+
+def declared_roles(field: Any) -> frozenset[Role] | None:
+    """The roles a schema field allows; None for public fields (used by the tests)."""
+    for extension in field.extensions:
+        if isinstance(extension, AllowRoles):
+            return extension.roles
+    if any(isinstance(directive, Public) for directive in field.directives):
+        return None
+    raise LookupError(f"field {field.python_name} declares neither allow() nor public()")

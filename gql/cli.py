@@ -1,0 +1,142 @@
+"""`portal`: serve, migrate, load demo data, print the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from db import demo, migrate
+from db.embedded import EmbeddedPostgres
+from db.session import Database
+from gql.auth.passwords import hash_password
+from gql.settings import Settings
+
+app = typer.Typer(help="Kundenportal GraphQL backend.", no_args_is_help=True)
+console = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="postgresql+asyncpg://... ; without it an embedded PostgreSQL is started.",
+    ),
+]
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", envvar="PORTAL_DATA_DIR", help="Embedded database and dev keys."),
+]
+
+
+def global_id(type_name: str, row_id: object) -> str:
+    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
+
+
+@contextlib.contextmanager
+def database_url(url: str | None, data_dir: Path) -> Iterator[str]:
+    """The given URL, or an embedded PostgreSQL that lives as long as the block."""
+    if url:
+        yield url
+        return
+    server = EmbeddedPostgres(data_dir)
+    with console.status("Starting embedded PostgreSQL..."):
+        embedded_url = server.start()
+    console.print(f"[dim]Embedded PostgreSQL in {server.cluster_dir}[/dim]")
+    try:
+        yield embedded_url
+    finally:
+        server.stop()
+        console.print("[dim]Embedded PostgreSQL stopped.[/dim]")
+
+
+async def _load_demo(url: str, settings: Settings) -> bool:
+    database = Database.from_url(url, pool_size=2)
+    try:
+        async with database.unit_of_work() as session:
+            return await demo.load_demo(
+                session, lambda password: hash_password(password, settings.password_profile)
+            )
+    finally:
+        await database.dispose()
+
+
+def print_logins(base_url: str) -> None:
+    table = Table(title="Demo logins", show_lines=False)
+    for column in ("role", "email", "password", "portalId"):
+        table.add_column(column)
+    for login in demo.LOGINS:
+        portal_id = (
+            global_id("Portal", demo.demo_id(f"portal:{login.portal}")) if login.portal else "-"
+        )
+        table.add_row(login.role, login.email, login.password, portal_id)
+    console.print(table)
+    console.print(f"GraphQL: [bold]{base_url}/graphql[/bold]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    database_url_option: DatabaseUrl = None,
+    data_dir: DataDir = Path(".data"),
+    demo_data: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Load the demo data on first start.")
+    ] = True,
+) -> None:
+    """Start the server (and an embedded PostgreSQL unless a database URL is given)."""
+    settings = Settings.from_env(data_dir=data_dir)
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        settings = replace(settings, database_url=url)
+        with console.status("Migrating..."):
+            migrate.upgrade(url)
+        if demo_data and asyncio.run(_load_demo(url, settings)):
+            console.print("[green]Demo data loaded.[/green]")
+        from gql.app import create_app
+
+        application = create_app(settings, Database.from_url(url))
+        print_logins(f"http://{host}:{port}")
+        config = uvicorn.Config(application, host=host, port=port, log_level="info")
+        uvicorn.Server(config).run()
+
+
+@app.command("migrate")
+def migrate_command(
+    database_url_option: DatabaseUrl = None, data_dir: DataDir = Path(".data")
+) -> None:
+    """Upgrade the database to the newest schema."""
+    with database_url(database_url_option, data_dir) as url:
+        migrate.upgrade(url)
+    console.print("[green]Database is up to date.[/green]")
+
+
+@app.command("demo")
+def demo_command(
+    database_url_option: DatabaseUrl = None, data_dir: DataDir = Path(".data")
+) -> None:
+    """Load the demo data into an existing, migrated database."""
+    settings = Settings.from_env(data_dir=data_dir)
+    with database_url(database_url_option, data_dir) as url:
+        loaded = asyncio.run(_load_demo(url, settings))
+    console.print("[green]Demo data loaded.[/green]" if loaded else "Demo data already there.")
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the GraphQL SDL (what schema.graphql must contain)."""
+    from gql.schema import schema
+
+    typer.echo(str(schema))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,57 @@
+"""Per-request context: the session, the actor, the loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
+from gql.auth.actor import Actor
+from gql.auth.tokens import TokenService
+from gql.resolvers.loaders import Loaders
+from gql.settings import Settings
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    actor: Actor
+    settings: Settings
+    tokens: TokenService
+    client_ip: str | None = None
+    user_agent: str | None = None
+    # One AsyncSession must not run two statements at once; loaders of sibling fields
+    # are dispatched concurrently, so every statement of the request goes through this.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.execute, self.actor)
+
+    async def execute(self, statement: Executable) -> Result[Any]:
+        async with self.lock:
+            return await self.session.execute(statement)
+
+    async def scalars(self, statement: Executable) -> Sequence[Any]:
+        return (await self.execute(statement)).scalars().all()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """The one transaction of a mutation: committed on success, rolled back on error."""
+        async with self.lock:
+            try:
+                yield self.session
+                await self.session.commit()
+            except BaseException:
+                await self.session.rollback()
+                raise
+
+
+Info = strawberry.Info[Context, None]

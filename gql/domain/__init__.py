@@ -1,0 +1,1 @@
+"""Business rules and services. Knows nothing of GraphQL or HTTP (see test_layering)."""

@@ -1,0 +1,53 @@
+"""The audit log: one row per security-relevant action, written in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+def actor_type(actor: Actor) -> models.ActorType:
+    if actor.is_staff:
+        return models.ActorType.STAFF
+    if actor.is_portal_user:
+        return models.ActorType.PORTAL_USER
+    return models.ActorType.ANONYMOUS
+
+
+def record(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    actor: Actor,
+    action: str,
+    origin: Origin,
+    entity: Any = None,
+    data: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    event = models.AuditEvent(
+        organization_id=organization_id,
+        actor_type=actor_type(actor),
+        actor_id=actor.subject_id,
+        action=action,
+        entity_type=None if entity is None else type(entity).__tablename__,
+        entity_id=None if entity is None else entity.id,
+        data=data or {},
+        ip_address=origin.ip_address,
+        user_agent=(origin.user_agent or "")[:300] or None,
+    )
+    session.add(event)
+    return event

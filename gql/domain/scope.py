@@ -1,0 +1,117 @@
+"""Row visibility: the only place that decides which rows an actor may see.
+
+Every loader and every list query filters through `visible(model, actor)`. Staff see
+their organization; customers their assigned contact and what hangs off it; installers
+the orders assigned to their partner contact, the meters of those orders and the
+customers of those orders (names and addresses only: fields decide the columns);
+anonymous callers see active portals and nothing else. Tenant isolation is the first
+conjunct of every filter, for every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from db import models
+from gql.auth.actor import Actor, Role
+
+Filter = ColumnElement[bool]
+
+
+def _customer_contracts(actor: Actor) -> sa.Select[Any]:
+    return sa.select(models.Contract.id).where(
+        models.Contract.organization_id == actor.organization_id,
+        models.Contract.contact_id == actor.contact_id,
+    )
+
+
+def _customer_meters(actor: Actor) -> sa.Select[Any]:
+    return sa.select(models.Meter.id).where(
+        models.Meter.organization_id == actor.organization_id,
+        models.Meter.contract_id.in_(_customer_contracts(actor)),
+    )
+
+
+def _installer_orders(actor: Actor) -> Filter:
+    return models.Order.partner_contact_id == actor.contact_id
+
+
+def _installer_meters(actor: Actor) -> sa.Select[Any]:
+    return sa.select(models.Order.meter_id).where(
+        models.Order.organization_id == actor.organization_id,
+        _installer_orders(actor),
+        models.Order.meter_id.is_not(None),
+    )
+
+
+def _meters(actor: Actor) -> sa.Select[Any]:
+    return _customer_meters(actor) if actor.role is Role.CUSTOMER else _installer_meters(actor)
+
+
+def _portal_user_rules() -> dict[type[Any], Callable[[Actor], Filter]]:
+    """Rows a portal user (customer or installer) sees besides the role-specific ones."""
+    return {
+        models.Portal: lambda a: models.Portal.id == a.portal_id,
+        models.Tile: lambda a: sa.and_(models.Tile.portal_id == a.portal_id, models.Tile.visible),
+        models.PortalUser: lambda a: models.PortalUser.id == a.subject_id,
+        models.PermissionGroup: lambda a: models.PermissionGroup.id.in_(
+            sa.select(models.PortalUser.permission_group_id).where(
+                models.PortalUser.id == a.subject_id
+            )
+        ),
+        models.MeterRegister: lambda a: models.MeterRegister.meter_id.in_(_meters(a)),
+        models.MeterReading: lambda a: models.MeterReading.meter_id.in_(_meters(a)),
+    }
+
+
+CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
+    **_portal_user_rules(),
+    models.Contact: lambda a: models.Contact.id == a.contact_id,
+    models.Contract: lambda a: models.Contract.contact_id == a.contact_id,
+    models.Meter: lambda a: models.Meter.id.in_(_customer_meters(a)),
+    models.Order: lambda a: models.Order.contact_id == a.contact_id,
+    models.Opportunity: lambda a: models.Opportunity.contact_id == a.contact_id,
+    models.Document: lambda a: models.Document.contact_id == a.contact_id,
+    models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),
+}
+
+INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
+    **_portal_user_rules(),
+    models.Contact: lambda a: sa.or_(
+        models.Contact.id == a.contact_id,
+        models.Contact.id.in_(
+            sa.select(models.Order.contact_id).where(
+                models.Order.organization_id == a.organization_id, _installer_orders(a)
+            )
+        ),
+    ),
+    models.Order: _installer_orders,
+    models.Meter: lambda a: models.Meter.id.in_(_installer_meters(a)),
+}
+
+
+def visible(model: Any, actor: Actor) -> Filter:
+    """The WHERE clause of the rows of `model` that `actor` may see."""
+    if actor.role is Role.ANONYMOUS or actor.organization_id is None:
+        if model is models.Portal:
+            return models.Portal.status == models.PortalStatus.ACTIVE
+        return sa.false()
+    tenant: Filter = model.organization_id == actor.organization_id
+    if actor.is_staff:
+        return tenant
+    if actor.contact_id is None:
+        # An unassigned portal user sees nothing of the CRM (GDPR: no known contact).
+        rules = {k: v for k, v in _portal_user_rules().items() if k in PORTAL_ONLY}
+    else:
+        rules = CUSTOMER_RULES if actor.role is Role.CUSTOMER else INSTALLER_RULES
+    rule = rules.get(model)
+    if rule is None:
+        return sa.false()
+    return sa.and_(tenant, rule(actor))
+
+
+PORTAL_ONLY = frozenset({models.Portal, models.Tile, models.PortalUser, models.PermissionGroup})

@@ -1,0 +1,1 @@
+"""Thin resolvers: arguments in, loaders or services called, rows out."""

@@ -1,0 +1,55 @@
+"""Resolver helpers shared by the feature modules: relations and pages through loaders."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from gql.context import Info
+from gql.domain.scope import visible
+from gql.schema.pagination import Connection, connection, page_window, slice_connection
+
+
+async def load_one(info: Info, model: type[Any], row_id: uuid.UUID | None) -> Any:
+    """The related row if the caller may see it, else None."""
+    if row_id is None:
+        return None
+    return await info.context.loaders.by_id(model).load(row_id)
+
+
+async def load_page(
+    info: Info, column: Any, key: uuid.UUID, first: int | None, after: str | None, *order: Any
+) -> Connection[Any]:
+    """A page of the visible rows whose `column` equals `key`, through a batched loader."""
+    rows = await info.context.loaders.by_fk(column, *order).load(key)
+    return slice_connection(rows, first, after, info.context.settings.max_page_size)
+
+
+async def query_page(
+    info: Info,
+    model: type[Any],
+    first: int | None,
+    after: str | None,
+    *,
+    where: tuple[Any, ...] = (),
+    order_by: tuple[Any, ...] = (),
+) -> Connection[Any]:
+    """A page of a top-level list, filtered through the scope, paged in SQL."""
+    offset, limit = page_window(first, after, info.context.settings.max_page_size)
+    condition = sa.and_(visible(model, info.context.actor), *where)
+    rows = await info.context.scalars(
+        sa.select(model)
+        .where(condition)
+        .order_by(*order_by, model.id)
+        .offset(offset)
+        .limit(limit + 1)
+    )
+
+    async def count() -> int:
+        statement = sa.select(sa.func.count()).select_from(model).where(condition)
+        return int((await info.context.execute(statement)).scalar_one())
+
+    known = offset + len(rows) if len(rows) <= limit else None
+    return connection(rows, offset=offset, limit=limit, total=known if known is not None else count)

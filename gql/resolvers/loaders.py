@@ -1,0 +1,129 @@
+"""Per-request DataLoaders. Built in the request context, never at module level, so
+nothing is cached across requests or tenants. Every loader filters through
+`scope.visible`, so a row reached through any path is a row the actor may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Result
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Executable
+from strawberry.dataloader import DataLoader
+
+from db import models
+from gql.auth.actor import Actor
+from gql.domain.scope import visible
+
+Execute = Callable[[Executable], Awaitable[Result[Any]]]
+
+
+class Loaders:
+    """Loaders are created on first use; a request touches only a few of them."""
+
+    def __init__(self, execute: Execute, actor: Actor) -> None:
+        self._execute = execute
+        self._actor = actor
+        self._by_id: dict[type[Any], DataLoader[uuid.UUID, Any]] = {}
+        self._by_fk: dict[Any, DataLoader[uuid.UUID, list[Any]]] = {}
+        self._readings: DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]] | None = None
+        self._reading_counts: DataLoader[uuid.UUID, int] | None = None
+
+    def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
+        """Rows of `model` by primary key; invisible rows load as None."""
+        loader = self._by_id.get(model)
+        if loader is None:
+
+            async def load(ids: list[uuid.UUID]) -> list[Any]:
+                statement = sa.select(model).where(model.id.in_(ids), visible(model, self._actor))
+                rows = {row.id: row for row in (await self._execute(statement)).scalars()}
+                return [rows.get(key) for key in ids]
+
+            loader = self._by_id[model] = DataLoader(load_fn=load)
+        return loader
+
+    def by_fk(self, column: Any, *order_by: Any) -> DataLoader[uuid.UUID, list[Any]]:
+        """Visible rows whose `column` equals the key, e.g. contracts by contact id."""
+        loader = self._by_fk.get(column)
+        if loader is None:
+            model = column.class_
+
+            async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
+                statement = (
+                    sa.select(model)
+                    .where(column.in_(keys), visible(model, self._actor))
+                    .order_by(*order_by, model.id)
+                )
+                groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
+                for row in (await self._execute(statement)).scalars():
+                    groups[getattr(row, column.key)].append(row)
+                return [groups.get(key, []) for key in keys]
+
+            loader = self._by_fk[column] = DataLoader(load_fn=load)
+        return loader
+
+    @property
+    def readings_by_meter(self) -> DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]]:
+        """The newest `limit` readings per meter, keyed by (meter id, limit): one statement
+        per distinct limit however many meters, without loading older readings."""
+        if self._readings is None:
+
+            async def load(
+                keys: list[tuple[uuid.UUID, int]],
+            ) -> list[list[models.MeterReading]]:
+                by_limit: dict[int, list[uuid.UUID]] = defaultdict(list)
+                for meter_id, limit in keys:
+                    by_limit[limit].append(meter_id)
+                found: dict[tuple[uuid.UUID, int], list[models.MeterReading]] = defaultdict(list)
+                for limit, meter_ids in by_limit.items():
+                    for row in await self._newest_readings(meter_ids, limit):
+                        found[(row.meter_id, limit)].append(row)
+                return [found.get(key, []) for key in keys]
+
+            self._readings = DataLoader(load_fn=load)
+        return self._readings
+
+    @property
+    def reading_counts_by_meter(self) -> DataLoader[uuid.UUID, int]:
+        """Number of visible readings per meter (for `totalCount`)."""
+        if self._reading_counts is None:
+            reading = models.MeterReading
+
+            async def load(meter_ids: list[uuid.UUID]) -> list[int]:
+                statement = (
+                    sa.select(reading.meter_id, sa.func.count())
+                    .where(reading.meter_id.in_(meter_ids), visible(reading, self._actor))
+                    .group_by(reading.meter_id)
+                )
+                counts = {row[0]: int(row[1]) for row in await self._execute(statement)}
+                return [counts.get(meter_id, 0) for meter_id in meter_ids]
+
+            self._reading_counts = DataLoader(load_fn=load)
+        return self._reading_counts
+
+    async def _newest_readings(
+        self, meter_ids: Sequence[uuid.UUID], limit: int
+    ) -> Sequence[models.MeterReading]:
+        reading = models.MeterReading
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=reading.meter_id,
+                order_by=(reading.read_at.desc(), reading.id.desc()),
+            )
+            .label("rank")
+        )
+        ranked = (
+            sa.select(reading, rank)
+            .where(reading.meter_id.in_(meter_ids), visible(reading, self._actor))
+            .subquery()
+        )
+        row = aliased(reading, ranked)
+        statement = (
+            sa.select(row).where(ranked.c.rank <= limit).order_by(ranked.c.meter_id, ranked.c.rank)
+        )
+        return (await self._execute(statement)).scalars().all()

@@ -1,0 +1,60 @@
+"""The Strawberry schema: types per feature module, assembled here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from gql.schema.query import NODE_TYPES, Mutation, Query
+from gql.settings import Settings
+
+EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT"})
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask everything but errors we raise on purpose (authorization, bad arguments)."""
+    code = (error.extensions or {}).get("code")
+    if code in EXPOSED_CODES:
+        return False
+    original = error.original_error
+    # Errors without an original exception are GraphQL validation/parse errors.
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ]
+    if not settings.development:
+        extensions.append(DisableIntrospection)
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # Types reached only through `node` must still be in the schema.
+        types=NODE_TYPES,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not settings.development),
+    )
+
+
+schema = build_schema()
+
+__all__ = ["build_schema", "schema"]

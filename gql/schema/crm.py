@@ -1,0 +1,356 @@
+"""CRM types the portal shows: contacts, contracts, meters, readings, orders,
+opportunities, documents and payments. Sources are database rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import strawberry
+
+from db import models
+from gql.auth.actor import Role
+from gql.auth.permissions import (
+    STAFF,
+    STAFF_AND_CUSTOMER,
+    STAFF_AND_PORTAL_USERS,
+    allow,
+)
+from gql.context import Info
+from gql.resolvers.common import load_one, load_page
+from gql.schema import enums
+from gql.schema.node import RowNode
+from gql.schema.pagination import Connection, connection, page_window
+
+if TYPE_CHECKING:
+    from gql.schema.portal_user import PortalUser
+
+PortalUserRef = Annotated["PortalUser", strawberry.lazy("gql.schema.portal_user")]
+
+PAGE = "Number of items (default 20)."
+AFTER = "Cursor after which the page starts."
+
+
+def _row(obj: object) -> Any:
+    """The row behind a type instance: resolvers receive rows, not dataclasses."""
+    return obj
+
+
+def mask_iban(iban: str | None) -> str | None:
+    """Country, check digits and the last four characters; the rest hidden."""
+    if not iban:
+        return None
+    compact = iban.replace(" ", "")
+    hidden = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
+    return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    street: str | None = allow(STAFF_AND_PORTAL_USERS, description="Street name.")
+    house_number: str | None = allow(STAFF_AND_PORTAL_USERS, description="House number.")
+    postal_code: str | None = allow(STAFF_AND_PORTAL_USERS, description="Postal code.")
+    city: str | None = allow(STAFF_AND_PORTAL_USERS, description="City.")
+    country: str | None = allow(STAFF_AND_PORTAL_USERS, description="ISO 3166 country code.")
+
+
+@strawberry.type(description="A person or company in the utility's CRM.")
+class Contact(RowNode):
+    __model__ = models.Contact
+
+    first_name: str | None = allow(STAFF_AND_PORTAL_USERS, description="First name.")
+    last_name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Last name.")
+    company_name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Company name.")
+    email: str | None = allow(STAFF_AND_CUSTOMER, description="Primary email address.")
+    phone: str | None = allow(STAFF_AND_CUSTOMER, description="Phone number.")
+    customer_number: str | None = allow(STAFF_AND_CUSTOMER, description="Customer number.")
+    marketing_consent: bool | None = allow(
+        STAFF_AND_CUSTOMER, description="Marketing consent given."
+    )
+    created_at: datetime | None = allow(STAFF, description="When the contact was created.")
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Company name, or first and last name.")
+    def display_name(self) -> str | None:
+        row = _row(self)
+        if row.company_name:
+            return cast(str, row.company_name)
+        return " ".join(part for part in (row.first_name, row.last_name) if part)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Postal address.")
+    def address(self) -> Address | None:
+        row = _row(self)
+        return Address(
+            street=row.street,
+            house_number=row.house_number,
+            postal_code=row.postal_code,
+            city=row.city,
+            country=row.country,
+        )
+
+    @allow(STAFF_AND_CUSTOMER, description="Contracts of the contact, by number.")
+    async def contracts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Contract] | None:
+        column = models.Contract.contact_id
+        return await load_page(info, column, _row(self).id, first, after, models.Contract.number)
+
+    @allow(STAFF_AND_CUSTOMER, description="Orders of the contact, newest first.")
+    async def orders(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Order] | None:
+        order = models.Order
+        return await load_page(
+            info, order.contact_id, _row(self).id, first, after, order.created_at.desc()
+        )
+
+    @allow(STAFF_AND_CUSTOMER, description="Opportunities of the contact, newest first.")
+    async def opportunities(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Opportunity] | None:
+        model = models.Opportunity
+        return await load_page(
+            info, model.contact_id, _row(self).id, first, after, model.created_at.desc()
+        )
+
+    @allow(STAFF_AND_CUSTOMER, description="Documents of the contact, newest first.")
+    async def documents(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Document] | None:
+        model = models.Document
+        return await load_page(
+            info, model.contact_id, _row(self).id, first, after, model.created_at.desc()
+        )
+
+    @allow(STAFF, description="Portal users assigned to the contact.")
+    async def portal_users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PortalUserRef] | None:
+        model = models.PortalUser
+        return await load_page(
+            info, model.contact_id, _row(self).id, first, after, model.created_at
+        )
+
+
+@strawberry.type(description="A supply contract of a contact.")
+class Contract(RowNode):
+    __model__ = models.Contract
+
+    number: str | None = allow(STAFF_AND_CUSTOMER, description="Contract number.")
+    contract_account_number: str | None = allow(
+        STAFF_AND_CUSTOMER, description="Contract account number (Vertragskonto)."
+    )
+    status: enums.ContractStatus | None = allow(STAFF_AND_CUSTOMER, description="Lifecycle state.")
+    commodity: enums.Commodity | None = allow(STAFF_AND_CUSTOMER, description="What is supplied.")
+    tariff_name: str | None = allow(STAFF_AND_CUSTOMER, description="Tariff.")
+    start_date: date | None = allow(STAFF_AND_CUSTOMER, description="Supply start.")
+    end_date: date | None = allow(STAFF_AND_CUSTOMER, description="Supply end, if any.")
+    installment_amount: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, description="Installment (Abschlag) in EUR, exact to the cent."
+    )
+    installment_interval: enums.InstallmentInterval | None = allow(
+        STAFF_AND_CUSTOMER, description="How often the installment is due."
+    )
+    due_day: int | None = allow(
+        STAFF_AND_CUSTOMER, description="Day of the month payments are due."
+    )
+    payment_method: enums.PaymentMethod | None = allow(
+        STAFF_AND_CUSTOMER, description="How it is paid."
+    )
+    account_holder: str | None = allow(STAFF_AND_CUSTOMER, description="Account holder.")
+    balance: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, description="Account balance in EUR; negative means owed."
+    )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        description="IBAN with all but country, check digits and the last four characters hidden.",
+    )
+    def iban_masked(self) -> str | None:
+        return mask_iban(_row(self).iban)
+
+    @allow(STAFF_AND_CUSTOMER, description="Delivery address.")
+    def delivery_address(self) -> Address | None:
+        row = _row(self)
+        return Address(
+            street=row.delivery_street,
+            house_number=row.delivery_house_number,
+            postal_code=row.delivery_postal_code,
+            city=row.delivery_city,
+            country="DE",
+        )
+
+    @allow(STAFF_AND_CUSTOMER, description="The contract's holder.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await load_one(info, models.Contact, _row(self).contact_id)
+
+    @allow(STAFF_AND_CUSTOMER, description="Sum of overdue payments in EUR.")
+    async def overdue_amount(self, info: Info) -> Decimal | None:
+        payments = await info.context.loaders.by_fk(
+            models.Payment.contract_id, models.Payment.due_date.desc()
+        ).load(_row(self).id)
+        return sum(
+            (p.amount for p in payments if p.status is models.PaymentStatus.OVERDUE),
+            Decimal("0.00"),
+        )
+
+    @allow(STAFF_AND_CUSTOMER, description="Meters of the contract, by number.")
+    async def meters(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Meter] | None:
+        model = models.Meter
+        return await load_page(info, model.contract_id, _row(self).id, first, after, model.number)
+
+    @allow(STAFF_AND_CUSTOMER, description="Payments of the contract, latest due date first.")
+    async def payments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Payment] | None:
+        model = models.Payment
+        return await load_page(
+            info, model.contract_id, _row(self).id, first, after, model.due_date.desc()
+        )
+
+
+@strawberry.type(description="A counter of a meter, e.g. OBIS 1.8.1 (high tariff).")
+class MeterRegister(RowNode):
+    __model__ = models.MeterRegister
+
+    obis_code: str | None = allow(STAFF_AND_PORTAL_USERS, description="OBIS code.")
+    name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Display name.")
+    digits: int | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Digits before the decimal point."
+    )
+
+
+@strawberry.type(description="A meter of a contract.")
+class Meter(RowNode):
+    __model__ = models.Meter
+
+    number: str | None = allow(STAFF_AND_PORTAL_USERS, description="Meter number.")
+    type: enums.MeterType | None = allow(STAFF_AND_PORTAL_USERS, description="What it measures.")
+    unit: str | None = allow(STAFF_AND_PORTAL_USERS, description="Unit of its readings (kWh, m3).")
+    status: enums.MeterStatus | None = allow(STAFF_AND_PORTAL_USERS, description="In use or not.")
+    location: str | None = allow(STAFF_AND_PORTAL_USERS, description="Where it is installed.")
+
+    @allow(STAFF_AND_CUSTOMER, description="The contract the meter belongs to.")
+    async def contract(self, info: Info) -> Contract | None:
+        return await load_one(info, models.Contract, _row(self).contract_id)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Registers (counters) of the meter.")
+    async def registers(self, info: Info) -> list[MeterRegister] | None:
+        model = models.MeterRegister
+        return cast(
+            list[MeterRegister],
+            await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(_row(self).id),
+        )
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Readings, newest first.")
+    async def readings(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[MeterReading] | None:
+        offset, limit = page_window(first, after, info.context.settings.max_page_size)
+        meter_id = _row(self).id
+        # One row more than the page tells whether another page follows.
+        rows = await info.context.loaders.readings_by_meter.load((meter_id, offset + limit + 1))
+        if len(rows) <= offset + limit:
+            return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))
+
+        async def count() -> int:
+            return await info.context.loaders.reading_counts_by_meter.load(meter_id)
+
+        return connection(rows[offset:], offset=offset, limit=limit, total=count)
+
+
+@strawberry.type(description="A reading of a meter register.")
+class MeterReading(RowNode):
+    __model__ = models.MeterReading
+
+    value: Decimal | None = allow(STAFF_AND_PORTAL_USERS, description="Counter value.")
+    read_at: datetime | None = allow(STAFF_AND_PORTAL_USERS, description="When the meter was read.")
+    source: enums.MeterReadingSource | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Who read it."
+    )
+    status: enums.MeterReadingStatus | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Review state."
+    )
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The register read.")
+    async def register(self, info: Info) -> MeterRegister | None:
+        return await load_one(info, models.MeterRegister, _row(self).register_id)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The meter read.")
+    async def meter(self, info: Info) -> Meter | None:
+        return await load_one(info, models.Meter, _row(self).meter_id)
+
+
+@strawberry.type(description="An order of a customer, possibly handled by an installer.")
+class Order(RowNode):
+    __model__ = models.Order
+
+    number: str | None = allow(STAFF_AND_PORTAL_USERS, description="Order number.")
+    title: str | None = allow(STAFF_AND_PORTAL_USERS, description="What is ordered.")
+    status: enums.OrderStatus | None = allow(STAFF_AND_PORTAL_USERS, description="Progress.")
+    scheduled_for: date | None = allow(STAFF_AND_PORTAL_USERS, description="Appointment date.")
+    total_amount: Decimal | None = allow(STAFF_AND_CUSTOMER, description="Order total in EUR.")
+    created_at: datetime | None = allow(STAFF_AND_PORTAL_USERS, description="When it was ordered.")
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The customer who ordered.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await load_one(info, models.Contact, _row(self).contact_id)
+
+    @allow(STAFF, Role.INSTALLER, description="The installer partner handling the order.")
+    async def partner(self, info: Info) -> Contact | None:
+        return await load_one(info, models.Contact, _row(self).partner_contact_id)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The meter the order concerns.")
+    async def meter(self, info: Info) -> Meter | None:
+        return await load_one(info, models.Meter, _row(self).meter_id)
+
+
+@strawberry.type(description="A sales opportunity (offer) for a contact.")
+class Opportunity(RowNode):
+    __model__ = models.Opportunity
+
+    number: str | None = allow(STAFF_AND_CUSTOMER, description="Opportunity number.")
+    title: str | None = allow(STAFF_AND_CUSTOMER, description="What is offered.")
+    status: enums.OpportunityStatus | None = allow(STAFF_AND_CUSTOMER, description="Progress.")
+    created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was created.")
+
+    @allow(STAFF_AND_CUSTOMER, description="The contact it is for.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await load_one(info, models.Contact, _row(self).contact_id)
+
+
+@strawberry.type(description="A document shown to a contact.")
+class Document(RowNode):
+    __model__ = models.Document
+
+    name: str | None = allow(STAFF_AND_CUSTOMER, description="File name.")
+    type: enums.DocumentType | None = allow(STAFF_AND_CUSTOMER, description="Kind of document.")
+    mime_type: str | None = allow(STAFF_AND_CUSTOMER, description="Media type.")
+    size_bytes: int | None = allow(STAFF_AND_CUSTOMER, description="Size in bytes.")
+    created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was created.")
+
+    @allow(STAFF_AND_CUSTOMER, description="The contract it belongs to, if any.")
+    async def contract(self, info: Info) -> Contract | None:
+        return await load_one(info, models.Contract, _row(self).contract_id)
+
+    @allow(STAFF_AND_CUSTOMER, description="The order it belongs to, if any.")
+    async def order(self, info: Info) -> Order | None:
+        return await load_one(info, models.Order, _row(self).order_id)
+
+
+@strawberry.type(description="A payment due on or made for a contract.")
+class Payment(RowNode):
+    __model__ = models.Payment
+
+    kind: enums.PaymentKind | None = allow(STAFF_AND_CUSTOMER, description="What it is for.")
+    status: enums.PaymentStatus | None = allow(STAFF_AND_CUSTOMER, description="Settlement state.")
+    amount: Decimal | None = allow(STAFF_AND_CUSTOMER, description="Amount in EUR.")
+    due_date: date | None = allow(STAFF_AND_CUSTOMER, description="When it is due.")
+    paid_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was paid.")
+    reference: str | None = allow(STAFF_AND_CUSTOMER, description="Payment reference.")
+
+    @allow(STAFF_AND_CUSTOMER, description="The contract paid for.")
+    async def contract(self, info: Info) -> Contract | None:
+        return await load_one(info, models.Contract, _row(self).contract_id)

@@ -1,0 +1,149 @@
+"""Portals, their public configuration, tiles and permission groups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from db import models
+from db import portal_settings as ps
+from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
+from gql.context import Info
+from gql.resolvers.common import load_page
+from gql.schema import enums
+from gql.schema.node import RowNode
+from gql.schema.pagination import Connection
+
+SelfRegistration = strawberry.enum(ps.SelfRegistration, description="Who may self-register.")
+TwoFactorPolicy = strawberry.enum(ps.TwoFactorPolicy, description="Second factor at login.")
+IdentifierEntity = strawberry.enum(
+    ps.IdentifierEntity, description="Entity whose attribute identifies a registering person."
+)
+
+
+def _row(obj: object) -> Any:
+    return obj
+
+
+@strawberry.type(description="Colors, logo and font of a portal.")
+class PortalDesign:
+    primary_color: str = public("Primary color, #RRGGBB.")
+    secondary_color: str = public("Secondary color, #RRGGBB.")
+    background_color: str = public("Background color, #RRGGBB.")
+    font: str = public("Font family.")
+
+    @public("Logo URL.")
+    def logo_url(self) -> str | None:
+        url = _row(self).logo_url
+        return None if url is None else str(url)
+
+
+@strawberry.type(description="An attribute asked for at registration to find the contact.")
+class RegistrationIdentifier:
+    entity: IdentifierEntity = public("Entity the attribute belongs to.")
+    attribute: str = public("Attribute name, e.g. customer_number.")
+
+    @public("Key to send with the registration, e.g. contact.customer_number.")
+    def key(self) -> str:
+        return cast(str, _row(self).key)
+
+
+@strawberry.type(description="Settings of a portal as its users see them.")
+class PortalConfiguration:
+    languages: list[str] = public("Languages offered (de, en).")
+    default_language: str = public("Language used when none is chosen.")
+    two_factor: TwoFactorPolicy = public("Second factor policy.")
+
+    @public("Colors, logo and font.")
+    def design(self) -> PortalDesign:
+        return cast(PortalDesign, _row(self).design)
+
+    @public("Whether people without a known contact may register.")
+    def self_registration(self) -> SelfRegistration:
+        return cast(SelfRegistration, _row(self).registration.self_registration)
+
+    @public("Identifiers asked for at registration, in order.")
+    def identifiers(self) -> list[RegistrationIdentifier]:
+        return cast(list[RegistrationIdentifier], _row(self).registration.identifiers)
+
+    @public("Link to the terms shown at registration.")
+    def terms_url(self) -> str | None:
+        url = _row(self).registration.terms_url
+        return None if url is None else str(url)
+
+    @public("Link to the privacy notice shown at registration.")
+    def privacy_url(self) -> str | None:
+        url = _row(self).registration.privacy_url
+        return None if url is None else str(url)
+
+
+@strawberry.type(description="A named set of grants of a portal (Kontaktgruppe).")
+class PermissionGroup(RowNode):
+    __model__ = models.PermissionGroup
+
+    name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Name of the group.")
+    grants: list[str] | None = allow(STAFF_AND_PORTAL_USERS, description="Granted actions.")
+    is_default: bool | None = allow(STAFF, description="New portal users join this group.")
+    visibility: JSON | None = allow(
+        STAFF, description="Visibility criteria, e.g. contract statuses."
+    )
+
+
+@strawberry.type(description="A card of a portal's home page.")
+class Tile(RowNode):
+    __model__ = models.Tile
+
+    kind: enums.TileKind | None = allow(STAFF_AND_PORTAL_USERS, description="Kind of tile.")
+    position: int | None = allow(STAFF_AND_PORTAL_USERS, description="Order on the home page.")
+    visible: bool | None = allow(STAFF, description="Shown at all.")
+    content: JSON | None = allow(STAFF_AND_PORTAL_USERS, description="Content per language.")
+
+    @allow(STAFF, description="Groups that see the tile; empty means all.")
+    async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:
+        loader = info.context.loaders.by_id(models.PermissionGroup)
+        rows = await loader.load_many(list(_row(self).permission_group_ids))
+        return [row for row in rows if row is not None]
+
+
+@strawberry.type(description="A customer or installer portal of a utility.")
+class Portal(RowNode):
+    __model__ = models.Portal
+
+    name: str = public("Name of the portal.")
+    type: enums.PortalType = public("Customer or installer portal.")
+    status: enums.PortalStatus = public("Draft, active or inactive.")
+    domain: str = public("Host name the portal is served on.")
+    domain_kind: enums.DomainKind | None = allow(
+        STAFF, description="Managed subdomain or own domain."
+    )
+    domain_status: enums.DomainStatus | None = allow(
+        STAFF, description="Set-up state of the domain."
+    )
+    published_version: int | None = allow(STAFF, description="Version customers see.")
+    published_at: datetime | None = allow(STAFF, description="When it was last published.")
+    created_at: datetime | None = allow(STAFF, description="When the portal was created.")
+
+    @public("Published settings (the draft until the first publish).")
+    def configuration(self) -> PortalConfiguration:
+        row = _row(self)
+        return cast(PortalConfiguration, row.published_settings or row.draft_settings)
+
+    @allow(STAFF, description="Settings being edited, not yet visible to customers.")
+    def draft_configuration(self) -> PortalConfiguration | None:
+        return cast(PortalConfiguration, _row(self).draft_settings)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Home page tiles in their order.")
+    async def tiles(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Tile] | None:
+        model = models.Tile
+        return await load_page(info, model.portal_id, _row(self).id, first, after, model.position)
+
+    @allow(STAFF, description="Permission groups of the portal.")
+    async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:
+        model = models.PermissionGroup
+        loader = info.context.loaders.by_fk(model.portal_id, model.name)
+        return cast(list[PermissionGroup], await loader.load(_row(self).id))

@@ -1,0 +1,60 @@
+"""Portal users (Portal Zugänge) and staff users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from db import models
+from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow
+from gql.context import Info
+from gql.resolvers.common import load_one
+from gql.schema import enums
+from gql.schema.crm import Contact
+from gql.schema.node import RowNode
+from gql.schema.portal import PermissionGroup, Portal
+
+
+def _row(obj: object) -> Any:
+    return obj
+
+
+@strawberry.type(description="The login of a customer or installer on one portal.")
+class PortalUser(RowNode):
+    __model__ = models.PortalUser
+
+    email: str | None = allow(STAFF_AND_PORTAL_USERS, description="Login email, lower case.")
+    language: str | None = allow(STAFF_AND_PORTAL_USERS, description="Preferred language.")
+    registration_status: enums.RegistrationStatus | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Invited, activation sent, active or disabled."
+    )
+    assignment_status: enums.AssignmentStatus | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Whether a contact is assigned."
+    )
+    totp_enabled: bool | None = allow(STAFF_AND_PORTAL_USERS, description="Second factor set up.")
+    last_login_at: datetime | None = allow(STAFF, description="Last successful login.")
+    activated_at: datetime | None = allow(STAFF, description="When the account was activated.")
+    created_at: datetime | None = allow(STAFF, description="When the account was created.")
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The assigned contact.")
+    async def contact(self, info: Info) -> Contact | None:
+        return await load_one(info, models.Contact, _row(self).contact_id)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The portal of this login.")
+    async def portal(self, info: Info) -> Portal | None:
+        return await load_one(info, models.Portal, _row(self).portal_id)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="The permission group.")
+    async def permission_group(self, info: Info) -> PermissionGroup | None:
+        return await load_one(info, models.PermissionGroup, _row(self).permission_group_id)
+
+
+@strawberry.type(description="An employee of the utility.")
+class StaffUser(RowNode):
+    __model__ = models.StaffUser
+
+    email: str | None = allow(STAFF, description="Login email.")
+    name: str | None = allow(STAFF, description="Full name.")
+    role: enums.StaffRole | None = allow(STAFF, description="Admin or agent.")

@@ -1,0 +1,176 @@
+"""Root query and mutation types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+import sqlalchemy as sa
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+
+from db import models
+from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
+from gql.context import Info
+from gql.resolvers.common import load_one, query_page
+from gql.schema import auth, crm, enums, portal, portal_user
+from gql.schema.crm import Contact
+from gql.schema.node import RowNode, parse_uuid
+from gql.schema.pagination import Connection
+from gql.schema.portal import Portal
+from gql.schema.portal_user import PortalUser
+from gql.schema.viewer import Viewer
+
+NODE_TYPES: list[type[RowNode]] = [
+    crm.Contact,
+    crm.Contract,
+    crm.Meter,
+    crm.MeterRegister,
+    crm.MeterReading,
+    crm.Order,
+    crm.Opportunity,
+    crm.Document,
+    crm.Payment,
+    portal.Portal,
+    portal.Tile,
+    portal.PermissionGroup,
+    portal_user.PortalUser,
+    portal_user.StaffUser,
+]
+NODE_TYPES_BY_NAME = {node_type.__name__: node_type for node_type in NODE_TYPES}
+
+PAGE = "Number of items (default 20, at most 100)."
+AFTER = "Cursor after which the page starts."
+
+
+async def resolve_nodes(info: Info, ids: list[relay.GlobalID]) -> list[Any]:
+    """Rows for global IDs, grouped per type and loaded through the scoped loaders."""
+    results: list[Any] = [None] * len(ids)
+    by_type: dict[type[Any], list[int]] = {}
+    for index, global_id in enumerate(ids):
+        node_type = NODE_TYPES_BY_NAME.get(global_id.type_name)
+        if node_type is not None:
+            by_type.setdefault(node_type, []).append(index)
+    for node_type, indexes in by_type.items():
+        rows = await node_type.resolve_nodes(info=info, node_ids=[ids[i].node_id for i in indexes])
+        for index, row in zip(indexes, rows, strict=True):
+            results[index] = row
+    return results
+
+
+def _id_of(global_id: relay.GlobalID | None, type_name: str) -> Any:
+    """The row id inside a global ID of the expected type, else None."""
+    if global_id is None or global_id.type_name != type_name:
+        return None
+    return parse_uuid(global_id.node_id)
+
+
+@strawberry.type(description="Entry points for reading.")
+class Query:
+    @public("Any object by its global ID; null if not visible.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        return (await resolve_nodes(info, [id]))[0]
+
+    @public("Objects by global IDs (at most 100), null where not visible.")
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        if len(ids) > info.context.settings.max_page_size:
+            raise GraphQLError(
+                f"At most {info.context.settings.max_page_size} ids.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        return await resolve_nodes(info, ids)
+
+    @public("The caller.")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(role=info.context.actor.role)
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Portals of the organization, by name.")
+    async def portals(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[Portal] | None:
+        return await query_page(info, models.Portal, first, after, order_by=(models.Portal.name,))
+
+    @public("A portal by ID or by domain; anonymous callers see active portals only.")
+    async def portal(
+        self,
+        info: Info,
+        id: relay.GlobalID | None = None,
+        domain: str | None = None,
+    ) -> Portal | None:
+        if id is not None:
+            return cast(Portal | None, await load_one(info, models.Portal, _id_of(id, "Portal")))
+        if domain is None:
+            return None
+        rows = await info.context.scalars(
+            sa.select(models.Portal.id).where(models.Portal.domain == domain.strip().lower())
+        )
+        return cast(Portal | None, await load_one(info, models.Portal, rows[0] if rows else None))
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Contacts the caller may see, by name.")
+    async def contacts(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of name, email or customer number.")
+        ] = None,
+    ) -> Connection[Contact] | None:
+        contact = models.Contact
+        where: tuple[Any, ...] = ()
+        if search and search.strip():
+            pattern = f"%{search.strip().lower()}%"
+            where = (
+                sa.or_(
+                    sa.func.lower(contact.last_name).like(pattern),
+                    sa.func.lower(contact.first_name).like(pattern),
+                    sa.func.lower(contact.company_name).like(pattern),
+                    contact.email.like(pattern),
+                    contact.customer_number.like(pattern),
+                ),
+            )
+        return await query_page(
+            info,
+            contact,
+            first,
+            after,
+            where=where,
+            order_by=(contact.last_name, contact.first_name, contact.company_name),
+        )
+
+    @allow(STAFF_AND_PORTAL_USERS, description="A contact by ID; null if not visible.")
+    async def contact(self, info: Info, id: relay.GlobalID) -> Contact | None:
+        return cast(Contact | None, await load_one(info, models.Contact, _id_of(id, "Contact")))
+
+    @allow(STAFF, description="Portal users (Portal Zugänge), newest first.")
+    async def portal_users(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        portal_id: relay.GlobalID | None = None,
+        registration_status: enums.RegistrationStatus | None = None,
+        assignment_status: enums.AssignmentStatus | None = None,
+    ) -> Connection[PortalUser] | None:
+        user = models.PortalUser
+        where: list[Any] = []
+        if portal_id is not None:
+            where.append(user.portal_id == _id_of(portal_id, "Portal"))
+        if registration_status is not None:
+            where.append(user.registration_status == registration_status)
+        if assignment_status is not None:
+            where.append(user.assignment_status == assignment_status)
+        return await query_page(
+            info, user, first, after, where=tuple(where), order_by=(user.created_at.desc(),)
+        )
+
+
+@strawberry.type(description="Entry points for changing.")
+class Mutation:
+    login: auth.LoginResult = public(
+        "Log in with email and password; staff without, portal users with a portal.",
+        resolver=auth.login,
+    )

@@ -1,0 +1,71 @@
+"""`viewer`: the caller and what is theirs."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import strawberry
+
+from db import models
+from gql.auth.actor import Role
+from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
+from gql.context import Info
+from gql.resolvers.common import load_one, query_page
+from gql.schema.crm import Contact, Contract, Meter, Order
+from gql.schema.pagination import Connection
+from gql.schema.portal import Portal
+from gql.schema.portal_user import PortalUser, StaffUser
+
+
+@strawberry.type(description="The caller of the request.")
+class Viewer:
+    role: RoleEnum = public("Role of the caller; ANONYMOUS without a token.")  # type: ignore[valid-type]
+
+    @allow(STAFF, description="The staff user, for staff callers.")
+    async def staff_user(self, info: Info) -> StaffUser | None:
+        return cast(
+            StaffUser | None, await load_one(info, models.StaffUser, info.context.actor.subject_id)
+        )
+
+    @allow(PORTAL_USERS, description="The portal user, for customers and installers.")
+    async def portal_user(self, info: Info) -> PortalUser | None:
+        return cast(
+            PortalUser | None,
+            await load_one(info, models.PortalUser, info.context.actor.subject_id),
+        )
+
+    @allow(PORTAL_USERS, description="The portal the caller is logged in to.")
+    async def portal(self, info: Info) -> Portal | None:
+        return cast(
+            Portal | None, await load_one(info, models.Portal, info.context.actor.portal_id)
+        )
+
+    @allow(PORTAL_USERS, description="The caller's contact (the partner for installers).")
+    async def contact(self, info: Info) -> Contact | None:
+        return cast(
+            Contact | None, await load_one(info, models.Contact, info.context.actor.contact_id)
+        )
+
+    @allow(Role.CUSTOMER, description="The customer's contracts, by number.")
+    async def contracts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Contract] | None:
+        return await _page(info, models.Contract, first, after, models.Contract.number)
+
+    @allow(PORTAL_USERS, description="Meters of the customer, or assigned to the installer.")
+    async def meters(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Meter] | None:
+        return await _page(info, models.Meter, first, after, models.Meter.number)
+
+    @allow(PORTAL_USERS, description="Orders of the customer, or assigned to the installer.")
+    async def orders(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Order] | None:
+        return await _page(info, models.Order, first, after, models.Order.created_at.desc())
+
+
+async def _page(
+    info: Info, model: type[Any], first: int | None, after: str | None, *order: Any
+) -> Connection[Any]:
+    return await query_page(info, model, first, after, order_by=order)
