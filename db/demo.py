@@ -390,7 +390,11 @@ def customer_settings(domain_label: str) -> PortalSettings:
     return PortalSettings(
         languages=["de", "en"],
         default_language="de",
-        design=Design(primary_color="#005CA9", secondary_color="#F39200"),
+        design=Design(
+            primary_color="#005CA9",
+            secondary_color="#F39200",
+            logo_url=f"https://{domain_label}.example/logo.svg",  # type: ignore[arg-type]
+        ),
         registration=Registration(
             self_registration=SelfRegistration.ALLOW_WITHOUT_CONTACT,
             identifiers=[
@@ -434,9 +438,15 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
         "Installateursportal Stadtwerke Musterstadt",
         models.PortalType.INSTALLER,
         "musterstadt-partner.portale.example",
-        PortalSettings(),
+        PortalSettings(
+            design=Design(
+                primary_color="#005CA9",
+                logo_url="https://stadtwerke-musterstadt.example/logo.svg",  # type: ignore[arg-type]
+            )
+        ),
     )
     b.tiles(muster, customers)
+    b.tiles(muster, partners)
 
     contacts: list[models.Contact] = []
     meters: list[models.Meter] = []

@@ -141,16 +141,16 @@ class EmbeddedPostgres:
         if self.fast:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             options += ["-c", "full_page_writes=off"]
-        log = (self.data_dir / "postgres.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603
-            [str(bin_dir / "postgres"), "-D", str(self.cluster_dir), *options],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            # Own session: a terminal's Ctrl-C reaches us, and we stop the server in order.
-            start_new_session=True,
-            **run_kwargs,  # type: ignore[arg-type]
-        )
+        with (self.data_dir / "postgres.log").open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603
+                [str(bin_dir / "postgres"), "-D", str(self.cluster_dir), *options],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                # Own session: a terminal's Ctrl-C reaches us, and we stop the server in order.
+                start_new_session=True,
+                **run_kwargs,  # type: ignore[arg-type]
+            )
         self._wait_ready(bin_dir, timeout)
         self._create_database(bin_dir)
         return self.url

@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: serve test lint schema bench postgres clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# PostgreSQL server binaries for the embedded database (skipped with DATABASE_URL).
+postgres:
+	@if [ -z "$$DATABASE_URL" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+	    && ! command -v postgres >/dev/null 2>&1; then \
+	  echo "Installing PostgreSQL server binaries (Debian package 'postgresql')"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+serve: $(STAMP) postgres
+	$(BIN)/portal serve $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint postgres
+	$(BIN)/pytest
+
+schema: $(STAMP)
+	$(BIN)/portal schema > schema.graphql
+
+bench: $(STAMP) postgres
+	$(BIN)/python bench/nested_query.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

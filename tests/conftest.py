@@ -1,0 +1,221 @@
+"""Test harness: a real PostgreSQL (throwaway unless DATABASE_URL is set), migrated and
+seeded once with the demo world; every test runs in its own rolled-back transaction."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from db import demo, migrate
+from db.embedded import EmbeddedPostgres
+from db.session import Database, create_engine
+from gql.app import create_app
+from gql.auth.actor import ANONYMOUS, Actor, Role
+from gql.auth.passwords import hash_password
+from gql.auth.tokens import TokenService, generate_key_set
+from gql.context import Context
+from gql.schema import schema
+from gql.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The server's URL: DATABASE_URL, or a throwaway embedded PostgreSQL."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="portal-test-") as directory:
+        server = EmbeddedPostgres(Path(directory), fast=True)
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    prefix = base.rsplit("/", 1)[0]
+    return f"{prefix}/{name}" + (f"?{query}" if query else "")
+
+
+async def _recreate_database(url: str, name: str) -> str:
+    engine = create_engine(_with_database(url, "postgres"), pool_size=1)
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await autocommit.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return _with_database(url, name)
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Settings:
+    return Settings(
+        environment="test",
+        jwt_keys=json.dumps(generate_key_set()),
+        password_profile="test",
+    )
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_url: str) -> str:
+    """A database of its own, migrated to head and seeded with the demo world."""
+    url = await _recreate_database(postgres_url, f"portal_test_{os.getpid()}")
+    await migrate.upgrade_async(url)
+    engine = create_engine(url, pool_size=1)
+    async with AsyncSession(engine) as session, session.begin():
+        await demo.load_demo(session, lambda password: hash_password(password, "test"))
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+async def scratch_database_url(postgres_url: str) -> str:
+    """An empty database for the migration tests."""
+    return await _recreate_database(postgres_url, f"portal_migrations_{os.getpid()}")
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions joined to the test's transaction: their commits are savepoints."""
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def tokens(test_settings: Settings) -> TokenService:
+    return TokenService.from_settings(test_settings)
+
+
+@pytest.fixture
+async def client(
+    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP through the real ASGI app, on the test's transaction."""
+    app = create_app(test_settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield client
+
+
+# --- The demo world's actors -------------------------------------------------------------
+
+MUSTERSTADT = demo.demo_id("org:musterstadt")
+NACHBARSTADT = demo.demo_id("org:nachbarstadt")
+CUSTOMER_PORTAL = demo.demo_id("portal:musterstadt-kunden")
+INSTALLER_PORTAL = demo.demo_id("portal:musterstadt-partner")
+NACHBAR_PORTAL = demo.demo_id("portal:nachbarstadt-kunden")
+
+
+def contact_id(org: str, key: str) -> uuid.UUID:
+    return demo.demo_id(f"contact:{org}:{key}")
+
+
+def portal_user_id(portal: uuid.UUID, email: str) -> uuid.UUID:
+    return demo.demo_id(f"portal-user:{portal}:{email}")
+
+
+ACTORS: dict[str, Actor] = {
+    "admin": Actor(Role.ADMIN, MUSTERSTADT, demo.demo_id("staff:admin@musterstadt.example")),
+    "agent": Actor(Role.AGENT, MUSTERSTADT, demo.demo_id("staff:agent@musterstadt.example")),
+    "customer": Actor(
+        Role.CUSTOMER,
+        MUSTERSTADT,
+        portal_user_id(CUSTOMER_PORTAL, "anna.becker@example.org"),
+        CUSTOMER_PORTAL,
+        contact_id("musterstadt", "c00"),
+    ),
+    "other_customer": Actor(
+        Role.CUSTOMER,
+        MUSTERSTADT,
+        portal_user_id(CUSTOMER_PORTAL, "jonas.wolf@example.org"),
+        CUSTOMER_PORTAL,
+        contact_id("musterstadt", "c01"),
+    ),
+    "installer": Actor(
+        Role.INSTALLER,
+        MUSTERSTADT,
+        portal_user_id(INSTALLER_PORTAL, "montage@elektro-schmidt.example"),
+        INSTALLER_PORTAL,
+        contact_id("musterstadt", "partner-elektro-schmidt"),
+    ),
+    "anonymous": ANONYMOUS,
+    "other_admin": Actor(
+        Role.ADMIN, NACHBARSTADT, demo.demo_id("staff:admin@nachbarstadt.example")
+    ),
+    "other_org_customer": Actor(
+        Role.CUSTOMER,
+        NACHBARSTADT,
+        portal_user_id(NACHBAR_PORTAL, "lena.fischer@example.org"),
+        NACHBAR_PORTAL,
+        contact_id("nachbarstadt", "c00"),
+    ),
+}
+
+
+class GraphQLClient:
+    """Runs operations through `schema.execute` as a given actor, on the test session."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, tokens: TokenService) -> None:
+        self.session = session
+        self.settings = settings
+        self.tokens = tokens
+
+    async def __call__(
+        self, query: str, actor: Actor | str = ANONYMOUS, **variables: Any
+    ) -> tuple[dict[str, Any] | None, list[Any]]:
+        if isinstance(actor, str):
+            actor = ACTORS[actor]
+        context = Context(
+            session=self.session, actor=actor, settings=self.settings, tokens=self.tokens
+        )
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+        return result.data, list(result.errors or [])
+
+
+@pytest.fixture
+def gql(session: AsyncSession, test_settings: Settings, tokens: TokenService) -> GraphQLClient:
+    return GraphQLClient(session, test_settings, tokens)
+
+
+def global_id(type_name: str, row_id: uuid.UUID) -> str:
+    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()

@@ -1,0 +1,46 @@
+"""Walks the schema's object types and their fields (used by the permission tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
+from strawberry.types.field import StrawberryField
+
+from gql.auth.actor import Role
+from gql.auth.permissions import declared_roles
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    type_name: str
+    name: str
+    graphql_field: GraphQLField
+    roles: frozenset[Role] | None  # None: public
+
+    @property
+    def key(self) -> str:
+        return f"{self.type_name}.{self.name}"
+
+    @property
+    def is_composite(self) -> bool:
+        return not hasattr(get_named_type(self.graphql_field.type), "serialize")
+
+
+def object_types(graphql_schema: GraphQLSchema) -> Iterator[GraphQLObjectType]:
+    for name, graphql_type in sorted(graphql_schema.type_map.items()):
+        if is_object_type(graphql_type) and not name.startswith("__"):
+            yield graphql_type
+
+
+def schema_fields(graphql_schema: GraphQLSchema) -> Iterator[SchemaField]:
+    for graphql_type in object_types(graphql_schema):
+        for name, field in sorted(graphql_type.fields.items()):
+            definition = field.extensions.get("strawberry-definition")
+            if name == "id" and "Node" in {i.name for i in graphql_type.interfaces}:
+                roles = None  # relay.Node's id: opaque and readable by whoever reaches the row
+            else:
+                assert isinstance(definition, StrawberryField), f"{graphql_type.name}.{name}"
+                roles = declared_roles(definition)
+            yield SchemaField(graphql_type.name, name, field, roles)
