@@ -598,3 +598,36 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
 
 def _ascii(name: str) -> str:
     return name.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+
+
+async def add_volume_customers(
+    session: AsyncSession, organization_id: uuid.UUID, count: int, *, label: str = "Volumen"
+) -> list[uuid.UUID]:
+    """`count` extra customers of an existing organization, each with a power contract,
+    a meter, 12 readings, payments and a document: data for benchmarks and for tests that
+    compare how a query behaves for few and for many rows. Their last name is `label`,
+    so `contacts(search: label)` finds exactly them. Returns the contact ids."""
+    org = await session.get_one(models.Organization, organization_id)
+    b = DemoBuilder(session, lambda password: password)
+    b.random.seed(f"{label}:{count}")
+    ids = []
+    for i in range(count):
+        contact = b.contact(
+            org,
+            f"{label.lower()}-{i:05d}",
+            first_name=FIRST_NAMES[i % len(FIRST_NAMES)],
+            last_name=label,
+            email=f"{label.lower()}.{i:05d}@example.org",
+            customer_number=f"{label[:1].upper()}-{i:06d}",
+            **_address(b, org.name.split()[-1], "12345", i),
+        )
+        b.contract_with_meter(
+            org,
+            contact,
+            f"{label[:1].upper()}-{9000000 + i:07d}",
+            models.Commodity.POWER,
+            models.PaymentMethod.SEPA_DEBIT,
+        )
+        ids.append(contact.id)
+    await b.flush()
+    return ids

@@ -99,6 +99,30 @@ class EmbeddedPostgres:
     def initialized(self) -> bool:
         return (self.cluster_dir / "PG_VERSION").exists()
 
+    def _stop_orphan(self, timeout: float) -> None:
+        """Stop a server left running on this cluster by a process that was killed
+        (SIGKILL gives it no chance to stop its server)."""
+        pid_file = self.cluster_dir / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return  # no pid file, or its process is gone: nothing runs
+        if b"postgres" not in command:
+            return  # the pid was reused by something else; postgres handles the stale file
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        raise EmbeddedPostgresError(f"a PostgreSQL (pid {pid}) still runs on {self.cluster_dir}")
+
     def start(self, timeout: float = 30.0) -> str:
         """Initialise the cluster if needed, start the server, create the database.
 
@@ -111,7 +135,9 @@ class EmbeddedPostgres:
         self._prepare_dirs()
         env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
         run_kwargs = self._popen_user()
-        if not self.initialized():
+        if self.initialized():
+            self._stop_orphan(timeout)
+        else:
             subprocess.run(  # noqa: S603 - fixed binary, arguments under our control
                 [
                     str(bin_dir / "initdb"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import signal
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,6 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
-from rich.table import Table
 
 from db import demo, migrate
 from db.embedded import EmbeddedPostgres
@@ -71,16 +71,29 @@ async def _load_demo(url: str, settings: Settings) -> bool:
 
 
 def print_logins(base_url: str) -> None:
-    table = Table(title="Demo logins", show_lines=False)
-    for column in ("role", "email", "password", "portalId"):
-        table.add_column(column)
+    """The demo logins, one per line and never cut (portal IDs are long)."""
+    console.rule("Demo logins")
     for login in demo.LOGINS:
-        portal_id = (
-            global_id("Portal", demo.demo_id(f"portal:{login.portal}")) if login.portal else "-"
+        portal = ""
+        if login.portal:
+            portal_id = global_id("Portal", demo.demo_id(f"portal:{login.portal}"))
+            portal = f"  portalId [cyan]{portal_id}[/cyan]"
+        console.print(
+            f"[bold]{login.role:<9}[/bold] {login.email}  [green]{login.password}[/green]{portal}",
+            soft_wrap=True,
         )
-        table.add_row(login.role, login.email, login.password, portal_id)
-    console.print(table)
-    console.print(f"GraphQL: [bold]{base_url}/graphql[/bold]")
+    console.rule()
+    console.print(f"GraphQL: [bold]{base_url}/graphql[/bold]", soft_wrap=True)
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the process like Ctrl-C: through `finally`, so the embedded
+    PostgreSQL is stopped. (uvicorn shuts down on SIGTERM, then raises it again.)"""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 @app.command()
@@ -95,6 +108,7 @@ def serve(
 ) -> None:
     """Start the server (and an embedded PostgreSQL unless a database URL is given)."""
     settings = Settings.from_env(data_dir=data_dir)
+    _exit_on_sigterm()
     with database_url(database_url_option or settings.database_url, data_dir) as url:
         settings = replace(settings, database_url=url)
         with console.status("Migrating..."):

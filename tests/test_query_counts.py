@@ -1,0 +1,98 @@
+"""Structural performance: the number of SQL statements of a nested query depends on the
+shape of the query, not on the number of rows it returns (DataLoaders batch every level)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from db import demo
+from tests.conftest import MUSTERSTADT, GraphQLClient
+
+NESTED = """
+query Nested($first: Int!, $search: String!) {
+  contacts(first: $first, search: $search) {
+    totalCount
+    edges { node {
+      id displayName
+      contracts { totalCount edges { node {
+        id number
+        meters { edges { node {
+          id number
+          readings(first: 12) { totalCount edges { node { id value readAt } } }
+        } } }
+      } } }
+    } }
+  }
+}
+"""
+
+
+@contextmanager
+def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sync = connection.sync_connection
+    assert sync is not None
+    sa.event.listen(sync, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sync, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def volume(session: AsyncSession) -> str:
+    await demo.add_volume_customers(session, MUSTERSTADT, 60, label="Lasttest")
+    return "Lasttest"
+
+
+async def _run(
+    gql: GraphQLClient, connection: AsyncConnection, first: int, search: str
+) -> tuple[list[str], dict[str, Any]]:
+    with counting_statements(connection) as statements:
+        data, errors = await gql(NESTED, "admin", first=first, search=search)
+    assert errors == []
+    assert data is not None
+    return statements, data
+
+
+async def test_nested_query_statements_do_not_grow_with_contacts(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    few, few_data = await _run(gql, connection, 2, volume)
+    many, many_data = await _run(gql, connection, 50, volume)
+
+    edges = many_data["contacts"]["edges"]
+    assert len(few_data["contacts"]["edges"]) == 2
+    assert len(edges) == 50
+    readings = [
+        reading
+        for contact in edges
+        for contract in contact["node"]["contracts"]["edges"]
+        for meter in contract["node"]["meters"]["edges"]
+        for reading in meter["node"]["readings"]["edges"]
+    ]
+    assert len(readings) == 50 * 12
+    # contacts, their total count, contracts, meters, readings: one statement each.
+    assert len(few) == len(many), (few, many)
+    assert len(many) == 5, many
+
+
+async def test_total_count_of_a_last_page_costs_no_statement(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    """totalCount comes from the page itself when it is the last one (60 contacts of at
+    most 100, 12 readings of at most 12)."""
+    statements, data = await _run(gql, connection, 100, volume)
+    assert data["contacts"]["totalCount"] == 60
+    assert len(statements) == 4, statements
+    assert not any("count(" in s.lower() for s in statements)

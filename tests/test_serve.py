@@ -1,0 +1,184 @@
+"""`portal serve` as a user starts it: a subprocess on a free port with a fresh data
+directory and its own embedded PostgreSQL; the README's demo logins work over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+
+@dataclass(frozen=True)
+class ReadmeLogin:
+    role: str
+    email: str
+    password: str
+    portal_id: str | None
+
+
+def readme_logins() -> list[ReadmeLogin]:
+    """The rows of the table under '## Demo logins' in README.md."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Demo logins", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert header == ["role", "email", "password", "portalId"]
+    logins = []
+    for row in rows[1:]:
+        role, email, password, portal = (cell.strip() for cell in row.strip("|").split("|"))
+        logins.append(ReadmeLogin(role, email, password, portal or None))
+    return logins
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    data_dir: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("serve") / "data"
+    log = data_dir.parent / "serve.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["COLUMNS"] = "200"
+    command = [sys.executable, "-m", "gql.cli", "serve"]
+    command += ["--port", str(port), "--data-dir", str(data_dir)]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            text=True,
+        )
+    running = Server(process, f"http://127.0.0.1:{port}", data_dir, log)
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"portal serve exited:\n{running.output()}")
+        try:
+            if httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"portal serve did not come up:\n{running.output()}")
+        time.sleep(0.25)
+    yield running
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def graphql(
+    server: Server, query: str, token: str | None = None, **variables: object
+) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return dict(body["data"])
+
+
+def login(server: Server, account: ReadmeLogin) -> str:
+    data = graphql(
+        server,
+        "mutation($input: LoginInput!) { login(input: $input) {"
+        " ... on LoggedIn { accessToken } ... on LoginError { code message } } }",
+        input={"email": account.email, "password": account.password, "portalId": account.portal_id},
+    )
+    result = data["login"]
+    assert isinstance(result, dict)
+    assert "accessToken" in result, (account.email, result)
+    return str(result["accessToken"])
+
+
+def test_it_answers_and_prints_the_url_and_the_logins(server: Server) -> None:
+    assert graphql(server, "{ viewer { __typename } }") == {"viewer": {"__typename": "Viewer"}}
+    output = server.output()
+    assert f"{server.url}/graphql" in output
+    for account in readme_logins():
+        line = next((line for line in output.splitlines() if account.email in line), "")
+        assert account.password in line
+        assert account.portal_id is None or account.portal_id in line
+
+
+def test_the_readme_lists_every_demo_role() -> None:
+    roles = {account.role for account in readme_logins()}
+    assert roles == {"ADMIN", "AGENT", "CUSTOMER", "INSTALLER"}
+
+
+@pytest.mark.parametrize("account", readme_logins(), ids=lambda account: account.email)
+def test_every_readme_login_works(server: Server, account: ReadmeLogin) -> None:
+    token = login(server, account)
+    assert graphql(server, "{ viewer { role } }", token) == {"viewer": {"role": account.role}}
+
+
+CONTRACTS = """
+{ viewer {
+    contact { displayName }
+    contracts { edges { node { number contact { displayName }
+      meters { edges { node { number readings(first: 20) { totalCount } } } } } } }
+  }
+  contacts(first: 100) { totalCount }
+}
+"""
+
+
+def test_a_customer_reads_only_their_own_contracts_and_readings(server: Server) -> None:
+    anna = next(a for a in readme_logins() if a.email == "anna.becker@example.org")
+    data = graphql(server, CONTRACTS, login(server, anna))
+    viewer = data["viewer"]
+    assert isinstance(viewer, dict)
+    assert viewer["contact"] == {"displayName": "Anna Becker"}
+    contracts = [edge["node"] for edge in viewer["contracts"]["edges"]]
+    assert len(contracts) == 2
+    assert {c["contact"]["displayName"] for c in contracts} == {"Anna Becker"}
+    meters = [m["node"] for c in contracts for m in c["meters"]["edges"]]
+    assert [m["readings"]["totalCount"] for m in meters] == [12, 12]
+    assert data["contacts"] == {"totalCount": 1}
+
+
+def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
+    pid_file = server.data_dir / "pg" / "postmaster.pid"
+    postgres_pid = int(pid_file.read_text().split("\n", 1)[0])
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=60) != -signal.SIGKILL
+    assert not pid_file.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(postgres_pid, 0)
+    assert "Embedded PostgreSQL stopped." in server.output()
+    assert re.search(r"Shutting down", server.output())
