@@ -393,7 +393,7 @@ def customer_settings(domain_label: str) -> PortalSettings:
         design=Design(
             primary_color="#005CA9",
             secondary_color="#F39200",
-            logo_url=f"https://{domain_label}.example/logo.svg",  # type: ignore[arg-type]
+            logo_url=f"https://{domain_label}.example/logo.svg",
         ),
         registration=Registration(
             self_registration=SelfRegistration.ALLOW_WITHOUT_CONTACT,
@@ -401,8 +401,8 @@ def customer_settings(domain_label: str) -> PortalSettings:
                 Identifier(entity=IdentifierEntity.CONTACT, attribute="email"),
                 Identifier(entity=IdentifierEntity.CONTACT, attribute="customer_number"),
             ],
-            terms_url=f"https://{domain_label}.example/agb",  # type: ignore[arg-type]
-            privacy_url=f"https://{domain_label}.example/datenschutz",  # type: ignore[arg-type]
+            terms_url=f"https://{domain_label}.example/agb",
+            privacy_url=f"https://{domain_label}.example/datenschutz",
         ),
     )
 
@@ -441,7 +441,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
         PortalSettings(
             design=Design(
                 primary_color="#005CA9",
-                logo_url="https://stadtwerke-musterstadt.example/logo.svg",  # type: ignore[arg-type]
+                logo_url="https://stadtwerke-musterstadt.example/logo.svg",
             )
         ),
     )
@@ -514,7 +514,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
                 total_amount=Decimal("249.00") + n * Decimal("100.00"),
             )
         )
-    for n, (index, title, status) in enumerate(
+    for n, (index, title, stage) in enumerate(
         [
             (0, "Photovoltaik-Angebot", models.OpportunityStatus.OFFER_SENT),
             (2, "Wärmepumpentarif", models.OpportunityStatus.OPEN),
@@ -528,7 +528,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
                 contact_id=contacts[index].id,
                 number=f"O-2026-{300 + n}",
                 title=title,
-                status=status,
+                status=stage,
             )
         )
 

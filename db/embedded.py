@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote
 
 DATABASE = "portal"
@@ -56,6 +57,12 @@ def _run_as() -> pwd.struct_passwd | None:
     raise EmbeddedPostgresError("running as root and no unprivileged user to run PostgreSQL as")
 
 
+class _RunAs(TypedDict, total=False):
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `<data_dir>/pg`, reachable through a socket in that directory."""
@@ -77,7 +84,7 @@ class EmbeddedPostgres:
         host = quote(str(self.socket_dir), safe="")
         return f"postgresql+asyncpg://{SUPERUSER}@/{DATABASE}?host={host}"
 
-    def _popen_user(self) -> dict[str, object]:
+    def _popen_user(self) -> _RunAs:
         user = _run_as()
         if user is None:
             return {}
@@ -154,7 +161,7 @@ class EmbeddedPostgres:
                 check=True,
                 capture_output=True,
                 env=env,
-                **run_kwargs,  # type: ignore[arg-type]
+                **run_kwargs,
             )
         options = [
             "-c",
@@ -175,7 +182,7 @@ class EmbeddedPostgres:
                 env=env,
                 # Own session: a terminal's Ctrl-C reaches us, and we stop the server in order.
                 start_new_session=True,
-                **run_kwargs,  # type: ignore[arg-type]
+                **run_kwargs,
             )
         self._wait_ready(bin_dir, timeout)
         self._create_database(bin_dir)

@@ -167,7 +167,7 @@ class PageTexts(_Settings):
 
 
 class PortalSettings(_Settings):
-    languages: list[Language] = Field(default_factory=lambda: ["de"])
+    languages: list[Language] = Field(default_factory=lambda: list[Language](["de"]))
     default_language: Language = "de"
     design: Design = Design()
     registration: Registration = Registration()

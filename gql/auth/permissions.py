@@ -9,7 +9,7 @@ appears in the schema diff. Row visibility is not decided here but in
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -18,7 +18,24 @@ from strawberry.schema_directive import Location
 
 from gql.auth.actor import PORTAL_USERS, STAFF, Role
 
-RoleEnum = strawberry.enum(Role, name="Role", description="Who calls the API.")
+__all__ = [
+    "ALL_ROLES",
+    "AUTHENTICATED",
+    "PORTAL_USERS",
+    "STAFF",
+    "STAFF_AND_CUSTOMER",
+    "STAFF_AND_PORTAL_USERS",
+    "Forbidden",
+    "RoleEnum",
+    "allow",
+    "declared_roles",
+    "public",
+]
+
+if TYPE_CHECKING:
+    RoleEnum = Role
+else:
+    RoleEnum = strawberry.enum(Role, name="Role", description="Who calls the API.")
 
 ALL_ROLES = frozenset(Role)
 AUTHENTICATED = ALL_ROLES - {Role.ANONYMOUS}
@@ -31,7 +48,7 @@ STAFF_AND_PORTAL_USERS = STAFF | PORTAL_USERS
     description="Only these roles may read the field; others get a FORBIDDEN error.",
 )
 class Requires:
-    roles: list[RoleEnum]  # type: ignore[valid-type]
+    roles: list[RoleEnum]
 
 
 @strawberry.schema_directive(

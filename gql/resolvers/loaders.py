@@ -95,11 +95,12 @@ class Loaders:
 
             async def load(meter_ids: list[uuid.UUID]) -> list[int]:
                 statement = (
-                    sa.select(reading.meter_id, sa.func.count())
+                    sa.select(reading.meter_id, sa.func.count().label("readings"))
                     .where(reading.meter_id.in_(meter_ids), visible(reading, self._actor))
                     .group_by(reading.meter_id)
                 )
-                counts = {row[0]: int(row[1]) for row in await self._execute(statement)}
+                rows = await self._execute(statement)
+                counts = {row.meter_id: int(row.readings) for row in rows}
                 return [counts.get(meter_id, 0) for meter_id in meter_ids]
 
             self._reading_counts = DataLoader(load_fn=load)

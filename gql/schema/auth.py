@@ -37,7 +37,7 @@ class LoggedIn:
     access_token: str = public("Bearer token for the Authorization header.")
     token_type: str = public("Always 'Bearer'.")
     expires_in: int = public("Seconds until the access token expires.")
-    role: RoleEnum = public("Role the token carries.")  # type: ignore[valid-type]
+    role: RoleEnum = public("Role the token carries.")
 
 
 @strawberry.type(description="A refused login; the same answer whatever was wrong.")

@@ -36,7 +36,7 @@ class RowNode(relay.Node):
         return str(root.id)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls,
         *,
         info: strawberry.Info,

@@ -9,19 +9,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import models
-from db import portal_settings as ps
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.resolvers.common import load_page
 from gql.schema import enums
+from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode
 from gql.schema.pagination import Connection
-
-SelfRegistration = strawberry.enum(ps.SelfRegistration, description="Who may self-register.")
-TwoFactorPolicy = strawberry.enum(ps.TwoFactorPolicy, description="Second factor at login.")
-IdentifierEntity = strawberry.enum(
-    ps.IdentifierEntity, description="Entity whose attribute identifies a registering person."
-)
 
 
 def _row(obj: object) -> Any:

@@ -19,7 +19,7 @@ from gql.schema.portal_user import PortalUser, StaffUser
 
 @strawberry.type(description="The caller of the request.")
 class Viewer:
-    role: RoleEnum = public("Role of the caller; ANONYMOUS without a token.")  # type: ignore[valid-type]
+    role: RoleEnum = public("Role of the caller; ANONYMOUS without a token.")
 
     @allow(STAFF, description="The staff user, for staff callers.")
     async def staff_user(self, info: Info) -> StaffUser | None:
