@@ -80,19 +80,10 @@ async def _login_staff(
     ok = verify_password(staff.password_hash if staff else None, password, profile)
     if staff is None or not ok or not staff.is_active:
         raise _invalid()
-    staff.last_login_at = datetime.now(UTC)
     actor = Actor(
         role=Role(staff.role.value), organization_id=staff.organization_id, subject_id=staff.id
     )
-    audit.record(
-        session,
-        organization_id=staff.organization_id,
-        actor=actor,
-        action="staff.login",
-        origin=origin,
-        entity=staff,
-    )
-    return actor
+    return _logged_in(session, actor, staff, "staff.login", origin)
 
 
 async def _login_portal_user(
@@ -120,7 +111,6 @@ async def _login_portal_user(
         or portal.status is not models.PortalStatus.ACTIVE
     ):
         raise _invalid()
-    user.last_login_at = datetime.now(UTC)
     actor = Actor(
         role=Role.CUSTOMER if portal.type is models.PortalType.CUSTOMER else Role.INSTALLER,
         organization_id=user.organization_id,
@@ -128,12 +118,24 @@ async def _login_portal_user(
         portal_id=portal.id,
         contact_id=user.contact_id,
     )
+    return _logged_in(session, actor, user, "portal_user.login", origin)
+
+
+def _logged_in(
+    session: AsyncSession,
+    actor: Actor,
+    account: models.StaffUser | models.PortalUser,
+    action: str,
+    origin: audit.Origin,
+) -> Actor:
+    """Note the login on the account and in the audit log."""
+    account.last_login_at = datetime.now(UTC)
     audit.record(
         session,
-        organization_id=user.organization_id,
+        organization_id=account.organization_id,
         actor=actor,
-        action="portal_user.login",
+        action=action,
         origin=origin,
-        entity=user,
+        entity=account,
     )
     return actor
