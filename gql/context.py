@@ -15,6 +15,7 @@ from sqlalchemy.sql import Executable
 
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
+from gql.domain.authentication import IdentityConfig, identity_config
 from gql.resolvers.loaders import Loaders
 from gql.settings import Settings
 
@@ -34,6 +35,10 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.execute, self.actor)
+
+    @property
+    def identity(self) -> IdentityConfig:
+        return identity_config(self.settings)
 
     async def execute(self, statement: Executable) -> Result[Any]:
         async with self.lock:

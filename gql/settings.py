@@ -38,6 +38,24 @@ class Settings:
     # JSON Web Key Set with the private keys; the first key signs, all of them verify.
     jwt_keys: str | None = None
     access_token_ttl_seconds: int = 600
+    # A session lives while it is refreshed within the idle time, at most the max time
+    # (Keycloak's SSO Session Idle 30 min and Max 10 h).
+    session_idle_seconds: int = 1800
+    session_max_seconds: int = 36000
+    impersonation_ttl_seconds: int = 900
+    mfa_token_ttl_seconds: int = 300
+    # Brute-force detection: an account is locked after `max_login_failures` failures in
+    # a row, for `lockout_wait_seconds` x (failures beyond the limit + 1), at most
+    # `lockout_max_wait_seconds`; counters forget failures after `failure_reset_seconds`.
+    max_login_failures: int = 5
+    lockout_wait_seconds: int = 60
+    lockout_max_wait_seconds: int = 900
+    failure_reset_seconds: int = 43200
+    # One client address may fail this often (across all accounts) before it is locked.
+    max_address_failures: int = 20
+    # Fernet keys (comma-separated, first encrypts) for secrets at rest such as TOTP
+    # seeds; in development generated into the data directory.
+    secret_keys: str | None = None
     # "low" is argon2-cffi's RFC 9106 low-memory profile; "test" is its cheapest one.
     password_profile: Literal["low", "test"] = "low"  # noqa: S105 - a profile name
     managed_base_domain: str = "portale.example"
@@ -68,6 +86,15 @@ class Settings:
             jwt_audience=os.environ.get("JWT_AUDIENCE", "kundenportal-api"),
             jwt_keys=os.environ.get("JWT_KEYS") or None,
             access_token_ttl_seconds=_int("ACCESS_TOKEN_TTL_SECONDS", 600),
+            session_idle_seconds=_int("SESSION_IDLE_SECONDS", 1800),
+            session_max_seconds=_int("SESSION_MAX_SECONDS", 36000),
+            impersonation_ttl_seconds=_int("IMPERSONATION_TTL_SECONDS", 900),
+            max_login_failures=_int("MAX_LOGIN_FAILURES", 5),
+            lockout_wait_seconds=_int("LOCKOUT_WAIT_SECONDS", 60),
+            lockout_max_wait_seconds=_int("LOCKOUT_MAX_WAIT_SECONDS", 900),
+            failure_reset_seconds=_int("FAILURE_RESET_SECONDS", 43200),
+            max_address_failures=_int("MAX_ADDRESS_FAILURES", 20),
+            secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
         )
@@ -79,10 +106,18 @@ class Settings:
         """Refuse settings that would be unsafe or can not work."""
         if not 60 <= self.access_token_ttl_seconds <= 900:
             raise SettingsError("ACCESS_TOKEN_TTL_SECONDS must be between 60 and 900")
+        if not 60 <= self.impersonation_ttl_seconds <= 900:
+            raise SettingsError("IMPERSONATION_TTL_SECONDS must be between 60 and 900")
+        if self.session_idle_seconds > self.session_max_seconds:
+            raise SettingsError("SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS")
+        if self.max_login_failures < 1 or self.max_address_failures < self.max_login_failures:
+            raise SettingsError("MAX_ADDRESS_FAILURES must be at least MAX_LOGIN_FAILURES >= 1")
         if self.environment == "production":
             if not self.database_url:
                 raise SettingsError("production needs DATABASE_URL")
             if not self.jwt_keys:
                 raise SettingsError("production needs JWT_KEYS (a private JWK set)")
+            if not self.secret_keys:
+                raise SettingsError("production needs SECRET_KEYS (Fernet keys)")
             if self.password_profile != "low":  # noqa: S105
                 raise SettingsError("production must hash passwords with the 'low' profile")

@@ -174,7 +174,7 @@ async def test_login_records_an_audit_event_and_the_last_login(
     anna = ACTORS["customer"].subject_id
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
-            models.AuditEvent.actor_id == anna, models.AuditEvent.action == "portal_user.login"
+            models.AuditEvent.actor_id == anna, models.AuditEvent.action == "login.succeeded"
         )
     )
     assert event is not None
@@ -184,13 +184,21 @@ async def test_login_records_an_audit_event_and_the_last_login(
     assert user.last_login_at is not None
 
 
-async def test_a_failed_login_writes_nothing(
+async def test_a_failed_login_is_audited_and_counted(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    before = await session.scalar(sa.select(sa.func.count()).select_from(models.AuditEvent))
     await login(client, "anna.becker@example.org", "wrong", portal_gid(CUSTOMERS))
-    after = await session.scalar(sa.select(sa.func.count()).select_from(models.AuditEvent))
-    assert before == after
+    event = await session.scalar(
+        sa.select(models.AuditEvent).where(models.AuditEvent.action == "login.failed")
+    )
+    assert event is not None
+    assert event.entity_id == ACTORS["customer"].subject_id
+    assert event.data == {"failures": 1}
+    throttles = (await session.scalars(sa.select(models.LoginThrottle.key))).all()
+    assert sorted(throttles) == [
+        "account:" + str(demo.demo_id("portal:musterstadt-kunden")) + ":anna.becker@example.org",
+        "address:127.0.0.1",
+    ]
 
 
 # --- Access tokens ---------------------------------------------------------------------------

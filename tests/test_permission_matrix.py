@@ -99,11 +99,13 @@ MATRIX = """
     DocumentEdge.node                            public
     LoggedIn.accessToken                         public
     LoggedIn.expiresIn                           public
+    LoggedIn.refreshToken                        public
     LoggedIn.role                                public
     LoggedIn.tokenType                           public
     LoginError.code                              public
     LoginError.field                             public
     LoginError.message                           public
+    LogoutResult.revokedSessions                 public
     Meter.contract                               x x x - -
     Meter.id                                     public
     Meter.location                               x x x x -
@@ -134,7 +136,15 @@ MATRIX = """
     MeterRegister.id                             public
     MeterRegister.name                           x x x x -
     MeterRegister.obisCode                       x x x x -
+    Mutation.confirmTotp                         public
+    Mutation.disableTotp                         x x x x -
+    Mutation.enrollTotp                          public
     Mutation.login                               public
+    Mutation.logout                              x x x x -
+    Mutation.logoutEverywhere                    x x x x -
+    Mutation.refreshSession                      public
+    Mutation.regenerateRecoveryCodes             x x x x -
+    Mutation.verifyTwoFactor                     public
     Opportunity.contact                          x x x - -
     Opportunity.createdAt                        x x x - -
     Opportunity.id                               public
@@ -240,9 +250,12 @@ MATRIX = """
     Query.portalUsers                            x x - - -
     Query.portals                                x x x x -
     Query.viewer                                 public
+    RecoveryCodes.codes                          public
     RegistrationIdentifier.attribute             public
     RegistrationIdentifier.entity                public
     RegistrationIdentifier.key                   public
+    SecondFactorRequired.enrollmentRequired      public
+    SecondFactorRequired.mfaToken                public
     StaffUser.email                              x x - - -
     StaffUser.id                                 public
     StaffUser.name                               x x - - -
@@ -258,6 +271,15 @@ MATRIX = """
     TileConnection.totalCount                    public
     TileEdge.cursor                              public
     TileEdge.node                                public
+    TotpConfirmed.recoveryCodes                  public
+    TotpConfirmed.session                        public
+    TotpDisabled.disabled                        public
+    TotpEnrollment.qrCodeSvg                     public
+    TotpEnrollment.secret                        public
+    TotpEnrollment.uri                           public
+    TwoFactorError.code                          public
+    TwoFactorError.field                         public
+    TwoFactorError.message                       public
     Viewer.contact                               - - x x -
     Viewer.contracts                             - - x - -
     Viewer.meters                                - - x x -

@@ -14,21 +14,32 @@ from db.models.crm import (
     Payment,
 )
 from db.models.enums import *  # noqa: F403 - the enums are part of the models' vocabulary
+from db.models.identity import (
+    AuthSession,
+    LoginThrottle,
+    OneTimeCode,
+    RecoveryCode,
+    RefreshToken,
+    TotpCredential,
+)
 from db.models.organization import Organization, StaffUser
 from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
 from db.models.portal_user import PortalUser
 
 __all__ = [
     "AuditEvent",
+    "AuthSession",
     "Base",
     "ChangeRequest",
     "Contact",
     "Contract",
     "Document",
     "EmailTemplate",
+    "LoginThrottle",
     "Meter",
     "MeterReading",
     "MeterRegister",
+    "OneTimeCode",
     "Opportunity",
     "Order",
     "Organization",
@@ -37,6 +48,9 @@ __all__ = [
     "Portal",
     "PortalUser",
     "PortalVersion",
+    "RecoveryCode",
+    "RefreshToken",
     "StaffUser",
     "Tile",
+    "TotpCredential",
 ]

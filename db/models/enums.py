@@ -10,6 +10,11 @@ class StaffRole(enum.StrEnum):
     AGENT = "AGENT"
 
 
+class SessionKind(enum.StrEnum):
+    LOGIN = "LOGIN"
+    IMPERSONATION = "IMPERSONATION"
+
+
 class PortalType(enum.StrEnum):
     CUSTOMER = "CUSTOMER"
     INSTALLER = "INSTALLER"

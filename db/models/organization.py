@@ -16,6 +16,8 @@ class Organization(Identified, Base):
 
     name: Mapped[str] = mapped_column(sa.String(200))
     slug: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    # Staff must set up TOTP before their first login completes.
+    require_staff_two_factor: Mapped[bool] = mapped_column(server_default=sa.false())
 
 
 class StaffUser(TenantOwned, Base):
@@ -27,7 +29,6 @@ class StaffUser(TenantOwned, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     is_active: Mapped[bool] = mapped_column(server_default=sa.true())
     last_login_at: Mapped[datetime | None]
 

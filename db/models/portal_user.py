@@ -27,8 +27,6 @@ class PortalUser(TenantOwned, Base):
     permission_group_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("permission_group.id", ondelete="RESTRICT")
     )
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
-    totp_enabled: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
     activated_at: Mapped[datetime | None]
 

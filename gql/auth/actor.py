@@ -29,6 +29,17 @@ class Actor:
     subject_id: uuid.UUID | None = None
     portal_id: uuid.UUID | None = None
     contact_id: uuid.UUID | None = None
+    # The login session (`sid`), checked on every request.
+    session_id: uuid.UUID | None = None
+    # The staff member acting as this portal user (RFC 8693 `act`), when impersonating.
+    impersonator_id: uuid.UUID | None = None
+    # Grants of the portal user's permission group, loaded per request; staff have none
+    # and need none.
+    grants: frozenset[str] = frozenset()
+
+    @property
+    def is_impersonated(self) -> bool:
+        return self.impersonator_id is not None
 
     @property
     def is_staff(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -13,6 +15,11 @@ from starlette.responses import JSONResponse, Response
 
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.tokens import InvalidToken, TokenService
+from gql.domain import sessions
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ActorUser(BaseUser):
@@ -40,10 +47,15 @@ class BearerTokenBackend(AuthenticationBackend):
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("Authorization must be 'Bearer <token>'.")
         try:
-            actor = self.tokens.verify(token.strip())
+            verified = self.tokens.verify(token.strip())
         except InvalidToken as exc:
             # The reason stays in the server; the client learns only that it must log in.
             raise AuthenticationError("Invalid or expired access token.") from exc
+        # The session behind the token must still be active (logout, password change
+        # and disabling take effect at once); this also loads a portal user's grants.
+        actor = await sessions.authorize(conn.scope["state"]["session"], verified, _now())
+        if actor is None:
+            raise AuthenticationError("Invalid or expired access token.")
         return AuthCredentials(["authenticated", actor.role.value]), ActorUser(actor)
 
 

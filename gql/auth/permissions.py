@@ -60,22 +60,34 @@ class Public:
 
 
 class Forbidden(GraphQLError):
-    def __init__(self, field_name: str) -> None:
-        super().__init__(
-            f"Not allowed to read '{field_name}'.",
-            extensions={"code": "FORBIDDEN"},
+    def __init__(self, field_name: str, *, impersonated: bool = False) -> None:
+        message = (
+            f"Not allowed while impersonating: '{field_name}'."
+            if impersonated
+            else f"Not allowed to read '{field_name}'."
         )
+        super().__init__(message, extensions={"code": "FORBIDDEN"})
 
 
 class AllowRoles(FieldExtension):
-    """Rejects the field for any role outside `roles` before its resolver runs."""
+    """Rejects the field for any role outside `roles` before its resolver runs, and a
+    mutation under impersonation unless it is marked as allowed then."""
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], impersonation: bool = False) -> None:
         self.roles = roles
+        self.impersonation = impersonation
 
     def _check(self, info: strawberry.Info) -> None:
-        if info.context.actor.role not in self.roles:
-            raise Forbidden(f"{info._raw_info.parent_type.name}.{info.field_name}")
+        actor = info.context.actor
+        raw = info._raw_info
+        if actor.role not in self.roles:
+            raise Forbidden(f"{raw.parent_type.name}.{info.field_name}")
+        if (
+            actor.is_impersonated
+            and not self.impersonation
+            and raw.parent_type is raw.schema.mutation_type
+        ):
+            raise Forbidden(f"{raw.parent_type.name}.{info.field_name}", impersonated=True)
 
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any
@@ -99,15 +111,21 @@ def _ordered(roles: Iterable[Role]) -> list[Role]:
     return sorted(set(roles), key=order.index)
 
 
-def allow(*role_sets: Role | Iterable[Role], description: str, **kwargs: Any) -> Any:
-    """A field readable by the given roles only (roles or sets of roles)."""
+def allow(
+    *role_sets: Role | Iterable[Role],
+    description: str,
+    impersonation: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A field readable by the given roles only (roles or sets of roles). A mutation is
+    refused under impersonation unless `impersonation=True`."""
     roles: set[Role] = set()
     for entry in role_sets:
         roles |= {entry} if isinstance(entry, Role) else set(entry)
     allowed = frozenset(roles)
     return strawberry.field(
         description=description,
-        extensions=[AllowRoles(allowed), *kwargs.pop("extensions", [])],
+        extensions=[AllowRoles(allowed, impersonation), *kwargs.pop("extensions", [])],
         directives=[Requires(roles=_ordered(allowed)), *kwargs.pop("directives", [])],
         **kwargs,
     )

@@ -75,16 +75,17 @@ class TokenService:
     def signing_key(self) -> Any:
         return next(iter(self.keys))
 
-    def issue(self, actor: Actor, now: int | None = None) -> str:
-        """Sign a short-lived access token for `actor`."""
+    def issue(self, actor: Actor, now: int | None = None, ttl: int | None = None) -> str:
+        """Sign a short-lived access token for `actor` (`ttl` shortens it, never extends)."""
         now = int(time.time()) if now is None else now
+        lifetime = self.ttl_seconds if ttl is None else min(ttl, self.ttl_seconds)
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": str(actor.subject_id),
             "iat": now,
             "nbf": now,
-            "exp": now + self.ttl_seconds,
+            "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
             "org": str(actor.organization_id),
             "role": actor.role.value,
@@ -93,6 +94,10 @@ class TokenService:
             claims["portal"] = str(actor.portal_id)
         if actor.contact_id is not None:
             claims["contact"] = str(actor.contact_id)
+        if actor.session_id is not None:
+            claims["sid"] = str(actor.session_id)
+        if actor.impersonator_id is not None:
+            claims["act"] = {"sub": str(actor.impersonator_id)}
         key = self.signing_key
         return jwt.encode({"alg": ALGORITHM, "kid": key.kid}, claims, key, algorithms=[ALGORITHM])
 
@@ -118,12 +123,16 @@ class TokenService:
             role = Role(claims["role"])
             if role is Role.ANONYMOUS:
                 raise InvalidToken("anonymous tokens are not issued")
+            if claims.get("typ") is not None:
+                raise InvalidToken("not an access token")
             return Actor(
                 role=role,
                 organization_id=uuid.UUID(claims["org"]),
                 subject_id=uuid.UUID(claims["sub"]),
                 portal_id=uuid.UUID(claims["portal"]) if "portal" in claims else None,
                 contact_id=uuid.UUID(claims["contact"]) if "contact" in claims else None,
+                session_id=uuid.UUID(claims["sid"]) if "sid" in claims else None,
+                impersonator_id=uuid.UUID(claims["act"]["sub"]) if "act" in claims else None,
             )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from exc

@@ -1,30 +1,88 @@
-"""Login of staff users (no portal) and portal users (on one portal).
+"""Login of staff users (no portal) and portal users (on one portal), with brute-force
+detection, an optional or required second factor and server-side sessions.
 
-Every failure answers the same `INVALID_CREDENTIALS`, and an unknown account costs the
-same password hash as a known one, so answers and timing do not reveal which emails
-exist. Portal users log in only when active and assigned to a contact (GDPR: no
-portal access without a known contact) on an active portal.
+Every refusal answers the same `INVALID_CREDENTIALS` - wrong password, unknown email,
+inactive or unassigned account, locked account or address - and an unknown account
+costs the same password hash as a known one, so neither answers nor timing reveal
+which emails exist. Refusals are not errors that roll back: their failure counters and
+audit events must be written, so `login` returns them as `Refused`.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from gql.auth.actor import Actor, Role
+from db.portal_settings import TwoFactorPolicy
+from gql.auth.actor import Actor
 from gql.auth.passwords import verify_password
-from gql.domain import audit
-from gql.domain.errors import InvalidInput, RuleViolation
+from gql.auth.secrets import SecretBox
+from gql.domain import audit, sessions, throttle, two_factor
+from gql.domain.errors import InvalidInput
+from gql.settings import Settings
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 MAX_EMAIL_LENGTH = 254
 MAX_PASSWORD_LENGTH = 1024
+MFA_PURPOSE_VERIFY = "mfa_verify"
+MFA_PURPOSE_ENROLL = "mfa_enroll"
+MAX_MFA_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """What the identity services need from the settings, built once per process."""
+
+    sessions: sessions.SessionPolicy
+    lockout: throttle.LockoutPolicy
+    box: SecretBox
+    mfa_ttl: timedelta
+    impersonation_ttl: timedelta
+    password_profile: Literal["low", "test"]
+
+
+@functools.cache
+def identity_config(settings: Settings) -> IdentityConfig:
+    return IdentityConfig(
+        sessions=sessions.SessionPolicy(
+            settings.session_idle_seconds, settings.session_max_seconds
+        ),
+        lockout=throttle.LockoutPolicy.from_settings(settings),
+        box=SecretBox.from_settings(settings),
+        mfa_ttl=timedelta(seconds=settings.mfa_token_ttl_seconds),
+        impersonation_ttl=timedelta(seconds=settings.impersonation_ttl_seconds),
+        password_profile=settings.password_profile,
+    )
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor  # carries the new session id
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class SecondFactorRequired:
+    mfa_token: str
+    enrollment_required: bool
+
+
+@dataclass(frozen=True)
+class Refused:
+    code: str = INVALID_CREDENTIALS
+    message: str = "Email or password is wrong."
+
+
+LoginOutcome = Authenticated | SecondFactorRequired | Refused
+Account = models.StaffUser | models.PortalUser
 
 
 def normalize_email(raw: str) -> str:
@@ -42,100 +100,230 @@ def normalize_email(raw: str) -> str:
     return email
 
 
-def _invalid() -> RuleViolation:
-    return RuleViolation("Email or password is wrong.", code=INVALID_CREDENTIALS)
-
-
-async def login(
-    session: AsyncSession,
-    *,
-    email: str,
-    password: str,
-    portal_id: uuid.UUID | None,
-    origin: audit.Origin,
-    profile: Literal["low", "test"] = "low",
-) -> Actor:
-    """Check the credentials and return the actor to issue a token for.
-
-    Raises:
-        InvalidInput: email malformed or password empty or too long.
-        RuleViolation: INVALID_CREDENTIALS for every other failure.
-    """
-    normalized = normalize_email(email)
-    if not password or len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
+async def _find_account(
+    db: AsyncSession, email: str, portal_id: uuid.UUID | None
+) -> tuple[Account | None, models.Portal | None]:
     if portal_id is None:
-        return await _login_staff(session, normalized, password, origin, profile)
-    return await _login_portal_user(session, portal_id, normalized, password, origin, profile)
-
-
-async def _login_staff(
-    session: AsyncSession,
-    email: str,
-    password: str,
-    origin: audit.Origin,
-    profile: Literal["low", "test"],
-) -> Actor:
-    staff = await session.scalar(sa.select(models.StaffUser).where(models.StaffUser.email == email))
-    ok = verify_password(staff.password_hash if staff else None, password, profile)
-    if staff is None or not ok or not staff.is_active:
-        raise _invalid()
-    actor = Actor(
-        role=Role(staff.role.value), organization_id=staff.organization_id, subject_id=staff.id
-    )
-    return _logged_in(session, actor, staff, "staff.login", origin)
-
-
-async def _login_portal_user(
-    session: AsyncSession,
-    portal_id: uuid.UUID,
-    email: str,
-    password: str,
-    origin: audit.Origin,
-    profile: Literal["low", "test"],
-) -> Actor:
+        staff = await db.scalar(sa.select(models.StaffUser).where(models.StaffUser.email == email))
+        return staff, None
     row = (
-        await session.execute(
+        await db.execute(
             sa.select(models.PortalUser, models.Portal)
             .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
             .where(models.PortalUser.portal_id == portal_id, models.PortalUser.email == email)
         )
     ).one_or_none()
-    user, portal = (row[0], row[1]) if row else (None, None)
-    ok = verify_password(user.password_hash if user else None, password, profile)
-    if user is None or portal is None or not ok:
-        raise _invalid()
-    if (
-        user.registration_status is not models.RegistrationStatus.ACTIVE
-        or user.assignment_status is not models.AssignmentStatus.ASSIGNED
-        or portal.status is not models.PortalStatus.ACTIVE
-    ):
-        raise _invalid()
-    actor = Actor(
-        role=Role.CUSTOMER if portal.type is models.PortalType.CUSTOMER else Role.INSTALLER,
-        organization_id=user.organization_id,
-        subject_id=user.id,
-        portal_id=portal.id,
-        contact_id=user.contact_id,
-    )
-    return _logged_in(session, actor, user, "portal_user.login", origin)
+    return (row[0], row[1]) if row else (None, None)
 
 
-def _logged_in(
-    session: AsyncSession,
-    actor: Actor,
-    account: models.StaffUser | models.PortalUser,
-    action: str,
+def _may_log_in(account: Account, portal: models.Portal | None) -> bool:
+    if isinstance(account, models.StaffUser):
+        return account.is_active
+    return portal is not None and sessions.may_log_in(account, portal)
+
+
+def actor_for(account: Account, portal: models.Portal | None) -> Actor:
+    if isinstance(account, models.StaffUser):
+        return sessions.staff_actor(account)
+    assert portal is not None
+    return sessions.portal_actor(account, portal)
+
+
+async def login(
+    db: AsyncSession,
+    config: IdentityConfig,
+    *,
+    email: str,
+    password: str,
+    portal_id: uuid.UUID | None,
     origin: audit.Origin,
-) -> Actor:
-    """Note the login on the account and in the audit log."""
-    account.last_login_at = datetime.now(UTC)
+    now: datetime,
+) -> LoginOutcome:
+    """Check the credentials; open a session, or ask for the second factor.
+
+    Raises:
+        InvalidInput: email malformed, or password empty or too long.
+    """
+    normalized = normalize_email(email)
+    if not password or len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
+    account_key = throttle.account_key(normalized, portal_id)
+    address_key = throttle.address_key(origin.ip_address)
+    keys = [account_key] + ([address_key] if address_key else [])
+    account, portal = await _find_account(db, normalized, portal_id)
+
+    if await throttle.locked(db, keys, now):
+        verify_password(None, password, config.password_profile)  # same cost as a check
+        if account is not None:
+            _audit(db, account, portal, "login.refused_locked", origin)
+        return Refused()
+
+    ok = verify_password(
+        account.password_hash if account else None, password, config.password_profile
+    )
+    if account is None or not ok or not _may_log_in(account, portal):
+        await _count_failure(db, config, account, portal, account_key, address_key, origin, now)
+        return Refused()
+
+    await throttle.record_success(db, account_key)
+    if await two_factor.enabled(db, account):
+        token = await _mfa_token(db, config, account, MFA_PURPOSE_VERIFY, now)
+        _audit(db, account, portal, "login.second_factor_requested", origin)
+        return SecondFactorRequired(token, enrollment_required=False)
+    if await _second_factor_required(db, account, portal):
+        token = await _mfa_token(db, config, account, MFA_PURPOSE_ENROLL, now)
+        _audit(db, account, portal, "login.enrollment_requested", origin)
+        return SecondFactorRequired(token, enrollment_required=True)
+    return await open_session(db, config, account, portal, origin, now)
+
+
+async def _count_failure(
+    db: AsyncSession,
+    config: IdentityConfig,
+    account: Account | None,
+    portal: models.Portal | None,
+    account_key: str,
+    address_key: str | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> None:
+    policy = config.lockout
+    failures = await throttle.record_failure(db, account_key, policy.max_failures, policy, now)
+    if address_key:
+        await throttle.record_failure(db, address_key, policy.max_address_failures, policy, now)
+    if account is not None:
+        _audit(db, account, portal, "login.failed", origin, {"failures": failures})
+        if failures == policy.max_failures:
+            _audit(db, account, portal, "login.locked_out", origin, {"failures": failures})
+
+
+async def _second_factor_required(
+    db: AsyncSession, account: Account, portal: models.Portal | None
+) -> bool:
+    if isinstance(account, models.StaffUser):
+        organization = await db.get_one(models.Organization, account.organization_id)
+        return organization.require_staff_two_factor
+    settings = portal.published_settings if portal else None
+    return settings is not None and settings.two_factor is TwoFactorPolicy.REQUIRED
+
+
+async def open_session(
+    db: AsyncSession,
+    config: IdentityConfig,
+    account: Account,
+    portal: models.Portal | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> Authenticated:
+    account.last_login_at = now
+    actor, refresh = await sessions.start(
+        db, actor_for(account, portal), policy=config.sessions, origin=origin, now=now
+    )
+    assert refresh is not None
     audit.record(
-        session,
+        db,
         organization_id=account.organization_id,
         actor=actor,
+        action="login.succeeded",
+        origin=origin,
+        entity=account,
+        data={"session_id": str(actor.session_id)},
+    )
+    return Authenticated(actor, refresh)
+
+
+def _audit(
+    db: AsyncSession,
+    account: Account,
+    portal: models.Portal | None,
+    action: str,
+    origin: audit.Origin,
+    data: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        db,
+        organization_id=account.organization_id,
+        actor=actor_for(account, portal),
         action=action,
         origin=origin,
         entity=account,
+        data=data,
     )
-    return actor
+
+
+# --- The second step ------------------------------------------------------------------------
+
+
+async def _mfa_token(
+    db: AsyncSession, config: IdentityConfig, account: Account, purpose: str, now: datetime
+) -> str:
+    token = sessions.new_secret()
+    db.add(
+        models.OneTimeCode(
+            organization_id=account.organization_id,
+            purpose=purpose,
+            code_hash=sessions.token_hash(token),
+            expires_at=now + config.mfa_ttl,
+            **two_factor.owner_of(account),
+        )
+    )
+    return token
+
+
+async def pending_login(
+    db: AsyncSession, mfa_token: str, purpose: str, now: datetime
+) -> tuple[models.OneTimeCode, Account, models.Portal | None] | None:
+    """The login waiting for its second factor, if the token is valid for `purpose`."""
+    row = await db.scalar(
+        sa.select(models.OneTimeCode)
+        .where(
+            models.OneTimeCode.code_hash == sessions.token_hash(mfa_token),
+            models.OneTimeCode.purpose == purpose,
+        )
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    if row.attempts >= MAX_MFA_ATTEMPTS:
+        return None
+    account: Account | None
+    portal = None
+    if row.staff_user_id is not None:
+        account = await db.get(models.StaffUser, row.staff_user_id)
+    else:
+        account = await db.get(models.PortalUser, row.portal_user_id)
+        if account is not None:
+            portal = await db.get_one(models.Portal, account.portal_id)
+    if account is None or not _may_log_in(account, portal):
+        return None
+    return row, account, portal
+
+
+async def verify_second_factor(
+    db: AsyncSession,
+    config: IdentityConfig,
+    *,
+    mfa_token: str,
+    code: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> Authenticated | Refused:
+    """Finish a login with a TOTP or recovery code. Wrong codes count towards the
+    account's lockout like wrong passwords; the mfaToken allows 5 attempts."""
+    pending = await pending_login(db, mfa_token, MFA_PURPOSE_VERIFY, now)
+    invalid = Refused("INVALID_CODE", "The code is not correct or the login has expired.")
+    if pending is None:
+        return invalid
+    row, account, portal = pending
+    key = throttle.account_key(account.email, portal.id if portal else None)
+    if await throttle.locked(db, [key], now):
+        return invalid
+    if not await two_factor.verify(db, account, config.box, code, now):
+        row.attempts += 1
+        policy = config.lockout
+        await throttle.record_failure(db, key, policy.max_failures, policy, now)
+        _audit(db, account, portal, "login.second_factor_failed", origin)
+        return invalid
+    row.used_at = now
+    await throttle.record_success(db, key)
+    return await open_session(db, config, account, portal, origin, now)

@@ -32,6 +32,7 @@ class Loaders:
         self._by_fk: dict[Any, DataLoader[uuid.UUID, list[Any]]] = {}
         self._readings: DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]] | None = None
         self._reading_counts: DataLoader[uuid.UUID, int] | None = None
+        self._totp_enabled: DataLoader[uuid.UUID, bool] | None = None
 
     def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
         """Rows of `model` by primary key; invisible rows load as None."""
@@ -128,3 +129,19 @@ class Loaders:
             sa.select(row).where(ranked.c.rank <= limit).order_by(ranked.c.meter_id, ranked.c.rank)
         )
         return (await self._execute(statement)).scalars().all()
+
+    @property
+    def totp_enabled(self) -> DataLoader[uuid.UUID, bool]:
+        """Whether portal users (already scoped rows) have a confirmed TOTP."""
+        if self._totp_enabled is None:
+            totp = models.TotpCredential
+
+            async def load(user_ids: list[uuid.UUID]) -> list[bool]:
+                statement = sa.select(totp.portal_user_id).where(
+                    totp.portal_user_id.in_(user_ids), totp.confirmed_at.is_not(None)
+                )
+                enabled = set((await self._execute(statement)).scalars())
+                return [user_id in enabled for user_id in user_ids]
+
+            self._totp_enabled = DataLoader(load_fn=load)
+        return self._totp_enabled

@@ -1,26 +1,34 @@
-"""Login: the mutation that turns credentials into an access token."""
+"""Identity mutations: login with a second factor, sessions, TOTP set-up."""
 
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
+from db import models
+from gql.auth.actor import Actor
 from gql.auth.permissions import RoleEnum, public
 from gql.context import Info
-from gql.domain import audit, authentication
+from gql.domain import audit, authentication, sessions, two_factor
+from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import parse_uuid
 
 
-@strawberry.enum(description="Why a login failed.")
+@strawberry.enum(description="Why a login, a second factor or a session was refused.")
 class LoginErrorCode(enum.Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_EMAIL = "INVALID_EMAIL"
     INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105 - an error code, not a secret
     INVALID_PORTAL_ID = "INVALID_PORTAL_ID"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_SESSION = "INVALID_SESSION"
 
 
 @strawberry.input(description="Credentials; staff leave out the portal.")
@@ -32,22 +40,75 @@ class LoginInput:
     )
 
 
-@strawberry.type(description="A successful login.")
+@strawberry.type(description="A successful login: an access token and a refresh token.")
 class LoggedIn:
     access_token: str = public("Bearer token for the Authorization header.")
+    refresh_token: str | None = public(
+        "Opaque, single-use token for `refreshSession`; none for impersonation."
+    )
     token_type: str = public("Always 'Bearer'.")
     expires_in: int = public("Seconds until the access token expires.")
     role: RoleEnum = public("Role the token carries.")
 
 
-@strawberry.type(description="A refused login; the same answer whatever was wrong.")
+@strawberry.type(description="The password was right; a second factor must follow.")
+class SecondFactorRequired:
+    mfa_token: str = public(
+        "Short-lived, single-purpose token for `verifyTwoFactor` (or, when enrolment is"
+        " required, for `enrollTotp` and `confirmTotp`)."
+    )
+    enrollment_required: bool = public(
+        "The user has no second factor yet but must set one up before logging in."
+    )
+
+
+@strawberry.type(description="A refused login or session; the same answer whatever was wrong.")
 class LoginError:
     code: LoginErrorCode = public("Machine-readable reason.")
     message: str = public("Human-readable reason.")
     field: str | None = public("Input field at fault, if one.")
 
 
-LoginResult = Annotated[LoggedIn | LoginError, strawberry.union("LoginResult")]
+LoginResult = Annotated[
+    LoggedIn | SecondFactorRequired | LoginError, strawberry.union("LoginResult")
+]
+SessionResult = Annotated[LoggedIn | LoginError, strawberry.union("SessionResult")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _origin(info: Info) -> audit.Origin:
+    return audit.Origin(info.context.client_ip, info.context.user_agent)
+
+
+def _logged_in(info: Info, result: Authenticated) -> LoggedIn:
+    tokens = info.context.tokens
+    return LoggedIn(
+        access_token=tokens.issue(result.actor),
+        refresh_token=result.refresh_token,
+        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
+        expires_in=tokens.ttl_seconds,
+        role=result.actor.role,
+    )
+
+
+def _login_error(error: DomainError | Refused) -> LoginError:
+    field = error.field if isinstance(error, DomainError) else None
+    return LoginError(code=LoginErrorCode(error.code), message=error.message, field=field)
+
+
+def _outcome(
+    info: Info, outcome: authentication.LoginOutcome
+) -> LoggedIn | SecondFactorRequired | LoginError:
+    if isinstance(outcome, Authenticated):
+        return _logged_in(info, outcome)
+    if isinstance(outcome, Refused):
+        return _login_error(outcome)
+    return SecondFactorRequired(
+        mfa_token=outcome.mfa_token, enrollment_required=outcome.enrollment_required
+    )
 
 
 async def login(info: Info, input: LoginInput) -> LoginResult:
@@ -57,25 +118,279 @@ async def login(info: Info, input: LoginInput) -> LoginResult:
         portal_id = parse_uuid(input.portal_id.node_id)
         if input.portal_id.type_name != "Portal" or portal_id is None:
             return LoginError(
-                code=LoginErrorCode.INVALID_PORTAL_ID,
-                message="Unknown portal.",
-                field="portalId",
+                code=LoginErrorCode.INVALID_PORTAL_ID, message="Unknown portal.", field="portalId"
             )
     try:
-        async with context.unit_of_work() as session:
-            actor = await authentication.login(
-                session,
+        async with context.unit_of_work() as db:
+            outcome = await authentication.login(
+                db,
+                context.identity,
                 email=input.email,
                 password=input.password,
                 portal_id=portal_id,
-                origin=audit.Origin(context.client_ip, context.user_agent),
-                profile=context.settings.password_profile,
+                origin=_origin(info),
+                now=_now(),
             )
     except DomainError as error:
-        return LoginError(code=LoginErrorCode(error.code), message=error.message, field=error.field)
-    return LoggedIn(
-        access_token=context.tokens.issue(actor),
-        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
-        expires_in=context.tokens.ttl_seconds,
-        role=actor.role,
+        return _login_error(error)
+    return _outcome(info, outcome)
+
+
+@strawberry.input(description="The second step of a login.")
+class VerifyTwoFactorInput:
+    mfa_token: str = strawberry.field(description="From `SecondFactorRequired`.")
+    code: str = strawberry.field(description="A TOTP code or a recovery code.")
+
+
+async def verify_two_factor(info: Info, input: VerifyTwoFactorInput) -> SessionResult:
+    context = info.context
+    async with context.unit_of_work() as db:
+        outcome = await authentication.verify_second_factor(
+            db,
+            context.identity,
+            mfa_token=input.mfa_token,
+            code=input.code,
+            origin=_origin(info),
+            now=_now(),
+        )
+    return (
+        _logged_in(info, outcome) if isinstance(outcome, Authenticated) else _login_error(outcome)
     )
+
+
+@strawberry.input(description="A refresh token from the last login or refresh.")
+class RefreshSessionInput:
+    refresh_token: str = strawberry.field(description="Used once; the answer has a new one.")
+
+
+async def refresh_session(info: Info, input: RefreshSessionInput) -> SessionResult:
+    context = info.context
+    async with context.unit_of_work() as db:
+        # A refused refresh still commits: reusing a token revokes its whole family.
+        refreshed = await sessions.refresh(
+            db,
+            input.refresh_token,
+            policy=context.identity.sessions,
+            origin=_origin(info),
+            now=_now(),
+        )
+    if refreshed is None:
+        return LoginError(
+            code=LoginErrorCode.INVALID_SESSION,
+            message="The session has ended; log in again.",
+            field=None,
+        )
+    return _logged_in(info, Authenticated(*refreshed))
+
+
+@strawberry.type(description="Sessions ended by a logout.")
+class LogoutResult:
+    revoked_sessions: int = public("How many sessions were ended.")
+
+
+async def logout(info: Info) -> LogoutResult:
+    actor = info.context.actor
+    assert actor.session_id is not None
+    async with info.context.unit_of_work() as db:
+        await sessions.revoke(db, actor.session_id, "LOGOUT", _now())
+        _record(db, actor, "session.logout", info)
+    return LogoutResult(revoked_sessions=1)
+
+
+async def logout_everywhere(info: Info) -> LogoutResult:
+    actor = info.context.actor
+    owner = {"staff_user_id" if actor.is_staff else "portal_user_id": actor.subject_id}
+    async with info.context.unit_of_work() as db:
+        count = await sessions.revoke_all(db, reason="LOGOUT_EVERYWHERE", now=_now(), **owner)
+        _record(db, actor, "session.logout_everywhere", info, {"sessions": count})
+    return LogoutResult(revoked_sessions=count)
+
+
+def _record(
+    db: AsyncSession, actor: Actor, action: str, info: Info, data: dict[str, object] | None = None
+) -> None:
+    assert actor.organization_id is not None
+    audit.record(
+        db,
+        organization_id=actor.organization_id,
+        actor=actor,
+        action=action,
+        origin=_origin(info),
+        data=data,
+    )
+
+
+# --- TOTP set-up ----------------------------------------------------------------------------
+
+
+@strawberry.type(description="A refused second-factor change.")
+class TwoFactorError:
+    code: str = public(
+        "INVALID_CODE, TOTP_NOT_ENROLLED, TOTP_ALREADY_ENABLED, TOTP_NOT_ENABLED,"
+        " or NOT_AUTHENTICATED."
+    )
+    message: str = public("Human-readable reason.")
+    field: str | None = public("Input field at fault, if one.")
+
+
+@strawberry.type(description="A new TOTP secret; scan it, then confirm with a code.")
+class TotpEnrollment:
+    secret: str = public("Base32 secret for manual entry.")
+    uri: str = public("otpauth:// URI.")
+    qr_code_svg: str = public("The URI as a QR code (SVG).")
+
+
+@strawberry.type(description="TOTP is active; the recovery codes are shown only now.")
+class TotpConfirmed:
+    recovery_codes: list[str] = public("10 single-use recovery codes.")
+    session: LoggedIn | None = public("When enrolment finished a login (mfaToken), its tokens.")
+
+
+@strawberry.type(description="New recovery codes; the old ones no longer work.")
+class RecoveryCodes:
+    codes: list[str] = public("10 single-use recovery codes.")
+
+
+@strawberry.type(description="TOTP and the recovery codes were removed.")
+class TotpDisabled:
+    disabled: bool = public("Always true.")
+
+
+EnrollResult = Annotated[TotpEnrollment | TwoFactorError, strawberry.union("EnrollTotpResult")]
+ConfirmResult = Annotated[TotpConfirmed | TwoFactorError, strawberry.union("ConfirmTotpResult")]
+RecoveryResult = Annotated[RecoveryCodes | TwoFactorError, strawberry.union("RecoveryCodesResult")]
+DisableResult = Annotated[TotpDisabled | TwoFactorError, strawberry.union("DisableTotpResult")]
+
+
+@strawberry.input(description="Set up TOTP, as the logged-in user or with an mfaToken.")
+class EnrollTotpInput:
+    mfa_token: str | None = strawberry.field(
+        default=None, description="When a login requires enrolment first."
+    )
+
+
+@strawberry.input(description="A code from the authenticator app.")
+class ConfirmTotpInput:
+    code: str = strawberry.field(description="6-digit TOTP code.")
+    mfa_token: str | None = strawberry.field(
+        default=None, description="When a login requires enrolment first."
+    )
+
+
+@strawberry.input(description="A current TOTP code (or, to disable, a recovery code).")
+class TotpCodeInput:
+    code: str = strawberry.field(description="TOTP or recovery code.")
+
+
+def _two_factor_error(error: DomainError) -> TwoFactorError:
+    return TwoFactorError(code=error.code, message=error.message, field=error.field)
+
+
+NOT_AUTHENTICATED = TwoFactorError(
+    code="NOT_AUTHENTICATED", message="Log in (or pass the mfaToken of the login).", field=None
+)
+
+
+async def _account(
+    info: Info, db: AsyncSession, mfa_token: str | None
+) -> tuple[two_factor.Account, models.Portal | None, models.OneTimeCode | None] | None:
+    """The account whose second factor is set up: the viewer's (never under
+    impersonation), or the one of a login that requires enrolment."""
+    if mfa_token is not None:
+        purpose = authentication.MFA_PURPOSE_ENROLL
+        pending = await authentication.pending_login(db, mfa_token, purpose, _now())
+        return None if pending is None else (pending[1], pending[2], pending[0])
+    actor = info.context.actor
+    if actor.subject_id is None or actor.is_impersonated:
+        return None
+    account: two_factor.Account | None
+    if actor.is_staff:
+        account = await db.get(models.StaffUser, actor.subject_id)
+    else:
+        account = await db.get(models.PortalUser, actor.subject_id)
+    return None if account is None else (account, None, None)
+
+
+async def _issuer(db: AsyncSession, account: two_factor.Account) -> str:
+    organization = await db.get_one(models.Organization, account.organization_id)
+    return organization.name
+
+
+async def enroll_totp(info: Info, input: EnrollTotpInput) -> EnrollResult:
+    try:
+        async with info.context.unit_of_work() as db:
+            found = await _account(info, db, input.mfa_token)
+            if found is None:
+                return NOT_AUTHENTICATED
+            account = found[0]
+            enrollment = await two_factor.enroll(
+                db, account, info.context.identity.box, await _issuer(db, account)
+            )
+    except DomainError as error:
+        return _two_factor_error(error)
+    return TotpEnrollment(
+        secret=enrollment.secret, uri=enrollment.uri, qr_code_svg=enrollment.qr_svg
+    )
+
+
+async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
+    context = info.context
+    try:
+        async with context.unit_of_work() as db:
+            found = await _account(info, db, input.mfa_token)
+            if found is None:
+                return NOT_AUTHENTICATED
+            account, portal, pending = found
+            now = _now()
+            codes = await two_factor.confirm(db, account, context.identity.box, input.code, now)
+            actor = authentication.actor_for(account, portal)
+            audit.record(
+                db,
+                organization_id=account.organization_id,
+                actor=actor,
+                action="two_factor.enabled",
+                origin=_origin(info),
+                entity=account,
+            )
+            session = None
+            if pending is not None:
+                pending.used_at = now
+                session = await authentication.open_session(
+                    db, context.identity, account, portal, _origin(info), now
+                )
+    except DomainError as error:
+        return _two_factor_error(error)
+    return TotpConfirmed(
+        recovery_codes=codes, session=_logged_in(info, session) if session else None
+    )
+
+
+async def _viewer_account(info: Info, db: AsyncSession) -> two_factor.Account:
+    found = await _account(info, db, None)
+    if found is None:
+        raise GraphQLError("Log in first.", extensions={"code": "FORBIDDEN"})
+    return found[0]
+
+
+async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
+    try:
+        async with info.context.unit_of_work() as db:
+            account = await _viewer_account(info, db)
+            await two_factor.disable(db, account, info.context.identity.box, input.code, _now())
+            _record(db, info.context.actor, "two_factor.disabled", info)
+    except DomainError as error:
+        return _two_factor_error(error)
+    return TotpDisabled(disabled=True)
+
+
+async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> RecoveryResult:
+    try:
+        async with info.context.unit_of_work() as db:
+            account = await _viewer_account(info, db)
+            codes = await two_factor.regenerate_recovery_codes(
+                db, account, info.context.identity.box, input.code, _now()
+            )
+            _record(db, info.context.actor, "two_factor.recovery_codes_regenerated", info)
+    except DomainError as error:
+        return _two_factor_error(error)
+    return RecoveryCodes(codes=codes)

@@ -33,10 +33,13 @@ class PortalUser(RowNode):
     assignment_status: enums.AssignmentStatus | None = allow(
         STAFF_AND_PORTAL_USERS, description="Whether a contact is assigned."
     )
-    totp_enabled: bool | None = allow(STAFF_AND_PORTAL_USERS, description="Second factor set up.")
     last_login_at: datetime | None = allow(STAFF, description="Last successful login.")
     activated_at: datetime | None = allow(STAFF, description="When the account was activated.")
     created_at: datetime | None = allow(STAFF, description="When the account was created.")
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Whether TOTP is set up and confirmed.")
+    async def totp_enabled(self, info: Info) -> bool | None:
+        return await info.context.loaders.totp_enabled.load(_row(self).id)
 
     @allow(STAFF_AND_PORTAL_USERS, description="The assigned contact.")
     async def contact(self, info: Info) -> Contact | None:

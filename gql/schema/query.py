@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from db import models
-from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
+from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.resolvers.common import load_one, query_page
 from gql.schema import auth, crm, enums, portal, portal_user
@@ -173,4 +173,39 @@ class Mutation:
     login: auth.LoginResult = public(
         "Log in with email and password; staff without, portal users with a portal.",
         resolver=auth.login,
+    )
+    verify_two_factor: auth.SessionResult = public(
+        "Finish a login that asked for a second factor.", resolver=auth.verify_two_factor
+    )
+    refresh_session: auth.SessionResult = public(
+        "New tokens for a refresh token (which is used up).", resolver=auth.refresh_session
+    )
+    logout: auth.LogoutResult | None = allow(
+        AUTHENTICATED,
+        description="End the current session.",
+        resolver=auth.logout,
+        impersonation=True,
+    )
+    logout_everywhere: auth.LogoutResult | None = allow(
+        AUTHENTICATED,
+        description="End all sessions of the caller.",
+        resolver=auth.logout_everywhere,
+    )
+    enroll_totp: auth.EnrollResult = public(
+        "Start setting up TOTP (logged in, or with the mfaToken of a login that requires it).",
+        resolver=auth.enroll_totp,
+    )
+    confirm_totp: auth.ConfirmResult = public(
+        "Activate TOTP with a first code; returns the recovery codes.",
+        resolver=auth.confirm_totp,
+    )
+    disable_totp: auth.DisableResult | None = allow(
+        AUTHENTICATED,
+        description="Remove TOTP (needs a current or a recovery code).",
+        resolver=auth.disable_totp,
+    )
+    regenerate_recovery_codes: auth.RecoveryResult | None = allow(
+        AUTHENTICATED,
+        description="Replace the recovery codes (needs a current TOTP code).",
+        resolver=auth.regenerate_recovery_codes,
     )

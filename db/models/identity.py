@@ -1,0 +1,134 @@
+"""Identity: login sessions with rotating refresh tokens, brute-force counters, second
+factors. A credential row belongs to exactly one staff user or one portal user."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, Identified, TenantOwned, enum_column
+from db.models.enums import SessionKind
+
+OWNED_BY_ONE = "(staff_user_id IS NULL) <> (portal_user_id IS NULL)"
+
+
+def _staff_fk() -> Mapped[uuid.UUID | None]:
+    return mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+
+
+def _portal_user_fk() -> Mapped[uuid.UUID | None]:
+    return mapped_column(sa.ForeignKey("portal_user.id", ondelete="CASCADE"), index=True)
+
+
+class AuthSession(TenantOwned, Base):
+    """One login (or one impersonation): the family of its refresh tokens. Access tokens
+    name it in `sid`; a revoked or expired session makes them worthless at once."""
+
+    __tablename__ = "auth_session"
+
+    kind: Mapped[SessionKind] = mapped_column(enum_column(SessionKind))
+    staff_user_id: Mapped[uuid.UUID | None] = _staff_fk()
+    portal_user_id: Mapped[uuid.UUID | None] = _portal_user_fk()
+    # The staff member acting as the portal user (kind IMPERSONATION).
+    impersonator_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    ip_address: Mapped[str | None] = mapped_column(postgresql.INET)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+
+    __table_args__ = (
+        sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),
+        sa.CheckConstraint(
+            "(kind = 'IMPERSONATION') = (impersonator_id IS NOT NULL)", name="impersonator"
+        ),
+    )
+
+
+class RefreshToken(TenantOwned, Base):
+    """An opaque refresh token, stored as its SHA-256. Single use: using it again revokes
+    the whole session (token family)."""
+
+    __tablename__ = "refresh_token"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("auth_session.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Consecutive failures of one account or one client address (brute-force detection).
+    `key` is e.g. `account:staff:<email>` or `address:<ip>`; not tenant-owned because an
+    address attacks every tenant at once."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+    __table_args__ = (sa.Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
+
+
+class TotpCredential(TenantOwned, Base):
+    """A TOTP authenticator. The secret is encrypted (Fernet, keys from settings); it
+    counts only once confirmed; `last_step` stops a code from being used twice."""
+
+    __tablename__ = "totp_credential"
+
+    staff_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), unique=True
+    )
+    portal_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("portal_user.id", ondelete="CASCADE"), unique=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(sa.Text)
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),)
+
+
+class RecoveryCode(TenantOwned, Base):
+    """A single-use recovery code, stored as its SHA-256 (codes carry 50 random bits)."""
+
+    __tablename__ = "recovery_code"
+
+    staff_user_id: Mapped[uuid.UUID | None] = _staff_fk()
+    portal_user_id: Mapped[uuid.UUID | None] = _portal_user_fk()
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),)
+
+
+class OneTimeCode(Identified, Base):
+    """A short-lived single-purpose secret: the pending second step of a login
+    (`mfaToken`), stored as its SHA-256."""
+
+    __tablename__ = "one_time_code"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(32))
+    staff_user_id: Mapped[uuid.UUID | None] = _staff_fk()
+    portal_user_id: Mapped[uuid.UUID | None] = _portal_user_fk()
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),)

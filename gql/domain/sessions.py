@@ -1,0 +1,249 @@
+"""Login sessions and their rotating refresh tokens.
+
+A session is one login (or one impersonation). Access tokens name it in `sid`, and every
+request checks that it is still active, so `logout`, `logoutEverywhere`, a password
+change or disabling a user take effect at once, not when the access token expires.
+Refresh tokens are opaque, stored as SHA-256 and single use: `refresh` marks the
+presented one used and issues a new one; presenting a used one again means it was
+stolen (or replayed), and the whole session - the token family - is revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor, Role
+from gql.domain import audit
+
+INVALID_SESSION = "INVALID_SESSION"
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_seconds: int
+    max_seconds: int
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def _owner(actor: Actor) -> dict[str, uuid.UUID | None]:
+    if actor.is_staff:
+        return {"staff_user_id": actor.subject_id, "portal_user_id": None}
+    return {"staff_user_id": None, "portal_user_id": actor.subject_id}
+
+
+async def start(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    policy: SessionPolicy,
+    origin: audit.Origin,
+    now: datetime,
+    refreshable: bool = True,
+    impersonator_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    lifetime: timedelta | None = None,
+) -> tuple[Actor, str | None]:
+    """Open a session for `actor`. Returns the actor carrying the session id, and a
+    refresh token unless the session is not refreshable (impersonation)."""
+    assert actor.organization_id is not None
+    expires = now + (lifetime or timedelta(seconds=policy.max_seconds))
+    row = models.AuthSession(
+        id=uuid.uuid4(),
+        organization_id=actor.organization_id,
+        kind=models.SessionKind.IMPERSONATION if impersonator_id else models.SessionKind.LOGIN,
+        impersonator_id=impersonator_id,
+        reason=reason,
+        expires_at=expires,
+        last_seen_at=now,
+        ip_address=origin.ip_address,
+        user_agent=(origin.user_agent or "")[:300] or None,
+        **_owner(actor),
+    )
+    db.add(row)
+    await db.flush()
+    refresh = _new_refresh_token(db, row, policy, now) if refreshable else None
+    return replace(actor, session_id=row.id, impersonator_id=impersonator_id), refresh
+
+
+def _new_refresh_token(
+    db: AsyncSession, row: models.AuthSession, policy: SessionPolicy, now: datetime
+) -> str:
+    token = new_secret()
+    db.add(
+        models.RefreshToken(
+            organization_id=row.organization_id,
+            session_id=row.id,
+            token_hash=token_hash(token),
+            expires_at=min(now + timedelta(seconds=policy.idle_seconds), row.expires_at),
+        )
+    )
+    return token
+
+
+async def refresh(
+    db: AsyncSession, token: str, *, policy: SessionPolicy, origin: audit.Origin, now: datetime
+) -> tuple[Actor, str] | None:
+    """Swap a refresh token for a new one and the actor to issue an access token for.
+    None when the token is unknown, expired, already used (which revokes its session:
+    the caller must commit that) or its session has ended."""
+    stored = await db.scalar(
+        sa.select(models.RefreshToken)
+        .where(models.RefreshToken.token_hash == token_hash(token))
+        .with_for_update()
+    )
+    if stored is None:
+        return None
+    row = await db.get_one(models.AuthSession, stored.session_id, with_for_update=True)
+    if stored.used_at is not None:
+        if row.revoked_at is None:
+            _revoke(row, "REFRESH_TOKEN_REUSE", now)
+            audit.record(
+                db,
+                organization_id=row.organization_id,
+                actor=await actor_of(db, row) or Actor(Role.ANONYMOUS),
+                action="session.refresh_token_reused",
+                origin=origin,
+                entity=row,
+            )
+        return None
+    if row.revoked_at is not None or row.expires_at <= now or stored.expires_at <= now:
+        return None
+    actor = await actor_of(db, row)
+    if actor is None:
+        _revoke(row, "ACCOUNT_INACTIVE", now)
+        return None
+    stored.used_at = now
+    row.last_seen_at = now
+    return actor, _new_refresh_token(db, row, policy, now)
+
+
+async def actor_of(db: AsyncSession, row: models.AuthSession) -> Actor | None:
+    """The actor a session speaks for, if its account may still log in."""
+    if row.staff_user_id is not None:
+        staff = await db.get(models.StaffUser, row.staff_user_id)
+        if staff is None or not staff.is_active:
+            return None
+        return replace(staff_actor(staff), session_id=row.id)
+    user = await db.get(models.PortalUser, row.portal_user_id)
+    if user is None:
+        return None
+    portal = await db.get_one(models.Portal, user.portal_id)
+    if not may_log_in(user, portal):
+        return None
+    return replace(portal_actor(user, portal), session_id=row.id)
+
+
+def staff_actor(staff: models.StaffUser) -> Actor:
+    return Actor(
+        role=Role(staff.role.value), organization_id=staff.organization_id, subject_id=staff.id
+    )
+
+
+def portal_actor(user: models.PortalUser, portal: models.Portal) -> Actor:
+    return Actor(
+        role=Role.CUSTOMER if portal.type is models.PortalType.CUSTOMER else Role.INSTALLER,
+        organization_id=user.organization_id,
+        subject_id=user.id,
+        portal_id=portal.id,
+        contact_id=user.contact_id,
+    )
+
+
+def may_log_in(user: models.PortalUser, portal: models.Portal) -> bool:
+    """Active, assigned to a contact (GDPR: no access without a known contact), on an
+    active portal."""
+    return (
+        user.registration_status is models.RegistrationStatus.ACTIVE
+        and user.assignment_status is models.AssignmentStatus.ASSIGNED
+        and portal.status is models.PortalStatus.ACTIVE
+    )
+
+
+def _revoke(row: models.AuthSession, reason: str, now: datetime) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = now
+        row.revoked_reason = reason
+
+
+async def revoke(db: AsyncSession, session_id: uuid.UUID, reason: str, now: datetime) -> None:
+    row = await db.get(models.AuthSession, session_id, with_for_update=True)
+    if row is not None:
+        _revoke(row, reason, now)
+
+
+async def revoke_all(
+    db: AsyncSession,
+    *,
+    reason: str,
+    now: datetime,
+    staff_user_id: uuid.UUID | None = None,
+    portal_user_id: uuid.UUID | None = None,
+) -> int:
+    """Revoke every active session of one account (its own and those impersonating it).
+    Returns how many."""
+    owner = (
+        models.AuthSession.staff_user_id == staff_user_id
+        if staff_user_id is not None
+        else models.AuthSession.portal_user_id == portal_user_id
+    )
+    result = await db.execute(
+        sa.update(models.AuthSession)
+        .where(owner, models.AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .returning(models.AuthSession.id)
+    )
+    return len(result.all())
+
+
+async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:
+    """The actor of a verified access token, completed for this request: None if its
+    session has ended; for portal users with the grants of their permission group.
+    One statement."""
+    if actor.session_id is None:
+        return None
+    session = models.AuthSession
+    statement: sa.Select[Any, Any]
+    if actor.is_portal_user:
+        statement = (
+            sa.select(session.id, models.PermissionGroup.grants)
+            .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
+            .join(
+                models.PermissionGroup,
+                models.PermissionGroup.id == models.PortalUser.permission_group_id,
+            )
+            .where(session.portal_user_id == actor.subject_id)
+        )
+    else:
+        statement = sa.select(session.id, sa.literal(None)).where(
+            session.staff_user_id == actor.subject_id
+        )
+    row = (
+        await db.execute(
+            statement.where(
+                session.id == actor.session_id,
+                session.organization_id == actor.organization_id,
+                session.revoked_at.is_(None),
+                session.expires_at > now,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return replace(actor, grants=frozenset(row[1] or ()))
