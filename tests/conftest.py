@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import demo, migrate
@@ -67,6 +68,7 @@ def test_settings() -> Settings:
     return Settings(
         environment="test",
         jwt_keys=json.dumps(generate_key_set()),
+        secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
     )
 

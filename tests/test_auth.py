@@ -26,7 +26,8 @@ LOGIN = """
 mutation Login($input: LoginInput!) {
   login(input: $input) {
     __typename
-    ... on LoggedIn { accessToken tokenType expiresIn role }
+    ... on LoggedIn { accessToken refreshToken tokenType expiresIn role }
+    ... on SecondFactorRequired { mfaToken enrollmentRequired }
     ... on LoginError { code message field }
   }
 }

@@ -343,7 +343,9 @@ async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
             account, portal, pending = found
             now = _now()
             codes = await two_factor.confirm(db, account, context.identity.box, input.code, now)
-            actor = authentication.actor_for(account, portal)
+            actor = (
+                authentication.actor_for(account, portal) if pending else info.context.actor
+            )
             audit.record(
                 db,
                 organization_id=account.organization_id,
