@@ -97,6 +97,12 @@ MATRIX = """
     DocumentConnection.totalCount                public
     DocumentEdge.cursor                          public
     DocumentEdge.node                            public
+    Impersonation.accessToken                    public
+    Impersonation.expiresIn                      public
+    Impersonation.role                           public
+    ImpersonationError.code                      public
+    ImpersonationError.field                     public
+    ImpersonationError.message                   public
     LoggedIn.accessToken                         public
     LoggedIn.expiresIn                           public
     LoggedIn.refreshToken                        public
@@ -139,6 +145,7 @@ MATRIX = """
     Mutation.confirmTotp                         public
     Mutation.disableTotp                         x x x x -
     Mutation.enrollTotp                          public
+    Mutation.impersonatePortalUser               x x - - -
     Mutation.login                               public
     Mutation.logout                              x x x x -
     Mutation.logoutEverywhere                    x x x x -
@@ -282,6 +289,8 @@ MATRIX = """
     TwoFactorError.message                       public
     Viewer.contact                               - - x x -
     Viewer.contracts                             - - x - -
+    Viewer.impersonatedBy                        - - x x -
+    Viewer.isImpersonation                       public
     Viewer.meters                                - - x x -
     Viewer.orders                                - - x x -
     Viewer.portal                                - - x x -
@@ -367,6 +376,7 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "PortalConfiguration.privacyUrl",  # the installer portal links none
         "PortalConfiguration.termsUrl",
         "PortalUser.lastLoginAt",  # nobody has logged in yet
+        "Viewer.impersonatedBy",  # nobody is impersonating
     }
 )
 

@@ -38,10 +38,13 @@ def record(
     entity: Any = None,
     data: dict[str, Any] | None = None,
 ) -> models.AuditEvent:
+    # Under impersonation the staff member acts, on behalf of the portal user.
+    impersonated = actor.impersonator_id is not None
     event = models.AuditEvent(
         organization_id=organization_id,
-        actor_type=actor_type(actor),
-        actor_id=actor.subject_id,
+        actor_type=models.ActorType.STAFF if impersonated else actor_type(actor),
+        actor_id=actor.impersonator_id if impersonated else actor.subject_id,
+        on_behalf_of_id=actor.subject_id if impersonated else None,
         action=action,
         entity_type=None if entity is None else type(entity).__tablename__,
         entity_id=None if entity is None else entity.id,

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from gql.schema.audit_extension import ImpersonationAudit
 from gql.schema.query import NODE_TYPES, Mutation, Query
 from gql.settings import Settings
 
@@ -41,6 +42,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
+        ImpersonationAudit,
     ]
     if not settings.development:
         extensions.append(DisableIntrospection)

@@ -15,7 +15,7 @@ from db import models
 from gql.auth.actor import Actor
 from gql.auth.permissions import RoleEnum, public
 from gql.context import Info
-from gql.domain import audit, authentication, sessions, two_factor
+from gql.domain import audit, authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import parse_uuid
@@ -343,9 +343,7 @@ async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
             account, portal, pending = found
             now = _now()
             codes = await two_factor.confirm(db, account, context.identity.box, input.code, now)
-            actor = (
-                authentication.actor_for(account, portal) if pending else info.context.actor
-            )
+            actor = authentication.actor_for(account, portal) if pending else info.context.actor
             audit.record(
                 db,
                 organization_id=account.organization_id,
@@ -396,3 +394,60 @@ async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> Recover
     except DomainError as error:
         return _two_factor_error(error)
     return RecoveryCodes(codes=codes)
+
+
+# --- Impersonation ---------------------------------------------------------------------------
+
+
+@strawberry.input(description="Log in as a portal user of the own organization.")
+class ImpersonatePortalUserInput:
+    portal_user_id: relay.GlobalID = strawberry.field(description="The portal user.")
+    reason: str = strawberry.field(description="Why (audited), e.g. a ticket number.")
+
+
+@strawberry.type(description="A scoped, read-only access token acting as the portal user.")
+class Impersonation:
+    access_token: str = public("Bearer token; no refresh token, at most 15 minutes.")
+    expires_in: int = public("Seconds until it expires.")
+    role: RoleEnum = public("Role of the impersonated portal user.")
+
+
+@strawberry.type(description="A refused impersonation.")
+class ImpersonationError:
+    code: str = public("REASON_REQUIRED, NOT_FOUND or PORTAL_USER_INACTIVE.")
+    message: str = public("Human-readable reason.")
+    field: str | None = public("Input field at fault, if one.")
+
+
+ImpersonateResult = Annotated[
+    Impersonation | ImpersonationError, strawberry.union("ImpersonateResult")
+]
+
+
+async def impersonate_portal_user(
+    info: Info, input: ImpersonatePortalUserInput
+) -> ImpersonateResult:
+    context = info.context
+    user_id = parse_uuid(input.portal_user_id.node_id)
+    if input.portal_user_id.type_name != "PortalUser" or user_id is None:
+        return ImpersonationError(
+            code="NOT_FOUND", message="No such portal user.", field="portalUserId"
+        )
+    ttl = min(context.settings.impersonation_ttl_seconds, context.tokens.ttl_seconds)
+    try:
+        async with context.unit_of_work() as db:
+            actor = await impersonation.start(
+                db,
+                context.actor,
+                portal_user_id=user_id,
+                reason=input.reason,
+                policy=context.identity.sessions,
+                lifetime_seconds=ttl,
+                origin=_origin(info),
+                now=_now(),
+            )
+    except DomainError as error:
+        return ImpersonationError(code=error.code, message=error.message, field=error.field)
+    return Impersonation(
+        access_token=context.tokens.issue(actor, ttl=ttl), expires_in=ttl, role=actor.role
+    )

@@ -204,6 +204,11 @@ class Mutation:
         description="Remove TOTP (needs a current or a recovery code).",
         resolver=auth.disable_totp,
     )
+    impersonate_portal_user: auth.ImpersonateResult | None = allow(
+        STAFF,
+        description="Log in as a portal user (AGENT or ADMIN, own organization, audited).",
+        resolver=auth.impersonate_portal_user,
+    )
     regenerate_recovery_codes: auth.RecoveryResult | None = allow(
         AUTHENTICATED,
         description="Replace the recovery codes (needs a current TOTP code).",

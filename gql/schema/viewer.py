@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import sqlalchemy as sa
 import strawberry
 
 from db import models
@@ -20,6 +21,20 @@ from gql.schema.portal_user import PortalUser, StaffUser
 @strawberry.type(description="The caller of the request.")
 class Viewer:
     role: RoleEnum = public("Role of the caller; ANONYMOUS without a token.")
+
+    @public("Whether a staff member is acting as this portal user.")
+    def is_impersonation(self, info: Info) -> bool:
+        return info.context.actor.is_impersonated
+
+    @allow(PORTAL_USERS, description="Name of the staff member impersonating, if one is.")
+    async def impersonated_by(self, info: Info) -> str | None:
+        staff_id = info.context.actor.impersonator_id
+        if staff_id is None:
+            return None
+        rows = await info.context.scalars(
+            sa.select(models.StaffUser.name).where(models.StaffUser.id == staff_id)
+        )
+        return rows[0] if rows else None
 
     @allow(STAFF, description="The staff user, for staff callers.")
     async def staff_user(self, info: Info) -> StaffUser | None:
