@@ -82,7 +82,7 @@ class Refused:
 
 
 LoginOutcome = Authenticated | SecondFactorRequired | Refused
-Account = models.StaffUser | models.PortalUser
+Account = sessions.Account
 
 
 def normalize_email(raw: str) -> str:
@@ -114,19 +114,6 @@ async def _find_account(
         )
     ).one_or_none()
     return (row[0], row[1]) if row else (None, None)
-
-
-def _may_log_in(account: Account, portal: models.Portal | None) -> bool:
-    if isinstance(account, models.StaffUser):
-        return account.is_active
-    return portal is not None and sessions.may_log_in(account, portal)
-
-
-def actor_for(account: Account, portal: models.Portal | None) -> Actor:
-    if isinstance(account, models.StaffUser):
-        return sessions.staff_actor(account)
-    assert portal is not None
-    return sessions.portal_actor(account, portal)
 
 
 async def login(
@@ -161,7 +148,7 @@ async def login(
     ok = verify_password(
         account.password_hash if account else None, password, config.password_profile
     )
-    if account is None or not ok or not _may_log_in(account, portal):
+    if account is None or not ok or not sessions.may_log_in(account, portal):
         await _count_failure(db, config, account, portal, account_key, address_key, origin, now)
         return Refused()
 
@@ -217,7 +204,7 @@ async def open_session(
 ) -> Authenticated:
     account.last_login_at = now
     actor, refresh = await sessions.start(
-        db, actor_for(account, portal), policy=config.sessions, origin=origin, now=now
+        db, sessions.actor_for(account, portal), policy=config.sessions, origin=origin, now=now
     )
     assert refresh is not None
     audit.record(
@@ -243,7 +230,7 @@ def _audit(
     audit.record(
         db,
         organization_id=account.organization_id,
-        actor=actor_for(account, portal),
+        actor=sessions.actor_for(account, portal),
         action=action,
         origin=origin,
         entity=account,
@@ -286,17 +273,12 @@ async def pending_login(
         return None
     if row.attempts >= MAX_MFA_ATTEMPTS:
         return None
-    account: Account | None
-    portal = None
-    if row.staff_user_id is not None:
-        account = await db.get(models.StaffUser, row.staff_user_id)
-    else:
-        account = await db.get(models.PortalUser, row.portal_user_id)
-        if account is not None:
-            portal = await db.get_one(models.Portal, account.portal_id)
-    if account is None or not _may_log_in(account, portal):
+    found = await sessions.load_account(
+        db, staff_user_id=row.staff_user_id, portal_user_id=row.portal_user_id
+    )
+    if found is None or not sessions.may_log_in(*found):
         return None
-    return row, account, portal
+    return row, *found
 
 
 async def verify_second_factor(

@@ -13,10 +13,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
 from gql.auth.actor import Actor
 from gql.domain import audit, sessions
 from gql.domain.errors import InvalidInput, NotFound, RuleViolation
@@ -52,19 +50,10 @@ async def start(
             code="REASON_REQUIRED",
             field="reason",
         )
-    row = (
-        await db.execute(
-            sa.select(models.PortalUser, models.Portal)
-            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-            .where(
-                models.PortalUser.id == portal_user_id,
-                models.PortalUser.organization_id == staff.organization_id,
-            )
-        )
-    ).one_or_none()
-    if row is None:
+    found = await sessions.load_account(db, portal_user_id=portal_user_id)
+    if found is None or found[0].organization_id != staff.organization_id:
         raise NotFound("No such portal user.", code="NOT_FOUND", field="portalUserId")
-    user, portal = row[0], row[1]
+    user, portal = found
     if not sessions.may_log_in(user, portal):
         raise RuleViolation(
             "Only active portal users assigned to a contact can be impersonated.",
@@ -73,7 +62,7 @@ async def start(
         )
     actor, _ = await sessions.start(
         db,
-        sessions.portal_actor(user, portal),
+        sessions.actor_for(user, portal),
         policy=policy,
         origin=origin,
         now=now,

@@ -24,7 +24,7 @@ from db import models
 from gql.auth.actor import Actor, Role
 from gql.domain import audit
 
-INVALID_SESSION = "INVALID_SESSION"
+Account = models.StaffUser | models.PortalUser
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _owner(actor: Actor) -> dict[str, uuid.UUID | None]:
+def owner(actor: Actor) -> dict[str, uuid.UUID | None]:
+    """The owner columns of a credential or session row of the actor's account."""
     if actor.is_staff:
         return {"staff_user_id": actor.subject_id, "portal_user_id": None}
     return {"staff_user_id": None, "portal_user_id": actor.subject_id}
@@ -74,7 +75,7 @@ async def start(
         last_seen_at=now,
         ip_address=origin.ip_address,
         user_agent=(origin.user_agent or "")[:300] or None,
-        **_owner(actor),
+        **owner(actor),
     )
     db.add(row)
     await db.flush()
@@ -136,42 +137,60 @@ async def refresh(
 
 async def actor_of(db: AsyncSession, row: models.AuthSession) -> Actor | None:
     """The actor a session speaks for, if its account may still log in."""
-    if row.staff_user_id is not None:
-        staff = await db.get(models.StaffUser, row.staff_user_id)
-        if staff is None or not staff.is_active:
-            return None
-        return replace(staff_actor(staff), session_id=row.id)
-    user = await db.get(models.PortalUser, row.portal_user_id)
-    if user is None:
-        return None
-    portal = await db.get_one(models.Portal, user.portal_id)
-    if not may_log_in(user, portal):
-        return None
-    return replace(portal_actor(user, portal), session_id=row.id)
-
-
-def staff_actor(staff: models.StaffUser) -> Actor:
-    return Actor(
-        role=Role(staff.role.value), organization_id=staff.organization_id, subject_id=staff.id
+    found = await load_account(
+        db, staff_user_id=row.staff_user_id, portal_user_id=row.portal_user_id
     )
+    if found is None or not may_log_in(*found):
+        return None
+    return replace(actor_for(*found), session_id=row.id)
 
 
-def portal_actor(user: models.PortalUser, portal: models.Portal) -> Actor:
+async def load_account(
+    db: AsyncSession,
+    *,
+    staff_user_id: uuid.UUID | None = None,
+    portal_user_id: uuid.UUID | None = None,
+) -> tuple[Account, models.Portal | None] | None:
+    """A staff user, or a portal user with its portal (one statement either way)."""
+    if staff_user_id is not None:
+        staff = await db.get(models.StaffUser, staff_user_id)
+        return None if staff is None else (staff, None)
+    row = (
+        await db.execute(
+            sa.select(models.PortalUser, models.Portal)
+            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
+            .where(models.PortalUser.id == portal_user_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def actor_for(account: Account, portal: models.Portal | None) -> Actor:
+    if isinstance(account, models.StaffUser):
+        return Actor(
+            role=Role(account.role.value),
+            organization_id=account.organization_id,
+            subject_id=account.id,
+        )
+    assert portal is not None
     return Actor(
         role=Role.CUSTOMER if portal.type is models.PortalType.CUSTOMER else Role.INSTALLER,
-        organization_id=user.organization_id,
-        subject_id=user.id,
+        organization_id=account.organization_id,
+        subject_id=account.id,
         portal_id=portal.id,
-        contact_id=user.contact_id,
+        contact_id=account.contact_id,
     )
 
 
-def may_log_in(user: models.PortalUser, portal: models.Portal) -> bool:
-    """Active, assigned to a contact (GDPR: no access without a known contact), on an
-    active portal."""
+def may_log_in(account: Account, portal: models.Portal | None) -> bool:
+    """Staff: active. Portal users: active, assigned to a contact (GDPR: no access
+    without a known contact), on an active portal."""
+    if isinstance(account, models.StaffUser):
+        return account.is_active
     return (
-        user.registration_status is models.RegistrationStatus.ACTIVE
-        and user.assignment_status is models.AssignmentStatus.ASSIGNED
+        portal is not None
+        and account.registration_status is models.RegistrationStatus.ACTIVE
+        and account.assignment_status is models.AssignmentStatus.ASSIGNED
         and portal.status is models.PortalStatus.ACTIVE
     )
 
@@ -188,24 +207,14 @@ async def revoke(db: AsyncSession, session_id: uuid.UUID, reason: str, now: date
         _revoke(row, reason, now)
 
 
-async def revoke_all(
-    db: AsyncSession,
-    *,
-    reason: str,
-    now: datetime,
-    staff_user_id: uuid.UUID | None = None,
-    portal_user_id: uuid.UUID | None = None,
-) -> int:
-    """Revoke every active session of one account (its own and those impersonating it).
-    Returns how many."""
-    owner = (
-        models.AuthSession.staff_user_id == staff_user_id
-        if staff_user_id is not None
-        else models.AuthSession.portal_user_id == portal_user_id
-    )
+async def revoke_all(db: AsyncSession, actor: Actor, *, reason: str, now: datetime) -> int:
+    """Revoke every active session of the actor's account (its own and those
+    impersonating it). Returns how many."""
+    session = models.AuthSession
+    column = session.staff_user_id if actor.is_staff else session.portal_user_id
     result = await db.execute(
-        sa.update(models.AuthSession)
-        .where(owner, models.AuthSession.revoked_at.is_(None))
+        sa.update(session)
+        .where(column == actor.subject_id, session.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
         .returning(models.AuthSession.id)
     )

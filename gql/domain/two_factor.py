@@ -25,12 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.secrets import SecretBox
+from gql.domain import sessions
 from gql.domain.errors import RuleViolation
 
 RECOVERY_CODES = 10
 TOTP_WINDOW = 1
 
-Account = models.StaffUser | models.PortalUser
+Account = sessions.Account
 
 
 @dataclass(frozen=True)

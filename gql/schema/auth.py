@@ -199,9 +199,8 @@ async def logout(info: Info) -> LogoutResult:
 
 async def logout_everywhere(info: Info) -> LogoutResult:
     actor = info.context.actor
-    owner = {"staff_user_id" if actor.is_staff else "portal_user_id": actor.subject_id}
     async with info.context.unit_of_work() as db:
-        count = await sessions.revoke_all(db, reason="LOGOUT_EVERYWHERE", now=_now(), **owner)
+        count = await sessions.revoke_all(db, actor, reason="LOGOUT_EVERYWHERE", now=_now())
         _record(db, actor, "session.logout_everywhere", info, {"sessions": count})
     return LogoutResult(revoked_sessions=count)
 
@@ -303,12 +302,8 @@ async def _account(
     actor = info.context.actor
     if actor.subject_id is None or actor.is_impersonated:
         return None
-    account: two_factor.Account | None
-    if actor.is_staff:
-        account = await db.get(models.StaffUser, actor.subject_id)
-    else:
-        account = await db.get(models.PortalUser, actor.subject_id)
-    return None if account is None else (account, None, None)
+    found = await sessions.load_account(db, **sessions.owner(actor))
+    return None if found is None else (*found, None)
 
 
 async def _issuer(db: AsyncSession, account: two_factor.Account) -> str:
@@ -343,7 +338,7 @@ async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
             account, portal, pending = found
             now = _now()
             codes = await two_factor.confirm(db, account, context.identity.box, input.code, now)
-            actor = authentication.actor_for(account, portal) if pending else info.context.actor
+            actor = sessions.actor_for(account, portal) if pending else info.context.actor
             audit.record(
                 db,
                 organization_id=account.organization_id,
