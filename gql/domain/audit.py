@@ -28,6 +28,25 @@ def actor_type(actor: Actor) -> models.ActorType:
     return models.ActorType.ANONYMOUS
 
 
+def record_by(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    origin: Origin,
+    data: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    """An event of a logged-in actor, in the actor's organization."""
+    assert actor.organization_id is not None
+    return record(
+        session,
+        organization_id=actor.organization_id,
+        actor=actor,
+        action=action,
+        origin=origin,
+        data=data,
+    )
+
+
 def record(
     session: AsyncSession,
     *,

@@ -281,6 +281,40 @@ async def pending_login(
     return row, *found
 
 
+async def confirm_totp(
+    db: AsyncSession,
+    config: IdentityConfig,
+    account: Account,
+    portal: models.Portal | None,
+    *,
+    code: str,
+    caller: Actor | None,
+    pending: models.OneTimeCode | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> tuple[list[str], Authenticated | None]:
+    """Activate the enrolled TOTP; returns the recovery codes and, when the set-up was
+    required by a login (`pending`), that login's session. `caller` is the logged-in
+    user, None while finishing a login.
+
+    Raises:
+        RuleViolation: from `two_factor.confirm`.
+    """
+    codes = await two_factor.confirm(db, account, config.box, code, now)
+    audit.record(
+        db,
+        organization_id=account.organization_id,
+        actor=caller or sessions.actor_for(account, portal),
+        action="two_factor.enabled",
+        origin=origin,
+        entity=account,
+    )
+    if pending is None:
+        return codes, None
+    pending.used_at = now
+    return codes, await open_session(db, config, account, portal, origin, now)
+
+
 async def verify_second_factor(
     db: AsyncSession,
     config: IdentityConfig,

@@ -207,6 +207,23 @@ async def revoke(db: AsyncSession, session_id: uuid.UUID, reason: str, now: date
         _revoke(row, reason, now)
 
 
+async def logout(db: AsyncSession, actor: Actor, *, origin: audit.Origin, now: datetime) -> int:
+    """End the caller's own session. Returns how many sessions ended (1)."""
+    assert actor.session_id is not None
+    await revoke(db, actor.session_id, "LOGOUT", now)
+    audit.record_by(db, actor, "session.logout", origin)
+    return 1
+
+
+async def logout_everywhere(
+    db: AsyncSession, actor: Actor, *, origin: audit.Origin, now: datetime
+) -> int:
+    """End every session of the caller's account. Returns how many."""
+    count = await revoke_all(db, actor, reason="LOGOUT_EVERYWHERE", now=now)
+    audit.record_by(db, actor, "session.logout_everywhere", origin, {"sessions": count})
+    return count
+
+
 async def revoke_all(db: AsyncSession, actor: Actor, *, reason: str, now: datetime) -> int:
     """Revoke every active session of the actor's account (its own and those
     impersonating it). Returns how many."""

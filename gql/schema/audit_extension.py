@@ -16,20 +16,17 @@ class ImpersonationAudit(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context) or not context.actor.is_impersonated:
             return
-        actor = context.actor
-        assert actor.organization_id is not None
         operation = self.execution_context.operation_type
         async with context.unit_of_work() as db:
-            audit.record(
+            audit.record_by(
                 db,
-                organization_id=actor.organization_id,
-                actor=actor,
-                action="impersonation.request",
-                origin=audit.Origin(context.client_ip, context.user_agent),
-                data={
+                context.actor,
+                "impersonation.request",
+                audit.Origin(context.client_ip, context.user_agent),
+                {
                     "operation": self.execution_context.operation_name,
                     "type": operation.value if operation else None,
-                    "session_id": str(actor.session_id),
+                    "session_id": str(context.actor.session_id),
                     "errors": len(getattr(self.execution_context.result, "errors", None) or []),
                 },
             )

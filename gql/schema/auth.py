@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
-from gql.auth.actor import Actor
 from gql.auth.permissions import RoleEnum, public
 from gql.context import Info
 from gql.domain import audit, authentication, impersonation, sessions, two_factor
@@ -189,34 +188,17 @@ class LogoutResult:
 
 
 async def logout(info: Info) -> LogoutResult:
-    actor = info.context.actor
-    assert actor.session_id is not None
     async with info.context.unit_of_work() as db:
-        await sessions.revoke(db, actor.session_id, "LOGOUT", _now())
-        _record(db, actor, "session.logout", info)
-    return LogoutResult(revoked_sessions=1)
-
-
-async def logout_everywhere(info: Info) -> LogoutResult:
-    actor = info.context.actor
-    async with info.context.unit_of_work() as db:
-        count = await sessions.revoke_all(db, actor, reason="LOGOUT_EVERYWHERE", now=_now())
-        _record(db, actor, "session.logout_everywhere", info, {"sessions": count})
+        count = await sessions.logout(db, info.context.actor, origin=_origin(info), now=_now())
     return LogoutResult(revoked_sessions=count)
 
 
-def _record(
-    db: AsyncSession, actor: Actor, action: str, info: Info, data: dict[str, object] | None = None
-) -> None:
-    assert actor.organization_id is not None
-    audit.record(
-        db,
-        organization_id=actor.organization_id,
-        actor=actor,
-        action=action,
-        origin=_origin(info),
-        data=data,
-    )
+async def logout_everywhere(info: Info) -> LogoutResult:
+    async with info.context.unit_of_work() as db:
+        count = await sessions.logout_everywhere(
+            db, info.context.actor, origin=_origin(info), now=_now()
+        )
+    return LogoutResult(revoked_sessions=count)
 
 
 # --- TOTP set-up ----------------------------------------------------------------------------
@@ -336,23 +318,17 @@ async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
             if found is None:
                 return NOT_AUTHENTICATED
             account, portal, pending = found
-            now = _now()
-            codes = await two_factor.confirm(db, account, context.identity.box, input.code, now)
-            actor = sessions.actor_for(account, portal) if pending else info.context.actor
-            audit.record(
+            codes, session = await authentication.confirm_totp(
                 db,
-                organization_id=account.organization_id,
-                actor=actor,
-                action="two_factor.enabled",
+                context.identity,
+                account,
+                portal,
+                code=input.code,
+                caller=None if pending else context.actor,
+                pending=pending,
                 origin=_origin(info),
-                entity=account,
+                now=_now(),
             )
-            session = None
-            if pending is not None:
-                pending.used_at = now
-                session = await authentication.open_session(
-                    db, context.identity, account, portal, _origin(info), now
-                )
     except DomainError as error:
         return _two_factor_error(error)
     return TotpConfirmed(
@@ -372,7 +348,7 @@ async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
         async with info.context.unit_of_work() as db:
             account = await _viewer_account(info, db)
             await two_factor.disable(db, account, info.context.identity.box, input.code, _now())
-            _record(db, info.context.actor, "two_factor.disabled", info)
+            audit.record_by(db, info.context.actor, "two_factor.disabled", _origin(info))
     except DomainError as error:
         return _two_factor_error(error)
     return TotpDisabled(disabled=True)
@@ -385,7 +361,9 @@ async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> Recover
             codes = await two_factor.regenerate_recovery_codes(
                 db, account, info.context.identity.box, input.code, _now()
             )
-            _record(db, info.context.actor, "two_factor.recovery_codes_regenerated", info)
+            audit.record_by(
+                db, info.context.actor, "two_factor.recovery_codes_regenerated", _origin(info)
+            )
     except DomainError as error:
         return _two_factor_error(error)
     return RecoveryCodes(codes=codes)
