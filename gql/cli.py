@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import signal
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from strawberry import relay
 
 from db import demo, migrate
 from db.embedded import EmbeddedPostgres
@@ -36,10 +36,6 @@ DataDir = Annotated[
     Path,
     typer.Option("--data-dir", envvar="PORTAL_DATA_DIR", help="Embedded database and dev keys."),
 ]
-
-
-def global_id(type_name: str, row_id: object) -> str:
-    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
 
 
 @contextlib.contextmanager
@@ -76,7 +72,7 @@ def print_logins(base_url: str) -> None:
     for login in demo.LOGINS:
         portal = ""
         if login.portal:
-            portal_id = global_id("Portal", demo.demo_id(f"portal:{login.portal}"))
+            portal_id = relay.to_base64("Portal", demo.demo_id(f"portal:{login.portal}"))
             portal = f"  portalId [cyan]{portal_id}[/cyan]"
         console.print(
             f"[bold]{login.role:<9}[/bold] {login.email}  [green]{login.password}[/green]{portal}",

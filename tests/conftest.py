@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import strawberry
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry import relay
 
 from db import demo, migrate
 from db.embedded import EmbeddedPostgres
@@ -197,10 +199,17 @@ ACTORS: dict[str, Actor] = {
 class GraphQLClient:
     """Runs operations through `schema.execute` as a given actor, on the test session."""
 
-    def __init__(self, session: AsyncSession, settings: Settings, tokens: TokenService) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        tokens: TokenService,
+        schema: strawberry.Schema = schema,
+    ) -> None:
         self.session = session
         self.settings = settings
         self.tokens = tokens
+        self.schema = schema
 
     async def __call__(
         self, query: str, actor: Actor | str = ANONYMOUS, **variables: Any
@@ -210,7 +219,7 @@ class GraphQLClient:
         context = Context(
             session=self.session, actor=actor, settings=self.settings, tokens=self.tokens
         )
-        result = await schema.execute(query, variable_values=variables, context_value=context)
+        result = await self.schema.execute(query, variable_values=variables, context_value=context)
         return result.data, list(result.errors or [])
 
 
@@ -220,4 +229,10 @@ def gql(session: AsyncSession, test_settings: Settings, tokens: TokenService) ->
 
 
 def global_id(type_name: str, row_id: uuid.UUID) -> str:
-    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
+    return relay.to_base64(type_name, row_id)
+
+
+def jwt_part(token: str, index: int) -> dict[str, Any]:
+    """The decoded header (0) or claims (1) of a JWT, unverified."""
+    segment = token.split(".")[index]
+    return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))

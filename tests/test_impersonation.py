@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from typing import Any
 
@@ -13,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from tests.conftest import ACTORS, global_id
+from tests.conftest import ACTORS, global_id, jwt_part
 from tests.test_auth import login, post
 
 IMPERSONATE = """
@@ -44,8 +42,7 @@ async def impersonate(
 
 
 def claims_of(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+    return jwt_part(token, 1)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ and organizations), independently of `gql.domain.scope`, which is what is under 
 
 from __future__ import annotations
 
-import base64
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,16 +16,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import strawberry
 from graphql import GraphQLObjectType, get_named_type, is_non_null_type, is_object_type
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
 
 from db import models
 from gql.auth.tokens import TokenService
-from gql.context import Context
 from gql.schema import build_schema
 from gql.schema.query import NODE_TYPES_BY_NAME
 from gql.settings import Settings
-from tests.conftest import ACTORS, MUSTERSTADT, global_id
+from tests.conftest import ACTORS, MUSTERSTADT, GraphQLClient, global_id
 
 MODEL_OF = {name: node_type.__model__ for name, node_type in NODE_TYPES_BY_NAME.items()}
 Rows = dict[str, set[uuid.UUID]]  # node type name -> row ids
@@ -143,7 +144,7 @@ def collect_ids(data: Any) -> Rows:
     if isinstance(data, dict):
         for key, value in data.items():
             if key == "id" and isinstance(value, str):
-                type_name, _, row_id = base64.b64decode(value).decode().partition(":")
+                type_name, row_id = relay.from_base64(value)
                 found.setdefault(type_name, set()).add(uuid.UUID(row_id))
             else:
                 for name, ids in collect_ids(value).items():
@@ -155,29 +156,31 @@ def collect_ids(data: Any) -> Rows:
     return found
 
 
+@functools.cache
+def unlimited_schema(settings: Settings) -> strawberry.Schema:
+    """The schema without size limits (they are not what is tested here, and the walk
+    is big)."""
+    return build_schema(
+        replace(settings, max_query_depth=100, max_query_tokens=1_000_000, max_aliases=1000)
+    )
+
+
 class Attacker:
-    """Runs operations as one actor on a schema without size limits (they are not what
-    is tested here, and the walk is big)."""
+    """Runs operations as one actor on the unlimited schema."""
 
     def __init__(
         self, session: AsyncSession, settings: Settings, tokens: TokenService, actor: str
     ) -> None:
-        unlimited = replace(
-            settings, max_query_depth=100, max_query_tokens=1_000_000, max_aliases=1000
-        )
-        self.schema = build_schema(unlimited)
-        self.session, self.settings, self.tokens = session, unlimited, tokens
-        self.actor = ACTORS[actor]
+        self.schema = unlimited_schema(settings)
+        self.client = GraphQLClient(session, settings, tokens, self.schema)
+        self.actor = actor
 
     async def run(self, query: str, **variables: Any) -> dict[str, Any]:
-        context = Context(
-            session=self.session, actor=self.actor, settings=self.settings, tokens=self.tokens
-        )
-        result = await self.schema.execute(query, variable_values=variables, context_value=context)
-        codes = {(e.extensions or {}).get("code") for e in result.errors or []}
-        assert codes <= {"FORBIDDEN"}, result.errors
-        assert result.data is not None
-        return result.data
+        data, errors = await self.client(query, self.actor, **variables)
+        codes = {(e.extensions or {}).get("code") for e in errors}
+        assert codes <= {"FORBIDDEN"}, errors
+        assert data is not None
+        return data
 
     async def seen(self) -> Rows:
         """Every row id reachable through the schema's connections and relations."""

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from graphql import get_named_type
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
 from gql.auth.actor import Role
 from gql.domain.scope import visible
 from gql.schema import schema
@@ -494,6 +493,3 @@ async def test_field_permission(
 
 def test_matrix_covers_the_demo_world_row_types() -> None:
     assert set(REACHABLE) == set(NODE_TYPES_BY_NAME)
-    assert {m.__tablename__ for m in (models.Contact, models.Contract)} <= {
-        t for t in models.Base.metadata.tables
-    }

@@ -38,7 +38,3 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("secret can not be decrypted with the configured keys") from exc
-
-    def rotate(self, token: str) -> str:
-        """Re-encrypt with the first key (after adding a new key in front)."""
-        return self._fernet.rotate(token.encode()).decode()

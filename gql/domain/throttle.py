@@ -94,8 +94,3 @@ async def record_failure(
 
 async def record_success(db: AsyncSession, key: str) -> None:
     await db.execute(sa.delete(models.LoginThrottle).where(models.LoginThrottle.key == key))
-
-
-async def unlock(db: AsyncSession, key: str) -> None:
-    """For staff: lift a lockout early."""
-    await record_success(db, key)

@@ -12,6 +12,7 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
+from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
 from gql.schema import auth, crm, enums, portal, portal_user
 from gql.schema.crm import Contact
@@ -104,10 +105,13 @@ class Query:
             return cast(Portal | None, await load_one(info, models.Portal, _id_of(id, "Portal")))
         if domain is None:
             return None
+        portal = models.Portal
         rows = await info.context.scalars(
-            sa.select(models.Portal.id).where(models.Portal.domain == domain.strip().lower())
+            sa.select(portal).where(
+                portal.domain == domain.strip().lower(), visible(portal, info.context.actor)
+            )
         )
-        return cast(Portal | None, await load_one(info, models.Portal, rows[0] if rows else None))
+        return cast(Portal | None, rows[0] if rows else None)
 
     @allow(STAFF_AND_PORTAL_USERS, description="Contacts the caller may see, by name.")
     async def contacts(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 import strawberry
@@ -65,22 +65,19 @@ class Viewer:
     async def contracts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Contract] | None:
-        return await _page(info, models.Contract, first, after, models.Contract.number)
+        return await query_page(
+            info, models.Contract, first, after, order_by=(models.Contract.number,)
+        )
 
     @allow(PORTAL_USERS, description="Meters of the customer, or assigned to the installer.")
     async def meters(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Meter] | None:
-        return await _page(info, models.Meter, first, after, models.Meter.number)
+        return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
 
     @allow(PORTAL_USERS, description="Orders of the customer, or assigned to the installer.")
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order] | None:
-        return await _page(info, models.Order, first, after, models.Order.created_at.desc())
-
-
-async def _page(
-    info: Info, model: type[Any], first: int | None, after: str | None, *order: Any
-) -> Connection[Any]:
-    return await query_page(info, model, first, after, order_by=order)
+        order = (models.Order.created_at.desc(),)
+        return await query_page(info, models.Order, first, after, order_by=order)
