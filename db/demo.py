@@ -29,6 +29,7 @@ from db.portal_settings import (
 NAMESPACE = uuid.UUID("6f1c1a4e-3b0e-5d8a-9a57-6b2f4f1d2c00")
 # Readings run monthly up to this date: fixed, so the data never changes.
 LAST_READING_DAY = date(2026, 11, 1)
+READ_ONLY_GRANTS = frozenset(g for g in models.Grant if g.value.endswith(":read"))
 
 
 def demo_id(name: str) -> uuid.UUID:
@@ -144,15 +145,7 @@ class DemoBuilder:
                 tiles=[],
             )
         )
-        grants = (
-            [
-                "contract:read", "meter_reading:create", "document:upload", "document:delete",
-                "installment:update", "payment_method:update", "due_date:update",
-                "contact:update",
-            ]
-            if portal_type is models.PortalType.CUSTOMER
-            else ["order:read", "meter:read", "meter_reading:create"]
-        )  # fmt: skip
+        grants = sorted(models.GRANTS_BY_PORTAL_TYPE[portal_type])
         group = models.PermissionGroup(
             id=demo_id(f"group:{key}:default"),
             organization_id=org.id,
@@ -163,6 +156,18 @@ class DemoBuilder:
             is_default=True,
         )
         self.add(group)
+        if portal_type is models.PortalType.CUSTOMER:
+            # A second group as utilities use them: read-only, running contracts only.
+            self.add(
+                models.PermissionGroup(
+                    id=demo_id(f"group:{key}:read-only"),
+                    organization_id=org.id,
+                    portal_id=portal.id,
+                    name="Nur lesen",
+                    grants=sorted(READ_ONLY_GRANTS),
+                    visibility={"contract_statuses": [models.ContractStatus.ACTIVE.value]},
+                )
+            )
         self.email_templates(org, portal)
         return portal, group
 

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry import relay
 
-from db import demo, migrate
+from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
 from db.session import Database, create_engine
 from gql.app import create_app
@@ -158,39 +158,57 @@ def portal_user_id(portal: uuid.UUID, email: str) -> uuid.UUID:
     return demo.demo_id(f"portal-user:{portal}:{email}")
 
 
+def portal_actor(role: Role, org: uuid.UUID, portal: str, email: str, contact: uuid.UUID) -> Actor:
+    """A portal user of the demo world with the grants of its portal's default group, as
+    `sessions.authorize` completes it for every request."""
+    portal_id = demo.demo_id(f"portal:{portal}")
+    portal_type = (
+        models.PortalType.CUSTOMER if role is Role.CUSTOMER else models.PortalType.INSTALLER
+    )
+    return Actor(
+        role,
+        org,
+        portal_user_id(portal_id, email),
+        portal_id,
+        contact,
+        permission_group_id=demo.demo_id(f"group:{portal}:default"),
+        grants=frozenset(models.GRANTS_BY_PORTAL_TYPE[portal_type]),
+    )
+
+
 ACTORS: dict[str, Actor] = {
     "admin": Actor(Role.ADMIN, MUSTERSTADT, demo.demo_id("staff:admin@musterstadt.example")),
     "agent": Actor(Role.AGENT, MUSTERSTADT, demo.demo_id("staff:agent@musterstadt.example")),
-    "customer": Actor(
+    "customer": portal_actor(
         Role.CUSTOMER,
         MUSTERSTADT,
-        portal_user_id(CUSTOMER_PORTAL, "anna.becker@example.org"),
-        CUSTOMER_PORTAL,
+        "musterstadt-kunden",
+        "anna.becker@example.org",
         contact_id("musterstadt", "c00"),
     ),
-    "other_customer": Actor(
+    "other_customer": portal_actor(
         Role.CUSTOMER,
         MUSTERSTADT,
-        portal_user_id(CUSTOMER_PORTAL, "jonas.wolf@example.org"),
-        CUSTOMER_PORTAL,
+        "musterstadt-kunden",
+        "jonas.wolf@example.org",
         contact_id("musterstadt", "c01"),
     ),
-    "installer": Actor(
+    "installer": portal_actor(
         Role.INSTALLER,
         MUSTERSTADT,
-        portal_user_id(INSTALLER_PORTAL, "montage@elektro-schmidt.example"),
-        INSTALLER_PORTAL,
+        "musterstadt-partner",
+        "montage@elektro-schmidt.example",
         contact_id("musterstadt", "partner-elektro-schmidt"),
     ),
     "anonymous": ANONYMOUS,
     "other_admin": Actor(
         Role.ADMIN, NACHBARSTADT, demo.demo_id("staff:admin@nachbarstadt.example")
     ),
-    "other_org_customer": Actor(
+    "other_org_customer": portal_actor(
         Role.CUSTOMER,
         NACHBARSTADT,
-        portal_user_id(NACHBAR_PORTAL, "lena.fischer@example.org"),
-        NACHBAR_PORTAL,
+        "nachbarstadt-kunden",
+        "lena.fischer@example.org",
         contact_id("nachbarstadt", "c00"),
     ),
 }

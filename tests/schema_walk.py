@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
 from strawberry.types.field import StrawberryField
 
+from db.models.enums import Grant
 from gql.auth.actor import Role
-from gql.auth.permissions import declared_roles
+from gql.auth.permissions import declared_grant, declared_roles
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class SchemaField:
     name: str
     graphql_field: GraphQLField
     roles: frozenset[Role] | None  # None: public
+    grant: Grant | None  # what portal users need besides their role
 
     @property
     def key(self) -> str:
@@ -38,9 +40,11 @@ def schema_fields(graphql_schema: GraphQLSchema) -> Iterator[SchemaField]:
     for graphql_type in object_types(graphql_schema):
         for name, field in sorted(graphql_type.fields.items()):
             definition = field.extensions.get("strawberry-definition")
+            grant = None
             if name == "id" and "Node" in {i.name for i in graphql_type.interfaces}:
                 roles = None  # relay.Node's id: opaque and readable by whoever reaches the row
             else:
                 assert isinstance(definition, StrawberryField), f"{graphql_type.name}.{name}"
                 roles = declared_roles(definition)
-            yield SchemaField(graphql_type.name, name, field, roles)
+                grant = declared_grant(definition)
+            yield SchemaField(graphql_type.name, name, field, roles, grant)

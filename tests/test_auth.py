@@ -216,7 +216,9 @@ async def test_a_token_carries_kid_and_claims(tokens: TokenService) -> None:
     assert claims["org"] == str(actor.organization_id)
     assert claims["portal"] == str(actor.portal_id)
     assert claims["exp"] - claims["iat"] == tokens.ttl_seconds
-    assert tokens.verify(token) == actor
+    # The permission group is never in the token: it is loaded per request.
+    assert "grants" not in claims
+    assert tokens.verify(token) == replace(actor, permission_group_id=None, grants=frozenset())
 
 
 def test_expired_and_not_yet_valid_tokens_are_refused(tokens: TokenService) -> None:

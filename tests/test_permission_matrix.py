@@ -2,20 +2,24 @@
 and dynamically by running every field as every role over the demo world.
 
 Columns: ADMIN AGENT CUSTOMER INSTALLER ANONYMOUS ("x" allowed, "-" denied); "public"
-means every role (rows are still scoped). Loosening a permission means editing the
-field's `allow(...)` and this table.
+means every role (rows are still scoped). An optional last column names the grant a
+portal user's permission group must hold besides the role (staff need none); every
+such field is run by each allowed portal user with and without it. Loosening a
+permission means editing the field's `allow(...)` and this table.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from graphql import get_named_type
+from graphql import GraphQLError, get_named_type
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.actor import Role
+from db.models.enums import Grant
+from gql.auth.actor import PORTAL_USERS, Role
 from gql.domain.scope import visible
 from gql.schema import schema
 from gql.schema.query import NODE_TYPES_BY_NAME
@@ -32,286 +36,304 @@ ACTOR_OF_ROLE = {
 }
 
 MATRIX = """
-    Address.city                                 x x x x -
-    Address.country                              x x x x -
-    Address.houseNumber                          x x x x -
-    Address.postalCode                           x x x x -
-    Address.street                               x x x x -
-    Contact.address                              x x x x -
-    Contact.companyName                          x x x x -
-    Contact.contracts                            x x x - -
-    Contact.createdAt                            x x - - -
-    Contact.customerNumber                       x x x - -
-    Contact.displayName                          x x x x -
-    Contact.documents                            x x x - -
-    Contact.email                                x x x - -
-    Contact.firstName                            x x x x -
-    Contact.id                                   public
-    Contact.lastName                             x x x x -
-    Contact.marketingConsent                     x x x - -
-    Contact.opportunities                        x x x - -
-    Contact.orders                               x x x - -
-    Contact.phone                                x x x - -
-    Contact.portalUsers                          x x - - -
-    ContactConnection.edges                      public
-    ContactConnection.pageInfo                   public
-    ContactConnection.totalCount                 public
-    ContactEdge.cursor                           public
-    ContactEdge.node                             public
-    Contract.accountHolder                       x x x - -
-    Contract.balance                             x x x - -
-    Contract.commodity                           x x x - -
-    Contract.contact                             x x x - -
-    Contract.contractAccountNumber               x x x - -
-    Contract.deliveryAddress                     x x x - -
-    Contract.dueDay                              x x x - -
-    Contract.endDate                             x x x - -
-    Contract.ibanMasked                          x x x - -
-    Contract.id                                  public
-    Contract.installmentAmount                   x x x - -
-    Contract.installmentInterval                 x x x - -
-    Contract.meters                              x x x - -
-    Contract.number                              x x x - -
-    Contract.overdueAmount                       x x x - -
-    Contract.paymentMethod                       x x x - -
-    Contract.payments                            x x x - -
-    Contract.startDate                           x x x - -
-    Contract.status                              x x x - -
-    Contract.tariffName                          x x x - -
-    ContractConnection.edges                     public
-    ContractConnection.pageInfo                  public
-    ContractConnection.totalCount                public
-    ContractEdge.cursor                          public
-    ContractEdge.node                            public
-    Document.contract                            x x x - -
-    Document.createdAt                           x x x - -
-    Document.id                                  public
-    Document.mimeType                            x x x - -
-    Document.name                                x x x - -
-    Document.order                               x x x - -
-    Document.sizeBytes                           x x x - -
-    Document.type                                x x x - -
-    DocumentConnection.edges                     public
-    DocumentConnection.pageInfo                  public
-    DocumentConnection.totalCount                public
-    DocumentEdge.cursor                          public
-    DocumentEdge.node                            public
-    Impersonation.accessToken                    public
-    Impersonation.expiresIn                      public
-    Impersonation.role                           public
-    ImpersonationError.code                      public
-    ImpersonationError.field                     public
-    ImpersonationError.message                   public
-    LoggedIn.accessToken                         public
-    LoggedIn.expiresIn                           public
-    LoggedIn.refreshToken                        public
-    LoggedIn.role                                public
-    LoggedIn.tokenType                           public
-    LoginError.code                              public
-    LoginError.field                             public
-    LoginError.message                           public
-    LogoutResult.revokedSessions                 public
-    Meter.contract                               x x x - -
-    Meter.id                                     public
-    Meter.location                               x x x x -
-    Meter.number                                 x x x x -
-    Meter.readings                               x x x x -
-    Meter.registers                              x x x x -
-    Meter.status                                 x x x x -
-    Meter.type                                   x x x x -
-    Meter.unit                                   x x x x -
-    MeterConnection.edges                        public
-    MeterConnection.pageInfo                     public
-    MeterConnection.totalCount                   public
-    MeterEdge.cursor                             public
-    MeterEdge.node                               public
-    MeterReading.id                              public
-    MeterReading.meter                           x x x x -
-    MeterReading.readAt                          x x x x -
-    MeterReading.register                        x x x x -
-    MeterReading.source                          x x x x -
-    MeterReading.status                          x x x x -
-    MeterReading.value                           x x x x -
-    MeterReadingConnection.edges                 public
-    MeterReadingConnection.pageInfo              public
-    MeterReadingConnection.totalCount            public
-    MeterReadingEdge.cursor                      public
-    MeterReadingEdge.node                        public
-    MeterRegister.digits                         x x x x -
-    MeterRegister.id                             public
-    MeterRegister.name                           x x x x -
-    MeterRegister.obisCode                       x x x x -
-    Mutation.confirmTotp                         public
-    Mutation.disableTotp                         x x x x -
-    Mutation.enrollTotp                          public
-    Mutation.impersonatePortalUser               x x - - -
-    Mutation.login                               public
-    Mutation.logout                              x x x x -
-    Mutation.logoutEverywhere                    x x x x -
-    Mutation.refreshSession                      public
-    Mutation.regenerateRecoveryCodes             x x x x -
-    Mutation.verifyTwoFactor                     public
-    Opportunity.contact                          x x x - -
-    Opportunity.createdAt                        x x x - -
-    Opportunity.id                               public
-    Opportunity.number                           x x x - -
-    Opportunity.status                           x x x - -
-    Opportunity.title                            x x x - -
-    OpportunityConnection.edges                  public
-    OpportunityConnection.pageInfo               public
-    OpportunityConnection.totalCount             public
-    OpportunityEdge.cursor                       public
-    OpportunityEdge.node                         public
-    Order.contact                                x x x x -
-    Order.createdAt                              x x x x -
-    Order.id                                     public
-    Order.meter                                  x x x x -
-    Order.number                                 x x x x -
-    Order.partner                                x x - x -
-    Order.scheduledFor                           x x x x -
-    Order.status                                 x x x x -
-    Order.title                                  x x x x -
-    Order.totalAmount                            x x x - -
-    OrderConnection.edges                        public
-    OrderConnection.pageInfo                     public
-    OrderConnection.totalCount                   public
-    OrderEdge.cursor                             public
-    OrderEdge.node                               public
-    PageInfo.endCursor                           public
-    PageInfo.hasNextPage                         public
-    PageInfo.hasPreviousPage                     public
-    PageInfo.startCursor                         public
-    Payment.amount                               x x x - -
-    Payment.contract                             x x x - -
-    Payment.dueDate                              x x x - -
-    Payment.id                                   public
-    Payment.kind                                 x x x - -
-    Payment.paidAt                               x x x - -
-    Payment.reference                            x x x - -
-    Payment.status                               x x x - -
-    PaymentConnection.edges                      public
-    PaymentConnection.pageInfo                   public
-    PaymentConnection.totalCount                 public
-    PaymentEdge.cursor                           public
-    PaymentEdge.node                             public
-    PermissionGroup.grants                       x x x x -
-    PermissionGroup.id                           public
-    PermissionGroup.isDefault                    x x - - -
-    PermissionGroup.name                         x x x x -
-    PermissionGroup.visibility                   x x - - -
-    Portal.configuration                         public
-    Portal.createdAt                             x x - - -
-    Portal.domain                                public
-    Portal.domainKind                            x x - - -
-    Portal.domainStatus                          x x - - -
-    Portal.draftConfiguration                    x x - - -
-    Portal.id                                    public
-    Portal.name                                  public
-    Portal.permissionGroups                      x x - - -
-    Portal.publishedAt                           x x - - -
-    Portal.publishedVersion                      x x - - -
-    Portal.status                                public
-    Portal.tiles                                 x x x x -
-    Portal.type                                  public
-    PortalConfiguration.defaultLanguage          public
-    PortalConfiguration.design                   public
-    PortalConfiguration.identifiers              public
-    PortalConfiguration.languages                public
-    PortalConfiguration.privacyUrl               public
-    PortalConfiguration.selfRegistration         public
-    PortalConfiguration.termsUrl                 public
-    PortalConfiguration.twoFactor                public
-    PortalConnection.edges                       public
-    PortalConnection.pageInfo                    public
-    PortalConnection.totalCount                  public
-    PortalDesign.backgroundColor                 public
-    PortalDesign.font                            public
-    PortalDesign.logoUrl                         public
-    PortalDesign.primaryColor                    public
-    PortalDesign.secondaryColor                  public
-    PortalEdge.cursor                            public
-    PortalEdge.node                              public
-    PortalUser.activatedAt                       x x - - -
-    PortalUser.assignmentStatus                  x x x x -
-    PortalUser.contact                           x x x x -
-    PortalUser.createdAt                         x x - - -
-    PortalUser.email                             x x x x -
-    PortalUser.id                                public
-    PortalUser.language                          x x x x -
-    PortalUser.lastLoginAt                       x x - - -
-    PortalUser.permissionGroup                   x x x x -
-    PortalUser.portal                            x x x x -
-    PortalUser.registrationStatus                x x x x -
-    PortalUser.totpEnabled                       x x x x -
-    PortalUserConnection.edges                   public
-    PortalUserConnection.pageInfo                public
-    PortalUserConnection.totalCount              public
-    PortalUserEdge.cursor                        public
-    PortalUserEdge.node                          public
-    Query.contact                                x x x x -
-    Query.contacts                               x x x x -
-    Query.node                                   public
-    Query.nodes                                  public
-    Query.portal                                 public
-    Query.portalUsers                            x x - - -
-    Query.portals                                x x x x -
-    Query.viewer                                 public
-    RecoveryCodes.codes                          public
-    RegistrationIdentifier.attribute             public
-    RegistrationIdentifier.entity                public
-    RegistrationIdentifier.key                   public
-    SecondFactorRequired.enrollmentRequired      public
-    SecondFactorRequired.mfaToken                public
-    StaffUser.email                              x x - - -
-    StaffUser.id                                 public
-    StaffUser.name                               x x - - -
-    StaffUser.role                               x x - - -
-    Tile.content                                 x x x x -
-    Tile.id                                      public
-    Tile.kind                                    x x x x -
-    Tile.permissionGroups                        x x - - -
-    Tile.position                                x x x x -
-    Tile.visible                                 x x - - -
-    TileConnection.edges                         public
-    TileConnection.pageInfo                      public
-    TileConnection.totalCount                    public
-    TileEdge.cursor                              public
-    TileEdge.node                                public
-    TotpConfirmed.recoveryCodes                  public
-    TotpConfirmed.session                        public
-    TotpDisabled.disabled                        public
-    TotpEnrollment.qrCodeSvg                     public
-    TotpEnrollment.secret                        public
-    TotpEnrollment.uri                           public
-    TwoFactorError.code                          public
-    TwoFactorError.field                         public
-    TwoFactorError.message                       public
-    Viewer.contact                               - - x x -
-    Viewer.contracts                             - - x - -
-    Viewer.impersonatedBy                        - - x x -
-    Viewer.isImpersonation                       public
-    Viewer.meters                                - - x x -
-    Viewer.orders                                - - x x -
-    Viewer.portal                                - - x x -
-    Viewer.portalUser                            - - x x -
-    Viewer.role                                  public
-    Viewer.staffUser                             x x - - -
+    Address.city                                   x x x x -
+    Address.country                                x x x x -
+    Address.houseNumber                            x x x x -
+    Address.postalCode                             x x x x -
+    Address.street                                 x x x x -
+    Contact.address                                x x x x -
+    Contact.companyName                            x x x x -
+    Contact.contracts                              x x x - -  contract:read
+    Contact.createdAt                              x x - - -
+    Contact.customerNumber                         x x x - -
+    Contact.displayName                            x x x x -
+    Contact.documents                              x x x - -  document:read
+    Contact.email                                  x x x - -
+    Contact.firstName                              x x x x -
+    Contact.id                                     public
+    Contact.lastName                               x x x x -
+    Contact.marketingConsent                       x x x - -
+    Contact.opportunities                          x x x - -  opportunity:read
+    Contact.orders                                 x x x - -  order:read
+    Contact.phone                                  x x x - -
+    Contact.portalUsers                            x x - - -
+    ContactConnection.edges                        public
+    ContactConnection.pageInfo                     public
+    ContactConnection.totalCount                   public
+    ContactEdge.cursor                             public
+    ContactEdge.node                               public
+    Contract.accountHolder                         x x x - -  contract:read
+    Contract.balance                               x x x - -  payment:read
+    Contract.commodity                             x x x - -  contract:read
+    Contract.contact                               x x x - -  contract:read
+    Contract.contractAccountNumber                 x x x - -  contract:read
+    Contract.deliveryAddress                       x x x - -  contract:read
+    Contract.dueDay                                x x x - -  contract:read
+    Contract.endDate                               x x x - -  contract:read
+    Contract.ibanMasked                            x x x - -  contract:read
+    Contract.id                                    public
+    Contract.installmentAmount                     x x x - -  contract:read
+    Contract.installmentInterval                   x x x - -  contract:read
+    Contract.meters                                x x x - -  meter:read
+    Contract.number                                x x x - -  contract:read
+    Contract.overdueAmount                         x x x - -  payment:read
+    Contract.paymentMethod                         x x x - -  contract:read
+    Contract.payments                              x x x - -  payment:read
+    Contract.startDate                             x x x - -  contract:read
+    Contract.status                                x x x - -  contract:read
+    Contract.tariffName                            x x x - -  contract:read
+    ContractConnection.edges                       public
+    ContractConnection.pageInfo                    public
+    ContractConnection.totalCount                  public
+    ContractEdge.cursor                            public
+    ContractEdge.node                              public
+    DeletePermissionGroupPayload.deletedId         public
+    DeletePermissionGroupPayload.movedPortalUsers  public
+    Document.contract                              x x x - -  contract:read
+    Document.createdAt                             x x x - -  document:read
+    Document.id                                    public
+    Document.mimeType                              x x x - -  document:read
+    Document.name                                  x x x - -  document:read
+    Document.order                                 x x x - -  order:read
+    Document.sizeBytes                             x x x - -  document:read
+    Document.type                                  x x x - -  document:read
+    DocumentConnection.edges                       public
+    DocumentConnection.pageInfo                    public
+    DocumentConnection.totalCount                  public
+    DocumentEdge.cursor                            public
+    DocumentEdge.node                              public
+    Impersonation.accessToken                      public
+    Impersonation.expiresIn                        public
+    Impersonation.role                             public
+    ImpersonationError.code                        public
+    ImpersonationError.field                       public
+    ImpersonationError.message                     public
+    LoggedIn.accessToken                           public
+    LoggedIn.expiresIn                             public
+    LoggedIn.refreshToken                          public
+    LoggedIn.role                                  public
+    LoggedIn.tokenType                             public
+    LoginError.code                                public
+    LoginError.field                               public
+    LoginError.message                             public
+    LogoutResult.revokedSessions                   public
+    Meter.contract                                 x x x - -  contract:read
+    Meter.id                                       public
+    Meter.location                                 x x x x -  meter:read
+    Meter.number                                   x x x x -  meter:read
+    Meter.readings                                 x x x x -  meter:read
+    Meter.registers                                x x x x -  meter:read
+    Meter.status                                   x x x x -  meter:read
+    Meter.type                                     x x x x -  meter:read
+    Meter.unit                                     x x x x -  meter:read
+    MeterConnection.edges                          public
+    MeterConnection.pageInfo                       public
+    MeterConnection.totalCount                     public
+    MeterEdge.cursor                               public
+    MeterEdge.node                                 public
+    MeterReading.id                                public
+    MeterReading.meter                             x x x x -  meter:read
+    MeterReading.readAt                            x x x x -  meter:read
+    MeterReading.register                          x x x x -  meter:read
+    MeterReading.source                            x x x x -  meter:read
+    MeterReading.status                            x x x x -  meter:read
+    MeterReading.value                             x x x x -  meter:read
+    MeterReadingConnection.edges                   public
+    MeterReadingConnection.pageInfo                public
+    MeterReadingConnection.totalCount              public
+    MeterReadingEdge.cursor                        public
+    MeterReadingEdge.node                          public
+    MeterRegister.digits                           x x x x -  meter:read
+    MeterRegister.id                               public
+    MeterRegister.name                             x x x x -  meter:read
+    MeterRegister.obisCode                         x x x x -  meter:read
+    Mutation.confirmTotp                           public
+    Mutation.createPermissionGroup                 x - - - -
+    Mutation.deletePermissionGroup                 x - - - -
+    Mutation.disableTotp                           x x x x -
+    Mutation.enrollTotp                            public
+    Mutation.impersonatePortalUser                 x x - - -
+    Mutation.login                                 public
+    Mutation.logout                                x x x x -
+    Mutation.logoutEverywhere                      x x x x -
+    Mutation.refreshSession                        public
+    Mutation.regenerateRecoveryCodes               x x x x -
+    Mutation.setPortalUserPermissionGroup          x x - - -
+    Mutation.updatePermissionGroup                 x - - - -
+    Mutation.verifyTwoFactor                       public
+    MutationError.code                             public
+    MutationError.field                            public
+    MutationError.message                          public
+    Opportunity.contact                            x x x - -  opportunity:read
+    Opportunity.createdAt                          x x x - -  opportunity:read
+    Opportunity.id                                 public
+    Opportunity.number                             x x x - -  opportunity:read
+    Opportunity.status                             x x x - -  opportunity:read
+    Opportunity.title                              x x x - -  opportunity:read
+    OpportunityConnection.edges                    public
+    OpportunityConnection.pageInfo                 public
+    OpportunityConnection.totalCount               public
+    OpportunityEdge.cursor                         public
+    OpportunityEdge.node                           public
+    Order.contact                                  x x x x -  order:read
+    Order.createdAt                                x x x x -  order:read
+    Order.id                                       public
+    Order.meter                                    x x x x -  meter:read
+    Order.number                                   x x x x -  order:read
+    Order.partner                                  x x - x -  order:read
+    Order.scheduledFor                             x x x x -  order:read
+    Order.status                                   x x x x -  order:read
+    Order.title                                    x x x x -  order:read
+    Order.totalAmount                              x x x - -  order:read
+    OrderConnection.edges                          public
+    OrderConnection.pageInfo                       public
+    OrderConnection.totalCount                     public
+    OrderEdge.cursor                               public
+    OrderEdge.node                                 public
+    PageInfo.endCursor                             public
+    PageInfo.hasNextPage                           public
+    PageInfo.hasPreviousPage                       public
+    PageInfo.startCursor                           public
+    Payment.amount                                 x x x - -  payment:read
+    Payment.contract                               x x x - -  contract:read
+    Payment.dueDate                                x x x - -  payment:read
+    Payment.id                                     public
+    Payment.kind                                   x x x - -  payment:read
+    Payment.paidAt                                 x x x - -  payment:read
+    Payment.reference                              x x x - -  payment:read
+    Payment.status                                 x x x - -  payment:read
+    PaymentConnection.edges                        public
+    PaymentConnection.pageInfo                     public
+    PaymentConnection.totalCount                   public
+    PaymentEdge.cursor                             public
+    PaymentEdge.node                               public
+    PermissionGroup.grants                         x x x x -
+    PermissionGroup.id                             public
+    PermissionGroup.isDefault                      x x - - -
+    PermissionGroup.name                           x x x x -
+    PermissionGroup.portal                         x x - - -
+    PermissionGroup.portalUserCount                x x - - -
+    PermissionGroup.visibility                     x x - - -
+    PermissionGroupPayload.permissionGroup         public
+    PermissionGroupVisibility.contractStatuses     public
+    PermissionGroupVisibility.documentTypes        public
+    Portal.configuration                           public
+    Portal.createdAt                               x x - - -
+    Portal.domain                                  public
+    Portal.domainKind                              x x - - -
+    Portal.domainStatus                            x x - - -
+    Portal.draftConfiguration                      x x - - -
+    Portal.id                                      public
+    Portal.name                                    public
+    Portal.permissionGroups                        x x - - -
+    Portal.publishedAt                             x x - - -
+    Portal.publishedVersion                        x x - - -
+    Portal.status                                  public
+    Portal.tiles                                   x x x x -
+    Portal.type                                    public
+    PortalConfiguration.defaultLanguage            public
+    PortalConfiguration.design                     public
+    PortalConfiguration.identifiers                public
+    PortalConfiguration.languages                  public
+    PortalConfiguration.privacyUrl                 public
+    PortalConfiguration.selfRegistration           public
+    PortalConfiguration.termsUrl                   public
+    PortalConfiguration.twoFactor                  public
+    PortalConnection.edges                         public
+    PortalConnection.pageInfo                      public
+    PortalConnection.totalCount                    public
+    PortalDesign.backgroundColor                   public
+    PortalDesign.font                              public
+    PortalDesign.logoUrl                           public
+    PortalDesign.primaryColor                      public
+    PortalDesign.secondaryColor                    public
+    PortalEdge.cursor                              public
+    PortalEdge.node                                public
+    PortalUser.activatedAt                         x x - - -
+    PortalUser.assignmentStatus                    x x x x -
+    PortalUser.contact                             x x x x -
+    PortalUser.createdAt                           x x - - -
+    PortalUser.email                               x x x x -
+    PortalUser.id                                  public
+    PortalUser.language                            x x x x -
+    PortalUser.lastLoginAt                         x x - - -
+    PortalUser.permissionGroup                     x x x x -
+    PortalUser.portal                              x x x x -
+    PortalUser.registrationStatus                  x x x x -
+    PortalUser.totpEnabled                         x x x x -
+    PortalUserConnection.edges                     public
+    PortalUserConnection.pageInfo                  public
+    PortalUserConnection.totalCount                public
+    PortalUserEdge.cursor                          public
+    PortalUserEdge.node                            public
+    PortalUserPayload.portalUser                   public
+    Query.contact                                  x x x x -
+    Query.contacts                                 x x x x -
+    Query.node                                     public
+    Query.nodes                                    public
+    Query.portal                                   public
+    Query.portalUsers                              x x - - -
+    Query.portals                                  x x x x -
+    Query.viewer                                   public
+    RecoveryCodes.codes                            public
+    RegistrationIdentifier.attribute               public
+    RegistrationIdentifier.entity                  public
+    RegistrationIdentifier.key                     public
+    SecondFactorRequired.enrollmentRequired        public
+    SecondFactorRequired.mfaToken                  public
+    StaffUser.email                                x x - - -
+    StaffUser.id                                   public
+    StaffUser.name                                 x x - - -
+    StaffUser.role                                 x x - - -
+    Tile.content                                   x x x x -
+    Tile.id                                        public
+    Tile.kind                                      x x x x -
+    Tile.permissionGroups                          x x - - -
+    Tile.position                                  x x x x -
+    Tile.visible                                   x x - - -
+    TileConnection.edges                           public
+    TileConnection.pageInfo                        public
+    TileConnection.totalCount                      public
+    TileEdge.cursor                                public
+    TileEdge.node                                  public
+    TotpConfirmed.recoveryCodes                    public
+    TotpConfirmed.session                          public
+    TotpDisabled.disabled                          public
+    TotpEnrollment.qrCodeSvg                       public
+    TotpEnrollment.secret                          public
+    TotpEnrollment.uri                             public
+    TwoFactorError.code                            public
+    TwoFactorError.field                           public
+    TwoFactorError.message                         public
+    Viewer.contact                                 - - x x -
+    Viewer.contracts                               - - x - -  contract:read
+    Viewer.impersonatedBy                          - - x x -
+    Viewer.isImpersonation                         public
+    Viewer.meters                                  - - x x -  meter:read
+    Viewer.orders                                  - - x x -  order:read
+    Viewer.portal                                  - - x x -
+    Viewer.portalUser                              - - x x -
+    Viewer.role                                    public
+    Viewer.staffUser                               x x - - -
 """
 
 
-def parse_matrix(text: str) -> dict[str, frozenset[Role] | None]:
-    table: dict[str, frozenset[Role] | None] = {}
+def parse_matrix(text: str) -> tuple[dict[str, frozenset[Role] | None], dict[str, Grant]]:
+    roles: dict[str, frozenset[Role] | None] = {}
+    grants: dict[str, Grant] = {}
     for line in text.strip().splitlines():
         key, *marks = line.split()
+        if marks and ":" in marks[-1]:
+            grants[key] = Grant(marks.pop())
         if marks == ["public"]:
-            table[key] = None
+            roles[key] = None
         else:
             assert len(marks) == len(COLUMNS), line
-            table[key] = frozenset(r for r, m in zip(COLUMNS, marks, strict=True) if m == "x")
-    return table
+            roles[key] = frozenset(r for r, m in zip(COLUMNS, marks, strict=True) if m == "x")
+    return roles, grants
 
 
-EXPECTED = parse_matrix(MATRIX)
+EXPECTED, EXPECTED_GRANTS = parse_matrix(MATRIX)
 FIELDS = {field.key: field for field in schema_fields(schema._schema)}
 
 
@@ -323,6 +345,27 @@ def test_every_field_declares_its_roles_as_the_matrix_says() -> None:
     assert (missing, stale, changed) == ([], [], []), (
         f"not in MATRIX: {missing}; no longer in schema: {stale}; differ: {changed}"
     )
+
+
+def test_every_field_declares_its_grant_as_the_matrix_says() -> None:
+    declared = {key: field.grant for key, field in FIELDS.items() if field.grant is not None}
+    assert declared == EXPECTED_GRANTS
+
+
+def test_every_customer_row_field_needs_a_grant() -> None:
+    """What a customer reads of contracts, meters, orders, opportunities, documents and
+    payments always depends on the permission group; a new field can not forget it."""
+    granted_types = {"Contract", "Meter", "MeterRegister", "MeterReading", "Order"}
+    granted_types |= {"Opportunity", "Document", "Payment"}
+    ungranted = [
+        key
+        for key, field in FIELDS.items()
+        if key.split(".")[0] in granted_types
+        and field.roles is not None
+        and field.roles & PORTAL_USERS
+        and field.grant is None
+    ]
+    assert ungranted == []
 
 
 def test_role_restricted_fields_are_nullable_so_denial_is_a_field_error() -> None:
@@ -398,22 +441,34 @@ REACHABLE: dict[str, frozenset[Role]] = {
 }
 
 
+def _reachable_roles(key: str) -> frozenset[Role]:
+    type_name = key.split(".")[0]
+    if type_name in ("Query", "Viewer"):
+        return frozenset(COLUMNS)
+    if type_name in LOCATORS:
+        return REACHABLE[SOURCE_TYPE.get(type_name, type_name)]
+    return frozenset()  # connections, edges, page info, mutation results: static check only
+
+
 def _cases() -> list[Any]:
     cases = []
     for key in EXPECTED:
-        type_name = key.split(".")[0]
-        if type_name == "Query":
-            roles: frozenset[Role] = frozenset(COLUMNS)
-        elif type_name == "Viewer":
-            roles = frozenset(COLUMNS)
-        elif type_name in LOCATORS:
-            roles = REACHABLE[SOURCE_TYPE.get(type_name, type_name)]
-        else:
-            continue  # connections, edges, page info, mutation results: static check only
+        roles = _reachable_roles(key)
         for role in COLUMNS:
             if role in roles:
                 actor = ACTOR_OF_ROLE[role]
                 cases.append(pytest.param(actor, key, id=f"{actor}-{key}"))
+    return cases
+
+
+def _grant_cases() -> list[Any]:
+    """Every granted field, for every portal user allowed to read it, without its grant."""
+    cases = []
+    for key, grant in EXPECTED_GRANTS.items():
+        roles = (EXPECTED[key] or frozenset(COLUMNS)) & PORTAL_USERS & _reachable_roles(key)
+        for role in sorted(roles):
+            actor = ACTOR_OF_ROLE[role]
+            cases.append(pytest.param(actor, key, grant, id=f"{actor}-without-{grant}-{key}"))
     return cases
 
 
@@ -458,37 +513,64 @@ def _dig(data: Any, path: list[str | int]) -> Any:
     return data
 
 
-@pytest.mark.parametrize(("actor", "key"), _cases())
-async def test_field_permission(
-    gql: GraphQLClient, session: AsyncSession, actor: str, key: str
-) -> None:
+async def _query(session: AsyncSession, actor: str, key: str) -> str:
+    """An operation that reaches `key` on a row `actor` can see."""
     type_name, field_name = key.split(".")
-    field = FIELDS[key]
     if type_name == "Query":
         portal = await _visible_row(session, "Portal", actor)
         seer = "admin" if ACTORS[actor].role is Role.ANONYMOUS else actor
         contact = await _visible_row(session, "Contact", seer)
-        query = "{ " + ROOT_FIELDS[field_name].format(portal=portal, contact=contact) + " }"
-    else:
-        row = ""
-        if type_name != "Viewer":
-            row = await _visible_row(session, SOURCE_TYPE.get(type_name, type_name), actor)
-        query = "{ " + LOCATORS[type_name].format(id=row) % _selection(field) + " }"
+        return "{ " + ROOT_FIELDS[field_name].format(portal=portal, contact=contact) + " }"
+    row = ""
+    if type_name != "Viewer":
+        row = await _visible_row(session, SOURCE_TYPE.get(type_name, type_name), actor)
+    return "{ " + LOCATORS[type_name].format(id=row) % _selection(FIELDS[key]) + " }"
 
-    data, errors = await gql(query, actor)
+
+def _assert_forbidden(data: Any, errors: list[GraphQLError], field_name: str) -> None:
+    codes = [(e.path or [], (e.extensions or {}).get("code")) for e in errors]
+    assert any(code == "FORBIDDEN" and path[-1:] == [field_name] for path, code in codes), codes
+    assert all(code == "FORBIDDEN" for _, code in codes), codes
+    denied_path = next(path for path, code in codes if code == "FORBIDDEN")
+    assert _dig(data, denied_path) is None
+
+
+@pytest.mark.parametrize(("actor", "key"), _cases())
+async def test_field_permission(
+    gql: GraphQLClient, session: AsyncSession, actor: str, key: str
+) -> None:
+    field_name = key.split(".")[1]
+    data, errors = await gql(await _query(session, actor, key), actor)
 
     expected = EXPECTED[key]
-    allowed = expected is None or ACTORS[actor].role in expected
-    codes = [(e.path, (e.extensions or {}).get("code")) for e in errors]
-    if allowed:
-        assert errors == [], codes
+    if expected is None or ACTORS[actor].role in expected:
+        assert errors == [], [(e.path, (e.extensions or {}).get("code")) for e in errors]
         value = _find(data, field_name)
         assert value is not None or key in MAY_BE_NULL, f"{key} is null for {actor}"
     else:
-        assert any(code == "FORBIDDEN" and path[-1] == field_name for path, code in codes), codes
-        assert all(code == "FORBIDDEN" for _, code in codes), codes
-        denied_path = next(path for path, code in codes if code == "FORBIDDEN")
-        assert _dig(data, denied_path) is None
+        _assert_forbidden(data, errors, field_name)
+
+
+@pytest.mark.parametrize(("actor", "key", "grant"), _grant_cases())
+async def test_field_needs_its_grant(
+    gql: GraphQLClient, session: AsyncSession, actor: str, key: str, grant: Grant
+) -> None:
+    """The same field as the same portal user, whose group lacks just this grant."""
+    full = ACTORS[actor]
+    assert grant in full.grants  # with it, test_field_permission reads the field
+    without = replace(full, grants=full.grants - {grant})
+
+    data, errors = await gql(await _query(session, actor, key), without)
+
+    _assert_forbidden(data, errors, key.split(".")[1])
+    denial = next(e for e in errors if e.path and e.path[-1] == key.split(".")[1])
+    assert (denial.extensions or {}).get("grant") == grant.value
+
+
+def test_staff_need_no_grants() -> None:
+    """Staff hold no permission group; a granted field is theirs by role alone."""
+    assert ACTORS["admin"].grants == frozenset()
+    assert all(ACTORS["admin"].may(grant) for grant in Grant)
 
 
 def test_matrix_covers_the_demo_world_row_types() -> None:

@@ -166,3 +166,31 @@ class ActorType(enum.StrEnum):
     PORTAL_USER = "PORTAL_USER"
     SYSTEM = "SYSTEM"
     ANONYMOUS = "ANONYMOUS"
+
+
+class Grant(enum.StrEnum):
+    """What a permission group lets its portal users read or do (the fixed catalogue)."""
+
+    CONTRACT_READ = "contract:read"
+    METER_READ = "meter:read"
+    METER_READING_CREATE = "meter_reading:create"
+    DOCUMENT_READ = "document:read"
+    DOCUMENT_UPLOAD = "document:upload"
+    DOCUMENT_DELETE = "document:delete"
+    INSTALLMENT_UPDATE = "installment:update"
+    PAYMENT_METHOD_UPDATE = "payment_method:update"
+    DUE_DATE_UPDATE = "due_date:update"
+    CONTACT_UPDATE = "contact:update"
+    ORDER_READ = "order:read"
+    OPPORTUNITY_READ = "opportunity:read"
+    PAYMENT_READ = "payment:read"
+
+
+# Grants that mean something on each kind of portal: installers see orders and meters
+# assigned to their partner and record readings; customers everything of their own.
+GRANTS_BY_PORTAL_TYPE: dict[PortalType, frozenset[Grant]] = {
+    PortalType.CUSTOMER: frozenset(Grant),
+    PortalType.INSTALLER: frozenset(
+        {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE}
+    ),
+}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class Role(enum.StrEnum):
@@ -17,6 +19,24 @@ class Role(enum.StrEnum):
 
 STAFF = frozenset({Role.ADMIN, Role.AGENT})
 PORTAL_USERS = frozenset({Role.CUSTOMER, Role.INSTALLER})
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Visibility criteria of a permission group; None means no restriction."""
+
+    contract_statuses: frozenset[str] | None = None
+    document_types: frozenset[str] | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Visibility:
+        data = data or {}
+        statuses = data.get("contract_statuses")
+        types = data.get("document_types")
+        return cls(
+            contract_statuses=None if statuses is None else frozenset(statuses),
+            document_types=None if types is None else frozenset(types),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +53,11 @@ class Actor:
     session_id: uuid.UUID | None = None
     # The staff member acting as this portal user (RFC 8693 `act`), when impersonating.
     impersonator_id: uuid.UUID | None = None
-    # Grants of the portal user's permission group, loaded per request; staff have none
-    # and need none.
+    # The portal user's permission group with its grants and visibility criteria, loaded
+    # per request (so a change applies at once); staff have none and need none.
+    permission_group_id: uuid.UUID | None = None
     grants: frozenset[str] = frozenset()
+    visibility: Visibility = Visibility()
 
     @property
     def is_impersonated(self) -> bool:
@@ -48,6 +70,10 @@ class Actor:
     @property
     def is_portal_user(self) -> bool:
         return self.role in PORTAL_USERS
+
+    def may(self, grant: str) -> bool:
+        """Whether the actor holds `grant`: staff always, portal users by their group."""
+        return self.is_staff or (self.is_portal_user and grant in self.grants)
 
 
 ANONYMOUS = Actor(role=Role.ANONYMOUS)

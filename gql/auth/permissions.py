@@ -1,8 +1,9 @@
 """Field permissions, declared once next to each field and printed into the SDL.
 
-`allow(*roles)` returns a field whose roles are checked by a small field extension and
-shown as `@requires(roles: [...])` in `schema.graphql`, so every change of a permission
-appears in the schema diff. Row visibility is not decided here but in
+`allow(*roles, grant=...)` returns a field whose roles, and for portal users the grant
+of their permission group, are checked by a small field extension and shown as
+`@requires(roles: [...], grant: ...)` in `schema.graphql`, so every change of a
+permission appears in the schema diff. Row visibility is not decided here but in
 `gql.domain.scope`: fields decide which columns, scope decides which rows.
 """
 
@@ -16,6 +17,7 @@ from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 from strawberry.schema_directive import Location
 
+from db.models.enums import Grant
 from gql.auth.actor import PORTAL_USERS, STAFF, Role
 
 __all__ = [
@@ -26,16 +28,24 @@ __all__ = [
     "STAFF_AND_CUSTOMER",
     "STAFF_AND_PORTAL_USERS",
     "Forbidden",
+    "GrantEnum",
     "RoleEnum",
     "allow",
+    "declared_grant",
     "declared_roles",
     "public",
 ]
 
 if TYPE_CHECKING:
     RoleEnum = Role
+    GrantEnum = Grant
 else:
     RoleEnum = strawberry.enum(Role, name="Role", description="Who calls the API.")
+    GrantEnum = strawberry.enum(
+        Grant,
+        name="Grant",
+        description="What a permission group lets its portal users read or do.",
+    )
 
 ALL_ROLES = frozenset(Role)
 AUTHENTICATED = ALL_ROLES - {Role.ANONYMOUS}
@@ -45,10 +55,14 @@ STAFF_AND_PORTAL_USERS = STAFF | PORTAL_USERS
 
 @strawberry.schema_directive(
     locations=[Location.FIELD_DEFINITION],
-    description="Only these roles may read the field; others get a FORBIDDEN error.",
+    description=(
+        "Only these roles may read the field; others get a FORBIDDEN error. With `grant`,"
+        " portal users also need that grant in their permission group (staff do not)."
+    ),
 )
 class Requires:
     roles: list[RoleEnum]
+    grant: GrantEnum | None = strawberry.UNSET
 
 
 @strawberry.schema_directive(
@@ -60,28 +74,40 @@ class Public:
 
 
 class Forbidden(GraphQLError):
-    def __init__(self, field_name: str, *, impersonated: bool = False) -> None:
-        message = (
-            f"Not allowed while impersonating: '{field_name}'."
-            if impersonated
-            else f"Not allowed to read '{field_name}'."
-        )
-        super().__init__(message, extensions={"code": "FORBIDDEN"})
+    def __init__(
+        self, field_name: str, *, impersonated: bool = False, grant: Grant | None = None
+    ) -> None:
+        if impersonated:
+            message = f"Not allowed while impersonating: '{field_name}'."
+        elif grant is not None:
+            message = f"Your permission group does not grant '{grant}' ('{field_name}')."
+        else:
+            message = f"Not allowed to read '{field_name}'."
+        extensions: dict[str, Any] = {"code": "FORBIDDEN"}
+        if grant is not None:
+            extensions["grant"] = grant.value
+        super().__init__(message, extensions=extensions)
 
 
 class AllowRoles(FieldExtension):
-    """Rejects the field for any role outside `roles` before its resolver runs, and a
-    mutation under impersonation unless it is marked as allowed then."""
+    """Rejects the field before its resolver runs for any role outside `roles`, for a
+    portal user without `grant`, and for a mutation under impersonation unless it is
+    marked as allowed then."""
 
-    def __init__(self, roles: frozenset[Role], impersonation: bool = False) -> None:
+    def __init__(
+        self, roles: frozenset[Role], impersonation: bool = False, grant: Grant | None = None
+    ) -> None:
         self.roles = roles
         self.impersonation = impersonation
+        self.grant = grant
 
     def _check(self, info: strawberry.Info) -> None:
         actor = info.context.actor
         raw = info._raw_info
         if actor.role not in self.roles:
             raise Forbidden(f"{raw.parent_type.name}.{info.field_name}")
+        if self.grant is not None and not actor.may(self.grant):
+            raise Forbidden(f"{raw.parent_type.name}.{info.field_name}", grant=self.grant)
         if (
             actor.is_impersonated
             and not self.impersonation
@@ -114,19 +140,26 @@ def _ordered(roles: Iterable[Role]) -> list[Role]:
 def allow(
     *role_sets: Role | Iterable[Role],
     description: str,
+    grant: Grant | None = None,
     impersonation: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """A field readable by the given roles only (roles or sets of roles). A mutation is
-    refused under impersonation unless `impersonation=True`."""
+    """A field readable by the given roles only (roles or sets of roles); with `grant`,
+    portal users also need that grant. A mutation is refused under impersonation
+    unless `impersonation=True`."""
     roles: set[Role] = set()
     for entry in role_sets:
         roles |= {entry} if isinstance(entry, Role) else set(entry)
     allowed = frozenset(roles)
+    if grant is not None and not allowed & PORTAL_USERS:
+        raise ValueError("a grant only restricts portal users; allow one of their roles")
     return strawberry.field(
         description=description,
-        extensions=[AllowRoles(allowed, impersonation), *kwargs.pop("extensions", [])],
-        directives=[Requires(roles=_ordered(allowed)), *kwargs.pop("directives", [])],
+        extensions=[AllowRoles(allowed, impersonation, grant), *kwargs.pop("extensions", [])],
+        directives=[
+            Requires(roles=_ordered(allowed), grant=strawberry.UNSET if grant is None else grant),
+            *kwargs.pop("directives", []),
+        ],
         **kwargs,
     )
 
@@ -138,6 +171,14 @@ def public(description: str, **kwargs: Any) -> Any:
         directives=[Public(), *kwargs.pop("directives", [])],
         **kwargs,
     )
+
+
+def declared_grant(field: Any) -> Grant | None:
+    """The grant a schema field needs from portal users, if any (used by the tests)."""
+    for extension in field.extensions:
+        if isinstance(extension, AllowRoles):
+            return extension.grant
+    return None
 
 
 def declared_roles(field: Any) -> frozenset[Role] | None:

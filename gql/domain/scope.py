@@ -1,7 +1,10 @@
 """Row visibility: the only place that decides which rows an actor may see.
 
 Every loader and every list query filters through `visible(model, actor)`. Staff see
-their organization; customers their assigned contact and what hangs off it; installers
+their organization; customers their assigned contact and what hangs off it, narrowed
+by the visibility criteria of their permission group (contract statuses: hidden
+contracts hide their meters, readings, payments and documents too; document types);
+installers
 the orders assigned to their partner contact, the meters of those orders and the
 customers of those orders (names and addresses only: fields decide the columns);
 anonymous callers see active portals and nothing else. Tenant isolation is the first
@@ -22,11 +25,35 @@ from gql.auth.actor import Actor, Role
 Filter = ColumnElement[bool]
 
 
+def _own_contract(actor: Actor) -> Filter:
+    """The customer's contracts, narrowed by the group's contract statuses if it has some."""
+    condition = models.Contract.contact_id == actor.contact_id
+    statuses = actor.visibility.contract_statuses
+    if statuses is not None:
+        condition = sa.and_(condition, models.Contract.status.in_(sorted(statuses)))
+    return condition
+
+
 def _customer_contracts(actor: Actor) -> sa.Select[Any]:
     return sa.select(models.Contract.id).where(
-        models.Contract.organization_id == actor.organization_id,
-        models.Contract.contact_id == actor.contact_id,
+        models.Contract.organization_id == actor.organization_id, _own_contract(actor)
     )
+
+
+def _own_document(actor: Actor) -> Filter:
+    """The customer's documents, without those of hidden contracts, narrowed by the
+    group's document types if it has some."""
+    document = models.Document
+    condition = sa.and_(
+        document.contact_id == actor.contact_id,
+        sa.or_(
+            document.contract_id.is_(None), document.contract_id.in_(_customer_contracts(actor))
+        ),
+    )
+    types = actor.visibility.document_types
+    if types is not None:
+        condition = sa.and_(condition, document.type.in_(sorted(types)))
+    return condition
 
 
 def _customer_meters(actor: Actor) -> sa.Select[Any]:
@@ -56,7 +83,15 @@ def _portal_user_rules() -> dict[type[Any], Callable[[Actor], Filter]]:
     """Rows a portal user (customer or installer) sees besides the role-specific ones."""
     return {
         models.Portal: lambda a: models.Portal.id == a.portal_id,
-        models.Tile: lambda a: sa.and_(models.Tile.portal_id == a.portal_id, models.Tile.visible),
+        models.Tile: lambda a: sa.and_(
+            models.Tile.portal_id == a.portal_id,
+            models.Tile.visible,
+            sa.or_(
+                sa.func.cardinality(models.Tile.permission_group_ids) == 0,
+                sa.literal(a.permission_group_id, sa.Uuid)
+                == sa.any_(models.Tile.permission_group_ids),
+            ),
+        ),
         models.PortalUser: lambda a: models.PortalUser.id == a.subject_id,
         models.PermissionGroup: lambda a: models.PermissionGroup.id.in_(
             sa.select(models.PortalUser.permission_group_id).where(
@@ -71,11 +106,11 @@ def _portal_user_rules() -> dict[type[Any], Callable[[Actor], Filter]]:
 CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     **_portal_user_rules(),
     models.Contact: lambda a: models.Contact.id == a.contact_id,
-    models.Contract: lambda a: models.Contract.contact_id == a.contact_id,
+    models.Contract: _own_contract,
     models.Meter: lambda a: models.Meter.id.in_(_customer_meters(a)),
     models.Order: lambda a: models.Order.contact_id == a.contact_id,
     models.Opportunity: lambda a: models.Opportunity.contact_id == a.contact_id,
-    models.Document: lambda a: models.Document.contact_id == a.contact_id,
+    models.Document: _own_document,
     models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),
 }
 

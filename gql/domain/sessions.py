@@ -15,13 +15,12 @@ import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from gql.auth.actor import Actor, Role
+from gql.auth.actor import Actor, Role, Visibility
 from gql.domain import audit
 
 Account = models.StaffUser | models.PortalUser
@@ -240,36 +239,37 @@ async def revoke_all(db: AsyncSession, actor: Actor, *, reason: str, now: dateti
 
 async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:
     """The actor of a verified access token, completed for this request: None if its
-    session has ended; for portal users with the grants of their permission group.
-    One statement."""
+    session has ended; for portal users with the grants and visibility criteria of
+    their permission group. One statement."""
     if actor.session_id is None:
         return None
     session = models.AuthSession
-    statement: sa.Select[Any, Any]
-    if actor.is_portal_user:
-        statement = (
-            sa.select(session.id, models.PermissionGroup.grants)
-            .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
-            .join(
-                models.PermissionGroup,
-                models.PermissionGroup.id == models.PortalUser.permission_group_id,
-            )
-            .where(session.portal_user_id == actor.subject_id)
+    group = models.PermissionGroup
+    active = sa.and_(
+        session.id == actor.session_id,
+        session.organization_id == actor.organization_id,
+        session.revoked_at.is_(None),
+        session.expires_at > now,
+    )
+    if not actor.is_portal_user:
+        found = await db.scalar(
+            sa.select(session.id).where(active, session.staff_user_id == actor.subject_id)
         )
-    else:
-        statement = sa.select(session.id, sa.literal(None)).where(
-            session.staff_user_id == actor.subject_id
-        )
+        return None if found is None else actor
     row = (
         await db.execute(
-            statement.where(
-                session.id == actor.session_id,
-                session.organization_id == actor.organization_id,
-                session.revoked_at.is_(None),
-                session.expires_at > now,
-            )
+            sa.select(group.id, group.grants, group.visibility)
+            .select_from(session)
+            .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
+            .join(group, group.id == models.PortalUser.permission_group_id)
+            .where(active, session.portal_user_id == actor.subject_id)
         )
     ).first()
     if row is None:
         return None
-    return replace(actor, grants=frozenset(row[1] or ()))
+    return replace(
+        actor,
+        permission_group_id=row[0],
+        grants=frozenset(row[1]),
+        visibility=Visibility.from_json(row[2]),
+    )

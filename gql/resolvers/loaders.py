@@ -33,6 +33,7 @@ class Loaders:
         self._readings: DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]] | None = None
         self._reading_counts: DataLoader[uuid.UUID, int] | None = None
         self._totp_enabled: DataLoader[uuid.UUID, bool] | None = None
+        self._group_sizes: DataLoader[uuid.UUID, int] | None = None
 
     def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
         """Rows of `model` by primary key; invisible rows load as None."""
@@ -145,3 +146,24 @@ class Loaders:
 
             self._totp_enabled = DataLoader(load_fn=load)
         return self._totp_enabled
+
+    @property
+    def portal_users_per_group(self) -> DataLoader[uuid.UUID, int]:
+        """How many visible portal users each permission group has."""
+        if self._group_sizes is None:
+            user = models.PortalUser
+
+            async def load(group_ids: list[uuid.UUID]) -> list[int]:
+                statement = (
+                    sa.select(user.permission_group_id, sa.func.count().label("members"))
+                    .where(user.permission_group_id.in_(group_ids), visible(user, self._actor))
+                    .group_by(user.permission_group_id)
+                )
+                result = await self._execute(statement)
+                counts: dict[uuid.UUID, int] = {
+                    row.permission_group_id: row.members for row in result
+                }
+                return [counts.get(group_id, 0) for group_id in group_ids]
+
+            self._group_sizes = DataLoader(load_fn=load)
+        return self._group_sizes

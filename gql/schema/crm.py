@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import strawberry
 
 from db import models
+from db.models.enums import Grant
 from gql.auth.actor import Role
 from gql.auth.permissions import (
     STAFF,
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
     from gql.schema.portal_user import PortalUser
 
 PortalUserRef = Annotated["PortalUser", strawberry.lazy("gql.schema.portal_user")]
+
+# The grant each kind of row needs from portal users; relations need the grant of the
+# rows they lead to.
+CONTRACT = Grant.CONTRACT_READ
+METER = Grant.METER_READ
+ORDER = Grant.ORDER_READ
+OPPORTUNITY = Grant.OPPORTUNITY_READ
+DOCUMENT = Grant.DOCUMENT_READ
+PAYMENT = Grant.PAYMENT_READ
 
 PAGE = "Number of items (default 20)."
 AFTER = "Cursor after which the page starts."
@@ -88,14 +98,14 @@ class Contact(RowNode):
             country=row.country,
         )
 
-    @allow(STAFF_AND_CUSTOMER, description="Contracts of the contact, by number.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contracts of the contact, by number.")
     async def contracts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
         return await load_page(info, column, _row(self).id, first, after, models.Contract.number)
 
-    @allow(STAFF_AND_CUSTOMER, description="Orders of the contact, newest first.")
+    @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order] | None:
@@ -104,7 +114,11 @@ class Contact(RowNode):
             info, order.contact_id, _row(self).id, first, after, order.created_at.desc()
         )
 
-    @allow(STAFF_AND_CUSTOMER, description="Opportunities of the contact, newest first.")
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=OPPORTUNITY,
+        description="Opportunities of the contact, newest first.",
+    )
     async def opportunities(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Opportunity] | None:
@@ -113,7 +127,9 @@ class Contact(RowNode):
             info, model.contact_id, _row(self).id, first, after, model.created_at.desc()
         )
 
-    @allow(STAFF_AND_CUSTOMER, description="Documents of the contact, newest first.")
+    @allow(
+        STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Documents of the contact, newest first."
+    )
     async def documents(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Document] | None:
@@ -136,40 +152,53 @@ class Contact(RowNode):
 class Contract(RowNode):
     __model__ = models.Contract
 
-    number: str | None = allow(STAFF_AND_CUSTOMER, description="Contract number.")
+    number: str | None = allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contract number.")
     contract_account_number: str | None = allow(
-        STAFF_AND_CUSTOMER, description="Contract account number (Vertragskonto)."
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contract account number (Vertragskonto)."
     )
-    status: enums.ContractStatus | None = allow(STAFF_AND_CUSTOMER, description="Lifecycle state.")
-    commodity: enums.Commodity | None = allow(STAFF_AND_CUSTOMER, description="What is supplied.")
-    tariff_name: str | None = allow(STAFF_AND_CUSTOMER, description="Tariff.")
-    start_date: date | None = allow(STAFF_AND_CUSTOMER, description="Supply start.")
-    end_date: date | None = allow(STAFF_AND_CUSTOMER, description="Supply end, if any.")
+    status: enums.ContractStatus | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="Lifecycle state."
+    )
+    commodity: enums.Commodity | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="What is supplied."
+    )
+    tariff_name: str | None = allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Tariff.")
+    start_date: date | None = allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Supply start.")
+    end_date: date | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="Supply end, if any."
+    )
     installment_amount: Decimal | None = allow(
-        STAFF_AND_CUSTOMER, description="Installment (Abschlag) in EUR, exact to the cent."
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Installment (Abschlag) in EUR, exact to the cent.",
     )
     installment_interval: enums.InstallmentInterval | None = allow(
-        STAFF_AND_CUSTOMER, description="How often the installment is due."
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="How often the installment is due."
     )
     due_day: int | None = allow(
-        STAFF_AND_CUSTOMER, description="Day of the month payments are due."
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="Day of the month payments are due."
     )
     payment_method: enums.PaymentMethod | None = allow(
-        STAFF_AND_CUSTOMER, description="How it is paid."
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="How it is paid."
     )
-    account_holder: str | None = allow(STAFF_AND_CUSTOMER, description="Account holder.")
+    account_holder: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="Account holder."
+    )
     balance: Decimal | None = allow(
-        STAFF_AND_CUSTOMER, description="Account balance in EUR; negative means owed."
+        STAFF_AND_CUSTOMER,
+        grant=PAYMENT,
+        description="Account balance in EUR; negative means owed.",
     )
 
     @allow(
         STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
         description="IBAN with all but country, check digits and the last four characters hidden.",
     )
     def iban_masked(self) -> str | None:
         return mask_iban(_row(self).iban)
 
-    @allow(STAFF_AND_CUSTOMER, description="Delivery address.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Delivery address.")
     def delivery_address(self) -> Address | None:
         row = _row(self)
         return Address(
@@ -180,11 +209,11 @@ class Contract(RowNode):
             country="DE",
         )
 
-    @allow(STAFF_AND_CUSTOMER, description="The contract's holder.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract's holder.")
     async def contact(self, info: Info) -> Contact | None:
         return await load_one(info, models.Contact, _row(self).contact_id)
 
-    @allow(STAFF_AND_CUSTOMER, description="Sum of overdue payments in EUR.")
+    @allow(STAFF_AND_CUSTOMER, grant=PAYMENT, description="Sum of overdue payments in EUR.")
     async def overdue_amount(self, info: Info) -> Decimal | None:
         payments = await info.context.loaders.by_fk(
             models.Payment.contract_id, models.Payment.due_date.desc()
@@ -194,14 +223,18 @@ class Contract(RowNode):
             Decimal("0.00"),
         )
 
-    @allow(STAFF_AND_CUSTOMER, description="Meters of the contract, by number.")
+    @allow(STAFF_AND_CUSTOMER, grant=METER, description="Meters of the contract, by number.")
     async def meters(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Meter] | None:
         model = models.Meter
         return await load_page(info, model.contract_id, _row(self).id, first, after, model.number)
 
-    @allow(STAFF_AND_CUSTOMER, description="Payments of the contract, latest due date first.")
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=PAYMENT,
+        description="Payments of the contract, latest due date first.",
+    )
     async def payments(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Payment] | None:
@@ -215,10 +248,10 @@ class Contract(RowNode):
 class MeterRegister(RowNode):
     __model__ = models.MeterRegister
 
-    obis_code: str | None = allow(STAFF_AND_PORTAL_USERS, description="OBIS code.")
-    name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Display name.")
+    obis_code: str | None = allow(STAFF_AND_PORTAL_USERS, grant=METER, description="OBIS code.")
+    name: str | None = allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Display name.")
     digits: int | None = allow(
-        STAFF_AND_PORTAL_USERS, description="Digits before the decimal point."
+        STAFF_AND_PORTAL_USERS, grant=METER, description="Digits before the decimal point."
     )
 
 
@@ -226,17 +259,25 @@ class MeterRegister(RowNode):
 class Meter(RowNode):
     __model__ = models.Meter
 
-    number: str | None = allow(STAFF_AND_PORTAL_USERS, description="Meter number.")
-    type: enums.MeterType | None = allow(STAFF_AND_PORTAL_USERS, description="What it measures.")
-    unit: str | None = allow(STAFF_AND_PORTAL_USERS, description="Unit of its readings (kWh, m3).")
-    status: enums.MeterStatus | None = allow(STAFF_AND_PORTAL_USERS, description="In use or not.")
-    location: str | None = allow(STAFF_AND_PORTAL_USERS, description="Where it is installed.")
+    number: str | None = allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Meter number.")
+    type: enums.MeterType | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=METER, description="What it measures."
+    )
+    unit: str | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=METER, description="Unit of its readings (kWh, m3)."
+    )
+    status: enums.MeterStatus | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=METER, description="In use or not."
+    )
+    location: str | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=METER, description="Where it is installed."
+    )
 
-    @allow(STAFF_AND_CUSTOMER, description="The contract the meter belongs to.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract the meter belongs to.")
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, _row(self).contract_id)
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Registers (counters) of the meter.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Registers (counters) of the meter.")
     async def registers(self, info: Info) -> list[MeterRegister] | None:
         model = models.MeterRegister
         return cast(
@@ -244,7 +285,7 @@ class Meter(RowNode):
             await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(_row(self).id),
         )
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Readings, newest first.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
     async def readings(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[MeterReading] | None:
@@ -265,20 +306,22 @@ class Meter(RowNode):
 class MeterReading(RowNode):
     __model__ = models.MeterReading
 
-    value: Decimal | None = allow(STAFF_AND_PORTAL_USERS, description="Counter value.")
-    read_at: datetime | None = allow(STAFF_AND_PORTAL_USERS, description="When the meter was read.")
+    value: Decimal | None = allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Counter value.")
+    read_at: datetime | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=METER, description="When the meter was read."
+    )
     source: enums.MeterReadingSource | None = allow(
-        STAFF_AND_PORTAL_USERS, description="Who read it."
+        STAFF_AND_PORTAL_USERS, grant=METER, description="Who read it."
     )
     status: enums.MeterReadingStatus | None = allow(
-        STAFF_AND_PORTAL_USERS, description="Review state."
+        STAFF_AND_PORTAL_USERS, grant=METER, description="Review state."
     )
 
-    @allow(STAFF_AND_PORTAL_USERS, description="The register read.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The register read.")
     async def register(self, info: Info) -> MeterRegister | None:
         return await load_one(info, models.MeterRegister, _row(self).register_id)
 
-    @allow(STAFF_AND_PORTAL_USERS, description="The meter read.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter read.")
     async def meter(self, info: Info) -> Meter | None:
         return await load_one(info, models.Meter, _row(self).meter_id)
 
@@ -287,22 +330,32 @@ class MeterReading(RowNode):
 class Order(RowNode):
     __model__ = models.Order
 
-    number: str | None = allow(STAFF_AND_PORTAL_USERS, description="Order number.")
-    title: str | None = allow(STAFF_AND_PORTAL_USERS, description="What is ordered.")
-    status: enums.OrderStatus | None = allow(STAFF_AND_PORTAL_USERS, description="Progress.")
-    scheduled_for: date | None = allow(STAFF_AND_PORTAL_USERS, description="Appointment date.")
-    total_amount: Decimal | None = allow(STAFF_AND_CUSTOMER, description="Order total in EUR.")
-    created_at: datetime | None = allow(STAFF_AND_PORTAL_USERS, description="When it was ordered.")
+    number: str | None = allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="Order number.")
+    title: str | None = allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="What is ordered.")
+    status: enums.OrderStatus | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=ORDER, description="Progress."
+    )
+    scheduled_for: date | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=ORDER, description="Appointment date."
+    )
+    total_amount: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="Order total in EUR."
+    )
+    created_at: datetime | None = allow(
+        STAFF_AND_PORTAL_USERS, grant=ORDER, description="When it was ordered."
+    )
 
-    @allow(STAFF_AND_PORTAL_USERS, description="The customer who ordered.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="The customer who ordered.")
     async def contact(self, info: Info) -> Contact | None:
         return await load_one(info, models.Contact, _row(self).contact_id)
 
-    @allow(STAFF, Role.INSTALLER, description="The installer partner handling the order.")
+    @allow(
+        STAFF, Role.INSTALLER, grant=ORDER, description="The installer partner handling the order."
+    )
     async def partner(self, info: Info) -> Contact | None:
         return await load_one(info, models.Contact, _row(self).partner_contact_id)
 
-    @allow(STAFF_AND_PORTAL_USERS, description="The meter the order concerns.")
+    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter the order concerns.")
     async def meter(self, info: Info) -> Meter | None:
         return await load_one(info, models.Meter, _row(self).meter_id)
 
@@ -311,12 +364,18 @@ class Order(RowNode):
 class Opportunity(RowNode):
     __model__ = models.Opportunity
 
-    number: str | None = allow(STAFF_AND_CUSTOMER, description="Opportunity number.")
-    title: str | None = allow(STAFF_AND_CUSTOMER, description="What is offered.")
-    status: enums.OpportunityStatus | None = allow(STAFF_AND_CUSTOMER, description="Progress.")
-    created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was created.")
+    number: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="Opportunity number."
+    )
+    title: str | None = allow(STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="What is offered.")
+    status: enums.OpportunityStatus | None = allow(
+        STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="Progress."
+    )
+    created_at: datetime | None = allow(
+        STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="When it was created."
+    )
 
-    @allow(STAFF_AND_CUSTOMER, description="The contact it is for.")
+    @allow(STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="The contact it is for.")
     async def contact(self, info: Info) -> Contact | None:
         return await load_one(info, models.Contact, _row(self).contact_id)
 
@@ -325,17 +384,21 @@ class Opportunity(RowNode):
 class Document(RowNode):
     __model__ = models.Document
 
-    name: str | None = allow(STAFF_AND_CUSTOMER, description="File name.")
-    type: enums.DocumentType | None = allow(STAFF_AND_CUSTOMER, description="Kind of document.")
-    mime_type: str | None = allow(STAFF_AND_CUSTOMER, description="Media type.")
-    size_bytes: int | None = allow(STAFF_AND_CUSTOMER, description="Size in bytes.")
-    created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was created.")
+    name: str | None = allow(STAFF_AND_CUSTOMER, grant=DOCUMENT, description="File name.")
+    type: enums.DocumentType | None = allow(
+        STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Kind of document."
+    )
+    mime_type: str | None = allow(STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Media type.")
+    size_bytes: int | None = allow(STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Size in bytes.")
+    created_at: datetime | None = allow(
+        STAFF_AND_CUSTOMER, grant=DOCUMENT, description="When it was created."
+    )
 
-    @allow(STAFF_AND_CUSTOMER, description="The contract it belongs to, if any.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it belongs to, if any.")
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, _row(self).contract_id)
 
-    @allow(STAFF_AND_CUSTOMER, description="The order it belongs to, if any.")
+    @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="The order it belongs to, if any.")
     async def order(self, info: Info) -> Order | None:
         return await load_one(info, models.Order, _row(self).order_id)
 
@@ -344,13 +407,21 @@ class Document(RowNode):
 class Payment(RowNode):
     __model__ = models.Payment
 
-    kind: enums.PaymentKind | None = allow(STAFF_AND_CUSTOMER, description="What it is for.")
-    status: enums.PaymentStatus | None = allow(STAFF_AND_CUSTOMER, description="Settlement state.")
-    amount: Decimal | None = allow(STAFF_AND_CUSTOMER, description="Amount in EUR.")
-    due_date: date | None = allow(STAFF_AND_CUSTOMER, description="When it is due.")
-    paid_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was paid.")
-    reference: str | None = allow(STAFF_AND_CUSTOMER, description="Payment reference.")
+    kind: enums.PaymentKind | None = allow(
+        STAFF_AND_CUSTOMER, grant=PAYMENT, description="What it is for."
+    )
+    status: enums.PaymentStatus | None = allow(
+        STAFF_AND_CUSTOMER, grant=PAYMENT, description="Settlement state."
+    )
+    amount: Decimal | None = allow(STAFF_AND_CUSTOMER, grant=PAYMENT, description="Amount in EUR.")
+    due_date: date | None = allow(STAFF_AND_CUSTOMER, grant=PAYMENT, description="When it is due.")
+    paid_at: datetime | None = allow(
+        STAFF_AND_CUSTOMER, grant=PAYMENT, description="When it was paid."
+    )
+    reference: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=PAYMENT, description="Payment reference."
+    )
 
-    @allow(STAFF_AND_CUSTOMER, description="The contract paid for.")
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract paid for.")
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, _row(self).contract_id)

@@ -9,9 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import models
-from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
+from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
-from gql.resolvers.common import load_page
+from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode
@@ -74,16 +74,43 @@ class PortalConfiguration:
         return None if url is None else str(url)
 
 
+@strawberry.type(description="Which rows the members of a group see; null means all.")
+class PermissionGroupVisibility:
+    contract_statuses: list[enums.ContractStatus] | None = public(
+        "Only contracts in these states (and their meters, payments and documents)."
+    )
+    document_types: list[enums.DocumentType] | None = public("Only documents of these types.")
+
+
 @strawberry.type(description="A named set of grants of a portal (Kontaktgruppe).")
 class PermissionGroup(RowNode):
     __model__ = models.PermissionGroup
 
     name: str | None = allow(STAFF_AND_PORTAL_USERS, description="Name of the group.")
-    grants: list[str] | None = allow(STAFF_AND_PORTAL_USERS, description="Granted actions.")
-    is_default: bool | None = allow(STAFF, description="New portal users join this group.")
-    visibility: JSON | None = allow(
-        STAFF, description="Visibility criteria, e.g. contract statuses."
+    grants: list[GrantEnum] | None = allow(
+        STAFF_AND_PORTAL_USERS, description="What members may read and do."
     )
+    is_default: bool | None = allow(STAFF, description="New portal users join this group.")
+
+    @allow(STAFF, description="Visibility criteria, e.g. contract statuses.")
+    def visibility(self) -> PermissionGroupVisibility | None:
+        criteria = _row(self).visibility or {}
+        return PermissionGroupVisibility(
+            contract_statuses=[
+                models.ContractStatus(s) for s in criteria.get("contract_statuses", ())
+            ]
+            or None,
+            document_types=[models.DocumentType(t) for t in criteria.get("document_types", ())]
+            or None,
+        )
+
+    @allow(STAFF, description="The portal the group belongs to.")
+    async def portal(self, info: Info) -> Portal | None:
+        return cast(Portal | None, await load_one(info, models.Portal, _row(self).portal_id))
+
+    @allow(STAFF, description="How many portal users are in the group.")
+    async def portal_user_count(self, info: Info) -> int | None:
+        return await info.context.loaders.portal_users_per_group.load(_row(self).id)
 
 
 @strawberry.type(description="A card of a portal's home page.")

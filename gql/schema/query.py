@@ -10,11 +10,12 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from db import models
+from gql.auth.actor import Role
 from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
-from gql.schema import auth, crm, enums, portal, portal_user
+from gql.schema import access, auth, crm, enums, portal, portal_user
 from gql.schema.crm import Contact
 from gql.schema.node import RowNode, parse_uuid
 from gql.schema.pagination import Connection
@@ -217,4 +218,24 @@ class Mutation:
         AUTHENTICATED,
         description="Replace the recovery codes (needs a current TOTP code).",
         resolver=auth.regenerate_recovery_codes,
+    )
+    create_permission_group: access.PermissionGroupResult | None = allow(
+        Role.ADMIN,
+        description="Add a permission group to a portal (ADMIN).",
+        resolver=access.create_permission_group,
+    )
+    update_permission_group: access.PermissionGroupResult | None = allow(
+        Role.ADMIN,
+        description="Change a permission group's name, grants, criteria or default (ADMIN).",
+        resolver=access.update_permission_group,
+    )
+    delete_permission_group: access.DeletePermissionGroupResult | None = allow(
+        Role.ADMIN,
+        description="Delete a permission group; its members join the default group (ADMIN).",
+        resolver=access.delete_permission_group,
+    )
+    set_portal_user_permission_group: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Put a portal user into a group of its portal (Kontaktgruppe festlegen).",
+        resolver=access.set_portal_user_permission_group,
     )

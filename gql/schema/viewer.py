@@ -12,7 +12,7 @@ from gql.auth.actor import Role
 from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.resolvers.common import load_one, query_page
-from gql.schema.crm import Contact, Contract, Meter, Order
+from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser, StaffUser
@@ -61,7 +61,7 @@ class Viewer:
             Contact | None, await load_one(info, models.Contact, info.context.actor.contact_id)
         )
 
-    @allow(Role.CUSTOMER, description="The customer's contracts, by number.")
+    @allow(Role.CUSTOMER, grant=CONTRACT, description="The customer's contracts, by number.")
     async def contracts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Contract] | None:
@@ -69,13 +69,21 @@ class Viewer:
             info, models.Contract, first, after, order_by=(models.Contract.number,)
         )
 
-    @allow(PORTAL_USERS, description="Meters of the customer, or assigned to the installer.")
+    @allow(
+        PORTAL_USERS,
+        grant=METER,
+        description="Meters of the customer, or assigned to the installer.",
+    )
     async def meters(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Meter] | None:
         return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
 
-    @allow(PORTAL_USERS, description="Orders of the customer, or assigned to the installer.")
+    @allow(
+        PORTAL_USERS,
+        grant=ORDER,
+        description="Orders of the customer, or assigned to the installer.",
+    )
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order] | None:

@@ -1,0 +1,329 @@
+"""Permission groups (iPM "Kontaktgruppe", epilot "Berechtigungen"): named grants of a
+portal and optional visibility criteria; every portal user belongs to one group, and a
+portal has exactly one default group that new portal users join.
+
+Grants and criteria are read per request (`sessions.authorize`), so a change applies to
+the next request of every member; no session needs to be revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.models.enums import GRANTS_BY_PORTAL_TYPE, Grant
+from gql.auth.actor import Actor
+from gql.domain import audit
+from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from gql.domain.scope import visible
+
+NAME_MAX = 120
+
+
+@dataclass(frozen=True)
+class VisibilityCriteria:
+    """Which rows members see; None means every row of that kind."""
+
+    contract_statuses: frozenset[models.ContractStatus] | None = None
+    document_types: frozenset[models.DocumentType] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.contract_statuses is not None:
+            data["contract_statuses"] = sorted(s.value for s in self.contract_statuses)
+        if self.document_types is not None:
+            data["document_types"] = sorted(t.value for t in self.document_types)
+        return data
+
+
+# --- Rules (pure) ----------------------------------------------------------------------------
+
+
+def clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInput("A group needs a name.", field="name")
+    if len(cleaned) > NAME_MAX:
+        raise InvalidInput(f"At most {NAME_MAX} characters.", field="name")
+    return cleaned
+
+
+def clean_grants(grants: Iterable[Grant], portal_type: models.PortalType) -> list[str]:
+    """The grants as stored: known, applicable to the kind of portal, each once, sorted."""
+    chosen = {Grant(g) for g in grants}
+    foreign = chosen - GRANTS_BY_PORTAL_TYPE[portal_type]
+    if foreign:
+        names = ", ".join(sorted(g.value for g in foreign))
+        raise InvalidInput(
+            f"Not applicable to {portal_type.value.lower()} portals: {names}.", field="grants"
+        )
+    return sorted(g.value for g in chosen)
+
+
+def clean_visibility(
+    criteria: VisibilityCriteria, portal_type: models.PortalType
+) -> dict[str, Any]:
+    if criteria.contract_statuses is not None and not criteria.contract_statuses:
+        raise InvalidInput(
+            "No status would hide every contract; leave the statuses out to show all.",
+            field="visibility.contractStatuses",
+        )
+    if criteria.document_types is not None and not criteria.document_types:
+        raise InvalidInput(
+            "No type would hide every document; leave the types out to show all.",
+            field="visibility.documentTypes",
+        )
+    if portal_type is not models.PortalType.CUSTOMER and criteria.as_json():
+        raise InvalidInput(
+            "Installers see what is assigned to them; visibility criteria apply to customer"
+            " portals only.",
+            field="visibility",
+        )
+    return criteria.as_json()
+
+
+# --- Services --------------------------------------------------------------------------------
+
+
+async def _group(
+    db: AsyncSession, actor: Actor, group_id: uuid.UUID | None
+) -> models.PermissionGroup:
+    group = models.PermissionGroup
+    found = await db.scalar(
+        sa.select(group).where(group.id == group_id, visible(group, actor)).with_for_update()
+    )
+    if found is None:
+        raise NotFound("No such permission group.", field="id")
+    return found
+
+
+async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
+    portal = models.Portal
+    found = await db.scalar(sa.select(portal).where(portal.id == portal_id, visible(portal, actor)))
+    if found is None:
+        raise NotFound("No such portal.", field="portalId")
+    return found
+
+
+async def _ensure_unique_name(
+    db: AsyncSession, portal_id: uuid.UUID, name: str, except_id: uuid.UUID | None = None
+) -> None:
+    group = models.PermissionGroup
+    taken = await db.scalar(
+        sa.select(group.id).where(
+            group.portal_id == portal_id,
+            sa.func.lower(group.name) == name.lower(),
+            group.id != except_id if except_id else sa.true(),
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"The portal already has a group named '{name}'.", field="name")
+
+
+async def _make_default(db: AsyncSession, group: models.PermissionGroup) -> None:
+    """`group` becomes its portal's only default (the previous one loses the flag first:
+    the partial unique index allows one default per portal)."""
+    model = models.PermissionGroup
+    await db.execute(
+        sa.update(model)
+        .where(model.portal_id == group.portal_id, model.is_default, model.id != group.id)
+        .values(is_default=False)
+    )
+    group.is_default = True
+
+
+async def create(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    portal_id: uuid.UUID | None,
+    name: str,
+    grants: Iterable[Grant],
+    visibility: VisibilityCriteria,
+    is_default: bool,
+    origin: audit.Origin,
+) -> models.PermissionGroup:
+    portal = await _portal(db, actor, portal_id)
+    group = models.PermissionGroup(
+        organization_id=portal.organization_id,
+        portal_id=portal.id,
+        name=clean_name(name),
+        grants=clean_grants(grants, portal.type),
+        visibility=clean_visibility(visibility, portal.type),
+        is_default=False,
+    )
+    await _ensure_unique_name(db, portal.id, group.name)
+    db.add(group)
+    try:
+        await db.flush()
+    except IntegrityError as error:  # a concurrent create took the name first
+        raise Conflict(
+            f"The portal already has a group named '{group.name}'.", field="name"
+        ) from error
+    if is_default:
+        await _make_default(db, group)
+    audit.record(
+        db,
+        organization_id=portal.organization_id,
+        actor=actor,
+        action="permission_group.created",
+        origin=origin,
+        entity=group,
+        data=_snapshot(group),
+    )
+    await db.flush()
+    return group
+
+
+async def update(
+    db: AsyncSession,
+    actor: Actor,
+    group_id: uuid.UUID | None,
+    *,
+    name: str | None = None,
+    grants: Iterable[Grant] | None = None,
+    visibility: VisibilityCriteria | None = None,
+    is_default: bool | None = None,
+    origin: audit.Origin,
+) -> models.PermissionGroup:
+    """Changes what is given; None leaves a setting as it is."""
+    group = await _group(db, actor, group_id)
+    portal = await db.get_one(models.Portal, group.portal_id)
+    before = _snapshot(group)
+    if name is not None:
+        cleaned = clean_name(name)
+        await _ensure_unique_name(db, group.portal_id, cleaned, except_id=group.id)
+        group.name = cleaned
+    if grants is not None:
+        group.grants = clean_grants(grants, portal.type)
+    if visibility is not None:
+        group.visibility = clean_visibility(visibility, portal.type)
+    if is_default is False and group.is_default:
+        raise RuleViolation(
+            "A portal always has a default group; make another group the default instead.",
+            field="isDefault",
+        )
+    if is_default:
+        await _make_default(db, group)
+    after = _snapshot(group)
+    changed = {
+        key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
+    }
+    if changed:
+        audit.record(
+            db,
+            organization_id=group.organization_id,
+            actor=actor,
+            action="permission_group.updated",
+            origin=origin,
+            entity=group,
+            data=changed,
+        )
+    await db.flush()
+    return group
+
+
+async def delete(
+    db: AsyncSession, actor: Actor, group_id: uuid.UUID | None, *, origin: audit.Origin
+) -> int:
+    """Deletes a group that is not the default; its members move to the default group.
+    Returns how many portal users moved."""
+    group = await _group(db, actor, group_id)
+    if group.is_default:
+        raise RuleViolation(
+            "The default group can not be deleted; make another group the default first.",
+            field="id",
+        )
+    tile = models.Tile
+    tiles = await db.scalar(
+        sa.select(sa.func.count()).where(
+            tile.portal_id == group.portal_id, tile.permission_group_ids.contains([group.id])
+        )
+    )
+    if tiles:
+        raise Conflict(
+            f"{tiles} tile(s) of the portal are shown to this group; change their"
+            " visibility first.",
+            field="id",
+        )
+    default_id = await db.scalar(
+        sa.select(models.PermissionGroup.id).where(
+            models.PermissionGroup.portal_id == group.portal_id, models.PermissionGroup.is_default
+        )
+    )
+    user = models.PortalUser
+    moved = await db.execute(
+        sa.update(user)
+        .where(user.permission_group_id == group.id)
+        .values(permission_group_id=default_id)
+        .returning(user.id)
+    )
+    count = len(moved.all())
+    audit.record(
+        db,
+        organization_id=group.organization_id,
+        actor=actor,
+        action="permission_group.deleted",
+        origin=origin,
+        entity=group,
+        data={**_snapshot(group), "moved_portal_users": count},
+    )
+    await db.delete(group)
+    await db.flush()
+    return count
+
+
+async def assign(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    portal_user_id: uuid.UUID | None,
+    group_id: uuid.UUID | None,
+    origin: audit.Origin,
+) -> models.PortalUser:
+    """Puts a portal user into a group of its own portal (seed 004 "Kontaktgruppe
+    festlegen")."""
+    user = models.PortalUser
+    found = await db.scalar(
+        sa.select(user).where(user.id == portal_user_id, visible(user, actor)).with_for_update()
+    )
+    if found is None:
+        raise NotFound("No such portal user.", field="portalUserId")
+    group = models.PermissionGroup
+    target = await db.scalar(sa.select(group).where(group.id == group_id, visible(group, actor)))
+    if target is None:
+        raise NotFound("No such permission group.", field="permissionGroupId")
+    if target.portal_id != found.portal_id:
+        raise InvalidInput(
+            "The group belongs to another portal than the portal user.",
+            field="permissionGroupId",
+        )
+    if found.permission_group_id != target.id:
+        audit.record(
+            db,
+            organization_id=found.organization_id,
+            actor=actor,
+            action="portal_user.permission_group_changed",
+            origin=origin,
+            entity=found,
+            data={"from": str(found.permission_group_id), "to": str(target.id)},
+        )
+        found.permission_group_id = target.id
+        await db.flush()
+    return found
+
+
+def _snapshot(group: models.PermissionGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "grants": list(group.grants),
+        "visibility": dict(group.visibility),
+        "is_default": group.is_default,
+    }

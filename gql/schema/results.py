@@ -1,0 +1,70 @@
+"""What every staff and self-service mutation answers when it is refused: one error type,
+and one helper that runs a mutation's work in its transaction and turns expected
+domain failures into that type (nothing is written then)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+
+from gql.auth.permissions import public
+from gql.context import Info
+from gql.domain import audit
+from gql.domain.errors import DomainError, NotFound
+from gql.schema.node import parse_uuid
+
+T = TypeVar("T")
+
+
+@strawberry.enum(description="Why a change was refused.")
+class ErrorCode(enum.Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    RULE_VIOLATED = "RULE_VIOLATED"
+
+
+@strawberry.type(description="A refused change; nothing was written.")
+class MutationError:
+    code: ErrorCode = public("Machine-readable reason.")
+    message: str = public("Human-readable reason.")
+    field: str | None = public("Input field at fault (camelCase path), if one.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> MutationError:
+        return cls(code=ErrorCode(error.code), message=error.message, field=error.field)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def origin(info: Info) -> audit.Origin:
+    return audit.Origin(info.context.client_ip, info.context.user_agent)
+
+
+def row_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid.UUID | None:
+    """The row id inside a global ID of the expected type; None when absent."""
+    if global_id is None:
+        return None
+    parsed = parse_uuid(global_id.node_id)
+    if global_id.type_name != type_name or parsed is None:
+        raise NotFound(f"Not a {type_name} ID.", field=field)
+    return parsed
+
+
+async def attempt(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T | MutationError:
+    """Runs `work` in the mutation's one transaction; a domain failure rolls it back and
+    becomes a `MutationError`."""
+    try:
+        async with info.context.unit_of_work() as db:
+            return await work(db)
+    except DomainError as error:
+        return MutationError.of(error)
