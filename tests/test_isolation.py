@@ -24,7 +24,7 @@ from strawberry import relay
 from db import models
 from gql.auth.tokens import TokenService
 from gql.schema import build_schema
-from gql.schema.query import NODE_TYPES_BY_NAME
+from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.settings import Settings
 from tests.conftest import ACTORS, MUSTERSTADT, GraphQLClient, global_id
 

@@ -22,7 +22,7 @@ from db.models.enums import Grant
 from gql.auth.actor import PORTAL_USERS, Role
 from gql.domain.scope import visible
 from gql.schema import schema
-from gql.schema.query import NODE_TYPES_BY_NAME
+from gql.schema.node_types import NODE_TYPES_BY_NAME
 from tests.conftest import ACTORS, GraphQLClient, global_id
 from tests.schema_walk import SchemaField, schema_fields
 
@@ -41,6 +41,22 @@ MATRIX = """
     Address.houseNumber                            x x x x -
     Address.postalCode                             x x x x -
     Address.street                                 x x x x -
+    AuditEvent.action                              x x - - -
+    AuditEvent.actorType                           x x - - -
+    AuditEvent.data                                x x - - -
+    AuditEvent.id                                  x x - - -
+    AuditEvent.ipAddress                           x x - - -
+    AuditEvent.occurredAt                          x x - - -
+    AuditEvent.portalUser                          x x - - -
+    AuditEvent.staffUser                           x x - - -
+    AuditEvent.subjectId                           x x - - -
+    AuditEvent.subjectType                         x x - - -
+    AuditEvent.userAgent                           x x - - -
+    AuditEventConnection.edges                     public
+    AuditEventConnection.pageInfo                  public
+    AuditEventConnection.totalCount                public
+    AuditEventEdge.cursor                          public
+    AuditEventEdge.node                            public
     Contact.address                                x x x x -
     Contact.companyName                            x x x x -
     Contact.contracts                              x x x - -  contract:read
@@ -267,6 +283,7 @@ MATRIX = """
     PortalUserEdge.cursor                          public
     PortalUserEdge.node                            public
     PortalUserPayload.portalUser                   public
+    Query.auditEvents                              x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
     Query.node                                     public
@@ -408,6 +425,7 @@ ROOT_FIELDS = {
     "contacts": "contacts {{ totalCount }}",
     "contact": 'contact(id: "{contact}") {{ __typename }}',
     "portalUsers": "portalUsers {{ totalCount }}",
+    "auditEvents": "auditEvents {{ totalCount }}",
 }
 # Allowed fields that are null on the sampled demo rows (absent data, not denial).
 MAY_BE_NULL: frozenset[str] = frozenset(

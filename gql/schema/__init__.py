@@ -18,7 +18,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from gql.schema.audit_extension import ImpersonationAudit
-from gql.schema.query import NODE_TYPES, Mutation, Query
+from gql.schema.node_types import NODE_TYPES
+from gql.schema.query import Mutation, Query
 from gql.settings import Settings
 
 EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT"})

@@ -10,6 +10,7 @@ from db import portal_settings
 from db.models import enums
 
 if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
+    from db.models.enums import ActorType as ActorType
     from db.models.enums import AssignmentStatus as AssignmentStatus
     from db.models.enums import Commodity as Commodity
     from db.models.enums import ContractStatus as ContractStatus
@@ -68,6 +69,7 @@ else:
     PaymentKind = strawberry.enum(enums.PaymentKind, description="What a payment is for.")
     PaymentStatus = strawberry.enum(enums.PaymentStatus, description="Settlement state.")
     StaffRole = strawberry.enum(enums.StaffRole, description="Role of a staff user.")
+    ActorType = strawberry.enum(enums.ActorType, description="Who acted in an audit event.")
     SelfRegistration = strawberry.enum(
         portal_settings.SelfRegistration, description="Who may self-register."
     )

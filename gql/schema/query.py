@@ -15,31 +15,14 @@ from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, a
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
-from gql.schema import access, auth, crm, enums, portal, portal_user
+from gql.schema import access, audit_log, auth, enums
 from gql.schema.crm import Contact
-from gql.schema.node import RowNode, parse_uuid
+from gql.schema.node import parse_uuid
+from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
 from gql.schema.viewer import Viewer
-
-NODE_TYPES: list[type[RowNode]] = [
-    crm.Contact,
-    crm.Contract,
-    crm.Meter,
-    crm.MeterRegister,
-    crm.MeterReading,
-    crm.Order,
-    crm.Opportunity,
-    crm.Document,
-    crm.Payment,
-    portal.Portal,
-    portal.Tile,
-    portal.PermissionGroup,
-    portal_user.PortalUser,
-    portal_user.StaffUser,
-]
-NODE_TYPES_BY_NAME = {node_type.__name__: node_type for node_type in NODE_TYPES}
 
 PAGE = "Number of items (default 20, at most 100)."
 AFTER = "Cursor after which the page starts."
@@ -171,6 +154,12 @@ class Query:
         return await query_page(
             info, user, first, after, where=tuple(where), order_by=(user.created_at.desc(),)
         )
+
+    audit_events: Connection[audit_log.AuditEvent] | None = allow(
+        STAFF,
+        description="The organization's audit log, newest first (staff only).",
+        resolver=audit_log.audit_events,
+    )
 
 
 @strawberry.type(description="Entry points for changing.")
