@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,10 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from db.session import Database
+from gql import delivery
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, BearerTokenBackend, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.context import Context
+from gql.dev_mail import MailSink, mails_endpoint
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -68,16 +71,39 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, database: Database, tokens: TokenService | None = None
+    settings: Settings,
+    database: Database,
+    tokens: TokenService | None = None,
+    *,
+    mail_worker: bool = False,
+    mail_sink: MailSink | None = None,
 ) -> Starlette:
     """Build the ASGI app. The caller owns `database` (tests pass one bound to a
-    rolled-back transaction); it is disposed on shutdown only if it has an engine."""
+    rolled-back transaction); it is disposed on shutdown only if it has an engine.
+    With `mail_worker` the outbox is delivered by a background task while the app runs;
+    a development `mail_sink` is listed at `/dev/mails`."""
     tokens = tokens or TokenService.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await database.dispose()
+        stop = asyncio.Event()
+        worker = None
+        if mail_worker:
+            worker = asyncio.create_task(
+                delivery.run_worker(
+                    database.sessions,
+                    delivery.SmtpTransport.from_settings(settings),
+                    delivery.RetryPolicy.from_settings(settings),
+                    stop,
+                )
+            )
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await database.dispose()
 
     graphql = PortalGraphQL(settings, tokens)
     app = Starlette(
@@ -85,6 +111,11 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/graphql", graphql),
+            *(
+                [Route("/dev/mails", mails_endpoint(mail_sink))]
+                if mail_sink is not None and settings.development
+                else []
+            ),
         ],
         middleware=[
             Middleware(SessionMiddleware, database=database),

@@ -101,9 +101,29 @@ def serve(
     demo_data: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Load the demo data on first start.")
     ] = True,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Deliver the email outbox in-process.")
+    ] = True,
+    mail_sink: Annotated[
+        bool,
+        typer.Option(
+            "--mail-sink/--no-mail-sink",
+            help="Development: receive all mail on SMTP_HOST:SMTP_PORT, list it at /dev/mails.",
+        ),
+    ] = True,
 ) -> None:
     """Start the server (and an embedded PostgreSQL unless a database URL is given)."""
     settings = Settings.from_env(data_dir=data_dir)
+    sink = None
+    if mail_sink and settings.development:
+        from gql.dev_mail import start_sink
+
+        sink, _ = start_sink(settings.smtp_host, settings.smtp_port)
+        console.print(
+            f"[dim]Mail sink on {settings.smtp_host}:{settings.smtp_port};"
+            f" mails at http://{host}:{port}/dev/mails[/dim]",
+            soft_wrap=True,
+        )
     _exit_on_sigterm()
     with database_url(database_url_option or settings.database_url, data_dir) as url:
         settings = replace(settings, database_url=url)
@@ -113,10 +133,40 @@ def serve(
             console.print("[green]Demo data loaded.[/green]")
         from gql.app import create_app
 
-        application = create_app(settings, Database.from_url(url))
+        application = create_app(
+            settings, Database.from_url(url), mail_worker=worker, mail_sink=sink
+        )
         print_logins(f"http://{host}:{port}")
         config = uvicorn.Config(application, host=host, port=port, log_level="info")
         uvicorn.Server(config).run()
+
+
+@app.command("worker")
+def worker_command(
+    database_url_option: DatabaseUrl = None, data_dir: DataDir = Path(".data")
+) -> None:
+    """Deliver the email outbox until stopped (run as many as you like in parallel)."""
+    from gql import delivery
+
+    settings = Settings.from_env(data_dir=data_dir)
+    _exit_on_sigterm()
+
+    async def run(url: str) -> None:
+        database = Database.from_url(url, pool_size=2)
+        try:
+            await delivery.run_worker(
+                database.sessions,
+                delivery.SmtpTransport.from_settings(settings),
+                delivery.RetryPolicy.from_settings(settings),
+                asyncio.Event(),
+            )
+        finally:
+            await database.dispose()
+
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        console.print(f"Delivering mail to {settings.smtp_host}:{settings.smtp_port}")
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(url))
 
 
 @app.command("migrate")

@@ -59,6 +59,23 @@ class Settings:
     # "low" is argon2-cffi's RFC 9106 low-memory profile; "test" is its cheapest one.
     password_profile: Literal["low", "test"] = "low"  # noqa: S105 - a profile name
     managed_base_domain: str = "portale.example"
+    # Outgoing mail: the outbox worker delivers over SMTP (in development to the sink
+    # that `portal serve` runs on port 1025); failed attempts are retried after
+    # `mail_retry_seconds` x 2^(attempt - 1), at most an hour, `mail_max_attempts` times.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: int = 10
+    mail_from: str = "Kundenportal <no-reply@portale.example>"
+    mail_max_attempts: int = 8
+    mail_retry_seconds: int = 30
+    # Where staff accept an invitation (the staff app; the token is appended).
+    staff_app_url: str = "http://localhost:8000/staff"
+    staff_invitation_ttl_seconds: int = 7 * 24 * 3600
+    # One-time login codes by email (second factor without an authenticator app).
+    email_code_ttl_seconds: int = 600
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_aliases: int = 30
@@ -97,6 +114,15 @@ class Settings:
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
+            smtp_host=os.environ.get("SMTP_HOST", "127.0.0.1"),
+            smtp_port=_int("SMTP_PORT", 1025),
+            smtp_username=os.environ.get("SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("SMTP_PASSWORD") or None,
+            smtp_starttls=os.environ.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            mail_from=os.environ.get("MAIL_FROM", "Kundenportal <no-reply@portale.example>"),
+            mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", 8),
+            mail_retry_seconds=_int("MAIL_RETRY_SECONDS", 30),
+            staff_app_url=os.environ.get("STAFF_APP_URL", "http://localhost:8000/staff"),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -112,6 +138,8 @@ class Settings:
             raise SettingsError("SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS")
         if self.max_login_failures < 1 or self.max_address_failures < self.max_login_failures:
             raise SettingsError("MAX_ADDRESS_FAILURES must be at least MAX_LOGIN_FAILURES >= 1")
+        if self.mail_max_attempts < 1 or self.mail_retry_seconds < 1:
+            raise SettingsError("MAIL_MAX_ATTEMPTS and MAIL_RETRY_SECONDS must be at least 1")
         if self.environment == "production":
             if not self.database_url:
                 raise SettingsError("production needs DATABASE_URL")

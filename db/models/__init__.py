@@ -23,6 +23,7 @@ from db.models.identity import (
     TotpCredential,
 )
 from db.models.organization import Organization, StaffUser
+from db.models.outbox import OutboundEmail
 from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
 from db.models.portal_user import PortalUser
 
@@ -43,6 +44,7 @@ __all__ = [
     "Opportunity",
     "Order",
     "Organization",
+    "OutboundEmail",
     "Payment",
     "PermissionGroup",
     "Portal",

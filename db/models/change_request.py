@@ -59,4 +59,8 @@ class AuditEvent(TenantOwned, Base):
 
     __table_args__ = (
         sa.Index("ix_audit_event_organization_id_created_at", "organization_id", "created_at"),
+        # The filters of `auditEvents`: by person (acting or acted for) and by object.
+        sa.Index("ix_audit_event_actor", "organization_id", "actor_id", "created_at"),
+        sa.Index("ix_audit_event_on_behalf_of", "organization_id", "on_behalf_of_id", "created_at"),
+        sa.Index("ix_audit_event_entity", "organization_id", "entity_id", "created_at"),
     )

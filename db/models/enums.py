@@ -194,3 +194,9 @@ GRANTS_BY_PORTAL_TYPE: dict[PortalType, frozenset[Grant]] = {
         {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE}
     ),
 }
+
+
+class EmailStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"

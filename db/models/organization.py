@@ -28,8 +28,15 @@ class StaffUser(TenantOwned, Base):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole))
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # None while an invitation is open: the invited person sets it when accepting.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    language: Mapped[str] = mapped_column(sa.String(2), server_default="de")
     is_active: Mapped[bool] = mapped_column(server_default=sa.true())
     last_login_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
 
-    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower"),)
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lower"),
+        sa.CheckConstraint("language IN ('de', 'en')", name="language"),
+    )

@@ -1,0 +1,151 @@
+"""Composing emails: templates rendered in Jinja2's sandbox, the result written to the
+outbox in the caller's transaction (delivered later by `gql.delivery`).
+
+A template sees only the variables it is given; an unknown variable is an error, not
+an empty string (StrictUndefined), and the HTML part escapes every value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.domain.errors import InvalidInput
+
+_TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
+    """Render all three parts; a template that fails is refused with the part named."""
+    parts: dict[str, str] = {}
+    for part, environment in (("subject", _TEXT), ("text", _TEXT), ("html", _HTML)):
+        source = getattr(template, part)
+        try:
+            parts[part] = environment.from_string(source).render(variables)
+        except TemplateError as error:
+            raise InvalidInput(f"The {part} can not be rendered: {error}", field=part) from error
+    # A subject is one line.
+    parts["subject"] = " ".join(parts["subject"].split())
+    return Rendered(**parts)
+
+
+def enqueue(
+    db: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    kind: str,
+    sender: str,
+    recipient: str,
+    message: Rendered,
+) -> models.OutboundEmail:
+    """Write the mail to the outbox; it leaves only if the caller's transaction commits."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    row = models.OutboundEmail(
+        organization_id=organization_id,
+        kind=kind,
+        message_id=f"<{uuid.uuid4()}@{domain}>",
+        sender=sender,
+        recipient=recipient,
+        subject=message.subject[:300],
+        body_text=message.text,
+        body_html=message.html,
+    )
+    db.add(row)
+    return row
+
+
+# --- Mails of the system itself (portal templates come with the registration issue) ------
+
+_LAYOUT = (
+    '<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5">'
+    "{body}</body></html>"
+)
+
+STAFF_INVITATION = {
+    "de": Template(
+        subject="Einladung zu {{ organization }}",
+        text=(
+            "Hallo {{ name }},\n\n"
+            "{{ inviter }} hat Sie als {{ role }} für {{ organization }} eingeladen.\n"
+            "Legen Sie über diesen Link Ihr Passwort fest (gültig bis {{ expires }}):\n\n"
+            "{{ link }}\n\n"
+            "Wenn Sie keine Einladung erwartet haben, ignorieren Sie diese E-Mail.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hallo {{ name }},</p>"
+            "<p>{{ inviter }} hat Sie als {{ role }} für {{ organization }} eingeladen.</p>"
+            '<p><a href="{{ link }}">Passwort festlegen</a> (gültig bis {{ expires }})</p>'
+            "<p>Wenn Sie keine Einladung erwartet haben, ignorieren Sie diese E-Mail.</p>"
+        ),
+    ),
+    "en": Template(
+        subject="Invitation to {{ organization }}",
+        text=(
+            "Hello {{ name }},\n\n"
+            "{{ inviter }} invited you to {{ organization }} as {{ role }}.\n"
+            "Set your password with this link (valid until {{ expires }}):\n\n"
+            "{{ link }}\n\n"
+            "If you did not expect an invitation, ignore this email.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hello {{ name }},</p>"
+            "<p>{{ inviter }} invited you to {{ organization }} as {{ role }}.</p>"
+            '<p><a href="{{ link }}">Set your password</a> (valid until {{ expires }})</p>'
+            "<p>If you did not expect an invitation, ignore this email.</p>"
+        ),
+    ),
+}
+
+LOGIN_CODE = {
+    "de": Template(
+        subject="Ihr Anmeldecode: {{ code }}",
+        text=(
+            "Ihr Code für die Anmeldung bei {{ portal }} lautet:\n\n{{ code }}\n\n"
+            "Er gilt {{ minutes }} Minuten und nur einmal. Wenn Sie sich nicht anmelden"
+            " wollten, ändern Sie bitte Ihr Passwort.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Ihr Code für die Anmeldung bei {{ portal }} lautet:</p>"
+            '<p style="font-size: 1.6em; letter-spacing: 0.2em"><b>{{ code }}</b></p>'
+            "<p>Er gilt {{ minutes }} Minuten und nur einmal. Wenn Sie sich nicht anmelden"
+            " wollten, ändern Sie bitte Ihr Passwort.</p>"
+        ),
+    ),
+    "en": Template(
+        subject="Your login code: {{ code }}",
+        text=(
+            "Your code for logging in to {{ portal }} is:\n\n{{ code }}\n\n"
+            "It is valid for {{ minutes }} minutes, once. If you did not try to log in,"
+            " please change your password.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Your code for logging in to {{ portal }} is:</p>"
+            '<p style="font-size: 1.6em; letter-spacing: 0.2em"><b>{{ code }}</b></p>'
+            "<p>It is valid for {{ minutes }} minutes, once. If you did not try to log in,"
+            " please change your password.</p>"
+        ),
+    ),
+}

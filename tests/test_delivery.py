@@ -1,0 +1,262 @@
+"""The outbox and its delivery: a real SMTP server on loopback (aiosmtpd), a real
+PostgreSQL; outages, give-up, a crash between sending and marking, parallel workers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.session import create_engine
+from gql import delivery
+from gql.delivery import RetryPolicy, SmtpTransport
+from gql.dev_mail import MailSink
+from gql.domain import mail
+from gql.domain.errors import InvalidInput
+from tests.conftest import MUSTERSTADT
+
+# The worker's clock; rows are due from the database's now(), so a little later.
+NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+POLICY = RetryPolicy(max_attempts=3, first_wait=timedelta(seconds=30))
+GREETING = mail.Template(
+    subject="Hallo {{ name }}",
+    text="Hallo {{ name }},\n{{ link }}\n",
+    html='<p>Hallo {{ name }}, <a href="{{ link }}">weiter</a></p>',
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpServer:
+    """aiosmtpd on loopback that can be stopped and started again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sink = MailSink()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def transport(self) -> SmtpTransport:
+        return SmtpTransport("127.0.0.1", self.port, timeout=5)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def enqueue(session: AsyncSession, to: str = "anna@example.org", kind: str = "test") -> str:
+    rendered = mail.render(GREETING, {"name": "Anna <3", "link": "https://p.example/a?b=1&c=2"})
+    row = mail.enqueue(
+        session,
+        organization_id=MUSTERSTADT,
+        kind=kind,
+        sender="Stadtwerke <no-reply@musterstadt.example>",
+        recipient=to,
+        message=rendered,
+    )
+    return row.message_id
+
+
+async def row_of(session: AsyncSession, message_id: str) -> models.OutboundEmail:
+    return await session.get_one(
+        models.OutboundEmail,
+        await session.scalar(
+            sa.select(models.OutboundEmail.id).where(models.OutboundEmail.message_id == message_id)
+        ),
+        populate_existing=True,
+    )
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+
+
+def test_html_escapes_values_and_text_keeps_them() -> None:
+    rendered = mail.render(GREETING, {"name": "Anna <3", "link": "https://x.example/?a=1&b=2"})
+    assert rendered.subject == "Hallo Anna <3"
+    assert "Hallo Anna <3," in rendered.text
+    assert "Anna &lt;3" in rendered.html
+    assert 'href="https://x.example/?a=1&amp;b=2"' in rendered.html
+
+
+def test_an_unknown_variable_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        mail.render(GREETING, {"name": "Anna"})
+    assert refused.value.field == "text"
+    assert "link" in refused.value.message
+
+
+def test_the_sandbox_refuses_internals() -> None:
+    template = mail.Template(subject="{{ ''.__class__.__mro__ }}", text="", html="")
+    with pytest.raises(InvalidInput) as refused:
+        mail.render(template, {})
+    assert refused.value.field == "subject"
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    waits = [RetryPolicy().wait_after(n) for n in (1, 2, 3, 8, 20)]
+    assert waits == [
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+
+async def test_a_mail_leaves_as_text_and_html_with_its_message_id(
+    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    message_id = enqueue(session)
+    await session.commit()
+
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    [received] = smtp.sink.mails
+    assert received.message_id == message_id
+    assert received.recipients == ["anna@example.org"]
+    assert received.subject == "Hallo Anna <3"
+    assert "https://p.example/a?b=1&c=2" in received.text
+    assert "Anna &lt;3" in received.html
+    row = await row_of(session, message_id)
+    assert (row.status, row.attempts, row.sent_at) == (models.EmailStatus.SENT, 1, NOW)
+    # Sent rows are not sent again.
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 0
+
+
+async def test_a_rolled_back_change_sends_nothing(
+    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    enqueue(session)
+    await session.rollback()
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 0
+    assert list(smtp.sink.mails) == []
+
+
+async def test_an_smtp_outage_delays_but_loses_and_doubles_nothing(
+    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    message_id = enqueue(session)
+    await session.commit()
+    smtp.stop()
+
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    assert (report.sent, report.retried) == (0, 1)
+    row = await row_of(session, message_id)
+    assert row.status is models.EmailStatus.PENDING
+    assert row.next_attempt_at == NOW + timedelta(seconds=30)
+    assert row.last_error
+    # Not due yet: nothing is tried.
+    early = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    assert (early.sent, early.retried) == (0, 0)
+
+    smtp.start()
+    later = NOW + timedelta(seconds=31)
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=later)).sent == 1
+    assert [m.message_id for m in smtp.sink.mails] == [message_id]
+    assert (await row_of(session, message_id)).attempts == 2
+
+
+async def test_it_gives_up_after_the_last_attempt(
+    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    message_id = enqueue(session)
+    await session.commit()
+    smtp.stop()
+    moment = NOW
+    for _ in range(POLICY.max_attempts):
+        await delivery.deliver_due(sessions, smtp.transport, POLICY, now=moment)
+        moment += timedelta(hours=2)
+    row = await row_of(session, message_id)
+    assert (row.status, row.attempts) == (models.EmailStatus.FAILED, POLICY.max_attempts)
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=moment)).failed == 0
+
+
+async def test_a_crash_after_sending_repeats_that_mail_once_with_the_same_id(
+    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The documented guarantee: at least once. The worker dies after the SMTP server
+    took the mail and before its transaction commits; the row is still pending."""
+    message_id = enqueue(session)
+    await session.commit()
+
+    async def send_then_die(message: EmailMessage) -> object:
+        await smtp.transport(message)
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        await delivery.deliver_due(sessions, send_then_die, POLICY, now=NOW)
+    assert (await row_of(session, message_id)).status is models.EmailStatus.PENDING
+
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 1
+    assert [m.message_id for m in smtp.sink.mails] == [message_id, message_id]
+    assert (await row_of(session, message_id)).status is models.EmailStatus.SENT
+
+
+@pytest.fixture
+async def committed_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on their own connections with real commits (rows of kind 'parallel' are
+    removed afterwards), for workers that must not see each other's locked rows."""
+    engine = create_engine(database_url, pool_size=4)
+    makers = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield makers
+    finally:
+        async with makers() as db, db.begin():
+            await db.execute(
+                sa.delete(models.OutboundEmail).where(models.OutboundEmail.kind == "parallel")
+            )
+        await engine.dispose()
+
+
+async def test_parallel_workers_never_send_a_row_twice(
+    smtp: SmtpServer, committed_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with committed_sessions() as db, db.begin():
+        ids = {enqueue(db, to=f"kunde{n}@example.org", kind="parallel") for n in range(30)}
+
+    async def slow(message: EmailMessage) -> object:
+        await asyncio.sleep(0.01)  # keep the row locked while the other workers claim
+        return await smtp.transport(message)
+
+    reports = await asyncio.gather(
+        *(
+            delivery.deliver_due(committed_sessions, slow, POLICY, now=NOW + timedelta(days=1))
+            for _ in range(3)
+        )
+    )
+
+    received = [m.message_id for m in smtp.sink.mails if m.message_id in ids]
+    assert sorted(received) == sorted(ids)
+    assert sum(r.sent for r in reports) == 30
+    assert sum(1 for r in reports if r.sent) >= 2, "the workers did not run side by side"
