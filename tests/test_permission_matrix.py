@@ -163,12 +163,17 @@ MATRIX = """
     MeterRegister.id                               public
     MeterRegister.name                             x x x x -  meter:read
     MeterRegister.obisCode                         x x x x -  meter:read
+    Mutation.acceptStaffInvitation                 public
+    Mutation.changePassword                        x x x x -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
     Mutation.deletePermissionGroup                 x - - - -
+    Mutation.disableStaffUser                      x - - - -
     Mutation.disableTotp                           x x x x -
+    Mutation.enableStaffUser                       x - - - -
     Mutation.enrollTotp                            public
     Mutation.impersonatePortalUser                 x x - - -
+    Mutation.inviteStaffUser                       x - - - -
     Mutation.login                                 public
     Mutation.logout                                x x x x -
     Mutation.logoutEverywhere                      x x x x -
@@ -176,6 +181,7 @@ MATRIX = """
     Mutation.regenerateRecoveryCodes               x x x x -
     Mutation.setPortalUserPermissionGroup          x x - - -
     Mutation.updatePermissionGroup                 x - - - -
+    Mutation.updateStaffUser                       x - - - -
     Mutation.verifyTwoFactor                       public
     MutationError.code                             public
     MutationError.field                            public
@@ -210,6 +216,7 @@ MATRIX = """
     PageInfo.hasNextPage                           public
     PageInfo.hasPreviousPage                       public
     PageInfo.startCursor                           public
+    PasswordChanged.revokedSessions                public
     Payment.amount                                 x x x - -  payment:read
     Payment.contract                               x x x - -  contract:read
     Payment.dueDate                                x x x - -  payment:read
@@ -291,6 +298,7 @@ MATRIX = """
     Query.portal                                   public
     Query.portalUsers                              x x - - -
     Query.portals                                  x x x x -
+    Query.staffUsers                               x x - - -
     Query.viewer                                   public
     RecoveryCodes.codes                            public
     RegistrationIdentifier.attribute               public
@@ -298,10 +306,24 @@ MATRIX = """
     RegistrationIdentifier.key                     public
     SecondFactorRequired.enrollmentRequired        public
     SecondFactorRequired.mfaToken                  public
+    StaffInvitationAccepted.email                  public
+    StaffUser.disabledAt                           x x - - -
     StaffUser.email                                x x - - -
     StaffUser.id                                   public
+    StaffUser.invitationPending                    x x - - -
+    StaffUser.invitedAt                            x x - - -
+    StaffUser.isActive                             x x - - -
+    StaffUser.language                             x x - - -
+    StaffUser.lastLoginAt                          x x - - -
     StaffUser.name                                 x x - - -
     StaffUser.role                                 x x - - -
+    StaffUserConnection.edges                      public
+    StaffUserConnection.pageInfo                   public
+    StaffUserConnection.totalCount                 public
+    StaffUserEdge.cursor                           public
+    StaffUserEdge.node                             public
+    StaffUserPayload.revokedSessions               public
+    StaffUserPayload.staffUser                     public
     Tile.content                                   x x x x -
     Tile.id                                        public
     Tile.kind                                      x x x x -
@@ -426,6 +448,7 @@ ROOT_FIELDS = {
     "contact": 'contact(id: "{contact}") {{ __typename }}',
     "portalUsers": "portalUsers {{ totalCount }}",
     "auditEvents": "auditEvents {{ totalCount }}",
+    "staffUsers": "staffUsers {{ totalCount }}",
 }
 # Allowed fields that are null on the sampled demo rows (absent data, not denial).
 MAY_BE_NULL: frozenset[str] = frozenset(
@@ -436,6 +459,9 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "PortalConfiguration.privacyUrl",  # the installer portal links none
         "PortalConfiguration.termsUrl",
         "PortalUser.lastLoginAt",  # nobody has logged in yet
+        "StaffUser.lastLoginAt",
+        "StaffUser.invitedAt",  # the demo staff were never invited
+        "StaffUser.disabledAt",  # nor disabled
         "Viewer.impersonatedBy",  # nobody is impersonating
     }
 )

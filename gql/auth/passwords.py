@@ -8,6 +8,8 @@ from typing import Literal
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
+PasswordProfile = Literal["low", "test"]
+
 
 @cache
 def hasher(profile: Literal["low", "test"] = "low") -> PasswordHasher:

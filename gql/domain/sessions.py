@@ -223,14 +223,25 @@ async def logout_everywhere(
     return count
 
 
-async def revoke_all(db: AsyncSession, actor: Actor, *, reason: str, now: datetime) -> int:
+async def revoke_all(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    reason: str,
+    now: datetime,
+    keep: uuid.UUID | None = None,
+) -> int:
     """Revoke every active session of the actor's account (its own and those
-    impersonating it). Returns how many."""
+    impersonating it), except `keep`. Returns how many."""
     session = models.AuthSession
     column = session.staff_user_id if actor.is_staff else session.portal_user_id
     result = await db.execute(
         sa.update(session)
-        .where(column == actor.subject_id, session.revoked_at.is_(None))
+        .where(
+            column == actor.subject_id,
+            session.revoked_at.is_(None),
+            session.id != keep if keep is not None else sa.true(),
+        )
         .values(revoked_at=now, revoked_reason=reason)
         .returning(models.AuthSession.id)
     )

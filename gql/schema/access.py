@@ -1,8 +1,9 @@
-"""Staff mutations for access: permission groups and the group of a portal user."""
+"""Staff mutations for access: permission groups, the group of a portal user, staff
+management; and changing one's own password."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,11 +12,11 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
-from gql.domain import permission_groups
+from gql.domain import permission_groups, staff
 from gql.schema import enums
 from gql.schema.portal import PermissionGroup
-from gql.schema.portal_user import PortalUser
-from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.results import MutationError, attempt, now, origin, row_id
 
 
 @strawberry.input(description="Which rows members see; leave a list out (null) to show all.")
@@ -164,5 +165,160 @@ async def set_portal_user_permission_group(
             origin=origin(info),
         )
         return PortalUserPayload(portal_user=cast(PortalUser, user))
+
+    return await attempt(info, work)
+
+
+# --- Staff management ---------------------------------------------------------------------
+
+
+def _staff_config(info: Info) -> staff.StaffConfig:
+    return staff.StaffConfig.from_settings(info.context.settings)
+
+
+@strawberry.input(description="Invite a colleague; they set their password from the email.")
+class InviteStaffUserInput:
+    email: str = strawberry.field(description="Work email; unique across organizations.")
+    name: str = strawberry.field(description="Full name.")
+    role: enums.StaffRole = strawberry.field(description="ADMIN or AGENT.")
+    language: str = strawberry.field(default="de", description="Language of the email.")
+
+
+@strawberry.input(description="Changes to a staff user; what is left out stays.")
+class UpdateStaffUserInput:
+    id: relay.GlobalID = strawberry.field(description="The staff user.")
+    name: str | None = strawberry.field(default=None, description="Full name.")
+    role: enums.StaffRole | None = strawberry.field(
+        default=None, description="New role; ends the person's sessions."
+    )
+
+
+@strawberry.input(description="A staff user of the own organization.")
+class StaffUserIdInput:
+    id: relay.GlobalID = strawberry.field(description="The staff user.")
+
+
+@strawberry.input(description="The token from the invitation email and a new password.")
+class AcceptStaffInvitationInput:
+    token: str = strawberry.field(description="From the invitation link.")
+    password: str = strawberry.field(description="At least 10 characters, not a common one.")
+
+
+@strawberry.input(description="The current password and a new one.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password now.")
+    new_password: str = strawberry.field(description="At least 10 characters, not a common one.")
+
+
+@strawberry.type(description="The staff user as saved.")
+class StaffUserPayload:
+    staff_user: StaffUser = public("The staff user.")
+    revoked_sessions: int = public("Sessions ended by the change (role change, disabling).")
+
+
+@strawberry.type(description="The invitation is accepted; log in with the new password.")
+class StaffInvitationAccepted:
+    email: str = public("The login email.")
+
+
+@strawberry.type(description="The password is changed; other sessions were ended.")
+class PasswordChanged:
+    revoked_sessions: int = public("How many other sessions were ended.")
+
+
+StaffUserResult = Annotated[StaffUserPayload | MutationError, strawberry.union("StaffUserResult")]
+AcceptStaffInvitationResult = Annotated[
+    StaffInvitationAccepted | MutationError, strawberry.union("AcceptStaffInvitationResult")
+]
+ChangePasswordResult = Annotated[
+    PasswordChanged | MutationError, strawberry.union("ChangePasswordResult")
+]
+
+
+def _staff_payload(user: models.StaffUser, revoked: int = 0) -> StaffUserPayload:
+    return StaffUserPayload(staff_user=cast(StaffUser, user), revoked_sessions=revoked)
+
+
+async def invite_staff_user(info: Info, input: InviteStaffUserInput) -> StaffUserResult:
+    async def work(db: AsyncSession) -> StaffUserPayload:
+        user = await staff.invite(
+            db,
+            info.context.actor,
+            _staff_config(info),
+            email=input.email,
+            name=input.name,
+            role=input.role,
+            language=input.language,
+            origin=origin(info),
+            now=now(),
+        )
+        return _staff_payload(user)
+
+    return await attempt(info, work)
+
+
+async def update_staff_user(info: Info, input: UpdateStaffUserInput) -> StaffUserResult:
+    async def work(db: AsyncSession) -> StaffUserPayload:
+        user, revoked = await staff.update(
+            db,
+            info.context.actor,
+            row_id(input.id, "StaffUser", "id"),
+            name=input.name,
+            role=input.role,
+            origin=origin(info),
+            now=now(),
+        )
+        return _staff_payload(user, revoked)
+
+    return await attempt(info, work)
+
+
+def _set_active(active: bool) -> Any:
+    async def resolve(info: Info, input: StaffUserIdInput) -> StaffUserResult:
+        async def work(db: AsyncSession) -> StaffUserPayload:
+            user, revoked = await staff.set_active(
+                db,
+                info.context.actor,
+                row_id(input.id, "StaffUser", "id"),
+                active=active,
+                origin=origin(info),
+                now=now(),
+            )
+            return _staff_payload(user, revoked)
+
+        return await attempt(info, work)
+
+    return resolve
+
+
+disable_staff_user = _set_active(False)
+enable_staff_user = _set_active(True)
+
+
+async def accept_staff_invitation(
+    info: Info, input: AcceptStaffInvitationInput
+) -> AcceptStaffInvitationResult:
+    async def work(db: AsyncSession) -> StaffInvitationAccepted:
+        user = await staff.accept_invitation(
+            db, _staff_config(info), token=input.token, password=input.password,
+            origin=origin(info), now=now(),
+        )  # fmt: skip
+        return StaffInvitationAccepted(email=user.email)
+
+    return await attempt(info, work)
+
+
+async def change_password(info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+    async def work(db: AsyncSession) -> PasswordChanged:
+        revoked = await staff.change_password(
+            db,
+            info.context.actor,
+            current_password=input.current_password,
+            new_password=input.new_password,
+            password_profile=info.context.settings.password_profile,
+            origin=origin(info),
+            now=now(),
+        )
+        return PasswordChanged(revoked_sessions=revoked)
 
     return await attempt(info, work)

@@ -61,3 +61,12 @@ class StaffUser(RowNode):
     email: str | None = allow(STAFF, description="Login email.")
     name: str | None = allow(STAFF, description="Full name.")
     role: enums.StaffRole | None = allow(STAFF, description="Admin or agent.")
+    language: str | None = allow(STAFF, description="Language of mails (de, en).")
+    is_active: bool | None = allow(STAFF, description="False once disabled.")
+    invited_at: datetime | None = allow(STAFF, description="When the last invitation went out.")
+    disabled_at: datetime | None = allow(STAFF, description="When the account was disabled.")
+    last_login_at: datetime | None = allow(STAFF, description="Last successful login.")
+
+    @allow(STAFF, description="Invited but no password set yet.")
+    def invitation_pending(self) -> bool | None:
+        return _row(self).password_hash is None

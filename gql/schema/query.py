@@ -15,7 +15,7 @@ from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, a
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
-from gql.schema import access, audit_log, auth, enums
+from gql.schema import access, audit_log, auth, enums, portal_user
 from gql.schema.crm import Contact
 from gql.schema.node import parse_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
@@ -155,6 +155,16 @@ class Query:
             info, user, first, after, where=tuple(where), order_by=(user.created_at.desc(),)
         )
 
+    @allow(STAFF, description="Staff users of the organization, by name.")
+    async def staff_users(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[portal_user.StaffUser] | None:
+        staff = models.StaffUser
+        return await query_page(info, staff, first, after, order_by=(staff.name,))
+
     audit_events: Connection[audit_log.AuditEvent] | None = allow(
         STAFF,
         description="The organization's audit log, newest first (staff only).",
@@ -227,4 +237,33 @@ class Mutation:
         STAFF,
         description="Put a portal user into a group of its portal (Kontaktgruppe festlegen).",
         resolver=access.set_portal_user_permission_group,
+    )
+    invite_staff_user: access.StaffUserResult | None = allow(
+        Role.ADMIN,
+        description="Invite a staff user by email (ADMIN); again to resend the link.",
+        resolver=access.invite_staff_user,
+    )
+    update_staff_user: access.StaffUserResult | None = allow(
+        Role.ADMIN,
+        description="Change a staff user's name or role (ADMIN); a role change ends sessions.",
+        resolver=access.update_staff_user,
+    )
+    disable_staff_user: access.StaffUserResult | None = allow(
+        Role.ADMIN,
+        description="Disable a staff user and end all their sessions (ADMIN).",
+        resolver=access.disable_staff_user,
+    )
+    enable_staff_user: access.StaffUserResult | None = allow(
+        Role.ADMIN,
+        description="Enable a disabled staff user again (ADMIN).",
+        resolver=access.enable_staff_user,
+    )
+    accept_staff_invitation: access.AcceptStaffInvitationResult = public(
+        "Set the password of an invited staff user (the link works once).",
+        resolver=access.accept_staff_invitation,
+    )
+    change_password: access.ChangePasswordResult | None = allow(
+        AUTHENTICATED,
+        description="Change the own password; every other session ends.",
+        resolver=access.change_password,
     )

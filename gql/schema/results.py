@@ -29,6 +29,7 @@ class ErrorCode(enum.Enum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     RULE_VIOLATED = "RULE_VIOLATED"
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
 
 
 @strawberry.type(description="A refused change; nothing was written.")
@@ -39,7 +40,18 @@ class MutationError:
 
     @classmethod
     def of(cls, error: DomainError) -> MutationError:
-        return cls(code=ErrorCode(error.code), message=error.message, field=error.field)
+        return cls(code=_code_of(error), message=error.message, field=error.field)
+
+
+def _code_of(error: DomainError) -> ErrorCode:
+    """The error's code, or that of its kind when it carries a narrower one (e.g. a
+    login's INVALID_EMAIL is an INVALID_INPUT here; `field` still names the input)."""
+    known = {code.value: code for code in ErrorCode}
+    for kind in (error, *type(error).__mro__):
+        code = getattr(kind, "code", None)
+        if code in known:
+            return known[code]
+    return ErrorCode.INVALID_INPUT
 
 
 def now() -> datetime:

@@ -1,0 +1,45 @@
+"""What a new password must be: long enough, not the email, not a well-known one.
+
+(NIST SP 800-63B: length and a block list, no composition rules.)
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from gql.domain.errors import InvalidInput
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+
+# The most common passwords of at least the minimum length (public breach corpora);
+# compared case-insensitively.
+COMMON = frozenset(
+    {
+        "1234567890", "0123456789", "1111111111", "0000000000", "1234512345",
+        "123456789a", "a123456789", "qwertyuiop", "qwertzuiop", "asdfghjkl1",
+        "password12", "password123", "password1234", "passwort12", "passwort123",
+        "passwort1234", "iloveyou12", "1q2w3e4r5t", "q1w2e3r4t5", "1qaz2wsx3edc",
+        "qwerty1234", "qwertz1234", "abc1234567", "abcdefghij", "welcome123",
+        "willkommen", "willkommen1", "hallo12345", "sommer2024", "sommer2025",
+        "sommer2026", "winter2025", "winter2026", "letmein123", "football12",
+        "administrator", "admin12345", "changeme123", "trustno1234", "zxcvbnm123",
+        "starwars12", "dragon1234", "monkey1234", "sunshine12", "princess12",
+        "geheim1234", "kennwort12", "kennwort123", "stadtwerke", "kundenportal",
+    }
+)  # fmt: skip
+
+
+def check_password(password: str, email: str | None = None, *, field: str = "password") -> str:
+    """The password if it may be used; otherwise a specific InvalidInput."""
+    normalized = unicodedata.normalize("NFKC", password)
+    if len(normalized) < MIN_LENGTH:
+        raise InvalidInput(f"Use at least {MIN_LENGTH} characters.", field=field)
+    if len(normalized) > MAX_LENGTH:
+        raise InvalidInput(f"Use at most {MAX_LENGTH} characters.", field=field)
+    folded = normalized.casefold()
+    if email and (folded == email.casefold() or folded == email.casefold().partition("@")[0]):
+        raise InvalidInput("The password must not be your email address.", field=field)
+    if folded in COMMON or len(set(folded)) <= 2:
+        raise InvalidInput("This password is too common; choose another.", field=field)
+    return password
