@@ -129,6 +129,8 @@ MATRIX = """
     LoggedIn.refreshToken                          public
     LoggedIn.role                                  public
     LoggedIn.tokenType                             public
+    LoginCodeSent.email                            public
+    LoginCodeSent.expiresIn                        public
     LoginError.code                                public
     LoginError.field                               public
     LoginError.message                             public
@@ -179,6 +181,7 @@ MATRIX = """
     Mutation.logoutEverywhere                      x x x x -
     Mutation.refreshSession                        public
     Mutation.regenerateRecoveryCodes               x x x x -
+    Mutation.sendLoginCode                         public
     Mutation.setPortalUserPermissionGroup          x x - - -
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updateStaffUser                       x - - - -
@@ -305,6 +308,7 @@ MATRIX = """
     RegistrationIdentifier.entity                  public
     RegistrationIdentifier.key                     public
     SecondFactorRequired.enrollmentRequired        public
+    SecondFactorRequired.methods                   public
     SecondFactorRequired.mfaToken                  public
     StaffInvitationAccepted.email                  public
     StaffUser.disabledAt                           x x - - -

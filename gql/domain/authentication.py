@@ -25,8 +25,8 @@ from db.portal_settings import TwoFactorPolicy
 from gql.auth.actor import Actor
 from gql.auth.passwords import verify_password
 from gql.auth.secrets import SecretBox
-from gql.domain import audit, sessions, throttle, two_factor
-from gql.domain.errors import InvalidInput
+from gql.domain import audit, email_codes, mail, sessions, throttle, two_factor
+from gql.domain.errors import InvalidInput, RuleViolation
 from gql.settings import Settings
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
@@ -47,6 +47,8 @@ class IdentityConfig:
     mfa_ttl: timedelta
     impersonation_ttl: timedelta
     password_profile: Literal["low", "test"]
+    email_code_ttl: timedelta
+    mail_sender: str
 
 
 @functools.cache
@@ -60,6 +62,8 @@ def identity_config(settings: Settings) -> IdentityConfig:
         mfa_ttl=timedelta(seconds=settings.mfa_token_ttl_seconds),
         impersonation_ttl=timedelta(seconds=settings.impersonation_ttl_seconds),
         password_profile=settings.password_profile,
+        email_code_ttl=timedelta(seconds=settings.email_code_ttl_seconds),
+        mail_sender=settings.mail_from,
     )
 
 
@@ -73,6 +77,8 @@ class Authenticated:
 class SecondFactorRequired:
     mfa_token: str
     enrollment_required: bool
+    # Portal users without TOTP may finish with a code sent by email instead.
+    email_code_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,11 @@ async def login(
     if await _second_factor_required(db, account, portal):
         token = await _mfa_token(db, config, account, MFA_PURPOSE_ENROLL, now)
         _audit(db, account, portal, "login.enrollment_requested", origin)
-        return SecondFactorRequired(token, enrollment_required=True)
+        return SecondFactorRequired(
+            token,
+            enrollment_required=True,
+            email_code_allowed=isinstance(account, models.PortalUser),
+        )
     return await open_session(db, config, account, portal, origin, now)
 
 
@@ -324,9 +334,12 @@ async def verify_second_factor(
     origin: audit.Origin,
     now: datetime,
 ) -> Authenticated | Refused:
-    """Finish a login with a TOTP or recovery code. Wrong codes count towards the
-    account's lockout like wrong passwords; the mfaToken allows 5 attempts."""
+    """Finish a login with a TOTP or recovery code, or (portal users without TOTP whose
+    portal requires a second factor) with a code sent by email. Wrong codes count
+    towards the account's lockout like wrong passwords; the mfaToken allows 5 attempts."""
     pending = await pending_login(db, mfa_token, MFA_PURPOSE_VERIFY, now)
+    if pending is None:
+        pending = await pending_login(db, mfa_token, MFA_PURPOSE_ENROLL, now)
     invalid = Refused("INVALID_CODE", "The code is not correct or the login has expired.")
     if pending is None:
         return invalid
@@ -334,7 +347,11 @@ async def verify_second_factor(
     key = throttle.account_key(account.email, portal.id if portal else None)
     if await throttle.locked(db, [key], now):
         return invalid
-    if not await two_factor.verify(db, account, config.box, code, now):
+    if row.purpose == MFA_PURPOSE_VERIFY:
+        ok = await two_factor.verify(db, account, config.box, code, now)
+    else:
+        ok = portal is not None and await email_codes.redeem(db, row, code, now)
+    if not ok:
         row.attempts += 1
         policy = config.lockout
         await throttle.record_failure(db, key, policy.max_failures, policy, now)
@@ -343,3 +360,57 @@ async def verify_second_factor(
     row.used_at = now
     await throttle.record_success(db, key)
     return await open_session(db, config, account, portal, origin, now)
+
+
+@dataclass(frozen=True)
+class LoginCodeSent:
+    masked_email: str
+    expires_in: int
+
+
+async def send_login_code(
+    db: AsyncSession,
+    config: IdentityConfig,
+    *,
+    mfa_token: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> LoginCodeSent:
+    """Mail a one-time code that finishes a login waiting for a second factor, for a
+    portal user who has no authenticator app set up.
+
+    Raises:
+        InvalidInput: the mfaToken is unknown, used or expired (INVALID_SESSION).
+        RuleViolation: staff (they use TOTP), or too many codes.
+    """
+    pending = await pending_login(db, mfa_token, MFA_PURPOSE_ENROLL, now)
+    if pending is None:
+        if await pending_login(db, mfa_token, MFA_PURPOSE_VERIFY, now) is not None:
+            raise RuleViolation(
+                "Use your authenticator app or a recovery code.", code="TOTP_ENABLED"
+            )
+        raise InvalidInput(
+            "The login has expired; log in again.", code="INVALID_SESSION", field="mfaToken"
+        )
+    row, account, portal = pending
+    if portal is None or not isinstance(account, models.PortalUser):
+        raise RuleViolation("Staff confirm logins with an authenticator app.", code="TOTP_ONLY")
+    await email_codes.check_rate(db, row, now)
+    code = await email_codes.issue(db, row, config.email_code_ttl, now)
+    minutes = int(config.email_code_ttl.total_seconds() // 60)
+    message = mail.render(
+        mail.LOGIN_CODE[account.language],
+        {"code": code, "portal": portal.name, "minutes": minutes},
+    )
+    mail.enqueue(
+        db,
+        organization_id=account.organization_id,
+        kind=email_codes.PURPOSE,
+        sender=config.mail_sender,
+        recipient=account.email,
+        message=message,
+    )
+    _audit(db, account, portal, "login.email_code_sent", origin)
+    return LoginCodeSent(
+        email_codes.mask_email(account.email), int(config.email_code_ttl.total_seconds())
+    )

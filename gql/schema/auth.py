@@ -50,14 +50,26 @@ class LoggedIn:
     role: RoleEnum = public("Role the token carries.")
 
 
+@strawberry.enum(description="A way to finish a login that asks for a second factor.")
+class SecondFactorMethod(enum.Enum):
+    TOTP = "TOTP"
+    RECOVERY_CODE = "RECOVERY_CODE"
+    EMAIL_CODE = "EMAIL_CODE"
+    ENROLL_TOTP = "ENROLL_TOTP"
+
+
 @strawberry.type(description="The password was right; a second factor must follow.")
 class SecondFactorRequired:
     mfa_token: str = public(
         "Short-lived, single-purpose token for `verifyTwoFactor` (or, when enrolment is"
-        " required, for `enrollTotp` and `confirmTotp`)."
+        " required, for `enrollTotp` and `confirmTotp`, or `sendLoginCode`)."
     )
     enrollment_required: bool = public(
         "The user has no second factor yet but must set one up before logging in."
+    )
+    methods: list[SecondFactorMethod] = public(
+        "How this login can be finished: a TOTP or recovery code; or, without TOTP, set"
+        " one up, or (portal users) a code sent by email (`sendLoginCode`)."
     )
 
 
@@ -105,8 +117,16 @@ def _outcome(
         return _logged_in(info, outcome)
     if isinstance(outcome, Refused):
         return _login_error(outcome)
+    if not outcome.enrollment_required:
+        methods = [SecondFactorMethod.TOTP, SecondFactorMethod.RECOVERY_CODE]
+    else:
+        methods = [SecondFactorMethod.ENROLL_TOTP]
+        if outcome.email_code_allowed:
+            methods.append(SecondFactorMethod.EMAIL_CODE)
     return SecondFactorRequired(
-        mfa_token=outcome.mfa_token, enrollment_required=outcome.enrollment_required
+        mfa_token=outcome.mfa_token,
+        enrollment_required=outcome.enrollment_required,
+        methods=methods,
     )
 
 
@@ -208,7 +228,8 @@ async def logout_everywhere(info: Info) -> LogoutResult:
 class TwoFactorError:
     code: str = public(
         "INVALID_CODE, TOTP_NOT_ENROLLED, TOTP_ALREADY_ENABLED, TOTP_NOT_ENABLED,"
-        " or NOT_AUTHENTICATED."
+        " NOT_AUTHENTICATED; for login codes INVALID_SESSION, TOTP_ENABLED, TOTP_ONLY or"
+        " RULE_VIOLATED (too many codes)."
     )
     message: str = public("Human-readable reason.")
     field: str | None = public("Input field at fault, if one.")
@@ -367,6 +388,37 @@ async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> Recover
     except DomainError as error:
         return _two_factor_error(error)
     return RecoveryCodes(codes=codes)
+
+
+# --- Login codes by email -------------------------------------------------------------------
+
+
+@strawberry.input(description="A login waiting for its second factor.")
+class SendLoginCodeInput:
+    mfa_token: str = strawberry.field(description="From `SecondFactorRequired`.")
+
+
+@strawberry.type(description="A one-time code is on its way by email.")
+class LoginCodeSent:
+    email: str = public("The address it was sent to, masked (a***@example.org).")
+    expires_in: int = public("Seconds the code is valid.")
+
+
+SendLoginCodeResult = Annotated[
+    LoginCodeSent | TwoFactorError, strawberry.union("SendLoginCodeResult")
+]
+
+
+async def send_login_code(info: Info, input: SendLoginCodeInput) -> SendLoginCodeResult:
+    context = info.context
+    try:
+        async with context.unit_of_work() as db:
+            sent = await authentication.send_login_code(
+                db, context.identity, mfa_token=input.mfa_token, origin=_origin(info), now=_now()
+            )
+    except DomainError as error:
+        return _two_factor_error(error)
+    return LoginCodeSent(email=sent.masked_email, expires_in=sent.expires_in)
 
 
 # --- Impersonation ---------------------------------------------------------------------------

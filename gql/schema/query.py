@@ -181,6 +181,11 @@ class Mutation:
     verify_two_factor: auth.SessionResult = public(
         "Finish a login that asked for a second factor.", resolver=auth.verify_two_factor
     )
+    send_login_code: auth.SendLoginCodeResult = public(
+        "Mail a one-time code that finishes a login waiting for a second factor (portal"
+        " users without TOTP).",
+        resolver=auth.send_login_code,
+    )
     refresh_session: auth.SessionResult = public(
         "New tokens for a refresh token (which is used up).", resolver=auth.refresh_session
     )
