@@ -173,6 +173,9 @@ class PortalSettings(_Settings):
     registration: Registration = Registration()
     rules: Rules = Rules()
     two_factor: TwoFactorPolicy = TwoFactorPolicy.OPTIONAL
+    # Staff impersonating a portal user may also change what that user may change
+    # (never credentials, 2FA, email or sessions); off: impersonation is read-only.
+    impersonation_writes: bool = False
     approval_required_attributes: list[str] = Field(default_factory=list)
     notify_staff_user_ids: list[str] = Field(default_factory=list)
     external_links: list[ExternalLink] = Field(default_factory=list)

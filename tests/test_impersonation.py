@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from tests.conftest import ACTORS, global_id, jwt_part
-from tests.test_auth import login, post
+from tests.test_auth import login, portal_gid, post
 
 IMPERSONATE = """
 mutation($id: ID!, $reason: String!) {
@@ -80,6 +80,8 @@ FORBIDDEN_UNDER_IMPERSONATION = [
     'mutation { regenerateRecoveryCodes(input: {code: "123456"}) { __typename } }',
     'mutation { impersonatePortalUser(input: {portalUserId: "' + ANNA + '", reason: "x"}) '
     "{ __typename } }",
+    'mutation { changePassword(input: {currentPassword: "Demo-Kunde-1", newPassword: '
+    '"Neues-Passwort-1"}) { __typename } }',
 ]
 
 
@@ -191,3 +193,63 @@ async def test_start_and_every_request_are_audited_with_both_people(
     assert events[2].data["reason"] == "Ticket 4711"
     requests = sorted((e.data["type"], e.data["operation"], e.data["errors"]) for e in events[:2])
     assert requests == [("mutation", None, 1), ("query", "Dashboard", 0)]
+
+
+LANGUAGE = """mutation { updateLanguage(input: {language: "en"}) {
+  __typename ... on LanguageUpdated { language } } }"""
+
+
+async def allow_impersonated_writes(session: AsyncSession) -> None:
+    portal = await session.get_one(models.Portal, ACTORS["customer"].portal_id)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"impersonation_writes": True}
+    )
+    await session.commit()
+
+
+async def test_self_service_writes_need_the_portal_to_allow_them(
+    client: httpx.AsyncClient, agent: str, session: AsyncSession
+) -> None:
+    token = (await impersonate(client, agent))["accessToken"]
+    refused = (await post(client, LANGUAGE, token)).json()
+    assert refused["data"]["updateLanguage"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    await allow_impersonated_writes(session)
+    # The same token: the portal's setting is read per request.
+    done = (await post(client, LANGUAGE, token)).json()
+    assert done == {"data": {"updateLanguage": {"__typename": "LanguageUpdated", "language": "en"}}}
+    anna = await session.get_one(models.PortalUser, ACTORS["customer"].subject_id)
+    await session.refresh(anna)
+    assert anna.language == "en"
+    event = await session.scalar(
+        sa.select(models.AuditEvent).where(models.AuditEvent.action == "account.language_changed")
+    )
+    assert event is not None
+    assert (event.actor_type, event.actor_id, event.on_behalf_of_id) == (
+        models.ActorType.STAFF,
+        ACTORS["agent"].subject_id,
+        ACTORS["customer"].subject_id,
+    )
+
+
+@pytest.mark.parametrize("mutation", FORBIDDEN_UNDER_IMPERSONATION)
+async def test_sensitive_mutations_stay_refused_when_writes_are_allowed(
+    client: httpx.AsyncClient, agent: str, session: AsyncSession, mutation: str
+) -> None:
+    await allow_impersonated_writes(session)
+    token = (await impersonate(client, agent))["accessToken"]
+    body = (await post(client, mutation, token)).json()
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_customer_sets_the_language_of_their_mails(client: httpx.AsyncClient) -> None:
+    result = await login(
+        client, "anna.becker@example.org", "Demo-Kunde-1", portal_gid("musterstadt-kunden")
+    )
+    done = (await post(client, LANGUAGE, result["accessToken"])).json()
+    assert done["data"]["updateLanguage"]["language"] == "en"
+    bad = 'mutation { updateLanguage(input: {language: "fr"}) { ... on MutationError { field } } }'
+    refused = (await post(client, bad, result["accessToken"])).json()
+    assert refused["data"]["updateLanguage"] == {"field": "language"}

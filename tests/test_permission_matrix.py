@@ -124,6 +124,7 @@ MATRIX = """
     ImpersonationError.code                        public
     ImpersonationError.field                       public
     ImpersonationError.message                     public
+    LanguageUpdated.language                       public
     LoggedIn.accessToken                           public
     LoggedIn.expiresIn                             public
     LoggedIn.refreshToken                          public
@@ -183,6 +184,7 @@ MATRIX = """
     Mutation.regenerateRecoveryCodes               x x x x -
     Mutation.sendLoginCode                         public
     Mutation.setPortalUserPermissionGroup          x x - - -
+    Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updateStaffUser                       x - - - -
     Mutation.verifyTwoFactor                       public

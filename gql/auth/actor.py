@@ -53,6 +53,9 @@ class Actor:
     session_id: uuid.UUID | None = None
     # The staff member acting as this portal user (RFC 8693 `act`), when impersonating.
     impersonator_id: uuid.UUID | None = None
+    # Whether the portal lets an impersonating staff member change what the portal user
+    # may change (loaded per request with the session).
+    impersonation_writes: bool = False
     # The portal user's permission group with its grants and visibility criteria, loaded
     # per request (so a change applies at once); staff have none and need none.
     permission_group_id: uuid.UUID | None = None

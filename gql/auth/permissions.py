@@ -9,6 +9,7 @@ permission appears in the schema diff. Row visibility is not decided here but in
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "STAFF_AND_PORTAL_USERS",
     "Forbidden",
     "GrantEnum",
+    "Impersonation",
     "RoleEnum",
     "allow",
     "declared_grant",
@@ -89,13 +91,24 @@ class Forbidden(GraphQLError):
         super().__init__(message, extensions=extensions)
 
 
+class Impersonation(enum.Enum):
+    """Whether a mutation may run under an impersonation token."""
+
+    NEVER = "never"  # credentials, 2FA, email, sessions, staff work: the default
+    ALWAYS = "always"  # e.g. ending the impersonation with `logout`
+    IF_PORTAL_ALLOWS = "if_portal_allows"  # self-service the portal opens to staff
+
+
 class AllowRoles(FieldExtension):
     """Rejects the field before its resolver runs for any role outside `roles`, for a
     portal user without `grant`, and for a mutation under impersonation unless it is
     marked as allowed then."""
 
     def __init__(
-        self, roles: frozenset[Role], impersonation: bool = False, grant: Grant | None = None
+        self,
+        roles: frozenset[Role],
+        impersonation: Impersonation = Impersonation.NEVER,
+        grant: Grant | None = None,
     ) -> None:
         self.roles = roles
         self.impersonation = impersonation
@@ -108,12 +121,12 @@ class AllowRoles(FieldExtension):
             raise Forbidden(f"{raw.parent_type.name}.{info.field_name}")
         if self.grant is not None and not actor.may(self.grant):
             raise Forbidden(f"{raw.parent_type.name}.{info.field_name}", grant=self.grant)
-        if (
-            actor.is_impersonated
-            and not self.impersonation
-            and raw.parent_type is raw.schema.mutation_type
-        ):
-            raise Forbidden(f"{raw.parent_type.name}.{info.field_name}", impersonated=True)
+        if actor.is_impersonated and raw.parent_type is raw.schema.mutation_type:
+            allowed = self.impersonation is Impersonation.ALWAYS or (
+                self.impersonation is Impersonation.IF_PORTAL_ALLOWS and actor.impersonation_writes
+            )
+            if not allowed:
+                raise Forbidden(f"{raw.parent_type.name}.{info.field_name}", impersonated=True)
 
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any
@@ -141,12 +154,12 @@ def allow(
     *role_sets: Role | Iterable[Role],
     description: str,
     grant: Grant | None = None,
-    impersonation: bool = False,
+    impersonation: Impersonation = Impersonation.NEVER,
     **kwargs: Any,
 ) -> Any:
     """A field readable by the given roles only (roles or sets of roles); with `grant`,
     portal users also need that grant. A mutation is refused under impersonation
-    unless `impersonation=True`."""
+    unless `impersonation` says otherwise."""
     roles: set[Role] = set()
     for entry in role_sets:
         roles |= {entry} if isinstance(entry, Role) else set(entry)

@@ -267,12 +267,14 @@ async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | No
             sa.select(session.id).where(active, session.staff_user_id == actor.subject_id)
         )
         return None if found is None else actor
+    writes = models.Portal.published_settings["impersonation_writes"].as_boolean()
     row = (
         await db.execute(
-            sa.select(group.id, group.grants, group.visibility)
+            sa.select(group.id, group.grants, group.visibility, writes)
             .select_from(session)
             .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
             .join(group, group.id == models.PortalUser.permission_group_id)
+            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
             .where(active, session.portal_user_id == actor.subject_id)
         )
     ).first()
@@ -282,5 +284,6 @@ async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | No
         actor,
         permission_group_id=row[0],
         grants=frozenset(row[1]),
+        impersonation_writes=actor.is_impersonated and bool(row[3]),
         visibility=Visibility.from_json(row[2]),
     )

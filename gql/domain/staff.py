@@ -1,5 +1,5 @@
 """Staff management for ADMINs: invite (by email, with a single-use link), change the
-role, disable and enable; and changing one's own password (staff and portal users).
+role, disable and enable.
 
 Roles travel in access tokens, so a role change or a disabled account revokes the
 person's sessions at once; they log in again with what they are now. An organization
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.auth.passwords import PasswordProfile, hash_password, verify_password
+from gql.auth.passwords import PasswordProfile, hash_password
 from gql.domain import audit, mail, sessions
 from gql.domain.authentication import normalize_email
 from gql.domain.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
@@ -301,33 +301,3 @@ async def set_active(
     )
     await db.flush()
     return user, revoked
-
-
-async def change_password(
-    db: AsyncSession,
-    actor: Actor,
-    *,
-    current_password: str,
-    new_password: str,
-    password_profile: PasswordProfile,
-    origin: audit.Origin,
-    now: datetime,
-) -> int:
-    """Change the caller's own password; every other session of the account ends.
-    Returns how many ended."""
-    found = await sessions.load_account(db, **sessions.owner(actor))
-    if found is None:
-        raise NotFound("No such account.")
-    account = found[0]
-    profile = password_profile
-    if not verify_password(account.password_hash, current_password, profile):
-        raise InvalidInput("The current password is wrong.", field="currentPassword")
-    check_password(new_password, account.email, field="newPassword")
-    if verify_password(account.password_hash, new_password, profile):
-        raise InvalidInput("Choose a password you did not use now.", field="newPassword")
-    account.password_hash = hash_password(new_password, profile)
-    revoked = await sessions.revoke_all(
-        db, actor, reason="PASSWORD_CHANGED", now=now, keep=actor.session_id
-    )
-    audit.record_by(db, actor, "password.changed", origin, {"revoked_sessions": revoked})
-    return revoked

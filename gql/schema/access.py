@@ -12,7 +12,7 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
-from gql.domain import permission_groups, staff
+from gql.domain import account, permission_groups, staff
 from gql.schema import enums
 from gql.schema.portal import PermissionGroup
 from gql.schema.portal_user import PortalUser, StaffUser
@@ -310,7 +310,7 @@ async def accept_staff_invitation(
 
 async def change_password(info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
     async def work(db: AsyncSession) -> PasswordChanged:
-        revoked = await staff.change_password(
+        revoked = await account.change_password(
             db,
             info.context.actor,
             current_password=input.current_password,
@@ -320,5 +320,28 @@ async def change_password(info: Info, input: ChangePasswordInput) -> ChangePassw
             now=now(),
         )
         return PasswordChanged(revoked_sessions=revoked)
+
+    return await attempt(info, work)
+
+
+@strawberry.input(description="The caller's language.")
+class UpdateLanguageInput:
+    language: str = strawberry.field(description="de or en.")
+
+
+@strawberry.type(description="The language is saved.")
+class LanguageUpdated:
+    language: str = public("The language now.")
+
+
+LanguageResult = Annotated[LanguageUpdated | MutationError, strawberry.union("LanguageResult")]
+
+
+async def update_language(info: Info, input: UpdateLanguageInput) -> LanguageResult:
+    async def work(db: AsyncSession) -> LanguageUpdated:
+        language = await account.set_language(
+            db, info.context.actor, input.language, origin=origin(info)
+        )
+        return LanguageUpdated(language=language)
 
     return await attempt(info, work)

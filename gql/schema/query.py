@@ -11,7 +11,14 @@ from strawberry import relay
 
 from db import models
 from gql.auth.actor import Role
-from gql.auth.permissions import AUTHENTICATED, STAFF, STAFF_AND_PORTAL_USERS, allow, public
+from gql.auth.permissions import (
+    AUTHENTICATED,
+    STAFF,
+    STAFF_AND_PORTAL_USERS,
+    Impersonation,
+    allow,
+    public,
+)
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
@@ -193,7 +200,7 @@ class Mutation:
         AUTHENTICATED,
         description="End the current session.",
         resolver=auth.logout,
-        impersonation=True,
+        impersonation=Impersonation.ALWAYS,
     )
     logout_everywhere: auth.LogoutResult | None = allow(
         AUTHENTICATED,
@@ -271,4 +278,10 @@ class Mutation:
         AUTHENTICATED,
         description="Change the own password; every other session ends.",
         resolver=access.change_password,
+    )
+    update_language: access.LanguageResult | None = allow(
+        AUTHENTICATED,
+        description="Set the caller's language for emails and the portal (de, en).",
+        resolver=access.update_language,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
     )
