@@ -30,6 +30,7 @@ from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
 from gql.schema import schema
 from gql.settings import Settings
+from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,6 +140,17 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
         yield client
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free loopback port, for the length of one test."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- The demo world's actors -------------------------------------------------------------

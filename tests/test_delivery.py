@@ -4,24 +4,22 @@ PostgreSQL; outages, give-up, a crash between sending and marking, parallel work
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.session import create_engine
 from gql import delivery
-from gql.delivery import RetryPolicy, SmtpTransport
-from gql.dev_mail import MailSink
+from gql.delivery import RetryPolicy
 from gql.domain import mail
 from gql.domain.errors import InvalidInput
 from tests.conftest import MUSTERSTADT
+from tests.smtp import SmtpServer
 
 # The worker's clock; rows are due from the database's now(), so a little later.
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
@@ -31,44 +29,6 @@ GREETING = mail.Template(
     text="Hallo {{ name }},\n{{ link }}\n",
     html='<p>Hallo {{ name }}, <a href="{{ link }}">weiter</a></p>',
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class SmtpServer:
-    """aiosmtpd on loopback that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.sink = MailSink()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def transport(self) -> SmtpTransport:
-        return SmtpTransport("127.0.0.1", self.port, timeout=5)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def enqueue(session: AsyncSession, to: str = "anna@example.org", kind: str = "test") -> str:

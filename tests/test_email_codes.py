@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +19,8 @@ from gql import delivery
 from gql.delivery import RetryPolicy
 from gql.domain import email_codes
 from tests.conftest import ACTORS
+from tests.smtp import SmtpServer
 from tests.test_auth import login, portal_gid, post
-from tests.test_delivery import SmtpServer
 
 SEND = """
 mutation($t: String!) { sendLoginCode(input: {mfaToken: $t}) {
@@ -38,16 +37,6 @@ mutation($t: String!, $c: String!) { verifyTwoFactor(input: {mfaToken: $t, code:
 } }
 """
 PORTAL = "musterstadt-kunden"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

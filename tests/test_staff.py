@@ -4,7 +4,6 @@ disabling that end sessions at once, the last ADMIN, and changing one's password
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +16,8 @@ from db import models
 from gql import delivery
 from gql.delivery import RetryPolicy
 from tests.conftest import ACTORS, global_id
+from tests.smtp import SmtpServer
 from tests.test_auth import login, portal_gid, post
-from tests.test_delivery import SmtpServer
 from tests.test_impersonation import impersonate, staff_token
 
 STAFF_RESULT = """
@@ -66,16 +65,6 @@ mutation($input: ChangePasswordInput!) {
 AGENT = global_id("StaffUser", ACTORS["agent"].subject_id)  # type: ignore[arg-type]
 ADMIN = global_id("StaffUser", ACTORS["admin"].subject_id)  # type: ignore[arg-type]
 NEW_PASSWORD = "Zählerstand-2026!"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -47,6 +47,26 @@ def record_by(
     )
 
 
+def about(
+    session: AsyncSession,
+    actor: Actor,
+    entity: Any,
+    action: str,
+    origin: Origin,
+    data: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    """An event concerning `entity` (a tenant-owned row), in the entity's organization."""
+    return record(
+        session,
+        organization_id=entity.organization_id,
+        actor=actor,
+        action=action,
+        origin=origin,
+        entity=entity,
+        data=data,
+    )
+
+
 def record(
     session: AsyncSession,
     *,

@@ -22,7 +22,7 @@ from db.models.enums import GRANTS_BY_PORTAL_TYPE, Grant
 from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from gql.domain.scope import visible
+from gql.domain.scope import one_visible
 
 NAME_MAX = 120
 
@@ -95,18 +95,14 @@ def clean_visibility(
 async def _group(
     db: AsyncSession, actor: Actor, group_id: uuid.UUID | None
 ) -> models.PermissionGroup:
-    group = models.PermissionGroup
-    found = await db.scalar(
-        sa.select(group).where(group.id == group_id, visible(group, actor)).with_for_update()
-    )
+    found = await one_visible(db, models.PermissionGroup, group_id, actor, lock=True)
     if found is None:
         raise NotFound("No such permission group.", field="id")
     return found
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = models.Portal
-    found = await db.scalar(sa.select(portal).where(portal.id == portal_id, visible(portal, actor)))
+    found = await one_visible(db, models.Portal, portal_id, actor)
     if found is None:
         raise NotFound("No such portal.", field="portalId")
     return found
@@ -169,15 +165,7 @@ async def create(
         ) from error
     if is_default:
         await _make_default(db, group)
-    audit.record(
-        db,
-        organization_id=portal.organization_id,
-        actor=actor,
-        action="permission_group.created",
-        origin=origin,
-        entity=group,
-        data=_snapshot(group),
-    )
+    audit.about(db, actor, group, "permission_group.created", origin, _snapshot(group))
     await db.flush()
     return group
 
@@ -217,14 +205,13 @@ async def update(
         key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]
     }
     if changed:
-        audit.record(
+        audit.about(
             db,
-            organization_id=group.organization_id,
-            actor=actor,
-            action="permission_group.updated",
-            origin=origin,
-            entity=group,
-            data=changed,
+            actor,
+            group,
+            "permission_group.updated",
+            origin,
+            changed,
         )
     await db.flush()
     return group
@@ -266,14 +253,13 @@ async def delete(
         .returning(user.id)
     )
     count = len(moved.all())
-    audit.record(
+    audit.about(
         db,
-        organization_id=group.organization_id,
-        actor=actor,
-        action="permission_group.deleted",
-        origin=origin,
-        entity=group,
-        data={**_snapshot(group), "moved_portal_users": count},
+        actor,
+        group,
+        "permission_group.deleted",
+        origin,
+        {**_snapshot(group), "moved_portal_users": count},
     )
     await db.delete(group)
     await db.flush()
@@ -290,14 +276,10 @@ async def assign(
 ) -> models.PortalUser:
     """Puts a portal user into a group of its own portal (seed 004 "Kontaktgruppe
     festlegen")."""
-    user = models.PortalUser
-    found = await db.scalar(
-        sa.select(user).where(user.id == portal_user_id, visible(user, actor)).with_for_update()
-    )
+    found = await one_visible(db, models.PortalUser, portal_user_id, actor, lock=True)
     if found is None:
         raise NotFound("No such portal user.", field="portalUserId")
-    group = models.PermissionGroup
-    target = await db.scalar(sa.select(group).where(group.id == group_id, visible(group, actor)))
+    target = await one_visible(db, models.PermissionGroup, group_id, actor)
     if target is None:
         raise NotFound("No such permission group.", field="permissionGroupId")
     if target.portal_id != found.portal_id:
@@ -306,14 +288,13 @@ async def assign(
             field="permissionGroupId",
         )
     if found.permission_group_id != target.id:
-        audit.record(
+        audit.about(
             db,
-            organization_id=found.organization_id,
-            actor=actor,
-            action="portal_user.permission_group_changed",
-            origin=origin,
-            entity=found,
-            data={"from": str(found.permission_group_id), "to": str(target.id)},
+            actor,
+            found,
+            "portal_user.permission_group_changed",
+            origin,
+            {"from": str(found.permission_group_id), "to": str(target.id)},
         )
         found.permission_group_id = target.id
         await db.flush()

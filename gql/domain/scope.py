@@ -13,16 +13,19 @@ conjunct of every filter, for every role.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
 from gql.auth.actor import Actor, Role
 
 Filter = ColumnElement[bool]
+Row = TypeVar("Row")
 
 
 def _own_contract(actor: Actor) -> Filter:
@@ -150,3 +153,18 @@ def visible(model: Any, actor: Actor) -> Filter:
 
 
 PORTAL_ONLY = frozenset({models.Portal, models.Tile, models.PortalUser, models.PermissionGroup})
+
+
+async def one_visible(
+    db: AsyncSession,
+    model: type[Row],
+    row_id: uuid.UUID | None,
+    actor: Actor,
+    *,
+    lock: bool = False,
+) -> Row | None:
+    """The row of `model` with `row_id` if `actor` may see it (locked for update if
+    asked), else None: how services find what they are told to change."""
+    table: Any = model
+    statement = sa.select(model).where(table.id == row_id, visible(model, actor))
+    return await db.scalar(statement.with_for_update() if lock else statement)

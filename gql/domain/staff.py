@@ -22,7 +22,7 @@ from gql.domain import audit, mail, sessions
 from gql.domain.authentication import normalize_email
 from gql.domain.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.password_policy import check_password
-from gql.domain.scope import visible
+from gql.domain.scope import one_visible
 from gql.settings import Settings
 
 INVITATION = "staff_invitation"
@@ -65,10 +65,7 @@ def clean_language(language: str) -> str:
 async def _staff_user(
     db: AsyncSession, actor: Actor, staff_id: uuid.UUID | None
 ) -> models.StaffUser:
-    staff = models.StaffUser
-    found = await db.scalar(
-        sa.select(staff).where(staff.id == staff_id, visible(staff, actor)).with_for_update()
-    )
+    found = await one_visible(db, models.StaffUser, staff_id, actor, lock=True)
     if found is None:
         raise NotFound("No such staff user.", field="id")
     return found
@@ -174,15 +171,8 @@ async def invite(
     user.invited_at = now
     await db.flush()
     await _send_invitation(db, config, actor, user, now)
-    audit.record(
-        db,
-        organization_id=actor.organization_id,
-        actor=actor,
-        action="staff_user.invited",
-        origin=origin,
-        entity=user,
-        data={"email": address, "role": role.value, "again": existing is not None},
-    )
+    data = {"email": address, "role": role.value, "again": existing is not None}
+    audit.about(db, actor, user, "staff_user.invited", origin, data)
     return user
 
 
@@ -210,14 +200,7 @@ async def accept_invitation(
     check_password(password, user.email)
     user.password_hash = hash_password(password, config.password_profile)
     row.used_at = now
-    audit.record(
-        db,
-        organization_id=user.organization_id,
-        actor=sessions.actor_for(user, None),
-        action="staff_user.invitation_accepted",
-        origin=origin,
-        entity=user,
-    )
+    audit.about(db, sessions.actor_for(user, None), user, "staff_user.invitation_accepted", origin)
     return user
 
 
@@ -250,14 +233,13 @@ async def update(
         )
         changes["revoked_sessions"] = revoked
     if changes:
-        audit.record(
+        audit.about(
             db,
-            organization_id=user.organization_id,
-            actor=actor,
-            action="staff_user.updated",
-            origin=origin,
-            entity=user,
-            data=changes,
+            actor,
+            user,
+            "staff_user.updated",
+            origin,
+            changes,
         )
     await db.flush()
     return user, revoked
@@ -290,14 +272,13 @@ async def set_active(
     else:
         user.is_active = True
         user.disabled_at = None
-    audit.record(
+    audit.about(
         db,
-        organization_id=user.organization_id,
-        actor=actor,
-        action="staff_user.enabled" if active else "staff_user.disabled",
-        origin=origin,
-        entity=user,
-        data={"revoked_sessions": revoked},
+        actor,
+        user,
+        "staff_user.enabled" if active else "staff_user.disabled",
+        origin,
+        {"revoked_sessions": revoked},
     )
     await db.flush()
     return user, revoked
