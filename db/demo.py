@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.email_defaults import DEFAULT_EMAILS
 from db.portal_settings import (
     Design,
     Identifier,
@@ -172,27 +173,8 @@ class DemoBuilder:
         return portal, group
 
     def email_templates(self, org: models.Organization, portal: models.Portal) -> None:
-        texts = {
-            models.EmailTemplateKind.INVITATION: (
-                "Einladung zu {{ portal.name }}",
-                "Invitation to {{ portal.name }}",
-                "invitation_link",
-            ),
-            models.EmailTemplateKind.ACTIVATION: (
-                "Bitte bestätigen Sie Ihre Registrierung",
-                "Please confirm your registration",
-                "confirmation_link",
-            ),
-            models.EmailTemplateKind.PASSWORD_RESET: (
-                "Passwort zurücksetzen",
-                "Reset your password",
-                "password_reset_link",
-            ),
-        }
-        for kind, (subject_de, subject_en, link) in texts.items():
-            for language, subject in (("de", subject_de), ("en", subject_en)):
-                greeting = "Hallo" if language == "de" else "Hello"
-                body = f"{greeting} {{{{ contact.first_name }}}},\n\n{{{{ {link} }}}}\n"
+        for kind, by_language in DEFAULT_EMAILS.items():
+            for language, (subject, text, html) in by_language.items():
                 self.add(
                     models.EmailTemplate(
                         id=demo_id(f"template:{portal.id}:{kind}:{language}"),
@@ -201,8 +183,8 @@ class DemoBuilder:
                         kind=kind,
                         language=language,
                         subject=subject,
-                        body_text=body,
-                        body_html=f"<p>{body}</p>",
+                        body_text=text,
+                        body_html=html,
                     )
                 )
 

@@ -42,7 +42,8 @@ class MailSink:
             message_id=str(message.get("Message-ID", "")),
             sender=envelope.mail_from,
             recipients=list(envelope.rcpt_tos),
-            subject=str(message.get("Subject", "")),
+            # A long subject arrives folded; unfolded, it starts with the folding space.
+            subject=" ".join(str(message.get("Subject", "")).split()),
             text=text.get_content() if text is not None else "",
             html=html.get_content() if html is not None else "",
         )

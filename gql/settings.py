@@ -74,6 +74,13 @@ class Settings:
     # Where staff accept an invitation (the staff app; the token is appended).
     staff_app_url: str = "http://localhost:8000/staff"
     staff_invitation_ttl_seconds: int = 7 * 24 * 3600
+    # Links in portal users' mails: activation (registration), invitation, password reset.
+    activation_ttl_seconds: int = 48 * 3600
+    invitation_ttl_seconds: int = 7 * 24 * 3600
+    password_reset_ttl_seconds: int = 3600
+    # Mails of register / resendActivation / requestPasswordReset per hour.
+    mail_requests_per_email: int = 3
+    mail_requests_per_address: int = 20
     # One-time login codes by email (second factor without an authenticator app).
     email_code_ttl_seconds: int = 600
     max_query_depth: int = 12
@@ -123,6 +130,11 @@ class Settings:
             mail_max_attempts=_int("MAIL_MAX_ATTEMPTS", 8),
             mail_retry_seconds=_int("MAIL_RETRY_SECONDS", 30),
             staff_app_url=os.environ.get("STAFF_APP_URL", "http://localhost:8000/staff"),
+            activation_ttl_seconds=_int("ACTIVATION_TTL_SECONDS", 48 * 3600),
+            invitation_ttl_seconds=_int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
+            password_reset_ttl_seconds=_int("PASSWORD_RESET_TTL_SECONDS", 3600),
+            mail_requests_per_email=_int("MAIL_REQUESTS_PER_EMAIL", 3),
+            mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 20),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()

@@ -36,6 +36,8 @@ ACTOR_OF_ROLE = {
 }
 
 MATRIX = """
+    AccountActivated.canLogIn                      public
+    AccountActivated.email                         public
     Address.city                                   x x x x -
     Address.country                                x x x x -
     Address.houseNumber                            x x x x -
@@ -57,6 +59,9 @@ MATRIX = """
     AuditEventConnection.totalCount                public
     AuditEventEdge.cursor                          public
     AuditEventEdge.node                            public
+    BulkInvitationPayload.invited                  public
+    BulkInvitationPayload.remaining                public
+    BulkInvitationPayload.skipped                  public
     Contact.address                                x x x x -
     Contact.companyName                            x x x x -
     Contact.contracts                              x x x - -  contract:read
@@ -166,23 +171,34 @@ MATRIX = """
     MeterRegister.id                               public
     MeterRegister.name                             x x x x -  meter:read
     MeterRegister.obisCode                         x x x x -  meter:read
+    Mutation.acceptInvitation                      public
     Mutation.acceptStaffInvitation                 public
+    Mutation.activateAccount                       public
+    Mutation.activatePortalUser                    x x - - -
     Mutation.changePassword                        x x x x -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
+    Mutation.deactivatePortalUser                  x x - - -
     Mutation.deletePermissionGroup                 x - - - -
     Mutation.disableStaffUser                      x - - - -
     Mutation.disableTotp                           x x x x -
     Mutation.enableStaffUser                       x - - - -
     Mutation.enrollTotp                            public
     Mutation.impersonatePortalUser                 x x - - -
+    Mutation.inviteContact                         x x - - -
     Mutation.inviteStaffUser                       x - - - -
+    Mutation.inviteUninvitedContacts               x x - - -
     Mutation.login                                 public
     Mutation.logout                                x x x x -
     Mutation.logoutEverywhere                      x x x x -
     Mutation.refreshSession                        public
     Mutation.regenerateRecoveryCodes               x x x x -
+    Mutation.register                              public
+    Mutation.requestPasswordReset                  public
+    Mutation.resendActivation                      public
+    Mutation.resetPassword                         public
     Mutation.sendLoginCode                         public
+    Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
     Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -
@@ -222,6 +238,7 @@ MATRIX = """
     PageInfo.hasPreviousPage                       public
     PageInfo.startCursor                           public
     PasswordChanged.revokedSessions                public
+    PasswordReset.email                            public
     Payment.amount                                 x x x - -  payment:read
     Payment.contract                               x x x - -  contract:read
     Payment.dueDate                                x x x - -  payment:read
@@ -295,6 +312,7 @@ MATRIX = """
     PortalUserEdge.cursor                          public
     PortalUserEdge.node                            public
     PortalUserPayload.portalUser                   public
+    PortalUserPayload.revokedSessions              public
     Query.auditEvents                              x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
@@ -309,6 +327,7 @@ MATRIX = """
     RegistrationIdentifier.attribute               public
     RegistrationIdentifier.entity                  public
     RegistrationIdentifier.key                     public
+    RequestReceived.message                        public
     SecondFactorRequired.enrollmentRequired        public
     SecondFactorRequired.methods                   public
     SecondFactorRequired.mfaToken                  public

@@ -132,3 +132,17 @@ class OneTimeCode(Identified, Base):
     attempts: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),)
+
+
+class RateCounter(Base):
+    """How often something happened for one key in the current fixed window, e.g.
+    `register:email:<email>` or `password_reset:address:<ip>` (not tenant-owned: an
+    address or an email is counted across tenants)."""
+
+    __tablename__ = "rate_counter"
+
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (sa.Index("ix_rate_counter_window_start", "window_start"),)

@@ -149,3 +149,82 @@ LOGIN_CODE = {
         ),
     ),
 }
+
+ACCOUNT_EXISTS = {
+    "de": Template(
+        subject="Sie haben bereits einen Zugang zum {{ portal }}",
+        text=(
+            "Hallo,\n\n"
+            "jemand (vermutlich Sie) wollte sich mit dieser E-Mail-Adresse im {{ portal }}"
+            " registrieren. Sie haben dort bereits einen Zugang.\n\n"
+            "Passwort vergessen? Fordern Sie auf der Anmeldeseite einen Link für ein neues"
+            " Passwort an: {{ url }}\n\n"
+            "Wenn Sie das nicht waren, ignorieren Sie diese E-Mail.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hallo,</p>"
+            "<p>jemand (vermutlich Sie) wollte sich mit dieser E-Mail-Adresse im {{ portal }}"
+            " registrieren. Sie haben dort bereits einen Zugang.</p>"
+            '<p>Passwort vergessen? Fordern Sie auf der <a href="{{ url }}">Anmeldeseite</a>'
+            " einen Link für ein neues Passwort an.</p>"
+            "<p>Wenn Sie das nicht waren, ignorieren Sie diese E-Mail.</p>"
+        ),
+    ),
+    "en": Template(
+        subject="You already have an account with {{ portal }}",
+        text=(
+            "Hello,\n\n"
+            "someone (probably you) tried to register with {{ portal }} using this email"
+            " address. You already have an account there.\n\n"
+            "Forgot your password? Ask for a new one on the login page: {{ url }}\n\n"
+            "If this was not you, ignore this email.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hello,</p>"
+            "<p>someone (probably you) tried to register with {{ portal }} using this email"
+            " address. You already have an account there.</p>"
+            '<p>Forgot your password? Ask for a new one on the <a href="{{ url }}">login'
+            " page</a>.</p>"
+            "<p>If this was not you, ignore this email.</p>"
+        ),
+    ),
+}
+
+REGISTRATION_NOT_POSSIBLE = {
+    "de": Template(
+        subject="Ihre Registrierung im {{ portal }}",
+        text=(
+            "Hallo,\n\n"
+            "wir konnten Ihre Angaben keinem Kundenkonto zuordnen, daher ist eine"
+            " Registrierung im {{ portal }} so nicht möglich. Bitte prüfen Sie Ihre Angaben"
+            " (z. B. Kundennummer) mit Ihrer letzten Rechnung oder wenden Sie sich an unseren"
+            " Kundenservice.\n\n"
+            "Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hallo,</p>"
+            "<p>wir konnten Ihre Angaben keinem Kundenkonto zuordnen, daher ist eine"
+            " Registrierung im {{ portal }} so nicht möglich. Bitte prüfen Sie Ihre Angaben"
+            " (z. B. Kundennummer) mit Ihrer letzten Rechnung oder wenden Sie sich an"
+            " unseren Kundenservice.</p>"
+            "<p>Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.</p>"
+        ),
+    ),
+    "en": Template(
+        subject="Your registration with {{ portal }}",
+        text=(
+            "Hello,\n\n"
+            "we could not match your details to a customer account, so registering with"
+            " {{ portal }} is not possible this way. Please check your details (e.g. the"
+            " customer number) against your last bill or contact our customer service.\n\n"
+            "If you did not want to register, ignore this email.\n"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hello,</p>"
+            "<p>we could not match your details to a customer account, so registering with"
+            " {{ portal }} is not possible this way. Please check your details (e.g. the"
+            " customer number) against your last bill or contact our customer service.</p>"
+            "<p>If you did not want to register, ignore this email.</p>"
+        ),
+    ),
+}

@@ -87,9 +87,10 @@ class DeletePermissionGroupPayload:
     moved_portal_users: int = public("Members moved to the portal's default group.")
 
 
-@strawberry.type(description="The portal user with its new group.")
+@strawberry.type(description="The portal user as saved.")
 class PortalUserPayload:
     portal_user: PortalUser = public("The portal user.")
+    revoked_sessions: int = public("Sessions ended by the change (deactivation, new password).")
 
 
 PermissionGroupResult = Annotated[
@@ -164,7 +165,7 @@ async def set_portal_user_permission_group(
             group_id=row_id(input.permission_group_id, "PermissionGroup", "permissionGroupId"),
             origin=origin(info),
         )
-        return PortalUserPayload(portal_user=cast(PortalUser, user))
+        return PortalUserPayload(portal_user=cast(PortalUser, user), revoked_sessions=0)
 
     return await attempt(info, work)
 

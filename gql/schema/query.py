@@ -22,7 +22,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
-from gql.schema import access, audit_log, auth, enums, portal_user
+from gql.schema import access, audit_log, auth, enums, portal_user, registration
 from gql.schema.crm import Contact
 from gql.schema.node import parse_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
@@ -284,4 +284,54 @@ class Mutation:
         description="Set the caller's language for emails and the portal (de, en).",
         resolver=access.update_language,
         impersonation=Impersonation.IF_PORTAL_ALLOWS,
+    )
+    register: registration.ReceivedResult = public(
+        "Register on a portal; the same answer whether or not the email or a contact"
+        " exists (what differs goes into the email).",
+        resolver=registration.register,
+    )
+    activate_account: registration.ActivatedResult = public(
+        "Confirm a registration with the token of the activation email.",
+        resolver=registration.activate_account,
+    )
+    resend_activation: registration.ReceivedResult = public(
+        "Send a new activation email (older links stop working).",
+        resolver=registration.resend_activation,
+    )
+    request_password_reset: registration.ReceivedResult = public(
+        "Send a password reset link; the same answer whether or not the email exists.",
+        resolver=registration.request_password_reset,
+    )
+    reset_password: registration.PasswordResetResult = public(
+        "Set a new password with the token of the reset email; ends every session.",
+        resolver=registration.reset_password,
+    )
+    accept_invitation: registration.ActivatedResult = public(
+        "Set the password with the token of an invitation; the access is active at once.",
+        resolver=registration.accept_invitation,
+    )
+    invite_contact: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Invite a contact to a portal (again: a new link).",
+        resolver=registration.invite_contact,
+    )
+    invite_uninvited_contacts: registration.BulkInvitationResult | None = allow(
+        STAFF,
+        description="Invite contacts without access to a portal, idempotently, in batches.",
+        resolver=registration.invite_uninvited_contacts,
+    )
+    set_portal_user_password: access.PortalUserResult | None = allow(
+        STAFF,
+        description="iPM: set a contact's portal password (creates the access if needed).",
+        resolver=registration.set_portal_user_password,
+    )
+    activate_portal_user: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Activate a portal user's access (needs a password).",
+        resolver=registration.activate_portal_user,
+    )
+    deactivate_portal_user: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Deactivate a portal user's access; ends every session at once.",
+        resolver=registration.deactivate_portal_user,
     )

@@ -30,6 +30,7 @@ class ErrorCode(enum.Enum):
     CONFLICT = "CONFLICT"
     RULE_VIOLATED = "RULE_VIOLATED"
     INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @strawberry.type(description="A refused change; nothing was written.")

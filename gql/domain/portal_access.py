@@ -1,0 +1,259 @@
+"""Portal access granted by staff: invitations (one contact, or every contact without
+access, idempotently), accepting them, and the iPM flow of seed 004 (staff set a
+password, then activate or deactivate the access)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor
+from gql.auth.passwords import hash_password
+from gql.domain import audit, sessions
+from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from gql.domain.password_policy import check_password
+from gql.domain.registration import (
+    INVITATION,
+    AccessConfig,
+    InvalidToken,
+    new_portal_user,
+    published,
+    redeem,
+    send_link,
+)
+from gql.domain.scope import one_visible, visible
+
+
+async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
+    portal = await one_visible(db, models.Portal, portal_id, actor)
+    if portal is None:
+        raise NotFound("No such portal.", field="portalId")
+    return portal
+
+
+async def _contact(db: AsyncSession, actor: Actor, contact_id: uuid.UUID | None) -> models.Contact:
+    contact = await one_visible(db, models.Contact, contact_id, actor, lock=True)
+    if contact is None:
+        raise NotFound("No such contact.", field="contactId")
+    return contact
+
+
+async def _portal_user(
+    db: AsyncSession, actor: Actor, user_id: uuid.UUID | None
+) -> models.PortalUser:
+    user = await one_visible(db, models.PortalUser, user_id, actor, lock=True)
+    if user is None:
+        raise NotFound("No such portal user.", field="id")
+    return user
+
+
+async def _user_of(
+    db: AsyncSession, portal: models.Portal, contact: models.Contact
+) -> models.PortalUser | None:
+    """The portal user of this contact, or the one that has its email, on the portal."""
+    user = models.PortalUser
+    condition = user.contact_id == contact.id
+    if contact.email:
+        condition = sa.or_(condition, user.email == contact.email)
+    return await db.scalar(
+        sa.select(user).where(user.portal_id == portal.id, condition).limit(1).with_for_update()
+    )
+
+
+def _language(portal: models.Portal) -> str:
+    return published(portal).default_language
+
+
+async def invite(
+    db: AsyncSession,
+    actor: Actor,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.PortalUser:
+    """Invite one contact: a user INVITED + ASSIGNED and a mail with a 7-day link.
+    Inviting someone still invited sends a new link; anyone else is refused."""
+    portal = await _portal(db, actor, portal_id)
+    contact = await _contact(db, actor, contact_id)
+    if not contact.email:
+        raise InvalidInput("The contact has no email address.", field="contactId")
+    user = await _user_of(db, portal, contact)
+    if user is None:
+        user = await new_portal_user(
+            db, portal, email=contact.email, language=_language(portal),
+            status=models.RegistrationStatus.INVITED, contact=contact,
+        )  # fmt: skip
+    elif user.registration_status is not models.RegistrationStatus.INVITED:
+        raise Conflict("The contact already has access to this portal.", field="contactId")
+    elif user.contact_id != contact.id:
+        raise Conflict("Another contact's access uses this email.", field="contactId")
+    await send_link(db, config, portal, user, INVITATION, now)
+    audit.about(db, actor, user, "portal_user.invited", origin, {"contact_id": str(contact.id)})
+    return user
+
+
+async def accept_invitation(
+    db: AsyncSession,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    token: str,
+    password: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.PortalUser:
+    """Set the password from an invitation link; the access is active at once."""
+    user = await redeem(db, token, INVITATION, portal_id, now)
+    if user.registration_status is not models.RegistrationStatus.INVITED:
+        raise InvalidToken("This link is invalid or has expired.", field="token")
+    check_password(password, user.email)
+    user.password_hash = hash_password(password, config.password_profile)
+    user.registration_status = models.RegistrationStatus.ACTIVE
+    user.activated_at = now
+    portal = await db.get_one(models.Portal, user.portal_id)
+    audit.about(
+        db, sessions.actor_for(user, portal), user, "portal_user.invitation_accepted", origin
+    )
+    return user
+
+
+@dataclass
+class BulkInvitation:
+    invited: int = 0
+    # Contacts whose email already belongs to another contact's access on the portal.
+    skipped: int = 0
+
+
+def uninvited_contacts(
+    portal: models.Portal, actor: Actor, *, active_contract_only: bool
+) -> sa.Select[models.Contact]:
+    """Contacts of the organization with an email and no access to the portal, in a
+    stable order. Installer portals invite partner contacts of orders; customer portals
+    everyone else with a contract or order."""
+    contact, user = models.Contact, models.PortalUser
+    no_access = ~sa.exists().where(
+        user.portal_id == portal.id,
+        sa.or_(user.contact_id == contact.id, user.email == contact.email),
+    )
+    conditions = [visible(contact, actor), contact.email.is_not(None), no_access]
+    if portal.type is models.PortalType.INSTALLER:
+        conditions.append(contact.id.in_(sa.select(models.Order.partner_contact_id)))
+    else:
+        contract = models.Contract
+        has = sa.select(contract.contact_id)
+        if active_contract_only:
+            has = has.where(contract.status == models.ContractStatus.ACTIVE)
+        conditions.append(contact.id.in_(has))
+    return sa.select(contact).where(*conditions).order_by(contact.created_at, contact.id)
+
+
+async def invite_batch(
+    db: AsyncSession,
+    actor: Actor,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    limit: int,
+    active_contract_only: bool,
+    origin: audit.Origin,
+    now: datetime,
+) -> tuple[BulkInvitation, int]:
+    """Invite up to `limit` contacts that have no access yet. Returns what was done and
+    how many remain; running it again never invites anyone twice."""
+    portal = await _portal(db, actor, portal_id)
+    query = uninvited_contacts(portal, actor, active_contract_only=active_contract_only)
+    report = BulkInvitation()
+    emails_taken: set[str] = set()
+    for contact in (await db.scalars(query.limit(limit).with_for_update(skip_locked=True))).all():
+        assert contact.email is not None
+        if contact.email in emails_taken:
+            report.skipped += 1  # shares its email with a contact invited just now
+            continue
+        emails_taken.add(contact.email)
+        user = await new_portal_user(
+            db, portal, email=contact.email, language=_language(portal),
+            status=models.RegistrationStatus.INVITED, contact=contact,
+        )  # fmt: skip
+        await send_link(db, config, portal, user, INVITATION, now)
+        report.invited += 1
+    remaining = await db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    if report.invited:
+        audit.about(
+            db, actor, portal, "portal.contacts_invited", origin,
+            {"invited": report.invited, "skipped": report.skipped},
+        )  # fmt: skip
+    return report, int(remaining or 0)
+
+
+async def set_password(
+    db: AsyncSession,
+    actor: Actor,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    password: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.PortalUser:
+    """iPM: staff set the password of a contact's access, creating it (assigned, not yet
+    active) if needed; an existing access loses its sessions."""
+    portal = await _portal(db, actor, portal_id)
+    contact = await _contact(db, actor, contact_id)
+    if not contact.email:
+        raise InvalidInput("The contact has no email address.", field="contactId")
+    check_password(password, contact.email)
+    user = await _user_of(db, portal, contact)
+    if user is not None and user.contact_id != contact.id:
+        raise Conflict("Another contact's access uses this email.", field="contactId")
+    hashed = hash_password(password, config.password_profile)
+    if user is None:
+        user = await new_portal_user(
+            db, portal, email=contact.email, language=_language(portal),
+            status=models.RegistrationStatus.DISABLED, contact=contact, password_hash=hashed,
+        )  # fmt: skip
+    else:
+        user.password_hash = hashed
+        await sessions.revoke_all(
+            db, sessions.actor_for(user, portal), reason="PASSWORD_SET_BY_STAFF", now=now
+        )
+    audit.about(db, actor, user, "portal_user.password_set", origin)
+    return user
+
+
+async def set_active(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None,
+    active: bool,
+    origin: audit.Origin,
+    now: datetime,
+) -> tuple[models.PortalUser, int]:
+    """Activate (needs a password) or deactivate a portal user; deactivating ends every
+    session at once. Returns the user and how many sessions ended."""
+    user = await _portal_user(db, actor, user_id)
+    revoked = 0
+    if active:
+        if user.password_hash is None:
+            raise RuleViolation("Set a password or send an invitation first.", field="id")
+        if user.registration_status is not models.RegistrationStatus.ACTIVE:
+            user.registration_status = models.RegistrationStatus.ACTIVE
+            user.activated_at = user.activated_at or now
+    elif user.registration_status is not models.RegistrationStatus.DISABLED:
+        user.registration_status = models.RegistrationStatus.DISABLED
+        portal = await db.get_one(models.Portal, user.portal_id)
+        revoked = await sessions.revoke_all(
+            db, sessions.actor_for(user, portal), reason="DISABLED", now=now
+        )
+    action = "portal_user.activated" if active else "portal_user.deactivated"
+    audit.about(db, actor, user, action, origin, {"revoked_sessions": revoked})
+    return user, revoked

@@ -1,0 +1,167 @@
+"""The emails a portal sends to its users: invitation, activation, password reset.
+
+Each portal has one template per kind and language (staff edit them); what a template
+may use is documented in `VARIABLES`, and a template is checked against exactly those
+when it is saved, so a typo is refused then and not discovered by a customer. Links
+point at the portal's own domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.email_defaults import DEFAULT_EMAILS
+from db.models.enums import EmailTemplateKind
+from gql.domain import mail
+from gql.domain.mail import Template
+
+LINK_OF_KIND = {
+    EmailTemplateKind.INVITATION: "invitation_link",
+    EmailTemplateKind.ACTIVATION: "confirmation_link",
+    EmailTemplateKind.PASSWORD_RESET: "password_reset_link",
+}
+PATH_OF_KIND = {
+    EmailTemplateKind.INVITATION: "invitation",
+    EmailTemplateKind.ACTIVATION: "activate",
+    EmailTemplateKind.PASSWORD_RESET: "reset-password",
+}
+CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
+PORTAL_FIELDS = ("name", "url")
+
+# What every template may use: `portal.*`, `contact.*` (empty strings when the user
+# has no contact yet), `user.email`, and the link of its kind.
+VARIABLES = {
+    kind: (
+        [f"portal.{name}" for name in PORTAL_FIELDS]
+        + [f"contact.{name}" for name in CONTACT_FIELDS]
+        + ["user.email", link]
+    )
+    for kind, link in LINK_OF_KIND.items()
+}
+
+
+DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
+    kind: {language: Template(*parts) for language, parts in by_language.items()}
+    for kind, by_language in DEFAULT_EMAILS.items()
+}
+
+
+def link(portal: models.Portal, kind: EmailTemplateKind, token: str) -> str:
+    return f"https://{portal.domain}/{PATH_OF_KIND[kind]}?token={token}"
+
+
+def contact_variables(contact: models.Contact | None) -> dict[str, str]:
+    if contact is None:
+        return dict.fromkeys(CONTACT_FIELDS, "")
+    display = contact.company_name or " ".join(
+        part for part in (contact.first_name, contact.last_name) if part
+    )
+    return {
+        "first_name": contact.first_name or "",
+        "last_name": contact.last_name or "",
+        "display_name": display,
+        "customer_number": contact.customer_number or "",
+    }
+
+
+def variables(
+    portal: models.Portal,
+    kind: EmailTemplateKind,
+    *,
+    email: str,
+    contact: models.Contact | None,
+    token: str,
+) -> dict[str, Any]:
+    return {
+        "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
+        "contact": contact_variables(contact),
+        "user": {"email": email},
+        LINK_OF_KIND[kind]: link(portal, kind, token),
+    }
+
+
+def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any]:
+    """Example values for a preview, and for checking a template before it is saved."""
+    return {
+        "portal": {"name": portal_name, "url": "https://kundenportal.example"},
+        "contact": {
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "display_name": "Erika Mustermann",
+            "customer_number": "K-100042",
+        },
+        "user": {"email": "erika.mustermann@example.org"},
+        LINK_OF_KIND[kind]: f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel",
+    }
+
+
+def check(kind: EmailTemplateKind, template: Template, portal_name: str) -> mail.Rendered:
+    """Render with the example values; an unknown variable or a broken template is an
+    InvalidInput naming the part (subject, text, html)."""
+    return mail.render(template, sample_variables(kind, portal_name))
+
+
+async def template_for(
+    db: AsyncSession, portal: models.Portal, kind: EmailTemplateKind, language: str
+) -> Template:
+    """The portal's template in `language` (else the portal's default language), or the
+    built-in default."""
+    row = models.EmailTemplate
+    rows = {
+        found.language: found
+        for found in await db.scalars(
+            sa.select(row).where(row.portal_id == portal.id, row.kind == kind)
+        )
+    }
+    settings = portal.published_settings or portal.draft_settings
+    for candidate in (language, settings.default_language):
+        if candidate in rows:
+            found = rows[candidate]
+            return Template(found.subject, found.body_text, found.body_html)
+    return DEFAULTS[kind].get(language) or DEFAULTS[kind]["de"]
+
+
+async def send(
+    db: AsyncSession,
+    portal: models.Portal,
+    kind: EmailTemplateKind,
+    *,
+    sender: str,
+    email: str,
+    language: str,
+    contact: models.Contact | None,
+    token: str,
+) -> models.OutboundEmail:
+    template = await template_for(db, portal, kind, language)
+    values: Mapping[str, Any] = variables(portal, kind, email=email, contact=contact, token=token)
+    return mail.enqueue(
+        db,
+        organization_id=portal.organization_id,
+        kind=kind.value.lower(),
+        sender=sender,
+        recipient=email,
+        message=mail.render(template, values),
+    )
+
+
+def default_rows(portal: models.Portal, languages: list[str]) -> list[models.EmailTemplate]:
+    """The templates a new portal starts with: every kind in each of its languages."""
+    return [
+        models.EmailTemplate(
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            kind=kind,
+            language=language,
+            subject=template.subject,
+            body_text=template.text,
+            body_html=template.html,
+        )
+        for kind, by_language in DEFAULTS.items()
+        for language, template in by_language.items()
+        if language in languages
+    ]

@@ -1,0 +1,418 @@
+"""Registration, activation, password reset, invitations and the iPM flow, end to end:
+GraphQL over HTTP, PostgreSQL, and mails received by a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import demo, models
+from db.portal_settings import SelfRegistration
+from gql import delivery
+from gql.delivery import RetryPolicy
+from gql.dev_mail import ReceivedMail
+from gql.domain import registration
+from gql.domain.audit import Origin
+from gql.domain.registration import AccessConfig
+from gql.settings import Settings
+from tests.conftest import CUSTOMER_PORTAL, NACHBAR_PORTAL, contact_id, global_id
+from tests.smtp import SmtpServer
+from tests.test_auth import login, post
+from tests.test_impersonation import staff_token
+
+PORTAL = global_id("Portal", CUSTOMER_PORTAL)
+OTHER_PORTAL = global_id("Portal", NACHBAR_PORTAL)
+PASSWORD = "Zählerstand-2026!"
+MICHAEL = contact_id("musterstadt", "c03")  # shares familie.schulz@example.org with Petra
+JULIA = contact_id("musterstadt", "c06")
+
+FRAGMENTS = {
+    "RequestReceived": "message",
+    "AccountActivated": "email canLogIn",
+    "PasswordReset": "email",
+    "PortalUserPayload": "revokedSessions portalUser { email registrationStatus"
+    " assignmentStatus contact { customerNumber } }",
+    "BulkInvitationPayload": "invited skipped remaining",
+}
+
+
+def mutation(name: str, input_type: str, result: str) -> str:
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename"
+        f" ... on {result} {{ {FRAGMENTS[result]} }}"
+        " ... on MutationError { code message field } } }"
+    )
+
+
+REGISTER = mutation("register", "RegisterInput", "RequestReceived")
+ACTIVATE = mutation("activateAccount", "TokenInput", "AccountActivated")
+RESEND = mutation("resendActivation", "PortalEmailInput", "RequestReceived")
+REQUEST_RESET = mutation("requestPasswordReset", "PortalEmailInput", "RequestReceived")
+RESET = mutation("resetPassword", "TokenPasswordInput", "PasswordReset")
+ACCEPT = mutation("acceptInvitation", "TokenPasswordInput", "AccountActivated")
+INVITE = mutation("inviteContact", "InviteContactInput", "PortalUserPayload")
+INVITE_ALL = mutation(
+    "inviteUninvitedContacts", "InviteUninvitedContactsInput", "BulkInvitationPayload"
+)
+SET_PASSWORD = mutation("setPortalUserPassword", "SetPortalUserPasswordInput", "PortalUserPayload")
+ACTIVATE_USER = mutation("activatePortalUser", "PortalUserIdInput", "PortalUserPayload")
+DEACTIVATE_USER = mutation("deactivatePortalUser", "PortalUserIdInput", "PortalUserPayload")
+
+
+async def call(
+    client: httpx.AsyncClient, query: str, bearer: str | None = None, **input: Any
+) -> Any:
+    body = (await post(client, query, bearer, input=input)).json()
+    assert "errors" not in body, body
+    return next(iter(body["data"].values()))
+
+
+def registration_input(
+    email: str, customer_number: str = "K-999999", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "portalId": PORTAL,
+        "email": email,
+        "password": PASSWORD,
+        "identifiers": [{"key": "contact.customer_number", "value": customer_number}],
+        "acceptedTerms": True,
+        **extra,
+    }
+
+
+async def mails(smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]) -> list[ReceivedMail]:
+    await delivery.deliver_due(sessions, smtp.transport, RetryPolicy())
+    return list(smtp.sink.mails)
+
+
+def token_of(mail: ReceivedMail, path: str) -> str:
+    match = re.search(rf"https://musterstadt\.portale\.example/{path}\?token=([\w-]+)", mail.text)
+    assert match, mail.text
+    return match.group(1)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> models.PortalUser | None:
+    return await session.scalar(
+        sa.select(models.PortalUser)
+        .where(models.PortalUser.portal_id == CUSTOMER_PORTAL, models.PortalUser.email == email)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def set_self_registration(session: AsyncSession, policy: SelfRegistration) -> None:
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    settings = portal.published_settings
+    portal.published_settings = settings.model_copy(
+        update={
+            "registration": settings.registration.model_copy(update={"self_registration": policy})
+        }
+    )
+    await session.commit()
+
+
+@pytest.fixture
+async def schulz_without_access(session: AsyncSession) -> None:
+    """Petra and Michael Schulz share an email; the demo gives Petra access, remove it."""
+    await session.execute(
+        sa.delete(models.PortalUser).where(models.PortalUser.email == "familie.schulz@example.org")
+    )
+    await session.commit()
+
+
+# --- The matching and self-registration table ---------------------------------------------
+
+REGISTRATION_CASES = [
+    # (email, customer number, self-registration, expected outcome, status, contact)
+    ("julia.richter@example.org", "K-999999", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
+     "ACTIVATION_SENT", "K-100007"),
+    ("familie.schulz@example.org", "K-100004", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
+     "ACTIVATION_SENT", "K-100004"),
+    ("familie.schulz@example.org", "k-100003 ", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
+     "ACTIVATION_SENT", "K-100003"),
+    ("familie.schulz@example.org", "K-100001", SelfRegistration.ALLOW_WITHOUT_CONTACT,
+     "REGISTERED_PENDING", "ACTIVATION_SENT", None),
+    ("familie.schulz@example.org", "K-100001", SelfRegistration.DENY, "DENIED", None, None),
+    ("neu@example.org", "K-999999", SelfRegistration.ALLOW_WITHOUT_CONTACT,
+     "REGISTERED_PENDING", "ACTIVATION_SENT", None),
+    ("neu@example.org", "K-999999", SelfRegistration.ALLOW_WITH_CONTACT, "CONTACT_CREATED",
+     "ACTIVATION_SENT", "created"),
+    ("neu@example.org", "K-999999", SelfRegistration.DENY, "DENIED", None, None),
+    ("anna.becker@example.org", "K-100001", SelfRegistration.ALLOW_WITH_CONTACT, "EXISTS",
+     "ACTIVE", "K-100001"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("email", "number", "policy", "outcome", "status", "contact"), REGISTRATION_CASES
+)
+async def test_every_branch_of_the_matching_table(
+    session: AsyncSession,
+    test_settings: Settings,
+    schulz_without_access: None,
+    email: str,
+    number: str,
+    policy: SelfRegistration,
+    outcome: str,
+    status: str | None,
+    contact: str | None,
+) -> None:
+    await set_self_registration(session, policy)
+    result = await registration.register(
+        session,
+        AccessConfig.from_settings(test_settings),
+        portal_id=CUSTOMER_PORTAL,
+        email=email.upper(),
+        password=PASSWORD,
+        identifiers={"contact.customer_number": number},
+        language=None,
+        accepted_terms=True,
+        origin=Origin(),
+        now=datetime.now(UTC),
+    )
+    assert result.kind == outcome
+    user = await user_by_email(session, email)
+    if status is None:
+        assert user is None
+        return
+    assert user is not None
+    assert user.registration_status == status
+    if contact is None:
+        assert (user.assignment_status, user.contact_id) == (models.AssignmentStatus.PENDING, None)
+        return
+    assert user.assignment_status is models.AssignmentStatus.ASSIGNED
+    assigned = await session.get_one(models.Contact, user.contact_id)
+    if contact == "created":
+        assert (assigned.email, assigned.customer_number) == (email, None)
+    else:
+        assert assigned.customer_number == contact
+
+
+# --- Over HTTP: answers, mails, links -----------------------------------------------------
+
+
+async def test_register_activate_and_log_in(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answer = await call(client, REGISTER, **registration_input("Julia.Richter@Example.org "))
+    assert answer["__typename"] == "RequestReceived"
+    [mail] = await mails(smtp, sessions)
+    assert mail.recipients == ["julia.richter@example.org"]
+    assert (
+        mail.subject
+        == "Bitte bestätigen Sie Ihre Registrierung im Kundenportal Stadtwerke Musterstadt"
+    )
+    assert mail.text.startswith("Hallo Julia,")
+    token = token_of(mail, "activate")
+    assert token in mail.html
+
+    assert (await login(client, "julia.richter@example.org", PASSWORD, PORTAL))["code"]
+    other = await call(client, ACTIVATE, portalId=OTHER_PORTAL, token=token)
+    assert other["code"] == "INVALID_TOKEN"
+    tampered = await call(client, ACTIVATE, portalId=PORTAL, token=token[:-2] + "xx")
+    assert tampered["code"] == "INVALID_TOKEN"
+    done = await call(client, ACTIVATE, portalId=PORTAL, token=token)
+    assert done == {"__typename": "AccountActivated", "email": "julia.richter@example.org",
+                    "canLogIn": True}  # fmt: skip
+    reused = await call(client, ACTIVATE, portalId=PORTAL, token=token)
+    assert reused["code"] == "INVALID_TOKEN"
+    result = await login(client, "julia.richter@example.org", PASSWORD, PORTAL)
+    assert (result["__typename"], result["role"]) == ("LoggedIn", "CUSTOMER")
+
+
+async def test_answers_do_not_tell_who_exists(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    known = await post(client, REGISTER, input=registration_input("anna.becker@example.org"))
+    unknown = await post(client, REGISTER, input=registration_input("niemand@example.org"))
+    assert known.status_code == unknown.status_code == 200
+    assert known.content == unknown.content
+
+    for email in ("anna.becker@example.org", "niemand@example.org"):
+        await post(client, REQUEST_RESET, input={"portalId": PORTAL, "email": email})
+    known = await post(
+        client, REQUEST_RESET, input={"portalId": PORTAL, "email": "anna.becker@example.org"}
+    )
+    unknown = await post(
+        client, REQUEST_RESET, input={"portalId": PORTAL, "email": "x@example.org"}
+    )
+    assert known.content == unknown.content
+
+    # What differs went into the mails.
+    subjects = sorted(m.subject for m in await mails(smtp, sessions))
+    assert "Sie haben bereits einen Zugang zum Kundenportal Stadtwerke Musterstadt" in subjects
+    assert subjects.count("Neues Passwort für das Kundenportal Stadtwerke Musterstadt") == 2
+
+
+async def test_bad_input_is_refused_field_by_field(client: httpx.AsyncClient) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"password": "1234567890"}, "password"),
+        ({"email": "kein-email"}, "email"),
+        ({"acceptedTerms": False}, "acceptedTerms"),
+        ({"identifiers": []}, "identifiers.contact.customer_number"),
+        ({"identifiers": [{"key": "contract.number", "value": "1"}]}, "identifiers"),
+        ({"language": "fr"}, "language"),
+        ({"portalId": global_id("Portal", demo.demo_id("nope"))}, "portalId"),
+    ]
+    for change, field in cases:
+        result = await call(client, REGISTER, **{**registration_input("x@example.org"), **change})
+        assert (result["__typename"], result["field"]) == ("MutationError", field), change
+
+
+async def test_resending_replaces_the_link_and_english_is_english(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await call(client, REGISTER, **registration_input("julia.richter@example.org", language="en"))
+    await call(client, RESEND, portalId=PORTAL, email="julia.richter@example.org")
+    first, second = await mails(smtp, sessions)
+    assert first.subject.startswith("Please confirm your registration")
+    tokens = {token_of(first, "activate"), token_of(second, "activate")}
+    assert len(tokens) == 2
+    results = [await call(client, ACTIVATE, portalId=PORTAL, token=t) for t in tokens]
+    assert sorted(r["__typename"] for r in results) == ["AccountActivated", "MutationError"]
+
+
+async def test_an_expired_link_is_refused(
+    client: httpx.AsyncClient,
+    smtp: SmtpServer,
+    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+) -> None:
+    await call(client, REGISTER, **registration_input("julia.richter@example.org"))
+    [mail] = await mails(smtp, sessions)
+    await session.execute(
+        sa.update(models.OneTimeCode)
+        .where(models.OneTimeCode.purpose == "activation")
+        .values(expires_at=sa.func.now() - timedelta(seconds=1))
+    )
+    await session.commit()
+    expired = await call(client, ACTIVATE, portalId=PORTAL, token=token_of(mail, "activate"))
+    assert expired["code"] == "INVALID_TOKEN"
+
+
+async def test_a_password_reset_ends_every_session(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    token = (await login(client, "anna.becker@example.org", "Demo-Kunde-1", PORTAL))["accessToken"]
+    await call(client, REQUEST_RESET, portalId=PORTAL, email="ANNA.becker@example.org")
+    [mail] = await mails(smtp, sessions)
+    link = token_of(mail, "reset-password")
+
+    weak = await call(client, RESET, portalId=PORTAL, token=link, password="anna.becker")
+    assert (weak["code"], weak["field"]) == ("INVALID_INPUT", "password")
+    done = await call(client, RESET, portalId=PORTAL, token=link, password=PASSWORD)
+    assert done == {"__typename": "PasswordReset", "email": "anna.becker@example.org"}
+    assert (await post(client, "{ viewer { role } }", token)).status_code == 401
+    again = await call(client, RESET, portalId=PORTAL, token=link, password=PASSWORD + "x")
+    assert again["code"] == "INVALID_TOKEN"
+    assert (await login(client, "anna.becker@example.org", PASSWORD, PORTAL))["role"] == "CUSTOMER"
+
+
+async def test_mail_requests_are_rate_limited(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for _ in range(5):
+        answer = await call(client, REQUEST_RESET, portalId=PORTAL, email="anna.becker@example.org")
+        assert answer["__typename"] == "RequestReceived"  # the same answer throughout
+    assert len(await mails(smtp, sessions)) == 3  # MAIL_REQUESTS_PER_EMAIL
+    for n in range(17):
+        await call(client, REQUEST_RESET, portalId=PORTAL, email=f"x{n}@example.org")
+    limited = await call(client, REQUEST_RESET, portalId=PORTAL, email="y@example.org")
+    assert limited["code"] == "RATE_LIMITED"  # 20 per address and hour
+
+
+# --- Staff: invitations and iPM ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def agent(client: httpx.AsyncClient) -> str:
+    return await staff_token(client, "agent@musterstadt.example", "Demo-Agent-1")
+
+
+async def test_an_invited_contact_sets_a_password_and_logs_in(
+    client: httpx.AsyncClient,
+    agent: str,
+    smtp: SmtpServer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    julia = global_id("Contact", JULIA)
+    invited = await call(client, INVITE, agent, portalId=PORTAL, contactId=julia)
+    assert invited["portalUser"]["registrationStatus"] == "INVITED"
+    assert invited["portalUser"]["assignmentStatus"] == "ASSIGNED"
+    [mail] = await mails(smtp, sessions)
+    assert mail.subject == "Ihre Einladung zum Kundenportal Stadtwerke Musterstadt"
+    link = token_of(mail, "invitation")
+
+    done = await call(client, ACCEPT, portalId=PORTAL, token=link, password=PASSWORD)
+    assert done["canLogIn"] is True
+    assert (await login(client, "julia.richter@example.org", PASSWORD, PORTAL))[
+        "role"
+    ] == "CUSTOMER"
+    again = await call(client, INVITE, agent, portalId=PORTAL, contactId=julia)
+    assert again["code"] == "CONFLICT"
+    other = await staff_token(client, "admin@nachbarstadt.example", "Demo-Admin-2")
+    foreign = await call(client, INVITE, other, portalId=PORTAL, contactId=julia)
+    assert foreign["code"] == "NOT_FOUND"
+
+
+async def test_inviting_everyone_twice_sends_each_invitation_once(
+    client: httpx.AsyncClient,
+    agent: str,
+    smtp: SmtpServer,
+    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    schulz_without_access: None,
+) -> None:
+    first = await call(client, INVITE_ALL, agent, portalId=PORTAL, limit=5)
+    assert (first["invited"], first["remaining"]) == (5, first["remaining"])
+    rest = await call(client, INVITE_ALL, agent, portalId=PORTAL, limit=5000)
+    again = await call(client, INVITE_ALL, agent, portalId=PORTAL)
+    assert again == {"__typename": "BulkInvitationPayload", "invited": 0, "skipped": 0,
+                     "remaining": 0}  # fmt: skip
+    received = await mails(smtp, sessions)
+    recipients = [m.recipients[0] for m in received]
+    assert len(recipients) == len(set(recipients)) == first["invited"] + rest["invited"]
+    # Petra and Michael Schulz: one invitation for their shared address.
+    assert recipients.count("familie.schulz@example.org") == 1
+    invited = await session.scalar(
+        sa.select(sa.func.count()).where(
+            models.PortalUser.portal_id == CUSTOMER_PORTAL,
+            models.PortalUser.registration_status == models.RegistrationStatus.INVITED,
+        )
+    )
+    assert invited == len(recipients) + 1  # plus the demo's invited user
+
+
+async def test_ipm_staff_set_a_password_then_activate_and_deactivate(
+    client: httpx.AsyncClient, agent: str, session: AsyncSession
+) -> None:
+    julia = global_id("Contact", JULIA)
+    created = await call(
+        client, SET_PASSWORD, agent, portalId=PORTAL, contactId=julia, password=PASSWORD
+    )
+    user = created["portalUser"]
+    assert (user["registrationStatus"], user["assignmentStatus"]) == ("DISABLED", "ASSIGNED")
+    assert (await login(client, "julia.richter@example.org", PASSWORD, PORTAL))["code"]
+
+    row = await user_by_email(session, "julia.richter@example.org")
+    assert row is not None
+    user_id = global_id("PortalUser", row.id)
+    assert (await call(client, ACTIVATE_USER, agent, id=user_id))["portalUser"][
+        "registrationStatus"
+    ] == "ACTIVE"
+    token = (await login(client, "julia.richter@example.org", PASSWORD, PORTAL))["accessToken"]
+    deactivated = await call(client, DEACTIVATE_USER, agent, id=user_id)
+    assert deactivated["revokedSessions"] == 1
+    assert (await post(client, "{ viewer { role } }", token)).status_code == 401
+    assert (await login(client, "julia.richter@example.org", PASSWORD, PORTAL))["code"]
+
+    weak = await call(
+        client, SET_PASSWORD, agent, portalId=PORTAL, contactId=julia, password="kurz"
+    )
+    assert (weak["code"], weak["field"]) == ("INVALID_INPUT", "password")
