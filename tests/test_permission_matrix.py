@@ -123,6 +123,17 @@ MATRIX = """
     DocumentConnection.totalCount                  public
     DocumentEdge.cursor                            public
     DocumentEdge.node                              public
+    EmailPreview.html                              public
+    EmailPreview.subject                           public
+    EmailPreview.text                              public
+    EmailTemplate.bodyHtml                         x x - - -
+    EmailTemplate.bodyText                         x x - - -
+    EmailTemplate.kind                             x x - - -
+    EmailTemplate.language                         x x - - -
+    EmailTemplate.subject                          x x - - -
+    EmailTemplate.updatedAt                        x x - - -
+    EmailTemplate.variables                        x x - - -
+    EmailTemplatePayload.emailTemplate             public
     Impersonation.accessToken                      public
     Impersonation.expiresIn                        public
     Impersonation.role                             public
@@ -200,6 +211,7 @@ MATRIX = """
     Mutation.sendLoginCode                         public
     Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
+    Mutation.updateEmailTemplate                   x - - - -
     Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updateStaffUser                       x - - - -
@@ -268,6 +280,7 @@ MATRIX = """
     Portal.domainKind                              x x - - -
     Portal.domainStatus                            x x - - -
     Portal.draftConfiguration                      x x - - -
+    Portal.emailTemplates                          x x - - -
     Portal.id                                      public
     Portal.name                                    public
     Portal.permissionGroups                        x x - - -
@@ -321,6 +334,7 @@ MATRIX = """
     Query.portal                                   public
     Query.portalUsers                              x x - - -
     Query.portals                                  x x x x -
+    Query.previewEmailTemplate                     x x - - -
     Query.staffUsers                               x x - - -
     Query.viewer                                   public
     RecoveryCodes.codes                            public
@@ -474,6 +488,10 @@ ROOT_FIELDS = {
     "portalUsers": "portalUsers {{ totalCount }}",
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
+    "previewEmailTemplate": (
+        'previewEmailTemplate(portalId: "{portal}", kind: ACTIVATION, language: "de")'
+        " {{ __typename }}"
+    ),
 }
 # Allowed fields that are null on the sampled demo rows (absent data, not denial).
 MAY_BE_NULL: frozenset[str] = frozenset(

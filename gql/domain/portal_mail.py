@@ -18,6 +18,7 @@ from db import models
 from db.email_defaults import DEFAULT_EMAILS
 from db.models.enums import EmailTemplateKind
 from gql.domain import mail
+from gql.domain.errors import InvalidInput
 from gql.domain.mail import Template
 
 LINK_OF_KIND = {
@@ -165,3 +166,43 @@ def default_rows(portal: models.Portal, languages: list[str]) -> list[models.Ema
         for language, template in by_language.items()
         if language in languages
     ]
+
+
+_PART_FIELDS = {"subject": "subject", "text": "bodyText", "html": "bodyHtml"}
+
+
+async def save_template(
+    db: AsyncSession,
+    portal: models.Portal,
+    kind: EmailTemplateKind,
+    language: str,
+    template: Template,
+) -> models.EmailTemplate:
+    """Store a portal's template after checking it renders with the documented
+    variables; a broken one is refused naming the input field."""
+    settings = portal.published_settings or portal.draft_settings
+    if language not in settings.languages:
+        raise InvalidInput(f"The portal speaks {', '.join(settings.languages)}.", field="language")
+    if not template.subject.strip() or len(template.subject) > 200:
+        raise InvalidInput("A subject of 1 to 200 characters.", field="subject")
+    try:
+        check(kind, template, portal.name)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=_PART_FIELDS.get(error.field or "")) from error
+    row = models.EmailTemplate
+    found = await db.scalar(
+        sa.select(row)
+        .where(row.portal_id == portal.id, row.kind == kind, row.language == language)
+        .with_for_update()
+    )
+    if found is None:
+        found = row(
+            organization_id=portal.organization_id, portal_id=portal.id, kind=kind,
+            language=language,
+        )  # fmt: skip
+        db.add(found)
+    found.subject = template.subject
+    found.body_text = template.text
+    found.body_html = template.html
+    await db.flush()
+    return found

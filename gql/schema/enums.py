@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
     from db.models.enums import DocumentType as DocumentType
     from db.models.enums import DomainKind as DomainKind
     from db.models.enums import DomainStatus as DomainStatus
+    from db.models.enums import EmailTemplateKind as EmailTemplateKind
     from db.models.enums import InstallmentInterval as InstallmentInterval
     from db.models.enums import MeterReadingSource as MeterReadingSource
     from db.models.enums import MeterReadingStatus as MeterReadingStatus
@@ -41,6 +42,9 @@ else:
     DomainKind = strawberry.enum(enums.DomainKind, description="Managed subdomain or own domain.")
     DomainStatus = strawberry.enum(enums.DomainStatus, description="Set-up state of the domain.")
     TileKind = strawberry.enum(enums.TileKind, description="Kind of home page tile.")
+    EmailTemplateKind = strawberry.enum(
+        enums.EmailTemplateKind, description="Which email a portal sends."
+    )
     RegistrationStatus = strawberry.enum(
         enums.RegistrationStatus, description="Registration state of a portal user."
     )

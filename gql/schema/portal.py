@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +16,12 @@ from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode
 from gql.schema.pagination import Connection
+
+if TYPE_CHECKING:
+    from gql.schema.email_templates import EmailTemplate
+
+
+EmailTemplateRef = Annotated["EmailTemplate", strawberry.lazy("gql.schema.email_templates")]
 
 
 def _row(obj: object) -> Any:
@@ -162,6 +168,12 @@ class Portal(RowNode):
     ) -> Connection[Tile] | None:
         model = models.Tile
         return await load_page(info, model.portal_id, _row(self).id, first, after, model.position)
+
+    @allow(STAFF, description="The portal's email templates, by kind and language.")
+    async def email_templates(self, info: Info) -> list[EmailTemplateRef] | None:
+        model = models.EmailTemplate
+        loader = info.context.loaders.by_fk(model.portal_id, model.kind, model.language)
+        return cast(list[EmailTemplateRef], await loader.load(_row(self).id))
 
     @allow(STAFF, description="Permission groups of the portal.")
     async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:

@@ -22,7 +22,15 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain.scope import visible
 from gql.resolvers.common import load_one, query_page
-from gql.schema import access, audit_log, auth, enums, portal_user, registration
+from gql.schema import (
+    access,
+    audit_log,
+    auth,
+    email_templates,
+    enums,
+    portal_user,
+    registration,
+)
 from gql.schema.crm import Contact
 from gql.schema.node import parse_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
@@ -171,6 +179,12 @@ class Query:
     ) -> Connection[portal_user.StaffUser] | None:
         staff = models.StaffUser
         return await query_page(info, staff, first, after, order_by=(staff.name,))
+
+    preview_email_template: email_templates.PreviewResult | None = allow(
+        STAFF,
+        description="A portal's email template (or an unsaved version) with example values.",
+        resolver=email_templates.preview_email_template,
+    )
 
     audit_events: Connection[audit_log.AuditEvent] | None = allow(
         STAFF,
@@ -334,4 +348,9 @@ class Mutation:
         STAFF,
         description="Deactivate a portal user's access; ends every session at once.",
         resolver=registration.deactivate_portal_user,
+    )
+    update_email_template: email_templates.EmailTemplateResult | None = allow(
+        Role.ADMIN,
+        description="Replace a portal's email template; refused if it does not render.",
+        resolver=email_templates.update_email_template,
     )
