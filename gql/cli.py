@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress
 from strawberry import relay
 
-from db import demo, migrate
+from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
 from db.session import Database
 from gql.auth.passwords import hash_password
@@ -118,12 +122,16 @@ def serve(
     if mail_sink and settings.development:
         from gql.dev_mail import start_sink
 
-        sink, _ = start_sink(settings.smtp_host, settings.smtp_port)
-        console.print(
-            f"[dim]Mail sink on {settings.smtp_host}:{settings.smtp_port};"
-            f" mails at http://{host}:{port}/dev/mails[/dim]",
-            soft_wrap=True,
-        )
+        try:
+            sink, _ = start_sink(settings.smtp_host, settings.smtp_port)
+        except (OSError, RuntimeError) as error:  # e.g. the port is taken
+            console.print(f"[yellow]No mail sink on port {settings.smtp_port}: {error}[/yellow]")
+        else:
+            console.print(
+                f"[dim]Mail sink on {settings.smtp_host}:{settings.smtp_port};"
+                f" mails at http://{host}:{port}/dev/mails[/dim]",
+                soft_wrap=True,
+            )
     _exit_on_sigterm()
     with database_url(database_url_option or settings.database_url, data_dir) as url:
         settings = replace(settings, database_url=url)
@@ -167,6 +175,73 @@ def worker_command(
         console.print(f"Delivering mail to {settings.smtp_host}:{settings.smtp_port}")
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run(url))
+
+
+@app.command("invite-contacts")
+def invite_contacts_command(
+    portal: Annotated[str, typer.Argument(help="The portal: its domain, ID or UUID.")],
+    active_contract_only: Annotated[
+        bool, typer.Option(help="Only contacts with an active contract.")
+    ] = False,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="Contacts per transaction.")] = 500,
+    database_url_option: DatabaseUrl = None,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Invite every contact that has no access to the portal yet (idempotent: run it
+    again after an interruption; nobody is invited twice)."""
+    settings = Settings.from_env(data_dir=data_dir)
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        total = asyncio.run(_invite_contacts(url, settings, portal, batch, active_contract_only))
+    console.print(
+        f"[green]{total.invited} invited[/green], {total.skipped} skipped (email already in use)."
+        " The mails go out through the outbox."
+    )
+
+
+async def _invite_contacts(
+    url: str, settings: Settings, reference: str, batch: int, active_only: bool
+) -> Any:
+    from gql.auth.actor import Actor, Role
+    from gql.domain import portal_access
+    from gql.domain.registration import AccessConfig
+
+    database = Database.from_url(url, pool_size=2)
+    try:
+        async with database.sessions() as db:
+            portal = await db.scalar(sa.select(models.Portal).where(_portal_filter(reference)))
+        if portal is None:
+            raise typer.BadParameter(f"no portal {reference!r}", param_hint="PORTAL")
+        system = Actor(Role.ADMIN, portal.organization_id)
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"Inviting to {portal.name}", total=None)
+
+            def report(done: portal_access.BulkInvitation, remaining: int) -> None:
+                progress.update(task, completed=done.invited, total=done.invited + remaining)
+
+            return await portal_access.invite_in_batches(
+                database.sessions,
+                system,
+                AccessConfig.from_settings(settings),
+                portal_id=portal.id,
+                batch=batch,
+                active_contract_only=active_only,
+                on_batch=report,
+                now=lambda: datetime.now(UTC),
+            )
+    finally:
+        await database.dispose()
+
+
+def _portal_filter(reference: str) -> Any:
+    """A portal by domain, global ID or UUID."""
+    candidates = [models.Portal.domain == reference.strip().lower()]
+    with contextlib.suppress(ValueError):
+        candidates.append(models.Portal.id == uuid.UUID(reference))
+    with contextlib.suppress(Exception):
+        type_name, node_id = relay.from_base64(reference)
+        if type_name == "Portal":
+            candidates.append(models.Portal.id == uuid.UUID(node_id))
+    return sa.or_(*candidates)
 
 
 @app.command("migrate")

@@ -15,13 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import demo, models
 from db.portal_settings import SelfRegistration
 from gql import delivery
+from gql.auth.actor import Actor, Role
 from gql.delivery import RetryPolicy
 from gql.dev_mail import ReceivedMail
-from gql.domain import registration
+from gql.domain import portal_access, registration
 from gql.domain.audit import Origin
 from gql.domain.registration import AccessConfig
 from gql.settings import Settings
-from tests.conftest import CUSTOMER_PORTAL, NACHBAR_PORTAL, contact_id, global_id
+from tests.conftest import (
+    CUSTOMER_PORTAL,
+    MUSTERSTADT,
+    NACHBAR_PORTAL,
+    contact_id,
+    global_id,
+)
 from tests.smtp import SmtpServer
 from tests.test_auth import login, post
 from tests.test_impersonation import staff_token
@@ -416,3 +423,34 @@ async def test_ipm_staff_set_a_password_then_activate_and_deactivate(
         client, SET_PASSWORD, agent, portalId=PORTAL, contactId=julia, password="kurz"
     )
     assert (weak["code"], weak["field"]) == ("INVALID_INPUT", "password")
+
+
+async def test_batches_commit_one_by_one_and_a_rerun_invites_nobody(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, test_settings: Settings
+) -> None:
+    system = Actor(Role.ADMIN, MUSTERSTADT)
+    progress: list[tuple[int, int]] = []
+
+    async def run() -> portal_access.BulkInvitation:
+        return await portal_access.invite_in_batches(
+            sessions, system, AccessConfig.from_settings(test_settings),
+            portal_id=CUSTOMER_PORTAL, batch=4, active_contract_only=False,
+            on_batch=lambda done, remaining: progress.append((done.invited, remaining)),
+            now=lambda: datetime.now(UTC),
+        )  # fmt: skip
+
+    first = await run()
+    assert first.invited > 4
+    assert progress[0][0] == 4
+    assert progress[-1][1] == 0
+    assert len(progress) >= 2
+    assert (await run()).invited == 0
+    outbox = await session.scalar(
+        sa.select(sa.func.count()).where(models.OutboundEmail.kind == "invitation")
+    )
+    assert outbox == first.invited
+    event = await session.scalar(
+        sa.select(models.AuditEvent).where(models.AuditEvent.action == "portal.contacts_invited")
+    )
+    assert event is not None
+    assert event.actor_type is models.ActorType.SYSTEM

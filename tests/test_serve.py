@@ -66,6 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["COLUMNS"] = "200"
+    env["SMTP_PORT"] = str(free_port())  # the development mail sink
     command = [sys.executable, "-m", "gql.cli", "serve"]
     command += ["--port", str(port), "--data-dir", str(data_dir)]
     with log.open("w") as out:
@@ -172,6 +173,41 @@ def test_a_customer_reads_only_their_own_contracts_and_readings(server: Server) 
     assert data["contacts"] == {"totalCount": 1}
 
 
+def test_a_person_registers_reads_the_mail_activates_and_logs_in(server: Server) -> None:
+    """The README's story: register on the demo portal, open /dev/mails, follow the link."""
+    portal = next(a.portal_id for a in readme_logins() if a.email == "anna.becker@example.org")
+    answer = graphql(
+        server,
+        "mutation($input: RegisterInput!) { register(input: $input) { __typename } }",
+        input={
+            "portalId": portal,
+            "email": "julia.richter@example.org",
+            "password": "Zählerstand-2026!",
+            "identifiers": [{"key": "contact.customer_number", "value": "K-100007"}],
+            "acceptedTerms": True,
+        },
+    )
+    assert answer == {"register": {"__typename": "RequestReceived"}}
+    deadline = time.monotonic() + 30
+    while True:  # the in-process worker delivers to the sink within a poll or two
+        mails = httpx.get(f"{server.url}/dev/mails", timeout=5).json()
+        if mails or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    [mail] = [m for m in mails if m["recipients"] == ["julia.richter@example.org"]]
+    token = re.search(r"/activate\?token=([\w-]+)", mail["text"])
+    assert token, mail["text"]
+    activated = graphql(
+        server,
+        "mutation($input: TokenInput!) { activateAccount(input: $input) {"
+        " ... on AccountActivated { canLogIn } } }",
+        input={"portalId": portal, "token": token.group(1)},
+    )
+    assert activated == {"activateAccount": {"canLogIn": True}}
+    login(server, ReadmeLogin("CUSTOMER", "julia.richter@example.org", "Zählerstand-2026!", portal))
+
+
+# Last: it stops the module's server.
 def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
     pid_file = server.data_dir / "pg" / "postmaster.pid"
     postgres_pid = int(pid_file.read_text().split("\n", 1)[0])

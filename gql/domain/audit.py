@@ -21,6 +21,8 @@ class Origin:
 
 
 def actor_type(actor: Actor) -> models.ActorType:
+    if actor.is_staff and actor.subject_id is None:
+        return models.ActorType.SYSTEM  # a CLI command or a job acting for the organization
     if actor.is_staff:
         return models.ActorType.STAFF
     if actor.is_portal_user:

@@ -5,11 +5,12 @@ password, then activate or deactivate the access)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from gql.auth.actor import Actor
@@ -257,3 +258,31 @@ async def set_active(
     action = "portal_user.activated" if active else "portal_user.deactivated"
     audit.about(db, actor, user, action, origin, {"revoked_sessions": revoked})
     return user, revoked
+
+
+async def invite_in_batches(
+    sessions_factory: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID,
+    batch: int,
+    active_contract_only: bool,
+    on_batch: Callable[[BulkInvitation, int], None],
+    now: Callable[[], datetime],
+) -> BulkInvitation:
+    """Invite every contact without access, one committed transaction per batch (an
+    interrupted run loses at most its open batch and can simply be run again).
+    `on_batch(done_so_far, remaining)` reports progress."""
+    total = BulkInvitation()
+    while True:
+        async with sessions_factory() as db, db.begin():
+            report, remaining = await invite_batch(
+                db, actor, config, portal_id=portal_id, limit=batch,
+                active_contract_only=active_contract_only, origin=audit.Origin(), now=now(),
+            )  # fmt: skip
+        total.invited += report.invited
+        total.skipped += report.skipped
+        on_batch(total, remaining)
+        if remaining == 0 or report.invited == 0:
+            return total
