@@ -371,6 +371,8 @@ async def register(
     if settings.registration.terms_url is not None and not accepted_terms:
         raise InvalidInput("Please accept the terms of use.", field="acceptedTerms")
     values = clean_identifiers(settings, identifiers)
+    # Hashed on every path, so the time of the answer does not tell who exists either.
+    password_hash = hash_password(password, config.password_profile)
     if not await within_limits(db, config, "register", address, origin, now):
         return RegistrationOutcome("THROTTLED")
 
@@ -407,7 +409,7 @@ async def register(
         language=chosen,
         status=models.RegistrationStatus.ACTIVATION_SENT,
         contact=contact,
-        password_hash=hash_password(password, config.password_profile),
+        password_hash=password_hash,
     )
     await send_link(db, config, portal, user, ACTIVATION, now)
     audit.about(db, anonymous_on(portal), user, "portal_user.registered", origin, {"outcome": kind})
