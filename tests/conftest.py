@@ -76,16 +76,21 @@ def test_settings() -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def database_url(postgres_url: str) -> str:
-    """A database of its own, migrated to head and seeded with the demo world."""
-    url = await _recreate_database(postgres_url, f"portal_test_{os.getpid()}")
+async def seeded_database(postgres_url: str, name: str) -> str:
+    """A new database `name`, migrated to head and seeded with the demo world."""
+    url = await _recreate_database(postgres_url, name)
     await migrate.upgrade_async(url)
     engine = create_engine(url, pool_size=1)
     async with AsyncSession(engine) as session, session.begin():
         await demo.load_demo(session, lambda password: hash_password(password, "test"))
     await engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_url: str) -> str:
+    """The tests' database (each test runs in a transaction that is rolled back)."""
+    return await seeded_database(postgres_url, f"portal_test_{os.getpid()}")
 
 
 @pytest.fixture(scope="session")

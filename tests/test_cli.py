@@ -11,21 +11,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import demo, migrate, models
+from db import models
 from db.session import create_engine
-from gql.auth.passwords import hash_password
-from tests.conftest import ROOT, _recreate_database
+from tests.conftest import ROOT, seeded_database
 
 
 @pytest.fixture(scope="module")
 async def fresh_url(postgres_url: str) -> str:
-    url = await _recreate_database(postgres_url, f"portal_cli_{os.getpid()}")
-    await migrate.upgrade_async(url)
-    engine = create_engine(url, pool_size=1)
-    async with AsyncSession(engine) as session, session.begin():
-        await demo.load_demo(session, lambda password: hash_password(password, "test"))
-    await engine.dispose()
-    return url
+    """A database of these tests alone: the CLI commits."""
+    return await seeded_database(postgres_url, f"portal_cli_{os.getpid()}")
 
 
 def portal_cli(*args: str) -> str:

@@ -454,3 +454,16 @@ async def test_batches_commit_one_by_one_and_a_rerun_invites_nobody(
     )
     assert event is not None
     assert event.actor_type is models.ActorType.SYSTEM
+
+
+async def test_a_registration_without_a_contact_waits_for_staff(
+    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await call(client, REGISTER, **registration_input("neu.kunde@example.org"))
+    [mail] = await mails(smtp, sessions)
+    assert mail.text.startswith("Hallo,")  # no contact, no name
+    done = await call(client, ACTIVATE, portalId=PORTAL, token=token_of(mail, "activate"))
+    assert done == {"__typename": "AccountActivated", "email": "neu.kunde@example.org",
+                    "canLogIn": False}  # fmt: skip
+    refused = await login(client, "neu.kunde@example.org", PASSWORD, PORTAL)
+    assert refused["code"] == "INVALID_CREDENTIALS"

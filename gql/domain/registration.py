@@ -450,6 +450,31 @@ async def _user_by_email(
     )
 
 
+async def _mail_link_if(
+    db: AsyncSession,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    email: str,
+    status: models.RegistrationStatus,
+    purpose: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.PortalUser | None:
+    """Mail a new link for `purpose` to the portal user with this email if it is in
+    `status`; within the rate limits; the caller learns nothing either way."""
+    portal = await active_portal(db, portal_id)
+    address = normalize_email(email)
+    if not await within_limits(db, config, purpose, address, origin, now):
+        return None
+    user = await _user_by_email(db, portal, address)
+    if user is None or user.registration_status is not status:
+        return None
+    await send_link(db, config, portal, user, purpose, now)
+    audit.about(db, anonymous_on(portal), user, f"portal_user.{purpose}_requested", origin)
+    return user
+
+
 async def resend_activation(
     db: AsyncSession,
     config: AccessConfig,
@@ -460,13 +485,11 @@ async def resend_activation(
     now: datetime,
 ) -> None:
     """A new activation link (older ones stop working), if the email waits for one."""
-    portal = await active_portal(db, portal_id)
-    address = normalize_email(email)
-    if not await within_limits(db, config, "resend_activation", address, origin, now):
-        return
-    user = await _user_by_email(db, portal, address)
-    if user is not None and user.registration_status is models.RegistrationStatus.ACTIVATION_SENT:
-        await send_link(db, config, portal, user, ACTIVATION, now)
+    await _mail_link_if(
+        db, config, portal_id=portal_id, email=email,
+        status=models.RegistrationStatus.ACTIVATION_SENT, purpose=ACTIVATION,
+        origin=origin, now=now,
+    )  # fmt: skip
 
 
 async def request_password_reset(
@@ -479,14 +502,11 @@ async def request_password_reset(
     now: datetime,
 ) -> None:
     """A password reset link for an active portal user; nothing otherwise (same answer)."""
-    portal = await active_portal(db, portal_id)
-    address = normalize_email(email)
-    if not await within_limits(db, config, "password_reset", address, origin, now):
-        return
-    user = await _user_by_email(db, portal, address)
-    if user is not None and user.registration_status is models.RegistrationStatus.ACTIVE:
-        await send_link(db, config, portal, user, PASSWORD_RESET, now)
-        audit.about(db, anonymous_on(portal), user, "password.reset_requested", origin)
+    await _mail_link_if(
+        db, config, portal_id=portal_id, email=email,
+        status=models.RegistrationStatus.ACTIVE, purpose=PASSWORD_RESET,
+        origin=origin, now=now,
+    )  # fmt: skip
 
 
 async def reset_password(
