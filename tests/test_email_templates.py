@@ -4,6 +4,7 @@ saved template."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -146,3 +147,16 @@ async def test_registration_mails_use_the_saved_template(
     assert mail is not None
     assert mail.subject == "Willkommen, Julia"
     assert "https://musterstadt.portale.example/activate?token=" in mail.body_text
+
+
+def test_a_new_portal_gets_every_template_in_each_of_its_languages() -> None:
+    portal = models.Portal(id=uuid.uuid4(), organization_id=uuid.uuid4(), name="Neu")
+    rows = portal_mail.default_rows(portal, ["de"])
+    assert {(r.kind, r.language) for r in rows} == {(k, "de") for k in EmailTemplateKind}
+    both = portal_mail.default_rows(portal, ["de", "en"])
+    assert len(both) == 2 * len(EmailTemplateKind)
+    for row in both:
+        assert row.portal_id == portal.id
+        assert row.organization_id == portal.organization_id
+        template = portal_mail.Template(row.subject, row.body_text, row.body_html)
+        portal_mail.check(row.kind, template, portal.name)
