@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import EmailTemplateKind
 from gql.domain import portal_mail
+from gql.domain.mail import Template
 from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, global_id
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
@@ -158,5 +159,5 @@ def test_a_new_portal_gets_every_template_in_each_of_its_languages() -> None:
     for row in both:
         assert row.portal_id == portal.id
         assert row.organization_id == portal.organization_id
-        template = portal_mail.Template(row.subject, row.body_text, row.body_html)
+        template = Template(row.subject, row.body_text, row.body_html)
         portal_mail.check(row.kind, template, portal.name)
