@@ -197,7 +197,8 @@ class PortalSettings(_Settings):
 class SettingsColumn(sa.types.TypeDecorator[PortalSettings]):
     """JSONB column holding a validated `PortalSettings` document."""
 
-    impl = postgresql.JSONB
+    # SQL NULL for None (not the JSON value null), so "not published" is IS NULL.
+    impl = postgresql.JSONB(none_as_null=True)
     cache_ok = True
 
     def process_bind_param(self, value: PortalSettings | None, dialect: Any) -> Any:

@@ -110,6 +110,7 @@ MATRIX = """
     ContractEdge.node                              public
     DeletePermissionGroupPayload.deletedId         public
     DeletePermissionGroupPayload.movedPortalUsers  public
+    DeletePortalPayload.deletedId                  public
     Document.contract                              x x x - -  contract:read
     Document.createdAt                             x x x - -  document:read
     Document.id                                    public
@@ -189,8 +190,10 @@ MATRIX = """
     Mutation.changePassword                        x x x x -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
+    Mutation.createPortal                          x - - - -
     Mutation.deactivatePortalUser                  x x - - -
     Mutation.deletePermissionGroup                 x - - - -
+    Mutation.deletePortal                          x - - - -
     Mutation.disableStaffUser                      x - - - -
     Mutation.disableTotp                           x x x x -
     Mutation.enableStaffUser                       x - - - -
@@ -214,6 +217,7 @@ MATRIX = """
     Mutation.updateEmailTemplate                   x - - - -
     Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -
+    Mutation.updatePortal                          x - - - -
     Mutation.updateStaffUser                       x - - - -
     Mutation.verifyTwoFactor                       public
     MutationError.code                             public
@@ -307,6 +311,7 @@ MATRIX = """
     PortalDesign.secondaryColor                    public
     PortalEdge.cursor                              public
     PortalEdge.node                                public
+    PortalPayload.portal                           public
     PortalUser.activatedAt                         x x - - -
     PortalUser.assignmentStatus                    x x x x -
     PortalUser.contact                             x x x x -

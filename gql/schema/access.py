@@ -12,9 +12,9 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
-from gql.domain import account, permission_groups, staff
+from gql.domain import account, permission_groups, portals, staff
 from gql.schema import enums
-from gql.schema.portal import PermissionGroup
+from gql.schema.portal import PermissionGroup, Portal
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import MutationError, attempt, now, origin, row_id
 
@@ -344,5 +344,89 @@ async def update_language(info: Info, input: UpdateLanguageInput) -> LanguageRes
             db, info.context.actor, input.language, origin=origin(info)
         )
         return LanguageUpdated(language=language)
+
+    return await attempt(info, work)
+
+
+# --- Portals -------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new portal; it starts as a DRAFT on a managed subdomain.")
+class CreatePortalInput:
+    type: enums.PortalType = strawberry.field(description="CUSTOMER or INSTALLER.")
+    name: str = strawberry.field(description="Shown to its users, e.g. 'Kundenportal'.")
+    subdomain: str = strawberry.field(
+        description="Label of the managed domain: <subdomain>.<base domain>."
+    )
+    languages: list[str] = strawberry.field(
+        default_factory=lambda: ["de"], description="de and/or en."
+    )
+    default_language: str | None = strawberry.field(
+        default=None, description="One of the languages; the first when left out."
+    )
+
+
+@strawberry.input(description="A portal's new name.")
+class UpdatePortalInput:
+    id: relay.GlobalID = strawberry.field(description="The portal.")
+    name: str = strawberry.field(description="New name.")
+
+
+@strawberry.input(description="A portal to delete; not while it is active.")
+class DeletePortalInput:
+    id: relay.GlobalID = strawberry.field(description="The portal.")
+
+
+@strawberry.type(description="The portal as saved.")
+class PortalPayload:
+    portal: Portal = public("The portal.")
+
+
+@strawberry.type(description="A deleted portal.")
+class DeletePortalPayload:
+    deleted_id: relay.GlobalID = public("ID of the deleted portal.")
+
+
+PortalResult = Annotated[PortalPayload | MutationError, strawberry.union("PortalResult")]
+DeletePortalResult = Annotated[
+    DeletePortalPayload | MutationError, strawberry.union("DeletePortalResult")
+]
+
+
+async def create_portal(info: Info, input: CreatePortalInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await portals.create(
+            db,
+            info.context.actor,
+            type=input.type,
+            name=input.name,
+            subdomain=input.subdomain,
+            languages=input.languages,
+            default_language=input.default_language,
+            base_domain=info.context.settings.managed_base_domain,
+            origin=origin(info),
+        )
+        return PortalPayload(portal=cast(Portal, portal))
+
+    return await attempt(info, work)
+
+
+async def update_portal(info: Info, input: UpdatePortalInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await portals.rename(
+            db, info.context.actor, row_id(input.id, "Portal", "id"), input.name,
+            origin=origin(info),
+        )  # fmt: skip
+        return PortalPayload(portal=cast(Portal, portal))
+
+    return await attempt(info, work)
+
+
+async def delete_portal(info: Info, input: DeletePortalInput) -> DeletePortalResult:
+    async def work(db: AsyncSession) -> DeletePortalPayload:
+        await portals.delete(
+            db, info.context.actor, row_id(input.id, "Portal", "id"), origin=origin(info)
+        )
+        return DeletePortalPayload(deleted_id=input.id)
 
     return await attempt(info, work)

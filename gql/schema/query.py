@@ -354,3 +354,16 @@ class Mutation:
         description="Replace a portal's email template; refused if it does not render.",
         resolver=email_templates.update_email_template,
     )
+    create_portal: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Create a portal (DRAFT, managed subdomain, default group, templates).",
+        resolver=access.create_portal,
+    )
+    update_portal: access.PortalResult | None = allow(
+        Role.ADMIN, description="Rename a portal.", resolver=access.update_portal
+    )
+    delete_portal: access.DeletePortalResult | None = allow(
+        Role.ADMIN,
+        description="Delete a portal that is not active, with its users and settings.",
+        resolver=access.delete_portal,
+    )

@@ -1,0 +1,153 @@
+"""Portals as an ADMIN sets them up (seed 003): create (with a managed subdomain, a
+default permission group and the email templates of its languages), rename, delete
+while not active.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pydantic
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.models.enums import GRANTS_BY_PORTAL_TYPE
+from db.portal_settings import PortalSettings
+from gql.auth.actor import Actor
+from gql.domain import audit, portal_mail
+from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from gql.domain.scope import one_visible
+
+DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+DEFAULT_GROUP_NAME = "Standard"
+
+
+def clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 120:
+        raise InvalidInput("A name of 1 to 120 characters.", field="name")
+    return cleaned
+
+
+def managed_domain(label: str, base_domain: str) -> str:
+    """`<label>.<base domain>` for a valid DNS label (3 to 63 of a-z, 0-9 and inner
+    hyphens)."""
+    cleaned = label.strip().lower()
+    if not DNS_LABEL.match(cleaned) or "--" in cleaned[2:4]:
+        raise InvalidInput(
+            "Use 3 to 63 letters, digits or inner hyphens, e.g. stadtwerke-musterstadt.",
+            field="subdomain",
+        )
+    return f"{cleaned}.{base_domain}"
+
+
+def initial_settings(languages: list[str], default_language: str | None) -> PortalSettings:
+    try:
+        return PortalSettings(
+            languages=languages,
+            default_language=default_language or (languages[0] if languages else "de"),
+        )
+    except pydantic.ValidationError as error:
+        problem = error.errors()[0]
+        field = "defaultLanguage" if "default" in str(problem.get("msg", "")) else "languages"
+        raise InvalidInput(
+            "Languages: one or both of de and en, without repeats; the default among them.",
+            field=field,
+        ) from error
+
+
+async def create(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    type: models.PortalType,
+    name: str,
+    subdomain: str,
+    languages: list[str],
+    default_language: str | None,
+    base_domain: str,
+    origin: audit.Origin,
+) -> models.Portal:
+    """A new DRAFT portal on `<subdomain>.<base domain>` with its default permission
+    group (every grant of its type) and the email templates of its languages."""
+    assert actor.organization_id is not None
+    settings = initial_settings(languages, default_language)
+    portal = models.Portal(
+        id=uuid.uuid4(),
+        organization_id=actor.organization_id,
+        type=type,
+        name=clean_name(name),
+        status=models.PortalStatus.DRAFT,
+        domain_kind=models.DomainKind.MANAGED,
+        domain=managed_domain(subdomain, base_domain),
+        domain_status=models.DomainStatus.READY,
+        draft_settings=settings,
+    )
+    taken = await db.scalar(
+        sa.select(models.Portal.id).where(models.Portal.domain == portal.domain)
+    )
+    if taken is not None:
+        raise Conflict(f"{portal.domain} is taken; choose another subdomain.", field="subdomain")
+    db.add(portal)
+    try:
+        await db.flush()
+    except IntegrityError as error:  # taken at the same moment by someone else
+        raise Conflict(f"{portal.domain} is taken.", field="subdomain") from error
+    db.add(
+        models.PermissionGroup(
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            name=DEFAULT_GROUP_NAME,
+            grants=sorted(GRANTS_BY_PORTAL_TYPE[type]),
+            visibility={},
+            is_default=True,
+        )
+    )
+    db.add_all(portal_mail.default_rows(portal, list(settings.languages)))
+    await db.flush()
+    audit.about(db, actor, portal, "portal.created", origin, {"domain": portal.domain})
+    return portal
+
+
+async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
+    portal = await one_visible(db, models.Portal, portal_id, actor, lock=True)
+    if portal is None:
+        raise NotFound("No such portal.", field="id")
+    return portal
+
+
+async def rename(
+    db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None, name: str, *, origin: audit.Origin
+) -> models.Portal:
+    portal = await _portal(db, actor, portal_id)
+    cleaned = clean_name(name)
+    if cleaned != portal.name:
+        audit.about(
+            db, actor, portal, "portal.renamed", origin, {"from": portal.name, "to": cleaned}
+        )
+        portal.name = cleaned
+    return portal
+
+
+async def delete(
+    db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None, *, origin: audit.Origin
+) -> None:
+    """Delete a portal that is not active, with everything that belongs to it (its
+    portal users, groups, tiles, templates and versions)."""
+    portal = await _portal(db, actor, portal_id)
+    if portal.status is models.PortalStatus.ACTIVE:
+        raise RuleViolation("Deactivate the portal before deleting it.", field="id")
+    users = await db.scalar(
+        sa.select(sa.func.count()).where(models.PortalUser.portal_id == portal.id)
+    )
+    audit.about(
+        db, actor, portal, "portal.deleted", origin,
+        {"domain": portal.domain, "name": portal.name, "portal_users": users},
+    )  # fmt: skip
+    # Portal users point at their group with ON DELETE RESTRICT: they go first.
+    await db.execute(sa.delete(models.PortalUser).where(models.PortalUser.portal_id == portal.id))
+    await db.delete(portal)
+    await db.flush()
