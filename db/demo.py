@@ -76,6 +76,7 @@ class DemoBuilder:
         self.hash = hash_password
         self.random = random.Random(20261122)
         self.rows: list[object] = []
+        self.versions: dict[uuid.UUID, models.PortalVersion] = {}
 
     def add(self, row: object) -> None:
         self.rows.append(row)
@@ -136,16 +137,15 @@ class DemoBuilder:
             published_at=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
         )
         self.add(portal)
-        self.add(
-            models.PortalVersion(
-                id=demo_id(f"portal-version:{key}:1"),
-                organization_id=org.id,
-                portal_id=portal.id,
-                version=1,
-                settings=settings,
-                tiles=[],
-            )
+        self.versions[portal.id] = version = models.PortalVersion(
+            id=demo_id(f"portal-version:{key}:1"),
+            organization_id=org.id,
+            portal_id=portal.id,
+            version=1,
+            settings=settings,
+            tiles=[],  # filled by tiles(): what customers see is the published snapshot
         )
+        self.add(version)
         grants = sorted(models.GRANTS_BY_PORTAL_TYPE[portal_type])
         group = models.PermissionGroup(
             id=demo_id(f"group:{key}:default"),
@@ -197,18 +197,19 @@ class DemoBuilder:
             (models.TileKind.PAYMENTS, {"de": {"title": "Zahlungen"}}),
         ]
         for position, (kind, content) in enumerate(specs):
-            self.add(
-                models.Tile(
-                    id=demo_id(f"tile:{portal.id}:{position}"),
-                    organization_id=org.id,
-                    portal_id=portal.id,
-                    kind=kind,
-                    position=position,
-                    visible=True,
-                    permission_group_ids=[],
-                    content=content,
-                )
+            tile = models.Tile(
+                id=demo_id(f"tile:{portal.id}:{position}"),
+                organization_id=org.id,
+                portal_id=portal.id,
+                kind=kind,
+                position=position,
+                visible=True,
+                permission_group_ids=[],
+                content=content,
             )
+            self.add(tile)
+            # Published as they are: the draft and version 1 agree.
+            self.versions[portal.id].tiles = [*self.versions[portal.id].tiles, tile.snapshot()]
 
     def contact(self, org: models.Organization, key: str, **values: object) -> models.Contact:
         contact = models.Contact(id=demo_id(f"contact:{org.slug}:{key}"), organization_id=org.id)

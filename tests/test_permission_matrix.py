@@ -205,12 +205,14 @@ MATRIX = """
     Mutation.login                                 public
     Mutation.logout                                x x x x -
     Mutation.logoutEverywhere                      x x x x -
+    Mutation.publishPortal                         x - - - -
     Mutation.refreshSession                        public
     Mutation.regenerateRecoveryCodes               x x x x -
     Mutation.register                              public
     Mutation.requestPasswordReset                  public
     Mutation.resendActivation                      public
     Mutation.resetPassword                         public
+    Mutation.restorePortalVersion                  x - - - -
     Mutation.sendLoginCode                         public
     Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
@@ -284,6 +286,7 @@ MATRIX = """
     Portal.domainKind                              x x - - -
     Portal.domainStatus                            x x - - -
     Portal.draftConfiguration                      x x - - -
+    Portal.draftTiles                              x x - - -
     Portal.emailTemplates                          x x - - -
     Portal.id                                      public
     Portal.name                                    public
@@ -293,6 +296,7 @@ MATRIX = """
     Portal.status                                  public
     Portal.tiles                                   x x x x -
     Portal.type                                    public
+    Portal.versions                                x x - - -
     PortalConfiguration.defaultLanguage            public
     PortalConfiguration.design                     public
     PortalConfiguration.identifiers                public
@@ -331,6 +335,9 @@ MATRIX = """
     PortalUserEdge.node                            public
     PortalUserPayload.portalUser                   public
     PortalUserPayload.revokedSessions              public
+    PortalVersion.publishedAt                      x x - - -
+    PortalVersion.publishedBy                      x x - - -
+    PortalVersion.version                          x x - - -
     Query.auditEvents                              x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
@@ -474,8 +481,13 @@ LOCATORS: dict[str, str] = {
         'node(id: "{id}") {{ ... on Portal {{ configuration {{ identifiers {{ %s }} }} }} }}'
     ),
     "Viewer": "viewer {{ %s }}",
+    # Portal users see tiles only as published: through their portal, not as rows.
+    "Tile": (
+        'node(id: "{id}") {{ ... on Portal {{ tiles(first: 1) {{ edges {{ node {{ %s }} }} }} }} }}'
+    ),
 }
 SOURCE_TYPE = {
+    "Tile": "Portal",
     "Address": "Contact",
     "PortalConfiguration": "Portal",
     "PortalDesign": "Portal",
@@ -538,7 +550,7 @@ def _reachable_roles(key: str) -> frozenset[Role]:
     if type_name in ("Query", "Viewer"):
         return frozenset(COLUMNS)
     if type_name in LOCATORS:
-        return REACHABLE[SOURCE_TYPE.get(type_name, type_name)]
+        return REACHABLE.get(type_name) or REACHABLE[SOURCE_TYPE[type_name]]
     return frozenset()  # connections, edges, page info, mutation results: static check only
 
 

@@ -106,6 +106,31 @@ class Tile(TenantOwned, Base):
     )
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The tile as a published version keeps it."""
+        return {
+            "id": str(self.id),
+            "kind": self.kind.value,
+            "position": self.position,
+            "visible": self.visible,
+            "permission_group_ids": [str(group) for group in self.permission_group_ids],
+            "content": self.content,
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any], portal: Portal) -> Tile:
+        """A tile of a published version, as an object that is not in any session."""
+        return cls(
+            id=uuid.UUID(data["id"]),
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            kind=TileKind(data["kind"]),
+            position=data["position"],
+            visible=data["visible"],
+            permission_group_ids=[uuid.UUID(group) for group in data["permission_group_ids"]],
+            content=data["content"],
+        )
+
     __table_args__ = (
         sa.UniqueConstraint("portal_id", "position", deferrable=True, initially="DEFERRED"),
         sa.CheckConstraint("position >= 0", name="position_non_negative"),

@@ -7,8 +7,9 @@ contracts hide their meters, readings, payments and documents too; document type
 installers
 the orders assigned to their partner contact, the meters of those orders and the
 customers of those orders (names and addresses only: fields decide the columns);
-anonymous callers see active portals and nothing else. Tenant isolation is the first
-conjunct of every filter, for every role.
+anonymous callers see active portals and nothing else. Tile rows are the draft (staff
+only); portal users see the published version's snapshot of them. Tenant isolation is
+the first conjunct of every filter, for every role.
 """
 
 from __future__ import annotations
@@ -86,14 +87,13 @@ def _portal_user_rules() -> dict[type[Any], Callable[[Actor], Filter]]:
     """Rows a portal user (customer or installer) sees besides the role-specific ones."""
     return {
         models.Portal: lambda a: models.Portal.id == a.portal_id,
-        models.Tile: lambda a: sa.and_(
-            models.Tile.portal_id == a.portal_id,
-            models.Tile.visible,
-            sa.or_(
-                sa.func.cardinality(models.Tile.permission_group_ids) == 0,
-                sa.literal(a.permission_group_id, sa.Uuid)
-                == sa.any_(models.Tile.permission_group_ids),
-            ),
+        # Tile rows are the draft (staff only); portal users see the published snapshot.
+        models.PortalVersion: lambda a: sa.and_(
+            models.PortalVersion.portal_id == a.portal_id,
+            models.PortalVersion.version
+            == sa.select(models.Portal.published_version)
+            .where(models.Portal.id == a.portal_id)
+            .scalar_subquery(),
         ),
         models.PortalUser: lambda a: models.PortalUser.id == a.subject_id,
         models.PermissionGroup: lambda a: models.PermissionGroup.id.in_(
@@ -152,7 +152,9 @@ def visible(model: Any, actor: Actor) -> Filter:
     return sa.and_(tenant, rule(actor))
 
 
-PORTAL_ONLY = frozenset({models.Portal, models.Tile, models.PortalUser, models.PermissionGroup})
+PORTAL_ONLY = frozenset(
+    {models.Portal, models.PortalVersion, models.PortalUser, models.PermissionGroup}
+)
 
 
 async def one_visible(

@@ -12,7 +12,7 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
-from gql.domain import account, permission_groups, portals, staff
+from gql.domain import account, permission_groups, portals, publishing, staff
 from gql.schema import enums
 from gql.schema.portal import PermissionGroup, Portal
 from gql.schema.portal_user import PortalUser, StaffUser
@@ -428,5 +428,38 @@ async def delete_portal(info: Info, input: DeletePortalInput) -> DeletePortalRes
             db, info.context.actor, row_id(input.id, "Portal", "id"), origin=origin(info)
         )
         return DeletePortalPayload(deleted_id=input.id)
+
+    return await attempt(info, work)
+
+
+@strawberry.input(description="A portal whose draft becomes the published version.")
+class PublishPortalInput:
+    id: relay.GlobalID = strawberry.field(description="The portal.")
+
+
+@strawberry.input(description="A published version to make the draft again.")
+class RestorePortalVersionInput:
+    portal_id: relay.GlobalID = strawberry.field(description="The portal.")
+    version: int = strawberry.field(description="The version number.")
+
+
+async def publish_portal(info: Info, input: PublishPortalInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await publishing.publish(
+            db, info.context.actor, row_id(input.id, "Portal", "id"), origin=origin(info),
+            now=now(),
+        )  # fmt: skip
+        return PortalPayload(portal=cast(Portal, portal))
+
+    return await attempt(info, work)
+
+
+async def restore_portal_version(info: Info, input: RestorePortalVersionInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await publishing.restore(
+            db, info.context.actor, row_id(input.portal_id, "Portal", "portalId"),
+            input.version, origin=origin(info),
+        )  # fmt: skip
+        return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)

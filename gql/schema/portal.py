@@ -11,17 +11,20 @@ from strawberry.scalars import JSON
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
+from gql.domain import publishing
 from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode
-from gql.schema.pagination import Connection
+from gql.schema.pagination import Connection, slice_connection
 
 if TYPE_CHECKING:
     from gql.schema.email_templates import EmailTemplate
+    from gql.schema.portal_user import StaffUser
 
 
 EmailTemplateRef = Annotated["EmailTemplate", strawberry.lazy("gql.schema.email_templates")]
+StaffUserRef = Annotated["StaffUser", strawberry.lazy("gql.schema.portal_user")]
 
 
 def _row(obj: object) -> Any:
@@ -135,6 +138,19 @@ class Tile(RowNode):
         return [row for row in rows if row is not None]
 
 
+@strawberry.type(description="A published version of a portal's settings and tiles.")
+class PortalVersion:
+    version: int | None = allow(STAFF, description="1 for the first publish, then counting.")
+
+    @allow(STAFF, description="When it was published.")
+    def published_at(self) -> datetime | None:
+        return cast(datetime, _row(self).created_at)
+
+    @allow(STAFF, description="Who published it.")
+    async def published_by(self, info: Info) -> StaffUserRef | None:
+        return await load_one(info, models.StaffUser, _row(self).published_by_id)
+
+
 @strawberry.type(description="A customer or installer portal of a utility.")
 class Portal(RowNode):
     __model__ = models.Portal
@@ -162,12 +178,33 @@ class Portal(RowNode):
     def draft_configuration(self) -> PortalConfiguration | None:
         return cast(PortalConfiguration, _row(self).draft_settings)
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Home page tiles in their order.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        description="Home page tiles of the published version, in order (portal users: those"
+        " shown to them).",
+    )
     async def tiles(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Tile] | None:
+        row = _row(self)
+        model = models.PortalVersion
+        versions = await info.context.loaders.by_fk(model.portal_id, model.version).load(row.id)
+        current = next((v for v in versions if v.version == row.published_version), None)
+        tiles = publishing.published_tiles(row, current, info.context.actor)
+        return slice_connection(tiles, first, after, info.context.settings.max_page_size)
+
+    @allow(STAFF, description="Tiles being edited, not yet visible to customers.")
+    async def draft_tiles(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Tile] | None:
         model = models.Tile
         return await load_page(info, model.portal_id, _row(self).id, first, after, model.position)
+
+    @allow(STAFF, description="Published versions, newest first.")
+    async def versions(self, info: Info) -> list[PortalVersion] | None:
+        model = models.PortalVersion
+        rows = await info.context.loaders.by_fk(model.portal_id, model.version).load(_row(self).id)
+        return cast(list[PortalVersion], sorted(rows, key=lambda v: -v.version))
 
     @allow(STAFF, description="The portal's email templates, by kind and language.")
     async def email_templates(self, info: Info) -> list[EmailTemplateRef] | None:

@@ -367,3 +367,13 @@ class Mutation:
         description="Delete a portal that is not active, with its users and settings.",
         resolver=access.delete_portal,
     )
+    publish_portal: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Publish the draft (settings and tiles) as the next version.",
+        resolver=access.publish_portal,
+    )
+    restore_portal_version: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Make a published version the draft again (publish to show it).",
+        resolver=access.restore_portal_version,
+    )
