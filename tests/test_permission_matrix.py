@@ -186,11 +186,13 @@ MATRIX = """
     Mutation.acceptInvitation                      public
     Mutation.acceptStaffInvitation                 public
     Mutation.activateAccount                       public
+    Mutation.activatePortal                        x - - - -
     Mutation.activatePortalUser                    x x - - -
     Mutation.changePassword                        x x x x -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
     Mutation.createPortal                          x - - - -
+    Mutation.deactivatePortal                      x - - - -
     Mutation.deactivatePortalUser                  x x - - -
     Mutation.deletePermissionGroup                 x - - - -
     Mutation.deletePortal                          x - - - -

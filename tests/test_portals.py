@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,9 @@ from strawberry import relay
 from db import models
 from db.models.enums import GRANTS_BY_PORTAL_TYPE
 from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, contact_id, global_id
+from tests.test_auth import login, post
+
+CUSTOMERS = global_id("Portal", CUSTOMER_PORTAL)
 
 CREATE = """
 mutation($input: CreatePortalInput!) { createPortal(input: $input) {
@@ -132,3 +136,47 @@ async def test_an_active_portal_is_not_deleted_and_others_find_nothing(gql: Grap
     assert (refused["code"], refused["field"]) == ("RULE_VIOLATED", "id")
     assert (await result(gql, DELETE, "other_admin", id=active))["code"] == "NOT_FOUND"
     assert (await result(gql, UPDATE, "other_admin", id=active, name="X"))["code"] == "NOT_FOUND"
+
+
+ACTIVATE = """mutation($input: PortalIdInput!) { activatePortal(input: $input) {
+  __typename ... on PortalPayload { portal { status } } ... on MutationError { code message } } }"""
+DEACTIVATE = ACTIVATE.replace("activatePortal", "deactivatePortal")
+PUBLISH = (
+    """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""
+)
+
+
+async def test_a_portal_goes_online_once_published_and_offline_ends_sessions(
+    gql: GraphQLClient, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    portal = (await new_portal(gql))["portal"]
+    unpublished = await result(gql, ACTIVATE, id=portal["id"])
+    assert unpublished["code"] == "RULE_VIOLATED"
+    assert "Publish" in unpublished["message"]
+    await result(gql, PUBLISH, id=portal["id"])
+    assert (await result(gql, ACTIVATE, id=portal["id"]))["portal"] == {"status": "ACTIVE"}
+    data, _ = await gql('{ portal(domain: "sw-test.portale.example") { name } }', "anonymous")
+    assert data == {"portal": {"name": "Mein Portal"}}
+
+    # Taking the demo portal offline ends Anna's session at once.
+    token = (await login(client, "anna.becker@example.org", "Demo-Kunde-1", CUSTOMERS))[
+        "accessToken"
+    ]
+    offline = await result(gql, DEACTIVATE, id=CUSTOMERS)
+    assert offline["portal"] == {"status": "INACTIVE"}
+    assert (await post(client, "{ viewer { role } }", token)).status_code == 401
+    assert (await login(client, "anna.becker@example.org", "Demo-Kunde-1", CUSTOMERS))["code"]
+
+
+async def test_a_custom_domain_that_is_not_ready_keeps_the_portal_offline(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    portal = (await new_portal(gql))["portal"]
+    await result(gql, PUBLISH, id=portal["id"])
+    row = await session.get_one(models.Portal, _uuid(portal["id"]))
+    row.domain_kind = models.DomainKind.CUSTOM
+    row.domain_status = models.DomainStatus.PENDING_VERIFICATION
+    await session.commit()
+    refused = await result(gql, ACTIVATE, id=portal["id"])
+    assert refused["code"] == "RULE_VIOLATED"
+    assert "PENDING_VERIFICATION" in refused["message"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 import pydantic
 import sqlalchemy as sa
@@ -151,3 +152,49 @@ async def delete(
     await db.execute(sa.delete(models.PortalUser).where(models.PortalUser.portal_id == portal.id))
     await db.delete(portal)
     await db.flush()
+
+
+READY_DOMAINS = frozenset({models.DomainStatus.READY, models.DomainStatus.CONFIGURED})
+
+
+async def set_active(
+    db: AsyncSession,
+    actor: Actor,
+    portal_id: uuid.UUID | None,
+    *,
+    active: bool,
+    origin: audit.Origin,
+    now: datetime,
+) -> tuple[models.Portal, int]:
+    """Activate a portal (its domain ready and a version published) or deactivate it,
+    which ends the sessions of all its users. Returns the portal and how many sessions
+    ended."""
+    portal = await _portal(db, actor, portal_id)
+    revoked = 0
+    if active:
+        if portal.domain_status not in READY_DOMAINS:
+            raise RuleViolation(
+                f"The domain {portal.domain} is not ready ({portal.domain_status.value}).",
+                field="id",
+            )
+        if portal.published_version is None:
+            raise RuleViolation("Publish the portal before activating it.", field="id")
+        portal.status = models.PortalStatus.ACTIVE
+    elif portal.status is models.PortalStatus.ACTIVE:
+        portal.status = models.PortalStatus.INACTIVE
+        session = models.AuthSession
+        result = await db.execute(
+            sa.update(session)
+            .where(
+                session.portal_user_id.in_(
+                    sa.select(models.PortalUser.id).where(models.PortalUser.portal_id == portal.id)
+                ),
+                session.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason="PORTAL_DEACTIVATED")
+            .returning(session.id)
+        )
+        revoked = len(result.all())
+    action = "portal.activated" if active else "portal.deactivated"
+    audit.about(db, actor, portal, action, origin, {"revoked_sessions": revoked})
+    return portal, revoked

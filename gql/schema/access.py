@@ -463,3 +463,26 @@ async def restore_portal_version(info: Info, input: RestorePortalVersionInput) -
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
+
+
+@strawberry.input(description="A portal to activate or deactivate.")
+class PortalIdInput:
+    id: relay.GlobalID = strawberry.field(description="The portal.")
+
+
+def _portal_active(active: bool) -> Any:
+    async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
+        async def work(db: AsyncSession) -> PortalPayload:
+            portal, _ = await portals.set_active(
+                db, info.context.actor, row_id(input.id, "Portal", "id"), active=active,
+                origin=origin(info), now=now(),
+            )  # fmt: skip
+            return PortalPayload(portal=cast(Portal, portal))
+
+        return await attempt(info, work)
+
+    return resolve
+
+
+activate_portal = _portal_active(True)
+deactivate_portal = _portal_active(False)

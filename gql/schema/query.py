@@ -377,3 +377,13 @@ class Mutation:
         description="Make a published version the draft again (publish to show it).",
         resolver=access.restore_portal_version,
     )
+    activate_portal: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Put a portal online (its domain ready, a version published).",
+        resolver=access.activate_portal,
+    )
+    deactivate_portal: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Take a portal offline; its users' sessions end.",
+        resolver=access.deactivate_portal,
+    )
