@@ -111,6 +111,7 @@ MATRIX = """
     DeletePermissionGroupPayload.deletedId         public
     DeletePermissionGroupPayload.movedPortalUsers  public
     DeletePortalPayload.deletedId                  public
+    DeleteTilePayload.deletedId                    public
     Document.contract                              x x x - -  contract:read
     Document.createdAt                             x x x - -  document:read
     Document.id                                    public
@@ -192,10 +193,12 @@ MATRIX = """
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
     Mutation.createPortal                          x - - - -
+    Mutation.createTile                            x - - - -
     Mutation.deactivatePortal                      x - - - -
     Mutation.deactivatePortalUser                  x x - - -
     Mutation.deletePermissionGroup                 x - - - -
     Mutation.deletePortal                          x - - - -
+    Mutation.deleteTile                            x - - - -
     Mutation.disableStaffUser                      x - - - -
     Mutation.disableTotp                           x x x x -
     Mutation.enableStaffUser                       x - - - -
@@ -211,6 +214,7 @@ MATRIX = """
     Mutation.refreshSession                        public
     Mutation.regenerateRecoveryCodes               x x x x -
     Mutation.register                              public
+    Mutation.reorderTiles                          x - - - -
     Mutation.requestPasswordReset                  public
     Mutation.resendActivation                      public
     Mutation.resetPassword                         public
@@ -223,6 +227,7 @@ MATRIX = """
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updatePortal                          x - - - -
     Mutation.updateStaffUser                       x - - - -
+    Mutation.updateTile                            x - - - -
     Mutation.verifyTwoFactor                       public
     MutationError.code                             public
     MutationError.field                            public
@@ -388,6 +393,8 @@ MATRIX = """
     TileConnection.totalCount                      public
     TileEdge.cursor                                public
     TileEdge.node                                  public
+    TilePayload.tile                               public
+    TilesPayload.tiles                             public
     TotpConfirmed.recoveryCodes                    public
     TotpConfirmed.session                          public
     TotpDisabled.disabled                          public

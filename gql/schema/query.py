@@ -387,3 +387,19 @@ class Mutation:
         description="Take a portal offline; its users' sessions end.",
         resolver=access.deactivate_portal,
     )
+    create_tile: access.TileResult | None = allow(
+        Role.ADMIN,
+        description="Add a tile to the end of a portal's draft home page.",
+        resolver=access.create_tile,
+    )
+    update_tile: access.TileResult | None = allow(
+        Role.ADMIN, description="Change a draft tile.", resolver=access.update_tile
+    )
+    delete_tile: access.DeleteTileResult | None = allow(
+        Role.ADMIN, description="Delete a draft tile.", resolver=access.delete_tile
+    )
+    reorder_tiles: access.TilesResult | None = allow(
+        Role.ADMIN,
+        description="Put all of a portal's draft tiles in a new order (drag and drop).",
+        resolver=access.reorder_tiles,
+    )
