@@ -49,7 +49,7 @@ async def draft_tile_ids(session: AsyncSession, portal: Any = CUSTOMER_PORTAL) -
     return [global_id("Tile", row) for row in rows]
 
 
-GOOD_CONTENT = {
+GOOD_CONTENT: dict[str, dict[str, Any]] = {
     "TEXT": {"de": {"title": "Hinweis", "text": "Wartung am Sonntag."}},
     "ACTION": {"de": {"title": "Umzug", "button_label": "Melden"}, "journey_id": "umzug-1"},
     "ENTITY": {"entity": "meter", "de": {"title": "Zähler"}, "en": {"title": "Meters"}},
