@@ -111,6 +111,7 @@ MATRIX = """
     DeletePermissionGroupPayload.deletedId         public
     DeletePermissionGroupPayload.movedPortalUsers  public
     DeletePortalPayload.deletedId                  public
+    DeletePortalUserPayload.deletedId              public
     DeleteTilePayload.deletedId                    public
     Document.contract                              x x x - -  contract:read
     Document.createdAt                             x x x - -  document:read
@@ -189,6 +190,8 @@ MATRIX = """
     Mutation.activateAccount                       public
     Mutation.activatePortal                        x - - - -
     Mutation.activatePortalUser                    x x - - -
+    Mutation.assignPortalUser                      x x - - -
+    Mutation.assignPortalUserToNewContact          x x - - -
     Mutation.changePassword                        x x x x -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
@@ -198,6 +201,7 @@ MATRIX = """
     Mutation.deactivatePortalUser                  x x - - -
     Mutation.deletePermissionGroup                 x - - - -
     Mutation.deletePortal                          x - - - -
+    Mutation.deletePortalUser                      x x - - -
     Mutation.deleteTile                            x - - - -
     Mutation.disableStaffUser                      x - - - -
     Mutation.disableTotp                           x x x x -
@@ -222,6 +226,7 @@ MATRIX = """
     Mutation.sendLoginCode                         public
     Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
+    Mutation.unassignPortalUser                    x x - - -
     Mutation.updateEmailTemplate                   x - - - -
     Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -

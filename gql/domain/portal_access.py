@@ -286,3 +286,149 @@ async def invite_in_batches(
         on_batch(total, remaining)
         if remaining == 0 or report.invited == 0:
             return total
+
+
+# --- Assignment (seed 000) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewContact:
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    house_number: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+
+
+def _clean_new_contact(data: NewContact) -> dict[str, str | None]:
+    limits = {"first_name": 100, "last_name": 100, "company_name": 200, "phone": 40,
+              "street": 200, "house_number": 20, "postal_code": 10, "city": 100}  # fmt: skip
+    values: dict[str, str | None] = {}
+    for name, limit in limits.items():
+        value = " ".join((getattr(data, name) or "").split()) or None
+        if value is not None and len(value) > limit:
+            raise InvalidInput(f"At most {limit} characters.", field=f"contact.{name}")
+        values[name] = value
+    if not (values["last_name"] or values["company_name"]):
+        raise InvalidInput("A last name or a company name is required.", field="contact.lastName")
+    return values
+
+
+async def _pending(db: AsyncSession, actor: Actor, user_id: uuid.UUID | None) -> models.PortalUser:
+    user = await one_visible(db, models.PortalUser, user_id, actor, lock=True)
+    if user is None:
+        raise NotFound("No such portal user.", field="portalUserId")
+    if user.assignment_status is not models.AssignmentStatus.PENDING:
+        raise RuleViolation(
+            "The portal user is assigned already; unassign it first.", field="portalUserId"
+        )
+    return user
+
+
+async def _assign(
+    db: AsyncSession,
+    actor: Actor,
+    user: models.PortalUser,
+    contact: models.Contact,
+    origin: audit.Origin,
+) -> models.PortalUser:
+    user.contact_id = contact.id
+    user.assignment_status = models.AssignmentStatus.ASSIGNED
+    await db.flush()
+    audit.about(db, actor, user, "portal_user.assigned", origin, {"contact_id": str(contact.id)})
+    return user
+
+
+async def assign(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    origin: audit.Origin,
+) -> models.PortalUser:
+    """Assign a pending portal user to a contact: the one given, or the one contact whose
+    primary email is the user's (none or several are refused, saying which)."""
+    user = await _pending(db, actor, user_id)
+    if contact_id is not None:
+        return await _assign(db, actor, user, await _contact(db, actor, contact_id), origin)
+    contact = models.Contact
+    matches = (
+        await db.scalars(
+            sa.select(contact)
+            .where(visible(contact, actor), contact.email == user.email)
+            .order_by(contact.customer_number)
+        )
+    ).all()
+    if not matches:
+        raise InvalidInput(
+            f"No contact has the primary email {user.email}; choose one or create it.",
+            field="contactId",
+        )
+    if len(matches) > 1:
+        numbers = ", ".join(c.customer_number or str(c.id) for c in matches)
+        raise InvalidInput(
+            f"{len(matches)} contacts have the primary email {user.email} ({numbers}); choose one.",
+            field="contactId",
+        )
+    return await _assign(db, actor, user, matches[0], origin)
+
+
+async def assign_to_new_contact(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None,
+    data: NewContact,
+    origin: audit.Origin,
+) -> models.PortalUser:
+    """Create a contact from the given data and the user's email, and assign it."""
+    user = await _pending(db, actor, user_id)
+    contact = models.Contact(
+        organization_id=user.organization_id, email=user.email, **_clean_new_contact(data)
+    )
+    db.add(contact)
+    await db.flush()
+    return await _assign(db, actor, user, contact, origin)
+
+
+async def unassign(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> tuple[models.PortalUser, int]:
+    """Take the contact away: the user can not log in until assigned again; its
+    sessions end."""
+    user = await _portal_user(db, actor, user_id)
+    if user.assignment_status is models.AssignmentStatus.PENDING:
+        raise RuleViolation("The portal user is not assigned.", field="id")
+    portal = await db.get_one(models.Portal, user.portal_id)
+    revoked = await sessions.revoke_all(
+        db, sessions.actor_for(user, portal), reason="UNASSIGNED", now=now
+    )
+    previous = user.contact_id
+    user.contact_id = None
+    user.assignment_status = models.AssignmentStatus.PENDING
+    await db.flush()
+    audit.about(
+        db, actor, user, "portal_user.unassigned", origin,
+        {"contact_id": str(previous), "revoked_sessions": revoked},
+    )  # fmt: skip
+    return user, revoked
+
+
+async def delete_portal_user(
+    db: AsyncSession, actor: Actor, *, user_id: uuid.UUID | None, origin: audit.Origin
+) -> None:
+    """GDPR erasure: the login with its credentials, 2FA, codes and sessions goes; the
+    audit log keeps that it existed (its id and portal, not its email)."""
+    user = await _portal_user(db, actor, user_id)
+    audit.about(db, actor, user, "portal_user.deleted", origin, {"portal_id": str(user.portal_id)})
+    await db.delete(user)
+    await db.flush()

@@ -121,26 +121,42 @@ class Query:
         search: Annotated[
             str | None, strawberry.argument(description="Part of name, email or customer number.")
         ] = None,
+        has_portal_user: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Only contacts with (true) or without (false) a portal user"
+                " (in `portalId`, or in any portal). Staff only."
+            ),
+        ] = None,
+        portal_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="The portal for hasPortalUser.")
+        ] = None,
     ) -> Connection[Contact] | None:
         contact = models.Contact
-        where: tuple[Any, ...] = ()
+        where: list[Any] = []
         if search and search.strip():
             pattern = f"%{search.strip().lower()}%"
-            where = (
+            where.append(
                 sa.or_(
                     sa.func.lower(contact.last_name).like(pattern),
                     sa.func.lower(contact.first_name).like(pattern),
                     sa.func.lower(contact.company_name).like(pattern),
                     contact.email.like(pattern),
                     contact.customer_number.like(pattern),
-                ),
+                )
             )
+        if has_portal_user is not None and info.context.actor.is_staff:
+            user = models.PortalUser
+            access = sa.exists().where(user.contact_id == contact.id)
+            if portal_id is not None:
+                access = access.where(user.portal_id == _id_of(portal_id, "Portal"))
+            where.append(access if has_portal_user else ~access)
         return await query_page(
             info,
             contact,
             first,
             after,
-            where=where,
+            where=tuple(where),
             order_by=(contact.last_name, contact.first_name, contact.company_name),
         )
 
@@ -402,4 +418,24 @@ class Mutation:
         Role.ADMIN,
         description="Put all of a portal's draft tiles in a new order (drag and drop).",
         resolver=access.reorder_tiles,
+    )
+    assign_portal_user: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Assign a pending portal user to a contact (given, or found by email).",
+        resolver=registration.assign_portal_user,
+    )
+    assign_portal_user_to_new_contact: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Create a contact for a pending portal user and assign it.",
+        resolver=registration.assign_portal_user_to_new_contact,
+    )
+    unassign_portal_user: access.PortalUserResult | None = allow(
+        STAFF,
+        description="Take a portal user's contact away (it can not log in until assigned).",
+        resolver=registration.unassign_portal_user,
+    )
+    delete_portal_user: registration.DeletePortalUserResult | None = allow(
+        STAFF,
+        description="Erase a portal user (GDPR): credentials, 2FA and sessions; audited.",
+        resolver=registration.delete_portal_user,
     )

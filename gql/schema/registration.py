@@ -323,3 +323,105 @@ def _set_active(active: bool) -> object:
 
 activate_portal_user = _set_active(True)
 deactivate_portal_user = _set_active(False)
+
+
+# --- Assignment ------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Assign a pending portal user to a contact.")
+class AssignPortalUserInput:
+    portal_user_id: relay.GlobalID = strawberry.field(description="The portal user (PENDING).")
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description="The contact; left out: the one contact whose primary email is the user's.",
+    )
+
+
+@strawberry.input(description="A contact to create for a pending portal user.")
+class NewContactInput:
+    first_name: str | None = strawberry.field(default=None, description="First name.")
+    last_name: str | None = strawberry.field(default=None, description="Last name.")
+    company_name: str | None = strawberry.field(default=None, description="Company name.")
+    phone: str | None = strawberry.field(default=None, description="Phone.")
+    street: str | None = strawberry.field(default=None, description="Street.")
+    house_number: str | None = strawberry.field(default=None, description="House number.")
+    postal_code: str | None = strawberry.field(default=None, description="Postal code.")
+    city: str | None = strawberry.field(default=None, description="City.")
+
+
+@strawberry.input(description="Create a contact (with the user's email) and assign it.")
+class AssignPortalUserToNewContactInput:
+    portal_user_id: relay.GlobalID = strawberry.field(description="The portal user (PENDING).")
+    contact: NewContactInput = strawberry.field(description="The new contact.")
+
+
+@strawberry.type(description="A deleted portal user.")
+class DeletePortalUserPayload:
+    deleted_id: relay.GlobalID = public("ID of the deleted portal user.")
+
+
+DeletePortalUserResult = Annotated[
+    DeletePortalUserPayload | MutationError, strawberry.union("DeletePortalUserResult")
+]
+
+
+async def assign_portal_user(info: Info, input: AssignPortalUserInput) -> PortalUserResult:
+    async def work(db: AsyncSession) -> PortalUserPayload:
+        user = await portal_access.assign(
+            db,
+            info.context.actor,
+            user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
+            contact_id=row_id(input.contact_id, "Contact", "contactId"),
+            origin=origin(info),
+        )
+        return _payload(user)
+
+    return await attempt(info, work)
+
+
+async def assign_portal_user_to_new_contact(
+    info: Info, input: AssignPortalUserToNewContactInput
+) -> PortalUserResult:
+    async def work(db: AsyncSession) -> PortalUserPayload:
+        contact = input.contact
+        user = await portal_access.assign_to_new_contact(
+            db,
+            info.context.actor,
+            user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
+            data=portal_access.NewContact(
+                first_name=contact.first_name,
+                last_name=contact.last_name,
+                company_name=contact.company_name,
+                phone=contact.phone,
+                street=contact.street,
+                house_number=contact.house_number,
+                postal_code=contact.postal_code,
+                city=contact.city,
+            ),
+            origin=origin(info),
+        )
+        return _payload(user)
+
+    return await attempt(info, work)
+
+
+async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUserResult:
+    async def work(db: AsyncSession) -> PortalUserPayload:
+        user, revoked = await portal_access.unassign(
+            db, info.context.actor, user_id=row_id(input.id, "PortalUser", "id"),
+            origin=origin(info), now=now(),
+        )  # fmt: skip
+        return _payload(user, revoked)
+
+    return await attempt(info, work)
+
+
+async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePortalUserResult:
+    async def work(db: AsyncSession) -> DeletePortalUserPayload:
+        await portal_access.delete_portal_user(
+            db, info.context.actor, user_id=row_id(input.id, "PortalUser", "id"),
+            origin=origin(info),
+        )  # fmt: skip
+        return DeletePortalUserPayload(deleted_id=input.id)
+
+    return await attempt(info, work)
