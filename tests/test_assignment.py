@@ -157,3 +157,43 @@ async def test_contacts_without_access_for_the_bulk_invitation(gql: GraphQLClien
     data, _ = await gql(query, "agent", has=True, portal=PORTAL)
     assert data is not None
     assert "K-100001" in {e["node"]["customerNumber"] for e in data["contacts"]["edges"]}
+
+
+USERS = """query($portal: ID, $filter: PortalUserFilter, $order: PortalUserOrder) {
+  portalUsers(portalId: $portal, filter: $filter, orderBy: $order, first: 100) {
+    totalCount edges { node { email registrationStatus assignmentStatus lastLoginAt
+      totpEnabled contact { customerNumber } } } } }"""
+
+
+async def users(gql: GraphQLClient, **variables: Any) -> list[dict[str, Any]]:
+    data, errors = await gql(USERS, "agent", portal=PORTAL, **variables)
+    assert errors == [], errors
+    assert data is not None
+    connection = data["portalUsers"]
+    assert connection["totalCount"] == len(connection["edges"])
+    return [edge["node"] for edge in connection["edges"]]
+
+
+async def test_portal_users_filtered_and_sorted(gql: GraphQLClient) -> None:
+    everyone = await users(gql)
+    assert len(everyone) == 8
+    assert {"email", "registrationStatus", "assignmentStatus", "lastLoginAt", "totpEnabled",
+            "contact"} <= set(everyone[0])  # fmt: skip
+    pending = await users(gql, filter={"assignmentStatus": "PENDING"})
+    assert {u["email"] for u in pending} == {
+        "neu.interessent@example.org",
+        "wartet.zuordnung@example.org",
+    }
+    invited = await users(gql, filter={"registrationStatus": "INVITED"})
+    assert [u["registrationStatus"] for u in invited] == ["INVITED"]
+    by_name = await users(gql, filter={"search": "BECKER"})
+    assert [u["email"] for u in by_name] == ["anna.becker@example.org"]
+    by_number = await users(gql, filter={"search": "k-100002"})
+    assert [u["email"] for u in by_number] == ["jonas.wolf@example.org"]
+    read_only = global_id("PermissionGroup", demo.demo_id("group:musterstadt-kunden:read-only"))
+    assert await users(gql, filter={"permissionGroupId": read_only}) == []
+    assert await users(gql, filter={"createdAfter": "2100-01-01T00:00:00Z"}) == []
+    assert len(await users(gql, filter={"createdBefore": "2100-01-01T00:00:00"})) == 8
+    by_email = await users(gql, order={"field": "EMAIL", "direction": "ASC"})
+    emails = [u["email"] for u in by_email]
+    assert emails == sorted(emails)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from gql.schema.node import parse_uuid
 from gql.schema.node_types import NODE_TYPE_OF_TABLE
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.results import aware
 
 
 def _row(obj: object) -> Any:
@@ -70,11 +71,6 @@ class AuditEvent:
         return relay.GlobalID(type_name, str(row.entity_id))
 
 
-def _aware(moment: datetime) -> datetime:
-    """Times without a zone are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _uuid_of(global_id: relay.GlobalID, argument: str, *type_names: str) -> Any:
     parsed = parse_uuid(global_id.node_id)
     if parsed is None or (type_names and global_id.type_name not in type_names):
@@ -120,9 +116,9 @@ async def audit_events(
         family = event.action.startswith(name + ".", autoescape=True)
         where.append(sa.or_(event.action == name, family))
     if since is not None:
-        where.append(event.created_at >= _aware(since))
+        where.append(event.created_at >= aware(since))
     if until is not None:
-        where.append(event.created_at < _aware(until))
+        where.append(event.created_at < aware(until))
     return await query_page(
         info,
         event,

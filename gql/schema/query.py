@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime
 from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
@@ -37,6 +39,7 @@ from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
+from gql.schema.results import aware
 from gql.schema.viewer import Viewer
 
 PAGE = "Number of items (default 20, at most 100)."
@@ -63,6 +66,85 @@ def _id_of(global_id: relay.GlobalID | None, type_name: str) -> Any:
     if global_id is None or global_id.type_name != type_name:
         return None
     return parse_uuid(global_id.node_id)
+
+
+@strawberry.input(description="Which portal users to list; every given condition must hold.")
+class PortalUserFilter:
+    registration_status: enums.RegistrationStatus | None = strawberry.field(
+        default=None, description="Invited, activation sent, active or disabled."
+    )
+    assignment_status: enums.AssignmentStatus | None = strawberry.field(
+        default=None, description="Assigned to a contact or pending."
+    )
+    search: str | None = strawberry.field(
+        default=None, description="Part of the email, or of the contact's name or number."
+    )
+    permission_group_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Members of this permission group."
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Created at or after this time."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Created before this time."
+    )
+
+    def conditions(self) -> list[Any]:
+        user, contact = models.PortalUser, models.Contact
+        where: list[Any] = []
+        if self.registration_status is not None:
+            where.append(user.registration_status == self.registration_status)
+        if self.assignment_status is not None:
+            where.append(user.assignment_status == self.assignment_status)
+        if self.search and self.search.strip():
+            pattern = f"%{self.search.strip().lower()}%"
+            of_contact = sa.select(contact.id).where(
+                sa.or_(
+                    sa.func.lower(contact.last_name).like(pattern),
+                    sa.func.lower(contact.first_name).like(pattern),
+                    sa.func.lower(contact.company_name).like(pattern),
+                    contact.customer_number.ilike(pattern),
+                )
+            )
+            where.append(sa.or_(user.email.like(pattern), user.contact_id.in_(of_contact)))
+        if self.permission_group_id is not None:
+            where.append(
+                user.permission_group_id == _id_of(self.permission_group_id, "PermissionGroup")
+            )
+        if self.created_after is not None:
+            where.append(user.created_at >= aware(self.created_after))
+        if self.created_before is not None:
+            where.append(user.created_at < aware(self.created_before))
+        return where
+
+
+@strawberry.enum(description="What portal users are sorted by.")
+class PortalUserSort(enum.Enum):
+    CREATED_AT = "created_at"
+    EMAIL = "email"
+    LAST_LOGIN_AT = "last_login_at"
+    REGISTRATION_STATUS = "registration_status"
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Sort order of portal users.")
+class PortalUserOrder:
+    field: PortalUserSort = strawberry.field(
+        default=PortalUserSort.CREATED_AT, description="What to sort by."
+    )
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.DESC, description="Ascending or descending."
+    )
+
+    def columns(self) -> tuple[Any, ...]:
+        column = getattr(models.PortalUser, self.field.value)
+        ordered = column.asc() if self.direction is SortDirection.ASC else column.desc()
+        return (ordered.nulls_last(),)
 
 
 @strawberry.type(description="Entry points for reading.")
@@ -164,26 +246,29 @@ class Query:
     async def contact(self, info: Info, id: relay.GlobalID) -> Contact | None:
         return cast(Contact | None, await load_one(info, models.Contact, _id_of(id, "Contact")))
 
-    @allow(STAFF, description="Portal users (Portal Zugänge), newest first.")
+    @allow(STAFF, description="Portal users (Portal Zugänge), filtered and sorted.")
     async def portal_users(
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-        portal_id: relay.GlobalID | None = None,
-        registration_status: enums.RegistrationStatus | None = None,
-        assignment_status: enums.AssignmentStatus | None = None,
+        portal_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this portal's.")
+        ] = None,
+        filter: PortalUserFilter | None = None,
+        order_by: Annotated[
+            PortalUserOrder | None, strawberry.argument(description="Default: newest first.")
+        ] = None,
     ) -> Connection[PortalUser] | None:
         user = models.PortalUser
         where: list[Any] = []
         if portal_id is not None:
             where.append(user.portal_id == _id_of(portal_id, "Portal"))
-        if registration_status is not None:
-            where.append(user.registration_status == registration_status)
-        if assignment_status is not None:
-            where.append(user.assignment_status == assignment_status)
+        if filter is not None:
+            where.extend(filter.conditions())
+        order = order_by or PortalUserOrder()
         return await query_page(
-            info, user, first, after, where=tuple(where), order_by=(user.created_at.desc(),)
+            info, user, first, after, where=tuple(where), order_by=order.columns()
         )
 
     @allow(STAFF, description="Staff users of the organization, by name.")

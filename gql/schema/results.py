@@ -59,6 +59,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """Times without a zone are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def origin(info: Info) -> audit.Origin:
     return audit.Origin(info.context.client_ip, info.context.user_agent)
 
