@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 from sqlalchemy.dialects import postgresql
 
 Language = Literal["de", "en"]
@@ -21,7 +22,10 @@ HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Stored with snake_case keys; staff may send camelCase (GraphQL's style) as well.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
 
 
 class Design(_Settings):
@@ -166,10 +170,50 @@ class PageTexts(_Settings):
     home: str = ""
 
 
+Short = Annotated[str, Field(max_length=120)]
+
+
+class LinkItem(_Settings):
+    label: dict[Language, Annotated[str, Field(min_length=1, max_length=60)]]
+    url: HttpUrl
+
+
+class LayoutHeader(_Settings):
+    enabled: bool = True
+    show_logo: bool = True
+
+
+class LayoutSide(_Settings):
+    """The left side of the login and registration pages: an image, a title, bullets."""
+
+    enabled: bool = False
+    image_url: HttpUrl | None = None
+    title: dict[Language, Short] = Field(default_factory=dict)
+    bullets: dict[Language, Annotated[list[Short], Field(max_length=6)]] = Field(
+        default_factory=dict
+    )
+
+
+class LayoutFooter(_Settings):
+    enabled: bool = True
+    show_logo: bool = True
+    left_links: Annotated[list[LinkItem], Field(max_length=6)] = Field(default_factory=list)
+    right_links: Annotated[list[LinkItem], Field(max_length=6)] = Field(default_factory=list)
+
+
+class Layout(_Settings):
+    """Login and registration page layout (seed 001 "Design")."""
+
+    header: LayoutHeader = LayoutHeader()
+    left_side: LayoutSide = LayoutSide()
+    footer: LayoutFooter = LayoutFooter()
+
+
 class PortalSettings(_Settings):
     languages: list[Language] = Field(default_factory=lambda: list[Language](["de"]))
     default_language: Language = "de"
     design: Design = Design()
+    layout: Layout = Layout()
     registration: Registration = Registration()
     rules: Rules = Rules()
     two_factor: TwoFactorPolicy = TwoFactorPolicy.OPTIONAL

@@ -231,6 +231,7 @@ MATRIX = """
     Mutation.updateLanguage                        x x x x -
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updatePortal                          x - - - -
+    Mutation.updatePortalSettings                  x - - - -
     Mutation.updateStaffUser                       x - - - -
     Mutation.updateTile                            x - - - -
     Mutation.verifyTwoFactor                       public
@@ -267,6 +268,8 @@ MATRIX = """
     PageInfo.hasNextPage                           public
     PageInfo.hasPreviousPage                       public
     PageInfo.startCursor                           public
+    PageTitle.key                                  public
+    PageTitle.title                                public
     PasswordChanged.revokedSessions                public
     PasswordReset.email                            public
     Payment.amount                                 x x x - -  payment:read
@@ -298,6 +301,7 @@ MATRIX = """
     Portal.domainKind                              x x - - -
     Portal.domainStatus                            x x - - -
     Portal.draftConfiguration                      x x - - -
+    Portal.draftSettings                           x x - - -
     Portal.draftTiles                              x x - - -
     Portal.emailTemplates                          x x - - -
     Portal.id                                      public
@@ -350,6 +354,45 @@ MATRIX = """
     PortalVersion.publishedAt                      x x - - -
     PortalVersion.publishedBy                      x x - - -
     PortalVersion.version                          x x - - -
+    PublicFooter.enabled                           public
+    PublicFooter.leftLinks                         public
+    PublicFooter.rightLinks                        public
+    PublicFooter.showLogo                          public
+    PublicHeader.enabled                           public
+    PublicHeader.showLogo                          public
+    PublicLayout.footer                            public
+    PublicLayout.header                            public
+    PublicLayout.leftSide                          public
+    PublicLink.label                               public
+    PublicLink.url                                 public
+    PublicPortal.defaultLanguage                   public
+    PublicPortal.design                            public
+    PublicPortal.domain                            public
+    PublicPortal.id                                public
+    PublicPortal.identifiers                       public
+    PublicPortal.language                          public
+    PublicPortal.languages                         public
+    PublicPortal.layout                            public
+    PublicPortal.name                              public
+    PublicPortal.pageTitles                        public
+    PublicPortal.privacyUrl                        public
+    PublicPortal.registrationLink                  public
+    PublicPortal.selfRegistration                  public
+    PublicPortal.termsUrl                          public
+    PublicPortal.texts                             public
+    PublicPortal.twoFactor                         public
+    PublicPortal.type                              public
+    PublicSide.bullets                             public
+    PublicSide.enabled                             public
+    PublicSide.imageUrl                            public
+    PublicSide.title                               public
+    PublicTexts.activation                         public
+    PublicTexts.home                               public
+    PublicTexts.login                              public
+    PublicTexts.marketingConsent                   public
+    PublicTexts.passwordForgotten                  public
+    PublicTexts.privacy                            public
+    PublicTexts.registration                       public
     Query.auditEvents                              x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
@@ -359,6 +402,7 @@ MATRIX = """
     Query.portalUsers                              x x - - -
     Query.portals                                  x x x x -
     Query.previewEmailTemplate                     x x - - -
+    Query.publicPortal                             public
     Query.staffUsers                               x x - - -
     Query.viewer                                   public
     RecoveryCodes.codes                            public
@@ -519,6 +563,7 @@ ROOT_FIELDS = {
     "portalUsers": "portalUsers {{ totalCount }}",
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
+    "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
     "previewEmailTemplate": (
         'previewEmailTemplate(portalId: "{portal}", kind: ACTIVATION, language: "de")'
         " {{ __typename }}"

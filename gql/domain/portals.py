@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import pydantic
 import sqlalchemy as sa
@@ -198,3 +200,48 @@ async def set_active(
     action = "portal.activated" if active else "portal.deactivated"
     audit.about(db, actor, portal, action, origin, {"revoked_sessions": revoked})
     return portal, revoked
+
+
+def merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` laid over `base`: objects merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in changes.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def changed_settings(current: PortalSettings, changes: Any) -> PortalSettings:
+    """The draft settings with `changes` (camelCase, as `Portal.draftSettings` shows them)
+    applied and validated; the first problem is named by its path."""
+    if not isinstance(changes, Mapping):
+        raise InvalidInput("The changes must be an object.", field="changes")
+    document = merge(current.model_dump(mode="json", by_alias=True), changes)
+    try:
+        return PortalSettings.model_validate(document)
+    except pydantic.ValidationError as error:
+        problem = error.errors()[0]
+        path = ".".join(str(step) for step in problem["loc"])
+        raise InvalidInput(
+            str(problem["msg"]), field="changes" + (f".{path}" if path else "")
+        ) from error
+
+
+async def update_settings(
+    db: AsyncSession,
+    actor: Actor,
+    portal_id: uuid.UUID | None,
+    changes: Any,
+    *,
+    origin: audit.Origin,
+) -> models.Portal:
+    """Change the draft's settings; customers see them once the portal is published."""
+    portal = await _portal(db, actor, portal_id)
+    settings = changed_settings(portal.draft_settings, changes)
+    if settings != portal.draft_settings:
+        portal.draft_settings = settings
+        audit.about(db, actor, portal, "portal.settings_changed", origin, {"changes": changes})
+    return portal

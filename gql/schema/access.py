@@ -614,3 +614,24 @@ async def reorder_tiles(info: Info, input: ReorderTilesInput) -> TilesResult:
         return TilesPayload(tiles=cast(list[Tile], order))
 
     return await attempt(info, work)
+
+
+@strawberry.input(description="Changes to a portal's draft settings.")
+class UpdatePortalSettingsInput:
+    id: relay.GlobalID = strawberry.field(description="The portal.")
+    changes: JSON = strawberry.field(
+        description="Part of the settings document as `Portal.draftSettings` shows it"
+        " (camelCase): objects merge, lists and values replace. E.g. {design:"
+        " {primaryColor: \\"  # 005CA9\\"}, registration: {selfRegistration: \\"DENY\\"}}."
+    )
+
+
+async def update_portal_settings(info: Info, input: UpdatePortalSettingsInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await portals.update_settings(
+            db, info.context.actor, row_id(input.id, "Portal", "id"), input.changes,
+            origin=origin(info),
+        )  # fmt: skip
+        return PortalPayload(portal=cast(Portal, portal))
+
+    return await attempt(info, work)

@@ -174,6 +174,14 @@ class Portal(RowNode):
         row = _row(self)
         return cast(PortalConfiguration, row.published_settings or row.draft_settings)
 
+    @allow(
+        STAFF,
+        description="The whole draft settings document (camelCase), what updatePortalSettings"
+        " changes.",
+    )
+    def draft_settings(self) -> JSON | None:
+        return cast(JSON, _row(self).draft_settings.model_dump(mode="json", by_alias=True))
+
     @allow(STAFF, description="Settings being edited, not yet visible to customers.")
     def draft_configuration(self) -> PortalConfiguration | None:
         return cast(PortalConfiguration, _row(self).draft_settings)

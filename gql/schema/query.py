@@ -33,6 +33,7 @@ from gql.schema import (
     portal_user,
     registration,
 )
+from gql.schema import public_portal as public_portal_module
 from gql.schema.crm import Contact
 from gql.schema.node import parse_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
@@ -193,6 +194,12 @@ class Query:
             )
         )
         return cast(Portal | None, rows[0] if rows else None)
+
+    public_portal: public_portal_module.PublicPortal | None = public(
+        "What the login and registration pages of an active portal show (its published"
+        " version) in a language (default: the portal's).",
+        resolver=public_portal_module.public_portal,
+    )
 
     @allow(STAFF_AND_PORTAL_USERS, description="Contacts the caller may see, by name.")
     async def contacts(
@@ -523,4 +530,9 @@ class Mutation:
         STAFF,
         description="Erase a portal user (GDPR): credentials, 2FA and sessions; audited.",
         resolver=registration.delete_portal_user,
+    )
+    update_portal_settings: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Change a portal's draft settings (validated; published with the portal).",
+        resolver=access.update_portal_settings,
     )

@@ -1,0 +1,183 @@
+"""`publicPortal(domain)`: what a login or registration page needs, from the published
+version only, in one language; nothing internal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import sqlalchemy as sa
+import strawberry
+from strawberry import relay
+
+from db import models
+from db.portal_settings import LinkItem, PortalSettings
+from gql.auth.permissions import public
+from gql.context import Info
+from gql.schema import enums
+from gql.schema.portal import PortalDesign, RegistrationIdentifier
+
+
+@strawberry.type(description="A link of the page footer.")
+class PublicLink:
+    label: str = public("Label in the chosen language.")
+    url: str = public("Target.")
+
+
+@strawberry.type(description="Header of the login and registration pages.")
+class PublicHeader:
+    enabled: bool = public("Shown at all.")
+    show_logo: bool = public("With the logo.")
+
+
+@strawberry.type(description="Left side of the login and registration pages.")
+class PublicSide:
+    enabled: bool = public("Shown at all.")
+    image_url: str | None = public("Image.")
+    title: str | None = public("Title in the chosen language.")
+    bullets: list[str] = public("Bullet points in the chosen language.")
+
+
+@strawberry.type(description="Footer of the login and registration pages.")
+class PublicFooter:
+    enabled: bool = public("Shown at all.")
+    show_logo: bool = public("With the logo.")
+    left_links: list[PublicLink] = public("First link section.")
+    right_links: list[PublicLink] = public("Second link section.")
+
+
+@strawberry.type(description="Layout of the login and registration pages.")
+class PublicLayout:
+    header: PublicHeader = public("Header.")
+    left_side: PublicSide = public("Left side.")
+    footer: PublicFooter = public("Footer.")
+
+
+@strawberry.type(description="Texts of the public pages in the chosen language.")
+class PublicTexts:
+    login: str = public("Login page.")
+    registration: str = public("Registration page.")
+    activation: str = public("Activation page.")
+    password_forgotten: str = public("Password forgotten page.")
+    home: str = public("Home page.")
+    privacy: str = public("Privacy consent text.")
+    marketing_consent: str = public("Marketing consent text.")
+
+
+@strawberry.type(description="A page title in the chosen language.")
+class PageTitle:
+    key: str = public("Page, e.g. contracts.")
+    title: str = public("Title.")
+
+
+@strawberry.type(description="A portal as its public pages show it (the published version).")
+class PublicPortal:
+    id: relay.GlobalID = public("The portal (for register, login, ...).")
+    name: str = public("Name.")
+    type: enums.PortalType = public("Customer or installer portal.")
+    domain: str = public("Host name.")
+    language: str = public("The language of the texts below.")
+    languages: list[str] = public("Languages offered.")
+    default_language: str = public("Language used when none is chosen.")
+    design: PortalDesign = public("Colors, logo and font.")
+    layout: PublicLayout = public("Login and registration page layout.")
+    texts: PublicTexts = public("Page texts.")
+    page_titles: list[PageTitle] = public("Page titles.")
+    identifiers: list[RegistrationIdentifier] = public("What registration asks for, in order.")
+    self_registration: enums.SelfRegistration = public(
+        "Whether people without a known contact may register."
+    )
+    registration_link: str | None = public("Registration elsewhere, replacing the built-in one.")
+    terms_url: str | None = public("Terms to accept at registration.")
+    privacy_url: str | None = public("Privacy notice.")
+    two_factor: enums.TwoFactorPolicy = public("Second factor policy.")
+
+
+def _text(values: Mapping[Any, str], language: str, fallback: str) -> str:
+    return values.get(language) or values.get(fallback) or ""
+
+
+def _links(items: list[LinkItem], language: str, fallback: str) -> list[PublicLink]:
+    return [
+        PublicLink(label=_text(item.label, language, fallback), url=str(item.url)) for item in items
+    ]
+
+
+def public_view(portal: models.Portal, settings: PortalSettings, language: str) -> PublicPortal:
+    chosen = language if language in settings.languages else settings.default_language
+    fallback = settings.default_language
+    layout = settings.layout
+    texts = settings.texts.get(chosen) or settings.texts.get(fallback)
+    side = layout.left_side
+    registration = settings.registration
+    return PublicPortal(
+        id=relay.GlobalID("Portal", str(portal.id)),
+        name=portal.name,
+        type=portal.type,
+        domain=portal.domain,
+        language=chosen,
+        languages=list(settings.languages),
+        default_language=settings.default_language,
+        design=cast(PortalDesign, settings.design),
+        layout=PublicLayout(
+            header=PublicHeader(enabled=layout.header.enabled, show_logo=layout.header.show_logo),
+            left_side=PublicSide(
+                enabled=side.enabled,
+                image_url=str(side.image_url) if side.image_url else None,
+                title=_text(side.title, chosen, fallback) or None,
+                bullets=list(side.bullets.get(chosen) or side.bullets.get(fallback) or []),
+            ),
+            footer=PublicFooter(
+                enabled=layout.footer.enabled,
+                show_logo=layout.footer.show_logo,
+                left_links=_links(layout.footer.left_links, chosen, fallback),
+                right_links=_links(layout.footer.right_links, chosen, fallback),
+            ),
+        ),
+        texts=PublicTexts(
+            login=texts.login if texts else "",
+            registration=texts.registration if texts else "",
+            activation=texts.activation if texts else "",
+            password_forgotten=texts.password_forgotten if texts else "",
+            home=texts.home if texts else "",
+            privacy=_text(settings.privacy_text, chosen, fallback),
+            marketing_consent=_text(settings.marketing_consent_text, chosen, fallback),
+        ),
+        page_titles=[
+            PageTitle(key=key, title=title)
+            for key, title in sorted(
+                (
+                    settings.page_titles.get(chosen) or settings.page_titles.get(fallback) or {}
+                ).items()
+            )
+        ],
+        identifiers=cast(list[RegistrationIdentifier], registration.identifiers),
+        self_registration=registration.self_registration,
+        registration_link=str(registration.registration_link)
+        if registration.registration_link
+        else None,
+        terms_url=str(registration.terms_url) if registration.terms_url else None,
+        privacy_url=str(registration.privacy_url) if registration.privacy_url else None,
+        two_factor=settings.two_factor,
+    )
+
+
+async def public_portal(
+    info: Info,
+    domain: str,
+    language: str | None = None,
+) -> PublicPortal | None:
+    """The active portal on `domain`, as published, in `language` (else its default)."""
+    portal = models.Portal
+    rows = await info.context.scalars(
+        sa.select(portal).where(
+            portal.domain == domain.strip().lower().rstrip("."),
+            portal.status == models.PortalStatus.ACTIVE,
+            portal.published_settings.is_not(None),
+        )
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    assert row.published_settings is not None
+    return public_view(row, row.published_settings, language or "")
