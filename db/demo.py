@@ -22,6 +22,12 @@ from db.portal_settings import (
     Design,
     Identifier,
     IdentifierEntity,
+    Layout,
+    LayoutFooter,
+    LayoutHeader,
+    LayoutSide,
+    LinkItem,
+    PageTexts,
     PortalSettings,
     Registration,
     SelfRegistration,
@@ -189,19 +195,43 @@ class DemoBuilder:
                 )
 
     def tiles(self, org: models.Organization, portal: models.Portal) -> None:
-        specs = [
-            (models.TileKind.TEXT, {"de": {"title": "Willkommen", "text": "Ihr Kundenportal."}}),
-            (models.TileKind.ENTITY, {"entity": "contract", "de": {"title": "Meine Verträge"}}),
-            (models.TileKind.METER_READING, {"de": {"title": "Zählerstand melden"}}),
-            (models.TileKind.DOCUMENTS, {"de": {"title": "Meine Dokumente"}}),
-            (models.TileKind.PAYMENTS, {"de": {"title": "Zahlungen"}}),
-        ]
-        for position, (kind, content) in enumerate(specs):
+        """A published home page: every kind of tile on a customer portal, two on an
+        installer portal, texts in German and English."""
+        kind = models.TileKind
+        specs: list[tuple[models.TileKind, dict[str, object]]]
+        if portal.type is models.PortalType.INSTALLER:
+            specs = [
+                (kind.ENTITY, {"entity": "order", "de": {"title": "Meine Aufträge"},
+                               "en": {"title": "My orders"}}),
+                (kind.METER_READING, {"de": {"title": "Zählerstand erfassen"},
+                                      "en": {"title": "Record a meter reading"}}),
+            ]  # fmt: skip
+        else:
+            specs = [
+                (kind.TEXT, {"de": {"title": "Willkommen", "text": "Schön, dass Sie da sind."},
+                             "en": {"title": "Welcome", "text": "Good to see you."}}),
+                (kind.ENTITY, {"entity": "contract", "de": {"title": "Meine Verträge"},
+                               "en": {"title": "My contracts"}}),
+                (kind.METER_READING, {"de": {"title": "Zählerstand melden"},
+                                      "en": {"title": "Submit a meter reading"}}),
+                (kind.DOCUMENTS, {"de": {"title": "Meine Dokumente"},
+                                  "en": {"title": "My documents"}, "limit": 5}),
+                (kind.PAYMENTS, {"de": {"title": "Zahlungen"}, "en": {"title": "Payments"},
+                                 "limit": 5}),
+                (kind.ACTION, {"de": {"title": "Umzug melden", "button_label": "Jetzt melden"},
+                               "en": {"title": "Moving house?", "button_label": "Tell us"},
+                               "journey_id": "umzug"}),
+                (kind.TEASER, {"de": {"title": "Sonnenstrom vom eigenen Dach"},
+                               "en": {"title": "Solar power from your roof"},
+                               "image_url": "https://stadtwerke.example/bilder/solar.jpg",
+                               "link_url": "https://stadtwerke.example/solar"}),
+            ]  # fmt: skip
+        for position, (tile_kind, content) in enumerate(specs):
             tile = models.Tile(
                 id=demo_id(f"tile:{portal.id}:{position}"),
                 organization_id=org.id,
                 portal_id=portal.id,
-                kind=kind,
+                kind=tile_kind,
                 position=position,
                 visible=True,
                 permission_group_ids=[],
@@ -374,6 +404,68 @@ def _address(builder: DemoBuilder, city: str, postal_code: str, i: int) -> dict[
     }
 
 
+def public_pages(domain_label: str, what_de: str, what_en: str) -> dict[str, object]:
+    """Login/registration layout and texts as a utility publishes them, de and en."""
+    site = f"https://{domain_label}.example"
+    return {
+        "layout": Layout(
+            header=LayoutHeader(enabled=True, show_logo=True),
+            left_side=LayoutSide(
+                enabled=True,
+                image_url=f"{site}/bilder/portal.jpg",
+                title={"de": f"Ihr {what_de} rund um die Uhr", "en": f"Your {what_en}, 24/7"},
+                bullets={
+                    "de": [
+                        "Alles auf einen Blick",
+                        "Änderungen in wenigen Klicks",
+                        "Sicher mit 2FA",
+                    ],
+                    "en": ["Everything at a glance", "Changes in a few clicks", "Secure with 2FA"],
+                },
+            ),
+            footer=LayoutFooter(
+                left_links=[
+                    LinkItem(label={"de": "Impressum", "en": "Imprint"}, url=f"{site}/impressum"),
+                    LinkItem(
+                        label={"de": "Datenschutz", "en": "Privacy"}, url=f"{site}/datenschutz"
+                    ),
+                ],
+                right_links=[
+                    LinkItem(label={"de": "Kontakt", "en": "Contact"}, url=f"{site}/kontakt"),
+                ],
+            ),
+        ),
+        "texts": {
+            "de": PageTexts(
+                login=f"Melden Sie sich an, um Ihr {what_de} zu öffnen.",
+                registration="Registrieren Sie sich mit Ihrer E-Mail-Adresse und Kundennummer.",
+                activation="Fast geschafft: Bitte bestätigen Sie Ihre E-Mail-Adresse.",
+                password_forgotten="Wir senden Ihnen einen Link für ein neues Passwort.",
+                home="Willkommen zurück!",
+            ),
+            "en": PageTexts(
+                login=f"Log in to open your {what_en}.",
+                registration="Register with your email address and customer number.",
+                activation="Almost done: please confirm your email address.",
+                password_forgotten="We will send you a link to set a new password.",
+                home="Welcome back!",
+            ),
+        },
+        "page_titles": {
+            "de": {"home": "Startseite", "contracts": "Meine Verträge", "documents": "Dokumente"},
+            "en": {"home": "Home", "contracts": "My contracts", "documents": "Documents"},
+        },
+        "privacy_text": {
+            "de": "Ich habe die Datenschutzhinweise gelesen.",
+            "en": "I have read the privacy notice.",
+        },
+        "marketing_consent_text": {
+            "de": "Ich möchte über neue Tarife informiert werden.",
+            "en": "I would like to hear about new tariffs.",
+        },
+    }
+
+
 def customer_settings(domain_label: str) -> PortalSettings:
     return PortalSettings(
         languages=["de", "en"],
@@ -392,6 +484,20 @@ def customer_settings(domain_label: str) -> PortalSettings:
             terms_url=f"https://{domain_label}.example/agb",
             privacy_url=f"https://{domain_label}.example/datenschutz",
         ),
+        **public_pages(domain_label, "Kundenportal", "customer portal"),
+    )
+
+
+def installer_settings(domain_label: str) -> PortalSettings:
+    return PortalSettings(
+        languages=["de", "en"],
+        default_language="de",
+        design=Design(
+            primary_color="#005CA9",
+            logo_url=f"https://{domain_label}.example/logo.svg",
+        ),
+        registration=Registration(self_registration=SelfRegistration.DENY),
+        **public_pages(domain_label, "Installateursportal", "installer portal"),
     )
 
 
@@ -426,12 +532,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
         "Installateursportal Stadtwerke Musterstadt",
         models.PortalType.INSTALLER,
         "musterstadt-partner.portale.example",
-        PortalSettings(
-            design=Design(
-                primary_color="#005CA9",
-                logo_url="https://stadtwerke-musterstadt.example/logo.svg",
-            )
-        ),
+        installer_settings("stadtwerke-musterstadt"),
     )
     b.tiles(muster, customers)
     b.tiles(muster, partners)

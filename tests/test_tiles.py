@@ -10,6 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
+from db.tile_content import validate_content
+from gql.domain import tiles
+from gql.domain.errors import InvalidInput
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, GraphQLClient, global_id
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
@@ -91,11 +94,25 @@ async def test_bad_content_is_refused_with_its_path(
     assert (refused["code"], refused["field"]) == ("INVALID_INPUT", field)
 
 
-async def test_texts_only_in_the_portal_s_languages(gql: GraphQLClient) -> None:
-    installers = global_id("Portal", INSTALLER_PORTAL)  # speaks German only
+def test_texts_only_in_the_portal_s_languages() -> None:
     content = {"de": {"title": "Aufträge"}, "en": {"title": "Orders"}}
-    refused = await result(gql, CREATE, portalId=installers, kind="TEXT", content=content)
-    assert (refused["code"], refused["field"]) == ("INVALID_INPUT", "content.en")
+    with pytest.raises(InvalidInput) as refused:
+        tiles.clean_content(models.TileKind.TEXT, content, ["de"])
+    assert refused.value.field == "content.en"
+    cleaned = tiles.clean_content(models.TileKind.TEXT, content, ["de", "en"])
+    assert cleaned == {
+        "de": {"title": "Aufträge", "text": ""},
+        "en": {"title": "Orders", "text": ""},
+    }
+
+
+async def test_the_demo_home_pages_are_valid_and_complete(session: AsyncSession) -> None:
+    rows = (await session.scalars(sa.select(models.Tile))).all()
+    for row in rows:
+        validate_content(row.kind, row.content)
+    customer = {row.kind for row in rows if row.portal_id == CUSTOMER_PORTAL}
+    assert customer == set(models.TileKind)
+    assert len([row for row in rows if row.portal_id == INSTALLER_PORTAL]) == 2
 
 
 async def test_update_visibility_and_groups(gql: GraphQLClient, session: AsyncSession) -> None:
