@@ -137,6 +137,24 @@ MATRIX = """
     EmailTemplate.updatedAt                        x x - - -
     EmailTemplate.variables                        x x - - -
     EmailTemplatePayload.emailTemplate             public
+    HomeTile.buttonLabel                           public
+    HomeTile.contracts                             - - x x -  contract:read
+    HomeTile.documents                             - - x x -  document:read
+    HomeTile.entity                                public
+    HomeTile.id                                    public
+    HomeTile.imageUrl                              public
+    HomeTile.journeyId                             public
+    HomeTile.kind                                  public
+    HomeTile.limit                                 public
+    HomeTile.linkUrl                               public
+    HomeTile.meters                                - - x x -  meter:read
+    HomeTile.opportunities                         - - x x -  opportunity:read
+    HomeTile.orders                                - - x x -  order:read
+    HomeTile.payments                              - - x x -  payment:read
+    HomeTile.position                              public
+    HomeTile.text                                  public
+    HomeTile.title                                 public
+    HomeTile.url                                   public
     Impersonation.accessToken                      public
     Impersonation.expiresIn                        public
     Impersonation.role                             public
@@ -331,6 +349,8 @@ MATRIX = """
     PortalDesign.secondaryColor                    public
     PortalEdge.cursor                              public
     PortalEdge.node                                public
+    PortalHome.language                            public
+    PortalHome.tiles                               public
     PortalPayload.portal                           public
     PortalUser.activatedAt                         x x - - -
     PortalUser.assignmentStatus                    x x x x -
@@ -399,6 +419,7 @@ MATRIX = """
     Query.node                                     public
     Query.nodes                                    public
     Query.portal                                   public
+    Query.portalHome                               - - x x -
     Query.portalUsers                              x x - - -
     Query.portals                                  x x x x -
     Query.previewEmailTemplate                     x x - - -
@@ -563,6 +584,7 @@ ROOT_FIELDS = {
     "portalUsers": "portalUsers {{ totalCount }}",
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
+    "portalHome": "portalHome {{ language }}",
     "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
     "previewEmailTemplate": (
         'previewEmailTemplate(portalId: "{portal}", kind: ACTIVATION, language: "de")'

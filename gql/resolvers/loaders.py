@@ -4,6 +4,7 @@ nothing is cached across requests or tenants. Every loader filters through
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,7 @@ class Loaders:
         self._reading_counts: DataLoader[uuid.UUID, int] | None = None
         self._totp_enabled: DataLoader[uuid.UUID, bool] | None = None
         self._group_sizes: DataLoader[uuid.UUID, int] | None = None
+        self._all_visible: dict[tuple[Any, ...], asyncio.Future[list[Any]]] = {}
 
     def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
         """Rows of `model` by primary key; invisible rows load as None."""
@@ -167,3 +169,22 @@ class Loaders:
 
             self._group_sizes = DataLoader(load_fn=load)
         return self._group_sizes
+
+    async def all_visible(self, model: type[Any], *order_by: Any, limit: int = 100) -> list[Any]:
+        """Every row of `model` the actor sees (at most `limit`), in order; one statement
+        per model, order and limit in a request, however many fields ask for them."""
+        key = (model, *(str(o) for o in order_by), limit)
+        task = self._all_visible.get(key)
+        if task is None:
+            table: Any = model
+            statement = (
+                sa.select(model)
+                .where(visible(model, self._actor))
+                .order_by(*order_by, table.id)
+                .limit(limit)
+            )
+            task = self._all_visible[key] = asyncio.ensure_future(self._rows(statement))
+        return await task
+
+    async def _rows(self, statement: Executable) -> list[Any]:
+        return list((await self._execute(statement)).scalars())

@@ -15,6 +15,7 @@ from db import models
 from gql.auth.actor import Role
 from gql.auth.permissions import (
     AUTHENTICATED,
+    PORTAL_USERS,
     STAFF,
     STAFF_AND_PORTAL_USERS,
     Impersonation,
@@ -30,6 +31,7 @@ from gql.schema import (
     auth,
     email_templates,
     enums,
+    home,
     portal_user,
     registration,
 )
@@ -194,6 +196,12 @@ class Query:
             )
         )
         return cast(Portal | None, rows[0] if rows else None)
+
+    portal_home: home.PortalHome | None = allow(
+        PORTAL_USERS,
+        description="The viewer's home page: published tiles they may see, with their data.",
+        resolver=home.portal_home,
+    )
 
     public_portal: public_portal_module.PublicPortal | None = public(
         "What the login and registration pages of an active portal show (its published"
