@@ -59,6 +59,8 @@ class Settings:
     # "low" is argon2-cffi's RFC 9106 low-memory profile; "test" is its cheapest one.
     password_profile: Literal["low", "test"] = "low"  # noqa: S105 - a profile name
     managed_base_domain: str = "portale.example"
+    # DNS servers ("host:port") for checking custom domains; empty: the system's.
+    dns_nameservers: tuple[str, ...] = ()
     # Outgoing mail: the outbox worker delivers over SMTP (in development to the sink
     # that `portal serve` runs on port 1025); failed attempts are retried after
     # `mail_retry_seconds` x 2^(attempt - 1), at most an hour, `mail_max_attempts` times.
@@ -121,6 +123,11 @@ class Settings:
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
+            dns_nameservers=tuple(
+                server.strip()
+                for server in os.environ.get("DNS_NAMESERVERS", "").split(",")
+                if server.strip()
+            ),
             smtp_host=os.environ.get("SMTP_HOST", "127.0.0.1"),
             smtp_port=_int("SMTP_PORT", 1025),
             smtp_username=os.environ.get("SMTP_USERNAME") or None,

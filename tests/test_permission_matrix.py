@@ -113,6 +113,10 @@ MATRIX = """
     DeletePortalPayload.deletedId                  public
     DeletePortalUserPayload.deletedId              public
     DeleteTilePayload.deletedId                    public
+    DnsRecord.name                                 public
+    DnsRecord.purpose                              public
+    DnsRecord.type                                 public
+    DnsRecord.value                                public
     Document.contract                              x x x - -  contract:read
     Document.createdAt                             x x x - -  document:read
     Document.id                                    public
@@ -211,6 +215,7 @@ MATRIX = """
     Mutation.assignPortalUser                      x x - - -
     Mutation.assignPortalUserToNewContact          x x - - -
     Mutation.changePassword                        x x x x -
+    Mutation.checkPortalConfiguration              x - - - -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -
     Mutation.createPortal                          x - - - -
@@ -242,6 +247,7 @@ MATRIX = """
     Mutation.resetPassword                         public
     Mutation.restorePortalVersion                  x - - - -
     Mutation.sendLoginCode                         public
+    Mutation.setPortalDomain                       x - - - -
     Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
     Mutation.unassignPortalUser                    x x - - -
@@ -252,6 +258,7 @@ MATRIX = """
     Mutation.updatePortalSettings                  x - - - -
     Mutation.updateStaffUser                       x - - - -
     Mutation.updateTile                            x - - - -
+    Mutation.verifyPortalDomain                    x - - - -
     Mutation.verifyTwoFactor                       public
     MutationError.code                             public
     MutationError.field                            public
@@ -317,6 +324,7 @@ MATRIX = """
     Portal.createdAt                               x x - - -
     Portal.domain                                  public
     Portal.domainKind                              x x - - -
+    Portal.domainRecords                           x x - - -
     Portal.domainStatus                            x x - - -
     Portal.draftConfiguration                      x x - - -
     Portal.draftSettings                           x x - - -

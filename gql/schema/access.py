@@ -13,7 +13,15 @@ from strawberry.scalars import JSON
 from db import models
 from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
-from gql.domain import account, permission_groups, portals, publishing, staff, tiles
+from gql.domain import (
+    account,
+    domains,
+    permission_groups,
+    portals,
+    publishing,
+    staff,
+    tiles,
+)
 from gql.schema import enums
 from gql.schema.node import parse_uuid
 from gql.schema.portal import PermissionGroup, Portal, Tile
@@ -635,3 +643,51 @@ async def update_portal_settings(info: Info, input: UpdatePortalSettingsInput) -
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
+
+
+# --- Domains -------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A managed subdomain, or a domain of the utility's own.")
+class SetPortalDomainInput:
+    id: relay.GlobalID = strawberry.field(description="The portal (not while active).")
+    subdomain: str | None = strawberry.field(
+        default=None, description="<subdomain>.<base domain>, ready at once."
+    )
+    domain: str | None = strawberry.field(
+        default=None, description="Full domain, e.g. kundenportal.stadtwerke.de (to verify)."
+    )
+
+
+def _lookup(info: Info) -> domains.LookUp:
+    return domains.resolver_lookup(info.context.settings.dns_nameservers)
+
+
+async def set_portal_domain(info: Info, input: SetPortalDomainInput) -> PortalResult:
+    async def work(db: AsyncSession) -> PortalPayload:
+        portal = await domains.set_domain(
+            db, info.context.actor, row_id(input.id, "Portal", "id"), domain=input.domain,
+            subdomain=input.subdomain, base_domain=info.context.settings.managed_base_domain,
+            origin=origin(info),
+        )  # fmt: skip
+        return PortalPayload(portal=cast(Portal, portal))
+
+    return await attempt(info, work)
+
+
+def _domain_step(step: Any) -> Any:
+    async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
+        async def work(db: AsyncSession) -> PortalPayload:
+            portal = await step(
+                db, info.context.actor, row_id(input.id, "Portal", "id"), lookup=_lookup(info),
+                base_domain=info.context.settings.managed_base_domain, origin=origin(info),
+            )  # fmt: skip
+            return PortalPayload(portal=cast(Portal, portal))
+
+        return await attempt(info, work)
+
+    return resolve
+
+
+verify_portal_domain = _domain_step(domains.verify)
+check_portal_configuration = _domain_step(domains.check_configuration)

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
-from gql.domain import publishing
+from gql.domain import domains, publishing
 from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
@@ -138,6 +138,14 @@ class Tile(RowNode):
         return [row for row in rows if row is not None]
 
 
+@strawberry.type(description="A DNS record the utility must add for its own domain.")
+class DnsRecord:
+    purpose: str = public("VERIFICATION (proves control) or CONFIGURATION (routes traffic).")
+    name: str = public("Record name.")
+    type: str = public("Record type (CNAME).")
+    value: str = public("Where it must point.")
+
+
 @strawberry.type(description="A published version of a portal's settings and tiles.")
 class PortalVersion:
     version: int | None = allow(STAFF, description="1 for the first publish, then counting.")
@@ -207,6 +215,14 @@ class Portal(RowNode):
     ) -> Connection[Tile] | None:
         model = models.Tile
         return await load_page(info, model.portal_id, _row(self).id, first, after, model.position)
+
+    @allow(STAFF, description="DNS records a custom domain needs now (none for managed ones).")
+    def domain_records(self, info: Info) -> list[DnsRecord] | None:
+        base = info.context.settings.managed_base_domain
+        return [
+            DnsRecord(purpose=r.purpose, name=r.name, type=r.type, value=r.value)
+            for r in domains.records(_row(self), base)
+        ]
 
     @allow(STAFF, description="Published versions, newest first.")
     async def versions(self, info: Info) -> list[PortalVersion] | None:

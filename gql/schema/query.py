@@ -544,3 +544,18 @@ class Mutation:
         description="Change a portal's draft settings (validated; published with the portal).",
         resolver=access.update_portal_settings,
     )
+    set_portal_domain: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Give a portal a managed subdomain or a custom domain (then verify it).",
+        resolver=access.set_portal_domain,
+    )
+    verify_portal_domain: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Check the verification CNAME records of a custom domain in DNS.",
+        resolver=access.verify_portal_domain,
+    )
+    check_portal_configuration: access.PortalResult | None = allow(
+        Role.ADMIN,
+        description="Check the configuration CNAME records of a verified custom domain.",
+        resolver=access.check_portal_configuration,
+    )
