@@ -49,6 +49,9 @@ class PortalGraphQL(GraphQL[Context, None]):
             build_schema(settings),
             graphql_ide="graphiql" if settings.development else None,
             allow_queries_via_get=False,
+            # CSV imports (GraphQL multipart request spec); every call needs a bearer
+            # token, not a cookie, so a cross-site form can not use it.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.tokens = tokens

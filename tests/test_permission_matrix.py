@@ -141,6 +141,9 @@ MATRIX = """
     EmailTemplate.updatedAt                        x x - - -
     EmailTemplate.variables                        x x - - -
     EmailTemplatePayload.emailTemplate             public
+    ExportedFile.content                           public
+    ExportedFile.contentType                       public
+    ExportedFile.filename                          public
     HomeTile.buttonLabel                           public
     HomeTile.contracts                             - - x x -  contract:read
     HomeTile.documents                             - - x x -  document:read
@@ -165,6 +168,9 @@ MATRIX = """
     ImpersonationError.code                        public
     ImpersonationError.field                       public
     ImpersonationError.message                     public
+    ImportRowError.column                          public
+    ImportRowError.line                            public
+    ImportRowError.message                         public
     LanguageUpdated.language                       public
     LoggedIn.accessToken                           public
     LoggedIn.expiresIn                             public
@@ -231,6 +237,7 @@ MATRIX = """
     Mutation.enableStaffUser                       x - - - -
     Mutation.enrollTotp                            public
     Mutation.impersonatePortalUser                 x x - - -
+    Mutation.importPortalUsers                     x x - - -
     Mutation.inviteContact                         x x - - -
     Mutation.inviteStaffUser                       x - - - -
     Mutation.inviteUninvitedContacts               x x - - -
@@ -379,6 +386,11 @@ MATRIX = """
     PortalUserEdge.node                            public
     PortalUserPayload.portalUser                   public
     PortalUserPayload.revokedSessions              public
+    PortalUsersImportRefused.errors                public
+    PortalUsersImportRefused.message               public
+    PortalUsersImported.created                    public
+    PortalUsersImported.unchanged                  public
+    PortalUsersImported.updated                    public
     PortalVersion.publishedAt                      x x - - -
     PortalVersion.publishedBy                      x x - - -
     PortalVersion.version                          x x - - -
@@ -424,6 +436,7 @@ MATRIX = """
     Query.auditEvents                              x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
+    Query.exportPortalUsers                        x x - - -
     Query.node                                     public
     Query.nodes                                    public
     Query.portal                                   public
@@ -593,6 +606,7 @@ ROOT_FIELDS = {
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
     "portalHome": "portalHome {{ language }}",
+    "exportPortalUsers": 'exportPortalUsers(portalId: "{portal}") {{ __typename }}',
     "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
     "previewEmailTemplate": (
         'previewEmailTemplate(portalId: "{portal}", kind: ACTIVATION, language: "de")'

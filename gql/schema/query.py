@@ -197,6 +197,12 @@ class Query:
         )
         return cast(Portal | None, rows[0] if rows else None)
 
+    export_portal_users: registration.ExportResult | None = allow(
+        STAFF,
+        description="A portal's users as a CSV download (formula-like cells neutralised).",
+        resolver=registration.export_portal_users,
+    )
+
     portal_home: home.PortalHome | None = allow(
         PORTAL_USERS,
         description="The viewer's home page: published tiles they may see, with their data.",
@@ -558,4 +564,10 @@ class Mutation:
         Role.ADMIN,
         description="Check the configuration CNAME records of a verified custom domain.",
         resolver=access.check_portal_configuration,
+    )
+    import_portal_users: registration.ImportResult | None = allow(
+        STAFF,
+        description="Create or update portal users from a CSV upload (multipart request):"
+        " all or nothing, idempotent.",
+        resolver=registration.import_portal_users,
     )

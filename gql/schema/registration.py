@@ -8,11 +8,12 @@ from typing import Annotated, cast
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
+from strawberry.file_uploads import Upload
 
 from db import models
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.domain import portal_access, registration
+from gql.domain import portal_access, registration, user_csv
 from gql.domain.errors import InvalidInput
 from gql.domain.registration import AccessConfig
 from gql.schema.access import PortalUserPayload, PortalUserResult
@@ -423,5 +424,83 @@ async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePort
             origin=origin(info),
         )  # fmt: skip
         return DeletePortalUserPayload(deleted_id=input.id)
+
+    return await attempt(info, work)
+
+
+# --- Export and import ---------------------------------------------------------------------
+
+
+@strawberry.type(description="A file to download.")
+class ExportedFile:
+    filename: str = public("Suggested file name.")
+    content_type: str = public("Media type.")
+    content: str = public("The file (UTF-8 text).")
+
+
+@strawberry.type(description="A problem in one line of an imported file.")
+class ImportRowError:
+    line: int = public("Line in the file (the header is line 1).")
+    column: str = public("Column at fault.")
+    message: str = public("What is wrong.")
+
+
+@strawberry.type(description="The file was imported.")
+class PortalUsersImported:
+    created: int = public("New portal users (INVITED; invite them to send the links).")
+    updated: int = public("Existing users changed.")
+    unchanged: int = public("Existing users already as in the file.")
+
+
+@strawberry.type(description="The file has problems; nothing was imported.")
+class PortalUsersImportRefused:
+    message: str = public("Summary.")
+    errors: list[ImportRowError] = public("Every problem, by line (at most 100).")
+
+
+ExportResult = Annotated[ExportedFile | MutationError, strawberry.union("ExportPortalUsersResult")]
+ImportResult = Annotated[
+    PortalUsersImported | PortalUsersImportRefused | MutationError,
+    strawberry.union("ImportPortalUsersResult"),
+]
+
+
+async def export_portal_users(info: Info, portal_id: relay.GlobalID) -> ExportResult:
+    async def work(db: AsyncSession) -> ExportedFile:
+        text = await user_csv.export(
+            db, info.context.actor, row_id(portal_id, "Portal", "portalId")
+        )
+        return ExportedFile(
+            filename="portal-users.csv", content_type="text/csv; charset=utf-8", content=text
+        )
+
+    return await attempt(info, work)
+
+
+async def import_portal_users(info: Info, portal_id: relay.GlobalID, file: Upload) -> ImportResult:
+    try:
+        raw = await file.read()  # type: ignore[attr-defined]
+    finally:
+        await file.close()  # type: ignore[attr-defined]
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    except UnicodeDecodeError:
+        return MutationError.of(InvalidInput("The file must be UTF-8 encoded CSV.", field="file"))
+
+    async def work(db: AsyncSession) -> PortalUsersImported | PortalUsersImportRefused:
+        try:
+            report = await user_csv.import_users(
+                db, info.context.actor, row_id(portal_id, "Portal", "portalId"), text,
+                origin=origin(info),
+            )  # fmt: skip
+        except user_csv.ImportRefused as refused:  # found before anything is written
+            return PortalUsersImportRefused(
+                message=refused.message,
+                errors=[ImportRowError(line=e.line, column=e.column, message=e.message)
+                        for e in refused.errors],
+            )  # fmt: skip
+        return PortalUsersImported(
+            created=report.created, updated=report.updated, unchanged=report.unchanged
+        )
 
     return await attempt(info, work)

@@ -1,0 +1,281 @@
+"""Export and import of a portal's users as CSV (seed 000).
+
+Export: one row per portal user; cells that a spreadsheet would run as a formula are
+neutralised. Import: every row is validated first and all problems are reported with
+their line numbers; a file with any problem writes nothing; otherwise new users are
+created (INVITED: they have no password; `inviteContact` sends the link) and existing
+ones updated, in bulk statements, so importing the same file twice changes nothing the
+second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor
+from gql.domain import audit
+from gql.domain.authentication import normalize_email
+from gql.domain.errors import DomainError, InvalidInput, NotFound
+from gql.domain.scope import one_visible
+
+COLUMNS = [
+    "email",
+    "language",
+    "registration_status",
+    "assignment_status",
+    "customer_number",
+    "permission_group",
+    "created_at",
+    "last_login_at",
+]
+IMPORT_COLUMNS = {"email", "language", "customer_number", "permission_group"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_ERRORS = 100
+CHUNK = 5000
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet would evaluate (=, +, -, @, tab, CR first) as plain text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
+    portal = await one_visible(db, models.Portal, portal_id, actor)
+    if portal is None:
+        raise NotFound("No such portal.", field="portalId")
+    return portal
+
+
+async def export(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> str:
+    portal = await _portal(db, actor, portal_id)
+    user, contact, group = models.PortalUser, models.Contact, models.PermissionGroup
+    rows = await db.execute(
+        sa.select(user, contact.customer_number, group.name)
+        .outerjoin(contact, contact.id == user.contact_id)
+        .join(group, group.id == user.permission_group_id)
+        .where(user.portal_id == portal.id)
+        .order_by(user.created_at, user.id)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row, customer_number, group_name in rows:
+        cells = [
+            row.email,
+            row.language,
+            row.registration_status.value,
+            row.assignment_status.value,
+            customer_number or "",
+            group_name,
+            row.created_at.isoformat(),
+            row.last_login_at.isoformat() if row.last_login_at else "",
+        ]
+        writer.writerow([neutralise(str(cell)) for cell in cells])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportRefused(DomainError):
+    code = "INVALID_INPUT"
+
+    def __init__(self, errors: list[RowError]) -> None:
+        first = errors[0]
+        super().__init__(
+            f"{len(errors)} problem(s); nothing was imported. Line {first.line},"
+            f" {first.column}: {first.message}",
+            field="file",
+        )
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    email: str
+    language: str
+    contact_id: uuid.UUID | None
+    group_id: uuid.UUID
+
+
+def _read(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    return header, [(reader.line_num, row) for row in reader]
+
+
+async def import_users(
+    db: AsyncSession,
+    actor: Actor,
+    portal_id: uuid.UUID | None,
+    text: str,
+    *,
+    origin: audit.Origin,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Validate every row, then create and update in bulk; raise ImportRefused (nothing
+    written) if any row is wrong."""
+    portal = await _portal(db, actor, portal_id)
+    header, rows = _read(text)
+    if "email" not in header:
+        raise InvalidInput(
+            "The first line must name the columns, with at least email.", field="file"
+        )
+    unknown = sorted(set(header) - IMPORT_COLUMNS - set(COLUMNS))
+    if unknown:
+        raise InvalidInput(f"Unknown columns: {', '.join(unknown)}.", field="file")
+
+    settings = portal.published_settings or portal.draft_settings
+    groups = {
+        name.lower(): group_id
+        for group_id, name in (
+            await db.execute(
+                sa.select(models.PermissionGroup.id, models.PermissionGroup.name).where(
+                    models.PermissionGroup.portal_id == portal.id
+                )
+            )
+        ).all()
+    }
+    default_group = await db.scalar(
+        sa.select(models.PermissionGroup.id).where(
+            models.PermissionGroup.portal_id == portal.id, models.PermissionGroup.is_default
+        )
+    )
+    numbers = {(row.get("customer_number") or "").strip() for _, row in rows} - {""}
+    contacts: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(sorted(numbers)):
+        found = await db.execute(
+            sa.select(models.Contact.customer_number, models.Contact.id).where(
+                models.Contact.organization_id == portal.organization_id,
+                models.Contact.customer_number.in_(chunk),
+            )
+        )
+        contacts.update({number: contact_id for number, contact_id in found.all() if number})
+
+    errors: list[RowError] = []
+    valid: list[_Row] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        problem = len(errors)
+        raw_email = (row.get("email") or "").strip()
+        email = ""
+        try:
+            email = normalize_email(raw_email)
+        except DomainError:
+            errors.append(RowError(line, "email", f"not an email address: {raw_email[:80]!r}"))
+        if email and email in seen:
+            errors.append(RowError(line, "email", f"already on line {seen[email]}"))
+        seen.setdefault(email, line)
+        language = (row.get("language") or "").strip() or settings.default_language
+        if language not in settings.languages:
+            errors.append(
+                RowError(line, "language", f"the portal speaks {', '.join(settings.languages)}")
+            )
+        number = (row.get("customer_number") or "").strip()
+        contact_id = contacts.get(number) if number else None
+        if number and contact_id is None:
+            errors.append(
+                RowError(line, "customer_number", f"no contact has the number {number!r}")
+            )
+        group_name = (row.get("permission_group") or "").strip()
+        group_id = groups.get(group_name.lower()) if group_name else default_group
+        if group_id is None:
+            errors.append(
+                RowError(line, "permission_group", f"no group {group_name!r} in this portal")
+            )
+        if len(errors) == problem and group_id is not None:
+            valid.append(_Row(line, email, language, contact_id, group_id))
+        if len(errors) >= MAX_ERRORS:
+            break
+    if errors:
+        raise ImportRefused(errors)
+
+    report = ImportReport()
+    user = models.PortalUser
+    existing: dict[str, models.PortalUser] = {}
+    for chunk in _chunks([row.email for row in valid]):
+        found_users = await db.scalars(
+            sa.select(user).where(user.portal_id == portal.id, user.email.in_(chunk))
+        )
+        existing.update({found.email: found for found in found_users})
+    new_rows: list[dict[str, Any]] = []
+    for done, item in enumerate(valid, start=1):
+        current = existing.get(item.email)
+        if current is None:
+            new_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "organization_id": portal.organization_id,
+                    "portal_id": portal.id,
+                    "email": item.email,
+                    "language": item.language,
+                    "registration_status": models.RegistrationStatus.INVITED,
+                    "assignment_status": models.AssignmentStatus.ASSIGNED
+                    if item.contact_id
+                    else models.AssignmentStatus.PENDING,
+                    "contact_id": item.contact_id,
+                    "permission_group_id": item.group_id,
+                }
+            )
+        elif _update(current, item):
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if progress is not None and done % CHUNK == 0:
+            progress(done, len(valid))
+    for chunk in _chunks(new_rows):
+        await db.execute(insert(user), chunk)
+    report.created = len(new_rows)
+    await db.flush()
+    if progress is not None:
+        progress(len(valid), len(valid))
+    if report.created or report.updated:
+        audit.about(
+            db, actor, portal, "portal_users.imported", origin,
+            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged},
+        )  # fmt: skip
+    return report
+
+
+def _update(current: models.PortalUser, row: _Row) -> bool:
+    """Bring an existing user in line with its row; whether anything changed. A row
+    without a customer number leaves the assignment as it is."""
+    changed = False
+    if current.language != row.language:
+        current.language, changed = row.language, True
+    if current.permission_group_id != row.group_id:
+        current.permission_group_id, changed = row.group_id, True
+    if row.contact_id is not None and current.contact_id != row.contact_id:
+        current.contact_id = row.contact_id
+        current.assignment_status = models.AssignmentStatus.ASSIGNED
+        changed = True
+    return changed
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
