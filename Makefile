@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint schema bench postgres clean
+.PHONY: serve test lint schema bench bench-import postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,10 @@ schema: $(STAMP)
 	$(BIN)/portal schema > schema.graphql
 
 bench: $(STAMP) postgres
-	$(BIN)/python bench/nested_query.py $(ARGS)
+	$(BIN)/python -m bench.nested_query $(ARGS)
+
+bench-import: $(STAMP) postgres
+	$(BIN)/python -m bench.import_users $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -201,17 +201,13 @@ def invite_contacts_command(
 async def _invite_contacts(
     url: str, settings: Settings, reference: str, batch: int, active_only: bool
 ) -> Any:
-    from gql.auth.actor import Actor, Role
     from gql.domain import portal_access
     from gql.domain.registration import AccessConfig
 
     database = Database.from_url(url, pool_size=2)
     try:
         async with database.sessions() as db:
-            portal = await db.scalar(sa.select(models.Portal).where(_portal_filter(reference)))
-        if portal is None:
-            raise typer.BadParameter(f"no portal {reference!r}", param_hint="PORTAL")
-        system = Actor(Role.ADMIN, portal.organization_id)
+            portal, system = await _system_actor(db, reference)
         with Progress(console=console) as progress:
             task = progress.add_task(f"Inviting to {portal.name}", total=None)
 
@@ -242,6 +238,99 @@ def _portal_filter(reference: str) -> Any:
         if type_name == "Portal":
             candidates.append(models.Portal.id == uuid.UUID(node_id))
     return sa.or_(*candidates)
+
+
+users_app = typer.Typer(help="Export and import a portal's users (CSV).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("export")
+def users_export_command(
+    portal: Annotated[str, typer.Option(help="The portal: its domain, ID or UUID.")],
+    output: Annotated[
+        Path | None, typer.Option(help="File to write; standard output without it.")
+    ] = None,
+    format: Annotated[str, typer.Option(help="Only csv.")] = "csv",
+    database_url_option: DatabaseUrl = None,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Write a portal's users as CSV (cells a spreadsheet would run are neutralised)."""
+    if format != "csv":
+        raise typer.BadParameter("only csv", param_hint="--format")
+    settings = Settings.from_env(data_dir=data_dir)
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        text = asyncio.run(_users_export(url, portal))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"[green]{text.count(chr(10)) - 1} portal users written to {output}[/green]")
+
+
+@users_app.command("import")
+def users_import_command(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with email, language, customer_number, permission_group.")
+    ],
+    portal: Annotated[str, typer.Option(help="The portal: its domain, ID or UUID.")],
+    database_url_option: DatabaseUrl = None,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Create or update a portal's users from CSV: all rows or none, idempotent."""
+    from gql.domain.user_csv import ImportRefused
+
+    settings = Settings.from_env(data_dir=data_dir)
+    text = file.read_text(encoding="utf-8")
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        try:
+            report = asyncio.run(_users_import(url, portal, text))
+        except ImportRefused as refused:
+            console.print(f"[red]{refused.message}[/red]")
+            for error in refused.errors:
+                console.print(f"line {error.line}, {error.column}: {error.message}", soft_wrap=True)
+            raise typer.Exit(1) from refused
+    console.print(
+        f"[green]{report.created} created[/green], {report.updated} updated,"
+        f" {report.unchanged} unchanged."
+    )
+
+
+async def _system_actor(db: Any, reference: str) -> Any:
+    from gql.auth.actor import Actor, Role
+
+    portal = await db.scalar(sa.select(models.Portal).where(_portal_filter(reference)))
+    if portal is None:
+        raise typer.BadParameter(f"no portal {reference!r}", param_hint="PORTAL")
+    return portal, Actor(Role.ADMIN, portal.organization_id)
+
+
+async def _users_export(url: str, reference: str) -> str:
+    from gql.domain import user_csv
+
+    database = Database.from_url(url, pool_size=1)
+    try:
+        async with database.sessions() as db:
+            portal, system = await _system_actor(db, reference)
+            return await user_csv.export(db, system, portal.id)
+    finally:
+        await database.dispose()
+
+
+async def _users_import(url: str, reference: str, text: str) -> Any:
+    from gql.domain import audit, user_csv
+
+    database = Database.from_url(url, pool_size=1)
+    try:
+        async with database.unit_of_work() as db:
+            portal, system = await _system_actor(db, reference)
+            with Progress(console=console) as bar:
+                task = bar.add_task(f"Importing into {portal.name}", total=None)
+                return await user_csv.import_users(
+                    db, system, portal.id, text, origin=audit.Origin(),
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+    finally:
+        await database.dispose()
 
 
 @app.command("migrate")

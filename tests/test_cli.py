@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -72,3 +73,33 @@ def test_an_unknown_portal_is_a_clear_error(fresh_url: str) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "no portal 'nirgendwo.example'" in done.stderr + done.stdout
+
+
+def test_users_export_then_import_round_trip(fresh_url: str, tmp_path: Any) -> None:
+    exported = tmp_path / "users.csv"
+    out = portal_cli(
+        "users", "export", "--portal", "musterstadt.portale.example", "--output", str(exported),
+        "--database-url", fresh_url,
+    )  # fmt: skip
+    assert "portal users written" in out
+    assert exported.read_text().startswith("email,language,")
+    again = portal_cli(
+        "users", "import", str(exported), "--portal", "musterstadt.portale.example",
+        "--database-url", fresh_url,
+    )  # fmt: skip
+    assert "0 created" in again
+    assert "0 updated" in again
+
+
+def test_users_import_reports_bad_lines(fresh_url: str, tmp_path: Any) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,language\nkein-email,de\nok@example.org,fr\n")
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gql.cli", "users", "import", str(bad), "--portal",
+         "musterstadt.portale.example", "--database-url", fresh_url],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "line 2, email" in done.stdout
+    assert "line 3, language" in done.stdout
