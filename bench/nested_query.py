@@ -5,7 +5,7 @@ data plus `--contacts` volume customers, then sends the query over HTTP through 
 ASGI app (httpx, in process) as the demo admin, for page sizes 2 and 50. Prints per
 page size: SQL statements per request, median and p90 latency, requests per second.
 
-    make bench                       # or: .venv/bin/python bench/nested_query.py --help
+    make bench                       # or: .venv/bin/python -m bench.nested_query --help
 """
 
 from __future__ import annotations
