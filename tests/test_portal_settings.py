@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from graphql import get_named_type
 
 from gql.schema import schema
-from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, global_id
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
+from tests.test_auth import post
+from tests.test_impersonation import staff_token
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 UPDATE = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(input: $input) {
@@ -133,3 +136,81 @@ def test_public_portal_shows_nothing_internal() -> None:
     }  # fmt: skip
     for name in fields:
         assert get_named_type(public.fields[name].type).name not in {"Portal", "PortalUser"}  # type: ignore[attr-defined]
+
+
+async def test_staff_to_notify_and_approval_attributes_must_exist(gql: GraphQLClient) -> None:
+    agent = str(ACTORS["agent"].subject_id)
+    other = str(ACTORS["other_admin"].subject_id)
+    for changes, field in [
+        ({"notifyStaffUserIds": [other]}, "changes.notifyStaffUserIds"),
+        ({"notifyStaffUserIds": ["kein-uuid"]}, "changes.notifyStaffUserIds"),
+        ({"approvalRequiredAttributes": ["contract.tariff"]}, "changes.approvalRequiredAttributes"),
+    ]:
+        refused = await result(gql, UPDATE, input={"id": PORTAL, "changes": changes})
+        assert (refused["code"], refused["field"]) == ("INVALID_INPUT", field)
+    ok = await result(
+        gql, UPDATE,
+        input={"id": PORTAL, "changes": {"notifyStaffUserIds": [agent],
+                                          "approvalRequiredAttributes": ["contract.iban"]}},
+    )  # fmt: skip
+    assert ok["portal"]["draftSettings"]["notifyStaffUserIds"] == [agent]
+
+
+SEED_003: list[tuple[str, str, dict[str, Any]]] = [
+    ("createPortal", "CreatePortalInput", {"type": "CUSTOMER", "name": "Kundenportal Süd",
+     "subdomain": "sued", "languages": ["de", "en"]}),
+    ("updatePortalSettings", "UpdatePortalSettingsInput", {"changes": {
+        "design": {"primaryColor": "#112233", "logoUrl": "https://sued.example/logo.svg"},
+        "registration": {"selfRegistration": "ALLOW_WITH_CONTACT",
+                         "termsUrl": "https://sued.example/agb"},
+        "texts": {"de": {"login": "Hallo Süd"}, "en": {"login": "Hello South"}},
+        "twoFactor": "OPTIONAL"}}),
+    ("createTile", "CreateTileInput", {"kind": "ENTITY", "content": {
+        "entity": "contract", "de": {"title": "Verträge"}, "en": {"title": "Contracts"}}}),
+    ("publishPortal", "PublishPortalInput", {}),
+    ("activatePortal", "PortalIdInput", {}),
+]  # fmt: skip
+
+
+async def test_an_admin_sets_up_a_portal_along_the_seed_003_checklist(
+    client: httpx.AsyncClient,
+) -> None:
+    """Create, configure, add a tile, publish, activate, and see it as the public does,
+    over HTTP as the demo admin."""
+    token = await staff_token(client, "admin@musterstadt.example", "Demo-Admin-1")
+    portal_id = None
+    for name, input_type, input in SEED_003:
+        if portal_id is not None:
+            key = "portalId" if name == "createTile" else "id"
+            input = {**input, key: portal_id}
+        payload = (
+            "... on TilePayload { tile { id } }"
+            if name == "createTile"
+            else "... on PortalPayload { portal { id status } }"
+        )
+        query = (
+            f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename"
+            f" {payload} ... on MutationError {{ code message field }} }} }}"
+        )
+        body = (await post(client, query, token, input=input)).json()
+        assert "errors" not in body, (name, body)
+        answer = body["data"][name]
+        assert answer["__typename"] in ("PortalPayload", "TilePayload"), (name, answer)
+        if name == "createPortal":
+            portal_id = answer["portal"]["id"]
+    assert answer["portal"]["status"] == "ACTIVE"
+
+    public = (
+        await post(
+            client,
+            '{ publicPortal(domain: "sued.portale.example", language: "en") {'
+            " name design { primaryColor } texts { login } selfRegistration termsUrl } }",
+        )
+    ).json()["data"]["publicPortal"]
+    assert public == {
+        "name": "Kundenportal Süd",
+        "design": {"primaryColor": "#112233"},
+        "texts": {"login": "Hello South"},
+        "selfRegistration": "ALLOW_WITH_CONTACT",
+        "termsUrl": "https://sued.example/agb",
+    }

@@ -230,6 +230,54 @@ def changed_settings(current: PortalSettings, changes: Any) -> PortalSettings:
         ) from error
 
 
+# What a portal may require staff approval for (seed 003 step 3).
+APPROVAL_ATTRIBUTES = frozenset(
+    {
+        "contact.email", "contact.phone", "contact.address", "contact.name",
+        "contract.installment", "contract.payment_method", "contract.iban",
+        "contract.due_day", "meter_reading",
+    }
+)  # fmt: skip
+
+
+async def _check_references(
+    db: AsyncSession, portal: models.Portal, settings: PortalSettings
+) -> None:
+    """What the settings name must exist: staff to notify, attributes to approve."""
+    unknown = sorted(set(settings.approval_required_attributes) - APPROVAL_ATTRIBUTES)
+    if unknown:
+        known = ", ".join(sorted(APPROVAL_ATTRIBUTES))
+        raise InvalidInput(
+            f"Unknown attributes: {', '.join(unknown)} (known: {known}).",
+            field="changes.approvalRequiredAttributes",
+        )
+    wanted: set[uuid.UUID] = set()
+    for value in settings.notify_staff_user_ids:
+        try:
+            wanted.add(uuid.UUID(value))
+        except ValueError as error:
+            raise InvalidInput(
+                f"Not a staff user ID: {value!r}.", field="changes.notifyStaffUserIds"
+            ) from error
+    staff = models.StaffUser
+    found = set(
+        (
+            await db.scalars(
+                sa.select(staff.id).where(
+                    staff.id.in_(wanted),
+                    staff.organization_id == portal.organization_id,
+                    staff.is_active,
+                )
+            )
+        ).all()
+    )
+    if found != wanted:
+        raise InvalidInput(
+            "Every user to notify must be an active staff user of the organization.",
+            field="changes.notifyStaffUserIds",
+        )
+
+
 async def update_settings(
     db: AsyncSession,
     actor: Actor,
@@ -241,6 +289,7 @@ async def update_settings(
     """Change the draft's settings; customers see them once the portal is published."""
     portal = await _portal(db, actor, portal_id)
     settings = changed_settings(portal.draft_settings, changes)
+    await _check_references(db, portal, settings)
     if settings != portal.draft_settings:
         portal.draft_settings = settings
         audit.about(db, actor, portal, "portal.settings_changed", origin, {"changes": changes})
