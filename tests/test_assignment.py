@@ -139,7 +139,7 @@ async def test_unassigning_ends_sessions_and_deleting_erases(
 
 async def test_contacts_without_access_for_the_bulk_invitation(gql: GraphQLClient) -> None:
     query = """query($has: Boolean, $portal: ID) {
-      contacts(hasPortalUser: $has, portalId: $portal, first: 100) { totalCount
+      contacts(filter: {hasPortalUser: $has, portalId: $portal}, first: 100) { totalCount
         edges { node { customerNumber portalUsers { edges { node { portal { id } } } } } } } }"""
     data, errors = await gql(query, "agent", has=False, portal=PORTAL)
     assert errors == []
@@ -197,3 +197,10 @@ async def test_portal_users_filtered_and_sorted(gql: GraphQLClient) -> None:
     by_email = await users(gql, order={"field": "EMAIL", "direction": "ASC"})
     emails = [u["email"] for u in by_email]
     assert emails == sorted(emails)
+
+
+async def test_only_staff_filter_by_portal_access(gql: GraphQLClient) -> None:
+    query = "{ contacts(filter: {hasPortalUser: true}) { totalCount } }"
+    data, errors = await gql(query, "installer")
+    assert data == {"contacts": None}
+    assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]

@@ -71,6 +71,18 @@ def _id_of(global_id: relay.GlobalID | None, type_name: str) -> Any:
     return parse_uuid(global_id.node_id)
 
 
+@strawberry.input(description="Which contacts to list.")
+class ContactFilter:
+    has_portal_user: bool | None = strawberry.field(
+        default=None,
+        description="With (true) or without (false) a portal user, in `portalId` or in any"
+        " portal (seed 002: then invite them).",
+    )
+    portal_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The portal `hasPortalUser` looks at."
+    )
+
+
 @strawberry.input(description="Which portal users to list; every given condition must hold.")
 class PortalUserFilter:
     registration_status: enums.RegistrationStatus | None = strawberry.field(
@@ -224,16 +236,7 @@ class Query:
         search: Annotated[
             str | None, strawberry.argument(description="Part of name, email or customer number.")
         ] = None,
-        has_portal_user: Annotated[
-            bool | None,
-            strawberry.argument(
-                description="Only contacts with (true) or without (false) a portal user"
-                " (in `portalId`, or in any portal). Staff only."
-            ),
-        ] = None,
-        portal_id: Annotated[
-            relay.GlobalID | None, strawberry.argument(description="The portal for hasPortalUser.")
-        ] = None,
+        filter: ContactFilter | None = None,
     ) -> Connection[Contact] | None:
         contact = models.Contact
         where: list[Any] = []
@@ -248,12 +251,16 @@ class Query:
                     contact.customer_number.like(pattern),
                 )
             )
-        if has_portal_user is not None and info.context.actor.is_staff:
+        if filter is not None and filter.has_portal_user is not None:
+            if not info.context.actor.is_staff:
+                raise GraphQLError(
+                    "filter.hasPortalUser is for staff.", extensions={"code": "FORBIDDEN"}
+                )
             user = models.PortalUser
             access = sa.exists().where(user.contact_id == contact.id)
-            if portal_id is not None:
-                access = access.where(user.portal_id == _id_of(portal_id, "Portal"))
-            where.append(access if has_portal_user else ~access)
+            if filter.portal_id is not None:
+                access = access.where(user.portal_id == _id_of(filter.portal_id, "Portal"))
+            where.append(access if filter.has_portal_user else ~access)
         return await query_page(
             info,
             contact,
