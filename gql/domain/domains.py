@@ -166,6 +166,33 @@ async def _check(lookup: LookUp, wanted: Sequence[DnsRecord]) -> list[str]:
     return problems
 
 
+async def _advance(
+    db: AsyncSession,
+    actor: Actor,
+    portal_id: uuid.UUID | None,
+    *,
+    lookup: LookUp,
+    base_domain: str,
+    origin: audit.Origin,
+    purpose: str,
+    step: tuple[models.DomainStatus, models.DomainStatus],
+    refusal: str,
+) -> models.Portal:
+    """Move the domain one step on once the records of `purpose` are in DNS."""
+    portal = await _portal(db, actor, portal_id)
+    before, after = step
+    if portal.domain_status is not before:
+        raise RuleViolation(refusal.format(status=portal.domain_status.value), field="id")
+    wanted = [r for r in records(portal, base_domain) if r.purpose == purpose]
+    problems = await _check(lookup, wanted)
+    if problems:
+        raise RuleViolation("; ".join(problems) + ".", field="id")
+    portal.domain_status = after
+    action = f"portal.domain_{after.value.lower()}"
+    audit.about(db, actor, portal, action, origin, {"domain": portal.domain})
+    return portal
+
+
 async def verify(
     db: AsyncSession,
     actor: Actor,
@@ -176,18 +203,12 @@ async def verify(
     origin: audit.Origin,
 ) -> models.Portal:
     """PENDING_VERIFICATION -> VERIFIED once both verification records are in DNS."""
-    portal = await _portal(db, actor, portal_id)
-    if portal.domain_status is not models.DomainStatus.PENDING_VERIFICATION:
-        raise RuleViolation(
-            f"Nothing to verify: the domain is {portal.domain_status.value}.", field="id"
-        )
-    wanted = [r for r in records(portal, base_domain) if r.purpose == VERIFICATION]
-    problems = await _check(lookup, wanted)
-    if problems:
-        raise RuleViolation("; ".join(problems) + ".", field="id")
-    portal.domain_status = models.DomainStatus.VERIFIED
-    audit.about(db, actor, portal, "portal.domain_verified", origin, {"domain": portal.domain})
-    return portal
+    status = models.DomainStatus
+    return await _advance(
+        db, actor, portal_id, lookup=lookup, base_domain=base_domain, origin=origin,
+        purpose=VERIFICATION, step=(status.PENDING_VERIFICATION, status.VERIFIED),
+        refusal="Nothing to verify: the domain is {status}.",
+    )  # fmt: skip
 
 
 async def check_configuration(
@@ -200,15 +221,9 @@ async def check_configuration(
     origin: audit.Origin,
 ) -> models.Portal:
     """VERIFIED -> CONFIGURED once the configuration records route the domain to us."""
-    portal = await _portal(db, actor, portal_id)
-    if portal.domain_status is not models.DomainStatus.VERIFIED:
-        raise RuleViolation(
-            f"Verify the domain first: it is {portal.domain_status.value}.", field="id"
-        )
-    wanted = [r for r in records(portal, base_domain) if r.purpose == CONFIGURATION]
-    problems = await _check(lookup, wanted)
-    if problems:
-        raise RuleViolation("; ".join(problems) + ".", field="id")
-    portal.domain_status = models.DomainStatus.CONFIGURED
-    audit.about(db, actor, portal, "portal.domain_configured", origin, {"domain": portal.domain})
-    return portal
+    status = models.DomainStatus
+    return await _advance(
+        db, actor, portal_id, lookup=lookup, base_domain=base_domain, origin=origin,
+        purpose=CONFIGURATION, step=(status.VERIFIED, status.CONFIGURED),
+        refusal="Verify the domain first: it is {status}.",
+    )  # fmt: skip

@@ -23,6 +23,7 @@ from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from gql.domain.scope import one_visible
+from gql.domain.text import one_line
 
 NAME_MAX = 120
 
@@ -47,12 +48,7 @@ class VisibilityCriteria:
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise InvalidInput("A group needs a name.", field="name")
-    if len(cleaned) > NAME_MAX:
-        raise InvalidInput(f"At most {NAME_MAX} characters.", field="name")
-    return cleaned
+    return one_line(name, field="name", limit=NAME_MAX)
 
 
 def clean_grants(grants: Iterable[Grant], portal_type: models.PortalType) -> list[str]:

@@ -28,6 +28,7 @@ from gql.domain.registration import (
     send_link,
 )
 from gql.domain.scope import one_visible, visible
+from gql.domain.text import optional_line
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
@@ -306,12 +307,10 @@ class NewContact:
 def _clean_new_contact(data: NewContact) -> dict[str, str | None]:
     limits = {"first_name": 100, "last_name": 100, "company_name": 200, "phone": 40,
               "street": 200, "house_number": 20, "postal_code": 10, "city": 100}  # fmt: skip
-    values: dict[str, str | None] = {}
-    for name, limit in limits.items():
-        value = " ".join((getattr(data, name) or "").split()) or None
-        if value is not None and len(value) > limit:
-            raise InvalidInput(f"At most {limit} characters.", field=f"contact.{name}")
-        values[name] = value
+    values = {
+        name: optional_line(getattr(data, name), field=f"contact.{name}", limit=limit)
+        for name, limit in limits.items()
+    }
     if not (values["last_name"] or values["company_name"]):
         raise InvalidInput("A last name or a company name is required.", field="contact.lastName")
     return values

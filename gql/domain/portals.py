@@ -23,16 +23,14 @@ from gql.auth.actor import Actor
 from gql.domain import audit, portal_mail
 from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from gql.domain.scope import one_visible
+from gql.domain.text import one_line
 
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 DEFAULT_GROUP_NAME = "Standard"
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 120:
-        raise InvalidInput("A name of 1 to 120 characters.", field="name")
-    return cleaned
+    return one_line(name, field="name", limit=120)
 
 
 def managed_domain(label: str, base_domain: str) -> str:

@@ -23,6 +23,7 @@ from gql.domain.authentication import normalize_email
 from gql.domain.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.scope import one_visible
+from gql.domain.text import one_line
 from gql.settings import Settings
 
 INVITATION = "staff_invitation"
@@ -50,10 +51,7 @@ class InvalidToken(DomainError):
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 200:
-        raise InvalidInput("Enter a name of 1 to 200 characters.", field="name")
-    return cleaned
+    return one_line(name, field="name", limit=200)
 
 
 def clean_language(language: str) -> str:
