@@ -19,17 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.email_defaults import DEFAULT_EMAILS
 from db.portal_settings import (
+    Cadence,
     Design,
+    DueDateRules,
     Identifier,
     IdentifierEntity,
+    InstallmentRules,
     Layout,
     LayoutFooter,
     LayoutHeader,
     LayoutSide,
     LinkItem,
     PageTexts,
+    PaymentMethodRules,
+    PeriodType,
     PortalSettings,
     Registration,
+    Rules,
     SelfRegistration,
 )
 
@@ -484,6 +490,20 @@ def customer_settings(domain_label: str) -> PortalSettings:
             terms_url=f"https://{domain_label}.example/agb",
             privacy_url=f"https://{domain_label}.example/datenschutz",
         ),
+        # Every rule of seed 001 at once, so a person can try them all.
+        rules=Rules(
+            installment=InstallmentRules(
+                increment_percent=Decimal(10),
+                decrement_percent=Decimal(10),
+                cadence=Cadence(allowed_changes=1, period=3, period_type=PeriodType.MONTHS),
+            ),
+            payment_method=PaymentMethodRules(
+                block_when_overdue=True,
+                cadence=Cadence(allowed_changes=2, period=12, period_type=PeriodType.MONTHS),
+            ),
+            due_date=DueDateRules(enabled=True, editable_until_days_before=5),
+        ),
+        approval_required_attributes=["contact.name", "contact.address"],
         **public_pages(domain_label, "Kundenportal", "customer portal"),
     )
 

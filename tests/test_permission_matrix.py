@@ -171,6 +171,12 @@ MATRIX = """
     ImportRowError.column                          public
     ImportRowError.line                            public
     ImportRowError.message                         public
+    InstallmentChanged.contract                    public
+    InstallmentRefused.allowedMax                  public
+    InstallmentRefused.allowedMin                  public
+    InstallmentRefused.message                     public
+    InstallmentRefused.nextPossibleAt              public
+    InstallmentRefused.reason                      public
     LanguageUpdated.language                       public
     LoggedIn.accessToken                           public
     LoggedIn.expiresIn                             public
@@ -220,6 +226,7 @@ MATRIX = """
     Mutation.activatePortalUser                    x x - - -
     Mutation.assignPortalUser                      x x - - -
     Mutation.assignPortalUserToNewContact          x x - - -
+    Mutation.changeInstallment                     - - x - -  installment:update
     Mutation.changePassword                        x x x x -
     Mutation.checkPortalConfiguration              x - - - -
     Mutation.confirmTotp                           public

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from db import models
+from db.models.enums import Grant
 from gql.auth.actor import Role
 from gql.auth.permissions import (
     AUTHENTICATED,
@@ -34,6 +35,7 @@ from gql.schema import (
     home,
     portal_user,
     registration,
+    self_service,
 )
 from gql.schema import public_portal as public_portal_module
 from gql.schema.crm import Contact
@@ -577,4 +579,11 @@ class Mutation:
         description="Create or update portal users from a CSV upload (multipart request):"
         " all or nothing, idempotent.",
         resolver=registration.import_portal_users,
+    )
+    change_installment: self_service.InstallmentResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.INSTALLMENT_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change a contract's installment (Abschlag) within the portal's rules.",
+        resolver=self_service.change_installment,
     )

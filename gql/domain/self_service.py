@@ -1,0 +1,84 @@
+"""What customers change themselves, checked by the portal's rules (`gql.domain.rules`)
+and written with an audit event that is also the history the cadence rules count."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor
+from gql.domain import audit, rules
+from gql.domain.errors import NotFound, RuleViolation
+from gql.domain.scope import one_visible
+
+INSTALLMENT_CHANGED = "contract.installment_changed"
+# The longest cadence period is 366 days or months; older history never counts.
+HISTORY = timedelta(days=366 * 31)
+
+
+async def _contract(
+    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
+) -> models.Contract:
+    contract = await one_visible(db, models.Contract, contract_id, actor, lock=True)
+    if contract is None:
+        raise NotFound("No such contract.", field="contractId")
+    return contract
+
+
+async def _settings(db: AsyncSession, actor: Actor) -> models.Portal:
+    portal = await db.get(models.Portal, actor.portal_id)
+    if portal is None or portal.published_settings is None:
+        raise RuleViolation("The portal is not published.")
+    return portal
+
+
+async def history(
+    db: AsyncSession, contract: models.Contract, action: str, now: datetime
+) -> list[datetime]:
+    """When customers (or staff acting as them) made this kind of change, newest first."""
+    event = models.AuditEvent
+    rows = await db.scalars(
+        sa.select(event.created_at)
+        .where(
+            event.organization_id == contract.organization_id,
+            event.entity_id == contract.id,
+            event.action == action,
+            event.created_at > now - HISTORY,
+        )
+        .order_by(event.created_at.desc())
+    )
+    return list(rows.all())
+
+
+async def change_installment(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    contract_id: uuid.UUID | None,
+    amount: Decimal,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.Contract:
+    contract = await _contract(db, actor, contract_id)
+    portal = await _settings(db, actor)
+    assert portal.published_settings is not None
+    installment_rules = portal.published_settings.rules.installment
+    new = rules.check_installment(
+        contract.installment_amount,
+        amount,
+        installment_rules,
+        await history(db, contract, INSTALLMENT_CHANGED, now),
+        now,
+    )
+    audit.about(
+        db, actor, contract, INSTALLMENT_CHANGED, origin,
+        {"from": str(contract.installment_amount), "to": str(new)},
+    )  # fmt: skip
+    contract.installment_amount = new
+    await db.flush()
+    return contract

@@ -1,0 +1,97 @@
+"""Self-service through GraphQL with the demo portal's rules (10 % / 10 %, one change per
+three months): the change, the refusals with their range or date, the grant."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.models.enums import Grant
+from tests.conftest import ACTORS, GraphQLClient, global_id
+
+CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
+  __typename
+  ... on InstallmentChanged { contract { installmentAmount } }
+  ... on InstallmentRefused { reason message allowedMin allowedMax nextPossibleAt }
+  ... on MutationError { code message field } } }"""
+
+
+async def anna_contract(session: AsyncSession) -> models.Contract:
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    return contract
+
+
+async def change(gql: GraphQLClient, contract: Any, amount: str, actor: Any = "customer") -> Any:
+    data, errors = await gql(
+        CHANGE, actor, input={"contractId": global_id("Contract", contract), "amount": amount}
+    )
+    assert errors == [], errors
+    assert data is not None
+    return data["changeInstallment"]
+
+
+async def test_within_the_range_then_not_again_for_three_months(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    contract = await anna_contract(session)
+    contract_id, current = contract.id, contract.installment_amount
+    high = (current * Decimal("1.10")).quantize(Decimal("0.01"), rounding="ROUND_FLOOR")
+    too_high = await change(gql, contract_id, str(high + Decimal("0.01")))
+    assert too_high["reason"] == "OUT_OF_RANGE"
+    assert Decimal(str(too_high["allowedMax"])) == high
+    done = await change(gql, contract_id, str(high))
+    assert Decimal(str(done["contract"]["installmentAmount"])) == high
+    again = await change(gql, contract_id, str(current))
+    assert again["reason"] == "CADENCE_EXCEEDED"
+    assert again["nextPossibleAt"] is not None
+    event = await session.scalar(
+        sa.select(models.AuditEvent).where(
+            models.AuditEvent.action == "contract.installment_changed"
+        )
+    )
+    assert event is not None
+    assert event.data == {"from": str(current), "to": str(high)}
+
+
+async def test_bad_amounts_and_foreign_contracts(gql: GraphQLClient, session: AsyncSession) -> None:
+    contract_id = (await anna_contract(session)).id
+    assert (await change(gql, contract_id, "85.555"))["field"] == "amount"
+    jonas = await session.scalar(
+        sa.select(models.Contract.id).where(
+            models.Contract.contact_id == ACTORS["other_customer"].contact_id
+        )
+    )
+    foreign = await change(gql, jonas, "50.00")
+    assert (foreign["code"], foreign["field"]) == ("NOT_FOUND", "contractId")
+
+
+async def test_refused_without_the_grant_and_for_staff(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    contract_id = (await anna_contract(session)).id
+    customer = ACTORS["customer"]
+    without = replace(customer, grants=customer.grants - {Grant.INSTALLMENT_UPDATE.value})
+    for actor in (without, "agent", "installer"):
+        data, errors = await gql(
+            CHANGE, actor,
+            input={"contractId": global_id("Contract", contract_id), "amount": "90.00"},
+        )  # fmt: skip
+        assert data == {"changeInstallment": None}
+        assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]
+    impersonated = replace(customer, impersonator_id=ACTORS["agent"].subject_id)
+    _, errors = await gql(
+        CHANGE, impersonated,
+        input={"contractId": global_id("Contract", contract_id), "amount": "90.00"},
+    )  # fmt: skip
+    assert "impersonating" in errors[0].message
