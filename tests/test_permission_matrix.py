@@ -103,6 +103,7 @@ MATRIX = """
     Contract.startDate                             x x x - -  contract:read
     Contract.status                                x x x - -  contract:read
     Contract.tariffName                            x x x - -  contract:read
+    ContractChanged.contract                       public
     ContractConnection.edges                       public
     ContractConnection.pageInfo                    public
     ContractConnection.totalCount                  public
@@ -226,8 +227,10 @@ MATRIX = """
     Mutation.activatePortalUser                    x x - - -
     Mutation.assignPortalUser                      x x - - -
     Mutation.assignPortalUserToNewContact          x x - - -
+    Mutation.changeDueDate                         - - x - -  due_date:update
     Mutation.changeInstallment                     - - x - -  installment:update
     Mutation.changePassword                        x x x x -
+    Mutation.changePaymentMethod                   - - x - -  payment_method:update
     Mutation.checkPortalConfiguration              x - - - -
     Mutation.confirmTotp                           public
     Mutation.createPermissionGroup                 x - - - -

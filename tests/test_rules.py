@@ -3,12 +3,19 @@ boundaries, leap years for month periods."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from db.portal_settings import Cadence, InstallmentRules, PeriodType
+from db.models.enums import PaymentMethod
+from db.portal_settings import (
+    Cadence,
+    DueDateRules,
+    InstallmentRules,
+    PaymentMethodRules,
+    PeriodType,
+)
 from gql.domain import rules
 from gql.domain.errors import InvalidInput, RuleViolation
 
@@ -122,3 +129,85 @@ def test_a_change_on_a_leap_day_counts_until_the_end_of_february_next_year() -> 
         rules.check_cadence(yearly, [leap_day], datetime(2029, 2, 27, 10, tzinfo=UTC))
     assert refused.value.next_possible_at == datetime(2029, 2, 28, 10, tzinfo=UTC)
     rules.check_cadence(yearly, [leap_day], datetime(2029, 2, 28, 10, tzinfo=UTC))
+
+
+# --- Payment method --------------------------------------------------------------------------
+
+GOOD_IBAN = "DE89 3704 0044 0532 0130 00"
+
+
+@pytest.mark.parametrize(
+    ("iban", "holder", "mandate", "field"),
+    [
+        (None, "Anna Becker", True, "iban"),
+        ("DE89 3704 0044 0532 0130 01", "Anna Becker", True, "iban"),  # checksum
+        ("DE89370400", "Anna Becker", True, "iban"),  # length
+        ("US12 3456 7890", "Anna Becker", True, "iban"),
+        (GOOD_IBAN, " ", True, "accountHolder"),
+        (GOOD_IBAN, "Anna Becker", False, "mandateAccepted"),
+    ],
+)
+def test_sepa_needs_a_valid_iban_holder_and_mandate(
+    iban: str | None, holder: str, mandate: bool, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        rules.clean_payment_details(PaymentMethod.SEPA_DEBIT, iban, holder, mandate)
+    assert refused.value.field == field
+
+
+def test_valid_sepa_and_transfer_details() -> None:
+    sepa = rules.clean_payment_details(PaymentMethod.SEPA_DEBIT, GOOD_IBAN, " Anna  Becker", True)
+    assert (sepa.iban, sepa.account_holder) == ("DE89370400440532013000", "Anna Becker")
+    transfer = rules.clean_payment_details(PaymentMethod.TRANSFER, GOOD_IBAN, "x", False)
+    assert (transfer.iban, transfer.account_holder) == (None, None)
+
+
+def test_no_change_while_payments_are_overdue_then_cadence() -> None:
+    policy = PaymentMethodRules(
+        block_when_overdue=True,
+        cadence=Cadence(allowed_changes=2, period=12, period_type=PeriodType.MONTHS),
+    )
+    with pytest.raises(RuleViolation) as overdue:
+        rules.check_payment_method_change(policy, Decimal("45.00"), [], NOW)
+    assert overdue.value.code == "OVERDUE_PAYMENTS"
+    assert "45.00 EUR" in overdue.value.message
+    rules.check_payment_method_change(policy, Decimal(0), [NOW - timedelta(days=30)], NOW)
+    with pytest.raises(rules.CadenceRefused):
+        rules.check_payment_method_change(
+            policy, Decimal(0), [NOW - timedelta(days=30), NOW - timedelta(days=300)], NOW
+        )
+
+
+# --- Due date -------------------------------------------------------------------------------
+
+FIVE_DAYS = DueDateRules(enabled=True, editable_until_days_before=5)
+
+
+@pytest.mark.parametrize(
+    ("today", "due_day", "allowed"),
+    [
+        (date(2026, 11, 10), 15, True),  # 5 days before the 15th: the last day
+        (date(2026, 11, 11), 15, False),  # 4 days before
+        (date(2026, 11, 15), 15, False),  # the due day itself
+        (date(2026, 11, 16), 15, True),  # next due date is 15 December
+        (date(2026, 12, 28), 2, True),  # next is 2 January: 28 December is the last day
+        (date(2026, 12, 29), 2, False),
+    ],
+)
+def test_due_day_until_n_days_before(today: date, due_day: int, allowed: bool) -> None:
+    if allowed:
+        assert rules.check_due_day_change(FIVE_DAYS, due_day, 20, today) == 20
+    else:
+        with pytest.raises(RuleViolation):
+            rules.check_due_day_change(FIVE_DAYS, due_day, 20, today)
+
+
+@pytest.mark.parametrize("day", [0, 29, 31, -1])
+def test_due_day_between_1_and_28(day: int) -> None:
+    with pytest.raises(InvalidInput):
+        rules.check_due_day_change(FIVE_DAYS, 15, day, date(2026, 11, 1))
+
+
+def test_next_due_date_rolls_into_the_next_year() -> None:
+    assert rules.next_due_date(2, date(2026, 12, 28)) == date(2027, 1, 2)
+    assert rules.next_due_date(28, date(2026, 2, 28)) == date(2026, 2, 28)

@@ -4,6 +4,7 @@ three months): the change, the refusals with their range or date, the grant."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import Grant
+from gql.domain import rules
 from tests.conftest import ACTORS, GraphQLClient, global_id
 
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
@@ -95,3 +97,83 @@ async def test_refused_without_the_grant_and_for_staff(
         input={"contractId": global_id("Contract", contract_id), "amount": "90.00"},
     )  # fmt: skip
     assert "impersonating" in errors[0].message
+
+
+PAYMENT = """mutation($input: ChangePaymentMethodInput!) { changePaymentMethod(input: $input) {
+  __typename ... on ContractChanged { contract { paymentMethod ibanMasked accountHolder } }
+  ... on MutationError { code message field } } }"""
+DUE = """mutation($input: ChangeDueDateInput!) { changeDueDate(input: $input) {
+  __typename ... on ContractChanged { contract { dueDay } }
+  ... on MutationError { code message field } } }"""
+
+
+async def test_payment_method_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
+    contract_id = global_id("Contract", (await anna_contract(session)).id)
+    refused = await gql(PAYMENT, "customer", input={
+        "contractId": contract_id, "method": "SEPA_DEBIT", "iban": "DE89370400440532013001",
+        "accountHolder": "Anna Becker", "mandateAccepted": True})  # fmt: skip
+    assert refused[0] is not None
+    assert refused[0]["changePaymentMethod"]["field"] == "iban"
+    data, errors = await gql(PAYMENT, "customer", input={
+        "contractId": contract_id, "method": "SEPA_DEBIT", "iban": "DE89 3704 0044 0532 0130 00",
+        "accountHolder": "Anna Becker", "mandateAccepted": True})  # fmt: skip
+    assert errors == [], errors
+    assert data is not None
+    assert data["changePaymentMethod"]["contract"] == {
+        "paymentMethod": "SEPA_DEBIT",
+        "ibanMasked": "DE89 **** **** **** **30 00",
+        "accountHolder": "Anna Becker",
+    }
+
+
+async def test_jonas_can_not_change_while_a_payment_is_overdue(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["other_customer"].contact_id)
+        .limit(1)
+    )
+    assert contract is not None
+    payment = await session.scalar(
+        sa.select(models.Payment).where(models.Payment.contract_id == contract.id).limit(1)
+    )
+    assert payment is not None
+    payment.status = models.PaymentStatus.OVERDUE
+    await session.commit()
+    data, _ = await gql(PAYMENT, "other_customer", input={
+        "contractId": global_id("Contract", contract.id), "method": "TRANSFER"})  # fmt: skip
+    assert data is not None
+    assert data["changePaymentMethod"]["code"] == "RULE_VIOLATED"
+    assert "overdue" in data["changePaymentMethod"]["message"]
+
+
+async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
+    contract = await anna_contract(session)
+    contract_id = global_id("Contract", contract.id)
+    data, errors = await gql(DUE, "customer", input={"contractId": contract_id, "dueDay": 31})
+    assert errors == []
+    assert data is not None
+    assert data["changeDueDate"]["field"] == "dueDay"
+
+    today = datetime.now(UTC).date()
+    # A due day whose next date is far enough away: editable.
+    far = next(d for d in range(1, 29) if (rules.next_due_date(d, today) - today).days >= 6)
+    contract.due_day = far
+    await session.commit()
+    new_day = far % 28 + 1
+    data, _ = await gql(DUE, "customer", input={"contractId": contract_id, "dueDay": new_day})
+    assert data is not None
+    assert data["changeDueDate"] == {
+        "__typename": "ContractChanged",
+        "contract": {"dueDay": new_day},
+    }
+
+    # Due in the next days: refused.
+    near = next(d for d in range(1, 29) if (rules.next_due_date(d, today) - today).days < 5)
+    contract = await anna_contract(session)
+    contract.due_day = near
+    await session.commit()
+    data, _ = await gql(DUE, "customer", input={"contractId": contract_id, "dueDay": near % 28 + 1})
+    assert data is not None
+    assert data["changeDueDate"]["message"].startswith("The next payment is due on")

@@ -17,13 +17,31 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
-from db.portal_settings import Cadence, InstallmentRules, PeriodType
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from db.models.enums import PaymentMethod
+from db.portal_settings import (
+    Cadence,
+    DueDateRules,
+    InstallmentRules,
+    PaymentMethodRules,
+    PeriodType,
+)
 from gql.domain.errors import InvalidInput, RuleViolation
 
 CENT = Decimal("0.01")
+# EU/EEA, Switzerland, the UK and the other SEPA members.
+SEPA_COUNTRIES = frozenset(
+    {
+        "AD", "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB",
+        "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MT", "NL",
+        "NO", "PL", "PT", "RO", "SE", "SI", "SK", "SM", "VA",
+    }
+)  # fmt: skip
 MAX_AMOUNT = Decimal("99999.99")
 
 
@@ -134,3 +152,85 @@ def check_installment(
         raise OutOfRange(f"Choose an installment between {low} and {high}.", allowed)
     check_cadence(rules.cadence, history, now)
     return amount
+
+
+# --- Payment method ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    method: PaymentMethod
+    iban: str | None
+    account_holder: str | None
+
+
+def clean_payment_details(
+    method: PaymentMethod,
+    iban: str | None,
+    account_holder: str | None,
+    mandate_accepted: bool,
+) -> PaymentDetails:
+    """SEPA direct debit needs a valid IBAN (format and checksum, schwifty), the account
+    holder and the mandate; a transfer needs nothing and keeps no bank details."""
+    if method is not PaymentMethod.SEPA_DEBIT:
+        return PaymentDetails(method, None, None)
+    if not iban or not iban.strip():
+        raise InvalidInput("SEPA direct debit needs an IBAN.", field="iban")
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException as error:
+        raise InvalidInput(f"This is not a valid IBAN: {error}.", field="iban") from error
+    if parsed.country_code not in SEPA_COUNTRIES:
+        raise InvalidInput("The IBAN is not from a SEPA country.", field="iban")
+    holder = " ".join((account_holder or "").split())
+    if not holder or len(holder) > 200:
+        raise InvalidInput("Enter the account holder.", field="accountHolder")
+    if not mandate_accepted:
+        raise InvalidInput("Please accept the SEPA direct debit mandate.", field="mandateAccepted")
+    return PaymentDetails(method, parsed.compact, holder)
+
+
+def check_payment_method_change(
+    rules: PaymentMethodRules, overdue: Decimal, history: Sequence[datetime], now: datetime
+) -> None:
+    """OVERDUE_PAYMENTS: no change while anything is overdue; then CADENCE."""
+    if not rules.enabled:
+        raise RuleViolation("The payment method can not be changed in this portal.")
+    if rules.block_when_overdue and overdue > 0:
+        raise RuleViolation(
+            f"{overdue} EUR are overdue; the payment method can be changed once they are paid.",
+            code="OVERDUE_PAYMENTS",
+        )
+    check_cadence(rules.cadence, history, now)
+
+
+# --- Due date ------------------------------------------------------------------------------
+
+
+def next_due_date(due_day: int, today: date) -> date:
+    """The next date with day `due_day` (1-28) on or after `today`."""
+    if today.day <= due_day:
+        return today.replace(day=due_day)
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, due_day)
+
+
+def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, today: date) -> int:
+    """Day 1-28, allowed only until `editable_until_days_before` days before the next due
+    date (on that day itself: refused)."""
+    if not rules.enabled:
+        raise RuleViolation("The due date can not be changed in this portal.", field="dueDay")
+    if not 1 <= new_day <= 28:
+        raise InvalidInput("Choose a day between 1 and 28.", field="dueDay")
+    if new_day == current_day:
+        raise InvalidInput(f"Payments are due on day {current_day} already.", field="dueDay")
+    due = next_due_date(current_day, today)
+    last = due - timedelta(days=rules.editable_until_days_before)
+    if today > last:
+        raise RuleViolation(
+            f"The next payment is due on {due.isoformat()}; the due day can be changed until"
+            f" {rules.editable_until_days_before} days before, so again after that date.",
+            code="TOO_CLOSE_TO_DUE_DATE",
+            field="dueDay",
+        )
+    return new_day

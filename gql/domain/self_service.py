@@ -82,3 +82,73 @@ async def change_installment(
     contract.installment_amount = new
     await db.flush()
     return contract
+
+
+PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
+DUE_DAY_CHANGED = "contract.due_day_changed"
+
+
+async def overdue_amount(db: AsyncSession, contract: models.Contract) -> Decimal:
+    payment = models.Payment
+    total = await db.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(payment.amount), 0)).where(
+            payment.contract_id == contract.id, payment.status == models.PaymentStatus.OVERDUE
+        )
+    )
+    return Decimal(total or 0)
+
+
+async def change_payment_method(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    contract_id: uuid.UUID | None,
+    method: models.PaymentMethod,
+    iban: str | None,
+    account_holder: str | None,
+    mandate_accepted: bool,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.Contract:
+    contract = await _contract(db, actor, contract_id)
+    portal = await _settings(db, actor)
+    assert portal.published_settings is not None
+    details = rules.clean_payment_details(method, iban, account_holder, mandate_accepted)
+    rules.check_payment_method_change(
+        portal.published_settings.rules.payment_method,
+        await overdue_amount(db, contract),
+        await history(db, contract, PAYMENT_METHOD_CHANGED, now),
+        now,
+    )
+    audit.about(
+        db, actor, contract, PAYMENT_METHOD_CHANGED, origin,
+        {"from": contract.payment_method.value, "to": method.value,
+         "iban_last4": details.iban[-4:] if details.iban else None,
+         "mandate_accepted_at": now.isoformat() if details.iban else None},
+    )  # fmt: skip
+    contract.payment_method = details.method
+    contract.iban = details.iban
+    contract.account_holder = details.account_holder
+    await db.flush()
+    return contract
+
+
+async def change_due_day(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    contract_id: uuid.UUID | None,
+    due_day: int,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.Contract:
+    contract = await _contract(db, actor, contract_id)
+    portal = await _settings(db, actor)
+    assert portal.published_settings is not None
+    new = rules.check_due_day_change(
+        portal.published_settings.rules.due_date, contract.due_day, due_day, now.date()
+    )
+    audit.about(db, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new})
+    contract.due_day = new
+    await db.flush()
+    return contract

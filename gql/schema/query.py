@@ -587,3 +587,17 @@ class Mutation:
         description="Change a contract's installment (Abschlag) within the portal's rules.",
         resolver=self_service.change_installment,
     )
+    change_payment_method: self_service.ContractChangeResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.PAYMENT_METHOD_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change a contract's payment method (IBAN checked; rules: overdue, cadence).",
+        resolver=self_service.change_payment_method,
+    )
+    change_due_date: self_service.ContractChangeResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.DUE_DATE_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change the day of the month payments are due (until N days before).",
+        resolver=self_service.change_due_date,
+    )

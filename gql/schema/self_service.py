@@ -16,8 +16,9 @@ from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import rules, self_service
 from gql.domain.errors import DomainError
+from gql.schema import enums
 from gql.schema.crm import Contract
-from gql.schema.results import MutationError, now, origin, row_id
+from gql.schema.results import MutationError, attempt, now, origin, row_id
 
 
 @strawberry.input(description="A new installment (Abschlag) for a contract.")
@@ -82,3 +83,57 @@ async def _change(info: Info, db: AsyncSession, input: ChangeInstallmentInput) -
         origin=origin(info),
         now=now(),
     )
+
+
+@strawberry.input(description="A new payment method for a contract.")
+class ChangePaymentMethodInput:
+    contract_id: relay.GlobalID = strawberry.field(description="The contract.")
+    method: enums.PaymentMethod = strawberry.field(description="SEPA_DEBIT or TRANSFER.")
+    iban: str | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
+    account_holder: str | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
+    mandate_accepted: bool = strawberry.field(
+        default=False, description="The SEPA direct debit mandate, required for SEPA_DEBIT."
+    )
+
+
+@strawberry.input(description="A new day of the month for a contract's payments.")
+class ChangeDueDateInput:
+    contract_id: relay.GlobalID = strawberry.field(description="The contract.")
+    due_day: int = strawberry.field(description="1 to 28.")
+
+
+@strawberry.type(description="The contract as changed.")
+class ContractChanged:
+    contract: Contract = public("The contract.")
+
+
+ContractChangeResult = Annotated[
+    ContractChanged | MutationError, strawberry.union("ContractChangeResult")
+]
+
+
+async def change_payment_method(
+    info: Info, input: ChangePaymentMethodInput
+) -> ContractChangeResult:
+    async def work(db: AsyncSession) -> ContractChanged:
+        contract = await self_service.change_payment_method(
+            db, info.context.actor,
+            contract_id=row_id(input.contract_id, "Contract", "contractId"),
+            method=input.method, iban=input.iban, account_holder=input.account_holder,
+            mandate_accepted=input.mandate_accepted, origin=origin(info), now=now(),
+        )  # fmt: skip
+        return ContractChanged(contract=cast(Contract, contract))
+
+    return await attempt(info, work)
+
+
+async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChangeResult:
+    async def work(db: AsyncSession) -> ContractChanged:
+        contract = await self_service.change_due_day(
+            db, info.context.actor,
+            contract_id=row_id(input.contract_id, "Contract", "contractId"),
+            due_day=input.due_day, origin=origin(info), now=now(),
+        )  # fmt: skip
+        return ContractChanged(contract=cast(Contract, contract))
+
+    return await attempt(info, work)
