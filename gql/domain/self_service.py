@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
 from gql.domain.errors import NotFound, RuleViolation
@@ -30,11 +31,15 @@ async def _contract(
     return contract
 
 
-async def _settings(db: AsyncSession, actor: Actor) -> models.Portal:
+async def _contract_and_rules(
+    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
+) -> tuple[models.Contract, Rules]:
+    """The caller's contract (locked) and the rules of the portal it uses, as published."""
+    contract = await _contract(db, actor, contract_id)
     portal = await db.get(models.Portal, actor.portal_id)
     if portal is None or portal.published_settings is None:
         raise RuleViolation("The portal is not published.")
-    return portal
+    return contract, portal.published_settings.rules
 
 
 async def history(
@@ -64,14 +69,11 @@ async def change_installment(
     origin: audit.Origin,
     now: datetime,
 ) -> models.Contract:
-    contract = await _contract(db, actor, contract_id)
-    portal = await _settings(db, actor)
-    assert portal.published_settings is not None
-    installment_rules = portal.published_settings.rules.installment
+    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
     new = rules.check_installment(
         contract.installment_amount,
         amount,
-        installment_rules,
+        portal_rules.installment,
         await history(db, contract, INSTALLMENT_CHANGED, now),
         now,
     )
@@ -110,12 +112,10 @@ async def change_payment_method(
     origin: audit.Origin,
     now: datetime,
 ) -> models.Contract:
-    contract = await _contract(db, actor, contract_id)
-    portal = await _settings(db, actor)
-    assert portal.published_settings is not None
+    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
     details = rules.clean_payment_details(method, iban, account_holder, mandate_accepted)
     rules.check_payment_method_change(
-        portal.published_settings.rules.payment_method,
+        portal_rules.payment_method,
         await overdue_amount(db, contract),
         await history(db, contract, PAYMENT_METHOD_CHANGED, now),
         now,
@@ -142,12 +142,8 @@ async def change_due_day(
     origin: audit.Origin,
     now: datetime,
 ) -> models.Contract:
-    contract = await _contract(db, actor, contract_id)
-    portal = await _settings(db, actor)
-    assert portal.published_settings is not None
-    new = rules.check_due_day_change(
-        portal.published_settings.rules.due_date, contract.due_day, due_day, now.date()
-    )
+    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
+    new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
     audit.about(db, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new})
     contract.due_day = new
     await db.flush()
