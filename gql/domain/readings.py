@@ -1,0 +1,136 @@
+"""Meter readings (seed 001 "Zählerstand"): the checks a submitted reading must pass,
+as a plain function, with one error code per reason (the reasons epilot's metering API
+gives, and a plausibility band from past consumption).
+
+Plausibility: the average daily consumption of the register's accepted readings of the
+last year predicts the consumption since the previous reading; a value whose
+consumption lies outside 30 % to 200 % of that prediction (with at least 5 units of
+slack either way) is refused with the allowed range, unless the customer confirms it,
+in which case it is stored for staff review. With fewer than two earlier readings
+there is no band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from db.models.enums import MeterReadingStatus, MeterStatus
+from gql.domain.errors import DomainError
+
+DECIMALS = Decimal("0.001")
+FUTURE_TOLERANCE = timedelta(minutes=5)
+BAND_LOW, BAND_HIGH, SLACK = Decimal("0.3"), Decimal("2.0"), Decimal(5)
+
+
+class ReadingRefused(DomainError):
+    """A reading that can not be stored; `code` says why."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str = "value",
+        allowed: tuple[Decimal, Decimal] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, field=field)
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class Point:
+    read_at: datetime
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Checked:
+    value: Decimal
+    status: MeterReadingStatus
+
+
+def parse_value(raw: str | Decimal, digits: int) -> Decimal:
+    try:
+        value = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation as error:
+        raise ReadingRefused("INVALID_VALUE", "Enter the number on the meter.") from error
+    if not value.is_finite() or value < 0:
+        raise ReadingRefused("INVALID_VALUE", "Enter the number on the meter.")
+    if value != value.quantize(DECIMALS):
+        raise ReadingRefused("TOO_MANY_DECIMALS", "At most three decimals.")
+    if value >= Decimal(10) ** digits:
+        raise ReadingRefused("TOO_MANY_DIGITS", f"The meter shows at most {digits} digits.")
+    return value.quantize(DECIMALS)
+
+
+def expected_band(
+    history: Sequence[Point], previous: Point, read_at: datetime
+) -> tuple[Decimal, Decimal] | None:
+    """The values plausible at `read_at` from the average daily consumption."""
+    points = sorted(history, key=lambda p: p.read_at)
+    if len(points) < 2:
+        return None
+    days = Decimal((points[-1].read_at - points[0].read_at).total_seconds()) / Decimal(86400)
+    if days <= 0:
+        return None
+    daily = (points[-1].value - points[0].value) / days
+    elapsed = Decimal((read_at - previous.read_at).total_seconds()) / Decimal(86400)
+    predicted = daily * elapsed
+    low = previous.value + max(predicted * BAND_LOW - SLACK, Decimal(0))
+    high = previous.value + predicted * BAND_HIGH + SLACK
+    return low.quantize(DECIMALS), high.quantize(DECIMALS)
+
+
+def check_reading(
+    *,
+    raw_value: str | Decimal,
+    read_at: datetime,
+    now: datetime,
+    meter_status: MeterStatus,
+    digits: int,
+    contract_start: datetime | None,
+    contract_end: datetime | None,
+    previous: Point | None,
+    later: Point | None,
+    same_time: bool,
+    history: Sequence[Point],
+    override_plausibility: bool,
+) -> Checked:
+    if meter_status is not MeterStatus.ACTIVE:
+        raise ReadingRefused("METER_DECOMMISSIONED", "The meter is no longer in use.", "meterId")
+    value = parse_value(raw_value, digits)
+    if read_at > now + FUTURE_TOLERANCE:
+        raise ReadingRefused("READ_AT_IN_FUTURE", "A reading can not be in the future.", "readAt")
+    if (contract_start and read_at < contract_start) or (contract_end and read_at > contract_end):
+        raise ReadingRefused(
+            "OUTSIDE_CONTRACT_PERIOD", "The date lies outside the contract period.", "readAt"
+        )
+    if same_time:
+        raise ReadingRefused(
+            "DUPLICATE_READING", "There is a reading for this register at that time.", "readAt"
+        )
+    if previous is not None and value < previous.value:
+        raise ReadingRefused(
+            "LESS_THAN_PREVIOUS",
+            f"The value is below the previous reading ({previous.value} on"
+            f" {previous.read_at.date().isoformat()}).",
+        )
+    if later is not None and value > later.value:
+        raise ReadingRefused(
+            "GREATER_THAN_LATER",
+            f"The value is above a later reading ({later.value} on"
+            f" {later.read_at.date().isoformat()}).",
+        )
+    band = expected_band(history, previous, read_at) if previous is not None else None
+    if band is not None and not band[0] <= value <= band[1]:
+        if not override_plausibility:
+            raise ReadingRefused(
+                "IMPLAUSIBLE",
+                f"The value is unusual for this meter (expected {band[0]} to {band[1]});"
+                " check it, or confirm it to send it for review.",
+                allowed=band,
+            )
+        return Checked(value, MeterReadingStatus.PENDING_REVIEW)
+    return Checked(value, MeterReadingStatus.ACCEPTED)
