@@ -216,6 +216,13 @@ MATRIX = """
     MeterReadingConnection.totalCount              public
     MeterReadingEdge.cursor                        public
     MeterReadingEdge.node                          public
+    MeterReadingRefused.allowedMax                 public
+    MeterReadingRefused.allowedMin                 public
+    MeterReadingRefused.field                      public
+    MeterReadingRefused.message                    public
+    MeterReadingRefused.reason                     public
+    MeterReadingSubmitted.created                  public
+    MeterReadingSubmitted.reading                  public
     MeterRegister.digits                           x x x x -  meter:read
     MeterRegister.id                               public
     MeterRegister.name                             x x x x -  meter:read
@@ -267,6 +274,7 @@ MATRIX = """
     Mutation.setPortalDomain                       x - - - -
     Mutation.setPortalUserPassword                 x x - - -
     Mutation.setPortalUserPermissionGroup          x x - - -
+    Mutation.submitMeterReading                    x x x x -  meter_reading:create
     Mutation.unassignPortalUser                    x x - - -
     Mutation.updateEmailTemplate                   x - - - -
     Mutation.updateLanguage                        x x x x -

@@ -12,13 +12,22 @@ there is no band.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from db.models.enums import MeterReadingStatus, MeterStatus
-from gql.domain.errors import DomainError
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
+from gql.auth.actor import Actor, Role
+from gql.domain import audit
+from gql.domain.errors import DomainError, InvalidInput
+from gql.domain.scope import one_visible
 
 DECIMALS = Decimal("0.001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -134,3 +143,139 @@ def check_reading(
             )
         return Checked(value, MeterReadingStatus.PENDING_REVIEW)
     return Checked(value, MeterReadingStatus.ACCEPTED)
+
+
+# --- Submitting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    reading: Any
+    created: bool
+
+
+SOURCE_OF_ROLE = {
+    Role.CUSTOMER: MeterReadingSource.CUSTOMER,
+    Role.INSTALLER: MeterReadingSource.INSTALLER,
+    Role.ADMIN: MeterReadingSource.STAFF,
+    Role.AGENT: MeterReadingSource.STAFF,
+}
+
+
+async def submit(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    meter_id: uuid.UUID | None,
+    register: str | None,
+    raw_value: str,
+    read_at: datetime | None,
+    client_key: str,
+    override_plausibility: bool,
+    origin: audit.Origin,
+    now: datetime,
+) -> Submitted:
+    """Store a reading of a meter the actor may see. The same `client_key` for the same
+    meter returns the reading stored the first time (safe retries); the meter row is
+    locked, so concurrent retries wait for each other and store one row."""
+    key = client_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidInput("A client key of 1 to 64 characters is required.", field="clientKey")
+    meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
+    if meter is None:
+        raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
+    reading = models.MeterReading
+    earlier = await db.scalar(
+        sa.select(reading).where(reading.meter_id == meter.id, reading.client_key == key)
+    )
+    if earlier is not None:
+        return Submitted(earlier, created=False)
+    registers = (
+        await db.scalars(
+            sa.select(models.MeterRegister).where(models.MeterRegister.meter_id == meter.id)
+        )
+    ).all()
+    if register:
+        chosen = next((r for r in registers if r.obis_code == register.strip()), None)
+        if chosen is None:
+            codes = ", ".join(r.obis_code for r in registers)
+            raise ReadingRefused(
+                "REGISTER_UNKNOWN", f"The meter has the registers {codes}.", "register"
+            )
+    elif len(registers) == 1:
+        chosen = registers[0]
+    else:
+        codes = ", ".join(r.obis_code for r in registers)
+        raise ReadingRefused("REGISTER_REQUIRED", f"Choose a register: {codes}.", "register")
+    moment = read_at or now
+    contract = await db.get_one(models.Contract, meter.contract_id)
+    counted = sa.and_(
+        reading.register_id == chosen.id, reading.status != MeterReadingStatus.REJECTED
+    )
+    previous = await db.scalar(
+        sa.select(reading)
+        .where(counted, reading.read_at < moment)
+        .order_by(reading.read_at.desc())
+        .limit(1)
+    )
+    later = await db.scalar(
+        sa.select(reading)
+        .where(counted, reading.read_at > moment)
+        .order_by(reading.read_at)
+        .limit(1)
+    )
+    same_time = await db.scalar(
+        sa.select(reading.id).where(reading.register_id == chosen.id, reading.read_at == moment)
+    )
+    history = (
+        await db.execute(
+            sa.select(reading.read_at, reading.value).where(
+                counted,
+                reading.status == MeterReadingStatus.ACCEPTED,
+                reading.read_at < moment,
+                reading.read_at >= moment - timedelta(days=366),
+            )
+        )
+    ).all()
+    checked = check_reading(
+        raw_value=raw_value,
+        read_at=moment,
+        now=now,
+        meter_status=meter.status,
+        digits=chosen.digits,
+        contract_start=_start_of(contract.start_date),
+        contract_end=_end_of(contract.end_date),
+        previous=Point(previous.read_at, previous.value) if previous else None,
+        later=Point(later.read_at, later.value) if later else None,
+        same_time=same_time is not None,
+        history=[Point(at, value) for at, value in history],
+        override_plausibility=override_plausibility,
+    )
+    stored = models.MeterReading(
+        organization_id=meter.organization_id,
+        meter_id=meter.id,
+        register_id=chosen.id,
+        value=checked.value,
+        read_at=moment,
+        source=SOURCE_OF_ROLE[actor.role],
+        status=checked.status,
+        client_key=key,
+        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
+        submitted_by_staff_user_id=actor.impersonator_id
+        or (actor.subject_id if actor.is_staff else None),
+    )
+    db.add(stored)
+    await db.flush()
+    audit.about(
+        db, actor, stored, "meter_reading.submitted", origin,
+        {"meter_id": str(meter.id), "value": str(checked.value), "status": checked.status.value},
+    )  # fmt: skip
+    return Submitted(stored, created=True)
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _end_of(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.max, tzinfo=UTC)

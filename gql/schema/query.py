@@ -601,3 +601,11 @@ class Mutation:
         description="Change the day of the month payments are due (until N days before).",
         resolver=self_service.change_due_date,
     )
+    submit_meter_reading: self_service.ReadingResult | None = allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=Grant.METER_READING_CREATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Submit a meter reading (customers: their meters; installers: assigned"
+        " ones; staff: any of the organization). Safe to retry with the same clientKey.",
+        resolver=self_service.submit_meter_reading,
+    )

@@ -14,11 +14,11 @@ from strawberry import relay
 
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.domain import rules, self_service
+from gql.domain import readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.schema import enums
-from gql.schema.crm import Contract
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.crm import Contract, MeterReading
+from gql.schema.results import MutationError, attempt, aware, now, origin, row_id
 
 
 @strawberry.input(description="A new installment (Abschlag) for a contract.")
@@ -135,5 +135,74 @@ async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChan
             due_day=input.due_day, origin=origin(info), now=now(),
         )  # fmt: skip
         return ContractChanged(contract=cast(Contract, contract))
+
+    return await attempt(info, work)
+
+
+# --- Meter readings ------------------------------------------------------------------------
+
+
+@strawberry.input(description="A meter reading (Zählerstand).")
+class SubmitMeterReadingInput:
+    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    value: str = strawberry.field(description="The number on the meter (decimal point or comma).")
+    client_key: str = strawberry.field(
+        description="Chosen by the client per reading; sending it again returns the first result."
+    )
+    register: str | None = strawberry.field(
+        default=None, description="OBIS code of the register; needed when the meter has several."
+    )
+    read_at: datetime | None = strawberry.field(default=None, description="Default: now.")
+    override_plausibility: bool = strawberry.field(
+        default=False, description="Confirm an unusual value: it is stored for staff review."
+    )
+
+
+@strawberry.type(description="The reading as stored (now, or by the first submission).")
+class MeterReadingSubmitted:
+    reading: MeterReading = public("The reading.")
+    created: bool = public("False when this clientKey was stored before (a retry).")
+
+
+@strawberry.type(description="The reading was not stored.")
+class MeterReadingRefused:
+    reason: str = public(
+        "METER_NOT_FOUND, REGISTER_UNKNOWN, REGISTER_REQUIRED, INVALID_VALUE,"
+        " TOO_MANY_DECIMALS, TOO_MANY_DIGITS, READ_AT_IN_FUTURE, OUTSIDE_CONTRACT_PERIOD,"
+        " DUPLICATE_READING, LESS_THAN_PREVIOUS, GREATER_THAN_LATER, METER_DECOMMISSIONED or"
+        " IMPLAUSIBLE."
+    )
+    message: str = public("What is wrong.")
+    field: str | None = public("Input field at fault.")
+    allowed_min: Decimal | None = public("Lowest plausible value, for IMPLAUSIBLE.")
+    allowed_max: Decimal | None = public("Highest plausible value, for IMPLAUSIBLE.")
+
+
+ReadingResult = Annotated[
+    MeterReadingSubmitted | MeterReadingRefused | MutationError,
+    strawberry.union("SubmitMeterReadingResult"),
+]
+
+
+async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> ReadingResult:
+    async def work(db: AsyncSession) -> MeterReadingSubmitted | MeterReadingRefused:
+        try:
+            submitted = await readings.submit(
+                db, info.context.actor, meter_id=row_id(input.meter_id, "Meter", "meterId"),
+                register=input.register, raw_value=input.value,
+                read_at=aware(input.read_at) if input.read_at else None,
+                client_key=input.client_key,
+                override_plausibility=input.override_plausibility, origin=origin(info),
+                now=now(),
+            )  # fmt: skip
+        except readings.ReadingRefused as refused:  # checked before anything is written
+            low, high = refused.allowed or (None, None)
+            return MeterReadingRefused(
+                reason=refused.code, message=refused.message, field=refused.field,
+                allowed_min=low, allowed_max=high,
+            )  # fmt: skip
+        return MeterReadingSubmitted(
+            reading=cast(MeterReading, submitted.reading), created=submitted.created
+        )
 
     return await attempt(info, work)

@@ -1,0 +1,183 @@
+"""submitMeterReading through GraphQL: the demo data's steady consumption, the error
+codes that need the database, safe retries (also concurrent ones), and who may submit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.models.enums import Grant
+from db.session import create_engine
+from gql.domain import readings
+from gql.domain.audit import Origin
+from tests.conftest import ACTORS, GraphQLClient, global_id
+
+SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(input: $input) {
+  __typename
+  ... on MeterReadingSubmitted { created reading { id value status source } }
+  ... on MeterReadingRefused { reason message field allowedMin allowedMax }
+  ... on MutationError { code message field } } }"""
+
+
+async def anna_meter(session: AsyncSession) -> tuple[uuid.UUID, Any]:
+    """Anna's first meter and its last reading."""
+    meter = await session.scalar(
+        sa.select(models.Meter)
+        .join(models.Contract, models.Contract.id == models.Meter.contract_id)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Meter.number)
+        .limit(1)
+    )
+    assert meter is not None
+    last = await session.scalar(
+        sa.select(models.MeterReading)
+        .where(models.MeterReading.meter_id == meter.id)
+        .order_by(models.MeterReading.read_at.desc())
+        .limit(1)
+    )
+    return meter.id, last
+
+
+async def submit(gql: GraphQLClient, actor: Any = "customer", **input: Any) -> Any:
+    data, errors = await gql(SUBMIT, actor, input=input)
+    assert errors == [], errors
+    assert data is not None
+    return data["submitMeterReading"]
+
+
+async def plausible_value(session: AsyncSession, meter_id: uuid.UUID, last: Any) -> str:
+    """What the band allows now: the middle of it."""
+    rows = (
+        await session.execute(
+            sa.select(models.MeterReading.read_at, models.MeterReading.value).where(
+                models.MeterReading.meter_id == meter_id
+            )
+        )
+    ).all()
+    band = readings.expected_band(
+        [readings.Point(at, value) for at, value in rows],
+        readings.Point(last.read_at, last.value),
+        datetime.now(UTC),
+    )
+    assert band is not None
+    return str(((band[0] + band[1]) / 2).quantize(readings.DECIMALS))
+
+
+async def test_a_reading_is_stored_once_per_client_key(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    meter = global_id("Meter", meter_id)
+    first = await submit(gql, meterId=meter, value=value, clientKey="app-1")
+    assert first["__typename"] == "MeterReadingSubmitted", first
+    assert (first["created"], first["reading"]["status"], first["reading"]["source"]) == (
+        True, "ACCEPTED", "CUSTOMER",
+    )  # fmt: skip
+    retry = await submit(gql, meterId=meter, value=value, clientKey="app-1")
+    assert retry["created"] is False
+    assert retry["reading"]["id"] == first["reading"]["id"]
+    count = await session.scalar(
+        sa.select(sa.func.count()).where(models.MeterReading.client_key == "app-1")
+    )
+    assert count == 1
+
+
+async def test_errors_that_need_the_database(gql: GraphQLClient, session: AsyncSession) -> None:
+    meter_id, last = await anna_meter(session)
+    meter = global_id("Meter", meter_id)
+    below = await submit(gql, meterId=meter, value=str(last.value - 1), clientKey="a")
+    assert below["reason"] == "LESS_THAN_PREVIOUS"
+    odd = await submit(gql, meterId=meter, value=str(last.value + 100000), clientKey="b")
+    assert odd["reason"] == "IMPLAUSIBLE"
+    assert odd["allowedMin"] is not None
+    confirmed = await submit(
+        gql, meterId=meter, value=str(last.value + 100000), clientKey="c",
+        overridePlausibility=True,
+    )  # fmt: skip
+    assert confirmed["reading"]["status"] == "PENDING_REVIEW"
+    duplicate = await submit(
+        gql, meterId=meter, value=str(last.value), clientKey="d", readAt=last.read_at.isoformat()
+    )
+    assert duplicate["reason"] == "DUPLICATE_READING"
+    unknown = await submit(gql, meterId=meter, value="1", clientKey="e", register="9.9.9")
+    assert (unknown["reason"], unknown["field"]) == ("REGISTER_UNKNOWN", "register")
+    jonas_meter = await session.scalar(
+        sa.select(models.Meter.id)
+        .join(models.Contract, models.Contract.id == models.Meter.contract_id)
+        .where(models.Contract.contact_id == ACTORS["other_customer"].contact_id)
+        .limit(1)
+    )
+    assert jonas_meter is not None
+    foreign = await submit(gql, meterId=global_id("Meter", jonas_meter), value="1", clientKey="f")
+    assert (foreign["reason"], foreign["field"]) == ("METER_NOT_FOUND", "meterId")
+
+
+async def test_staff_submit_for_any_meter_and_the_grant_is_needed(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    by_agent = await submit(gql, "agent", meterId=global_id("Meter", meter_id), value=value,
+                            clientKey="staff-1")  # fmt: skip
+    assert by_agent["reading"]["source"] == "STAFF"
+    customer = ACTORS["customer"]
+    without = replace(customer, grants=customer.grants - {Grant.METER_READING_CREATE.value})
+    data, errors = await gql(SUBMIT, without, input={
+        "meterId": global_id("Meter", meter_id), "value": value, "clientKey": "x"})  # fmt: skip
+    assert data == {"submitMeterReading": None}
+    assert (errors[0].extensions or {}).get("grant") == "meter_reading:create"
+
+
+@pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url, pool_size=4)
+    makers = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield makers
+    finally:
+        async with makers() as db, db.begin():
+            await db.execute(
+                sa.delete(models.MeterReading).where(
+                    models.MeterReading.client_key == "concurrent-1"
+                )
+            )
+            await db.execute(
+                sa.delete(models.AuditEvent).where(
+                    models.AuditEvent.action == "meter_reading.submitted"
+                )
+            )
+        await engine.dispose()
+
+
+async def test_concurrent_submissions_of_one_client_key_store_one_row(
+    committed: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+
+    async def one() -> readings.Submitted:
+        async with committed() as db, db.begin():
+            return await readings.submit(
+                db, ACTORS["customer"], meter_id=meter_id, register=None, raw_value=value,
+                read_at=None, client_key="concurrent-1", override_plausibility=False,
+                origin=Origin(), now=datetime.now(UTC),
+            )  # fmt: skip
+
+    results = await asyncio.gather(*(one() for _ in range(4)))
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.reading.id for r in results}) == 1
+    async with committed() as db:
+        count = await db.scalar(
+            sa.select(sa.func.count()).where(models.MeterReading.client_key == "concurrent-1")
+        )
+    assert count == 1
