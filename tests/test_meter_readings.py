@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -181,3 +181,44 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
             sa.select(sa.func.count()).where(models.MeterReading.client_key == "concurrent-1")
         )
     assert count == 1
+
+
+REVIEW = """mutation($input: ReviewMeterReadingInput!) { reviewMeterReading(input: $input) {
+  __typename ... on MeterReadingReviewed { reading { value status } }
+  ... on MutationError { code message field } } }"""
+TO_REVIEW = "{ meterReadingsToReview { totalCount edges { node { id value } } } }"
+
+
+async def test_staff_review_confirmed_outliers(gql: GraphQLClient, session: AsyncSession) -> None:
+    meter_id, reading = await anna_meter(session)
+    last = readings.Point(reading.read_at, reading.value)  # plain values: the test commits
+    meter = global_id("Meter", meter_id)
+    for n in (1, 2, 3):  # each far above the one before: each needs review
+        await submit(gql, meterId=meter, value=str(last.value + 100000 * n), clientKey=f"r{n}",
+                     overridePlausibility=True,
+                     readAt=(last.read_at + timedelta(days=n)).isoformat())  # fmt: skip
+    data, errors = await gql(TO_REVIEW, "agent")
+    assert errors == []
+    assert data is not None
+    ids = [edge["node"]["id"] for edge in data["meterReadingsToReview"]["edges"]]
+    assert len(ids) == 3
+    _, customer_errors = await gql(TO_REVIEW, "customer")
+    assert [(e.extensions or {}).get("code") for e in customer_errors] == ["FORBIDDEN"]
+
+    async def review(reading: str, decision: str, value: str | None = None) -> Any:
+        data, errors = await gql(REVIEW, "agent", input={
+            "readingId": reading, "decision": decision, "correctedValue": value})  # fmt: skip
+        assert errors == [], errors
+        assert data is not None
+        return data["reviewMeterReading"]
+
+    assert (await review(ids[0], "REJECT"))["reading"]["status"] == "REJECTED"
+    out_of_order = await review(ids[1], "CORRECT", str(last.value - 1))
+    assert out_of_order["field"] == "correctedValue"
+    corrected = await review(ids[1], "CORRECT", str(last.value + 100050))
+    assert corrected["reading"]["status"] == "CORRECTED"
+    assert (await review(ids[2], "ACCEPT"))["reading"]["status"] == "ACCEPTED"
+    again = await review(ids[2], "REJECT")
+    assert again["code"] == "RULE_VIOLATED"
+    data, _ = await gql(TO_REVIEW, "agent")
+    assert data == {"meterReadingsToReview": {"totalCount": 0, "edges": []}}

@@ -221,6 +221,7 @@ MATRIX = """
     MeterReadingRefused.field                      public
     MeterReadingRefused.message                    public
     MeterReadingRefused.reason                     public
+    MeterReadingReviewed.reading                   public
     MeterReadingSubmitted.created                  public
     MeterReadingSubmitted.reading                  public
     MeterRegister.digits                           x x x x -  meter:read
@@ -270,6 +271,7 @@ MATRIX = """
     Mutation.resendActivation                      public
     Mutation.resetPassword                         public
     Mutation.restorePortalVersion                  x - - - -
+    Mutation.reviewMeterReading                    x x - - -
     Mutation.sendLoginCode                         public
     Mutation.setPortalDomain                       x - - - -
     Mutation.setPortalUserPassword                 x x - - -
@@ -455,6 +457,7 @@ MATRIX = """
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
     Query.exportPortalUsers                        x x - - -
+    Query.meterReadingsToReview                    x x - - -
     Query.node                                     public
     Query.nodes                                    public
     Query.portal                                   public
@@ -624,6 +627,7 @@ ROOT_FIELDS = {
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
     "portalHome": "portalHome {{ language }}",
+    "meterReadingsToReview": "meterReadingsToReview {{ totalCount }}",
     "exportPortalUsers": 'exportPortalUsers(portalId: "{portal}") {{ __typename }}',
     "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
     "previewEmailTemplate": (

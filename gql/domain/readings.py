@@ -12,6 +12,7 @@ there is no band.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from db import models
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit
-from gql.domain.errors import DomainError, InvalidInput
+from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.scope import one_visible
 
 DECIMALS = Decimal("0.001")
@@ -279,3 +280,59 @@ def _start_of(day: date | None) -> datetime | None:
 
 def _end_of(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.max, tzinfo=UTC)
+
+
+class Decision(enum.StrEnum):
+    ACCEPT = "ACCEPT"
+    CORRECT = "CORRECT"
+    REJECT = "REJECT"
+
+
+async def review(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    reading_id: uuid.UUID | None,
+    decision: Decision,
+    corrected_value: str | None,
+    origin: audit.Origin,
+) -> Any:
+    """Staff decide on a reading waiting for review: accept it, correct its value
+    (still between its neighbours), or reject it (it then counts for nothing)."""
+    reading = await one_visible(db, models.MeterReading, reading_id, actor, lock=True)
+    if reading is None:
+        raise NotFound("No such meter reading.", field="readingId")
+    if reading.status is not MeterReadingStatus.PENDING_REVIEW:
+        raise RuleViolation(f"The reading is {reading.status.value}, not waiting for review.")
+    data: dict[str, Any] = {"decision": decision.value, "value": str(reading.value)}
+    if decision is Decision.CORRECT:
+        register = await db.get_one(models.MeterRegister, reading.register_id)
+        value = parse_value(corrected_value or "", register.digits)
+        table = models.MeterReading
+        neighbours = sa.and_(
+            table.register_id == reading.register_id,
+            table.id != reading.id,
+            table.status != MeterReadingStatus.REJECTED,
+        )
+        below = await db.scalar(
+            sa.select(sa.func.max(table.value)).where(neighbours, table.read_at < reading.read_at)
+        )
+        above = await db.scalar(
+            sa.select(sa.func.min(table.value)).where(neighbours, table.read_at > reading.read_at)
+        )
+        if (below is not None and value < below) or (above is not None and value > above):
+            raise ReadingRefused(
+                "OUT_OF_ORDER",
+                f"The value must lie between the neighbouring readings ({below} and {above}).",
+                "correctedValue",
+            )
+        data["corrected"] = str(value)
+        reading.value = value
+        reading.status = MeterReadingStatus.CORRECTED
+    elif decision is Decision.ACCEPT:
+        reading.status = MeterReadingStatus.ACCEPTED
+    else:
+        reading.status = MeterReadingStatus.REJECTED
+    await db.flush()
+    audit.about(db, actor, reading, "meter_reading.reviewed", origin, data)
+    return reading

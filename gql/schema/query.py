@@ -30,6 +30,7 @@ from gql.schema import (
     access,
     audit_log,
     auth,
+    crm,
     email_templates,
     enums,
     home,
@@ -316,6 +317,23 @@ class Query:
         description="A portal's email template (or an unsaved version) with example values.",
         resolver=email_templates.preview_email_template,
     )
+
+    @allow(STAFF, description="Meter readings waiting for staff review, oldest first.")
+    async def meter_readings_to_review(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[crm.MeterReading] | None:
+        reading = models.MeterReading
+        return await query_page(
+            info,
+            reading,
+            first,
+            after,
+            where=(reading.status == models.MeterReadingStatus.PENDING_REVIEW,),
+            order_by=(reading.created_at,),
+        )
 
     audit_events: Connection[audit_log.AuditEvent] | None = allow(
         STAFF,
@@ -608,4 +626,9 @@ class Mutation:
         description="Submit a meter reading (customers: their meters; installers: assigned"
         " ones; staff: any of the organization). Safe to retry with the same clientKey.",
         resolver=self_service.submit_meter_reading,
+    )
+    review_meter_reading: self_service.ReviewResult | None = allow(
+        STAFF,
+        description="Accept, correct or reject a meter reading waiting for review.",
+        resolver=self_service.review_meter_reading,
     )

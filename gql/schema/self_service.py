@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -204,5 +204,44 @@ async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> Re
         return MeterReadingSubmitted(
             reading=cast(MeterReading, submitted.reading), created=submitted.created
         )
+
+    return await attempt(info, work)
+
+
+if TYPE_CHECKING:
+    from gql.domain.readings import Decision as ReviewDecision
+else:
+    ReviewDecision = strawberry.enum(
+        readings.Decision, description="What staff decide on a reading."
+    )
+
+
+@strawberry.input(description="A decision on a reading waiting for review.")
+class ReviewMeterReadingInput:
+    reading_id: relay.GlobalID = strawberry.field(description="The reading (PENDING_REVIEW).")
+    decision: ReviewDecision = strawberry.field(description="ACCEPT, CORRECT or REJECT.")
+    corrected_value: str | None = strawberry.field(
+        default=None, description="The right value, for CORRECT."
+    )
+
+
+@strawberry.type(description="The reviewed reading.")
+class MeterReadingReviewed:
+    reading: MeterReading = public("The reading with its new status.")
+
+
+ReviewResult = Annotated[
+    MeterReadingReviewed | MutationError, strawberry.union("ReviewMeterReadingResult")
+]
+
+
+async def review_meter_reading(info: Info, input: ReviewMeterReadingInput) -> ReviewResult:
+    async def work(db: AsyncSession) -> MeterReadingReviewed:
+        reading = await readings.review(
+            db, info.context.actor,
+            reading_id=row_id(input.reading_id, "MeterReading", "readingId"),
+            decision=input.decision, corrected_value=input.corrected_value, origin=origin(info),
+        )  # fmt: skip
+        return MeterReadingReviewed(reading=cast(MeterReading, reading))
 
     return await attempt(info, work)
