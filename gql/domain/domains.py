@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from gql.auth.actor import Actor
 from gql.domain import audit
-from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.portals import managed_domain
-from gql.domain.scope import one_visible
+from gql.domain.scope import find_visible
 
 HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 VERIFICATION = "VERIFICATION"
@@ -95,10 +95,9 @@ def records(portal: models.Portal, base_domain: str) -> list[DnsRecord]:
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor, lock=True)
-    if portal is None:
-        raise NotFound("No such portal.", field="id")
-    return portal
+    return await find_visible(
+        db, models.Portal, portal_id, actor, what="portal", field="id", lock=True
+    )
 
 
 async def _ensure_free(db: AsyncSession, portal: models.Portal, domain: str) -> None:

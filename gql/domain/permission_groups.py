@@ -21,8 +21,8 @@ from db import models
 from db.models.enums import GRANTS_BY_PORTAL_TYPE, Grant
 from gql.auth.actor import Actor
 from gql.domain import audit
-from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from gql.domain.scope import one_visible
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation
+from gql.domain.scope import find_visible
 from gql.domain.text import one_line
 
 NAME_MAX = 120
@@ -91,17 +91,13 @@ def clean_visibility(
 async def _group(
     db: AsyncSession, actor: Actor, group_id: uuid.UUID | None
 ) -> models.PermissionGroup:
-    found = await one_visible(db, models.PermissionGroup, group_id, actor, lock=True)
-    if found is None:
-        raise NotFound("No such permission group.", field="id")
-    return found
+    return await find_visible(
+        db, models.PermissionGroup, group_id, actor, what="permission group", field="id", lock=True
+    )
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    found = await one_visible(db, models.Portal, portal_id, actor)
-    if found is None:
-        raise NotFound("No such portal.", field="portalId")
-    return found
+    return await find_visible(db, models.Portal, portal_id, actor, what="portal", field="portalId")
 
 
 async def _ensure_unique_name(
@@ -272,12 +268,23 @@ async def assign(
 ) -> models.PortalUser:
     """Puts a portal user into a group of its own portal (seed 004 "Kontaktgruppe
     festlegen")."""
-    found = await one_visible(db, models.PortalUser, portal_user_id, actor, lock=True)
-    if found is None:
-        raise NotFound("No such portal user.", field="portalUserId")
-    target = await one_visible(db, models.PermissionGroup, group_id, actor)
-    if target is None:
-        raise NotFound("No such permission group.", field="permissionGroupId")
+    found = await find_visible(
+        db,
+        models.PortalUser,
+        portal_user_id,
+        actor,
+        what="portal user",
+        field="portalUserId",
+        lock=True,
+    )
+    target = await find_visible(
+        db,
+        models.PermissionGroup,
+        group_id,
+        actor,
+        what="permission group",
+        field="permissionGroupId",
+    )
     if target.portal_id != found.portal_id:
         raise InvalidInput(
             "The group belongs to another portal than the portal user.",

@@ -16,7 +16,7 @@ from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import hash_password
 from gql.domain import audit, sessions
-from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.registration import (
     INVITATION,
@@ -27,31 +27,26 @@ from gql.domain.registration import (
     redeem,
     send_link,
 )
-from gql.domain.scope import one_visible, visible
+from gql.domain.scope import find_visible, visible
 from gql.domain.text import optional_line
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor)
-    if portal is None:
-        raise NotFound("No such portal.", field="portalId")
-    return portal
+    return await find_visible(db, models.Portal, portal_id, actor, what="portal", field="portalId")
 
 
 async def _contact(db: AsyncSession, actor: Actor, contact_id: uuid.UUID | None) -> models.Contact:
-    contact = await one_visible(db, models.Contact, contact_id, actor, lock=True)
-    if contact is None:
-        raise NotFound("No such contact.", field="contactId")
-    return contact
+    return await find_visible(
+        db, models.Contact, contact_id, actor, what="contact", field="contactId", lock=True
+    )
 
 
 async def _portal_user(
     db: AsyncSession, actor: Actor, user_id: uuid.UUID | None
 ) -> models.PortalUser:
-    user = await one_visible(db, models.PortalUser, user_id, actor, lock=True)
-    if user is None:
-        raise NotFound("No such portal user.", field="id")
-    return user
+    return await find_visible(
+        db, models.PortalUser, user_id, actor, what="portal user", field="id", lock=True
+    )
 
 
 async def _user_of(
@@ -317,9 +312,9 @@ def _clean_new_contact(data: NewContact) -> dict[str, str | None]:
 
 
 async def _pending(db: AsyncSession, actor: Actor, user_id: uuid.UUID | None) -> models.PortalUser:
-    user = await one_visible(db, models.PortalUser, user_id, actor, lock=True)
-    if user is None:
-        raise NotFound("No such portal user.", field="portalUserId")
+    user = await find_visible(
+        db, models.PortalUser, user_id, actor, what="portal user", field="portalUserId", lock=True
+    )
     if user.assignment_status is not models.AssignmentStatus.PENDING:
         raise RuleViolation(
             "The portal user is assigned already; unassign it first.", field="portalUserId"

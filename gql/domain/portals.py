@@ -21,8 +21,8 @@ from db.models.enums import GRANTS_BY_PORTAL_TYPE
 from db.portal_settings import PortalSettings
 from gql.auth.actor import Actor
 from gql.domain import audit, portal_mail
-from gql.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from gql.domain.scope import one_visible
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation
+from gql.domain.scope import find_visible
 from gql.domain.text import one_line
 
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
@@ -114,10 +114,9 @@ async def create(
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor, lock=True)
-    if portal is None:
-        raise NotFound("No such portal.", field="id")
-    return portal
+    return await find_visible(
+        db, models.Portal, portal_id, actor, what="portal", field="id", lock=True
+    )
 
 
 async def rename(

@@ -18,14 +18,13 @@ from db import models
 from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import NotFound
-from gql.domain.scope import one_visible
+from gql.domain.scope import find_visible
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor, lock=True)
-    if portal is None:
-        raise NotFound("No such portal.", field="id")
-    return portal
+    return await find_visible(
+        db, models.Portal, portal_id, actor, what="portal", field="id", lock=True
+    )
 
 
 async def draft_tiles(db: AsyncSession, portal: models.Portal) -> list[models.Tile]:

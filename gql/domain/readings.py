@@ -27,8 +27,8 @@ from db import models
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit
-from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
-from gql.domain.scope import one_visible
+from gql.domain.errors import DomainError, InvalidInput, RuleViolation
+from gql.domain.scope import find_visible, one_visible
 
 DECIMALS = Decimal("0.001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -299,9 +299,15 @@ async def review(
 ) -> Any:
     """Staff decide on a reading waiting for review: accept it, correct its value
     (still between its neighbours), or reject it (it then counts for nothing)."""
-    reading = await one_visible(db, models.MeterReading, reading_id, actor, lock=True)
-    if reading is None:
-        raise NotFound("No such meter reading.", field="readingId")
+    reading = await find_visible(
+        db,
+        models.MeterReading,
+        reading_id,
+        actor,
+        what="meter reading",
+        field="readingId",
+        lock=True,
+    )
     if reading.status is not MeterReadingStatus.PENDING_REVIEW:
         raise RuleViolation(f"The reading is {reading.status.value}, not waiting for review.")
     data: dict[str, Any] = {"decision": decision.value, "value": str(reading.value)}

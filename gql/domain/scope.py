@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
 from gql.auth.actor import Actor, Role
+from gql.domain.errors import NotFound
 
 Filter = ColumnElement[bool]
 Row = TypeVar("Row")
@@ -170,3 +171,21 @@ async def one_visible(
     table: Any = model
     statement = sa.select(model).where(table.id == row_id, visible(model, actor))
     return await db.scalar(statement.with_for_update() if lock else statement)
+
+
+async def find_visible(
+    db: AsyncSession,
+    model: type[Row],
+    row_id: uuid.UUID | None,
+    actor: Actor,
+    *,
+    what: str,
+    field: str,
+    lock: bool = False,
+) -> Row:
+    """`one_visible`, for the row a service is told to change: a row the actor may not
+    see is refused exactly like one that does not exist (NotFound naming the input)."""
+    row = await one_visible(db, model, row_id, actor, lock=lock)
+    if row is None:
+        raise NotFound(f"No such {what}.", field=field)
+    return row

@@ -14,8 +14,8 @@ from db import models
 from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
-from gql.domain.errors import NotFound, RuleViolation
-from gql.domain.scope import one_visible
+from gql.domain.errors import RuleViolation
+from gql.domain.scope import find_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
 # The longest cadence period is 366 days or months; older history never counts.
@@ -25,10 +25,9 @@ HISTORY = timedelta(days=366 * 31)
 async def _contract(
     db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
 ) -> models.Contract:
-    contract = await one_visible(db, models.Contract, contract_id, actor, lock=True)
-    if contract is None:
-        raise NotFound("No such contract.", field="contractId")
-    return contract
+    return await find_visible(
+        db, models.Contract, contract_id, actor, what="contract", field="contractId", lock=True
+    )
 
 
 async def _contract_and_rules(

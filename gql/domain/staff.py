@@ -20,9 +20,9 @@ from gql.auth.actor import Actor
 from gql.auth.passwords import PasswordProfile, hash_password
 from gql.domain import audit, mail, sessions
 from gql.domain.authentication import normalize_email
-from gql.domain.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
+from gql.domain.errors import Conflict, DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
-from gql.domain.scope import one_visible
+from gql.domain.scope import find_visible
 from gql.domain.text import one_line
 from gql.settings import Settings
 
@@ -63,10 +63,9 @@ def clean_language(language: str) -> str:
 async def _staff_user(
     db: AsyncSession, actor: Actor, staff_id: uuid.UUID | None
 ) -> models.StaffUser:
-    found = await one_visible(db, models.StaffUser, staff_id, actor, lock=True)
-    if found is None:
-        raise NotFound("No such staff user.", field="id")
-    return found
+    return await find_visible(
+        db, models.StaffUser, staff_id, actor, what="staff user", field="id", lock=True
+    )
 
 
 async def _ensure_another_admin(db: AsyncSession, user: models.StaffUser) -> None:

@@ -18,7 +18,7 @@ from db.tile_content import validate_content
 from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import InvalidInput, NotFound
-from gql.domain.scope import one_visible
+from gql.domain.scope import find_visible
 
 
 def clean_content(kind: models.TileKind, content: Any, languages: Sequence[str]) -> dict[str, Any]:
@@ -43,17 +43,13 @@ def clean_content(kind: models.TileKind, content: Any, languages: Sequence[str])
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor, lock=True)
-    if portal is None:
-        raise NotFound("No such portal.", field="portalId")
-    return portal
+    return await find_visible(
+        db, models.Portal, portal_id, actor, what="portal", field="portalId", lock=True
+    )
 
 
 async def _tile(db: AsyncSession, actor: Actor, tile_id: uuid.UUID | None) -> models.Tile:
-    tile = await one_visible(db, models.Tile, tile_id, actor, lock=True)
-    if tile is None:
-        raise NotFound("No such tile.", field="id")
-    return tile
+    return await find_visible(db, models.Tile, tile_id, actor, what="tile", field="id", lock=True)
 
 
 async def _groups(

@@ -25,8 +25,8 @@ from db import models
 from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.authentication import normalize_email
-from gql.domain.errors import DomainError, InvalidInput, NotFound
-from gql.domain.scope import one_visible
+from gql.domain.errors import DomainError, InvalidInput
+from gql.domain.scope import find_visible
 
 COLUMNS = [
     "email",
@@ -50,10 +50,7 @@ def neutralise(value: str) -> str:
 
 
 async def _portal(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> models.Portal:
-    portal = await one_visible(db, models.Portal, portal_id, actor)
-    if portal is None:
-        raise NotFound("No such portal.", field="portalId")
-    return portal
+    return await find_visible(db, models.Portal, portal_id, actor, what="portal", field="portalId")
 
 
 async def export(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) -> str:

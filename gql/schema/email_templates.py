@@ -13,9 +13,9 @@ from db import models
 from gql.auth.permissions import STAFF, allow, public
 from gql.context import Info
 from gql.domain import audit, portal_mail
-from gql.domain.errors import DomainError, NotFound
+from gql.domain.errors import DomainError
 from gql.domain.mail import Template
-from gql.domain.scope import one_visible
+from gql.domain.scope import find_visible
 from gql.schema import enums
 from gql.schema.results import MutationError, attempt, origin, row_id
 
@@ -69,12 +69,10 @@ PreviewResult = Annotated[EmailPreview | MutationError, strawberry.union("EmailP
 
 
 async def _portal(db: AsyncSession, info: Info, portal_id: relay.GlobalID) -> models.Portal:
-    portal = await one_visible(
-        db, models.Portal, row_id(portal_id, "Portal", "portalId"), info.context.actor
-    )
-    if portal is None:
-        raise NotFound("No such portal.", field="portalId")
-    return portal
+    return await find_visible(
+        db, models.Portal, row_id(portal_id, "Portal", "portalId"), info.context.actor,
+        what="portal", field="portalId",
+    )  # fmt: skip
 
 
 async def update_email_template(info: Info, input: UpdateEmailTemplateInput) -> EmailTemplateResult:
