@@ -318,7 +318,10 @@ class Query:
         resolver=email_templates.preview_email_template,
     )
 
-    @allow(STAFF, description="Meter readings waiting for staff review, oldest first.")
+    @allow(
+        STAFF,
+        description="Meter readings waiting for staff review, oldest first (submitted, then read).",
+    )
     async def meter_readings_to_review(
         self,
         info: Info,
@@ -332,7 +335,7 @@ class Query:
             first,
             after,
             where=(reading.status == models.MeterReadingStatus.PENDING_REVIEW,),
-            order_by=(reading.created_at,),
+            order_by=(reading.created_at, reading.read_at),
         )
 
     audit_events: Connection[audit_log.AuditEvent] | None = allow(
