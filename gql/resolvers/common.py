@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from db import models
 from gql.context import Info
+from gql.domain import publishing
 from gql.domain.scope import visible
 from gql.schema.pagination import Connection, connection, page_window, slice_connection
 
@@ -53,3 +55,12 @@ async def query_page(
 
     known = offset + len(rows) if len(rows) <= limit else None
     return connection(rows, offset=offset, limit=limit, total=known if known is not None else count)
+
+
+async def published_tiles(info: Info, portal: models.Portal) -> list[models.Tile]:
+    """The tiles of the portal's published version the caller may see, in order; the
+    version row comes through a loader, so a list of portals costs one statement."""
+    if portal.published_version is None:
+        return []
+    version = await info.context.loaders.portal_version.load((portal.id, portal.published_version))
+    return publishing.published_tiles(portal, version, info.context.actor)

@@ -30,11 +30,13 @@ class Loaders:
         self._execute = execute
         self._actor = actor
         self._by_id: dict[type[Any], DataLoader[uuid.UUID, Any]] = {}
-        self._by_fk: dict[Any, DataLoader[uuid.UUID, list[Any]]] = {}
+        self._by_fk: dict[tuple[Any, ...], DataLoader[uuid.UUID, list[Any]]] = {}
+        self._counts: dict[Any, DataLoader[uuid.UUID, int]] = {}
         self._readings: DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]] | None = None
-        self._reading_counts: DataLoader[uuid.UUID, int] | None = None
         self._totp_enabled: DataLoader[uuid.UUID, bool] | None = None
-        self._group_sizes: DataLoader[uuid.UUID, int] | None = None
+        self._portal_versions: (
+            DataLoader[tuple[uuid.UUID, int], models.PortalVersion | None] | None
+        ) = None
         self._all_visible: dict[tuple[Any, ...], asyncio.Future[list[Any]]] = {}
 
     def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
@@ -51,8 +53,10 @@ class Loaders:
         return loader
 
     def by_fk(self, column: Any, *order_by: Any) -> DataLoader[uuid.UUID, list[Any]]:
-        """Visible rows whose `column` equals the key, e.g. contracts by contact id."""
-        loader = self._by_fk.get(column)
+        """Visible rows whose `column` equals the key, e.g. contracts by contact id; one
+        loader per column and order, so two orders of the same rows never share a cache."""
+        cache_key = (column, *(str(o) for o in order_by))
+        loader = self._by_fk.get(cache_key)
         if loader is None:
             model = column.class_
 
@@ -67,7 +71,26 @@ class Loaders:
                     groups[getattr(row, column.key)].append(row)
                 return [groups.get(key, []) for key in keys]
 
-            loader = self._by_fk[column] = DataLoader(load_fn=load)
+            loader = self._by_fk[cache_key] = DataLoader(load_fn=load)
+        return loader
+
+    def count_by_fk(self, column: Any) -> DataLoader[uuid.UUID, int]:
+        """How many visible rows have `column` equal to the key (for `totalCount` and
+        member counts): one grouped statement for all keys."""
+        loader = self._counts.get(column)
+        if loader is None:
+            model = column.class_
+
+            async def load(keys: list[uuid.UUID]) -> list[int]:
+                statement = (
+                    sa.select(column.label("key"), sa.func.count().label("rows"))
+                    .where(column.in_(keys), visible(model, self._actor))
+                    .group_by(column)
+                )
+                counts = {row.key: int(row.rows) for row in await self._execute(statement)}
+                return [counts.get(key, 0) for key in keys]
+
+            loader = self._counts[column] = DataLoader(load_fn=load)
         return loader
 
     @property
@@ -90,25 +113,6 @@ class Loaders:
 
             self._readings = DataLoader(load_fn=load)
         return self._readings
-
-    @property
-    def reading_counts_by_meter(self) -> DataLoader[uuid.UUID, int]:
-        """Number of visible readings per meter (for `totalCount`)."""
-        if self._reading_counts is None:
-            reading = models.MeterReading
-
-            async def load(meter_ids: list[uuid.UUID]) -> list[int]:
-                statement = (
-                    sa.select(reading.meter_id, sa.func.count().label("readings"))
-                    .where(reading.meter_id.in_(meter_ids), visible(reading, self._actor))
-                    .group_by(reading.meter_id)
-                )
-                rows = await self._execute(statement)
-                counts = {row.meter_id: int(row.readings) for row in rows}
-                return [counts.get(meter_id, 0) for meter_id in meter_ids]
-
-            self._reading_counts = DataLoader(load_fn=load)
-        return self._reading_counts
 
     async def _newest_readings(
         self, meter_ids: Sequence[uuid.UUID], limit: int
@@ -150,25 +154,24 @@ class Loaders:
         return self._totp_enabled
 
     @property
-    def portal_users_per_group(self) -> DataLoader[uuid.UUID, int]:
-        """How many visible portal users each permission group has."""
-        if self._group_sizes is None:
-            user = models.PortalUser
+    def portal_version(self) -> DataLoader[tuple[uuid.UUID, int], models.PortalVersion | None]:
+        """A portal's version row by (portal id, version number), e.g. the published one."""
+        if self._portal_versions is None:
+            model = models.PortalVersion
 
-            async def load(group_ids: list[uuid.UUID]) -> list[int]:
-                statement = (
-                    sa.select(user.permission_group_id, sa.func.count().label("members"))
-                    .where(user.permission_group_id.in_(group_ids), visible(user, self._actor))
-                    .group_by(user.permission_group_id)
+            async def load(
+                keys: list[tuple[uuid.UUID, int]],
+            ) -> list[models.PortalVersion | None]:
+                statement = sa.select(model).where(
+                    sa.tuple_(model.portal_id, model.version).in_(keys),
+                    visible(model, self._actor),
                 )
                 result = await self._execute(statement)
-                counts: dict[uuid.UUID, int] = {
-                    row.permission_group_id: row.members for row in result
-                }
-                return [counts.get(group_id, 0) for group_id in group_ids]
+                rows = {(v.portal_id, v.version): v for v in result.scalars()}
+                return [rows.get(key) for key in keys]
 
-            self._group_sizes = DataLoader(load_fn=load)
-        return self._group_sizes
+            self._portal_versions = DataLoader(load_fn=load)
+        return self._portal_versions
 
     async def all_visible(self, model: type[Any], *order_by: Any, limit: int = 100) -> list[Any]:
         """Every row of `model` the actor sees (at most `limit`), in order; one statement

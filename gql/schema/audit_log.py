@@ -16,15 +16,11 @@ from gql.auth.permissions import STAFF, allow
 from gql.context import Info
 from gql.resolvers.common import load_one, query_page
 from gql.schema import enums
-from gql.schema.node import parse_uuid
+from gql.schema.node import parse_uuid, row_of
 from gql.schema.node_types import NODE_TYPE_OF_TABLE
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import aware
-
-
-def _row(obj: object) -> Any:
-    return obj
 
 
 @strawberry.type(description="Who did what, when and from where.")
@@ -37,22 +33,22 @@ class AuditEvent:
 
     @allow(STAFF, description="Identifier of the event.")
     def id(self) -> strawberry.ID | None:
-        return strawberry.ID(str(_row(self).id))
+        return strawberry.ID(str(row_of(self).id))
 
     @allow(STAFF, description="When it happened.")
     def occurred_at(self) -> datetime | None:
-        return cast(datetime, _row(self).created_at)
+        return cast(datetime, row_of(self).created_at)
 
     @allow(STAFF, description="The staff member who acted, also when impersonating.")
     async def staff_user(self, info: Info) -> StaffUser | None:
-        row = _row(self)
+        row = row_of(self)
         if row.actor_type is not models.ActorType.STAFF:
             return None
         return cast(StaffUser | None, await load_one(info, models.StaffUser, row.actor_id))
 
     @allow(STAFF, description="The portal user who acted, or on whose behalf staff acted.")
     async def portal_user(self, info: Info) -> PortalUser | None:
-        row = _row(self)
+        row = row_of(self)
         user_id = row.on_behalf_of_id
         if row.actor_type is models.ActorType.PORTAL_USER:
             user_id = row.actor_id
@@ -60,11 +56,11 @@ class AuditEvent:
 
     @allow(STAFF, description="Kind of object the event concerns, e.g. portal_user.")
     def subject_type(self) -> str | None:
-        return cast(str | None, _row(self).entity_type)
+        return cast(str | None, row_of(self).entity_type)
 
     @allow(STAFF, description="Global ID of the object the event concerns, if any.")
     def subject_id(self) -> relay.GlobalID | None:
-        row = _row(self)
+        row = row_of(self)
         type_name = NODE_TYPE_OF_TABLE.get(row.entity_type or "")
         if type_name is None or row.entity_id is None:
             return None

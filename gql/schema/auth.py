@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
@@ -18,6 +17,7 @@ from gql.domain import audit, authentication, impersonation, sessions, two_facto
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import parse_uuid
+from gql.schema.results import now, origin
 
 
 @strawberry.enum(description="Why a login, a second factor or a session was refused.")
@@ -86,14 +86,6 @@ LoginResult = Annotated[
 SessionResult = Annotated[LoggedIn | LoginError, strawberry.union("SessionResult")]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _origin(info: Info) -> audit.Origin:
-    return audit.Origin(info.context.client_ip, info.context.user_agent)
-
-
 def _logged_in(info: Info, result: Authenticated) -> LoggedIn:
     tokens = info.context.tokens
     return LoggedIn(
@@ -147,8 +139,8 @@ async def login(info: Info, input: LoginInput) -> LoginResult:
                 email=input.email,
                 password=input.password,
                 portal_id=portal_id,
-                origin=_origin(info),
-                now=_now(),
+                origin=origin(info),
+                now=now(),
             )
     except DomainError as error:
         return _login_error(error)
@@ -169,8 +161,8 @@ async def verify_two_factor(info: Info, input: VerifyTwoFactorInput) -> SessionR
             context.identity,
             mfa_token=input.mfa_token,
             code=input.code,
-            origin=_origin(info),
-            now=_now(),
+            origin=origin(info),
+            now=now(),
         )
     return (
         _logged_in(info, outcome) if isinstance(outcome, Authenticated) else _login_error(outcome)
@@ -190,8 +182,8 @@ async def refresh_session(info: Info, input: RefreshSessionInput) -> SessionResu
             db,
             input.refresh_token,
             policy=context.identity.sessions,
-            origin=_origin(info),
-            now=_now(),
+            origin=origin(info),
+            now=now(),
         )
     if refreshed is None:
         return LoginError(
@@ -209,14 +201,14 @@ class LogoutResult:
 
 async def logout(info: Info) -> LogoutResult:
     async with info.context.unit_of_work() as db:
-        count = await sessions.logout(db, info.context.actor, origin=_origin(info), now=_now())
+        count = await sessions.logout(db, info.context.actor, origin=origin(info), now=now())
     return LogoutResult(revoked_sessions=count)
 
 
 async def logout_everywhere(info: Info) -> LogoutResult:
     async with info.context.unit_of_work() as db:
         count = await sessions.logout_everywhere(
-            db, info.context.actor, origin=_origin(info), now=_now()
+            db, info.context.actor, origin=origin(info), now=now()
         )
     return LogoutResult(revoked_sessions=count)
 
@@ -300,7 +292,7 @@ async def _account(
     impersonation), or the one of a login that requires enrolment."""
     if mfa_token is not None:
         purpose = authentication.MFA_PURPOSE_ENROLL
-        pending = await authentication.pending_login(db, mfa_token, purpose, _now())
+        pending = await authentication.pending_login(db, mfa_token, purpose, now())
         return None if pending is None else (pending[1], pending[2], pending[0])
     actor = info.context.actor
     if actor.subject_id is None or actor.is_impersonated:
@@ -347,8 +339,8 @@ async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
                 code=input.code,
                 caller=None if pending else context.actor,
                 pending=pending,
-                origin=_origin(info),
-                now=_now(),
+                origin=origin(info),
+                now=now(),
             )
     except DomainError as error:
         return _two_factor_error(error)
@@ -368,8 +360,8 @@ async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
     try:
         async with info.context.unit_of_work() as db:
             account = await _viewer_account(info, db)
-            await two_factor.disable(db, account, info.context.identity.box, input.code, _now())
-            audit.record_by(db, info.context.actor, "two_factor.disabled", _origin(info))
+            await two_factor.disable(db, account, info.context.identity.box, input.code, now())
+            audit.record_by(db, info.context.actor, "two_factor.disabled", origin(info))
     except DomainError as error:
         return _two_factor_error(error)
     return TotpDisabled(disabled=True)
@@ -380,10 +372,10 @@ async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> Recover
         async with info.context.unit_of_work() as db:
             account = await _viewer_account(info, db)
             codes = await two_factor.regenerate_recovery_codes(
-                db, account, info.context.identity.box, input.code, _now()
+                db, account, info.context.identity.box, input.code, now()
             )
             audit.record_by(
-                db, info.context.actor, "two_factor.recovery_codes_regenerated", _origin(info)
+                db, info.context.actor, "two_factor.recovery_codes_regenerated", origin(info)
             )
     except DomainError as error:
         return _two_factor_error(error)
@@ -414,7 +406,7 @@ async def send_login_code(info: Info, input: SendLoginCodeInput) -> SendLoginCod
     try:
         async with context.unit_of_work() as db:
             sent = await authentication.send_login_code(
-                db, context.identity, mfa_token=input.mfa_token, origin=_origin(info), now=_now()
+                db, context.identity, mfa_token=input.mfa_token, origin=origin(info), now=now()
             )
     except DomainError as error:
         return _two_factor_error(error)
@@ -468,8 +460,8 @@ async def impersonate_portal_user(
                 reason=input.reason,
                 policy=context.identity.sessions,
                 lifetime_seconds=ttl,
-                origin=_origin(info),
-                now=_now(),
+                origin=origin(info),
+                now=now(),
             )
     except DomainError as error:
         return ImpersonationError(code=error.code, message=error.message, field=error.field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
@@ -21,7 +21,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
-from gql.schema.node import RowNode
+from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, connection, page_window
 
 if TYPE_CHECKING:
@@ -40,11 +40,6 @@ PAYMENT = Grant.PAYMENT_READ
 
 PAGE = "Number of items (default 20)."
 AFTER = "Cursor after which the page starts."
-
-
-def _row(obj: object) -> Any:
-    """The row behind a type instance: resolvers receive rows, not dataclasses."""
-    return obj
 
 
 def mask_iban(iban: str | None) -> str | None:
@@ -82,14 +77,14 @@ class Contact(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, description="Company name, or first and last name.")
     def display_name(self) -> str | None:
-        row = _row(self)
+        row = row_of(self)
         if row.company_name:
             return cast(str, row.company_name)
         return " ".join(part for part in (row.first_name, row.last_name) if part)
 
     @allow(STAFF_AND_PORTAL_USERS, description="Postal address.")
     def address(self) -> Address | None:
-        row = _row(self)
+        row = row_of(self)
         return Address(
             street=row.street,
             house_number=row.house_number,
@@ -103,7 +98,7 @@ class Contact(RowNode):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
-        return await load_page(info, column, _row(self).id, first, after, models.Contract.number)
+        return await load_page(info, column, row_of(self).id, first, after, models.Contract.number)
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
@@ -111,7 +106,7 @@ class Contact(RowNode):
     ) -> Connection[Order] | None:
         order = models.Order
         return await load_page(
-            info, order.contact_id, _row(self).id, first, after, order.created_at.desc()
+            info, order.contact_id, row_of(self).id, first, after, order.created_at.desc()
         )
 
     @allow(
@@ -124,7 +119,7 @@ class Contact(RowNode):
     ) -> Connection[Opportunity] | None:
         model = models.Opportunity
         return await load_page(
-            info, model.contact_id, _row(self).id, first, after, model.created_at.desc()
+            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
         )
 
     @allow(
@@ -135,7 +130,7 @@ class Contact(RowNode):
     ) -> Connection[Document] | None:
         model = models.Document
         return await load_page(
-            info, model.contact_id, _row(self).id, first, after, model.created_at.desc()
+            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
         )
 
     @allow(STAFF, description="Portal users assigned to the contact.")
@@ -144,7 +139,7 @@ class Contact(RowNode):
     ) -> Connection[PortalUserRef] | None:
         model = models.PortalUser
         return await load_page(
-            info, model.contact_id, _row(self).id, first, after, model.created_at
+            info, model.contact_id, row_of(self).id, first, after, model.created_at
         )
 
 
@@ -196,11 +191,11 @@ class Contract(RowNode):
         description="IBAN with all but country, check digits and the last four characters hidden.",
     )
     def iban_masked(self) -> str | None:
-        return mask_iban(_row(self).iban)
+        return mask_iban(row_of(self).iban)
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Delivery address.")
     def delivery_address(self) -> Address | None:
-        row = _row(self)
+        row = row_of(self)
         return Address(
             street=row.delivery_street,
             house_number=row.delivery_house_number,
@@ -211,13 +206,13 @@ class Contract(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract's holder.")
     async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, _row(self).contact_id)
+        return await load_one(info, models.Contact, row_of(self).contact_id)
 
     @allow(STAFF_AND_CUSTOMER, grant=PAYMENT, description="Sum of overdue payments in EUR.")
     async def overdue_amount(self, info: Info) -> Decimal | None:
         payments = await info.context.loaders.by_fk(
             models.Payment.contract_id, models.Payment.due_date.desc()
-        ).load(_row(self).id)
+        ).load(row_of(self).id)
         return sum(
             (p.amount for p in payments if p.status is models.PaymentStatus.OVERDUE),
             Decimal("0.00"),
@@ -228,7 +223,7 @@ class Contract(RowNode):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Meter] | None:
         model = models.Meter
-        return await load_page(info, model.contract_id, _row(self).id, first, after, model.number)
+        return await load_page(info, model.contract_id, row_of(self).id, first, after, model.number)
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -240,7 +235,7 @@ class Contract(RowNode):
     ) -> Connection[Payment] | None:
         model = models.Payment
         return await load_page(
-            info, model.contract_id, _row(self).id, first, after, model.due_date.desc()
+            info, model.contract_id, row_of(self).id, first, after, model.due_date.desc()
         )
 
 
@@ -275,14 +270,14 @@ class Meter(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract the meter belongs to.")
     async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, _row(self).contract_id)
+        return await load_one(info, models.Contract, row_of(self).contract_id)
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Registers (counters) of the meter.")
     async def registers(self, info: Info) -> list[MeterRegister] | None:
         model = models.MeterRegister
         return cast(
             list[MeterRegister],
-            await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(_row(self).id),
+            await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(row_of(self).id),
         )
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
@@ -290,14 +285,16 @@ class Meter(RowNode):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[MeterReading] | None:
         offset, limit = page_window(first, after, info.context.settings.max_page_size)
-        meter_id = _row(self).id
+        meter_id = row_of(self).id
         # One row more than the page tells whether another page follows.
         rows = await info.context.loaders.readings_by_meter.load((meter_id, offset + limit + 1))
         if len(rows) <= offset + limit:
             return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))
 
         async def count() -> int:
-            return await info.context.loaders.reading_counts_by_meter.load(meter_id)
+            return await info.context.loaders.count_by_fk(models.MeterReading.meter_id).load(
+                meter_id
+            )
 
         return connection(rows[offset:], offset=offset, limit=limit, total=count)
 
@@ -319,11 +316,11 @@ class MeterReading(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The register read.")
     async def register(self, info: Info) -> MeterRegister | None:
-        return await load_one(info, models.MeterRegister, _row(self).register_id)
+        return await load_one(info, models.MeterRegister, row_of(self).register_id)
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter read.")
     async def meter(self, info: Info) -> Meter | None:
-        return await load_one(info, models.Meter, _row(self).meter_id)
+        return await load_one(info, models.Meter, row_of(self).meter_id)
 
 
 @strawberry.type(description="An order of a customer, possibly handled by an installer.")
@@ -347,17 +344,17 @@ class Order(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="The customer who ordered.")
     async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, _row(self).contact_id)
+        return await load_one(info, models.Contact, row_of(self).contact_id)
 
     @allow(
         STAFF, Role.INSTALLER, grant=ORDER, description="The installer partner handling the order."
     )
     async def partner(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, _row(self).partner_contact_id)
+        return await load_one(info, models.Contact, row_of(self).partner_contact_id)
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter the order concerns.")
     async def meter(self, info: Info) -> Meter | None:
-        return await load_one(info, models.Meter, _row(self).meter_id)
+        return await load_one(info, models.Meter, row_of(self).meter_id)
 
 
 @strawberry.type(description="A sales opportunity (offer) for a contact.")
@@ -377,7 +374,7 @@ class Opportunity(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="The contact it is for.")
     async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, _row(self).contact_id)
+        return await load_one(info, models.Contact, row_of(self).contact_id)
 
 
 @strawberry.type(description="A document shown to a contact.")
@@ -396,11 +393,11 @@ class Document(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it belongs to, if any.")
     async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, _row(self).contract_id)
+        return await load_one(info, models.Contract, row_of(self).contract_id)
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="The order it belongs to, if any.")
     async def order(self, info: Info) -> Order | None:
-        return await load_one(info, models.Order, _row(self).order_id)
+        return await load_one(info, models.Order, row_of(self).order_id)
 
 
 @strawberry.type(description="A payment due on or made for a contract.")
@@ -424,4 +421,4 @@ class Payment(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract paid for.")
     async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, _row(self).contract_id)
+        return await load_one(info, models.Contract, row_of(self).contract_id)

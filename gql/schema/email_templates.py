@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +17,8 @@ from gql.domain.errors import DomainError
 from gql.domain.mail import Template
 from gql.domain.scope import find_visible
 from gql.schema import enums
+from gql.schema.node import row_of
 from gql.schema.results import MutationError, attempt, origin, row_id
-
-
-def _row(obj: object) -> Any:
-    return obj
 
 
 @strawberry.type(description="An email a portal sends, in one language.")
@@ -37,7 +34,7 @@ class EmailTemplate:
 
     @allow(STAFF, description="The variables the template may use.")
     def variables(self) -> list[str] | None:
-        return portal_mail.VARIABLES[_row(self).kind]
+        return portal_mail.VARIABLES[row_of(self).kind]
 
 
 @strawberry.type(description="A template rendered with example values.")

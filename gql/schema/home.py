@@ -13,8 +13,7 @@ from db import models
 from db.models.enums import Grant
 from gql.auth.permissions import PORTAL_USERS, allow, public
 from gql.context import Info
-from gql.domain import publishing
-from gql.resolvers.common import load_one
+from gql.resolvers.common import load_one, published_tiles
 from gql.schema import enums
 from gql.schema.crm import (
     CONTRACT,
@@ -147,12 +146,9 @@ async def portal_home(info: Info) -> PortalHome | None:
         return None
     settings = portal.published_settings
     language = user.language if user.language in settings.languages else settings.default_language
-    model = models.PortalVersion
-    versions = await info.context.loaders.by_fk(model.portal_id, model.version).load(portal.id)
-    current = next((v for v in versions if v.version == portal.published_version), None)
     tiles = [
         tile
-        for tile in publishing.published_tiles(portal, current, actor)
+        for tile in await published_tiles(info, portal)
         if (grant := required_grant(tile)) is None or actor.may(grant)
     ]
     return PortalHome(

@@ -17,6 +17,11 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+def row_of(obj: object) -> Any:
+    """The ORM row behind a type instance: resolvers return rows, not dataclasses."""
+    return obj
+
+
 class RowNode(relay.Node):
     """A Node resolved from rows of `__model__`.
 

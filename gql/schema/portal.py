@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,11 +11,11 @@ from strawberry.scalars import JSON
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
-from gql.domain import domains, publishing
-from gql.resolvers.common import load_one, load_page
+from gql.domain import domains
+from gql.resolvers.common import load_one, load_page, published_tiles
 from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
-from gql.schema.node import RowNode
+from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, slice_connection
 
 if TYPE_CHECKING:
@@ -27,10 +27,6 @@ EmailTemplateRef = Annotated["EmailTemplate", strawberry.lazy("gql.schema.email_
 StaffUserRef = Annotated["StaffUser", strawberry.lazy("gql.schema.portal_user")]
 
 
-def _row(obj: object) -> Any:
-    return obj
-
-
 @strawberry.type(description="Colors, logo and font of a portal.")
 class PortalDesign:
     primary_color: str = public("Primary color, #RRGGBB.")
@@ -40,7 +36,7 @@ class PortalDesign:
 
     @public("Logo URL.")
     def logo_url(self) -> str | None:
-        url = _row(self).logo_url
+        url = row_of(self).logo_url
         return None if url is None else str(url)
 
 
@@ -51,7 +47,7 @@ class RegistrationIdentifier:
 
     @public("Key to send with the registration, e.g. contact.customer_number.")
     def key(self) -> str:
-        return cast(str, _row(self).key)
+        return cast(str, row_of(self).key)
 
 
 @strawberry.type(description="Settings of a portal as its users see them.")
@@ -62,24 +58,24 @@ class PortalConfiguration:
 
     @public("Colors, logo and font.")
     def design(self) -> PortalDesign:
-        return cast(PortalDesign, _row(self).design)
+        return cast(PortalDesign, row_of(self).design)
 
     @public("Whether people without a known contact may register.")
     def self_registration(self) -> SelfRegistration:
-        return cast(SelfRegistration, _row(self).registration.self_registration)
+        return cast(SelfRegistration, row_of(self).registration.self_registration)
 
     @public("Identifiers asked for at registration, in order.")
     def identifiers(self) -> list[RegistrationIdentifier]:
-        return cast(list[RegistrationIdentifier], _row(self).registration.identifiers)
+        return cast(list[RegistrationIdentifier], row_of(self).registration.identifiers)
 
     @public("Link to the terms shown at registration.")
     def terms_url(self) -> str | None:
-        url = _row(self).registration.terms_url
+        url = row_of(self).registration.terms_url
         return None if url is None else str(url)
 
     @public("Link to the privacy notice shown at registration.")
     def privacy_url(self) -> str | None:
-        url = _row(self).registration.privacy_url
+        url = row_of(self).registration.privacy_url
         return None if url is None else str(url)
 
 
@@ -103,7 +99,7 @@ class PermissionGroup(RowNode):
 
     @allow(STAFF, description="Visibility criteria, e.g. contract statuses.")
     def visibility(self) -> PermissionGroupVisibility | None:
-        criteria = _row(self).visibility or {}
+        criteria = row_of(self).visibility or {}
         return PermissionGroupVisibility(
             contract_statuses=[
                 models.ContractStatus(s) for s in criteria.get("contract_statuses", ())
@@ -115,11 +111,13 @@ class PermissionGroup(RowNode):
 
     @allow(STAFF, description="The portal the group belongs to.")
     async def portal(self, info: Info) -> Portal | None:
-        return cast(Portal | None, await load_one(info, models.Portal, _row(self).portal_id))
+        return cast(Portal | None, await load_one(info, models.Portal, row_of(self).portal_id))
 
     @allow(STAFF, description="How many portal users are in the group.")
     async def portal_user_count(self, info: Info) -> int | None:
-        return await info.context.loaders.portal_users_per_group.load(_row(self).id)
+        return await info.context.loaders.count_by_fk(models.PortalUser.permission_group_id).load(
+            row_of(self).id
+        )
 
 
 @strawberry.type(description="A card of a portal's home page.")
@@ -134,7 +132,7 @@ class Tile(RowNode):
     @allow(STAFF, description="Groups that see the tile; empty means all.")
     async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:
         loader = info.context.loaders.by_id(models.PermissionGroup)
-        rows = await loader.load_many(list(_row(self).permission_group_ids))
+        rows = await loader.load_many(list(row_of(self).permission_group_ids))
         return [row for row in rows if row is not None]
 
 
@@ -152,11 +150,11 @@ class PortalVersion:
 
     @allow(STAFF, description="When it was published.")
     def published_at(self) -> datetime | None:
-        return cast(datetime, _row(self).created_at)
+        return cast(datetime, row_of(self).created_at)
 
     @allow(STAFF, description="Who published it.")
     async def published_by(self, info: Info) -> StaffUserRef | None:
-        return await load_one(info, models.StaffUser, _row(self).published_by_id)
+        return await load_one(info, models.StaffUser, row_of(self).published_by_id)
 
 
 @strawberry.type(description="A customer or installer portal of a utility.")
@@ -179,7 +177,7 @@ class Portal(RowNode):
 
     @public("Published settings (the draft until the first publish).")
     def configuration(self) -> PortalConfiguration:
-        row = _row(self)
+        row = row_of(self)
         return cast(PortalConfiguration, row.published_settings or row.draft_settings)
 
     @allow(
@@ -188,11 +186,11 @@ class Portal(RowNode):
         " changes.",
     )
     def draft_settings(self) -> JSON | None:
-        return cast(JSON, _row(self).draft_settings.model_dump(mode="json", by_alias=True))
+        return cast(JSON, row_of(self).draft_settings.model_dump(mode="json", by_alias=True))
 
     @allow(STAFF, description="Settings being edited, not yet visible to customers.")
     def draft_configuration(self) -> PortalConfiguration | None:
-        return cast(PortalConfiguration, _row(self).draft_settings)
+        return cast(PortalConfiguration, row_of(self).draft_settings)
 
     @allow(
         STAFF_AND_PORTAL_USERS,
@@ -202,11 +200,7 @@ class Portal(RowNode):
     async def tiles(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Tile] | None:
-        row = _row(self)
-        model = models.PortalVersion
-        versions = await info.context.loaders.by_fk(model.portal_id, model.version).load(row.id)
-        current = next((v for v in versions if v.version == row.published_version), None)
-        tiles = publishing.published_tiles(row, current, info.context.actor)
+        tiles = await published_tiles(info, row_of(self))
         return slice_connection(tiles, first, after, info.context.settings.max_page_size)
 
     @allow(STAFF, description="Tiles being edited, not yet visible to customers.")
@@ -214,30 +208,32 @@ class Portal(RowNode):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Tile] | None:
         model = models.Tile
-        return await load_page(info, model.portal_id, _row(self).id, first, after, model.position)
+        return await load_page(info, model.portal_id, row_of(self).id, first, after, model.position)
 
     @allow(STAFF, description="DNS records a custom domain needs now (none for managed ones).")
     def domain_records(self, info: Info) -> list[DnsRecord] | None:
         base = info.context.settings.managed_base_domain
         return [
             DnsRecord(purpose=r.purpose, name=r.name, type=r.type, value=r.value)
-            for r in domains.records(_row(self), base)
+            for r in domains.records(row_of(self), base)
         ]
 
     @allow(STAFF, description="Published versions, newest first.")
     async def versions(self, info: Info) -> list[PortalVersion] | None:
         model = models.PortalVersion
-        rows = await info.context.loaders.by_fk(model.portal_id, model.version).load(_row(self).id)
-        return cast(list[PortalVersion], sorted(rows, key=lambda v: -v.version))
+        rows = await info.context.loaders.by_fk(model.portal_id, model.version.desc()).load(
+            row_of(self).id
+        )
+        return cast(list[PortalVersion], rows)
 
     @allow(STAFF, description="The portal's email templates, by kind and language.")
     async def email_templates(self, info: Info) -> list[EmailTemplateRef] | None:
         model = models.EmailTemplate
         loader = info.context.loaders.by_fk(model.portal_id, model.kind, model.language)
-        return cast(list[EmailTemplateRef], await loader.load(_row(self).id))
+        return cast(list[EmailTemplateRef], await loader.load(row_of(self).id))
 
     @allow(STAFF, description="Permission groups of the portal.")
     async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:
         model = models.PermissionGroup
         loader = info.context.loaders.by_fk(model.portal_id, model.name)
-        return cast(list[PermissionGroup], await loader.load(_row(self).id))
+        return cast(list[PermissionGroup], await loader.load(row_of(self).id))

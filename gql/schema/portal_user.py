@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
@@ -13,12 +12,8 @@ from gql.context import Info
 from gql.resolvers.common import load_one
 from gql.schema import enums
 from gql.schema.crm import Contact
-from gql.schema.node import RowNode
+from gql.schema.node import RowNode, row_of
 from gql.schema.portal import PermissionGroup, Portal
-
-
-def _row(obj: object) -> Any:
-    return obj
 
 
 @strawberry.type(description="The login of a customer or installer on one portal.")
@@ -39,19 +34,19 @@ class PortalUser(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, description="Whether TOTP is set up and confirmed.")
     async def totp_enabled(self, info: Info) -> bool | None:
-        return await info.context.loaders.totp_enabled.load(_row(self).id)
+        return await info.context.loaders.totp_enabled.load(row_of(self).id)
 
     @allow(STAFF_AND_PORTAL_USERS, description="The assigned contact.")
     async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, _row(self).contact_id)
+        return await load_one(info, models.Contact, row_of(self).contact_id)
 
     @allow(STAFF_AND_PORTAL_USERS, description="The portal of this login.")
     async def portal(self, info: Info) -> Portal | None:
-        return await load_one(info, models.Portal, _row(self).portal_id)
+        return await load_one(info, models.Portal, row_of(self).portal_id)
 
     @allow(STAFF_AND_PORTAL_USERS, description="The permission group.")
     async def permission_group(self, info: Info) -> PermissionGroup | None:
-        return await load_one(info, models.PermissionGroup, _row(self).permission_group_id)
+        return await load_one(info, models.PermissionGroup, row_of(self).permission_group_id)
 
 
 @strawberry.type(description="An employee of the utility.")
@@ -69,4 +64,4 @@ class StaffUser(RowNode):
 
     @allow(STAFF, description="Invited but no password set yet.")
     def invitation_pending(self) -> bool | None:
-        return _row(self).password_hash is None
+        return row_of(self).password_hash is None
