@@ -23,7 +23,7 @@ from gql.domain import (
     tiles,
 )
 from gql.schema import enums
-from gql.schema.node import parse_uuid
+from gql.schema.node import node_uuid
 from gql.schema.portal import PermissionGroup, Portal, Tile
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import MutationError, attempt, now, origin, row_id
@@ -504,7 +504,7 @@ deactivate_portal = _portal_active(False)
 def _group_ids(ids: list[relay.GlobalID] | None) -> list[Any] | None:
     if ids is None:
         return None
-    return [parse_uuid(i.node_id) if i.type_name == "PermissionGroup" else None for i in ids]
+    return [node_uuid(i, "PermissionGroup") for i in ids]
 
 
 @strawberry.input(description="A new tile at the end of a portal's draft home page.")
@@ -614,9 +614,7 @@ async def reorder_tiles(info: Info, input: ReorderTilesInput) -> TilesResult:
             db,
             info.context.actor,
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
-            tile_ids=[
-                parse_uuid(i.node_id) if i.type_name == "Tile" else None for i in input.tile_ids
-            ],
+            tile_ids=[node_uuid(i, "Tile") for i in input.tile_ids],
             origin=origin(info),
         )
         return TilesPayload(tiles=cast(list[Tile], order))

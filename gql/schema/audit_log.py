@@ -16,7 +16,7 @@ from gql.auth.permissions import STAFF, allow
 from gql.context import Info
 from gql.resolvers.common import load_one, query_page
 from gql.schema import enums
-from gql.schema.node import parse_uuid, row_of
+from gql.schema.node import node_uuid, row_of
 from gql.schema.node_types import NODE_TYPE_OF_TABLE
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
@@ -68,8 +68,8 @@ class AuditEvent:
 
 
 def _uuid_of(global_id: relay.GlobalID, argument: str, *type_names: str) -> Any:
-    parsed = parse_uuid(global_id.node_id)
-    if parsed is None or (type_names and global_id.type_name not in type_names):
+    parsed = node_uuid(global_id, *type_names)
+    if parsed is None:
         expected = " or ".join(type_names) or "object"
         raise GraphQLError(
             f"'{argument}' must be the ID of a {expected}.", extensions={"code": "BAD_USER_INPUT"}

@@ -16,7 +16,7 @@ from gql.context import Info
 from gql.domain import audit, authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
-from gql.schema.node import parse_uuid
+from gql.schema.node import node_uuid
 from gql.schema.results import now, origin
 
 
@@ -126,8 +126,8 @@ async def login(info: Info, input: LoginInput) -> LoginResult:
     context = info.context
     portal_id = None
     if input.portal_id is not None:
-        portal_id = parse_uuid(input.portal_id.node_id)
-        if input.portal_id.type_name != "Portal" or portal_id is None:
+        portal_id = node_uuid(input.portal_id, "Portal")
+        if portal_id is None:
             return LoginError(
                 code=LoginErrorCode.INVALID_PORTAL_ID, message="Unknown portal.", field="portalId"
             )
@@ -445,8 +445,8 @@ async def impersonate_portal_user(
     info: Info, input: ImpersonatePortalUserInput
 ) -> ImpersonateResult:
     context = info.context
-    user_id = parse_uuid(input.portal_user_id.node_id)
-    if input.portal_user_id.type_name != "PortalUser" or user_id is None:
+    user_id = node_uuid(input.portal_user_id, "PortalUser")
+    if user_id is None:
         return ImpersonationError(
             code="NOT_FOUND", message="No such portal user.", field="portalUserId"
         )

@@ -17,6 +17,14 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+def node_uuid(global_id: relay.GlobalID, *type_names: str) -> uuid.UUID | None:
+    """The row id inside a global ID when it names one of `type_names` (any type when
+    none are given) and holds a UUID; otherwise None."""
+    if type_names and global_id.type_name not in type_names:
+        return None
+    return parse_uuid(global_id.node_id)
+
+
 def row_of(obj: object) -> Any:
     """The ORM row behind a type instance: resolvers return rows, not dataclasses."""
     return obj

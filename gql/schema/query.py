@@ -19,12 +19,14 @@ from gql.auth.permissions import (
     PORTAL_USERS,
     STAFF,
     STAFF_AND_PORTAL_USERS,
+    Forbidden,
     Impersonation,
     allow,
     public,
 )
 from gql.context import Info
 from gql.domain.scope import visible
+from gql.domain.search import contact_matches, portal_user_matches
 from gql.resolvers.common import load_one, query_page
 from gql.schema import (
     access,
@@ -40,7 +42,7 @@ from gql.schema import (
 )
 from gql.schema import public_portal as public_portal_module
 from gql.schema.crm import Contact
-from gql.schema.node import parse_uuid
+from gql.schema.node import node_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
@@ -69,9 +71,7 @@ async def resolve_nodes(info: Info, ids: list[relay.GlobalID]) -> list[Any]:
 
 def _id_of(global_id: relay.GlobalID | None, type_name: str) -> Any:
     """The row id inside a global ID of the expected type, else None."""
-    if global_id is None or global_id.type_name != type_name:
-        return None
-    return parse_uuid(global_id.node_id)
+    return None if global_id is None else node_uuid(global_id, type_name)
 
 
 @strawberry.input(description="Which contacts to list.")
@@ -108,23 +108,14 @@ class PortalUserFilter:
     )
 
     def conditions(self) -> list[Any]:
-        user, contact = models.PortalUser, models.Contact
+        user = models.PortalUser
         where: list[Any] = []
         if self.registration_status is not None:
             where.append(user.registration_status == self.registration_status)
         if self.assignment_status is not None:
             where.append(user.assignment_status == self.assignment_status)
         if self.search and self.search.strip():
-            pattern = f"%{self.search.strip().lower()}%"
-            of_contact = sa.select(contact.id).where(
-                sa.or_(
-                    sa.func.lower(contact.last_name).like(pattern),
-                    sa.func.lower(contact.first_name).like(pattern),
-                    sa.func.lower(contact.company_name).like(pattern),
-                    contact.customer_number.ilike(pattern),
-                )
-            )
-            where.append(sa.or_(user.email.like(pattern), user.contact_id.in_(of_contact)))
+            where.append(portal_user_matches(self.search))
         if self.permission_group_id is not None:
             where.append(
                 user.permission_group_id == _id_of(self.permission_group_id, "PermissionGroup")
@@ -244,21 +235,10 @@ class Query:
         contact = models.Contact
         where: list[Any] = []
         if search and search.strip():
-            pattern = f"%{search.strip().lower()}%"
-            where.append(
-                sa.or_(
-                    sa.func.lower(contact.last_name).like(pattern),
-                    sa.func.lower(contact.first_name).like(pattern),
-                    sa.func.lower(contact.company_name).like(pattern),
-                    contact.email.like(pattern),
-                    contact.customer_number.like(pattern),
-                )
-            )
+            where.append(contact_matches(search))
         if filter is not None and filter.has_portal_user is not None:
             if not info.context.actor.is_staff:
-                raise GraphQLError(
-                    "filter.hasPortalUser is for staff.", extensions={"code": "FORBIDDEN"}
-                )
+                raise Forbidden("ContactFilter.hasPortalUser")
             user = models.PortalUser
             access = sa.exists().where(user.contact_id == contact.id)
             if filter.portal_id is not None:

@@ -18,7 +18,7 @@ from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import audit
 from gql.domain.errors import DomainError, NotFound
-from gql.schema.node import parse_uuid
+from gql.schema.node import node_uuid
 
 T = TypeVar("T")
 
@@ -72,8 +72,8 @@ def row_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid
     """The row id inside a global ID of the expected type; None when absent."""
     if global_id is None:
         return None
-    parsed = parse_uuid(global_id.node_id)
-    if global_id.type_name != type_name or parsed is None:
+    parsed = node_uuid(global_id, type_name)
+    if parsed is None:
         raise NotFound(f"Not a {type_name} ID.", field=field)
     return parsed
 
