@@ -165,7 +165,9 @@ async def test_a_portal_goes_online_once_published_and_offline_ends_sessions(
     offline = await result(gql, DEACTIVATE, id=CUSTOMERS)
     assert offline["portal"] == {"status": "INACTIVE"}
     assert (await post(client, "{ viewer { role } }", token)).status_code == 401
-    assert (await login(client, "anna.becker@example.org", "Demo-Kunde-1", CUSTOMERS))["code"]
+    assert (await login(client, "anna.becker@example.org", "Demo-Kunde-1", CUSTOMERS))[
+        "code"
+    ] == "INVALID_CREDENTIALS"
 
 
 async def test_a_custom_domain_that_is_not_ready_keeps_the_portal_offline(
