@@ -400,7 +400,7 @@ def _months_before(day: date, months: int) -> date:
     return date(month_index // 12, month_index % 12 + 1, day.day)
 
 
-def _address(builder: DemoBuilder, city: str, postal_code: str, i: int) -> dict[str, object]:
+def _address(city: str, postal_code: str, i: int) -> dict[str, object]:
     return {
         "street": STREETS[i % len(STREETS)],
         "house_number": str(3 + i * 2),
@@ -575,7 +575,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             phone=f"+49 30 5550{i:03d}",
             customer_number=f"K-{100001 + i}",
             marketing_consent=i % 4 == 0,
-            **_address(b, "Musterstadt", "12345", i),
+            **_address("Musterstadt", "12345", i),
         )
         contacts.append(contact)
     partner = b.contact(
@@ -690,7 +690,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             email=f"{first.lower()}.{last.lower()}@example.org",
             phone=f"+49 40 5550{i:03d}",
             customer_number=f"N-{200001 + i}",
-            **_address(b, "Nachbarstadt", "23456", i),
+            **_address("Nachbarstadt", "23456", i),
         )
         b.contract_with_meter(
             nachbar, contact, f"NV-2024-{2000001 + i}", models.Commodity.POWER,
@@ -728,7 +728,7 @@ async def add_volume_customers(
             last_name=label,
             email=f"{label.lower()}.{i:05d}@example.org",
             customer_number=f"{label[:1].upper()}-{i:06d}",
-            **_address(b, org.name.split()[-1], "12345", i),
+            **_address(org.name.split()[-1], "12345", i),
         )
         b.contract_with_meter(
             org,

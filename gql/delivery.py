@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -88,7 +88,6 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    message_ids: list[str] = field(default_factory=list)
 
 
 def build_message(row: models.OutboundEmail) -> EmailMessage:
@@ -145,7 +144,6 @@ async def deliver_one(
         row.sent_at = now
         row.last_error = None
         report.sent += 1
-        report.message_ids.append(row.message_id)
         log.info("mail.sent", message_id=row.message_id, kind=row.kind)
         return True
 

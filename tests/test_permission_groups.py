@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
 from db.models.enums import Grant
-from gql.domain import permission_groups
+from gql.domain import permission_groups, text
 from gql.domain.errors import InvalidInput
 from gql.domain.permission_groups import VisibilityCriteria
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, GraphQLClient, global_id
@@ -141,13 +141,13 @@ def test_installer_portals_take_no_visibility_criteria() -> None:
 
 @pytest.mark.parametrize(("name", "cleaned"), [("  Nur   Zähler ", "Nur Zähler"), ("A", "A")])
 def test_names_are_trimmed(name: str, cleaned: str) -> None:
-    assert permission_groups.clean_name(name) == cleaned
+    assert text.clean_name(name) == cleaned
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 121])
 def test_names_must_be_given_and_short(name: str) -> None:
     with pytest.raises(InvalidInput):
-        permission_groups.clean_name(name)
+        text.clean_name(name)
 
 
 # --- Mutations --------------------------------------------------------------------------------

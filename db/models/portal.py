@@ -42,6 +42,12 @@ class Portal(TenantOwned, Base):
     published_version: Mapped[int | None]
     published_at: Mapped[datetime | None]
 
+    @property
+    def live_settings(self) -> PortalSettings:
+        """What customers and their emails get: the published settings, or the draft
+        before the first publication (e.g. while staff invite the first users)."""
+        return self.published_settings or self.draft_settings
+
     __table_args__ = (
         sa.CheckConstraint("domain = lower(domain)", name="domain_lower"),
         sa.CheckConstraint(

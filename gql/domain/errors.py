@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pydantic
+
 
 class DomainError(Exception):
     """Base of every expected failure; `code` is machine-readable, `field` names the input."""
@@ -14,6 +16,14 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.field = field
+
+
+def invalid_document(error: pydantic.ValidationError, field: str) -> InvalidInput:
+    """The first problem pydantic found in a JSON document, named by its path below
+    `field` (e.g. `changes.design.primaryColor`)."""
+    problem = error.errors()[0]
+    path = ".".join(str(step) for step in problem["loc"])
+    return InvalidInput(str(problem["msg"]), field=field + (f".{path}" if path else ""))
 
 
 class RuleViolation(DomainError):

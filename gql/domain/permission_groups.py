@@ -23,9 +23,7 @@ from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.scope import find_visible
-from gql.domain.text import one_line
-
-NAME_MAX = 120
+from gql.domain.text import clean_name
 
 
 @dataclass(frozen=True)
@@ -45,10 +43,6 @@ class VisibilityCriteria:
 
 
 # --- Rules (pure) ----------------------------------------------------------------------------
-
-
-def clean_name(name: str) -> str:
-    return one_line(name, field="name", limit=NAME_MAX)
 
 
 def clean_grants(grants: Iterable[Grant], portal_type: models.PortalType) -> list[str]:

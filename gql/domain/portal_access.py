@@ -23,7 +23,6 @@ from gql.domain.registration import (
     AccessConfig,
     InvalidToken,
     new_portal_user,
-    published,
     redeem,
     send_link,
 )
@@ -63,7 +62,7 @@ async def _user_of(
 
 
 def _language(portal: models.Portal) -> str:
-    return published(portal).default_language
+    return portal.live_settings.default_language
 
 
 async def invite(

@@ -119,7 +119,7 @@ async def template_for(
             sa.select(row).where(row.portal_id == portal.id, row.kind == kind)
         )
     }
-    settings = portal.published_settings or portal.draft_settings
+    settings = portal.live_settings
     for candidate in (language, settings.default_language):
         if candidate in rows:
             found = rows[candidate]
@@ -180,7 +180,7 @@ async def save_template(
 ) -> models.EmailTemplate:
     """Store a portal's template after checking it renders with the documented
     variables; a broken one is refused naming the input field."""
-    settings = portal.published_settings or portal.draft_settings
+    settings = portal.live_settings
     if language not in settings.languages:
         raise InvalidInput(f"The portal speaks {', '.join(settings.languages)}.", field="language")
     if not template.subject.strip() or len(template.subject) > 200:

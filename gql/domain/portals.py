@@ -21,16 +21,12 @@ from db.models.enums import GRANTS_BY_PORTAL_TYPE
 from db.portal_settings import PortalSettings
 from gql.auth.actor import Actor
 from gql.domain import audit, portal_mail
-from gql.domain.errors import Conflict, InvalidInput, RuleViolation
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation, invalid_document
 from gql.domain.scope import find_visible
-from gql.domain.text import one_line
+from gql.domain.text import clean_name
 
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 DEFAULT_GROUP_NAME = "Standard"
-
-
-def clean_name(name: str) -> str:
-    return one_line(name, field="name", limit=120)
 
 
 def managed_domain(label: str, base_domain: str) -> str:
@@ -220,11 +216,7 @@ def changed_settings(current: PortalSettings, changes: Any) -> PortalSettings:
     try:
         return PortalSettings.model_validate(document)
     except pydantic.ValidationError as error:
-        problem = error.errors()[0]
-        path = ".".join(str(step) for step in problem["loc"])
-        raise InvalidInput(
-            str(problem["msg"]), field="changes" + (f".{path}" if path else "")
-        ) from error
+        raise invalid_document(error, "changes") from error
 
 
 # What a portal may require staff approval for (seed 003 step 3).

@@ -6,7 +6,6 @@ One atomic upsert per check: a new window starts when the old one has passed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,13 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-
-
-@dataclass(frozen=True)
-class Limit:
-    per_email: int
-    per_address: int
-    window: timedelta = timedelta(hours=1)
 
 
 async def hit(db: AsyncSession, key: str, limit: int, window: timedelta, now: datetime) -> bool:

@@ -173,10 +173,6 @@ async def active_portal(db: AsyncSession, portal_id: uuid.UUID | None) -> models
     return portal
 
 
-def published(portal: models.Portal) -> PortalSettings:
-    return portal.published_settings or portal.draft_settings
-
-
 def _system_mail(
     db: AsyncSession,
     config: AccessConfig,
@@ -263,7 +259,7 @@ async def match_contact(
     ).all()
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    by_key = {i.key: i for i in published(portal).registration.identifiers}
+    by_key = {i.key: i for i in portal.live_settings.registration.identifiers}
     conditions = [
         _identifier_condition(by_key[key].entity, by_key[key].attribute, value)
         for key, value in identifiers.items()
@@ -362,7 +358,7 @@ async def register(
         RateLimited: too many registrations from this address.
     """
     portal = await active_portal(db, portal_id)
-    settings = published(portal)
+    settings = portal.live_settings
     address = normalize_email(email)
     check_password(password, address)
     chosen = language or settings.default_language

@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import PasswordProfile, hash_password
-from gql.domain import audit, mail, sessions
+from gql.domain import audit, mail, sessions, text
 from gql.domain.authentication import normalize_email
 from gql.domain.errors import Conflict, DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.scope import find_visible
-from gql.domain.text import one_line
 from gql.settings import Settings
 
 INVITATION = "staff_invitation"
@@ -51,7 +50,7 @@ class InvalidToken(DomainError):
 
 
 def clean_name(name: str) -> str:
-    return one_line(name, field="name", limit=200)
+    return text.clean_name(name, limit=200)
 
 
 def clean_language(language: str) -> str:

@@ -18,3 +18,8 @@ def one_line(value: str | None, *, field: str, limit: int) -> str:
 def optional_line(value: str | None, *, field: str, limit: int) -> str | None:
     """Like `one_line`, but empty is None."""
     return one_line(value, field=field, limit=limit) if (value or "").strip() else None
+
+
+def clean_name(value: str | None, *, limit: int = 120) -> str:
+    """A name as staff give it to a portal, a group or a person: one line, `limit` long."""
+    return one_line(value, field="name", limit=limit)

@@ -17,7 +17,7 @@ from db import models
 from db.tile_content import validate_content
 from gql.auth.actor import Actor
 from gql.domain import audit
-from gql.domain.errors import InvalidInput, NotFound
+from gql.domain.errors import InvalidInput, NotFound, invalid_document
 from gql.domain.scope import find_visible
 
 
@@ -27,11 +27,7 @@ def clean_content(kind: models.TileKind, content: Any, languages: Sequence[str])
     try:
         cleaned = validate_content(kind, content)
     except pydantic.ValidationError as error:
-        problem = error.errors()[0]
-        path = ".".join(str(step) for step in problem["loc"])
-        raise InvalidInput(
-            f"{problem['msg']}", field="content" + (f".{path}" if path else "")
-        ) from error
+        raise invalid_document(error, "content") from error
     foreign = [
         language for language in ("de", "en") if language in cleaned and language not in languages
     ]

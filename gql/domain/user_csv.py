@@ -14,7 +14,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,7 +93,6 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
 
 
 class ImportRefused(DomainError):
@@ -146,7 +145,7 @@ async def import_users(
     if unknown:
         raise InvalidInput(f"Unknown columns: {', '.join(unknown)}.", field="file")
 
-    settings = portal.published_settings or portal.draft_settings
+    settings = portal.live_settings
     groups = {
         name.lower(): group_id
         for group_id, name in (

@@ -42,7 +42,6 @@ KIND_GRANTS = {
     models.TileKind.PAYMENTS: Grant.PAYMENT_READ,
     models.TileKind.METER_READING: Grant.METER_READING_CREATE,
 }
-LIST_LIMIT = 100
 
 
 def required_grant(tile: models.Tile) -> Grant | None:

@@ -178,7 +178,7 @@ class Portal(RowNode):
     @public("Published settings (the draft until the first publish).")
     def configuration(self) -> PortalConfiguration:
         row = row_of(self)
-        return cast(PortalConfiguration, row.published_settings or row.draft_settings)
+        return cast(PortalConfiguration, row.live_settings)
 
     @allow(
         STAFF,
