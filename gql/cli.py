@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,15 +59,21 @@ def database_url(url: str | None, data_dir: Path) -> Iterator[str]:
         console.print("[dim]Embedded PostgreSQL stopped.[/dim]")
 
 
-async def _load_demo(url: str, settings: Settings) -> bool:
-    database = Database.from_url(url, pool_size=2)
+@contextlib.asynccontextmanager
+async def connected(url: str, pool_size: int = 2) -> AsyncIterator[Database]:
+    """A database for one command, its connections closed however the command ends."""
+    database = Database.from_url(url, pool_size=pool_size)
     try:
-        async with database.unit_of_work() as session:
-            return await demo.load_demo(
-                session, lambda password: hash_password(password, settings.password_profile)
-            )
+        yield database
     finally:
         await database.dispose()
+
+
+async def _load_demo(url: str, settings: Settings) -> bool:
+    async with connected(url) as database, database.unit_of_work() as session:
+        return await demo.load_demo(
+            session, lambda password: hash_password(password, settings.password_profile)
+        )
 
 
 def print_logins(base_url: str) -> None:
@@ -160,16 +166,13 @@ def worker_command(
     _exit_on_sigterm()
 
     async def run(url: str) -> None:
-        database = Database.from_url(url, pool_size=2)
-        try:
+        async with connected(url) as database:
             await delivery.run_worker(
                 database.sessions,
                 delivery.SmtpTransport.from_settings(settings),
                 delivery.RetryPolicy.from_settings(settings),
                 asyncio.Event(),
             )
-        finally:
-            await database.dispose()
 
     with database_url(database_url_option or settings.database_url, data_dir) as url:
         console.print(f"Delivering mail to {settings.smtp_host}:{settings.smtp_port}")
@@ -204,8 +207,7 @@ async def _invite_contacts(
     from gql.domain import portal_access
     from gql.domain.registration import AccessConfig
 
-    database = Database.from_url(url, pool_size=2)
-    try:
+    async with connected(url) as database:
         async with database.sessions() as db:
             portal, system = await _system_actor(db, reference)
         with Progress(console=console) as progress:
@@ -224,8 +226,6 @@ async def _invite_contacts(
                 on_batch=report,
                 now=lambda: datetime.now(UTC),
             )
-    finally:
-        await database.dispose()
 
 
 def _portal_filter(reference: str) -> Any:
@@ -307,30 +307,22 @@ async def _system_actor(db: Any, reference: str) -> Any:
 async def _users_export(url: str, reference: str) -> str:
     from gql.domain import user_csv
 
-    database = Database.from_url(url, pool_size=1)
-    try:
-        async with database.sessions() as db:
-            portal, system = await _system_actor(db, reference)
-            return await user_csv.export(db, system, portal.id)
-    finally:
-        await database.dispose()
+    async with connected(url, pool_size=1) as database, database.sessions() as db:
+        portal, system = await _system_actor(db, reference)
+        return await user_csv.export(db, system, portal.id)
 
 
 async def _users_import(url: str, reference: str, text: str) -> Any:
     from gql.domain import audit, user_csv
 
-    database = Database.from_url(url, pool_size=1)
-    try:
-        async with database.unit_of_work() as db:
-            portal, system = await _system_actor(db, reference)
-            with Progress(console=console) as bar:
-                task = bar.add_task(f"Importing into {portal.name}", total=None)
-                return await user_csv.import_users(
-                    db, system, portal.id, text, origin=audit.Origin(),
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )  # fmt: skip
-    finally:
-        await database.dispose()
+    async with connected(url, pool_size=1) as database, database.unit_of_work() as db:
+        portal, system = await _system_actor(db, reference)
+        with Progress(console=console) as bar:
+            task = bar.add_task(f"Importing into {portal.name}", total=None)
+            return await user_csv.import_users(
+                db, system, portal.id, text, origin=audit.Origin(),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
 
 
 @app.command("migrate")
