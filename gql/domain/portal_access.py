@@ -22,6 +22,7 @@ from gql.domain.registration import (
     INVITATION,
     AccessConfig,
     InvalidToken,
+    default_group,
     new_portal_user,
     redeem,
     send_link,
@@ -65,6 +66,20 @@ def _language(portal: models.Portal) -> str:
     return portal.live_settings.default_language
 
 
+async def _invited_user(
+    db: AsyncSession,
+    portal: models.Portal,
+    contact: models.Contact,
+    permission_group_id: uuid.UUID | None = None,
+) -> models.PortalUser:
+    assert contact.email is not None
+    return await new_portal_user(
+        db, portal, email=contact.email, language=_language(portal),
+        status=models.RegistrationStatus.INVITED, contact=contact,
+        permission_group_id=permission_group_id,
+    )  # fmt: skip
+
+
 async def invite(
     db: AsyncSession,
     actor: Actor,
@@ -83,10 +98,7 @@ async def invite(
         raise InvalidInput("The contact has no email address.", field="contactId")
     user = await _user_of(db, portal, contact)
     if user is None:
-        user = await new_portal_user(
-            db, portal, email=contact.email, language=_language(portal),
-            status=models.RegistrationStatus.INVITED, contact=contact,
-        )  # fmt: skip
+        user = await _invited_user(db, portal, contact)
     elif user.registration_status is not models.RegistrationStatus.INVITED:
         raise Conflict("The contact already has access to this portal.", field="contactId")
     elif user.contact_id != contact.id:
@@ -168,16 +180,13 @@ async def invite_batch(
     query = uninvited_contacts(portal, actor, active_contract_only=active_contract_only)
     report = BulkInvitation()
     emails_taken: set[str] = set()
+    group_id = await default_group(db, portal)
     for contact in (await db.scalars(query.limit(limit).with_for_update(skip_locked=True))).all():
-        assert contact.email is not None
         if contact.email in emails_taken:
             report.skipped += 1  # shares its email with a contact invited just now
             continue
-        emails_taken.add(contact.email)
-        user = await new_portal_user(
-            db, portal, email=contact.email, language=_language(portal),
-            status=models.RegistrationStatus.INVITED, contact=contact,
-        )  # fmt: skip
+        emails_taken.add(contact.email or "")
+        user = await _invited_user(db, portal, contact, group_id)
         await send_link(db, config, portal, user, INVITATION, now)
         report.invited += 1
     remaining = await db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

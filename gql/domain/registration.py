@@ -286,7 +286,7 @@ class RegistrationOutcome:
     portal_user_id: uuid.UUID | None = None
 
 
-async def _default_group(db: AsyncSession, portal: models.Portal) -> uuid.UUID:
+async def default_group(db: AsyncSession, portal: models.Portal) -> uuid.UUID:
     group = models.PermissionGroup
     found = await db.scalar(
         sa.select(group.id).where(group.portal_id == portal.id, group.is_default)
@@ -305,7 +305,9 @@ async def new_portal_user(
     status: models.RegistrationStatus,
     contact: models.Contact | None,
     password_hash: str | None = None,
+    permission_group_id: uuid.UUID | None = None,
 ) -> models.PortalUser:
+    """A new portal user, in `permission_group_id` or else the portal's default group."""
     user = models.PortalUser(
         organization_id=portal.organization_id,
         portal_id=portal.id,
@@ -317,7 +319,7 @@ async def new_portal_user(
             models.AssignmentStatus.ASSIGNED if contact else models.AssignmentStatus.PENDING
         ),
         contact_id=contact.id if contact else None,
-        permission_group_id=await _default_group(db, portal),
+        permission_group_id=permission_group_id or await default_group(db, portal),
     )
     db.add(user)
     await db.flush()
