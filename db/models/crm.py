@@ -112,6 +112,9 @@ class Meter(TenantOwned, Base):
         enum_column(MeterStatus), default=MeterStatus.ACTIVE
     )
     location: Mapped[str | None] = mapped_column(sa.String(200))
+    # The counter started again (rolled over past its last digit, or the meter was
+    # replaced) at this time: readings from then on are not compared with older ones.
+    counter_reset_at: Mapped[datetime | None]
 
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "number"),
@@ -182,6 +185,12 @@ class Order(TenantOwned, Base):
     status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus))
     scheduled_for: Mapped[date | None]
     total_amount: Mapped[Decimal | None]
+    # The customer's answer to an offer (status OFFER -> OPEN or DECLINED).
+    offer_answered_at: Mapped[datetime | None]
+    offer_answered_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("portal_user.id", ondelete="SET NULL")
+    )
+    offer_decline_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     __table_args__ = (sa.UniqueConstraint("organization_id", "number"),)
 
@@ -214,6 +223,11 @@ class Document(TenantOwned, Base):
     mime_type: Mapped[str] = mapped_column(sa.String(100))
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     storage_key: Mapped[str] = mapped_column(sa.String(500))
+    # Uploaded by the customer (else provided by the utility); new until first opened.
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("portal_user.id", ondelete="SET NULL")
+    )
+    opened_at: Mapped[datetime | None]
 
     __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_non_negative"),)
 

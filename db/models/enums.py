@@ -120,6 +120,8 @@ class MeterReadingStatus(enum.StrEnum):
 
 
 class OrderStatus(enum.StrEnum):
+    OFFER = "OFFER"  # an offer (Angebot) waiting for the customer's answer
+    DECLINED = "DECLINED"  # the customer declined the offer
     OPEN = "OPEN"
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
