@@ -25,6 +25,8 @@ from db.portal_settings import (
     Identifier,
     IdentifierEntity,
     InstallmentRules,
+    Journey,
+    JourneyPlacement,
     Layout,
     LayoutFooter,
     LayoutHeader,
@@ -364,6 +366,75 @@ class DemoBuilder:
         )
         return contract, meter
 
+    def heat_pump_contract(
+        self, org: models.Organization, contact: models.Contact, number: str
+    ) -> models.Meter:
+        """A heat pump tariff on a meter with two registers, HT (1.8.1) and NT (1.8.2),
+        read monthly with steady consumption."""
+        contract = models.Contract(
+            id=demo_id(f"contract:{org.slug}:{number}"),
+            organization_id=org.id,
+            contact_id=contact.id,
+            number=number,
+            contract_account_number=f"8{number[-7:]}",
+            status=models.ContractStatus.ACTIVE,
+            commodity=models.Commodity.POWER,
+            tariff_name="Musterstrom Wärmepumpe HT/NT",
+            start_date=date(2024, 10, 1),
+            end_date=None,
+            installment_amount=Decimal("110.00"),
+            installment_interval=models.InstallmentInterval.MONTHLY,
+            due_day=15,
+            payment_method=models.PaymentMethod.SEPA_DEBIT,
+            iban="DE89370400440532013000",
+            account_holder=f"{contact.first_name} {contact.last_name}",
+            balance=Decimal("0.00"),
+            delivery_street=contact.street,
+            delivery_house_number=contact.house_number,
+            delivery_postal_code=contact.postal_code,
+            delivery_city=contact.city,
+        )
+        self.add(contract)
+        meter = models.Meter(
+            id=demo_id(f"meter:{org.slug}:{number}"),
+            organization_id=org.id,
+            contract_id=contract.id,
+            number=f"1WPZ{number[-7:]}",
+            type=models.MeterType.ELECTRICITY,
+            unit="kWh",
+            status=models.MeterStatus.ACTIVE,
+            location="Hauswirtschaftsraum",
+        )
+        self.add(meter)
+        for obis, name, start, monthly in (
+            ("1.8.1", "Hochtarif (HT)", Decimal("8200.000"), Decimal("310")),
+            ("1.8.2", "Niedertarif (NT)", Decimal("5100.000"), Decimal("190")),
+        ):
+            register = models.MeterRegister(
+                id=demo_id(f"register:{meter.id}:{obis}"),
+                organization_id=org.id,
+                meter_id=meter.id,
+                obis_code=obis,
+                name=name,
+                digits=6,
+            )
+            self.add(register)
+            for month in range(12):
+                read_on = _months_before(LAST_READING_DAY, 11 - month)
+                self.add(
+                    models.MeterReading(
+                        id=demo_id(f"reading:{register.id}:{read_on.isoformat()}"),
+                        organization_id=org.id,
+                        meter_id=meter.id,
+                        register_id=register.id,
+                        value=start + monthly * (month + 1),
+                        read_at=datetime(read_on.year, read_on.month, read_on.day, 8, tzinfo=UTC),
+                        source=models.MeterReadingSource.CUSTOMER,
+                        status=models.MeterReadingStatus.ACCEPTED,
+                    )
+                )
+        return meter
+
     def portal_user(
         self,
         org: models.Organization,
@@ -472,7 +543,7 @@ def public_pages(domain_label: str, what_de: str, what_en: str) -> dict[str, obj
     }
 
 
-def customer_settings(domain_label: str) -> PortalSettings:
+def customer_settings(domain_label: str, notify: list[str] | None = None) -> PortalSettings:
     return PortalSettings(
         languages=["de", "en"],
         default_language="de",
@@ -504,6 +575,19 @@ def customer_settings(domain_label: str) -> PortalSettings:
             due_date=DueDateRules(enabled=True, editable_until_days_before=5),
         ),
         approval_required_attributes=["contact.name", "contact.address"],
+        notify_staff_user_ids=notify or [],
+        journeys=[
+            Journey(
+                placement=JourneyPlacement.OFFER_ACCEPTED,
+                journey_id="angebot-angenommen",
+                label={"de": "Nächste Schritte zu Ihrer Anlage", "en": "Next steps"},
+            ),
+            Journey(
+                placement=JourneyPlacement.OFFER_DECLINED,
+                journey_id="angebot-abgelehnt",
+                label={"de": "Was hat nicht gepasst?", "en": "What did not fit?"},
+            ),
+        ],
         **public_pages(domain_label, "Kundenportal", "customer portal"),
     )
 
@@ -544,7 +628,10 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
         "Kundenportal Stadtwerke Musterstadt",
         models.PortalType.CUSTOMER,
         "musterstadt.portale.example",
-        customer_settings("stadtwerke-musterstadt"),
+        customer_settings(
+            "stadtwerke-musterstadt",
+            notify=[str(demo_id("staff:agent@musterstadt.example"))],
+        ),
     )
     partners, partner_group = b.portal(
         muster,
@@ -602,11 +689,13 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
                 muster, contact, f"V-2023-{1000002 + i * 2}", models.Commodity.GAS, method
             )
 
+    b.heat_pump_contract(muster, contacts[0], "V-2024-2000001")
     order_specs = [
         (0, "Zählerwechsel Strom", models.OrderStatus.IN_PROGRESS, partner),
         (6, "Installation Wallbox", models.OrderStatus.OPEN, partner),
         (7, "Prüfung Hausanschluss", models.OrderStatus.COMPLETED, partner),
         (1, "Tarifwechsel Ökostrom", models.OrderStatus.OPEN, None),
+        (0, "Angebot Photovoltaikanlage 8 kWp", models.OrderStatus.OFFER, None),
     ]
     for n, (index, title, status, handled_by) in enumerate(order_specs):
         b.add(
@@ -659,6 +748,23 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
     )
     user("neu.interessent@example.org", models.RegistrationStatus.ACTIVATION_SENT, None, "y" * 12)
     user("wartet.zuordnung@example.org", active, None, "Demo-Wartet-1")
+    # Anna is moving: her new address waits for the agent's approval.
+    anna = contacts[0]
+    address = ("street", "house_number", "postal_code", "city", "country")
+    old_address = {column: getattr(anna, column) for column in address}
+    b.add(
+        models.ChangeRequest(
+            id=demo_id("change-request:musterstadt:anna-address"),
+            organization_id=muster.id,
+            portal_user_id=demo_id(f"portal-user:{customers.id}:anna.becker@example.org"),
+            contact_id=anna.id,
+            entity_type="contact",
+            entity_id=anna.id,
+            attribute="contact.address",
+            old_value=old_address,
+            new_value={**old_address, "street": "Lindenweg", "house_number": "7"},
+        )
+    )
     b.portal_user(
         muster,
         partners,

@@ -37,9 +37,9 @@ async def test_the_customer_home_page_with_its_data(gql: GraphQLClient) -> None:
     assert [t["position"] for t in tiles] == sorted(t["position"] for t in tiles)
     by_kind = {t["kind"]: t for t in tiles}
     assert by_kind["TEXT"]["title"] == "Willkommen"
-    assert len(by_kind["ENTITY"]["contracts"]) == 2  # Anna's power and gas contracts
+    assert len(by_kind["ENTITY"]["contracts"]) == 3  # Anna: power, gas and heat pump (HT/NT)
     assert by_kind["ENTITY"]["meters"] is None
-    assert len(by_kind["METER_READING"]["meters"]) == 2
+    assert len(by_kind["METER_READING"]["meters"]) == 3
     documents = by_kind["DOCUMENTS"]["documents"]
     assert 0 < len(documents) <= 5
     assert [d["createdAt"] for d in documents] == sorted(

@@ -69,7 +69,7 @@ async def test_the_agent_sees_what_the_customer_sees(client: httpx.AsyncClient, 
         "isImpersonation": True,
         "impersonatedBy": "Ali Agent",
         "contact": {"displayName": "Anna Becker"},
-        "contracts": {"totalCount": 2},
+        "contracts": {"totalCount": 3},
     }
     assert data["contacts"] == {"totalCount": 1}
 

@@ -128,7 +128,7 @@ def walk_selection(graphql_type: GraphQLObjectType, budget: int, path: frozenset
 def walk_queries(graphql_schema: Any, budget: int = 13) -> Iterator[str]:
     """One query per root entry point that lists rows, walking everything below it."""
     query_type = graphql_schema.query_type
-    for root in ("viewer", "contacts", "portals", "portalUsers"):
+    for root in ("viewer", "contacts", "portals", "portalUsers", "changeRequests"):
         field = query_type.fields[root]
         named = get_named_type(field.type)
         node = _connection_node(named)

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.models.enums import Grant
 from db.session import create_engine
-from gql.domain import readings
+from gql.domain import notifications, readings
 from gql.domain.audit import Origin
+from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS, GraphQLClient, global_id
 
 SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(input: $input) {
@@ -26,6 +27,8 @@ SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(inpu
   ... on MeterReadingSubmitted { created reading { id value status source } }
   ... on MeterReadingRefused { reason message field allowedMin allowedMax }
   ... on MutationError { code message field } } }"""
+
+NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
 
 
 async def anna_meter(session: AsyncSession) -> tuple[uuid.UUID, Any]:
@@ -156,6 +159,11 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
                     models.AuditEvent.action == "meter_reading.submitted"
                 )
             )
+            await db.execute(  # the agent was notified of the reading
+                sa.delete(models.OutboundEmail).where(
+                    models.OutboundEmail.kind == notifications.KIND
+                )
+            )
         await engine.dispose()
 
 
@@ -170,7 +178,7 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
             return await readings.submit(
                 db, ACTORS["customer"], meter_id=meter_id, register=None, raw_value=value,
                 read_at=None, client_key="concurrent-1", override_plausibility=False,
-                origin=Origin(), now=datetime.now(UTC),
+                origin=Origin(), notify=NOTIFY, now=datetime.now(UTC),
             )  # fmt: skip
 
     results = await asyncio.gather(*(one() for _ in range(4)))

@@ -356,14 +356,14 @@ async def test_a_group_change_applies_to_the_next_request(
     await add_terminated_contract(session)
     token = await anna_token(client)
     seen = (await post(client, CONTRACTS, token)).json()["data"]["viewer"]["contracts"]
-    assert seen["totalCount"] == 3
+    assert seen["totalCount"] == 4
 
     # Staff move Anna into "Nur lesen" (running contracts only); her token stays the same.
     await run(
         gql, ASSIGN, portalUserId=gid(ANNA, "PortalUser"), permissionGroupId=gid(READ_ONLY_GROUP)
     )
     seen = (await post(client, CONTRACTS, token)).json()["data"]["viewer"]["contracts"]
-    assert seen["totalCount"] == 2
+    assert seen["totalCount"] == 3
     assert {edge["node"]["status"] for edge in seen["edges"]} == {"ACTIVE"}
     documents = "{ viewer { contact { documents { edges { node { name } } } } } }"
     body = (await post(client, documents, token)).json()

@@ -62,6 +62,23 @@ MATRIX = """
     BulkInvitationPayload.invited                  public
     BulkInvitationPayload.remaining                public
     BulkInvitationPayload.skipped                  public
+    ChangeRequest.attribute                        x x x - -
+    ChangeRequest.contact                          x x x - -
+    ChangeRequest.createdAt                        x x x - -
+    ChangeRequest.decidedAt                        x x x - -
+    ChangeRequest.decidedBy                        x x - - -
+    ChangeRequest.id                               public
+    ChangeRequest.newValue                         x x x - -
+    ChangeRequest.oldValue                         x x x - -
+    ChangeRequest.portalUser                       x x - - -
+    ChangeRequest.reason                           x x x - -
+    ChangeRequest.status                           x x x - -
+    ChangeRequestConnection.edges                  public
+    ChangeRequestConnection.pageInfo               public
+    ChangeRequestConnection.totalCount             public
+    ChangeRequestDecided.changeRequest             public
+    ChangeRequestEdge.cursor                       public
+    ChangeRequestEdge.node                         public
     Contact.address                                x x x x -
     Contact.companyName                            x x x x -
     Contact.contracts                              x x x - -  contract:read
@@ -233,6 +250,7 @@ MATRIX = """
     Mutation.activateAccount                       public
     Mutation.activatePortal                        x - - - -
     Mutation.activatePortalUser                    x x - - -
+    Mutation.approveChangeRequest                  x x - - -
     Mutation.assignPortalUser                      x x - - -
     Mutation.assignPortalUserToNewContact          x x - - -
     Mutation.changeDueDate                         - - x - -  due_date:update
@@ -266,10 +284,12 @@ MATRIX = """
     Mutation.refreshSession                        public
     Mutation.regenerateRecoveryCodes               x x x x -
     Mutation.register                              public
+    Mutation.rejectChangeRequest                   x x - - -
     Mutation.reorderTiles                          x - - - -
     Mutation.requestPasswordReset                  public
     Mutation.resendActivation                      public
     Mutation.resetPassword                         public
+    Mutation.respondToOffer                        - - x - -  order:read
     Mutation.restorePortalVersion                  x - - - -
     Mutation.reviewMeterReading                    x x - - -
     Mutation.sendLoginCode                         public
@@ -280,6 +300,7 @@ MATRIX = """
     Mutation.unassignPortalUser                    x x - - -
     Mutation.updateEmailTemplate                   x - - - -
     Mutation.updateLanguage                        x x x x -
+    Mutation.updateMyContact                       - - x - -  contact:update
     Mutation.updatePermissionGroup                 x - - - -
     Mutation.updatePortal                          x - - - -
     Mutation.updatePortalSettings                  x - - - -
@@ -290,6 +311,13 @@ MATRIX = """
     MutationError.code                             public
     MutationError.field                            public
     MutationError.message                          public
+    MyContactUpdated.applied                       public
+    MyContactUpdated.changeRequests                public
+    MyContactUpdated.contact                       public
+    NextJourney.journeyId                          public
+    NextJourney.label                              public
+    OfferAnswered.journey                          public
+    OfferAnswered.order                            public
     Opportunity.contact                            x x x - -  opportunity:read
     Opportunity.createdAt                          x x x - -  opportunity:read
     Opportunity.id                                 public
@@ -306,6 +334,8 @@ MATRIX = """
     Order.id                                       public
     Order.meter                                    x x x x -  meter:read
     Order.number                                   x x x x -  order:read
+    Order.offerAnsweredAt                          x x x - -  order:read
+    Order.offerDeclineReason                       x x x - -  order:read
     Order.partner                                  x x - x -  order:read
     Order.scheduledFor                             x x x x -  order:read
     Order.status                                   x x x x -  order:read
@@ -454,6 +484,7 @@ MATRIX = """
     PublicTexts.privacy                            public
     PublicTexts.registration                       public
     Query.auditEvents                              x x - - -
+    Query.changeRequests                           x x - - -
     Query.contact                                  x x x x -
     Query.contacts                                 x x x x -
     Query.exportPortalUsers                        x x - - -
@@ -521,6 +552,7 @@ MATRIX = """
     Viewer.impersonatedBy                          - - x x -
     Viewer.isImpersonation                         public
     Viewer.meters                                  - - x x -  meter:read
+    Viewer.myChangeRequests                        - - x - -
     Viewer.orders                                  - - x x -  order:read
     Viewer.portal                                  - - x x -
     Viewer.portalUser                              - - x x -
@@ -628,6 +660,7 @@ ROOT_FIELDS = {
     "staffUsers": "staffUsers {{ totalCount }}",
     "portalHome": "portalHome {{ language }}",
     "meterReadingsToReview": "meterReadingsToReview {{ totalCount }}",
+    "changeRequests": "changeRequests {{ totalCount }}",
     "exportPortalUsers": 'exportPortalUsers(portalId: "{portal}") {{ __typename }}',
     "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
     "previewEmailTemplate": (
@@ -648,6 +681,11 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "StaffUser.invitedAt",  # the demo staff were never invited
         "StaffUser.disabledAt",  # nor disabled
         "Viewer.impersonatedBy",  # nobody is impersonating
+        "ChangeRequest.decidedAt",  # the demo request waits
+        "ChangeRequest.decidedBy",
+        "ChangeRequest.reason",
+        "Order.offerAnsweredAt",  # no offer answered yet
+        "Order.offerDeclineReason",
     }
 )
 
@@ -662,6 +700,7 @@ REACHABLE: dict[str, frozenset[Role]] = {
     "Opportunity": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
     "Document": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
     "Payment": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
+    "ChangeRequest": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
     "Portal": frozenset(COLUMNS),
     "Tile": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "PermissionGroup": frozenset(COLUMNS) - {Role.ANONYMOUS},

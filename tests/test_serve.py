@@ -166,10 +166,10 @@ def test_a_customer_reads_only_their_own_contracts_and_readings(server: Server) 
     assert isinstance(viewer, dict)
     assert viewer["contact"] == {"displayName": "Anna Becker"}
     contracts = [edge["node"] for edge in viewer["contracts"]["edges"]]
-    assert len(contracts) == 2
+    assert len(contracts) == 3
     assert {c["contact"]["displayName"] for c in contracts} == {"Anna Becker"}
     meters = [m["node"] for c in contracts for m in c["meters"]["edges"]]
-    assert [m["readings"]["totalCount"] for m in meters] == [12, 12]
+    assert [m["readings"]["totalCount"] for m in meters] == [12, 12, 24]  # HT/NT: 2 x 12
     assert data["contacts"] == {"totalCount": 1}
 
 

@@ -119,6 +119,43 @@ STAFF_INVITATION = {
     ),
 }
 
+STAFF_NOTIFICATION = {
+    "de": Template(
+        subject="{{ portal }}: {{ summary }} ({{ customer }})",
+        text=(
+            "Hallo {{ name }},\n\n"
+            "im {{ portal }} hat {{ customer }} ({{ customer_number }}) eine Änderung"
+            " vorgenommen: {{ summary }}.\n\n"
+            "{% for line in details %}{{ line }}\n{% endfor %}\n"
+            "{% if link %}Zur Bearbeitung: {{ link }}\n{% endif %}"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hallo {{ name }},</p>"
+            "<p>im {{ portal }} hat {{ customer }} ({{ customer_number }}) eine Änderung"
+            " vorgenommen: <strong>{{ summary }}</strong>.</p>"
+            "<ul>{% for line in details %}<li>{{ line }}</li>{% endfor %}</ul>"
+            '{% if link %}<p><a href="{{ link }}">Zur Bearbeitung</a></p>{% endif %}'
+        ),
+    ),
+    "en": Template(
+        subject="{{ portal }}: {{ summary }} ({{ customer }})",
+        text=(
+            "Hello {{ name }},\n\n"
+            "{{ customer }} ({{ customer_number }}) made a change in {{ portal }}:"
+            " {{ summary }}.\n\n"
+            "{% for line in details %}{{ line }}\n{% endfor %}\n"
+            "{% if link %}To handle it: {{ link }}\n{% endif %}"
+        ),
+        html=_LAYOUT.format(
+            body="<p>Hello {{ name }},</p>"
+            "<p>{{ customer }} ({{ customer_number }}) made a change in {{ portal }}:"
+            " <strong>{{ summary }}</strong>.</p>"
+            "<ul>{% for line in details %}<li>{{ line }}</li>{% endfor %}</ul>"
+            '{% if link %}<p><a href="{{ link }}">To handle it</a></p>{% endif %}'
+        ),
+    ),
+}
+
 LOGIN_CODE = {
     "de": Template(
         subject="Ihr Anmeldecode: {{ code }}",

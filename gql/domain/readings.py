@@ -28,6 +28,7 @@ from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit
 from gql.domain.errors import DomainError, InvalidInput, RuleViolation
+from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible, one_visible
 
 DECIMALS = Decimal("0.001")
@@ -174,6 +175,7 @@ async def submit(
     client_key: str,
     override_plausibility: bool,
     origin: audit.Origin,
+    notify: Notifier,
     now: datetime,
 ) -> Submitted:
     """Store a reading of a meter the actor may see. The same `client_key` for the same
@@ -267,9 +269,11 @@ async def submit(
     )
     db.add(stored)
     await db.flush()
-    audit.about(
-        db, actor, stored, "meter_reading.submitted", origin,
+    await customer_change(
+        db, notify, actor, stored, "meter_reading.submitted", origin,
         {"meter_id": str(meter.id), "value": str(checked.value), "status": checked.status.value},
+        details=[f"{meter.number} {chosen.obis_code}: {checked.value} {meter.unit},"
+                 f" {moment:%Y-%m-%d}, {checked.status.value}"],
     )  # fmt: skip
     return Submitted(stored, created=True)
 

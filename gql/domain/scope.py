@@ -116,6 +116,7 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     models.Opportunity: lambda a: models.Opportunity.contact_id == a.contact_id,
     models.Document: _own_document,
     models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),
+    models.ChangeRequest: lambda a: models.ChangeRequest.contact_id == a.contact_id,
 }
 
 INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {

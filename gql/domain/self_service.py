@@ -15,6 +15,7 @@ from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
 from gql.domain.errors import RuleViolation
+from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
@@ -66,6 +67,7 @@ async def change_installment(
     contract_id: uuid.UUID | None,
     amount: Decimal,
     origin: audit.Origin,
+    notify: Notifier,
     now: datetime,
 ) -> models.Contract:
     contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
@@ -76,9 +78,10 @@ async def change_installment(
         await history(db, contract, INSTALLMENT_CHANGED, now),
         now,
     )
-    audit.about(
-        db, actor, contract, INSTALLMENT_CHANGED, origin,
+    await customer_change(
+        db, notify, actor, contract, INSTALLMENT_CHANGED, origin,
         {"from": str(contract.installment_amount), "to": str(new)},
+        details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
     )  # fmt: skip
     contract.installment_amount = new
     await db.flush()
@@ -109,6 +112,7 @@ async def change_payment_method(
     account_holder: str | None,
     mandate_accepted: bool,
     origin: audit.Origin,
+    notify: Notifier,
     now: datetime,
 ) -> models.Contract:
     contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
@@ -119,11 +123,13 @@ async def change_payment_method(
         await history(db, contract, PAYMENT_METHOD_CHANGED, now),
         now,
     )
-    audit.about(
-        db, actor, contract, PAYMENT_METHOD_CHANGED, origin,
+    await customer_change(
+        db, notify, actor, contract, PAYMENT_METHOD_CHANGED, origin,
         {"from": contract.payment_method.value, "to": method.value,
          "iban_last4": details.iban[-4:] if details.iban else None,
          "mandate_accepted_at": now.isoformat() if details.iban else None},
+        details=[f"{contract.number}: {contract.payment_method.value} -> {method.value}"
+                 + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")],
     )  # fmt: skip
     contract.payment_method = details.method
     contract.iban = details.iban
@@ -139,11 +145,15 @@ async def change_due_day(
     contract_id: uuid.UUID | None,
     due_day: int,
     origin: audit.Origin,
+    notify: Notifier,
     now: datetime,
 ) -> models.Contract:
     contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
     new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
-    audit.about(db, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new})
+    await customer_change(
+        db, notify, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new},
+        details=[f"{contract.number}: {contract.due_day}. -> {new}."],
+    )  # fmt: skip
     contract.due_day = new
     await db.flush()
     return contract

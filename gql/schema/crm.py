@@ -341,6 +341,12 @@ class Order(RowNode):
     created_at: datetime | None = allow(
         STAFF_AND_PORTAL_USERS, grant=ORDER, description="When it was ordered."
     )
+    offer_answered_at: datetime | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="When the customer answered the offer."
+    )
+    offer_decline_reason: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="Why the customer declined the offer."
+    )
 
     @allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="The customer who ordered.")
     async def contact(self, info: Info) -> Contact | None:

@@ -12,6 +12,7 @@ from db.models import enums
 if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
     from db.models.enums import ActorType as ActorType
     from db.models.enums import AssignmentStatus as AssignmentStatus
+    from db.models.enums import ChangeRequestStatus as ChangeRequestStatus
     from db.models.enums import Commodity as Commodity
     from db.models.enums import ContractStatus as ContractStatus
     from db.models.enums import DocumentType as DocumentType
@@ -70,6 +71,9 @@ else:
         enums.OpportunityStatus, description="Progress of an opportunity."
     )
     DocumentType = strawberry.enum(enums.DocumentType, description="Kind of document.")
+    ChangeRequestStatus = strawberry.enum(
+        enums.ChangeRequestStatus, description="Where a change request stands."
+    )
     PaymentKind = strawberry.enum(enums.PaymentKind, description="What a payment is for.")
     PaymentStatus = strawberry.enum(enums.PaymentStatus, description="Settlement state.")
     StaffRole = strawberry.enum(enums.StaffRole, description="Role of a staff user.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gql.schema import crm, portal, portal_user
+from gql.schema import change_requests, crm, portal, portal_user
 from gql.schema.node import RowNode
 
 NODE_TYPES: list[type[RowNode]] = [
@@ -20,6 +20,7 @@ NODE_TYPES: list[type[RowNode]] = [
     portal.PermissionGroup,
     portal_user.PortalUser,
     portal_user.StaffUser,
+    change_requests.ChangeRequest,
 ]
 NODE_TYPES_BY_NAME = {node_type.__name__: node_type for node_type in NODE_TYPES}
 NODE_TYPE_OF_TABLE = {

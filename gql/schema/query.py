@@ -40,6 +40,7 @@ from gql.schema import (
     registration,
     self_service,
 )
+from gql.schema import change_requests as requests_module
 from gql.schema import public_portal as public_portal_module
 from gql.schema.crm import Contact
 from gql.schema.node import node_uuid
@@ -317,6 +318,12 @@ class Query:
             where=(reading.status == models.MeterReadingStatus.PENDING_REVIEW,),
             order_by=(reading.created_at, reading.read_at),
         )
+
+    change_requests: Connection[requests_module.ChangeRequest] | None = allow(
+        STAFF,
+        description="Changes of contact data customers asked for, oldest first.",
+        resolver=requests_module.change_requests,
+    )
 
     audit_events: Connection[audit_log.AuditEvent] | None = allow(
         STAFF,
@@ -609,6 +616,31 @@ class Mutation:
         description="Submit a meter reading (customers: their meters; installers: assigned"
         " ones; staff: any of the organization). Safe to retry with the same clientKey.",
         resolver=self_service.submit_meter_reading,
+    )
+    respond_to_offer: self_service.OfferResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.ORDER_READ,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Accept or decline an offer; names the journey the portal opens next.",
+        resolver=self_service.respond_to_offer,
+    )
+    update_my_contact: requests_module.UpdateMyContactResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.CONTACT_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change the customer's own contact data; what the portal requires"
+        " approval for becomes a change request, the rest changes at once.",
+        resolver=requests_module.update_my_contact,
+    )
+    approve_change_request: requests_module.DecisionResult | None = allow(
+        STAFF,
+        description="Apply a waiting change request (a conflict if the data changed since).",
+        resolver=requests_module.approve_change_request,
+    )
+    reject_change_request: requests_module.DecisionResult | None = allow(
+        STAFF,
+        description="Reject a waiting change request, with a reason for the customer.",
+        resolver=requests_module.reject_change_request,
     )
     review_meter_reading: self_service.ReviewResult | None = allow(
         STAFF,

@@ -18,6 +18,7 @@ from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import audit
 from gql.domain.errors import DomainError, NotFound
+from gql.domain.notifications import Notifier
 from gql.schema.node import node_uuid
 
 T = TypeVar("T")
@@ -62,6 +63,11 @@ def now() -> datetime:
 def aware(moment: datetime) -> datetime:
     """Times without a zone are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def notifier(info: Info) -> Notifier:
+    """Where staff notifications of customer changes come from."""
+    return Notifier.from_settings(info.context.settings)
 
 
 def origin(info: Info) -> audit.Origin:

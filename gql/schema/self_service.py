@@ -12,13 +12,14 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
+from db import models
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.domain import readings, rules, self_service
+from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.schema import enums
-from gql.schema.crm import Contract, MeterReading
-from gql.schema.results import MutationError, attempt, aware, now, origin, row_id
+from gql.schema.crm import Contract, MeterReading, Order
+from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
 
 
 @strawberry.input(description="A new installment (Abschlag) for a contract.")
@@ -81,6 +82,7 @@ async def _change(info: Info, db: AsyncSession, input: ChangeInstallmentInput) -
         contract_id=row_id(input.contract_id, "Contract", "contractId"),
         amount=input.amount,
         origin=origin(info),
+        notify=notifier(info),
         now=now(),
     )
 
@@ -120,7 +122,8 @@ async def change_payment_method(
             db, info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
             method=input.method, iban=input.iban, account_holder=input.account_holder,
-            mandate_accepted=input.mandate_accepted, origin=origin(info), now=now(),
+            mandate_accepted=input.mandate_accepted, origin=origin(info),
+            notify=notifier(info), now=now(),
         )  # fmt: skip
         return ContractChanged(contract=cast(Contract, contract))
 
@@ -132,7 +135,7 @@ async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChan
         contract = await self_service.change_due_day(
             db, info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
-            due_day=input.due_day, origin=origin(info), now=now(),
+            due_day=input.due_day, origin=origin(info), notify=notifier(info), now=now(),
         )  # fmt: skip
         return ContractChanged(contract=cast(Contract, contract))
 
@@ -193,7 +196,7 @@ async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> Re
                 read_at=aware(input.read_at) if input.read_at else None,
                 client_key=input.client_key,
                 override_plausibility=input.override_plausibility, origin=origin(info),
-                now=now(),
+                notify=notifier(info), now=now(),
             )  # fmt: skip
         except readings.ReadingRefused as refused:  # checked before anything is written
             low, high = refused.allowed or (None, None)
@@ -243,5 +246,51 @@ async def review_meter_reading(info: Info, input: ReviewMeterReadingInput) -> Re
             decision=input.decision, corrected_value=input.corrected_value, origin=origin(info),
         )  # fmt: skip
         return MeterReadingReviewed(reading=cast(MeterReading, reading))
+
+    return await attempt(info, work)
+
+
+@strawberry.input(description="The customer's answer to an offer (an order in status OFFER).")
+class RespondToOfferInput:
+    order_id: relay.GlobalID = strawberry.field(description="The offer.")
+    accept: bool = strawberry.field(description="True accepts, false declines.")
+    reason: str | None = strawberry.field(default=None, description="Why, when declining.")
+
+
+@strawberry.type(description="A journey the portal opens next (seed 001 journeys).")
+class NextJourney:
+    journey_id: str = public("The journey to open.")
+    label: str | None = public("Its label in the customer's language, if configured.")
+
+
+@strawberry.type(description="The answered offer and the journey the portal configured for it.")
+class OfferAnswered:
+    order: Order = public("The order: OPEN when accepted, DECLINED when declined.")
+    journey: NextJourney | None = public("Open this journey next, if the portal set one.")
+
+
+OfferResult = Annotated[OfferAnswered | MutationError, strawberry.union("RespondToOfferResult")]
+
+
+async def respond_to_offer(info: Info, input: RespondToOfferInput) -> OfferResult:
+    async def work(db: AsyncSession) -> OfferAnswered:
+        actor = info.context.actor
+        portal = await db.get_one(models.Portal, actor.portal_id)
+        user = await db.get_one(models.PortalUser, actor.subject_id)
+        answered = await offers.respond(
+            db, actor, order_id=row_id(input.order_id, "Order", "orderId"),
+            accept=input.accept, reason=input.reason, settings=portal.live_settings,
+            origin=origin(info), notify=notifier(info), now=now(),
+        )  # fmt: skip
+        journey = answered.journey
+        return OfferAnswered(
+            order=cast(Order, answered.order),
+            journey=None
+            if journey is None
+            else NextJourney(
+                journey_id=journey.journey_id,
+                label=offers.journey_label(journey, user.language),
+            ),
+        )
 
     return await attempt(info, work)

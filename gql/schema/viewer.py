@@ -12,6 +12,8 @@ from gql.auth.actor import Role
 from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.resolvers.common import load_one, query_page
+from gql.schema import change_requests
+from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
@@ -60,6 +62,13 @@ class Viewer:
         return cast(
             Contact | None, await load_one(info, models.Contact, info.context.actor.contact_id)
         )
+
+    my_change_requests: Connection[ChangeRequest] | None = allow(
+        Role.CUSTOMER,
+        description="The customer's changes of contact data waiting for (or decided by)"
+        " staff, newest first.",
+        resolver=change_requests.my_change_requests,
+    )
 
     @allow(Role.CUSTOMER, grant=CONTRACT, description="The customer's contracts, by number.")
     async def contracts(

@@ -1,0 +1,272 @@
+"""A customer edits their own contact data; what the portal requires approval for
+waits for staff (seed 003 step 3: "Freigabe erforderlich").
+
+Attributes come in groups that are approved together: `contact.name` is first and
+last name, `contact.address` street, house number, postal code, city and country,
+`contact.phone` and `contact.email` one field each. Marketing consent is the
+customer's own choice and never waits. A group the portal lists in
+`approvalRequiredAttributes` becomes one `ChangeRequest` (PENDING) holding the old and
+the new values; the contact is changed only when staff approve, and only if the old
+values are still what the request saw (otherwise a conflict: someone changed it since).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.auth.actor import Actor
+from gql.domain import audit
+from gql.domain.authentication import normalize_email
+from gql.domain.errors import Conflict, InvalidInput, RuleViolation
+from gql.domain.notifications import Notifier, customer_change
+from gql.domain.scope import find_visible
+from gql.domain.text import one_line, optional_line
+
+# Approval group -> the contact columns it covers, in input order.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "contact.name": ("first_name", "last_name"),
+    "contact.address": ("street", "house_number", "postal_code", "city", "country"),
+    "contact.phone": ("phone",),
+    "contact.email": ("email",),
+}
+GROUP_OF = {column: group for group, columns in GROUPS.items() for column in columns}
+# camelCase input names, for error fields.
+INPUT_NAME = {
+    "first_name": "firstName", "last_name": "lastName", "street": "street",
+    "house_number": "houseNumber", "postal_code": "postalCode", "city": "city",
+    "country": "country", "phone": "phone", "email": "email",
+}  # fmt: skip
+LIMITS = {
+    "first_name": 100, "last_name": 100, "street": 200, "house_number": 20,
+    "city": 100,
+}  # fmt: skip
+PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{4,38}$")
+POSTAL_CODE = {"DE": re.compile(r"^[0-9]{5}$"), "AT": re.compile(r"^[0-9]{4}$")}
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+REQUIRED = frozenset({"last_name", "street", "postal_code", "city", "country"})
+
+
+def clean(changes: Mapping[str, str | None], current: models.Contact) -> dict[str, str | None]:
+    """The given attributes validated and normalised (None or "" clears an optional one);
+    attributes not given are not in the result. The postal code is checked against the
+    country it will have."""
+    cleaned: dict[str, str | None] = {}
+    for column, raw in changes.items():
+        name = INPUT_NAME[column]
+        if column in LIMITS:
+            limit = LIMITS[column]
+            value = (
+                one_line(raw, field=name, limit=limit)
+                if column in REQUIRED
+                else optional_line(raw, field=name, limit=limit)
+            )
+        elif column == "phone":
+            value = optional_line(raw, field=name, limit=40)
+            if value is not None and not PHONE.match(value):
+                raise InvalidInput("A phone number of digits, e.g. +49 30 1234567.", field=name)
+        elif column == "email":
+            value = normalize_email(raw or "")
+        elif column == "country":
+            value = one_line(raw, field=name, limit=2).upper()
+            if not COUNTRY.match(value):
+                raise InvalidInput("A two-letter country code, e.g. DE.", field=name)
+        else:  # postal_code
+            value = one_line(raw, field=name, limit=10).upper()
+        cleaned[column] = value
+    country = cleaned.get("country") or current.country
+    postal_code = cleaned.get("postal_code")
+    pattern = POSTAL_CODE.get(country)
+    if postal_code is not None and pattern is not None and not pattern.match(postal_code):
+        raise InvalidInput(f"Not a postal code in {country}.", field="postalCode")
+    return cleaned
+
+
+@dataclass
+class ContactUpdate:
+    contact: models.Contact
+    applied: list[str] = field(default_factory=list)  # groups changed at once
+    requests: list[models.ChangeRequest] = field(default_factory=list)  # waiting
+
+
+def _values(contact: models.Contact, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {column: getattr(contact, column) for column in columns}
+
+
+async def update_my_contact(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    changes: Mapping[str, str | None],
+    marketing_consent: bool | None,
+    approval_required: frozenset[str],
+    origin: audit.Origin,
+    notify: Notifier,
+    now: datetime,
+) -> ContactUpdate:
+    """Change the actor's own contact: groups that need approval become requests, the
+    rest changes at once. Only values that really differ count; nothing to change is
+    an error, and so is a second request for a group that is already waiting."""
+    contact = await find_visible(
+        db, models.Contact, actor.contact_id, actor, what="contact", field="id", lock=True
+    )
+    cleaned = clean(changes, contact)
+    differing = {c: v for c, v in cleaned.items() if getattr(contact, c) != v}
+    consent_changes = marketing_consent is not None and (
+        marketing_consent != contact.marketing_consent
+    )
+    if not differing and not consent_changes:
+        raise InvalidInput("Nothing differs from the current contact data.", field="input")
+    result = ContactUpdate(contact)
+    by_group: dict[str, dict[str, str | None]] = {}
+    for column, value in differing.items():
+        by_group.setdefault(GROUP_OF[column], {})[column] = value
+    immediate: dict[str, dict[str, Any]] = {}
+    for group, values in by_group.items():
+        if group in approval_required:
+            result.requests.append(
+                await _request(db, actor, contact, group, values, origin, notify)
+            )
+        else:
+            immediate[group] = values
+    if consent_changes:
+        immediate["contact.marketing_consent"] = {"marketing_consent": marketing_consent}
+    if immediate:
+        before = {
+            column: getattr(contact, column) for values in immediate.values() for column in values
+        }
+        for values in immediate.values():
+            for column, value in values.items():
+                setattr(contact, column, value)
+        result.applied = sorted(immediate)
+        after = {column: getattr(contact, column) for column in before}
+        await customer_change(
+            db, notify, actor, contact, "contact.updated", origin,
+            {"from": before, "to": after},
+            details=[f"{c}: {before[c] or '-'} -> {after[c] or '-'}" for c in before],
+        )  # fmt: skip
+    await db.flush()
+    return result
+
+
+async def _request(
+    db: AsyncSession,
+    actor: Actor,
+    contact: models.Contact,
+    group: str,
+    values: dict[str, str | None],
+    origin: audit.Origin,
+    notify: Notifier,
+) -> models.ChangeRequest:
+    request = models.ChangeRequest
+    waiting = await db.scalar(
+        sa.select(request.id).where(
+            request.contact_id == contact.id,
+            request.attribute == group,
+            request.status == models.ChangeRequestStatus.PENDING,
+        )
+    )
+    if waiting is not None:
+        raise Conflict(
+            f"A change of {group.removeprefix('contact.')} is already waiting for approval.",
+            field=INPUT_NAME[next(iter(values))],
+        )
+    columns = GROUPS[group]
+    old = _values(contact, columns)
+    new = {**old, **values}
+    row = request(
+        organization_id=contact.organization_id,
+        portal_user_id=actor.subject_id if actor.is_portal_user else None,
+        contact_id=contact.id,
+        entity_type="contact",
+        entity_id=contact.id,
+        attribute=group,
+        old_value=old,
+        new_value=new,
+    )
+    db.add(row)
+    await db.flush()
+    await customer_change(
+        db, notify, actor, row, "change_request.created", origin,
+        {"attribute": group, "from": old, "to": new},
+        details=[f"{c}: {old[c] or '-'} -> {new[c] or '-'}" for c in columns if old[c] != new[c]],
+    )  # fmt: skip
+    return row
+
+
+async def _pending(
+    db: AsyncSession, actor: Actor, request_id: uuid.UUID | None
+) -> models.ChangeRequest:
+    row = await find_visible(
+        db, models.ChangeRequest, request_id, actor,
+        what="change request", field="changeRequestId", lock=True,
+    )  # fmt: skip
+    if row.status is not models.ChangeRequestStatus.PENDING:
+        raise RuleViolation(
+            f"The request was already decided ({row.status.value}).", field="changeRequestId"
+        )
+    return row
+
+
+async def approve(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    request_id: uuid.UUID | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.ChangeRequest:
+    """Apply a waiting request, if the contact still has the values the request saw."""
+    row = await _pending(db, actor, request_id)
+    contact = await db.get_one(models.Contact, row.contact_id, with_for_update=True)
+    current = _values(contact, GROUPS[row.attribute])
+    if current != row.old_value:
+        changed = sorted(c for c in current if current[c] != row.old_value.get(c))
+        raise Conflict(
+            "The contact changed since the request ("
+            + ", ".join(INPUT_NAME[c] for c in changed)
+            + "); reject it and ask the customer again.",
+            field="changeRequestId",
+        )
+    for column, value in row.new_value.items():
+        setattr(contact, column, value)
+    row.status = models.ChangeRequestStatus.APPROVED
+    row.decided_by_id = actor.subject_id
+    row.decided_at = now
+    audit.about(db, actor, row, "change_request.approved", origin, {"attribute": row.attribute})
+    audit.about(
+        db, actor, contact, "contact.updated", origin,
+        {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
+    )  # fmt: skip
+    await db.flush()
+    return row
+
+
+async def reject(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    request_id: uuid.UUID | None,
+    reason: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.ChangeRequest:
+    row = await _pending(db, actor, request_id)
+    row.reason = one_line(reason, field="reason", limit=500)
+    row.status = models.ChangeRequestStatus.REJECTED
+    row.decided_by_id = actor.subject_id
+    row.decided_at = now
+    audit.about(
+        db, actor, row, "change_request.rejected", origin,
+        {"attribute": row.attribute, "reason": row.reason},
+    )  # fmt: skip
+    await db.flush()
+    return row

@@ -1,0 +1,202 @@
+"""Contact data edited by customers and the approvals staff give (resolvers only
+translate; the rules live in `gql.domain.contact_changes`)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from db import models
+from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, allow, public
+from gql.context import Info
+from gql.domain import contact_changes
+from gql.resolvers.common import load_one, query_page
+from gql.schema import enums
+from gql.schema.crm import Contact
+from gql.schema.node import RowNode, row_of
+from gql.schema.pagination import Connection
+from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.results import MutationError, attempt, notifier, now, origin, row_id
+
+
+@strawberry.enum(description="Contact data approved together (what the portal may require).")
+class ContactAttribute(enum.Enum):
+    NAME = "contact.name"
+    ADDRESS = "contact.address"
+    PHONE = "contact.phone"
+    EMAIL = "contact.email"
+    MARKETING_CONSENT = "contact.marketing_consent"
+
+
+@strawberry.type(description="A change of contact data waiting for, or decided by, staff.")
+class ChangeRequest(RowNode):
+    __model__ = models.ChangeRequest
+
+    status: enums.ChangeRequestStatus | None = allow(
+        STAFF_AND_CUSTOMER, description="PENDING until staff approve or reject it."
+    )
+    old_value: JSON | None = allow(
+        STAFF_AND_CUSTOMER, description="The attributes as they were when requested."
+    )
+    new_value: JSON | None = allow(STAFF_AND_CUSTOMER, description="The attributes as wanted.")
+    reason: str | None = allow(STAFF_AND_CUSTOMER, description="Why it was rejected.")
+    created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was made.")
+    decided_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was decided.")
+
+    @allow(STAFF_AND_CUSTOMER, description="Which attributes it changes.")
+    def attribute(self) -> ContactAttribute | None:
+        return ContactAttribute(row_of(self).attribute)
+
+    @allow(STAFF_AND_CUSTOMER, description="The contact it changes.")
+    async def contact(self, info: Info) -> Contact | None:
+        return cast(Contact | None, await load_one(info, models.Contact, row_of(self).contact_id))
+
+    @allow(STAFF, description="The portal user who asked.")
+    async def portal_user(self, info: Info) -> PortalUser | None:
+        user_id = row_of(self).portal_user_id
+        return cast(PortalUser | None, await load_one(info, models.PortalUser, user_id))
+
+    @allow(STAFF, description="The staff user who decided.")
+    async def decided_by(self, info: Info) -> StaffUser | None:
+        staff_id = row_of(self).decided_by_id
+        return cast(StaffUser | None, await load_one(info, models.StaffUser, staff_id))
+
+
+@strawberry.input(description="Which change requests to list.")
+class ChangeRequestFilter:
+    status: enums.ChangeRequestStatus | None = strawberry.field(
+        default=None, description="Only these (e.g. PENDING)."
+    )
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Only those of this contact."
+    )
+
+
+async def change_requests(
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    filter: ChangeRequestFilter | None = None,
+) -> Connection[ChangeRequest] | None:
+    """Staff: oldest first, so the longest waiting comes first."""
+    request = models.ChangeRequest
+    where: list[Any] = []
+    if filter is not None and filter.status is not None:
+        where.append(request.status == filter.status)
+    if filter is not None and filter.contact_id is not None:
+        where.append(request.contact_id == row_id(filter.contact_id, "Contact", "contactId"))
+    return await query_page(
+        info, request, first, after, where=tuple(where), order_by=(request.created_at,)
+    )
+
+
+async def my_change_requests(
+    info: Info, first: int | None = None, after: str | None = None
+) -> Connection[ChangeRequest] | None:
+    """A customer's own requests, newest first."""
+    request = models.ChangeRequest
+    return await query_page(info, request, first, after, order_by=(request.created_at.desc(),))
+
+
+@strawberry.input(description="New contact data; leave out what stays (empty clears phone).")
+class UpdateMyContactInput:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    street: str | None = strawberry.UNSET
+    house_number: str | None = strawberry.UNSET
+    postal_code: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    marketing_consent: bool | None = strawberry.field(
+        default=None, description="Agree to (or withdraw) marketing; never needs approval."
+    )
+
+
+@strawberry.type(description="What changed at once and what waits for approval.")
+class MyContactUpdated:
+    contact: Contact = public("The contact as it is now.")
+    applied: list[ContactAttribute] = public("Changed at once.")
+    change_requests: list[ChangeRequest] = public("Waiting for staff approval.")
+
+
+UpdateMyContactResult = Annotated[
+    MyContactUpdated | MutationError, strawberry.union("UpdateMyContactResult")
+]
+
+
+async def update_my_contact(info: Info, input: UpdateMyContactInput) -> UpdateMyContactResult:
+    given = {
+        column: getattr(input, column)
+        for column in contact_changes.INPUT_NAME
+        if getattr(input, column) is not strawberry.UNSET
+    }
+
+    async def work(db: AsyncSession) -> MyContactUpdated:
+        actor = info.context.actor
+        portal = await db.get_one(models.Portal, actor.portal_id)
+        settings = portal.live_settings
+        update = await contact_changes.update_my_contact(
+            db, actor, changes=given, marketing_consent=input.marketing_consent,
+            approval_required=frozenset(settings.approval_required_attributes),
+            origin=origin(info), notify=notifier(info), now=now(),
+        )  # fmt: skip
+        return MyContactUpdated(
+            contact=cast(Contact, update.contact),
+            applied=[ContactAttribute(group) for group in update.applied],
+            change_requests=cast(list[ChangeRequest], update.requests),
+        )
+
+    return await attempt(info, work)
+
+
+@strawberry.input(description="A waiting change request to approve.")
+class ApproveChangeRequestInput:
+    change_request_id: relay.GlobalID = strawberry.field(description="The request.")
+
+
+@strawberry.input(description="A waiting change request to reject.")
+class RejectChangeRequestInput:
+    change_request_id: relay.GlobalID = strawberry.field(description="The request.")
+    reason: str = strawberry.field(description="Shown to the customer.")
+
+
+@strawberry.type(description="The request as decided.")
+class ChangeRequestDecided:
+    change_request: ChangeRequest = public("The request.")
+
+
+DecisionResult = Annotated[
+    ChangeRequestDecided | MutationError, strawberry.union("ChangeRequestDecisionResult")
+]
+
+
+async def approve_change_request(info: Info, input: ApproveChangeRequestInput) -> DecisionResult:
+    async def work(db: AsyncSession) -> ChangeRequestDecided:
+        row = await contact_changes.approve(
+            db, info.context.actor,
+            request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
+            origin=origin(info), now=now(),
+        )  # fmt: skip
+        return ChangeRequestDecided(change_request=cast(ChangeRequest, row))
+
+    return await attempt(info, work)
+
+
+async def reject_change_request(info: Info, input: RejectChangeRequestInput) -> DecisionResult:
+    async def work(db: AsyncSession) -> ChangeRequestDecided:
+        row = await contact_changes.reject(
+            db, info.context.actor,
+            request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
+            reason=input.reason, origin=origin(info), now=now(),
+        )  # fmt: skip
+        return ChangeRequestDecided(change_request=cast(ChangeRequest, row))
+
+    return await attempt(info, work)
