@@ -230,3 +230,41 @@ async def test_staff_review_confirmed_outliers(gql: GraphQLClient, session: Asyn
     assert again["code"] == "RULE_VIOLATED"
     data, _ = await gql(TO_REVIEW, "agent")
     assert data == {"meterReadingsToReview": {"totalCount": 0, "edges": []}}
+
+
+RESET = """mutation($input: ResetMeterCounterInput!) { resetMeterCounter(input: $input) {
+  __typename ... on MeterCounterReset { meter { counterResetAt } }
+  ... on MutationError { code message field } } }"""
+
+
+async def test_after_a_counter_reset_a_lower_reading_is_accepted(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    meter = global_id("Meter", meter_id)
+    low = await submit(gql, meterId=meter, value="12.5", clientKey="after-reset")
+    assert low["reason"] == "LESS_THAN_PREVIOUS"
+
+    reset_at = last.read_at + timedelta(days=1)
+    data, errors = await gql(
+        RESET, "customer", input={"meterId": meter, "at": reset_at.isoformat()}
+    )
+    assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    data, errors = await gql(RESET, "agent", input={"meterId": meter, "at": future})
+    assert data is not None
+    assert (data["resetMeterCounter"]["code"], data["resetMeterCounter"]["field"]) == (
+        "INVALID_INPUT",
+        "at",
+    )
+    data, errors = await gql(RESET, "agent", input={"meterId": meter, "at": reset_at.isoformat()})
+    assert errors == []
+    assert data is not None
+    assert data["resetMeterCounter"]["meter"] == {"counterResetAt": reset_at.isoformat()}
+
+    accepted = await submit(gql, meterId=meter, value="12.5", clientKey="after-reset")
+    assert accepted["reading"]["status"] == "ACCEPTED"
+    # A reading before the reset is still checked against the older ones.
+    before = await submit(gql, meterId=meter, value="13", clientKey="before-reset",
+                          readAt=(reset_at - timedelta(hours=1)).isoformat())  # fmt: skip
+    assert before["reason"] == "LESS_THAN_PREVIOUS"

@@ -208,6 +208,7 @@ MATRIX = """
     LoginError.message                             public
     LogoutResult.revokedSessions                   public
     Meter.contract                                 x x x - -  contract:read
+    Meter.counterResetAt                           x x x x -  meter:read
     Meter.id                                       public
     Meter.location                                 x x x x -  meter:read
     Meter.number                                   x x x x -  meter:read
@@ -219,6 +220,7 @@ MATRIX = """
     MeterConnection.edges                          public
     MeterConnection.pageInfo                       public
     MeterConnection.totalCount                     public
+    MeterCounterReset.meter                        public
     MeterEdge.cursor                               public
     MeterEdge.node                                 public
     MeterReading.id                                public
@@ -288,6 +290,7 @@ MATRIX = """
     Mutation.reorderTiles                          x - - - -
     Mutation.requestPasswordReset                  public
     Mutation.resendActivation                      public
+    Mutation.resetMeterCounter                     x x - - -
     Mutation.resetPassword                         public
     Mutation.respondToOffer                        - - x - -  order:read
     Mutation.restorePortalVersion                  x - - - -
@@ -684,6 +687,7 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "ChangeRequest.decidedAt",  # the demo request waits
         "ChangeRequest.decidedBy",
         "ChangeRequest.reason",
+        "Meter.counterResetAt",  # no demo meter rolled over
         "Order.offerAnsweredAt",  # no offer answered yet
         "Order.offerDeclineReason",
     }

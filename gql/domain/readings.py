@@ -215,6 +215,11 @@ async def submit(
     counted = sa.and_(
         reading.register_id == chosen.id, reading.status != MeterReadingStatus.REJECTED
     )
+    reset = meter.counter_reset_at
+    if reset is not None:  # a reading is compared only with those of the same count
+        counted = sa.and_(
+            counted, reading.read_at >= reset if moment >= reset else reading.read_at < reset
+        )
     previous = await db.scalar(
         sa.select(reading)
         .where(counted, reading.read_at < moment)
@@ -346,3 +351,34 @@ async def review(
     await db.flush()
     audit.about(db, actor, reading, "meter_reading.reviewed", origin, data)
     return reading
+
+
+async def reset_counter(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    meter_id: uuid.UUID | None,
+    at: datetime,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.Meter:
+    """Staff record that a meter's count started again at `at` (it rolled over past its
+    last digit, or the device was replaced under the same number): readings from then on
+    are checked against each other only, so the first one may be below the last before."""
+    meter = await find_visible(
+        db, models.Meter, meter_id, actor, what="meter", field="meterId", lock=True
+    )
+    if at > now:
+        raise InvalidInput("The reset can not be in the future.", field="at")
+    reading = models.MeterReading
+    after = await db.scalar(
+        sa.select(sa.func.count()).where(reading.meter_id == meter.id, reading.read_at >= at)
+    )
+    audit.about(
+        db, actor, meter, "meter.counter_reset", origin,
+        {"from": meter.counter_reset_at.isoformat() if meter.counter_reset_at else None,
+         "to": at.isoformat(), "readings_after": int(after or 0)},
+    )  # fmt: skip
+    meter.counter_reset_at = at
+    await db.flush()
+    return meter

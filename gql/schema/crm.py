@@ -264,6 +264,11 @@ class Meter(RowNode):
     status: enums.MeterStatus | None = allow(
         STAFF_AND_PORTAL_USERS, grant=METER, description="In use or not."
     )
+    counter_reset_at: datetime | None = allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="When its count started again (rolled over or replaced), if it did.",
+    )
     location: str | None = allow(
         STAFF_AND_PORTAL_USERS, grant=METER, description="Where it is installed."
     )

@@ -642,6 +642,12 @@ class Mutation:
         description="Reject a waiting change request, with a reason for the customer.",
         resolver=requests_module.reject_change_request,
     )
+    reset_meter_counter: self_service.ResetCounterResult | None = allow(
+        STAFF,
+        description="Record that a meter's count started again (rolled over or replaced):"
+        " later readings are no longer compared with earlier ones.",
+        resolver=self_service.reset_meter_counter,
+    )
     review_meter_reading: self_service.ReviewResult | None = allow(
         STAFF,
         description="Accept, correct or reject a meter reading waiting for review.",

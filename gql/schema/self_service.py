@@ -18,7 +18,7 @@ from gql.context import Info
 from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.schema import enums
-from gql.schema.crm import Contract, MeterReading, Order
+from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
 
 
@@ -292,5 +292,32 @@ async def respond_to_offer(info: Info, input: RespondToOfferInput) -> OfferResul
                 label=offers.journey_label(journey, user.language),
             ),
         )
+
+    return await attempt(info, work)
+
+
+@strawberry.input(description="A meter's count started again (rollover or replacement).")
+class ResetMeterCounterInput:
+    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    at: datetime = strawberry.field(description="When (without a zone: UTC); not in the future.")
+
+
+@strawberry.type(description="The meter with its counter reset time.")
+class MeterCounterReset:
+    meter: Meter = public("The meter.")
+
+
+ResetCounterResult = Annotated[
+    MeterCounterReset | MutationError, strawberry.union("ResetMeterCounterResult")
+]
+
+
+async def reset_meter_counter(info: Info, input: ResetMeterCounterInput) -> ResetCounterResult:
+    async def work(db: AsyncSession) -> MeterCounterReset:
+        meter = await readings.reset_counter(
+            db, info.context.actor, meter_id=row_id(input.meter_id, "Meter", "meterId"),
+            at=aware(input.at), origin=origin(info), now=now(),
+        )  # fmt: skip
+        return MeterCounterReset(meter=cast(Meter, meter))
 
     return await attempt(info, work)
