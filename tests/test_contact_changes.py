@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from gql.domain import contact_changes, notifications
 from gql.domain.audit import Origin
 from gql.domain.errors import InvalidInput
 from tests.conftest import ACTORS, GraphQLClient, global_id
+from tests.test_meter_readings import anna_meter, plausible_value, submit
 
 UPDATE = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $input) {
   __typename ... on MyContactUpdated { applied contact { phone lastName }
@@ -249,3 +251,110 @@ async def test_only_offers_of_the_customer_can_be_answered(gql: GraphQLClient) -
     )
     foreign = await run(gql, RESPOND, "other_customer", id=OFFER, accept=True)
     assert (foreign["code"], foreign["field"]) == ("NOT_FOUND", "orderId")
+
+
+# --- Contract changes and readings that need approval ----------------------------------------
+
+INSTALLMENT = """mutation($id: ID!, $amount: Decimal!) {
+  changeInstallment(input: {contractId: $id, amount: $amount}) {
+  __typename ... on ChangeRequested { changeRequest { id attribute oldValue newValue
+    contract { number } } }
+  ... on InstallmentChanged { contract { installmentAmount } }
+  ... on InstallmentRefused { reason } ... on MutationError { code message field } } }"""
+DUE_DAY = """mutation($id: ID!) { changeDueDate(input: {contractId: $id, dueDay: 20}) {
+  __typename ... on ChangeRequested { changeRequest { id attribute } }
+  ... on MutationError { code message field } } }"""
+
+
+async def require_approval(session: AsyncSession, *attributes: str) -> None:
+    portal = await session.get_one(models.Portal, ACTORS["customer"].portal_id)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"approval_required_attributes": list(attributes)}
+    )
+    await session.flush()
+
+
+async def test_contract_changes_wait_for_approval_when_the_portal_says_so(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    await require_approval(session, "contract.installment", "contract.due_day")
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ANNA_CONTACT)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    before = contract.installment_amount
+    wanted = (before * Decimal("1.05")).quantize(Decimal("0.01"))
+    contract_id = global_id("Contract", contract.id)
+
+    result = await run(gql, INSTALLMENT, "customer", id=contract_id, amount=str(wanted))
+    assert result["__typename"] == "ChangeRequested"
+    request = result["changeRequest"]
+    assert request["attribute"] == "INSTALLMENT"
+    assert request["oldValue"] == {"installment_amount": str(before)}
+    assert request["newValue"] == {"installment_amount": str(wanted)}
+    assert request["contract"] == {"number": contract.number}
+    await session.refresh(contract)
+    assert contract.installment_amount == before  # not yet
+    # Out of range is still refused at once, before any request.
+    too_much = await run(gql, INSTALLMENT, "customer", id=contract_id, amount=str(before * 2))
+    assert too_much == {"__typename": "InstallmentRefused", "reason": "OUT_OF_RANGE"}
+
+    await run(gql, APPROVE, "agent", id=request["id"])
+    await session.refresh(contract)
+    assert contract.installment_amount == wanted
+    # The approved change counts for the cadence (once per 3 months).
+    again = await run(gql, INSTALLMENT, "customer", id=contract_id, amount=str(before))
+    assert again == {"__typename": "InstallmentRefused", "reason": "CADENCE_EXCEEDED"}
+
+    due = await run(gql, DUE_DAY, "customer", id=contract_id)
+    assert (due["__typename"], due["changeRequest"]["attribute"]) == ("ChangeRequested", "DUE_DAY")
+    await run(gql, APPROVE, "agent", id=due["changeRequest"]["id"])
+    await session.refresh(contract)
+    assert contract.due_day == 20
+
+
+async def test_readings_wait_for_review_when_the_portal_says_so(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    await require_approval(session, "meter_reading")
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    result = await submit(gql, meterId=global_id("Meter", meter_id), value=value, clientKey="ok")
+    assert result["reading"]["status"] == "PENDING_REVIEW"
+    by_staff = await submit(gql, "agent", meterId=global_id("Meter", meter_id),
+                            value=str(Decimal(value) + 1), clientKey="staff")  # fmt: skip
+    assert by_staff["reading"]["status"] == "ACCEPTED"
+
+
+async def test_a_new_iban_waits_and_staff_mails_mask_it(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    await require_approval(session, "contract.iban")
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ANNA_CONTACT)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    query = """mutation($id: ID!) { changePaymentMethod(input: {contractId: $id,
+      method: SEPA_DEBIT, iban: "DE02 1203 0000 0000 2020 51", accountHolder: "Anna Becker",
+      mandateAccepted: true}) { __typename ... on ChangeRequested { changeRequest {
+      id attribute newValue } } ... on MutationError { code message field } } }"""
+    result = await run(gql, query, "customer", id=global_id("Contract", contract.id))
+    request = result["changeRequest"]
+    assert request["attribute"] == "PAYMENT_METHOD"
+    assert request["newValue"]["iban"] == "DE02120300000000202051"
+    [mail] = [m for m in await staff_mails(session) if "Freigabe" in m.subject]
+    assert "...2051" in mail.body_text
+    assert "DE02120300000000202051" not in mail.body_text
+    await run(gql, APPROVE, "agent", id=request["id"])
+    await session.refresh(contract)
+    assert (contract.iban, contract.payment_method) == (
+        "DE02120300000000202051",
+        models.PaymentMethod.SEPA_DEBIT,
+    )

@@ -64,6 +64,7 @@ MATRIX = """
     BulkInvitationPayload.skipped                  public
     ChangeRequest.attribute                        x x x - -
     ChangeRequest.contact                          x x x - -
+    ChangeRequest.contract                         x x x - -  contract:read
     ChangeRequest.createdAt                        x x x - -
     ChangeRequest.decidedAt                        x x x - -
     ChangeRequest.decidedBy                        x x - - -
@@ -79,6 +80,7 @@ MATRIX = """
     ChangeRequestDecided.changeRequest             public
     ChangeRequestEdge.cursor                       public
     ChangeRequestEdge.node                         public
+    ChangeRequested.changeRequest                  public
     Contact.address                                x x x x -
     Contact.companyName                            x x x x -
     Contact.contracts                              x x x - -  contract:read
@@ -684,6 +686,7 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "StaffUser.invitedAt",  # the demo staff were never invited
         "StaffUser.disabledAt",  # nor disabled
         "Viewer.impersonatedBy",  # nobody is impersonating
+        "ChangeRequest.contract",  # the demo request changes a contact
         "ChangeRequest.decidedAt",  # the demo request waits
         "ChangeRequest.decidedBy",
         "ChangeRequest.reason",

@@ -12,11 +12,13 @@ values are still what the request saw (otherwise a conflict: someone changed it 
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +41,19 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "contact.email": ("email",),
 }
 GROUP_OF = {column: group for group, columns in GROUPS.items() for column in columns}
+# Contract changes that may need approval too (self_service asks `request_change`).
+CONTRACT_GROUPS: dict[str, tuple[str, ...]] = {
+    "contract.installment": ("installment_amount",),
+    "contract.payment_method": ("payment_method", "iban", "account_holder"),
+    "contract.due_day": ("due_day",),
+}
+# The audit action an approved contract change records (cadence rules count them).
+APPLIED_ACTION = {
+    "contract.installment": "contract.installment_changed",
+    "contract.payment_method": "contract.payment_method_changed",
+    "contract.due_day": "contract.due_day_changed",
+}
+ENTITY_MODEL: dict[str, type[Any]] = {"contact": models.Contact, "contract": models.Contract}
 # camelCase input names, for error fields.
 INPUT_NAME = {
     "first_name": "firstName", "last_name": "lastName", "street": "street",
@@ -97,8 +112,27 @@ class ContactUpdate:
     requests: list[models.ChangeRequest] = field(default_factory=list)  # waiting
 
 
-def _values(contact: models.Contact, columns: tuple[str, ...]) -> dict[str, Any]:
-    return {column: getattr(contact, column) for column in columns}
+def _json(value: Any) -> Any:
+    """A column value as a change request stores it (JSON)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _values(row: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {column: _json(getattr(row, column)) for column in columns}
+
+
+def _column_value(model: type[Any], column: str, value: Any) -> Any:
+    """A stored JSON value back as the column's Python type."""
+    if value is None:
+        return None
+    python_type = sa.inspect(model).columns[column].type.python_type
+    if issubclass(python_type, enum.Enum | Decimal):
+        return python_type(value)
+    return value
 
 
 async def update_my_contact(
@@ -166,28 +200,46 @@ async def _request(
     origin: audit.Origin,
     notify: Notifier,
 ) -> models.ChangeRequest:
+    return await request_change(
+        db, actor, contact, group, values, origin=origin, notify=notify,
+        field=INPUT_NAME[next(iter(values))],
+    )  # fmt: skip
+
+
+async def request_change(
+    db: AsyncSession,
+    actor: Actor,
+    entity: models.Contact | models.Contract,
+    group: str,
+    values: Mapping[str, Any],
+    *,
+    origin: audit.Origin,
+    notify: Notifier,
+    field: str,
+) -> models.ChangeRequest:
+    """A waiting change of `group` on a contact or contract; refused while another
+    request for the same group of the same entity waits."""
     request = models.ChangeRequest
     waiting = await db.scalar(
         sa.select(request.id).where(
-            request.contact_id == contact.id,
+            request.entity_id == entity.id,
             request.attribute == group,
             request.status == models.ChangeRequestStatus.PENDING,
         )
     )
     if waiting is not None:
-        raise Conflict(
-            f"A change of {group.removeprefix('contact.')} is already waiting for approval.",
-            field=INPUT_NAME[next(iter(values))],
-        )
-    columns = GROUPS[group]
-    old = _values(contact, columns)
-    new = {**old, **values}
+        what = group.split(".", 1)[1].replace("_", " ")
+        raise Conflict(f"A change of {what} is already waiting for approval.", field=field)
+    is_contact = isinstance(entity, models.Contact)
+    columns = (GROUPS if is_contact else CONTRACT_GROUPS)[group]
+    old = _values(entity, columns)
+    new = {**old, **{column: _json(value) for column, value in values.items()}}
     row = request(
-        organization_id=contact.organization_id,
+        organization_id=entity.organization_id,
         portal_user_id=actor.subject_id if actor.is_portal_user else None,
-        contact_id=contact.id,
-        entity_type="contact",
-        entity_id=contact.id,
+        contact_id=entity.id if isinstance(entity, models.Contact) else entity.contact_id,
+        entity_type="contact" if is_contact else "contract",
+        entity_id=entity.id,
         attribute=group,
         old_value=old,
         new_value=new,
@@ -197,9 +249,20 @@ async def _request(
     await customer_change(
         db, notify, actor, row, "change_request.created", origin,
         {"attribute": group, "from": old, "to": new},
-        details=[f"{c}: {old[c] or '-'} -> {new[c] or '-'}" for c in columns if old[c] != new[c]],
+        details=[_masked(c, old[c], new[c]) for c in columns if old[c] != new[c]],
     )  # fmt: skip
     return row
+
+
+def _masked(column: str, old: Any, new: Any) -> str:
+    """A line for staff mails; IBANs show their last four characters only."""
+
+    def shown(value: Any) -> str:
+        if value in (None, ""):
+            return "-"
+        return f"...{str(value)[-4:]}" if column == "iban" else str(value)
+
+    return f"{column}: {shown(old)} -> {shown(new)}"
 
 
 async def _pending(
@@ -226,25 +289,27 @@ async def approve(
 ) -> models.ChangeRequest:
     """Apply a waiting request, if the contact still has the values the request saw."""
     row = await _pending(db, actor, request_id)
-    contact = await db.get_one(models.Contact, row.contact_id, with_for_update=True)
-    current = _values(contact, GROUPS[row.attribute])
+    model = ENTITY_MODEL[row.entity_type]
+    entity = await db.get_one(model, row.entity_id, with_for_update=True)
+    columns = (GROUPS if model is models.Contact else CONTRACT_GROUPS)[row.attribute]
+    current = _values(entity, columns)
     if current != row.old_value:
         changed = sorted(c for c in current if current[c] != row.old_value.get(c))
         raise Conflict(
-            "The contact changed since the request ("
-            + ", ".join(INPUT_NAME[c] for c in changed)
+            f"The {row.entity_type} changed since the request ("
+            + ", ".join(INPUT_NAME.get(c, c) for c in changed)
             + "); reject it and ask the customer again.",
             field="changeRequestId",
         )
     for column, value in row.new_value.items():
-        setattr(contact, column, value)
+        setattr(entity, column, _column_value(model, column, value))
     row.status = models.ChangeRequestStatus.APPROVED
     row.decided_by_id = actor.subject_id
     row.decided_at = now
     audit.about(db, actor, row, "change_request.approved", origin, {"attribute": row.attribute})
     audit.about(
-        db, actor, contact, "contact.updated", origin,
-        {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
+        db, actor, entity, APPLIED_ACTION.get(row.attribute, f"{row.entity_type}.updated"),
+        origin, {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
     )  # fmt: skip
     await db.flush()
     return row

@@ -259,6 +259,8 @@ async def submit(
         history=[Point(at, value) for at, value in history],
         override_plausibility=override_plausibility,
     )
+    if checked.status is MeterReadingStatus.ACCEPTED and await _needs_approval(db, actor):
+        checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
     stored = models.MeterReading(
         organization_id=meter.organization_id,
         meter_id=meter.id,
@@ -281,6 +283,16 @@ async def submit(
                  f" {moment:%Y-%m-%d}, {checked.status.value}"],
     )  # fmt: skip
     return Submitted(stored, created=True)
+
+
+async def _needs_approval(db: AsyncSession, actor: Actor) -> bool:
+    """The portal wants staff to approve every reading its users submit (seed 003)."""
+    if not actor.is_portal_user:
+        return False
+    portal = await db.get(models.Portal, actor.portal_id)
+    return (
+        portal is not None and "meter_reading" in portal.live_settings.approval_required_attributes
+    )
 
 
 def _start_of(day: date | None) -> datetime | None:

@@ -14,6 +14,7 @@ from db import models
 from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
+from gql.domain.contact_changes import request_change
 from gql.domain.errors import RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -33,13 +34,15 @@ async def _contract(
 
 async def _contract_and_rules(
     db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
-) -> tuple[models.Contract, Rules]:
-    """The caller's contract (locked) and the rules of the portal it uses, as published."""
+) -> tuple[models.Contract, Rules, frozenset[str]]:
+    """The caller's contract (locked), the rules of the portal it uses, as published,
+    and what that portal requires staff approval for."""
     contract = await _contract(db, actor, contract_id)
     portal = await db.get(models.Portal, actor.portal_id)
     if portal is None or portal.published_settings is None:
         raise RuleViolation("The portal is not published.")
-    return contract, portal.published_settings.rules
+    settings = portal.published_settings
+    return contract, settings.rules, frozenset(settings.approval_required_attributes)
 
 
 async def history(
@@ -69,8 +72,8 @@ async def change_installment(
     origin: audit.Origin,
     notify: Notifier,
     now: datetime,
-) -> models.Contract:
-    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
+) -> models.Contract | models.ChangeRequest:
+    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
     new = rules.check_installment(
         contract.installment_amount,
         amount,
@@ -78,6 +81,11 @@ async def change_installment(
         await history(db, contract, INSTALLMENT_CHANGED, now),
         now,
     )
+    if "contract.installment" in approval:
+        return await request_change(
+            db, actor, contract, "contract.installment", {"installment_amount": new},
+            origin=origin, notify=notify, field="amount",
+        )  # fmt: skip
     await customer_change(
         db, notify, actor, contract, INSTALLMENT_CHANGED, origin,
         {"from": str(contract.installment_amount), "to": str(new)},
@@ -114,8 +122,8 @@ async def change_payment_method(
     origin: audit.Origin,
     notify: Notifier,
     now: datetime,
-) -> models.Contract:
-    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
+) -> models.Contract | models.ChangeRequest:
+    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
     details = rules.clean_payment_details(method, iban, account_holder, mandate_accepted)
     rules.check_payment_method_change(
         portal_rules.payment_method,
@@ -123,6 +131,14 @@ async def change_payment_method(
         await history(db, contract, PAYMENT_METHOD_CHANGED, now),
         now,
     )
+    iban_changes = details.iban != contract.iban
+    if "contract.payment_method" in approval or ("contract.iban" in approval and iban_changes):
+        return await request_change(
+            db, actor, contract, "contract.payment_method",
+            {"payment_method": details.method, "iban": details.iban,
+             "account_holder": details.account_holder},
+            origin=origin, notify=notify, field="method",
+        )  # fmt: skip
     await customer_change(
         db, notify, actor, contract, PAYMENT_METHOD_CHANGED, origin,
         {"from": contract.payment_method.value, "to": method.value,
@@ -147,9 +163,14 @@ async def change_due_day(
     origin: audit.Origin,
     notify: Notifier,
     now: datetime,
-) -> models.Contract:
-    contract, portal_rules = await _contract_and_rules(db, actor, contract_id)
+) -> models.Contract | models.ChangeRequest:
+    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
     new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
+    if "contract.due_day" in approval:
+        return await request_change(
+            db, actor, contract, "contract.due_day", {"due_day": new},
+            origin=origin, notify=notify, field="dueDay",
+        )  # fmt: skip
     await customer_change(
         db, notify, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new},
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],

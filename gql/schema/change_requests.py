@@ -18,20 +18,23 @@ from gql.context import Info
 from gql.domain import contact_changes
 from gql.resolvers.common import load_one, query_page
 from gql.schema import enums
-from gql.schema.crm import Contact
+from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import MutationError, attempt, notifier, now, origin, row_id
 
 
-@strawberry.enum(description="Contact data approved together (what the portal may require).")
-class ContactAttribute(enum.Enum):
+@strawberry.enum(description="Data approved together (what the portal may require approval for).")
+class ChangeAttribute(enum.Enum):
     NAME = "contact.name"
     ADDRESS = "contact.address"
     PHONE = "contact.phone"
     EMAIL = "contact.email"
     MARKETING_CONSENT = "contact.marketing_consent"
+    INSTALLMENT = "contract.installment"
+    PAYMENT_METHOD = "contract.payment_method"
+    DUE_DAY = "contract.due_day"
 
 
 @strawberry.type(description="A change of contact data waiting for, or decided by, staff.")
@@ -50,12 +53,18 @@ class ChangeRequest(RowNode):
     decided_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was decided.")
 
     @allow(STAFF_AND_CUSTOMER, description="Which attributes it changes.")
-    def attribute(self) -> ContactAttribute | None:
-        return ContactAttribute(row_of(self).attribute)
+    def attribute(self) -> ChangeAttribute | None:
+        return ChangeAttribute(row_of(self).attribute)
 
-    @allow(STAFF_AND_CUSTOMER, description="The contact it changes.")
+    @allow(STAFF_AND_CUSTOMER, description="The contact it changes (or whose contract).")
     async def contact(self, info: Info) -> Contact | None:
         return cast(Contact | None, await load_one(info, models.Contact, row_of(self).contact_id))
+
+    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it changes, if one.")
+    async def contract(self, info: Info) -> Contract | None:
+        row = row_of(self)
+        contract_id = row.entity_id if row.entity_type == "contract" else None
+        return cast(Contract | None, await load_one(info, models.Contract, contract_id))
 
     @allow(STAFF, description="The portal user who asked.")
     async def portal_user(self, info: Info) -> PortalUser | None:
@@ -66,6 +75,11 @@ class ChangeRequest(RowNode):
     async def decided_by(self, info: Info) -> StaffUser | None:
         staff_id = row_of(self).decided_by_id
         return cast(StaffUser | None, await load_one(info, models.StaffUser, staff_id))
+
+
+@strawberry.type(description="The change waits for staff approval (the portal requires it).")
+class ChangeRequested:
+    change_request: ChangeRequest = public("The waiting request.")
 
 
 @strawberry.input(description="Which change requests to list.")
@@ -123,7 +137,7 @@ class UpdateMyContactInput:
 @strawberry.type(description="What changed at once and what waits for approval.")
 class MyContactUpdated:
     contact: Contact = public("The contact as it is now.")
-    applied: list[ContactAttribute] = public("Changed at once.")
+    applied: list[ChangeAttribute] = public("Changed at once.")
     change_requests: list[ChangeRequest] = public("Waiting for staff approval.")
 
 
@@ -150,7 +164,7 @@ async def update_my_contact(info: Info, input: UpdateMyContactInput) -> UpdateMy
         )  # fmt: skip
         return MyContactUpdated(
             contact=cast(Contact, update.contact),
-            applied=[ContactAttribute(group) for group in update.applied],
+            applied=[ChangeAttribute(group) for group in update.applied],
             change_requests=cast(list[ChangeRequest], update.requests),
         )
 

@@ -18,6 +18,7 @@ from gql.context import Info
 from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.schema import enums
+from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
 
@@ -49,7 +50,7 @@ class InstallmentRefused:
 
 
 InstallmentResult = Annotated[
-    InstallmentChanged | InstallmentRefused | MutationError,
+    InstallmentChanged | ChangeRequested | InstallmentRefused | MutationError,
     strawberry.union("ChangeInstallmentResult"),
 ]
 
@@ -72,6 +73,8 @@ async def change_installment(info: Info, input: ChangeInstallmentInput) -> Insta
         )  # fmt: skip
     except DomainError as error:
         return MutationError.of(error)
+    if isinstance(contract, models.ChangeRequest):
+        return ChangeRequested(change_request=cast(ChangeRequest, contract))
     return InstallmentChanged(contract=cast(Contract, contract))
 
 
@@ -110,14 +113,21 @@ class ContractChanged:
 
 
 ContractChangeResult = Annotated[
-    ContractChanged | MutationError, strawberry.union("ContractChangeResult")
+    ContractChanged | ChangeRequested | MutationError, strawberry.union("ContractChangeResult")
 ]
+
+
+def _changed(row: object) -> ContractChanged | ChangeRequested:
+    """The contract as changed, or the request waiting for approval."""
+    if isinstance(row, models.ChangeRequest):
+        return ChangeRequested(change_request=cast(ChangeRequest, row))
+    return ContractChanged(contract=cast(Contract, row))
 
 
 async def change_payment_method(
     info: Info, input: ChangePaymentMethodInput
 ) -> ContractChangeResult:
-    async def work(db: AsyncSession) -> ContractChanged:
+    async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_payment_method(
             db, info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
@@ -125,19 +135,19 @@ async def change_payment_method(
             mandate_accepted=input.mandate_accepted, origin=origin(info),
             notify=notifier(info), now=now(),
         )  # fmt: skip
-        return ContractChanged(contract=cast(Contract, contract))
+        return _changed(contract)
 
     return await attempt(info, work)
 
 
 async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChangeResult:
-    async def work(db: AsyncSession) -> ContractChanged:
+    async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_due_day(
             db, info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
             due_day=input.due_day, origin=origin(info), notify=notifier(info), now=now(),
         )  # fmt: skip
-        return ContractChanged(contract=cast(Contract, contract))
+        return _changed(contract)
 
     return await attempt(info, work)
 
