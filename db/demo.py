@@ -51,6 +51,45 @@ def demo_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, name)
 
 
+def demo_pdf(title: str) -> bytes:
+    """A valid one-page PDF that shows `title`: the file of a demo document (written
+    to the document storage by `portal serve` / `portal demo`, see `demo_files`)."""
+    text = title.encode("cp1252", "replace")
+    text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    content = b"BT /F1 18 Tf 72 760 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
+        b" /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    pdf = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(pdf)
+
+
+async def demo_files(session: AsyncSession) -> list[tuple[str, bytes]]:
+    """The storage keys and contents of the demo's documents (the utility's invoices)."""
+    rows = await session.execute(
+        sa.select(models.Document.storage_key, models.Document.name).where(
+            models.Document.uploaded_by_id.is_(None)
+        )
+    )
+    return [(key, demo_pdf(name)) for key, name in rows.all()]
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     role: str
@@ -351,16 +390,17 @@ class DemoBuilder:
                     reference=f"Abschlag {due:%m/%Y} {number}",
                 )
             )
+        name = f"Jahresrechnung 2025 {number}.pdf"
         self.add(
             models.Document(
                 id=demo_id(f"document:{contract.id}:invoice-2025"),
                 organization_id=org.id,
                 contact_id=contact.id,
                 contract_id=contract.id,
-                name=f"Jahresrechnung 2025 {number}.pdf",
+                name=name,
                 type=models.DocumentType.INVOICE,
                 mime_type="application/pdf",
-                size_bytes=48213 + self.random.randrange(5000),
+                size_bytes=len(demo_pdf(name)),
                 storage_key=f"{org.slug}/documents/{number}/rechnung-2025.pdf",
             )
         )

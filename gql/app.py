@@ -1,4 +1,5 @@
-"""The Starlette application: `/graphql`, `/healthz`, authentication middleware."""
+"""The Starlette application: `/graphql`, `/documents/<id>` (signed download links),
+`/healthz`, authentication middleware."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from db.session import Database
@@ -23,6 +24,8 @@ from gql.auth.backend import ActorUser, BearerTokenBackend, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.context import Context
 from gql.dev_mail import MailSink, mails_endpoint
+from gql.domain import documents
+from gql.downloads import download_endpoint
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -43,18 +46,72 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
 
 
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, before they are parsed: the
+    multipart parser would otherwise spool any upload, however large, to disk."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"The request is larger than {self.limit} bytes.",
+                         "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+            status_code=413,
+        )  # fmt: skip
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 class PortalGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, tokens: TokenService) -> None:
+    def __init__(
+        self, settings: Settings, tokens: TokenService, storage: documents.DocumentStorage
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.development else None,
             allow_queries_via_get=False,
-            # CSV imports (GraphQL multipart request spec); every call needs a bearer
-            # token, not a cookie, so a cross-site form can not use it.
+            # CSV imports and documents (GraphQL multipart request spec); every call
+            # needs a bearer token, not a cookie, so a cross-site form can not use it.
             multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.tokens = tokens
+        self.storage = storage
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         user = request.user if "user" in request.scope else None
@@ -66,6 +123,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             tokens=self.tokens,
             client_ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            document_storage=self.storage,
         )
 
 
@@ -80,12 +138,15 @@ def create_app(
     *,
     mail_worker: bool = False,
     mail_sink: MailSink | None = None,
+    storage: documents.DocumentStorage | None = None,
 ) -> Starlette:
     """Build the ASGI app. The caller owns `database` (tests pass one bound to a
     rolled-back transaction); it is disposed on shutdown only if it has an engine.
     With `mail_worker` the outbox is delivered by a background task while the app runs;
-    a development `mail_sink` is listed at `/dev/mails`."""
+    a development `mail_sink` is listed at `/dev/mails`. Document files go to `storage`
+    (default: what the settings configure)."""
     tokens = tokens or TokenService.from_settings(settings)
+    storage = storage or documents.storage_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,12 +169,17 @@ def create_app(
                 await worker
             await database.dispose()
 
-    graphql = PortalGraphQL(settings, tokens)
+    graphql = PortalGraphQL(settings, tokens, storage)
     app = Starlette(
         debug=False,
         routes=[
             Route("/healthz", healthz),
             Route("/graphql", graphql),
+            Route(
+                "/documents/{document_id}",
+                download_endpoint(settings, storage),
+                methods=["GET"],
+            ),
             *(
                 [Route("/dev/mails", mails_endpoint(mail_sink))]
                 if mail_sink is not None and settings.development
@@ -121,6 +187,8 @@ def create_app(
             ),
         ],
         middleware=[
+            # A document and the rest of its multipart request; nothing else comes close.
+            Middleware(BodyLimit, limit=settings.document_max_bytes + 1024 * 1024),
             Middleware(SessionMiddleware, database=database),
             Middleware(
                 AuthenticationMiddleware,

@@ -23,6 +23,7 @@ from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
 from db.session import Database
 from gql.auth.passwords import hash_password
+from gql.domain import documents
 from gql.settings import Settings
 
 app = typer.Typer(help="Kundenportal GraphQL backend.", no_args_is_help=True)
@@ -70,10 +71,16 @@ async def connected(url: str, pool_size: int = 2) -> AsyncIterator[Database]:
 
 
 async def _load_demo(url: str, settings: Settings) -> bool:
+    """Load the demo data if it is not there yet, with the files of its documents."""
     async with connected(url) as database, database.unit_of_work() as session:
-        return await demo.load_demo(
+        loaded = await demo.load_demo(
             session, lambda password: hash_password(password, settings.password_profile)
         )
+        if loaded:
+            storage = documents.storage_for(settings)
+            for key, content in await demo.demo_files(session):
+                await storage.put(key, content)
+        return loaded
 
 
 def print_logins(base_url: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.sql import Executable
 
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
+from gql.domain import documents
 from gql.domain.authentication import IdentityConfig, identity_config
 from gql.resolvers.loaders import Loaders
 from gql.settings import Settings
@@ -28,6 +29,8 @@ class Context:
     tokens: TokenService
     client_ip: str | None = None
     user_agent: str | None = None
+    # Where document files go; by default what the settings configure (tests pass others).
+    document_storage: documents.DocumentStorage | None = None
     # One AsyncSession must not run two statements at once; loaders of sibling fields
     # are dispatched concurrently, so every statement of the request goes through this.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -39,6 +42,10 @@ class Context:
     @property
     def identity(self) -> IdentityConfig:
         return identity_config(self.settings)
+
+    @property
+    def storage(self) -> documents.DocumentStorage:
+        return self.document_storage or documents.storage_for(self.settings)
 
     async def execute(self, statement: Executable) -> Result[Any]:
         async with self.lock:

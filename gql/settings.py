@@ -89,6 +89,10 @@ class Settings:
     max_query_tokens: int = 2000
     max_aliases: int = 30
     max_page_size: int = 100
+    # Documents: uploads up to this size (the whole multipart request may be 1 MiB more);
+    # download links are valid this long.
+    document_max_bytes: int = 10 * 1024 * 1024
+    document_url_ttl_seconds: int = 300
 
     @property
     def development(self) -> bool:
@@ -142,6 +146,8 @@ class Settings:
             password_reset_ttl_seconds=_int("PASSWORD_RESET_TTL_SECONDS", 3600),
             mail_requests_per_email=_int("MAIL_REQUESTS_PER_EMAIL", 3),
             mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 20),
+            document_max_bytes=_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
+            document_url_ttl_seconds=_int("DOCUMENT_URL_TTL_SECONDS", 300),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -159,6 +165,10 @@ class Settings:
             raise SettingsError("MAX_ADDRESS_FAILURES must be at least MAX_LOGIN_FAILURES >= 1")
         if self.mail_max_attempts < 1 or self.mail_retry_seconds < 1:
             raise SettingsError("MAIL_MAX_ATTEMPTS and MAIL_RETRY_SECONDS must be at least 1")
+        if not 1 <= self.document_max_bytes <= 1024**3:
+            raise SettingsError("DOCUMENT_MAX_BYTES must be between 1 and 1 GiB")
+        if not 10 <= self.document_url_ttl_seconds <= 3600:
+            raise SettingsError("DOCUMENT_URL_TTL_SECONDS must be between 10 and 3600")
         if self.environment == "production":
             if not self.database_url:
                 raise SettingsError("production needs DATABASE_URL")

@@ -67,9 +67,10 @@ async def _recreate_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_settings() -> Settings:
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         environment="test",
+        data_dir=tmp_path_factory.mktemp("data"),
         jwt_keys=json.dumps(generate_key_set()),
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",

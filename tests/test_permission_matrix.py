@@ -139,17 +139,26 @@ MATRIX = """
     DnsRecord.value                                public
     Document.contract                              x x x - -  contract:read
     Document.createdAt                             x x x - -  document:read
+    Document.downloadUrl                           x x x - -  document:read
     Document.id                                    public
+    Document.isNew                                 x x x - -  document:read
     Document.mimeType                              x x x - -  document:read
     Document.name                                  x x x - -  document:read
     Document.order                                 x x x - -  order:read
     Document.sizeBytes                             x x x - -  document:read
     Document.type                                  x x x - -  document:read
+    Document.uploadedByCustomer                    x x x - -  document:read
     DocumentConnection.edges                       public
     DocumentConnection.pageInfo                    public
     DocumentConnection.totalCount                  public
+    DocumentDeleted.deletedId                      public
     DocumentEdge.cursor                            public
     DocumentEdge.node                              public
+    DocumentRefused.detectedType                   public
+    DocumentRefused.maxBytes                       public
+    DocumentRefused.message                        public
+    DocumentRefused.reason                         public
+    DocumentUploaded.document                      public
     EmailPreview.html                              public
     EmailPreview.subject                           public
     EmailPreview.text                              public
@@ -268,6 +277,7 @@ MATRIX = """
     Mutation.createTile                            x - - - -
     Mutation.deactivatePortal                      x - - - -
     Mutation.deactivatePortalUser                  x x - - -
+    Mutation.deleteDocument                        x x x - -  document:delete
     Mutation.deletePermissionGroup                 x - - - -
     Mutation.deletePortal                          x - - - -
     Mutation.deletePortalUser                      x x - - -
@@ -311,6 +321,7 @@ MATRIX = """
     Mutation.updatePortalSettings                  x - - - -
     Mutation.updateStaffUser                       x - - - -
     Mutation.updateTile                            x - - - -
+    Mutation.uploadDocument                        x x x - -  document:upload
     Mutation.verifyPortalDomain                    x - - - -
     Mutation.verifyTwoFactor                       public
     MutationError.code                             public

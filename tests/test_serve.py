@@ -207,6 +207,32 @@ def test_a_person_registers_reads_the_mail_activates_and_logs_in(server: Server)
     login(server, ReadmeLogin("CUSTOMER", "julia.richter@example.org", "Zählerstand-2026!", portal))
 
 
+DOCUMENTS = """
+{ viewer { contact { documents { edges { node { name mimeType isNew downloadUrl } } } } } }
+"""
+
+
+def test_a_customer_downloads_a_demo_invoice(server: Server) -> None:
+    anna = next(a for a in readme_logins() if a.email == "anna.becker@example.org")
+    token = login(server, anna)
+    viewer = graphql(server, DOCUMENTS, token)["viewer"]
+    assert isinstance(viewer, dict)
+    [first, *_] = [edge["node"] for edge in viewer["contact"]["documents"]["edges"]]
+    assert (first["mimeType"], first["isNew"]) == ("application/pdf", True)
+    response = httpx.get(server.url + first["downloadUrl"], timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"%PDF-")
+    assert response.headers["content-type"] == "application/pdf"
+    viewer = graphql(server, DOCUMENTS, token)["viewer"]
+    assert isinstance(viewer, dict)
+    opened = next(
+        edge["node"]
+        for edge in viewer["contact"]["documents"]["edges"]
+        if edge["node"]["name"] == first["name"]
+    )
+    assert opened["isNew"] is False
+
+
 # Last: it stops the module's server.
 def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
     pid_file = server.data_dir / "pg" / "postmaster.pid"

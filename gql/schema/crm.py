@@ -3,7 +3,7 @@ opportunities, documents and payments. Sources are database rows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -12,6 +12,7 @@ import strawberry
 from db import models
 from db.models.enums import Grant
 from gql.auth.actor import Role
+from gql.auth.links import links_for
 from gql.auth.permissions import (
     STAFF,
     STAFF_AND_CUSTOMER,
@@ -19,6 +20,7 @@ from gql.auth.permissions import (
     allow,
 )
 from gql.context import Info
+from gql.domain import documents
 from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
 from gql.schema.node import RowNode, row_of
@@ -401,6 +403,36 @@ class Document(RowNode):
     created_at: datetime | None = allow(
         STAFF_AND_CUSTOMER, grant=DOCUMENT, description="When it was created."
     )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=DOCUMENT,
+        description="A path on this API that downloads the file: signed for the caller only"
+        " and valid for DOCUMENT_URL_TTL_SECONDS (default 5 minutes); ask again for a new one.",
+    )
+    def download_url(self, info: Info) -> str | None:
+        holder = documents.holder_of(info.context.actor)
+        if holder is None:
+            return None
+        return links_for(info.context.settings).url(row_of(self).id, holder, datetime.now(UTC))
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=DOCUMENT,
+        description="Not opened by the customer yet: provided by the utility and not"
+        " downloaded by a portal user (their own uploads are never new).",
+    )
+    def is_new(self) -> bool | None:
+        return documents.is_new(row_of(self))
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=DOCUMENT,
+        description="Uploaded by a portal user; only such documents can customers delete"
+        " (the one who uploaded it).",
+    )
+    def uploaded_by_customer(self) -> bool | None:
+        return row_of(self).uploaded_by_id is not None
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it belongs to, if any.")
     async def contract(self, info: Info) -> Contract | None:

@@ -33,6 +33,7 @@ from gql.schema import (
     audit_log,
     auth,
     crm,
+    documents,
     email_templates,
     enums,
     home,
@@ -647,6 +648,24 @@ class Mutation:
         description="Record that a meter's count started again (rolled over or replaced):"
         " later readings are no longer compared with earlier ones.",
         resolver=self_service.reset_meter_counter,
+    )
+    upload_document: documents.UploadDocumentResult | None = allow(
+        STAFF,
+        Role.CUSTOMER,
+        grant=Grant.DOCUMENT_UPLOAD,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Upload a file (multipart request) as a document: customers to their own"
+        " contact, staff to any contact of the organization. Type sniffed from the content.",
+        resolver=documents.upload_document,
+    )
+    delete_document: documents.DeleteDocumentResult | None = allow(
+        STAFF,
+        Role.CUSTOMER,
+        grant=Grant.DOCUMENT_DELETE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Delete a document and its file: staff any of the organization,"
+        " customers only those they uploaded themselves.",
+        resolver=documents.delete_document,
     )
     review_meter_reading: self_service.ReviewResult | None = allow(
         STAFF,

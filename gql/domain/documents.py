@@ -1,0 +1,568 @@
+"""Documents: files the utility provides and customers upload, stored outside the database.
+
+The file lives behind `DocumentStorage` (put, open, delete by key): `LocalStorage` keeps
+it under the data directory; an S3-compatible store can implement the same three
+methods. Keys never come from what the user sends: `<organization id>/<uuid>`.
+
+What a file is, is sniffed from its first bytes (the `filetype` package, plus a small
+table for executables it does not know), never taken from the client's file name or
+Content-Type. Only PDF, PNG, JPEG, TIFF and HEIC are accepted; executables are refused
+with their own reason.
+
+The row and the file change together: `upload` stores the file as its last step (a
+failure there rolls the row back), `undo_on_failure` removes a stored file whose
+transaction does not commit, and `delete` leaves the file to be removed after the
+commit. Downloads go through short-lived signed links (`gql.auth.links`); the holder
+of a link is checked again against the database when it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+import tempfile
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import filetype
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from db.models.enums import Grant
+from gql.auth.actor import Actor, Role, Visibility
+from gql.domain import audit
+from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
+from gql.domain.scope import find_visible
+from gql.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+UPLOADED = "document.uploaded"
+DELETED = "document.deleted"
+DOWNLOADED = "document.downloaded"
+
+CHUNK = 64 * 1024
+MIB = 1024 * 1024
+# What `sniff` looks at; every signature it knows lies within the first bytes.
+HEAD = 8192
+NAME_LIMIT = 255
+DEFAULT_NAME = "Dokument"
+
+# The kinds customers may upload; invoices, contracts and offers come from the utility.
+CUSTOMER_TYPES = frozenset(
+    {models.DocumentType.LETTER, models.DocumentType.PROTOCOL, models.DocumentType.OTHER}
+)
+
+
+# --- What a file is --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileType:
+    mime: str
+    label: str
+    # The first is the one a file name gets when it has none of them.
+    extensions: tuple[str, ...]
+
+
+ALLOWED: dict[str, FileType] = {
+    kind.mime: kind
+    for kind in (
+        FileType("application/pdf", "PDF", ("pdf",)),
+        FileType("image/png", "PNG image", ("png",)),
+        FileType("image/jpeg", "JPEG image", ("jpg", "jpeg", "jpe", "jfif")),
+        FileType("image/tiff", "TIFF image", ("tif", "tiff")),
+        FileType("image/heic", "HEIC image", ("heic", "heif")),
+    )
+}
+ALLOWED_LABELS = "PDF, PNG, JPEG, TIFF or HEIC"
+
+EXECUTABLES: dict[str, str] = {
+    "application/x-msdownload": "Windows program",
+    "application/x-executable": "Linux program (ELF)",
+    "application/x-mach-binary": "macOS program (Mach-O)",
+    "text/x-shellscript": "script",
+    "application/wasm": "WebAssembly program",
+    "application/x-google-chrome-extension": "browser extension",
+}
+
+# Checked before `filetype`: executables it does not know (Mach-O, scripts) or knows only
+# from a minimum length (ELF needs 53 bytes there; a truncated one is still a program).
+_OWN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"MZ", "application/x-msdownload"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"\xfe\xed\xfa\xce", "application/x-mach-binary"),
+    (b"\xfe\xed\xfa\xcf", "application/x-mach-binary"),
+    (b"\xce\xfa\xed\xfe", "application/x-mach-binary"),
+    (b"\xcf\xfa\xed\xfe", "application/x-mach-binary"),
+    (b"\xca\xfe\xba\xbe", "application/x-mach-binary"),  # universal binary (or Java class)
+    (b"#!", "text/x-shellscript"),
+)
+
+
+class UploadRefused(DomainError):
+    """The file itself is refused (not the rest of the input); nothing was stored."""
+
+    code = "INVALID_INPUT"
+
+    EMPTY_FILE = "EMPTY_FILE"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
+    EXECUTABLE = "EXECUTABLE"
+
+    def __init__(self, reason: str, message: str, *, detected_type: str | None = None) -> None:
+        super().__init__(message, field="file")
+        self.reason = reason
+        self.detected_type = detected_type
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type the bytes say they are, or None when nothing is recognised."""
+    for signature, mime in _OWN_SIGNATURES:
+        if head.startswith(signature):
+            return mime
+    guess = filetype.guess(bytes(head[:HEAD]))
+    return None if guess is None else str(guess.mime)
+
+
+def check_type(data: bytes) -> FileType:
+    """The allowed type of `data`.
+
+    Raises:
+        UploadRefused: EXECUTABLE for programs and scripts, TYPE_NOT_ALLOWED for anything
+            else that is not PDF, PNG, JPEG, TIFF or HEIC (with the detected type, if any).
+    """
+    mime = sniff(data[:HEAD])
+    if mime in ALLOWED:
+        return ALLOWED[mime]
+    if mime in EXECUTABLES:
+        raise UploadRefused(
+            UploadRefused.EXECUTABLE,
+            f"The file is a {EXECUTABLES[mime]} ({mime}), whatever its name says;"
+            " programs are never accepted.",
+            detected_type=mime,
+        )
+    what = f"a {mime} file" if mime else "of a type that is not recognised"
+    raise UploadRefused(
+        UploadRefused.TYPE_NOT_ALLOWED,
+        f"Only {ALLOWED_LABELS} files can be uploaded; this one is {what}.",
+        detected_type=mime,
+    )
+
+
+class Readable(Protocol):
+    """An uploaded file as the web framework hands it over (read in chunks)."""
+
+    async def read(self, size: int = -1, /) -> bytes: ...
+
+
+async def read_limited(source: Readable, limit: int) -> bytes:
+    """The whole upload, read in chunks and given up as soon as it passes `limit` bytes
+    (so an oversized file is never held in memory whole).
+
+    Raises:
+        UploadRefused: FILE_TOO_LARGE past `limit`, EMPTY_FILE for no bytes at all.
+    """
+    data = bytearray()
+    while chunk := await source.read(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise UploadRefused(
+                UploadRefused.FILE_TOO_LARGE, f"A file may have at most {_size(limit)}."
+            )
+    if not data:
+        raise UploadRefused(UploadRefused.EMPTY_FILE, "The file is empty.")
+    return bytes(data)
+
+
+def _size(limit: int) -> str:
+    return f"{limit / MIB:g} MiB" if limit >= MIB else f"{limit} bytes"
+
+
+_ALL_EXTENSIONS = frozenset(ext for kind in ALLOWED.values() for ext in kind.extensions) | {
+    "exe", "com", "bat", "cmd", "scr", "msi", "dll", "sh", "js", "html", "htm", "svg",
+    "zip", "doc", "docx", "xls", "xlsx", "txt", "gif", "webp", "bmp",
+}  # fmt: skip
+
+
+def clean_file_name(raw: str | None, kind: FileType) -> str:
+    """A file name fit to show and to offer for download: the last path part only, one
+    line without control or direction-changing characters, at most 255 characters, and
+    an extension that matches the sniffed type (`rechnung.pdf` that is a PNG becomes
+    `rechnung.png`)."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in name
+    )
+    name = " ".join(name.split()).strip(" .")
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    if extension.lower() in kind.extensions:
+        extension = extension.lower()
+    else:
+        if extension.lower() not in _ALL_EXTENSIONS:
+            stem = name  # "Zählerstand 12.03" keeps its dot: not an extension
+        extension = kind.extensions[0]
+    stem = stem.strip(" .") or DEFAULT_NAME
+    return stem[: NAME_LIMIT - len(extension) - 1].rstrip(" .") + "." + extension
+
+
+# --- Where files are kept ----------------------------------------------------------------------
+
+
+class DocumentStorage(Protocol):
+    """Where document files are kept, by key."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` whole or not at all (replacing what was there)."""
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        """The stored bytes in chunks; raises `StoredFileMissing` before the first."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the file; a missing one is not an error."""
+
+
+class StoredFileMissing(NotFound):
+    pass
+
+
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
+
+
+def new_key(organization_id: uuid.UUID) -> str:
+    """A fresh storage key in the organization's prefix; nothing of the user's file name."""
+    return f"{organization_id}/{uuid.uuid4()}"
+
+
+class LocalStorage:
+    """Files under `root`, one per key; written to a temporary file and renamed, so a
+    reader never sees half a file and a crash leaves no partial one under the key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        """The file of `key`, which must be a relative path of plain segments (no `..`,
+        no leading `/` or `.`) that stays inside `root`."""
+        if len(key) > 500 or not _KEY.fullmatch(key):
+            raise ValueError(f"not a storage key: {key!r}")
+        root = self.root.resolve()
+        path = (root / key).resolve()
+        if not path.is_relative_to(root) or path == root:
+            raise ValueError(f"not a storage key: {key!r}")
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._write, self.path(key), data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        path = self.path(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError as exc:
+            raise StoredFileMissing("The file of this document is missing.") from exc
+        return _chunks(handle)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(handle.read, CHUNK):
+            yield chunk
+    finally:
+        handle.close()
+
+
+@functools.cache
+def storage_for(settings: Settings) -> DocumentStorage:
+    """The storage the settings configure: local files under `<data dir>/documents`."""
+    return LocalStorage(settings.data_dir / "documents")
+
+
+@dataclass
+class TrackedStorage:
+    """A storage that remembers what was put through it (see `undo_on_failure`)."""
+
+    inner: DocumentStorage
+    stored: list[str] = field(default_factory=list)
+
+    async def put(self, key: str, data: bytes) -> None:
+        await self.inner.put(key, data)
+        self.stored.append(key)
+
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        return await self.inner.open(key)
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(key)
+
+
+@asynccontextmanager
+async def undo_on_failure(storage: DocumentStorage) -> AsyncIterator[TrackedStorage]:
+    """Wrap the transaction that stores files: if it fails (a commit included), the
+    files stored in it are removed again, so no file is left without its row."""
+    tracked = TrackedStorage(storage)
+    try:
+        yield tracked
+    except BaseException:
+        for key in tracked.stored:
+            await remove_file(storage, key)
+        raise
+
+
+async def remove_file(storage: DocumentStorage, key: str) -> None:
+    """Delete a file whose row is gone; a failure is logged (an orphan file is harmless,
+    a failed request after the commit would not be)."""
+    try:
+        await storage.delete(key)
+    except (OSError, ValueError):
+        log.warning("document file not removed", key=key, exc_info=True)
+
+
+# --- Upload and delete ---------------------------------------------------------------------------
+
+
+async def upload(
+    db: AsyncSession,
+    actor: Actor,
+    storage: DocumentStorage,
+    *,
+    data: bytes,
+    file_name: str | None,
+    type: models.DocumentType,
+    contact_id: uuid.UUID | None,
+    contract_id: uuid.UUID | None,
+    order_id: uuid.UUID | None,
+    origin: audit.Origin,
+) -> models.Document:
+    """Store an uploaded file as a document of a contact (and optionally of one of its
+    contracts or orders). Customers upload for themselves, LETTER, PROTOCOL or OTHER;
+    staff for any contact of their organization, any type. The file is stored last: if
+    storing fails, the transaction fails with it and no row remains (wrap the
+    transaction in `undo_on_failure` so that a failed commit removes the file).
+
+    Args:
+        data: the whole file (see `read_limited`).
+        file_name: the name the client gave, cleaned by `clean_file_name`.
+
+    Raises:
+        UploadRefused: the file's type is not allowed.
+        InvalidInput: staff named no contact; a customer chose a type they may not.
+        NotFound: the contact, contract or order is not one the actor may see, or the
+            contract or order is not the contact's.
+    """
+    kind = check_type(data)
+    if actor.is_staff:
+        if contact_id is None:
+            raise InvalidInput("Name the contact the document is for.", field="contactId")
+    else:
+        contact_id = contact_id or actor.contact_id
+        if type not in CUSTOMER_TYPES:
+            allowed = ", ".join(sorted(CUSTOMER_TYPES))
+            raise InvalidInput(f"Customers can upload {allowed} documents.", field="type")
+    contact = await find_visible(
+        db, models.Contact, contact_id, actor, what="contact", field="contactId"
+    )
+    if contract_id is not None:
+        contract = await find_visible(
+            db, models.Contract, contract_id, actor, what="contract", field="contractId"
+        )
+        if contract.contact_id != contact.id:
+            raise NotFound("No such contract of this contact.", field="contractId")
+    if order_id is not None:
+        order = await find_visible(db, models.Order, order_id, actor, what="order", field="orderId")
+        if order.contact_id != contact.id:
+            raise NotFound("No such order of this contact.", field="orderId")
+    document = models.Document(
+        id=uuid.uuid4(),
+        organization_id=contact.organization_id,
+        contact_id=contact.id,
+        contract_id=contract_id,
+        order_id=order_id,
+        name=clean_file_name(file_name, kind),
+        type=type,
+        mime_type=kind.mime,
+        size_bytes=len(data),
+        storage_key=new_key(contact.organization_id),
+        uploaded_by_id=actor.subject_id if actor.is_portal_user else None,
+    )
+    db.add(document)
+    audit.about(
+        db, actor, document, UPLOADED, origin,
+        {"name": document.name, "mime_type": kind.mime, "size_bytes": len(data),
+         "type": type.value},
+    )  # fmt: skip
+    await db.flush()
+    await storage.put(document.storage_key, data)
+    return document
+
+
+async def delete(
+    db: AsyncSession, actor: Actor, *, document_id: uuid.UUID | None, origin: audit.Origin
+) -> models.Document:
+    """Delete a document's row; the caller removes its file after the commit
+    (`remove_file`), so a failed transaction never loses a file.
+
+    Staff delete any document of their organization; customers only those they uploaded
+    themselves.
+
+    Raises:
+        NotFound: not a document the actor may see.
+        RuleViolation: a customer tried to delete a document of the utility (or of
+            another portal user of the same contact).
+    """
+    document = await find_visible(
+        db, models.Document, document_id, actor, what="document", field="documentId", lock=True
+    )
+    if not actor.is_staff and document.uploaded_by_id != actor.subject_id:
+        raise RuleViolation(
+            "Only documents you uploaded yourself can be deleted; documents from your"
+            " utility stay in the portal.",
+            field="documentId",
+        )
+    audit.about(
+        db, actor, document, DELETED, origin,
+        {"name": document.name, "type": document.type.value},
+    )  # fmt: skip
+    await db.delete(document)
+    await db.flush()
+    return document
+
+
+def is_new(document: models.Document) -> bool:
+    """New to the customer: provided by the utility and not downloaded by a portal user
+    yet (what customers upload themselves is never new to them)."""
+    return document.opened_at is None and document.uploaded_by_id is None
+
+
+# --- Download ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom a download link was issued to: a portal user (with the staff member
+    impersonating them, if one was), or a staff user."""
+
+    portal_user_id: uuid.UUID | None = None
+    staff_user_id: uuid.UUID | None = None
+
+
+def holder_of(actor: Actor) -> Holder | None:
+    """The holder of the links `actor` is given; None for actors that can not hold one
+    (anonymous callers, jobs without a user)."""
+    if actor.subject_id is None:
+        return None
+    if actor.is_staff:
+        return Holder(staff_user_id=actor.subject_id)
+    if actor.is_portal_user:
+        return Holder(portal_user_id=actor.subject_id, staff_user_id=actor.impersonator_id)
+    return None
+
+
+async def actor_of(db: AsyncSession, holder: Holder) -> Actor | None:
+    """The holder as an actor with what they may do now (an active account, an assigned
+    contact, the grants of their permission group), or None when they may not act."""
+    staff = None
+    if holder.staff_user_id is not None:
+        staff = await db.get(models.StaffUser, holder.staff_user_id)
+        if staff is None or not staff.is_active or staff.disabled_at is not None:
+            return None
+        if holder.portal_user_id is None:
+            return Actor(Role(staff.role.value), staff.organization_id, staff.id)
+    if holder.portal_user_id is None:
+        return None
+    user, group, portal_type = models.PortalUser, models.PermissionGroup, models.Portal.type
+    row = (
+        await db.execute(
+            sa.select(user, group.grants, group.visibility, portal_type)
+            .join(group, group.id == user.permission_group_id)
+            .join(models.Portal, models.Portal.id == user.portal_id)
+            .where(user.id == holder.portal_user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    portal_user: models.PortalUser = row[0]
+    if portal_user.registration_status is not models.RegistrationStatus.ACTIVE:
+        return None
+    if portal_user.contact_id is None:
+        return None
+    if staff is not None and staff.organization_id != portal_user.organization_id:
+        return None
+    return Actor(
+        Role.CUSTOMER if row[3] is models.PortalType.CUSTOMER else Role.INSTALLER,
+        portal_user.organization_id,
+        portal_user.id,
+        portal_user.portal_id,
+        portal_user.contact_id,
+        impersonator_id=holder.staff_user_id,
+        permission_group_id=portal_user.permission_group_id,
+        grants=frozenset(row[1]),
+        visibility=Visibility.from_json(row[2]),
+    )
+
+
+@dataclass(frozen=True)
+class Download:
+    document: models.Document
+    chunks: AsyncIterator[bytes]
+
+
+async def download(
+    db: AsyncSession,
+    storage: DocumentStorage,
+    *,
+    document_id: uuid.UUID,
+    holder: Holder,
+    origin: audit.Origin,
+    now: datetime,
+) -> Download:
+    """The file of a verified download link, if its holder may still read the document;
+    a portal user's first download marks it opened (not one by impersonating staff).
+
+    Raises:
+        NotFound: the holder may no longer act or read it, it was deleted, or its file is
+            missing.
+    """
+    actor = await actor_of(db, holder)
+    if actor is None or not actor.may(Grant.DOCUMENT_READ):
+        raise NotFound("No such document.", field="documentId")
+    document = await find_visible(
+        db, models.Document, document_id, actor, what="document", field="documentId", lock=True
+    )
+    chunks = await storage.open(document.storage_key)
+    first = actor.is_portal_user and not actor.is_impersonated and document.opened_at is None
+    if first:
+        document.opened_at = now
+    audit.about(db, actor, document, DOWNLOADED, origin, {"first_opened": first})
+    await db.flush()
+    return Download(document, chunks)

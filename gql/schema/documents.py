@@ -1,0 +1,141 @@
+"""Document uploads (GraphQL multipart request) and deletion; the rules live in
+`gql.domain.documents`."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, cast
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from gql.auth.permissions import public
+from gql.context import Info
+from gql.domain import documents
+from gql.schema import enums
+from gql.schema.crm import Document
+from gql.schema.results import MutationError, attempt, origin, row_id
+
+
+@strawberry.input(description="A file to add to a contact's documents.")
+class UploadDocumentInput:
+    file: Upload = strawberry.field(
+        description="The file (multipart request): PDF, PNG, JPEG, TIFF or HEIC, at most"
+        " DOCUMENT_MAX_BYTES (default 10 MiB). Its type is read from its content."
+    )
+    type: enums.DocumentType = strawberry.field(
+        default=enums.DocumentType.OTHER,
+        description="Kind of document; customers may choose LETTER, PROTOCOL or OTHER.",
+    )
+    name: str | None = strawberry.field(
+        default=None, description="File name to show; default: the uploaded file's name."
+    )
+    contact_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The contact it belongs to: required for staff; customers"
+        " upload to their own.",
+    )  # fmt: skip
+    contract_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="A contract of that contact it belongs to."
+    )
+    order_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="An order of that contact it belongs to."
+    )
+
+
+@strawberry.type(description="The stored document.")
+class DocumentUploaded:
+    document: Document = public("The document.")
+
+
+@strawberry.enum(description="Why a file was not accepted.")
+class DocumentRefusal(enum.Enum):
+    EMPTY_FILE = "EMPTY_FILE"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
+    EXECUTABLE = "EXECUTABLE"
+
+
+@strawberry.type(description="The file was not accepted; nothing was stored.")
+class DocumentRefused:
+    reason: DocumentRefusal = public("Why.")
+    message: str = public("What is wrong, for people.")
+    detected_type: str | None = public("The media type read from the file's content, if known.")
+    max_bytes: int | None = public("The size limit, for FILE_TOO_LARGE.")
+
+
+UploadDocumentResult = Annotated[
+    DocumentUploaded | DocumentRefused | MutationError, strawberry.union("UploadDocumentResult")
+]
+
+
+def _refused(refused: documents.UploadRefused, limit: int) -> DocumentRefused:
+    reason = DocumentRefusal(refused.reason)
+    return DocumentRefused(
+        reason=reason,
+        message=refused.message,
+        detected_type=refused.detected_type,
+        max_bytes=limit if reason is DocumentRefusal.FILE_TOO_LARGE else None,
+    )
+
+
+async def upload_document(info: Info, input: UploadDocumentInput) -> UploadDocumentResult:
+    limit = info.context.settings.document_max_bytes
+    upload = cast(documents.Readable, input.file)
+    try:
+        data = await documents.read_limited(upload, limit)
+    except documents.UploadRefused as refused:
+        return _refused(refused, limit)
+    finally:
+        await input.file.close()  # type: ignore[attr-defined]
+
+    async with documents.undo_on_failure(info.context.storage) as storage:
+
+        async def work(db: AsyncSession) -> DocumentUploaded | DocumentRefused:
+            try:
+                document = await documents.upload(
+                    db, info.context.actor, storage, data=data,
+                    file_name=input.name or getattr(input.file, "filename", None),
+                    type=input.type,
+                    contact_id=row_id(input.contact_id, "Contact", "contactId"),
+                    contract_id=row_id(input.contract_id, "Contract", "contractId"),
+                    order_id=row_id(input.order_id, "Order", "orderId"), origin=origin(info),
+                )  # fmt: skip
+            except documents.UploadRefused as refused:  # found before anything is written
+                return _refused(refused, limit)
+            return DocumentUploaded(document=cast(Document, document))
+
+        return await attempt(info, work)
+
+
+@strawberry.input(description="A document to delete.")
+class DeleteDocumentInput:
+    document_id: relay.GlobalID = strawberry.field(description="The document.")
+
+
+@strawberry.type(description="The document and its file are gone.")
+class DocumentDeleted:
+    deleted_id: relay.GlobalID = public("ID of the deleted document.")
+
+
+DeleteDocumentResult = Annotated[
+    DocumentDeleted | MutationError, strawberry.union("DeleteDocumentResult")
+]
+
+
+async def delete_document(info: Info, input: DeleteDocumentInput) -> DeleteDocumentResult:
+    keys: list[str] = []
+
+    async def work(db: AsyncSession) -> DocumentDeleted:
+        document = await documents.delete(
+            db, info.context.actor,
+            document_id=row_id(input.document_id, "Document", "documentId"), origin=origin(info),
+        )  # fmt: skip
+        keys.append(document.storage_key)
+        return DocumentDeleted(deleted_id=input.document_id)
+
+    result = await attempt(info, work)
+    for key in keys if isinstance(result, DocumentDeleted) else ():
+        await documents.remove_file(info.context.storage, key)  # after the commit
+    return result
