@@ -162,6 +162,13 @@ async def test_a_customer_uploads_a_pdf_to_a_contract_audited_and_stored(
     )
     assert event is not None
     assert event.actor_id == ANNA.subject_id
+    mail = await session.scalar(
+        sa.select(models.OutboundEmail).where(models.OutboundEmail.kind == "staff_notification")
+    )
+    assert mail is not None
+    assert mail.recipient == "agent@musterstadt.example"
+    assert mail.subject.endswith("Dokument hochgeladen (Anna Becker)")
+    assert "Zählerstand März.pdf (PROTOCOL, application/pdf" in mail.body_text
 
 
 async def test_the_type_is_sniffed_not_taken_from_name_or_content_type(

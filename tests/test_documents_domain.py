@@ -21,6 +21,7 @@ from gql.domain import documents
 from gql.domain.audit import Origin
 from gql.domain.documents import ALLOWED, LocalStorage, UploadRefused
 from gql.domain.errors import InvalidInput
+from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS
 
 PDF = demo_pdf("Zählerfoto")
@@ -29,6 +30,8 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32)
 TIFF_LE = b"II*\x00\x08\x00\x00\x00" + bytes(32)
 TIFF_BE = b"MM\x00*\x00\x00\x00\x08" + bytes(32)
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(32)
+
+NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
 
 
 def _docx() -> bytes:
@@ -228,7 +231,7 @@ async def _upload(session: AsyncSession, storage: documents.DocumentStorage) -> 
     return await documents.upload(
         session, ACTORS["customer"], storage, data=PDF, file_name="brief.pdf",
         type=models.DocumentType.LETTER, contact_id=None, contract_id=None, order_id=None,
-        origin=Origin(),
+        origin=Origin(), notify=NOTIFY,
     )  # fmt: skip
 
 
@@ -288,6 +291,6 @@ async def test_customers_upload_to_their_own_contact_only_their_kinds(
         await documents.upload(
             session, customer, storage, data=PDF, file_name="x.pdf",
             type=models.DocumentType.INVOICE, contact_id=None, contract_id=None, order_id=None,
-            origin=Origin(),
+            origin=Origin(), notify=NOTIFY,
         )  # fmt: skip
     assert refused.value.field == "type"

@@ -42,6 +42,7 @@ from db.models.enums import Grant
 from gql.auth.actor import Actor, Role, Visibility
 from gql.domain import audit
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
+from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
 from gql.settings import Settings
 
@@ -363,6 +364,7 @@ async def upload(
     contract_id: uuid.UUID | None,
     order_id: uuid.UUID | None,
     origin: audit.Origin,
+    notify: Notifier,
 ) -> models.Document:
     """Store an uploaded file as a document of a contact (and optionally of one of its
     contracts or orders). Customers upload for themselves, LETTER, PROTOCOL or OTHER;
@@ -416,18 +418,24 @@ async def upload(
         uploaded_by_id=actor.subject_id if actor.is_portal_user else None,
     )
     db.add(document)
-    audit.about(
-        db, actor, document, UPLOADED, origin,
+    await db.flush()
+    await customer_change(
+        db, notify, actor, document, UPLOADED, origin,
         {"name": document.name, "mime_type": kind.mime, "size_bytes": len(data),
          "type": type.value},
+        details=[f"{document.name} ({type.value}, {kind.mime}, {_size(len(data))})"],
     )  # fmt: skip
-    await db.flush()
     await storage.put(document.storage_key, data)
     return document
 
 
 async def delete(
-    db: AsyncSession, actor: Actor, *, document_id: uuid.UUID | None, origin: audit.Origin
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    document_id: uuid.UUID | None,
+    origin: audit.Origin,
+    notify: Notifier,
 ) -> models.Document:
     """Delete a document's row; the caller removes its file after the commit
     (`remove_file`), so a failed transaction never loses a file.
@@ -449,9 +457,10 @@ async def delete(
             " utility stay in the portal.",
             field="documentId",
         )
-    audit.about(
-        db, actor, document, DELETED, origin,
+    await customer_change(
+        db, notify, actor, document, DELETED, origin,
         {"name": document.name, "type": document.type.value},
+        details=[f"{document.name} ({document.type.value})"],
     )  # fmt: skip
     await db.delete(document)
     await db.flush()

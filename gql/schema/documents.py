@@ -16,7 +16,7 @@ from gql.context import Info
 from gql.domain import documents
 from gql.schema import enums
 from gql.schema.crm import Document
-from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.results import MutationError, attempt, notifier, origin, row_id
 
 
 @strawberry.input(description="A file to add to a contact's documents.")
@@ -101,6 +101,7 @@ async def upload_document(info: Info, input: UploadDocumentInput) -> UploadDocum
                     contact_id=row_id(input.contact_id, "Contact", "contactId"),
                     contract_id=row_id(input.contract_id, "Contract", "contractId"),
                     order_id=row_id(input.order_id, "Order", "orderId"), origin=origin(info),
+                    notify=notifier(info),
                 )  # fmt: skip
             except documents.UploadRefused as refused:  # found before anything is written
                 return _refused(refused, limit)
@@ -131,6 +132,7 @@ async def delete_document(info: Info, input: DeleteDocumentInput) -> DeleteDocum
         document = await documents.delete(
             db, info.context.actor,
             document_id=row_id(input.document_id, "Document", "documentId"), origin=origin(info),
+            notify=notifier(info),
         )  # fmt: skip
         keys.append(document.storage_key)
         return DocumentDeleted(deleted_id=input.document_id)
