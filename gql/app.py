@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -112,6 +113,10 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.tokens = tokens
         self.storage = storage
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: several times faster than the standard library on large answers."""
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         user = request.user if "user" in request.scope else None

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -35,14 +36,23 @@ def should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+CACHE_SIZE = 1024  # distinct query texts kept parsed and validated
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    # The depth and alias rules are built once: the validation cache is keyed by the
+    # rule classes too, and a limiter made per request makes new classes every time,
+    # so nothing would ever be found in the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
         ImpersonationAudit,
     ]
     if not settings.development:
