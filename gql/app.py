@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, BearerTokenBackend, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.context import Context
-from gql.dev_mail import MailSink, mails_endpoint
+from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents
 from gql.downloads import download_endpoint
 from gql.schema import build_schema
@@ -142,13 +143,14 @@ def create_app(
     tokens: TokenService | None = None,
     *,
     mail_worker: bool = False,
-    mail_sink: MailSink | None = None,
+    dev_mails: bool = False,
     storage: documents.DocumentStorage | None = None,
 ) -> Starlette:
     """Build the ASGI app. The caller owns `database` (tests pass one bound to a
     rolled-back transaction); it is disposed on shutdown only if it has an engine.
     With `mail_worker` the outbox is delivered by a background task while the app runs;
-    a development `mail_sink` is listed at `/dev/mails`. Document files go to `storage`
+    with `dev_mails` (development only) the mails the sink of `portal serve` received are
+    listed at `/dev/mails`. Document files go to `storage`
     (default: what the settings configure)."""
     tokens = tokens or TokenService.from_settings(settings)
     storage = storage or documents.storage_for(settings)
@@ -186,8 +188,8 @@ def create_app(
                 methods=["GET"],
             ),
             *(
-                [Route("/dev/mails", mails_endpoint(mail_sink))]
-                if mail_sink is not None and settings.development
+                [Route("/dev/mails", mails_endpoint(settings.data_dir / MAILBOX))]
+                if dev_mails and settings.development
                 else []
             ),
         ],
@@ -206,3 +208,19 @@ def create_app(
     app.state.settings = settings
     app.state.tokens = tokens
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app as `portal serve` runs it in each worker process (an ASGI factory):
+    settings from the environment, `DATABASE_URL` required; the outbox is delivered
+    in-process unless `PORTAL_MAIL_WORKER=0` (several workers deliver safely side by
+    side: each row is claimed with SKIP LOCKED)."""
+    settings = Settings.from_env()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is required")
+    return create_app(
+        settings,
+        Database.from_url(settings.database_url),
+        mail_worker=os.environ.get("PORTAL_MAIL_WORKER", "1") == "1",
+        dev_mails=os.environ.get("PORTAL_DEV_MAILS") == "1",
+    )

@@ -1,13 +1,17 @@
-"""Development only: a local SMTP sink (aiosmtpd) that keeps the last mails in memory,
-prints each to the log and lists them at `/dev/mails`, so a person running `make
-serve` can click an activation or invitation link without a real mail server."""
+"""Development only: a local SMTP sink (aiosmtpd) that keeps the last mails in memory
+(and, for `portal serve`, in a JSON-lines file in the data directory, so every worker
+process can list them), prints each to the log and lists them at `/dev/mails`, so a
+person running `make serve` can click an activation or invitation link without a real
+mail server."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import json
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 log = structlog.get_logger(__name__)
+
+MAILBOX = "dev-mails.jsonl"  # in the data directory
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,9 @@ class ReceivedMail:
 class MailSink:
     """aiosmtpd handler that keeps what it receives."""
 
-    def __init__(self, keep: int = 200) -> None:
+    def __init__(self, keep: int = 200, path: Path | None = None) -> None:
         self.mails: deque[ReceivedMail] = deque(maxlen=keep)
+        self.path = path
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -48,19 +55,34 @@ class MailSink:
             html=html.get_content() if html is not None else "",
         )
         self.mails.append(mail)
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(asdict(mail)) + "\n")
         log.info("dev_mail.received", to=mail.recipients, subject=mail.subject, text=mail.text)
         return "250 Message accepted for delivery"
 
 
-def start_sink(host: str, port: int) -> tuple[MailSink, Controller]:
-    sink = MailSink()
+def start_sink(host: str, port: int, path: Path | None = None) -> tuple[MailSink, Controller]:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")  # the mails of this run only
+    sink = MailSink(path=path)
     controller = Controller(sink, hostname=host, port=port)
     controller.start()
     return sink, controller
 
 
-def mails_endpoint(sink: MailSink) -> Any:
+def read_mailbox(path: Path, keep: int = 200) -> list[dict[str, Any]]:
+    """The last `keep` mails a sink wrote to `path`, newest first."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in reversed(lines[-keep:]) if line.strip()]
+
+
+def mails_endpoint(path: Path) -> Any:
     async def mails(request: Request) -> Response:
-        return JSONResponse([mail.__dict__ for mail in reversed(sink.mails)])
+        return JSONResponse(read_mailbox(path))
 
     return mails
