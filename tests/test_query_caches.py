@@ -8,7 +8,8 @@ from typing import Any
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from gql.schema import CACHE_SIZE
+from gql.auth.permissions import fast_leaf_fields
+from gql.schema import CACHE_SIZE, build_schema
 from tests.conftest import GraphQLClient
 
 QUERY = "{ viewer { role contracts { totalCount } } }"
@@ -27,3 +28,14 @@ async def test_a_repeated_query_is_parsed_and_validated_once(gql: GraphQLClient)
     after = (validate.cache_info(), parse.cache_info())
     assert [a.misses - b.misses for a, b in zip(after, before, strict=True)] == [0, 0]
     assert [a.hits - b.hits for a, b in zip(after, before, strict=True)] == [4, 4]
+
+
+def test_attribute_fields_check_permissions_without_strawberrys_extension_chain() -> None:
+    """Every plain attribute field guarded only by `allow` resolves through the direct
+    check-then-getattr resolver (the permission matrix proves it still checks)."""
+    built = build_schema()
+    contract: Any = built._schema.type_map["Contract"]
+    resolver = contract.fields["number"].resolve
+    assert resolver is not None
+    assert resolver.__qualname__ == "_leaf_resolver.<locals>.resolve"
+    assert fast_leaf_fields(built) > 100  # all of them, again: idempotent

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from gql.auth.permissions import fast_leaf_fields
 from gql.schema.audit_extension import ImpersonationAudit
 from gql.schema.node_types import NODE_TYPES
 from gql.schema.query import Mutation, Query
@@ -58,7 +59,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.development:
         extensions.append(DisableIntrospection)
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
-    return strawberry.Schema(
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         # Types reached only through `node` must still be in the schema.
@@ -66,6 +67,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not settings.development),
     )
+    fast_leaf_fields(built)
+    return built
 
 
 schema = build_schema()
