@@ -99,6 +99,30 @@ class _TooLarge(Exception):
     pass
 
 
+class MultipartNeedsToken:
+    """A multipart POST is a "simple" request a cross-site form can send without a
+    CORS preflight; every upload mutation needs a logged-in user anyway, so a multipart
+    request without an `Authorization` header is refused before it is parsed (JSON
+    and other content types are left to the GraphQL view, which accepts only JSON)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = dict(scope["headers"])
+            multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
+            if multipart and b"authorization" not in headers:
+                response = JSONResponse(
+                    {"errors": [{"message": "Uploads need an Authorization header.",
+                                 "extensions": {"code": "UNAUTHENTICATED"}}]},
+                    status_code=401,
+                )  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class PortalGraphQL(GraphQL[Context, None]):
     def __init__(
         self, settings: Settings, tokens: TokenService, storage: documents.DocumentStorage
@@ -196,6 +220,7 @@ def create_app(
         middleware=[
             # A document and the rest of its multipart request; nothing else comes close.
             Middleware(BodyLimit, limit=settings.document_max_bytes + 1024 * 1024),
+            Middleware(MultipartNeedsToken),
             Middleware(SessionMiddleware, database=database),
             Middleware(
                 AuthenticationMiddleware,

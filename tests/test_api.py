@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import httpx
@@ -160,3 +161,36 @@ async def test_queries_are_not_accepted_over_get(client: httpx.AsyncClient) -> N
 async def test_health_check(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "answer"),
+    [
+        # What a cross-site form or a "simple" fetch can send without a CORS preflight.
+        ("text/plain", json.dumps({"query": "mutation { logout { __typename } }"}),
+         "Unsupported content type"),
+        ("application/x-www-form-urlencoded", "query=mutation+%7B+logout+%7B+revoked+%7D+%7D",
+         "Unsupported content type"),
+        # Many operations in one request (batching) are refused altogether.
+        ("application/json", json.dumps([{"query": "{ viewer { role } }"}] * 2),
+         "Batching is not enabled"),
+    ],
+)  # fmt: skip
+async def test_only_json_posts_run_and_never_in_batches(
+    client: httpx.AsyncClient, content_type: str, body: str, answer: str
+) -> None:
+    response = await client.post("/graphql", content=body, headers={"content-type": content_type})
+    assert (response.status_code, response.text) == (400, answer)
+
+
+async def test_a_multipart_request_without_a_token_is_refused_before_parsing(
+    client: httpx.AsyncClient,
+) -> None:
+    operations = {"query": "mutation { logout { __typename } }", "variables": {}}
+    response = await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": "{}"},
+        files={"0": ("a.txt", b"x", "text/plain")},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
