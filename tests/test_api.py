@@ -194,3 +194,37 @@ async def test_a_multipart_request_without_a_token_is_refused_before_parsing(
     )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_every_answer_carries_security_headers(client: httpx.AsyncClient) -> None:
+    for response in (
+        await client.get("/healthz"),
+        await client.post("/graphql", json={"query": "{ viewer { role } }"}),
+        await client.post("/graphql", content="x", headers={"content-type": "text/plain"}),
+    ):
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["cache-control"] == "no-store"
+        assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert "strict-transport-security" not in headers  # test settings: not production
+
+
+async def test_production_adds_hsts_and_routes_keep_their_own_headers() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    from gql.app import SecurityHeaders
+
+    async def cached(request: Request) -> Response:
+        return PlainTextResponse("x", headers={"Cache-Control": "private, max-age=60"})
+
+    app = SecurityHeaders(Starlette(routes=[Route("/", cached)]), production=True)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as plain:
+        response = await plain.get("/")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert response.headers["cache-control"] == "private, max-age=60"
