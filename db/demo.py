@@ -127,7 +127,8 @@ class DemoBuilder:
     def __init__(self, session: AsyncSession, hash_password: Callable[[str], str]) -> None:
         self.session = session
         self.hash = hash_password
-        self.random = random.Random(20261122)
+        # Reproducible demo data, no secret.
+        self.random = random.Random(20261122)  # nosec B311
         self.rows: list[object] = []
         self.versions: dict[uuid.UUID, models.PortalVersion] = {}
 

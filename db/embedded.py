@@ -22,6 +22,7 @@ from typing import TypedDict
 from urllib.parse import quote
 
 DATABASE = "portal"
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'portal'"
 SUPERUSER = "portal"
 
 
@@ -219,8 +220,7 @@ class EmbeddedPostgres:
             time.sleep(0.1)
 
     def _create_database(self, bin_dir: Path) -> None:
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608 - a constant
-        exists = self._psql(bin_dir, query)
+        exists = self._psql(bin_dir, DATABASE_EXISTS)
         if not exists:
             self._psql(bin_dir, f'CREATE DATABASE "{DATABASE}"')
 
