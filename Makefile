@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint schema bench bench-import postgres clean
+.PHONY: serve test lint schema bench bench-import fuzz postgres clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ schema: $(STAMP)
 
 bench: $(STAMP) postgres
 	$(BIN)/python -m bench.nested_query $(ARGS)
+
+# The fuzz test of the suite with many more generated operations per role.
+fuzz: $(STAMP) postgres
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q tests/test_fuzz.py
 
 bench-import: $(STAMP) postgres
 	$(BIN)/python -m bench.import_users $(ARGS)

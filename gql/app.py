@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -31,6 +33,8 @@ from gql.downloads import download_endpoint
 from gql.schema import build_schema
 from gql.settings import Settings
 
+log = structlog.get_logger(__name__)
+
 
 class SessionMiddleware:
     """Opens one database session per HTTP request and closes it afterwards."""
@@ -43,9 +47,26 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        async with self.database.session() as session:
-            scope.setdefault("state", {})["session"] = session
+        session = self.database.sessions()
+        lock = asyncio.Lock()  # the statements of the request, one at a time (Context)
+        state = scope.setdefault("state", {})
+        state["session"], state["session_lock"] = session, lock
+        try:
             await self.app(scope, receive, send)
+        finally:
+            # Fields GraphQL abandoned may still be running a statement, or start one
+            # later from a DataLoader batch: wait for the running one, then close and
+            # refuse the rest (Context.execute) rather than check out a new connection.
+            async with lock:
+                state["session_closed"] = True
+            try:
+                await session.close()
+            except SQLAlchemyError:
+                # A statement was cancelled mid-flight (GraphQL abandons sibling fields
+                # once a non-null error has decided the answer) and asyncpg closed the
+                # connection: nothing to roll back; drop it instead of answering 500.
+                log.warning("session.connection_lost", path=scope.get("path"))
+                await session.invalidate()
 
 
 class BodyLimit:
@@ -188,6 +209,8 @@ class PortalGraphQL(GraphQL[Context, None]):
         actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
         return Context(
             session=request.state.session,
+            lock=request.state.session_lock,
+            closed=lambda: getattr(request.state, "session_closed", False),
             actor=actor,
             settings=self.settings,
             tokens=self.tokens,

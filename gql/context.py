@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,8 @@ class Context:
     # One AsyncSession must not run two statements at once; loaders of sibling fields
     # are dispatched concurrently, so every statement of the request goes through this.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Whether the request's session was closed (fields GraphQL abandoned may still ask).
+    closed: Callable[[], bool] = lambda: False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,8 +50,21 @@ class Context:
         return self.document_storage or documents.storage_for(self.settings)
 
     async def execute(self, statement: Executable) -> Result[Any]:
+        """Run a statement of the request, one at a time. GraphQL abandons sibling fields
+        (cancels their tasks) once a non-null error has decided the answer; a statement
+        cancelled mid-flight makes asyncpg drop the connection, so the statement is let
+        finish first (milliseconds) and the cancellation is passed on after it."""
         async with self.lock:
-            return await self.session.execute(statement)
+            if self.closed():
+                raise asyncio.CancelledError  # the request is over; its answer is sent
+            running = asyncio.ensure_future(self.session.execute(statement))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                await asyncio.wait([running])
+                if not running.cancelled():
+                    running.exception()  # retrieved: the request is abandoned anyway
+                raise
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:
         return (await self.execute(statement)).scalars().all()

@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -16,6 +17,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 
 from gql.auth.permissions import fast_leaf_fields
@@ -25,6 +27,28 @@ from gql.schema.query import Mutation, Query
 from gql.settings import Settings
 
 EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT"})
+
+
+class PortalErrors(MaskErrors):
+    """Arguments that can not be coerced (e.g. an ID that is not a global ID, at the top
+    level or inside an input object) are the
+    caller's mistake: BAD_USER_INPUT with Strawberry's message, never masked. Other
+    errors are masked per `should_mask_error` (production: `should_mask`)."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return super()._process_errors([_as_input_error(error) for error in errors])
+
+
+def _as_input_error(error: GraphQLError) -> GraphQLError:
+    if not isinstance(error.original_error, StrawberryInputCoercionError | GlobalIDValueError):
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "code": "BAD_USER_INPUT"},
+    )
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -58,7 +82,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.development:
         extensions.append(DisableIntrospection)
-        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    mask = should_mask if not settings.development else (lambda _error: False)
+    extensions.append(lambda: PortalErrors(should_mask_error=mask))
     built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
