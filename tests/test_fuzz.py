@@ -6,6 +6,7 @@ internals. A fixed seed here; `make fuzz` runs many more (FUZZ_EXAMPLES)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from decimal import Decimal
@@ -13,13 +14,17 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.session import Database
 from gql.app import create_app
+from gql.auth.actor import ANONYMOUS
 from gql.auth.tokens import TokenService
+from gql.context import Context
 from gql.schema import schema
 from gql.settings import Settings
 from tests.conftest import seeded_database
@@ -46,18 +51,26 @@ ACCOUNTS = {
 
 
 @pytest.fixture
-async def production(postgres_url: str, test_settings: Settings, tokens: TokenService) -> Any:
-    """The app in production settings on a freshly seeded database of its own, one
-    session and connection per request as in production (generated mutations commit)."""
+async def production_database(postgres_url: str) -> Any:
     url = await seeded_database(postgres_url, f"portal_fuzz_{os.getpid()}")
     database = Database.from_url(url, pool_size=2)
-    app = create_app(replace(test_settings, environment="production"), database, tokens)
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
-            yield client
+        yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def production(
+    production_database: Database, test_settings: Settings, tokens: TokenService
+) -> Any:
+    """The app in production settings on a freshly seeded database of its own, one
+    session and connection per request as in production (generated mutations commit)."""
+    settings = replace(test_settings, environment="production")
+    app = create_app(settings, production_database, tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield client
 
 
 def operations() -> st.SearchStrategy[Any]:
@@ -95,3 +108,39 @@ async def test_generated_operations_never_fail_inside(
         assert response.status_code < 500, (query, response.text)
         body = response.text
         assert [word for word in INTERNALS if word in body] == [], (query, body)
+
+
+# --- Findings, kept as regression tests ----------------------------------------------------
+
+
+async def test_malformed_global_ids_are_the_callers_mistake(production: httpx.AsyncClient) -> None:
+    for query in (
+        '{ nodes(ids: ["not base64!"]) { id } }',
+        '{ node(id: "-451474") { id } }',
+        'mutation { login(input: {email: "a@b.de", password: "x", portalId: "q"}) { __typename } }',
+    ):
+        errors = (await production.post("/graphql", json={"query": query})).json()["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], query
+        assert "Value cannot represent a GlobalID" in errors[0]["message"]
+
+
+async def test_a_cancelled_field_lets_its_statement_finish(
+    session: AsyncSession, test_settings: Settings, tokens: TokenService
+) -> None:
+    """What the fuzzer found: GraphQL cancels abandoned fields; cancelling a statement
+    mid-flight made asyncpg close the connection, and the session's rollback then
+    answered 500. Now the statement finishes, the cancellation passes on after it, and
+    the connection stays usable."""
+    context = Context(session=session, actor=ANONYMOUS, settings=test_settings, tokens=tokens)
+    abandoned = asyncio.ensure_future(context.execute(sa.select(sa.func.pg_sleep(0.3))))
+    await asyncio.sleep(0.1)
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    assert (await context.execute(sa.select(sa.literal(1)))).scalar_one() == 1
+    finished = Context(
+        session=session, actor=ANONYMOUS, settings=test_settings, tokens=tokens,
+        closed=lambda: True,
+    )  # fmt: skip
+    with pytest.raises(asyncio.CancelledError):  # after the answer: no new statement
+        await finished.execute(sa.select(sa.literal(1)))
