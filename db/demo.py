@@ -296,6 +296,45 @@ class DemoBuilder:
         self.add(contact)
         return contact
 
+    def _contract(
+        self,
+        org: models.Organization,
+        contact: models.Contact,
+        number: str,
+        *,
+        commodity: models.Commodity,
+        tariff: str,
+        start: date,
+        installment: Decimal,
+        method: models.PaymentMethod,
+    ) -> models.Contract:
+        """A running monthly contract delivered to the contact's address."""
+        contract = models.Contract(
+            id=demo_id(f"contract:{org.slug}:{number}"),
+            organization_id=org.id,
+            contact_id=contact.id,
+            number=number,
+            contract_account_number=f"8{number[-7:]}",
+            status=models.ContractStatus.ACTIVE,
+            commodity=commodity,
+            tariff_name=tariff,
+            start_date=start,
+            end_date=None,
+            installment_amount=installment,
+            installment_interval=models.InstallmentInterval.MONTHLY,
+            due_day=15,
+            payment_method=method,
+            iban="DE89370400440532013000" if method is models.PaymentMethod.SEPA_DEBIT else None,
+            account_holder=f"{contact.first_name} {contact.last_name}",
+            balance=Decimal("0.00"),
+            delivery_street=contact.street,
+            delivery_house_number=contact.house_number,
+            delivery_postal_code=contact.postal_code,
+            delivery_city=contact.city,
+        )
+        self.add(contract)
+        return contract
+
     def contract_with_meter(
         self,
         org: models.Organization,
@@ -306,32 +345,12 @@ class DemoBuilder:
     ) -> tuple[models.Contract, models.Meter]:
         power = commodity is models.Commodity.POWER
         installment = Decimal(self.random.randrange(45, 160)) + Decimal("0.00")
-        contract = models.Contract(
-            id=demo_id(f"contract:{org.slug}:{number}"),
-            organization_id=org.id,
-            contact_id=contact.id,
-            number=number,
-            contract_account_number=f"8{number[-7:]}",
-            status=models.ContractStatus.ACTIVE,
-            commodity=commodity,
-            tariff_name="Musterstrom Öko" if power else "Mustergas Komfort",
-            start_date=date(2023, 1 + self.random.randrange(12), 1),
-            end_date=None,
-            installment_amount=installment,
-            installment_interval=models.InstallmentInterval.MONTHLY,
-            due_day=15,
-            payment_method=payment_method,
-            iban="DE89370400440532013000"
-            if payment_method is models.PaymentMethod.SEPA_DEBIT
-            else None,
-            account_holder=f"{contact.first_name} {contact.last_name}",
-            balance=Decimal("0.00"),
-            delivery_street=contact.street,
-            delivery_house_number=contact.house_number,
-            delivery_postal_code=contact.postal_code,
-            delivery_city=contact.city,
-        )
-        self.add(contract)
+        contract = self._contract(
+            org, contact, number, commodity=commodity,
+            tariff="Musterstrom Öko" if power else "Mustergas Komfort",
+            start=date(2023, 1 + self.random.randrange(12), 1),
+            installment=installment, method=payment_method,
+        )  # fmt: skip
         meter = models.Meter(
             id=demo_id(f"meter:{org.slug}:{number}"),
             organization_id=org.id,
@@ -412,30 +431,11 @@ class DemoBuilder:
     ) -> models.Meter:
         """A heat pump tariff on a meter with two registers, HT (1.8.1) and NT (1.8.2),
         read monthly with steady consumption."""
-        contract = models.Contract(
-            id=demo_id(f"contract:{org.slug}:{number}"),
-            organization_id=org.id,
-            contact_id=contact.id,
-            number=number,
-            contract_account_number=f"8{number[-7:]}",
-            status=models.ContractStatus.ACTIVE,
-            commodity=models.Commodity.POWER,
-            tariff_name="Musterstrom Wärmepumpe HT/NT",
-            start_date=date(2024, 10, 1),
-            end_date=None,
-            installment_amount=Decimal("110.00"),
-            installment_interval=models.InstallmentInterval.MONTHLY,
-            due_day=15,
-            payment_method=models.PaymentMethod.SEPA_DEBIT,
-            iban="DE89370400440532013000",
-            account_holder=f"{contact.first_name} {contact.last_name}",
-            balance=Decimal("0.00"),
-            delivery_street=contact.street,
-            delivery_house_number=contact.house_number,
-            delivery_postal_code=contact.postal_code,
-            delivery_city=contact.city,
-        )
-        self.add(contract)
+        contract = self._contract(
+            org, contact, number, commodity=models.Commodity.POWER,
+            tariff="Musterstrom Wärmepumpe HT/NT", start=date(2024, 10, 1),
+            installment=Decimal("110.00"), method=models.PaymentMethod.SEPA_DEBIT,
+        )  # fmt: skip
         meter = models.Meter(
             id=demo_id(f"meter:{org.slug}:{number}"),
             organization_id=org.id,
