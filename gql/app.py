@@ -20,9 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 
 from db.session import Database
-from gql import delivery
+from gql import delivery, unavailable
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, BearerTokenBackend, on_auth_error
 from gql.auth.tokens import TokenService
@@ -204,6 +205,18 @@ class PortalGraphQL(GraphQL[Context, None]):
         """orjson: several times faster than the standard library on large answers."""
         return orjson.dumps(data)
 
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """503 with Retry-After when the database could not serve the operation."""
+        response = super().create_response(response_data, sub_response)
+        if unavailable.has_unavailable_error(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+        return response
+
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         user = request.user if "user" in request.scope else None
         actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
@@ -285,6 +298,8 @@ def create_app(
             Middleware(SecurityHeaders, production=settings.environment == "production"),
             Middleware(BodyLimit, limit=settings.document_max_bytes + 1024 * 1024),
             Middleware(MultipartNeedsToken),
+            # The database down or its pool exhausted: 503 SERVICE_UNAVAILABLE, not 500.
+            Middleware(unavailable.DatabaseUnavailable),
             Middleware(SessionMiddleware, database=database),
             Middleware(
                 AuthenticationMiddleware,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Literal
 
@@ -37,3 +38,12 @@ def verify_password(
         )
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def verify_password_off_loop(
+    password_hash: str | None, password: str, profile: Literal["low", "test"] = "low"
+) -> bool:
+    """`verify_password` in a worker thread. argon2 (about 150 ms with the "low" profile)
+    releases the GIL; run on the event loop it stalled every other request of the
+    process for that long (found by the soak, `make soak`)."""
+    return await asyncio.to_thread(verify_password, password_hash, password, profile)

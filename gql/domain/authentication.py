@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.portal_settings import TwoFactorPolicy
 from gql.auth.actor import Actor
-from gql.auth.passwords import verify_password
+from gql.auth.passwords import verify_password_off_loop
 from gql.auth.secrets import SecretBox
 from gql.domain import audit, email_codes, mail, sessions, throttle, two_factor
 from gql.domain.errors import InvalidInput, RuleViolation
@@ -146,12 +146,12 @@ async def login(
     account, portal = await _find_account(db, normalized, portal_id)
 
     if await throttle.locked(db, keys, now):
-        verify_password(None, password, config.password_profile)  # same cost as a check
+        await verify_password_off_loop(None, password, config.password_profile)  # same cost
         if account is not None:
             _audit(db, account, portal, "login.refused_locked", origin)
         return Refused()
 
-    ok = verify_password(
+    ok = await verify_password_off_loop(
         account.password_hash if account else None, password, config.password_profile
     )
     if account is None or not ok or not sessions.may_log_in(account, portal):

@@ -20,13 +20,14 @@ from strawberry.extensions import (
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 
+from gql import unavailable
 from gql.auth.permissions import fast_leaf_fields
 from gql.schema.audit_extension import ImpersonationAudit
 from gql.schema.node_types import NODE_TYPES
 from gql.schema.query import Mutation, Query
 from gql.settings import Settings
 
-EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT"})
+EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT", unavailable.CODE})
 
 
 class PortalErrors(MaskErrors):
@@ -36,7 +37,9 @@ class PortalErrors(MaskErrors):
     errors are masked per `should_mask_error` (production: `should_mask`)."""
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return super()._process_errors([_as_input_error(error) for error in errors])
+        return super()._process_errors(
+            [_as_unavailable(_as_input_error(error)) for error in errors]
+        )
 
 
 def _as_input_error(error: GraphQLError) -> GraphQLError:
@@ -48,6 +51,20 @@ def _as_input_error(error: GraphQLError) -> GraphQLError:
         path=error.path,
         original_error=None,
         extensions={**(error.extensions or {}), "code": "BAD_USER_INPUT"},
+    )
+
+
+def _as_unavailable(error: GraphQLError) -> GraphQLError:
+    """The database down or its pool exhausted: SERVICE_UNAVAILABLE (the view answers
+    503), without the driver's message."""
+    if not unavailable.is_database_unavailable(error.original_error):
+        return error
+    return GraphQLError(
+        unavailable.MESSAGE,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=None,
+        extensions={"code": unavailable.CODE},
     )
 
 
