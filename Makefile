@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint schema bench bench-import fuzz postgres clean
+.PHONY: serve test lint schema bench bench-nested bench-import fuzz soak postgres clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,12 +36,24 @@ test: lint postgres
 schema: $(STAMP)
 	$(BIN)/portal schema > schema.graphql
 
+# The customer dashboard: ours vs PostGraphile 4 (npm) vs a one-statement floor, with wrk
+# (installed from Debian if missing); ARGS=--quick for a smoke run. Results in .bench-results/.
 bench: $(STAMP) postgres
+	$(BIN)/python -m bench.dashboard $(ARGS)
+
+# The nested staff query in process: SQL statements per request at page sizes 2 and 50.
+bench-nested: $(STAMP) postgres
 	$(BIN)/python -m bench.nested_query $(ARGS)
 
 # The fuzz test of the suite with many more generated operations per role.
 fuzz: $(STAMP) postgres
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q tests/test_fuzz.py
+
+# Ten minutes of steady mixed load (50 requests/s) against `portal serve` on its own
+# embedded PostgreSQL: error rate, p50/p99 and the server's RSS per minute. Not part of
+# `make test` (which runs a 20-second version); ARGS="--minutes 30 --password-profile low".
+soak: $(STAMP) postgres
+	$(BIN)/python -m bench.soak $(ARGS)
 
 bench-import: $(STAMP) postgres
 	$(BIN)/python -m bench.import_users $(ARGS)

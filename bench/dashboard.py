@@ -1,0 +1,854 @@
+"""Benchmark: the customer dashboard of our server against PostGraphile 4 and a floor.
+
+One command (`make bench`) on a fresh machine:
+
+1. a throwaway PostgreSQL (embedded, or DATABASE_URL) with pg_stat_statements, the demo
+   data and 10,000 customers of Stadtwerke Musterstadt with 2 contracts x 2 meters x 12
+   readings each and an ACTIVE portal user (bench/dataset.py, set-based SQL);
+2. side by side on that database: our server (`portal serve --server granian --workers
+   1`), PostGraphile 4 (npm, skipped without node/npm) and the floor (bench/floor.py: one
+   SQL statement with JSON aggregation behind Starlette, no GraphQL);
+3. wrk with bench/wrk_bench.lua, a random customer per request: the dashboard on all
+   three (ours as that customer, logged in through `login`); then ours alone:
+   `portalHome`, `submitMeterReading` (valid readings of the customer's own meters) and
+   `login`;
+4. a table: requests/s, p50, p99, errors, server and PostgreSQL CPU per request, SQL
+   statements per request; the ratios ours / PostGraphile and ours / floor; the same as JSON in
+   .bench-results/dashboard.json.
+
+    make bench                      # 15 s per load, 8 and 32 connections
+    make bench ARGS=--quick         # a ~3 s smoke run
+    .venv/bin/python -m bench.dashboard --help
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from cryptography.fernet import Fernet
+from rich.console import Console
+from rich.table import Table
+
+from bench import dataset, workloads
+from bench.database import BenchDatabase, StatementCounter, bench_database, statement_counter
+from bench.processes import Server, cpu_seconds, exit_on_sigterm, free_port, running
+from bench.wrk import WrkResult, ensure_wrk
+from bench.wrk import run as run_wrk
+from gql.auth.passwords import hash_password
+from gql.auth.tokens import generate_key_set
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRAPHILE_DIR = Path(__file__).resolve().with_name("postgraphile")
+POSTGRAPHILE_CLI = POSTGRAPHILE_DIR / "node_modules" / "postgraphile" / "cli.js"
+TOKEN_TTL = 900  # the longest access token the server issues (ACCESS_TOKEN_TTL_SECONDS)
+LOGIN_CONCURRENCY = 16
+# Dashboards compared across the servers before the load (our server answers a query text
+# it has answered before through a compiled plan: the first and the later ones differ).
+CHECKED_CONTACTS = 5
+READINGS_SHOWN = 3
+OURS, POSTGRAPHILE, FLOOR = "ours", "PostGraphile", "floor"
+
+# Wide enough for the results table when the output goes to a file or a pipe.
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: float
+    warmup: float
+    connections: tuple[int, ...]
+    threads: int
+    customers: int
+    shape: dataset.Shape
+    environment: str
+    seed: int
+
+
+# --- Results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    workload: str
+    server: str
+    connections: int
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    errors: int  # bad responses (non-2xx, GraphQL errors, refusals) + socket errors
+    server_cpu_ms: float
+    db_cpu_ms: float | None
+    sql: float  # statements per request, BEGIN/COMMIT/SET included
+    sql_work: float  # without transaction control and session settings
+    error_sample: str
+
+
+@dataclass
+class Report:
+    started_at: str
+    machine: dict[str, Any]
+    settings: dict[str, Any]
+    methods: dict[str, str] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    argon2_hash: dict[str, float] = field(default_factory=dict)
+    login_sample: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    ratios: list[dict[str, Any]] = field(default_factory=list)
+    servers: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    check_problems: list[str] = field(default_factory=list)  # dashboards wrong or unequal
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    server_cpu: float
+    db_cpu: float | None
+    statements: tuple[int, int]
+
+
+@dataclass
+class Probe:
+    """CPU of a server and of PostgreSQL, and statements, before and after a load."""
+
+    database: BenchDatabase
+    counter: StatementCounter
+
+    async def snapshot(self, server_pid: int) -> Snapshot:
+        postmaster = self.database.postmaster_pid
+        return Snapshot(
+            cpu_seconds(server_pid),
+            cpu_seconds(postmaster) if postmaster else None,
+            await self.counter.count(),
+        )
+
+
+def to_row(
+    workload: str,
+    server: str,
+    connections: int,
+    result: WrkResult,
+    before: Snapshot,
+    after: Snapshot,
+) -> Row:
+    requests = max(result.requests, 1)
+    db_cpu = None
+    if before.db_cpu is not None and after.db_cpu is not None:
+        db_cpu = (after.db_cpu - before.db_cpu) * 1000 / requests
+    return Row(
+        workload=workload,
+        server=server,
+        connections=connections,
+        requests=result.requests,
+        rps=result.rps,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        non_2xx=result.non_2xx,
+        errors=result.errors,
+        server_cpu_ms=(after.server_cpu - before.server_cpu) * 1000 / requests,
+        db_cpu_ms=db_cpu,
+        sql=(after.statements[0] - before.statements[0]) / requests,
+        sql_work=(after.statements[1] - before.statements[1]) / requests,
+        error_sample=result.error_sample,
+    )
+
+
+# --- Preparing -------------------------------------------------------------------------
+
+
+def prepare(url: str, shape: dataset.Shape) -> dict[str, Any]:
+    """Migrate, load the demo, insert the customers; what was inserted and how long it took."""
+    started = time.perf_counter()
+    with console.status("Migrating and loading the demo data..."):
+        asyncio.run(dataset.load_demo(url))
+    password_hash = hash_password(dataset.PASSWORD, "low")  # once, for every customer
+    with console.status(f"Inserting {shape.contacts:,} customers..."):
+        inserted = asyncio.run(dataset.insert_volume(url, shape, password_hash))
+    seconds = time.perf_counter() - started
+    console.print(
+        f"Dataset ready in {seconds:.1f} s: "
+        + ", ".join(f"{count:,} {table}" for table, count in inserted.items())
+    )
+    return {**dataclasses.asdict(shape), "inserted": inserted, "seconds": round(seconds, 1)}
+
+
+def argon2_medians(rounds: int = 20) -> dict[str, float]:
+    """Median wall and CPU time (all lanes' threads) of one argon2id hash with the
+    server's profile ('low', RFC 9106 low-memory), in this process."""
+    wall, cpu = [], []
+    for _ in range(rounds):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        hash_password(dataset.PASSWORD, "low")
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return {
+        "rounds": rounds,
+        "wall_ms": round(statistics.median(wall) * 1000, 1),
+        "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+    }
+
+
+def ensure_postgraphile(report: Report) -> Path | None:
+    """PostGraphile 4 installed with npm into bench/postgraphile (gitignored)."""
+    if shutil.which("node") is None:
+        report.skipped.append("PostGraphile: node is not installed")
+        return None
+    if not POSTGRAPHILE_CLI.exists():
+        if shutil.which("npm") is None:
+            report.skipped.append("PostGraphile: npm is not installed")
+            return None
+        with console.status("npm install (PostGraphile 4)..."):
+            done = subprocess.run(
+                [
+                    "npm",
+                    "install",
+                    "--no-package-lock",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                ],
+                cwd=POSTGRAPHILE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        if done.returncode != 0 or not POSTGRAPHILE_CLI.exists():
+            report.skipped.append(f"PostGraphile: npm install failed: {done.stderr[-500:]}")
+            return None
+    return POSTGRAPHILE_CLI
+
+
+def postgraphile_version() -> str:
+    package = POSTGRAPHILE_CLI.with_name("package.json")
+    return str(json.loads(package.read_text())["version"])
+
+
+# --- Servers ---------------------------------------------------------------------------
+
+
+def describe_servers(servers: dict[str, Server], options: Options) -> dict[str, str]:
+    keys = (
+        "production settings, JWT and Fernet keys generated for this run"
+        if options.environment == "production"
+        else "development settings, keys generated into its data directory"
+    )
+    descriptions = {
+        OURS: f"portal serve --server granian --workers 1 ({keys}), pool 10 + 10 overflow",
+        POSTGRAPHILE: f"PostGraphile {postgraphile_version() if POSTGRAPHILE in servers else ''}"
+        " CLI on node, default pool of 10, connecting as the database owner (no RLS, no"
+        " authentication: it checks nothing of what ours checks per request)",
+        FLOOR: "bench/floor.py: one SQL statement with JSON aggregation, Starlette on granian"
+        " (1 worker), asyncpg pool of 10, no GraphQL, no authentication",
+    }
+    return {key: descriptions[key] for key in servers}
+
+
+def ours_environment(environment: str) -> dict[str, str]:
+    """Production with keys generated for this run (production refuses to generate them
+    itself), or development (keys generated into the data directory)."""
+    env = {"PORTAL_ENV": environment, "ACCESS_TOKEN_TTL_SECONDS": str(TOKEN_TTL)}
+    if environment == "production":
+        env["JWT_KEYS"] = json.dumps(generate_key_set())
+        env["SECRET_KEYS"] = Fernet.generate_key().decode()
+    return env
+
+
+def ours_server(db: BenchDatabase, run_dir: Path, environment: str) -> Server:
+    port = free_port()
+    portal = Path(sys.executable).with_name("portal")
+    return Server(
+        name="our server",
+        command=[
+            str(portal),
+            "serve",
+            "--server",
+            "granian",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(run_dir / "portal"),
+            "--no-mail-sink",
+            "--no-worker",
+            "--no-demo",
+        ],
+        port=port,
+        log=run_dir / "ours.log",
+        env={"DATABASE_URL": db.url, **ours_environment(environment)},
+    )
+
+
+def floor_server(db: BenchDatabase, run_dir: Path) -> Server:
+    port = free_port()
+    granian = Path(sys.executable).with_name("granian")
+    return Server(
+        name="floor",
+        command=[
+            str(granian),
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "bench.floor:app_from_environment",
+        ],
+        port=port,
+        log=run_dir / "floor.log",
+        env={"DATABASE_URL": db.url},
+        cwd=ROOT,
+    )
+
+
+def postgraphile_server(db: BenchDatabase, run_dir: Path, cli: Path) -> Server:
+    port = free_port()
+    return Server(
+        name="PostGraphile",
+        command=[
+            "node",
+            str(cli),
+            "--connection",
+            db.node_url,
+            "--schema",
+            "public",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--disable-query-log",
+            "--disable-graphiql",
+        ],
+        port=port,
+        log=run_dir / "postgraphile.log",
+        env={"NODE_ENV": "production"},
+        ready_path="/graphql",
+    )
+
+
+def wait_all_ready(servers: list[Server], timeout: float = 180) -> None:
+    with httpx.Client(timeout=5) as client:
+
+        def probe(url: str) -> httpx.Response:
+            if url.endswith("/graphql"):
+                return client.post(url, json={"query": "{ __typename }"})
+            return client.get(url)
+
+        for server in servers:
+            with console.status(f"Waiting for {server.name} on {server.url}..."):
+                server.wait_ready(timeout, probe)
+
+
+# --- Loads -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    server_key: str
+    server: Server
+    rows: Callable[[], Awaitable[Path]]  # the request file, written when the load starts
+    marker: str  # what every good response contains
+    mode: str = "requests"
+
+
+async def wait_idle(pid: int, interval: float = 0.5) -> None:
+    """Until the server's process tree uses less than 5 % of a core (at most a minute):
+    requests an earlier run left queued (wrk does not wait for them) are not billed to
+    the next."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(60):
+            previous = cpu_seconds(pid)
+            while True:
+                await asyncio.sleep(interval)
+                current = cpu_seconds(pid)
+                if current - previous < 0.05 * interval:
+                    return
+                previous = current
+
+
+@dataclass
+class Loader:
+    wrk: str
+    options: Options
+    probe: Probe
+    report: Report
+
+    async def load(self, workload: Workload) -> None:
+        """Warm up, then one measured run per connection count."""
+        rows = await workload.rows()
+        first = self.options.connections[0]
+        with console.status(f"{workload.server_key}: {workload.name} warm-up"):
+            await self.wrk_run(workload, rows, first, self.options.warmup)
+        for connections in self.options.connections:
+            with console.status(
+                f"{workload.server_key}: {workload.name}, {connections} connections"
+            ):
+                await wait_idle(workload.server.pid)
+                before = await self.probe.snapshot(workload.server.pid)
+                result = await self.wrk_run(workload, rows, connections, self.options.duration)
+                after = await self.probe.snapshot(workload.server.pid)
+            row = to_row(workload.name, workload.server_key, connections, result, before, after)
+            self.report.rows.append(row)
+            console.print(
+                f"  {workload.server_key:<13} {workload.name:<19} c={connections:<3}"
+                f" {row.rps:8.1f} req/s  p99 {row.p99_ms:7.1f} ms  errors {row.errors}"
+            )
+
+    async def wrk_run(
+        self, workload: Workload, rows: Path, connections: int, seconds: float
+    ) -> WrkResult:
+        return await run_wrk(
+            self.wrk,
+            workload.server.url,
+            mode=workload.mode,
+            rows=rows,
+            marker=workload.marker,
+            connections=connections,
+            threads=self.options.threads,
+            seconds=seconds,
+        )
+
+
+@dataclass
+class Customers:
+    """The logged-in sample, logged in again when its tokens would expire mid-load."""
+
+    base_url: str
+    contacts: list[int]
+    report: Report
+    tokens: workloads.Tokens | None = None
+
+    async def fresh(self, needed_seconds: float) -> workloads.Tokens:
+        if self.tokens is None or self.expire_within(self.tokens, needed_seconds):
+            with console.status(f"Logging in {len(self.contacts)} customers..."):
+                self.tokens = await workloads.log_in(
+                    self.base_url, self.contacts, LOGIN_CONCURRENCY
+                )
+            if not self.report.login_sample:
+                self.report.login_sample = {
+                    "logins": len(self.tokens.by_contact),
+                    "concurrency": self.tokens.concurrency,
+                    "seconds": round(self.tokens.seconds, 2),
+                    "per_second": round(self.tokens.rate, 1),
+                }
+        return self.tokens
+
+    @staticmethod
+    def expire_within(tokens: workloads.Tokens, seconds: float) -> bool:
+        age = time.monotonic() - tokens.logged_in_at
+        return age + seconds > TOKEN_TTL - 30
+
+
+async def fetch_dashboards(
+    client: httpx.AsyncClient, servers: dict[str, Server], token: str, contact_id: str
+) -> dict[str, workloads.Dashboard]:
+    """One contact's dashboard from every server, normalised."""
+    ours = await client.post(
+        f"{servers[OURS].url}/graphql",
+        json=workloads.graphql_body(workloads.DASHBOARD),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    answers = {OURS: workloads.ours_dashboard(ours.json())}
+    if POSTGRAPHILE in servers:
+        theirs = await client.post(
+            f"{servers[POSTGRAPHILE].url}/graphql",
+            json=workloads.graphql_body(workloads.POSTGRAPHILE_DASHBOARD, id=contact_id),
+        )
+        answers[POSTGRAPHILE] = workloads.postgraphile_dashboard(theirs.json())
+    floor = await client.get(f"{servers[FLOOR].url}/dashboard/{contact_id}")
+    answers[FLOOR] = workloads.floor_dashboard(floor.json())
+    return answers
+
+
+async def check_dashboards(
+    servers: dict[str, Server], customers: Customers, shape: dataset.Shape
+) -> list[str]:
+    """The same contacts' dashboards from every server, each complete (every contract,
+    meter and the newest readings) and equal to the floor's (plain SQL); the problems."""
+    tokens = await customers.fresh(0)
+    problems: list[str] = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for contact in customers.contacts[:CHECKED_CONTACTS]:
+            contact_id = str(dataset.bench_id("contact", contact))
+            try:
+                answers = await fetch_dashboards(
+                    client, servers, tokens.by_contact[contact], contact_id
+                )
+            except (RuntimeError, KeyError, TypeError, ValueError) as error:
+                problems.append(f"{dataset.email(contact)}: {error!r}")
+                continue
+            for name, answer in answers.items():
+                if problem := workloads.shape_problem(answer, shape, READINGS_SHOWN):
+                    problems.append(f"{name}, {dataset.email(contact)}: {problem}")
+                elif answer != answers[FLOOR]:
+                    problems.append(
+                        f"{name}, {dataset.email(contact)}: differs from the floor's SQL:"
+                        f" {answer} != {answers[FLOOR]}"
+                    )
+    if problems:
+        console.print(
+            "[bold red]Dashboard check FAILED (figures below measure wrong answers):[/bold red]"
+        )
+        for problem in problems:
+            console.print(f"[red]  {problem}[/red]", soft_wrap=True)
+    else:
+        console.print(
+            f"Dashboards checked for {CHECKED_CONTACTS} customers: {', '.join(servers)} agree"
+            f" on {shape.contracts_per_contact} contracts x {shape.meters_per_contract} meters"
+            f" x {READINGS_SHOWN} readings."
+        )
+    return problems
+
+
+def build_workloads(
+    servers: dict[str, Server], customers: Customers, options: Options, run_dir: Path
+) -> list[Workload]:
+    """Our dashboard, the other servers' dashboards (the same contacts), our portalHome
+    and submitMeterReading (tokens of the sample), and our login (any generated customer)."""
+    load_seconds = options.warmup + options.duration * len(options.connections) + 10
+    sample, everyone = customers.contacts, range(1, options.shape.contacts + 1)
+
+    def file(name: str, lines: Callable[[], list[str]]) -> Callable[[], Awaitable[Path]]:
+        async def write() -> Path:
+            return workloads.write_lines(run_dir / f"{name}.tsv", lines())
+
+        return write
+
+    def with_tokens(
+        name: str, lines: Callable[[workloads.Tokens], list[str]]
+    ) -> Callable[[], Awaitable[Path]]:
+        async def write() -> Path:
+            tokens = await customers.fresh(load_seconds)
+            return workloads.write_lines(run_dir / f"{name}.tsv", lines(tokens))
+
+        return write
+
+    def ours(name: str, rows: Callable[[], Awaitable[Path]], marker: str) -> Workload:
+        mode = "submit" if name == "submitMeterReading" else "requests"
+        return Workload(name, OURS, servers[OURS], rows, marker, mode)
+
+    loads = [
+        ours(
+            "dashboard",
+            with_tokens("ours-dashboard", lambda t: workloads.ours_lines(t, workloads.DASHBOARD)),
+            '"contracts"',
+        )
+    ]
+    if POSTGRAPHILE in servers:
+        rows = file("postgraphile-dashboard", lambda: workloads.postgraphile_lines(sample))
+        marker = '"contractsByContactId"'
+        loads.append(Workload("dashboard", POSTGRAPHILE, servers[POSTGRAPHILE], rows, marker))
+    rows = file("floor-dashboard", lambda: workloads.floor_lines(sample))
+    loads.append(Workload("dashboard", FLOOR, servers[FLOOR], rows, '"contracts"'))
+    return [
+        *loads,
+        ours(
+            "portalHome",
+            with_tokens("ours-home", lambda t: workloads.ours_lines(t, workloads.PORTAL_HOME)),
+            '"tiles"',
+        ),
+        ours(
+            "submitMeterReading",
+            with_tokens("ours-submit", lambda t: workloads.submit_lines(t, options.shape)),
+            "MeterReadingSubmitted",
+        ),
+        ours("login", file("ours-login", lambda: workloads.login_lines(everyone)), "accessToken"),
+    ]
+
+
+async def measure(
+    db: BenchDatabase,
+    servers: dict[str, Server],
+    wrk: str | None,
+    options: Options,
+    report: Report,
+    run_dir: Path,
+) -> None:
+    sample = random.Random(options.seed).sample(
+        range(1, options.shape.contacts + 1), min(options.customers, options.shape.contacts)
+    )
+    customers = Customers(servers[OURS].url, sample, report)
+    report.check_problems = await check_dashboards(servers, customers, options.shape)
+    if wrk is None:
+        return
+    counter = await statement_counter(db.url)
+    report.methods["sql_statements"] = counter.method
+    try:
+        loader = Loader(wrk, options, Probe(db, counter), report)
+        for workload in build_workloads(servers, customers, options, run_dir):
+            await loader.load(workload)
+    finally:
+        await counter.close()
+
+
+# --- Output ----------------------------------------------------------------------------
+
+
+def ratios(rows: list[Row]) -> list[dict[str, Any]]:
+    """Ours / PostGraphile and ours / floor on the dashboard, per connection count."""
+    dashboard = {(r.server, r.connections): r for r in rows if r.workload == "dashboard"}
+    ours = {c: r for (s, c), r in dashboard.items() if s == OURS}
+    found = []
+    for (server, connections), other in sorted(dashboard.items()):
+        mine = ours.get(connections)
+        if mine is None or server == OURS or not other.rps or not other.p99_ms:
+            continue
+        found.append(
+            {
+                "versus": server,
+                "connections": connections,
+                "rps_ratio": round(mine.rps / other.rps, 3),
+                "p99_ratio": round(mine.p99_ms / other.p99_ms, 3),
+            }
+        )
+    return found
+
+
+def _optional(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+COLUMNS = (
+    "workload",
+    "server",
+    "conns",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx/bad",
+    "app CPU ms/req",
+    "PG CPU ms/req",
+    "SQL/req (work)",
+)
+
+
+def results_table(rows: list[Row]) -> Table:
+    table = Table(title="Customer operations under wrk (a random customer per request)")
+    for i, column in enumerate(COLUMNS):
+        table.add_column(column, justify="left" if i < 2 else "right", no_wrap=i < 2)
+    for r in rows:
+        table.add_row(
+            r.workload,
+            r.server,
+            str(r.connections),
+            f"{r.rps:.1f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            f"{r.non_2xx}/{r.errors}",
+            f"{r.server_cpu_ms:.2f}",
+            _optional(r.db_cpu_ms),
+            f"{r.sql:.1f} ({r.sql_work:.1f})",
+        )
+    return table
+
+
+def ratio_table(found: list[dict[str, Any]]) -> Table:
+    table = Table(title="Dashboard, ours / other: req/s (higher is better) and p99 (lower)")
+    for column in ("ours versus", "conns", "req/s ratio", "p99 ratio"):
+        table.add_column(column, justify="right")
+    for ratio in found:
+        table.add_row(
+            ratio["versus"],
+            str(ratio["connections"]),
+            f"{ratio['rps_ratio']:.2f}",
+            f"{ratio['p99_ratio']:.2f}",
+        )
+    return table
+
+
+def print_report(report: Report) -> None:
+    if report.rows:
+        console.print(results_table(report.rows))
+    if report.ratios:
+        console.print(ratio_table(report.ratios))
+    print_notes(report)
+
+
+def print_notes(report: Report) -> None:
+    for key, description in report.servers.items():
+        console.print(f"[bold]{key}[/bold]: {description}", soft_wrap=True)
+    console.print(
+        "non-2xx/bad: HTTP errors / all bad answers (non-2xx, socket errors, GraphQL"
+        " errors, refusals). SQL/req: statements per request, in parentheses without"
+        " BEGIN/COMMIT/ROLLBACK/SET/RESET.",
+        soft_wrap=True,
+    )
+    if argon2 := report.argon2_hash:
+        console.print(
+            f"argon2id hash alone (gql.auth.passwords, 'low' profile, median of"
+            f" {argon2['rounds']:.0f}): {argon2['wall_ms']} ms wall, {argon2['cpu_ms']} ms CPU"
+        )
+    if sample := report.login_sample:
+        console.print(
+            f"Login of the sample (httpx, {sample['concurrency']} concurrent):"
+            f" {sample['logins']} in {sample['seconds']} s = {sample['per_second']} logins/s"
+        )
+    for key, value in report.methods.items():
+        console.print(f"[dim]{key}: {value}[/dim]", soft_wrap=True)
+    for row in report.rows:
+        if row.errors and row.error_sample:
+            console.print(
+                f"[yellow]{row.server} {row.workload} c={row.connections}:"
+                f" {row.error_sample}[/yellow]",
+                soft_wrap=True,
+            )
+    for problem in report.check_problems:
+        console.print(f"[red]Dashboard check: {problem}[/red]", soft_wrap=True)
+    for skipped in report.skipped:
+        console.print(f"[yellow]Skipped: {skipped}[/yellow]", soft_wrap=True)
+
+
+def write_json(report: Report, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
+    console.print(f"Results written to {output}")
+
+
+# --- Command ---------------------------------------------------------------------------
+
+
+def git_commit() -> str | None:
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    return None
+
+
+def new_report(options: Options) -> Report:
+    report = Report(
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine={
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "commit": git_commit(),
+        },
+        settings={**dataclasses.asdict(options), "wrk_threads": options.threads},
+    )
+    report.methods = {
+        "server_cpu": "utime+stime (+cutime+cstime) of the server's process tree from"
+        " /proc/<pid>/stat, after minus before, / requests",
+        "postgres_cpu": "the same for the postmaster's process tree (all backends)",
+        "latency": "wrk percentiles (no coordinated-omission correction); wrk runs on"
+        " the same machine",
+        "submitMeterReading": "wrk + bench/wrk_bench.lua: a random meter of a logged-in"
+        " customer, a unique readAt, the value on the meter's consumption line",
+    }
+    return report
+
+
+def run(options: Options, output: Path) -> Report:
+    report = new_report(options)
+    wrk = ensure_wrk(console)
+    if wrk is None:
+        report.skipped.append("all loads: wrk is not available")
+    cli = ensure_postgraphile(report)
+    run_dir = output.parent / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(bench_database(console))
+        report.methods["database"] = db.description
+        report.dataset = prepare(db.url, options.shape)
+        report.argon2_hash = argon2_medians()
+        servers = {OURS: ours_server(db, run_dir, options.environment)}
+        if cli is not None:
+            servers[POSTGRAPHILE] = postgraphile_server(db, run_dir, cli)
+        servers[FLOOR] = floor_server(db, run_dir)
+        report.servers = describe_servers(servers, options)
+        for server in servers.values():
+            stack.enter_context(running(server))
+        wait_all_ready(list(servers.values()))
+        asyncio.run(measure(db, servers, wrk, options, report, run_dir))
+    report.ratios = ratios(report.rows)
+    return report
+
+
+def main(
+    duration: Annotated[float, typer.Option(help="Seconds per measured load.")] = 15,
+    warmup: Annotated[float, typer.Option(help="Seconds of warm-up per workload.")] = 3,
+    connections: Annotated[
+        list[int] | None, typer.Option("--connections", "-c", help="Repeatable; 8 and 32.")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="wrk threads.")] = 2,
+    contacts: Annotated[int, typer.Option(help="Generated customers.")] = 10_000,
+    customers: Annotated[
+        int, typer.Option(help="Customers logged in and picked at random per request.")
+    ] = 300,
+    environment: Annotated[
+        str, typer.Option("--env", help="PORTAL_ENV of our server: production or development.")
+    ] = "production",
+    quick: Annotated[
+        bool, typer.Option(help="Smoke run: 3 s loads, 1 s warm-up, 100 customers.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the customer sample.")] = 20261123,
+    output: Annotated[Path, typer.Option(help="JSON results.")] = ROOT
+    / ".bench-results"
+    / "dashboard.json",
+) -> None:
+    """Our customer dashboard against PostGraphile 4 and a one-statement floor, plus
+    portalHome, submitMeterReading and login: throughput, latency, CPU and SQL."""
+    if environment not in ("production", "development"):
+        raise typer.BadParameter("production or development", param_hint="--env")
+    if quick:
+        duration, warmup, customers = 3, 1, min(customers, 100)
+    options = Options(
+        duration=duration,
+        warmup=warmup,
+        connections=tuple(connections or (8, 32)),
+        threads=threads,
+        customers=customers,
+        shape=dataset.Shape(contacts=contacts),
+        environment=environment,
+        seed=seed,
+    )
+    exit_on_sigterm()
+    started = time.monotonic()
+    try:
+        report = run(options, output)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted: servers and PostgreSQL stopped.[/yellow]")
+        raise typer.Exit(130) from None
+    print_report(report)
+    report.settings["wall_seconds"] = round(time.monotonic() - started)
+    console.print(f"Whole run: {report.settings['wall_seconds']} s")
+    write_json(report, output)
+    if report.check_problems:
+        console.print("[bold red]Dashboard check failed: see above.[/bold red]")
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)
