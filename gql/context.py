@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import strawberry
 from sqlalchemy.engine import Result
@@ -19,6 +19,8 @@ from gql.domain import documents
 from gql.domain.authentication import IdentityConfig, identity_config
 from gql.resolvers.loaders import Loaders
 from gql.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,14 +52,30 @@ class Context:
         return self.document_storage or documents.storage_for(self.settings)
 
     async def execute(self, statement: Executable) -> Result[Any]:
-        """Run a statement of the request, one at a time. GraphQL abandons sibling fields
-        (cancels their tasks) once a non-null error has decided the answer; a statement
-        cancelled mid-flight makes asyncpg drop the connection, so the statement is let
-        finish first (milliseconds) and the cancellation is passed on after it."""
+        """Run a statement of the request, one at a time."""
+        return await self._one_at_a_time(lambda: self.session.execute(statement))
+
+    async def fetch_text(self, sql: str, arguments: Sequence[Any]) -> str:
+        """Run a compiled statement (a query plan) on the request's connection through
+        asyncpg directly: one prepared statement, no ORM, one text value back."""
+
+        async def fetch() -> str:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            return cast(str, await driver.fetchval(sql, *arguments))
+
+        return await self._one_at_a_time(fetch)
+
+    async def _one_at_a_time(self, run: Callable[[], Awaitable[T]]) -> T:
+        """GraphQL abandons sibling fields (cancels their tasks) once a non-null error
+        has decided the answer; a statement cancelled mid-flight makes asyncpg drop the
+        connection, so the statement is let finish first (milliseconds) and the
+        cancellation is passed on after it."""
         async with self.lock:
             if self.closed():
                 raise asyncio.CancelledError  # the request is over; its answer is sent
-            running = asyncio.ensure_future(self.session.execute(statement))
+            running = asyncio.ensure_future(run())
             try:
                 return await asyncio.shield(running)
             except asyncio.CancelledError:

@@ -1,0 +1,78 @@
+"""Automatic persisted queries (Apollo's protocol): a client sends the SHA-256 of a
+query instead of its text once the server knows it.
+
+    {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}}
+
+Unknown hash without the text: `PERSISTED_QUERY_NOT_FOUND`, and the client sends the
+text with the hash, which the server checks and keeps. Known texts are kept per process
+in a bounded LRU map (a second process learns them from its own first miss), and only
+texts the executor could parse and validate are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError
+
+__all__ = ["PersistedQueries", "PersistedQueryError"]
+
+STORE_SIZE = 1024
+
+
+class PersistedQueryError(GraphQLError):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+def sha256(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+class PersistedQueries:
+    def __init__(self, size: int = STORE_SIZE) -> None:
+        self.size = size
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    @staticmethod
+    def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
+        """The hash a request names, if it uses the protocol; PersistedQueryError if it
+        names one wrongly."""
+        persisted = (extensions or {}).get("persistedQuery")
+        if persisted is None:
+            return None
+        if not isinstance(persisted, Mapping) or persisted.get("version") != 1:
+            raise PersistedQueryError(
+                "Unsupported persisted query version (only 1).", "PERSISTED_QUERY_NOT_SUPPORTED"
+            )
+        digest = persisted.get("sha256Hash")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise PersistedQueryError(
+                "persistedQuery.sha256Hash must be 64 hex digits.", "BAD_USER_INPUT"
+            )
+        return digest.lower()
+
+    def resolve(self, query: str | None, digest: str) -> str:
+        """The text to run: the stored one for a bare hash, else the sent one after
+        checking that it has that hash."""
+        if query is None:
+            text = self._texts.get(digest)
+            if text is None:
+                raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+            self._texts.move_to_end(digest)
+            return text
+        if sha256(query) != digest:
+            raise PersistedQueryError("provided sha does not match query", "BAD_USER_INPUT")
+        return query
+
+    def keep(self, digest: str, query: str) -> None:
+        self._texts[digest] = query
+        self._texts.move_to_end(digest)
+        while len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._texts)

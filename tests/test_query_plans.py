@@ -1,0 +1,540 @@
+"""Query plans (gql/query_plans.py) against the executor, over HTTP.
+
+The first time a document is sent the executor answers it; from the second time on a
+plan answers it in one statement when it can. So every case below sends the same
+request twice and compares the two bodies, byte for byte after re-encoding (key order
+included), for each kind of caller: customers of two contacts and two organizations,
+an installer, a customer of the read-only group, staff and
+anonymous callers. The documents cover every relation a plan follows, every leaf field
+a plan claims for customers and installers, connections with their arguments, cursors,
+page info and totals, aliases and `__typename`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from graphql import FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, parse
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from db import demo, models
+from db.session import Database
+from gql import query_plans
+from gql.app import create_app
+from gql.auth.actor import ANONYMOUS, Actor
+from gql.auth.tokens import TokenService
+from gql.persisted_queries import sha256
+from gql.query_plans import RELATIONS, NotPlannable, Planner, compile_plan
+from gql.schema import schema
+from gql.schema.pagination import encode_cursor
+from gql.settings import Settings
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+
+GRAPHQL_SCHEMA: Any = schema._schema
+ANNA = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
+READ_ONLY_GROUP = demo.demo_id("group:musterstadt-kunden:read-only")
+
+
+def _plannable_leafs(type_name: str, actor: Actor) -> list[str]:
+    """The leaf fields of `type_name` a plan answers for callers like `actor`, found by
+    asking the compiler about each one (so a field the compiler claims is always
+    compared with the executor below)."""
+    graphql_type = GRAPHQL_SCHEMA.type_map[type_name]
+    path = {
+        "Contact": "viewer {{ contact {{ {} }} }}",
+        "Contract": "viewer {{ contracts {{ edges {{ node {{ {} }} }} }} }}",
+        "Meter": "viewer {{ meters {{ edges {{ node {{ {} }} }} }} }}",
+        "MeterReading": (
+            "viewer {{ meters {{ edges {{ node {{"
+            " readings {{ edges {{ node {{ {} }} }} }} }} }} }} }}"
+        ),
+    }[type_name]
+    found = []
+    for name, field in graphql_type.fields.items():
+        leaf = field.type
+        while hasattr(leaf, "of_type"):
+            leaf = leaf.of_type
+        if field.args or not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+            continue
+        try:
+            compile_plan(GRAPHQL_SCHEMA, "{ " + path.format(name) + " }", None, actor)
+        except NotPlannable:
+            continue
+        found.append(name)
+    return found
+
+
+CUSTOMER = ACTORS["customer"]
+INSTALLER = ACTORS["installer"]
+CONTACT = " ".join(_plannable_leafs("Contact", CUSTOMER))
+CONTRACT = " ".join(_plannable_leafs("Contract", CUSTOMER))
+METER = " ".join(_plannable_leafs("Meter", CUSTOMER))
+READING = " ".join(_plannable_leafs("MeterReading", CUSTOMER))
+PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }"
+
+# The benchmark's dashboard (bench/workloads.py), as a portal's home page asks for it.
+DASHBOARD = (
+    "{ viewer { contact { displayName } contracts { edges { node { number"
+    " meters { edges { node { number readings(first: 3) { edges { node { value readAt } } }"
+    " } } } } } } } }"
+)
+CONTACT_TREE = f"""
+query ContactTree($first: Int, $after: String) {{
+  viewer {{
+    __typename role isImpersonation
+    contact {{ {CONTACT}
+      contracts(first: $first, after: $after) {{ totalCount {PAGE_INFO} __typename
+        edges {{ cursor __typename node {{ {CONTRACT}
+          contact {{ id displayName }}
+          meters {{ totalCount edges {{ cursor node {{ {METER} contract {{ id number }} }} }} }}
+        }} }}
+      }}
+    }}
+  }}
+}}
+"""
+METER_TREE = f"""
+query MeterTree($first: Int, $after: String) {{
+  viewer {{
+    meters(first: $first) {{ {PAGE_INFO} totalCount
+      edges {{ cursor node {{ {METER}
+        readings(first: 3, after: $after) {{ totalCount {PAGE_INFO}
+          edges {{ cursor node {{ {READING}
+            meter {{ id number contract {{ id status contact {{ id displayName }} }} }}
+          }} }}
+        }}
+      }} }}
+    }}
+  }}
+}}
+"""
+CONTRACT_LIST = f"""
+query Contracts($first: Int, $after: String) {{
+  viewer {{
+    contracts(first: $first, after: $after) {{ totalCount {PAGE_INFO}
+      edges {{ cursor node {{ {CONTRACT} meters {{ edges {{ node {{ number }} }} }} }} }}
+    }}
+    first: contracts(first: 1) {{ edges {{ node {{ number }} }} }}
+    second: contracts(first: 1, after: "{encode_cursor(0)}") {{ edges {{ node {{ number }} }} }}
+    none: contracts(first: 0) {{ totalCount {PAGE_INFO} edges {{ node {{ id }} }} }}
+  }}
+  me: viewer {{ role }}
+}}
+"""
+INSTALLER_TREE = f"""
+query Installer($first: Int, $after: String) {{
+  viewer {{
+    role
+    contact {{ {" ".join(_plannable_leafs("Contact", INSTALLER))} }}
+    meters(first: $first, after: $after) {{ totalCount {PAGE_INFO}
+      edges {{ cursor node {{ {" ".join(_plannable_leafs("Meter", INSTALLER))}
+        readings(first: 2) {{ edges {{ node {{
+          {" ".join(_plannable_leafs("MeterReading", INSTALLER))}
+        }} }} }}
+      }} }}
+    }}
+  }}
+}}
+"""
+ROLE_ONLY = "{ viewer { __typename role isImpersonation } }"
+
+CUSTOMER_DOCUMENTS = [DASHBOARD, CONTACT_TREE, METER_TREE, CONTRACT_LIST, ROLE_ONLY]
+VARIABLES: list[dict[str, Any]] = [
+    {},
+    {"first": 1},
+    {"first": 1, "after": encode_cursor(0)},
+    {"first": 2, "after": encode_cursor(1)},
+    {"first": 0},
+    {"first": 100, "after": encode_cursor(50)},
+]
+# Arguments the executor refuses: a plan must leave them to it.
+REFUSED: list[dict[str, Any]] = [
+    {"first": 101},
+    {"first": -1},
+    {"after": "kein-cursor"},
+    {"first": "zwei"},
+]
+
+
+def _relations(document: str) -> set[tuple[str, str]]:
+    """The (type, field) relations a document follows."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(graphql_type: GraphQLObjectType, node: Any) -> None:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            assert isinstance(selection, FieldNode)
+            name = selection.name.value
+            if name == "__typename":
+                continue
+            named = graphql_type.fields[name].type
+            while hasattr(named, "of_type"):
+                named = named.of_type
+            if (graphql_type.name, name) in RELATIONS:
+                found.add((graphql_type.name, name))
+            if isinstance(named, GraphQLObjectType):
+                walk(named, selection)
+
+    for definition in parse(document).definitions:
+        walk(GRAPHQL_SCHEMA.query_type, definition)
+    return found
+
+
+def test_the_documents_cover_every_relation_and_leaf_field_a_plan_answers() -> None:
+    covered = set().union(*(_relations(d) for d in [*CUSTOMER_DOCUMENTS, INSTALLER_TREE]))
+    assert covered == set(RELATIONS)
+    # Not vacuous: the fields a portal shows are among those a plan answers.
+    assert {"id", "displayName", "customerNumber", "email"} <= set(CONTACT.split())
+    assert {"id", "number", "status", "installmentAmount"} <= set(CONTRACT.split())
+    assert {"id", "number", "unit", "type"} <= set(METER.split())
+    assert {"id", "value", "readAt", "source"} <= set(READING.split())
+
+
+# --- HTTP through the app, as each kind of caller -------------------------------------------
+
+
+@dataclass
+class Caller:
+    name: str
+    token: str | None
+    planned: bool  # whether the customer documents get plans
+
+
+class PlanClient:
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.graphql = app.state.graphql
+
+    async def post(
+        self, query: str | None, token: str | None, variables: dict[str, Any] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body: dict[str, Any] = {"variables": variables or {}}
+        if query is not None:
+            body["query"] = query
+        if extensions is not None:
+            body["extensions"] = extensions
+        return await self.client.post("/graphql", json=body, headers=headers)
+
+    async def login(self, email: str, password: str, portal: uuid.UUID | None) -> str:
+        mutation = (
+            "mutation($i: LoginInput!) { login(input: $i) {"
+            " ... on LoggedIn { accessToken } ... on LoginError { code message } } }"
+        )
+        payload: dict[str, Any] = {"email": email, "password": password}
+        if portal is not None:
+            payload["portalId"] = global_id("Portal", portal)
+        response = await self.post(mutation, None, {"i": payload})
+        token = response.json()["data"]["login"].get("accessToken")
+        assert token, response.text
+        return str(token)
+
+    async def twice(
+        self, query: str, token: str | None, variables: dict[str, Any]
+    ) -> tuple[str, str, bool]:
+        """The executor's body, the second answer's body, and whether a plan gave it."""
+        first = await self.post(query, token, variables)
+        before = self.graphql.planned_answers
+        second = await self.post(query, token, variables)
+        assert first.status_code == second.status_code
+        return _canonical(first), _canonical(second), self.graphql.planned_answers > before
+
+
+def _canonical(response: httpx.Response) -> str:
+    return json.dumps(response.json(), ensure_ascii=False)
+
+
+@pytest.fixture
+async def plans(
+    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+) -> AsyncIterator[PlanClient]:
+    app = create_app(test_settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield PlanClient(client, app)
+
+
+LOGINS = {login.email: login for login in demo.LOGINS}
+PORTALS = {
+    "musterstadt-kunden": CUSTOMER_PORTAL,
+    "musterstadt-partner": INSTALLER_PORTAL,
+    "nachbarstadt-kunden": NACHBAR_PORTAL,
+}
+
+
+async def _login(plans: PlanClient, email: str) -> str:
+    account = LOGINS[email]
+    return await plans.login(email, account.password, PORTALS.get(account.portal or ""))
+
+
+@pytest.fixture
+async def callers(plans: PlanClient, session: AsyncSession) -> list[Caller]:
+    """Every kind of caller, logged in over HTTP. Anna's read-only twin: Jonas moved to
+    the "Nur lesen" group (grants without writes, running contracts only) with one of
+    his contracts terminated (unassigned portal users can not log in)."""
+    jonas = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:jonas.wolf@example.org")
+    await session.execute(
+        sa.update(models.PortalUser)
+        .where(models.PortalUser.id == jonas)
+        .values(permission_group_id=READ_ONLY_GROUP)
+    )
+    jonas_contact = demo.demo_id("contact:musterstadt:c01")
+    b = demo.DemoBuilder(session, lambda password: password)
+    organization = await session.get_one(models.Organization, ACTORS["admin"].organization_id)
+    contact = await session.get_one(models.Contact, jonas_contact)
+    contract, _ = b.contract_with_meter(
+        organization, contact, "V-2019-0000001", models.Commodity.GAS,
+        models.PaymentMethod.TRANSFER,
+    )  # fmt: skip
+    contract.status = models.ContractStatus.TERMINATED
+    await b.flush()
+    return [
+        Caller("customer", await _login(plans, "anna.becker@example.org"), True),
+        Caller("read_only_customer", await _login(plans, "jonas.wolf@example.org"), True),
+        Caller("other_org_customer", await _login(plans, "lena.fischer@example.org"), True),
+        Caller("installer", await _login(plans, "montage@elektro-schmidt.example"), False),
+        Caller("admin", await _login(plans, "admin@musterstadt.example"), False),
+        Caller("agent", await _login(plans, "agent@musterstadt.example"), False),
+        Caller("other_admin", await _login(plans, "admin@nachbarstadt.example"), False),
+        Caller("anonymous", None, False),
+    ]
+
+
+async def test_plans_answer_as_the_executor_does_for_every_caller(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    compared = planned = 0
+    for caller in callers:
+        documents = [*CUSTOMER_DOCUMENTS, INSTALLER_TREE]
+        for document in documents:
+            for variables in VARIABLES:
+                executor, answer, was_planned = await plans.twice(document, caller.token, variables)
+                assert answer == executor, (caller.name, document, variables)
+                compared += 1
+                planned += was_planned
+                if document == ROLE_ONLY:
+                    assert was_planned, caller.name  # every caller may read its role
+                elif document in CUSTOMER_DOCUMENTS and caller.planned:
+                    assert was_planned, (caller.name, document, variables)
+                    assert "errors" not in json.loads(answer)
+                elif document == INSTALLER_TREE and (caller.planned or caller.name == "installer"):
+                    assert was_planned, (document, variables)
+                else:
+                    # Fields this caller may not read: the executor answers (and refuses).
+                    assert not was_planned, (caller.name, document)
+    assert planned >= compared / 2  # half the cases: customers, installer, roles
+
+
+async def test_the_answers_hold_each_callers_own_rows(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    """Not only the same as the executor: right. Each customer sees their contracts with
+    their own meters under each, the newest three readings of each meter; the read-only
+    group hides the terminated contract."""
+    tokens = {caller.name: caller.token for caller in callers}
+    for _ in range(2):  # executor, then plan
+        body = (await plans.post(CONTACT_TREE, tokens["customer"], {})).json()
+        contracts = body["data"]["viewer"]["contact"]["contracts"]
+        numbers = [edge["node"]["number"] for edge in contracts["edges"]]
+        assert numbers == ["V-2023-1000001", "V-2023-1000002", "V-2024-2000001"]
+        for edge in contracts["edges"]:
+            contract = edge["node"]
+            meters = contract["meters"]["edges"]
+            assert meters
+            assert all(m["node"]["contract"]["id"] == contract["id"] for m in meters)
+
+        body = (await plans.post(METER_TREE, tokens["customer"], {})).json()
+        for edge in body["data"]["viewer"]["meters"]["edges"]:
+            readings = edge["node"]["readings"]["edges"]
+            assert len(readings) == 3
+            assert {r["node"]["meter"]["id"] for r in readings} == {edge["node"]["id"]}
+            times = [r["node"]["readAt"] for r in readings]
+            assert times == sorted(times, reverse=True)
+
+        body = (await plans.post(CONTRACT_LIST, tokens["read_only_customer"], {})).json()
+        statuses = {e["node"]["status"] for e in body["data"]["viewer"]["contracts"]["edges"]}
+        assert statuses == {"ACTIVE"}
+
+    assert plans.graphql.planned_answers == 3  # the second round
+
+
+async def test_arguments_the_executor_refuses_are_left_to_it(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    token = callers[0].token
+    await plans.post(CONTACT_TREE, token, {})  # known to the planner from here on
+    for variables in REFUSED:
+        executor, answer, was_planned = await plans.twice(CONTACT_TREE, token, variables)
+        assert not was_planned, variables
+        assert answer == executor
+        assert json.loads(answer)["errors"], variables
+
+
+@contextmanager
+def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
+    """Every statement on the test's connection: SQLAlchemy's through its event, plans'
+    (which bypass SQLAlchemy) through the driver's query logger, which also reports the
+    driver's own one-off type introspection (left out)."""
+    statements: list[str] = []
+    sync = connection.sync_connection
+    assert sync is not None
+    driver: Any = sync.connection.dbapi_connection.driver_connection  # type: ignore[union-attr]
+
+    def orm(*args: Any) -> None:
+        statements.append(args[2])
+
+    def raw(record: Any) -> None:
+        if "typeinfo_tree" not in record.query and "'jit'" not in record.query:
+            statements.append(record.query)
+
+    sa.event.listen(sync, "before_cursor_execute", orm)
+    driver.add_query_logger(raw)
+    try:
+        yield statements
+    finally:
+        driver.remove_query_logger(raw)
+        sa.event.remove(sync, "before_cursor_execute", orm)
+
+
+async def test_a_planned_dashboard_is_one_statement_after_authorization(
+    plans: PlanClient, callers: list[Caller], connection: AsyncConnection
+) -> None:
+    token = callers[0].token
+    with counting_statements(connection) as executor:
+        first = await plans.post(METER_TREE, token, {"first": 50})
+    with counting_statements(connection) as planned:
+        second = await plans.post(METER_TREE, token, {"first": 50})
+    assert _canonical(first) == _canonical(second)
+
+    def work(statements: list[str]) -> list[str]:
+        return [s for s in statements if "auth_session" not in s and "SAVEPOINT" not in s]
+
+    # The executor: authorization, then a statement per level and per total.
+    assert len(work(executor)) >= 4
+    assert len(planned) - len(work(planned)) == len(executor) - len(work(executor))
+    (plan,) = work(planned)
+    assert plan.startswith("SELECT CAST(json_build_object(")
+
+
+def test_plans_are_kept_per_kind_of_caller_and_never_hold_ids() -> None:
+    planner = Planner(GRAPHQL_SCHEMA)
+    assert planner.plan(DASHBOARD, None, CUSTOMER) is None  # not answered yet
+    planner.answered(DASHBOARD, None)
+    plan = planner.plan(DASHBOARD, None, CUSTOMER)
+    assert plan is not None
+    assert planner.plan(DASHBOARD, None, ACTORS["other_customer"]) is plan
+    assert planner.plan(DASHBOARD, None, ACTORS["other_org_customer"]) is plan
+    assert planner.compiled == 1
+    for actor in ACTORS.values():
+        for value in (actor.organization_id, actor.contact_id, actor.subject_id):
+            assert value is None or str(value) not in plan.sql
+    assert planner.plan(DASHBOARD, None, ACTORS["admin"]) is None  # staff: no contact
+    assert planner.plan(DASHBOARD, None, ANONYMOUS) is None
+    impersonated = replace(CUSTOMER, impersonator_id=ACTORS["admin"].subject_id)
+    assert impersonated.is_impersonated
+    assert planner.plan(DASHBOARD, None, impersonated) is None
+
+
+def test_the_plan_cache_is_bounded() -> None:
+    planner = Planner(GRAPHQL_SCHEMA, size=3)
+    documents = [f"{{ viewer {{ role a{i}: isImpersonation }} }}" for i in range(5)]
+    for document in documents:
+        planner.answered(document, None)
+        assert planner.plan(document, None, CUSTOMER) is not None
+    assert planner.compiled == 5
+    assert planner.plan(documents[0], None, CUSTOMER) is None  # forgotten as not answered
+    assert planner.plan(documents[-1], None, CUSTOMER) is not None
+    assert planner.compiled == 5
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ viewer { contact { ...C } } } fragment C on Contact { id }",
+        "{ viewer { contact @include(if: true) { id } } }",
+        "query($id: ID!) { node(id: $id) { id } }",
+        "mutation { logout { __typename } }",
+        "{ viewer { contact { id id } } }",
+        "{ viewer { portal { id } } }",
+        "query($f: Int = 2) { viewer { contracts(first: $f) { totalCount } } }",
+    ],
+)
+def test_what_a_plan_does_not_translate_is_left_to_the_executor(document: str) -> None:
+    with pytest.raises(NotPlannable):
+        compile_plan(GRAPHQL_SCHEMA, document, None, CUSTOMER)
+
+
+# --- Automatic persisted queries ----------------------------------------------------------
+
+
+def _persisted(query: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256(query)}}
+
+
+async def test_a_persisted_query_is_asked_for_then_answered_by_its_hash(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    token = callers[0].token
+    extensions = _persisted(DASHBOARD)
+    missing = (await plans.post(None, token, extensions=extensions)).json()
+    assert missing["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert missing["data"] is None
+
+    with_text = await plans.post(DASHBOARD, token, extensions=extensions)
+    by_hash = await plans.post(None, token, extensions=extensions)
+    assert with_text.status_code == by_hash.status_code == 200
+    assert "errors" not in with_text.json()
+    assert _canonical(by_hash) == _canonical(with_text)
+    # Another caller's hash-only request answers with that caller's own rows.
+    other = (await plans.post(None, callers[2].token, extensions=extensions)).json()
+    assert other["data"]["viewer"]["contact"] != with_text.json()["data"]["viewer"]["contact"]
+
+
+async def test_a_persisted_query_is_checked_against_its_hash(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    token = callers[0].token
+    wrong = {"persistedQuery": {"version": 1, "sha256Hash": sha256(ROLE_ONLY)}}
+    body = (await plans.post(DASHBOARD, token, extensions=wrong)).json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # The mismatching text was not kept under the hash it claimed.
+    body = (await plans.post(None, token, extensions=wrong)).json()
+    assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"persistedQuery": {"version": 2, "sha256Hash": sha256(ROLE_ONLY)}},
+         "PERSISTED_QUERY_NOT_SUPPORTED"),
+        ({"persistedQuery": {"version": 1, "sha256Hash": "abc"}}, "BAD_USER_INPUT"),
+        ({"persistedQuery": "yes"}, "PERSISTED_QUERY_NOT_SUPPORTED"),
+    ]  # fmt: skip
+    for extensions, code in cases:
+        body = (await plans.post(ROLE_ONLY, token, extensions=extensions)).json()
+        assert body["errors"][0]["extensions"]["code"] == code, extensions
+
+
+async def test_an_invalid_query_is_not_kept_under_its_hash(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    invalid = "{ viewer { nichtDa } }"
+    body = (await plans.post(invalid, None, extensions=_persisted(invalid))).json()
+    assert body["errors"]
+    body = (await plans.post(None, None, extensions=_persisted(invalid))).json()
+    assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+def test_a_translation_bug_costs_speed_not_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("a bug in the translation")
+
+    monkeypatch.setattr(query_plans, "compile_plan", broken)
+    planner = Planner(GRAPHQL_SCHEMA)
+    planner.answered(DASHBOARD, None)
+    assert planner.plan(DASHBOARD, None, CUSTOMER) is None
