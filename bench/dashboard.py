@@ -80,6 +80,8 @@ class Options:
     shape: dataset.Shape
     environment: str
     seed: int
+    only: frozenset[str] = frozenset()  # workload names to load; empty: all
+    profile: Path | None = None  # py-spy samples of ours under the first dashboard load
 
 
 # --- Results ---------------------------------------------------------------------------
@@ -411,15 +413,39 @@ class Loader:
                 f"{workload.server_key}: {workload.name}, {connections} connections"
             ):
                 await wait_idle(workload.server.pid)
+                spy = self.profiler(workload, connections == first)
                 before = await self.probe.snapshot(workload.server.pid)
                 result = await self.wrk_run(workload, rows, connections, self.options.duration)
                 after = await self.probe.snapshot(workload.server.pid)
+                if spy is not None:
+                    await asyncio.to_thread(spy.wait)
             row = to_row(workload.name, workload.server_key, connections, result, before, after)
             self.report.rows.append(row)
             console.print(
                 f"  {workload.server_key:<13} {workload.name:<19} c={connections:<3}"
                 f" {row.rps:8.1f} req/s  p99 {row.p99_ms:7.1f} ms  errors {row.errors}"
             )
+
+    def profiler(self, workload: Workload, first: bool) -> subprocess.Popen[bytes] | None:
+        """py-spy sampling our server's processes for the length of the load: collapsed
+        stacks to `--profile`, summarized by `python -m bench.profile`."""
+        target = self.options.profile
+        if (
+            target is None
+            or not first
+            or (workload.server_key, workload.name)
+            != (
+                OURS,
+                "dashboard",
+            )
+        ):
+            return None
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        seconds = str(round(self.options.duration))
+        command = [spy, "record", "--pid", str(workload.server.pid), "--subprocesses",
+                   "--format", "raw", "--rate", "250", "--nonblocking",
+                   "--duration", seconds, "--output", str(target)]  # fmt: skip
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
     async def wrk_run(
         self, workload: Workload, rows: Path, connections: int, seconds: float
@@ -603,7 +629,8 @@ async def measure(
     try:
         loader = Loader(wrk, options, Probe(db, counter), report)
         for workload in build_workloads(servers, customers, options, run_dir):
-            await loader.load(workload)
+            if not options.only or workload.name in options.only:
+                await loader.load(workload)
     finally:
         await counter.close()
 
@@ -814,6 +841,14 @@ def main(
         bool, typer.Option(help="Smoke run: 3 s loads, 1 s warm-up, 100 customers.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the customer sample.")] = 20261123,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Repeatable: only these workloads (dashboard, portalHome, ...)."),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(help="py-spy samples of ours during the first dashboard load, to a file."),
+    ] = None,
     output: Annotated[Path, typer.Option(help="JSON results.")] = ROOT
     / ".bench-results"
     / "dashboard.json",
@@ -833,6 +868,8 @@ def main(
         shape=dataset.Shape(contacts=contacts),
         environment=environment,
         seed=seed,
+        only=frozenset(only or ()),
+        profile=profile,
     )
     exit_on_sigterm()
     started = time.monotonic()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,16 +15,40 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.raw import connection_broken
+
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=10,
         echo=echo,
     )
+    sa.event.listen(engine.sync_engine.pool, "checkout", _still_open)
+    sa.event.listen(engine.sync_engine, "handle_error", _discard_broken)
+    return engine
+
+
+def _discard_broken(context: sa.engine.ExceptionContext) -> None:
+    """Errors SQLAlchemy does not know as disconnects but that leave the connection
+    unusable (db/raw.connection_broken) invalidate it too."""
+    if connection_broken(context.original_exception):
+        context.is_disconnect = True
+
+
+def _still_open(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A closed connection is replaced before use, without a round trip.
+
+    SQLAlchemy's `pool_pre_ping` would cost three (BEGIN, an empty query, ROLLBACK) per
+    checkout, that is per request. When PostgreSQL restarts or ends a backend it closes
+    the socket, and asyncpg notices at once (it always reads): `is_closed()` is then
+    true and the pool connects anew. A connection lost silently (a network that drops
+    packets) fails its first statement instead, which answers 503 and invalidates the
+    pool (gql/unavailable.py)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise sa.exc.DisconnectionError("the server closed the connection")
 
 
 @dataclass

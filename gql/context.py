@@ -13,6 +13,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from db.raw import on_driver
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
 from gql.domain import documents
@@ -57,13 +58,13 @@ class Context:
 
     async def fetch_text(self, sql: str, arguments: Sequence[Any]) -> str:
         """Run a compiled statement (a query plan) on the request's connection through
-        asyncpg directly: one prepared statement, no ORM, one text value back."""
+        asyncpg directly (db/raw.py): one prepared statement, no ORM, no transaction of
+        its own, one text value back."""
 
         async def fetch() -> str:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            return cast(str, await driver.fetchval(sql, *arguments))
+            return cast(
+                str, await on_driver(self.session, lambda driver: driver.fetchval(sql, *arguments))
+            )
 
         return await self._one_at_a_time(fetch)
 

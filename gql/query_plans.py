@@ -50,11 +50,11 @@ from graphql import (
     parse,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types.field import StrawberryField
 
 from db import models
+from db.raw import DIALECT
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, Public
 from gql.domain.scope import visible
@@ -65,7 +65,6 @@ __all__ = ["Plan", "Planner", "shape_of"]
 log = structlog.get_logger(__name__)
 
 PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
-_DIALECT: Any = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
 class NotPlannable(Exception):
@@ -548,7 +547,7 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     statement = sa.select(sa.cast(sa.func.json_build_object(*pairs), sa.Text))
     # IN lists (visibility criteria) expanded into one parameter per value; the values
     # of parameters other than the caller's ids and page windows are constants.
-    expanded = statement.compile(dialect=_DIALECT).construct_expanded_state()
+    expanded = statement.compile(dialect=DIALECT).construct_expanded_state()
     constants: dict[str, Any] = {}
     for name, value in expanded.parameters.items():
         if value is not None:

@@ -19,6 +19,8 @@ from sqlalchemy import exc
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db.raw import connection_broken
+
 log = structlog.get_logger(__name__)
 
 CODE = "SERVICE_UNAVAILABLE"
@@ -45,10 +47,8 @@ def is_database_unavailable(error: BaseException | None) -> bool:
         return True
     if isinstance(error, exc.DBAPIError):
         return error.connection_invalidated or is_database_unavailable(error.orig)
-    if isinstance(error, _SERVER_GONE):
+    if isinstance(error, _SERVER_GONE) or connection_broken(error):
         return True
-    if isinstance(error, asyncpg.exceptions.InterfaceError):  # as SQLAlchemy's is_disconnect
-        return "connection is closed" in str(error)
     if isinstance(error, OSError | TimeoutError):
         # Connecting fails with plain OSErrors (refused, socket file gone) that the
         # driver passes on unwrapped; other OSErrors (e.g. document storage) are not ours.

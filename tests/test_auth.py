@@ -315,3 +315,19 @@ def test_normalize_email(raw: str, normalized: str) -> None:
 def test_normalize_email_rejects(raw: str) -> None:
     with pytest.raises(InvalidInput):
         normalize_email(raw)
+
+
+def test_a_remembered_token_still_expires(tokens: TokenService) -> None:
+    """Verified tokens are remembered (TokenService._verified); the time checks are not."""
+    now = int(time.time())
+    token = tokens.issue(ACTORS["admin"], now=now)
+    assert tokens.verify(token, now=now) == tokens.verify(token, now=now + 100)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token, now=now + tokens.ttl_seconds + 5)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token, now=now - 60)
+    assert tokens.verify(token, now=now + 1) == tokens.verify(token)
+    # Another text - the same claims with a signature of its own - is verified anew.
+    header, claims, signature = token.split(".")
+    with pytest.raises(InvalidToken):
+        tokens.verify(f"{header}.{claims}.{signature[::-1]}", now=now)

@@ -11,7 +11,8 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,25 @@ def load_key_set(settings: Settings) -> KeySet:
     return key_set
 
 
+LEEWAY_SECONDS = 5
+VERIFIED_CACHE_SIZE = 10_000  # tokens (~1 KiB each with their actor)
+
+
 @dataclass(frozen=True)
 class TokenService:
+    """Issues and verifies access tokens. A client sends the same token with every
+    request for its lifetime, so verified tokens are remembered (by their exact text,
+    signature included; bounded LRU) and a repeat costs a dictionary lookup and the
+    time checks instead of an ECDSA verification (~0.1 ms). Revocation is unaffected:
+    every request still checks the token's session in the database."""
+
     keys: KeySet
     issuer: str
     audience: str
     ttl_seconds: int
+    _verified: OrderedDict[str, tuple[Actor, int, int]] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenService:
@@ -107,11 +121,25 @@ class TokenService:
         Raises:
             InvalidToken: for any reason the token can not be trusted.
         """
+        moment = int(time.time()) if now is None else now
+        known = self._verified.get(token)
+        if known is not None:
+            actor, not_before, expires = known
+            if not_before - LEEWAY_SECONDS <= moment < expires + LEEWAY_SECONDS:  # as joserfc
+                self._verified.move_to_end(token)
+                return actor
+        actor, not_before, expires = self._verify(token, moment)
+        self._verified[token] = (actor, not_before, expires)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return actor
+
+    def _verify(self, token: str, now: int) -> tuple[Actor, int, int]:
         try:
             decoded = jwt.decode(token, self.keys, algorithms=[ALGORITHM])
             registry = jwt.JWTClaimsRegistry(
                 now=now,
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
                 iss={"essential": True, "value": self.issuer},
                 aud={"essential": True, "value": self.audience},
                 exp={"essential": True},
@@ -125,7 +153,7 @@ class TokenService:
                 raise InvalidToken("anonymous tokens are not issued")
             if claims.get("typ") is not None:
                 raise InvalidToken("not an access token")
-            return Actor(
+            actor = Actor(
                 role=role,
                 organization_id=uuid.UUID(claims["org"]),
                 subject_id=uuid.UUID(claims["sub"]),
@@ -134,5 +162,6 @@ class TokenService:
                 session_id=uuid.UUID(claims["sid"]) if "sid" in claims else None,
                 impersonator_id=uuid.UUID(claims["act"]["sub"]) if "act" in claims else None,
             )
+            return actor, int(claims["nbf"]), int(claims["exp"])
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from exc

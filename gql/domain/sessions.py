@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.raw import Prepared
 from gql.auth.actor import Actor, Role, Visibility
 from gql.domain import audit
 
@@ -248,36 +249,48 @@ async def revoke_all(
     return len(result.all())
 
 
-async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:
-    """The actor of a verified access token, completed for this request: None if its
-    session has ended; for portal users with the grants and visibility criteria of
-    their permission group. One statement."""
-    if actor.session_id is None:
-        return None
+def _authorization_statements() -> tuple[Prepared, Prepared]:
     session = models.AuthSession
     group = models.PermissionGroup
     active = sa.and_(
-        session.id == actor.session_id,
-        session.organization_id == actor.organization_id,
+        session.id == sa.bindparam("session_id"),
+        session.organization_id == sa.bindparam("organization_id"),
         session.revoked_at.is_(None),
-        session.expires_at > now,
+        session.expires_at > sa.bindparam("now"),
     )
-    if not actor.is_portal_user:
-        found = await db.scalar(
-            sa.select(session.id).where(active, session.staff_user_id == actor.subject_id)
-        )
-        return None if found is None else actor
+    staff = sa.select(session.id).where(active, session.staff_user_id == sa.bindparam("subject_id"))
     writes = models.Portal.published_settings["impersonation_writes"].as_boolean()
-    row = (
-        await db.execute(
-            sa.select(group.id, group.grants, group.visibility, writes)
-            .select_from(session)
-            .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
-            .join(group, group.id == models.PortalUser.permission_group_id)
-            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-            .where(active, session.portal_user_id == actor.subject_id)
-        )
-    ).first()
+    portal_user = (
+        sa.select(group.id, group.grants, group.visibility, writes)
+        .select_from(session)
+        .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
+        .join(group, group.id == models.PortalUser.permission_group_id)
+        .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
+        .where(active, session.portal_user_id == sa.bindparam("subject_id"))
+    )
+    return Prepared(staff), Prepared(portal_user)
+
+
+# Every request with a token runs one of these: compiled once, run on the driver.
+_STAFF_SESSION, _PORTAL_USER_SESSION = _authorization_statements()
+
+
+async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:
+    """The actor of a verified access token, completed for this request: None if its
+    session has ended; for portal users with the grants and visibility criteria of
+    their permission group. One statement (db/raw.py: no transaction of its own)."""
+    if actor.session_id is None:
+        return None
+    values = {
+        "session_id": actor.session_id,
+        "organization_id": actor.organization_id,
+        "now": now,
+        "subject_id": actor.subject_id,
+    }
+    if not actor.is_portal_user:
+        found = await _STAFF_SESSION.fetchrow(db, **values)
+        return None if found is None else actor
+    row = await _PORTAL_USER_SESSION.fetchrow(db, **values)
     if row is None:
         return None
     return replace(

@@ -1,0 +1,116 @@
+"""Statements of every request run on the driver directly.
+
+A Core statement run through a session costs, each time, building the statement,
+its cache key, the result processing, and - on the first statement of a session - a
+`BEGIN` round trip, with the `ROLLBACK` at the end. For the statements every request
+runs (the session check behind an access token) and for query plans that is most of
+the request. `Prepared` compiles a statement once for asyncpg and runs it on the
+session's connection as an asyncpg prepared statement (asyncpg's statement cache): no
+ORM, and no transaction of its own when the session has not begun one, so a read-only
+request makes no `BEGIN`/`ROLLBACK` round trips. Once the session has begun a
+transaction (a mutation wrote something), these statements run inside it and see its
+writes, as any other statement of the session would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["DIALECT", "Prepared", "connection_broken", "on_driver"]
+
+T = TypeVar("T")
+
+DIALECT: Any = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) -> T:
+    """`call(asyncpg connection)` on the connection under `session` (checked out from
+    the pool if need be).
+
+    SQLAlchemy does not see these statements, so it can not discard the connection when
+    one fails: that is done here. A statement that failed as a statement (a PostgreSQL
+    error other than the server going away) leaves the connection usable; anything else
+    - the server gone, a cancelled request (asyncpg is then still waiting for the
+    server), any other exception - closes it at once, and the pool replaces a closed
+    connection at its next checkout (db/session.py)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    try:
+        return await call(driver)
+    except asyncpg.PostgresError as error:
+        if connection_broken(error):
+            driver.terminate()
+        raise
+    except BaseException:
+        driver.terminate()
+        raise
+
+
+# PostgreSQL errors that end the connection rather than the statement.
+_SERVER_GONE = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
+
+def connection_broken(error: BaseException | None) -> bool:
+    """Whether the driver's `error` means its connection is unusable, not that a
+    statement failed: the server ended it (shutdown, crash, start-up), the socket is
+    closed, or the protocol is stuck mid-operation - which is what a statement meets
+    when the server's termination message has arrived but the socket's close has not
+    been seen yet. db/session.py makes SQLAlchemy discard such connections too."""
+    if isinstance(error, _SERVER_GONE):
+        return True
+    if isinstance(error, asyncpg.exceptions.InterfaceError):
+        return "connection is closed" in str(error)
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return "another operation" in str(error)
+    return False
+
+
+class Prepared:
+    """A SELECT compiled once; `fetchrow(session, name=value, ...)` runs it with its
+    parameters by name and returns the row with each column as the session would
+    (the column types' result processing applied), or None."""
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        compiled = statement.compile(dialect=DIALECT)
+        # Parameters without a value are the caller's; the others are constants.
+        given = {name: None for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(given)
+        if expanded.parameter_expansion:
+            raise ValueError("IN lists vary in length: not a statement to prepare once")
+        self.sql = expanded.statement
+        self.names = tuple(expanded.positiontup or ())
+        self.constants = {k: v for k, v in expanded.parameters.items() if k not in given}
+        self.processors: Mapping[str, Any] = expanded.processors
+        self.results = tuple(
+            column.type.result_processor(DIALECT, None) for column in statement.selected_columns
+        )
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name in self.names:
+            value = values[name] if name in values else self.constants[name]
+            process = self.processors.get(name)
+            arguments.append(process(value) if process is not None else value)
+        return arguments
+
+    async def fetchrow(self, session: AsyncSession, **values: Any) -> tuple[Any, ...] | None:
+        arguments = self.arguments(values)
+        row = await on_driver(session, lambda driver: driver.fetchrow(self.sql, *arguments))
+        if row is None:
+            return None
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(row, self.results, strict=True)
+        )
