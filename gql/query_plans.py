@@ -57,7 +57,7 @@ from db import models
 from db.raw import DIALECT
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, Public
-from gql.domain.scope import visible
+from gql.domain.scope import visible, visible_below
 from gql.schema.pagination import CURSOR_PREFIX, page_window
 
 __all__ = ["Plan", "Planner", "shape_of"]
@@ -81,6 +81,8 @@ class Relation:
     link: Callable[[Any, Actor], ColumnElement[bool]]
     order_by: Callable[[], tuple[Any, ...]] = tuple
     many: bool = True
+    parent: type[Any] | None = None  # the model of the row the link starts from
+    key: str | None = None  # the column of that row the link reads
 
 
 def _by_fk(column: Any) -> Callable[[Any, Actor], ColumnElement[bool]]:
@@ -104,24 +106,33 @@ RELATIONS: dict[tuple[str, str], Relation] = {
         models.Meter, lambda _p, _a: sa.true(), lambda: (models.Meter.number,)
     ),
     ("Contact", "contracts"): Relation(
-        models.Contract, _by_fk(models.Contract.contact_id), lambda: (models.Contract.number,)
+        models.Contract,
+        _by_fk(models.Contract.contact_id),
+        lambda: (models.Contract.number,),
+        key="id",
     ),
     ("Contract", "meters"): Relation(
-        models.Meter, _by_fk(models.Meter.contract_id), lambda: (models.Meter.number,)
+        models.Meter,
+        _by_fk(models.Meter.contract_id),
+        lambda: (models.Meter.number,),
+        parent=models.Contract,
+        key="id",
     ),
     ("Contract", "contact"): Relation(
-        models.Contact, _parent_fk(models.Contact, "contact_id"), many=False
+        models.Contact, _parent_fk(models.Contact, "contact_id"), many=False, key="contact_id"
     ),
     ("Meter", "contract"): Relation(
-        models.Contract, _parent_fk(models.Contract, "contract_id"), many=False
+        models.Contract, _parent_fk(models.Contract, "contract_id"), many=False, key="contract_id"
     ),
     ("Meter", "readings"): Relation(
         models.MeterReading,
         _by_fk(models.MeterReading.meter_id),
         lambda: (models.MeterReading.read_at.desc(),),
+        parent=models.Meter,
+        key="id",
     ),
     ("MeterReading", "meter"): Relation(
-        models.Meter, _parent_fk(models.Meter, "meter_id"), many=False
+        models.Meter, _parent_fk(models.Meter, "meter_id"), many=False, key="meter_id"
     ),
 }
 
@@ -137,8 +148,9 @@ def _display_name(row: Any) -> Any:
     return sa.case((row.c.company_name != "", row.c.company_name), else_=names)
 
 
-COMPUTED: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("Contact", "displayName"): _display_name,
+# Fields computed from columns: how, and from which.
+COMPUTED: dict[tuple[str, str], tuple[Callable[[Any], Any], tuple[str, ...]]] = {
+    ("Contact", "displayName"): (_display_name, ("company_name", "first_name", "last_name")),
 }
 
 
@@ -311,7 +323,7 @@ class _Compiler:
         if node.arguments or node.selection_set is not None:
             raise NotPlannable(f"{parent.name}.{name} has arguments or a selection")
         if (parent.name, name) in COMPUTED:
-            return COMPUTED[(parent.name, name)](row)
+            return COMPUTED[(parent.name, name)][0](row)
         if parent.name == "Viewer" and name == "role":
             return _text(f"'{self.actor.role.value}'")
         if parent.name == "Viewer" and name == "isImpersonation":
@@ -321,9 +333,36 @@ class _Compiler:
             raise NotPlannable(f"{parent.name}.{name}")
         return _leaf(field.type, row.c[attribute])
 
-    def rows(self, relation: Relation, row: Any) -> Any:
+    def columns(
+        self, model: Any, graphql_type: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> list[str]:
+        """The columns the selections `nodes` of `graphql_type` read from its rows: a
+        derived table carries only those (PostgreSQL keeps every column of a subquery
+        with a window function)."""
+        needed = {"id"}
+        for node in nodes:
+            for selection in _fields(node):
+                name = selection.name.value
+                relation = RELATIONS.get((graphql_type.name, name))
+                field = graphql_type.fields.get(name)
+                if relation is not None and relation.key is not None:
+                    needed.add(relation.key)
+                elif (graphql_type.name, name) in COMPUTED:
+                    needed.update(COMPUTED[(graphql_type.name, name)][1])
+                elif field is not None and (attribute := _plain_attribute(field)) is not None:
+                    needed.add(attribute)
+        mapped = sa.inspect(model).columns
+        return sorted(name for name in needed if name in mapped)
+
+    def rows(self, relation: Relation, row: Any, columns: list[str]) -> Any:
         model = relation.model
-        rows = sa.select(model).where(relation.link(row, self.actor), visible(model, self.actor))
+        allowed = (
+            visible(model, self.actor)
+            if row is None or relation.parent is None
+            else visible_below(model, relation.parent, self.actor)
+        )
+        selected = [getattr(model, name).label(name) for name in columns]
+        rows = sa.select(*selected).where(relation.link(row, self.actor), allowed)
         # A SELECT in FROM is not correlated by itself: without this it would join its
         # own copy of the parent level and return every parent's rows.
         return rows if row is None else rows.correlate(row)
@@ -333,7 +372,8 @@ class _Compiler:
         if not relation.many:
             if node.arguments:
                 raise NotPlannable("arguments on a single relation")
-            child = self.rows(relation, row).limit(1).subquery(self._alias())
+            columns = self.columns(relation.model, target, [node])
+            child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
         return self.connection(relation, target, node, row)
 
@@ -351,8 +391,17 @@ class _Compiler:
         last_id = model.id.desc() if model in _DESCENDING_IDS else model.id
         order = (*relation.order_by(), last_id)
         rank = sa.func.row_number().over(order_by=order).label("position")
+        edge_type = _named(connection_type.fields["edges"].type)
+        node_type = _named(edge_type.fields["node"].type)
+        nodes = [
+            inner
+            for edges in _fields(node)
+            if edges.name.value == "edges"
+            for inner in _fields(edges)
+            if inner.name.value == "node"
+        ]
         window = (
-            self.rows(relation, row)
+            self.rows(relation, row, self.columns(model, node_type, nodes))
             .add_columns(rank)
             .order_by(*order)
             .offset(offset)
@@ -360,8 +409,6 @@ class _Compiler:
             .subquery(self._alias())
         )
         shown = window.c.position <= offset + limit
-        edge_type = _named(connection_type.fields["edges"].type)
-        node_type = _named(edge_type.fields["node"].type)
         pairs: list[Any] = []
         for selection in _fields(node):
             key = selection.alias.value if selection.alias else selection.name.value
@@ -379,7 +426,8 @@ class _Compiler:
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
-                count = sa.select(sa.func.count()).select_from(self.rows(relation, row).subquery())
+                counted = self.rows(relation, row, ["id"]).subquery()
+                count = sa.select(sa.func.count()).select_from(counted)
                 value = count.scalar_subquery()
             else:
                 raise NotPlannable(f"{connection_type.name}.{name}")

@@ -29,8 +29,9 @@ from db import demo, models
 from db.session import Database
 from gql import query_plans
 from gql.app import create_app
-from gql.auth.actor import ANONYMOUS, Actor
+from gql.auth.actor import ANONYMOUS, Actor, Visibility
 from gql.auth.tokens import TokenService
+from gql.domain.scope import IMPLIED_BY_PARENT, visible, visible_below
 from gql.persisted_queries import sha256
 from gql.query_plans import RELATIONS, NotPlannable, Planner, compile_plan
 from gql.schema import schema
@@ -538,3 +539,32 @@ def test_a_translation_bug_costs_speed_not_the_answer(monkeypatch: pytest.Monkey
     planner = Planner(GRAPHQL_SCHEMA)
     planner.answered(DASHBOARD, None)
     assert planner.plan(DASHBOARD, None, CUSTOMER) is None
+
+
+def _foreign_key(child: Any, parent: Any) -> Any:
+    (column,) = [
+        c
+        for c in child.__table__.columns
+        if any(fk.column.table is parent.__table__ for fk in c.foreign_keys)
+    ]
+    return column
+
+
+@pytest.mark.parametrize("pair", sorted(IMPLIED_BY_PARENT, key=str), ids=lambda p: p[0].__name__)
+async def test_a_childs_rule_implied_by_its_parent_is_the_full_rule(
+    session: AsyncSession, pair: tuple[Any, Any]
+) -> None:
+    """Plans check only the tenant of meters below contracts and readings below meters
+    (scope.visible_below): the same rows as the full rule, for every caller."""
+    child, parent = pair
+    read_only = replace(
+        CUSTOMER, visibility=Visibility.from_json({"contract_statuses": ["TERMINATED"]})
+    )
+    found = 0
+    for actor in [*ACTORS.values(), read_only]:
+        below = _foreign_key(child, parent).in_(sa.select(parent.id).where(visible(parent, actor)))
+        full = set(await session.scalars(sa.select(child.id).where(below, visible(child, actor))))
+        reduced = visible_below(child, parent, actor)
+        assert set(await session.scalars(sa.select(child.id).where(below, reduced))) == full
+        found += len(full)
+    assert found  # not vacuous: customers and staff see some
