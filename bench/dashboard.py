@@ -52,6 +52,7 @@ from bench.database import BenchDatabase, StatementCounter, bench_database, stat
 from bench.processes import Server, cpu_seconds, exit_on_sigterm, free_port, running
 from bench.wrk import WrkResult, ensure_wrk
 from bench.wrk import run as run_wrk
+from db.session import POOL_SIZE
 from gql.auth.passwords import hash_password
 from gql.auth.tokens import generate_key_set
 
@@ -80,7 +81,7 @@ class Options:
     shape: dataset.Shape
     environment: str
     seed: int
-    only: frozenset[str] = frozenset()  # workload names to load; empty: all
+    only: tuple[str, ...] = ()  # workload names to load; empty: all
     profile: Path | None = None  # py-spy samples of ours under the first dashboard load
 
 
@@ -254,7 +255,8 @@ def describe_servers(servers: dict[str, Server], options: Options) -> dict[str, 
         else "development settings, keys generated into its data directory"
     )
     descriptions = {
-        OURS: f"portal serve --server granian --workers 1 ({keys}), pool 10 + 10 overflow",
+        OURS: f"portal serve --server granian --workers 1 ({keys}),"
+        f" pool of {POOL_SIZE} connections (no overflow)",
         POSTGRAPHILE: f"PostGraphile {postgraphile_version() if POSTGRAPHILE in servers else ''}"
         " CLI on node, default pool of 10, connecting as the database owner (no RLS, no"
         " authentication: it checks nothing of what ours checks per request)",
@@ -754,7 +756,7 @@ def print_notes(report: Report) -> None:
 
 def write_json(report: Report, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
+    output.write_text(json.dumps(dataclasses.asdict(report), indent=2, default=str) + "\n")
     console.print(f"Results written to {output}")
 
 
@@ -868,7 +870,7 @@ def main(
         shape=dataset.Shape(contacts=contacts),
         environment=environment,
         seed=seed,
-        only=frozenset(only or ()),
+        only=tuple(only or ()),
         profile=profile,
     )
     exit_on_sigterm()

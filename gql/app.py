@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -379,9 +380,15 @@ def app_from_environment() -> Starlette:
     settings = Settings.from_env()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is required")
-    return create_app(
+    app = create_app(
         settings,
         Database.from_url(settings.database_url),
         mail_worker=os.environ.get("PORTAL_MAIL_WORKER", "1") == "1",
         dev_mails=os.environ.get("PORTAL_DEV_MAILS") == "1",
     )
+    # What start-up built (schema, models, SQLAlchemy's and Strawberry's structures:
+    # hundreds of thousands of objects) is left out of garbage collection: otherwise each
+    # full collection walks all of it, a pause of tens of milliseconds in the p99.
+    gc.collect()
+    gc.freeze()
+    return app
