@@ -83,6 +83,7 @@ class Options:
     seed: int
     only: tuple[str, ...] = ()  # workload names to load; empty: all
     profile: Path | None = None  # py-spy samples of ours under the first dashboard load
+    workers: int = 1  # of our server (the others run one process)
 
 
 # --- Results ---------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def describe_servers(servers: dict[str, Server], options: Options) -> dict[str, 
         else "development settings, keys generated into its data directory"
     )
     descriptions = {
-        OURS: f"portal serve --server granian --workers 1 ({keys}),"
+        OURS: f"portal serve --server granian --workers {options.workers} ({keys}),"
         f" pool of {POOL_SIZE} connections (no overflow)",
         POSTGRAPHILE: f"PostGraphile {postgraphile_version() if POSTGRAPHILE in servers else ''}"
         " CLI on node, default pool of 10, connecting as the database owner (no RLS, no"
@@ -276,7 +277,7 @@ def ours_environment(environment: str) -> dict[str, str]:
     return env
 
 
-def ours_server(db: BenchDatabase, run_dir: Path, environment: str) -> Server:
+def ours_server(db: BenchDatabase, run_dir: Path, environment: str, workers: int) -> Server:
     port = free_port()
     portal = Path(sys.executable).with_name("portal")
     return Server(
@@ -287,7 +288,7 @@ def ours_server(db: BenchDatabase, run_dir: Path, environment: str) -> Server:
             "--server",
             "granian",
             "--workers",
-            "1",
+            str(workers),
             "--host",
             "127.0.0.1",
             "--port",
@@ -812,7 +813,7 @@ def run(options: Options, output: Path) -> Report:
         report.methods["database"] = db.description
         report.dataset = prepare(db.url, options.shape)
         report.argon2_hash = argon2_medians()
-        servers = {OURS: ours_server(db, run_dir, options.environment)}
+        servers = {OURS: ours_server(db, run_dir, options.environment, options.workers)}
         if cli is not None:
             servers[POSTGRAPHILE] = postgraphile_server(db, run_dir, cli)
         servers[FLOOR] = floor_server(db, run_dir)
@@ -843,6 +844,9 @@ def main(
         bool, typer.Option(help="Smoke run: 3 s loads, 1 s warm-up, 100 customers.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the customer sample.")] = 20261123,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes of our server (the others run one).")
+    ] = 1,
     only: Annotated[
         list[str] | None,
         typer.Option(help="Repeatable: only these workloads (dashboard, portalHome, ...)."),
@@ -871,6 +875,7 @@ def main(
         environment=environment,
         seed=seed,
         only=tuple(only or ()),
+        workers=workers,
         profile=profile,
     )
     exit_on_sigterm()
