@@ -27,7 +27,7 @@ from gql.auth.tokens import TokenService
 from gql.context import Context
 from gql.schema import schema
 from gql.settings import Settings
-from tests.conftest import seeded_database
+from tests.conftest import INSTALLER_PORTAL, global_id, seeded_database
 from tests.test_auth import login
 from tests.test_registration import PORTAL
 
@@ -47,6 +47,11 @@ ACCOUNTS = {
     "anonymous": None,
     "admin": ("admin@musterstadt.example", "Demo-Admin-1", None),
     "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),
+    "installer": (
+        "montage@elektro-schmidt.example",
+        "Demo-Installer-1",
+        global_id("Portal", INSTALLER_PORTAL),
+    ),
 }
 
 
