@@ -89,6 +89,7 @@ from tests.test_isolation import (
     MODEL_OF,
     Rows,
     collect_ids,
+    rows_hidden_from_installer,
     rows_of_contact,
     rows_of_organization,
     unlimited_schema,
@@ -170,48 +171,6 @@ PUBLIC_ANSWERS = frozenset({"publicPortal"})
 # --- Ground truth: what each attacker must not see, and which rows are the victim ---------
 
 
-async def installer_forbidden(session: AsyncSession) -> Rows:
-    """What the installer must not see (as in test_isolation's installer test): contracts,
-    opportunities, documents, payments and staff of its organization, orders not assigned
-    to its partner, meters other than those of its orders (with their registers and
-    readings), portal users but itself."""
-    musterstadt = await rows_of_organization(session, MUSTERSTADT)
-    order = models.Order
-    orders = set(
-        await session.scalars(
-            sa.select(order.id).where(order.partner_contact_id == PARTNER_CONTACT)
-        )
-    )
-    meters = set(
-        await session.scalars(
-            sa.select(order.meter_id).where(
-                order.partner_contact_id == PARTNER_CONTACT, order.meter_id.is_not(None)
-            )
-        )
-    )
-    hidden_meters = musterstadt["Meter"] - meters
-    reading, register = models.MeterReading, models.MeterRegister
-    return {
-        "Contract": musterstadt["Contract"],
-        "Opportunity": musterstadt["Opportunity"],
-        "Document": musterstadt["Document"],
-        "Payment": musterstadt["Payment"],
-        "StaffUser": musterstadt["StaffUser"],
-        "Order": musterstadt["Order"] - orders,
-        "Meter": hidden_meters,
-        # Not in test_isolation (its walk can not reach them): what hangs off those meters.
-        "MeterRegister": set(
-            await session.scalars(
-                sa.select(register.id).where(register.meter_id.in_(hidden_meters))
-            )
-        ),
-        "MeterReading": set(
-            await session.scalars(sa.select(reading.id).where(reading.meter_id.in_(hidden_meters)))
-        ),
-        "PortalUser": musterstadt["PortalUser"] - {ACTORS["installer"].subject_id},
-    }
-
-
 async def organization_row_ids(session: AsyncSession, organization_id: uuid.UUID) -> set[uuid.UUID]:
     """The ids of every row of the organization, in every table."""
     found: set[uuid.UUID] = set()
@@ -226,7 +185,7 @@ async def forbidden_rows(session: AsyncSession) -> dict[str, Rows]:
     musterstadt = await rows_of_organization(session, MUSTERSTADT)
     return {
         "other_customer": await rows_of_contact(session, ANNA_CONTACT),
-        "installer": await installer_forbidden(session),
+        "installer": await rows_hidden_from_installer(session),
         "other_admin": musterstadt,
         "other_org_customer": musterstadt,
         # Anonymous callers see active portals (login and registration pages).
@@ -255,7 +214,7 @@ async def victim_rows(session: AsyncSession, node_types: list[str]) -> dict[str,
     """One victim row per node type: Anna's where the type hangs off a contact (and not
     one the installer may see), else Musterstadt's."""
     anna = await rows_of_contact(session, ANNA_CONTACT)
-    installer = await installer_forbidden(session)
+    installer = await rows_hidden_from_installer(session)
     musterstadt = await rows_of_organization(session, MUSTERSTADT)
     victims = {}
     for name in node_types:
