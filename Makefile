@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint schema bench bench-nested bench-import fuzz soak postgres clean
+.PHONY: serve test lint schema bench bench-nested bench-import fuzz soak audit postgres clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,8 +55,16 @@ fuzz: $(STAMP) postgres
 soak: $(STAMP) postgres
 	$(BIN)/python -m bench.soak $(ARGS)
 
+# Known vulnerabilities of the locked dependencies (pip-audit asks the PyPI/OSV
+# vulnerability service, so it needs that network; not part of `make test`, whose
+# machines reach only a package mirror).
+audit:
+	test -x .audit-venv/bin/pip-audit || ($(PYTHON) -m venv .audit-venv \
+	  && .audit-venv/bin/python -m pip install --quiet pip-audit)
+	.audit-venv/bin/pip-audit --strict -r requirements.lock
+
 bench-import: $(STAMP) postgres
 	$(BIN)/python -m bench.import_users $(ARGS)
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .audit-venv .data .mypy_cache .ruff_cache .pytest_cache
