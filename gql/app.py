@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -28,11 +29,18 @@ from strawberry.types import ExecutionResult
 from db.session import Database
 from gql import delivery, unavailable
 from gql.auth.actor import ANONYMOUS
-from gql.auth.backend import ActorUser, BearerTokenBackend, on_auth_error
+from gql.auth.backend import (
+    ActorUser,
+    BearerTokenBackend,
+    KnownSessions,
+    SessionEnded,
+    on_auth_error,
+    unauthenticated,
+)
 from gql.auth.tokens import TokenService
 from gql.context import Context
 from gql.dev_mail import MAILBOX, mails_endpoint
-from gql.domain import documents
+from gql.domain import documents, sessions
 from gql.downloads import download_endpoint
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
 from gql.query_plans import Planner
@@ -192,7 +200,11 @@ class MultipartNeedsToken:
 
 class PortalGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, settings: Settings, tokens: TokenService, storage: documents.DocumentStorage
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        storage: documents.DocumentStorage,
+        known: KnownSessions,
     ) -> None:
         super().__init__(
             build_schema(settings),
@@ -208,6 +220,13 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.persisted = PersistedQueries()
         self.planner = Planner(cast(Any, self.schema)._schema)
         self.planned_answers = 0  # answers a plan gave (tests count them)
+        self.known = known
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SessionEnded:  # raised before anything of the answer was sent
+            await unauthenticated()(scope, receive, send)
 
     async def execute_single(
         self,
@@ -226,7 +245,16 @@ class PortalGraphQL(GraphQL[Context, None]):
                 query = self.persisted.resolve(request_data.query, digest)
                 request_data = replace(request_data, query=query)
         except PersistedQueryError as error:
+            await self._confirm(context)
             return ExecutionResult(data=None, errors=[error])
+        if context.unconfirmed:
+            # The session check, with the plan of this document in the same statement
+            # when there is one; alone otherwise.
+            if request_adapter.method == "POST" and request_data.query is not None:
+                answer = await self._planned_with_session(request_data, context)
+                if answer is not None:
+                    return answer
+            await self._confirm(context)
         if request_adapter.method == "POST" and request_data.query is not None:
             answer = await self._planned(request_data, context)
             if answer is not None:
@@ -258,6 +286,48 @@ class PortalGraphQL(GraphQL[Context, None]):
         # Already JSON: orjson writes the fragment into the answer as it is.
         return ExecutionResult(data=cast(Any, orjson.Fragment(data)), errors=None)
 
+    async def _planned_with_session(
+        self, request: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        """One statement: the session check of the token and the plan compiled for the
+        grants the session had last time. Its answer counts only if the check says the
+        same now; otherwise the actor is completed from the check and the request goes
+        on (None). SessionEnded when the session has ended."""
+        assert request.query is not None
+        assumed = context.actor
+        plan = self.planner.plan(request.query, request.operation_name, assumed)
+        checked = plan.with_session if plan is not None else None
+        if checked is None:
+            return None
+        extra = sessions.session_parameters(assumed, datetime.now(UTC))
+        arguments = checked.arguments(
+            assumed, request.variables or {}, self.settings.max_page_size, extra
+        )
+        if arguments is None:
+            return None
+        row = await context.fetch_row(checked.sql, arguments)
+        if row is None:
+            self.known.forget(assumed)
+            raise SessionEnded
+        actor = sessions.completed(assumed, row)
+        self.known.remember(actor)
+        context.confirm(actor)
+        if not KnownSessions.same(actor, assumed):
+            return None  # the group changed: the plan assumed other grants
+        self.planned_answers += 1
+        return ExecutionResult(data=cast(Any, orjson.Fragment(row[4])), errors=None)
+
+    async def _confirm(self, context: Context) -> None:
+        """The session check on its own, if the middleware left it to the view."""
+        if not context.unconfirmed:
+            return
+        actor = await sessions.authorize(context.session, context.actor, datetime.now(UTC))
+        if actor is None:
+            self.known.forget(context.actor)
+            raise SessionEnded
+        self.known.remember(actor)
+        context.confirm(actor)
+
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on large answers."""
         return orjson.dumps(data)
@@ -278,6 +348,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         user = request.user if "user" in request.scope else None
         actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
         return Context(
+            unconfirmed=isinstance(user, ActorUser) and not user.confirmed,
             session=request.state.session,
             lock=request.state.session_lock,
             closed=lambda: getattr(request.state, "session_closed", False),
@@ -333,7 +404,8 @@ def create_app(
                 await worker
             await database.dispose()
 
-    graphql = PortalGraphQL(settings, tokens, storage)
+    known = KnownSessions()
+    graphql = PortalGraphQL(settings, tokens, storage, known)
     app = Starlette(
         debug=False,
         routes=[
@@ -360,7 +432,7 @@ def create_app(
             Middleware(SessionMiddleware, database=database),
             Middleware(
                 AuthenticationMiddleware,
-                backend=BearerTokenBackend(tokens),
+                backend=BearerTokenBackend(tokens, known),
                 on_error=on_auth_error,
             ),
         ],

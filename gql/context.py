@@ -39,10 +39,20 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Whether the request's session was closed (fields GraphQL abandoned may still ask).
     closed: Callable[[], bool] = lambda: False
+    # True until the session behind the token is checked, when the authentication
+    # middleware left that to the view (gql.auth.backend.KnownSessions): `actor` holds
+    # the grants the check said last time, and nothing may be read before `confirm`.
+    unconfirmed: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.execute, self.actor)
+
+    def confirm(self, actor: Actor) -> None:
+        """The session is checked; `actor` as the check completed it."""
+        self.actor = actor
+        self.loaders = Loaders(self.execute, actor)
+        self.unconfirmed = False
 
     @property
     def identity(self) -> IdentityConfig:
@@ -64,6 +74,17 @@ class Context:
         async def fetch() -> str:
             return cast(
                 str, await on_driver(self.session, lambda driver: driver.fetchval(sql, *arguments))
+            )
+
+        return await self._one_at_a_time(fetch)
+
+    async def fetch_row(self, sql: str, arguments: Sequence[Any]) -> Sequence[Any] | None:
+        """Like `fetch_text`, for a statement that answers one row (or none)."""
+
+        async def fetch() -> Sequence[Any] | None:
+            return cast(
+                Sequence[Any] | None,
+                await on_driver(self.session, lambda driver: driver.fetchrow(sql, *arguments)),
             )
 
         return await self._one_at_a_time(fetch)

@@ -58,6 +58,7 @@ from db.raw import DIALECT
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, Public
 from gql.domain.scope import visible, visible_below
+from gql.domain.sessions import PORTAL_USER_SESSION
 from gql.schema.pagination import CURSOR_PREFIX, page_window
 
 __all__ = ["Plan", "Planner", "shape_of"]
@@ -257,13 +258,23 @@ class Plan:
     constants: Mapping[str, Any]
     pages: tuple[Page, ...]
     required: frozenset[str] = frozenset()  # non-null variables
+    # For portal users: the same plan behind the session check of their token
+    # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
+    # permission group, grants, visibility and impersonation writes, then the JSON.
+    with_session: Plan | None = None
 
     def arguments(
-        self, actor: Actor, variables: Mapping[str, Any], max_page_size: int
+        self,
+        actor: Actor,
+        variables: Mapping[str, Any],
+        max_page_size: int,
+        extra: Mapping[str, Any] | None = None,
     ) -> list[Any] | None:
-        """The statement's parameters for this request; None when an argument is one the
-        executor must answer (an invalid cursor or page size: it raises the error)."""
+        """The statement's parameters for this request (`extra`: the session check's);
+        None when an argument is one the executor must answer (an invalid cursor or
+        page size: it raises the error)."""
         values: dict[str, Any] = {
+            **(extra or {}),
             "actor_organization": actor.organization_id,
             "actor_contact": actor.contact_id,
             "actor_subject": actor.subject_id,
@@ -592,7 +603,18 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
         pairs += [_text(f"'{key}'"), compiler.object(viewer_type, selection, None)]
     if len({p.name for p in pairs[::2]}) != len(selections):
         raise NotPlannable("a response key twice")
-    statement = sa.select(sa.cast(sa.func.json_build_object(*pairs), sa.Text))
+    data = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
+    pages, required = tuple(compiler.pages), _required(operation)
+    plan = _compiled(sa.select(data), pages, required)
+    if actor.is_portal_user:
+        # A derived table of its own, so that no subquery of the plan correlates to it.
+        checked = PORTAL_USER_SESSION.subquery("checked_session")
+        combined = sa.select(*checked.c, data).select_from(checked)
+        plan = replace(plan, with_session=_compiled(combined, pages, required))
+    return plan
+
+
+def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: frozenset[str]) -> Plan:
     # IN lists (visibility criteria) expanded into one parameter per value; the values
     # of parameters other than the caller's ids and page windows are constants.
     expanded = statement.compile(dialect=DIALECT).construct_expanded_state()
@@ -605,8 +627,8 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
         sql=expanded.statement,
         names=tuple(expanded.positiontup or ()),
         constants=constants,
-        pages=tuple(compiler.pages),
-        required=_required(operation),
+        pages=pages,
+        required=required,
     )
 
 

@@ -405,7 +405,7 @@ def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
         sa.event.remove(sync, "before_cursor_execute", orm)
 
 
-async def test_a_planned_dashboard_is_one_statement_after_authorization(
+async def test_a_planned_dashboard_is_one_statement_with_the_session_check(
     plans: PlanClient, callers: list[Caller], connection: AsyncConnection
 ) -> None:
     token = callers[0].token
@@ -414,15 +414,15 @@ async def test_a_planned_dashboard_is_one_statement_after_authorization(
     with counting_statements(connection) as planned:
         second = await plans.post(METER_TREE, token, {"first": 50})
     assert _canonical(first) == _canonical(second)
-
-    def work(statements: list[str]) -> list[str]:
-        return [s for s in statements if "auth_session" not in s and "SAVEPOINT" not in s]
-
-    # The executor: authorization, then a statement per level and per total.
-    assert len(work(executor)) >= 4
-    assert len(planned) - len(work(planned)) == len(executor) - len(work(executor))
-    (plan,) = work(planned)
-    assert plan.startswith("SELECT CAST(json_build_object(")
+    # The executor: the session check, then a statement per level and per total.
+    checks = [s for s in executor if "auth_session" in s]
+    assert len(checks) == 1
+    assert len([s for s in executor if s not in checks and "SAVEPOINT" not in s]) >= 4
+    # The plan: the session check and the JSON in one statement (the test's session
+    # wraps each request in a savepoint; a served one begins no transaction).
+    (plan,) = [s for s in planned if "SAVEPOINT" not in s]
+    assert "FROM auth_session" in plan
+    assert "json_build_object(" in plan
 
 
 def test_plans_are_kept_per_kind_of_caller_and_never_hold_ids() -> None:
@@ -568,3 +568,75 @@ async def test_a_childs_rule_implied_by_its_parent_is_the_full_rule(
         assert set(await session.scalars(sa.select(child.id).where(below, reduced))) == full
         found += len(full)
     assert found  # not vacuous: customers and staff see some
+
+
+# --- The session check in the plan's statement ------------------------------------------------
+
+UNAUTHENTICATED = {
+    "errors": [
+        {"message": "Invalid or expired access token.", "extensions": {"code": "UNAUTHENTICATED"}}
+    ]
+}
+
+
+async def test_an_ended_session_is_refused_on_the_planned_path_too(plans: PlanClient) -> None:
+    """Once a session's grants are known, the middleware leaves its check to the view,
+    which runs it in the plan's statement: a logout still takes effect at once."""
+    token = await _login(plans, "anna.becker@example.org")
+    for _ in range(2):  # the executor, then the plan (the session's grants are known now)
+        assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+    before = plans.graphql.planned_answers
+    assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+    assert plans.graphql.planned_answers == before + 1
+
+    logout = await plans.post("mutation { logout { revokedSessions } }", token)
+    assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
+    for document in (DASHBOARD, "{ viewer { portalUser { email } } }", DASHBOARD):
+        response = await plans.post(document, token)  # planned, not planned, forgotten
+        assert response.status_code == 401, document
+        assert response.json() == UNAUTHENTICATED
+        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert plans.graphql.planned_answers == before + 1
+
+
+async def test_a_changed_group_is_seen_by_the_next_request(
+    plans: PlanClient, session: AsyncSession
+) -> None:
+    """The plan runs for the grants the session had; when the check in the same
+    statement says otherwise, its answer is dropped and the request answered for the
+    new group."""
+    jonas = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:jonas.wolf@example.org")
+    token = await _login(plans, "jonas.wolf@example.org")
+    await session.execute(
+        sa.update(models.Contract)
+        .where(models.Contract.number == "V-2023-1000003")
+        .values(status=models.ContractStatus.TERMINATED)
+    )
+    for _ in range(2):
+        body = (await plans.post(CONTRACT_LIST, token)).json()
+        statuses = {e["node"]["status"] for e in body["data"]["viewer"]["contracts"]["edges"]}
+        assert statuses == {"TERMINATED"}
+
+    await session.execute(
+        sa.update(models.PortalUser)
+        .where(models.PortalUser.id == jonas)
+        .values(permission_group_id=READ_ONLY_GROUP)
+    )
+    before = plans.graphql.planned_answers
+    body = (await plans.post(CONTRACT_LIST, token)).json()
+    assert body["data"]["viewer"]["contracts"]["edges"] == []  # running contracts only
+    # Planned again, now for the read-only group's kind of caller.
+    assert plans.graphql.planned_answers == before + 1
+    again = (await plans.post(CONTRACT_LIST, token)).json()
+    assert again == body
+    assert plans.graphql.planned_answers == before + 2
+
+    # A group without the meter grant: the executor refuses the meters.
+    await session.execute(
+        sa.update(models.PermissionGroup)
+        .where(models.PermissionGroup.id == READ_ONLY_GROUP)
+        .values(grants=[models.Grant.CONTRACT_READ.value])
+    )
+    body = (await plans.post(METER_TREE, token)).json()
+    assert body["data"]["viewer"]["meters"] is None
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

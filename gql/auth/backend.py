@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.authentication import (
     AuthCredentials,
@@ -23,8 +27,13 @@ def _now() -> datetime:
 
 
 class ActorUser(BaseUser):
-    def __init__(self, actor: Actor) -> None:
+    """The caller. `confirmed` is False when the session check is left to the GraphQL
+    view (KnownSessions): the actor's grants are then what the check said last time,
+    and the view checks the session before anything of the request is read."""
+
+    def __init__(self, actor: Actor, *, confirmed: bool = True) -> None:
         self.actor = actor
+        self.confirmed = confirmed
 
     @property
     def is_authenticated(self) -> bool:
@@ -35,9 +44,78 @@ class ActorUser(BaseUser):
         return str(self.actor.subject_id or "anonymous")
 
 
+KNOWN_SESSIONS = 10_000
+
+
+class KnownSessions:
+    """What the session check last said of each portal user's session: its permission
+    group, grants, visibility criteria (bounded LRU, per process). Only an assumption:
+    GraphQL requests of portal users run the session check in the same statement as a
+    query plan compiled for that assumption, and use the plan's answer only when the
+    check still says the same (gql/app.py); otherwise, and whenever there is no plan,
+    the view runs the check on its own before anything else."""
+
+    def __init__(self, size: int = KNOWN_SESSIONS) -> None:
+        self.size = size
+        self._grants: OrderedDict[uuid.UUID, tuple[Any, ...]] = OrderedDict()
+
+    @staticmethod
+    def _of(actor: Actor) -> tuple[Any, ...]:
+        return (
+            actor.permission_group_id,
+            actor.grants,
+            actor.visibility,
+            actor.impersonation_writes,
+        )
+
+    def remember(self, actor: Actor) -> None:
+        if actor.session_id is None or not actor.is_portal_user:
+            return
+        self._grants[actor.session_id] = self._of(actor)
+        self._grants.move_to_end(actor.session_id)
+        while len(self._grants) > self.size:
+            self._grants.popitem(last=False)
+
+    def forget(self, actor: Actor) -> None:
+        if actor.session_id is not None:
+            self._grants.pop(actor.session_id, None)
+
+    def assume(self, verified: Actor) -> Actor | None:
+        """The token's actor with its session's last known grants, if known."""
+        if verified.session_id is None or verified.is_impersonated:
+            return None
+        known = self._grants.get(verified.session_id)
+        if known is None:
+            return None
+        group, grants, visibility, writes = known
+        return replace(
+            verified,
+            permission_group_id=group,
+            grants=grants,
+            visibility=visibility,
+            impersonation_writes=writes,
+        )
+
+    @staticmethod
+    def same(first: Actor, second: Actor) -> bool:
+        return KnownSessions._of(first) == KnownSessions._of(second)
+
+
+def _deferrable(conn: HTTPConnection, verified: Actor) -> bool:
+    """GraphQL operations of portal users (the view checks the session itself)."""
+    scope = conn.scope
+    return (
+        scope.get("method") == "POST"
+        and scope.get("path") == "/graphql"
+        and verified.is_portal_user
+        and not verified.is_impersonated
+    )
+
+
 class BearerTokenBackend(AuthenticationBackend):
-    def __init__(self, tokens: TokenService) -> None:
+    def __init__(self, tokens: TokenService, known: KnownSessions | None = None) -> None:
         self.tokens = tokens
+        self.known = known
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
         header = conn.headers.get("authorization")
@@ -51,15 +129,30 @@ class BearerTokenBackend(AuthenticationBackend):
         except InvalidToken as exc:
             # The reason stays in the server; the client learns only that it must log in.
             raise AuthenticationError("Invalid or expired access token.") from exc
+        credentials = AuthCredentials(["authenticated", verified.role.value])
+        if self.known is not None and _deferrable(conn, verified):
+            assumed = self.known.assume(verified)
+            if assumed is not None:
+                return credentials, ActorUser(assumed, confirmed=False)
         # The session behind the token must still be active (logout, password change
         # and disabling take effect at once); this also loads a portal user's grants.
         actor = await sessions.authorize(conn.scope["state"]["session"], verified, _now())
         if actor is None:
             raise AuthenticationError("Invalid or expired access token.")
-        return AuthCredentials(["authenticated", actor.role.value]), ActorUser(actor)
+        if self.known is not None:
+            self.known.remember(actor)
+        return credentials, ActorUser(actor)
 
 
-def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+class SessionEnded(Exception):
+    """The session behind a token has ended (found by the GraphQL view's check)."""
+
+
+def unauthenticated() -> Response:
+    return on_auth_error(None, AuthenticationError("Invalid or expired access token."))
+
+
+def on_auth_error(conn: HTTPConnection | None, exc: AuthenticationError) -> Response:
     """A bad token is a 401 with a GraphQL-shaped body, never silently anonymous."""
     return JSONResponse(
         {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -249,16 +251,20 @@ async def revoke_all(
     return len(result.all())
 
 
-def _authorization_statements() -> tuple[Prepared, Prepared]:
+def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
     session = models.AuthSession
     group = models.PermissionGroup
+
+    def parameter(name: str) -> Any:  # filled in per request, by name
+        return sa.bindparam(name, required=False)
+
     active = sa.and_(
-        session.id == sa.bindparam("session_id"),
-        session.organization_id == sa.bindparam("organization_id"),
+        session.id == parameter("session_id"),
+        session.organization_id == parameter("organization_id"),
         session.revoked_at.is_(None),
-        session.expires_at > sa.bindparam("now"),
+        session.expires_at > sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False),
     )
-    staff = sa.select(session.id).where(active, session.staff_user_id == sa.bindparam("subject_id"))
+    staff = sa.select(session.id).where(active, session.staff_user_id == parameter("subject_id"))
     writes = models.Portal.published_settings["impersonation_writes"].as_boolean()
     portal_user = (
         sa.select(group.id, group.grants, group.visibility, writes)
@@ -266,13 +272,38 @@ def _authorization_statements() -> tuple[Prepared, Prepared]:
         .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
         .join(group, group.id == models.PortalUser.permission_group_id)
         .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-        .where(active, session.portal_user_id == sa.bindparam("subject_id"))
+        .where(active, session.portal_user_id == parameter("subject_id"))
     )
-    return Prepared(staff), Prepared(portal_user)
+    return staff, portal_user
 
 
-# Every request with a token runs one of these: compiled once, run on the driver.
-_STAFF_SESSION, _PORTAL_USER_SESSION = _authorization_statements()
+# Every request with a token runs one of these: compiled once, run on the driver. The
+# portal user's one is also the first part of query plans that check the session in
+# their own statement (gql/query_plans.py).
+STAFF_SESSION, PORTAL_USER_SESSION = _authorization_statements()
+_STAFF_SESSION, _PORTAL_USER_SESSION = Prepared(STAFF_SESSION), Prepared(PORTAL_USER_SESSION)
+
+
+def session_parameters(actor: Actor, now: datetime) -> dict[str, Any]:
+    """The parameters of the session statements for `actor`'s token."""
+    return {
+        "session_id": actor.session_id,
+        "organization_id": actor.organization_id,
+        "now": now,
+        "subject_id": actor.subject_id,
+    }
+
+
+def completed(actor: Actor, row: Sequence[Any]) -> Actor:
+    """`actor` with what its portal user's session row says: the permission group, its
+    grants and visibility criteria, whether an impersonator may write."""
+    return replace(
+        actor,
+        permission_group_id=row[0],
+        grants=frozenset(row[1]),
+        impersonation_writes=actor.is_impersonated and bool(row[3]),
+        visibility=Visibility.from_json(row[2]),
+    )
 
 
 async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:
@@ -281,22 +312,9 @@ async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | No
     their permission group. One statement (db/raw.py: no transaction of its own)."""
     if actor.session_id is None:
         return None
-    values = {
-        "session_id": actor.session_id,
-        "organization_id": actor.organization_id,
-        "now": now,
-        "subject_id": actor.subject_id,
-    }
+    values = session_parameters(actor, now)
     if not actor.is_portal_user:
         found = await _STAFF_SESSION.fetchrow(db, **values)
         return None if found is None else actor
     row = await _PORTAL_USER_SESSION.fetchrow(db, **values)
-    if row is None:
-        return None
-    return replace(
-        actor,
-        permission_group_id=row[0],
-        grants=frozenset(row[1]),
-        impersonation_writes=actor.is_impersonated and bool(row[3]),
-        visibility=Visibility.from_json(row[2]),
-    )
+    return None if row is None else completed(actor, row)
