@@ -76,11 +76,12 @@ class NotPlannable(Exception):
 class Relation:
     """Rows a field leads to: `link(parent row or None, actor)` ties them to the parent
     (the parent is the derived table of the enclosing level; None at the viewer),
-    `order_by` is the resolver's order, without the id every order ends with."""
+    `order` is the resolver's order as (column, descending) pairs, without the id every
+    order ends with."""
 
     model: type[Any]
     link: Callable[[Any, Actor], ColumnElement[bool]]
-    order_by: Callable[[], tuple[Any, ...]] = tuple
+    order: tuple[tuple[str, bool], ...] = ()
     many: bool = True
     parent: type[Any] | None = None  # the model of the row the link starts from
     key: str | None = None  # the column of that row the link reads
@@ -101,21 +102,19 @@ RELATIONS: dict[tuple[str, str], Relation] = {
         models.Contact, lambda _p, actor: models.Contact.id == actor.contact_id, many=False
     ),
     ("Viewer", "contracts"): Relation(
-        models.Contract, lambda _p, _a: sa.true(), lambda: (models.Contract.number,)
+        models.Contract, lambda _p, _a: sa.true(), (("number", False),)
     ),
-    ("Viewer", "meters"): Relation(
-        models.Meter, lambda _p, _a: sa.true(), lambda: (models.Meter.number,)
-    ),
+    ("Viewer", "meters"): Relation(models.Meter, lambda _p, _a: sa.true(), (("number", False),)),
     ("Contact", "contracts"): Relation(
         models.Contract,
         _by_fk(models.Contract.contact_id),
-        lambda: (models.Contract.number,),
+        (("number", False),),
         key="id",
     ),
     ("Contract", "meters"): Relation(
         models.Meter,
         _by_fk(models.Meter.contract_id),
-        lambda: (models.Meter.number,),
+        (("number", False),),
         parent=models.Contract,
         key="id",
     ),
@@ -128,7 +127,7 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("Meter", "readings"): Relation(
         models.MeterReading,
         _by_fk(models.MeterReading.meter_id),
-        lambda: (models.MeterReading.read_at.desc(),),
+        (("read_at", True),),
         parent=models.Meter,
         key="id",
     ),
@@ -399,29 +398,44 @@ class _Compiler:
         page = self._page(node)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
-        last_id = model.id.desc() if model in _DESCENDING_IDS else model.id
-        order = (*relation.order_by(), last_id)
-        rank = sa.func.row_number().over(order_by=order).label("position")
+        ordering = (*relation.order, ("id", model in _DESCENDING_IDS))
+        order = [getattr(model, n).desc() if down else getattr(model, n) for n, down in ordering]
         edge_type = _named(connection_type.fields["edges"].type)
         node_type = _named(edge_type.fields["node"].type)
-        nodes = [
-            inner
-            for edges in _fields(node)
-            if edges.name.value == "edges"
-            for inner in _fields(edges)
-            if inner.name.value == "node"
-        ]
-        window = (
-            self.rows(relation, row, self.columns(model, node_type, nodes))
-            .add_columns(rank)
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit + 1)
-            .subquery(self._alias())
-        )
-        shown = window.c.position <= offset + limit
+        selections = _fields(node)
+        edges = [_fields(s) for s in selections if s.name.value == "edges"]
+        nodes = [inner for fields in edges for inner in fields if inner.name.value == "node"]
+        columns = self.columns(model, node_type, nodes)
+        if any(s.name.value == "pageInfo" for s in selections) or any(
+            inner.name.value == "cursor" for fields in edges for inner in fields
+        ):
+            # Cursors and page info need each row's position, and one row more than
+            # the page tells whether another follows.
+            rank = sa.func.row_number().over(order_by=order).label("position")
+            window = (
+                self.rows(relation, row, columns)
+                .add_columns(rank)
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit + 1)
+                .subquery(self._alias())
+            )
+            shown: Any = window.c.position <= offset + limit
+            ordered = [window.c.position]
+        else:
+            # The page alone, in the order of its own columns.
+            columns = sorted({*columns, *(n for n, _ in ordering)})
+            window = (
+                self.rows(relation, row, columns)
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+                .subquery(self._alias())
+            )
+            shown = None
+            ordered = [window.c[n].desc() if down else window.c[n] for n, down in ordering]
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in selections:
             key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
             if name not in connection_type.fields and name != "__typename":
@@ -432,8 +446,9 @@ class _Compiler:
                 value = _text(f"'{connection_type.name}'")
             elif name == "edges":
                 edge = self.edge(edge_type, node_type, selection, window)
-                agg = sa.aggregate_order_by(sa.func.json_agg(edge), window.c.position)
-                value = sa.func.coalesce(agg.filter(shown), _text("'[]'::json"))
+                agg = sa.aggregate_order_by(sa.func.json_agg(edge), *ordered)
+                shown_rows = agg if shown is None else agg.filter(shown)
+                value = sa.func.coalesce(shown_rows, _text("'[]'::json"))
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
