@@ -15,6 +15,7 @@ writes, as any other statement of the session would.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["DIALECT", "Prepared", "connection_broken", "on_driver"]
+__all__ = ["DIALECT", "Compiled", "Prepared", "connection_broken", "on_driver"]
 
 T = TypeVar("T")
 
@@ -77,37 +78,58 @@ def connection_broken(error: BaseException | None) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A statement compiled for asyncpg: its SQL, its parameters in order, the values
+    of those the statement carries itself (as the driver takes them) and how to convert
+    the caller's values."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any]) -> Compiled:
+        """IN lists of constant values become one parameter per value; parameters
+        without a value (or declared `required=False` with none) are the caller's."""
+        compiled = statement.compile(dialect=DIALECT)
+        given = {name: None for name, bind in compiled.binds.items() if bind.required}
+        expanded = compiled.construct_expanded_state(given)
+        processors: Mapping[str, Any] = expanded.processors
+        constants = {
+            name: processors[name](value) if processors.get(name) else value
+            for name, value in expanded.parameters.items()
+            if value is not None
+        }
+        return cls(expanded.statement, tuple(expanded.positiontup or ()), constants, processors)
+
+
 class Prepared:
     """A SELECT compiled once; `fetchrow(session, name=value, ...)` runs it with its
     parameters by name and returns the row with each column as the session would
     (the column types' result processing applied), or None."""
 
     def __init__(self, statement: sa.Select[Any]) -> None:
-        compiled = statement.compile(dialect=DIALECT)
-        # Parameters without a value are the caller's; the others are constants.
-        given = {name: None for name, bind in compiled.binds.items() if bind.required}
-        expanded = compiled.construct_expanded_state(given)
-        if expanded.parameter_expansion:
-            raise ValueError("IN lists vary in length: not a statement to prepare once")
-        self.sql = expanded.statement
-        self.names = tuple(expanded.positiontup or ())
-        self.constants = {k: v for k, v in expanded.parameters.items() if k not in given}
-        self.processors: Mapping[str, Any] = expanded.processors
+        self.compiled = Compiled.of(statement)
         self.results = tuple(
             column.type.result_processor(DIALECT, None) for column in statement.selected_columns
         )
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
-        for name in self.names:
-            value = values[name] if name in values else self.constants[name]
-            process = self.processors.get(name)
-            arguments.append(process(value) if process is not None else value)
+        for name in self.compiled.names:
+            if name in values:
+                process = self.compiled.processors.get(name)
+                arguments.append(values[name] if process is None else process(values[name]))
+            else:
+                arguments.append(self.compiled.constants[name])
         return arguments
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> tuple[Any, ...] | None:
         arguments = self.arguments(values)
-        row = await on_driver(session, lambda driver: driver.fetchrow(self.sql, *arguments))
+        sql = self.compiled.sql
+        row = await on_driver(session, lambda driver: driver.fetchrow(sql, *arguments))
         if row is None:
             return None
         return tuple(

@@ -28,7 +28,7 @@ from strawberry.types import ExecutionResult
 
 from db.session import Database
 from gql import delivery, unavailable
-from gql.auth.actor import ANONYMOUS
+from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.backend import (
     ActorUser,
     BearerTokenBackend,
@@ -43,7 +43,7 @@ from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents, sessions
 from gql.downloads import download_endpoint
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
-from gql.query_plans import Planner
+from gql.query_plans import Plan, Planner
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -242,20 +242,21 @@ class PortalGraphQL(GraphQL[Context, None]):
         try:
             digest = self.persisted.requested_hash(request_data.extensions)
             if digest is not None:
-                query = self.persisted.resolve(request_data.query, digest)
-                request_data = replace(request_data, query=query)
+                text = self.persisted.resolve(request_data.query, digest)
+                request_data = replace(request_data, query=text)
         except PersistedQueryError as error:
             await self._confirm(context)
             return ExecutionResult(data=None, errors=[error])
+        plannable = request_adapter.method == "POST" and request_data.query is not None
         if context.unconfirmed:
             # The session check, with the plan of this document in the same statement
             # when there is one; alone otherwise.
-            if request_adapter.method == "POST" and request_data.query is not None:
+            if plannable:
                 answer = await self._planned_with_session(request_data, context)
                 if answer is not None:
                     return answer
             await self._confirm(context)
-        if request_adapter.method == "POST" and request_data.query is not None:
+        if plannable:
             answer = await self._planned(request_data, context)
             if answer is not None:
                 return answer
@@ -269,22 +270,36 @@ class PortalGraphQL(GraphQL[Context, None]):
                 self.planner.answered(request_data.query, request_data.operation_name)
         return result
 
-    async def _planned(
-        self, request: GraphQLRequestData, context: Context
-    ) -> ExecutionResult | None:
+    def _plan(
+        self, request: GraphQLRequestData, actor: Actor, *, checking_session: bool = False
+    ) -> tuple[Plan, list[Any]] | None:
+        """The plan of `request` for `actor` (the variant behind the session check if
+        asked) and its arguments, if it has one and the arguments are for a plan."""
         assert request.query is not None
-        plan = self.planner.plan(request.query, request.operation_name, context.actor)
+        plan = self.planner.plan(request.query, request.operation_name, actor)
+        extra = None
+        if checking_session:
+            plan = plan.with_session if plan is not None else None
+            extra = sessions.session_parameters(actor, datetime.now(UTC))
         if plan is None:
             return None
-        arguments = plan.arguments(
-            context.actor, request.variables or {}, self.settings.max_page_size
-        )
-        if arguments is None:
-            return None
-        data = await context.fetch_text(plan.sql, arguments)
+        variables = request.variables or {}
+        arguments = plan.arguments(actor, variables, self.settings.max_page_size, extra)
+        return None if arguments is None else (plan, arguments)
+
+    def _planned_answer(self, data: str) -> ExecutionResult:
         self.planned_answers += 1
         # Already JSON: orjson writes the fragment into the answer as it is.
         return ExecutionResult(data=cast(Any, orjson.Fragment(data)), errors=None)
+
+    async def _planned(
+        self, request: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        found = self._plan(request, context.actor)
+        if found is None:
+            return None
+        plan, arguments = found
+        return self._planned_answer(await context.fetch_text(plan.sql, arguments))
 
     async def _planned_with_session(
         self, request: GraphQLRequestData, context: Context
@@ -293,19 +308,12 @@ class PortalGraphQL(GraphQL[Context, None]):
         grants the session had last time. Its answer counts only if the check says the
         same now; otherwise the actor is completed from the check and the request goes
         on (None). SessionEnded when the session has ended."""
-        assert request.query is not None
         assumed = context.actor
-        plan = self.planner.plan(request.query, request.operation_name, assumed)
-        checked = plan.with_session if plan is not None else None
-        if checked is None:
+        found = self._plan(request, assumed, checking_session=True)
+        if found is None:
             return None
-        extra = sessions.session_parameters(assumed, datetime.now(UTC))
-        arguments = checked.arguments(
-            assumed, request.variables or {}, self.settings.max_page_size, extra
-        )
-        if arguments is None:
-            return None
-        row = await context.fetch_row(checked.sql, arguments)
+        plan, arguments = found
+        row = await context.fetch_row(plan.sql, arguments)
         if row is None:
             self.known.forget(assumed)
             raise SessionEnded
@@ -314,8 +322,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         context.confirm(actor)
         if not KnownSessions.same(actor, assumed):
             return None  # the group changed: the plan assumed other grants
-        self.planned_answers += 1
-        return ExecutionResult(data=cast(Any, orjson.Fragment(row[4])), errors=None)
+        return self._planned_answer(row[4])
 
     async def _confirm(self, context: Context) -> None:
         """The session check on its own, if the middleware left it to the view."""

@@ -66,28 +66,22 @@ class Context:
         """Run a statement of the request, one at a time."""
         return await self._one_at_a_time(lambda: self.session.execute(statement))
 
-    async def fetch_text(self, sql: str, arguments: Sequence[Any]) -> str:
+    async def fetch_row(self, sql: str, arguments: Sequence[Any]) -> Sequence[Any] | None:
         """Run a compiled statement (a query plan) on the request's connection through
         asyncpg directly (db/raw.py): one prepared statement, no ORM, no transaction of
-        its own, one text value back."""
-
-        async def fetch() -> str:
-            return cast(
-                str, await on_driver(self.session, lambda driver: driver.fetchval(sql, *arguments))
-            )
-
-        return await self._one_at_a_time(fetch)
-
-    async def fetch_row(self, sql: str, arguments: Sequence[Any]) -> Sequence[Any] | None:
-        """Like `fetch_text`, for a statement that answers one row (or none)."""
+        its own; its row, or None."""
 
         async def fetch() -> Sequence[Any] | None:
-            return cast(
-                Sequence[Any] | None,
-                await on_driver(self.session, lambda driver: driver.fetchrow(sql, *arguments)),
-            )
+            row = await on_driver(self.session, lambda driver: driver.fetchrow(sql, *arguments))
+            return cast(Sequence[Any] | None, row)
 
         return await self._one_at_a_time(fetch)
+
+    async def fetch_text(self, sql: str, arguments: Sequence[Any]) -> str:
+        """`fetch_row` of a statement that answers one text value (a plan's JSON)."""
+        row = await self.fetch_row(sql, arguments)
+        assert row is not None  # an aggregate without GROUP BY: always one row
+        return cast(str, row[0])
 
     async def _one_at_a_time(self, run: Callable[[], Awaitable[T]]) -> T:
         """GraphQL abandons sibling fields (cancels their tasks) once a non-null error

@@ -12,10 +12,10 @@ texts the executor could parse and validate are kept.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import GraphQLError
 
 __all__ = ["PersistedQueries", "PersistedQueryError"]
@@ -34,8 +34,7 @@ def sha256(query: str) -> str:
 
 class PersistedQueries:
     def __init__(self, size: int = STORE_SIZE) -> None:
-        self.size = size
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: LRUCache[str, str] = LRUCache(size)
 
     @staticmethod
     def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -62,7 +61,6 @@ class PersistedQueries:
             text = self._texts.get(digest)
             if text is None:
                 raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-            self._texts.move_to_end(digest)
             return text
         if sha256(query) != digest:
             raise PersistedQueryError("provided sha does not match query", "BAD_USER_INPUT")
@@ -70,9 +68,6 @@ class PersistedQueries:
 
     def keep(self, digest: str, query: str) -> None:
         self._texts[digest] = query
-        self._texts.move_to_end(digest)
-        while len(self._texts) > self.size:
-            self._texts.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._texts)

@@ -20,9 +20,7 @@ compares both paths field by field for every role.
 
 from __future__ import annotations
 
-import base64
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -31,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -54,7 +53,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types.field import StrawberryField
 
 from db import models
-from db.raw import DIALECT
+from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, Public
 from gql.domain.scope import visible, visible_below
@@ -74,65 +73,60 @@ class NotPlannable(Exception):
 
 @dataclass(frozen=True)
 class Relation:
-    """Rows a field leads to: `link(parent row or None, actor)` ties them to the parent
-    (the parent is the derived table of the enclosing level; None at the viewer),
-    `order` is the resolver's order as (column, descending) pairs, without the id every
-    order ends with."""
+    """Rows a field leads to. Below another level they are tied to the parent row by
+    `join`: (column of these rows, column of the parent row), the parent being the
+    derived table of the enclosing level (its model `parent`); at the viewer, which has
+    no row, by `viewer(actor)`. `order` is the resolver's order as (column, descending)
+    pairs, without the id every order ends with."""
 
     model: type[Any]
-    link: Callable[[Any, Actor], ColumnElement[bool]]
     order: tuple[tuple[str, bool], ...] = ()
     many: bool = True
-    parent: type[Any] | None = None  # the model of the row the link starts from
-    key: str | None = None  # the column of that row the link reads
+    parent: type[Any] | None = None
+    join: tuple[str, str] = ("id", "id")
+    viewer: Callable[[Actor], ColumnElement[bool]] = lambda _actor: sa.true()
+
+    @property
+    def key(self) -> str | None:
+        """The column of the parent row the link reads (None at the viewer)."""
+        return None if self.parent is None else self.join[1]
+
+    def link(self, row: Any, actor: Actor) -> ColumnElement[bool]:
+        """The condition tying these rows to the parent `row` (None at the viewer)."""
+        if row is None:
+            return self.viewer(actor)
+        column, key = self.join
+        link: ColumnElement[bool] = getattr(self.model, column) == row.c[key]
+        return link
 
 
-def _by_fk(column: Any) -> Callable[[Any, Actor], ColumnElement[bool]]:
-    return lambda parent, _actor: column == parent.c.id
-
-
-def _parent_fk(model: Any, key: str) -> Callable[[Any, Actor], ColumnElement[bool]]:
-    return lambda parent, _actor: model.id == parent.c[key]
-
+_BY_NUMBER = (("number", False),)
 
 # The relations a plan can follow, each as its resolver reads it (gql/schema/viewer.py,
 # gql/schema/crm.py); the differential test runs every entry against the executor.
 RELATIONS: dict[tuple[str, str], Relation] = {
     ("Viewer", "contact"): Relation(
-        models.Contact, lambda _p, actor: models.Contact.id == actor.contact_id, many=False
+        models.Contact, many=False, viewer=lambda actor: models.Contact.id == actor.contact_id
     ),
-    ("Viewer", "contracts"): Relation(
-        models.Contract, lambda _p, _a: sa.true(), (("number", False),)
-    ),
-    ("Viewer", "meters"): Relation(models.Meter, lambda _p, _a: sa.true(), (("number", False),)),
+    ("Viewer", "contracts"): Relation(models.Contract, _BY_NUMBER),
+    ("Viewer", "meters"): Relation(models.Meter, _BY_NUMBER),
     ("Contact", "contracts"): Relation(
-        models.Contract,
-        _by_fk(models.Contract.contact_id),
-        (("number", False),),
-        key="id",
+        models.Contract, _BY_NUMBER, parent=models.Contact, join=("contact_id", "id")
     ),
     ("Contract", "meters"): Relation(
-        models.Meter,
-        _by_fk(models.Meter.contract_id),
-        (("number", False),),
-        parent=models.Contract,
-        key="id",
+        models.Meter, _BY_NUMBER, parent=models.Contract, join=("contract_id", "id")
     ),
     ("Contract", "contact"): Relation(
-        models.Contact, _parent_fk(models.Contact, "contact_id"), many=False, key="contact_id"
+        models.Contact, many=False, parent=models.Contract, join=("id", "contact_id")
     ),
     ("Meter", "contract"): Relation(
-        models.Contract, _parent_fk(models.Contract, "contract_id"), many=False, key="contract_id"
+        models.Contract, many=False, parent=models.Meter, join=("id", "contract_id")
     ),
     ("Meter", "readings"): Relation(
-        models.MeterReading,
-        _by_fk(models.MeterReading.meter_id),
-        (("read_at", True),),
-        parent=models.Meter,
-        key="id",
+        models.MeterReading, (("read_at", True),), parent=models.Meter, join=("meter_id", "id")
     ),
     ("MeterReading", "meter"): Relation(
-        models.Meter, _parent_fk(models.Meter, "meter_id"), many=False, key="meter_id"
+        models.Meter, many=False, parent=models.MeterReading, join=("id", "meter_id")
     ),
 }
 
@@ -368,7 +362,7 @@ class _Compiler:
         model = relation.model
         allowed = (
             visible(model, self.actor)
-            if row is None or relation.parent is None
+            if relation.parent is None
             else visible_below(model, relation.parent, self.actor)
         )
         selected = [getattr(model, name).label(name) for name in columns]
@@ -630,18 +624,12 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
 
 
 def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: frozenset[str]) -> Plan:
-    # IN lists (visibility criteria) expanded into one parameter per value; the values
-    # of parameters other than the caller's ids and page windows are constants.
-    expanded = statement.compile(dialect=DIALECT).construct_expanded_state()
-    constants: dict[str, Any] = {}
-    for name, value in expanded.parameters.items():
-        if value is not None:
-            process = expanded.processors.get(name)
-            constants[name] = process(value) if process else value
+    # Visibility criteria are constants of the statement (one plan per kind of caller).
+    compiled = Compiled.of(statement)
     return Plan(
-        sql=expanded.statement,
-        names=tuple(expanded.positiontup or ()),
-        constants=constants,
+        sql=compiled.sql,
+        names=compiled.names,
+        constants=compiled.constants,
         pages=pages,
         required=required,
     )
@@ -654,25 +642,19 @@ class Planner:
 
     def __init__(self, schema: Any, size: int = PLAN_CACHE_SIZE) -> None:
         self.schema = schema
-        self.size = size
-        self._answered: OrderedDict[tuple[str, str | None], None] = OrderedDict()
-        self._plans: OrderedDict[tuple[Any, ...], Plan | None] = OrderedDict()
+        self._answered: LRUCache[tuple[str, str | None], bool] = LRUCache(size)
+        self._plans: LRUCache[tuple[Any, ...], Plan | None] = LRUCache(size)
         self.compiled = 0  # plans made (tests assert on it, not on time)
 
     def answered(self, query: str, operation_name: str | None) -> None:
         """The executor answered this document without errors: it is valid."""
-        key = (query, operation_name)
-        self._answered[key] = None
-        self._answered.move_to_end(key)
-        while len(self._answered) > self.size:
-            self._answered.popitem(last=False)
+        self._answered[(query, operation_name)] = True
 
     def plan(self, query: str, operation_name: str | None, actor: Actor) -> Plan | None:
         if actor.is_impersonated or (query, operation_name) not in self._answered:
             return None  # impersonation requests are audited by the executor
         key = (query, operation_name, shape_of(actor))
         if key in self._plans:
-            self._plans.move_to_end(key)
             return self._plans[key]
         try:
             plan: Plan | None = compile_plan(self.schema, query, operation_name, actor)
@@ -683,11 +665,4 @@ class Planner:
             log.exception("query_plan.compile_failed", operation=operation_name)
             plan = None
         self._plans[key] = plan
-        while len(self._plans) > self.size:
-            self._plans.popitem(last=False)
         return plan
-
-
-def global_id(type_name: str, row_id: uuid.UUID) -> str:
-    """What `_global_id` computes in SQL, for the tests."""
-    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()

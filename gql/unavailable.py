@@ -27,16 +27,6 @@ CODE = "SERVICE_UNAVAILABLE"
 MESSAGE = "The service is temporarily unavailable. Try again in a few seconds."
 RETRY_AFTER_SECONDS = 5
 
-# Server-side reasons the driver reports: connection failures (class 08), shutdown and
-# start-up (class 57, but not a cancelled query), too many connections.
-_SERVER_GONE = (
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-
 
 def is_database_unavailable(error: BaseException | None) -> bool:
     """Whether `error` says the database could not be reached or had no free
@@ -47,7 +37,8 @@ def is_database_unavailable(error: BaseException | None) -> bool:
         return True
     if isinstance(error, exc.DBAPIError):
         return error.connection_invalidated or is_database_unavailable(error.orig)
-    if isinstance(error, _SERVER_GONE) or connection_broken(error):
+    # The connection ended or unusable (db/raw.py), or no connection to be had.
+    if connection_broken(error) or isinstance(error, asyncpg.exceptions.TooManyConnectionsError):
         return True
     if isinstance(error, OSError | TimeoutError):
         # Connecting fails with plain OSErrors (refused, socket file gone) that the

@@ -38,6 +38,7 @@ from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+from tests.test_query_counts import counting_statements as orm_statements
 
 GRAPHQL_SCHEMA: Any = schema._schema
 ANNA = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
@@ -381,28 +382,23 @@ async def test_arguments_the_executor_refuses_are_left_to_it(
 
 @contextmanager
 def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
-    """Every statement on the test's connection: SQLAlchemy's through its event, plans'
-    (which bypass SQLAlchemy) through the driver's query logger, which also reports the
-    driver's own one-off type introspection (left out)."""
-    statements: list[str] = []
+    """Every statement on the test's connection: SQLAlchemy's (test_query_counts), and
+    plans' and session checks', which bypass SQLAlchemy, through the driver's query
+    logger, which also reports the driver's own one-off type introspection (left out)."""
     sync = connection.sync_connection
     assert sync is not None
     driver: Any = sync.connection.dbapi_connection.driver_connection  # type: ignore[union-attr]
+    with orm_statements(connection) as statements:
 
-    def orm(*args: Any) -> None:
-        statements.append(args[2])
+        def raw(record: Any) -> None:
+            if "typeinfo_tree" not in record.query and "'jit'" not in record.query:
+                statements.append(record.query)
 
-    def raw(record: Any) -> None:
-        if "typeinfo_tree" not in record.query and "'jit'" not in record.query:
-            statements.append(record.query)
-
-    sa.event.listen(sync, "before_cursor_execute", orm)
-    driver.add_query_logger(raw)
-    try:
-        yield statements
-    finally:
-        driver.remove_query_logger(raw)
-        sa.event.remove(sync, "before_cursor_execute", orm)
+        driver.add_query_logger(raw)
+        try:
+            yield statements
+        finally:
+            driver.remove_query_logger(raw)
 
 
 async def test_a_planned_dashboard_is_one_statement_with_the_session_check(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -56,8 +56,7 @@ class KnownSessions:
     the view runs the check on its own before anything else."""
 
     def __init__(self, size: int = KNOWN_SESSIONS) -> None:
-        self.size = size
-        self._grants: OrderedDict[uuid.UUID, tuple[Any, ...]] = OrderedDict()
+        self._grants: LRUCache[uuid.UUID, tuple[Any, ...]] = LRUCache(size)
 
     @staticmethod
     def _of(actor: Actor) -> tuple[Any, ...]:
@@ -72,9 +71,6 @@ class KnownSessions:
         if actor.session_id is None or not actor.is_portal_user:
             return
         self._grants[actor.session_id] = self._of(actor)
-        self._grants.move_to_end(actor.session_id)
-        while len(self._grants) > self.size:
-            self._grants.popitem(last=False)
 
     def forget(self, actor: Actor) -> None:
         if actor.session_id is not None:

@@ -11,11 +11,11 @@ import json
 import os
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -72,8 +72,11 @@ class TokenService:
     issuer: str
     audience: str
     ttl_seconds: int
-    _verified: OrderedDict[str, tuple[Actor, int, int]] = field(
-        default_factory=OrderedDict, init=False, repr=False, compare=False
+    _verified: LRUCache[str, tuple[Actor, int, int]] = field(
+        default_factory=lambda: LRUCache(VERIFIED_CACHE_SIZE),
+        init=False,
+        repr=False,
+        compare=False,
     )
 
     @classmethod
@@ -126,12 +129,9 @@ class TokenService:
         if known is not None:
             actor, not_before, expires = known
             if not_before - LEEWAY_SECONDS <= moment < expires + LEEWAY_SECONDS:  # as joserfc
-                self._verified.move_to_end(token)
                 return actor
         actor, not_before, expires = self._verify(token, moment)
         self._verified[token] = (actor, not_before, expires)
-        if len(self._verified) > VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
         return actor
 
     def _verify(self, token: str, now: int) -> tuple[Actor, int, int]:
