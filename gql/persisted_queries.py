@@ -7,6 +7,12 @@ Unknown hash without the text: `PERSISTED_QUERY_NOT_FOUND`, and the client sends
 text with the hash, which the server checks and keeps. Known texts are kept per process
 in a bounded LRU map (a second process learns them from its own first miss), and only
 texts the executor could parse and validate are kept.
+
+Texts are kept per tenant: staff per organization, portal users per portal. Whether a
+hash is known says that someone sent that text, and a text may hold values (an email, a
+customer number as a literal), so a caller of one tenant must not learn what callers of
+another sent. Anonymous callers share no tenant: their texts are never kept (a bare
+hash from them is always unknown; Apollo's clients then send the text with it).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any
 
 from cachetools import LRUCache
 from graphql import GraphQLError
+
+from gql.auth.actor import Actor
 
 __all__ = ["PersistedQueries", "PersistedQueryError"]
 
@@ -32,9 +40,19 @@ def sha256(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()
 
 
+def tenant(actor: Actor) -> str | None:
+    """Whose texts a caller may find: its organization (staff) or portal (portal users,
+    impersonation included); None for anonymous callers."""
+    if actor.is_staff and actor.organization_id is not None:
+        return f"organization:{actor.organization_id}"
+    if actor.portal_id is not None:
+        return f"portal:{actor.portal_id}"
+    return None
+
+
 class PersistedQueries:
     def __init__(self, size: int = STORE_SIZE) -> None:
-        self._texts: LRUCache[str, str] = LRUCache(size)
+        self._texts: LRUCache[tuple[str, str], str] = LRUCache(size)
 
     @staticmethod
     def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -54,11 +72,12 @@ class PersistedQueries:
             )
         return digest.lower()
 
-    def resolve(self, query: str | None, digest: str) -> str:
-        """The text to run: the stored one for a bare hash, else the sent one after
-        checking that it has that hash."""
+    def resolve(self, actor: Actor, query: str | None, digest: str) -> str:
+        """The text to run: the stored one of the caller's tenant for a bare hash, else
+        the sent one after checking that it has that hash."""
         if query is None:
-            text = self._texts.get(digest)
+            scope = tenant(actor)
+            text = None if scope is None else self._texts.get((scope, digest))
             if text is None:
                 raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
             return text
@@ -66,8 +85,10 @@ class PersistedQueries:
             raise PersistedQueryError("provided sha does not match query", "BAD_USER_INPUT")
         return query
 
-    def keep(self, digest: str, query: str) -> None:
-        self._texts[digest] = query
+    def keep(self, actor: Actor, digest: str, query: str) -> None:
+        scope = tenant(actor)
+        if scope is not None:
+            self._texts[scope, digest] = query
 
     def __len__(self) -> int:
         return len(self._texts)

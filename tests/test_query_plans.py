@@ -89,7 +89,7 @@ DASHBOARD = (
     " } } } } } } } }"
 )
 CONTACT_TREE = f"""
-query ContactTree($first: Int, $after: String) {{
+query ContactTree($first: Int, $after: Cursor) {{
   viewer {{
     __typename role isImpersonation
     contact {{ {CONTACT}
@@ -104,7 +104,7 @@ query ContactTree($first: Int, $after: String) {{
 }}
 """
 METER_TREE = f"""
-query MeterTree($first: Int, $after: String) {{
+query MeterTree($first: Int, $after: Cursor) {{
   viewer {{
     meters(first: $first) {{ {PAGE_INFO} totalCount
       edges {{ cursor node {{ {METER}
@@ -119,7 +119,7 @@ query MeterTree($first: Int, $after: String) {{
 }}
 """
 CONTRACT_LIST = f"""
-query Contracts($first: Int, $after: String) {{
+query Contracts($first: Int, $after: Cursor) {{
   viewer {{
     contracts(first: $first, after: $after) {{ totalCount {PAGE_INFO}
       edges {{ cursor node {{ {CONTRACT} meters {{ edges {{ node {{ number }} }} }} }} }}
@@ -132,7 +132,7 @@ query Contracts($first: Int, $after: String) {{
 }}
 """
 INSTALLER_TREE = f"""
-query Installer($first: Int, $after: String) {{
+query Installer($first: Int, $after: Cursor) {{
   viewer {{
     role
     contact {{ {" ".join(_plannable_leafs("Contact", INSTALLER))} }}
@@ -490,9 +490,45 @@ async def test_a_persisted_query_is_asked_for_then_answered_by_its_hash(
     assert with_text.status_code == by_hash.status_code == 200
     assert "errors" not in with_text.json()
     assert _canonical(by_hash) == _canonical(with_text)
-    # Another caller's hash-only request answers with that caller's own rows.
-    other = (await plans.post(None, callers[2].token, extensions=extensions)).json()
+    # Another caller of the same portal: the hash answers with that caller's own rows.
+    other = (await plans.post(None, callers[1].token, extensions=extensions)).json()
     assert other["data"]["viewer"]["contact"] != with_text.json()["data"]["viewer"]["contact"]
+
+
+async def test_a_persisted_query_says_nothing_across_tenants(
+    plans: PlanClient, callers: list[Caller]
+) -> None:
+    """Whether a hash is known tells that someone sent that text, and a text may hold
+    values: texts are kept per organization (staff) and per portal (portal users), and
+    never for anonymous callers."""
+    by_name = {caller.name: caller.token for caller in callers}
+    texts = {
+        "customer": DASHBOARD,
+        "admin": '{ contacts(search: "anna.becker@example.org") { totalCount } }',
+        "anonymous": '{ publicPortal(domain: "musterstadt.portale.example") { name } }',
+    }
+    for owner, text in texts.items():
+        extensions = _persisted(text)
+        sent = await plans.post(text, by_name[owner], extensions=extensions)
+        assert "errors" not in sent.json(), sent.json()
+        for caller in callers:
+            answer = (await plans.post(None, caller.token, extensions=extensions)).json()
+            codes = [e["extensions"]["code"] for e in answer.get("errors", [])]
+            same_tenant = owner != "anonymous" and _tenant(caller.name) == _tenant(owner)
+            assert ("PERSISTED_QUERY_NOT_FOUND" not in codes) == same_tenant, (owner, caller)
+
+
+def _tenant(caller: str) -> str:
+    return {
+        "customer": "musterstadt customer portal",
+        "read_only_customer": "musterstadt customer portal",
+        "installer": "musterstadt installer portal",
+        "admin": "musterstadt staff",
+        "agent": "musterstadt staff",
+        "other_org_customer": "nachbarstadt customer portal",
+        "other_admin": "nachbarstadt staff",
+        "anonymous": "nobody",
+    }[caller]
 
 
 async def test_a_persisted_query_is_checked_against_its_hash(
@@ -521,9 +557,10 @@ async def test_an_invalid_query_is_not_kept_under_its_hash(
     plans: PlanClient, callers: list[Caller]
 ) -> None:
     invalid = "{ viewer { nichtDa } }"
-    body = (await plans.post(invalid, None, extensions=_persisted(invalid))).json()
+    token = callers[0].token
+    body = (await plans.post(invalid, token, extensions=_persisted(invalid))).json()
     assert body["errors"]
-    body = (await plans.post(None, None, extensions=_persisted(invalid))).json()
+    body = (await plans.post(None, token, extensions=_persisted(invalid))).json()
     assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
