@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import orjson
 import structlog
+from cross_web import HTTPException
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,12 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from db.session import Database
-from gql import delivery, unavailable
+from gql import delivery, graphql_over_http, unavailable
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.backend import (
     ActorUser,
@@ -223,10 +225,47 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.known = known
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        """Like Strawberry's, but a request it can not take (not JSON, wrong shape, wrong
+        method) is answered as GraphQL over HTTP says: its status with an `errors` list
+        in JSON, never plain text."""
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
         except SessionEnded:  # raised before anything of the answer was sent
-            await unauthenticated()(scope, receive, send)
+            response = unauthenticated()
+        except HTTPException as error:
+            response = graphql_over_http.request_error(
+                error.status_code, error.reason, graphql_over_http.media_type(scope)
+            )
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: invalid UTF-8 and nesting beyond 1,024 levels are JSON errors (the
+        standard library raised UnicodeDecodeError or RecursionError: a 500)."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # a list is a batch, refused later
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        content_type = (request.content_type or "").partition(";")[0].strip().lower()
+        if request.method == "POST" and content_type not in (
+            "application/json",
+            "multipart/form-data",
+        ):
+            raise HTTPException(415, "Unsupported content type")
+        parsed = await super().parse_http_body(request)
+        assert isinstance(parsed, GraphQLRequestData)  # batches are refused before
+        if not isinstance(parsed.operation_name, str | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null."
+            )
+        return parsed
 
     async def execute_single(
         self,
@@ -242,7 +281,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         try:
             digest = self.persisted.requested_hash(request_data.extensions)
             if digest is not None:
-                text = self.persisted.resolve(request_data.query, digest)
+                text = self.persisted.resolve(context.actor, request_data.query, digest)
                 request_data = replace(request_data, query=text)
         except PersistedQueryError as error:
             await self._confirm(context)
@@ -265,7 +304,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         )
         if request_data.query is not None and result.data is not None:
             if digest is not None:
-                self.persisted.keep(digest, request_data.query)
+                self.persisted.keep(context.actor, digest, request_data.query)
             if not result.errors:
                 self.planner.answered(request_data.query, request_data.operation_name)
         return result
@@ -339,13 +378,30 @@ class PortalGraphQL(GraphQL[Context, None]):
         """orjson: several times faster than the standard library on large answers."""
         return orjson.dumps(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Carries the media type the client asked for to `create_response`."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = graphql_over_http.media_type(request.scope)
+        return sub_response
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        """503 with Retry-After when the database could not serve the operation."""
+        """503 with Retry-After when the database could not serve the operation. In
+        `application/graphql-response+json` a request error (nothing executed: the
+        document or the variables refused) is a 400 without `data`."""
+        media_type = sub_response.media_type or graphql_over_http.JSON
+        if (
+            media_type == graphql_over_http.GRAPHQL_RESPONSE
+            and isinstance(response_data, dict)
+            and graphql_over_http.is_request_error(response_data)
+        ):
+            response_data = cast(Any, {"errors": response_data["errors"]})
+            sub_response.status_code = 400
         response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
         if unavailable.has_unavailable_error(response_data):
             response.status_code = 503
             response.headers["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
