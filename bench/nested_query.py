@@ -36,7 +36,7 @@ from gql.auth.tokens import generate_key_set
 from gql.settings import Settings
 
 QUERY = """
-query Nested($first: Int!, $search: String!) {
+query Nested($first: Int!, $search: Line!) {
   contacts(first: $first, search: $search) {
     totalCount
     edges { node {

@@ -19,7 +19,7 @@ from tests.test_auth import login, portal_gid, post
 from tests.test_impersonation import agent, impersonate  # noqa: F401 - fixture
 
 EVENTS = """
-query($by: ID, $about: ID, $action: String, $since: DateTime, $until: DateTime) {
+query($by: ID, $about: ID, $action: Line, $since: DateTime, $until: DateTime) {
   auditEvents(actorId: $by, subjectId: $about, action: $action, since: $since,
               until: $until, first: 50) {
     totalCount

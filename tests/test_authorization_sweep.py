@@ -474,7 +474,9 @@ class Arguments:
             target = self.target(name, key, operation)
             target = "Contact" if target == "*" else target
             return global_id(target, self.victims[target])
-        if scalar == "String":
+        if scalar == "Cursor":
+            return None  # from the start of each list
+        if scalar in ("Line", "Text", "EmailAddress", "Iban"):
             if name == "email":
                 return self.caller.email
             if name in ("password", "currentPassword"):

@@ -25,7 +25,7 @@ UPDATE = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $in
 APPROVE = """mutation($id: ID!) { approveChangeRequest(input: {changeRequestId: $id}) {
   __typename ... on ChangeRequestDecided { changeRequest { status decidedBy { name } } }
   ... on MutationError { code message field } } }"""
-REJECT = """mutation($id: ID!, $reason: String!) {
+REJECT = """mutation($id: ID!, $reason: Line!) {
   rejectChangeRequest(input: {changeRequestId: $id, reason: $reason}) {
   __typename ... on ChangeRequestDecided { changeRequest { status reason } }
   ... on MutationError { code message field } } }"""
@@ -206,7 +206,7 @@ async def test_only_portal_users_changes_notify_staff(session: AsyncSession) -> 
 
 # --- Offers ----------------------------------------------------------------------------------
 
-RESPOND = """mutation($id: ID!, $accept: Boolean!, $reason: String) {
+RESPOND = """mutation($id: ID!, $accept: Boolean!, $reason: Line) {
   respondToOffer(input: {orderId: $id, accept: $accept, reason: $reason}) {
   __typename ... on OfferAnswered { order { status offerDeclineReason offerAnsweredAt }
     journey { journeyId label } }

@@ -23,14 +23,14 @@ from tests.smtp import SmtpServer
 from tests.test_auth import login, portal_gid, post
 
 SEND = """
-mutation($t: String!) { sendLoginCode(input: {mfaToken: $t}) {
+mutation($t: Line!) { sendLoginCode(input: {mfaToken: $t}) {
   __typename
   ... on LoginCodeSent { email expiresIn }
   ... on TwoFactorError { code message }
 } }
 """
 VERIFY = """
-mutation($t: String!, $c: String!) { verifyTwoFactor(input: {mfaToken: $t, code: $c}) {
+mutation($t: Line!, $c: Line!) { verifyTwoFactor(input: {mfaToken: $t, code: $c}) {
   __typename
   ... on LoggedIn { accessToken role }
   ... on LoginError { code }
@@ -87,7 +87,7 @@ async def test_a_customer_logs_in_with_a_code_from_the_email(
     )
     body = await post(
         client,
-        "mutation($e: String!, $p: String!, $i: ID) " + methods,
+        "mutation($e: EmailAddress!, $p: Line!, $i: ID) " + methods,
         e="anna.becker@example.org",
         p="Demo-Kunde-1",
         i=portal_gid(PORTAL),

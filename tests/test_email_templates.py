@@ -26,7 +26,7 @@ mutation($input: UpdateEmailTemplateInput!) { updateEmailTemplate(input: $input)
 } }
 """
 PREVIEW = """
-query($p: ID!, $s: String, $t: String) {
+query($p: ID!, $s: Line, $t: Text) {
   previewEmailTemplate(portalId: $p, kind: ACTIVATION, language: "de", subject: $s, bodyText: $t) {
     __typename
     ... on EmailPreview { subject text html }

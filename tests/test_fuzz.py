@@ -7,6 +7,7 @@ internals. A fixed seed here; `make fuzz` runs many more (FUZZ_EXAMPLES)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from dataclasses import replace
 from decimal import Decimal
@@ -25,7 +26,8 @@ from gql.app import create_app
 from gql.auth.actor import ANONYMOUS
 from gql.auth.tokens import TokenService
 from gql.context import Context
-from gql.schema import schema
+from gql.schema import scalars, schema
+from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
 from tests.conftest import INSTALLER_PORTAL, global_id, seeded_database
 from tests.test_auth import login
@@ -41,6 +43,27 @@ SCALARS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "JSON": st.text(max_size=20).map(nodes.String),
     "Upload": st.just(nodes.Null),
+}
+# Free text as an attacker sends it: any code point (NUL, controls, lone surrogates and
+# separators included), near and over the limits, and cursors to far-away offsets.
+NASTY_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(max_codepoint=0x9F), max_size=30),
+    st.sampled_from(["\x00", "a\x00b", "\x1b[31m", "\u2028", "\ud800", "\ufeff"]),
+    st.integers(min_value=scalars.LINE_MAX - 2, max_value=scalars.TEXT_MAX + 2).map(
+        lambda n: "x" * n
+    ),
+)
+CURSORS = st.one_of(
+    st.integers(min_value=-(2**40), max_value=2**70).map(lambda n: encode_cursor(n)),
+    NASTY_TEXT,
+)
+SCALARS |= {
+    "Line": NASTY_TEXT.map(nodes.String),
+    "Text": NASTY_TEXT.map(nodes.String),
+    "EmailAddress": st.one_of(st.emails().map(str), NASTY_TEXT).map(nodes.String),
+    "Iban": st.one_of(st.just("DE89370400440532013000"), NASTY_TEXT).map(nodes.String),
+    "Cursor": CURSORS.map(nodes.String),
 }
 INTERNALS = ("Traceback", "sqlalchemy", "asyncpg", "psycopg", "Unexpected error")
 ACCOUNTS = {
@@ -109,7 +132,12 @@ async def test_generated_operations_never_fail_inside(
     collect()  # hypothesis drives a plain function; the requests are sent below
     assert len(generated) >= EXAMPLES // 2
     for query in generated:
-        response = await production.post("/graphql", json={"query": query}, headers=headers)
+        # json.dumps escapes what UTF-8 can't carry (lone surrogates) as \\uXXXX.
+        response = await production.post(
+            "/graphql",
+            content=json.dumps({"query": query}),
+            headers={**headers, "content-type": "application/json"},
+        )
         assert response.status_code < 500, (query, response.text)
         body = response.text
         assert [word for word in INTERNALS if word in body] == [], (query, body)

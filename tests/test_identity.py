@@ -31,7 +31,7 @@ from tests.test_auth import CUSTOMERS, login, portal_gid, post
 ANNA = ("anna.becker@example.org", "Demo-Kunde-1")
 VIEWER = "{ viewer { role } }"
 REFRESH = """
-mutation($refresh: String!) { refreshSession(input: {refreshToken: $refresh}) {
+mutation($refresh: Line!) { refreshSession(input: {refreshToken: $refresh}) {
   __typename ... on LoggedIn { accessToken refreshToken } ... on LoginError { code } } }
 """
 ORIGIN = audit.Origin("198.51.100.7", "pytest")
@@ -278,12 +278,12 @@ async def test_unknown_emails_are_counted_like_known_ones(
 
 # --- TOTP ------------------------------------------------------------------------------------
 
-ENROLL = """mutation($t: String) { enrollTotp(input: {mfaToken: $t}) {
+ENROLL = """mutation($t: Line) { enrollTotp(input: {mfaToken: $t}) {
   __typename ... on TotpEnrollment { secret uri qrCodeSvg } ... on TwoFactorError { code } } }"""
-CONFIRM = """mutation($c: String!, $t: String) { confirmTotp(input: {code: $c, mfaToken: $t}) {
+CONFIRM = """mutation($c: Line!, $t: Line) { confirmTotp(input: {code: $c, mfaToken: $t}) {
   __typename ... on TotpConfirmed { recoveryCodes session { accessToken } }
   ... on TwoFactorError { code } } }"""
-VERIFY = """mutation($t: String!, $c: String!) { verifyTwoFactor(input: {mfaToken: $t, code: $c}) {
+VERIFY = """mutation($t: Line!, $c: Line!) { verifyTwoFactor(input: {mfaToken: $t, code: $c}) {
   __typename ... on LoggedIn { accessToken } ... on LoginError { code } } }"""
 
 
@@ -378,7 +378,7 @@ async def test_disable_needs_a_code(client: httpx.AsyncClient) -> None:
     mfa = (await login(client, *ANNA, portal_gid(CUSTOMERS)))["mfaToken"]
     token = (await post(client, VERIFY, t=mfa, c=codes[1])).json()["data"]["verifyTwoFactor"]
     access = token["accessToken"]
-    disable = "mutation($c: String!) { disableTotp(input: {code: $c}) { __typename } }"
+    disable = "mutation($c: Line!) { disableTotp(input: {code: $c}) { __typename } }"
     refused = await post(client, disable, access, c="000000")
     assert refused.json()["data"]["disableTotp"]["__typename"] == "TwoFactorError"
     done = await post(client, disable, access, c=codes[2])

@@ -15,7 +15,7 @@ from tests.conftest import ACTORS, global_id, jwt_part
 from tests.test_auth import login, portal_gid, post
 
 IMPERSONATE = """
-mutation($id: ID!, $reason: String!) {
+mutation($id: ID!, $reason: Line!) {
   impersonatePortalUser(input: {portalUserId: $id, reason: $reason}) {
     __typename
     ... on Impersonation { accessToken expiresIn role }
@@ -134,7 +134,7 @@ async def test_customers_can_not_impersonate(client: httpx.AsyncClient) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
+@pytest.mark.parametrize("reason", ["", "   "])  # longer than a Line: refused at the edge
 async def test_a_reason_is_required(client: httpx.AsyncClient, agent: str, reason: str) -> None:
     result = await impersonate(client, agent, reason=reason)
     assert result["code"] == "REASON_REQUIRED"

@@ -21,7 +21,7 @@ UPDATE = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(
 PUBLISH = (
     """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""
 )
-PUBLIC = """query($lang: String) {
+PUBLIC = """query($lang: Line) {
   publicPortal(domain: "Musterstadt.Portale.example.", language: $lang) {
   id name language languages design { primaryColor }
   layout { header { enabled } leftSide { enabled title bullets }

@@ -15,7 +15,7 @@ from db import demo
 from tests.conftest import MUSTERSTADT, GraphQLClient
 
 NESTED = """
-query Nested($first: Int!, $search: String!) {
+query Nested($first: Int!, $search: Line!) {
   contacts(first: $first, search: $search) {
     totalCount
     edges { node {

@@ -262,7 +262,6 @@ async def test_answers_do_not_tell_who_exists(
 async def test_bad_input_is_refused_field_by_field(client: httpx.AsyncClient) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"password": "1234567890"}, "password"),
-        ({"email": "kein-email"}, "email"),
         ({"acceptedTerms": False}, "acceptedTerms"),
         ({"identifiers": []}, "identifiers.contact.customer_number"),
         ({"identifiers": [{"key": "contract.number", "value": "1"}]}, "identifiers"),

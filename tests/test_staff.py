@@ -180,7 +180,7 @@ async def test_an_expired_link_is_refused(
 async def test_an_existing_staff_email_is_not_invited(
     client: httpx.AsyncClient, admin: str
 ) -> None:
-    for email in ("agent@musterstadt.example", "admin@nachbarstadt.example", "kein-email"):
+    for email in ("agent@musterstadt.example", "admin@nachbarstadt.example"):
         result = await call(client, INVITE, admin, email=email, name="X", role="AGENT")
         assert result["field"] == "email", result
 

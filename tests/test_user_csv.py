@@ -63,18 +63,29 @@ async def test_a_good_file_then_the_same_file_again(session: AsyncSession) -> No
 async def test_a_file_with_bad_rows_writes_nothing(session: AsyncSession) -> None:
     before = await count_users(session)
     bad = GOOD + "kein-email,de,,\nneu.eins@example.org,de,,\nx@example.org,fr,K-0,Gibt es nicht\n"
+    bad += '"a@x.de,b@y.de",de,,\n'  # a list of addresses is not one
     with pytest.raises(user_csv.ImportRefused) as refused:
         await run_import(session, bad)
     problems = [(e.line, e.column) for e in refused.value.errors]
     assert problems == [
         (5, "email"), (6, "email"), (7, "language"), (7, "customer_number"),
-        (7, "permission_group"),
+        (7, "permission_group"), (8, "email"),
     ]  # fmt: skip
     assert "already on line 2" in refused.value.errors[1].message
     assert await count_users(session) == before
 
 
-@pytest.mark.parametrize("text", ["", "name,city\nx,y\n", "email,password\nx@example.org,geheim\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "name,city\nx,y\n",
+        "email,password\nx@example.org,geheim\n",
+        # Characters no cell may have: refused whole, never sent to the database.
+        "email,customer_number\nx@example.org,K-1\x00\n",
+        "email,language\nx@example.org,d\x1be\n",
+    ],
+)
 async def test_files_without_the_right_columns_are_refused(
     session: AsyncSession, text: str
 ) -> None:

@@ -11,7 +11,6 @@ audit events must be written, so `login` returns them as `Refused`.
 from __future__ import annotations
 
 import functools
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,12 +24,11 @@ from db.portal_settings import TwoFactorPolicy
 from gql.auth.actor import Actor
 from gql.auth.passwords import verify_password_off_loop
 from gql.auth.secrets import SecretBox
-from gql.domain import audit, email_codes, mail, sessions, throttle, two_factor
+from gql.domain import audit, email_address, email_codes, mail, sessions, throttle, two_factor
 from gql.domain.errors import InvalidInput, RuleViolation
 from gql.settings import Settings
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-MAX_EMAIL_LENGTH = 254
 MAX_PASSWORD_LENGTH = 1024
 MFA_PURPOSE_VERIFY = "mfa_verify"
 MFA_PURPOSE_ENROLL = "mfa_enroll"
@@ -91,21 +89,6 @@ LoginOutcome = Authenticated | SecondFactorRequired | Refused
 Account = sessions.Account
 
 
-def normalize_email(raw: str) -> str:
-    """NFKC, trimmed, lower-cased; rejects what can not be an address.
-
-    Raises:
-        InvalidInput: empty, too long, or not of the form local@domain.
-    """
-    email = unicodedata.normalize("NFKC", raw).strip().lower()
-    local, _, domain = email.rpartition("@")
-    if not email or len(email) > MAX_EMAIL_LENGTH or not local or "." not in domain:
-        raise InvalidInput("Enter a valid email address.", code="INVALID_EMAIL", field="email")
-    if any(ch.isspace() for ch in email):
-        raise InvalidInput("Enter a valid email address.", code="INVALID_EMAIL", field="email")
-    return email
-
-
 async def _find_account(
     db: AsyncSession, email: str, portal_id: uuid.UUID | None
 ) -> tuple[Account | None, models.Portal | None]:
@@ -137,7 +120,7 @@ async def login(
     Raises:
         InvalidInput: email malformed, or password empty or too long.
     """
-    normalized = normalize_email(email)
+    normalized = email_address.canonical(email)
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     account_key = throttle.account_key(normalized, portal_id)

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.domain import audit
-from gql.domain.authentication import normalize_email
+from gql.domain import audit, email_address
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -89,7 +88,7 @@ def clean(changes: Mapping[str, str | None], current: models.Contact) -> dict[st
             if value is not None and not PHONE.match(value):
                 raise InvalidInput("A phone number of digits, e.g. +49 30 1234567.", field=name)
         elif column == "email":
-            value = normalize_email(raw or "")
+            value = email_address.canonical(raw or "")
         elif column == "country":
             value = one_line(raw, field=name, limit=2).upper()
             if not COUNTRY.match(value):

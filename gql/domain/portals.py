@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,10 +41,10 @@ def managed_domain(label: str, base_domain: str) -> str:
     return f"{cleaned}.{base_domain}"
 
 
-def initial_settings(languages: list[str], default_language: str | None) -> PortalSettings:
+def initial_settings(languages: Sequence[str], default_language: str | None) -> PortalSettings:
     try:
         return PortalSettings(
-            languages=languages,
+            languages=list(languages),
             default_language=default_language or (languages[0] if languages else "de"),
         )
     except pydantic.ValidationError as error:
@@ -63,7 +63,7 @@ async def create(
     type: models.PortalType,
     name: str,
     subdomain: str,
-    languages: list[str],
+    languages: Sequence[str],
     default_language: str | None,
     base_domain: str,
     origin: audit.Origin,

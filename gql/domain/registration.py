@@ -23,8 +23,7 @@ from db.models.enums import EmailTemplateKind
 from db.portal_settings import IdentifierEntity, PortalSettings, SelfRegistration
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.passwords import PasswordProfile, hash_password
-from gql.domain import audit, mail, portal_mail, rate_limit, sessions
-from gql.domain.authentication import normalize_email
+from gql.domain import audit, email_address, mail, portal_mail, rate_limit, sessions
 from gql.domain.errors import DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.settings import Settings
@@ -361,7 +360,7 @@ async def register(
     """
     portal = await active_portal(db, portal_id)
     settings = portal.live_settings
-    address = normalize_email(email)
+    address = email_address.canonical(email)
     check_password(password, address)
     chosen = language or settings.default_language
     if chosen not in settings.languages:
@@ -462,7 +461,7 @@ async def _mail_link_if(
     """Mail a new link for `purpose` to the portal user with this email if it is in
     `status`; within the rate limits; the caller learns nothing either way."""
     portal = await active_portal(db, portal_id)
-    address = normalize_email(email)
+    address = email_address.canonical(email)
     if not await within_limits(db, config, purpose, address, origin, now):
         return None
     user = await _user_by_email(db, portal, address)

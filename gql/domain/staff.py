@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import PasswordProfile, hash_password
-from gql.domain import audit, mail, sessions, text
-from gql.domain.authentication import normalize_email
+from gql.domain import audit, email_address, mail, sessions, text
 from gql.domain.errors import Conflict, DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.scope import find_visible
@@ -150,7 +149,7 @@ async def invite(
     """Create a staff user without a password and mail the invitation link. Inviting an
     open invitation again sends a new link and invalidates the old one."""
     assert actor.organization_id is not None
-    address = normalize_email(email)
+    address = email_address.canonical(email)
     existing = await db.scalar(
         sa.select(models.StaffUser).where(models.StaffUser.email == address).with_for_update()
     )

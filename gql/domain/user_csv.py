@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.domain import audit
-from gql.domain.authentication import normalize_email
+from gql.domain import audit, email_address, text
 from gql.domain.errors import DomainError, InvalidInput
 from gql.domain.scope import find_visible
 
@@ -117,8 +116,17 @@ class _Row:
     group_id: uuid.UUID
 
 
-def _read(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def _read(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the rows with their line numbers. A file holding characters no
+    cell may have (NUL, other control characters) is refused whole, naming the line."""
+    content = content.lstrip("\ufeff")
+    bad = text.unwanted_character(content, multiline=True)
+    if bad is not None:
+        line = content.count("\n", 0, content.index(bad)) + 1
+        raise InvalidInput(
+            f"Line {line} contains the control character U+{ord(bad):04X}.", field="file"
+        )
+    reader = csv.DictReader(io.StringIO(content))
     header = [name.strip() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
     return header, [(reader.line_num, row) for row in reader]
@@ -180,7 +188,7 @@ async def import_users(
         raw_email = (row.get("email") or "").strip()
         email = ""
         try:
-            email = normalize_email(raw_email)
+            email = email_address.canonical(raw_email)
         except DomainError:
             errors.append(RowError(line, "email", f"not an email address: {raw_email[:80]!r}"))
         if email and email in seen:

@@ -22,9 +22,11 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql import unavailable
 from gql.auth.permissions import fast_leaf_fields
+from gql.schema.argument_errors import NameArgumentsInErrors
 from gql.schema.audit_extension import ImpersonationAudit
 from gql.schema.node_types import NODE_TYPES
 from gql.schema.query import Mutation, Query
+from gql.schema.scalars import SCALAR_MAP
 from gql.settings import Settings
 
 EXPOSED_CODES = frozenset({"FORBIDDEN", "UNAUTHENTICATED", "BAD_USER_INPUT", unavailable.CODE})
@@ -34,12 +36,33 @@ class PortalErrors(MaskErrors):
     """Arguments that can not be coerced (e.g. an ID that is not a global ID, at the top
     level or inside an input object) are the
     caller's mistake: BAD_USER_INPUT with Strawberry's message, never masked. Other
-    errors are masked per `should_mask_error` (production: `should_mask`)."""
+    errors are masked per `should_mask_error` (production: `should_mask`). With
+    `hide_suggestions` (production), no message proposes names ("Did you mean ..."):
+    with introspection off they would spell out the schema field by field."""
+
+    def __init__(self, should_mask_error: Any, hide_suggestions: bool) -> None:
+        super().__init__(should_mask_error=should_mask_error)
+        self.hide_suggestions = hide_suggestions
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return super()._process_errors(
-            [_as_unavailable(_as_input_error(error)) for error in errors]
-        )
+        processed = [_as_unavailable(_as_input_error(error)) for error in errors]
+        if self.hide_suggestions:
+            processed = [_without_suggestion(error) for error in processed]
+        return super()._process_errors(processed)
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    """graphql-core appends its suggestions as " Did you mean ...?" to the message."""
+    message, found, _ = error.message.partition(" Did you mean ")
+    if not found:
+        return error
+    return GraphQLError(
+        message.rstrip(),
+        nodes=error.nodes,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
 
 
 def _as_input_error(error: GraphQLError) -> GraphQLError:
@@ -92,6 +115,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),
+        NameArgumentsInErrors,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
@@ -100,14 +124,17 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.development:
         extensions.append(DisableIntrospection)
     mask = should_mask if not settings.development else (lambda _error: False)
-    extensions.append(lambda: PortalErrors(should_mask_error=mask))
+    hide = not settings.development
+    extensions.append(lambda: PortalErrors(should_mask_error=mask, hide_suggestions=hide))
     built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         # Types reached only through `node` must still be in the schema.
         types=NODE_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not settings.development),
+        config=StrawberryConfig(
+            disable_field_suggestions=not settings.development, scalar_map=SCALAR_MAP
+        ),
     )
     fast_leaf_fields(built)
     return built

@@ -8,7 +8,6 @@ from typing import Annotated, Any, cast
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.scalars import JSON
 
 from db import models
 from gql.auth.permissions import GrantEnum, public
@@ -27,6 +26,7 @@ from gql.schema.node import node_uuid
 from gql.schema.portal import PermissionGroup, Portal, Tile
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.scalars import JSON, EmailAddress, Line
 
 
 @strawberry.input(description="Which rows members see; leave a list out (null) to show all.")
@@ -49,7 +49,7 @@ class PermissionGroupVisibilityInput:
 @strawberry.input(description="A new permission group of a portal.")
 class CreatePermissionGroupInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    name: str = strawberry.field(description="Unique within the portal, e.g. 'Nur lesen'.")
+    name: Line = strawberry.field(description="Unique within the portal, e.g. 'Nur lesen'.")
     grants: list[GrantEnum] = strawberry.field(description="What members may read and do.")
     visibility: PermissionGroupVisibilityInput | None = strawberry.field(
         default=None, description="Visibility criteria; none shows everything of the contact."
@@ -62,7 +62,7 @@ class CreatePermissionGroupInput:
 @strawberry.input(description="Changes to a permission group; what is left out stays.")
 class UpdatePermissionGroupInput:
     id: relay.GlobalID = strawberry.field(description="The group.")
-    name: str | None = strawberry.field(default=None, description="New name.")
+    name: Line | None = strawberry.field(default=None, description="New name.")
     grants: list[GrantEnum] | None = strawberry.field(
         default=None, description="The complete new list of grants."
     )
@@ -189,16 +189,16 @@ def _staff_config(info: Info) -> staff.StaffConfig:
 
 @strawberry.input(description="Invite a colleague; they set their password from the email.")
 class InviteStaffUserInput:
-    email: str = strawberry.field(description="Work email; unique across organizations.")
-    name: str = strawberry.field(description="Full name.")
+    email: EmailAddress = strawberry.field(description="Work email; unique across organizations.")
+    name: Line = strawberry.field(description="Full name.")
     role: enums.StaffRole = strawberry.field(description="ADMIN or AGENT.")
-    language: str = strawberry.field(default="de", description="Language of the email.")
+    language: Line = strawberry.field(default="de", description="Language of the email.")
 
 
 @strawberry.input(description="Changes to a staff user; what is left out stays.")
 class UpdateStaffUserInput:
     id: relay.GlobalID = strawberry.field(description="The staff user.")
-    name: str | None = strawberry.field(default=None, description="Full name.")
+    name: Line | None = strawberry.field(default=None, description="Full name.")
     role: enums.StaffRole | None = strawberry.field(
         default=None, description="New role; ends the person's sessions."
     )
@@ -211,14 +211,14 @@ class StaffUserIdInput:
 
 @strawberry.input(description="The token from the invitation email and a new password.")
 class AcceptStaffInvitationInput:
-    token: str = strawberry.field(description="From the invitation link.")
-    password: str = strawberry.field(description="At least 10 characters, not a common one.")
+    token: Line = strawberry.field(description="From the invitation link.")
+    password: Line = strawberry.field(description="At least 10 characters, not a common one.")
 
 
 @strawberry.input(description="The current password and a new one.")
 class ChangePasswordInput:
-    current_password: str = strawberry.field(description="The password now.")
-    new_password: str = strawberry.field(description="At least 10 characters, not a common one.")
+    current_password: Line = strawberry.field(description="The password now.")
+    new_password: Line = strawberry.field(description="At least 10 characters, not a common one.")
 
 
 @strawberry.type(description="The staff user as saved.")
@@ -337,7 +337,7 @@ async def change_password(info: Info, input: ChangePasswordInput) -> ChangePassw
 
 @strawberry.input(description="The caller's language.")
 class UpdateLanguageInput:
-    language: str = strawberry.field(description="de or en.")
+    language: Line = strawberry.field(description="de or en.")
 
 
 @strawberry.type(description="The language is saved.")
@@ -364,14 +364,14 @@ async def update_language(info: Info, input: UpdateLanguageInput) -> LanguageRes
 @strawberry.input(description="A new portal; it starts as a DRAFT on a managed subdomain.")
 class CreatePortalInput:
     type: enums.PortalType = strawberry.field(description="CUSTOMER or INSTALLER.")
-    name: str = strawberry.field(description="Shown to its users, e.g. 'Kundenportal'.")
-    subdomain: str = strawberry.field(
+    name: Line = strawberry.field(description="Shown to its users, e.g. 'Kundenportal'.")
+    subdomain: Line = strawberry.field(
         description="Label of the managed domain: <subdomain>.<base domain>."
     )
-    languages: list[str] = strawberry.field(
+    languages: list[Line] = strawberry.field(
         default_factory=lambda: ["de"], description="de and/or en."
     )
-    default_language: str | None = strawberry.field(
+    default_language: Line | None = strawberry.field(
         default=None, description="One of the languages; the first when left out."
     )
 
@@ -379,7 +379,7 @@ class CreatePortalInput:
 @strawberry.input(description="A portal's new name.")
 class UpdatePortalInput:
     id: relay.GlobalID = strawberry.field(description="The portal.")
-    name: str = strawberry.field(description="New name.")
+    name: Line = strawberry.field(description="New name.")
 
 
 @strawberry.input(description="A portal to delete; not while it is active.")
@@ -649,10 +649,10 @@ async def update_portal_settings(info: Info, input: UpdatePortalSettingsInput) -
 @strawberry.input(description="A managed subdomain, or a domain of the utility's own.")
 class SetPortalDomainInput:
     id: relay.GlobalID = strawberry.field(description="The portal (not while active).")
-    subdomain: str | None = strawberry.field(
+    subdomain: Line | None = strawberry.field(
         default=None, description="<subdomain>.<base domain>, ready at once."
     )
-    domain: str | None = strawberry.field(
+    domain: Line | None = strawberry.field(
         default=None, description="Full domain, e.g. kundenportal.stadtwerke.de (to verify)."
     )
 

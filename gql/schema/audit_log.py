@@ -9,7 +9,6 @@ import sqlalchemy as sa
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.scalars import JSON
 
 from db import models
 from gql.auth.permissions import STAFF, allow
@@ -21,6 +20,7 @@ from gql.schema.node_types import NODE_TYPE_OF_TABLE
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import aware
+from gql.schema.scalars import JSON, Cursor, Line
 
 
 @strawberry.type(description="Who did what, when and from where.")
@@ -80,7 +80,7 @@ def _uuid_of(global_id: relay.GlobalID, argument: str, *type_names: str) -> Any:
 async def audit_events(
     info: Info,
     first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
-    after: Annotated[str | None, strawberry.argument(description="Cursor.")] = None,
+    after: Annotated[Cursor | None, strawberry.argument(description="Cursor.")] = None,
     actor_id: Annotated[
         relay.GlobalID | None,
         strawberry.argument(
@@ -92,7 +92,7 @@ async def audit_events(
         strawberry.argument(description="Any object: events that concern it."),
     ] = None,
     action: Annotated[
-        str | None,
+        Line | None,
         strawberry.argument(description="An action (login.failed) or a family of actions (login)."),
     ] = None,
     since: Annotated[

@@ -18,6 +18,7 @@ from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import node_uuid
 from gql.schema.results import now, origin
+from gql.schema.scalars import EmailAddress, Line
 
 
 @strawberry.enum(description="Why a login, a second factor or a session was refused.")
@@ -32,8 +33,8 @@ class LoginErrorCode(enum.Enum):
 
 @strawberry.input(description="Credentials; staff leave out the portal.")
 class LoginInput:
-    email: str = strawberry.field(description="Login email.")
-    password: str = strawberry.field(description="Password.")
+    email: EmailAddress = strawberry.field(description="Login email.")
+    password: Line = strawberry.field(description="Password.")
     portal_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Portal of a customer or installer login; none for staff."
     )
@@ -149,8 +150,8 @@ async def login(info: Info, input: LoginInput) -> LoginResult:
 
 @strawberry.input(description="The second step of a login.")
 class VerifyTwoFactorInput:
-    mfa_token: str = strawberry.field(description="From `SecondFactorRequired`.")
-    code: str = strawberry.field(description="A TOTP code or a recovery code.")
+    mfa_token: Line = strawberry.field(description="From `SecondFactorRequired`.")
+    code: Line = strawberry.field(description="A TOTP code or a recovery code.")
 
 
 async def verify_two_factor(info: Info, input: VerifyTwoFactorInput) -> SessionResult:
@@ -171,7 +172,7 @@ async def verify_two_factor(info: Info, input: VerifyTwoFactorInput) -> SessionR
 
 @strawberry.input(description="A refresh token from the last login or refresh.")
 class RefreshSessionInput:
-    refresh_token: str = strawberry.field(description="Used once; the answer has a new one.")
+    refresh_token: Line = strawberry.field(description="Used once; the answer has a new one.")
 
 
 async def refresh_session(info: Info, input: RefreshSessionInput) -> SessionResult:
@@ -258,22 +259,22 @@ DisableResult = Annotated[TotpDisabled | TwoFactorError, strawberry.union("Disab
 
 @strawberry.input(description="Set up TOTP, as the logged-in user or with an mfaToken.")
 class EnrollTotpInput:
-    mfa_token: str | None = strawberry.field(
+    mfa_token: Line | None = strawberry.field(
         default=None, description="When a login requires enrolment first."
     )
 
 
 @strawberry.input(description="A code from the authenticator app.")
 class ConfirmTotpInput:
-    code: str = strawberry.field(description="6-digit TOTP code.")
-    mfa_token: str | None = strawberry.field(
+    code: Line = strawberry.field(description="6-digit TOTP code.")
+    mfa_token: Line | None = strawberry.field(
         default=None, description="When a login requires enrolment first."
     )
 
 
 @strawberry.input(description="A current TOTP code (or, to disable, a recovery code).")
 class TotpCodeInput:
-    code: str = strawberry.field(description="TOTP or recovery code.")
+    code: Line = strawberry.field(description="TOTP or recovery code.")
 
 
 def _two_factor_error(error: DomainError) -> TwoFactorError:
@@ -387,7 +388,7 @@ async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> Recover
 
 @strawberry.input(description="A login waiting for its second factor.")
 class SendLoginCodeInput:
-    mfa_token: str = strawberry.field(description="From `SecondFactorRequired`.")
+    mfa_token: Line = strawberry.field(description="From `SecondFactorRequired`.")
 
 
 @strawberry.type(description="A one-time code is on its way by email.")
@@ -419,7 +420,7 @@ async def send_login_code(info: Info, input: SendLoginCodeInput) -> SendLoginCod
 @strawberry.input(description="Log in as a portal user of the own organization.")
 class ImpersonatePortalUserInput:
     portal_user_id: relay.GlobalID = strawberry.field(description="The portal user.")
-    reason: str = strawberry.field(description="Why (audited), e.g. a ticket number.")
+    reason: Line = strawberry.field(description="Why (audited), e.g. a ticket number.")
 
 
 @strawberry.type(description="A scoped, read-only access token acting as the portal user.")

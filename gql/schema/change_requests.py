@@ -10,7 +10,6 @@ from typing import Annotated, Any, cast
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
-from strawberry.scalars import JSON
 
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, allow, public
@@ -23,6 +22,7 @@ from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection
 from gql.schema.portal_user import PortalUser, StaffUser
 from gql.schema.results import MutationError, attempt, notifier, now, origin, row_id
+from gql.schema.scalars import JSON, Cursor, EmailAddress, Line
 
 
 @strawberry.enum(description="Data approved together (what the portal may require approval for).")
@@ -95,7 +95,7 @@ class ChangeRequestFilter:
 async def change_requests(
     info: Info,
     first: int | None = None,
-    after: str | None = None,
+    after: Cursor | None = None,
     filter: ChangeRequestFilter | None = None,
 ) -> Connection[ChangeRequest] | None:
     """Staff: oldest first, so the longest waiting comes first."""
@@ -111,7 +111,7 @@ async def change_requests(
 
 
 async def my_change_requests(
-    info: Info, first: int | None = None, after: str | None = None
+    info: Info, first: int | None = None, after: Cursor | None = None
 ) -> Connection[ChangeRequest] | None:
     """A customer's own requests, newest first."""
     request = models.ChangeRequest
@@ -120,15 +120,15 @@ async def my_change_requests(
 
 @strawberry.input(description="New contact data; leave out what stays (empty clears phone).")
 class UpdateMyContactInput:
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    street: str | None = strawberry.UNSET
-    house_number: str | None = strawberry.UNSET
-    postal_code: str | None = strawberry.UNSET
-    city: str | None = strawberry.UNSET
-    country: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
+    first_name: Line | None = strawberry.UNSET
+    last_name: Line | None = strawberry.UNSET
+    street: Line | None = strawberry.UNSET
+    house_number: Line | None = strawberry.UNSET
+    postal_code: Line | None = strawberry.UNSET
+    city: Line | None = strawberry.UNSET
+    country: Line | None = strawberry.UNSET
+    phone: Line | None = strawberry.UNSET
+    email: EmailAddress | None = strawberry.UNSET
     marketing_consent: bool | None = strawberry.field(
         default=None, description="Agree to (or withdraw) marketing; never needs approval."
     )
@@ -179,7 +179,7 @@ class ApproveChangeRequestInput:
 @strawberry.input(description="A waiting change request to reject.")
 class RejectChangeRequestInput:
     change_request_id: relay.GlobalID = strawberry.field(description="The request.")
-    reason: str = strawberry.field(description="Shown to the customer.")
+    reason: Line = strawberry.field(description="Shown to the customer.")
 
 
 @strawberry.type(description="The request as decided.")

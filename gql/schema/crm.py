@@ -25,6 +25,7 @@ from gql.resolvers.common import load_one, load_page
 from gql.schema import enums
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, connection, page_window
+from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
     from gql.schema.portal_user import PortalUser
@@ -97,14 +98,14 @@ class Contact(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contracts of the contact, by number.")
     async def contracts(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
         return await load_page(info, column, row_of(self).id, first, after, models.Contract.number)
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Order] | None:
         order = models.Order
         return await load_page(
@@ -117,7 +118,7 @@ class Contact(RowNode):
         description="Opportunities of the contact, newest first.",
     )
     async def opportunities(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Opportunity] | None:
         model = models.Opportunity
         return await load_page(
@@ -128,7 +129,7 @@ class Contact(RowNode):
         STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Documents of the contact, newest first."
     )
     async def documents(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Document] | None:
         model = models.Document
         return await load_page(
@@ -137,7 +138,7 @@ class Contact(RowNode):
 
     @allow(STAFF, description="Portal users assigned to the contact.")
     async def portal_users(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[PortalUserRef] | None:
         model = models.PortalUser
         return await load_page(
@@ -222,7 +223,7 @@ class Contract(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=METER, description="Meters of the contract, by number.")
     async def meters(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Meter] | None:
         model = models.Meter
         return await load_page(info, model.contract_id, row_of(self).id, first, after, model.number)
@@ -233,7 +234,7 @@ class Contract(RowNode):
         description="Payments of the contract, latest due date first.",
     )
     async def payments(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Payment] | None:
         model = models.Payment
         return await load_page(
@@ -289,7 +290,7 @@ class Meter(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
     async def readings(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[MeterReading] | None:
         offset, limit = page_window(first, after, info.context.settings.max_page_size)
         meter_id = row_of(self).id

@@ -17,6 +17,7 @@ from gql.domain import documents
 from gql.schema import enums
 from gql.schema.crm import Document
 from gql.schema.results import MutationError, attempt, notifier, origin, row_id
+from gql.schema.scalars import Line
 
 
 @strawberry.input(description="A file to add to a contact's documents.")
@@ -29,7 +30,7 @@ class UploadDocumentInput:
         default=enums.DocumentType.OTHER,
         description="Kind of document; customers may choose LETTER, PROTOCOL or OTHER.",
     )
-    name: str | None = strawberry.field(
+    name: Line | None = strawberry.field(
         default=None, description="File name to show; default: the uploaded file's name."
     )
     contact_id: relay.GlobalID | None = strawberry.field(

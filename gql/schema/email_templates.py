@@ -19,6 +19,7 @@ from gql.domain.scope import find_visible
 from gql.schema import enums
 from gql.schema.node import row_of
 from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.scalars import Line, Text
 
 
 @strawberry.type(description="An email a portal sends, in one language.")
@@ -48,10 +49,10 @@ class EmailPreview:
 class UpdateEmailTemplateInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
     kind: enums.EmailTemplateKind = strawberry.field(description="Which email.")
-    language: str = strawberry.field(description="de or en (one of the portal's languages).")
-    subject: str = strawberry.field(description="Subject.")
-    body_text: str = strawberry.field(description="Plain text part.")
-    body_html: str = strawberry.field(description="HTML part.")
+    language: Line = strawberry.field(description="de or en (one of the portal's languages).")
+    subject: Line = strawberry.field(description="Subject.")
+    body_text: Text = strawberry.field(description="Plain text part.")
+    body_html: Text = strawberry.field(description="HTML part.")
 
 
 @strawberry.type(description="The template as saved.")
@@ -95,12 +96,12 @@ async def preview_email_template(
     info: Info,
     portal_id: relay.GlobalID,
     kind: enums.EmailTemplateKind,
-    language: str,
+    language: Line,
     subject: Annotated[
-        str | None, strawberry.argument(description="Unsaved subject; the saved one if left out.")
+        Line | None, strawberry.argument(description="Unsaved subject; the saved one if left out.")
     ] = None,
-    body_text: Annotated[str | None, strawberry.argument(description="Unsaved text part.")] = None,
-    body_html: Annotated[str | None, strawberry.argument(description="Unsaved HTML part.")] = None,
+    body_text: Annotated[Text | None, strawberry.argument(description="Unsaved text part.")] = None,
+    body_html: Annotated[Text | None, strawberry.argument(description="Unsaved HTML part.")] = None,
 ) -> PreviewResult:
     db = info.context.session
     try:

@@ -15,6 +15,9 @@ NodeT = TypeVar("NodeT")
 
 DEFAULT_PAGE_SIZE = 20
 CURSOR_PREFIX = "offset:"
+# The largest position a cursor may name: far beyond any list a portal shows, and small
+# enough that offset + page size stays a 32-bit integer in every statement.
+MAX_OFFSET = 100_000_000
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -51,16 +54,18 @@ def decode_cursor(cursor: str | None) -> int:
     """Offset after which the page starts (0 without a cursor)."""
     if cursor is None:
         return 0
+    invalid = GraphQLError("Invalid cursor.", extensions={"code": "BAD_USER_INPUT"})
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith(CURSOR_PREFIX):
-            raise ValueError(text)
-        offset = int(text.removeprefix(CURSOR_PREFIX))
-    except ValueError as exc:
-        raise GraphQLError("Invalid cursor.", extensions={"code": "BAD_USER_INPUT"}) from exc
-    if offset < 0:
-        raise GraphQLError("Invalid cursor.", extensions={"code": "BAD_USER_INPUT"})
-    return offset + 1
+        digits = text.removeprefix(CURSOR_PREFIX)
+        # Plain ASCII digits only: int() would also take "+1", "1_000" or Arabic digits.
+        if not text.startswith(CURSOR_PREFIX) or not (digits.isascii() and digits.isdigit()):
+            raise invalid
+        if len(digits) > len(str(MAX_OFFSET)) or int(digits) > MAX_OFFSET:
+            raise invalid
+    except (ValueError, UnicodeError) as exc:
+        raise invalid from exc
+    return int(digits) + 1
 
 
 def page_window(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:

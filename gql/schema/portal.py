@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from strawberry.scalars import JSON
 
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
@@ -17,6 +16,7 @@ from gql.schema import enums
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, slice_connection
+from gql.schema.scalars import JSON, Cursor
 
 if TYPE_CHECKING:
     from gql.schema.email_templates import EmailTemplate
@@ -198,14 +198,14 @@ class Portal(RowNode):
         " shown to them).",
     )
     async def tiles(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Tile] | None:
         tiles = await published_tiles(info, row_of(self))
         return slice_connection(tiles, first, after, info.context.settings.max_page_size)
 
     @allow(STAFF, description="Tiles being edited, not yet visible to customers.")
     async def draft_tiles(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Tile] | None:
         model = models.Tile
         return await load_page(info, model.portal_id, row_of(self).id, first, after, model.position)

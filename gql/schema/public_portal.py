@@ -16,6 +16,7 @@ from gql.auth.permissions import public
 from gql.context import Info
 from gql.schema import enums
 from gql.schema.portal import PortalDesign, RegistrationIdentifier
+from gql.schema.scalars import Line
 
 
 @strawberry.type(description="A link of the page footer.")
@@ -164,8 +165,8 @@ def public_view(portal: models.Portal, settings: PortalSettings, language: str) 
 
 async def public_portal(
     info: Info,
-    domain: str,
-    language: str | None = None,
+    domain: Line,
+    language: Line | None = None,
 ) -> PublicPortal | None:
     """The active portal on `domain`, as published, in `language` (else its default)."""
     portal = models.Portal

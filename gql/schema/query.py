@@ -50,6 +50,7 @@ from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
 from gql.schema.results import aware
+from gql.schema.scalars import Cursor, Line
 from gql.schema.viewer import Viewer
 
 PAGE = "Number of items (default 20, at most 100)."
@@ -96,7 +97,7 @@ class PortalUserFilter:
     assignment_status: enums.AssignmentStatus | None = strawberry.field(
         default=None, description="Assigned to a contact or pending."
     )
-    search: str | None = strawberry.field(
+    search: Line | None = strawberry.field(
         default=None, description="Part of the email, or of the contact's name or number."
     )
     permission_group_id: relay.GlobalID | None = strawberry.field(
@@ -182,7 +183,7 @@ class Query:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Portal] | None:
         return await query_page(info, models.Portal, first, after, order_by=(models.Portal.name,))
 
@@ -191,7 +192,7 @@ class Query:
         self,
         info: Info,
         id: relay.GlobalID | None = None,
-        domain: str | None = None,
+        domain: Line | None = None,
     ) -> Portal | None:
         if id is not None:
             return cast(Portal | None, await load_one(info, models.Portal, _id_of(id, "Portal")))
@@ -228,9 +229,9 @@ class Query:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
         search: Annotated[
-            str | None, strawberry.argument(description="Part of name, email or customer number.")
+            Line | None, strawberry.argument(description="Part of name, email or customer number.")
         ] = None,
         filter: ContactFilter | None = None,
     ) -> Connection[Contact] | None:
@@ -264,7 +265,7 @@ class Query:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
         portal_id: Annotated[
             relay.GlobalID | None, strawberry.argument(description="Only this portal's.")
         ] = None,
@@ -289,7 +290,7 @@ class Query:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[portal_user.StaffUser] | None:
         staff = models.StaffUser
         return await query_page(info, staff, first, after, order_by=(staff.name,))
@@ -308,7 +309,7 @@ class Query:
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[crm.MeterReading] | None:
         reading = models.MeterReading
         return await query_page(

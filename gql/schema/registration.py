@@ -19,6 +19,7 @@ from gql.domain.registration import AccessConfig
 from gql.schema.access import PortalUserPayload, PortalUserResult
 from gql.schema.portal_user import PortalUser
 from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.scalars import EmailAddress, Line
 
 RECEIVED = "Thank you. If the details can be used, an email with the next step is on its way."
 
@@ -29,21 +30,21 @@ def _config(info: Info) -> AccessConfig:
 
 @strawberry.input(description="A value of one of the portal's identifiers.")
 class IdentifierValueInput:
-    key: str = strawberry.field(
+    key: Line = strawberry.field(
         description="From the portal's identifiers, e.g. contact.customer_number."
     )
-    value: str = strawberry.field(description="What the person entered.")
+    value: Line = strawberry.field(description="What the person entered.")
 
 
 @strawberry.input(description="A registration on a portal.")
 class RegisterInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    email: str = strawberry.field(description="Login email.")
-    password: str = strawberry.field(description="At least 10 characters, not a common one.")
+    email: EmailAddress = strawberry.field(description="Login email.")
+    password: Line = strawberry.field(description="At least 10 characters, not a common one.")
     identifiers: list[IdentifierValueInput] = strawberry.field(
         default_factory=list, description="Values of the portal's other identifiers."
     )
-    language: str | None = strawberry.field(
+    language: Line | None = strawberry.field(
         default=None, description="de or en; the portal's default when left out."
     )
     accepted_terms: bool = strawberry.field(
@@ -54,20 +55,20 @@ class RegisterInput:
 @strawberry.input(description="A link's token, on the portal it was sent for.")
 class TokenInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    token: str = strawberry.field(description="From the link in the email.")
+    token: Line = strawberry.field(description="From the link in the email.")
 
 
 @strawberry.input(description="A link's token and the new password.")
 class TokenPasswordInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    token: str = strawberry.field(description="From the link in the email.")
-    password: str = strawberry.field(description="At least 10 characters, not a common one.")
+    token: Line = strawberry.field(description="From the link in the email.")
+    password: Line = strawberry.field(description="At least 10 characters, not a common one.")
 
 
 @strawberry.input(description="An email on a portal.")
 class PortalEmailInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    email: str = strawberry.field(description="Login email.")
+    email: EmailAddress = strawberry.field(description="Login email.")
 
 
 @strawberry.type(description="Received; the same answer whoever the email belongs to.")
@@ -221,7 +222,7 @@ class InviteUninvitedContactsInput:
 class SetPortalUserPasswordInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
     contact_id: relay.GlobalID = strawberry.field(description="The contact; needs an email.")
-    password: str = strawberry.field(description="At least 10 characters, not a common one.")
+    password: Line = strawberry.field(description="At least 10 characters, not a common one.")
 
 
 @strawberry.input(description="A portal user of the own organization.")
@@ -340,14 +341,14 @@ class AssignPortalUserInput:
 
 @strawberry.input(description="A contact to create for a pending portal user.")
 class NewContactInput:
-    first_name: str | None = strawberry.field(default=None, description="First name.")
-    last_name: str | None = strawberry.field(default=None, description="Last name.")
-    company_name: str | None = strawberry.field(default=None, description="Company name.")
-    phone: str | None = strawberry.field(default=None, description="Phone.")
-    street: str | None = strawberry.field(default=None, description="Street.")
-    house_number: str | None = strawberry.field(default=None, description="House number.")
-    postal_code: str | None = strawberry.field(default=None, description="Postal code.")
-    city: str | None = strawberry.field(default=None, description="City.")
+    first_name: Line | None = strawberry.field(default=None, description="First name.")
+    last_name: Line | None = strawberry.field(default=None, description="Last name.")
+    company_name: Line | None = strawberry.field(default=None, description="Company name.")
+    phone: Line | None = strawberry.field(default=None, description="Phone.")
+    street: Line | None = strawberry.field(default=None, description="Street.")
+    house_number: Line | None = strawberry.field(default=None, description="House number.")
+    postal_code: Line | None = strawberry.field(default=None, description="Postal code.")
+    city: Line | None = strawberry.field(default=None, description="City.")
 
 
 @strawberry.input(description="Create a contact (with the user's email) and assign it.")

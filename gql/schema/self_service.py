@@ -21,6 +21,7 @@ from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
+from gql.schema.scalars import Iban, Line
 
 
 @strawberry.input(description="A new installment (Abschlag) for a contract.")
@@ -94,8 +95,8 @@ async def _change(info: Info, db: AsyncSession, input: ChangeInstallmentInput) -
 class ChangePaymentMethodInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
     method: enums.PaymentMethod = strawberry.field(description="SEPA_DEBIT or TRANSFER.")
-    iban: str | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
-    account_holder: str | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
+    iban: Iban | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
+    account_holder: Line | None = strawberry.field(default=None, description="For SEPA_DEBIT.")
     mandate_accepted: bool = strawberry.field(
         default=False, description="The SEPA direct debit mandate, required for SEPA_DEBIT."
     )
@@ -158,11 +159,11 @@ async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChan
 @strawberry.input(description="A meter reading (Zählerstand).")
 class SubmitMeterReadingInput:
     meter_id: relay.GlobalID = strawberry.field(description="The meter.")
-    value: str = strawberry.field(description="The number on the meter (decimal point or comma).")
-    client_key: str = strawberry.field(
+    value: Line = strawberry.field(description="The number on the meter (decimal point or comma).")
+    client_key: Line = strawberry.field(
         description="Chosen by the client per reading; sending it again returns the first result."
     )
-    register: str | None = strawberry.field(
+    register: Line | None = strawberry.field(
         default=None, description="OBIS code of the register; needed when the meter has several."
     )
     read_at: datetime | None = strawberry.field(default=None, description="Default: now.")
@@ -233,7 +234,7 @@ else:
 class ReviewMeterReadingInput:
     reading_id: relay.GlobalID = strawberry.field(description="The reading (PENDING_REVIEW).")
     decision: ReviewDecision = strawberry.field(description="ACCEPT, CORRECT or REJECT.")
-    corrected_value: str | None = strawberry.field(
+    corrected_value: Line | None = strawberry.field(
         default=None, description="The right value, for CORRECT."
     )
 
@@ -264,7 +265,7 @@ async def review_meter_reading(info: Info, input: ReviewMeterReadingInput) -> Re
 class RespondToOfferInput:
     order_id: relay.GlobalID = strawberry.field(description="The offer.")
     accept: bool = strawberry.field(description="True accepts, false declines.")
-    reason: str | None = strawberry.field(default=None, description="Why, when declining.")
+    reason: Line | None = strawberry.field(default=None, description="Why, when declining.")
 
 
 @strawberry.type(description="A journey the portal opens next (seed 001 journeys).")

@@ -18,6 +18,7 @@ from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Ord
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.scalars import Cursor
 
 
 @strawberry.type(description="The caller of the request.")
@@ -72,7 +73,7 @@ class Viewer:
 
     @allow(Role.CUSTOMER, grant=CONTRACT, description="The customer's contracts, by number.")
     async def contracts(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Contract] | None:
         return await query_page(
             info, models.Contract, first, after, order_by=(models.Contract.number,)
@@ -84,7 +85,7 @@ class Viewer:
         description="Meters of the customer, or assigned to the installer.",
     )
     async def meters(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Meter] | None:
         return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
 
@@ -94,7 +95,7 @@ class Viewer:
         description="Orders of the customer, or assigned to the installer.",
     )
     async def orders(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: Cursor | None = None
     ) -> Connection[Order] | None:
         order = (models.Order.created_at.desc(),)
         return await query_page(info, models.Order, first, after, order_by=order)
