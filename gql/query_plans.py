@@ -55,7 +55,7 @@ from strawberry.types.field import StrawberryField
 from db import models
 from db.raw import Compiled
 from gql.auth.actor import Actor
-from gql.auth.permissions import AllowRoles, Public
+from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
 from gql.domain.sessions import PORTAL_USER_SESSION
 from gql.schema.pagination import CURSOR_PREFIX, page_window
@@ -215,11 +215,10 @@ def _permitted(field: GraphQLField, actor: Actor) -> bool:
     definition = (field.extensions or {}).get("strawberry-definition")
     if not isinstance(definition, StrawberryField):
         return False
-    rules = [e for e in definition.extensions if isinstance(e, AllowRoles)]
-    if rules:
-        rule = rules[0]
-        return actor.role in rule.roles and (rule.grant is None or actor.may(rule.grant))
-    return any(isinstance(d, Public) for d in definition.directives)
+    try:
+        return may_read(definition, actor)
+    except LookupError:  # no declared permission: left to the executor, which refuses it
+        return False
 
 
 def _plain_attribute(field: GraphQLField) -> str | None:

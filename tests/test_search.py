@@ -8,10 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from gql.domain.search import contact_matches, portal_user_matches
 
+CONTACT = models.Contact
+CONTACT_COLUMNS = (
+    CONTACT.last_name,
+    CONTACT.first_name,
+    CONTACT.company_name,
+    CONTACT.email,
+    CONTACT.customer_number,
+)
+
 
 async def numbers(session: AsyncSession, text: str) -> list[str | None]:
     contact = models.Contact
-    statement = sa.select(contact.customer_number).where(contact_matches(text))
+    statement = sa.select(contact.customer_number).where(contact_matches(text, CONTACT_COLUMNS))
     return list((await session.scalars(statement.order_by(contact.customer_number))).all())
 
 
@@ -37,10 +46,21 @@ async def test_portal_users_by_login_email_or_their_contact(session: AsyncSessio
     statement = (
         sa.select(contact.customer_number)
         .join(user, user.contact_id == contact.id)
-        .where(portal_user_matches("k-100002"))
+        .where(portal_user_matches("k-100002", [user.email], CONTACT_COLUMNS))
     )
     assert set((await session.scalars(statement)).all()) == {"K-100002"}
-    by_email = sa.select(user.email).where(portal_user_matches("ANNA"))
+    by_email = sa.select(user.email).where(
+        portal_user_matches("ANNA", [user.email], CONTACT_COLUMNS)
+    )
     emails = (await session.scalars(by_email)).all()
     assert emails != []
     assert all("anna" in email for email in emails)
+
+
+async def test_no_columns_match_nothing(session: AsyncSession) -> None:
+    contact, user = models.Contact, models.PortalUser
+    assert (
+        await session.scalars(sa.select(contact.id).where(contact_matches("a", [])))
+    ).all() == []
+    nothing = portal_user_matches("anna", [], [])
+    assert (await session.scalars(sa.select(user.id).where(nothing))).all() == []

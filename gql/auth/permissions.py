@@ -36,6 +36,7 @@ __all__ = [
     "allow",
     "declared_grant",
     "declared_roles",
+    "may_read",
     "public",
 ]
 
@@ -114,6 +115,11 @@ class AllowRoles(FieldExtension):
         self.roles = roles
         self.impersonation = impersonation
         self.grant = grant
+
+    def permits(self, actor: Actor) -> bool:
+        """Whether `actor` may read the field: its role, and for a portal user the grant
+        of its permission group (impersonation only restricts mutations)."""
+        return actor.role in self.roles and (self.grant is None or actor.may(self.grant))
 
     def check(self, actor: Actor, raw: GraphQLResolveInfo[Any]) -> None:
         """Raises Forbidden unless `actor` may resolve the field `raw` describes."""
@@ -204,6 +210,20 @@ def declared_roles(field: Any) -> frozenset[Role] | None:
             return extension.roles
     if any(isinstance(directive, Public) for directive in field.directives):
         return None
+    raise LookupError(f"field {field.python_name} declares neither allow() nor public()")
+
+
+def may_read(field: StrawberryField, actor: Actor) -> bool:
+    """Whether `actor` may read `field` as its `allow(...)` declares (public fields: all).
+
+    Raises:
+        LookupError: the field declares neither `allow()` nor `public()`.
+    """
+    for extension in field.extensions:
+        if isinstance(extension, AllowRoles):
+            return extension.permits(actor)
+    if any(isinstance(directive, Public) for directive in field.directives):
+        return True
     raise LookupError(f"field {field.python_name} declares neither allow() nor public()")
 
 

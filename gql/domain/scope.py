@@ -7,7 +7,8 @@ contracts hide their meters, readings, payments and documents too; document type
 installers
 the orders assigned to their partner contact, the meters of those orders and the
 customers of those orders (names and addresses only: fields decide the columns);
-anonymous callers see active portals and nothing else. Tile rows are the draft (staff
+anonymous callers see active portals and nothing else (`public_portals`: a portal's
+configuration is its organization's until it goes online). Tile rows are the draft (staff
 only); portal users see the published version's snapshot of them. Tenant isolation is
 the first conjunct of every filter, for every role.
 """
@@ -28,6 +29,19 @@ from gql.domain.errors import NotFound
 
 Filter = ColumnElement[bool]
 Row = TypeVar("Row")
+
+
+def public_portals() -> Filter:
+    """Portals anybody may see, also without logging in: the active ones. A draft or an
+    offline portal shows only to its organization's staff."""
+    return models.Portal.status == models.PortalStatus.ACTIVE
+
+
+def _own_portal(actor: Actor) -> Filter:
+    """A portal user's own portal, while it is public: the user of one portal sees no
+    other, and no draft (its sessions end when it goes offline; this holds even for a
+    token issued before)."""
+    return sa.and_(models.Portal.id == actor.portal_id, public_portals())
 
 
 def _own_contract(actor: Actor) -> Filter:
@@ -87,7 +101,7 @@ def _meters(actor: Actor) -> sa.Select[Any]:
 def _portal_user_rules() -> dict[type[Any], Callable[[Actor], Filter]]:
     """Rows a portal user (customer or installer) sees besides the role-specific ones."""
     return {
-        models.Portal: lambda a: models.Portal.id == a.portal_id,
+        models.Portal: _own_portal,
         # Tile rows are the draft (staff only); portal users see the published snapshot.
         models.PortalVersion: lambda a: sa.and_(
             models.PortalVersion.portal_id == a.portal_id,
@@ -137,9 +151,7 @@ INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
 def visible(model: Any, actor: Actor) -> Filter:
     """The WHERE clause of the rows of `model` that `actor` may see."""
     if actor.role is Role.ANONYMOUS or actor.organization_id is None:
-        if model is models.Portal:
-            return models.Portal.status == models.PortalStatus.ACTIVE
-        return sa.false()
+        return public_portals() if model is models.Portal else sa.false()
     tenant: Filter = model.organization_id == actor.organization_id
     if actor.is_staff:
         return tenant

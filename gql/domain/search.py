@@ -1,8 +1,12 @@
 """Free-text search as staff type it into a list: case-insensitive parts of names,
-emails and numbers; `%` and `_` match themselves, not any text."""
+emails and numbers; `%` and `_` match themselves, not any text.
+
+The columns to match are the caller's to choose: they are only those the caller may
+read (gql/schema/criteria.py), since matching a column reads it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,28 +14,27 @@ import sqlalchemy as sa
 from db import models
 
 
-def contact_matches(text: str) -> Any:
-    """Contacts whose name, company, email or customer number contains `text`."""
-    contact = models.Contact
+def text_matches(text: str, columns: Sequence[Any]) -> Any:
+    """Rows one of whose `columns` contains `text`; no columns: no rows."""
     part = text.strip()
-    return sa.or_(
-        *(
-            column.icontains(part, autoescape=True)
-            for column in (
-                contact.last_name,
-                contact.first_name,
-                contact.company_name,
-                contact.email,
-                contact.customer_number,
-            )
-        )
-    )
+    if not columns:
+        return sa.false()
+    return sa.or_(*(column.icontains(part, autoescape=True) for column in columns))
 
 
-def portal_user_matches(text: str) -> Any:
-    """Portal users whose login email contains `text`, or whose contact matches it."""
+def contact_matches(text: str, columns: Sequence[Any]) -> Any:
+    """Contacts one of whose `columns` (names, email, customer number) contains `text`."""
+    return text_matches(text, columns)
+
+
+def portal_user_matches(
+    text: str, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+) -> Any:
+    """Portal users one of whose `user_columns` (login email) contains `text`, or whose
+    contact matches it in one of `contact_columns`."""
     user, contact = models.PortalUser, models.Contact
-    of_contact = sa.select(contact.id).where(contact_matches(text))
-    return sa.or_(
-        user.email.icontains(text.strip(), autoescape=True), user.contact_id.in_(of_contact)
-    )
+    own = text_matches(text, user_columns)
+    if not contact_columns:
+        return own
+    of_contact = sa.select(contact.id).where(contact_matches(text, contact_columns))
+    return sa.or_(own, user.contact_id.in_(of_contact))

@@ -16,7 +16,7 @@ from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, allow, public
 from gql.context import Info
 from gql.domain import contact_changes
 from gql.resolvers.common import load_one, query_page
-from gql.schema import enums
+from gql.schema import criteria, enums
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection
@@ -92,6 +92,13 @@ class ChangeRequestFilter:
     )
 
 
+criteria.declare(
+    "ChangeRequestFilter",
+    status=criteria.criterion(ChangeRequest, "status"),
+    contact_id=criteria.criterion(ChangeRequest, "contact", models.ChangeRequest.contact_id),
+)
+
+
 async def change_requests(
     info: Info,
     first: int | None = None,
@@ -101,6 +108,8 @@ async def change_requests(
     """Staff: oldest first, so the longest waiting comes first."""
     request = models.ChangeRequest
     where: list[Any] = []
+    if filter is not None:
+        criteria.require_given("ChangeRequestFilter", vars(filter), info.context.actor)
     if filter is not None and filter.status is not None:
         where.append(request.status == filter.status)
     if filter is not None and filter.contact_id is not None:

@@ -22,7 +22,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain import documents
 from gql.resolvers.common import load_one, load_page
-from gql.schema import enums
+from gql.schema import criteria, enums
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, connection, page_window
 from gql.schema.scalars import Cursor
@@ -144,6 +144,13 @@ class Contact(RowNode):
         return await load_page(
             info, model.contact_id, row_of(self).id, first, after, model.created_at
         )
+
+
+# What `contacts(search:)` matches, each column behind its field: installers, who see
+# names only, do not find contacts by email or customer number.
+CONTACT_SEARCH = criteria.search(
+    Contact, "last_name", "first_name", "company_name", "email", "customer_number"
+)
 
 
 @strawberry.type(description="A supply contract of a contact.")

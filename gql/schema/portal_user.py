@@ -10,8 +10,8 @@ from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow
 from gql.context import Info
 from gql.resolvers.common import load_one
-from gql.schema import enums
-from gql.schema.crm import Contact
+from gql.schema import criteria, enums
+from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import RowNode, row_of
 from gql.schema.portal import PermissionGroup, Portal
 
@@ -47,6 +47,14 @@ class PortalUser(RowNode):
     @allow(STAFF_AND_PORTAL_USERS, description="The permission group.")
     async def permission_group(self, info: Info) -> PermissionGroup | None:
         return await load_one(info, models.PermissionGroup, row_of(self).permission_group_id)
+
+
+# What a portal user search matches: the login email, and what a contact search
+# matches of the assigned contact, read through `PortalUser.contact`.
+PORTAL_USER_SEARCH = (
+    criteria.criterion(PortalUser, "email"),
+    *(column.through(PortalUser, "contact") for column in CONTACT_SEARCH),
+)
 
 
 @strawberry.type(description="An employee of the utility.")

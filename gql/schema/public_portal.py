@@ -14,6 +14,7 @@ from db import models
 from db.portal_settings import LinkItem, PortalSettings
 from gql.auth.permissions import public
 from gql.context import Info
+from gql.domain.scope import public_portals
 from gql.schema import enums
 from gql.schema.portal import PortalDesign, RegistrationIdentifier
 from gql.schema.scalars import Line
@@ -173,7 +174,7 @@ async def public_portal(
     rows = await info.context.scalars(
         sa.select(portal).where(
             portal.domain == domain.strip().lower().rstrip("."),
-            portal.status == models.PortalStatus.ACTIVE,
+            public_portals(),
             portal.published_settings.is_not(None),
         )
     )

@@ -13,13 +13,12 @@ from strawberry import relay
 
 from db import models
 from db.models.enums import Grant
-from gql.auth.actor import Role
+from gql.auth.actor import Actor, Role
 from gql.auth.permissions import (
     AUTHENTICATED,
     PORTAL_USERS,
     STAFF,
     STAFF_AND_PORTAL_USERS,
-    Forbidden,
     Impersonation,
     allow,
     public,
@@ -32,6 +31,7 @@ from gql.schema import (
     access,
     audit_log,
     auth,
+    criteria,
     crm,
     documents,
     email_templates,
@@ -43,12 +43,12 @@ from gql.schema import (
 )
 from gql.schema import change_requests as requests_module
 from gql.schema import public_portal as public_portal_module
-from gql.schema.crm import Contact
+from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import node_uuid
 from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
-from gql.schema.portal_user import PortalUser
+from gql.schema.portal_user import PORTAL_USER_SEARCH, PortalUser
 from gql.schema.results import aware
 from gql.schema.scalars import Cursor, Line
 from gql.schema.viewer import Viewer
@@ -89,6 +89,17 @@ class ContactFilter:
     )
 
 
+# Who has access is what `Contact.portalUsers` shows.
+criteria.declare(
+    "ContactFilter",
+    has_portal_user=criteria.criterion(Contact, "portal_users", models.PortalUser.contact_id),
+    portal_id=criteria.criterion(PortalUser, "portal", models.PortalUser.portal_id).through(
+        Contact, "portal_users"
+    ),
+)
+criteria.declare("Query.contacts", search=CONTACT_SEARCH)
+
+
 @strawberry.input(description="Which portal users to list; every given condition must hold.")
 class PortalUserFilter:
     registration_status: enums.RegistrationStatus | None = strawberry.field(
@@ -110,7 +121,13 @@ class PortalUserFilter:
         default=None, description="Created before this time."
     )
 
-    def conditions(self) -> list[Any]:
+    def conditions(self, actor: Actor) -> list[Any]:
+        """The conditions of the given filters.
+
+        Raises:
+            GraphQLError: FORBIDDEN for a filter on a field `actor` may not read.
+        """
+        criteria.require_given("PortalUserFilter", vars(self), actor)
         user = models.PortalUser
         where: list[Any] = []
         if self.registration_status is not None:
@@ -118,7 +135,14 @@ class PortalUserFilter:
         if self.assignment_status is not None:
             where.append(user.assignment_status == self.assignment_status)
         if self.search and self.search.strip():
-            where.append(portal_user_matches(self.search))
+            columns = criteria.readable_columns(PORTAL_USER_SEARCH, actor)
+            where.append(
+                portal_user_matches(
+                    self.search,
+                    [c for c in columns if c.class_ is models.PortalUser],
+                    [c for c in columns if c.class_ is models.Contact],
+                )
+            )
         if self.permission_group_id is not None:
             where.append(
                 user.permission_group_id == _id_of(self.permission_group_id, "PermissionGroup")
@@ -130,12 +154,39 @@ class PortalUserFilter:
         return where
 
 
+def _portal_user_field(name: str) -> criteria.Criterion:
+    return criteria.criterion(PortalUser, name)
+
+
+criteria.declare(
+    "PortalUserFilter",
+    registration_status=_portal_user_field("registration_status"),
+    assignment_status=_portal_user_field("assignment_status"),
+    search=PORTAL_USER_SEARCH,
+    permission_group_id=criteria.criterion(
+        PortalUser, "permission_group", models.PortalUser.permission_group_id
+    ),
+    created_after=_portal_user_field("created_at"),
+    created_before=_portal_user_field("created_at"),
+)
+criteria.declare(
+    "Query.portalUsers",
+    portal_id=criteria.criterion(PortalUser, "portal", models.PortalUser.portal_id),
+)
+
+
 @strawberry.enum(description="What portal users are sorted by.")
 class PortalUserSort(enum.Enum):
     CREATED_AT = "created_at"
     EMAIL = "email"
     LAST_LOGIN_AT = "last_login_at"
     REGISTRATION_STATUS = "registration_status"
+
+
+# Each sort key is the PortalUser field of its value: sorting reveals the order.
+PORTAL_USER_SORT = criteria.declare(
+    "PortalUserSort", **{key.name: _portal_user_field(key.value) for key in PortalUserSort}
+)
 
 
 @strawberry.enum(description="Sort direction.")
@@ -153,10 +204,24 @@ class PortalUserOrder:
         default=SortDirection.DESC, description="Ascending or descending."
     )
 
-    def columns(self) -> tuple[Any, ...]:
-        column = getattr(models.PortalUser, self.field.value)
+    def columns(self, actor: Actor) -> tuple[Any, ...]:
+        """The ORDER BY of this order.
+
+        Raises:
+            GraphQLError: FORBIDDEN if `actor` may not read the field sorted by.
+        """
+        key = PORTAL_USER_SORT[self.field.name]
+        assert isinstance(key, criteria.Criterion)
+        column = criteria.require(key, actor, f"PortalUserSort.{self.field.name}")
         ordered = column.asc() if self.direction is SortDirection.ASC else column.desc()
         return (ordered.nulls_last(),)
+
+
+# The direction is no column; `field` is one of the sort keys declared above.
+criteria.declare("PortalUserOrder", direction=None)
+
+
+criteria.declare("Query.portal", domain=criteria.criterion(Portal, "domain"))
 
 
 @strawberry.type(description="Entry points for reading.")
@@ -198,6 +263,7 @@ class Query:
             return cast(Portal | None, await load_one(info, models.Portal, _id_of(id, "Portal")))
         if domain is None:
             return None
+        criteria.require_given("Query.portal", {"domain": domain}, info.context.actor)
         portal = models.Portal
         rows = await info.context.scalars(
             sa.select(portal).where(
@@ -235,13 +301,13 @@ class Query:
         ] = None,
         filter: ContactFilter | None = None,
     ) -> Connection[Contact] | None:
-        contact = models.Contact
+        contact, actor = models.Contact, info.context.actor
         where: list[Any] = []
         if search and search.strip():
-            where.append(contact_matches(search))
+            where.append(contact_matches(search, criteria.readable_columns(CONTACT_SEARCH, actor)))
+        if filter is not None:
+            criteria.require_given("ContactFilter", vars(filter), actor)
         if filter is not None and filter.has_portal_user is not None:
-            if not info.context.actor.is_staff:
-                raise Forbidden("ContactFilter.hasPortalUser")
             user = models.PortalUser
             access = sa.exists().where(user.contact_id == contact.id)
             if filter.portal_id is not None:
@@ -274,15 +340,16 @@ class Query:
             PortalUserOrder | None, strawberry.argument(description="Default: newest first.")
         ] = None,
     ) -> Connection[PortalUser] | None:
-        user = models.PortalUser
+        user, actor = models.PortalUser, info.context.actor
+        criteria.require_given("Query.portalUsers", {"portal_id": portal_id}, actor)
         where: list[Any] = []
         if portal_id is not None:
             where.append(user.portal_id == _id_of(portal_id, "Portal"))
         if filter is not None:
-            where.extend(filter.conditions())
+            where.extend(filter.conditions(actor))
         order = order_by or PortalUserOrder()
         return await query_page(
-            info, user, first, after, where=tuple(where), order_by=order.columns()
+            info, user, first, after, where=tuple(where), order_by=order.columns(actor)
         )
 
     @allow(STAFF, description="Staff users of the organization, by name.")
