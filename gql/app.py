@@ -42,7 +42,7 @@ from gql.auth.backend import (
 from gql.auth.tokens import TokenService
 from gql.context import Context
 from gql.dev_mail import MAILBOX, mails_endpoint
-from gql.domain import documents, sessions
+from gql.domain import documents, registration, sessions
 from gql.downloads import download_endpoint
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
 from gql.query_plans import Plan, Planner
@@ -457,6 +457,9 @@ def create_app(
                     delivery.SmtpTransport.from_settings(settings),
                     delivery.RetryPolicy.from_settings(settings),
                     stop,
+                    prepare=registration.answering(
+                        database.sessions, registration.AccessConfig.from_settings(settings)
+                    ),
                 )
             )
         try:

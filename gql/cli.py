@@ -198,8 +198,10 @@ def serve(
 def worker_command(
     database_url_option: DatabaseUrl = None, data_dir: DataDir = Path(".data")
 ) -> None:
-    """Deliver the email outbox until stopped (run as many as you like in parallel)."""
+    """Answer queued account requests and deliver the email outbox until stopped (run
+    as many as you like in parallel)."""
     from gql import delivery
+    from gql.domain import registration
 
     settings = Settings.from_env(data_dir=data_dir)
     _exit_on_sigterm()
@@ -211,6 +213,9 @@ def worker_command(
                 delivery.SmtpTransport.from_settings(settings),
                 delivery.RetryPolicy.from_settings(settings),
                 asyncio.Event(),
+                prepare=registration.answering(
+                    database.sessions, registration.AccessConfig.from_settings(settings)
+                ),
             )
 
     with database_url(database_url_option or settings.database_url, data_dir) as url:

@@ -32,6 +32,9 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 
 Send = Callable[[EmailMessage], Awaitable[object]]
+# Work that writes mails to the outbox before a delivery round (answering queued
+# account requests); returns how many it did.
+Prepare = Callable[[], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -172,15 +175,19 @@ async def run_worker(
     stop: asyncio.Event,
     *,
     poll_seconds: float = 2.0,
+    prepare: Prepare | None = None,
 ) -> None:
-    """Deliver until `stop` is set; a database error is logged and the loop goes on."""
+    """Deliver until `stop` is set, each round after `prepare`; a database error is
+    logged and the loop goes on."""
     while not stop.is_set():
+        prepared = 0
         try:
+            prepared = await prepare() if prepare else 0
             report = await deliver_due(sessions, send, policy)
         except Exception:  # the worker must survive a database restart
             log.exception("mail.worker_error")
             report = DeliveryReport()
-        if report.sent or report.retried or report.failed:
+        if prepared or report.sent or report.retried or report.failed:
             continue  # more may be due right away
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=poll_seconds)

@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,23 @@ NACHBARSTADT = demo.demo_id("org:nachbarstadt")
 CUSTOMER_PORTAL = demo.demo_id("portal:musterstadt-kunden")
 INSTALLER_PORTAL = demo.demo_id("portal:musterstadt-partner")
 NACHBAR_PORTAL = demo.demo_id("portal:nachbarstadt-kunden")
+
+
+@contextmanager
+def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
+    """The SQL of every statement run on `connection` inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    sync = connection.sync_connection
+    assert sync is not None
+    sa.event.listen(sync, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sync, "before_cursor_execute", record)
 
 
 def contact_id(org: str, key: str) -> uuid.UUID:

@@ -5,6 +5,7 @@ saved template."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import EmailTemplateKind
-from gql.domain import portal_mail
+from gql.domain import portal_mail, registration
 from gql.domain.mail import Template
+from gql.settings import Settings
 from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, global_id
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
@@ -124,7 +126,7 @@ async def test_agents_and_other_organizations_can_not_edit(gql: GraphQLClient) -
 
 
 async def test_registration_mails_use_the_saved_template(
-    gql: GraphQLClient, session: AsyncSession
+    gql: GraphQLClient, session: AsyncSession, test_settings: Settings
 ) -> None:
     await result_of(gql, UPDATE, input=template_input())
     register = """mutation($input: RegisterInput!) { register(input: $input) { __typename } }"""
@@ -141,6 +143,8 @@ async def test_registration_mails_use_the_saved_template(
         },
     )
     assert answer == {"__typename": "RequestReceived"}
+    config = registration.AccessConfig.from_settings(test_settings)
+    await registration.answer_next(session, config, datetime.now(UTC))  # the mail worker
     outbox = models.OutboundEmail
     mail = await session.scalar(
         sa.select(outbox).where(outbox.recipient == "julia.richter@example.org")

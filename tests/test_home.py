@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import models
 from db.models.enums import Grant
-from tests.conftest import ACTORS, GraphQLClient
-from tests.test_query_counts import counting_statements
+from tests.conftest import ACTORS, GraphQLClient, counting_statements
 
 HOME = """{ portalHome { language tiles { kind position title text buttonLabel journeyId
   imageUrl entity limit

@@ -3,16 +3,13 @@ shape of the query, not on the number of rows it returns (DataLoaders batch ever
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import demo
-from tests.conftest import MUSTERSTADT, GraphQLClient
+from tests.conftest import MUSTERSTADT, GraphQLClient, counting_statements
 
 NESTED = """
 query Nested($first: Int!, $search: Line!) {
@@ -31,22 +28,6 @@ query Nested($first: Int!, $search: Line!) {
   }
 }
 """
-
-
-@contextmanager
-def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    sync = connection.sync_connection
-    assert sync is not None
-    sa.event.listen(sync, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(sync, "before_cursor_execute", record)
 
 
 @pytest.fixture

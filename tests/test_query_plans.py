@@ -38,7 +38,7 @@ from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
-from tests.test_query_counts import counting_statements as orm_statements
+from tests.conftest import counting_statements as orm_statements
 
 GRAPHQL_SCHEMA: Any = schema._schema
 ANNA = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")

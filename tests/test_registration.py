@@ -3,8 +3,10 @@ GraphQL over HTTP, PostgreSQL, and mails received by a real SMTP server on loopb
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -36,6 +38,8 @@ from tests.test_impersonation import staff_token
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 OTHER_PORTAL = global_id("Portal", NACHBAR_PORTAL)
 PASSWORD = "Zählerstand-2026!"
+# The mail worker's view of the settings: the defaults, as in the app under test.
+WORKER = AccessConfig.from_settings(Settings(environment="test", password_profile="test"))
 MICHAEL = contact_id("musterstadt", "c03")  # shares familie.schulz@example.org with Petra
 JULIA = contact_id("musterstadt", "c06")
 
@@ -94,6 +98,8 @@ def registration_input(
 
 
 async def mails(smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]) -> list[ReceivedMail]:
+    """What the mail worker sends: it answers the queued requests, then delivers."""
+    await registration.answer_requests(sessions, WORKER)
     await delivery.deliver_due(sessions, smtp.transport, RetryPolicy())
     return list(smtp.sink.mails)
 
@@ -161,6 +167,7 @@ REGISTRATION_CASES = [
 )
 async def test_every_branch_of_the_matching_table(
     session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     test_settings: Settings,
     schulz_without_access: None,
     email: str,
@@ -171,9 +178,10 @@ async def test_every_branch_of_the_matching_table(
     contact: str | None,
 ) -> None:
     await set_self_registration(session, policy)
-    result = await registration.register(
+    config = AccessConfig.from_settings(test_settings)
+    await registration.register(
         session,
-        AccessConfig.from_settings(test_settings),
+        config,
         portal_id=CUSTOMER_PORTAL,
         email=email.upper(),
         password=PASSWORD,
@@ -183,6 +191,8 @@ async def test_every_branch_of_the_matching_table(
         origin=Origin(),
         now=datetime.now(UTC),
     )
+    await session.commit()
+    [result] = await registration.answer_requests(sessions, config)
     assert result.kind == outcome
     user = await user_by_email(session, email)
     if status is None:
@@ -474,3 +484,80 @@ async def test_a_registration_without_a_contact_waits_for_staff(
                     "canLogIn": False}  # fmt: skip
     refused = await login(client, "neu.kunde@example.org", PASSWORD, PORTAL)
     assert refused["code"] == "INVALID_CREDENTIALS"
+
+
+# --- The mail worker answers the queued requests ------------------------------------------
+
+
+async def queued(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(sa.select(sa.func.count()).select_from(models.AccountRequest)) or 0
+    )
+
+
+async def test_reset_request_answered_by_the_worker_with_mail_and_audit(
+    client: httpx.AsyncClient,
+    smtp: SmtpServer,
+    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+) -> None:
+    await call(client, REQUEST_RESET, portalId=PORTAL, email="anna.becker@example.org")
+    # The request looked nobody up: it queued a row and wrote no mail.
+    assert await queued(session) == 1
+    assert await session.scalar(sa.select(sa.func.count()).select_from(models.OutboundEmail)) == 0
+
+    stop, sent = asyncio.Event(), asyncio.Event()
+
+    async def send(message: EmailMessage) -> None:
+        await smtp.transport(message)
+        sent.set()
+
+    answer = registration.answering(sessions, WORKER)
+    worker = asyncio.create_task(
+        delivery.run_worker(sessions, send, RetryPolicy(), stop, poll_seconds=0.05, prepare=answer)
+    )
+    async with asyncio.timeout(10):
+        await sent.wait()
+    stop.set()
+    await worker
+
+    [mail] = smtp.sink.mails
+    assert (mail.recipients, mail.subject) == (
+        ["anna.becker@example.org"],
+        "Neues Passwort für das Kundenportal Stadtwerke Musterstadt",
+    )
+    assert await queued(session) == 0
+    event = await session.scalar(
+        sa.select(models.AuditEvent).where(
+            models.AuditEvent.action == "portal_user.password_reset_requested"
+        )
+    )
+    assert event is not None
+    assert str(event.ip_address) == "127.0.0.1"  # the request's, kept in the queue
+
+
+async def test_a_request_the_worker_can_not_answer_is_dropped_and_the_queue_goes_on(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    session.add(
+        models.AccountRequest(
+            organization_id=MUSTERSTADT,
+            portal_id=CUSTOMER_PORTAL,
+            action="no_such_action",
+            email="anna.becker@example.org",
+            created_at=now - timedelta(seconds=1),
+        )
+    )
+    await registration.request_password_reset(
+        session,
+        WORKER,
+        portal_id=CUSTOMER_PORTAL,
+        email="anna.becker@example.org",
+        origin=Origin(),
+        now=now,
+    )
+    await session.commit()
+    outcomes = await registration.answer_requests(sessions, WORKER)
+    assert [outcome.kind for outcome in outcomes] == ["FAILED", "LINK_SENT"]
+    assert await queued(session) == 0

@@ -1,6 +1,7 @@
 """All models; import this module (`from db import models`) rather than single names."""
 
 from db.base import Base
+from db.models.account_request import AccountRequest
 from db.models.change_request import AuditEvent, ChangeRequest
 from db.models.crm import (
     Contact,
@@ -29,6 +30,7 @@ from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersi
 from db.models.portal_user import PortalUser
 
 __all__ = [
+    "AccountRequest",
     "AuditEvent",
     "AuthSession",
     "Base",

@@ -2,21 +2,26 @@
 
 Every answer to the caller is the same whether or not the email or a contact exists;
 what differs goes into the email (an activation link, "you already have an account",
-"we could not find you"). Links carry single-use tokens, stored hashed, bound to one
-portal user and so to one portal. Requests that send mail are rate-limited per email
-(silently: the answer stays the same) and per client address (refused).
+"we could not find you"). So that the time of the answer does not tell either, the
+request checks its input and the rate limits, hashes the password (register) and queues
+an `AccountRequest`; who the email belongs to is looked up, and the mail written, when
+the mail worker answers the request (`answer_requests`). Links carry single-use tokens,
+stored hashed, bound to one portal user and so to one portal. Requests that send mail
+are rate-limited per email (silently: the answer stays the same) and per client address
+(refused).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.models.enums import EmailTemplateKind
@@ -28,6 +33,9 @@ from gql.domain.errors import DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.settings import Settings
 
+log = structlog.get_logger(__name__)
+
+REGISTER = "register"
 ACTIVATION = "activation"
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a token purpose
@@ -262,6 +270,7 @@ async def match_contact(
     conditions = [
         _identifier_condition(by_key[key].entity, by_key[key].attribute, value)
         for key, value in identifiers.items()
+        if key in by_key  # the portal may have dropped one since the request was queued
     ]
     if not conditions:
         return None
@@ -280,8 +289,9 @@ async def match_contact(
 class RegistrationOutcome:
     """What happened, for the tests and the audit log; the caller is told none of it."""
 
-    kind: str  # REGISTERED_ASSIGNED, REGISTERED_PENDING, CONTACT_CREATED, EXISTS, DENIED,
-    # THROTTLED
+    # REGISTERED_ASSIGNED, REGISTERED_PENDING, CONTACT_CREATED, EXISTS, DENIED (register),
+    # LINK_SENT, NOTHING (activation, password reset), FAILED (logged).
+    kind: str
     portal_user_id: uuid.UUID | None = None
 
 
@@ -350,9 +360,10 @@ async def register(
     accepted_terms: bool,
     origin: audit.Origin,
     now: datetime,
-) -> RegistrationOutcome:
+) -> None:
     """Register on a portal. Input errors are refused (they do not depend on who
-    exists); everything else ends in the same answer and an email.
+    exists); everything else is queued and ends in the same answer and, when the worker
+    answers it (`complete_registration`), an email.
 
     Raises:
         InvalidInput: portal, email, password, language, terms or identifiers.
@@ -368,11 +379,27 @@ async def register(
     if settings.registration.terms_url is not None and not accepted_terms:
         raise InvalidInput("Please accept the terms of use.", field="acceptedTerms")
     values = clean_identifiers(settings, identifiers)
-    # Hashed on every path, so the time of the answer does not tell who exists either.
+    # Hashed here, on every path, so that a registration costs the request the same
+    # whoever the email belongs to; the worker only stores it.
     password_hash = hash_password(password, config.password_profile)
-    if not await within_limits(db, config, "register", address, origin, now):
-        return RegistrationOutcome("THROTTLED")
+    if await within_limits(db, config, REGISTER, address, origin, now):
+        details = {"language": chosen, "password_hash": password_hash, "identifiers": values}
+        _queue(db, portal, REGISTER, address, origin, now, **details)
 
+
+async def complete_registration(
+    db: AsyncSession,
+    config: AccessConfig,
+    portal: models.Portal,
+    request: models.AccountRequest,
+    origin: audit.Origin,
+    now: datetime,
+) -> RegistrationOutcome:
+    """The worker's half of `register`: a new portal user with an activation link, or
+    the mail saying why not (an account exists, no contact matches on a DENY portal)."""
+    settings = portal.live_settings
+    address = request.email
+    chosen = request.language or settings.default_language
     existing = await db.scalar(
         sa.select(models.PortalUser).where(
             models.PortalUser.portal_id == portal.id, models.PortalUser.email == address
@@ -382,6 +409,7 @@ async def register(
         _system_mail(db, config, portal, mail.ACCOUNT_EXISTS, "account_exists", address, chosen)
         return RegistrationOutcome("EXISTS", existing.id)
 
+    values = request.identifiers
     contact = await match_contact(db, portal, address, values)
     kind = "REGISTERED_ASSIGNED"
     if contact is None:
@@ -406,7 +434,7 @@ async def register(
         language=chosen,
         status=models.RegistrationStatus.ACTIVATION_SENT,
         contact=contact,
-        password_hash=password_hash,
+        password_hash=request.password_hash,
     )
     await send_link(db, config, portal, user, ACTIVATION, now)
     audit.about(db, anonymous_on(portal), user, "portal_user.registered", origin, {"outcome": kind})
@@ -447,29 +475,48 @@ async def _user_by_email(
     )
 
 
-async def _mail_link_if(
+async def _request_link(
     db: AsyncSession,
     config: AccessConfig,
     *,
     portal_id: uuid.UUID | None,
     email: str,
-    status: models.RegistrationStatus,
     purpose: str,
     origin: audit.Origin,
     now: datetime,
-) -> models.PortalUser | None:
-    """Mail a new link for `purpose` to the portal user with this email if it is in
-    `status`; within the rate limits; the caller learns nothing either way."""
+) -> None:
+    """Queue a request for a link of `purpose` within the rate limits; whether anyone
+    gets one is decided by the worker (`mail_link_if`), the caller learns nothing."""
     portal = await active_portal(db, portal_id)
     address = email_address.canonical(email)
-    if not await within_limits(db, config, purpose, address, origin, now):
-        return None
-    user = await _user_by_email(db, portal, address)
-    if user is None or user.registration_status is not status:
-        return None
+    if await within_limits(db, config, purpose, address, origin, now):
+        _queue(db, portal, purpose, address, origin, now)
+
+
+LINK_FOR_STATUS = {
+    ACTIVATION: models.RegistrationStatus.ACTIVATION_SENT,
+    PASSWORD_RESET: models.RegistrationStatus.ACTIVE,
+}
+
+
+async def mail_link_if(
+    db: AsyncSession,
+    config: AccessConfig,
+    portal: models.Portal,
+    request: models.AccountRequest,
+    origin: audit.Origin,
+    now: datetime,
+) -> RegistrationOutcome:
+    """The worker's half of a link request: mail a new link to the portal user with the
+    email if it is in the status the link is for (waiting for its activation, active for
+    a reset); nothing otherwise."""
+    purpose = request.action
+    user = await _user_by_email(db, portal, request.email)
+    if user is None or user.registration_status is not LINK_FOR_STATUS[purpose]:
+        return RegistrationOutcome("NOTHING")
     await send_link(db, config, portal, user, purpose, now)
     audit.about(db, anonymous_on(portal), user, f"portal_user.{purpose}_requested", origin)
-    return user
+    return RegistrationOutcome("LINK_SENT", user.id)
 
 
 async def resend_activation(
@@ -482,11 +529,9 @@ async def resend_activation(
     now: datetime,
 ) -> None:
     """A new activation link (older ones stop working), if the email waits for one."""
-    await _mail_link_if(
-        db, config, portal_id=portal_id, email=email,
-        status=models.RegistrationStatus.ACTIVATION_SENT, purpose=ACTIVATION,
-        origin=origin, now=now,
-    )  # fmt: skip
+    await _request_link(
+        db, config, portal_id=portal_id, email=email, purpose=ACTIVATION, origin=origin, now=now
+    )
 
 
 async def request_password_reset(
@@ -499,11 +544,103 @@ async def request_password_reset(
     now: datetime,
 ) -> None:
     """A password reset link for an active portal user; nothing otherwise (same answer)."""
-    await _mail_link_if(
-        db, config, portal_id=portal_id, email=email,
-        status=models.RegistrationStatus.ACTIVE, purpose=PASSWORD_RESET,
-        origin=origin, now=now,
-    )  # fmt: skip
+    await _request_link(
+        db, config, portal_id=portal_id, email=email, purpose=PASSWORD_RESET, origin=origin, now=now
+    )
+
+
+# --- The worker's side ------------------------------------------------------------------
+
+
+def _queue(
+    db: AsyncSession,
+    portal: models.Portal,
+    action: str,
+    email: str,
+    origin: audit.Origin,
+    now: datetime,
+    **registration: Any,
+) -> None:
+    db.add(
+        models.AccountRequest(
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            action=action,
+            email=email,
+            ip_address=origin.ip_address,
+            user_agent=origin.user_agent,
+            # The request's own time (not the transaction's), so requests are answered
+            # in the order they were made: a registration before its resend.
+            created_at=now,
+            **registration,
+        )
+    )
+
+
+async def answer_next(
+    db: AsyncSession, config: AccessConfig, now: datetime
+) -> RegistrationOutcome | None:
+    """Answer the oldest queued request nobody else is answering, and remove it; None
+    when there is none. A portal deactivated in the meantime answers nobody."""
+    queued = models.AccountRequest
+    request = await db.scalar(
+        sa.select(queued)
+        .order_by(queued.created_at, queued.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if request is None:
+        return None
+    await db.delete(request)
+    await db.flush()
+    portal = await db.scalar(
+        sa.select(models.Portal).where(
+            models.Portal.id == request.portal_id,
+            models.Portal.status == models.PortalStatus.ACTIVE,
+        )
+    )
+    if portal is None:
+        return RegistrationOutcome("NOTHING")
+    origin = audit.Origin(
+        str(request.ip_address) if request.ip_address else None, request.user_agent
+    )
+    answer = complete_registration if request.action == REGISTER else mail_link_if
+    try:
+        async with db.begin_nested():
+            return await answer(db, config, portal, request, origin, now)
+    except Exception:  # one broken request must not block the queue behind it
+        log.exception("account_request.failed", action=request.action, request_id=request.id)
+        return RegistrationOutcome("FAILED")
+
+
+async def answer_requests(
+    sessions: async_sessionmaker[AsyncSession],
+    config: AccessConfig,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> list[RegistrationOutcome]:
+    """Answer up to `limit` queued requests, one transaction each (several workers
+    share the queue); what happened, for the tests."""
+    outcomes: list[RegistrationOutcome] = []
+    for _ in range(limit):
+        async with sessions() as db, db.begin():
+            outcome = await answer_next(db, config, now or datetime.now(UTC))
+        if outcome is None:
+            break
+        outcomes.append(outcome)
+    return outcomes
+
+
+def answering(
+    sessions: async_sessionmaker[AsyncSession], config: AccessConfig
+) -> Callable[[], Awaitable[int]]:
+    """`answer_requests` as the mail worker's step before each delivery round."""
+
+    async def answer() -> int:
+        return len(await answer_requests(sessions, config))
+
+    return answer
 
 
 async def reset_password(
