@@ -58,7 +58,7 @@ PATHS: dict[str, tuple[str, tuple[str | int, ...]]] = {
     ),
     "portal by id": (f"query($id: ID!) {{ portal(id: $id) {{ {SHOWN} }} }}", ("portal",)),
     "portal by domain": (
-        f"query($domain: String) {{ portal(domain: $domain) {{ {SHOWN} }} }}",
+        f"query($domain: Line) {{ portal(domain: $domain) {{ {SHOWN} }} }}",
         ("portal",),
     ),
     "viewer": (f"{{ viewer {{ portal {{ {SHOWN} }} }} }}", ("viewer", "portal")),
@@ -117,7 +117,7 @@ async def test_public_portal_shows_active_portals_only(
 ) -> None:
     domain = await _domain_with_status(session, status)
     data, errors = await gql(
-        "query($domain: String!) { publicPortal(domain: $domain) { name twoFactor } }",
+        "query($domain: Line!) { publicPortal(domain: $domain) { name twoFactor } }",
         CALLERS[caller][0],
         domain=domain,
     )

@@ -58,13 +58,13 @@ NOT_CRITERIA = {
 SEARCHES: dict[tuple[str, str], tuple[str, str, Any, tuple[Any, ...] | None]] = {
     ("Query.contacts", "search"): (
         "contacts",
-        "query($text: String) { contacts(search: $text, first: 100) { edges { node { id } } } }",
+        "query($text: Line) { contacts(search: $text, first: 100) { edges { node { id } } } }",
         models.Contact,
         None,
     ),
     ("PortalUserFilter", "search"): (
         "portalUsers",
-        "query($text: String) { portalUsers(filter: {search: $text}, first: 100)"
+        "query($text: Line) { portalUsers(filter: {search: $text}, first: 100)"
         " { edges { node { id } } } }",
         models.PortalUser,
         (models.Contact, models.Contact.id == models.PortalUser.contact_id),
