@@ -27,6 +27,7 @@ from gql.auth.tokens import TokenService
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, global_id
 from tests.test_auth import login, portal_gid, post
+from tests.test_documents import invoice_of
 from tests.test_impersonation import impersonate
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
@@ -41,6 +42,7 @@ DASHBOARD = "{ viewer { contact { customerNumber } contracts { edges { node { nu
 VIEWER = "{ viewer { role } }"
 REFRESH = """mutation($refresh: String!) { refreshSession(input: {refreshToken: $refresh}) {
   __typename ... on LoggedIn { accessToken } ... on LoginError { code } } }"""
+DOWNLOAD_URL = "query($id: ID!) { node(id: $id) { ... on Document { downloadUrl } } }"
 UNAUTHENTICATED = {
     "errors": [
         {"message": "Invalid or expired access token.", "extensions": {"code": "UNAUTHENTICATED"}}
@@ -98,6 +100,20 @@ async def assert_refused(http: Http, access: str, *, planned: bool = False) -> N
 async def assert_refresh_refused(http: Http, refresh: str) -> None:
     result = await http.mutate(REFRESH, "", refresh=refresh)
     assert result == {"__typename": "LoginError", "code": "INVALID_SESSION"}
+
+
+async def invoice_link(http: Http, session: AsyncSession, settings: Settings, bearer: str) -> str:
+    """A download link of Anna's first invoice, issued to `bearer`'s session; it works."""
+    invoice = await invoice_of(session, ACTORS["customer"], settings)
+    body = (await http.post(DOWNLOAD_URL, bearer, id=global_id("Document", invoice.id))).json()
+    url = str(body["data"]["node"]["downloadUrl"])
+    assert (await http.client.get(url)).status_code == 200
+    return url
+
+
+async def assert_link_refused(http: Http, url: str) -> None:
+    response = await http.client.get(url)
+    assert (response.status_code, response.text) == (404, "This document is not available.")
 
 
 async def known_and_planned(http: Http, access: str) -> None:
@@ -167,16 +183,18 @@ STAFF_ACTIONS: dict[str, Callable[[Http, Tokens], Awaitable[None]]] = {
 
 @pytest.mark.parametrize("action", STAFF_ACTIONS)
 async def test_impersonation_staff_session_ends_impersonation_refused(
-    http: Http, action: str
+    http: Http, session: AsyncSession, test_settings: Settings, action: str
 ) -> None:
     agent = await http.login(*AGENT_LOGIN)
     impersonation = (await impersonate(http.client, agent.access))["accessToken"]
     for document in (VIEWER, DASHBOARD, DASHBOARD):  # answered while the agent's session lives
         assert "errors" not in (await http.post(document, impersonation)).json()
+    link = await invoice_link(http, session, test_settings, impersonation)
 
     await STAFF_ACTIONS[action](http, agent)
 
     await assert_refused(http, impersonation)
+    await assert_link_refused(http, link)
     await assert_refused(http, agent.access)
     await assert_refresh_refused(http, agent.refresh)
 
@@ -295,7 +313,7 @@ PORTAL_USER_ACTIONS: dict[str, Callable[[Http, AsyncSession], Awaitable[None]]] 
 
 @pytest.mark.parametrize("action", PORTAL_USER_ACTIONS)
 async def test_portal_user_access_changes_sessions_refused(
-    http: Http, session: AsyncSession, action: str
+    http: Http, session: AsyncSession, test_settings: Settings, action: str
 ) -> None:
     anna = await http.login(*ANNA_LOGIN, portal_gid("musterstadt-kunden"))
     planned = await http.login(*ANNA_LOGIN, portal_gid("musterstadt-kunden"))
@@ -303,6 +321,8 @@ async def test_portal_user_access_changes_sessions_refused(
     agent = await http.login(*AGENT_LOGIN)
     impersonation = (await impersonate(http.client, agent.access))["accessToken"]
     assert (await http.post(VIEWER, impersonation)).status_code == 200
+    links = [await invoice_link(http, session, test_settings, anna.access)]
+    links.append(await invoice_link(http, session, test_settings, impersonation))
 
     await PORTAL_USER_ACTIONS[action](http, session)
 
@@ -319,6 +339,8 @@ async def test_portal_user_access_changes_sessions_refused(
     await assert_refused(http, impersonation)
     await assert_refresh_refused(http, anna.refresh)
     await assert_refresh_refused(http, planned.refresh)
+    for link in links:
+        await assert_link_refused(http, link)
     # The agent's own session is not the portal user's: it goes on.
     assert (await http.post(VIEWER, agent.access)).status_code == 200
 
