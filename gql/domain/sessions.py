@@ -258,6 +258,9 @@ async def revoke_all(
     )
 
 
+_IDS_PER_STATEMENT = 5_000  # well below the driver's 32,767 parameters
+
+
 async def end_portal_user_sessions(
     db: AsyncSession, user_ids: Collection[uuid.UUID], *, reason: str, now: datetime
 ) -> int:
@@ -275,9 +278,6 @@ async def end_portal_user_sessions(
             models.AuthSession.portal_user_id.in_(chunk), db=db, reason=reason, now=now
         )
     return total
-
-
-_IDS_PER_STATEMENT = 5_000
 
 
 async def _revoke_where(
