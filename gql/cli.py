@@ -364,7 +364,7 @@ async def _users_import(url: str, reference: str, text: str) -> Any:
         with Progress(console=console) as bar:
             task = bar.add_task(f"Importing into {portal.name}", total=None)
             return await user_csv.import_users(
-                db, system, portal.id, text, origin=audit.Origin(),
+                db, system, portal.id, text, origin=audit.Origin(), now=datetime.now(UTC),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )  # fmt: skip
 

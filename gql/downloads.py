@@ -2,7 +2,8 @@
 
 The link is the authorization (browsers follow it without the bearer token): its
 signature and expiry are checked before anything else, and the holder it names is
-checked against the database again (still active, still allowed to read the document).
+checked against the database again (still active, still allowed to read the document,
+the session the link was issued in still valid).
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ from gql.domain import documents
 from gql.domain.documents import Holder, LocalStorage
 from gql.downloads import content_disposition
 from gql.settings import Settings
-from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id
+from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id, jwt_part
 from tests.test_auth import login, portal_gid, post
+from tests.test_impersonation import impersonate
 
 PDF = demo_pdf("Vertrag unterschrieben")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
@@ -63,6 +64,21 @@ async def token(client: httpx.AsyncClient, who: str) -> str:
     result = await login(client, email, password, portal_gid(portal) if portal else None)
     assert result["__typename"] == "LoggedIn", result
     return str(result["accessToken"])
+
+
+def holder_of(bearer: str) -> Holder:
+    """The holder the app gives download links to for this access token."""
+    claims = jwt_part(bearer, 1)
+    staff = claims["act"]["sub"] if "act" in claims else None
+    if claims["role"] in ("ADMIN", "AGENT"):
+        user, staff = None, claims["sub"]
+    else:
+        user = claims["sub"]
+    return Holder(
+        portal_user_id=uuid.UUID(user) if user else None,
+        staff_user_id=uuid.UUID(staff) if staff else None,
+        session_id=uuid.UUID(claims["sid"]),
+    )
 
 
 async def upload(
@@ -454,13 +470,14 @@ async def test_a_tampered_link_is_403(
     invoice = await invoice_of(session, ANNA, test_settings)
     jonas_invoice = await invoice_of(session, JONAS, test_settings)
     url = links_for(test_settings).url(
-        invoice.id, Holder(portal_user_id=ANNA.subject_id), datetime.now(UTC)
+        invoice.id, holder_of(await token(client, "anna")), datetime.now(UTC)
     )
     sig = parse_qs(urlsplit(url).query)["sig"][0]
     later = str(int(datetime.now(UTC).timestamp()) + 3600)
     for tampered in (
         _with(url, sig=("A" if sig[0] != "A" else "B") + sig[1:]),
         _with(url, user=str(JONAS.subject_id)),  # someone else's link
+        _with(url, session=str(uuid.uuid4())),  # another session
         _with(url, expires=later),
         url.replace(str(invoice.id), str(jonas_invoice.id)),
         _with(url, sig=""),
@@ -477,7 +494,7 @@ async def test_an_expired_link_is_410(
 ) -> None:
     invoice = await invoice_of(session, ANNA, test_settings)
     links = links_for(test_settings)
-    holder = Holder(portal_user_id=ANNA.subject_id)
+    holder = holder_of(await token(client, "anna"))
     issued = datetime.now(UTC) - timedelta(seconds=test_settings.document_url_ttl_seconds + 1)
     response = await client.get(links.url(invoice.id, holder, issued))
     assert response.status_code == 410
@@ -491,14 +508,16 @@ async def test_a_link_stops_working_when_its_holder_or_document_does(
     invoice = await invoice_of(session, ANNA, test_settings)
     links = links_for(test_settings)
     now = datetime.now(UTC)
-    jonas_link = links.url(invoice.id, Holder(portal_user_id=JONAS.subject_id), now)
+    jonas_link = links.url(invoice.id, holder_of(await token(client, "jonas")), now)
     assert (await client.get(jonas_link)).status_code == 404  # signed, but not his document
-    anna_link = links.url(invoice.id, Holder(portal_user_id=ANNA.subject_id), now)
+    anna_link = links.url(invoice.id, holder_of(await token(client, "anna")), now)
+    assert (await client.get(anna_link)).status_code == 200
     user = await session.get_one(models.PortalUser, ANNA.subject_id)
     user.registration_status = models.RegistrationStatus.DISABLED
     await session.flush()
     assert (await client.get(anna_link)).status_code == 404
-    agent_link = links.url(invoice.id, Holder(staff_user_id=ACTORS["agent"].subject_id), now)
+    agent_link = links.url(invoice.id, holder_of(await token(client, "agent")), now)
+    assert (await client.get(agent_link)).status_code == 200
     await session.delete(await session.get_one(models.Document, invoice.id))
     await session.flush()
     assert (await client.get(agent_link)).status_code == 404
@@ -509,7 +528,9 @@ async def test_impersonating_staff_download_as_the_customer_without_opening_it(
 ) -> None:
     invoice = await invoice_of(session, ANNA, test_settings)
     invoice_id = invoice.id
-    holder = Holder(portal_user_id=ANNA.subject_id, staff_user_id=ACTORS["agent"].subject_id)
+    impersonation = await impersonate(client, await token(client, "agent"))
+    holder = holder_of(impersonation["accessToken"])
+    assert holder.staff_user_id == ACTORS["agent"].subject_id
     url = links_for(test_settings).url(invoice_id, holder, datetime.now(UTC))
     assert (await client.get(url)).status_code == 200
     session.expire_all()

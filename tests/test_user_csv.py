@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -38,7 +39,7 @@ async def count_users(session: AsyncSession) -> int:
 
 async def run_import(session: AsyncSession, text: str) -> user_csv.ImportReport:
     return await user_csv.import_users(
-        session, ACTORS["agent"], CUSTOMER_PORTAL, text, origin=Origin()
+        session, ACTORS["agent"], CUSTOMER_PORTAL, text, origin=Origin(), now=datetime.now(UTC)
     )
 
 
@@ -151,5 +152,10 @@ async def test_over_http_as_a_multipart_upload(client: httpx.AsyncClient) -> Non
 async def test_another_organization_can_not_import(session: AsyncSession) -> None:
     with pytest.raises(NotFound):
         await user_csv.import_users(
-            session, ACTORS["other_admin"], CUSTOMER_PORTAL, GOOD, origin=Origin()
+            session,
+            ACTORS["other_admin"],
+            CUSTOMER_PORTAL,
+            GOOD,
+            origin=Origin(),
+            now=datetime.now(UTC),
         )

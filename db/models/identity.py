@@ -37,6 +37,17 @@ class AuthSession(TenantOwned, Base):
     impersonator_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
     )
+    # The staff member's own session the impersonation was started from: the
+    # impersonation is valid only while that session is (sessions.valid), so logging
+    # out, being disabled or losing the role ends it at once.
+    impersonator_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("auth_session.id", ondelete="CASCADE"), index=True
+    )
+    # The contact a portal user's session speaks for: moved to another contact, the
+    # user's sessions are no longer valid, whichever path moved them (sessions.valid).
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     expires_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())

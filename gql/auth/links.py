@@ -1,11 +1,12 @@
-"""Signed download links: `/documents/<id>?user=..&staff=..&expires=..&sig=..`.
+"""Signed download links: `/documents/<id>?user=..&staff=..&session=..&expires=..&sig=..`.
 
 The signature (HMAC-SHA256) covers the document, the holder (portal user and/or staff
-user) and the expiry, so a link works only for that document, is attributed to the
-user it was issued to, and only for DOCUMENT_URL_TTL_SECONDS. Checking it needs no
-database: a tampered link is refused (403), an expired one is gone (410). The HMAC keys
-are derived from the Fernet SECRET_KEYS (the first signs, every one verifies), so
-rotating those rotates these.
+user, and the session the link was issued in) and the expiry, so a link works only for
+that document, is attributed to the user it was issued to, and only for
+DOCUMENT_URL_TTL_SECONDS and while that session is valid (the download checks that).
+Checking the signature needs no database: a tampered link is refused (403), an expired
+one is gone (410). The HMAC keys are derived from the Fernet SECRET_KEYS (the first
+signs, every one verifies), so rotating those rotates these.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class VerifiedLink:
     holder: Holder
 
 
-def _message(document_id: str, user: str, staff: str, expires: str) -> bytes:
-    return "\n".join(("document", document_id, user, staff, expires)).encode()
+def _message(document_id: str, user: str, staff: str, session: str, expires: str) -> bytes:
+    return "\n".join(("document", document_id, user, staff, session, expires)).encode()
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,16 @@ class DocumentLinks:
         """A link that expires at `expires` (a Unix time)."""
         user = str(holder.portal_user_id or "")
         staff = str(holder.staff_user_id or "")
-        sig = self._signature(self.keys[0], _message(str(document_id), user, staff, str(expires)))
-        query = {"user": user, "staff": staff, "expires": str(expires), "sig": sig}
+        session = str(holder.session_id or "")
+        message = _message(str(document_id), user, staff, session, str(expires))
+        sig = self._signature(self.keys[0], message)
+        query = {
+            "user": user,
+            "staff": staff,
+            "session": session,
+            "expires": str(expires),
+            "sig": sig,
+        }
         return PATH + str(document_id) + "?" + urlencode({k: v for k, v in query.items() if v})
 
     def verify(self, document_id: str, query: Mapping[str, str], now: datetime) -> VerifiedLink:
@@ -83,8 +92,12 @@ class DocumentLinks:
             LinkExpired: genuine but expired.
         """
         user, staff = query.get("user", ""), query.get("staff", "")
-        expires, sig = query.get("expires", ""), query.get("sig", "")
-        message = _message(document_id, user, staff, expires)
+        session, expires, sig = (
+            query.get("session", ""),
+            query.get("expires", ""),
+            query.get("sig", ""),
+        )
+        message = _message(document_id, user, staff, session, expires)
         if not sig or not any(
             hmac.compare_digest(self._signature(key, message), sig) for key in self.keys
         ):
@@ -93,6 +106,7 @@ class DocumentLinks:
             holder = Holder(
                 portal_user_id=uuid.UUID(user) if user else None,
                 staff_user_id=uuid.UUID(staff) if staff else None,
+                session_id=uuid.UUID(session) if session else None,
             )
             verified = VerifiedLink(uuid.UUID(document_id), holder)
             expiry = int(expires)

@@ -27,7 +27,7 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import Grant
 from gql.auth.actor import Actor, Role, Visibility
-from gql.domain import audit
+from gql.domain import audit, sessions
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -479,10 +479,13 @@ def is_new(document: models.Document) -> bool:
 @dataclass(frozen=True)
 class Holder:
     """Whom a download link was issued to: a portal user (with the staff member
-    impersonating them, if one was), or a staff user."""
+    impersonating them, if one was), or a staff user; and in which session, since a link
+    works only as long as that session does (a logout, an ended impersonation or a
+    portal user moved to another contact end it too)."""
 
     portal_user_id: uuid.UUID | None = None
     staff_user_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
 
 
 def holder_of(actor: Actor) -> Holder | None:
@@ -491,15 +494,30 @@ def holder_of(actor: Actor) -> Holder | None:
     if actor.subject_id is None:
         return None
     if actor.is_staff:
-        return Holder(staff_user_id=actor.subject_id)
+        return Holder(staff_user_id=actor.subject_id, session_id=actor.session_id)
     if actor.is_portal_user:
-        return Holder(portal_user_id=actor.subject_id, staff_user_id=actor.impersonator_id)
+        return Holder(
+            portal_user_id=actor.subject_id,
+            staff_user_id=actor.impersonator_id,
+            session_id=actor.session_id,
+        )
     return None
 
 
-async def actor_of(db: AsyncSession, holder: Holder) -> Actor | None:
+async def actor_of(db: AsyncSession, holder: Holder, now: datetime) -> Actor | None:
     """The holder as an actor with what they may do now (an active account, an assigned
-    contact, the grants of their permission group), or None when they may not act."""
+    contact, the grants of their permission group, the session the link was issued in
+    still valid), or None when they may not act."""
+    if holder.session_id is None:
+        return None
+    actor = await _account_actor(db, holder)
+    if actor is None:
+        return None
+    # The same session check as a bearer token's (sessions.valid).
+    return await sessions.authorize(db, replace(actor, session_id=holder.session_id), now)
+
+
+async def _account_actor(db: AsyncSession, holder: Holder) -> Actor | None:
     staff = None
     if holder.staff_user_id is not None:
         staff = await db.get(models.StaffUser, holder.staff_user_id)
@@ -562,7 +580,7 @@ async def download(
         NotFound: the holder may no longer act or read it, it was deleted, or its file is
             missing.
     """
-    actor = await actor_of(db, holder)
+    actor = await actor_of(db, holder, now)
     if actor is None or not actor.may(Grant.DOCUMENT_READ):
         raise NotFound("No such document.", field="documentId")
     document = await find_visible(

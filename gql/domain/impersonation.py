@@ -5,7 +5,9 @@ a reason. It is not refreshable and ends after at most 15 minutes; its access to
 carries the staff member in the RFC 8693 `act` claim. Under it the staff member sees
 exactly what the portal user sees; mutations are refused unless they are marked as
 allowed under impersonation, and credentials, email, second factors and sessions never
-are. Every request under it is audited with both people.
+are. Every request under it is audited with both people. It is bound to the staff
+member's session it was started from and ends with it (sessions.valid): logout,
+logoutEverywhere, a password change, a role change or being disabled end it at once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ async def start(
     """
     assert staff.is_staff
     assert not staff.is_impersonated
+    assert staff.session_id is not None  # the impersonation lives as long as this session
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(
@@ -67,7 +70,7 @@ async def start(
         origin=origin,
         now=now,
         refreshable=False,
-        impersonator_id=staff.subject_id,
+        impersonator=staff,
         reason=reason,
         lifetime=timedelta(seconds=lifetime_seconds),
     )

@@ -227,8 +227,8 @@ async def set_password(
         )  # fmt: skip
     else:
         user.password_hash = hashed
-        await sessions.revoke_all(
-            db, sessions.actor_for(user, portal), reason="PASSWORD_SET_BY_STAFF", now=now
+        await sessions.end_portal_user_sessions(
+            db, [user.id], reason="PASSWORD_SET_BY_STAFF", now=now
         )
     audit.about(db, actor, user, "portal_user.password_set", origin)
     return user
@@ -255,10 +255,7 @@ async def set_active(
             user.activated_at = user.activated_at or now
     elif user.registration_status is not models.RegistrationStatus.DISABLED:
         user.registration_status = models.RegistrationStatus.DISABLED
-        portal = await db.get_one(models.Portal, user.portal_id)
-        revoked = await sessions.revoke_all(
-            db, sessions.actor_for(user, portal), reason="DISABLED", now=now
-        )
+        revoked = await sessions.end_portal_user_sessions(db, [user.id], reason="DISABLED", now=now)
     action = "portal_user.activated" if active else "portal_user.deactivated"
     audit.about(db, actor, user, action, origin, {"revoked_sessions": revoked})
     return user, revoked
@@ -336,7 +333,11 @@ async def _assign(
     user: models.PortalUser,
     contact: models.Contact,
     origin: audit.Origin,
+    now: datetime,
 ) -> models.PortalUser:
+    # Only pending users are assigned, and they have no sessions; but whatever a
+    # session was opened for, it was not this contact.
+    await sessions.end_portal_user_sessions(db, [user.id], reason="ASSIGNED", now=now)
     user.contact_id = contact.id
     user.assignment_status = models.AssignmentStatus.ASSIGNED
     await db.flush()
@@ -351,18 +352,20 @@ async def assign(
     user_id: uuid.UUID | None,
     contact_id: uuid.UUID | None,
     origin: audit.Origin,
+    now: datetime,
 ) -> models.PortalUser:
     """Assign a pending portal user to a contact: the one given, or the one contact whose
     primary email is the user's (none or several are refused, saying which)."""
     user = await _pending(db, actor, user_id)
     if contact_id is not None:
-        return await _assign(db, actor, user, await _contact(db, actor, contact_id), origin)
-    contact = models.Contact
+        contact = await _contact(db, actor, contact_id)
+        return await _assign(db, actor, user, contact, origin, now)
+    found = models.Contact
     matches = (
         await db.scalars(
-            sa.select(contact)
-            .where(visible(contact, actor), contact.email == user.email)
-            .order_by(contact.customer_number)
+            sa.select(found)
+            .where(visible(found, actor), found.email == user.email)
+            .order_by(found.customer_number)
         )
     ).all()
     if not matches:
@@ -376,7 +379,7 @@ async def assign(
             f"{len(matches)} contacts have the primary email {user.email} ({numbers}); choose one.",
             field="contactId",
         )
-    return await _assign(db, actor, user, matches[0], origin)
+    return await _assign(db, actor, user, matches[0], origin, now)
 
 
 async def assign_to_new_contact(
@@ -386,6 +389,7 @@ async def assign_to_new_contact(
     user_id: uuid.UUID | None,
     data: NewContact,
     origin: audit.Origin,
+    now: datetime,
 ) -> models.PortalUser:
     """Create a contact from the given data and the user's email, and assign it."""
     user = await _pending(db, actor, user_id)
@@ -394,7 +398,7 @@ async def assign_to_new_contact(
     )
     db.add(contact)
     await db.flush()
-    return await _assign(db, actor, user, contact, origin)
+    return await _assign(db, actor, user, contact, origin, now)
 
 
 async def unassign(
@@ -410,10 +414,7 @@ async def unassign(
     user = await _portal_user(db, actor, user_id)
     if user.assignment_status is models.AssignmentStatus.PENDING:
         raise RuleViolation("The portal user is not assigned.", field="id")
-    portal = await db.get_one(models.Portal, user.portal_id)
-    revoked = await sessions.revoke_all(
-        db, sessions.actor_for(user, portal), reason="UNASSIGNED", now=now
-    )
+    revoked = await sessions.end_portal_user_sessions(db, [user.id], reason="UNASSIGNED", now=now)
     previous = user.contact_id
     user.contact_id = None
     user.assignment_status = models.AssignmentStatus.PENDING
@@ -426,11 +427,19 @@ async def unassign(
 
 
 async def delete_portal_user(
-    db: AsyncSession, actor: Actor, *, user_id: uuid.UUID | None, origin: audit.Origin
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID | None,
+    origin: audit.Origin,
+    now: datetime,
 ) -> None:
     """GDPR erasure: the login with its credentials, 2FA, codes and sessions goes; the
     audit log keeps that it existed (its id and portal, not its email)."""
     user = await _portal_user(db, actor, user_id)
+    # The rows go with the user (ON DELETE CASCADE); ended first like every change of
+    # access, so nothing depends on the cascade.
+    await sessions.end_portal_user_sessions(db, [user.id], reason="DELETED", now=now)
     audit.about(db, actor, user, "portal_user.deleted", origin, {"portal_id": str(user.portal_id)})
     await db.delete(user)
     await db.flush()

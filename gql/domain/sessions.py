@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
@@ -59,19 +60,23 @@ async def start(
     origin: audit.Origin,
     now: datetime,
     refreshable: bool = True,
-    impersonator_id: uuid.UUID | None = None,
+    impersonator: Actor | None = None,
     reason: str | None = None,
     lifetime: timedelta | None = None,
 ) -> tuple[Actor, str | None]:
     """Open a session for `actor`. Returns the actor carrying the session id, and a
-    refresh token unless the session is not refreshable (impersonation)."""
+    refresh token unless the session is not refreshable (impersonation). An
+    impersonation is bound to the `impersonator`'s own session (see `valid`)."""
     assert actor.organization_id is not None
+    impersonator_id = impersonator.subject_id if impersonator else None
     expires = now + (lifetime or timedelta(seconds=policy.max_seconds))
     row = models.AuthSession(
         id=uuid.uuid4(),
         organization_id=actor.organization_id,
         kind=models.SessionKind.IMPERSONATION if impersonator_id else models.SessionKind.LOGIN,
         impersonator_id=impersonator_id,
+        impersonator_session_id=impersonator.session_id if impersonator else None,
+        contact_id=actor.contact_id,
         reason=reason,
         expires_at=expires,
         last_seen_at=now,
@@ -142,9 +147,14 @@ async def actor_of(db: AsyncSession, row: models.AuthSession) -> Actor | None:
     found = await load_account(
         db, staff_user_id=row.staff_user_id, portal_user_id=row.portal_user_id
     )
-    if found is None or not may_log_in(*found):
+    if found is None or not may_log_in(*found) or not speaks_for(row, found[0]):
         return None
     return replace(actor_for(*found), session_id=row.id)
+
+
+def speaks_for(row: models.AuthSession, account: Account) -> bool:
+    """A portal user's session speaks only for the contact it was opened for."""
+    return not isinstance(account, models.PortalUser) or account.contact_id == row.contact_id
 
 
 async def load_account(
@@ -235,20 +245,82 @@ async def revoke_all(
     keep: uuid.UUID | None = None,
 ) -> int:
     """Revoke every active session of the actor's account (its own and those
-    impersonating it), except `keep`. Returns how many."""
+    impersonating it), except `keep`. Returns how many. A staff member's
+    impersonations end with the session they were started from (`valid`)."""
     session = models.AuthSession
     column = session.staff_user_id if actor.is_staff else session.portal_user_id
+    return await _revoke_where(
+        column == actor.subject_id,
+        session.id != keep if keep is not None else sa.true(),
+        db=db,
+        reason=reason,
+        now=now,
+    )
+
+
+_IDS_PER_STATEMENT = 5_000  # well below the driver's 32,767 parameters
+
+
+async def end_portal_user_sessions(
+    db: AsyncSession, user_ids: Collection[uuid.UUID], *, reason: str, now: datetime
+) -> int:
+    """End every session of these portal users: their logins with their refresh tokens,
+    and staff impersonating them. Every change of a portal user's contact, status or
+    existence calls this (gql/domain/portal_access.py, user_csv.py), because the
+    contact is what a session shows. Returns how many sessions ended."""
+    if not user_ids:
+        return 0
+    total = 0
+    ids = list(user_ids)
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        chunk = ids[start : start + _IDS_PER_STATEMENT]
+        total += await _revoke_where(
+            models.AuthSession.portal_user_id.in_(chunk), db=db, reason=reason, now=now
+        )
+    return total
+
+
+async def _revoke_where(
+    *conditions: sa.ColumnElement[bool], db: AsyncSession, reason: str, now: datetime
+) -> int:
+    session = models.AuthSession
     result = await db.execute(
         sa.update(session)
-        .where(
-            column == actor.subject_id,
-            session.revoked_at.is_(None),
-            session.id != keep if keep is not None else sa.true(),
-        )
+        .where(*conditions, session.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
-        .returning(models.AuthSession.id)
+        .returning(session.id)
     )
     return len(result.all())
+
+
+def valid(session: type[models.AuthSession], now: Any) -> sa.ColumnElement[bool]:
+    """The one rule of whether a session row (of `session`, the class or an alias) still
+    speaks for its account at `now`: not revoked, not expired, and an impersonation
+    only while the staff session it was started from is valid itself, so that the
+    staff member's logout, disabling, role change or password change ends it too."""
+    started_from = orm.aliased(models.AuthSession, name="impersonator_session")
+    own = sa.and_(session.revoked_at.is_(None), session.expires_at > now)
+    staff_session_valid = sa.exists().where(
+        started_from.id == session.impersonator_session_id,
+        started_from.kind == models.SessionKind.LOGIN,
+        started_from.staff_user_id == session.impersonator_id,
+        started_from.revoked_at.is_(None),
+        started_from.expires_at > now,
+    )
+    return sa.and_(own, sa.or_(session.kind == models.SessionKind.LOGIN, staff_session_valid))
+
+
+def _speaks_for(session: type[models.AuthSession]) -> Any:
+    """`may_log_in` and `speaks_for` of a session's portal user, in SQL: a session stops
+    working when its user is disabled or moved to another contact, even on a path that
+    forgot to end the sessions (end_portal_user_sessions)."""
+    user, portal = models.PortalUser, models.Portal
+    return sa.and_(
+        user.registration_status == models.RegistrationStatus.ACTIVE,
+        user.assignment_status == models.AssignmentStatus.ASSIGNED,
+        user.contact_id == session.contact_id,
+        portal.status == models.PortalStatus.ACTIVE,
+    )
 
 
 def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
@@ -261,8 +333,7 @@ def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
     active = sa.and_(
         session.id == parameter("session_id"),
         session.organization_id == parameter("organization_id"),
-        session.revoked_at.is_(None),
-        session.expires_at > sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False),
+        valid(session, sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False)),
     )
     staff = sa.select(session.id).where(active, session.staff_user_id == parameter("subject_id"))
     writes = models.Portal.published_settings["impersonation_writes"].as_boolean()
@@ -272,7 +343,11 @@ def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
         .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
         .join(group, group.id == models.PortalUser.permission_group_id)
         .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-        .where(active, session.portal_user_id == parameter("subject_id"))
+        .where(
+            active,
+            session.portal_user_id == parameter("subject_id"),
+            _speaks_for(session),
+        )
     )
     return staff, portal_user
 

@@ -15,6 +15,7 @@ import io
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.domain import audit, email_address, text
+from gql.domain import audit, email_address, sessions, text
 from gql.domain.errors import DomainError, InvalidInput
 from gql.domain.scope import find_visible
 
@@ -139,10 +140,11 @@ async def import_users(
     text: str,
     *,
     origin: audit.Origin,
+    now: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Validate every row, then create and update in bulk; raise ImportRefused (nothing
-    written) if any row is wrong."""
+    written) if any row is wrong. Users moved to another contact lose their sessions."""
     portal = await _portal(db, actor, portal_id)
     header, rows = _read(text)
     if "email" not in header:
@@ -236,6 +238,7 @@ async def import_users(
         )
     new_rows: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
+    moved: list[uuid.UUID] = []  # to another contact: what their sessions show changes
     for done, item in enumerate(valid, start=1):
         current = existing.get(item.email)
         if current is None:
@@ -256,12 +259,15 @@ async def import_users(
             )
         elif (change := _change(current, item)) is not None:
             changes.append(change)
+            if change["contact_id"] != current[2]:
+                moved.append(change["id"])
         else:
             report.unchanged += 1
         if progress is not None and done % CHUNK == 0:
             progress(done, len(valid))
     for chunk in _chunks(new_rows):
         await db.execute(insert(user), chunk)
+    ended = await sessions.end_portal_user_sessions(db, moved, reason="CONTACT_CHANGED", now=now)
     for chunk in _chunks(changes):
         await db.execute(sa.update(user), chunk)  # executemany by primary key
     report.updated = len(changes)
@@ -272,7 +278,8 @@ async def import_users(
     if report.created or report.updated:
         audit.about(
             db, actor, portal, "portal_users.imported", origin,
-            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged},
+            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+             "revoked_sessions": ended},
         )  # fmt: skip
     return report
 

@@ -375,6 +375,7 @@ async def assign_portal_user(info: Info, input: AssignPortalUserInput) -> Portal
             user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
             contact_id=row_id(input.contact_id, "Contact", "contactId"),
             origin=origin(info),
+            now=now(),
         )
         return _payload(user)
 
@@ -401,6 +402,7 @@ async def assign_portal_user_to_new_contact(
                 city=contact.city,
             ),
             origin=origin(info),
+            now=now(),
         )
         return _payload(user)
 
@@ -422,7 +424,7 @@ async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePort
     async def work(db: AsyncSession) -> DeletePortalUserPayload:
         await portal_access.delete_portal_user(
             db, info.context.actor, user_id=row_id(input.id, "PortalUser", "id"),
-            origin=origin(info),
+            origin=origin(info), now=now(),
         )  # fmt: skip
         return DeletePortalUserPayload(deleted_id=input.id)
 
@@ -492,7 +494,7 @@ async def import_portal_users(info: Info, portal_id: relay.GlobalID, file: Uploa
         try:
             report = await user_csv.import_users(
                 db, info.context.actor, row_id(portal_id, "Portal", "portalId"), text,
-                origin=origin(info),
+                origin=origin(info), now=now(),
             )  # fmt: skip
         except user_csv.ImportRefused as refused:  # found before anything is written
             return PortalUsersImportRefused(
