@@ -197,9 +197,11 @@ async def save_template(
     )
     if found is None:
         found = row(
-            organization_id=portal.organization_id, portal_id=portal.id, kind=kind,
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            kind=kind,
             language=language,
-        )  # fmt: skip
+        )
         db.add(found)
     found.subject = template.subject
     found.body_text = template.text
