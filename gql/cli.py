@@ -189,9 +189,13 @@ def serve(
             from granian.constants import Interfaces
 
             Granian(
-                target, factory=True, address=host, port=port,
-                interface=Interfaces.ASGI, workers=workers,
-            ).serve()  # fmt: skip
+                target,
+                factory=True,
+                address=host,
+                port=port,
+                interface=Interfaces.ASGI,
+                workers=workers,
+            ).serve()
 
 
 @app.command("worker")
@@ -364,9 +368,14 @@ async def _users_import(url: str, reference: str, text: str) -> Any:
         with Progress(console=console) as bar:
             task = bar.add_task(f"Importing into {portal.name}", total=None)
             return await user_csv.import_users(
-                db, system, portal.id, text, origin=audit.Origin(), now=datetime.now(UTC),
+                db,
+                system,
+                portal.id,
+                text,
+                origin=audit.Origin(),
+                now=datetime.now(UTC),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )  # fmt: skip
+            )
 
 
 @app.command("migrate")

@@ -52,13 +52,16 @@ def download_endpoint(
         db = request.state.session
         try:
             found = await documents.download(
-                db, storage, document_id=link.document_id, holder=link.holder,
+                db,
+                storage,
+                document_id=link.document_id,
+                holder=link.holder,
                 origin=audit.Origin(
                     request.client.host if request.client else None,
                     request.headers.get("user-agent"),
                 ),
                 now=now,
-            )  # fmt: skip
+            )
         except NotFound:
             await db.rollback()
             return _refusal(404, "This document is not available.")
