@@ -13,21 +13,21 @@ doubled in a loop through a `namespace`. Here every render carries a `Budget`:
   value is built where Python would build it in one go (`*`, `**`, `~`, `replace`,
   `join`), and all the text a template emits, in macros and blocks too, is counted.
 
-Only the methods in SAFE_METHODS may be called on Python's own values (strings, numbers,
-lists, dicts). Loops and emitted text are counted by rewriting the parsed template (`_parse`): each
+Loops and emitted text are counted by rewriting the parsed template (`_parse`): each
 `for` iterates through the `_budget_iter` filter, each piece of output passes
 `_budget_emit`, each `~` goes through `_budget_concat`. Filters, unlike globals, can
 not be redefined by a template, so a template can not switch the counting off.
 Constant folding at compile time is off (`optimized=False`), else `{{ 'x' * 10**9 }}`
-would be computed while the template is compiled, before any budget applies. The
-builders of whitespace (`center`, `ljust`, `rjust`, `zfill`, `expandtabs`, `indent`)
-and Python's formatting (`format`, `%`) are refused outright: their size is set by a
-number, and an email has no use for them.
+would be computed while the template is compiled, before any budget applies.
+
+Builders of text whose size is a number (`center`, `zfill`, `indent`, `wordwrap`,
+`format`, `%`, `lipsum`, ...) are not available: an email has no use for them. Only
+the methods in SAFE_METHODS may be called on Python's own values (strings, numbers,
+lists, dicts), those whose result is at most a few times their object.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -337,5 +337,4 @@ def render(environment: BoundedEnvironment, source: str, variables: dict[str, An
             parts.append(chunk)
         return "".join(parts)
     finally:
-        with contextlib.suppress(ValueError):  # reset in another context: nothing to undo
-            _budget.reset(token)
+        _budget.reset(token)
