@@ -175,6 +175,10 @@ async def test_a_new_portal_gets_every_template_in_each_of_its_languages() -> No
 # Each would, unbounded, run for minutes to hours or build gigabytes; each must be
 # refused within a fraction of a second, in any part.
 BIG = "{% set big = 'x' * 100000 %}"
+HEAVY = "".join(
+    "{% set l" + str(level) + " = [" + ", ".join([inner] * 30) + "] %}"
+    for level, inner in ((1, "big"), (2, "l1"), (3, "l2"))
+)
 TOO_COSTLY = {
     "nested ranges": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
     "{% endfor %}",
@@ -213,6 +217,20 @@ TOO_COSTLY = {
     "map with replace": BIG + "{{ [big]|map('replace', 'x', big)|list }}",
     "a slice count": "{{ range(3)|slice(10**9)|list }}",
     "a source too long to compile quickly": "{{ x }}" * 10_000,
+    # Few items, each the same long string: 30 * 30 * 30 * 100,000 characters as text.
+    "printing nested lists": BIG + HEAVY + "{{ l3 }}",
+    "nested lists through a filter": BIG + HEAVY + "{{ l3|string|length }}",
+    "nested lists joined": BIG + HEAVY + "{{ l3|map('join')|join }}",
+    "the items of a dict": BIG
+    + HEAVY
+    + "{% set d = {"
+    + ", ".join(f"{n}: l2" for n in range(30))
+    + "} %}{{ d.items() }}",
+    "printing a namespace": BIG
+    + HEAVY
+    + "{% set ns = namespace("
+    + ", ".join(f"a{n}=l2" for n in range(30))
+    + ") %}{{ ns }}",
 }
 # Builders of text whose size is a number given to them: not available at all.
 NOT_AVAILABLE = {

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +50,9 @@ MAX_EMITTED = 1_000_000  # characters emitted in all, macros and blocks included
 MAX_OUTPUT = MAX_VALUE  # characters of one rendered part
 MAX_DEPTH = 20  # nested macro calls
 MAX_INT_BITS = 4_096
+MAX_WORK = 1_000_000  # items looked at to weigh values, in all
+MAX_NESTING = 50  # lists in lists
+CONTAINERS = (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)
 MAX_SECONDS = 1.0
 # Characters of one part's source: compiling takes about 0.1 s per 1,000 tags, so this
 # bounds compiling too (which `mail.render_off_loop` keeps off the event loop).
@@ -82,6 +85,7 @@ class BudgetExceeded(SecurityError):
 class Budget:
     steps: int = 0
     emitted: int = 0
+    work: int = 0
     depth: int = 0
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
 
@@ -91,6 +95,11 @@ class Budget:
             raise BudgetExceeded(f"more than {MAX_STEPS:,} loop iterations and calls")
         if time.monotonic() > self.deadline:
             raise BudgetExceeded(f"it takes longer than {MAX_SECONDS:g} s")
+
+    def weigh(self, items: int) -> None:
+        self.work += items
+        if self.work > MAX_WORK:
+            raise BudgetExceeded(f"its values have more than {MAX_WORK:,} items to weigh")
 
     def emit(self, size: int) -> None:
         self.emitted += size
@@ -108,19 +117,45 @@ def current() -> Budget:
     return budget
 
 
+def weight(value: Any, nesting: int = 0) -> int:
+    """About how many characters `value` takes as text (what `str(value)` or a join
+    would build), worked out without building it: a list of one 100,000-character
+    string repeated 100,000 times is 100,000 items but 10**10 characters. Weighing a
+    container costs its length in the budget's work; it stops once over MAX_VALUE."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 1
+    if isinstance(value, Namespace):  # prints all its attributes
+        value = object.__getattribute__(value, "_Namespace__attrs")
+    if isinstance(value, dict):
+        value = value.items()
+    if not isinstance(value, CONTAINERS):
+        return 8  # floats, None, macros, ranges, generators: short as text
+    if nesting > MAX_NESTING:
+        raise BudgetExceeded(f"values nested more than {MAX_NESTING} deep")
+    current().weigh(len(value))
+    total = 4 * len(value)  # quotes, commas, spaces
+    for item in value:
+        total += weight(item, nesting + 1)
+        if total > MAX_VALUE:
+            break
+    return total
+
+
 def check_size(value: Any) -> Any:
-    """`value`, unless it is a string, list or the like larger than MAX_VALUE, or an
+    """`value`, unless it would be more than MAX_VALUE characters as text, or is an
     integer of more than MAX_INT_BITS bits."""
-    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
-        if len(value) > MAX_VALUE:
-            raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters or items")
-    elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise BudgetExceeded(f"a number of more than {MAX_INT_BITS:,} bits")
+    if weight(value) > MAX_VALUE:
+        raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
     return value
 
 
 def _sized(value: Any) -> int | None:
-    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+    """The weight of a string or sequence (what `+` and `*` repeat), else None."""
+    return weight(value) if isinstance(value, str | bytes | list | tuple) else None
 
 
 def _estimate(operator: str, left: Any, right: Any) -> tuple[int, int]:
@@ -146,7 +181,7 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         raise SecurityError("%-formatting is not available in email templates")
     length, bits = _estimate(operator, left, right)
     if length > MAX_VALUE:
-        raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters or items")
+        raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
     if bits > MAX_INT_BITS:
         raise BudgetExceeded(f"a number of more than {MAX_INT_BITS:,} bits")
 
@@ -174,7 +209,7 @@ def _budget_iter(iterable: Iterable[Any]) -> Iterator[Any]:
 
 
 def _budget_emit(value: Any) -> Any:
-    current().emit(len(str(value)))
+    current().emit(weight(check_size(value)))
     return value
 
 
@@ -186,7 +221,7 @@ def _budget_emit_text(size: int) -> str:
 
 @pass_eval_context
 def _budget_concat(eval_ctx: EvalContext, values: list[Any]) -> str:
-    if sum(len(str(value)) for value in values) > MAX_VALUE:
+    if weight(values) > MAX_VALUE:
         raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
     return markup_join(values) if eval_ctx.autoescape else str_join(values)
 
@@ -195,7 +230,7 @@ def _budget_concat(eval_ctx: EvalContext, values: list[Any]) -> str:
 def _replace(
     eval_ctx: EvalContext, value: Any, old: str, new: str, count: int | None = None
 ) -> Any:
-    text = str(value)
+    text = str(check_size(value))
     hits = text.count(old) if count is None else min(count, text.count(old))
     if len(text) + hits * max(len(new) - len(old), 0) > MAX_VALUE:
         raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
@@ -207,7 +242,7 @@ def _join(
     eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: str | int | None = None
 ) -> Any:
     items = list(_budget_iter(value))
-    if sum(len(str(item)) for item in items) + len(d) * len(items) > MAX_VALUE:
+    if weight(items) + len(d) * len(items) > MAX_VALUE:
         raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
     return jinja_filters.do_join(eval_ctx, items, d, attribute)
 
@@ -220,6 +255,7 @@ def _counted_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
             # A count (`slice(10**9)|list`) is never larger than a value may be.
             if isinstance(argument, int) and argument > MAX_VALUE:
                 raise BudgetExceeded(f"a number larger than {MAX_VALUE:,} given to {name}")
+            check_size(argument)  # `[big, big, big]|string` would build them all
         return check_size(function(*args, **kwargs))
 
     return counted
