@@ -216,6 +216,10 @@ TOO_COSTLY = {
     "join": BIG + "{{ range(10000)|join(big) }}",
     "map with replace": BIG + "{{ [big]|map('replace', 'x', big)|list }}",
     "a slice count": "{{ range(3)|slice(10**9)|list }}",
+    "wordwrap": "{{ ('x ' * 50000)|wordwrap(1, wrapstring='y' * 100000) }}",
+    "wordwrap, positional": "{{ ('x ' * 50000)|wordwrap(1, true, 'y' * 100000) }}",
+    "indent": "{{ ('x\n' * 50000)|indent(100000) }}",
+    "indent by a string": "{{ ('x\n' * 50000)|indent('y' * 100000) }}",
     "a source too long to compile quickly": "{{ x }}" * 10_000,
     # Few items, each the same long string: 30 * 30 * 30 * 100,000 characters as text.
     "printing nested lists": BIG + HEAVY + "{{ l3 }}",
@@ -242,8 +246,6 @@ NOT_AVAILABLE = {
     "str.zfill": "{{ 'x'.zfill(999999999) }}",
     "str.translate": "{{ 'x'.translate({120: 'y' * 100000}) }}",
     "int.to_bytes": "{{ (1).to_bytes(999999999, 'big') }}",
-    "wordwrap": "{{ ('x ' * 50000)|wordwrap(1, wrapstring='y' * 100000) }}",
-    "indent": "{{ ('x\n' * 50000)|indent(100000) }}",
     "tojson indent": "{{ range(10000)|list|tojson(indent=100000) }}",
     "sum of lists": "{{ ([range(10000)|list] * 10000)|sum(start=[]) }}",
     "lipsum": "{{ lipsum(100000) }}",
@@ -298,12 +300,15 @@ def test_an_ordinary_template_with_loops_macros_and_filters_renders() -> None:
         "{{ loop.index }}. {{ line|trim|replace('x', 'y')|truncate(20) }}"
         "{% set ns.total = ns.total + line|length %}{{ loop.cycle(';', '.') }}{% endfor %}\n"
         "{{ lines|join(', ') }} {{ ns.total }} {{ (name ~ '!') * 2 }} {{ name.split('n') }}"
-        "{% for i in range(3) %}{{ i }}{% endfor %}"
+        "{% for i in range(3) %}{{ i }}{% endfor %}\n{{ 'a b c'|wordwrap(3) }}|"
+        "{{ 'a\nb'|indent(2) }}"
     )
     rendered = mail.render(
         Template("{{ name }}", source, source), {"name": "anna", "lines": ["ax ", "b"]}
     )
-    assert rendered.text == ("Hallo Anna\n1. ay;2. b.\nax , b 4 anna!anna! ['a', '', 'a']012")
+    assert rendered.text == (
+        "Hallo Anna\n1. ay;2. b.\nax , b 4 anna!anna! ['a', '', 'a']012\na b\nc|a\n  b"
+    )
     assert rendered.html.startswith("Hallo Anna\n1. ay;2. b.")
 
 

@@ -20,8 +20,8 @@ not be redefined by a template, so a template can not switch the counting off.
 Constant folding at compile time is off (`optimized=False`), else `{{ 'x' * 10**9 }}`
 would be computed while the template is compiled, before any budget applies.
 
-Builders of text whose size is a number (`center`, `zfill`, `indent`, `wordwrap`,
-`format`, `%`, `lipsum`, ...) are not available: an email has no use for them. Only
+Builders of text whose size is a number (`center`, `zfill`, `format`, `%`, `lipsum`,
+...) are not available (`wordwrap` and `indent` are, checked): an email has no use for them. Only
 the methods in SAFE_METHODS may be called on Python's own values (strings, numbers,
 lists, dicts), those whose result is at most a few times their object.
 """
@@ -35,13 +35,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, nodes
+from jinja2 import Environment, StrictUndefined, Template, nodes
 from jinja2 import filters as jinja_filters
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import Namespace, pass_eval_context
+from jinja2.utils import Namespace, pass_environment, pass_eval_context
 
 MAX_STEPS = 10_000  # loop iterations, calls and filters of one render
 MAX_RANGE = MAX_STEPS
@@ -72,9 +72,10 @@ SAFE_METHODS = frozenset(
     | {"get", "items", "keys", "values"}  # of dicts
     | {"striptags", "unescape"}  # of Markup, shorter
 )
-# Filters whose result size is set by an argument (a width, an indent, a string put at
-# every line or link), and `sum`, which adds lists in quadratic time.
-REFUSED_FILTERS = frozenset({"center", "format", "indent", "wordwrap", "tojson", "urlize", "sum"})
+# Filters whose result size is set by an argument (a width, a string put at every link),
+# and `sum`, which adds lists in quadratic time; `wordwrap` and `indent`, useful in plain
+# text, are checked instead.
+REFUSED_FILTERS = frozenset({"center", "format", "tojson", "urlize", "sum"})
 
 
 class BudgetExceeded(SecurityError):
@@ -247,6 +248,28 @@ def _join(
     return jinja_filters.do_join(eval_ctx, items, d, attribute)
 
 
+def _check_lines(text: str, lines: int, per_line: int) -> None:
+    if len(text) + lines * per_line > MAX_VALUE:
+        raise BudgetExceeded(f"a value of more than {MAX_VALUE:,} characters")
+
+
+@pass_environment
+def _wordwrap(environment: Environment, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+    text = str(check_size(s))
+    wrap = kwargs.get("wrapstring") or (args[1] if len(args) > 1 else None)
+    wrap = wrap or environment.newline_sequence
+    lines = len(text) // max(width, 1) + text.count("\n") + 1
+    _check_lines(text, lines, len(str(check_size(wrap))))
+    return jinja_filters.do_wordwrap(environment, s, width, *args, **kwargs)
+
+
+def _indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    text = str(check_size(s))
+    per_line = len(str(check_size(width))) if isinstance(width, str) else width
+    _check_lines(text, text.count("\n") + 1, per_line)
+    return jinja_filters.do_indent(s, width, first, blank)
+
+
 def _counted_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)  # keeps jinja's pass_context/pass_eval_context mark
     def counted(*args: Any, **kwargs: Any) -> Any:
@@ -298,6 +321,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         }
         self.filters["replace"] = _counted_filter("replace", _replace)
         self.filters["join"] = _counted_filter("join", _join)
+        self.filters["wordwrap"] = _counted_filter("wordwrap", _wordwrap)
+        self.filters["indent"] = _counted_filter("indent", _indent)
         self.filters["_budget_iter"] = _budget_iter
         self.filters["_budget_emit"] = _budget_emit
         self.filters["_budget_emit_text"] = _budget_emit_text
