@@ -121,7 +121,7 @@ async def preview_email_template(
             body_text if body_text is not None else saved.text,
             body_html if body_html is not None else saved.html,
         )
-        rendered = portal_mail.check(kind, template, portal.name)
+        rendered = await portal_mail.check(kind, template, portal.name)
     except DomainError as error:
         return MutationError.of(error)
     return EmailPreview(subject=rendered.subject, text=rendered.text, html=rendered.html)
