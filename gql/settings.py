@@ -6,6 +6,7 @@ needs (JWT keys) into the data directory so that `make serve` works on a fresh c
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,11 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated variable; empty entries are dropped."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class Settings:
     # behind one address must not lock itself out with its typos.
     address_flood_failures: int = 300
     address_flood_window_seconds: int = 3600
+    # Reverse proxies (CIDRs) whose X-Forwarded-For is believed (gql/client_address.py).
+    trusted_proxies: tuple[str, ...] = ()
     # Fernet keys (comma-separated, first encrypts) for secrets at rest such as TOTP
     # seeds; in development generated into the data directory.
     secret_keys: str | None = None
@@ -139,6 +147,7 @@ class Settings:
             failure_reset_seconds=_int("FAILURE_RESET_SECONDS", 43200),
             address_flood_failures=_int("ADDRESS_FLOOD_FAILURES", 300),
             address_flood_window_seconds=_int("ADDRESS_FLOOD_WINDOW_SECONDS", 3600),
+            trusted_proxies=_list("TRUSTED_PROXIES"),
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
@@ -209,3 +218,10 @@ class Settings:
             raise SettingsError("need 1 <= LOCKOUT_WAIT_SECONDS <= LOCKOUT_MAX_WAIT_SECONDS")
         if self.failure_reset_seconds < 1:
             raise SettingsError("FAILURE_RESET_SECONDS must be at least 1")
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network)  # strict: no host bits beside a prefix
+            except ValueError as exc:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {network!r}"
+                ) from exc

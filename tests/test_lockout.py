@@ -23,12 +23,15 @@ from db import demo, models
 from db.session import Database
 from gql.app import create_app
 from gql.auth.tokens import TokenService
-from gql.domain import authentication, throttle
+from gql.client_address import decide
+from gql.domain import authentication, documents, throttle
 from gql.settings import Settings, SettingsError
+from tests.conftest import ACTORS, global_id
 from tests.test_auth import CUSTOMERS, login, portal_gid, post
 
 ANNA = ("anna.becker@example.org", "Demo-Kunde-1")
 OFFICE = "203.0.113.5"
+PROXY = "10.0.0.1"
 
 
 @pytest.fixture
@@ -135,9 +138,150 @@ async def test_an_address_flooding_many_accounts_is_refused_everywhere_else_not(
     assert await anna_logs_in(at("198.51.100.98", address_flood_failures=flood)) == "LoggedIn"
 
 
+# --- The client address behind proxies -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "client"),
+    [
+        ("203.0.113.5", [], (), "203.0.113.5"),
+        # An untrusted peer's header is ignored, whatever it says.
+        ("203.0.113.5", ["10.0.0.1"], (), "203.0.113.5"),
+        ("203.0.113.5", ["198.51.100.7"], ("10.0.0.0/8",), "203.0.113.5"),
+        # A trusted peer: the right-most address that is no trusted proxy.
+        ("10.0.0.1", ["198.51.100.7"], ("10.0.0.0/8",), "198.51.100.7"),
+        ("10.0.0.1", ["1.2.3.4, 10.9.9.9, 198.51.100.7"], ("10.0.0.0/8",), "198.51.100.7"),
+        ("10.0.0.1", ["1.2.3.4, 198.51.100.7, 10.0.0.2"], ("10.0.0.0/8",), "198.51.100.7"),
+        # Several headers are one list, in order.
+        ("10.0.0.1", ["1.2.3.4", "198.51.100.7"], ("10.0.0.0/8",), "198.51.100.7"),
+        # A spoofed trusted address to the left is not believed past the client.
+        ("10.0.0.1", ["10.0.0.3, 198.51.100.7"], ("10.0.0.0/8",), "198.51.100.7"),
+        # Every hop trusted: the left-most one is where the request came from.
+        ("10.0.0.1", ["10.0.0.3, 10.0.0.2"], ("10.0.0.0/8",), "10.0.0.3"),
+        # No header from a trusted peer, or garbage where the client should be.
+        ("10.0.0.1", [], ("10.0.0.0/8",), "10.0.0.1"),
+        ("10.0.0.1", ["198.51.100.7, not-an-ip"], ("10.0.0.0/8",), "10.0.0.1"),
+        ("10.0.0.1", ["198.51.100.7:5555"], ("10.0.0.0/8",), "10.0.0.1"),
+        # IPv6, and IPv4 clients of a dual-stack socket.
+        ("2001:db8::1", ["2001:0db8:0:0::7"], ("2001:db8::/64",), "2001:db8::7"),
+        ("::ffff:203.0.113.5", [], (), "203.0.113.5"),
+        ("10.0.0.1", ["::ffff:198.51.100.7"], ("10.0.0.1",), "198.51.100.7"),
+        (None, ["198.51.100.7"], ("10.0.0.0/8",), None),
+    ],
+)
+def test_the_client_address_believes_only_trusted_proxies(
+    peer: str | None, forwarded: list[str], trusted: tuple[str, ...], client: str | None
+) -> None:
+    assert decide(peer, forwarded, trusted) == client
+
+
+async def _forwarded_login(
+    client: httpx.AsyncClient, forwarded_for: str, password: str = ANNA[1]
+) -> str:
+    payload = {"email": ANNA[0], "password": password, "portalId": portal_gid(CUSTOMERS)}
+    query = "mutation($input: LoginInput!) { login(input: $input) { __typename } }"
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"input": payload}},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+    return str(response.json()["data"]["login"]["__typename"])
+
+
+async def _last_login_address(session: AsyncSession) -> str | None:
+    address = await session.scalar(
+        sa.select(models.AuditEvent.ip_address)
+        .where(models.AuditEvent.action == "login.succeeded")
+        .order_by(models.AuditEvent.created_at.desc())
+        .limit(1)
+    )
+    return None if address is None else str(address)
+
+
+async def test_x_forwarded_for_from_an_untrusted_peer_changes_nothing(
+    at: Callable[..., httpx.AsyncClient], session: AsyncSession, test_settings: Settings
+) -> None:
+    attacker = at("198.51.100.66")
+    # A new made-up address each time does not escape the pair's lock.
+    for n in range(test_settings.max_login_failures):
+        assert await _forwarded_login(attacker, f"192.0.2.{n}", "Sommer2026!") == "LoginError"
+    assert await _forwarded_login(attacker, "192.0.2.200") == "LoginError"
+    # Nor does it go into the audit log.
+    assert await _forwarded_login(at(OFFICE), "192.0.2.201") == "LoggedIn"
+    assert await _last_login_address(session) == OFFICE
+
+
+async def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(
+    at: Callable[..., httpx.AsyncClient], session: AsyncSession, test_settings: Settings
+) -> None:
+    proxy = at(PROXY, trusted_proxies=("10.0.0.0/8",))
+    # The attacker behind the proxy, with a spoofed entry of its own to the left.
+    for n in range(test_settings.max_login_failures):
+        spoofed = f"192.0.2.{n}, 198.51.100.66"
+        assert await _forwarded_login(proxy, spoofed, "Sommer2026!") == "LoginError"
+    assert await _forwarded_login(proxy, "192.0.2.9, 198.51.100.66") == "LoginError"
+    # Anna behind the same proxy (through a second, trusted one) is not locked out.
+    assert await _forwarded_login(proxy, "198.51.100.7, 10.0.0.2") == "LoggedIn"
+    assert await _last_login_address(session) == "198.51.100.7"
+
+
+async def test_rate_limits_count_the_client_behind_a_trusted_proxy(
+    at: Callable[..., httpx.AsyncClient],
+) -> None:
+    proxy = at(PROXY, trusted_proxies=("10.0.0.0/8",))
+    query = """mutation($input: PortalEmailInput!) { requestPasswordReset(input: $input) {
+      __typename ... on MutationError { code } } }"""
+
+    async def reset(forwarded_for: str, n: int) -> dict[str, Any]:
+        variables = {"input": {"portalId": portal_gid(CUSTOMERS), "email": f"x{n}@example.org"}}
+        response = await proxy.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+        return dict(response.json()["data"]["requestPasswordReset"])
+
+    for n in range(20):  # MAIL_REQUESTS_PER_ADDRESS
+        assert (await reset("198.51.100.66", n))["__typename"] == "RequestReceived"
+    assert (await reset("198.51.100.66", 20)) == {
+        "__typename": "MutationError",
+        "code": "RATE_LIMITED",
+    }
+    assert (await reset("198.51.100.7", 21))["__typename"] == "RequestReceived"
+
+
+async def test_a_download_is_audited_with_the_client_behind_a_trusted_proxy(
+    at: Callable[..., httpx.AsyncClient], session: AsyncSession, test_settings: Settings
+) -> None:
+    document = await session.scalar(
+        sa.select(models.Document)
+        .where(models.Document.contact_id == ACTORS["customer"].contact_id)
+        .limit(1)
+    )
+    assert document is not None
+    await documents.storage_for(test_settings).put(document.storage_key, b"%PDF-1.4 test")
+    proxy = at(PROXY, trusted_proxies=("10.0.0.0/8",))
+    token = (await login(proxy, *ANNA, portal_gid(CUSTOMERS)))["accessToken"]
+    query = "query($id: ID!) { node(id: $id) { ... on Document { downloadUrl } } }"
+    found = await post(proxy, query, token, id=global_id("Document", document.id))
+    url = found.json()["data"]["node"]["downloadUrl"]
+    response = await proxy.get(url, headers={"X-Forwarded-For": "1.2.3.4, 198.51.100.7"})
+    assert response.status_code == 200, response.text
+    address = await session.scalar(
+        sa.select(models.AuditEvent.ip_address).where(
+            models.AuditEvent.action == "document.downloaded",
+            models.AuditEvent.entity_id == document.id,
+        )
+    )
+    assert str(address) == "198.51.100.7"
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
+        ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("TRUSTED_PROXIES", "10.0.0.1/8"),  # host bits beside a prefix: a typo
+        ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
         ("MAX_ACCOUNT_FAILURES", "4"),  # below MAX_LOGIN_FAILURES
         ("MAX_ACCOUNT_FAILURES", "101"),
         ("MAX_LOGIN_FAILURES", "0"),
@@ -155,8 +299,11 @@ def test_lockout_and_proxy_settings_are_checked_at_startup(
         Settings.from_env()
 
 
-def test_the_flood_guard_is_no_lockout_by_default() -> None:
-    assert Settings().address_flood_failures >= 100
+def test_trusted_proxies_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32,192.0.2.1")
+    settings = Settings.from_env()
+    assert settings.trusted_proxies == ("10.0.0.0/8", "2001:db8::/32", "192.0.2.1")
+    assert Settings.from_env().address_flood_failures >= 100  # a flood guard, not a lockout
 
 
 # --- Password and code checks outside login ------------------------------------------------
