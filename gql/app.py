@@ -40,6 +40,7 @@ from gql.auth.backend import (
     unauthenticated,
 )
 from gql.auth.tokens import TokenService
+from gql.client_address import client_address
 from gql.context import Context
 from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents, registration, sessions
@@ -420,7 +421,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             actor=actor,
             settings=self.settings,
             tokens=self.tokens,
-            client_ip=request.client.host if request.client else None,
+            client_ip=client_address(request, self.settings),
             user_agent=request.headers.get("user-agent"),
             document_storage=self.storage,
         )

@@ -183,7 +183,11 @@ def serve(
         print_logins(f"http://{host}:{port}")
         target = "gql.app:app_from_environment"
         if server is AsgiServer.UVICORN:
-            uvicorn.run(target, factory=True, host=host, port=port, workers=workers)
+            # The app decides the client address itself (TRUSTED_PROXIES); uvicorn would
+            # otherwise rewrite it from X-Forwarded-For of any peer on 127.0.0.1.
+            uvicorn.run(
+                target, factory=True, host=host, port=port, workers=workers, proxy_headers=False
+            )
         else:
             from granian import Granian
             from granian.constants import Interfaces

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from gql.auth.links import LinkRefused, links_for
+from gql.client_address import client_address
 from gql.domain import audit, documents
 from gql.domain.errors import NotFound
 from gql.settings import Settings
@@ -57,8 +58,7 @@ def download_endpoint(
                 document_id=link.document_id,
                 holder=link.holder,
                 origin=audit.Origin(
-                    request.client.host if request.client else None,
-                    request.headers.get("user-agent"),
+                    client_address(request, settings), request.headers.get("user-agent")
                 ),
                 now=now,
             )

@@ -14,6 +14,7 @@ from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
 from gql.domain import (
     account,
+    authentication,
     domains,
     permission_groups,
     portals,
@@ -25,7 +26,7 @@ from gql.schema import enums
 from gql.schema.node import node_uuid
 from gql.schema.portal import PermissionGroup, Portal, Tile
 from gql.schema.portal_user import PortalUser, StaffUser
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.results import ErrorCode, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import JSON, EmailAddress, Line
 
 
@@ -324,16 +325,21 @@ async def accept_staff_invitation(
 
 
 async def change_password(info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
-    async def work(db: AsyncSession) -> PasswordChanged:
+    async def work(db: AsyncSession) -> PasswordChanged | MutationError:
         revoked = await account.change_password(
             db,
             info.context.actor,
+            info.context.identity,
             current_password=input.current_password,
             new_password=input.new_password,
-            password_profile=info.context.settings.password_profile,
             origin=origin(info),
             now=now(),
         )
+        if isinstance(revoked, authentication.Refused):
+            # Returned, not raised: the transaction commits the counted failure.
+            return MutationError(
+                code=ErrorCode(revoked.code), message=revoked.message, field=revoked.field
+            )
         return PasswordChanged(revoked_sessions=revoked)
 
     return await attempt(info, work)
