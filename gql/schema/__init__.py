@@ -25,7 +25,7 @@ from gql.auth.permissions import fast_leaf_fields
 from gql.schema.argument_errors import NameArgumentsInErrors
 from gql.schema.audit_extension import ImpersonationAudit
 from gql.schema.node_types import NODE_TYPES
-from gql.schema.query import Mutation, Query
+from gql.schema.root import Mutation, Query
 from gql.schema.scalars import SCALAR_MAP
 from gql.settings import Settings
 

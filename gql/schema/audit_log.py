@@ -18,9 +18,10 @@ from gql.schema import enums
 from gql.schema.node import node_uuid, row_of
 from gql.schema.node_types import NODE_TYPE_OF_TABLE
 from gql.schema.pagination import Connection
-from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.portal_user import PortalUser
 from gql.schema.results import aware
 from gql.schema.scalars import JSON, Cursor, Line
+from gql.schema.staff import StaffUser
 
 
 @strawberry.type(description="Who did what, when and from where.")
@@ -122,4 +123,15 @@ async def audit_events(
         after,
         where=tuple(where),
         order_by=(event.created_at.desc(),),
+    )
+
+
+@strawberry.type
+class Query:
+    """Audit log: fields of the root `Query` (merged in root.py)."""
+
+    audit_events: Connection[AuditEvent] | None = allow(
+        STAFF,
+        description="The organization's audit log, newest first (staff only).",
+        resolver=audit_events,
     )

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
-from gql.auth.permissions import RoleEnum, public
+from gql.auth import permissions
+from gql.auth.permissions import AUTHENTICATED, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.domain import authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
@@ -487,4 +488,59 @@ async def impersonate_portal_user(
         return ImpersonationError(code=error.code, message=error.message, field=error.field)
     return Impersonation(
         access_token=context.tokens.issue(actor, ttl=ttl), expires_in=ttl, role=actor.role
+    )
+
+
+@strawberry.type
+class Mutation:
+    """Login, 2FA, sessions, impersonation: fields of the root `Mutation` (merged in root.py)."""
+
+    login: LoginResult = public(
+        "Log in with email and password; staff without, portal users with a portal.",
+        resolver=login,
+    )
+    verify_two_factor: SessionResult = public(
+        "Finish a login that asked for a second factor.", resolver=verify_two_factor
+    )
+    send_login_code: SendLoginCodeResult = public(
+        "Mail a one-time code that finishes a login waiting for a second factor (portal"
+        " users without TOTP).",
+        resolver=send_login_code,
+    )
+    refresh_session: SessionResult = public(
+        "New tokens for a refresh token (which is used up).", resolver=refresh_session
+    )
+    logout: LogoutResult | None = allow(
+        AUTHENTICATED,
+        description="End the current session.",
+        resolver=logout,
+        impersonation=permissions.Impersonation.ALWAYS,
+    )
+    logout_everywhere: LogoutResult | None = allow(
+        AUTHENTICATED,
+        description="End all sessions of the caller.",
+        resolver=logout_everywhere,
+    )
+    enroll_totp: EnrollResult = public(
+        "Start setting up TOTP (logged in, or with the mfaToken of a login that requires it).",
+        resolver=enroll_totp,
+    )
+    confirm_totp: ConfirmResult = public(
+        "Activate TOTP with a first code; returns the recovery codes.",
+        resolver=confirm_totp,
+    )
+    disable_totp: DisableResult | None = allow(
+        AUTHENTICATED,
+        description="Remove TOTP (needs a current or a recovery code).",
+        resolver=disable_totp,
+    )
+    regenerate_recovery_codes: RecoveryResult | None = allow(
+        AUTHENTICATED,
+        description="Replace the recovery codes (needs a current TOTP code).",
+        resolver=regenerate_recovery_codes,
+    )
+    impersonate_portal_user: ImpersonateResult | None = allow(
+        STAFF,
+        description="Log in as a portal user (AGENT or ADMIN, own organization, audited).",
+        resolver=impersonate_portal_user,
     )

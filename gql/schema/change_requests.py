@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
-from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, allow, public
+from db.models.enums import Grant
+from gql.auth.actor import Role
+from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import contact_changes
 from gql.resolvers.common import load_one, query_page
@@ -20,9 +22,10 @@ from gql.schema import criteria, enums
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection
-from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.portal_user import PortalUser
 from gql.schema.results import MutationError, attempt, notifier, now, origin, row_id
 from gql.schema.scalars import JSON, Cursor, EmailAddress, Line
+from gql.schema.staff import StaffUser
 
 
 @strawberry.enum(description="Data approved together (what the portal may require approval for).")
@@ -233,3 +236,38 @@ async def reject_change_request(info: Info, input: RejectChangeRequestInput) -> 
         return ChangeRequestDecided(change_request=cast(ChangeRequest, row))
 
     return await attempt(info, work)
+
+
+@strawberry.type
+class Query:
+    """Change requests: fields of the root `Query` (merged in root.py)."""
+
+    change_requests: Connection[ChangeRequest] | None = allow(
+        STAFF,
+        description="Changes of contact data customers asked for, oldest first.",
+        resolver=change_requests,
+    )
+
+
+@strawberry.type
+class Mutation:
+    """Change requests: fields of the root `Mutation` (merged in root.py)."""
+
+    update_my_contact: UpdateMyContactResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.CONTACT_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change the customer's own contact data; what the portal requires"
+        " approval for becomes a change request, the rest changes at once.",
+        resolver=update_my_contact,
+    )
+    approve_change_request: DecisionResult | None = allow(
+        STAFF,
+        description="Apply a waiting change request (a conflict if the data changed since).",
+        resolver=approve_change_request,
+    )
+    reject_change_request: DecisionResult | None = allow(
+        STAFF,
+        description="Reject a waiting change request, with a reason for the customer.",
+        resolver=reject_change_request,
+    )

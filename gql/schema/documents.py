@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from gql.auth.permissions import public
+from db.models.enums import Grant
+from gql.auth.actor import Role
+from gql.auth.permissions import STAFF, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import documents
 from gql.schema import enums
@@ -148,3 +150,27 @@ async def delete_document(info: Info, input: DeleteDocumentInput) -> DeleteDocum
     for key in keys if isinstance(result, DocumentDeleted) else ():
         await documents.remove_file(info.context.storage, key)  # after the commit
     return result
+
+
+@strawberry.type
+class Mutation:
+    """Documents: fields of the root `Mutation` (merged in root.py)."""
+
+    upload_document: UploadDocumentResult | None = allow(
+        STAFF,
+        Role.CUSTOMER,
+        grant=Grant.DOCUMENT_UPLOAD,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Upload a file (multipart request) as a document: customers to their own"
+        " contact, staff to any contact of the organization. Type sniffed from the content.",
+        resolver=upload_document,
+    )
+    delete_document: DeleteDocumentResult | None = allow(
+        STAFF,
+        Role.CUSTOMER,
+        grant=Grant.DOCUMENT_DELETE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Delete a document and its file: staff any of the organization,"
+        " customers only those they uploaded themselves.",
+        resolver=delete_document,
+    )

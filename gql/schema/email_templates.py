@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
+from gql.auth.actor import Role
 from gql.auth.permissions import STAFF, allow, public
 from gql.context import Info
 from gql.domain import audit, portal_mail
@@ -125,3 +126,25 @@ async def preview_email_template(
     except DomainError as error:
         return MutationError.of(error)
     return EmailPreview(subject=rendered.subject, text=rendered.text, html=rendered.html)
+
+
+@strawberry.type
+class Query:
+    """Email templates: fields of the root `Query` (merged in root.py)."""
+
+    preview_email_template: PreviewResult | None = allow(
+        STAFF,
+        description="A portal's email template (or an unsaved version) with example values.",
+        resolver=preview_email_template,
+    )
+
+
+@strawberry.type
+class Mutation:
+    """Email templates: fields of the root `Mutation` (merged in root.py)."""
+
+    update_email_template: EmailTemplateResult | None = allow(
+        Role.ADMIN,
+        description="Replace a portal's email template; refused if it does not render.",
+        resolver=update_email_template,
+    )

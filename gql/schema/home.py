@@ -154,3 +154,14 @@ async def portal_home(info: Info) -> PortalHome | None:
         language=language,
         tiles=[home_tile(tile, language, settings.default_language) for tile in tiles],
     )
+
+
+@strawberry.type
+class Query:
+    """Home page: fields of the root `Query` (merged in root.py)."""
+
+    portal_home: PortalHome | None = allow(
+        PORTAL_USERS,
+        description="The viewer's home page: published tiles they may see, with their data.",
+        resolver=portal_home,
+    )

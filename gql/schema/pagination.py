@@ -19,6 +19,10 @@ CURSOR_PREFIX = "offset:"
 # enough that offset + page size stays a 32-bit integer in every statement.
 MAX_OFFSET = 100_000_000
 
+# Descriptions of the `first` and `after` arguments of every list.
+PAGE = "Number of items (default 20, at most 100)."
+AFTER = "Cursor after which the page starts."
+
 
 @strawberry.type(description="Where a page sits in the whole list.")
 class PageInfo:

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated, cast
 
+import sqlalchemy as sa
 import strawberry
+from strawberry import relay
 
 from db import models
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
 from gql.domain import domains
-from gql.resolvers.common import load_one, load_page, published_tiles
-from gql.schema import enums
+from gql.domain.scope import visible
+from gql.resolvers.common import load_one, load_page, published_tiles, query_page
+from gql.schema import criteria, enums
+from gql.schema.email_templates import EmailTemplate
 from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
-from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import Connection, slice_connection
-from gql.schema.scalars import JSON, Cursor
-
-if TYPE_CHECKING:
-    from gql.schema.email_templates import EmailTemplate
-    from gql.schema.portal_user import StaffUser
-
-
-EmailTemplateRef = Annotated["EmailTemplate", strawberry.lazy("gql.schema.email_templates")]
-StaffUserRef = Annotated["StaffUser", strawberry.lazy("gql.schema.portal_user")]
+from gql.schema.node import RowNode, node_uuid, row_of
+from gql.schema.pagination import AFTER, PAGE, Connection, slice_connection
+from gql.schema.scalars import JSON, Cursor, Line
+from gql.schema.staff import StaffUser
 
 
 @strawberry.type(description="Colors, logo and font of a portal.")
@@ -153,7 +150,7 @@ class PortalVersion:
         return cast(datetime, row_of(self).created_at)
 
     @allow(STAFF, description="Who published it.")
-    async def published_by(self, info: Info) -> StaffUserRef | None:
+    async def published_by(self, info: Info) -> StaffUser | None:
         return await load_one(info, models.StaffUser, row_of(self).published_by_id)
 
 
@@ -227,13 +224,50 @@ class Portal(RowNode):
         return cast(list[PortalVersion], rows)
 
     @allow(STAFF, description="The portal's email templates, by kind and language.")
-    async def email_templates(self, info: Info) -> list[EmailTemplateRef] | None:
+    async def email_templates(self, info: Info) -> list[EmailTemplate] | None:
         model = models.EmailTemplate
         loader = info.context.loaders.by_fk(model.portal_id, model.kind, model.language)
-        return cast(list[EmailTemplateRef], await loader.load(row_of(self).id))
+        return cast(list[EmailTemplate], await loader.load(row_of(self).id))
 
     @allow(STAFF, description="Permission groups of the portal.")
     async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:
         model = models.PermissionGroup
         loader = info.context.loaders.by_fk(model.portal_id, model.name)
         return cast(list[PermissionGroup], await loader.load(row_of(self).id))
+
+
+criteria.declare("Query.portal", domain=criteria.criterion(Portal, "domain"))
+
+
+@strawberry.type
+class Query:
+    """Portals: fields of the root `Query` (merged in root.py)."""
+
+    @allow(STAFF_AND_PORTAL_USERS, description="Portals of the organization, by name.")
+    async def portals(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[Portal] | None:
+        return await query_page(info, models.Portal, first, after, order_by=(models.Portal.name,))
+
+    @public("A portal by ID or by domain; anonymous callers see active portals only.")
+    async def portal(
+        self,
+        info: Info,
+        id: relay.GlobalID | None = None,
+        domain: Line | None = None,
+    ) -> Portal | None:
+        if id is not None:
+            return cast(Portal | None, await load_one(info, models.Portal, node_uuid(id, "Portal")))
+        if domain is None:
+            return None
+        criteria.require_given("Query.portal", {"domain": domain}, info.context.actor)
+        portal = models.Portal
+        rows = await info.context.scalars(
+            sa.select(portal).where(
+                portal.domain == domain.strip().lower(), visible(portal, info.context.actor)
+            )
+        )
+        return cast(Portal | None, rows[0] if rows else None)

@@ -183,3 +183,14 @@ async def public_portal(
     row = rows[0]
     assert row.published_settings is not None
     return public_view(row, row.published_settings, language or "")
+
+
+@strawberry.type
+class Query:
+    """Public pages: fields of the root `Query` (merged in root.py)."""
+
+    public_portal: PublicPortal | None = public(
+        "What the login and registration pages of an active portal show (its published"
+        " version) in a language (default: the portal's).",
+        resolver=public_portal,
+    )

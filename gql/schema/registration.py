@@ -1,5 +1,5 @@
-"""Registration, activation, invitations and password reset (anonymous callers), and
-the portal access staff grant (invite, iPM password, activate, deactivate)."""
+"""Registration, activation, invitations and password reset (anonymous callers); staff
+inviting contacts, and importing and exporting a portal's users."""
 
 from __future__ import annotations
 
@@ -11,21 +11,15 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from db import models
-from gql.auth.permissions import public
+from gql.auth.permissions import STAFF, allow, public
 from gql.context import Info
 from gql.domain import portal_access, registration, user_csv
 from gql.domain.errors import InvalidInput
-from gql.domain.registration import AccessConfig
-from gql.schema.access import PortalUserPayload, PortalUserResult
-from gql.schema.portal_user import PortalUser
+from gql.schema.portal_user import PortalUser, PortalUserPayload, PortalUserResult, access_config
 from gql.schema.results import MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import EmailAddress, Line
 
 RECEIVED = "Thank you. If the details can be used, an email with the next step is on its way."
-
-
-def _config(info: Info) -> AccessConfig:
-    return AccessConfig.from_settings(info.context.settings)
 
 
 @strawberry.input(description="A value of one of the portal's identifiers.")
@@ -100,7 +94,7 @@ async def register(info: Info, input: RegisterInput) -> ReceivedResult:
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.register(
             db,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             email=input.email,
             password=input.password,
@@ -140,7 +134,7 @@ async def resend_activation(info: Info, input: PortalEmailInput) -> ReceivedResu
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.resend_activation(
             db,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             email=input.email,
             origin=origin(info),
@@ -155,7 +149,7 @@ async def request_password_reset(info: Info, input: PortalEmailInput) -> Receive
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.request_password_reset(
             db,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             email=input.email,
             origin=origin(info),
@@ -170,7 +164,7 @@ async def reset_password(info: Info, input: TokenPasswordInput) -> PasswordReset
     async def work(db: AsyncSession) -> PasswordReset:
         user = await registration.reset_password(
             db,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             token=input.token,
             password=input.password,
@@ -186,7 +180,7 @@ async def accept_invitation(info: Info, input: TokenPasswordInput) -> ActivatedR
     async def work(db: AsyncSession) -> AccountActivated:
         user = await portal_access.accept_invitation(
             db,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             token=input.token,
             password=input.password,
@@ -198,7 +192,7 @@ async def accept_invitation(info: Info, input: TokenPasswordInput) -> ActivatedR
     return await attempt(info, work)
 
 
-# --- Staff ----------------------------------------------------------------------------------
+# --- Invitations ---------------------------------------------------------------------------
 
 
 @strawberry.input(description="A contact to give access to a portal.")
@@ -218,18 +212,6 @@ class InviteUninvitedContactsInput:
     )
 
 
-@strawberry.input(description="iPM: a contact's portal password, set by staff.")
-class SetPortalUserPasswordInput:
-    portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    contact_id: relay.GlobalID = strawberry.field(description="The contact; needs an email.")
-    password: Line = strawberry.field(description="At least 10 characters, not a common one.")
-
-
-@strawberry.input(description="A portal user of the own organization.")
-class PortalUserIdInput:
-    id: relay.GlobalID = strawberry.field(description="The portal user.")
-
-
 @strawberry.type(description="What a bulk invitation did.")
 class BulkInvitationPayload:
     invited: int = public("Contacts invited now (one email each).")
@@ -242,22 +224,18 @@ BulkInvitationResult = Annotated[
 ]
 
 
-def _payload(user: models.PortalUser, revoked: int = 0) -> PortalUserPayload:
-    return PortalUserPayload(portal_user=cast(PortalUser, user), revoked_sessions=revoked)
-
-
 async def invite_contact(info: Info, input: InviteContactInput) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user = await portal_access.invite(
             db,
             info.context.actor,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             contact_id=row_id(input.contact_id, "Contact", "contactId"),
             origin=origin(info),
             now=now(),
         )
-        return _payload(user)
+        return PortalUserPayload(portal_user=cast(PortalUser, user), revoked_sessions=0)
 
     return await attempt(info, work)
 
@@ -272,7 +250,7 @@ async def invite_uninvited_contacts(
         report, remaining = await portal_access.invite_batch(
             db,
             info.context.actor,
-            _config(info),
+            access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
             limit=input.limit,
             active_contract_only=input.active_contract_only,
@@ -282,157 +260,6 @@ async def invite_uninvited_contacts(
         return BulkInvitationPayload(
             invited=report.invited, skipped=report.skipped, remaining=remaining
         )
-
-    return await attempt(info, work)
-
-
-async def set_portal_user_password(
-    info: Info, input: SetPortalUserPasswordInput
-) -> PortalUserResult:
-    async def work(db: AsyncSession) -> PortalUserPayload:
-        user = await portal_access.set_password(
-            db,
-            info.context.actor,
-            _config(info),
-            portal_id=row_id(input.portal_id, "Portal", "portalId"),
-            contact_id=row_id(input.contact_id, "Contact", "contactId"),
-            password=input.password,
-            origin=origin(info),
-            now=now(),
-        )
-        return _payload(user)
-
-    return await attempt(info, work)
-
-
-def _set_active(active: bool) -> object:
-    async def resolve(info: Info, input: PortalUserIdInput) -> PortalUserResult:
-        async def work(db: AsyncSession) -> PortalUserPayload:
-            user, revoked = await portal_access.set_active(
-                db,
-                info.context.actor,
-                user_id=row_id(input.id, "PortalUser", "id"),
-                active=active,
-                origin=origin(info),
-                now=now(),
-            )
-            return _payload(user, revoked)
-
-        return await attempt(info, work)
-
-    return resolve
-
-
-activate_portal_user = _set_active(True)
-deactivate_portal_user = _set_active(False)
-
-
-# --- Assignment ------------------------------------------------------------------------------
-
-
-@strawberry.input(description="Assign a pending portal user to a contact.")
-class AssignPortalUserInput:
-    portal_user_id: relay.GlobalID = strawberry.field(description="The portal user (PENDING).")
-    contact_id: relay.GlobalID | None = strawberry.field(
-        default=None,
-        description="The contact; left out: the one contact whose primary email is the user's.",
-    )
-
-
-@strawberry.input(description="A contact to create for a pending portal user.")
-class NewContactInput:
-    first_name: Line | None = strawberry.field(default=None, description="First name.")
-    last_name: Line | None = strawberry.field(default=None, description="Last name.")
-    company_name: Line | None = strawberry.field(default=None, description="Company name.")
-    phone: Line | None = strawberry.field(default=None, description="Phone.")
-    street: Line | None = strawberry.field(default=None, description="Street.")
-    house_number: Line | None = strawberry.field(default=None, description="House number.")
-    postal_code: Line | None = strawberry.field(default=None, description="Postal code.")
-    city: Line | None = strawberry.field(default=None, description="City.")
-
-
-@strawberry.input(description="Create a contact (with the user's email) and assign it.")
-class AssignPortalUserToNewContactInput:
-    portal_user_id: relay.GlobalID = strawberry.field(description="The portal user (PENDING).")
-    contact: NewContactInput = strawberry.field(description="The new contact.")
-
-
-@strawberry.type(description="A deleted portal user.")
-class DeletePortalUserPayload:
-    deleted_id: relay.GlobalID = public("ID of the deleted portal user.")
-
-
-DeletePortalUserResult = Annotated[
-    DeletePortalUserPayload | MutationError, strawberry.union("DeletePortalUserResult")
-]
-
-
-async def assign_portal_user(info: Info, input: AssignPortalUserInput) -> PortalUserResult:
-    async def work(db: AsyncSession) -> PortalUserPayload:
-        user = await portal_access.assign(
-            db,
-            info.context.actor,
-            user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
-            contact_id=row_id(input.contact_id, "Contact", "contactId"),
-            origin=origin(info),
-            now=now(),
-        )
-        return _payload(user)
-
-    return await attempt(info, work)
-
-
-async def assign_portal_user_to_new_contact(
-    info: Info, input: AssignPortalUserToNewContactInput
-) -> PortalUserResult:
-    async def work(db: AsyncSession) -> PortalUserPayload:
-        contact = input.contact
-        user = await portal_access.assign_to_new_contact(
-            db,
-            info.context.actor,
-            user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
-            data=portal_access.NewContact(
-                first_name=contact.first_name,
-                last_name=contact.last_name,
-                company_name=contact.company_name,
-                phone=contact.phone,
-                street=contact.street,
-                house_number=contact.house_number,
-                postal_code=contact.postal_code,
-                city=contact.city,
-            ),
-            origin=origin(info),
-            now=now(),
-        )
-        return _payload(user)
-
-    return await attempt(info, work)
-
-
-async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUserResult:
-    async def work(db: AsyncSession) -> PortalUserPayload:
-        user, revoked = await portal_access.unassign(
-            db,
-            info.context.actor,
-            user_id=row_id(input.id, "PortalUser", "id"),
-            origin=origin(info),
-            now=now(),
-        )
-        return _payload(user, revoked)
-
-    return await attempt(info, work)
-
-
-async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePortalUserResult:
-    async def work(db: AsyncSession) -> DeletePortalUserPayload:
-        await portal_access.delete_portal_user(
-            db,
-            info.context.actor,
-            user_id=row_id(input.id, "PortalUser", "id"),
-            origin=origin(info),
-            now=now(),
-        )
-        return DeletePortalUserPayload(deleted_id=input.id)
 
     return await attempt(info, work)
 
@@ -519,3 +346,61 @@ async def import_portal_users(info: Info, portal_id: relay.GlobalID, file: Uploa
         )
 
     return await attempt(info, work)
+
+
+@strawberry.type
+class Query:
+    """Registration and invitations: fields of the root `Query` (merged in root.py)."""
+
+    export_portal_users: ExportResult | None = allow(
+        STAFF,
+        description="A portal's users as a CSV download (formula-like cells neutralised).",
+        resolver=export_portal_users,
+    )
+
+
+@strawberry.type
+class Mutation:
+    """Registration and invitations: fields of the root `Mutation` (merged in root.py)."""
+
+    register: ReceivedResult = public(
+        "Register on a portal; the same answer whether or not the email or a contact"
+        " exists (what differs goes into the email).",
+        resolver=register,
+    )
+    activate_account: ActivatedResult = public(
+        "Confirm a registration with the token of the activation email.",
+        resolver=activate_account,
+    )
+    resend_activation: ReceivedResult = public(
+        "Send a new activation email (older links stop working).",
+        resolver=resend_activation,
+    )
+    request_password_reset: ReceivedResult = public(
+        "Send a password reset link; the same answer whether or not the email exists.",
+        resolver=request_password_reset,
+    )
+    reset_password: PasswordResetResult = public(
+        "Set a new password with the token of the reset email; ends every session.",
+        resolver=reset_password,
+    )
+    accept_invitation: ActivatedResult = public(
+        "Set the password with the token of an invitation; the access is active at once.",
+        resolver=accept_invitation,
+    )
+    invite_contact: PortalUserResult | None = allow(
+        STAFF,
+        description="Invite a contact to a portal (again: a new link).",
+        resolver=invite_contact,
+    )
+    invite_uninvited_contacts: BulkInvitationResult | None = allow(
+        STAFF,
+        description="Invite contacts without access to a portal, idempotently, in batches.",
+        resolver=invite_uninvited_contacts,
+    )
+    import_portal_users: ImportResult | None = allow(
+        STAFF,
+        description="Create or update portal users from a CSV upload (multipart request):"
+        " all or nothing, idempotent.",
+        resolver=import_portal_users,
+    )

@@ -13,15 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
-from gql.auth.permissions import public
+from db.models.enums import Grant
+from gql.auth.actor import Role
+from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
+from gql.resolvers.common import query_page
 from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
+from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
-from gql.schema.scalars import Iban, Line
+from gql.schema.scalars import Cursor, Iban, Line
 
 
 @strawberry.input(description="A new installment (Abschlag) for a contract.")
@@ -366,3 +370,81 @@ async def reset_meter_counter(info: Info, input: ResetMeterCounterInput) -> Rese
         return MeterCounterReset(meter=cast(Meter, meter))
 
     return await attempt(info, work)
+
+
+@strawberry.type
+class Query:
+    """Self-service: fields of the root `Query` (merged in root.py)."""
+
+    @allow(
+        STAFF,
+        description="Meter readings waiting for staff review, oldest first (submitted, then read).",
+    )
+    async def meter_readings_to_review(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+    ) -> Connection[MeterReading] | None:
+        reading = models.MeterReading
+        return await query_page(
+            info,
+            reading,
+            first,
+            after,
+            where=(reading.status == models.MeterReadingStatus.PENDING_REVIEW,),
+            order_by=(reading.created_at, reading.read_at),
+        )
+
+
+@strawberry.type
+class Mutation:
+    """Self-service: fields of the root `Mutation` (merged in root.py)."""
+
+    change_installment: InstallmentResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.INSTALLMENT_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change a contract's installment (Abschlag) within the portal's rules.",
+        resolver=change_installment,
+    )
+    change_payment_method: ContractChangeResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.PAYMENT_METHOD_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change a contract's payment method (IBAN checked; rules: overdue, cadence).",
+        resolver=change_payment_method,
+    )
+    change_due_date: ContractChangeResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.DUE_DATE_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change the day of the month payments are due (until N days before).",
+        resolver=change_due_date,
+    )
+    submit_meter_reading: ReadingResult | None = allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=Grant.METER_READING_CREATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Submit a meter reading (customers: their meters; installers: assigned"
+        " ones; staff: any of the organization). Safe to retry with the same clientKey.",
+        resolver=submit_meter_reading,
+    )
+    review_meter_reading: ReviewResult | None = allow(
+        STAFF,
+        description="Accept, correct or reject a meter reading waiting for review.",
+        resolver=review_meter_reading,
+    )
+    reset_meter_counter: ResetCounterResult | None = allow(
+        STAFF,
+        description="Record that a meter's count started again (rolled over or replaced):"
+        " later readings are no longer compared with earlier ones.",
+        resolver=reset_meter_counter,
+    )
+    respond_to_offer: OfferResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.ORDER_READ,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Accept or decline an offer; names the journey the portal opens next.",
+        resolver=respond_to_offer,
+    )

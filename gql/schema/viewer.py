@@ -17,8 +17,9 @@ from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import Connection
 from gql.schema.portal import Portal
-from gql.schema.portal_user import PortalUser, StaffUser
+from gql.schema.portal_user import PortalUser
 from gql.schema.scalars import Cursor
+from gql.schema.staff import StaffUser
 
 
 @strawberry.type(description="The caller of the request.")
@@ -99,3 +100,12 @@ class Viewer:
     ) -> Connection[Order] | None:
         order = (models.Order.created_at.desc(),)
         return await query_page(info, models.Order, first, after, order_by=order)
+
+
+@strawberry.type
+class Query:
+    """The caller: fields of the root `Query` (merged in root.py)."""
+
+    @public("The caller.")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(role=info.context.actor.role)
