@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
 from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, contact_id, global_id
-from tests.test_auth import login, post
+from tests.http_helpers import login, post
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 RESULT = """__typename

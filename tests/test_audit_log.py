@@ -15,8 +15,7 @@ from strawberry import relay
 from db import models
 from gql.domain import audit
 from tests.conftest import ACTORS, MUSTERSTADT, GraphQLClient, global_id
-from tests.test_auth import login, portal_gid, post
-from tests.test_impersonation import agent, impersonate  # noqa: F401 - fixture
+from tests.http_helpers import impersonate, login, portal_gid, post
 
 EVENTS = """
 query($by: ID, $about: ID, $action: Line, $since: DateTime, $until: DateTime) {
@@ -83,7 +82,7 @@ async def test_actions_filter_exactly_or_by_family(
 async def test_impersonation_names_both_people(
     client: httpx.AsyncClient,
     gql: GraphQLClient,
-    agent: str,  # noqa: F811 - fixture
+    agent: str,
 ) -> None:
     token = (await impersonate(client, agent))["accessToken"]
     await post(client, "{ viewer { role } }", token)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
@@ -20,43 +19,7 @@ from gql.domain import email_address
 from gql.domain.errors import InvalidInput
 from gql.settings import Settings
 from tests.conftest import ACTORS, global_id, jwt_part
-
-LOGIN = """
-mutation Login($input: LoginInput!) {
-  login(input: $input) {
-    __typename
-    ... on LoggedIn { accessToken refreshToken tokenType expiresIn role }
-    ... on SecondFactorRequired { mfaToken enrollmentRequired }
-    ... on LoginError { code message field }
-  }
-}
-"""
-
-
-def portal_gid(key: str) -> str:
-    return global_id("Portal", demo.demo_id(f"portal:{key}"))
-
-
-async def post(
-    client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
-) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return await client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
-
-
-async def login(
-    client: httpx.AsyncClient, email: str, password: str, portal: str | None = None
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {"email": email, "password": password}
-    if portal is not None:
-        payload["portalId"] = portal
-    response = await post(client, LOGIN, input=payload)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"]["login"])
+from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
 
 
 @pytest.mark.parametrize("account", demo.LOGINS, ids=lambda account: account.email)
@@ -90,9 +53,6 @@ async def _email_of(session: AsyncSession, status: models.RegistrationStatus) ->
     )
     assert email is not None
     return email
-
-
-CUSTOMERS = "musterstadt-kunden"
 
 
 @pytest.mark.parametrize(

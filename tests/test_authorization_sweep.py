@@ -84,8 +84,8 @@ from gql.schema import schema
 from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, MUSTERSTADT, global_id
-from tests.test_faults import report
-from tests.test_isolation import (
+from tests.figures import report
+from tests.tenancy import (
     MODEL_OF,
     Rows,
     collect_ids,

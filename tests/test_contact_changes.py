@@ -16,7 +16,7 @@ from gql.domain import contact_changes, notifications
 from gql.domain.audit import Origin
 from gql.domain.errors import InvalidInput
 from tests.conftest import ACTORS, GraphQLClient, global_id
-from tests.test_meter_readings import anna_meter, plausible_value, submit
+from tests.meter_helpers import anna_meter, plausible_value, submit
 
 UPDATE = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $input) {
   __typename ... on MyContactUpdated { applied contact { phone lastName }

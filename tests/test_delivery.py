@@ -18,30 +18,12 @@ from gql import delivery
 from gql.delivery import RetryPolicy
 from gql.domain import mail
 from gql.domain.errors import InvalidInput
-from tests.conftest import MUSTERSTADT
+from tests.factories import GREETING, enqueue
 from tests.smtp import SmtpServer
 
 # The worker's clock; rows are due from the database's now(), so a little later.
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 POLICY = RetryPolicy(max_attempts=3, first_wait=timedelta(seconds=30))
-GREETING = mail.Template(
-    subject="Hallo {{ name }}",
-    text="Hallo {{ name }},\n{{ link }}\n",
-    html='<p>Hallo {{ name }}, <a href="{{ link }}">weiter</a></p>',
-)
-
-
-def enqueue(session: AsyncSession, to: str = "anna@example.org", kind: str = "test") -> str:
-    rendered = mail.render(GREETING, {"name": "Anna <3", "link": "https://p.example/a?b=1&c=2"})
-    row = mail.enqueue(
-        session,
-        organization_id=MUSTERSTADT,
-        kind=kind,
-        sender="Stadtwerke <no-reply@musterstadt.example>",
-        recipient=to,
-        message=rendered,
-    )
-    return row.message_id
 
 
 async def row_of(session: AsyncSession, message_id: str) -> models.OutboundEmail:

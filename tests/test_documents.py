@@ -26,13 +26,12 @@ from db.session import Database
 from gql.app import create_app
 from gql.auth.links import links_for
 from gql.auth.tokens import TokenService
-from gql.domain import documents
 from gql.domain.documents import Holder, LocalStorage
 from gql.downloads import content_disposition
 from gql.settings import Settings
 from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id, jwt_part
-from tests.test_auth import login, portal_gid, post
-from tests.test_impersonation import impersonate
+from tests.document_helpers import invoice_of, storage_of
+from tests.http_helpers import impersonate, login, portal_gid, post
 
 PDF = demo_pdf("Vertrag unterschrieben")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
@@ -117,28 +116,9 @@ async def query(client: httpx.AsyncClient, bearer: str, text: str, **variables: 
     return body["data"]
 
 
-def storage_of(settings: Settings) -> LocalStorage:
-    storage = documents.storage_for(settings)
-    assert isinstance(storage, LocalStorage)
-    return storage
-
-
 async def stored_files(settings: Settings) -> set[Path]:
     root = storage_of(settings).root
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-
-
-async def invoice_of(session: AsyncSession, actor: Any, settings: Settings) -> models.Document:
-    """The contact's first demo invoice, with its file in the storage."""
-    document = await session.scalar(
-        sa.select(models.Document)
-        .where(models.Document.contact_id == actor.contact_id)
-        .order_by(models.Document.name)
-        .limit(1)
-    )
-    assert document is not None
-    await storage_of(settings).put(document.storage_key, demo_pdf(document.name))
-    return document
 
 
 # --- Upload --------------------------------------------------------------------------------------

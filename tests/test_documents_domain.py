@@ -22,6 +22,7 @@ from gql.domain.audit import Origin
 from gql.domain.documents import ALLOWED, LocalStorage, UploadRefused
 from gql.domain.errors import InvalidInput
 from gql.domain.notifications import Notifier
+from tests import factories
 from tests.conftest import ACTORS
 
 PDF = demo_pdf("Zählerfoto")
@@ -245,14 +246,15 @@ async def test_a_failed_transaction_leaves_no_file(session: AsyncSession, tmp_pa
             keys.append(document.storage_key)
             assert storage.path(document.storage_key).exists()
             # Something later in the same transaction fails in the database.
-            session.add(
-                models.Document(
-                    organization_id=document.organization_id, contact_id=document.contact_id,
-                    name="x", type=models.DocumentType.OTHER, mime_type="application/pdf",
-                    size_bytes=-1, storage_key="x",
-                )
-            )  # fmt: skip
-            await session.flush()
+            await factories.make_document(
+                session,
+                document.contact_id,
+                document.organization_id,
+                name="x",
+                type=models.DocumentType.OTHER,
+                size_bytes=-1,
+                storage_key="x",
+            )
 
     with pytest.raises(IntegrityError):
         await transaction()

@@ -19,8 +19,8 @@ from gql import delivery
 from gql.delivery import RetryPolicy
 from gql.domain import email_codes
 from tests.conftest import ACTORS
+from tests.http_helpers import login, portal_gid, post
 from tests.smtp import SmtpServer
-from tests.test_auth import login, portal_gid, post
 
 SEND = """
 mutation($t: Line!) { sendLoginCode(input: {mfaToken: $t}) {

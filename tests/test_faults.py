@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg.exceptions
 import httpx
@@ -44,20 +43,9 @@ from gql.dev_mail import MailSink
 from gql.domain import notifications
 from gql.settings import Settings
 from tests.conftest import ROOT, seeded_database
+from tests.factories import enqueue
+from tests.figures import report, scalar, scalar_engine
 from tests.smtp import SmtpServer
-from tests.test_delivery import enqueue
-
-
-def report(config: pytest.Config, *lines: str) -> None:
-    """Figures on the terminal, also under `pytest -q` (past the output capture)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        reporter.ensure_newline()
-        for line in lines:
-            reporter.write_line(line)
 
 
 def outcomes(samples: Iterable[load.Sample]) -> collections.Counter[str]:
@@ -72,20 +60,6 @@ def failures(samples: Iterable[load.Sample], *allowed: load.Outcome) -> list[loa
 async def faults_url(postgres_url: str) -> str:
     """A demo database of this module's own, with real commits."""
     return await seeded_database(postgres_url, f"portal_faults_{os.getpid()}")
-
-
-@contextlib.asynccontextmanager
-async def scalar_engine(url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def scalar(engine: AsyncEngine, statement: Any) -> int:
-    async with engine.connect() as connection:
-        return int(await connection.scalar(statement) or 0)
 
 
 async def until_zero(probe: Callable[[], Awaitable[int]], seconds: float, every: float) -> int:

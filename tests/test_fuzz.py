@@ -29,9 +29,9 @@ from gql.context import Context
 from gql.schema import scalars, schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
+from tests.account_helpers import PORTAL
 from tests.conftest import INSTALLER_PORTAL, global_id, seeded_database
-from tests.test_auth import login
-from tests.test_registration import PORTAL
+from tests.http_helpers import login
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 SDL = str(schema)

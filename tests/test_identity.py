@@ -26,7 +26,7 @@ from gql.domain import audit, authentication, throttle, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.settings import Settings
 from tests.conftest import ACTORS
-from tests.test_auth import CUSTOMERS, login, portal_gid, post
+from tests.http_helpers import CUSTOMERS, login, portal_gid, post
 
 ANNA = ("anna.becker@example.org", "Demo-Kunde-1")
 VIEWER = "{ viewer { role } }"

@@ -12,42 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from tests.conftest import ACTORS, global_id, jwt_part
-from tests.test_auth import login, portal_gid, post
-
-IMPERSONATE = """
-mutation($id: ID!, $reason: Line!) {
-  impersonatePortalUser(input: {portalUserId: $id, reason: $reason}) {
-    __typename
-    ... on Impersonation { accessToken expiresIn role }
-    ... on ImpersonationError { code field }
-  }
-}
-"""
-ANNA = global_id("PortalUser", ACTORS["customer"].subject_id)  # type: ignore[arg-type]
-
-
-async def staff_token(client: httpx.AsyncClient, email: str, password: str) -> str:
-    result = await login(client, email, password)
-    assert result["__typename"] == "LoggedIn", result
-    return str(result["accessToken"])
-
-
-async def impersonate(
-    client: httpx.AsyncClient, token: str, user: str = ANNA, reason: str = "Ticket 4711"
-) -> dict[str, Any]:
-    response = await post(client, IMPERSONATE, token, id=user, reason=reason)
-    body = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"]["impersonatePortalUser"])
+from tests.http_helpers import ANNA, IMPERSONATE, impersonate, login, portal_gid, post, staff_token
 
 
 def claims_of(token: str) -> dict[str, Any]:
     return jwt_part(token, 1)
-
-
-@pytest.fixture
-async def agent(client: httpx.AsyncClient) -> str:
-    return await staff_token(client, "agent@musterstadt.example", "Demo-Agent-1")
 
 
 async def test_the_agent_sees_what_the_customer_sees(client: httpx.AsyncClient, agent: str) -> None:

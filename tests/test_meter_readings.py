@@ -4,7 +4,6 @@ codes that need the database, safe retries (also concurrent ones), and who may s
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,58 +20,9 @@ from gql.domain import notifications, readings
 from gql.domain.audit import Origin
 from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS, GraphQLClient, global_id
-
-SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(input: $input) {
-  __typename
-  ... on MeterReadingSubmitted { created reading { id value status source } }
-  ... on MeterReadingRefused { reason message field allowedMin allowedMax }
-  ... on MutationError { code message field } } }"""
+from tests.meter_helpers import SUBMIT, anna_meter, plausible_value, submit
 
 NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
-
-
-async def anna_meter(session: AsyncSession) -> tuple[uuid.UUID, Any]:
-    """Anna's first meter and its last reading."""
-    meter = await session.scalar(
-        sa.select(models.Meter)
-        .join(models.Contract, models.Contract.id == models.Meter.contract_id)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Meter.number)
-        .limit(1)
-    )
-    assert meter is not None
-    last = await session.scalar(
-        sa.select(models.MeterReading)
-        .where(models.MeterReading.meter_id == meter.id)
-        .order_by(models.MeterReading.read_at.desc())
-        .limit(1)
-    )
-    return meter.id, last
-
-
-async def submit(gql: GraphQLClient, actor: Any = "customer", **input: Any) -> Any:
-    data, errors = await gql(SUBMIT, actor, input=input)
-    assert errors == [], errors
-    assert data is not None
-    return data["submitMeterReading"]
-
-
-async def plausible_value(session: AsyncSession, meter_id: uuid.UUID, last: Any) -> str:
-    """What the band allows now: the middle of it."""
-    rows = (
-        await session.execute(
-            sa.select(models.MeterReading.read_at, models.MeterReading.value).where(
-                models.MeterReading.meter_id == meter_id
-            )
-        )
-    ).all()
-    band = readings.expected_band(
-        [readings.Point(at, value) for at, value in rows],
-        readings.Point(last.read_at, last.value),
-        datetime.now(UTC),
-    )
-    assert band is not None
-    return str(((band[0] + band[1]) / 2).quantize(readings.DECIMALS))
 
 
 async def test_a_reading_is_stored_once_per_client_key(

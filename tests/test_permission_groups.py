@@ -18,8 +18,9 @@ from db.models.enums import Grant
 from gql.domain import permission_groups, text
 from gql.domain.errors import InvalidInput
 from gql.domain.permission_groups import VisibilityCriteria
+from tests import factories
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, GraphQLClient, global_id
-from tests.test_auth import login, portal_gid, post
+from tests.http_helpers import login, portal_gid, post
 
 CUSTOMERS = global_id("Portal", CUSTOMER_PORTAL)
 INSTALLERS = global_id("Portal", INSTALLER_PORTAL)
@@ -317,35 +318,25 @@ async def anna_token(client: httpx.AsyncClient) -> str:
 
 async def add_terminated_contract(session: AsyncSession) -> None:
     anna = await session.get_one(models.PortalUser, ANNA)
-    contract = models.Contract(
-        organization_id=anna.organization_id,
-        contact_id=anna.contact_id,
+    assert anna.contact_id is not None
+    contact = await session.get_one(models.Contact, anna.contact_id)
+    contract = await factories.make_contract(
+        session,
+        contact,
         number="V-OLD-1",
-        contract_account_number="80000001",
         status=models.ContractStatus.TERMINATED,
-        commodity=models.Commodity.POWER,
         tariff_name="Alt",
         start_date=date(2019, 1, 1),
         end_date=date(2022, 12, 31),
         installment_amount=Decimal("40.00"),
-        installment_interval=models.InstallmentInterval.MONTHLY,
-        due_day=1,
-        payment_method=models.PaymentMethod.TRANSFER,
-        balance=Decimal("0.00"),
     )
-    session.add(contract)
-    await session.flush()
-    session.add(
-        models.Document(
-            organization_id=anna.organization_id,
-            contact_id=anna.contact_id,
-            contract_id=contract.id,
-            name="Schlussrechnung.pdf",
-            type=models.DocumentType.INVOICE,
-            mime_type="application/pdf",
-            size_bytes=1000,
-            storage_key="documents/schlussrechnung.pdf",
-        )
+    await factories.make_document(
+        session,
+        anna.contact_id,
+        anna.organization_id,
+        contract_id=contract.id,
+        name="Schlussrechnung.pdf",
+        storage_key="documents/schlussrechnung.pdf",
     )
     await session.commit()
 

@@ -11,8 +11,7 @@ from graphql import get_named_type
 
 from gql.schema import schema
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
-from tests.test_auth import post
-from tests.test_impersonation import staff_token
+from tests.http_helpers import post, staff_token
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 UPDATE = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(input: $input) {

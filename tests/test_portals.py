@@ -14,7 +14,7 @@ from strawberry import relay
 from db import models
 from db.models.enums import GRANTS_BY_PORTAL_TYPE
 from tests.conftest import CUSTOMER_PORTAL, GraphQLClient, contact_id, global_id
-from tests.test_auth import login, post
+from tests.http_helpers import login, post
 
 CUSTOMERS = global_id("Portal", CUSTOMER_PORTAL)
 

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.portal_settings import TwoFactorPolicy
+from tests import factories
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
-from tests.test_auth import login, post
+from tests.http_helpers import login, post
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 RESULT = """__typename ... on PortalPayload { portal { publishedVersion } }
@@ -41,16 +42,9 @@ async def result(gql: GraphQLClient, query: str, actor: str = "admin", **variabl
 
 
 async def add_draft_tile(session: AsyncSession, title: str = "Neu im Portal") -> models.Tile:
-    tile = models.Tile(
-        organization_id=ACTORS["admin"].organization_id,
-        portal_id=CUSTOMER_PORTAL,
-        kind=models.TileKind.TEXT,
-        position=99,
-        visible=True,
-        permission_group_ids=[],
-        content={"de": {"title": title, "text": "Frisch."}},
+    tile = await factories.make_tile(
+        session, CUSTOMER_PORTAL, content={"de": {"title": title, "text": "Frisch."}}
     )
-    session.add(tile)
     await session.commit()
     return tile
 
@@ -112,12 +106,7 @@ async def test_restoring_a_version_changes_the_draft_only(
 async def test_tiles_shown_to_a_group_and_hidden_tiles(
     gql: GraphQLClient, session: AsyncSession
 ) -> None:
-    other_group = models.PermissionGroup(
-        organization_id=ACTORS["admin"].organization_id, portal_id=CUSTOMER_PORTAL,
-        name="Gewerbe", grants=[], visibility={},
-    )  # fmt: skip
-    session.add(other_group)
-    await session.flush()
+    other_group = await factories.make_permission_group(session, CUSTOMER_PORTAL, name="Gewerbe")
     tiles = (
         await session.scalars(
             sa.select(models.Tile)

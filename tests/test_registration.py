@@ -4,7 +4,6 @@ GraphQL over HTTP, PostgreSQL, and mails received by a real SMTP server on loopb
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -19,11 +18,28 @@ from db.portal_settings import SelfRegistration
 from gql import delivery
 from gql.auth.actor import Actor, Role
 from gql.delivery import RetryPolicy
-from gql.dev_mail import ReceivedMail
 from gql.domain import portal_access, registration
 from gql.domain.audit import Origin
 from gql.domain.registration import AccessConfig
 from gql.settings import Settings
+from tests.account_helpers import (
+    ACCEPT,
+    ACTIVATE,
+    ACTIVATE_USER,
+    DEACTIVATE_USER,
+    INVITE,
+    INVITE_ALL,
+    PASSWORD,
+    PORTAL,
+    REGISTER,
+    REQUEST_RESET,
+    RESEND,
+    RESET,
+    SET_PASSWORD,
+    WORKER,
+    mails,
+    token_of,
+)
 from tests.conftest import (
     CUSTOMER_PORTAL,
     MUSTERSTADT,
@@ -31,57 +47,12 @@ from tests.conftest import (
     contact_id,
     global_id,
 )
+from tests.http_helpers import call, login, post, staff_token
 from tests.smtp import SmtpServer
-from tests.test_auth import login, post
-from tests.test_impersonation import staff_token
 
-PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 OTHER_PORTAL = global_id("Portal", NACHBAR_PORTAL)
-PASSWORD = "Zählerstand-2026!"
-# The mail worker's view of the settings: the defaults, as in the app under test.
-WORKER = AccessConfig.from_settings(Settings(environment="test", password_profile="test"))
 MICHAEL = contact_id("musterstadt", "c03")  # shares familie.schulz@example.org with Petra
 JULIA = contact_id("musterstadt", "c06")
-
-FRAGMENTS = {
-    "RequestReceived": "message",
-    "AccountActivated": "email canLogIn",
-    "PasswordReset": "email",
-    "PortalUserPayload": "revokedSessions portalUser { email registrationStatus"
-    " assignmentStatus contact { customerNumber } }",
-    "BulkInvitationPayload": "invited skipped remaining",
-}
-
-
-def mutation(name: str, input_type: str, result: str) -> str:
-    return (
-        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename"
-        f" ... on {result} {{ {FRAGMENTS[result]} }}"
-        " ... on MutationError { code message field } } }"
-    )
-
-
-REGISTER = mutation("register", "RegisterInput", "RequestReceived")
-ACTIVATE = mutation("activateAccount", "TokenInput", "AccountActivated")
-RESEND = mutation("resendActivation", "PortalEmailInput", "RequestReceived")
-REQUEST_RESET = mutation("requestPasswordReset", "PortalEmailInput", "RequestReceived")
-RESET = mutation("resetPassword", "TokenPasswordInput", "PasswordReset")
-ACCEPT = mutation("acceptInvitation", "TokenPasswordInput", "AccountActivated")
-INVITE = mutation("inviteContact", "InviteContactInput", "PortalUserPayload")
-INVITE_ALL = mutation(
-    "inviteUninvitedContacts", "InviteUninvitedContactsInput", "BulkInvitationPayload"
-)
-SET_PASSWORD = mutation("setPortalUserPassword", "SetPortalUserPasswordInput", "PortalUserPayload")
-ACTIVATE_USER = mutation("activatePortalUser", "PortalUserIdInput", "PortalUserPayload")
-DEACTIVATE_USER = mutation("deactivatePortalUser", "PortalUserIdInput", "PortalUserPayload")
-
-
-async def call(
-    client: httpx.AsyncClient, query: str, bearer: str | None = None, **input: Any
-) -> Any:
-    body = (await post(client, query, bearer, input=input)).json()
-    assert "errors" not in body, body
-    return next(iter(body["data"].values()))
 
 
 def registration_input(
@@ -95,19 +66,6 @@ def registration_input(
         "acceptedTerms": True,
         **extra,
     }
-
-
-async def mails(smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]) -> list[ReceivedMail]:
-    """What the mail worker sends: it answers the queued requests, then delivers."""
-    await registration.answer_requests(sessions, WORKER)
-    await delivery.deliver_due(sessions, smtp.transport, RetryPolicy())
-    return list(smtp.sink.mails)
-
-
-def token_of(mail: ReceivedMail, path: str) -> str:
-    match = re.search(rf"https://musterstadt\.portale\.example/{path}\?token=([\w-]+)", mail.text)
-    assert match, mail.text
-    return match.group(1)
 
 
 async def user_by_email(session: AsyncSession, email: str) -> models.PortalUser | None:
@@ -346,11 +304,6 @@ async def test_mail_requests_are_rate_limited(
 
 
 # --- Staff: invitations and iPM ---------------------------------------------------------------
-
-
-@pytest.fixture
-async def agent(client: httpx.AsyncClient) -> str:
-    return await staff_token(client, "agent@musterstadt.example", "Demo-Agent-1")
 
 
 async def test_an_invited_contact_sets_a_password_and_logs_in(

@@ -11,9 +11,9 @@ import pytest
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.account_helpers import PASSWORD, PORTAL, REQUEST_RESET, RESET, mails, token_of
+from tests.http_helpers import call, login
 from tests.smtp import SmtpServer
-from tests.test_auth import login
-from tests.test_registration import PASSWORD, PORTAL, REQUEST_RESET, RESET, call, mails, token_of
 
 
 async def test_login_and_password_reset_log_no_secrets(

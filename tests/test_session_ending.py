@@ -26,9 +26,8 @@ from gql.app import create_app
 from gql.auth.tokens import TokenService
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, global_id
-from tests.test_auth import login, portal_gid, post
-from tests.test_documents import invoice_of
-from tests.test_impersonation import impersonate
+from tests.document_helpers import invoice_of
+from tests.http_helpers import impersonate, login, portal_gid, post
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 ANNA_ID = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")

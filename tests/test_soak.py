@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from bench import load
 from db import models
-from tests.test_faults import report, scalar, scalar_engine
+from tests.figures import report, scalar, scalar_engine
 
 RATE = 10.0  # requests per second
 SECONDS = 20.0

@@ -16,9 +16,8 @@ from db import models
 from gql import delivery
 from gql.delivery import RetryPolicy
 from tests.conftest import ACTORS, global_id
+from tests.http_helpers import impersonate, login, portal_gid, post, staff_token
 from tests.smtp import SmtpServer
-from tests.test_auth import login, portal_gid, post
-from tests.test_impersonation import impersonate, staff_token
 
 STAFF_RESULT = """
     __typename

@@ -18,7 +18,7 @@ from gql.domain import user_csv
 from gql.domain.audit import Origin
 from gql.domain.errors import InvalidInput, NotFound
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, contact_id, global_id
-from tests.test_impersonation import staff_token
+from tests.http_helpers import staff_token
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 GOOD = """email,language,customer_number,permission_group
