@@ -15,7 +15,7 @@ Attackers and their victims:
 The agent is no attacker here: it belongs to the victim's organization and may see all
 of it; staff of another organization are `other_admin` (the same tenant filter).
 
-The rows an attacker must not see are the ground truth of tests/test_isolation.py
+The rows an attacker must not see are the ground truth of tests/gql/test_isolation.py
 (foreign keys and organizations, not `gql.domain.scope`). Arguments are generated from
 the GraphQL argument and input types (`Arguments`); ID arguments get the global ID of a
 victim row of the type their name suggests (`id_target`). Each operation runs in a
@@ -85,7 +85,7 @@ from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, MUSTERSTADT, global_id
 from tests.figures import report
-from tests.tenancy import (
+from tests.gql.tenancy import (
     MODEL_OF,
     Rows,
     collect_ids,

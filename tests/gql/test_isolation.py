@@ -3,7 +3,7 @@ organization and an installer must get nothing of rows that are not theirs, whet
 they ask by `node(id)`, by `nodes(ids)` or walk every connection of the schema.
 
 The rows an attacker must not see are computed from the data model (foreign keys and
-organizations) in tests/tenancy.py, independently of `gql.domain.scope`, which is what
+organizations) in tests/gql/tenancy.py, independently of `gql.domain.scope`, which is what
 is under test.
 """
 
@@ -21,7 +21,7 @@ from gql.auth.tokens import TokenService
 from gql.schema.node_types import NODE_TYPES_BY_NAME
 from gql.settings import Settings
 from tests.conftest import ACTORS, MUSTERSTADT, GraphQLClient, global_id
-from tests.tenancy import (
+from tests.gql.tenancy import (
     Rows,
     collect_ids,
     row_ids,
@@ -37,7 +37,7 @@ def _count(rows: Rows) -> int:
     return sum(len(ids) for ids in rows.values())
 
 
-# --- Asking: node, nodes and a walk over every connection (tests/tenancy.py) ---------------
+# --- Asking: node, nodes and a walk over every connection (tests/gql/tenancy.py) ---------------
 
 
 class Attacker:

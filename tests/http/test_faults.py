@@ -1,7 +1,7 @@
 """Faults, each with its figures on the terminal: PostgreSQL restarted under load, the
 connection pool exhausted, SMTP down for minutes, the process killed in the middle of a
 CSV import. (A worker killed between sending a mail and marking it:
-`tests/test_delivery.py::test_a_crash_after_sending_repeats_that_mail_once_with_the_same_id`.)
+`tests/domain/test_delivery.py::test_a_crash_after_sending_repeats_that_mail_once_with_the_same_id`.)
 
 Behaviour and counts are asserted, never durations; the durations are only reported.
 """
