@@ -151,15 +151,15 @@ async def make_meter(session: AsyncSession, contract: models.Contract, **over: A
 async def make_portal_user(
     session: AsyncSession, portal: models.Portal, permission_group_id: uuid.UUID, **over: Any
 ) -> models.PortalUser:
-    """An activated portal user of `portal` without a contact yet (waiting for its
-    assignment) and without a password; give `contact_id` and `assignment_status` to
-    assign it."""
+    """A portal user of `portal` invited and not yet activated (so without a password),
+    waiting for its assignment to a contact; give `contact_id` and `assignment_status`
+    to assign it, `password_hash` and `registration_status` to activate it."""
     row = models.PortalUser(
         organization_id=portal.organization_id,
         portal_id=portal.id,
         permission_group_id=permission_group_id,
         email="erika.mustermann@example.org",
-        registration_status=models.RegistrationStatus.ACTIVE,
+        registration_status=models.RegistrationStatus.INVITED,
         assignment_status=models.AssignmentStatus.PENDING,
     )
     return await _added(session, row, over)
