@@ -445,9 +445,10 @@ class Loader:
             return None
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         seconds = str(round(self.options.duration))
-        command = [spy, "record", "--pid", str(workload.server.pid), "--subprocesses",
-                   "--format", "raw", "--rate", "250", "--nonblocking",
-                   "--duration", seconds, "--output", str(target)]  # fmt: skip
+        pid = str(workload.server.pid)
+        command = [spy, "record", "--pid", pid, "--subprocesses"]
+        command += ["--format", "raw", "--rate", "250", "--nonblocking"]
+        command += ["--duration", seconds, "--output", str(target)]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
     async def wrk_run(

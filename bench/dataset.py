@@ -176,28 +176,55 @@ async def insert_volume(url: str, shape: Shape, password_hash: str) -> dict[str,
     contracts = shape.contacts * shape.contracts_per_contact
     meters = contracts * shape.meters_per_contract
     org = ORGANIZATION
+    # Each statement's parameters, in the order of its $1, $2, ...
+    contract_parameters = (
+        org,
+        shape.contacts,
+        shape.contracts_per_contact,
+        models.ContractStatus.ACTIVE,
+        models.Commodity.POWER,
+        models.Commodity.GAS,
+        models.InstallmentInterval.MONTHLY,
+        models.PaymentMethod.SEPA_DEBIT,
+    )
+    meter_parameters = (
+        org,
+        contracts,
+        shape.meters_per_contract,
+        models.MeterType.ELECTRICITY,
+        models.MeterType.GAS,
+        models.MeterStatus.ACTIVE,
+        shape.contracts_per_contact,
+    )
+    reading_parameters = (
+        org,
+        meters,
+        shape.readings_per_meter,
+        LINE_ORIGIN,
+        models.MeterReadingSource.IMPORT,
+        models.MeterReadingStatus.ACCEPTED,
+        BASE,
+        BASE_STEP,
+        BASE_SPREAD,
+        RATE,
+        RATE_SPREAD,
+    )
+    portal_user_parameters = (
+        org,
+        shape.contacts,
+        PORTAL,
+        password_hash,
+        models.RegistrationStatus.ACTIVE,
+        models.AssignmentStatus.ASSIGNED,
+    )
     steps: list[tuple[str, str, tuple[object, ...]]] = [
         ("contact", CONTACTS, (org, shape.contacts, demo.FIRST_NAMES, LAST_NAME)),
-        ("contract", CONTRACTS, (
-            org, shape.contacts, shape.contracts_per_contact, models.ContractStatus.ACTIVE,
-            models.Commodity.POWER, models.Commodity.GAS, models.InstallmentInterval.MONTHLY,
-            models.PaymentMethod.SEPA_DEBIT,
-        )),
-        ("meter", METERS, (
-            org, contracts, shape.meters_per_contract, models.MeterType.ELECTRICITY,
-            models.MeterType.GAS, models.MeterStatus.ACTIVE, shape.contracts_per_contact,
-        )),
+        ("contract", CONTRACTS, contract_parameters),
+        ("meter", METERS, meter_parameters),
         ("meter_register", REGISTERS, (org, meters)),
-        ("meter_reading", READINGS, (
-            org, meters, shape.readings_per_meter, LINE_ORIGIN,
-            models.MeterReadingSource.IMPORT, models.MeterReadingStatus.ACCEPTED,
-            BASE, BASE_STEP, BASE_SPREAD, RATE, RATE_SPREAD,
-        )),
-        ("portal_user", PORTAL_USERS, (
-            org, shape.contacts, PORTAL, password_hash, models.RegistrationStatus.ACTIVE,
-            models.AssignmentStatus.ASSIGNED,
-        )),
-    ]  # fmt: skip
+        ("meter_reading", READINGS, reading_parameters),
+        ("portal_user", PORTAL_USERS, portal_user_parameters),
+    ]
     inserted: dict[str, int] = {}
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:

@@ -68,10 +68,16 @@ async def run(url: str, rows: int, runs: int) -> list[tuple[float, float]]:
         for run_number in range(runs):
             async with database.unit_of_work() as session:
                 portal = await portals.create(
-                    session, admin, type=models.PortalType.CUSTOMER, name=f"Import {run_number}",
-                    subdomain=f"import-{run_number}-{uuid.uuid4().hex[:6]}", languages=["de", "en"],
-                    default_language="de", base_domain="portale.example", origin=audit.Origin(),
-                )  # fmt: skip
+                    session,
+                    admin,
+                    type=models.PortalType.CUSTOMER,
+                    name=f"Import {run_number}",
+                    subdomain=f"import-{run_number}-{uuid.uuid4().hex[:6]}",
+                    languages=["de", "en"],
+                    default_language="de",
+                    base_domain="portale.example",
+                    origin=audit.Origin(),
+                )
                 portal_id = portal.id
             seconds = []
             for _ in range(2):

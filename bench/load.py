@@ -263,8 +263,13 @@ class LoadClient:
         return Sample(kind, began - self.origin, time.monotonic() - began, outcome, detail, data)
 
     async def login(self, account: Account) -> tuple[Sample, str | None]:
-        variables = {"input": {"email": account.email, "password": account.password,
-                               "portalId": account.portal_id}}  # fmt: skip
+        variables = {
+            "input": {
+                "email": account.email,
+                "password": account.password,
+                "portalId": account.portal_id,
+            }
+        }
         sample = await self.call(
             "login", LOGIN, variables, expect=lambda d: "accessToken" in (d.get("login") or {})
         )
@@ -273,16 +278,22 @@ class LoadClient:
 
     async def dashboard(self, token: str) -> Sample:
         return await self.call(
-            "dashboard", DASHBOARD, token=token,
+            "dashboard",
+            DASHBOARD,
+            token=token,
             expect=lambda d: bool(d.get("viewer", {}).get("contracts", {}).get("edges")),
-        )  # fmt: skip
+        )
 
     async def submit_reading(self, token: str, reading: dict[str, Any]) -> Sample:
         sample = await self.call(
-            "reading", SUBMIT_READING, {"input": reading}, token,
-            expect=lambda d: d.get("submitMeterReading", {}).get("__typename")
-            == "MeterReadingSubmitted",
-        )  # fmt: skip
+            "reading",
+            SUBMIT_READING,
+            {"input": reading},
+            token,
+            expect=lambda d: (
+                d.get("submitMeterReading", {}).get("__typename") == "MeterReadingSubmitted"
+            ),
+        )
         return replace(sample, key=reading["clientKey"])
 
 

@@ -48,8 +48,10 @@ def main(
     for sample in result.failed[:10]:
         console.print(
             f"{sample.kind} at {sample.started:.1f} s: {sample.outcome.value} {sample.detail}",
-            style="red", markup=False, highlight=False,
-        )  # fmt: skip
+            style="red",
+            markup=False,
+            highlight=False,
+        )
     if result.failed or not result.server_alive:
         raise typer.Exit(1)
 

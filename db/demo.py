@@ -110,16 +110,16 @@ LOGINS = [
     DemoLogin("CUSTOMER", "lena.fischer@example.org", "Demo-Kunde-3", "nachbarstadt-kunden"),
 ]
 
-FIRST_NAMES = [
-    "Anna", "Jonas", "Petra", "Michael", "Sabine", "Thomas", "Julia", "Stefan", "Katrin",
-    "Andreas", "Monika", "Frank", "Claudia", "Markus", "Birgit", "Tobias", "Heike", "Daniel",
-    "Susanne", "Florian", "Nicole", "Sebastian", "Martina", "Lukas",
-]  # fmt: skip
-LAST_NAMES = [
-    "Becker", "Wolf", "Schulz", "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Neumann",
-    "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Werner",
-    "Krause", "Lehmann", "Köhler", "Maier", "Herrmann", "König", "Walter",
-]  # fmt: skip
+FIRST_NAMES = """
+    Anna Jonas Petra Michael Sabine Thomas Julia Stefan Katrin
+    Andreas Monika Frank Claudia Markus Birgit Tobias Heike Daniel
+    Susanne Florian Nicole Sebastian Martina Lukas
+""".split()
+LAST_NAMES = """
+    Becker Wolf Schulz Schulz Hoffmann Koch Richter Klein Neumann
+    Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Werner
+    Krause Lehmann Köhler Maier Herrmann König Walter
+""".split()
 STREETS = ["Hauptstraße", "Bahnhofstraße", "Gartenweg", "Lindenallee", "Schulstraße", "Am Markt"]
 
 
@@ -249,31 +249,33 @@ class DemoBuilder:
         specs: list[tuple[models.TileKind, dict[str, object]]]
         if portal.type is models.PortalType.INSTALLER:
             specs = [
-                (kind.ENTITY, {"entity": "order", "de": {"title": "Meine Aufträge"},
-                               "en": {"title": "My orders"}}),
-                (kind.METER_READING, {"de": {"title": "Zählerstand erfassen"},
-                                      "en": {"title": "Record a meter reading"}}),
-            ]  # fmt: skip
+                (kind.ENTITY, {"entity": "order", **_titled("Meine Aufträge", "My orders")}),
+                (kind.METER_READING, _titled("Zählerstand erfassen", "Record a meter reading")),
+            ]
         else:
+            welcome: dict[str, object] = {
+                "de": {"title": "Willkommen", "text": "Schön, dass Sie da sind."},
+                "en": {"title": "Welcome", "text": "Good to see you."},
+            }
+            moving: dict[str, object] = {
+                "de": {"title": "Umzug melden", "button_label": "Jetzt melden"},
+                "en": {"title": "Moving house?", "button_label": "Tell us"},
+                "journey_id": "umzug",
+            }
+            solar: dict[str, object] = {
+                **_titled("Sonnenstrom vom eigenen Dach", "Solar power from your roof"),
+                "image_url": "https://stadtwerke.example/bilder/solar.jpg",
+                "link_url": "https://stadtwerke.example/solar",
+            }
             specs = [
-                (kind.TEXT, {"de": {"title": "Willkommen", "text": "Schön, dass Sie da sind."},
-                             "en": {"title": "Welcome", "text": "Good to see you."}}),
-                (kind.ENTITY, {"entity": "contract", "de": {"title": "Meine Verträge"},
-                               "en": {"title": "My contracts"}}),
-                (kind.METER_READING, {"de": {"title": "Zählerstand melden"},
-                                      "en": {"title": "Submit a meter reading"}}),
-                (kind.DOCUMENTS, {"de": {"title": "Meine Dokumente"},
-                                  "en": {"title": "My documents"}, "limit": 5}),
-                (kind.PAYMENTS, {"de": {"title": "Zahlungen"}, "en": {"title": "Payments"},
-                                 "limit": 5}),
-                (kind.ACTION, {"de": {"title": "Umzug melden", "button_label": "Jetzt melden"},
-                               "en": {"title": "Moving house?", "button_label": "Tell us"},
-                               "journey_id": "umzug"}),
-                (kind.TEASER, {"de": {"title": "Sonnenstrom vom eigenen Dach"},
-                               "en": {"title": "Solar power from your roof"},
-                               "image_url": "https://stadtwerke.example/bilder/solar.jpg",
-                               "link_url": "https://stadtwerke.example/solar"}),
-            ]  # fmt: skip
+                (kind.TEXT, welcome),
+                (kind.ENTITY, {"entity": "contract", **_titled("Meine Verträge", "My contracts")}),
+                (kind.METER_READING, _titled("Zählerstand melden", "Submit a meter reading")),
+                (kind.DOCUMENTS, {**_titled("Meine Dokumente", "My documents"), "limit": 5}),
+                (kind.PAYMENTS, {**_titled("Zahlungen", "Payments"), "limit": 5}),
+                (kind.ACTION, moving),
+                (kind.TEASER, solar),
+            ]
         for position, (tile_kind, content) in enumerate(specs):
             tile = models.Tile(
                 id=demo_id(f"tile:{portal.id}:{position}"),
@@ -346,11 +348,15 @@ class DemoBuilder:
         power = commodity is models.Commodity.POWER
         installment = Decimal(self.random.randrange(45, 160)) + Decimal("0.00")
         contract = self._contract(
-            org, contact, number, commodity=commodity,
+            org,
+            contact,
+            number,
+            commodity=commodity,
             tariff="Musterstrom Öko" if power else "Mustergas Komfort",
             start=date(2023, 1 + self.random.randrange(12), 1),
-            installment=installment, method=payment_method,
-        )  # fmt: skip
+            installment=installment,
+            method=payment_method,
+        )
         meter = models.Meter(
             id=demo_id(f"meter:{org.slug}:{number}"),
             organization_id=org.id,
@@ -432,10 +438,15 @@ class DemoBuilder:
         """A heat pump tariff on a meter with two registers, HT (1.8.1) and NT (1.8.2),
         read monthly with steady consumption."""
         contract = self._contract(
-            org, contact, number, commodity=models.Commodity.POWER,
-            tariff="Musterstrom Wärmepumpe HT/NT", start=date(2024, 10, 1),
-            installment=Decimal("110.00"), method=models.PaymentMethod.SEPA_DEBIT,
-        )  # fmt: skip
+            org,
+            contact,
+            number,
+            commodity=models.Commodity.POWER,
+            tariff="Musterstrom Wärmepumpe HT/NT",
+            start=date(2024, 10, 1),
+            installment=Decimal("110.00"),
+            method=models.PaymentMethod.SEPA_DEBIT,
+        )
         meter = models.Meter(
             id=demo_id(f"meter:{org.slug}:{number}"),
             organization_id=org.id,
@@ -510,6 +521,11 @@ class DemoBuilder:
 def _months_before(day: date, months: int) -> date:
     month_index = day.year * 12 + day.month - 1 - months
     return date(month_index // 12, month_index % 12 + 1, day.day)
+
+
+def _titled(title_de: str, title_en: str) -> dict[str, object]:
+    """Tile content with just a title, in German and English."""
+    return {"de": {"title": title_de}, "en": {"title": title_en}}
 
 
 def _address(city: str, postal_code: str, i: int) -> dict[str, object]:
@@ -771,12 +787,21 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             )
         )
 
-    def user(email: str, status: models.RegistrationStatus, contact: models.Contact | None,
-             password: str | None = None) -> None:  # fmt: skip
+    def user(
+        email: str,
+        status: models.RegistrationStatus,
+        contact: models.Contact | None,
+        password: str | None = None,
+    ) -> None:
         b.portal_user(
-            muster, customers, customer_group, email,
-            status=status, contact=contact, password=password,
-        )  # fmt: skip
+            muster,
+            customers,
+            customer_group,
+            email,
+            status=status,
+            contact=contact,
+            password=password,
+        )
 
     active = models.RegistrationStatus.ACTIVE
     user("anna.becker@example.org", active, contacts[0], "Demo-Kunde-1")
@@ -840,14 +865,22 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             **_address("Nachbarstadt", "23456", i),
         )
         b.contract_with_meter(
-            nachbar, contact, f"NV-2024-{2000001 + i}", models.Commodity.POWER,
+            nachbar,
+            contact,
+            f"NV-2024-{2000001 + i}",
+            models.Commodity.POWER,
             models.PaymentMethod.SEPA_DEBIT,
-        )  # fmt: skip
+        )
         if i == 0:
             b.portal_user(
-                nachbar, nachbar_portal, nachbar_group, "lena.fischer@example.org",
-                status=active, contact=contact, password="Demo-Kunde-3",
-            )  # fmt: skip
+                nachbar,
+                nachbar_portal,
+                nachbar_group,
+                "lena.fischer@example.org",
+                status=active,
+                contact=contact,
+                password="Demo-Kunde-3",
+            )
     await b.flush()
     return True
 

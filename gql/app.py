@@ -40,6 +40,7 @@ from gql.auth.backend import (
     unauthenticated,
 )
 from gql.auth.tokens import TokenService
+from gql.client_address import client_address
 from gql.context import Context
 from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents, registration, sessions
@@ -85,6 +86,13 @@ class SessionMiddleware:
                 await session.invalidate()
 
 
+def _refusal(status: int, code: str, message: str) -> JSONResponse:
+    """A request refused before it reaches GraphQL, answered in GraphQL's error shape."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
 class BodyLimit:
     """Refuses request bodies over `limit` bytes with 413, before they are parsed: the
     multipart parser would otherwise spool any upload, however large, to disk."""
@@ -124,11 +132,8 @@ class BodyLimit:
                 await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {"errors": [{"message": f"The request is larger than {self.limit} bytes.",
-                         "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
-            status_code=413,
-        )  # fmt: skip
+        message = f"The request is larger than {self.limit} bytes."
+        response = _refusal(413, "PAYLOAD_TOO_LARGE", message)
         await response(scope, receive, send)
 
 
@@ -164,8 +169,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                html = any(n.lower() == b"content-type" and v.startswith(b"text/html")
-                           for n, v in headers)  # fmt: skip
+                html = any(
+                    n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
+                )
                 extra = dict(self.common)
                 if not html:
                     extra[self.csp[0]] = self.csp[1]
@@ -190,11 +196,8 @@ class MultipartNeedsToken:
             headers = dict(scope["headers"])
             multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
             if multipart and b"authorization" not in headers:
-                response = JSONResponse(
-                    {"errors": [{"message": "Uploads need an Authorization header.",
-                                 "extensions": {"code": "UNAUTHENTICATED"}}]},
-                    status_code=401,
-                )  # fmt: skip
+                message = "Uploads need an Authorization header."
+                response = _refusal(401, "UNAUTHENTICATED", message)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -418,7 +421,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             actor=actor,
             settings=self.settings,
             tokens=self.tokens,
-            client_ip=request.client.host if request.client else None,
+            client_ip=client_address(request, self.settings),
             user_agent=request.headers.get("user-agent"),
             document_storage=self.storage,
         )

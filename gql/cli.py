@@ -183,15 +183,23 @@ def serve(
         print_logins(f"http://{host}:{port}")
         target = "gql.app:app_from_environment"
         if server is AsgiServer.UVICORN:
-            uvicorn.run(target, factory=True, host=host, port=port, workers=workers)
+            # The app decides the client address itself (TRUSTED_PROXIES); uvicorn would
+            # otherwise rewrite it from X-Forwarded-For of any peer on 127.0.0.1.
+            uvicorn.run(
+                target, factory=True, host=host, port=port, workers=workers, proxy_headers=False
+            )
         else:
             from granian import Granian
             from granian.constants import Interfaces
 
             Granian(
-                target, factory=True, address=host, port=port,
-                interface=Interfaces.ASGI, workers=workers,
-            ).serve()  # fmt: skip
+                target,
+                factory=True,
+                address=host,
+                port=port,
+                interface=Interfaces.ASGI,
+                workers=workers,
+            ).serve()
 
 
 @app.command("worker")
@@ -364,9 +372,14 @@ async def _users_import(url: str, reference: str, text: str) -> Any:
         with Progress(console=console) as bar:
             task = bar.add_task(f"Importing into {portal.name}", total=None)
             return await user_csv.import_users(
-                db, system, portal.id, text, origin=audit.Origin(), now=datetime.now(UTC),
+                db,
+                system,
+                portal.id,
+                text,
+                origin=audit.Origin(),
+                now=datetime.now(UTC),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )  # fmt: skip
+            )
 
 
 @app.command("migrate")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from db.raw import on_driver
+from gql import unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
 from gql.domain import documents
@@ -44,6 +45,10 @@ class Context:
     # the grants the check said last time, and nothing may be read before `confirm`.
     unconfirmed: bool = False
     loaders: Loaders = field(init=False)
+    # Set once a statement found the database gone: the request's session is unusable
+    # then (SQLAlchemy answers every later statement "Can't reconnect until invalid
+    # transaction is rolled back"), so the fields still to come are told the same.
+    lost: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.execute, self.actor)
@@ -91,6 +96,8 @@ class Context:
         async with self.lock:
             if self.closed():
                 raise asyncio.CancelledError  # the request is over; its answer is sent
+            if self.lost:
+                raise unavailable.DatabaseLost
             running = asyncio.ensure_future(run())
             try:
                 return await asyncio.shield(running)
@@ -98,6 +105,9 @@ class Context:
                 await asyncio.wait([running])
                 if not running.cancelled():
                     running.exception()  # retrieved: the request is abandoned anyway
+                raise
+            except Exception as error:
+                self.lost = self.lost or unavailable.is_database_unavailable(error)
                 raise
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:

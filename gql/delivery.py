@@ -7,6 +7,12 @@ accepted a mail but before its transaction commits, the row is still pending and
 sent once more, with the same Message-ID, so receivers can drop the repeat. A mail the
 server refuses or can not take (outage, timeout) is retried with exponential backoff
 and marked FAILED after `mail_max_attempts` attempts; nothing is ever deleted.
+
+One row never holds up the others: whatever goes wrong while its message is built or
+sent is written to that row (an attempt counted, the error kept) and the worker goes
+on with the next. What can never succeed is FAILED at once: a row whose message does
+not build (its recipient is not exactly one valid mailbox, a header is malformed) and
+a recipient the server refuses for good (5xx).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import aiosmtplib
+import email_validator
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,17 +100,80 @@ class DeliveryReport:
     failed: int = 0
 
 
+class UnsendableMail(Exception):
+    """A row whose message can not be built as it is; trying again would not help."""
+
+
+def recipient_of(row: models.OutboundEmail) -> str:
+    """The row's one recipient, normalised: exactly one mailbox, never a list, a group or
+    a display name, whatever was written to the outbox (`a@x.de,b@y.de` would mail two
+    people).
+
+    Raises:
+        UnsendableMail: the recipient is not exactly one valid address.
+    """
+    try:
+        checked = email_validator.validate_email(row.recipient, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise UnsendableMail(f"Recipient {row.recipient!r}: {error}") from error
+    return str(checked.normalized)
+
+
 def build_message(row: models.OutboundEmail) -> EmailMessage:
-    """The MIME message of a row: text and HTML alternatives, its stable Message-ID."""
+    """The MIME message of a row: text and HTML alternatives, its stable Message-ID,
+    addressed to exactly one mailbox.
+
+    Raises:
+        UnsendableMail: the row's content does not make a message.
+    """
+    recipient = recipient_of(row)
     message = EmailMessage()
-    message["From"] = row.sender
-    message["To"] = row.recipient
-    message["Subject"] = row.subject
-    message["Message-ID"] = row.message_id
-    message["Date"] = format_datetime(row.created_at or datetime.now(UTC))
-    message.set_content(row.body_text)
-    message.add_alternative(row.body_html, subtype="html")
+    try:
+        message["From"] = row.sender
+        message["To"] = recipient
+        message["Subject"] = row.subject
+        message["Message-ID"] = row.message_id
+        message["Date"] = format_datetime(row.created_at or datetime.now(UTC))
+        message.set_content(row.body_text)
+        message.add_alternative(row.body_html, subtype="html")
+        # aiosmtplib takes the envelope's recipients from the headers: one, checked.
+        addresses = [address.addr_spec for address in message["To"].addresses]
+    except (ValueError, TypeError, LookupError) as error:  # e.g. a line break in a header
+        raise UnsendableMail(f"{type(error).__name__}: {error}") from error
+    if len(addresses) != 1:
+        raise UnsendableMail(f"Recipient {row.recipient!r} is {len(addresses)} addresses")
     return message
+
+
+def is_permanent(error: Exception) -> bool:
+    """Whether retrying can not help: the row does not make a message, or the server
+    refused its recipient for good. Anything else (an outage, a 4xx, a server that
+    refuses everyone, e.g. a wrong password) is retried, so it does not cost every mail
+    queued meanwhile."""
+    if isinstance(error, UnsendableMail):
+        return True
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(r.code >= 500 for r in error.recipients)
+    return isinstance(error, aiosmtplib.SMTPRecipientRefused) and error.code >= 500
+
+
+def _record_failure(
+    row: models.OutboundEmail,
+    error: Exception,
+    policy: RetryPolicy,
+    now: datetime,
+    report: DeliveryReport,
+) -> None:
+    # No NUL: PostgreSQL text can not hold it, and marking the row must not fail.
+    row.last_error = f"{type(error).__name__}: {error}".replace("\x00", "")[:500]
+    if is_permanent(error) or row.attempts >= policy.max_attempts:
+        row.status = models.EmailStatus.FAILED
+        report.failed += 1
+        log.error("mail.failed", message_id=row.message_id, kind=row.kind, error=row.last_error)
+    else:
+        row.next_attempt_at = now + policy.wait_after(row.attempts)
+        report.retried += 1
+        log.warning("mail.retry", message_id=row.message_id, attempts=row.attempts)
 
 
 async def _claim(db: AsyncSession, now: datetime) -> models.OutboundEmail | None:
@@ -124,7 +194,11 @@ async def deliver_one(
     now: datetime,
     report: DeliveryReport,
 ) -> bool:
-    """Claim, send and mark one due mail; False when none is due (or all are claimed)."""
+    """Claim, send and mark one due mail; False when none is due (or all are claimed).
+
+    Any error of this one mail (Exception, not a cancelled or killed worker) is written
+    to its row and counted, never raised: the rows behind it must go out.
+    """
     async with sessions() as db, db.begin():
         row = await _claim(db, now)
         if row is None:
@@ -132,16 +206,8 @@ async def deliver_one(
         row.attempts += 1
         try:
             await send(build_message(row))
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-            row.last_error = f"{type(error).__name__}: {error}"[:500]
-            if row.attempts >= policy.max_attempts:
-                row.status = models.EmailStatus.FAILED
-                report.failed += 1
-                log.error("mail.failed", message_id=row.message_id, kind=row.kind, error=str(error))
-            else:
-                row.next_attempt_at = now + policy.wait_after(row.attempts)
-                report.retried += 1
-                log.warning("mail.retry", message_id=row.message_id, attempts=row.attempts)
+        except Exception as error:  # whatever it is, it is this row's
+            _record_failure(row, error, policy, now, report)
             return True
         row.status = models.EmailStatus.SENT
         row.sent_at = now

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from gql.auth.links import LinkRefused, links_for
+from gql.client_address import client_address
 from gql.domain import audit, documents
 from gql.domain.errors import NotFound
 from gql.settings import Settings
@@ -52,13 +53,15 @@ def download_endpoint(
         db = request.state.session
         try:
             found = await documents.download(
-                db, storage, document_id=link.document_id, holder=link.holder,
+                db,
+                storage,
+                document_id=link.document_id,
+                holder=link.holder,
                 origin=audit.Origin(
-                    request.client.host if request.client else None,
-                    request.headers.get("user-agent"),
+                    client_address(request, settings), request.headers.get("user-agent")
                 ),
                 now=now,
-            )  # fmt: skip
+            )
         except NotFound:
             await db.rollback()
             return _refusal(404, "This document is not available.")

@@ -476,13 +476,14 @@ class _Compiler:
     def page_info(self, node: FieldNode, row: Any, offset: Any, limit: Any, shown: Any) -> Any:
         count = sa.func.count().filter(shown)
         values = {
-            "hasNextPage": sa.func.coalesce(sa.func.bool_or(row.c.position > offset + limit),
-                                            sa.false()),
+            "hasNextPage": sa.func.coalesce(
+                sa.func.bool_or(row.c.position > offset + limit), sa.false()
+            ),
             "hasPreviousPage": offset > 0,
             "startCursor": sa.case((count > 0, _cursor(offset)), else_=sa.null()),
             "endCursor": sa.case((count > 0, _cursor(offset + count - 1)), else_=sa.null()),
             "__typename": _text("'PageInfo'"),
-        }  # fmt: skip
+        }
         pairs: list[Any] = []
         for selection in _fields(node):
             key = selection.alias.value if selection.alias else selection.name.value

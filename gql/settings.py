@@ -6,6 +6,7 @@ needs (JWT keys) into the data directory so that `make serve` works on a fresh c
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,11 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated variable; empty entries are dropped."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Environment = "development"
@@ -44,15 +50,23 @@ class Settings:
     session_max_seconds: int = 36000
     impersonation_ttl_seconds: int = 900
     mfa_token_ttl_seconds: int = 300
-    # Brute-force detection: an account is locked after `max_login_failures` failures in
-    # a row, for `lockout_wait_seconds` x (failures beyond the limit + 1), at most
-    # `lockout_max_wait_seconds`; counters forget failures after `failure_reset_seconds`.
+    # Brute-force detection: an account is locked for one client address after
+    # `max_login_failures` failures in a row from there, and everywhere after
+    # `max_account_failures` from anywhere; for `lockout_wait_seconds` x (failures
+    # beyond the limit + 1), at most `lockout_max_wait_seconds`; counters forget failures
+    # after `failure_reset_seconds`.
     max_login_failures: int = 5
+    max_account_failures: int = 20
     lockout_wait_seconds: int = 60
     lockout_max_wait_seconds: int = 900
     failure_reset_seconds: int = 43200
-    # One client address may fail this often (across all accounts) before it is locked.
-    max_address_failures: int = 20
+    # A coarse flood guard: one client address failing this often (across all accounts)
+    # within the window is refused until the window ends. High, because one office
+    # behind one address must not lock itself out with its typos.
+    address_flood_failures: int = 300
+    address_flood_window_seconds: int = 3600
+    # Reverse proxies (CIDRs) whose X-Forwarded-For is believed (gql/client_address.py).
+    trusted_proxies: tuple[str, ...] = ()
     # Fernet keys (comma-separated, first encrypts) for secrets at rest such as TOTP
     # seeds; in development generated into the data directory.
     secret_keys: str | None = None
@@ -105,6 +119,13 @@ class Settings:
             raise SettingsError(
                 f"PORTAL_ENV must be development, test or production: {environment}"
             )
+        if "MAX_ADDRESS_FAILURES" in os.environ:
+            # Its meaning changed (it locked every account behind an address after 20
+            # failures); a deployment that set it must choose the flood guard anew.
+            raise SettingsError(
+                "MAX_ADDRESS_FAILURES is replaced by ADDRESS_FLOOD_FAILURES (failures of one"
+                " address per ADDRESS_FLOOD_WINDOW_SECONDS) and MAX_ACCOUNT_FAILURES"
+            )
         profile = os.environ.get("PASSWORD_PROFILE", "low")
         if profile not in ("low", "test"):
             raise SettingsError("PASSWORD_PROFILE must be 'low' or 'test'")
@@ -120,10 +141,13 @@ class Settings:
             session_max_seconds=_int("SESSION_MAX_SECONDS", 36000),
             impersonation_ttl_seconds=_int("IMPERSONATION_TTL_SECONDS", 900),
             max_login_failures=_int("MAX_LOGIN_FAILURES", 5),
+            max_account_failures=_int("MAX_ACCOUNT_FAILURES", 20),
             lockout_wait_seconds=_int("LOCKOUT_WAIT_SECONDS", 60),
             lockout_max_wait_seconds=_int("LOCKOUT_MAX_WAIT_SECONDS", 900),
             failure_reset_seconds=_int("FAILURE_RESET_SECONDS", 43200),
-            max_address_failures=_int("MAX_ADDRESS_FAILURES", 20),
+            address_flood_failures=_int("ADDRESS_FLOOD_FAILURES", 300),
+            address_flood_window_seconds=_int("ADDRESS_FLOOD_WINDOW_SECONDS", 3600),
+            trusted_proxies=_list("TRUSTED_PROXIES"),
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
@@ -161,8 +185,7 @@ class Settings:
             raise SettingsError("IMPERSONATION_TTL_SECONDS must be between 60 and 900")
         if self.session_idle_seconds > self.session_max_seconds:
             raise SettingsError("SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS")
-        if self.max_login_failures < 1 or self.max_address_failures < self.max_login_failures:
-            raise SettingsError("MAX_ADDRESS_FAILURES must be at least MAX_LOGIN_FAILURES >= 1")
+        self._check_lockout()
         if self.mail_max_attempts < 1 or self.mail_retry_seconds < 1:
             raise SettingsError("MAIL_MAX_ATTEMPTS and MAIL_RETRY_SECONDS must be at least 1")
         if not 1 <= self.document_max_bytes <= 1024**3:
@@ -178,3 +201,27 @@ class Settings:
                 raise SettingsError("production needs SECRET_KEYS (Fernet keys)")
             if self.password_profile != "low":  # noqa: S105
                 raise SettingsError("production must hash passwords with the 'low' profile")
+
+    def _check_lockout(self) -> None:
+        # The pair locks before the account, the account before the flood guard; NIST SP
+        # 800-63B (5.2.2) allows at most 100 failures in a row on one account.
+        if not 1 <= self.max_login_failures <= self.max_account_failures <= 100:
+            raise SettingsError("need 1 <= MAX_LOGIN_FAILURES <= MAX_ACCOUNT_FAILURES <= 100")
+        if self.address_flood_failures < self.max_account_failures:
+            raise SettingsError("ADDRESS_FLOOD_FAILURES must be at least MAX_ACCOUNT_FAILURES")
+        if not 60 <= self.address_flood_window_seconds <= 86400:
+            raise SettingsError("ADDRESS_FLOOD_WINDOW_SECONDS must be between 60 and 86400")
+        if (
+            self.lockout_wait_seconds < 1
+            or self.lockout_max_wait_seconds < self.lockout_wait_seconds
+        ):
+            raise SettingsError("need 1 <= LOCKOUT_WAIT_SECONDS <= LOCKOUT_MAX_WAIT_SECONDS")
+        if self.failure_reset_seconds < 1:
+            raise SettingsError("FAILURE_RESET_SECONDS must be at least 1")
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network)  # strict: no host bits beside a prefix
+            except ValueError as exc:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES must be comma-separated addresses or CIDRs: {network!r}"
+                ) from exc

@@ -28,11 +28,17 @@ MESSAGE = "The service is temporarily unavailable. Try again in a few seconds."
 RETRY_AFTER_SECONDS = 5
 
 
+class DatabaseLost(Exception):
+    """A statement of this request already found the database gone (gql.context)."""
+
+
 def is_database_unavailable(error: BaseException | None) -> bool:
     """Whether `error` says the database could not be reached or had no free
     connection (as opposed to a statement that failed)."""
     if error is None:
         return False
+    if isinstance(error, DatabaseLost):
+        return True
     if isinstance(error, exc.TimeoutError):  # the pool had no connection in time
         return True
     if isinstance(error, exc.DBAPIError):

@@ -79,9 +79,10 @@ class RefreshToken(TenantOwned, Base):
 
 
 class LoginThrottle(Base):
-    """Consecutive failures of one account or one client address (brute-force detection).
-    `key` is e.g. `account:staff:<email>` or `address:<ip>`; not tenant-owned because an
-    address attacks every tenant at once."""
+    """Consecutive failures of one account, or of one account from one client address
+    (brute-force detection, gql/domain/throttle.py). `key` is e.g.
+    `account:staff:<email>` or `pair:<ip>:account:staff:<email>`; not tenant-owned,
+    like the counters of an address, which attacks every tenant at once."""
 
     __tablename__ = "login_throttle"
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.actor import Actor
-from gql.auth.passwords import PasswordProfile, hash_password, verify_password
-from gql.domain import audit, sessions
+from gql.auth.passwords import hash_password, verify_password_off_loop
+from gql.domain import audit, authentication, sessions, throttle
 from gql.domain.errors import InvalidInput, NotFound
 from gql.domain.password_policy import check_password
 from gql.domain.staff import clean_language
@@ -21,24 +21,47 @@ async def _account(db: AsyncSession, actor: Actor) -> sessions.Account:
     return found[0]
 
 
+WRONG_PASSWORD = authentication.Refused(
+    "INVALID_INPUT", "The current password is wrong.", field="currentPassword"
+)
+
+
 async def change_password(
     db: AsyncSession,
     actor: Actor,
+    config: authentication.IdentityConfig,
     *,
     current_password: str,
     new_password: str,
-    password_profile: PasswordProfile,
     origin: audit.Origin,
     now: datetime,
-) -> int:
+) -> int | authentication.Refused:
     """Change the caller's own password; every other session of the account ends.
-    Returns how many ended."""
-    account = await _account(db, actor)
-    profile = password_profile
-    if not verify_password(account.password_hash, current_password, profile):
-        raise InvalidInput("The current password is wrong.", field="currentPassword")
+    Returns how many ended. The current password is checked under the login's lockout
+    (a stolen access token must not let anyone guess it); a wrong one, or a lock, is
+    answered as `Refused`, not raised, so that its failure count is written.
+
+    Raises:
+        InvalidInput: the new password breaks the policy or is the current one.
+    """
+    found = await sessions.load_account(db, **sessions.owner(actor))
+    if found is None:
+        raise NotFound("No such account.")
+    account, portal = found
+    # Judged before the current password is checked: a refusal here rolls back, and
+    # must not roll back a counted failure.
     check_password(new_password, account.email, field="newPassword")
-    if verify_password(account.password_hash, new_password, profile):
+    keys = throttle.Keys.of_account(account, origin.ip_address)
+    checked = await authentication.check_password(
+        db, config, keys, account, portal, current_password, now
+    )
+    if not checked.accepted:
+        if not checked.locked:
+            data = {"failures": checked.failures, "locked_out": checked.locked_out}
+            audit.record_by(db, actor, "password.check_failed", origin, data)
+        return authentication.refusal(checked, WRONG_PASSWORD)
+    profile = config.password_profile
+    if await verify_password_off_loop(account.password_hash, new_password, profile):
         raise InvalidInput("Choose a password you did not use now.", field="newPassword")
     account.password_hash = hash_password(new_password, profile)
     revoked = await sessions.revoke_all(

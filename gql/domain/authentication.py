@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -83,6 +84,10 @@ class SecondFactorRequired:
 class Refused:
     code: str = INVALID_CREDENTIALS
     message: str = "Email or password is wrong."
+    field: str | None = None
+
+
+LOCKED = Refused("RATE_LIMITED", "Too many failed attempts; try again later.")
 
 
 LoginOutcome = Authenticated | SecondFactorRequired | Refused
@@ -123,25 +128,24 @@ async def login(
     normalized = email_address.canonical(email)
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
-    account_key = throttle.account_key(normalized, portal_id)
-    address_key = throttle.address_key(origin.ip_address)
-    keys = [account_key] + ([address_key] if address_key else [])
+    keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
     account, portal = await _find_account(db, normalized, portal_id)
-
-    if await throttle.locked(db, keys, now):
-        await verify_password_off_loop(None, password, config.password_profile)  # same cost
+    # The counters are cleared when the login completes (`open_session`), not yet.
+    checked = await check_password(db, config, keys, account, portal, password, now, clear=False)
+    if not checked.accepted:
         if account is not None:
-            _audit(db, account, portal, "login.refused_locked", origin)
+            _audit_refusal(
+                db,
+                account,
+                portal,
+                checked,
+                origin,
+                failed="login.failed",
+                refused_locked="login.refused_locked",
+            )
         return Refused()
+    assert account is not None  # accepted
 
-    ok = await verify_password_off_loop(
-        account.password_hash if account else None, password, config.password_profile
-    )
-    if account is None or not ok or not sessions.may_log_in(account, portal):
-        await _count_failure(db, config, account, portal, account_key, address_key, origin, now)
-        return Refused()
-
-    await throttle.record_success(db, account_key)
     if await two_factor.enabled(db, account):
         token = await _mfa_token(db, config, account, MFA_PURPOSE_VERIFY, now)
         _audit(db, account, portal, "login.second_factor_requested", origin)
@@ -157,24 +161,62 @@ async def login(
     return await open_session(db, config, account, portal, origin, now)
 
 
-async def _count_failure(
+async def check_password(
     db: AsyncSession,
     config: IdentityConfig,
+    keys: throttle.Keys,
     account: Account | None,
     portal: models.Portal | None,
-    account_key: str,
-    address_key: str | None,
-    origin: audit.Origin,
+    password: str,
     now: datetime,
+    *,
+    clear: bool = True,
+) -> throttle.Checked:
+    """The one check of a password, under the lockout: by `login`, and by every mutation
+    that asks for the password again (a stolen access token must not let anyone guess
+    it). An unknown account, or one that may not log in, fails like a wrong password;
+    while locked the password is hashed anyway, so the answer takes as long. The caller
+    must not roll back a refusal: its counters must be written. `clear`: see
+    `throttle.guarded`.
+    """
+    profile = config.password_profile
+
+    async def right() -> bool:
+        stored = account.password_hash if account is not None else None
+        ok = await verify_password_off_loop(stored, password, profile)
+        return ok and account is not None and sessions.may_log_in(account, portal)
+
+    checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=clear)
+    if checked.locked:
+        await verify_password_off_loop(None, password, profile)  # the same cost
+    return checked
+
+
+def refusal(checked: throttle.Checked, wrong: Refused) -> Refused:
+    """What a refused check answers a logged-in caller: `wrong`, or that a lock is on
+    (the account's owner may know that; no password was checked)."""
+    return LOCKED if checked.locked else wrong
+
+
+def _audit_refusal(
+    db: AsyncSession,
+    account: Account,
+    portal: models.Portal | None,
+    checked: throttle.Checked,
+    origin: audit.Origin,
+    *,
+    failed: str,
+    refused_locked: str,
 ) -> None:
-    policy = config.lockout
-    failures = await throttle.record_failure(db, account_key, policy.max_failures, policy, now)
-    if address_key:
-        await throttle.record_failure(db, address_key, policy.max_address_failures, policy, now)
-    if account is not None:
-        _audit(db, account, portal, "login.failed", origin, {"failures": failures})
-        if failures == policy.max_failures:
-            _audit(db, account, portal, "login.locked_out", origin, {"failures": failures})
+    """The refusal of a login step: `refused_locked`, or `failed` (and
+    `login.locked_out` when this failure locked the pair or the account)."""
+    if checked.locked:
+        _audit(db, account, portal, refused_locked, origin)
+        return
+    data: dict[str, object] = {"failures": checked.failures}
+    _audit(db, account, portal, failed, origin, data)
+    if checked.locked_out:
+        _audit(db, account, portal, "login.locked_out", origin, data)
 
 
 async def _second_factor_required(
@@ -195,6 +237,8 @@ async def open_session(
     origin: audit.Origin,
     now: datetime,
 ) -> Authenticated:
+    """Every factor passed: the account's (and this address's) failures are forgotten."""
+    await throttle.clear_failures(db, throttle.Keys.of_account(account, origin.ip_address))
     account.last_login_at = now
     actor, refresh = await sessions.start(
         db, sessions.actor_for(account, portal), policy=config.sessions, origin=origin, now=now
@@ -327,22 +371,120 @@ async def verify_second_factor(
     if pending is None:
         return invalid
     row, account, portal = pending
-    key = throttle.account_key(account.email, portal.id if portal else None)
-    if await throttle.locked(db, [key], now):
-        return invalid
-    if row.purpose == MFA_PURPOSE_VERIFY:
-        ok = await two_factor.verify(db, account, config.box, code, now)
-    else:
-        ok = portal is not None and await email_codes.redeem(db, row, code, now)
-    if not ok:
-        row.attempts += 1
-        policy = config.lockout
-        await throttle.record_failure(db, key, policy.max_failures, policy, now)
-        _audit(db, account, portal, "login.second_factor_failed", origin)
+
+    async def right() -> bool:
+        if row.purpose == MFA_PURPOSE_VERIFY:
+            return await two_factor.verify(db, account, config.box, code, now)
+        return portal is not None and await email_codes.redeem(db, row, code, now)
+
+    keys = throttle.Keys.of_account(account, origin.ip_address)
+    checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=False)
+    if not checked.accepted:
+        if not checked.locked:
+            row.attempts += 1
+        _audit_refusal(
+            db,
+            account,
+            portal,
+            checked,
+            origin,
+            failed="login.second_factor_failed",
+            refused_locked="login.second_factor_refused_locked",
+        )
         return invalid
     row.used_at = now
-    await throttle.record_success(db, key)
     return await open_session(db, config, account, portal, origin, now)
+
+
+INVALID_CODE = Refused("INVALID_CODE", "The code is not correct.", field="code")
+
+
+async def disable_totp(
+    db: AsyncSession,
+    config: IdentityConfig,
+    caller: Actor,
+    account: Account,
+    *,
+    code: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> Refused | None:
+    """Remove the caller's TOTP and recovery codes, with a current or a recovery code
+    (checked under the lockout). A refusal is returned, not raised: its counters must be
+    written.
+
+    Raises:
+        RuleViolation: TOTP_NOT_ENABLED.
+    """
+    if not await two_factor.enabled(db, account):
+        raise RuleViolation("Two-factor authentication is not set up.", code="TOTP_NOT_ENABLED")
+    refused = await _check_code(
+        db,
+        config,
+        caller,
+        account,
+        lambda: two_factor.verify(db, account, config.box, code, now),
+        origin,
+        now,
+    )
+    if refused is not None:
+        return refused
+    await two_factor.remove(db, account)
+    audit.record_by(db, caller, "two_factor.disabled", origin)
+    return None
+
+
+async def regenerate_recovery_codes(
+    db: AsyncSession,
+    config: IdentityConfig,
+    caller: Actor,
+    account: Account,
+    *,
+    code: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> list[str] | Refused:
+    """New recovery codes for a current TOTP code (checked under the lockout).
+
+    Raises:
+        RuleViolation: TOTP_NOT_ENABLED.
+    """
+    if not await two_factor.enabled(db, account):
+        raise RuleViolation("Two-factor authentication is not set up.", code="TOTP_NOT_ENABLED")
+    refused = await _check_code(
+        db,
+        config,
+        caller,
+        account,
+        lambda: two_factor.verify(db, account, config.box, code, now, recovery=False),
+        origin,
+        now,
+    )
+    if refused is not None:
+        return refused
+    codes = await two_factor.new_recovery_codes(db, account)
+    audit.record_by(db, caller, "two_factor.recovery_codes_regenerated", origin)
+    return codes
+
+
+async def _check_code(
+    db: AsyncSession,
+    config: IdentityConfig,
+    caller: Actor,
+    account: Account,
+    check: Callable[[], Awaitable[bool]],
+    origin: audit.Origin,
+    now: datetime,
+) -> Refused | None:
+    """A logged-in caller's second-factor code, under the same lockout as passwords."""
+    keys = throttle.Keys.of_account(account, origin.ip_address)
+    checked = await throttle.guarded(db, config.lockout, keys, check, now)
+    if checked.accepted:
+        return None
+    if not checked.locked:
+        data = {"failures": checked.failures, "locked_out": checked.locked_out}
+        audit.record_by(db, caller, "two_factor.check_failed", origin, data)
+    return refusal(checked, INVALID_CODE)
 
 
 @dataclass(frozen=True)

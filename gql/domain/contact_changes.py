@@ -55,14 +55,17 @@ APPLIED_ACTION = {
 ENTITY_MODEL: dict[str, type[Any]] = {"contact": models.Contact, "contract": models.Contract}
 # camelCase input names, for error fields.
 INPUT_NAME = {
-    "first_name": "firstName", "last_name": "lastName", "street": "street",
-    "house_number": "houseNumber", "postal_code": "postalCode", "city": "city",
-    "country": "country", "phone": "phone", "email": "email",
-}  # fmt: skip
-LIMITS = {
-    "first_name": 100, "last_name": 100, "street": 200, "house_number": 20,
-    "city": 100,
-}  # fmt: skip
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "street": "street",
+    "house_number": "houseNumber",
+    "postal_code": "postalCode",
+    "city": "city",
+    "country": "country",
+    "phone": "phone",
+    "email": "email",
+}
+LIMITS = {"first_name": 100, "last_name": 100, "street": 200, "house_number": 20, "city": 100}
 PHONE = re.compile(r"^\+?[0-9][0-9 ()/-]{4,38}$")
 POSTAL_CODE = {"DE": re.compile(r"^[0-9]{5}$"), "AT": re.compile(r"^[0-9]{4}$")}
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -182,10 +185,15 @@ async def update_my_contact(
         result.applied = sorted(immediate)
         after = {column: getattr(contact, column) for column in before}
         await customer_change(
-            db, notify, actor, contact, "contact.updated", origin,
+            db,
+            notify,
+            actor,
+            contact,
+            "contact.updated",
+            origin,
             {"from": before, "to": after},
             details=[f"{c}: {before[c] or '-'} -> {after[c] or '-'}" for c in before],
-        )  # fmt: skip
+        )
     await db.flush()
     return result
 
@@ -200,9 +208,15 @@ async def _request(
     notify: Notifier,
 ) -> models.ChangeRequest:
     return await request_change(
-        db, actor, contact, group, values, origin=origin, notify=notify,
+        db,
+        actor,
+        contact,
+        group,
+        values,
+        origin=origin,
+        notify=notify,
         field=INPUT_NAME[next(iter(values))],
-    )  # fmt: skip
+    )
 
 
 async def request_change(
@@ -246,10 +260,15 @@ async def request_change(
     db.add(row)
     await db.flush()
     await customer_change(
-        db, notify, actor, row, "change_request.created", origin,
+        db,
+        notify,
+        actor,
+        row,
+        "change_request.created",
+        origin,
         {"attribute": group, "from": old, "to": new},
         details=[_masked(c, old[c], new[c]) for c in columns if old[c] != new[c]],
-    )  # fmt: skip
+    )
     return row
 
 
@@ -268,9 +287,14 @@ async def _pending(
     db: AsyncSession, actor: Actor, request_id: uuid.UUID | None
 ) -> models.ChangeRequest:
     row = await find_visible(
-        db, models.ChangeRequest, request_id, actor,
-        what="change request", field="changeRequestId", lock=True,
-    )  # fmt: skip
+        db,
+        models.ChangeRequest,
+        request_id,
+        actor,
+        what="change request",
+        field="changeRequestId",
+        lock=True,
+    )
     if row.status is not models.ChangeRequestStatus.PENDING:
         raise RuleViolation(
             f"The request was already decided ({row.status.value}).", field="changeRequestId"
@@ -307,9 +331,13 @@ async def approve(
     row.decided_at = now
     audit.about(db, actor, row, "change_request.approved", origin, {"attribute": row.attribute})
     audit.about(
-        db, actor, entity, APPLIED_ACTION.get(row.attribute, f"{row.entity_type}.updated"),
-        origin, {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
-    )  # fmt: skip
+        db,
+        actor,
+        entity,
+        APPLIED_ACTION.get(row.attribute, f"{row.entity_type}.updated"),
+        origin,
+        {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
+    )
     await db.flush()
     return row
 
@@ -329,8 +357,12 @@ async def reject(
     row.decided_by_id = actor.subject_id
     row.decided_at = now
     audit.about(
-        db, actor, row, "change_request.rejected", origin,
+        db,
+        actor,
+        row,
+        "change_request.rejected",
+        origin,
         {"attribute": row.attribute, "reason": row.reason},
-    )  # fmt: skip
+    )
     await db.flush()
     return row

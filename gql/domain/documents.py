@@ -190,10 +190,14 @@ def _size(limit: int) -> str:
     return f"{limit / MIB:g} MiB" if limit >= MIB else f"{limit} bytes"
 
 
-_ALL_EXTENSIONS = frozenset(ext for kind in ALLOWED.values() for ext in kind.extensions) | {
-    "exe", "com", "bat", "cmd", "scr", "msi", "dll", "sh", "js", "html", "htm", "svg",
-    "zip", "doc", "docx", "xls", "xlsx", "txt", "gif", "webp", "bmp",
-}  # fmt: skip
+# Recognised as a file name's extension (and replaced by the kind's own) rather than kept as
+# part of the name: the allowed kinds' extensions and other common ones.
+_ALL_EXTENSIONS = frozenset(ext for kind in ALLOWED.values() for ext in kind.extensions) | set(
+    """
+    exe com bat cmd scr msi dll sh js html htm svg
+    zip doc docx xls xlsx txt gif webp bmp
+    """.split()
+)
 
 
 def clean_file_name(raw: str | None, kind: FileType) -> str:
@@ -420,11 +424,20 @@ async def upload(
     db.add(document)
     await db.flush()
     await customer_change(
-        db, notify, actor, document, UPLOADED, origin,
-        {"name": document.name, "mime_type": kind.mime, "size_bytes": len(data),
-         "type": type.value},
+        db,
+        notify,
+        actor,
+        document,
+        UPLOADED,
+        origin,
+        {
+            "name": document.name,
+            "mime_type": kind.mime,
+            "size_bytes": len(data),
+            "type": type.value,
+        },
         details=[f"{document.name} ({type.value}, {kind.mime}, {_size(len(data))})"],
-    )  # fmt: skip
+    )
     await storage.put(document.storage_key, data)
     return document
 
@@ -458,10 +471,15 @@ async def delete(
             field="documentId",
         )
     await customer_change(
-        db, notify, actor, document, DELETED, origin,
+        db,
+        notify,
+        actor,
+        document,
+        DELETED,
+        origin,
         {"name": document.name, "type": document.type.value},
         details=[f"{document.name} ({document.type.value})"],
-    )  # fmt: skip
+    )
     await db.delete(document)
     await db.flush()
     return document

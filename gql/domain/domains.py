@@ -80,17 +80,29 @@ def records(portal: models.Portal, base_domain: str) -> list[DnsRecord]:
         return []
     domain = portal.domain
     found = [
-        DnsRecord(VERIFICATION, f"_portal-verification.{domain}", "CNAME",
-                  f"{_token(portal, 'owner')}.verify.{base_domain}"),
-        DnsRecord(VERIFICATION, f"_acme-challenge.{domain}", "CNAME",
-                  f"{_token(portal, 'acme')}.acme.{base_domain}"),
-    ]  # fmt: skip
+        DnsRecord(
+            VERIFICATION,
+            f"_portal-verification.{domain}",
+            "CNAME",
+            f"{_token(portal, 'owner')}.verify.{base_domain}",
+        ),
+        DnsRecord(
+            VERIFICATION,
+            f"_acme-challenge.{domain}",
+            "CNAME",
+            f"{_token(portal, 'acme')}.acme.{base_domain}",
+        ),
+    ]
     if portal.domain_status is not models.DomainStatus.PENDING_VERIFICATION:
         found += [
             DnsRecord(CONFIGURATION, domain, "CNAME", f"edge.{base_domain}"),
-            DnsRecord(CONFIGURATION, f"_portal.{domain}", "CNAME",
-                      f"{_token(portal, 'route')}.route.{base_domain}"),
-        ]  # fmt: skip
+            DnsRecord(
+                CONFIGURATION,
+                f"_portal.{domain}",
+                "CNAME",
+                f"{_token(portal, 'route')}.route.{base_domain}",
+            ),
+        ]
     return found
 
 
@@ -204,10 +216,16 @@ async def verify(
     """PENDING_VERIFICATION -> VERIFIED once both verification records are in DNS."""
     status = models.DomainStatus
     return await _advance(
-        db, actor, portal_id, lookup=lookup, base_domain=base_domain, origin=origin,
-        purpose=VERIFICATION, step=(status.PENDING_VERIFICATION, status.VERIFIED),
+        db,
+        actor,
+        portal_id,
+        lookup=lookup,
+        base_domain=base_domain,
+        origin=origin,
+        purpose=VERIFICATION,
+        step=(status.PENDING_VERIFICATION, status.VERIFIED),
         refusal="Nothing to verify: the domain is {status}.",
-    )  # fmt: skip
+    )
 
 
 async def check_configuration(
@@ -222,7 +240,13 @@ async def check_configuration(
     """VERIFIED -> CONFIGURED once the configuration records route the domain to us."""
     status = models.DomainStatus
     return await _advance(
-        db, actor, portal_id, lookup=lookup, base_domain=base_domain, origin=origin,
-        purpose=CONFIGURATION, step=(status.VERIFIED, status.CONFIGURED),
+        db,
+        actor,
+        portal_id,
+        lookup=lookup,
+        base_domain=base_domain,
+        origin=origin,
+        purpose=CONFIGURATION,
+        step=(status.VERIFIED, status.CONFIGURED),
         refusal="Verify the domain first: it is {status}.",
-    )  # fmt: skip
+    )

@@ -2,26 +2,35 @@
 outbox in the caller's transaction (delivered later by `gql.delivery`).
 
 A template sees only the variables it is given; an unknown variable is an error, not
-an empty string (StrictUndefined), and the HTML part escapes every value.
+an empty string (StrictUndefined), and the HTML part escapes every value. Rendering has
+a budget of work and size (`template_sandbox`): staff write the portal templates and
+anonymous actions render them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql.domain import template_sandbox
 from gql.domain.errors import InvalidInput
 
-_TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+_TEXT = template_sandbox.BoundedEnvironment(autoescape=False)
+_HTML = template_sandbox.BoundedEnvironment(autoescape=True)
+
+
+class TemplateTooCostly(InvalidInput):
+    """A template needs more work or memory than one email may take."""
+
+    code = "TEMPLATE_TOO_COSTLY"
 
 
 @dataclass(frozen=True)
@@ -38,15 +47,41 @@ class Rendered:
     html: str
 
 
+async def render_off_loop(template: Template, variables: Mapping[str, Any]) -> Rendered:
+    """`render` in a worker thread, for templates staff wrote: within its budget a
+    template still takes up to tens of milliseconds (and compiling a long one more),
+    which the event loop's other requests need not wait for.
+
+    Raises:
+        TemplateTooCostly: a part exceeds the rendering budget.
+        InvalidInput: a part does not compile or fails while rendering.
+    """
+    return await asyncio.to_thread(render, template, variables)
+
+
 def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
-    """Render all three parts; a template that fails is refused with the part named."""
+    """Render all three parts; a template that fails is refused with the part named.
+
+    Raises:
+        TemplateTooCostly: a part exceeds the rendering budget.
+        InvalidInput: a part does not compile or fails while rendering.
+    """
     parts: dict[str, str] = {}
     for part, environment in (("subject", _TEXT), ("text", _TEXT), ("html", _HTML)):
         source = getattr(template, part)
         try:
-            parts[part] = environment.from_string(source).render(variables)
+            parts[part] = template_sandbox.render(environment, source, dict(variables))
+        except template_sandbox.BudgetExceeded as error:
+            raise TemplateTooCostly(
+                f"The {part} is too costly to render: {error}.", field=part
+            ) from error
         except TemplateError as error:
             raise InvalidInput(f"The {part} can not be rendered: {error}", field=part) from error
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as error:
+            # What the template's own expressions raise ({{ 1 / 0 }}, {{ 'a' - 1 }}) is
+            # its fault, not the server's.
+            message = f"The {part} can not be rendered: {type(error).__name__}: {error}"
+            raise InvalidInput(message, field=part) from error
     # A subject is one line.
     parts["subject"] = " ".join(parts["subject"].split())
     return Rendered(**parts)
@@ -59,20 +94,32 @@ def enqueue(
     kind: str,
     sender: str,
     recipient: str,
-    message: Rendered,
+    message: Rendered | InvalidInput,
 ) -> models.OutboundEmail:
-    """Write the mail to the outbox; it leaves only if the caller's transaction commits."""
+    """Write the mail to the outbox; it leaves only if the caller's transaction commits.
+
+    A message that could not be rendered (its InvalidInput) is written FAILED with the
+    reason: the mail is lost, not the action that sent it, and staff can see why.
+    """
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    failure, content = (
+        (message, Rendered(subject=kind, text="", html=""))
+        if isinstance(message, InvalidInput)
+        else (None, message)
+    )
     row = models.OutboundEmail(
         organization_id=organization_id,
         kind=kind,
         message_id=f"<{uuid.uuid4()}@{domain}>",
         sender=sender,
         recipient=recipient,
-        subject=message.subject[:300],
-        body_text=message.text,
-        body_html=message.html,
+        subject=content.subject[:300],
+        body_text=content.text,
+        body_html=content.html,
     )
+    if failure is not None:
+        row.status = models.EmailStatus.FAILED
+        row.last_error = f"Not rendered: {failure.message}"[:500]
     db.add(row)
     return row
 

@@ -69,8 +69,14 @@ async def respond(
     order.offer_decline_reason = cleaned
     action = "order.offer_accepted" if accept else "order.offer_declined"
     await customer_change(
-        db, notify, actor, order, action, origin, {"reason": cleaned},
+        db,
+        notify,
+        actor,
+        order,
+        action,
+        origin,
+        {"reason": cleaned},
         details=[f"{order.number}: {order.title}"] + ([cleaned] if cleaned else []),
-    )  # fmt: skip
+    )
     await db.flush()
     return Answered(order, journey_for(settings, accept))

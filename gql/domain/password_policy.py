@@ -15,19 +15,19 @@ MAX_LENGTH = 256
 # The most common passwords of at least the minimum length (public breach corpora);
 # compared case-insensitively.
 COMMON = frozenset(
-    {
-        "1234567890", "0123456789", "1111111111", "0000000000", "1234512345",
-        "123456789a", "a123456789", "qwertyuiop", "qwertzuiop", "asdfghjkl1",
-        "password12", "password123", "password1234", "passwort12", "passwort123",
-        "passwort1234", "iloveyou12", "1q2w3e4r5t", "q1w2e3r4t5", "1qaz2wsx3edc",
-        "qwerty1234", "qwertz1234", "abc1234567", "abcdefghij", "welcome123",
-        "willkommen", "willkommen1", "hallo12345", "sommer2024", "sommer2025",
-        "sommer2026", "winter2025", "winter2026", "letmein123", "football12",
-        "administrator", "admin12345", "changeme123", "trustno1234", "zxcvbnm123",
-        "starwars12", "dragon1234", "monkey1234", "sunshine12", "princess12",
-        "geheim1234", "kennwort12", "kennwort123", "stadtwerke", "kundenportal",
-    }
-)  # fmt: skip
+    """
+    1234567890 0123456789 1111111111 0000000000 1234512345
+    123456789a a123456789 qwertyuiop qwertzuiop asdfghjkl1
+    password12 password123 password1234 passwort12 passwort123
+    passwort1234 iloveyou12 1q2w3e4r5t q1w2e3r4t5 1qaz2wsx3edc
+    qwerty1234 qwertz1234 abc1234567 abcdefghij welcome123
+    willkommen willkommen1 hallo12345 sommer2024 sommer2025
+    sommer2026 winter2025 winter2026 letmein123 football12
+    administrator admin12345 changeme123 trustno1234 zxcvbnm123
+    starwars12 dragon1234 monkey1234 sunshine12 princess12
+    geheim1234 kennwort12 kennwort123 stadtwerke kundenportal
+    """.split()
+)
 
 
 def check_password(password: str, email: str | None = None, *, field: str = "password") -> str:

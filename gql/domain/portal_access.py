@@ -74,10 +74,14 @@ async def _invited_user(
 ) -> models.PortalUser:
     assert contact.email is not None
     return await new_portal_user(
-        db, portal, email=contact.email, language=_language(portal),
-        status=models.RegistrationStatus.INVITED, contact=contact,
+        db,
+        portal,
+        email=contact.email,
+        language=_language(portal),
+        status=models.RegistrationStatus.INVITED,
+        contact=contact,
         permission_group_id=permission_group_id,
-    )  # fmt: skip
+    )
 
 
 async def invite(
@@ -192,9 +196,13 @@ async def invite_batch(
     remaining = await db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     if report.invited:
         audit.about(
-            db, actor, portal, "portal.contacts_invited", origin,
+            db,
+            actor,
+            portal,
+            "portal.contacts_invited",
+            origin,
             {"invited": report.invited, "skipped": report.skipped},
-        )  # fmt: skip
+        )
     return report, int(remaining or 0)
 
 
@@ -222,9 +230,14 @@ async def set_password(
     hashed = hash_password(password, config.password_profile)
     if user is None:
         user = await new_portal_user(
-            db, portal, email=contact.email, language=_language(portal),
-            status=models.RegistrationStatus.DISABLED, contact=contact, password_hash=hashed,
-        )  # fmt: skip
+            db,
+            portal,
+            email=contact.email,
+            language=_language(portal),
+            status=models.RegistrationStatus.DISABLED,
+            contact=contact,
+            password_hash=hashed,
+        )
     else:
         user.password_hash = hashed
         await sessions.end_portal_user_sessions(
@@ -279,9 +292,15 @@ async def invite_in_batches(
     while True:
         async with sessions_factory() as db, db.begin():
             report, remaining = await invite_batch(
-                db, actor, config, portal_id=portal_id, limit=batch,
-                active_contract_only=active_contract_only, origin=audit.Origin(), now=now(),
-            )  # fmt: skip
+                db,
+                actor,
+                config,
+                portal_id=portal_id,
+                limit=batch,
+                active_contract_only=active_contract_only,
+                origin=audit.Origin(),
+                now=now(),
+            )
         total.invited += report.invited
         total.skipped += report.skipped
         on_batch(total, remaining)
@@ -305,8 +324,16 @@ class NewContact:
 
 
 def _clean_new_contact(data: NewContact) -> dict[str, str | None]:
-    limits = {"first_name": 100, "last_name": 100, "company_name": 200, "phone": 40,
-              "street": 200, "house_number": 20, "postal_code": 10, "city": 100}  # fmt: skip
+    limits = {
+        "first_name": 100,
+        "last_name": 100,
+        "company_name": 200,
+        "phone": 40,
+        "street": 200,
+        "house_number": 20,
+        "postal_code": 10,
+        "city": 100,
+    }
     values = {
         name: optional_line(getattr(data, name), field=f"contact.{name}", limit=limit)
         for name, limit in limits.items()
@@ -420,9 +447,13 @@ async def unassign(
     user.assignment_status = models.AssignmentStatus.PENDING
     await db.flush()
     audit.about(
-        db, actor, user, "portal_user.unassigned", origin,
+        db,
+        actor,
+        user,
+        "portal_user.unassigned",
+        origin,
         {"contact_id": str(previous), "revoked_sessions": revoked},
-    )  # fmt: skip
+    )
     return user, revoked
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
@@ -20,6 +21,8 @@ from db.models.enums import EmailTemplateKind
 from gql.domain import mail
 from gql.domain.errors import InvalidInput
 from gql.domain.mail import Template
+
+log = structlog.get_logger(__name__)
 
 LINK_OF_KIND = {
     EmailTemplateKind.INVITATION: "invitation_link",
@@ -101,10 +104,10 @@ def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any
     }
 
 
-def check(kind: EmailTemplateKind, template: Template, portal_name: str) -> mail.Rendered:
-    """Render with the example values; an unknown variable or a broken template is an
-    InvalidInput naming the part (subject, text, html)."""
-    return mail.render(template, sample_variables(kind, portal_name))
+async def check(kind: EmailTemplateKind, template: Template, portal_name: str) -> mail.Rendered:
+    """Render with the example values; an unknown variable, a broken template or one too
+    costly to render is an InvalidInput naming the part (subject, text, html)."""
+    return await mail.render_off_loop(template, sample_variables(kind, portal_name))
 
 
 async def template_for(
@@ -138,15 +141,27 @@ async def send(
     contact: models.Contact | None,
     token: str,
 ) -> models.OutboundEmail:
+    """Render the portal's template and write the mail to the outbox.
+
+    A template that does not render (too costly, or broken by a value) does not fail
+    the action that sends it, often an anonymous registration: the mail is written
+    FAILED with the reason instead, for staff to find, and the action goes on.
+    """
     template = await template_for(db, portal, kind, language)
     values: Mapping[str, Any] = variables(portal, kind, email=email, contact=contact, token=token)
+    message: mail.Rendered | InvalidInput
+    try:
+        message = await mail.render_off_loop(template, values)
+    except InvalidInput as error:
+        log.error("mail.template_failed", portal=str(portal.id), kind=kind.value, error=str(error))
+        message = error
     return mail.enqueue(
         db,
         organization_id=portal.organization_id,
         kind=kind.value.lower(),
         sender=sender,
         recipient=email,
-        message=mail.render(template, values),
+        message=message,
     )
 
 
@@ -186,9 +201,9 @@ async def save_template(
     if not template.subject.strip() or len(template.subject) > 200:
         raise InvalidInput("A subject of 1 to 200 characters.", field="subject")
     try:
-        check(kind, template, portal.name)
-    except InvalidInput as error:
-        raise InvalidInput(error.message, field=_PART_FIELDS.get(error.field or "")) from error
+        await check(kind, template, portal.name)
+    except InvalidInput as error:  # the same kind (TemplateTooCostly), named by input field
+        raise type(error)(error.message, field=_PART_FIELDS.get(error.field or "")) from error
     row = models.EmailTemplate
     found = await db.scalar(
         sa.select(row)
@@ -197,9 +212,11 @@ async def save_template(
     )
     if found is None:
         found = row(
-            organization_id=portal.organization_id, portal_id=portal.id, kind=kind,
+            organization_id=portal.organization_id,
+            portal_id=portal.id,
+            kind=kind,
             language=language,
-        )  # fmt: skip
+        )
         db.add(found)
     found.subject = template.subject
     found.body_text = template.text

@@ -140,9 +140,13 @@ async def delete(
         sa.select(sa.func.count()).where(models.PortalUser.portal_id == portal.id)
     )
     audit.about(
-        db, actor, portal, "portal.deleted", origin,
+        db,
+        actor,
+        portal,
+        "portal.deleted",
+        origin,
         {"domain": portal.domain, "name": portal.name, "portal_users": users},
-    )  # fmt: skip
+    )
     # Portal users point at their group with ON DELETE RESTRICT: they go first.
     await db.execute(sa.delete(models.PortalUser).where(models.PortalUser.portal_id == portal.id))
     await db.delete(portal)
@@ -222,11 +226,17 @@ def changed_settings(current: PortalSettings, changes: Any) -> PortalSettings:
 # What a portal may require staff approval for (seed 003 step 3).
 APPROVAL_ATTRIBUTES = frozenset(
     {
-        "contact.email", "contact.phone", "contact.address", "contact.name",
-        "contract.installment", "contract.payment_method", "contract.iban",
-        "contract.due_day", "meter_reading",
+        "contact.email",
+        "contact.phone",
+        "contact.address",
+        "contact.name",
+        "contract.installment",
+        "contract.payment_method",
+        "contract.iban",
+        "contract.due_day",
+        "meter_reading",
     }
-)  # fmt: skip
+)
 
 
 async def _check_references(

@@ -1,5 +1,6 @@
 """Fixed-window rate limits for actions that send mail or create accounts (register,
-resend activation, password reset), per email and per client address.
+resend activation, password reset), per email and per client address; and the flood
+guard of failed credential checks per client address (gql/domain/throttle.py).
 
 One atomic upsert per check: a new window starts when the old one has passed.
 """
@@ -33,3 +34,12 @@ async def hit(db: AsyncSession, key: str, limit: int, window: timedelta, now: da
     )
     count = (await db.execute(statement)).scalar_one()
     return int(count) <= limit
+
+
+async def reached(db: AsyncSession, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+    """Whether the key has used up its limit in the current window (nothing counted)."""
+    counter = models.RateCounter
+    count = await db.scalar(
+        sa.select(counter.count).where(counter.key == key, counter.window_start > now - window)
+    )
+    return count is not None and count >= limit

@@ -277,11 +277,18 @@ async def submit(
     db.add(stored)
     await db.flush()
     await customer_change(
-        db, notify, actor, stored, "meter_reading.submitted", origin,
+        db,
+        notify,
+        actor,
+        stored,
+        "meter_reading.submitted",
+        origin,
         {"meter_id": str(meter.id), "value": str(checked.value), "status": checked.status.value},
-        details=[f"{meter.number} {chosen.obis_code}: {checked.value} {meter.unit},"
-                 f" {moment:%Y-%m-%d}, {checked.status.value}"],
-    )  # fmt: skip
+        details=[
+            f"{meter.number} {chosen.obis_code}: {checked.value} {meter.unit},"
+            f" {moment:%Y-%m-%d}, {checked.status.value}"
+        ],
+    )
     return Submitted(stored, created=True)
 
 
@@ -387,10 +394,17 @@ async def reset_counter(
         sa.select(sa.func.count()).where(reading.meter_id == meter.id, reading.read_at >= at)
     )
     audit.about(
-        db, actor, meter, "meter.counter_reset", origin,
-        {"from": meter.counter_reset_at.isoformat() if meter.counter_reset_at else None,
-         "to": at.isoformat(), "readings_after": int(after or 0)},
-    )  # fmt: skip
+        db,
+        actor,
+        meter,
+        "meter.counter_reset",
+        origin,
+        {
+            "from": meter.counter_reset_at.isoformat() if meter.counter_reset_at else None,
+            "to": at.isoformat(),
+            "readings_after": int(after or 0),
+        },
+    )
     meter.counter_reset_at = at
     await db.flush()
     return meter

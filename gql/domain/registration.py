@@ -416,9 +416,14 @@ async def complete_registration(
         policy = settings.registration.self_registration
         if policy is SelfRegistration.DENY:
             _system_mail(
-                db, config, portal, mail.REGISTRATION_NOT_POSSIBLE, "registration_denied",
-                address, chosen,
-            )  # fmt: skip
+                db,
+                config,
+                portal,
+                mail.REGISTRATION_NOT_POSSIBLE,
+                "registration_denied",
+                address,
+                chosen,
+            )
             return RegistrationOutcome("DENIED")
         if policy is SelfRegistration.ALLOW_WITH_CONTACT:
             contact = _contact_from(portal, address, values)
@@ -460,8 +465,13 @@ async def activate(
         raise InvalidToken("This link is invalid or has expired.", field="token")
     user.registration_status = models.RegistrationStatus.ACTIVE
     user.activated_at = now
-    audit.about(db, sessions.actor_for(user, await db.get_one(models.Portal, user.portal_id)),
-                user, "portal_user.activated", origin)  # fmt: skip
+    audit.about(
+        db,
+        sessions.actor_for(user, await db.get_one(models.Portal, user.portal_id)),
+        user,
+        "portal_user.activated",
+        origin,
+    )
     return user
 
 

@@ -36,12 +36,12 @@ from gql.domain.errors import InvalidInput, RuleViolation
 CENT = Decimal("0.01")
 # EU/EEA, Switzerland, the UK and the other SEPA members.
 SEPA_COUNTRIES = frozenset(
-    {
-        "AD", "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB",
-        "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MT", "NL",
-        "NO", "PL", "PT", "RO", "SE", "SI", "SK", "SM", "VA",
-    }
-)  # fmt: skip
+    """
+    AD AT BE BG CH CY CZ DE DK EE ES FI FR GB
+    GI GR HR HU IE IS IT LI LT LU LV MC MT NL
+    NO PL PT RO SE SI SK SM VA
+    """.split()
+)
 MAX_AMOUNT = Decimal("99999.99")
 
 

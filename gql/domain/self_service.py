@@ -83,14 +83,25 @@ async def change_installment(
     )
     if "contract.installment" in approval:
         return await request_change(
-            db, actor, contract, "contract.installment", {"installment_amount": new},
-            origin=origin, notify=notify, field="amount",
-        )  # fmt: skip
+            db,
+            actor,
+            contract,
+            "contract.installment",
+            {"installment_amount": new},
+            origin=origin,
+            notify=notify,
+            field="amount",
+        )
     await customer_change(
-        db, notify, actor, contract, INSTALLMENT_CHANGED, origin,
+        db,
+        notify,
+        actor,
+        contract,
+        INSTALLMENT_CHANGED,
+        origin,
         {"from": str(contract.installment_amount), "to": str(new)},
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
-    )  # fmt: skip
+    )
     contract.installment_amount = new
     await db.flush()
     return contract
@@ -134,19 +145,37 @@ async def change_payment_method(
     iban_changes = details.iban != contract.iban
     if "contract.payment_method" in approval or ("contract.iban" in approval and iban_changes):
         return await request_change(
-            db, actor, contract, "contract.payment_method",
-            {"payment_method": details.method, "iban": details.iban,
-             "account_holder": details.account_holder},
-            origin=origin, notify=notify, field="method",
-        )  # fmt: skip
+            db,
+            actor,
+            contract,
+            "contract.payment_method",
+            {
+                "payment_method": details.method,
+                "iban": details.iban,
+                "account_holder": details.account_holder,
+            },
+            origin=origin,
+            notify=notify,
+            field="method",
+        )
     await customer_change(
-        db, notify, actor, contract, PAYMENT_METHOD_CHANGED, origin,
-        {"from": contract.payment_method.value, "to": method.value,
-         "iban_last4": details.iban[-4:] if details.iban else None,
-         "mandate_accepted_at": now.isoformat() if details.iban else None},
-        details=[f"{contract.number}: {contract.payment_method.value} -> {method.value}"
-                 + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")],
-    )  # fmt: skip
+        db,
+        notify,
+        actor,
+        contract,
+        PAYMENT_METHOD_CHANGED,
+        origin,
+        {
+            "from": contract.payment_method.value,
+            "to": method.value,
+            "iban_last4": details.iban[-4:] if details.iban else None,
+            "mandate_accepted_at": now.isoformat() if details.iban else None,
+        },
+        details=[
+            f"{contract.number}: {contract.payment_method.value} -> {method.value}"
+            + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")
+        ],
+    )
     contract.payment_method = details.method
     contract.iban = details.iban
     contract.account_holder = details.account_holder
@@ -168,13 +197,25 @@ async def change_due_day(
     new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
     if "contract.due_day" in approval:
         return await request_change(
-            db, actor, contract, "contract.due_day", {"due_day": new},
-            origin=origin, notify=notify, field="dueDay",
-        )  # fmt: skip
+            db,
+            actor,
+            contract,
+            "contract.due_day",
+            {"due_day": new},
+            origin=origin,
+            notify=notify,
+            field="dueDay",
+        )
     await customer_change(
-        db, notify, actor, contract, DUE_DAY_CHANGED, origin, {"from": contract.due_day, "to": new},
+        db,
+        notify,
+        actor,
+        contract,
+        DUE_DAY_CHANGED,
+        origin,
+        {"from": contract.due_day, "to": new},
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],
-    )  # fmt: skip
+    )
     contract.due_day = new
     await db.flush()
     return contract

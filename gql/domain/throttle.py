@@ -1,16 +1,31 @@
-"""Brute-force detection for logins and second factors, per account and per address.
+"""Brute-force detection for every check of a password or a second factor: per account
+from one client address (the pair), per account, and per address as a flood guard.
 
-Like Keycloak's temporary lockout: after `max_failures` failures in a row a key is
-locked for `wait` x (failures beyond the limit + 1), capped at `max_wait`; a failure
-older than `reset` starts the count afresh. Failures during a lockout are not even
-checked (the password is not verified), so they neither count nor reveal anything.
-A success clears the account's counter, never the address's: an attacker must not
-reset the address counter by logging in to an account of their own.
+Like Keycloak's temporary lockout: after `limit` failures in a row a key is locked for
+`wait` x (failures beyond the limit + 1), capped at `max_wait`; a failure older than
+`reset` starts the count afresh. Three keys, so that an attacker can neither guess freely
+nor lock others out cheaply:
+
+- the pair (account, address) locks after `max_failures`: a guesser at one address is
+  slowed to one try per lock, while the account's owner elsewhere is not affected;
+- the account locks everywhere after `max_account_failures` (from all addresses
+  together), the cap on guesses spread over many addresses;
+- the address is only a coarse flood guard: `flood_failures` failures across all
+  accounts within `flood_window` refuse it until the window ends, a number one office
+  behind one address does not reach with typos.
+
+Checks refused by a lock are not even made, so they neither count nor reveal anything.
+Checks of one account run one after another, so concurrent guesses can not all be
+made before the first failure is counted.
+A success clears the account's and the pair's counters, never the flood counter: an
+attacker must not reset it by logging in to an account of their own.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql.domain import rate_limit
 from gql.settings import Settings
 
 
@@ -28,7 +44,9 @@ class LockoutPolicy:
     wait: timedelta = timedelta(minutes=1)
     max_wait: timedelta = timedelta(minutes=15)
     reset: timedelta = timedelta(hours=12)
-    max_address_failures: int = 20
+    max_account_failures: int = 20
+    flood_failures: int = 300
+    flood_window: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LockoutPolicy:
@@ -37,7 +55,9 @@ class LockoutPolicy:
             wait=timedelta(seconds=settings.lockout_wait_seconds),
             max_wait=timedelta(seconds=settings.lockout_max_wait_seconds),
             reset=timedelta(seconds=settings.failure_reset_seconds),
-            max_address_failures=settings.max_address_failures,
+            max_account_failures=settings.max_account_failures,
+            flood_failures=settings.address_flood_failures,
+            flood_window=timedelta(seconds=settings.address_flood_window_seconds),
         )
 
     def lock_duration(self, failures: int, limit: int) -> timedelta | None:
@@ -52,16 +72,117 @@ def account_key(email: str, portal_id: uuid.UUID | None) -> str:
     return f"account:{portal_id or 'staff'}:{email}"
 
 
-def address_key(ip_address: str | None) -> str | None:
-    return f"address:{ip_address}" if ip_address else None
+def _address(ip_address: str | None) -> str | None:
+    """What one client is: an IPv4 address, or an IPv6 /64 (one subscriber's network,
+    whose addresses an attacker can change at will)."""
+    if ip_address is None:
+        return None
+    try:
+        parsed = ipaddress.ip_address(ip_address)
+    except ValueError:
+        return ip_address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
-async def locked(db: AsyncSession, keys: list[str], now: datetime) -> bool:
-    throttle = models.LoginThrottle
-    found = await db.scalar(
-        sa.select(sa.func.count()).where(throttle.key.in_(keys), throttle.locked_until > now)
+@dataclass(frozen=True)
+class Keys:
+    """The counters one credential check of an account counts against."""
+
+    account: str
+    pair: str
+    flood: str | None
+
+    @classmethod
+    def of(cls, email: str, portal_id: uuid.UUID | None, ip_address: str | None) -> Keys:
+        account = account_key(email, portal_id)
+        address = _address(ip_address)
+        # Without an address the pair still counts (all such clients as one), so the
+        # pair's limit always applies; the flood guard needs a real address.
+        return cls(
+            account=account,
+            pair=f"pair:{address or 'unknown'}:{account}",
+            flood=f"login_failures:address:{address}" if address else None,
+        )
+
+    @classmethod
+    def of_account(cls, account: models.StaffUser | models.PortalUser, ip: str | None) -> Keys:
+        portal_id = account.portal_id if isinstance(account, models.PortalUser) else None
+        return cls.of(account.email, portal_id, ip)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The answer of one credential check under the lockout."""
+
+    accepted: bool
+    # Refused without checking: the pair or the account is locked, or the address flooded.
+    locked: bool = False
+    # The account's failures in a row (all addresses), this one included.
+    failures: int = 0
+    # This failure locked the pair or the account.
+    locked_out: bool = False
+
+
+async def guarded(
+    db: AsyncSession,
+    policy: LockoutPolicy,
+    keys: Keys,
+    check: Callable[[], Awaitable[bool]],
+    now: datetime,
+    *,
+    clear: bool = True,
+) -> Checked:
+    """Run `check` (a password or a code) unless a lock is on, and count its answer; a
+    success clears the counters unless `clear` is False (a login step that another
+    factor follows: only the completed login clears them, or knowing the password
+    would reset the count of guessed codes). The caller must write the counters even
+    when it refuses (no rollback)."""
+    await _one_at_a_time(db, keys)
+    if await refused(db, policy, keys, now):
+        return Checked(accepted=False, locked=True)
+    if await check():
+        if clear:
+            await clear_failures(db, keys)
+        return Checked(accepted=True)
+    failures = await record_failure(db, keys.account, policy.max_account_failures, policy, now)
+    pair = await record_failure(db, keys.pair, policy.max_failures, policy, now)
+    if keys.flood is not None:
+        await rate_limit.hit(db, keys.flood, policy.flood_failures, policy.flood_window, now)
+    locked_out = failures == policy.max_account_failures or pair == policy.max_failures
+    return Checked(accepted=False, failures=failures, locked_out=locked_out)
+
+
+async def _one_at_a_time(db: AsyncSession, keys: Keys) -> None:
+    """Wait for other checks of the account to end (their transactions), so that each
+    sees the failures counted before it: otherwise a burst of concurrent guesses would
+    all pass `refused` before the first failure is counted. Waiting is what the counter
+    rows' locks did for most concurrent logins of one account already."""
+    await db.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(keys.account, 0)))
     )
-    return bool(found)
+
+
+async def clear_failures(db: AsyncSession, keys: Keys) -> None:
+    """Forget the account's and the pair's failures (never the flood counter)."""
+    throttle = models.LoginThrottle
+    await db.execute(sa.delete(throttle).where(throttle.key.in_([keys.account, keys.pair])))
+
+
+async def refused(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> bool:
+    """Whether a check for `keys` is refused now without being made."""
+    throttle = models.LoginThrottle
+    locked = await db.scalar(
+        sa.select(sa.func.count()).where(
+            throttle.key.in_([keys.account, keys.pair]), throttle.locked_until > now
+        )
+    )
+    if locked:
+        return True
+    return keys.flood is not None and await rate_limit.reached(
+        db, keys.flood, policy.flood_failures, policy.flood_window, now
+    )
 
 
 async def record_failure(
@@ -90,7 +211,3 @@ async def record_failure(
             sa.update(throttle).where(throttle.key == key).values(locked_until=now + duration)
         )
     return failures
-
-
-async def record_success(db: AsyncSession, key: str) -> None:
-    await db.execute(sa.delete(models.LoginThrottle).where(models.LoginThrottle.key == key))

@@ -160,55 +160,36 @@ async def confirm(
 
 
 async def verify(
-    db: AsyncSession, account: Account, box: SecretBox, code: str, now: datetime
+    db: AsyncSession,
+    account: Account,
+    box: SecretBox,
+    code: str,
+    now: datetime,
+    *,
+    recovery: bool = True,
 ) -> bool:
-    """A current TOTP code or an unused recovery code (which is then used up)."""
+    """A current TOTP code or (if `recovery`) an unused recovery code, which is then used
+    up. Callers go through the lockout (gql/domain/throttle.py)."""
     row = await credential(db, account)
     if row is None or row.confirmed_at is None:
         return False
-    if looks_like_recovery_code(code):
-        recovery = models.RecoveryCode
+    if recovery and looks_like_recovery_code(code):
+        recovery_code = models.RecoveryCode
         used = await db.execute(
-            sa.update(recovery)
+            sa.update(recovery_code)
             .where(
-                _owned(recovery, account),
-                recovery.code_hash == _recovery_hash(code),
-                recovery.used_at.is_(None),
+                _owned(recovery_code, account),
+                recovery_code.code_hash == _recovery_hash(code),
+                recovery_code.used_at.is_(None),
             )
             .values(used_at=now)
-            .returning(recovery.id)
+            .returning(recovery_code.id)
         )
         return used.first() is not None
     return _check_totp(row, box, code, now)
 
 
-async def disable(
-    db: AsyncSession, account: Account, box: SecretBox, code: str, now: datetime
-) -> None:
-    """Remove TOTP and recovery codes; needs a current code or a recovery code.
-
-    Raises:
-        RuleViolation: TOTP_NOT_ENABLED or INVALID_CODE.
-    """
-    if not await enabled(db, account):
-        raise RuleViolation("Two-factor authentication is not set up.", code="TOTP_NOT_ENABLED")
-    if not await verify(db, account, box, code, now):
-        raise RuleViolation("The code is not correct.", code="INVALID_CODE", field="code")
+async def remove(db: AsyncSession, account: Account) -> None:
+    """Remove TOTP and the recovery codes (after a code was checked)."""
     await db.execute(sa.delete(models.TotpCredential).where(_owned(models.TotpCredential, account)))
     await db.execute(sa.delete(models.RecoveryCode).where(_owned(models.RecoveryCode, account)))
-
-
-async def regenerate_recovery_codes(
-    db: AsyncSession, account: Account, box: SecretBox, code: str, now: datetime
-) -> list[str]:
-    """New recovery codes, the old ones void; needs a current TOTP code.
-
-    Raises:
-        RuleViolation: TOTP_NOT_ENABLED or INVALID_CODE.
-    """
-    row = await credential(db, account)
-    if row is None or row.confirmed_at is None:
-        raise RuleViolation("Two-factor authentication is not set up.", code="TOTP_NOT_ENABLED")
-    if not _check_totp(row, box, code, now):
-        raise RuleViolation("The code is not correct.", code="INVALID_CODE", field="code")
-    return await new_recovery_codes(db, account)

@@ -277,10 +277,18 @@ async def import_users(
         progress(len(valid), len(valid))
     if report.created or report.updated:
         audit.about(
-            db, actor, portal, "portal_users.imported", origin,
-            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-             "revoked_sessions": ended},
-        )  # fmt: skip
+            db,
+            actor,
+            portal,
+            "portal_users.imported",
+            origin,
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "revoked_sessions": ended,
+            },
+        )
     return report
 
 

@@ -14,6 +14,7 @@ from gql.auth.permissions import GrantEnum, public
 from gql.context import Info
 from gql.domain import (
     account,
+    authentication,
     domains,
     permission_groups,
     portals,
@@ -25,7 +26,7 @@ from gql.schema import enums
 from gql.schema.node import node_uuid
 from gql.schema.portal import PermissionGroup, Portal, Tile
 from gql.schema.portal_user import PortalUser, StaffUser
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.results import ErrorCode, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import JSON, EmailAddress, Line
 
 
@@ -311,25 +312,34 @@ async def accept_staff_invitation(
 ) -> AcceptStaffInvitationResult:
     async def work(db: AsyncSession) -> StaffInvitationAccepted:
         user = await staff.accept_invitation(
-            db, _staff_config(info), token=input.token, password=input.password,
-            origin=origin(info), now=now(),
-        )  # fmt: skip
+            db,
+            _staff_config(info),
+            token=input.token,
+            password=input.password,
+            origin=origin(info),
+            now=now(),
+        )
         return StaffInvitationAccepted(email=user.email)
 
     return await attempt(info, work)
 
 
 async def change_password(info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
-    async def work(db: AsyncSession) -> PasswordChanged:
+    async def work(db: AsyncSession) -> PasswordChanged | MutationError:
         revoked = await account.change_password(
             db,
             info.context.actor,
+            info.context.identity,
             current_password=input.current_password,
             new_password=input.new_password,
-            password_profile=info.context.settings.password_profile,
             origin=origin(info),
             now=now(),
         )
+        if isinstance(revoked, authentication.Refused):
+            # Returned, not raised: the transaction commits the counted failure.
+            return MutationError(
+                code=ErrorCode(revoked.code), message=revoked.message, field=revoked.field
+            )
         return PasswordChanged(revoked_sessions=revoked)
 
     return await attempt(info, work)
@@ -424,9 +434,12 @@ async def create_portal(info: Info, input: CreatePortalInput) -> PortalResult:
 async def update_portal(info: Info, input: UpdatePortalInput) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await portals.rename(
-            db, info.context.actor, row_id(input.id, "Portal", "id"), input.name,
+            db,
+            info.context.actor,
+            row_id(input.id, "Portal", "id"),
+            input.name,
             origin=origin(info),
-        )  # fmt: skip
+        )
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
@@ -456,9 +469,12 @@ class RestorePortalVersionInput:
 async def publish_portal(info: Info, input: PublishPortalInput) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await publishing.publish(
-            db, info.context.actor, row_id(input.id, "Portal", "id"), origin=origin(info),
+            db,
+            info.context.actor,
+            row_id(input.id, "Portal", "id"),
+            origin=origin(info),
             now=now(),
-        )  # fmt: skip
+        )
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
@@ -467,9 +483,12 @@ async def publish_portal(info: Info, input: PublishPortalInput) -> PortalResult:
 async def restore_portal_version(info: Info, input: RestorePortalVersionInput) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await publishing.restore(
-            db, info.context.actor, row_id(input.portal_id, "Portal", "portalId"),
-            input.version, origin=origin(info),
-        )  # fmt: skip
+            db,
+            info.context.actor,
+            row_id(input.portal_id, "Portal", "portalId"),
+            input.version,
+            origin=origin(info),
+        )
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
@@ -484,9 +503,13 @@ def _portal_active(active: bool) -> Any:
     async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
         async def work(db: AsyncSession) -> PortalPayload:
             portal, _ = await portals.set_active(
-                db, info.context.actor, row_id(input.id, "Portal", "id"), active=active,
-                origin=origin(info), now=now(),
-            )  # fmt: skip
+                db,
+                info.context.actor,
+                row_id(input.id, "Portal", "id"),
+                active=active,
+                origin=origin(info),
+                now=now(),
+            )
             return PortalPayload(portal=cast(Portal, portal))
 
         return await attempt(info, work)
@@ -635,9 +658,12 @@ class UpdatePortalSettingsInput:
 async def update_portal_settings(info: Info, input: UpdatePortalSettingsInput) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await portals.update_settings(
-            db, info.context.actor, row_id(input.id, "Portal", "id"), input.changes,
+            db,
+            info.context.actor,
+            row_id(input.id, "Portal", "id"),
+            input.changes,
             origin=origin(info),
-        )  # fmt: skip
+        )
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
@@ -664,10 +690,14 @@ def _lookup(info: Info) -> domains.LookUp:
 async def set_portal_domain(info: Info, input: SetPortalDomainInput) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await domains.set_domain(
-            db, info.context.actor, row_id(input.id, "Portal", "id"), domain=input.domain,
-            subdomain=input.subdomain, base_domain=info.context.settings.managed_base_domain,
+            db,
+            info.context.actor,
+            row_id(input.id, "Portal", "id"),
+            domain=input.domain,
+            subdomain=input.subdomain,
+            base_domain=info.context.settings.managed_base_domain,
             origin=origin(info),
-        )  # fmt: skip
+        )
         return PortalPayload(portal=cast(Portal, portal))
 
     return await attempt(info, work)
@@ -677,9 +707,13 @@ def _domain_step(step: Any) -> Any:
     async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
         async def work(db: AsyncSession) -> PortalPayload:
             portal = await step(
-                db, info.context.actor, row_id(input.id, "Portal", "id"), lookup=_lookup(info),
-                base_domain=info.context.settings.managed_base_domain, origin=origin(info),
-            )  # fmt: skip
+                db,
+                info.context.actor,
+                row_id(input.id, "Portal", "id"),
+                lookup=_lookup(info),
+                base_domain=info.context.settings.managed_base_domain,
+                origin=origin(info),
+            )
             return PortalPayload(portal=cast(Portal, portal))
 
         return await attempt(info, work)

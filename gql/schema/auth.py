@@ -13,7 +13,7 @@ from strawberry import relay
 from db import models
 from gql.auth.permissions import RoleEnum, public
 from gql.context import Info
-from gql.domain import audit, authentication, impersonation, sessions, two_factor
+from gql.domain import authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import node_uuid
@@ -221,8 +221,8 @@ async def logout_everywhere(info: Info) -> LogoutResult:
 class TwoFactorError:
     code: str = public(
         "INVALID_CODE, TOTP_NOT_ENROLLED, TOTP_ALREADY_ENABLED, TOTP_NOT_ENABLED,"
-        " NOT_AUTHENTICATED; for login codes INVALID_SESSION, TOTP_ENABLED, TOTP_ONLY or"
-        " RULE_VIOLATED (too many codes)."
+        " NOT_AUTHENTICATED, RATE_LIMITED (too many failed attempts, try later); for login"
+        " codes INVALID_SESSION, TOTP_ENABLED, TOTP_ONLY or RULE_VIOLATED (too many codes)."
     )
     message: str = public("Human-readable reason.")
     field: str | None = public("Input field at fault, if one.")
@@ -358,29 +358,48 @@ async def _viewer_account(info: Info, db: AsyncSession) -> two_factor.Account:
 
 
 async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
+    context = info.context
     try:
-        async with info.context.unit_of_work() as db:
-            account = await _viewer_account(info, db)
-            await two_factor.disable(db, account, info.context.identity.box, input.code, now())
-            audit.record_by(db, info.context.actor, "two_factor.disabled", origin(info))
+        # A wrong code is answered, not raised: its failure count must be committed.
+        async with context.unit_of_work() as db:
+            refused = await authentication.disable_totp(
+                db,
+                context.identity,
+                context.actor,
+                await _viewer_account(info, db),
+                code=input.code,
+                origin=origin(info),
+                now=now(),
+            )
     except DomainError as error:
         return _two_factor_error(error)
+    if refused is not None:
+        return _two_factor_refusal(refused)
     return TotpDisabled(disabled=True)
 
 
 async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> RecoveryResult:
+    context = info.context
     try:
-        async with info.context.unit_of_work() as db:
-            account = await _viewer_account(info, db)
-            codes = await two_factor.regenerate_recovery_codes(
-                db, account, info.context.identity.box, input.code, now()
-            )
-            audit.record_by(
-                db, info.context.actor, "two_factor.recovery_codes_regenerated", origin(info)
+        async with context.unit_of_work() as db:
+            codes = await authentication.regenerate_recovery_codes(
+                db,
+                context.identity,
+                context.actor,
+                await _viewer_account(info, db),
+                code=input.code,
+                origin=origin(info),
+                now=now(),
             )
     except DomainError as error:
         return _two_factor_error(error)
+    if isinstance(codes, Refused):
+        return _two_factor_refusal(codes)
     return RecoveryCodes(codes=codes)
+
+
+def _two_factor_refusal(refused: Refused) -> TwoFactorError:
+    return TwoFactorError(code=refused.code, message=refused.message, field=refused.field)
 
 
 # --- Login codes by email -------------------------------------------------------------------

@@ -167,10 +167,15 @@ async def update_my_contact(info: Info, input: UpdateMyContactInput) -> UpdateMy
         portal = await db.get_one(models.Portal, actor.portal_id)
         settings = portal.live_settings
         update = await contact_changes.update_my_contact(
-            db, actor, changes=given, marketing_consent=input.marketing_consent,
+            db,
+            actor,
+            changes=given,
+            marketing_consent=input.marketing_consent,
             approval_required=frozenset(settings.approval_required_attributes),
-            origin=origin(info), notify=notifier(info), now=now(),
-        )  # fmt: skip
+            origin=origin(info),
+            notify=notifier(info),
+            now=now(),
+        )
         return MyContactUpdated(
             contact=cast(Contact, update.contact),
             applied=[ChangeAttribute(group) for group in update.applied],
@@ -204,10 +209,12 @@ DecisionResult = Annotated[
 async def approve_change_request(info: Info, input: ApproveChangeRequestInput) -> DecisionResult:
     async def work(db: AsyncSession) -> ChangeRequestDecided:
         row = await contact_changes.approve(
-            db, info.context.actor,
+            db,
+            info.context.actor,
             request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
-            origin=origin(info), now=now(),
-        )  # fmt: skip
+            origin=origin(info),
+            now=now(),
+        )
         return ChangeRequestDecided(change_request=cast(ChangeRequest, row))
 
     return await attempt(info, work)
@@ -216,10 +223,13 @@ async def approve_change_request(info: Info, input: ApproveChangeRequestInput) -
 async def reject_change_request(info: Info, input: RejectChangeRequestInput) -> DecisionResult:
     async def work(db: AsyncSession) -> ChangeRequestDecided:
         row = await contact_changes.reject(
-            db, info.context.actor,
+            db,
+            info.context.actor,
             request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
-            reason=input.reason, origin=origin(info), now=now(),
-        )  # fmt: skip
+            reason=input.reason,
+            origin=origin(info),
+            now=now(),
+        )
         return ChangeRequestDecided(change_request=cast(ChangeRequest, row))
 
     return await attempt(info, work)

@@ -34,9 +34,9 @@ class UploadDocumentInput:
         default=None, description="File name to show; default: the uploaded file's name."
     )
     contact_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="The contact it belongs to: required for staff; customers"
-        " upload to their own.",
-    )  # fmt: skip
+        default=None,
+        description="The contact it belongs to: required for staff; customers upload to their own.",
+    )
     contract_id: relay.GlobalID | None = strawberry.field(
         default=None, description="A contract of that contact it belongs to."
     )
@@ -96,14 +96,18 @@ async def upload_document(info: Info, input: UploadDocumentInput) -> UploadDocum
         async def work(db: AsyncSession) -> DocumentUploaded | DocumentRefused:
             try:
                 document = await documents.upload(
-                    db, info.context.actor, storage, data=data,
+                    db,
+                    info.context.actor,
+                    storage,
+                    data=data,
                     file_name=input.name or getattr(input.file, "filename", None),
                     type=input.type,
                     contact_id=row_id(input.contact_id, "Contact", "contactId"),
                     contract_id=row_id(input.contract_id, "Contract", "contractId"),
-                    order_id=row_id(input.order_id, "Order", "orderId"), origin=origin(info),
+                    order_id=row_id(input.order_id, "Order", "orderId"),
+                    origin=origin(info),
                     notify=notifier(info),
-                )  # fmt: skip
+                )
             except documents.UploadRefused as refused:  # found before anything is written
                 return _refused(refused, limit)
             return DocumentUploaded(document=cast(Document, document))
@@ -131,10 +135,12 @@ async def delete_document(info: Info, input: DeleteDocumentInput) -> DeleteDocum
 
     async def work(db: AsyncSession) -> DocumentDeleted:
         document = await documents.delete(
-            db, info.context.actor,
-            document_id=row_id(input.document_id, "Document", "documentId"), origin=origin(info),
+            db,
+            info.context.actor,
+            document_id=row_id(input.document_id, "Document", "documentId"),
+            origin=origin(info),
             notify=notifier(info),
-        )  # fmt: skip
+        )
         keys.append(document.storage_key)
         return DocumentDeleted(deleted_id=input.document_id)
 

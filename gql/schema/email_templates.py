@@ -68,9 +68,13 @@ PreviewResult = Annotated[EmailPreview | MutationError, strawberry.union("EmailP
 
 async def _portal(db: AsyncSession, info: Info, portal_id: relay.GlobalID) -> models.Portal:
     return await find_visible(
-        db, models.Portal, row_id(portal_id, "Portal", "portalId"), info.context.actor,
-        what="portal", field="portalId",
-    )  # fmt: skip
+        db,
+        models.Portal,
+        row_id(portal_id, "Portal", "portalId"),
+        info.context.actor,
+        what="portal",
+        field="portalId",
+    )
 
 
 async def update_email_template(info: Info, input: UpdateEmailTemplateInput) -> EmailTemplateResult:
@@ -84,9 +88,13 @@ async def update_email_template(info: Info, input: UpdateEmailTemplateInput) -> 
             Template(input.subject, input.body_text, input.body_html),
         )
         audit.about(
-            db, info.context.actor, row, "email_template.updated", origin(info),
+            db,
+            info.context.actor,
+            row,
+            "email_template.updated",
+            origin(info),
             {"kind": input.kind.value, "language": input.language},
-        )  # fmt: skip
+        )
         return EmailTemplatePayload(email_template=cast(EmailTemplate, row))
 
     return await attempt(info, work)
@@ -113,7 +121,7 @@ async def preview_email_template(
             body_text if body_text is not None else saved.text,
             body_html if body_html is not None else saved.html,
         )
-        rendered = portal_mail.check(kind, template, portal.name)
+        rendered = await portal_mail.check(kind, template, portal.name)
     except DomainError as error:
         return MutationError.of(error)
     return EmailPreview(subject=rendered.subject, text=rendered.text, html=rendered.html)

@@ -412,9 +412,12 @@ async def assign_portal_user_to_new_contact(
 async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user, revoked = await portal_access.unassign(
-            db, info.context.actor, user_id=row_id(input.id, "PortalUser", "id"),
-            origin=origin(info), now=now(),
-        )  # fmt: skip
+            db,
+            info.context.actor,
+            user_id=row_id(input.id, "PortalUser", "id"),
+            origin=origin(info),
+            now=now(),
+        )
         return _payload(user, revoked)
 
     return await attempt(info, work)
@@ -423,9 +426,12 @@ async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUs
 async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePortalUserResult:
     async def work(db: AsyncSession) -> DeletePortalUserPayload:
         await portal_access.delete_portal_user(
-            db, info.context.actor, user_id=row_id(input.id, "PortalUser", "id"),
-            origin=origin(info), now=now(),
-        )  # fmt: skip
+            db,
+            info.context.actor,
+            user_id=row_id(input.id, "PortalUser", "id"),
+            origin=origin(info),
+            now=now(),
+        )
         return DeletePortalUserPayload(deleted_id=input.id)
 
     return await attempt(info, work)
@@ -493,15 +499,21 @@ async def import_portal_users(info: Info, portal_id: relay.GlobalID, file: Uploa
     async def work(db: AsyncSession) -> PortalUsersImported | PortalUsersImportRefused:
         try:
             report = await user_csv.import_users(
-                db, info.context.actor, row_id(portal_id, "Portal", "portalId"), text,
-                origin=origin(info), now=now(),
-            )  # fmt: skip
+                db,
+                info.context.actor,
+                row_id(portal_id, "Portal", "portalId"),
+                text,
+                origin=origin(info),
+                now=now(),
+            )
         except user_csv.ImportRefused as refused:  # found before anything is written
             return PortalUsersImportRefused(
                 message=refused.message,
-                errors=[ImportRowError(line=e.line, column=e.column, message=e.message)
-                        for e in refused.errors],
-            )  # fmt: skip
+                errors=[
+                    ImportRowError(line=e.line, column=e.column, message=e.message)
+                    for e in refused.errors
+                ],
+            )
         return PortalUsersImported(
             created=report.created, updated=report.updated, unchanged=report.unchanged
         )

@@ -32,6 +32,7 @@ class ErrorCode(enum.Enum):
     RULE_VIOLATED = "RULE_VIOLATED"
     INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
     RATE_LIMITED = "RATE_LIMITED"
+    TEMPLATE_TOO_COSTLY = "TEMPLATE_TOO_COSTLY"
 
 
 @strawberry.type(description="A refused change; nothing was written.")

@@ -62,16 +62,20 @@ async def change_installment(info: Info, input: ChangeInstallmentInput) -> Insta
             contract = await _change(info, db, input)
     except rules.OutOfRange as refused:
         return InstallmentRefused(
-            reason=RuleRefusal.OUT_OF_RANGE, message=refused.message,
+            reason=RuleRefusal.OUT_OF_RANGE,
+            message=refused.message,
             allowed_min=refused.allowed.minimum,
-            allowed_max=refused.allowed.maximum, next_possible_at=None,
-        )  # fmt: skip
+            allowed_max=refused.allowed.maximum,
+            next_possible_at=None,
+        )
     except rules.CadenceRefused as refused:
         return InstallmentRefused(
-            reason=RuleRefusal.CADENCE_EXCEEDED, message=refused.message,
-            allowed_min=None, allowed_max=None,
+            reason=RuleRefusal.CADENCE_EXCEEDED,
+            message=refused.message,
+            allowed_min=None,
+            allowed_max=None,
             next_possible_at=refused.next_possible_at,
-        )  # fmt: skip
+        )
     except DomainError as error:
         return MutationError.of(error)
     if isinstance(contract, models.ChangeRequest):
@@ -130,12 +134,17 @@ async def change_payment_method(
 ) -> ContractChangeResult:
     async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_payment_method(
-            db, info.context.actor,
+            db,
+            info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
-            method=input.method, iban=input.iban, account_holder=input.account_holder,
-            mandate_accepted=input.mandate_accepted, origin=origin(info),
-            notify=notifier(info), now=now(),
-        )  # fmt: skip
+            method=input.method,
+            iban=input.iban,
+            account_holder=input.account_holder,
+            mandate_accepted=input.mandate_accepted,
+            origin=origin(info),
+            notify=notifier(info),
+            now=now(),
+        )
         return _changed(contract)
 
     return await attempt(info, work)
@@ -144,10 +153,14 @@ async def change_payment_method(
 async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChangeResult:
     async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_due_day(
-            db, info.context.actor,
+            db,
+            info.context.actor,
             contract_id=row_id(input.contract_id, "Contract", "contractId"),
-            due_day=input.due_day, origin=origin(info), notify=notifier(info), now=now(),
-        )  # fmt: skip
+            due_day=input.due_day,
+            origin=origin(info),
+            notify=notifier(info),
+            now=now(),
+        )
         return _changed(contract)
 
     return await attempt(info, work)
@@ -202,19 +215,27 @@ async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> Re
     async def work(db: AsyncSession) -> MeterReadingSubmitted | MeterReadingRefused:
         try:
             submitted = await readings.submit(
-                db, info.context.actor, meter_id=row_id(input.meter_id, "Meter", "meterId"),
-                register=input.register, raw_value=input.value,
+                db,
+                info.context.actor,
+                meter_id=row_id(input.meter_id, "Meter", "meterId"),
+                register=input.register,
+                raw_value=input.value,
                 read_at=aware(input.read_at) if input.read_at else None,
                 client_key=input.client_key,
-                override_plausibility=input.override_plausibility, origin=origin(info),
-                notify=notifier(info), now=now(),
-            )  # fmt: skip
+                override_plausibility=input.override_plausibility,
+                origin=origin(info),
+                notify=notifier(info),
+                now=now(),
+            )
         except readings.ReadingRefused as refused:  # checked before anything is written
             low, high = refused.allowed or (None, None)
             return MeterReadingRefused(
-                reason=refused.code, message=refused.message, field=refused.field,
-                allowed_min=low, allowed_max=high,
-            )  # fmt: skip
+                reason=refused.code,
+                message=refused.message,
+                field=refused.field,
+                allowed_min=low,
+                allowed_max=high,
+            )
         return MeterReadingSubmitted(
             reading=cast(MeterReading, submitted.reading), created=submitted.created
         )
@@ -252,10 +273,13 @@ ReviewResult = Annotated[
 async def review_meter_reading(info: Info, input: ReviewMeterReadingInput) -> ReviewResult:
     async def work(db: AsyncSession) -> MeterReadingReviewed:
         reading = await readings.review(
-            db, info.context.actor,
+            db,
+            info.context.actor,
             reading_id=row_id(input.reading_id, "MeterReading", "readingId"),
-            decision=input.decision, corrected_value=input.corrected_value, origin=origin(info),
-        )  # fmt: skip
+            decision=input.decision,
+            corrected_value=input.corrected_value,
+            origin=origin(info),
+        )
         return MeterReadingReviewed(reading=cast(MeterReading, reading))
 
     return await attempt(info, work)
@@ -289,10 +313,16 @@ async def respond_to_offer(info: Info, input: RespondToOfferInput) -> OfferResul
         portal = await db.get_one(models.Portal, actor.portal_id)
         user = await db.get_one(models.PortalUser, actor.subject_id)
         answered = await offers.respond(
-            db, actor, order_id=row_id(input.order_id, "Order", "orderId"),
-            accept=input.accept, reason=input.reason, settings=portal.live_settings,
-            origin=origin(info), notify=notifier(info), now=now(),
-        )  # fmt: skip
+            db,
+            actor,
+            order_id=row_id(input.order_id, "Order", "orderId"),
+            accept=input.accept,
+            reason=input.reason,
+            settings=portal.live_settings,
+            origin=origin(info),
+            notify=notifier(info),
+            now=now(),
+        )
         journey = answered.journey
         return OfferAnswered(
             order=cast(Order, answered.order),
@@ -326,9 +356,13 @@ ResetCounterResult = Annotated[
 async def reset_meter_counter(info: Info, input: ResetMeterCounterInput) -> ResetCounterResult:
     async def work(db: AsyncSession) -> MeterCounterReset:
         meter = await readings.reset_counter(
-            db, info.context.actor, meter_id=row_id(input.meter_id, "Meter", "meterId"),
-            at=aware(input.at), origin=origin(info), now=now(),
-        )  # fmt: skip
+            db,
+            info.context.actor,
+            meter_id=row_id(input.meter_id, "Meter", "meterId"),
+            at=aware(input.at),
+            origin=origin(info),
+            now=now(),
+        )
         return MeterCounterReset(meter=cast(Meter, meter))
 
     return await attempt(info, work)

@@ -173,10 +173,8 @@ async def test_a_failed_login_is_audited_and_counted(
     assert event.entity_id == ACTORS["customer"].subject_id
     assert event.data == {"failures": 1}
     throttles = (await session.scalars(sa.select(models.LoginThrottle.key))).all()
-    assert sorted(throttles) == [
-        "account:" + str(demo.demo_id("portal:musterstadt-kunden")) + ":anna.becker@example.org",
-        "address:127.0.0.1",
-    ]
+    account = f"account:{demo.demo_id('portal:musterstadt-kunden')}:anna.becker@example.org"
+    assert sorted(throttles) == [account, f"pair:127.0.0.1:{account}"]
 
 
 # --- Access tokens ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -176,7 +177,7 @@ async def _attempt(
     )
 
 
-async def test_five_failures_lock_the_account_and_the_lock_expires(
+async def test_five_failures_lock_the_account_at_that_address_and_the_lock_expires(
     session: AsyncSession, config: authentication.IdentityConfig
 ) -> None:
     t0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -236,11 +237,12 @@ async def test_failures_are_forgotten_after_the_reset_time(
     )
 
 
-async def test_one_address_can_not_spray_many_accounts(
-    session: AsyncSession, config: authentication.IdentityConfig
+async def test_one_address_spraying_many_accounts_is_refused_until_the_window_ends(
+    session: AsyncSession, test_settings: Settings
 ) -> None:
+    config = authentication.identity_config(replace(test_settings, address_flood_failures=30))
     t0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    for i in range(config.lockout.max_address_failures):
+    for i in range(30):
         await authentication.login(
             session,
             config,
@@ -251,10 +253,13 @@ async def test_one_address_can_not_spray_many_accounts(
             now=t0 + timedelta(seconds=i),
         )
     # Anna's right password from that address is refused; from another address it works.
-    assert await _attempt(session, config, ANNA[1], t0 + timedelta(seconds=30)) == Refused()
+    assert await _attempt(session, config, ANNA[1], t0 + timedelta(seconds=40)) == Refused()
     elsewhere = audit.Origin("203.0.113.9", "pytest")
-    outcome = await _attempt(session, config, ANNA[1], t0 + timedelta(seconds=31), elsewhere)
+    outcome = await _attempt(session, config, ANNA[1], t0 + timedelta(seconds=41), elsewhere)
     assert isinstance(outcome, Authenticated)
+    # The window (an hour) over, the address may log in again.
+    later = t0 + timedelta(hours=1, seconds=1)
+    assert isinstance(await _attempt(session, config, ANNA[1], later), Authenticated)
 
 
 async def test_unknown_emails_are_counted_like_known_ones(
@@ -262,7 +267,7 @@ async def test_unknown_emails_are_counted_like_known_ones(
 ) -> None:
     """A lockout must not reveal which emails exist."""
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    key = throttle.account_key("niemand@example.org", ACTORS["customer"].portal_id)
+    keys = throttle.Keys.of("niemand@example.org", ACTORS["customer"].portal_id, None)
     for _ in range(5):
         await authentication.login(
             session,
@@ -273,7 +278,7 @@ async def test_unknown_emails_are_counted_like_known_ones(
             origin=audit.Origin(None, None),
             now=now,
         )
-    assert await throttle.locked(session, [key], now)
+    assert await throttle.refused(session, config.lockout, keys, now)
 
 
 # --- TOTP ------------------------------------------------------------------------------------
