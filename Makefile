@@ -47,7 +47,7 @@ bench-nested: $(STAMP) postgres
 
 # The fuzz test of the suite with many more generated operations per role.
 fuzz: $(STAMP) postgres
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q tests/test_fuzz.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q tests/http/test_fuzz.py
 
 # Ten minutes of steady mixed load (50 requests/s) against `portal serve` on its own
 # embedded PostgreSQL: error rate, p50/p99 and the server's RSS per minute. Not part of

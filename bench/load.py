@@ -1,7 +1,7 @@
 """Load against a real `portal serve`: the server as a subprocess on a dedicated embedded
 PostgreSQL, the README's demo customers logging in, reading their dashboard and
 submitting meter readings, every answer classified. Used by `bench/soak.py`
-(`make soak`), `tests/test_soak.py` and the fault tests (`tests/test_faults.py`).
+(`make soak`), `tests/bench/test_soak.py` and the fault tests (`tests/http/test_faults.py`).
 """
 
 from __future__ import annotations

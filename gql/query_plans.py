@@ -14,7 +14,7 @@ filters the loaders use, with the caller's ids as parameters. Anything else (oth
 fields, fragments, directives, mutations, impersonation, a field the caller may not
 read) returns None, and the request takes the executor, which gives the usual answer
 and errors. Only documents the executor has answered once without errors get plans, so
-parsing, validation and limits have been applied to that text. `tests/test_query_plans`
+parsing, validation and limits have been applied to that text. `tests/http/test_query_plans`
 compares both paths field by field for every role.
 """
 

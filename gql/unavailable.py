@@ -2,7 +2,7 @@
 busy past the pool timeout) is answered with 503, `Retry-After` and the GraphQL error
 code SERVICE_UNAVAILABLE: never a bare 500, never the driver's message or a trace.
 
-Found by the fault tests (`tests/test_faults.py`): with PostgreSQL stopped, requests
+Found by the fault tests (`tests/http/test_faults.py`): with PostgreSQL stopped, requests
 with a token answered a plain-text 500 (the session check in the authentication
 middleware raised) and the others a GraphQL error with the driver's message
 (`[Errno 2] No such file or directory`); a pool timeout the same, with SQLAlchemy's text.

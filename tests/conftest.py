@@ -160,6 +160,15 @@ def smtp() -> Iterator[SmtpServer]:
         server.stop()
 
 
+@pytest.fixture
+async def agent(client: httpx.AsyncClient) -> str:
+    """An access token of Musterstadt's agent, logged in over HTTP."""
+    # Imported here: tests.http_helpers imports this module's demo-world names.
+    from tests.http_helpers import staff_token
+
+    return await staff_token(client, "agent@musterstadt.example", "Demo-Agent-1")
+
+
 # --- The demo world's actors -------------------------------------------------------------
 
 MUSTERSTADT = demo.demo_id("org:musterstadt")

@@ -110,3 +110,30 @@ def test_domain_reaches_no_graphql_http_or_schema_module() -> None:
         for outside in ("strawberry", "graphql", "starlette", "gql.schema", "gql.app"):
             chain = graph.find_shortest_chains(importer=package, imported=outside, as_packages=True)
             assert not chain, f"{package} reaches {outside}: {sorted(chain)}"
+
+
+def _test_modules_imported(path: Path) -> set[str]:
+    """The test modules (`test_*`) `path` imports, however it names them."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            # `from tests import test_x` and `from . import test_x` name the module last.
+            modules = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found |= {m for m in modules if m.rpartition(".")[2].startswith("test_")}
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in conftest.py, factories.py and the *_helpers modules, so a
+    test module can be moved, renamed or run alone without breaking another."""
+    tests = ROOT / "tests"
+    imports = {
+        str(path.relative_to(ROOT)): sorted(_test_modules_imported(path))
+        for path in sorted(tests.rglob("test_*.py"))
+    }
+    assert {path: names for path, names in imports.items() if names} == {}

@@ -170,7 +170,7 @@ def visible(model: Any, actor: Actor) -> Filter:
 # a meter is a customer's when its contract is (an installer's when an order of the
 # partner names it, and installers see no contracts), a reading when its meter is.
 # Reached from a visible parent row through that foreign key, only the tenant is left
-# to check. tests/test_query_plans.py checks the equivalence on the demo world.
+# to check. tests/http/test_query_plans.py checks the equivalence on the demo world.
 IMPLIED_BY_PARENT: frozenset[tuple[type[Any], type[Any]]] = frozenset(
     {(models.Meter, models.Contract), (models.MeterReading, models.Meter)}
 )

@@ -10,7 +10,7 @@ users, the grant of their group. There is no second list of roles.
 A search matches only the columns the caller may read (none: it finds nothing). A
 filter or sort key the caller may not read is refused with a FORBIDDEN error naming
 the argument. `ARGUMENTS` records what every filter and sort argument stands for;
-tests/test_search_fields.py fails on an argument of the schema missing from it.
+tests/gql/test_search_fields.py fails on an argument of the schema missing from it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Figures under load: the short soak (`make soak` runs the long one)."""

@@ -1,0 +1,1 @@
+"""Domain tests: rules as plain functions, and services on the database, without GraphQL."""

@@ -1,0 +1,1 @@
+"""GraphQL tests: operations through `schema.execute` (the `gql` fixture), as each actor."""

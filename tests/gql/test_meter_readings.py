@@ -1,0 +1,220 @@
+"""submitMeterReading through GraphQL: the demo data's steady consumption, the error
+codes that need the database, safe retries (also concurrent ones), and who may submit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.models.enums import Grant
+from db.session import create_engine
+from gql.domain import notifications, readings
+from gql.domain.audit import Origin
+from gql.domain.notifications import Notifier
+from tests.conftest import ACTORS, GraphQLClient, global_id
+from tests.meter_helpers import SUBMIT, anna_meter, plausible_value, submit
+
+NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
+
+
+async def test_a_reading_is_stored_once_per_client_key(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    meter = global_id("Meter", meter_id)
+    first = await submit(gql, meterId=meter, value=value, clientKey="app-1")
+    assert first["__typename"] == "MeterReadingSubmitted", first
+    assert (first["created"], first["reading"]["status"], first["reading"]["source"]) == (
+        True, "ACCEPTED", "CUSTOMER",
+    )  # fmt: skip
+    retry = await submit(gql, meterId=meter, value=value, clientKey="app-1")
+    assert retry["created"] is False
+    assert retry["reading"]["id"] == first["reading"]["id"]
+    count = await session.scalar(
+        sa.select(sa.func.count()).where(models.MeterReading.client_key == "app-1")
+    )
+    assert count == 1
+
+
+async def test_errors_that_need_the_database(gql: GraphQLClient, session: AsyncSession) -> None:
+    meter_id, last = await anna_meter(session)
+    meter = global_id("Meter", meter_id)
+    below = await submit(gql, meterId=meter, value=str(last.value - 1), clientKey="a")
+    assert below["reason"] == "LESS_THAN_PREVIOUS"
+    odd = await submit(gql, meterId=meter, value=str(last.value + 100000), clientKey="b")
+    assert odd["reason"] == "IMPLAUSIBLE"
+    assert odd["allowedMin"] is not None
+    confirmed = await submit(
+        gql, meterId=meter, value=str(last.value + 100000), clientKey="c",
+        overridePlausibility=True,
+    )  # fmt: skip
+    assert confirmed["reading"]["status"] == "PENDING_REVIEW"
+    duplicate = await submit(
+        gql, meterId=meter, value=str(last.value), clientKey="d", readAt=last.read_at.isoformat()
+    )
+    assert duplicate["reason"] == "DUPLICATE_READING"
+    unknown = await submit(gql, meterId=meter, value="1", clientKey="e", register="9.9.9")
+    assert (unknown["reason"], unknown["field"]) == ("REGISTER_UNKNOWN", "register")
+    jonas_meter = await session.scalar(
+        sa.select(models.Meter.id)
+        .join(models.Contract, models.Contract.id == models.Meter.contract_id)
+        .where(models.Contract.contact_id == ACTORS["other_customer"].contact_id)
+        .limit(1)
+    )
+    assert jonas_meter is not None
+    foreign = await submit(gql, meterId=global_id("Meter", jonas_meter), value="1", clientKey="f")
+    assert (foreign["reason"], foreign["field"]) == ("METER_NOT_FOUND", "meterId")
+
+
+async def test_staff_submit_for_any_meter_and_the_grant_is_needed(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    by_agent = await submit(gql, "agent", meterId=global_id("Meter", meter_id), value=value,
+                            clientKey="staff-1")  # fmt: skip
+    assert by_agent["reading"]["source"] == "STAFF"
+    customer = ACTORS["customer"]
+    without = replace(customer, grants=customer.grants - {Grant.METER_READING_CREATE.value})
+    data, errors = await gql(SUBMIT, without, input={
+        "meterId": global_id("Meter", meter_id), "value": value, "clientKey": "x"})  # fmt: skip
+    assert data == {"submitMeterReading": None}
+    assert (errors[0].extensions or {}).get("grant") == "meter_reading:create"
+
+
+@pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url, pool_size=4)
+    makers = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield makers
+    finally:
+        async with makers() as db, db.begin():
+            await db.execute(
+                sa.delete(models.MeterReading).where(
+                    models.MeterReading.client_key == "concurrent-1"
+                )
+            )
+            await db.execute(
+                sa.delete(models.AuditEvent).where(
+                    models.AuditEvent.action == "meter_reading.submitted"
+                )
+            )
+            await db.execute(  # the agent was notified of the reading
+                sa.delete(models.OutboundEmail).where(
+                    models.OutboundEmail.kind == notifications.KIND
+                )
+            )
+        await engine.dispose()
+
+
+async def test_concurrent_submissions_of_one_client_key_store_one_row(
+    committed: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+
+    async def one() -> readings.Submitted:
+        async with committed() as db, db.begin():
+            return await readings.submit(
+                db, ACTORS["customer"], meter_id=meter_id, register=None, raw_value=value,
+                read_at=None, client_key="concurrent-1", override_plausibility=False,
+                origin=Origin(), notify=NOTIFY, now=datetime.now(UTC),
+            )  # fmt: skip
+
+    results = await asyncio.gather(*(one() for _ in range(4)))
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.reading.id for r in results}) == 1
+    async with committed() as db:
+        count = await db.scalar(
+            sa.select(sa.func.count()).where(models.MeterReading.client_key == "concurrent-1")
+        )
+    assert count == 1
+
+
+REVIEW = """mutation($input: ReviewMeterReadingInput!) { reviewMeterReading(input: $input) {
+  __typename ... on MeterReadingReviewed { reading { value status } }
+  ... on MutationError { code message field } } }"""
+TO_REVIEW = "{ meterReadingsToReview { totalCount edges { node { id value } } } }"
+
+
+async def test_staff_review_confirmed_outliers(gql: GraphQLClient, session: AsyncSession) -> None:
+    meter_id, reading = await anna_meter(session)
+    last = readings.Point(reading.read_at, reading.value)  # plain values: the test commits
+    meter = global_id("Meter", meter_id)
+    for n in (1, 2, 3):  # each far above the one before: each needs review
+        await submit(gql, meterId=meter, value=str(last.value + 100000 * n), clientKey=f"r{n}",
+                     overridePlausibility=True,
+                     readAt=(last.read_at + timedelta(days=n)).isoformat())  # fmt: skip
+    data, errors = await gql(TO_REVIEW, "agent")
+    assert errors == []
+    assert data is not None
+    ids = [edge["node"]["id"] for edge in data["meterReadingsToReview"]["edges"]]
+    assert len(ids) == 3
+    _, customer_errors = await gql(TO_REVIEW, "customer")
+    assert [(e.extensions or {}).get("code") for e in customer_errors] == ["FORBIDDEN"]
+
+    async def review(reading: str, decision: str, value: str | None = None) -> Any:
+        data, errors = await gql(REVIEW, "agent", input={
+            "readingId": reading, "decision": decision, "correctedValue": value})  # fmt: skip
+        assert errors == [], errors
+        assert data is not None
+        return data["reviewMeterReading"]
+
+    assert (await review(ids[0], "REJECT"))["reading"]["status"] == "REJECTED"
+    out_of_order = await review(ids[1], "CORRECT", str(last.value - 1))
+    assert out_of_order["field"] == "correctedValue"
+    corrected = await review(ids[1], "CORRECT", str(last.value + 100050))
+    assert corrected["reading"]["status"] == "CORRECTED"
+    assert (await review(ids[2], "ACCEPT"))["reading"]["status"] == "ACCEPTED"
+    again = await review(ids[2], "REJECT")
+    assert again["code"] == "RULE_VIOLATED"
+    data, _ = await gql(TO_REVIEW, "agent")
+    assert data == {"meterReadingsToReview": {"totalCount": 0, "edges": []}}
+
+
+RESET = """mutation($input: ResetMeterCounterInput!) { resetMeterCounter(input: $input) {
+  __typename ... on MeterCounterReset { meter { counterResetAt } }
+  ... on MutationError { code message field } } }"""
+
+
+async def test_after_a_counter_reset_a_lower_reading_is_accepted(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    meter_id, last = await anna_meter(session)
+    meter = global_id("Meter", meter_id)
+    low = await submit(gql, meterId=meter, value="12.5", clientKey="after-reset")
+    assert low["reason"] == "LESS_THAN_PREVIOUS"
+
+    reset_at = last.read_at + timedelta(days=1)
+    data, errors = await gql(
+        RESET, "customer", input={"meterId": meter, "at": reset_at.isoformat()}
+    )
+    assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    data, errors = await gql(RESET, "agent", input={"meterId": meter, "at": future})
+    assert data is not None
+    assert (data["resetMeterCounter"]["code"], data["resetMeterCounter"]["field"]) == (
+        "INVALID_INPUT",
+        "at",
+    )
+    data, errors = await gql(RESET, "agent", input={"meterId": meter, "at": reset_at.isoformat()})
+    assert errors == []
+    assert data is not None
+    assert data["resetMeterCounter"]["meter"] == {"counterResetAt": reset_at.isoformat()}
+
+    accepted = await submit(gql, meterId=meter, value="12.5", clientKey="after-reset")
+    assert accepted["reading"]["status"] == "ACCEPTED"
+    # A reading before the reset is still checked against the older ones.
+    before = await submit(gql, meterId=meter, value="13", clientKey="before-reset",
+                          readAt=(reset_at - timedelta(hours=1)).isoformat())  # fmt: skip
+    assert before["reason"] == "LESS_THAN_PREVIOUS"
