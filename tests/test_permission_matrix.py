@@ -1,11 +1,14 @@
-"""The role x field read permissions: one table, checked statically against the schema
-and dynamically by running every field as every role over the demo world.
+"""The role x field read permissions: one table, run dynamically as every role over
+the demo world.
 
-Columns: ADMIN AGENT CUSTOMER INSTALLER ANONYMOUS ("x" allowed, "-" denied); "public"
-means every role (rows are still scoped). An optional last column names the grant a
-portal user's permission group must hold besides the role (staff need none); every
-such field is run by each allowed portal user with and without it. Loosening a
-permission means editing the field's `allow(...)` and this table.
+The table is the checked-in `schema.graphql`: every field says `@public` (every role;
+rows are still scoped) or `@requires(roles: [...], grant: ...)`, the grant a portal
+user's permission group must hold besides the role (staff need none). The field's
+`allow(...)` is the one declaration; the exported SDL is its reviewed copy
+(tests/test_schema_sdl.py fails when they differ), so loosening a permission shows in
+two places of a diff, and adding a field touches its feature module and
+`schema.graphql` only. Every field is run as each role that can reach it; every
+granted field by each allowed portal user with and without its grant.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from graphql import GraphQLError, get_named_type
+from graphql import (
+    EnumValueNode,
+    GraphQLError,
+    ListValueNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    get_named_type,
+    parse,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.enums import Grant
@@ -23,7 +34,7 @@ from gql.auth.actor import PORTAL_USERS, Role
 from gql.domain.scope import visible
 from gql.schema import schema
 from gql.schema.node_types import NODE_TYPES_BY_NAME
-from tests.conftest import ACTORS, GraphQLClient, global_id
+from tests.conftest import ACTORS, ROOT, GraphQLClient, global_id
 from tests.schema_walk import SchemaField, schema_fields
 
 COLUMNS = (Role.ADMIN, Role.AGENT, Role.CUSTOMER, Role.INSTALLER, Role.ANONYMOUS)
@@ -35,564 +46,36 @@ ACTOR_OF_ROLE = {
     Role.ANONYMOUS: "anonymous",
 }
 
-MATRIX = """
-    AccountActivated.canLogIn                      public
-    AccountActivated.email                         public
-    Address.city                                   x x x x -
-    Address.country                                x x x x -
-    Address.houseNumber                            x x x x -
-    Address.postalCode                             x x x x -
-    Address.street                                 x x x x -
-    AuditEvent.action                              x x - - -
-    AuditEvent.actorType                           x x - - -
-    AuditEvent.data                                x x - - -
-    AuditEvent.id                                  x x - - -
-    AuditEvent.ipAddress                           x x - - -
-    AuditEvent.occurredAt                          x x - - -
-    AuditEvent.portalUser                          x x - - -
-    AuditEvent.staffUser                           x x - - -
-    AuditEvent.subjectId                           x x - - -
-    AuditEvent.subjectType                         x x - - -
-    AuditEvent.userAgent                           x x - - -
-    AuditEventConnection.edges                     public
-    AuditEventConnection.pageInfo                  public
-    AuditEventConnection.totalCount                public
-    AuditEventEdge.cursor                          public
-    AuditEventEdge.node                            public
-    BulkInvitationPayload.invited                  public
-    BulkInvitationPayload.remaining                public
-    BulkInvitationPayload.skipped                  public
-    ChangeRequest.attribute                        x x x - -
-    ChangeRequest.contact                          x x x - -
-    ChangeRequest.contract                         x x x - -  contract:read
-    ChangeRequest.createdAt                        x x x - -
-    ChangeRequest.decidedAt                        x x x - -
-    ChangeRequest.decidedBy                        x x - - -
-    ChangeRequest.id                               public
-    ChangeRequest.newValue                         x x x - -
-    ChangeRequest.oldValue                         x x x - -
-    ChangeRequest.portalUser                       x x - - -
-    ChangeRequest.reason                           x x x - -
-    ChangeRequest.status                           x x x - -
-    ChangeRequestConnection.edges                  public
-    ChangeRequestConnection.pageInfo               public
-    ChangeRequestConnection.totalCount             public
-    ChangeRequestDecided.changeRequest             public
-    ChangeRequestEdge.cursor                       public
-    ChangeRequestEdge.node                         public
-    ChangeRequested.changeRequest                  public
-    Contact.address                                x x x x -
-    Contact.companyName                            x x x x -
-    Contact.contracts                              x x x - -  contract:read
-    Contact.createdAt                              x x - - -
-    Contact.customerNumber                         x x x - -
-    Contact.displayName                            x x x x -
-    Contact.documents                              x x x - -  document:read
-    Contact.email                                  x x x - -
-    Contact.firstName                              x x x x -
-    Contact.id                                     public
-    Contact.lastName                               x x x x -
-    Contact.marketingConsent                       x x x - -
-    Contact.opportunities                          x x x - -  opportunity:read
-    Contact.orders                                 x x x - -  order:read
-    Contact.phone                                  x x x - -
-    Contact.portalUsers                            x x - - -
-    ContactConnection.edges                        public
-    ContactConnection.pageInfo                     public
-    ContactConnection.totalCount                   public
-    ContactEdge.cursor                             public
-    ContactEdge.node                               public
-    Contract.accountHolder                         x x x - -  contract:read
-    Contract.balance                               x x x - -  payment:read
-    Contract.commodity                             x x x - -  contract:read
-    Contract.contact                               x x x - -  contract:read
-    Contract.contractAccountNumber                 x x x - -  contract:read
-    Contract.deliveryAddress                       x x x - -  contract:read
-    Contract.dueDay                                x x x - -  contract:read
-    Contract.endDate                               x x x - -  contract:read
-    Contract.ibanMasked                            x x x - -  contract:read
-    Contract.id                                    public
-    Contract.installmentAmount                     x x x - -  contract:read
-    Contract.installmentInterval                   x x x - -  contract:read
-    Contract.meters                                x x x - -  meter:read
-    Contract.number                                x x x - -  contract:read
-    Contract.overdueAmount                         x x x - -  payment:read
-    Contract.paymentMethod                         x x x - -  contract:read
-    Contract.payments                              x x x - -  payment:read
-    Contract.startDate                             x x x - -  contract:read
-    Contract.status                                x x x - -  contract:read
-    Contract.tariffName                            x x x - -  contract:read
-    ContractChanged.contract                       public
-    ContractConnection.edges                       public
-    ContractConnection.pageInfo                    public
-    ContractConnection.totalCount                  public
-    ContractEdge.cursor                            public
-    ContractEdge.node                              public
-    DeletePermissionGroupPayload.deletedId         public
-    DeletePermissionGroupPayload.movedPortalUsers  public
-    DeletePortalPayload.deletedId                  public
-    DeletePortalUserPayload.deletedId              public
-    DeleteTilePayload.deletedId                    public
-    DnsRecord.name                                 public
-    DnsRecord.purpose                              public
-    DnsRecord.type                                 public
-    DnsRecord.value                                public
-    Document.contract                              x x x - -  contract:read
-    Document.createdAt                             x x x - -  document:read
-    Document.downloadUrl                           x x x - -  document:read
-    Document.id                                    public
-    Document.isNew                                 x x x - -  document:read
-    Document.mimeType                              x x x - -  document:read
-    Document.name                                  x x x - -  document:read
-    Document.order                                 x x x - -  order:read
-    Document.sizeBytes                             x x x - -  document:read
-    Document.type                                  x x x - -  document:read
-    Document.uploadedByCustomer                    x x x - -  document:read
-    DocumentConnection.edges                       public
-    DocumentConnection.pageInfo                    public
-    DocumentConnection.totalCount                  public
-    DocumentDeleted.deletedId                      public
-    DocumentEdge.cursor                            public
-    DocumentEdge.node                              public
-    DocumentRefused.detectedType                   public
-    DocumentRefused.maxBytes                       public
-    DocumentRefused.message                        public
-    DocumentRefused.reason                         public
-    DocumentUploaded.document                      public
-    EmailPreview.html                              public
-    EmailPreview.subject                           public
-    EmailPreview.text                              public
-    EmailTemplate.bodyHtml                         x x - - -
-    EmailTemplate.bodyText                         x x - - -
-    EmailTemplate.kind                             x x - - -
-    EmailTemplate.language                         x x - - -
-    EmailTemplate.subject                          x x - - -
-    EmailTemplate.updatedAt                        x x - - -
-    EmailTemplate.variables                        x x - - -
-    EmailTemplatePayload.emailTemplate             public
-    ExportedFile.content                           public
-    ExportedFile.contentType                       public
-    ExportedFile.filename                          public
-    HomeTile.buttonLabel                           public
-    HomeTile.contracts                             - - x x -  contract:read
-    HomeTile.documents                             - - x x -  document:read
-    HomeTile.entity                                public
-    HomeTile.id                                    public
-    HomeTile.imageUrl                              public
-    HomeTile.journeyId                             public
-    HomeTile.kind                                  public
-    HomeTile.limit                                 public
-    HomeTile.linkUrl                               public
-    HomeTile.meters                                - - x x -  meter:read
-    HomeTile.opportunities                         - - x x -  opportunity:read
-    HomeTile.orders                                - - x x -  order:read
-    HomeTile.payments                              - - x x -  payment:read
-    HomeTile.position                              public
-    HomeTile.text                                  public
-    HomeTile.title                                 public
-    HomeTile.url                                   public
-    Impersonation.accessToken                      public
-    Impersonation.expiresIn                        public
-    Impersonation.role                             public
-    ImpersonationError.code                        public
-    ImpersonationError.field                       public
-    ImpersonationError.message                     public
-    ImportRowError.column                          public
-    ImportRowError.line                            public
-    ImportRowError.message                         public
-    InstallmentChanged.contract                    public
-    InstallmentRefused.allowedMax                  public
-    InstallmentRefused.allowedMin                  public
-    InstallmentRefused.message                     public
-    InstallmentRefused.nextPossibleAt              public
-    InstallmentRefused.reason                      public
-    LanguageUpdated.language                       public
-    LoggedIn.accessToken                           public
-    LoggedIn.expiresIn                             public
-    LoggedIn.refreshToken                          public
-    LoggedIn.role                                  public
-    LoggedIn.tokenType                             public
-    LoginCodeSent.email                            public
-    LoginCodeSent.expiresIn                        public
-    LoginError.code                                public
-    LoginError.field                               public
-    LoginError.message                             public
-    LogoutResult.revokedSessions                   public
-    Meter.contract                                 x x x - -  contract:read
-    Meter.counterResetAt                           x x x x -  meter:read
-    Meter.id                                       public
-    Meter.location                                 x x x x -  meter:read
-    Meter.number                                   x x x x -  meter:read
-    Meter.readings                                 x x x x -  meter:read
-    Meter.registers                                x x x x -  meter:read
-    Meter.status                                   x x x x -  meter:read
-    Meter.type                                     x x x x -  meter:read
-    Meter.unit                                     x x x x -  meter:read
-    MeterConnection.edges                          public
-    MeterConnection.pageInfo                       public
-    MeterConnection.totalCount                     public
-    MeterCounterReset.meter                        public
-    MeterEdge.cursor                               public
-    MeterEdge.node                                 public
-    MeterReading.id                                public
-    MeterReading.meter                             x x x x -  meter:read
-    MeterReading.readAt                            x x x x -  meter:read
-    MeterReading.register                          x x x x -  meter:read
-    MeterReading.source                            x x x x -  meter:read
-    MeterReading.status                            x x x x -  meter:read
-    MeterReading.value                             x x x x -  meter:read
-    MeterReadingConnection.edges                   public
-    MeterReadingConnection.pageInfo                public
-    MeterReadingConnection.totalCount              public
-    MeterReadingEdge.cursor                        public
-    MeterReadingEdge.node                          public
-    MeterReadingRefused.allowedMax                 public
-    MeterReadingRefused.allowedMin                 public
-    MeterReadingRefused.field                      public
-    MeterReadingRefused.message                    public
-    MeterReadingRefused.reason                     public
-    MeterReadingReviewed.reading                   public
-    MeterReadingSubmitted.created                  public
-    MeterReadingSubmitted.reading                  public
-    MeterRegister.digits                           x x x x -  meter:read
-    MeterRegister.id                               public
-    MeterRegister.name                             x x x x -  meter:read
-    MeterRegister.obisCode                         x x x x -  meter:read
-    Mutation.acceptInvitation                      public
-    Mutation.acceptStaffInvitation                 public
-    Mutation.activateAccount                       public
-    Mutation.activatePortal                        x - - - -
-    Mutation.activatePortalUser                    x x - - -
-    Mutation.approveChangeRequest                  x x - - -
-    Mutation.assignPortalUser                      x x - - -
-    Mutation.assignPortalUserToNewContact          x x - - -
-    Mutation.changeDueDate                         - - x - -  due_date:update
-    Mutation.changeInstallment                     - - x - -  installment:update
-    Mutation.changePassword                        x x x x -
-    Mutation.changePaymentMethod                   - - x - -  payment_method:update
-    Mutation.checkPortalConfiguration              x - - - -
-    Mutation.confirmTotp                           public
-    Mutation.createPermissionGroup                 x - - - -
-    Mutation.createPortal                          x - - - -
-    Mutation.createTile                            x - - - -
-    Mutation.deactivatePortal                      x - - - -
-    Mutation.deactivatePortalUser                  x x - - -
-    Mutation.deleteDocument                        x x x - -  document:delete
-    Mutation.deletePermissionGroup                 x - - - -
-    Mutation.deletePortal                          x - - - -
-    Mutation.deletePortalUser                      x x - - -
-    Mutation.deleteTile                            x - - - -
-    Mutation.disableStaffUser                      x - - - -
-    Mutation.disableTotp                           x x x x -
-    Mutation.enableStaffUser                       x - - - -
-    Mutation.enrollTotp                            public
-    Mutation.impersonatePortalUser                 x x - - -
-    Mutation.importPortalUsers                     x x - - -
-    Mutation.inviteContact                         x x - - -
-    Mutation.inviteStaffUser                       x - - - -
-    Mutation.inviteUninvitedContacts               x x - - -
-    Mutation.login                                 public
-    Mutation.logout                                x x x x -
-    Mutation.logoutEverywhere                      x x x x -
-    Mutation.publishPortal                         x - - - -
-    Mutation.refreshSession                        public
-    Mutation.regenerateRecoveryCodes               x x x x -
-    Mutation.register                              public
-    Mutation.rejectChangeRequest                   x x - - -
-    Mutation.reorderTiles                          x - - - -
-    Mutation.requestPasswordReset                  public
-    Mutation.resendActivation                      public
-    Mutation.resetMeterCounter                     x x - - -
-    Mutation.resetPassword                         public
-    Mutation.respondToOffer                        - - x - -  order:read
-    Mutation.restorePortalVersion                  x - - - -
-    Mutation.reviewMeterReading                    x x - - -
-    Mutation.sendLoginCode                         public
-    Mutation.setPortalDomain                       x - - - -
-    Mutation.setPortalUserPassword                 x x - - -
-    Mutation.setPortalUserPermissionGroup          x x - - -
-    Mutation.submitMeterReading                    x x x x -  meter_reading:create
-    Mutation.unassignPortalUser                    x x - - -
-    Mutation.updateEmailTemplate                   x - - - -
-    Mutation.updateLanguage                        x x x x -
-    Mutation.updateMyContact                       - - x - -  contact:update
-    Mutation.updatePermissionGroup                 x - - - -
-    Mutation.updatePortal                          x - - - -
-    Mutation.updatePortalSettings                  x - - - -
-    Mutation.updateStaffUser                       x - - - -
-    Mutation.updateTile                            x - - - -
-    Mutation.uploadDocument                        x x x - -  document:upload
-    Mutation.verifyPortalDomain                    x - - - -
-    Mutation.verifyTwoFactor                       public
-    MutationError.code                             public
-    MutationError.field                            public
-    MutationError.message                          public
-    MyContactUpdated.applied                       public
-    MyContactUpdated.changeRequests                public
-    MyContactUpdated.contact                       public
-    NextJourney.journeyId                          public
-    NextJourney.label                              public
-    OfferAnswered.journey                          public
-    OfferAnswered.order                            public
-    Opportunity.contact                            x x x - -  opportunity:read
-    Opportunity.createdAt                          x x x - -  opportunity:read
-    Opportunity.id                                 public
-    Opportunity.number                             x x x - -  opportunity:read
-    Opportunity.status                             x x x - -  opportunity:read
-    Opportunity.title                              x x x - -  opportunity:read
-    OpportunityConnection.edges                    public
-    OpportunityConnection.pageInfo                 public
-    OpportunityConnection.totalCount               public
-    OpportunityEdge.cursor                         public
-    OpportunityEdge.node                           public
-    Order.contact                                  x x x x -  order:read
-    Order.createdAt                                x x x x -  order:read
-    Order.id                                       public
-    Order.meter                                    x x x x -  meter:read
-    Order.number                                   x x x x -  order:read
-    Order.offerAnsweredAt                          x x x - -  order:read
-    Order.offerDeclineReason                       x x x - -  order:read
-    Order.partner                                  x x - x -  order:read
-    Order.scheduledFor                             x x x x -  order:read
-    Order.status                                   x x x x -  order:read
-    Order.title                                    x x x x -  order:read
-    Order.totalAmount                              x x x - -  order:read
-    OrderConnection.edges                          public
-    OrderConnection.pageInfo                       public
-    OrderConnection.totalCount                     public
-    OrderEdge.cursor                               public
-    OrderEdge.node                                 public
-    PageInfo.endCursor                             public
-    PageInfo.hasNextPage                           public
-    PageInfo.hasPreviousPage                       public
-    PageInfo.startCursor                           public
-    PageTitle.key                                  public
-    PageTitle.title                                public
-    PasswordChanged.revokedSessions                public
-    PasswordReset.email                            public
-    Payment.amount                                 x x x - -  payment:read
-    Payment.contract                               x x x - -  contract:read
-    Payment.dueDate                                x x x - -  payment:read
-    Payment.id                                     public
-    Payment.kind                                   x x x - -  payment:read
-    Payment.paidAt                                 x x x - -  payment:read
-    Payment.reference                              x x x - -  payment:read
-    Payment.status                                 x x x - -  payment:read
-    PaymentConnection.edges                        public
-    PaymentConnection.pageInfo                     public
-    PaymentConnection.totalCount                   public
-    PaymentEdge.cursor                             public
-    PaymentEdge.node                               public
-    PermissionGroup.grants                         x x x x -
-    PermissionGroup.id                             public
-    PermissionGroup.isDefault                      x x - - -
-    PermissionGroup.name                           x x x x -
-    PermissionGroup.portal                         x x - - -
-    PermissionGroup.portalUserCount                x x - - -
-    PermissionGroup.visibility                     x x - - -
-    PermissionGroupPayload.permissionGroup         public
-    PermissionGroupVisibility.contractStatuses     public
-    PermissionGroupVisibility.documentTypes        public
-    Portal.configuration                           public
-    Portal.createdAt                               x x - - -
-    Portal.domain                                  public
-    Portal.domainKind                              x x - - -
-    Portal.domainRecords                           x x - - -
-    Portal.domainStatus                            x x - - -
-    Portal.draftConfiguration                      x x - - -
-    Portal.draftSettings                           x x - - -
-    Portal.draftTiles                              x x - - -
-    Portal.emailTemplates                          x x - - -
-    Portal.id                                      public
-    Portal.name                                    public
-    Portal.permissionGroups                        x x - - -
-    Portal.publishedAt                             x x - - -
-    Portal.publishedVersion                        x x - - -
-    Portal.status                                  public
-    Portal.tiles                                   x x x x -
-    Portal.type                                    public
-    Portal.versions                                x x - - -
-    PortalConfiguration.defaultLanguage            public
-    PortalConfiguration.design                     public
-    PortalConfiguration.identifiers                public
-    PortalConfiguration.languages                  public
-    PortalConfiguration.privacyUrl                 public
-    PortalConfiguration.selfRegistration           public
-    PortalConfiguration.termsUrl                   public
-    PortalConfiguration.twoFactor                  public
-    PortalConnection.edges                         public
-    PortalConnection.pageInfo                      public
-    PortalConnection.totalCount                    public
-    PortalDesign.backgroundColor                   public
-    PortalDesign.font                              public
-    PortalDesign.logoUrl                           public
-    PortalDesign.primaryColor                      public
-    PortalDesign.secondaryColor                    public
-    PortalEdge.cursor                              public
-    PortalEdge.node                                public
-    PortalHome.language                            public
-    PortalHome.tiles                               public
-    PortalPayload.portal                           public
-    PortalUser.activatedAt                         x x - - -
-    PortalUser.assignmentStatus                    x x x x -
-    PortalUser.contact                             x x x x -
-    PortalUser.createdAt                           x x - - -
-    PortalUser.email                               x x x x -
-    PortalUser.id                                  public
-    PortalUser.language                            x x x x -
-    PortalUser.lastLoginAt                         x x - - -
-    PortalUser.permissionGroup                     x x x x -
-    PortalUser.portal                              x x x x -
-    PortalUser.registrationStatus                  x x x x -
-    PortalUser.totpEnabled                         x x x x -
-    PortalUserConnection.edges                     public
-    PortalUserConnection.pageInfo                  public
-    PortalUserConnection.totalCount                public
-    PortalUserEdge.cursor                          public
-    PortalUserEdge.node                            public
-    PortalUserPayload.portalUser                   public
-    PortalUserPayload.revokedSessions              public
-    PortalUsersImportRefused.errors                public
-    PortalUsersImportRefused.message               public
-    PortalUsersImported.created                    public
-    PortalUsersImported.unchanged                  public
-    PortalUsersImported.updated                    public
-    PortalVersion.publishedAt                      x x - - -
-    PortalVersion.publishedBy                      x x - - -
-    PortalVersion.version                          x x - - -
-    PublicFooter.enabled                           public
-    PublicFooter.leftLinks                         public
-    PublicFooter.rightLinks                        public
-    PublicFooter.showLogo                          public
-    PublicHeader.enabled                           public
-    PublicHeader.showLogo                          public
-    PublicLayout.footer                            public
-    PublicLayout.header                            public
-    PublicLayout.leftSide                          public
-    PublicLink.label                               public
-    PublicLink.url                                 public
-    PublicPortal.defaultLanguage                   public
-    PublicPortal.design                            public
-    PublicPortal.domain                            public
-    PublicPortal.id                                public
-    PublicPortal.identifiers                       public
-    PublicPortal.language                          public
-    PublicPortal.languages                         public
-    PublicPortal.layout                            public
-    PublicPortal.name                              public
-    PublicPortal.pageTitles                        public
-    PublicPortal.privacyUrl                        public
-    PublicPortal.registrationLink                  public
-    PublicPortal.selfRegistration                  public
-    PublicPortal.termsUrl                          public
-    PublicPortal.texts                             public
-    PublicPortal.twoFactor                         public
-    PublicPortal.type                              public
-    PublicSide.bullets                             public
-    PublicSide.enabled                             public
-    PublicSide.imageUrl                            public
-    PublicSide.title                               public
-    PublicTexts.activation                         public
-    PublicTexts.home                               public
-    PublicTexts.login                              public
-    PublicTexts.marketingConsent                   public
-    PublicTexts.passwordForgotten                  public
-    PublicTexts.privacy                            public
-    PublicTexts.registration                       public
-    Query.auditEvents                              x x - - -
-    Query.changeRequests                           x x - - -
-    Query.contact                                  x x x x -
-    Query.contacts                                 x x x x -
-    Query.exportPortalUsers                        x x - - -
-    Query.meterReadingsToReview                    x x - - -
-    Query.node                                     public
-    Query.nodes                                    public
-    Query.portal                                   public
-    Query.portalHome                               - - x x -
-    Query.portalUsers                              x x - - -
-    Query.portals                                  x x x x -
-    Query.previewEmailTemplate                     x x - - -
-    Query.publicPortal                             public
-    Query.staffUsers                               x x - - -
-    Query.viewer                                   public
-    RecoveryCodes.codes                            public
-    RegistrationIdentifier.attribute               public
-    RegistrationIdentifier.entity                  public
-    RegistrationIdentifier.key                     public
-    RequestReceived.message                        public
-    SecondFactorRequired.enrollmentRequired        public
-    SecondFactorRequired.methods                   public
-    SecondFactorRequired.mfaToken                  public
-    StaffInvitationAccepted.email                  public
-    StaffUser.disabledAt                           x x - - -
-    StaffUser.email                                x x - - -
-    StaffUser.id                                   public
-    StaffUser.invitationPending                    x x - - -
-    StaffUser.invitedAt                            x x - - -
-    StaffUser.isActive                             x x - - -
-    StaffUser.language                             x x - - -
-    StaffUser.lastLoginAt                          x x - - -
-    StaffUser.name                                 x x - - -
-    StaffUser.role                                 x x - - -
-    StaffUserConnection.edges                      public
-    StaffUserConnection.pageInfo                   public
-    StaffUserConnection.totalCount                 public
-    StaffUserEdge.cursor                           public
-    StaffUserEdge.node                             public
-    StaffUserPayload.revokedSessions               public
-    StaffUserPayload.staffUser                     public
-    Tile.content                                   x x x x -
-    Tile.id                                        public
-    Tile.kind                                      x x x x -
-    Tile.permissionGroups                          x x - - -
-    Tile.position                                  x x x x -
-    Tile.visible                                   x x - - -
-    TileConnection.edges                           public
-    TileConnection.pageInfo                        public
-    TileConnection.totalCount                      public
-    TileEdge.cursor                                public
-    TileEdge.node                                  public
-    TilePayload.tile                               public
-    TilesPayload.tiles                             public
-    TotpConfirmed.recoveryCodes                    public
-    TotpConfirmed.session                          public
-    TotpDisabled.disabled                          public
-    TotpEnrollment.qrCodeSvg                       public
-    TotpEnrollment.secret                          public
-    TotpEnrollment.uri                             public
-    TwoFactorError.code                            public
-    TwoFactorError.field                           public
-    TwoFactorError.message                         public
-    Viewer.contact                                 - - x x -
-    Viewer.contracts                               - - x - -  contract:read
-    Viewer.impersonatedBy                          - - x x -
-    Viewer.isImpersonation                         public
-    Viewer.meters                                  - - x x -  meter:read
-    Viewer.myChangeRequests                        - - x - -
-    Viewer.orders                                  - - x x -  order:read
-    Viewer.portal                                  - - x x -
-    Viewer.portalUser                              - - x x -
-    Viewer.role                                    public
-    Viewer.staffUser                               x x - - -
-"""
 
-
-def parse_matrix(text: str) -> tuple[dict[str, frozenset[Role] | None], dict[str, Grant]]:
+def sdl_matrix(sdl: str) -> tuple[dict[str, frozenset[Role] | None], dict[str, Grant]]:
+    """The table as the checked-in SDL states it: `@public` (None) or
+    `@requires(roles: [...], grant: ...)` on every field of every object type."""
     roles: dict[str, frozenset[Role] | None] = {}
     grants: dict[str, Grant] = {}
-    for line in text.strip().splitlines():
-        key, *marks = line.split()
-        if marks and ":" in marks[-1]:
-            grants[key] = Grant(marks.pop())
-        if marks == ["public"]:
-            roles[key] = None
-        else:
-            assert len(marks) == len(COLUMNS), line
-            roles[key] = frozenset(r for r, m in zip(COLUMNS, marks, strict=True) if m == "x")
+    for definition in parse(sdl).definitions:
+        if not isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
+            continue
+        for field in definition.fields or ():
+            key = f"{definition.name.value}.{field.name.value}"
+            directives = {d.name.value: d for d in field.directives or ()}
+            if "requires" in directives:
+                arguments = {a.name.value: a.value for a in directives["requires"].arguments or ()}
+                listed = arguments["roles"]
+                assert isinstance(listed, ListValueNode), key
+                roles[key] = frozenset(
+                    Role(value.value) for value in listed.values if isinstance(value, EnumValueNode)
+                )
+                if isinstance(grant := arguments.get("grant"), EnumValueNode):
+                    grants[key] = Grant[grant.value]
+            else:
+                # `@public`, or the id of a Relay node: opaque, readable by whoever
+                # reaches the row.
+                assert "public" in directives or field.name.value == "id", key
+                roles[key] = None
     return roles, grants
 
 
-EXPECTED, EXPECTED_GRANTS = parse_matrix(MATRIX)
+EXPECTED, EXPECTED_GRANTS = sdl_matrix((ROOT / "schema.graphql").read_text())
 FIELDS = {field.key: field for field in schema_fields(schema._schema)}
 
 
