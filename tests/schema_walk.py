@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, get_named_type, is_object_type
+from graphql import (
+    EnumValueNode,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    ListValueNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    get_named_type,
+    is_object_type,
+    parse,
+)
 from strawberry.types.field import StrawberryField
 
 from db.models.enums import Grant
@@ -48,3 +59,31 @@ def schema_fields(graphql_schema: GraphQLSchema) -> Iterator[SchemaField]:
                 roles = declared_roles(definition)
                 grant = declared_grant(definition)
             yield SchemaField(graphql_type.name, name, field, roles, grant)
+
+
+def sdl_matrix(sdl: str) -> tuple[dict[str, frozenset[Role] | None], dict[str, Grant]]:
+    """The table as the checked-in SDL states it: `@public` (None) or
+    `@requires(roles: [...], grant: ...)` on every field of every object type."""
+    roles: dict[str, frozenset[Role] | None] = {}
+    grants: dict[str, Grant] = {}
+    for definition in parse(sdl).definitions:
+        if not isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
+            continue
+        for field in definition.fields or ():
+            key = f"{definition.name.value}.{field.name.value}"
+            directives = {d.name.value: d for d in field.directives or ()}
+            if "requires" in directives:
+                arguments = {a.name.value: a.value for a in directives["requires"].arguments or ()}
+                listed = arguments["roles"]
+                assert isinstance(listed, ListValueNode), key
+                roles[key] = frozenset(
+                    Role(value.value) for value in listed.values if isinstance(value, EnumValueNode)
+                )
+                if isinstance(grant := arguments.get("grant"), EnumValueNode):
+                    grants[key] = Grant[grant.value]
+            else:
+                # `@public`, or the id of a Relay node: opaque, readable by whoever
+                # reaches the row.
+                assert "public" in directives or field.name.value == "id", key
+                roles[key] = None
+    return roles, grants

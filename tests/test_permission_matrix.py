@@ -18,15 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from graphql import (
-    EnumValueNode,
-    GraphQLError,
-    ListValueNode,
-    ObjectTypeDefinitionNode,
-    ObjectTypeExtensionNode,
-    get_named_type,
-    parse,
-)
+from graphql import GraphQLError, get_named_type
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.enums import Grant
@@ -35,7 +27,7 @@ from gql.domain.scope import visible
 from gql.schema import schema
 from gql.schema.node_types import NODE_TYPES_BY_NAME
 from tests.conftest import ACTORS, ROOT, GraphQLClient, global_id
-from tests.schema_walk import SchemaField, schema_fields
+from tests.schema_walk import SchemaField, schema_fields, sdl_matrix
 
 COLUMNS = (Role.ADMIN, Role.AGENT, Role.CUSTOMER, Role.INSTALLER, Role.ANONYMOUS)
 ACTOR_OF_ROLE = {
@@ -45,34 +37,6 @@ ACTOR_OF_ROLE = {
     Role.INSTALLER: "installer",
     Role.ANONYMOUS: "anonymous",
 }
-
-
-def sdl_matrix(sdl: str) -> tuple[dict[str, frozenset[Role] | None], dict[str, Grant]]:
-    """The table as the checked-in SDL states it: `@public` (None) or
-    `@requires(roles: [...], grant: ...)` on every field of every object type."""
-    roles: dict[str, frozenset[Role] | None] = {}
-    grants: dict[str, Grant] = {}
-    for definition in parse(sdl).definitions:
-        if not isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
-            continue
-        for field in definition.fields or ():
-            key = f"{definition.name.value}.{field.name.value}"
-            directives = {d.name.value: d for d in field.directives or ()}
-            if "requires" in directives:
-                arguments = {a.name.value: a.value for a in directives["requires"].arguments or ()}
-                listed = arguments["roles"]
-                assert isinstance(listed, ListValueNode), key
-                roles[key] = frozenset(
-                    Role(value.value) for value in listed.values if isinstance(value, EnumValueNode)
-                )
-                if isinstance(grant := arguments.get("grant"), EnumValueNode):
-                    grants[key] = Grant[grant.value]
-            else:
-                # `@public`, or the id of a Relay node: opaque, readable by whoever
-                # reaches the row.
-                assert "public" in directives or field.name.value == "id", key
-                roles[key] = None
-    return roles, grants
 
 
 EXPECTED, EXPECTED_GRANTS = sdl_matrix((ROOT / "schema.graphql").read_text())
