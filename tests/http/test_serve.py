@@ -3,6 +3,7 @@ directory and its own embedded PostgreSQL; the README's demo logins work over HT
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import parse, validate
 
+from gql.schema import schema
 from tests.conftest import ROOT
 
 
@@ -234,6 +237,92 @@ def test_a_customer_downloads_a_demo_invoice(server: Server) -> None:
 
 
 # Last: it stops the module's server.
+# --- The docs' code blocks, against this served instance ----------------------------------
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
+
+
+def doc_blocks(language: str) -> list[tuple[str, str]]:
+    return [
+        (f"{path.relative_to(ROOT)}#{n}", match[2])
+        for path in DOCS
+        for n, match in enumerate(BLOCK.finditer(path.read_text()))
+        if match[1] == language
+    ]
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    """Every command the docs name: the lines of their sh blocks and the inline
+    `make ...` and `portal ...` of their text."""
+    found = []
+    for path in DOCS:
+        text = path.read_text()
+        for match in BLOCK.finditer(text):
+            if match[1] == "sh":
+                found += [(str(path.relative_to(ROOT)), line) for line in match[2].splitlines()]
+        prose = BLOCK.sub("", text)
+        found += [
+            (str(path.relative_to(ROOT)), span)
+            for span in re.findall(r"`((?:make|portal) [^`]+)`", prose)
+        ]
+    return found
+
+
+def test_every_make_target_and_portal_command_the_docs_name_exists() -> None:
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+    checked = 0
+    for where, command in shell_commands():
+        words = command.split()
+        if not words or words[0] not in ("make", "portal"):
+            continue
+        checked += 1
+        if words[0] == "make":
+            assert words[1] in targets, (where, command)
+        else:
+            sub = [w for w in words[1:] if not w.startswith("-")][:1]
+            assert sub, (where, command)
+            done = subprocess.run(
+                [sys.executable, "-m", "gql.cli", sub[0], "--help"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0, (where, command, done.stderr[-500:])
+    assert checked >= 10
+
+
+@pytest.mark.parametrize(("where", "block"), doc_blocks("sh"))
+def test_the_docs_shell_blocks_run(server: Server, where: str, block: str) -> None:
+    """Blocks that talk to the API (curl) run as written against this server, with its
+    address as `API`; the others name make targets, checked above."""
+    if "curl" not in block:
+        return
+    done = subprocess.run(
+        ["/bin/bash", "-euo", "pipefail", "-c", block],
+        env={**os.environ, "API": f"{server.url}/graphql"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, (where, done.stderr)
+    body = json.loads(done.stdout)
+    assert "errors" not in body, (where, body)
+    assert body["data"], (where, body)
+
+
+@pytest.mark.parametrize(("where", "block"), doc_blocks("graphql"))
+def test_the_docs_operations_are_valid(where: str, block: str) -> None:
+    """Operations are validated against the schema (SDL excerpts are the architecture
+    walkthrough's, run by tests/test_architecture_doc.py)."""
+    document = parse(block) if block.lstrip().startswith(("query", "mutation", "{")) else None
+    if document is None:
+        return
+    assert validate(schema._schema, document) == [], where
+
+
 def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
     pid_file = server.data_dir / "pg" / "postmaster.pid"
     postgres_pid = int(pid_file.read_text().split("\n", 1)[0])
