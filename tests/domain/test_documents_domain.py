@@ -228,12 +228,26 @@ def test_a_symlink_out_of_the_root_is_no_way_out(tmp_path: Path) -> None:
         LocalStorage(root).path("link/secret")
 
 
-async def _upload(session: AsyncSession, storage: documents.DocumentStorage) -> models.Document:
+async def _upload(
+    session: AsyncSession,
+    storage: documents.DocumentStorage,
+    file_name: str = "brief.pdf",
+    document_type: models.DocumentType = models.DocumentType.LETTER,
+) -> models.Document:
+    """The customer uploads PDF, for no contact, contract or order in particular."""
     return await documents.upload(
-        session, ACTORS["customer"], storage, data=PDF, file_name="brief.pdf",
-        type=models.DocumentType.LETTER, contact_id=None, contract_id=None, order_id=None,
-        origin=Origin(), notify=NOTIFY,
-    )  # fmt: skip
+        session,
+        ACTORS["customer"],
+        storage,
+        data=PDF,
+        file_name=file_name,
+        type=document_type,
+        contact_id=None,
+        contract_id=None,
+        order_id=None,
+        origin=Origin(),
+        notify=NOTIFY,
+    )
 
 
 async def test_a_failed_transaction_leaves_no_file(session: AsyncSession, tmp_path: Path) -> None:
@@ -290,9 +304,5 @@ async def test_customers_upload_to_their_own_contact_only_their_kinds(
     assert document.storage_key.startswith(f"{customer.organization_id}/")
     assert "brief" not in document.storage_key
     with pytest.raises(InvalidInput) as refused:
-        await documents.upload(
-            session, customer, storage, data=PDF, file_name="x.pdf",
-            type=models.DocumentType.INVOICE, contact_id=None, contract_id=None, order_id=None,
-            origin=Origin(), notify=NOTIFY,
-        )  # fmt: skip
+        await _upload(session, storage, "x.pdf", models.DocumentType.INVOICE)
     assert refused.value.field == "type"

@@ -102,9 +102,11 @@ async def test_a_new_contact_is_created_and_assigned(
     missing = await result(gql, ASSIGN_NEW, portalUserId=WAITING, contact={"firstName": "Wer"})
     assert (missing["code"], missing["field"]) == ("INVALID_INPUT", "contact.lastName")
     created = await result(
-        gql, ASSIGN_NEW, portalUserId=WAITING,
+        gql,
+        ASSIGN_NEW,
+        portalUserId=WAITING,
         contact={"firstName": " Wilma ", "lastName": "Wartet", "city": "Musterstadt"},
-    )  # fmt: skip
+    )
     assert created["portalUser"]["contact"]["lastName"] == "Wartet"
     contact = await session.scalar(
         sa.select(models.Contact).where(models.Contact.email == "wartet.zuordnung@example.org")
@@ -177,8 +179,8 @@ async def users(gql: GraphQLClient, **variables: Any) -> list[dict[str, Any]]:
 async def test_portal_users_filtered_and_sorted(gql: GraphQLClient) -> None:
     everyone = await users(gql)
     assert len(everyone) == 8
-    assert {"email", "registrationStatus", "assignmentStatus", "lastLoginAt", "totpEnabled",
-            "contact"} <= set(everyone[0])  # fmt: skip
+    fields = "email registrationStatus assignmentStatus lastLoginAt totpEnabled contact".split()
+    assert set(fields) <= set(everyone[0])
     pending = await users(gql, filter={"assignmentStatus": "PENDING"})
     assert {u["email"] for u in pending} == {
         "neu.interessent@example.org",

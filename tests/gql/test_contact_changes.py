@@ -325,8 +325,13 @@ async def test_readings_wait_for_review_when_the_portal_says_so(
     value = await plausible_value(session, meter_id, last)
     result = await submit(gql, meterId=global_id("Meter", meter_id), value=value, clientKey="ok")
     assert result["reading"]["status"] == "PENDING_REVIEW"
-    by_staff = await submit(gql, "agent", meterId=global_id("Meter", meter_id),
-                            value=str(Decimal(value) + 1), clientKey="staff")  # fmt: skip
+    by_staff = await submit(
+        gql,
+        "agent",
+        meterId=global_id("Meter", meter_id),
+        value=str(Decimal(value) + 1),
+        clientKey="staff",
+    )
     assert by_staff["reading"]["status"] == "ACCEPTED"
 
 

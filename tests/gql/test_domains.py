@@ -63,9 +63,8 @@ def admin(
 
 async def test_a_custom_domain_from_pending_to_configured(admin: Any, dns: LoopbackDns) -> None:
     created = (await admin(CREATE, type="CUSTOMER", name="Eigenes", subdomain="eigen"))["portal"]
-    assert (created["domainKind"], created["domainStatus"], created["domainRecords"]) == (
-        "MANAGED", "READY", [],
-    )  # fmt: skip
+    domain = (created["domainKind"], created["domainStatus"], created["domainRecords"])
+    assert domain == ("MANAGED", "READY", [])
     portal = created["id"]
 
     pending = (await admin(SET, id=portal, domain=" Kundenportal.Stadtwerke-Eigen.DE. "))["portal"]

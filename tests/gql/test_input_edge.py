@@ -199,11 +199,13 @@ async def test_every_text_input_refuses_bad_values_naming_where(
     [
         ('{ publicPortal(domain: "a\\u0000b") { name } }', "domain"),
         ('{ contacts(search: "a\\u0007b") { totalCount } }', "search"),
-        ('mutation { login(input: {email: "a@b.de,c@d.de", password: "x"}) '
-         "{ __typename } }", "input' at .email"),
+        (
+            'mutation { login(input: {email: "a@b.de,c@d.de", password: "x"}) { __typename } }',
+            "input' at .email",
+        ),
         ('{ contacts(after: "' + encode_cursor(2**31) + '") { totalCount } }', "after"),
     ],
-)  # fmt: skip
+)
 async def test_a_refused_literal_names_its_argument(
     gql: GraphQLClient, query: str, argument: str
 ) -> None:

@@ -33,9 +33,8 @@ async def test_a_reading_is_stored_once_per_client_key(
     meter = global_id("Meter", meter_id)
     first = await submit(gql, meterId=meter, value=value, clientKey="app-1")
     assert first["__typename"] == "MeterReadingSubmitted", first
-    assert (first["created"], first["reading"]["status"], first["reading"]["source"]) == (
-        True, "ACCEPTED", "CUSTOMER",
-    )  # fmt: skip
+    stored = (first["created"], first["reading"]["status"], first["reading"]["source"])
+    assert stored == (True, "ACCEPTED", "CUSTOMER")
     retry = await submit(gql, meterId=meter, value=value, clientKey="app-1")
     assert retry["created"] is False
     assert retry["reading"]["id"] == first["reading"]["id"]
@@ -54,9 +53,12 @@ async def test_errors_that_need_the_database(gql: GraphQLClient, session: AsyncS
     assert odd["reason"] == "IMPLAUSIBLE"
     assert odd["allowedMin"] is not None
     confirmed = await submit(
-        gql, meterId=meter, value=str(last.value + 100000), clientKey="c",
+        gql,
+        meterId=meter,
+        value=str(last.value + 100000),
+        clientKey="c",
         overridePlausibility=True,
-    )  # fmt: skip
+    )
     assert confirmed["reading"]["status"] == "PENDING_REVIEW"
     duplicate = await submit(
         gql, meterId=meter, value=str(last.value), clientKey="d", readAt=last.read_at.isoformat()
@@ -80,13 +82,17 @@ async def test_staff_submit_for_any_meter_and_the_grant_is_needed(
 ) -> None:
     meter_id, last = await anna_meter(session)
     value = await plausible_value(session, meter_id, last)
-    by_agent = await submit(gql, "agent", meterId=global_id("Meter", meter_id), value=value,
-                            clientKey="staff-1")  # fmt: skip
+    by_agent = await submit(
+        gql, "agent", meterId=global_id("Meter", meter_id), value=value, clientKey="staff-1"
+    )
     assert by_agent["reading"]["source"] == "STAFF"
     customer = ACTORS["customer"]
     without = replace(customer, grants=customer.grants - {Grant.METER_READING_CREATE.value})
-    data, errors = await gql(SUBMIT, without, input={
-        "meterId": global_id("Meter", meter_id), "value": value, "clientKey": "x"})  # fmt: skip
+    data, errors = await gql(
+        SUBMIT,
+        without,
+        input={"meterId": global_id("Meter", meter_id), "value": value, "clientKey": "x"},
+    )
     assert data == {"submitMeterReading": None}
     assert (errors[0].extensions or {}).get("grant") == "meter_reading:create"
 
@@ -126,10 +132,18 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
     async def one() -> readings.Submitted:
         async with committed() as db, db.begin():
             return await readings.submit(
-                db, ACTORS["customer"], meter_id=meter_id, register=None, raw_value=value,
-                read_at=None, client_key="concurrent-1", override_plausibility=False,
-                origin=Origin(), notify=NOTIFY, now=datetime.now(UTC),
-            )  # fmt: skip
+                db,
+                ACTORS["customer"],
+                meter_id=meter_id,
+                register=None,
+                raw_value=value,
+                read_at=None,
+                client_key="concurrent-1",
+                override_plausibility=False,
+                origin=Origin(),
+                notify=NOTIFY,
+                now=datetime.now(UTC),
+            )
 
     results = await asyncio.gather(*(one() for _ in range(4)))
     assert sorted(r.created for r in results) == [False, False, False, True]
@@ -152,9 +166,14 @@ async def test_staff_review_confirmed_outliers(gql: GraphQLClient, session: Asyn
     last = readings.Point(reading.read_at, reading.value)  # plain values: the test commits
     meter = global_id("Meter", meter_id)
     for n in (1, 2, 3):  # each far above the one before: each needs review
-        await submit(gql, meterId=meter, value=str(last.value + 100000 * n), clientKey=f"r{n}",
-                     overridePlausibility=True,
-                     readAt=(last.read_at + timedelta(days=n)).isoformat())  # fmt: skip
+        await submit(
+            gql,
+            meterId=meter,
+            value=str(last.value + 100000 * n),
+            clientKey=f"r{n}",
+            overridePlausibility=True,
+            readAt=(last.read_at + timedelta(days=n)).isoformat(),
+        )
     data, errors = await gql(TO_REVIEW, "agent")
     assert errors == []
     assert data is not None
@@ -164,8 +183,11 @@ async def test_staff_review_confirmed_outliers(gql: GraphQLClient, session: Asyn
     assert [(e.extensions or {}).get("code") for e in customer_errors] == ["FORBIDDEN"]
 
     async def review(reading: str, decision: str, value: str | None = None) -> Any:
-        data, errors = await gql(REVIEW, "agent", input={
-            "readingId": reading, "decision": decision, "correctedValue": value})  # fmt: skip
+        data, errors = await gql(
+            REVIEW,
+            "agent",
+            input={"readingId": reading, "decision": decision, "correctedValue": value},
+        )
         assert errors == [], errors
         assert data is not None
         return data["reviewMeterReading"]
@@ -215,6 +237,11 @@ async def test_after_a_counter_reset_a_lower_reading_is_accepted(
     accepted = await submit(gql, meterId=meter, value="12.5", clientKey="after-reset")
     assert accepted["reading"]["status"] == "ACCEPTED"
     # A reading before the reset is still checked against the older ones.
-    before = await submit(gql, meterId=meter, value="13", clientKey="before-reset",
-                          readAt=(reset_at - timedelta(hours=1)).isoformat())  # fmt: skip
+    before = await submit(
+        gql,
+        meterId=meter,
+        value="13",
+        clientKey="before-reset",
+        readAt=(reset_at - timedelta(hours=1)).isoformat(),
+    )
     assert before["reason"] == "LESS_THAN_PREVIOUS"

@@ -128,11 +128,10 @@ async def test_public_portal_is_only_for_active_published_portals(gql: GraphQLCl
 def test_public_portal_shows_nothing_internal() -> None:
     public = schema._schema.type_map["PublicPortal"]
     fields = set(public.fields)  # type: ignore[attr-defined]
-    assert fields == {
-        "id", "name", "type", "domain", "language", "languages", "defaultLanguage", "design",
-        "layout", "texts", "pageTitles", "identifiers", "selfRegistration", "registrationLink",
-        "termsUrl", "privacyUrl", "twoFactor",
-    }  # fmt: skip
+    assert fields == set(
+        """id name type domain language languages defaultLanguage design layout texts pageTitles
+        identifiers selfRegistration registrationLink termsUrl privacyUrl twoFactor""".split()
+    )
     for name in fields:
         assert get_named_type(public.fields[name].type).name not in {"Portal", "PortalUser"}  # type: ignore[attr-defined]
 
@@ -148,27 +147,60 @@ async def test_staff_to_notify_and_approval_attributes_must_exist(gql: GraphQLCl
         refused = await result(gql, UPDATE, input={"id": PORTAL, "changes": changes})
         assert (refused["code"], refused["field"]) == ("INVALID_INPUT", field)
     ok = await result(
-        gql, UPDATE,
-        input={"id": PORTAL, "changes": {"notifyStaffUserIds": [agent],
-                                          "approvalRequiredAttributes": ["contract.iban"]}},
-    )  # fmt: skip
+        gql,
+        UPDATE,
+        input={
+            "id": PORTAL,
+            "changes": {
+                "notifyStaffUserIds": [agent],
+                "approvalRequiredAttributes": ["contract.iban"],
+            },
+        },
+    )
     assert ok["portal"]["draftSettings"]["notifyStaffUserIds"] == [agent]
 
 
 SEED_003: list[tuple[str, str, dict[str, Any]]] = [
-    ("createPortal", "CreatePortalInput", {"type": "CUSTOMER", "name": "Kundenportal Süd",
-     "subdomain": "sued", "languages": ["de", "en"]}),
-    ("updatePortalSettings", "UpdatePortalSettingsInput", {"changes": {
-        "design": {"primaryColor": "#112233", "logoUrl": "https://sued.example/logo.svg"},
-        "registration": {"selfRegistration": "ALLOW_WITH_CONTACT",
-                         "termsUrl": "https://sued.example/agb"},
-        "texts": {"de": {"login": "Hallo Süd"}, "en": {"login": "Hello South"}},
-        "twoFactor": "OPTIONAL"}}),
-    ("createTile", "CreateTileInput", {"kind": "ENTITY", "content": {
-        "entity": "contract", "de": {"title": "Verträge"}, "en": {"title": "Contracts"}}}),
+    (
+        "createPortal",
+        "CreatePortalInput",
+        {
+            "type": "CUSTOMER",
+            "name": "Kundenportal Süd",
+            "subdomain": "sued",
+            "languages": ["de", "en"],
+        },
+    ),
+    (
+        "updatePortalSettings",
+        "UpdatePortalSettingsInput",
+        {
+            "changes": {
+                "design": {"primaryColor": "#112233", "logoUrl": "https://sued.example/logo.svg"},
+                "registration": {
+                    "selfRegistration": "ALLOW_WITH_CONTACT",
+                    "termsUrl": "https://sued.example/agb",
+                },
+                "texts": {"de": {"login": "Hallo Süd"}, "en": {"login": "Hello South"}},
+                "twoFactor": "OPTIONAL",
+            }
+        },
+    ),
+    (
+        "createTile",
+        "CreateTileInput",
+        {
+            "kind": "ENTITY",
+            "content": {
+                "entity": "contract",
+                "de": {"title": "Verträge"},
+                "en": {"title": "Contracts"},
+            },
+        },
+    ),
     ("publishPortal", "PublishPortalInput", {}),
     ("activatePortal", "PortalIdInput", {}),
-]  # fmt: skip
+]
 
 
 async def test_an_admin_sets_up_a_portal_along_the_seed_003_checklist(

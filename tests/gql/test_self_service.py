@@ -86,16 +86,18 @@ async def test_refused_without_the_grant_and_for_staff(
     without = replace(customer, grants=customer.grants - {Grant.INSTALLMENT_UPDATE.value})
     for actor in (without, "agent", "installer"):
         data, errors = await gql(
-            CHANGE, actor,
+            CHANGE,
+            actor,
             input={"contractId": global_id("Contract", contract_id), "amount": "90.00"},
-        )  # fmt: skip
+        )
         assert data == {"changeInstallment": None}
         assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]
     impersonated = replace(customer, impersonator_id=ACTORS["agent"].subject_id)
     _, errors = await gql(
-        CHANGE, impersonated,
+        CHANGE,
+        impersonated,
         input={"contractId": global_id("Contract", contract_id), "amount": "90.00"},
-    )  # fmt: skip
+    )
     assert "impersonating" in errors[0].message
 
 
@@ -109,15 +111,21 @@ DUE = """mutation($input: ChangeDueDateInput!) { changeDueDate(input: $input) {
 
 async def test_payment_method_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
     contract_id = global_id("Contract", (await anna_contract(session)).id)
-    refused = await gql(PAYMENT, "customer", input={
-        "contractId": contract_id, "method": "SEPA_DEBIT", "iban": "DE89370400440532013001",
-        "accountHolder": "Anna Becker", "mandateAccepted": True})  # fmt: skip
+
+    def sepa_debit(iban: str) -> dict[str, Any]:
+        return {
+            "contractId": contract_id,
+            "method": "SEPA_DEBIT",
+            "iban": iban,
+            "accountHolder": "Anna Becker",
+            "mandateAccepted": True,
+        }
+
+    refused = await gql(PAYMENT, "customer", input=sepa_debit("DE89370400440532013001"))
     # A wrong checksum is refused while the request is read (the Iban scalar).
     assert refused[0] is None
     assert "at .iban: Not a valid IBAN" in refused[1][0].message
-    data, errors = await gql(PAYMENT, "customer", input={
-        "contractId": contract_id, "method": "SEPA_DEBIT", "iban": "DE89 3704 0044 0532 0130 00",
-        "accountHolder": "Anna Becker", "mandateAccepted": True})  # fmt: skip
+    data, errors = await gql(PAYMENT, "customer", input=sepa_debit("DE89 3704 0044 0532 0130 00"))
     assert errors == [], errors
     assert data is not None
     assert data["changePaymentMethod"]["contract"] == {
@@ -142,8 +150,11 @@ async def test_jonas_can_not_change_while_a_payment_is_overdue(
     assert payment is not None
     payment.status = models.PaymentStatus.OVERDUE
     await session.commit()
-    data, _ = await gql(PAYMENT, "other_customer", input={
-        "contractId": global_id("Contract", contract.id), "method": "TRANSFER"})  # fmt: skip
+    data, _ = await gql(
+        PAYMENT,
+        "other_customer",
+        input={"contractId": global_id("Contract", contract.id), "method": "TRANSFER"},
+    )
     assert data is not None
     assert data["changePaymentMethod"]["code"] == "RULE_VIOLATED"
     assert "overdue" in data["changePaymentMethod"]["message"]

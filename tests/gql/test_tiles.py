@@ -18,21 +18,25 @@ from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, GraphQLClient, glo
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 TILE = "__typename ... on MutationError { code message field }"
 CREATE = (
-    "mutation($input: CreateTileInput!) { createTile(input: $input) { " + TILE
+    "mutation($input: CreateTileInput!) { createTile(input: $input) { "
+    + TILE
     + " ... on TilePayload { tile { id kind position content } } } }"
-)  # fmt: skip
+)
 UPDATE = (
-    "mutation($input: UpdateTileInput!) { updateTile(input: $input) { " + TILE
+    "mutation($input: UpdateTileInput!) { updateTile(input: $input) { "
+    + TILE
     + " ... on TilePayload { tile { visible content permissionGroups { name } } } } }"
-)  # fmt: skip
+)
 DELETE = (
-    "mutation($input: DeleteTileInput!) { deleteTile(input: $input) { " + TILE
+    "mutation($input: DeleteTileInput!) { deleteTile(input: $input) { "
+    + TILE
     + " ... on DeleteTilePayload { deletedId } } }"
-)  # fmt: skip
+)
 REORDER = (
-    "mutation($input: ReorderTilesInput!) { reorderTiles(input: $input) { " + TILE
+    "mutation($input: ReorderTilesInput!) { reorderTiles(input: $input) { "
+    + TILE
     + " ... on TilesPayload { tiles { id position } } } }"
-)  # fmt: skip
+)
 
 
 async def result(gql: GraphQLClient, query: str, actor: str = "admin", **input: Any) -> Any:

@@ -169,15 +169,27 @@ async def test_health_check(client: httpx.AsyncClient) -> None:
     ("content_type", "body", "status", "answer"),
     [
         # What a cross-site form or a "simple" fetch can send without a CORS preflight.
-        ("text/plain", json.dumps({"query": "mutation { logout { __typename } }"}),
-         415, "Unsupported content type"),
-        ("application/x-www-form-urlencoded", "query=mutation+%7B+logout+%7B+revoked+%7D+%7D",
-         415, "Unsupported content type"),
+        (
+            "text/plain",
+            json.dumps({"query": "mutation { logout { __typename } }"}),
+            415,
+            "Unsupported content type",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "query=mutation+%7B+logout+%7B+revoked+%7D+%7D",
+            415,
+            "Unsupported content type",
+        ),
         # Many operations in one request (batching) are refused altogether.
-        ("application/json", json.dumps([{"query": "{ viewer { role } }"}] * 2),
-         400, "Batching is not enabled"),
+        (
+            "application/json",
+            json.dumps([{"query": "{ viewer { role } }"}] * 2),
+            400,
+            "Batching is not enabled",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_only_json_posts_run_and_never_in_batches(
     client: httpx.AsyncClient, content_type: str, body: str, status: int, answer: str
 ) -> None:

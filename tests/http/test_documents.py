@@ -136,15 +136,24 @@ async def test_a_customer_uploads_a_pdf_to_a_contract_audited_and_stored(
     assert contract is not None
     bearer = await token(client, "anna")
     result = await uploaded(
-        client, bearer, PDF, filename="Zählerstand März.pdf", type="PROTOCOL",
+        client,
+        bearer,
+        PDF,
+        filename="Zählerstand März.pdf",
+        type="PROTOCOL",
         contractId=global_id("Contract", contract.id),
-    )  # fmt: skip
+    )
     assert result["__typename"] == "DocumentUploaded", result
     assert result["document"] | {"id": None} == {
-        "id": None, "name": "Zählerstand März.pdf", "type": "PROTOCOL",
-        "mimeType": "application/pdf", "sizeBytes": len(PDF), "isNew": False,
-        "uploadedByCustomer": True, "contract": {"number": contract.number},
-    }  # fmt: skip
+        "id": None,
+        "name": "Zählerstand März.pdf",
+        "type": "PROTOCOL",
+        "mimeType": "application/pdf",
+        "sizeBytes": len(PDF),
+        "isNew": False,
+        "uploadedByCustomer": True,
+        "contract": {"number": contract.number},
+    }
     row = await session.scalar(
         sa.select(models.Document).where(models.Document.name == "Zählerstand März.pdf")
     )

@@ -495,8 +495,8 @@ def write_users_csv(path: Path, rows: int) -> None:
 
 
 def import_command(csv: Path, url: str) -> list[str]:
-    return [sys.executable, "-m", "gql.cli", "users", "import", str(csv),
-            "--portal", CUSTOMER_PORTAL_DOMAIN, "--database-url", url]  # fmt: skip
+    options = ["--portal", CUSTOMER_PORTAL_DOMAIN, "--database-url", url]
+    return [sys.executable, "-m", "gql.cli", "users", "import", str(csv), *options]
 
 
 async def writing_backend(engine: AsyncEngine, process: subprocess.Popen[bytes]) -> int:
@@ -535,9 +535,14 @@ async def imported_users(engine: AsyncEngine) -> tuple[int, int]:
 
 async def run_to_the_end(command: list[str]) -> str:
     finished = await asyncio.to_thread(
-        subprocess.run, command, cwd=ROOT, capture_output=True, text=True, check=False,
+        subprocess.run,
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return finished.stdout
 

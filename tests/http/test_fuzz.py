@@ -172,8 +172,11 @@ async def test_a_cancelled_field_lets_its_statement_finish(
         await abandoned
     assert (await context.execute(sa.select(sa.literal(1)))).scalar_one() == 1
     finished = Context(
-        session=session, actor=ANONYMOUS, settings=test_settings, tokens=tokens,
+        session=session,
+        actor=ANONYMOUS,
+        settings=test_settings,
+        tokens=tokens,
         closed=lambda: True,
-    )  # fmt: skip
+    )
     with pytest.raises(asyncio.CancelledError):  # after the answer: no new statement
         await finished.execute(sa.select(sa.literal(1)))

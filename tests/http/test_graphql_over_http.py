@@ -77,9 +77,11 @@ async def test_the_answer_is_graphql_response_json_when_asked_for(
     for request in (
         {"query": "{ viewer { role "},
         {"query": "{ viewer { nichtDa } }"},
-        {"query": "query($c: Cursor) { contacts(after: $c) { totalCount } }",
-         "variables": {"c": "kaputt"}},
-    ):  # fmt: skip
+        {
+            "query": "query($c: Cursor) { contacts(after: $c) { totalCount } }",
+            "variables": {"c": "kaputt"},
+        },
+    ):
         refused = await client.post("/graphql", json=request, headers=accept)
         assert (refused.status_code, refused.headers["content-type"]) == (400, GRAPHQL_RESPONSE)
         assert set(refused.json()) == {"errors"}, refused.json()
@@ -128,10 +130,12 @@ NEAR_MISSES: list[dict[str, Any]] = [
     {"query": "{ portals(type: CUSTOMR) { totalCount } }"},
     {"query": "query($i: LoginInpt!) { login(input: $i) { __typename } }"},
     {"query": 'mutation { login(input: {emial: "a@b.de", password: "x"}) { __typename } }'},
-    {"query": "mutation($i: LoginInput!) { login(input: $i) { __typename } }",
-     "variables": {"i": {"emial": "a@b.de", "password": "x"}}},
-    {"query": "{ node(id: \"x\") { ... on Portl { id } } }"},
-]  # fmt: skip
+    {
+        "query": "mutation($i: LoginInput!) { login(input: $i) { __typename } }",
+        "variables": {"i": {"emial": "a@b.de", "password": "x"}},
+    },
+    {"query": '{ node(id: "x") { ... on Portl { id } } }'},
+]
 
 
 async def test_production_errors_propose_no_names(

@@ -215,9 +215,12 @@ class PlanClient:
         self.graphql = app.state.graphql
 
     async def post(
-        self, query: str | None, token: str | None, variables: dict[str, Any] | None = None,
+        self,
+        query: str | None,
+        token: str | None,
+        variables: dict[str, Any] | None = None,
         extensions: dict[str, Any] | None = None,
-    ) -> httpx.Response:  # fmt: skip
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         body: dict[str, Any] = {"variables": variables or {}}
         if query is not None:
@@ -293,9 +296,12 @@ async def callers(plans: PlanClient, session: AsyncSession) -> list[Caller]:
     organization = await session.get_one(models.Organization, ACTORS["admin"].organization_id)
     contact = await session.get_one(models.Contact, jonas_contact)
     contract, _ = b.contract_with_meter(
-        organization, contact, "V-2019-0000001", models.Commodity.GAS,
+        organization,
+        contact,
+        "V-2019-0000001",
+        models.Commodity.GAS,
         models.PaymentMethod.TRANSFER,
-    )  # fmt: skip
+    )
     contract.status = models.ContractStatus.TERMINATED
     await b.flush()
     return [
@@ -543,11 +549,13 @@ async def test_a_persisted_query_is_checked_against_its_hash(
     assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"persistedQuery": {"version": 2, "sha256Hash": sha256(ROLE_ONLY)}},
-         "PERSISTED_QUERY_NOT_SUPPORTED"),
+        (
+            {"persistedQuery": {"version": 2, "sha256Hash": sha256(ROLE_ONLY)}},
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+        ),
         ({"persistedQuery": {"version": 1, "sha256Hash": "abc"}}, "BAD_USER_INPUT"),
         ({"persistedQuery": "yes"}, "PERSISTED_QUERY_NOT_SUPPORTED"),
-    ]  # fmt: skip
+    ]
     for extensions, code in cases:
         body = (await plans.post(ROLE_ONLY, token, extensions=extensions)).json()
         assert body["errors"][0]["extensions"]["code"] == code, extensions

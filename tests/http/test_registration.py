@@ -99,25 +99,25 @@ async def schulz_without_access(session: AsyncSession) -> None:
 
 # --- The matching and self-registration table ---------------------------------------------
 
+# Short names, so that each case is one line.
+DENY = SelfRegistration.DENY
+WITHOUT_CONTACT = SelfRegistration.ALLOW_WITHOUT_CONTACT
+WITH_CONTACT = SelfRegistration.ALLOW_WITH_CONTACT
+SCHULZ = "familie.schulz@example.org"
+NEU = "neu@example.org"
+SENT = "ACTIVATION_SENT"
 REGISTRATION_CASES = [
     # (email, customer number, self-registration, expected outcome, status, contact)
-    ("julia.richter@example.org", "K-999999", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
-     "ACTIVATION_SENT", "K-100007"),
-    ("familie.schulz@example.org", "K-100004", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
-     "ACTIVATION_SENT", "K-100004"),
-    ("familie.schulz@example.org", "k-100003 ", SelfRegistration.DENY, "REGISTERED_ASSIGNED",
-     "ACTIVATION_SENT", "K-100003"),
-    ("familie.schulz@example.org", "K-100001", SelfRegistration.ALLOW_WITHOUT_CONTACT,
-     "REGISTERED_PENDING", "ACTIVATION_SENT", None),
-    ("familie.schulz@example.org", "K-100001", SelfRegistration.DENY, "DENIED", None, None),
-    ("neu@example.org", "K-999999", SelfRegistration.ALLOW_WITHOUT_CONTACT,
-     "REGISTERED_PENDING", "ACTIVATION_SENT", None),
-    ("neu@example.org", "K-999999", SelfRegistration.ALLOW_WITH_CONTACT, "CONTACT_CREATED",
-     "ACTIVATION_SENT", "created"),
-    ("neu@example.org", "K-999999", SelfRegistration.DENY, "DENIED", None, None),
-    ("anna.becker@example.org", "K-100001", SelfRegistration.ALLOW_WITH_CONTACT, "EXISTS",
-     "ACTIVE", "K-100001"),
-]  # fmt: skip
+    ("julia.richter@example.org", "K-999999", DENY, "REGISTERED_ASSIGNED", SENT, "K-100007"),
+    (SCHULZ, "K-100004", DENY, "REGISTERED_ASSIGNED", SENT, "K-100004"),
+    (SCHULZ, "k-100003 ", DENY, "REGISTERED_ASSIGNED", SENT, "K-100003"),
+    (SCHULZ, "K-100001", WITHOUT_CONTACT, "REGISTERED_PENDING", SENT, None),
+    (SCHULZ, "K-100001", DENY, "DENIED", None, None),
+    (NEU, "K-999999", WITHOUT_CONTACT, "REGISTERED_PENDING", SENT, None),
+    (NEU, "K-999999", WITH_CONTACT, "CONTACT_CREATED", SENT, "created"),
+    (NEU, "K-999999", DENY, "DENIED", None, None),
+    ("anna.becker@example.org", "K-100001", WITH_CONTACT, "EXISTS", "ACTIVE", "K-100001"),
+]
 
 
 @pytest.mark.parametrize(
@@ -195,8 +195,11 @@ async def test_register_activate_and_log_in(
     tampered = await call(client, ACTIVATE, portalId=PORTAL, token=token[:-2] + "xx")
     assert tampered["code"] == "INVALID_TOKEN"
     done = await call(client, ACTIVATE, portalId=PORTAL, token=token)
-    assert done == {"__typename": "AccountActivated", "email": "julia.richter@example.org",
-                    "canLogIn": True}  # fmt: skip
+    assert done == {
+        "__typename": "AccountActivated",
+        "email": "julia.richter@example.org",
+        "canLogIn": True,
+    }
     reused = await call(client, ACTIVATE, portalId=PORTAL, token=token)
     assert reused["code"] == "INVALID_TOKEN"
     result = await login(client, "julia.richter@example.org", PASSWORD, PORTAL)
@@ -346,8 +349,12 @@ async def test_inviting_everyone_twice_sends_each_invitation_once(
     assert first["remaining"] == rest["invited"] + rest["skipped"] > 0
     assert rest["remaining"] == 0
     again = await call(client, INVITE_ALL, agent, portalId=PORTAL)
-    assert again == {"__typename": "BulkInvitationPayload", "invited": 0, "skipped": 0,
-                     "remaining": 0}  # fmt: skip
+    assert again == {
+        "__typename": "BulkInvitationPayload",
+        "invited": 0,
+        "skipped": 0,
+        "remaining": 0,
+    }
     received = await mails(smtp, sessions)
     recipients = [m.recipients[0] for m in received]
     assert len(recipients) == len(set(recipients)) == first["invited"] + rest["invited"]
@@ -403,11 +410,15 @@ async def test_batches_commit_one_by_one_and_a_rerun_invites_nobody(
 
     async def run() -> portal_access.BulkInvitation:
         return await portal_access.invite_in_batches(
-            sessions, system, AccessConfig.from_settings(test_settings),
-            portal_id=CUSTOMER_PORTAL, batch=4, active_contract_only=False,
+            sessions,
+            system,
+            AccessConfig.from_settings(test_settings),
+            portal_id=CUSTOMER_PORTAL,
+            batch=4,
+            active_contract_only=False,
             on_batch=lambda done, remaining: progress.append((done.invited, remaining)),
             now=lambda: datetime.now(UTC),
-        )  # fmt: skip
+        )
 
     first = await run()
     assert first.invited > 4
@@ -433,8 +444,11 @@ async def test_a_registration_without_a_contact_waits_for_staff(
     [mail] = await mails(smtp, sessions)
     assert mail.text.startswith("Hallo,")  # no contact, no name
     done = await call(client, ACTIVATE, portalId=PORTAL, token=token_of(mail, "activate"))
-    assert done == {"__typename": "AccountActivated", "email": "neu.kunde@example.org",
-                    "canLogIn": False}  # fmt: skip
+    assert done == {
+        "__typename": "AccountActivated",
+        "email": "neu.kunde@example.org",
+        "canLogIn": False,
+    }
     refused = await login(client, "neu.kunde@example.org", PASSWORD, PORTAL)
     assert refused["code"] == "INVALID_CREDENTIALS"
 

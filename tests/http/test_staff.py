@@ -96,9 +96,14 @@ async def test_an_invited_colleague_sets_a_password_from_the_email_and_logs_in(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     invited = await call(
-        client, INVITE, admin, email=" Petra.Neu@Musterstadt.example", name="Petra Neu",
-        role="AGENT", language="de",
-    )  # fmt: skip
+        client,
+        INVITE,
+        admin,
+        email=" Petra.Neu@Musterstadt.example",
+        name="Petra Neu",
+        role="AGENT",
+        language="de",
+    )
     assert invited["staffUser"] == {
         "email": "petra.neu@musterstadt.example",
         "name": "Petra Neu",
@@ -141,9 +146,14 @@ async def test_inviting_again_replaces_the_link(
 ) -> None:
     for language in ("de", "en"):
         await call(
-            client, INVITE, admin, email="max@musterstadt.example", name="Max", role="ADMIN",
+            client,
+            INVITE,
+            admin,
+            email="max@musterstadt.example",
+            name="Max",
+            role="ADMIN",
             language=language,
-        )  # fmt: skip
+        )
     assert (await deliver(sessions, smtp)).sent == 2
     by_subject = {mail.subject: mail for mail in smtp.sink.mails}
     first = by_subject["Einladung zu Stadtwerke Musterstadt"]
@@ -239,9 +249,12 @@ async def test_changing_the_password_ends_the_other_sessions(client: httpx.Async
     )
     assert (wrong["code"], wrong["field"]) == ("INVALID_INPUT", "currentPassword")
     same_as_email = await call(
-        client, CHANGE_PASSWORD, here, currentPassword="Demo-Kunde-1",
+        client,
+        CHANGE_PASSWORD,
+        here,
+        currentPassword="Demo-Kunde-1",
         newPassword="Anna.Becker@example.org",
-    )  # fmt: skip
+    )
     assert (same_as_email["code"], same_as_email["field"]) == ("INVALID_INPUT", "newPassword")
 
     changed = await call(

@@ -53,9 +53,8 @@ async def test_a_good_file_then_the_same_file_again(session: AsyncSession) -> No
     )
     assert zwei is not None
     assert zwei.contact_id == contact_id("musterstadt", "c06")
-    assert (zwei.registration_status, zwei.assignment_status, zwei.language) == (
-        models.RegistrationStatus.INVITED, models.AssignmentStatus.ASSIGNED, "en",
-    )  # fmt: skip
+    state = (zwei.registration_status, zwei.assignment_status, zwei.language)
+    assert state == (models.RegistrationStatus.INVITED, models.AssignmentStatus.ASSIGNED, "en")
     again = await run_import(session, GOOD)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert await count_users(session) == before + 2
@@ -69,9 +68,13 @@ async def test_a_file_with_bad_rows_writes_nothing(session: AsyncSession) -> Non
         await run_import(session, bad)
     problems = [(e.line, e.column) for e in refused.value.errors]
     assert problems == [
-        (5, "email"), (6, "email"), (7, "language"), (7, "customer_number"),
-        (7, "permission_group"), (8, "email"),
-    ]  # fmt: skip
+        (5, "email"),
+        (6, "email"),
+        (7, "language"),
+        (7, "customer_number"),
+        (7, "permission_group"),
+        (8, "email"),
+    ]
     assert "already on line 2" in refused.value.errors[1].message
     assert await count_users(session) == before
 
@@ -133,8 +136,11 @@ async def test_over_http_as_a_multipart_upload(client: httpx.AsyncClient) -> Non
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["importPortalUsers"] == {
-        "__typename": "PortalUsersImported", "created": 2, "updated": 1, "unchanged": 0,
-    }  # fmt: skip
+        "__typename": "PortalUsersImported",
+        "created": 2,
+        "updated": 1,
+        "unchanged": 0,
+    }
     export = await client.post(
         "/graphql",
         json={
