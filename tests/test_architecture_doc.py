@@ -72,5 +72,5 @@ def test_adding_a_field_as_the_doc_shows(tmp_path: Path) -> None:
     assert field is not None
     roles, grants = sdl_matrix(exported)
     key = f"{class_name}.{field[1]}"
-    assert roles[key] == {Role.ADMIN, Role.AGENT, Role.CUSTOMER}
+    assert roles[key] == frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER})
     assert grants[key] is Grant.CONTRACT_READ
