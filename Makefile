@@ -7,10 +7,13 @@ ARGS ?=
 
 .PHONY: serve test lint schema bench bench-nested bench-import fuzz soak audit postgres clean
 
+# The first start installs about 60 packages: pip says which one it is at.
 $(STAMP): pyproject.toml requirements.lock
+	@echo "Installing the project and its locked dependencies into $(VENV) (first start: a minute or two)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	bash -o pipefail -c "$(BIN)/python -m pip install --progress-bar off -c requirements.lock \
+	  -e '.[dev]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully installed)|ERROR'"
 	touch $(STAMP)
 
 # PostgreSQL server binaries for the embedded database (skipped with DATABASE_URL).

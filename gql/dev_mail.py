@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import json
+import re
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 import structlog
 from aiosmtpd.controller import Controller
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 log = structlog.get_logger(__name__)
 
@@ -81,8 +83,57 @@ def read_mailbox(path: Path, keep: int = 200) -> list[dict[str, Any]]:
     return [json.loads(line) for line in reversed(lines[-keep:]) if line.strip()]
 
 
+LINK = re.compile(r"https?://[^\s<>\"']+")
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+def _linked(text: str) -> str:
+    """The text escaped for HTML, with its URLs as links."""
+    parts, last = [], 0
+    for match in LINK.finditer(text):
+        parts.append(html.escape(text[last : match.start()]))
+        url = html.escape(match.group(0))
+        parts.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts)
+
+
+def mails_page(mails: list[dict[str, Any]]) -> str:
+    """The mails as a page a person reads: newest first, links clickable."""
+    items = "".join(
+        "<article><h2>{subject}</h2><p>To {to} &middot; from {sender}</p><pre>{text}</pre>"
+        "</article>".format(
+            subject=html.escape(mail["subject"]),
+            to=html.escape(", ".join(mail["recipients"])),
+            sender=html.escape(mail["sender"]),
+            text=_linked(mail["text"]),
+        )
+        for mail in mails
+    )
+    empty = "<p>No mails yet. Register or request a password reset to get one.</p>"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Mails of the development sink</title><style>"
+        "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "article{border-bottom:1px solid #ccc;padding:.5rem 0}"
+        "pre{white-space:pre-wrap;font-family:inherit}h2{font-size:1.1rem;margin:.5rem 0}"
+        "p{color:#555;margin:.25rem 0}</style></head><body>"
+        f"<h1>Mails ({len(mails)})</h1>"
+        '<p>Newest first. As JSON: <a href="?format=json">?format=json</a>.</p>'
+        f"{items or empty}</body></html>"
+    )
+
+
 def mails_endpoint(path: Path) -> Any:
+    """`/dev/mails`: an HTML page for a browser (Accept: text/html), JSON otherwise or
+    with `?format=json`."""
+
     async def mails(request: Request) -> Response:
-        return JSONResponse(read_mailbox(path))
+        found = read_mailbox(path)
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if wants_page and request.query_params.get("format") != "json":
+            return HTMLResponse(mails_page(found), headers={"content-security-policy": PAGE_CSP})
+        return JSONResponse(found)
 
     return mails

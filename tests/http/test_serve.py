@@ -3,6 +3,7 @@ directory and its own embedded PostgreSQL; the README's demo logins work over HT
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from graphql import parse, validate
 
+from gql.dev_mail import mails_page
 from gql.schema import schema
 from tests.conftest import ROOT
 
@@ -200,6 +202,12 @@ def test_a_person_registers_reads_the_mail_activates_and_logs_in(server: Server)
     [mail] = [m for m in mails if m["recipients"] == ["julia.richter@example.org"]]
     token = re.search(r"/activate\?token=([\w-]+)", mail["text"])
     assert token, mail["text"]
+    # A browser gets the same mails as a page, the activation link clickable.
+    page = httpx.get(f"{server.url}/dev/mails", headers={"accept": "text/html"}, timeout=5)
+    assert page.headers["content-type"].startswith("text/html")
+    link = r'<a href="[^"]*/activate\?token=' + re.escape(token.group(1)) + '"'
+    assert re.search(link, page.text), page.text[:2000]
+    assert html.escape(mail["subject"]) in page.text
     activated = graphql(
         server,
         "mutation($input: TokenInput!) { activateAccount(input: $input) {"
@@ -208,6 +216,21 @@ def test_a_person_registers_reads_the_mail_activates_and_logs_in(server: Server)
     )
     assert activated == {"activateAccount": {"canLogIn": True}}
     login(server, ReadmeLogin("CUSTOMER", "julia.richter@example.org", "Zählerstand-2026!", portal))
+
+
+def test_the_mail_page_escapes_what_mails_contain() -> None:
+    page = mails_page(
+        [
+            {
+                "subject": "<script>alert(1)</script>",
+                "recipients": ["a@example.org"],
+                "sender": "x@example.org",
+                "text": 'Klick: https://portal.example/activate?token=abc&x=1"><script>',
+            }
+        ]
+    )
+    assert "<script>" not in page
+    assert '<a href="https://portal.example/activate?token=abc&amp;x=1">' in page
 
 
 DOCUMENTS = """
