@@ -16,6 +16,15 @@ $(STAMP): pyproject.toml requirements.lock
 	  -e '.[dev]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully installed)|ERROR'"
 	touch $(STAMP)
 
+# GraphiQL's files for `make serve` (npm ci from the committed lock file; no CDN at run
+# time). npm comes from Debian's packages when the machine has none.
+GRAPHIQL := tools/graphiql/node_modules/.package-lock.json
+$(GRAPHIQL): tools/graphiql/package.json tools/graphiql/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Installing Node.js and npm (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@echo "Installing GraphiQL's files into tools/graphiql/node_modules"
+	cd tools/graphiql && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
 # PostgreSQL server binaries for the embedded database (skipped with DATABASE_URL).
 postgres:
 	@if [ -z "$$DATABASE_URL" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
@@ -24,7 +33,7 @@ postgres:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-serve: $(STAMP) postgres
+serve: $(STAMP) postgres $(GRAPHIQL)
 	$(BIN)/portal serve $(ARGS)
 
 lint: $(STAMP)
@@ -33,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r gql db
 
-test: lint postgres
+test: lint postgres $(GRAPHIQL)
 	$(BIN)/pytest
 
 schema: $(STAMP)

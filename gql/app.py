@@ -29,7 +29,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from db.session import Database
-from gql import delivery, graphql_over_http, unavailable
+from gql import delivery, graphiql, graphql_over_http, unavailable
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.backend import (
     ActorUser,
@@ -377,6 +377,11 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.known.remember(actor)
         context.confirm(actor)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with its files from this server (gql/graphiql.py), not a CDN."""
+        return graphiql.page()
+
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on large answers."""
         return orjson.dumps(data)
@@ -488,6 +493,11 @@ def create_app(
             *(
                 [Route("/dev/mails", mails_endpoint(settings.data_dir / MAILBOX))]
                 if dev_mails and settings.development
+                else []
+            ),
+            *(
+                [Route(graphiql.PREFIX + "{name}", graphiql.asset, methods=["GET"])]
+                if settings.development
                 else []
             ),
         ],
