@@ -21,6 +21,7 @@ from strawberry.types.field import StrawberryField
 
 from db.models.enums import Grant
 from gql.auth.actor import PORTAL_USERS, STAFF, Actor, Role
+from gql.described_enums import described_enum
 
 __all__ = [
     "ALL_ROLES",
@@ -44,11 +45,41 @@ if TYPE_CHECKING:
     RoleEnum = Role
     GrantEnum = Grant
 else:
-    RoleEnum = strawberry.enum(Role, name="Role", description="Who calls the API.")
-    GrantEnum = strawberry.enum(
+    RoleEnum = described_enum(
+        Role,
+        "Who calls the API.",
+        {
+            Role.ADMIN: "A staff user with the ADMIN role (portals, staff, settings).",
+            Role.AGENT: "A staff user with the AGENT role (customer service).",
+            Role.CUSTOMER: "A portal user of a customer portal; sees only their own contact's"
+            " data, as far as their permission group's grants allow.",
+            Role.INSTALLER: "A portal user of an installer portal; sees the orders and meters"
+            " assigned to their partner.",
+            Role.ANONYMOUS: "No token: login, registration and the public portal only.",
+        },
+        name="Role",
+    )
+    GrantEnum = described_enum(
         Grant,
+        "What a permission group lets its portal users read or do.",
+        {
+            Grant.CONTRACT_READ: "See their contracts (tariff, installment, payment method).",
+            Grant.METER_READ: "See their meters and past readings.",
+            Grant.METER_READING_CREATE: "Submit meter readings.",
+            Grant.DOCUMENT_READ: "See and download their documents (invoices, letters, ...).",
+            Grant.DOCUMENT_UPLOAD: "Upload documents (e.g. a photo of the meter).",
+            Grant.DOCUMENT_DELETE: "Delete documents they uploaded.",
+            Grant.INSTALLMENT_UPDATE: "Change the installment (Abschlag) within the portal's"
+            " rules.",
+            Grant.PAYMENT_METHOD_UPDATE: "Switch between SEPA direct debit and transfer.",
+            Grant.DUE_DATE_UPDATE: "Move the day of the month the installment is due.",
+            Grant.CONTACT_UPDATE: "Change their own contact data (name, address, phone, email,"
+            " marketing consent); some changes may wait for staff approval.",
+            Grant.ORDER_READ: "See orders and answer offers.",
+            Grant.OPPORTUNITY_READ: "See opportunities (offers in preparation).",
+            Grant.PAYMENT_READ: "See installments, invoices and refunds with their state.",
+        },
         name="Grant",
-        description="What a permission group lets its portal users read or do.",
     )
 
 ALL_ROLES = frozenset(Role)

@@ -26,7 +26,12 @@ class PasswordChanged:
 
 
 ChangePasswordResult = Annotated[
-    PasswordChanged | MutationError, strawberry.union("ChangePasswordResult")
+    PasswordChanged | MutationError,
+    strawberry.union(
+        "ChangePasswordResult",
+        description="Answer of `changePassword`: PasswordChanged, or MutationError (e.g. wrong"
+        " current password, or a new one that is too weak).",
+    ),
 ]
 
 
@@ -61,7 +66,14 @@ class LanguageUpdated:
     language: str = public("The language now.")
 
 
-LanguageResult = Annotated[LanguageUpdated | MutationError, strawberry.union("LanguageResult")]
+LanguageResult = Annotated[
+    LanguageUpdated | MutationError,
+    strawberry.union(
+        "LanguageResult",
+        description="Answer of `updateLanguage`: LanguageUpdated, or MutationError (a language the"
+        " portal does not offer).",
+    ),
+]
 
 
 async def update_language(info: Info, input: UpdateLanguageInput) -> LanguageResult:

@@ -24,12 +24,31 @@ from gql.schema.scalars import EmailAddress, Line
 
 @strawberry.enum(description="Why a login, a second factor or a session was refused.")
 class LoginErrorCode(enum.Enum):
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    INVALID_EMAIL = "INVALID_EMAIL"
-    INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105 - an error code, not a secret
-    INVALID_PORTAL_ID = "INVALID_PORTAL_ID"
-    INVALID_CODE = "INVALID_CODE"
-    INVALID_SESSION = "INVALID_SESSION"
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS",
+        description="The login was refused: wrong password, unknown email, an access that is"
+        " not active or not assigned, or one locked after failed attempts. Deliberately the"
+        " same answer for all, so it does not reveal which emails have an account.",
+    )
+    INVALID_EMAIL = strawberry.enum_value(
+        "INVALID_EMAIL", description="The email is not one valid address; nothing was checked."
+    )
+    INVALID_PASSWORD = strawberry.enum_value(
+        "INVALID_PASSWORD", description="No password was entered."
+    )
+    INVALID_PORTAL_ID = strawberry.enum_value(
+        "INVALID_PORTAL_ID", description="`portalId` is not the ID of a portal."
+    )
+    INVALID_CODE = strawberry.enum_value(
+        "INVALID_CODE",
+        description="The second-factor code (TOTP, recovery or email code) is wrong, or the"
+        " login waiting for it has expired.",
+    )
+    INVALID_SESSION = strawberry.enum_value(
+        "INVALID_SESSION",
+        description="The mfaToken or refresh token is unknown, used up or expired: the"
+        " session has ended; log in again.",
+    )
 
 
 @strawberry.input(description="Credentials; staff leave out the portal.")
@@ -54,10 +73,24 @@ class LoggedIn:
 
 @strawberry.enum(description="A way to finish a login that asks for a second factor.")
 class SecondFactorMethod(enum.Enum):
-    TOTP = "TOTP"
-    RECOVERY_CODE = "RECOVERY_CODE"
-    EMAIL_CODE = "EMAIL_CODE"
-    ENROLL_TOTP = "ENROLL_TOTP"
+    TOTP = strawberry.enum_value(
+        "TOTP", description="A code from the authenticator app (`verifyTwoFactor`)."
+    )
+    RECOVERY_CODE = strawberry.enum_value(
+        "RECOVERY_CODE",
+        description="One of the single-use recovery codes shown when TOTP was set up"
+        " (`verifyTwoFactor`).",
+    )
+    EMAIL_CODE = strawberry.enum_value(
+        "EMAIL_CODE",
+        description="A one-time code mailed on request (`sendLoginCode`, then"
+        " `verifyTwoFactor`); portal users without TOTP only.",
+    )
+    ENROLL_TOTP = strawberry.enum_value(
+        "ENROLL_TOTP",
+        description="The portal requires a second factor and the user has none: set up TOTP"
+        " now (`enrollTotp`, then `confirmTotp`).",
+    )
 
 
 @strawberry.type(description="The password was right; a second factor must follow.")
@@ -83,9 +116,21 @@ class LoginError:
 
 
 LoginResult = Annotated[
-    LoggedIn | SecondFactorRequired | LoginError, strawberry.union("LoginResult")
+    LoggedIn | SecondFactorRequired | LoginError,
+    strawberry.union(
+        "LoginResult",
+        description="Answer of `login`: LoggedIn with tokens; SecondFactorRequired when a second"
+        " factor must follow; or LoginError.",
+    ),
 ]
-SessionResult = Annotated[LoggedIn | LoginError, strawberry.union("SessionResult")]
+SessionResult = Annotated[
+    LoggedIn | LoginError,
+    strawberry.union(
+        "SessionResult",
+        description="Answer of `verifyTwoFactor` and `refreshSession`: LoggedIn with new tokens,"
+        " or LoginError (log in again).",
+    ),
+]
 
 
 def _logged_in(info: Info, result: Authenticated) -> LoggedIn:
@@ -252,10 +297,38 @@ class TotpDisabled:
     disabled: bool = public("Always true.")
 
 
-EnrollResult = Annotated[TotpEnrollment | TwoFactorError, strawberry.union("EnrollTotpResult")]
-ConfirmResult = Annotated[TotpConfirmed | TwoFactorError, strawberry.union("ConfirmTotpResult")]
-RecoveryResult = Annotated[RecoveryCodes | TwoFactorError, strawberry.union("RecoveryCodesResult")]
-DisableResult = Annotated[TotpDisabled | TwoFactorError, strawberry.union("DisableTotpResult")]
+EnrollResult = Annotated[
+    TotpEnrollment | TwoFactorError,
+    strawberry.union(
+        "EnrollTotpResult",
+        description="Answer of `enrollTotp`: TotpEnrollment with the new secret to scan, or"
+        " TwoFactorError.",
+    ),
+]
+ConfirmResult = Annotated[
+    TotpConfirmed | TwoFactorError,
+    strawberry.union(
+        "ConfirmTotpResult",
+        description="Answer of `confirmTotp`: TotpConfirmed with the recovery codes, or"
+        " TwoFactorError (e.g. a wrong code).",
+    ),
+]
+RecoveryResult = Annotated[
+    RecoveryCodes | TwoFactorError,
+    strawberry.union(
+        "RecoveryCodesResult",
+        description="Answer of `regenerateRecoveryCodes`: RecoveryCodes (the old ones stop"
+        " working), or TwoFactorError.",
+    ),
+]
+DisableResult = Annotated[
+    TotpDisabled | TwoFactorError,
+    strawberry.union(
+        "DisableTotpResult",
+        description="Answer of `disableTotp`: TotpDisabled, or TwoFactorError (e.g. a wrong code,"
+        " or TOTP is not set up).",
+    ),
+]
 
 
 @strawberry.input(description="Set up TOTP, as the logged-in user or with an mfaToken.")
@@ -418,7 +491,12 @@ class LoginCodeSent:
 
 
 SendLoginCodeResult = Annotated[
-    LoginCodeSent | TwoFactorError, strawberry.union("SendLoginCodeResult")
+    LoginCodeSent | TwoFactorError,
+    strawberry.union(
+        "SendLoginCodeResult",
+        description="Answer of `sendLoginCode`: LoginCodeSent, or TwoFactorError (e.g. the login"
+        " has expired, or too many codes).",
+    ),
 ]
 
 
@@ -458,7 +536,12 @@ class ImpersonationError:
 
 
 ImpersonateResult = Annotated[
-    Impersonation | ImpersonationError, strawberry.union("ImpersonateResult")
+    Impersonation | ImpersonationError,
+    strawberry.union(
+        "ImpersonateResult",
+        description="Answer of `impersonatePortalUser`: Impersonation with a short-lived token"
+        " acting as the portal user, or ImpersonationError.",
+    ),
 ]
 
 

@@ -30,14 +30,25 @@ from gql.schema.staff import StaffUser
 
 @strawberry.enum(description="Data approved together (what the portal may require approval for).")
 class ChangeAttribute(enum.Enum):
-    NAME = "contact.name"
-    ADDRESS = "contact.address"
-    PHONE = "contact.phone"
-    EMAIL = "contact.email"
-    MARKETING_CONSENT = "contact.marketing_consent"
-    INSTALLMENT = "contract.installment"
-    PAYMENT_METHOD = "contract.payment_method"
-    DUE_DAY = "contract.due_day"
+    NAME = strawberry.enum_value("contact.name", description="First and last name.")
+    ADDRESS = strawberry.enum_value(
+        "contact.address", description="Street, house number, postal code, city and country."
+    )
+    PHONE = strawberry.enum_value("contact.phone", description="Phone number.")
+    EMAIL = strawberry.enum_value("contact.email", description="Contact email address.")
+    MARKETING_CONSENT = strawberry.enum_value(
+        "contact.marketing_consent",
+        description="Consent to advertising; the customer's own choice, never waits for approval.",
+    )
+    INSTALLMENT = strawberry.enum_value(
+        "contract.installment", description="The installment (Abschlag) of a contract."
+    )
+    PAYMENT_METHOD = strawberry.enum_value(
+        "contract.payment_method", description="SEPA direct debit or transfer, with the IBAN."
+    )
+    DUE_DAY = strawberry.enum_value(
+        "contract.due_day", description="Day of the month the installment is due."
+    )
 
 
 @strawberry.type(description="A change of contact data waiting for, or decided by, staff.")
@@ -154,7 +165,12 @@ class MyContactUpdated:
 
 
 UpdateMyContactResult = Annotated[
-    MyContactUpdated | MutationError, strawberry.union("UpdateMyContactResult")
+    MyContactUpdated | MutationError,
+    strawberry.union(
+        "UpdateMyContactResult",
+        description="Answer of `updateMyContact`: MyContactUpdated (what was applied and what"
+        " waits for staff approval), or MutationError.",
+    ),
 ]
 
 
@@ -205,7 +221,13 @@ class ChangeRequestDecided:
 
 
 DecisionResult = Annotated[
-    ChangeRequestDecided | MutationError, strawberry.union("ChangeRequestDecisionResult")
+    ChangeRequestDecided | MutationError,
+    strawberry.union(
+        "ChangeRequestDecisionResult",
+        description="Answer of `approveChangeRequest` and `rejectChangeRequest`:"
+        " ChangeRequestDecided, or MutationError (e.g. already decided, or CONFLICT"
+        " when the data changed since).",
+    ),
 ]
 
 

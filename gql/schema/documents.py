@@ -54,10 +54,19 @@ class DocumentUploaded:
 
 @strawberry.enum(description="Why a file was not accepted.")
 class DocumentRefusal(enum.Enum):
-    EMPTY_FILE = "EMPTY_FILE"
-    FILE_TOO_LARGE = "FILE_TOO_LARGE"
-    TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
-    EXECUTABLE = "EXECUTABLE"
+    EMPTY_FILE = strawberry.enum_value("EMPTY_FILE", description="The file has no content.")
+    FILE_TOO_LARGE = strawberry.enum_value(
+        "FILE_TOO_LARGE", description="The file is larger than `maxBytes`."
+    )
+    TYPE_NOT_ALLOWED = strawberry.enum_value(
+        "TYPE_NOT_ALLOWED",
+        description="The content is not PDF, PNG, JPEG, TIFF or HEIC (whatever the file name"
+        " says); `detectedType` tells what it is, if known.",
+    )
+    EXECUTABLE = strawberry.enum_value(
+        "EXECUTABLE",
+        description="The content is a program or script; never accepted, whatever its name.",
+    )
 
 
 @strawberry.type(description="The file was not accepted; nothing was stored.")
@@ -69,7 +78,12 @@ class DocumentRefused:
 
 
 UploadDocumentResult = Annotated[
-    DocumentUploaded | DocumentRefused | MutationError, strawberry.union("UploadDocumentResult")
+    DocumentUploaded | DocumentRefused | MutationError,
+    strawberry.union(
+        "UploadDocumentResult",
+        description="Answer of `uploadDocument`: DocumentUploaded; DocumentRefused when the file"
+        " itself is not accepted; or MutationError for the rest of the input.",
+    ),
 ]
 
 
@@ -128,7 +142,12 @@ class DocumentDeleted:
 
 
 DeleteDocumentResult = Annotated[
-    DocumentDeleted | MutationError, strawberry.union("DeleteDocumentResult")
+    DocumentDeleted | MutationError,
+    strawberry.union(
+        "DeleteDocumentResult",
+        description="Answer of `deleteDocument`: DocumentDeleted, or MutationError (e.g."
+        " NOT_FOUND, or a document the caller may not delete).",
+    ),
 ]
 
 

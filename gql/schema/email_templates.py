@@ -62,9 +62,21 @@ class EmailTemplatePayload:
 
 
 EmailTemplateResult = Annotated[
-    EmailTemplatePayload | MutationError, strawberry.union("EmailTemplateResult")
+    EmailTemplatePayload | MutationError,
+    strawberry.union(
+        "EmailTemplateResult",
+        description="Answer of `updateEmailTemplate`: EmailTemplatePayload, or MutationError (e.g."
+        " a template that does not render, or TEMPLATE_TOO_COSTLY).",
+    ),
 ]
-PreviewResult = Annotated[EmailPreview | MutationError, strawberry.union("EmailPreviewResult")]
+PreviewResult = Annotated[
+    EmailPreview | MutationError,
+    strawberry.union(
+        "EmailPreviewResult",
+        description="Answer of `previewEmailTemplate`: EmailPreview with the rendered email, or"
+        " MutationError (e.g. a template that does not render).",
+    ),
+]
 
 
 async def _portal(db: AsyncSession, info: Info, portal_id: relay.GlobalID) -> models.Portal:

@@ -90,10 +90,21 @@ class DeletePermissionGroupPayload:
 
 
 PermissionGroupResult = Annotated[
-    PermissionGroupPayload | MutationError, strawberry.union("PermissionGroupResult")
+    PermissionGroupPayload | MutationError,
+    strawberry.union(
+        "PermissionGroupResult",
+        description="Answer of `createPermissionGroup` and `updatePermissionGroup`:"
+        " PermissionGroupPayload, or MutationError (e.g. CONFLICT for a name in use,"
+        " or a grant the portal type does not offer).",
+    ),
 ]
 DeletePermissionGroupResult = Annotated[
-    DeletePermissionGroupPayload | MutationError, strawberry.union("DeletePermissionGroupResult")
+    DeletePermissionGroupPayload | MutationError,
+    strawberry.union(
+        "DeletePermissionGroupResult",
+        description="Answer of `deletePermissionGroup`: DeletePermissionGroupPayload, or"
+        " MutationError (e.g. the portal's default group, or one that tiles are still shown to).",
+    ),
 ]
 
 

@@ -55,9 +55,21 @@ class DeletePortalPayload:
     deleted_id: relay.GlobalID = public("ID of the deleted portal.")
 
 
-PortalResult = Annotated[PortalPayload | MutationError, strawberry.union("PortalResult")]
+PortalResult = Annotated[
+    PortalPayload | MutationError,
+    strawberry.union(
+        "PortalResult",
+        description="Answer of the mutations that create or change a portal: PortalPayload with"
+        " the portal, or MutationError (nothing was changed).",
+    ),
+]
 DeletePortalResult = Annotated[
-    DeletePortalPayload | MutationError, strawberry.union("DeletePortalResult")
+    DeletePortalPayload | MutationError,
+    strawberry.union(
+        "DeletePortalResult",
+        description="Answer of `deletePortal`: DeletePortalPayload, or MutationError (e.g."
+        " RULE_VIOLATED for a portal that is still active: deactivate it first).",
+    ),
 ]
 
 

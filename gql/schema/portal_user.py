@@ -149,22 +149,27 @@ criteria.declare(
 
 @strawberry.enum(description="What portal users are sorted by.")
 class PortalUserSort(enum.Enum):
-    CREATED_AT = "created_at"
-    EMAIL = "email"
-    LAST_LOGIN_AT = "last_login_at"
-    REGISTRATION_STATUS = "registration_status"
+    CREATED_AT = strawberry.enum_value("created_at", description="When the access was created.")
+    EMAIL = strawberry.enum_value("email", description="Login email, alphabetically.")
+    LAST_LOGIN_AT = strawberry.enum_value("last_login_at", description="Most recent login.")
+    REGISTRATION_STATUS = strawberry.enum_value(
+        "registration_status", description="Registration state (invited, active, ...)."
+    )
 
 
-# Each sort key is the PortalUser field of its value: sorting reveals the order.
+# Each sort key is the PortalUser field of its value: sorting reveals the order. (The
+# values are plain strings once strawberry.enum has unwrapped its enum_value()s; mypy
+# still sees the wrappers.)
 PORTAL_USER_SORT = criteria.declare(
-    "PortalUserSort", **{key.name: _portal_user_field(key.value) for key in PortalUserSort}
+    "PortalUserSort",
+    **{key.name: _portal_user_field(cast(str, key.value)) for key in PortalUserSort},
 )
 
 
 @strawberry.enum(description="Sort direction.")
 class SortDirection(enum.Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Smallest, earliest or A first.")
+    DESC = strawberry.enum_value("desc", description="Largest, latest or Z first.")
 
 
 @strawberry.input(description="Sort order of portal users.")
@@ -208,7 +213,12 @@ class PortalUserPayload:
 
 
 PortalUserResult = Annotated[
-    PortalUserPayload | MutationError, strawberry.union("PortalUserResult")
+    PortalUserPayload | MutationError,
+    strawberry.union(
+        "PortalUserResult",
+        description="Answer of the staff mutations on a portal user's access: PortalUserPayload,"
+        " or MutationError (nothing was changed).",
+    ),
 ]
 
 
@@ -302,7 +312,11 @@ class DeletePortalUserPayload:
 
 
 DeletePortalUserResult = Annotated[
-    DeletePortalUserPayload | MutationError, strawberry.union("DeletePortalUserResult")
+    DeletePortalUserPayload | MutationError,
+    strawberry.union(
+        "DeletePortalUserResult",
+        description="Answer of `deletePortalUser`: DeletePortalUserPayload, or MutationError.",
+    ),
 ]
 
 

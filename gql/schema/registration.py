@@ -83,10 +83,31 @@ class PasswordReset:
     email: str = public("The login email.")
 
 
-ReceivedResult = Annotated[RequestReceived | MutationError, strawberry.union("ReceivedResult")]
-ActivatedResult = Annotated[AccountActivated | MutationError, strawberry.union("ActivatedResult")]
+ReceivedResult = Annotated[
+    RequestReceived | MutationError,
+    strawberry.union(
+        "ReceivedResult",
+        description="Answer of `register`, `resendActivation` and `requestPasswordReset`:"
+        " RequestReceived whether or not an email was sent (so it does not reveal"
+        " which addresses have an account), or MutationError for invalid input or too"
+        " many requests.",
+    ),
+]
+ActivatedResult = Annotated[
+    AccountActivated | MutationError,
+    strawberry.union(
+        "ActivatedResult",
+        description="Answer of `activateAccount` and `acceptInvitation`: AccountActivated, or"
+        " MutationError (e.g. INVALID_TOKEN for an unknown, used or expired link).",
+    ),
+]
 PasswordResetResult = Annotated[
-    PasswordReset | MutationError, strawberry.union("PasswordResetResult")
+    PasswordReset | MutationError,
+    strawberry.union(
+        "PasswordResetResult",
+        description="Answer of `resetPassword`: PasswordReset, or MutationError (e.g."
+        " INVALID_TOKEN, or a password that is too weak).",
+    ),
 ]
 
 
@@ -220,7 +241,12 @@ class BulkInvitationPayload:
 
 
 BulkInvitationResult = Annotated[
-    BulkInvitationPayload | MutationError, strawberry.union("BulkInvitationResult")
+    BulkInvitationPayload | MutationError,
+    strawberry.union(
+        "BulkInvitationResult",
+        description="Answer of `inviteUninvitedContacts`: BulkInvitationPayload with the"
+        " invitations sent, or MutationError.",
+    ),
 ]
 
 
@@ -294,10 +320,21 @@ class PortalUsersImportRefused:
     errors: list[ImportRowError] = public("Every problem, by line (at most 100).")
 
 
-ExportResult = Annotated[ExportedFile | MutationError, strawberry.union("ExportPortalUsersResult")]
+ExportResult = Annotated[
+    ExportedFile | MutationError,
+    strawberry.union(
+        "ExportPortalUsersResult",
+        description="Answer of `exportPortalUsers`: ExportedFile (the CSV), or MutationError (e.g."
+        " NOT_FOUND for another organization's portal).",
+    ),
+]
 ImportResult = Annotated[
     PortalUsersImported | PortalUsersImportRefused | MutationError,
-    strawberry.union("ImportPortalUsersResult"),
+    strawberry.union(
+        "ImportPortalUsersResult",
+        description="Answer of `importPortalUsers`: PortalUsersImported; PortalUsersImportRefused"
+        " naming the faulty rows (nothing was imported); or MutationError.",
+    ),
 ]
 
 

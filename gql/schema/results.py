@@ -26,13 +26,38 @@ T = TypeVar("T")
 
 @strawberry.enum(description="Why a change was refused.")
 class ErrorCode(enum.Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    RULE_VIOLATED = "RULE_VIOLATED"
-    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code, not a secret
-    RATE_LIMITED = "RATE_LIMITED"
-    TEMPLATE_TOO_COSTLY = "TEMPLATE_TOO_COSTLY"
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT",
+        description="A value is not acceptable (format, length, range); `field` names it.",
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND",
+        description="The object does not exist or is not visible to the caller (the answer"
+        " is the same, so it does not reveal other customers' or organizations' data).",
+    )
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT",
+        description="The change clashes with the current state, e.g. the name or email is"
+        " taken or someone else changed the data first.",
+    )
+    RULE_VIOLATED = strawberry.enum_value(
+        "RULE_VIOLATED",
+        description="A business rule refuses it in the current state (e.g. the portal's"
+        " settings, or the object's status); `message` says which.",
+    )
+    INVALID_TOKEN = strawberry.enum_value(
+        "INVALID_TOKEN",
+        description="The link token from an email (activation, invitation, password reset)"
+        " is unknown, used or expired; ask for a new email.",
+    )
+    RATE_LIMITED = strawberry.enum_value(
+        "RATE_LIMITED", description="Too many attempts or emails in a short time; try later."
+    )
+    TEMPLATE_TOO_COSTLY = strawberry.enum_value(
+        "TEMPLATE_TOO_COSTLY",
+        description="An email template does too much work when rendered (loops, output"
+        " size); simplify it.",
+    )
 
 
 @strawberry.type(description="A refused change; nothing was written.")

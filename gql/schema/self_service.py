@@ -17,6 +17,7 @@ from db.models.enums import Grant
 from gql.auth.actor import Role
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, allow, public
 from gql.context import Info
+from gql.described_enums import described_enum
 from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.resolvers.common import query_page
@@ -41,8 +42,16 @@ class InstallmentChanged:
 
 @strawberry.enum(description="Which rule refused a change.")
 class RuleRefusal(enum.Enum):
-    OUT_OF_RANGE = "OUT_OF_RANGE"
-    CADENCE_EXCEEDED = "CADENCE_EXCEEDED"
+    OUT_OF_RANGE = strawberry.enum_value(
+        "OUT_OF_RANGE",
+        description="The amount is outside what the portal allows for this contract;"
+        " `allowedMin` and `allowedMax` give the range.",
+    )
+    CADENCE_EXCEEDED = strawberry.enum_value(
+        "CADENCE_EXCEEDED",
+        description="The customer already changed it as often as the portal allows in the"
+        " period; `nextPossibleAt` says when a change is possible again.",
+    )
 
 
 @strawberry.type(description="The portal's rules do not allow this installment now.")
@@ -56,7 +65,12 @@ class InstallmentRefused:
 
 InstallmentResult = Annotated[
     InstallmentChanged | ChangeRequested | InstallmentRefused | MutationError,
-    strawberry.union("ChangeInstallmentResult"),
+    strawberry.union(
+        "ChangeInstallmentResult",
+        description="Answer of `changeInstallment`: InstallmentChanged when applied;"
+        " ChangeRequested when it waits for staff approval; InstallmentRefused when"
+        " the portal's rules do not allow the amount now; or MutationError.",
+    ),
 ]
 
 
@@ -122,7 +136,13 @@ class ContractChanged:
 
 
 ContractChangeResult = Annotated[
-    ContractChanged | ChangeRequested | MutationError, strawberry.union("ContractChangeResult")
+    ContractChanged | ChangeRequested | MutationError,
+    strawberry.union(
+        "ContractChangeResult",
+        description="Answer of `changePaymentMethod` and `changeDueDate`: ContractChanged when"
+        " applied; ChangeRequested when it waits for staff approval; or MutationError"
+        " (e.g. the portal's rules do not allow it).",
+    ),
 ]
 
 
@@ -211,7 +231,11 @@ class MeterReadingRefused:
 
 ReadingResult = Annotated[
     MeterReadingSubmitted | MeterReadingRefused | MutationError,
-    strawberry.union("SubmitMeterReadingResult"),
+    strawberry.union(
+        "SubmitMeterReadingResult",
+        description="Answer of `submitMeterReading`: MeterReadingSubmitted; MeterReadingRefused"
+        " when the value does not fit the meter's history; or MutationError.",
+    ),
 ]
 
 
@@ -250,8 +274,15 @@ async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> Re
 if TYPE_CHECKING:
     from gql.domain.readings import Decision as ReviewDecision
 else:
-    ReviewDecision = strawberry.enum(
-        readings.Decision, description="What staff decide on a reading."
+    ReviewDecision = described_enum(
+        readings.Decision,
+        "What staff decide on a reading.",
+        {
+            readings.Decision.ACCEPT: "The value is right after all; the reading counts as"
+            " submitted.",
+            readings.Decision.CORRECT: "The value is wrong; `correctedValue` replaces it.",
+            readings.Decision.REJECT: "The reading is discarded and does not count.",
+        },
     )
 
 
@@ -270,7 +301,12 @@ class MeterReadingReviewed:
 
 
 ReviewResult = Annotated[
-    MeterReadingReviewed | MutationError, strawberry.union("ReviewMeterReadingResult")
+    MeterReadingReviewed | MutationError,
+    strawberry.union(
+        "ReviewMeterReadingResult",
+        description="Answer of `reviewMeterReading`: MeterReadingReviewed, or MutationError (e.g."
+        " the reading no longer waits for review).",
+    ),
 ]
 
 
@@ -308,7 +344,14 @@ class OfferAnswered:
     journey: NextJourney | None = public("Open this journey next, if the portal set one.")
 
 
-OfferResult = Annotated[OfferAnswered | MutationError, strawberry.union("RespondToOfferResult")]
+OfferResult = Annotated[
+    OfferAnswered | MutationError,
+    strawberry.union(
+        "RespondToOfferResult",
+        description="Answer of `respondToOffer`: OfferAnswered, or MutationError (e.g. the offer"
+        " was already answered).",
+    ),
+]
 
 
 async def respond_to_offer(info: Info, input: RespondToOfferInput) -> OfferResult:
@@ -353,7 +396,11 @@ class MeterCounterReset:
 
 
 ResetCounterResult = Annotated[
-    MeterCounterReset | MutationError, strawberry.union("ResetMeterCounterResult")
+    MeterCounterReset | MutationError,
+    strawberry.union(
+        "ResetMeterCounterResult",
+        description="Answer of `resetMeterCounter`: MeterCounterReset, or MutationError.",
+    ),
 ]
 
 

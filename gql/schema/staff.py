@@ -83,9 +83,21 @@ class StaffInvitationAccepted:
     email: str = public("The login email.")
 
 
-StaffUserResult = Annotated[StaffUserPayload | MutationError, strawberry.union("StaffUserResult")]
+StaffUserResult = Annotated[
+    StaffUserPayload | MutationError,
+    strawberry.union(
+        "StaffUserResult",
+        description="Answer of the mutations that invite or change a staff user: StaffUserPayload,"
+        " or MutationError.",
+    ),
+]
 AcceptStaffInvitationResult = Annotated[
-    StaffInvitationAccepted | MutationError, strawberry.union("AcceptStaffInvitationResult")
+    StaffInvitationAccepted | MutationError,
+    strawberry.union(
+        "AcceptStaffInvitationResult",
+        description="Answer of `acceptStaffInvitation`: StaffInvitationAccepted, or MutationError"
+        " (e.g. INVALID_TOKEN, or a password that is too weak).",
+    ),
 ]
 
 

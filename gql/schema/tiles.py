@@ -76,10 +76,28 @@ class DeleteTilePayload:
     deleted_id: relay.GlobalID = public("ID of the deleted tile.")
 
 
-TileResult = Annotated[TilePayload | MutationError, strawberry.union("TileResult")]
-TilesResult = Annotated[TilesPayload | MutationError, strawberry.union("TilesResult")]
+TileResult = Annotated[
+    TilePayload | MutationError,
+    strawberry.union(
+        "TileResult",
+        description="Answer of `createTile` and `updateTile`: TilePayload, or MutationError (e.g."
+        " content that does not fit the tile's kind).",
+    ),
+]
+TilesResult = Annotated[
+    TilesPayload | MutationError,
+    strawberry.union(
+        "TilesResult",
+        description="Answer of `reorderTiles`: TilesPayload with the tiles in their new order, or"
+        " MutationError.",
+    ),
+]
 DeleteTileResult = Annotated[
-    DeleteTilePayload | MutationError, strawberry.union("DeleteTileResult")
+    DeleteTilePayload | MutationError,
+    strawberry.union(
+        "DeleteTileResult",
+        description="Answer of `deleteTile`: DeleteTilePayload, or MutationError.",
+    ),
 ]
 
 
