@@ -21,7 +21,7 @@ from strawberry.types.field import StrawberryField
 
 from db.models.enums import Grant
 from gql.auth.actor import PORTAL_USERS, STAFF, Actor, Role
-from gql.described_enums import described_enum
+from gql.descriptions import described_enum
 
 __all__ = [
     "ALL_ROLES",
@@ -96,8 +96,12 @@ STAFF_AND_PORTAL_USERS = STAFF | PORTAL_USERS
     ),
 )
 class Requires:
-    roles: list[RoleEnum]
-    grant: GrantEnum | None = strawberry.UNSET
+    roles: list[RoleEnum] = strawberry.field(description="The roles that may read the field.")
+    grant: GrantEnum | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The grant a portal user's permission group must also hold; none: the role"
+        " is enough.",
+    )
 
 
 @strawberry.schema_directive(

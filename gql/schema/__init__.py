@@ -20,7 +20,7 @@ from strawberry.extensions import (
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 
-from gql import unavailable
+from gql import descriptions, unavailable
 from gql.auth.permissions import fast_leaf_fields
 from gql.schema.argument_errors import NameArgumentsInErrors
 from gql.schema.audit_extension import ImpersonationAudit
@@ -137,6 +137,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ),
     )
     fast_leaf_fields(built)
+    descriptions.describe_directive_arguments(built)
     return built
 
 

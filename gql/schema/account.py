@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.auth.permissions import AUTHENTICATED, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import account, authentication
-from gql.schema.results import ErrorCode, MutationError, attempt, now, origin
+from gql.schema.results import INPUT, ErrorCode, MutationError, attempt, now, origin
 from gql.schema.scalars import Line
 
 
@@ -35,7 +35,9 @@ ChangePasswordResult = Annotated[
 ]
 
 
-async def change_password(info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+async def change_password(
+    info: Info, input: Annotated[ChangePasswordInput, strawberry.argument(description=INPUT)]
+) -> ChangePasswordResult:
     async def work(db: AsyncSession) -> PasswordChanged | MutationError:
         revoked = await account.change_password(
             db,
@@ -76,7 +78,9 @@ LanguageResult = Annotated[
 ]
 
 
-async def update_language(info: Info, input: UpdateLanguageInput) -> LanguageResult:
+async def update_language(
+    info: Info, input: Annotated[UpdateLanguageInput, strawberry.argument(description=INPUT)]
+) -> LanguageResult:
     async def work(db: AsyncSession) -> LanguageUpdated:
         language = await account.set_language(
             db, info.context.actor, input.language, origin=origin(info)

@@ -18,7 +18,7 @@ from gql.domain import authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError
 from gql.schema.node import node_uuid
-from gql.schema.results import now, origin
+from gql.schema.results import INPUT, now, origin
 from gql.schema.scalars import EmailAddress, Line
 
 
@@ -169,7 +169,9 @@ def _outcome(
     )
 
 
-async def login(info: Info, input: LoginInput) -> LoginResult:
+async def login(
+    info: Info, input: Annotated[LoginInput, strawberry.argument(description=INPUT)]
+) -> LoginResult:
     context = info.context
     portal_id = None
     if input.portal_id is not None:
@@ -200,7 +202,9 @@ class VerifyTwoFactorInput:
     code: Line = strawberry.field(description="A TOTP code or a recovery code.")
 
 
-async def verify_two_factor(info: Info, input: VerifyTwoFactorInput) -> SessionResult:
+async def verify_two_factor(
+    info: Info, input: Annotated[VerifyTwoFactorInput, strawberry.argument(description=INPUT)]
+) -> SessionResult:
     context = info.context
     async with context.unit_of_work() as db:
         outcome = await authentication.verify_second_factor(
@@ -221,7 +225,9 @@ class RefreshSessionInput:
     refresh_token: Line = strawberry.field(description="Used once; the answer has a new one.")
 
 
-async def refresh_session(info: Info, input: RefreshSessionInput) -> SessionResult:
+async def refresh_session(
+    info: Info, input: Annotated[RefreshSessionInput, strawberry.argument(description=INPUT)]
+) -> SessionResult:
     context = info.context
     async with context.unit_of_work() as db:
         # A refused refresh still commits: reusing a token revokes its whole family.
@@ -277,7 +283,7 @@ class TwoFactorError:
 @strawberry.type(description="A new TOTP secret; scan it, then confirm with a code.")
 class TotpEnrollment:
     secret: str = public("Base32 secret for manual entry.")
-    uri: str = public("otpauth:// URI.")
+    uri: str = public("The otpauth:// URI (what the QR code holds).")
     qr_code_svg: str = public("The URI as a QR code (SVG).")
 
 
@@ -381,7 +387,9 @@ async def _issuer(db: AsyncSession, account: two_factor.Account) -> str:
     return organization.name
 
 
-async def enroll_totp(info: Info, input: EnrollTotpInput) -> EnrollResult:
+async def enroll_totp(
+    info: Info, input: Annotated[EnrollTotpInput, strawberry.argument(description=INPUT)]
+) -> EnrollResult:
     try:
         async with info.context.unit_of_work() as db:
             found = await _account(info, db, input.mfa_token)
@@ -398,7 +406,9 @@ async def enroll_totp(info: Info, input: EnrollTotpInput) -> EnrollResult:
     )
 
 
-async def confirm_totp(info: Info, input: ConfirmTotpInput) -> ConfirmResult:
+async def confirm_totp(
+    info: Info, input: Annotated[ConfirmTotpInput, strawberry.argument(description=INPUT)]
+) -> ConfirmResult:
     context = info.context
     try:
         async with context.unit_of_work() as db:
@@ -431,7 +441,9 @@ async def _viewer_account(info: Info, db: AsyncSession) -> two_factor.Account:
     return found[0]
 
 
-async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
+async def disable_totp(
+    info: Info, input: Annotated[TotpCodeInput, strawberry.argument(description=INPUT)]
+) -> DisableResult:
     context = info.context
     try:
         # A wrong code is answered, not raised: its failure count must be committed.
@@ -452,7 +464,9 @@ async def disable_totp(info: Info, input: TotpCodeInput) -> DisableResult:
     return TotpDisabled(disabled=True)
 
 
-async def regenerate_recovery_codes(info: Info, input: TotpCodeInput) -> RecoveryResult:
+async def regenerate_recovery_codes(
+    info: Info, input: Annotated[TotpCodeInput, strawberry.argument(description=INPUT)]
+) -> RecoveryResult:
     context = info.context
     try:
         async with context.unit_of_work() as db:
@@ -500,7 +514,9 @@ SendLoginCodeResult = Annotated[
 ]
 
 
-async def send_login_code(info: Info, input: SendLoginCodeInput) -> SendLoginCodeResult:
+async def send_login_code(
+    info: Info, input: Annotated[SendLoginCodeInput, strawberry.argument(description=INPUT)]
+) -> SendLoginCodeResult:
     context = info.context
     try:
         async with context.unit_of_work() as db:
@@ -546,7 +562,7 @@ ImpersonateResult = Annotated[
 
 
 async def impersonate_portal_user(
-    info: Info, input: ImpersonatePortalUserInput
+    info: Info, input: Annotated[ImpersonatePortalUserInput, strawberry.argument(description=INPUT)]
 ) -> ImpersonateResult:
     context = info.context
     user_id = node_uuid(input.portal_user_id, "PortalUser")

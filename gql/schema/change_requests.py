@@ -21,9 +21,9 @@ from gql.resolvers.common import load_one, query_page
 from gql.schema import criteria, enums
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import Connection
+from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.portal_user import PortalUser
-from gql.schema.results import MutationError, attempt, notifier, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, notifier, now, origin, row_id
 from gql.schema.scalars import JSON, Cursor, EmailAddress, Line
 from gql.schema.staff import StaffUser
 
@@ -115,9 +115,12 @@ criteria.declare(
 
 async def change_requests(
     info: Info,
-    first: int | None = None,
-    after: Cursor | None = None,
-    filter: ChangeRequestFilter | None = None,
+    first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+    after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+    filter: Annotated[
+        ChangeRequestFilter | None,
+        strawberry.argument(description="Conditions the change requests must meet."),
+    ] = None,
 ) -> Connection[ChangeRequest] | None:
     """Staff: oldest first, so the longest waiting comes first."""
     request = models.ChangeRequest
@@ -134,7 +137,9 @@ async def change_requests(
 
 
 async def my_change_requests(
-    info: Info, first: int | None = None, after: Cursor | None = None
+    info: Info,
+    first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+    after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
 ) -> Connection[ChangeRequest] | None:
     """A customer's own requests, newest first."""
     request = models.ChangeRequest
@@ -143,15 +148,42 @@ async def my_change_requests(
 
 @strawberry.input(description="New contact data; leave out what stays (empty clears phone).")
 class UpdateMyContactInput:
-    first_name: Line | None = strawberry.UNSET
-    last_name: Line | None = strawberry.UNSET
-    street: Line | None = strawberry.UNSET
-    house_number: Line | None = strawberry.UNSET
-    postal_code: Line | None = strawberry.UNSET
-    city: Line | None = strawberry.UNSET
-    country: Line | None = strawberry.UNSET
-    phone: Line | None = strawberry.UNSET
-    email: EmailAddress | None = strawberry.UNSET
+    first_name: Line | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="First name (ChangeAttribute NAME, with the last name).",
+    )
+    last_name: Line | None = strawberry.field(
+        default=strawberry.UNSET, description="Last name; must not be empty (ChangeAttribute NAME)."
+    )
+    street: Line | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Street; must not be empty (ChangeAttribute ADDRESS, the whole address"
+        " together).",
+    )
+    house_number: Line | None = strawberry.field(
+        default=strawberry.UNSET, description="House number (ChangeAttribute ADDRESS)."
+    )
+    postal_code: Line | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Postal code, checked against the country: 5 digits in DE, 4 in AT"
+        " (ChangeAttribute ADDRESS).",
+    )
+    city: Line | None = strawberry.field(
+        default=strawberry.UNSET, description="City; must not be empty (ChangeAttribute ADDRESS)."
+    )
+    country: Line | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Two-letter country code, e.g. DE (ChangeAttribute ADDRESS).",
+    )
+    phone: Line | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Phone number of digits, e.g. +49 30 1234567; empty removes it"
+        " (ChangeAttribute PHONE).",
+    )
+    email: EmailAddress | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Contact email address, not the login email (ChangeAttribute EMAIL).",
+    )
     marketing_consent: bool | None = strawberry.field(
         default=None, description="Agree to (or withdraw) marketing; never needs approval."
     )
@@ -174,7 +206,9 @@ UpdateMyContactResult = Annotated[
 ]
 
 
-async def update_my_contact(info: Info, input: UpdateMyContactInput) -> UpdateMyContactResult:
+async def update_my_contact(
+    info: Info, input: Annotated[UpdateMyContactInput, strawberry.argument(description=INPUT)]
+) -> UpdateMyContactResult:
     given = {
         column: getattr(input, column)
         for column in contact_changes.INPUT_NAME
@@ -231,7 +265,9 @@ DecisionResult = Annotated[
 ]
 
 
-async def approve_change_request(info: Info, input: ApproveChangeRequestInput) -> DecisionResult:
+async def approve_change_request(
+    info: Info, input: Annotated[ApproveChangeRequestInput, strawberry.argument(description=INPUT)]
+) -> DecisionResult:
     async def work(db: AsyncSession) -> ChangeRequestDecided:
         row = await contact_changes.approve(
             db,
@@ -245,7 +281,9 @@ async def approve_change_request(info: Info, input: ApproveChangeRequestInput) -
     return await attempt(info, work)
 
 
-async def reject_change_request(info: Info, input: RejectChangeRequestInput) -> DecisionResult:
+async def reject_change_request(
+    info: Info, input: Annotated[RejectChangeRequestInput, strawberry.argument(description=INPUT)]
+) -> DecisionResult:
     async def work(db: AsyncSession) -> ChangeRequestDecided:
         row = await contact_changes.reject(
             db,

@@ -60,7 +60,10 @@ class Query:
         search: Annotated[
             Line | None, strawberry.argument(description="Part of name, email or customer number.")
         ] = None,
-        filter: ContactFilter | None = None,
+        filter: Annotated[
+            ContactFilter | None,
+            strawberry.argument(description="Conditions the contacts must meet."),
+        ] = None,
     ) -> Connection[Contact] | None:
         contact, actor = models.Contact, info.context.actor
         where: list[Any] = []
@@ -84,5 +87,9 @@ class Query:
         )
 
     @allow(STAFF_AND_PORTAL_USERS, description="A contact by ID; null if not visible.")
-    async def contact(self, info: Info, id: relay.GlobalID) -> Contact | None:
+    async def contact(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The contact's ID.")],
+    ) -> Contact | None:
         return cast(Contact | None, await load_one(info, models.Contact, node_uuid(id, "Contact")))

@@ -24,7 +24,7 @@ from gql.domain import documents
 from gql.resolvers.common import load_one, load_page
 from gql.schema import criteria, enums
 from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import Connection, connection, page_window
+from gql.schema.pagination import AFTER, PAGE, Connection, connection, page_window
 from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
@@ -40,9 +40,6 @@ ORDER = Grant.ORDER_READ
 OPPORTUNITY = Grant.OPPORTUNITY_READ
 DOCUMENT = Grant.DOCUMENT_READ
 PAYMENT = Grant.PAYMENT_READ
-
-PAGE = "Number of items (default 20)."
-AFTER = "Cursor after which the page starts."
 
 
 def mask_iban(iban: str | None) -> str | None:
@@ -98,14 +95,20 @@ class Contact(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contracts of the contact, by number.")
     async def contracts(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
         return await load_page(info, column, row_of(self).id, first, after, models.Contract.number)
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Order] | None:
         order = models.Order
         return await load_page(
@@ -118,7 +121,10 @@ class Contact(RowNode):
         description="Opportunities of the contact, newest first.",
     )
     async def opportunities(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Opportunity] | None:
         model = models.Opportunity
         return await load_page(
@@ -129,7 +135,10 @@ class Contact(RowNode):
         STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Documents of the contact, newest first."
     )
     async def documents(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Document] | None:
         model = models.Document
         return await load_page(
@@ -138,7 +147,10 @@ class Contact(RowNode):
 
     @allow(STAFF, description="Portal users assigned to the contact.")
     async def portal_users(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[PortalUserRef] | None:
         model = models.PortalUser
         return await load_page(
@@ -230,7 +242,10 @@ class Contract(RowNode):
 
     @allow(STAFF_AND_CUSTOMER, grant=METER, description="Meters of the contract, by number.")
     async def meters(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Meter] | None:
         model = models.Meter
         return await load_page(info, model.contract_id, row_of(self).id, first, after, model.number)
@@ -241,7 +256,10 @@ class Contract(RowNode):
         description="Payments of the contract, latest due date first.",
     )
     async def payments(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Payment] | None:
         model = models.Payment
         return await load_page(
@@ -297,7 +315,10 @@ class Meter(RowNode):
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
     async def readings(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[MeterReading] | None:
         offset, limit = page_window(first, after, info.context.settings.max_page_size)
         meter_id = row_of(self).id

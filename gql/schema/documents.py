@@ -18,7 +18,7 @@ from gql.context import Info
 from gql.domain import documents
 from gql.schema import enums
 from gql.schema.crm import Document
-from gql.schema.results import MutationError, attempt, notifier, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, notifier, origin, row_id
 from gql.schema.scalars import Line
 
 
@@ -97,7 +97,9 @@ def _refused(refused: documents.UploadRefused, limit: int) -> DocumentRefused:
     )
 
 
-async def upload_document(info: Info, input: UploadDocumentInput) -> UploadDocumentResult:
+async def upload_document(
+    info: Info, input: Annotated[UploadDocumentInput, strawberry.argument(description=INPUT)]
+) -> UploadDocumentResult:
     limit = info.context.settings.document_max_bytes
     upload = cast(documents.Readable, input.file)
     try:
@@ -151,7 +153,9 @@ DeleteDocumentResult = Annotated[
 ]
 
 
-async def delete_document(info: Info, input: DeleteDocumentInput) -> DeleteDocumentResult:
+async def delete_document(
+    info: Info, input: Annotated[DeleteDocumentInput, strawberry.argument(description=INPUT)]
+) -> DeleteDocumentResult:
     keys: list[str] = []
 
     async def work(db: AsyncSession) -> DocumentDeleted:

@@ -19,14 +19,14 @@ from gql.domain.mail import Template
 from gql.domain.scope import find_visible
 from gql.schema import enums
 from gql.schema.node import row_of
-from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, origin, row_id
 from gql.schema.scalars import Line, Text
 
 
 @strawberry.type(description="An email a portal sends, in one language.")
 class EmailTemplate:
     kind: enums.EmailTemplateKind | None = allow(STAFF, description="Which email.")
-    language: str | None = allow(STAFF, description="de or en.")
+    language: str | None = allow(STAFF, description="Language code: de or en.")
     subject: str | None = allow(STAFF, description="Subject (a Jinja2 template).")
     body_text: str | None = allow(STAFF, description="Plain text part (a Jinja2 template).")
     body_html: str | None = allow(
@@ -90,7 +90,9 @@ async def _portal(db: AsyncSession, info: Info, portal_id: relay.GlobalID) -> mo
     )
 
 
-async def update_email_template(info: Info, input: UpdateEmailTemplateInput) -> EmailTemplateResult:
+async def update_email_template(
+    info: Info, input: Annotated[UpdateEmailTemplateInput, strawberry.argument(description=INPUT)]
+) -> EmailTemplateResult:
     async def work(db: AsyncSession) -> EmailTemplatePayload:
         portal = await _portal(db, info, input.portal_id)
         row = await portal_mail.save_template(
@@ -115,9 +117,13 @@ async def update_email_template(info: Info, input: UpdateEmailTemplateInput) -> 
 
 async def preview_email_template(
     info: Info,
-    portal_id: relay.GlobalID,
-    kind: enums.EmailTemplateKind,
-    language: Line,
+    portal_id: Annotated[
+        relay.GlobalID, strawberry.argument(description="The portal whose template to render.")
+    ],
+    kind: Annotated[enums.EmailTemplateKind, strawberry.argument(description="Which email.")],
+    language: Annotated[
+        Line, strawberry.argument(description="Language code: de or en (one the portal offers).")
+    ],
     subject: Annotated[
         Line | None, strawberry.argument(description="Unsaved subject; the saved one if left out.")
     ] = None,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from db import portal_settings
 from db.models import enums
-from gql.described_enums import described_enum
+from gql.descriptions import described_enum
 
 if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
     from db.models.enums import ActorType as ActorType

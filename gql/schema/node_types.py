@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -56,11 +56,25 @@ class Query:
     """Nodes: fields of the root `Query` (merged in root.py)."""
 
     @public("Any object by its global ID; null if not visible.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            relay.GlobalID,
+            strawberry.argument(description="A global ID, as any object's `id` gives it."),
+        ],
+    ) -> relay.Node | None:
         return (await resolve_nodes(info, [id]))[0]
 
     @public("Objects by global IDs (at most 100), null where not visible.")
-    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[relay.GlobalID],
+            strawberry.argument(description="Global IDs; the answer keeps their order."),
+        ],
+    ) -> list[relay.Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise GraphQLError(
                 f"At most {info.context.settings.max_page_size} ids.",

@@ -17,7 +17,7 @@ from gql.domain import permission_groups
 from gql.schema import enums
 from gql.schema.portal import PermissionGroup
 from gql.schema.portal_user import PortalUser, PortalUserPayload, PortalUserResult
-from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, origin, row_id
 from gql.schema.scalars import Line
 
 
@@ -109,7 +109,7 @@ DeletePermissionGroupResult = Annotated[
 
 
 async def create_permission_group(
-    info: Info, input: CreatePermissionGroupInput
+    info: Info, input: Annotated[CreatePermissionGroupInput, strawberry.argument(description=INPUT)]
 ) -> PermissionGroupResult:
     async def work(db: AsyncSession) -> PermissionGroupPayload:
         group = await permission_groups.create(
@@ -128,7 +128,7 @@ async def create_permission_group(
 
 
 async def update_permission_group(
-    info: Info, input: UpdatePermissionGroupInput
+    info: Info, input: Annotated[UpdatePermissionGroupInput, strawberry.argument(description=INPUT)]
 ) -> PermissionGroupResult:
     async def work(db: AsyncSession) -> PermissionGroupPayload:
         group = await permission_groups.update(
@@ -147,7 +147,7 @@ async def update_permission_group(
 
 
 async def delete_permission_group(
-    info: Info, input: DeletePermissionGroupInput
+    info: Info, input: Annotated[DeletePermissionGroupInput, strawberry.argument(description=INPUT)]
 ) -> DeletePermissionGroupResult:
     async def work(db: AsyncSession) -> DeletePermissionGroupPayload:
         moved = await permission_groups.delete(
@@ -159,7 +159,8 @@ async def delete_permission_group(
 
 
 async def set_portal_user_permission_group(
-    info: Info, input: SetPortalUserPermissionGroupInput
+    info: Info,
+    input: Annotated[SetPortalUserPermissionGroupInput, strawberry.argument(description=INPUT)],
 ) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user: models.PortalUser = await permission_groups.assign(

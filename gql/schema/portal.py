@@ -195,14 +195,20 @@ class Portal(RowNode):
         " shown to them).",
     )
     async def tiles(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Tile] | None:
         tiles = await published_tiles(info, row_of(self))
         return slice_connection(tiles, first, after, info.context.settings.max_page_size)
 
     @allow(STAFF, description="Tiles being edited, not yet visible to customers.")
     async def draft_tiles(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Tile] | None:
         model = models.Tile
         return await load_page(info, model.portal_id, row_of(self).id, first, after, model.position)
@@ -256,8 +262,15 @@ class Query:
     async def portal(
         self,
         info: Info,
-        id: relay.GlobalID | None = None,
-        domain: Line | None = None,
+        id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="The portal's ID (staff).")
+        ] = None,
+        domain: Annotated[
+            Line | None,
+            strawberry.argument(
+                description="The host name the portal is served on; used when `id` is left out."
+            ),
+        ] = None,
     ) -> Portal | None:
         if id is not None:
             return cast(Portal | None, await load_one(info, models.Portal, node_uuid(id, "Portal")))

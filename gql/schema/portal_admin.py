@@ -15,7 +15,7 @@ from gql.context import Info
 from gql.domain import domains, portals, publishing
 from gql.schema import enums
 from gql.schema.portal import Portal
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import JSON, Line
 
 
@@ -73,7 +73,9 @@ DeletePortalResult = Annotated[
 ]
 
 
-async def create_portal(info: Info, input: CreatePortalInput) -> PortalResult:
+async def create_portal(
+    info: Info, input: Annotated[CreatePortalInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await portals.create(
             db,
@@ -91,7 +93,9 @@ async def create_portal(info: Info, input: CreatePortalInput) -> PortalResult:
     return await attempt(info, work)
 
 
-async def update_portal(info: Info, input: UpdatePortalInput) -> PortalResult:
+async def update_portal(
+    info: Info, input: Annotated[UpdatePortalInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await portals.rename(
             db,
@@ -105,7 +109,9 @@ async def update_portal(info: Info, input: UpdatePortalInput) -> PortalResult:
     return await attempt(info, work)
 
 
-async def delete_portal(info: Info, input: DeletePortalInput) -> DeletePortalResult:
+async def delete_portal(
+    info: Info, input: Annotated[DeletePortalInput, strawberry.argument(description=INPUT)]
+) -> DeletePortalResult:
     async def work(db: AsyncSession) -> DeletePortalPayload:
         await portals.delete(
             db, info.context.actor, row_id(input.id, "Portal", "id"), origin=origin(info)
@@ -126,7 +132,9 @@ class RestorePortalVersionInput:
     version: int = strawberry.field(description="The version number.")
 
 
-async def publish_portal(info: Info, input: PublishPortalInput) -> PortalResult:
+async def publish_portal(
+    info: Info, input: Annotated[PublishPortalInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await publishing.publish(
             db,
@@ -140,7 +148,9 @@ async def publish_portal(info: Info, input: PublishPortalInput) -> PortalResult:
     return await attempt(info, work)
 
 
-async def restore_portal_version(info: Info, input: RestorePortalVersionInput) -> PortalResult:
+async def restore_portal_version(
+    info: Info, input: Annotated[RestorePortalVersionInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await publishing.restore(
             db,
@@ -160,7 +170,9 @@ class PortalIdInput:
 
 
 def _portal_active(active: bool) -> Any:
-    async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
+    async def resolve(
+        info: Info, input: Annotated[PortalIdInput, strawberry.argument(description=INPUT)]
+    ) -> PortalResult:
         async def work(db: AsyncSession) -> PortalPayload:
             portal, _ = await portals.set_active(
                 db,
@@ -194,7 +206,9 @@ class UpdatePortalSettingsInput:
     )
 
 
-async def update_portal_settings(info: Info, input: UpdatePortalSettingsInput) -> PortalResult:
+async def update_portal_settings(
+    info: Info, input: Annotated[UpdatePortalSettingsInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await portals.update_settings(
             db,
@@ -226,7 +240,9 @@ def _lookup(info: Info) -> domains.LookUp:
     return domains.resolver_lookup(info.context.settings.dns_nameservers)
 
 
-async def set_portal_domain(info: Info, input: SetPortalDomainInput) -> PortalResult:
+async def set_portal_domain(
+    info: Info, input: Annotated[SetPortalDomainInput, strawberry.argument(description=INPUT)]
+) -> PortalResult:
     async def work(db: AsyncSession) -> PortalPayload:
         portal = await domains.set_domain(
             db,
@@ -243,7 +259,9 @@ async def set_portal_domain(info: Info, input: SetPortalDomainInput) -> PortalRe
 
 
 def _domain_step(step: Any) -> Any:
-    async def resolve(info: Info, input: PortalIdInput) -> PortalResult:
+    async def resolve(
+        info: Info, input: Annotated[PortalIdInput, strawberry.argument(description=INPUT)]
+    ) -> PortalResult:
         async def work(db: AsyncSession) -> PortalPayload:
             portal = await step(
                 db,

@@ -24,7 +24,7 @@ from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.portal import PermissionGroup, Portal
-from gql.schema.results import MutationError, attempt, aware, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, aware, now, origin, row_id
 from gql.schema.scalars import Cursor, Line
 
 
@@ -239,7 +239,7 @@ def _payload(user: models.PortalUser, revoked: int = 0) -> PortalUserPayload:
 
 
 async def set_portal_user_password(
-    info: Info, input: SetPortalUserPasswordInput
+    info: Info, input: Annotated[SetPortalUserPasswordInput, strawberry.argument(description=INPUT)]
 ) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user = await portal_access.set_password(
@@ -258,7 +258,9 @@ async def set_portal_user_password(
 
 
 def _set_active(active: bool) -> object:
-    async def resolve(info: Info, input: PortalUserIdInput) -> PortalUserResult:
+    async def resolve(
+        info: Info, input: Annotated[PortalUserIdInput, strawberry.argument(description=INPUT)]
+    ) -> PortalUserResult:
         async def work(db: AsyncSession) -> PortalUserPayload:
             user, revoked = await portal_access.set_active(
                 db,
@@ -320,7 +322,9 @@ DeletePortalUserResult = Annotated[
 ]
 
 
-async def assign_portal_user(info: Info, input: AssignPortalUserInput) -> PortalUserResult:
+async def assign_portal_user(
+    info: Info, input: Annotated[AssignPortalUserInput, strawberry.argument(description=INPUT)]
+) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user = await portal_access.assign(
             db,
@@ -336,7 +340,8 @@ async def assign_portal_user(info: Info, input: AssignPortalUserInput) -> Portal
 
 
 async def assign_portal_user_to_new_contact(
-    info: Info, input: AssignPortalUserToNewContactInput
+    info: Info,
+    input: Annotated[AssignPortalUserToNewContactInput, strawberry.argument(description=INPUT)],
 ) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         contact = input.contact
@@ -362,7 +367,9 @@ async def assign_portal_user_to_new_contact(
     return await attempt(info, work)
 
 
-async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUserResult:
+async def unassign_portal_user(
+    info: Info, input: Annotated[PortalUserIdInput, strawberry.argument(description=INPUT)]
+) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user, revoked = await portal_access.unassign(
             db,
@@ -376,7 +383,9 @@ async def unassign_portal_user(info: Info, input: PortalUserIdInput) -> PortalUs
     return await attempt(info, work)
 
 
-async def delete_portal_user(info: Info, input: PortalUserIdInput) -> DeletePortalUserResult:
+async def delete_portal_user(
+    info: Info, input: Annotated[PortalUserIdInput, strawberry.argument(description=INPUT)]
+) -> DeletePortalUserResult:
     async def work(db: AsyncSession) -> DeletePortalUserPayload:
         await portal_access.delete_portal_user(
             db,
@@ -403,7 +412,10 @@ class Query:
         portal_id: Annotated[
             relay.GlobalID | None, strawberry.argument(description="Only this portal's.")
         ] = None,
-        filter: PortalUserFilter | None = None,
+        filter: Annotated[
+            PortalUserFilter | None,
+            strawberry.argument(description="Conditions the portal users must meet."),
+        ] = None,
         order_by: Annotated[
             PortalUserOrder | None, strawberry.argument(description="Default: newest first.")
         ] = None,
@@ -427,7 +439,8 @@ class Mutation:
 
     set_portal_user_password: PortalUserResult | None = allow(
         STAFF,
-        description="iPM: set a contact's portal password (creates the access if needed).",
+        description="Set a contact's portal password for them (the iPM flow; creates the access"
+        " if needed).",
         resolver=set_portal_user_password,
     )
     activate_portal_user: PortalUserResult | None = allow(

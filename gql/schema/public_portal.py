@@ -4,7 +4,7 @@ version only, in one language; nothing internal."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 import strawberry
@@ -166,8 +166,18 @@ def public_view(portal: models.Portal, settings: PortalSettings, language: str) 
 
 async def public_portal(
     info: Info,
-    domain: Line,
-    language: Line | None = None,
+    domain: Annotated[
+        Line,
+        strawberry.argument(
+            description="The host name the browser is on, e.g. portal.stadtwerke.de."
+        ),
+    ],
+    language: Annotated[
+        Line | None,
+        strawberry.argument(
+            description="Language code, de or en; the portal's default if left out or not offered."
+        ),
+    ] = None,
 ) -> PublicPortal | None:
     """The active portal on `domain`, as published, in `language` (else its default)."""
     portal = models.Portal

@@ -16,7 +16,7 @@ from gql.context import Info
 from gql.domain import portal_access, registration, user_csv
 from gql.domain.errors import InvalidInput
 from gql.schema.portal_user import PortalUser, PortalUserPayload, PortalUserResult, access_config
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import EmailAddress, Line
 
 RECEIVED = "Thank you. If the details can be used, an email with the next step is on its way."
@@ -111,7 +111,9 @@ PasswordResetResult = Annotated[
 ]
 
 
-async def register(info: Info, input: RegisterInput) -> ReceivedResult:
+async def register(
+    info: Info, input: Annotated[RegisterInput, strawberry.argument(description=INPUT)]
+) -> ReceivedResult:
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.register(
             db,
@@ -137,7 +139,9 @@ def _activated(user: models.PortalUser) -> AccountActivated:
     )
 
 
-async def activate_account(info: Info, input: TokenInput) -> ActivatedResult:
+async def activate_account(
+    info: Info, input: Annotated[TokenInput, strawberry.argument(description=INPUT)]
+) -> ActivatedResult:
     async def work(db: AsyncSession) -> AccountActivated:
         user = await registration.activate(
             db,
@@ -151,7 +155,9 @@ async def activate_account(info: Info, input: TokenInput) -> ActivatedResult:
     return await attempt(info, work)
 
 
-async def resend_activation(info: Info, input: PortalEmailInput) -> ReceivedResult:
+async def resend_activation(
+    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
+) -> ReceivedResult:
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.resend_activation(
             db,
@@ -166,7 +172,9 @@ async def resend_activation(info: Info, input: PortalEmailInput) -> ReceivedResu
     return await attempt(info, work)
 
 
-async def request_password_reset(info: Info, input: PortalEmailInput) -> ReceivedResult:
+async def request_password_reset(
+    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
+) -> ReceivedResult:
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.request_password_reset(
             db,
@@ -181,7 +189,9 @@ async def request_password_reset(info: Info, input: PortalEmailInput) -> Receive
     return await attempt(info, work)
 
 
-async def reset_password(info: Info, input: TokenPasswordInput) -> PasswordResetResult:
+async def reset_password(
+    info: Info, input: Annotated[TokenPasswordInput, strawberry.argument(description=INPUT)]
+) -> PasswordResetResult:
     async def work(db: AsyncSession) -> PasswordReset:
         user = await registration.reset_password(
             db,
@@ -197,7 +207,9 @@ async def reset_password(info: Info, input: TokenPasswordInput) -> PasswordReset
     return await attempt(info, work)
 
 
-async def accept_invitation(info: Info, input: TokenPasswordInput) -> ActivatedResult:
+async def accept_invitation(
+    info: Info, input: Annotated[TokenPasswordInput, strawberry.argument(description=INPUT)]
+) -> ActivatedResult:
     async def work(db: AsyncSession) -> AccountActivated:
         user = await portal_access.accept_invitation(
             db,
@@ -250,7 +262,9 @@ BulkInvitationResult = Annotated[
 ]
 
 
-async def invite_contact(info: Info, input: InviteContactInput) -> PortalUserResult:
+async def invite_contact(
+    info: Info, input: Annotated[InviteContactInput, strawberry.argument(description=INPUT)]
+) -> PortalUserResult:
     async def work(db: AsyncSession) -> PortalUserPayload:
         user = await portal_access.invite(
             db,
@@ -267,7 +281,8 @@ async def invite_contact(info: Info, input: InviteContactInput) -> PortalUserRes
 
 
 async def invite_uninvited_contacts(
-    info: Info, input: InviteUninvitedContactsInput
+    info: Info,
+    input: Annotated[InviteUninvitedContactsInput, strawberry.argument(description=INPUT)],
 ) -> BulkInvitationResult:
     if not 1 <= input.limit <= 5000:
         return MutationError.of(InvalidInput("Between 1 and 5000 per call.", field="limit"))
@@ -338,7 +353,12 @@ ImportResult = Annotated[
 ]
 
 
-async def export_portal_users(info: Info, portal_id: relay.GlobalID) -> ExportResult:
+async def export_portal_users(
+    info: Info,
+    portal_id: Annotated[
+        relay.GlobalID, strawberry.argument(description="The portal whose users to export.")
+    ],
+) -> ExportResult:
     async def work(db: AsyncSession) -> ExportedFile:
         text = await user_csv.export(
             db, info.context.actor, row_id(portal_id, "Portal", "portalId")
@@ -350,7 +370,19 @@ async def export_portal_users(info: Info, portal_id: relay.GlobalID) -> ExportRe
     return await attempt(info, work)
 
 
-async def import_portal_users(info: Info, portal_id: relay.GlobalID, file: Upload) -> ImportResult:
+async def import_portal_users(
+    info: Info,
+    portal_id: Annotated[
+        relay.GlobalID, strawberry.argument(description="The portal to import the users into.")
+    ],
+    file: Annotated[
+        Upload,
+        strawberry.argument(
+            description="CSV (UTF-8) with a header line; columns as the export writes them"
+            " (email, language, customer_number, permission_group, ...).",
+        ),
+    ],
+) -> ImportResult:
     try:
         raw = await file.read()  # type: ignore[attr-defined]
     finally:

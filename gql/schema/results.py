@@ -23,6 +23,10 @@ from gql.schema.node import node_uuid
 
 T = TypeVar("T")
 
+# Description of the `input` argument of every mutation: what it carries is described on
+# its input type, field by field.
+INPUT = "The values of this mutation; each field is described on the input type."
+
 
 @strawberry.enum(description="Why a change was refused.")
 class ErrorCode(enum.Enum):

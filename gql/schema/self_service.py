@@ -17,7 +17,7 @@ from db.models.enums import Grant
 from gql.auth.actor import Role
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, allow, public
 from gql.context import Info
-from gql.described_enums import described_enum
+from gql.descriptions import described_enum
 from gql.domain import offers, readings, rules, self_service
 from gql.domain.errors import DomainError
 from gql.resolvers.common import query_page
@@ -25,7 +25,7 @@ from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.pagination import AFTER, PAGE, Connection
-from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, aware, notifier, now, origin, row_id
 from gql.schema.scalars import Cursor, Iban, Line
 
 
@@ -74,7 +74,9 @@ InstallmentResult = Annotated[
 ]
 
 
-async def change_installment(info: Info, input: ChangeInstallmentInput) -> InstallmentResult:
+async def change_installment(
+    info: Info, input: Annotated[ChangeInstallmentInput, strawberry.argument(description=INPUT)]
+) -> InstallmentResult:
     try:
         async with info.context.unit_of_work() as db:
             contract = await _change(info, db, input)
@@ -101,7 +103,11 @@ async def change_installment(info: Info, input: ChangeInstallmentInput) -> Insta
     return InstallmentChanged(contract=cast(Contract, contract))
 
 
-async def _change(info: Info, db: AsyncSession, input: ChangeInstallmentInput) -> object:
+async def _change(
+    info: Info,
+    db: AsyncSession,
+    input: Annotated[ChangeInstallmentInput, strawberry.argument(description=INPUT)],
+) -> object:
     return await self_service.change_installment(
         db,
         info.context.actor,
@@ -154,7 +160,7 @@ def _changed(row: object) -> ContractChanged | ChangeRequested:
 
 
 async def change_payment_method(
-    info: Info, input: ChangePaymentMethodInput
+    info: Info, input: Annotated[ChangePaymentMethodInput, strawberry.argument(description=INPUT)]
 ) -> ContractChangeResult:
     async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_payment_method(
@@ -174,7 +180,9 @@ async def change_payment_method(
     return await attempt(info, work)
 
 
-async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChangeResult:
+async def change_due_date(
+    info: Info, input: Annotated[ChangeDueDateInput, strawberry.argument(description=INPUT)]
+) -> ContractChangeResult:
     async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
         contract = await self_service.change_due_day(
             db,
@@ -239,7 +247,9 @@ ReadingResult = Annotated[
 ]
 
 
-async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> ReadingResult:
+async def submit_meter_reading(
+    info: Info, input: Annotated[SubmitMeterReadingInput, strawberry.argument(description=INPUT)]
+) -> ReadingResult:
     async def work(db: AsyncSession) -> MeterReadingSubmitted | MeterReadingRefused:
         try:
             submitted = await readings.submit(
@@ -310,7 +320,9 @@ ReviewResult = Annotated[
 ]
 
 
-async def review_meter_reading(info: Info, input: ReviewMeterReadingInput) -> ReviewResult:
+async def review_meter_reading(
+    info: Info, input: Annotated[ReviewMeterReadingInput, strawberry.argument(description=INPUT)]
+) -> ReviewResult:
     async def work(db: AsyncSession) -> MeterReadingReviewed:
         reading = await readings.review(
             db,
@@ -354,7 +366,9 @@ OfferResult = Annotated[
 ]
 
 
-async def respond_to_offer(info: Info, input: RespondToOfferInput) -> OfferResult:
+async def respond_to_offer(
+    info: Info, input: Annotated[RespondToOfferInput, strawberry.argument(description=INPUT)]
+) -> OfferResult:
     async def work(db: AsyncSession) -> OfferAnswered:
         actor = info.context.actor
         portal = await db.get_one(models.Portal, actor.portal_id)
@@ -404,7 +418,9 @@ ResetCounterResult = Annotated[
 ]
 
 
-async def reset_meter_counter(info: Info, input: ResetMeterCounterInput) -> ResetCounterResult:
+async def reset_meter_counter(
+    info: Info, input: Annotated[ResetMeterCounterInput, strawberry.argument(description=INPUT)]
+) -> ResetCounterResult:
     async def work(db: AsyncSession) -> MeterCounterReset:
         meter = await readings.reset_counter(
             db,

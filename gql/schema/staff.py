@@ -18,7 +18,7 @@ from gql.resolvers.common import query_page
 from gql.schema import enums
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection
-from gql.schema.results import MutationError, attempt, now, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import Cursor, EmailAddress, Line
 
 
@@ -105,7 +105,9 @@ def _staff_payload(user: models.StaffUser, revoked: int = 0) -> StaffUserPayload
     return StaffUserPayload(staff_user=cast(StaffUser, user), revoked_sessions=revoked)
 
 
-async def invite_staff_user(info: Info, input: InviteStaffUserInput) -> StaffUserResult:
+async def invite_staff_user(
+    info: Info, input: Annotated[InviteStaffUserInput, strawberry.argument(description=INPUT)]
+) -> StaffUserResult:
     async def work(db: AsyncSession) -> StaffUserPayload:
         user = await staff.invite(
             db,
@@ -123,7 +125,9 @@ async def invite_staff_user(info: Info, input: InviteStaffUserInput) -> StaffUse
     return await attempt(info, work)
 
 
-async def update_staff_user(info: Info, input: UpdateStaffUserInput) -> StaffUserResult:
+async def update_staff_user(
+    info: Info, input: Annotated[UpdateStaffUserInput, strawberry.argument(description=INPUT)]
+) -> StaffUserResult:
     async def work(db: AsyncSession) -> StaffUserPayload:
         user, revoked = await staff.update(
             db,
@@ -140,7 +144,9 @@ async def update_staff_user(info: Info, input: UpdateStaffUserInput) -> StaffUse
 
 
 def _set_active(active: bool) -> Any:
-    async def resolve(info: Info, input: StaffUserIdInput) -> StaffUserResult:
+    async def resolve(
+        info: Info, input: Annotated[StaffUserIdInput, strawberry.argument(description=INPUT)]
+    ) -> StaffUserResult:
         async def work(db: AsyncSession) -> StaffUserPayload:
             user, revoked = await staff.set_active(
                 db,
@@ -162,7 +168,7 @@ enable_staff_user = _set_active(True)
 
 
 async def accept_staff_invitation(
-    info: Info, input: AcceptStaffInvitationInput
+    info: Info, input: Annotated[AcceptStaffInvitationInput, strawberry.argument(description=INPUT)]
 ) -> AcceptStaffInvitationResult:
     async def work(db: AsyncSession) -> StaffInvitationAccepted:
         user = await staff.accept_invitation(

@@ -15,7 +15,7 @@ from gql.domain import tiles
 from gql.schema import enums
 from gql.schema.node import node_uuid
 from gql.schema.portal import Tile
-from gql.schema.results import MutationError, attempt, origin, row_id
+from gql.schema.results import INPUT, MutationError, attempt, origin, row_id
 from gql.schema.scalars import JSON
 
 
@@ -101,7 +101,9 @@ DeleteTileResult = Annotated[
 ]
 
 
-async def create_tile(info: Info, input: CreateTileInput) -> TileResult:
+async def create_tile(
+    info: Info, input: Annotated[CreateTileInput, strawberry.argument(description=INPUT)]
+) -> TileResult:
     async def work(db: AsyncSession) -> TilePayload:
         tile = await tiles.create(
             db,
@@ -118,7 +120,9 @@ async def create_tile(info: Info, input: CreateTileInput) -> TileResult:
     return await attempt(info, work)
 
 
-async def update_tile(info: Info, input: UpdateTileInput) -> TileResult:
+async def update_tile(
+    info: Info, input: Annotated[UpdateTileInput, strawberry.argument(description=INPUT)]
+) -> TileResult:
     async def work(db: AsyncSession) -> TilePayload:
         tile = await tiles.update(
             db,
@@ -134,7 +138,9 @@ async def update_tile(info: Info, input: UpdateTileInput) -> TileResult:
     return await attempt(info, work)
 
 
-async def delete_tile(info: Info, input: DeleteTileInput) -> DeleteTileResult:
+async def delete_tile(
+    info: Info, input: Annotated[DeleteTileInput, strawberry.argument(description=INPUT)]
+) -> DeleteTileResult:
     async def work(db: AsyncSession) -> DeleteTilePayload:
         await tiles.delete(
             db, info.context.actor, row_id(input.id, "Tile", "id"), origin=origin(info)
@@ -144,7 +150,9 @@ async def delete_tile(info: Info, input: DeleteTileInput) -> DeleteTileResult:
     return await attempt(info, work)
 
 
-async def reorder_tiles(info: Info, input: ReorderTilesInput) -> TilesResult:
+async def reorder_tiles(
+    info: Info, input: Annotated[ReorderTilesInput, strawberry.argument(description=INPUT)]
+) -> TilesResult:
     async def work(db: AsyncSession) -> TilesPayload:
         order = await tiles.reorder(
             db,

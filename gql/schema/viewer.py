@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
 
 import sqlalchemy as sa
 import strawberry
@@ -15,7 +15,7 @@ from gql.resolvers.common import load_one, query_page
 from gql.schema import change_requests
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
-from gql.schema.pagination import Connection
+from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
 from gql.schema.scalars import Cursor
@@ -74,7 +74,10 @@ class Viewer:
 
     @allow(Role.CUSTOMER, grant=CONTRACT, description="The customer's contracts, by number.")
     async def contracts(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Contract] | None:
         return await query_page(
             info, models.Contract, first, after, order_by=(models.Contract.number,)
@@ -86,7 +89,10 @@ class Viewer:
         description="Meters of the customer, or assigned to the installer.",
     )
     async def meters(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Meter] | None:
         return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
 
@@ -96,7 +102,10 @@ class Viewer:
         description="Orders of the customer, or assigned to the installer.",
     )
     async def orders(
-        self, info: Info, first: int | None = None, after: Cursor | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Order] | None:
         order = (models.Order.created_at.desc(),)
         return await query_page(info, models.Order, first, after, order_by=order)

@@ -1,10 +1,11 @@
-"""GraphQL enums over Python enums owned elsewhere (the database's, the domain's), with a
-description for every value.
+"""Descriptions Strawberry does not place by itself.
 
-Those enums stay plain `StrEnum`s, so `strawberry.enum_value` cannot go into their class
-bodies; the descriptions are given next to the GraphQL declaration instead, as a mapping
-that must name every member (a missing one is an import-time error, not an undescribed
-value in the schema).
+- Enums owned elsewhere (the database's, the domain's) stay plain `StrEnum`s, so
+  `strawberry.enum_value` cannot go into their class bodies: `described_enum` takes the
+  descriptions as a mapping next to the GraphQL declaration, which must name every
+  member (a missing one is an import-time error, not an undescribed value).
+- Strawberry drops the descriptions of a schema directive's arguments (its fields'
+  `description=`): `describe_directive_arguments` copies them onto the built schema.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 import strawberry
+from strawberry.schema_directive import StrawberrySchemaDirective
 from strawberry.types.enum import StrawberryEnumDefinition
 
 E = TypeVar("E", bound=enum.Enum)
@@ -42,3 +44,14 @@ def described_enum(
         for value in definition.values
     ]
     return wrapped
+
+
+def describe_directive_arguments(schema: strawberry.Schema) -> None:
+    """Give each argument of the schema's own directives its field's `description=`."""
+    for directive in schema._schema.directives:
+        definition = (directive.extensions or {}).get("strawberry-definition")
+        if not isinstance(definition, StrawberrySchemaDirective):
+            continue
+        for field in definition.fields:
+            name = schema.config.name_converter.get_graphql_name(field)
+            directive.args[name].description = field.description
