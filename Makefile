@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint schema bench bench-nested bench-import fuzz soak audit postgres clean
+.PHONY: serve test lint node schema-lint schema bench bench-nested bench-import fuzz soak audit postgres clean
 
 # The first start installs about 60 packages: pip says which one it is at.
 $(STAMP): pyproject.toml requirements.lock
@@ -16,14 +16,29 @@ $(STAMP): pyproject.toml requirements.lock
 	  -e '.[dev]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully installed)|ERROR'"
 	touch $(STAMP)
 
-# GraphiQL's files for `make serve` (npm ci from the committed lock file; no CDN at run
-# time). npm comes from Debian's packages when the machine has none.
-GRAPHIQL := tools/graphiql/node_modules/.package-lock.json
-$(GRAPHIQL): tools/graphiql/package.json tools/graphiql/package-lock.json
+# Node.js and npm for the tools/ packages, from Debian's packages when the machine has none.
+node:
 	@command -v npm >/dev/null 2>&1 || { echo "Installing Node.js and npm (Debian packages)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+	  || { echo "npm is missing and could not be installed: install Node.js and npm" >&2; exit 1; }; }
+
+# GraphiQL's files for `make serve` (npm ci from the committed lock file; no CDN at run
+# time).
+GRAPHIQL := tools/graphiql/node_modules/.package-lock.json
+$(GRAPHIQL): tools/graphiql/package.json tools/graphiql/package-lock.json | node
 	@echo "Installing GraphiQL's files into tools/graphiql/node_modules"
 	cd tools/graphiql && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+# graphql-schema-linter for `make lint`, the same way; it checks the checked-in
+# schema.graphql with the rules (and the ones left out, with why) in
+# tools/schema-lint/graphql-schema-linter.config.js.
+SCHEMA_LINT := tools/schema-lint/node_modules/.package-lock.json
+$(SCHEMA_LINT): tools/schema-lint/package.json tools/schema-lint/package-lock.json | node
+	@echo "Installing graphql-schema-linter into tools/schema-lint/node_modules"
+	cd tools/schema-lint && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+schema-lint: $(SCHEMA_LINT)
+	tools/schema-lint/node_modules/.bin/graphql-schema-linter --config-directory tools/schema-lint
 
 # PostgreSQL server binaries for the embedded database (skipped with DATABASE_URL).
 postgres:
@@ -36,7 +51,7 @@ postgres:
 serve: $(STAMP) postgres $(GRAPHIQL)
 	$(BIN)/portal serve $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) schema-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
