@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from db import demo, models
 from db.session import Database
+from gql import app as gql_app
 from gql import query_plans
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Visibility
@@ -209,9 +210,12 @@ class Caller:
 
 
 class PlanClient:
-    def __init__(self, client: httpx.AsyncClient, connection: AsyncConnection) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, connection: AsyncConnection, path: str = "/graphql"
+    ) -> None:
         self.client = client
         self.connection = connection
+        self.path = path
         self.planned_answers = 0  # answers a plan gave (statement_helpers.answered_by_plan)
 
     async def post(
@@ -224,7 +228,7 @@ class PlanClient:
             body["query"] = query
         if extensions is not None:
             body["extensions"] = extensions
-        request = self.client.post("/graphql", json=body, headers=headers)
+        request = self.client.post(self.path, json=body, headers=headers)
         response, planned = await answered_by_plan(self.connection, request)
         self.planned_answers += planned
         return response
@@ -615,6 +619,38 @@ async def test_an_ended_session_is_refused_on_the_planned_path_too(plans: PlanCl
         assert response.json() == UNAUTHENTICATED
         assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert plans.planned_answers == before + 1
+
+
+async def test_the_check_rides_in_the_plan_wherever_the_view_is_mounted(
+    sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    test_settings: Settings,
+    tokens: TokenService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The middleware leaves the session check to the view at the path the GraphQL route
+    is mounted at, not at a path of its own: mounted elsewhere, a known session's
+    planned answer is still one statement, and an ended session is still refused."""
+    monkeypatch.setattr(gql_app, "GRAPHQL_PATH", "/api/graphql")
+    app = create_app(test_settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        plans = PlanClient(client, connection, path="/api/graphql")
+        token = await _login(plans, "anna.becker@example.org")
+        for _ in range(2):  # the executor, then the plan (the session's grants are known now)
+            assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+        with counting_statements(connection) as statements:
+            before = plans.planned_answers
+            assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+            assert plans.planned_answers == before + 1
+        (plan,) = [s for s in statements if "SAVEPOINT" not in s]
+        assert "FROM auth_session" in plan
+
+        logout = await plans.post("mutation { logout { revokedSessions } }", token)
+        assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
+        response = await plans.post(DASHBOARD, token)
+        assert (response.status_code, response.json()) == (401, UNAUTHENTICATED)
+        assert (await client.post("/graphql", json={"query": ROLE_ONLY})).status_code == 404
 
 
 async def test_a_changed_group_is_seen_by_the_next_request(
