@@ -29,6 +29,8 @@ from gql.http.limits import BodyLimit, MultipartNeedsToken, SecurityHeaders
 from gql.http.view import PortalGraphQL
 from gql.settings import Settings
 
+# Where the GraphQL view is mounted; the authentication middleware is given the route's
+# path (below), not a copy of its own.
 GRAPHQL_PATH = "/graphql"
 
 
@@ -84,6 +86,7 @@ def create_app(
     graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known))
     app = Starlette(
         debug=False,
+        # 7. After the middlewares below, the route (GraphQL: gql/http/view.py).
         routes=[
             Route("/healthz", healthz),
             graphql,
