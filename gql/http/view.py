@@ -1,13 +1,14 @@
-"""The GraphQL view: `POST /graphql` as the steps it takes, in order.
+"""The GraphQL view (the route, step 7 in gql/app.py): `POST /graphql` as the steps it
+takes, in order.
 
-1. GraphQL over HTTP: only JSON (or a multipart upload) is parsed; a request that can not
+a. GraphQL over HTTP: only JSON (or a multipart upload) is parsed; a request that can not
    be taken is answered with its status and an `errors` list (gql/graphql_over_http.py).
-2. Persisted query: a hash gets its text (gql/http/persisted.py).
-3. Session check and plan: the check the middleware left to the view, in the plan's
+b. Persisted query: a hash gets its text (gql/http/persisted.py).
+c. Session check and plan: the check the middleware left to the view, in the plan's
    statement when there is a plan; else the plan alone (gql/http/plans.py).
-4. The executor (Strawberry), when no plan answered; what it answered may be planned
+d. The executor (Strawberry), when no plan answered; what it answered may be planned
    and kept as a persisted text from then on.
-5. The answer: 503 when the database could not serve it, 400 for a request error in
+e. The answer: 503 when the database could not serve it, 400 for a request error in
    `application/graphql-response+json`.
 """
 
@@ -78,7 +79,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             )
         await response(scope, receive, send)
 
-    # --- 1. GraphQL over HTTP: what is parsed ---------------------------------------------
+    # --- a. GraphQL over HTTP: what is parsed ---------------------------------------------
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson: invalid UTF-8 and nesting beyond 1,024 levels are JSON errors (the
@@ -122,7 +123,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             document_storage=self.storage,
         )
 
-    # --- 2. to 4.: persisted query, session check and plan, executor ----------------------
+    # --- b. to d.: persisted query, session check and plan, executor ----------------------
 
     async def execute_single(
         self,
@@ -151,7 +152,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.plans.answered(request_data, result)
         return result
 
-    # --- 5. The answer --------------------------------------------------------------------
+    # --- e. The answer --------------------------------------------------------------------
 
     def encode_json(self, data: object) -> bytes:
         """orjson: several times faster than the standard library on large answers."""
