@@ -3,9 +3,10 @@ takes, in order.
 
 a. GraphQL over HTTP: only JSON (or a multipart upload) is parsed; a request that can not
    be taken is answered with its status and an `errors` list (gql/graphql_over_http.py).
-b. Persisted query: a hash gets its text (gql/http/persisted.py).
+b. Persisted query: a hash gets its text (gql/http/persisted.py); a refused hash is
+   answered only after the session check.
 c. Session check and plan: the check the middleware left to the view, in the plan's
-   statement when there is a plan; else the plan alone (gql/http/plans.py).
+   statement when there is a plan, alone otherwise; then the plan (gql/http/plans.py).
 d. The executor (Strawberry), when no plan answered; what it answered may be planned
    and kept as a persisted text from then on.
 e. The answer: 503 when the database could not serve it, 400 for a request error in
