@@ -9,7 +9,15 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = ("strawberry", "starlette", "graphql", "gql.schema", "gql.resolvers", "gql.app")
+FORBIDDEN = (
+    "strawberry",
+    "starlette",
+    "graphql",
+    "gql.schema",
+    "gql.resolvers",
+    "gql.app",
+    "gql.http",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -107,7 +115,7 @@ def test_domain_reaches_no_graphql_http_or_schema_module() -> None:
     graph = _graph()
     assert graph.find_illegal_dependencies_for_layers(layers=("gql.schema", "gql.domain")) == set()
     for package in ("gql.domain", "db"):
-        for outside in ("strawberry", "graphql", "starlette", "gql.schema", "gql.app"):
+        for outside in ("strawberry", "graphql", "starlette", "gql.schema", "gql.app", "gql.http"):
             chain = graph.find_shortest_chains(importer=package, imported=outside, as_packages=True)
             assert not chain, f"{package} reaches {outside}: {sorted(chain)}"
 

@@ -52,7 +52,7 @@ class KnownSessions:
     group, grants, visibility criteria (bounded LRU, per process). Only an assumption:
     GraphQL requests of portal users run the session check in the same statement as a
     query plan compiled for that assumption, and use the plan's answer only when the
-    check still says the same (gql/app.py); otherwise, and whenever there is no plan,
+    check still says the same (gql/http/plans.py); otherwise, and whenever there is no plan,
     the view runs the check on its own before anything else."""
 
     def __init__(self, size: int = KNOWN_SESSIONS) -> None:
@@ -97,21 +97,27 @@ class KnownSessions:
         return KnownSessions._of(first) == KnownSessions._of(second)
 
 
-def _deferrable(conn: HTTPConnection, verified: Actor) -> bool:
-    """GraphQL operations of portal users (the view checks the session itself)."""
-    scope = conn.scope
-    return (
-        scope.get("method") == "POST"
-        and scope.get("path") == "/graphql"
-        and verified.is_portal_user
-        and not verified.is_impersonated
-    )
-
-
 class BearerTokenBackend(AuthenticationBackend):
-    def __init__(self, tokens: TokenService, known: KnownSessions | None = None) -> None:
+    """The actor of the bearer token, its session checked. With `known` the check of a
+    portal user's POST to `graphql_path` (the GraphQL view's route, which checks the
+    session itself, gql/http/plans.py) is left to the view when the session is known."""
+
+    def __init__(
+        self, tokens: TokenService, known: KnownSessions | None = None, graphql_path: str = ""
+    ) -> None:
         self.tokens = tokens
         self.known = known
+        self.graphql_path = graphql_path
+
+    def _deferrable(self, conn: HTTPConnection, verified: Actor) -> bool:
+        """GraphQL operations of portal users (the view checks the session itself)."""
+        scope = conn.scope
+        return (
+            scope.get("method") == "POST"
+            and scope.get("path") == self.graphql_path
+            and verified.is_portal_user
+            and not verified.is_impersonated
+        )
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
         header = conn.headers.get("authorization")
@@ -126,7 +132,7 @@ class BearerTokenBackend(AuthenticationBackend):
             # The reason stays in the server; the client learns only that it must log in.
             raise AuthenticationError("Invalid or expired access token.") from exc
         credentials = AuthCredentials(["authenticated", verified.role.value])
-        if self.known is not None and _deferrable(conn, verified):
+        if self.known is not None and self._deferrable(conn, verified):
             assumed = self.known.assume(verified)
             if assumed is not None:
                 return credentials, ActorUser(assumed, confirmed=False)

@@ -33,13 +33,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import filetype
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import Grant
-from gql.auth.actor import Actor, Role, Visibility
+from gql.auth.actor import Actor
 from gql.domain import audit, sessions
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
@@ -523,57 +522,22 @@ def holder_of(actor: Actor) -> Holder | None:
 
 
 async def actor_of(db: AsyncSession, holder: Holder, now: datetime) -> Actor | None:
-    """The holder as an actor with what they may do now (an active account, an assigned
-    contact, the grants of their permission group, the session the link was issued in
-    still valid), or None when they may not act."""
+    """The holder as an actor with what they may do now, or None when they may not act:
+    the account may act (sessions.account_actor, the same rule as a refresh's), and the
+    session the link was issued in is still valid, the same check as a bearer token's
+    (sessions.authorize), which also loads the grants of a portal user's group."""
     if holder.session_id is None:
         return None
-    actor = await _account_actor(db, holder)
+    impersonated = holder.portal_user_id is not None
+    actor = await sessions.account_actor(
+        db,
+        staff_user_id=None if impersonated else holder.staff_user_id,
+        portal_user_id=holder.portal_user_id,
+        impersonator_id=holder.staff_user_id if impersonated else None,
+    )
     if actor is None:
         return None
-    # The same session check as a bearer token's (sessions.valid).
     return await sessions.authorize(db, replace(actor, session_id=holder.session_id), now)
-
-
-async def _account_actor(db: AsyncSession, holder: Holder) -> Actor | None:
-    staff = None
-    if holder.staff_user_id is not None:
-        staff = await db.get(models.StaffUser, holder.staff_user_id)
-        if staff is None or not staff.is_active or staff.disabled_at is not None:
-            return None
-        if holder.portal_user_id is None:
-            return Actor(Role(staff.role.value), staff.organization_id, staff.id)
-    if holder.portal_user_id is None:
-        return None
-    user, group, portal_type = models.PortalUser, models.PermissionGroup, models.Portal.type
-    row = (
-        await db.execute(
-            sa.select(user, group.grants, group.visibility, portal_type)
-            .join(group, group.id == user.permission_group_id)
-            .join(models.Portal, models.Portal.id == user.portal_id)
-            .where(user.id == holder.portal_user_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    portal_user: models.PortalUser = row[0]
-    if portal_user.registration_status is not models.RegistrationStatus.ACTIVE:
-        return None
-    if portal_user.contact_id is None:
-        return None
-    if staff is not None and staff.organization_id != portal_user.organization_id:
-        return None
-    return Actor(
-        Role.CUSTOMER if row[3] is models.PortalType.CUSTOMER else Role.INSTALLER,
-        portal_user.organization_id,
-        portal_user.id,
-        portal_user.portal_id,
-        portal_user.contact_id,
-        impersonator_id=holder.staff_user_id,
-        permission_group_id=portal_user.permission_group_id,
-        grants=frozenset(row[1]),
-        visibility=Visibility.from_json(row[2]),
-    )
 
 
 @dataclass(frozen=True)

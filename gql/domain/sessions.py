@@ -144,17 +144,48 @@ async def refresh(
 
 async def actor_of(db: AsyncSession, row: models.AuthSession) -> Actor | None:
     """The actor a session speaks for, if its account may still log in."""
-    found = await load_account(
+    actor = await account_actor(
         db, staff_user_id=row.staff_user_id, portal_user_id=row.portal_user_id
     )
-    if found is None or not may_log_in(*found) or not speaks_for(row, found[0]):
+    if actor is None or not speaks_for(row, actor):
         return None
-    return replace(actor_for(*found), session_id=row.id)
+    return replace(actor, session_id=row.id)
 
 
-def speaks_for(row: models.AuthSession, account: Account) -> bool:
+def speaks_for(row: models.AuthSession, actor: Actor) -> bool:
     """A portal user's session speaks only for the contact it was opened for."""
-    return not isinstance(account, models.PortalUser) or account.contact_id == row.contact_id
+    return not actor.is_portal_user or actor.contact_id == row.contact_id
+
+
+async def account_actor(
+    db: AsyncSession,
+    *,
+    staff_user_id: uuid.UUID | None = None,
+    portal_user_id: uuid.UUID | None = None,
+    impersonator_id: uuid.UUID | None = None,
+) -> Actor | None:
+    """The actor of a staff user or a portal user (impersonated by `impersonator_id`,
+    if given), or None when the account may not act: it is gone or may not log in
+    (`may_log_in`), or the impersonator is not an active staff user of the portal user's
+    organization. The one place that decides it from the accounts' rows: a session's
+    refresh (`actor_of`) and a download link's holder (documents.actor_of); a bearer
+    token's request decides it in SQL with its session check (`authorize`). One
+    statement, two under impersonation; no session check of its own."""
+    if staff_user_id is None and portal_user_id is None:
+        return None
+    impersonator = None
+    if impersonator_id is not None:
+        found = await load_account(db, staff_user_id=impersonator_id)
+        if portal_user_id is None or found is None or not may_log_in(*found):
+            return None
+        impersonator = found[0]
+    found = await load_account(db, staff_user_id=staff_user_id, portal_user_id=portal_user_id)
+    if found is None or not may_log_in(*found):
+        return None
+    account, portal = found
+    if impersonator is not None and impersonator.organization_id != account.organization_id:
+        return None
+    return replace(actor_for(account, portal), impersonator_id=impersonator_id)
 
 
 async def load_account(

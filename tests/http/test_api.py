@@ -234,7 +234,7 @@ async def test_production_adds_hsts_and_routes_keep_their_own_headers() -> None:
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 
-    from gql.app import SecurityHeaders
+    from gql.http.limits import SecurityHeaders
 
     async def cached(request: Request) -> Response:
         return PlainTextResponse("x", headers={"Cache-Control": "private, max-age=60"})

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from db import demo, models
 from db.session import Database
+from gql import app as gql_app
 from gql import query_plans
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Visibility
@@ -38,7 +38,7 @@ from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
-from tests.conftest import counting_statements as orm_statements
+from tests.statement_helpers import answered_by_plan, counting_statements
 
 GRAPHQL_SCHEMA: Any = schema._schema
 ANNA = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
@@ -210,9 +210,13 @@ class Caller:
 
 
 class PlanClient:
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, connection: AsyncConnection, path: str = "/graphql"
+    ) -> None:
         self.client = client
-        self.graphql = app.state.graphql
+        self.connection = connection
+        self.path = path
+        self.planned_answers = 0  # answers a plan gave (statement_helpers.answered_by_plan)
 
     async def post(
         self,
@@ -227,7 +231,10 @@ class PlanClient:
             body["query"] = query
         if extensions is not None:
             body["extensions"] = extensions
-        return await self.client.post("/graphql", json=body, headers=headers)
+        request = self.client.post(self.path, json=body, headers=headers)
+        response, planned = await answered_by_plan(self.connection, request)
+        self.planned_answers += planned
+        return response
 
     async def login(self, email: str, password: str, portal: uuid.UUID | None) -> str:
         mutation = (
@@ -247,10 +254,10 @@ class PlanClient:
     ) -> tuple[str, str, bool]:
         """The executor's body, the second answer's body, and whether a plan gave it."""
         first = await self.post(query, token, variables)
-        before = self.graphql.planned_answers
+        before = self.planned_answers
         second = await self.post(query, token, variables)
         assert first.status_code == second.status_code
-        return _canonical(first), _canonical(second), self.graphql.planned_answers > before
+        return _canonical(first), _canonical(second), self.planned_answers > before
 
 
 def _canonical(response: httpx.Response) -> str:
@@ -259,12 +266,15 @@ def _canonical(response: httpx.Response) -> str:
 
 @pytest.fixture
 async def plans(
-    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+    sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    test_settings: Settings,
+    tokens: TokenService,
 ) -> AsyncIterator[PlanClient]:
     app = create_app(test_settings, Database(sessions=sessions), tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
-        yield PlanClient(client, app)
+        yield PlanClient(client, connection)
 
 
 LOGINS = {login.email: login for login in demo.LOGINS}
@@ -371,7 +381,7 @@ async def test_the_answers_hold_each_callers_own_rows(
         statuses = {e["node"]["status"] for e in body["data"]["viewer"]["contracts"]["edges"]}
         assert statuses == {"ACTIVE"}
 
-    assert plans.graphql.planned_answers == 3  # the second round
+    assert plans.planned_answers == 3  # the second round
 
 
 async def test_arguments_the_executor_refuses_are_left_to_it(
@@ -384,27 +394,6 @@ async def test_arguments_the_executor_refuses_are_left_to_it(
         assert not was_planned, variables
         assert answer == executor
         assert json.loads(answer)["errors"], variables
-
-
-@contextmanager
-def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
-    """Every statement on the test's connection: SQLAlchemy's (test_query_counts), and
-    plans' and session checks', which bypass SQLAlchemy, through the driver's query
-    logger, which also reports the driver's own one-off type introspection (left out)."""
-    sync = connection.sync_connection
-    assert sync is not None
-    driver: Any = sync.connection.dbapi_connection.driver_connection  # type: ignore[union-attr]
-    with orm_statements(connection) as statements:
-
-        def raw(record: Any) -> None:
-            if "typeinfo_tree" not in record.query and "'jit'" not in record.query:
-                statements.append(record.query)
-
-        driver.add_query_logger(raw)
-        try:
-            yield statements
-        finally:
-            driver.remove_query_logger(raw)
 
 
 async def test_a_planned_dashboard_is_one_statement_with_the_session_check(
@@ -626,9 +615,9 @@ async def test_an_ended_session_is_refused_on_the_planned_path_too(plans: PlanCl
     token = await _login(plans, "anna.becker@example.org")
     for _ in range(2):  # the executor, then the plan (the session's grants are known now)
         assert "errors" not in (await plans.post(DASHBOARD, token)).json()
-    before = plans.graphql.planned_answers
+    before = plans.planned_answers
     assert "errors" not in (await plans.post(DASHBOARD, token)).json()
-    assert plans.graphql.planned_answers == before + 1
+    assert plans.planned_answers == before + 1
 
     logout = await plans.post("mutation { logout { revokedSessions } }", token)
     assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
@@ -637,7 +626,39 @@ async def test_an_ended_session_is_refused_on_the_planned_path_too(plans: PlanCl
         assert response.status_code == 401, document
         assert response.json() == UNAUTHENTICATED
         assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert plans.graphql.planned_answers == before + 1
+    assert plans.planned_answers == before + 1
+
+
+async def test_the_check_rides_in_the_plan_wherever_the_view_is_mounted(
+    sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    test_settings: Settings,
+    tokens: TokenService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The middleware leaves the session check to the view at the path the GraphQL route
+    is mounted at, not at a path of its own: mounted elsewhere, a known session's
+    planned answer is still one statement, and an ended session is still refused."""
+    monkeypatch.setattr(gql_app, "GRAPHQL_PATH", "/api/graphql")
+    app = create_app(test_settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        plans = PlanClient(client, connection, path="/api/graphql")
+        token = await _login(plans, "anna.becker@example.org")
+        for _ in range(2):  # the executor, then the plan (the session's grants are known now)
+            assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+        with counting_statements(connection) as statements:
+            before = plans.planned_answers
+            assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+            assert plans.planned_answers == before + 1
+        (plan,) = [s for s in statements if "SAVEPOINT" not in s]
+        assert "FROM auth_session" in plan
+
+        logout = await plans.post("mutation { logout { revokedSessions } }", token)
+        assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
+        response = await plans.post(DASHBOARD, token)
+        assert (response.status_code, response.json()) == (401, UNAUTHENTICATED)
+        assert (await client.post("/graphql", json={"query": ROLE_ONLY})).status_code == 404
 
 
 async def test_a_changed_group_is_seen_by_the_next_request(
@@ -663,14 +684,14 @@ async def test_a_changed_group_is_seen_by_the_next_request(
         .where(models.PortalUser.id == jonas)
         .values(permission_group_id=READ_ONLY_GROUP)
     )
-    before = plans.graphql.planned_answers
+    before = plans.planned_answers
     body = (await plans.post(CONTRACT_LIST, token)).json()
     assert body["data"]["viewer"]["contracts"]["edges"] == []  # running contracts only
     # Planned again, now for the read-only group's kind of caller.
-    assert plans.graphql.planned_answers == before + 1
+    assert plans.planned_answers == before + 1
     again = (await plans.post(CONTRACT_LIST, token)).json()
     assert again == body
-    assert plans.graphql.planned_answers == before + 2
+    assert plans.planned_answers == before + 2
 
     # A group without the meter grant: the executor refuses the meters.
     await session.execute(

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from db import demo, models
 from db.session import Database
@@ -28,6 +28,7 @@ from gql.settings import Settings
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, global_id
 from tests.document_helpers import invoice_of
 from tests.http_helpers import impersonate, login, portal_gid, post
+from tests.statement_helpers import answered_by_plan
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 ANNA_ID = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
@@ -50,11 +51,12 @@ UNAUTHENTICATED = {
 
 
 class Http:
-    """The app over HTTP, with its GraphQL view (to see which answers came from plans)."""
+    """The app over HTTP, with the test's connection (to see which answers came from
+    plans)."""
 
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+    def __init__(self, client: httpx.AsyncClient, connection: AsyncConnection) -> None:
         self.client = client
-        self.graphql = app.state.graphql
+        self.connection = connection
 
     async def post(self, query: str, token: str | None = None, **variables: Any) -> httpx.Response:
         return await post(self.client, query, token, **variables)
@@ -78,12 +80,15 @@ class Tokens:
 
 @pytest.fixture
 async def http(
-    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+    sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    test_settings: Settings,
+    tokens: TokenService,
 ) -> AsyncIterator[Http]:
     app = create_app(test_settings, Database(sessions=sessions), tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
-        yield Http(client, app)
+        yield Http(client, connection)
 
 
 async def assert_refused(http: Http, access: str, *, planned: bool = False) -> None:
@@ -119,9 +124,9 @@ async def known_and_planned(http: Http, access: str) -> None:
     """Answer DASHBOARD until a plan answers it with the session check in its statement."""
     for _ in range(2):  # the executor, then the plan (the session is known now)
         assert "errors" not in (await http.post(DASHBOARD, access)).json()
-    before = http.graphql.planned_answers
-    assert "errors" not in (await http.post(DASHBOARD, access)).json()
-    assert http.graphql.planned_answers == before + 1
+    response, planned = await answered_by_plan(http.connection, http.post(DASHBOARD, access))
+    assert "errors" not in response.json()
+    assert planned
 
 
 # --- Impersonation ends with the staff session it was started from ---------------------------

@@ -1,0 +1,49 @@
+"""One database session per HTTP request, opened before authentication (which checks
+the token's session in it) and closed once the answer is sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from db.session import Database
+
+log = structlog.get_logger(__name__)
+
+
+class SessionPerRequest:
+    """Opens one database session per HTTP request and closes it afterwards. The
+    request's state holds it (`session`), with the lock every statement of the request
+    takes (`session_lock`, see Context) and, once the answer is sent, `session_closed`."""
+
+    def __init__(self, app: ASGIApp, database: Database) -> None:
+        self.app = app
+        self.database = database
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        session = self.database.sessions()
+        lock = asyncio.Lock()  # the statements of the request, one at a time (Context)
+        state = scope.setdefault("state", {})
+        state["session"], state["session_lock"] = session, lock
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # Fields GraphQL abandoned may still be running a statement, or start one
+            # later from a DataLoader batch: wait for the running one, then close and
+            # refuse the rest (Context.execute) rather than check out a new connection.
+            async with lock:
+                state["session_closed"] = True
+            try:
+                await session.close()
+            except SQLAlchemyError:
+                # A statement was cancelled mid-flight (GraphQL abandons sibling fields
+                # once a non-null error has decided the answer) and asyncpg closed the
+                # connection: nothing to roll back; drop it instead of answering 500.
+                log.warning("session.connection_lost", path=scope.get("path"))
+                await session.invalidate()

@@ -1,0 +1,130 @@
+"""The planned step of a GraphQL request: a document the executor has answered once is
+answered from then on by one SQL statement (gql/query_plans.py), and the session check
+the authentication middleware left to the view (gql.auth.backend.KnownSessions) runs in
+that same statement.
+
+The order is what keeps it safe: nothing of the request is read before the session is
+checked. With `Context.unconfirmed` the check runs first - in the plan's statement, or
+alone when there is no plan - and the plan's answer counts only if the check says the
+same grants the plan was compiled for; otherwise the actor is completed from the check
+and the request goes on (a plan for the new grants, or the executor).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from gql.auth.actor import Actor
+from gql.auth.backend import KnownSessions, SessionEnded
+from gql.context import Context
+from gql.domain import sessions
+from gql.query_plans import Plan, Planner
+
+
+class Plans:
+    """The plans of one app (per process) and the session check that rides with them."""
+
+    def __init__(self, schema: Any, known: KnownSessions, max_page_size: int) -> None:
+        self.planner = Planner(schema)
+        self.known = known
+        self.max_page_size = max_page_size
+
+    async def answer(
+        self, request: GraphQLRequestData, context: Context, *, plannable: bool
+    ) -> ExecutionResult | None:
+        """The session check if the middleware left it to the view (in the plan's
+        statement when there is a plan), then the plan; None when the executor is to
+        answer, the session checked by then.
+
+        Raises:
+            SessionEnded: the session behind the token has ended (nothing was answered).
+        """
+        if context.unconfirmed:
+            if plannable:
+                answer = await self._planned_with_session(request, context)
+                if answer is not None:
+                    return answer
+            await self.confirm(context)
+        if plannable:
+            return await self._planned(request, context)
+        return None
+
+    def answered(self, request: GraphQLRequestData, result: ExecutionResult) -> None:
+        """The executor answered `request`: without errors, its document may be planned
+        from now on."""
+        if request.query is not None and result.data is not None and not result.errors:
+            self.planner.answered(request.query, request.operation_name)
+
+    async def confirm(self, context: Context) -> None:
+        """The session check on its own, if the middleware left it to the view.
+
+        Raises:
+            SessionEnded: the session behind the token has ended.
+        """
+        if not context.unconfirmed:
+            return
+        actor = await sessions.authorize(context.session, context.actor, datetime.now(UTC))
+        if actor is None:
+            self.known.forget(context.actor)
+            raise SessionEnded
+        self.known.remember(actor)
+        context.confirm(actor)
+
+    def _plan(
+        self, request: GraphQLRequestData, actor: Actor, *, checking_session: bool = False
+    ) -> tuple[Plan, list[Any]] | None:
+        """The plan of `request` for `actor` (the variant behind the session check if
+        asked) and its arguments, if it has one and the arguments are for a plan."""
+        assert request.query is not None
+        plan = self.planner.plan(request.query, request.operation_name, actor)
+        extra = None
+        if checking_session:
+            plan = plan.with_session if plan is not None else None
+            extra = sessions.session_parameters(actor, datetime.now(UTC))
+        if plan is None:
+            return None
+        variables = request.variables or {}
+        arguments = plan.arguments(actor, variables, self.max_page_size, extra)
+        return None if arguments is None else (plan, arguments)
+
+    async def _planned(
+        self, request: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        found = self._plan(request, context.actor)
+        if found is None:
+            return None
+        plan, arguments = found
+        return _answer(await context.fetch_text(plan.sql, arguments))
+
+    async def _planned_with_session(
+        self, request: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        """One statement: the session check of the token and the plan compiled for the
+        grants the session had last time. Its answer counts only if the check says the
+        same now; otherwise the actor is completed from the check and the request goes
+        on (None). SessionEnded when the session has ended."""
+        assumed = context.actor
+        found = self._plan(request, assumed, checking_session=True)
+        if found is None:
+            return None
+        plan, arguments = found
+        row = await context.fetch_row(plan.sql, arguments)
+        if row is None:
+            self.known.forget(assumed)
+            raise SessionEnded
+        actor = sessions.completed(assumed, row)
+        self.known.remember(actor)
+        context.confirm(actor)
+        if not KnownSessions.same(actor, assumed):
+            return None  # the group changed: the plan assumed other grants
+        return _answer(row[4])
+
+
+def _answer(data: str) -> ExecutionResult:
+    # Already JSON: orjson writes the fragment into the answer as it is.
+    return ExecutionResult(data=cast(Any, orjson.Fragment(data)), errors=None)

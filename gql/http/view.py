@@ -1,0 +1,194 @@
+"""The GraphQL view (the route, step 7 in gql/app.py): `POST /graphql` as the steps it
+takes, in order.
+
+a. GraphQL over HTTP: only JSON (or a multipart upload) is parsed; a request that can not
+   be taken is answered with its status and an `errors` list (gql/graphql_over_http.py).
+b. Persisted query: a hash gets its text (gql/http/persisted.py); a refused hash is
+   answered only after the session check.
+c. Session check and plan: the check the middleware left to the view, in the plan's
+   statement when there is a plan, alone otherwise; then the plan (gql/http/plans.py).
+d. The executor (Strawberry), when no plan answered; what it answered may be planned
+   and kept as a persisted text from then on.
+e. The answer: 503 when the database could not serve it, 400 for a request error in
+   `application/graphql-response+json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from gql import graphiql, graphql_over_http, unavailable
+from gql.auth.actor import ANONYMOUS
+from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
+from gql.auth.tokens import TokenService
+from gql.client_address import client_address
+from gql.context import Context
+from gql.domain import documents
+from gql.http import persisted
+from gql.http.plans import Plans
+from gql.persisted_queries import PersistedQueries, PersistedQueryError
+from gql.schema import build_schema
+from gql.settings import Settings
+
+
+class PortalGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        storage: documents.DocumentStorage,
+        known: KnownSessions,
+    ) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.development else None,
+            allow_queries_via_get=False,
+            # CSV imports and documents (GraphQL multipart request spec); every call
+            # needs a bearer token, not a cookie, so a cross-site form can not use it.
+            multipart_uploads_enabled=True,
+        )
+        self.settings = settings
+        self.tokens = tokens
+        self.storage = storage
+        self.persisted = PersistedQueries()
+        self.plans = Plans(cast(Any, self.schema)._schema, known, settings.max_page_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Like Strawberry's, but a request it can not take (not JSON, wrong shape, wrong
+        method) is answered as GraphQL over HTTP says: its status with an `errors` list
+        in JSON, never plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except SessionEnded:  # raised before anything of the answer was sent
+            response = unauthenticated()
+        except HTTPException as error:
+            response = graphql_over_http.request_error(
+                error.status_code, error.reason, graphql_over_http.media_type(scope)
+            )
+        await response(scope, receive, send)
+
+    # --- a. GraphQL over HTTP: what is parsed ---------------------------------------------
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: invalid UTF-8 and nesting beyond 1,024 levels are JSON errors (the
+        standard library raised UnicodeDecodeError or RecursionError: a 500)."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # a list is a batch, refused later
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        content_type = (request.content_type or "").partition(";")[0].strip().lower()
+        if request.method == "POST" and content_type not in (
+            "application/json",
+            "multipart/form-data",
+        ):
+            raise HTTPException(415, "Unsupported content type")
+        parsed = await super().parse_http_body(request)
+        assert isinstance(parsed, GraphQLRequestData)  # batches are refused before
+        if not isinstance(parsed.operation_name, str | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null."
+            )
+        return parsed
+
+    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
+        user = request.user if "user" in request.scope else None
+        actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
+        return Context(
+            unconfirmed=isinstance(user, ActorUser) and not user.confirmed,
+            session=request.state.session,
+            lock=request.state.session_lock,
+            closed=lambda: getattr(request.state, "session_closed", False),
+            actor=actor,
+            settings=self.settings,
+            tokens=self.tokens,
+            client_ip=client_address(request, self.settings),
+            user_agent=request.headers.get("user-agent"),
+            document_storage=self.storage,
+        )
+
+    # --- b. to d.: persisted query, session check and plan, executor ----------------------
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries, then the session check and a query plan when there is one
+        (one statement, the JSON built by PostgreSQL), else the executor."""
+        try:
+            request_data, digest = persisted.with_text(self.persisted, context.actor, request_data)
+        except PersistedQueryError as error:
+            await self.plans.confirm(context)
+            return ExecutionResult(data=None, errors=[error])
+        plannable = request_adapter.method == "POST" and request_data.query is not None
+        answer = await self.plans.answer(request_data, context, plannable=plannable)
+        if answer is not None:
+            return answer
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        persisted.keep(self.persisted, context.actor, digest, request_data, result)
+        self.plans.answered(request_data, result)
+        return result
+
+    # --- e. The answer --------------------------------------------------------------------
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with its files from this server (gql/graphiql.py), not a CDN."""
+        return graphiql.page()
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: several times faster than the standard library on large answers."""
+        return orjson.dumps(data)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Carries the media type the client asked for to `create_response`."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = graphql_over_http.media_type(request.scope)
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """503 with Retry-After when the database could not serve the operation. In
+        `application/graphql-response+json` a request error (nothing executed: the
+        document or the variables refused) is a 400 without `data`."""
+        media_type = sub_response.media_type or graphql_over_http.JSON
+        if (
+            media_type == graphql_over_http.GRAPHQL_RESPONSE
+            and isinstance(response_data, dict)
+            and graphql_over_http.is_request_error(response_data)
+        ):
+            response_data = cast(Any, {"errors": response_data["errors"]})
+            sub_response.status_code = 400
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        if unavailable.has_unavailable_error(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+        return response
