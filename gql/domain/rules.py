@@ -183,6 +183,17 @@ class InstallmentOptions:
     def possible_now(self) -> bool:
         return self.enabled and self.next_change_at is None
 
+    @property
+    def lowest(self) -> Decimal:
+        """The lowest amount accepted (`parse_amount` allows nothing below a cent)."""
+        return self.allowed.minimum if self.allowed.minimum is not None else CENT
+
+    @property
+    def highest(self) -> Decimal:
+        """The highest amount accepted (`parse_amount` allows nothing above MAX_AMOUNT)."""
+        maximum = self.allowed.maximum
+        return MAX_AMOUNT if maximum is None else min(maximum, MAX_AMOUNT)
+
 
 def installment_options(
     current: Decimal, rules: InstallmentRules, history: Sequence[datetime], now: datetime
