@@ -262,18 +262,20 @@ def reading_range(
     contract_end: datetime | None,
     counter_reset_at: datetime | None,
     stored: Sequence[Stored],
+    read_at: datetime | None,
     now: datetime,
 ) -> ReadingRange:
-    """The range of a reading taken now, from the same functions `check_reading` and
-    `submit` use (the window, the neighbours, the limits)."""
-    near = neighbours(stored, now, counter_reset_at)
+    """The range of a reading taken at `read_at` (default now), from the same functions
+    `check_reading` and `submit` use (the window, the neighbours, the limits)."""
+    moment = read_at or now
+    near = neighbours(stored, moment, counter_reset_at)
     earliest, latest = read_at_window(now, contract_start, contract_end)
     return ReadingRange(
         accepts_readings=meter_status is MeterStatus.ACTIVE,
-        read_at=now,
+        read_at=moment,
         earliest_read_at=earliest,
         latest_read_at=latest,
-        limits=value_limits(near.previous, near.later, near.history, now, digits),
+        limits=value_limits(near.previous, near.later, near.history, moment, digits),
         previous=near.previous,
     )
 

@@ -22,7 +22,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain import documents
 from gql.resolvers.common import load_one, load_page
-from gql.schema import criteria, enums, rules
+from gql.schema import criteria, enums, results, rules
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import Connection, connection, page_window
 from gql.schema.scalars import Cursor
@@ -289,11 +289,21 @@ class MeterRegister(RowNode):
     @allow(
         STAFF_AND_PORTAL_USERS,
         grant=Grant.METER_READING_CREATE,
-        description="What submitMeterReading accepts for this register now: the dates and"
+        description="What submitMeterReading accepts for this register: the dates and"
         " the values (at all, and without overridePlausibility).",
     )
-    async def reading_range(self, info: Info) -> rules.ReadingRange | None:
-        return await rules.reading_range(info, row_of(self))
+    async def reading_range(
+        self,
+        info: Info,
+        read_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="For a reading taken then (without a zone: UTC); default now."
+            ),
+        ] = None,
+    ) -> rules.ReadingRange | None:
+        moment = None if read_at is None else results.aware(read_at)
+        return await rules.reading_range(info, row_of(self), moment)
 
 
 @strawberry.type(description="A meter of a contract.")

@@ -89,7 +89,7 @@ class PaymentMethodOption:
 class ReadingRange:
     obis_code: str = public("The register (OBIS code), as submitMeterReading's `register`.")
     accepts_readings: bool = public("Whether the meter is in use (else every reading is refused).")
-    read_at: datetime = public("The moment this range is for: now.")
+    read_at: datetime = public("The moment this range is for (the argument, default now).")
     earliest_read_at: datetime | None = public(
         "The earliest time a reading may have (the contract's start); null: no bound."
     )
@@ -98,7 +98,7 @@ class ReadingRange:
         " allowed) or the contract's end."
     )
     minimum_value: Decimal = public(
-        "The lowest value accepted now: the previous reading of the same count (a reading"
+        "The lowest value accepted: the previous reading of the same count (a reading"
         " after a counter reset starts again); below: LESS_THAN_PREVIOUS."
     )
     maximum_value: Decimal = public(
@@ -213,7 +213,9 @@ async def payment_method_options(
     ]
 
 
-async def reading_range(info: Info, register: models.MeterRegister) -> ReadingRange | None:
+async def reading_range(
+    info: Info, register: models.MeterRegister, read_at: datetime | None
+) -> ReadingRange | None:
     loaders = info.context.loaders
     meter = await loaders.by_id(models.Meter).load(register.meter_id)
     if meter is None:
@@ -229,6 +231,7 @@ async def reading_range(info: Info, register: models.MeterRegister) -> ReadingRa
         contract_end=period.end,
         counter_reset_at=meter.counter_reset_at,
         stored=stored,
+        read_at=read_at,
         now=datetime.now(UTC),
     )
     limits = allowed.limits

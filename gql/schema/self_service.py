@@ -18,13 +18,21 @@ from gql.auth.actor import Role
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import offers, readings, rules, self_service
-from gql.domain.errors import DomainError
 from gql.resolvers.common import query_page
 from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.pagination import AFTER, PAGE, Connection
-from gql.schema.results import MutationError, attempt, aware, notifier, now, origin, row_id
+from gql.schema.results import (
+    DRY_RUN,
+    MutationError,
+    attempt,
+    aware,
+    notifier,
+    now,
+    origin,
+    row_id,
+)
 from gql.schema.scalars import Cursor, Iban, Line
 
 
@@ -32,6 +40,7 @@ from gql.schema.scalars import Cursor, Iban, Line
 class ChangeInstallmentInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
     amount: Decimal = strawberry.field(description="EUR, at most two decimals.")
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The contract with its new installment.")
@@ -61,42 +70,38 @@ InstallmentResult = Annotated[
 
 
 async def change_installment(info: Info, input: ChangeInstallmentInput) -> InstallmentResult:
-    try:
-        async with info.context.unit_of_work() as db:
-            contract = await _change(info, db, input)
-    except rules.OutOfRange as refused:
-        return InstallmentRefused(
-            reason=RuleRefusal.OUT_OF_RANGE,
-            message=refused.message,
-            allowed_min=refused.allowed.minimum,
-            allowed_max=refused.allowed.maximum,
-            next_possible_at=None,
-        )
-    except rules.CadenceRefused as refused:
-        return InstallmentRefused(
-            reason=RuleRefusal.CADENCE_EXCEEDED,
-            message=refused.message,
-            allowed_min=None,
-            allowed_max=None,
-            next_possible_at=refused.next_possible_at,
-        )
-    except DomainError as error:
-        return MutationError.of(error)
-    if isinstance(contract, models.ChangeRequest):
-        return ChangeRequested(change_request=cast(ChangeRequest, contract))
-    return InstallmentChanged(contract=cast(Contract, contract))
+    async def work(db: AsyncSession) -> InstallmentChanged | ChangeRequested | InstallmentRefused:
+        try:
+            contract = await self_service.change_installment(
+                db,
+                info.context.actor,
+                contract_id=row_id(input.contract_id, "Contract", "contractId"),
+                amount=input.amount,
+                origin=origin(info),
+                notify=notifier(info),
+                now=now(),
+            )
+        except rules.OutOfRange as refused:  # checked before anything is written
+            return InstallmentRefused(
+                reason=RuleRefusal.OUT_OF_RANGE,
+                message=refused.message,
+                allowed_min=refused.allowed.minimum,
+                allowed_max=refused.allowed.maximum,
+                next_possible_at=None,
+            )
+        except rules.CadenceRefused as refused:
+            return InstallmentRefused(
+                reason=RuleRefusal.CADENCE_EXCEEDED,
+                message=refused.message,
+                allowed_min=None,
+                allowed_max=None,
+                next_possible_at=refused.next_possible_at,
+            )
+        if isinstance(contract, models.ChangeRequest):
+            return ChangeRequested(change_request=cast(ChangeRequest, contract))
+        return InstallmentChanged(contract=cast(Contract, contract))
 
-
-async def _change(info: Info, db: AsyncSession, input: ChangeInstallmentInput) -> object:
-    return await self_service.change_installment(
-        db,
-        info.context.actor,
-        contract_id=row_id(input.contract_id, "Contract", "contractId"),
-        amount=input.amount,
-        origin=origin(info),
-        notify=notifier(info),
-        now=now(),
-    )
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 @strawberry.input(description="A new payment method for a contract.")
@@ -108,12 +113,14 @@ class ChangePaymentMethodInput:
     mandate_accepted: bool = strawberry.field(
         default=False, description="The SEPA direct debit mandate, required for SEPA_DEBIT."
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.input(description="A new day of the month for a contract's payments.")
 class ChangeDueDateInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
     due_day: int = strawberry.field(description="1 to 28.")
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The contract as changed.")
@@ -151,7 +158,7 @@ async def change_payment_method(
         )
         return _changed(contract)
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChangeResult:
@@ -167,7 +174,7 @@ async def change_due_date(info: Info, input: ChangeDueDateInput) -> ContractChan
         )
         return _changed(contract)
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 # --- Meter readings ------------------------------------------------------------------------
@@ -187,6 +194,7 @@ class SubmitMeterReadingInput:
     override_plausibility: bool = strawberry.field(
         default=False, description="Confirm an unusual value: it is stored for staff review."
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The reading as stored (now, or by the first submission).")
@@ -244,7 +252,7 @@ async def submit_meter_reading(info: Info, input: SubmitMeterReadingInput) -> Re
             reading=cast(MeterReading, submitted.reading), created=submitted.created
         )
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 if TYPE_CHECKING:
