@@ -317,9 +317,9 @@ def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, to
     return new_day
 
 
-# Due dates are at most 31 days apart and the deadline at most 60 days before one, so
-# within 93 days a change is possible again or never (the deadline lies before every
-# due date's previous one).
+# Whether a day is open repeats with the due dates (at most 31 days apart); a deadline
+# of 28 or more days before each due date can leave no day open at all, so the search
+# for the next open day stops after three periods.
 _LOOK_AHEAD = 93
 
 
@@ -330,7 +330,8 @@ class DueDayOptions:
     enabled: bool
     days: list[int]
     next_due: date
-    # The last day of the current window, or None when no change is possible today.
+    # When a change is possible today: the deadline before the next due date (with 0
+    # days before, the next window follows at once). None when not possible today.
     changeable_until: date | None
     # The first day a change is possible (today when it is), None when never.
     changeable_from: date | None
