@@ -77,3 +77,53 @@ async def test_total_count_of_a_last_page_costs_no_statement(
     assert data["contacts"]["totalCount"] == 60
     assert len(statements) == 4, statements
     assert not any("count(" in s.lower() for s in statements)
+
+
+RULES_IN_ADVANCE = """
+query Rules($first: Int!, $search: Line!) {
+  contacts(first: $first, search: $search) { edges { node {
+    contracts { edges { node {
+      installmentRules { minAmount maxAmount changePossible nextChangeAt needsApproval }
+      dueDateRules { changePossible changeableUntil nextChangeOn }
+      paymentMethodOptions { method allowed reason nextPossibleAt }
+      meters { edges { node {
+        registers { readingRange { minimumValue lowestPlausibleValue highestPlausibleValue } }
+      } } }
+    } } }
+  } } }
+}
+"""
+
+
+async def test_rules_in_advance_statements_do_not_grow_with_contracts(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    """The rules read in advance load the portal, the cadence history, the overdue sums,
+    the contract periods and the readings once per request, for every contract and
+    register of the page."""
+    counted = []
+    for first in (1, 2, 50):
+        with counting_statements(connection) as statements:
+            data, errors = await gql(RULES_IN_ADVANCE, "admin", first=first, search=volume)
+        assert errors == []
+        assert data is not None
+        contracts = [
+            contract["node"]
+            for contact in data["contacts"]["edges"]
+            for contract in contact["node"]["contracts"]["edges"]
+        ]
+        assert len(contracts) == first
+        assert all(c["installmentRules"]["changePossible"] for c in contracts)
+        ranges = [
+            register["readingRange"]
+            for contract in contracts
+            for meter in contract["meters"]["edges"]
+            for register in meter["node"]["registers"]
+        ]
+        assert len(ranges) >= first
+        assert all(r["lowestPlausibleValue"] is not None for r in ranges)
+        counted.append(statements)
+    assert len(counted[0]) == len(counted[1]) == len(counted[2]), counted
+    # contacts, contracts, portals, history, overdue sums, meters, registers, the
+    # registers' meters, contract periods, readings.
+    assert len(counted[2]) == 10, counted[2]

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from db import models
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
@@ -94,6 +97,96 @@ def expected_band(
     return low.quantize(DECIMALS), high.quantize(DECIMALS)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A reading of a register as stored (rejected ones included: they still block
+    their time)."""
+
+    read_at: datetime
+    value: Decimal
+    status: MeterReadingStatus
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What a reading at one moment is compared with: the nearest counted readings
+    before and after it, whether its time is taken, and the accepted readings of the
+    year before it (for the band)."""
+
+    previous: Point | None
+    later: Point | None
+    same_time: bool
+    history: list[Point]
+
+
+def neighbours(stored: Sequence[Stored], moment: datetime, reset: datetime | None) -> Neighbours:
+    """Rejected readings count for nothing; after a counter reset a reading is compared
+    only with those of the same count (before or from the reset)."""
+    counted = [
+        row
+        for row in stored
+        if row.status is not MeterReadingStatus.REJECTED
+        and (reset is None or (row.read_at >= reset) == (moment >= reset))
+    ]
+    before = [row for row in counted if row.read_at < moment]
+    after = [row for row in counted if row.read_at > moment]
+    previous = max(before, key=lambda row: row.read_at, default=None)
+    later = min(after, key=lambda row: row.read_at, default=None)
+    return Neighbours(
+        previous=Point(previous.read_at, previous.value) if previous else None,
+        later=Point(later.read_at, later.value) if later else None,
+        same_time=any(row.read_at == moment for row in stored),
+        history=[
+            Point(row.read_at, row.value)
+            for row in before
+            if row.status is MeterReadingStatus.ACCEPTED
+            and row.read_at >= moment - timedelta(days=366)
+        ],
+    )
+
+
+def read_at_window(
+    now: datetime, contract_start: datetime | None, contract_end: datetime | None
+) -> tuple[datetime | None, datetime]:
+    """The earliest and latest time a reading may have: within the contract period,
+    not in the future (a few minutes of clock difference allowed)."""
+    latest = now + FUTURE_TOLERANCE
+    return contract_start, min(latest, contract_end) if contract_end else latest
+
+
+@dataclass(frozen=True)
+class ValueLimits:
+    """The values a reading may have: `minimum` to `maximum` at all (the neighbours,
+    the meter's digits), `band` without confirmation (None: no band)."""
+
+    minimum: Decimal
+    maximum: Decimal
+    band: tuple[Decimal, Decimal] | None
+
+    @property
+    def lowest_plausible(self) -> Decimal:
+        return self.minimum if self.band is None else max(self.minimum, self.band[0])
+
+    @property
+    def highest_plausible(self) -> Decimal:
+        return self.maximum if self.band is None else min(self.maximum, self.band[1])
+
+
+def value_limits(
+    previous: Point | None,
+    later: Point | None,
+    history: Sequence[Point],
+    read_at: datetime,
+    digits: int,
+) -> ValueLimits:
+    largest = Decimal(10) ** digits - DECIMALS
+    return ValueLimits(
+        minimum=previous.value if previous is not None else Decimal(0),
+        maximum=min(later.value, largest) if later is not None else largest,
+        band=expected_band(history, previous, read_at) if previous is not None else None,
+    )
+
+
 def check_reading(
     *,
     raw_value: str | Decimal,
@@ -112,9 +205,10 @@ def check_reading(
     if meter_status is not MeterStatus.ACTIVE:
         raise ReadingRefused("METER_DECOMMISSIONED", "The meter is no longer in use.", "meterId")
     value = parse_value(raw_value, digits)
+    earliest, latest = read_at_window(now, contract_start, contract_end)
     if read_at > now + FUTURE_TOLERANCE:
         raise ReadingRefused("READ_AT_IN_FUTURE", "A reading can not be in the future.", "readAt")
-    if (contract_start and read_at < contract_start) or (contract_end and read_at > contract_end):
+    if (earliest and read_at < earliest) or read_at > latest:
         raise ReadingRefused(
             "OUTSIDE_CONTRACT_PERIOD", "The date lies outside the contract period.", "readAt"
         )
@@ -122,19 +216,20 @@ def check_reading(
         raise ReadingRefused(
             "DUPLICATE_READING", "There is a reading for this register at that time.", "readAt"
         )
-    if previous is not None and value < previous.value:
+    limits = value_limits(previous, later, history, read_at, digits)
+    if previous is not None and value < limits.minimum:
         raise ReadingRefused(
             "LESS_THAN_PREVIOUS",
             f"The value is below the previous reading ({previous.value} on"
             f" {previous.read_at.date().isoformat()}).",
         )
-    if later is not None and value > later.value:
+    if later is not None and value > limits.maximum:
         raise ReadingRefused(
             "GREATER_THAN_LATER",
             f"The value is above a later reading ({later.value} on"
             f" {later.read_at.date().isoformat()}).",
         )
-    band = expected_band(history, previous, read_at) if previous is not None else None
+    band = limits.band
     if band is not None and not band[0] <= value <= band[1]:
         if not override_plausibility:
             raise ReadingRefused(
@@ -145,6 +240,85 @@ def check_reading(
             )
         return Checked(value, MeterReadingStatus.PENDING_REVIEW)
     return Checked(value, MeterReadingStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class ReadingRange:
+    """What `check_reading` accepts for a register at `read_at`, asked in advance."""
+
+    accepts_readings: bool
+    read_at: datetime
+    earliest_read_at: datetime | None
+    latest_read_at: datetime
+    limits: ValueLimits
+    previous: Point | None
+
+
+def reading_range(
+    *,
+    meter_status: MeterStatus,
+    digits: int,
+    contract_start: datetime | None,
+    contract_end: datetime | None,
+    counter_reset_at: datetime | None,
+    stored: Sequence[Stored],
+    read_at: datetime | None,
+    now: datetime,
+) -> ReadingRange:
+    """The range of a reading taken at `read_at` (default now), from the same functions
+    `check_reading` and `submit` use (the window, the neighbours, the limits)."""
+    moment = read_at or now
+    near = neighbours(stored, moment, counter_reset_at)
+    earliest, latest = read_at_window(now, contract_start, contract_end)
+    return ReadingRange(
+        accepts_readings=meter_status is MeterStatus.ACTIVE,
+        read_at=moment,
+        earliest_read_at=earliest,
+        latest_read_at=latest,
+        limits=value_limits(near.previous, near.later, near.history, moment, digits),
+        previous=near.previous,
+    )
+
+
+Execute = Callable[[Executable], Awaitable[Result[Any]]]
+
+
+async def stored_readings(
+    execute: Execute, register_ids: Sequence[uuid.UUID]
+) -> list[list[Stored]]:
+    """Every reading of each register, in one statement (a submission asks for one
+    register, `MeterRegister.readingRange` for a page of them)."""
+    reading = models.MeterReading
+    rows = await execute(
+        sa.select(reading.register_id, reading.read_at, reading.value, reading.status).where(
+            reading.register_id.in_(register_ids)
+        )
+    )
+    found: dict[uuid.UUID, list[Stored]] = defaultdict(list)
+    for row in rows:
+        found[row.register_id].append(Stored(row.read_at, row.value, row.status))
+    return [found[register_id] for register_id in register_ids]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime | None
+    end: datetime | None
+
+
+async def contract_periods(
+    execute: Execute, contract_ids: Sequence[uuid.UUID | None]
+) -> list[Period]:
+    """The supply periods of contracts (of meters the caller sees; installers see no
+    contract, but their readings must lie in its period too)."""
+    contract = models.Contract
+    rows = await execute(
+        sa.select(contract.id, contract.start_date, contract.end_date).where(
+            contract.id.in_([key for key in contract_ids if key is not None])
+        )
+    )
+    found = {row.id: Period(_start_of(row.start_date), _end_of(row.end_date)) for row in rows}
+    return [found.get(contract_id, Period(None, None)) for contract_id in contract_ids]
 
 
 # --- Submitting ------------------------------------------------------------------------------
@@ -211,52 +385,22 @@ async def submit(
         codes = ", ".join(r.obis_code for r in registers)
         raise ReadingRefused("REGISTER_REQUIRED", f"Choose a register: {codes}.", "register")
     moment = read_at or now
-    contract = await db.get_one(models.Contract, meter.contract_id)
-    counted = sa.and_(
-        reading.register_id == chosen.id, reading.status != MeterReadingStatus.REJECTED
+    period = (await contract_periods(db.execute, [meter.contract_id]))[0]
+    near = neighbours(
+        (await stored_readings(db.execute, [chosen.id]))[0], moment, meter.counter_reset_at
     )
-    reset = meter.counter_reset_at
-    if reset is not None:  # a reading is compared only with those of the same count
-        counted = sa.and_(
-            counted, reading.read_at >= reset if moment >= reset else reading.read_at < reset
-        )
-    previous = await db.scalar(
-        sa.select(reading)
-        .where(counted, reading.read_at < moment)
-        .order_by(reading.read_at.desc())
-        .limit(1)
-    )
-    later = await db.scalar(
-        sa.select(reading)
-        .where(counted, reading.read_at > moment)
-        .order_by(reading.read_at)
-        .limit(1)
-    )
-    same_time = await db.scalar(
-        sa.select(reading.id).where(reading.register_id == chosen.id, reading.read_at == moment)
-    )
-    history = (
-        await db.execute(
-            sa.select(reading.read_at, reading.value).where(
-                counted,
-                reading.status == MeterReadingStatus.ACCEPTED,
-                reading.read_at < moment,
-                reading.read_at >= moment - timedelta(days=366),
-            )
-        )
-    ).all()
     checked = check_reading(
         raw_value=raw_value,
         read_at=moment,
         now=now,
         meter_status=meter.status,
         digits=chosen.digits,
-        contract_start=_start_of(contract.start_date),
-        contract_end=_end_of(contract.end_date),
-        previous=Point(previous.read_at, previous.value) if previous else None,
-        later=Point(later.read_at, later.value) if later else None,
-        same_time=same_time is not None,
-        history=[Point(at, value) for at, value in history],
+        contract_start=period.start,
+        contract_end=period.end,
+        previous=near.previous,
+        later=near.later,
+        same_time=near.same_time,
+        history=near.history,
         override_plausibility=override_plausibility,
     )
     if checked.status is MeterReadingStatus.ACCEPTED and await _needs_approval(db, actor):

@@ -73,15 +73,24 @@ class CadenceRefused(RuleViolation):
         self.next_possible_at = next_possible_at
 
 
-def check_cadence(cadence: Cadence | None, history: Sequence[datetime], now: datetime) -> None:
-    """Refuse a change while `cadence.allowed_changes` earlier changes still count."""
+def next_change_at(
+    cadence: Cadence | None, history: Sequence[datetime], now: datetime
+) -> datetime | None:
+    """When the cadence allows the next change: None when it allows one now (no cadence,
+    or fewer than `cadence.allowed_changes` earlier changes still count)."""
     if cadence is None:
-        return
+        return None
     counted = sorted(moment for moment in history if period_after(moment, cadence) > now)
     if len(counted) < cadence.allowed_changes:
+        return None
+    return period_after(counted[len(counted) - cadence.allowed_changes], cadence)
+
+
+def check_cadence(cadence: Cadence | None, history: Sequence[datetime], now: datetime) -> None:
+    """Refuse a change while `cadence.allowed_changes` earlier changes still count."""
+    next_possible = next_change_at(cadence, history, now)
+    if cadence is None or next_possible is None:
         return
-    oldest = counted[len(counted) - cadence.allowed_changes]
-    next_possible = period_after(oldest, cadence)
     unit = cadence.period_type.value.lower()
     raise CadenceRefused(
         f"At most {cadence.allowed_changes} change(s) per {cadence.period} {unit}; the next"
@@ -129,6 +138,14 @@ class OutOfRange(RuleViolation):
         self.allowed = allowed
 
 
+def installment_disabled(rules: InstallmentRules) -> RuleViolation | None:
+    if rules.enabled:
+        return None
+    return RuleViolation(
+        "The installment can not be changed in this portal.", code="DISABLED", field="amount"
+    )
+
+
 def check_installment(
     current: Decimal,
     requested: Decimal,
@@ -138,8 +155,8 @@ def check_installment(
 ) -> Decimal:
     """The new installment if the portal's rules allow it; refusals say the allowed range
     or the date of the next possible change."""
-    if not rules.enabled:
-        raise RuleViolation("The installment can not be changed in this portal.", field="amount")
+    if (disabled := installment_disabled(rules)) is not None:
+        raise disabled
     amount = parse_amount(requested)
     if amount == current:
         raise InvalidInput(f"The installment is {current} EUR already.", field="amount")
@@ -152,6 +169,40 @@ def check_installment(
         raise OutOfRange(f"Choose an installment between {low} and {high}.", allowed)
     check_cadence(rules.cadence, history, now)
     return amount
+
+
+@dataclass(frozen=True)
+class InstallmentOptions:
+    """What `check_installment` would allow, asked in advance (the same functions)."""
+
+    enabled: bool
+    allowed: AmountRange
+    next_change_at: datetime | None
+
+    @property
+    def possible_now(self) -> bool:
+        return self.enabled and self.next_change_at is None
+
+    @property
+    def lowest(self) -> Decimal:
+        """The lowest amount accepted (`parse_amount` allows nothing below a cent)."""
+        return self.allowed.minimum if self.allowed.minimum is not None else CENT
+
+    @property
+    def highest(self) -> Decimal:
+        """The highest amount accepted (`parse_amount` allows nothing above MAX_AMOUNT)."""
+        maximum = self.allowed.maximum
+        return MAX_AMOUNT if maximum is None else min(maximum, MAX_AMOUNT)
+
+
+def installment_options(
+    current: Decimal, rules: InstallmentRules, history: Sequence[datetime], now: datetime
+) -> InstallmentOptions:
+    return InstallmentOptions(
+        enabled=installment_disabled(rules) is None,
+        allowed=installment_range(current, rules),
+        next_change_at=next_change_at(rules.cadence, history, now),
+    )
 
 
 # --- Payment method ------------------------------------------------------------------------
@@ -190,18 +241,32 @@ def clean_payment_details(
     return PaymentDetails(method, parsed.compact, holder)
 
 
-def check_payment_method_change(
+def payment_method_refusal(
     rules: PaymentMethodRules, overdue: Decimal, history: Sequence[datetime], now: datetime
-) -> None:
-    """OVERDUE_PAYMENTS: no change while anything is overdue; then CADENCE."""
+) -> RuleViolation | None:
+    """Why the payment method can not be changed now, or None: not enabled, then
+    OVERDUE_PAYMENTS (no change while anything is overdue), then CADENCE."""
     if not rules.enabled:
-        raise RuleViolation("The payment method can not be changed in this portal.")
+        return RuleViolation(
+            "The payment method can not be changed in this portal.", code="DISABLED"
+        )
     if rules.block_when_overdue and overdue > 0:
-        raise RuleViolation(
+        return RuleViolation(
             f"{overdue} EUR are overdue; the payment method can be changed once they are paid.",
             code="OVERDUE_PAYMENTS",
         )
-    check_cadence(rules.cadence, history, now)
+    try:
+        check_cadence(rules.cadence, history, now)
+    except CadenceRefused as refused:
+        return refused
+    return None
+
+
+def check_payment_method_change(
+    rules: PaymentMethodRules, overdue: Decimal, history: Sequence[datetime], now: datetime
+) -> None:
+    if (refusal := payment_method_refusal(rules, overdue, history, now)) is not None:
+        raise refusal
 
 
 # --- Due date ------------------------------------------------------------------------------
@@ -215,18 +280,34 @@ def next_due_date(due_day: int, today: date) -> date:
     return date(year, month, due_day)
 
 
+ALLOWED_DUE_DAYS = range(1, 29)
+
+
+def due_day_disabled(rules: DueDateRules) -> RuleViolation | None:
+    if rules.enabled:
+        return None
+    return RuleViolation(
+        "The due date can not be changed in this portal.", code="DISABLED", field="dueDay"
+    )
+
+
+def due_day_change_deadline(rules: DueDateRules, current_day: int, today: date) -> date:
+    """The last day on which the due day can be changed before the next due date:
+    `editable_until_days_before` days before it."""
+    return next_due_date(current_day, today) - timedelta(days=rules.editable_until_days_before)
+
+
 def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, today: date) -> int:
     """Day 1-28, allowed only until `editable_until_days_before` days before the next due
     date (on that day itself: refused)."""
-    if not rules.enabled:
-        raise RuleViolation("The due date can not be changed in this portal.", field="dueDay")
-    if not 1 <= new_day <= 28:
+    if (disabled := due_day_disabled(rules)) is not None:
+        raise disabled
+    if new_day not in ALLOWED_DUE_DAYS:
         raise InvalidInput("Choose a day between 1 and 28.", field="dueDay")
     if new_day == current_day:
         raise InvalidInput(f"Payments are due on day {current_day} already.", field="dueDay")
-    due = next_due_date(current_day, today)
-    last = due - timedelta(days=rules.editable_until_days_before)
-    if today > last:
+    if today > due_day_change_deadline(rules, current_day, today):
+        due = next_due_date(current_day, today)
         raise RuleViolation(
             f"The next payment is due on {due.isoformat()}; the due day can be changed until"
             f" {rules.editable_until_days_before} days before, so again after that date.",
@@ -234,3 +315,43 @@ def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, to
             field="dueDay",
         )
     return new_day
+
+
+# Whether a day is open repeats with the due dates (at most 31 days apart); a deadline
+# of 28 or more days before each due date can leave no day open at all, so the search
+# for the next open day stops after three periods.
+_LOOK_AHEAD = 93
+
+
+@dataclass(frozen=True)
+class DueDayOptions:
+    """What `check_due_day_change` would allow, asked in advance."""
+
+    enabled: bool
+    days: list[int]
+    next_due: date
+    # When a change is possible today: the deadline before the next due date (with 0
+    # days before, the next window follows at once). None when not possible today.
+    changeable_until: date | None
+    # The first day a change is possible (today when it is), None when never.
+    changeable_from: date | None
+
+
+def due_day_options(rules: DueDateRules, current_day: int, today: date) -> DueDayOptions:
+    def open_on(day: date) -> bool:
+        return day <= due_day_change_deadline(rules, current_day, day)
+
+    enabled = due_day_disabled(rules) is None
+    first = next(
+        (day for day in (today + timedelta(days=n) for n in range(_LOOK_AHEAD)) if open_on(day)),
+        None,
+    )
+    return DueDayOptions(
+        enabled=enabled,
+        days=[day for day in ALLOWED_DUE_DAYS if day != current_day],
+        next_due=next_due_date(current_day, today),
+        changeable_until=due_day_change_deadline(rules, current_day, today)
+        if enabled and open_on(today)
+        else None,
+        changeable_from=first if enabled else None,
+    )

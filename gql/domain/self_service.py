@@ -4,11 +4,17 @@ and written with an audit event that is also the history the cadence rules count
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from db import models
 from db.portal_settings import Rules
@@ -20,6 +26,8 @@ from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
+PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
+DUE_DAY_CHANGED = "contract.due_day_changed"
 # The longest cadence period is 366 days or months; older history never counts.
 HISTORY = timedelta(days=366 * 31)
 
@@ -32,6 +40,36 @@ async def _contract(
     )
 
 
+def rules_portal(
+    actor: Actor, organization_id: uuid.UUID, portals: Sequence[models.Portal]
+) -> models.Portal | None:
+    """The portal whose rules apply to a contract the actor sees: a portal user's own;
+    for staff (who answer for the portal's customers), the organization's first
+    published customer portal."""
+    if actor.portal_id is not None:
+        return next((p for p in portals if p.id == actor.portal_id), None)
+    published = [
+        portal
+        for portal in portals
+        if portal.organization_id == organization_id
+        and portal.type is models.PortalType.CUSTOMER
+        and portal.published_settings is not None
+    ]
+    return min(published, key=lambda portal: (portal.created_at, portal.id), default=None)
+
+
+def published_rules(portal: models.Portal | None) -> tuple[Rules, frozenset[str]]:
+    """The rules of the portal as published, and what it requires staff approval for.
+
+    Raises:
+        RuleViolation: no portal, or not published.
+    """
+    if portal is None or portal.published_settings is None:
+        raise RuleViolation("The portal is not published.")
+    settings = portal.published_settings
+    return settings.rules, frozenset(settings.approval_required_attributes)
+
+
 async def _contract_and_rules(
     db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
 ) -> tuple[models.Contract, Rules, frozenset[str]]:
@@ -39,28 +77,74 @@ async def _contract_and_rules(
     and what that portal requires staff approval for."""
     contract = await _contract(db, actor, contract_id)
     portal = await db.get(models.Portal, actor.portal_id)
-    if portal is None or portal.published_settings is None:
-        raise RuleViolation("The portal is not published.")
-    settings = portal.published_settings
-    return contract, settings.rules, frozenset(settings.approval_required_attributes)
+    portal_rules, approval = published_rules(portal)
+    return contract, portal_rules, approval
 
 
-async def history(
-    db: AsyncSession, contract: models.Contract, action: str, now: datetime
-) -> list[datetime]:
-    """When customers (or staff acting as them) made this kind of change, newest first."""
+Execute = Callable[[Executable], Awaitable[Result[Any]]]
+
+
+@dataclass(frozen=True)
+class ContractFacts:
+    """What the rules need besides the contract row and the portal's settings: the
+    changes its cadences count (newest first) and the overdue sum."""
+
+    installment_changes: list[datetime]
+    payment_method_changes: list[datetime]
+    overdue: Decimal
+
+
+async def contract_facts(
+    execute: Execute, contracts: Sequence[models.Contract], now: datetime
+) -> list[ContractFacts]:
+    """The facts of many contracts in two statements: the mutations ask for one
+    contract, `Contract.installmentRules` and its siblings for a page of them, so the
+    check and the answer in advance count the same history."""
+    ids = [contract.id for contract in contracts]
     event = models.AuditEvent
-    rows = await db.scalars(
-        sa.select(event.created_at)
+    changes: dict[tuple[uuid.UUID, str], list[datetime]] = defaultdict(list)
+    rows = await execute(
+        sa.select(event.entity_id, event.action, event.created_at)
         .where(
-            event.organization_id == contract.organization_id,
-            event.entity_id == contract.id,
-            event.action == action,
+            event.organization_id.in_({contract.organization_id for contract in contracts}),
+            event.entity_id.in_(ids),
+            event.action.in_((INSTALLMENT_CHANGED, PAYMENT_METHOD_CHANGED)),
             event.created_at > now - HISTORY,
         )
         .order_by(event.created_at.desc())
     )
-    return list(rows.all())
+    for row in rows:
+        changes[(row.entity_id, row.action)].append(row.created_at)
+    payment = models.Payment
+    sums = await execute(
+        sa.select(payment.contract_id, sa.func.sum(payment.amount).label("total"))
+        .where(payment.contract_id.in_(ids), payment.status == models.PaymentStatus.OVERDUE)
+        .group_by(payment.contract_id)
+    )
+    overdue = {row.contract_id: Decimal(row.total) for row in sums}
+    return [
+        ContractFacts(
+            installment_changes=changes[(contract.id, INSTALLMENT_CHANGED)],
+            payment_method_changes=changes[(contract.id, PAYMENT_METHOD_CHANGED)],
+            overdue=overdue.get(contract.id, Decimal(0)),
+        )
+        for contract in contracts
+    ]
+
+
+async def _facts(db: AsyncSession, contract: models.Contract, now: datetime) -> ContractFacts:
+    return (await contract_facts(db.execute, [contract], now))[0]
+
+
+# The attributes a portal may require staff approval for (settings `approvalRequiredAttributes`).
+INSTALLMENT_APPROVAL = "contract.installment"
+PAYMENT_METHOD_APPROVAL = "contract.payment_method"
+IBAN_APPROVAL = "contract.iban"
+DUE_DAY_APPROVAL = "contract.due_day"
+
+
+def payment_method_needs_approval(approval: frozenset[str], iban_changes: bool) -> bool:
+    return PAYMENT_METHOD_APPROVAL in approval or (IBAN_APPROVAL in approval and iban_changes)
 
 
 async def change_installment(
@@ -78,15 +162,15 @@ async def change_installment(
         contract.installment_amount,
         amount,
         portal_rules.installment,
-        await history(db, contract, INSTALLMENT_CHANGED, now),
+        (await _facts(db, contract, now)).installment_changes,
         now,
     )
-    if "contract.installment" in approval:
+    if INSTALLMENT_APPROVAL in approval:
         return await request_change(
             db,
             actor,
             contract,
-            "contract.installment",
+            INSTALLMENT_APPROVAL,
             {"installment_amount": new},
             origin=origin,
             notify=notify,
@@ -107,20 +191,6 @@ async def change_installment(
     return contract
 
 
-PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
-DUE_DAY_CHANGED = "contract.due_day_changed"
-
-
-async def overdue_amount(db: AsyncSession, contract: models.Contract) -> Decimal:
-    payment = models.Payment
-    total = await db.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(payment.amount), 0)).where(
-            payment.contract_id == contract.id, payment.status == models.PaymentStatus.OVERDUE
-        )
-    )
-    return Decimal(total or 0)
-
-
 async def change_payment_method(
     db: AsyncSession,
     actor: Actor,
@@ -136,19 +206,16 @@ async def change_payment_method(
 ) -> models.Contract | models.ChangeRequest:
     contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
     details = rules.clean_payment_details(method, iban, account_holder, mandate_accepted)
+    facts = await _facts(db, contract, now)
     rules.check_payment_method_change(
-        portal_rules.payment_method,
-        await overdue_amount(db, contract),
-        await history(db, contract, PAYMENT_METHOD_CHANGED, now),
-        now,
+        portal_rules.payment_method, facts.overdue, facts.payment_method_changes, now
     )
-    iban_changes = details.iban != contract.iban
-    if "contract.payment_method" in approval or ("contract.iban" in approval and iban_changes):
+    if payment_method_needs_approval(approval, details.iban != contract.iban):
         return await request_change(
             db,
             actor,
             contract,
-            "contract.payment_method",
+            PAYMENT_METHOD_APPROVAL,
             {
                 "payment_method": details.method,
                 "iban": details.iban,
@@ -195,12 +262,12 @@ async def change_due_day(
 ) -> models.Contract | models.ChangeRequest:
     contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
     new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
-    if "contract.due_day" in approval:
+    if DUE_DAY_APPROVAL in approval:
         return await request_change(
             db,
             actor,
             contract,
-            "contract.due_day",
+            DUE_DAY_APPROVAL,
             {"due_day": new},
             origin=origin,
             notify=notify,

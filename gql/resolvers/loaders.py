@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Result
@@ -20,6 +20,8 @@ from gql.auth.actor import Actor
 from gql.domain.scope import visible
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Loaders:
@@ -37,6 +39,22 @@ class Loaders:
             DataLoader[tuple[uuid.UUID, int], models.PortalVersion | None] | None
         ) = None
         self._all_visible: dict[tuple[Any, ...], asyncio.Future[list[Any]]] = {}
+        self._batches: dict[str, DataLoader[Any, Any]] = {}
+
+    def batch(
+        self, name: str, load: Callable[[Execute, list[K]], Awaitable[list[V]]]
+    ) -> DataLoader[K, V]:
+        """A loader of a domain function that answers many keys in one go (e.g.
+        `self_service.contract_facts`), one per `name` in a request. The keys are rows
+        the caller already reached through a scoped loader."""
+        loader = self._batches.get(name)
+        if loader is None:
+
+            async def run(keys: list[K]) -> list[V]:
+                return await load(self._execute, keys)
+
+            loader = self._batches[name] = DataLoader(load_fn=run)
+        return loader
 
     def by_id(self, model: type[Any]) -> DataLoader[uuid.UUID, Any]:
         """Rows of `model` by primary key; invisible rows load as None."""

@@ -22,7 +22,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain import documents
 from gql.resolvers.common import load_one, load_page
-from gql.schema import criteria, enums
+from gql.schema import criteria, enums, results, rules
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection, connection, page_window
 from gql.schema.scalars import Cursor
@@ -266,6 +266,33 @@ class Contract(RowNode):
             info, model.contract_id, row_of(self).id, first, after, model.due_date.desc()
         )
 
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=Grant.INSTALLMENT_UPDATE,
+        description="What changeInstallment accepts now: the amounts, when the next change is"
+        " possible, whether it needs approval (null: no published portal applies).",
+    )
+    async def installment_rules(self, info: Info) -> rules.InstallmentRules | None:
+        return await rules.installment_rules(info, row_of(self))
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=Grant.DUE_DATE_UPDATE,
+        description="What changeDueDate accepts now: the days, until when a change is"
+        " possible (null: no published portal applies).",
+    )
+    async def due_date_rules(self, info: Info) -> rules.DueDateRules | None:
+        return await rules.due_date_rules(info, row_of(self))
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=Grant.PAYMENT_METHOD_UPDATE,
+        description="Every payment method and whether changePaymentMethod accepts it now,"
+        " with the reason when not (null: no published portal applies).",
+    )
+    async def payment_method_options(self, info: Info) -> list[rules.PaymentMethodOption] | None:
+        return await rules.payment_method_options(info, row_of(self))
+
 
 @strawberry.type(description="A counter of a meter, e.g. OBIS 1.8.1 (high tariff).")
 class MeterRegister(RowNode):
@@ -276,6 +303,25 @@ class MeterRegister(RowNode):
     digits: int | None = allow(
         STAFF_AND_PORTAL_USERS, grant=METER, description="Digits before the decimal point."
     )
+
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=Grant.METER_READING_CREATE,
+        description="What submitMeterReading accepts for this register: the dates and"
+        " the values (at all, and without overridePlausibility).",
+    )
+    async def reading_range(
+        self,
+        info: Info,
+        read_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="For a reading taken then (without a zone: UTC); default now."
+            ),
+        ] = None,
+    ) -> rules.ReadingRange | None:
+        moment = None if read_at is None else results.aware(read_at)
+        return await rules.reading_range(info, row_of(self), moment)
 
 
 @strawberry.type(description="A meter of a contract.")

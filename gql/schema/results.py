@@ -8,10 +8,12 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
+import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstanceState
 from strawberry import relay
 
 from gql.auth.permissions import public
@@ -114,11 +116,46 @@ def row_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid
     return parsed
 
 
-async def attempt(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T | MutationError:
+DRY_RUN = (
+    "Check everything and answer as the change would, but write nothing (no change, no"
+    " request for approval, no audit event, no email)."
+)
+
+
+class _DryRunDone(Exception):
+    """Leaves a dry run's unit of work, which rolls back on any exception, with the
+    answer the work gave."""
+
+    def __init__(self, answer: object) -> None:
+        super().__init__("dry run")
+        self.answer = answer
+
+
+def _keep_shown_rows(db: AsyncSession, answer: object) -> None:
+    """The rows an answer shows keep the state the change gave them (what would be
+    stored): detached before the rollback would expire them and reload the old one."""
+    for value in vars(answer).values():
+        state = sa.inspect(value, raiseerr=False)
+        if isinstance(state, InstanceState) and state.session_id is not None:
+            db.expunge(value)
+
+
+async def attempt(
+    info: Info, work: Callable[[AsyncSession], Awaitable[T]], *, dry_run: bool = False
+) -> T | MutationError:
     """Runs `work` in the mutation's one transaction; a domain failure rolls it back and
-    becomes a `MutationError`."""
+    becomes a `MutationError`. With `dry_run` the transaction is rolled back after the
+    work (every check ran, every row was flushed) and its answer returned: one place
+    makes every mutation's dry run write nothing."""
     try:
         async with info.context.unit_of_work() as db:
-            return await work(db)
+            answer = await work(db)
+            if dry_run:
+                await db.flush()  # constraints are checked as for the real change
+                _keep_shown_rows(db, answer)
+                raise _DryRunDone(answer)
+            return answer
+    except _DryRunDone as done:
+        return cast(T, done.answer)
     except DomainError as error:
         return MutationError.of(error)

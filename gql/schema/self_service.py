@@ -19,13 +19,22 @@ from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, a
 from gql.context import Info
 from gql.descriptions import described_enum
 from gql.domain import offers, readings, rules, self_service
-from gql.domain.errors import DomainError
 from gql.resolvers.common import query_page
 from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
 from gql.schema.crm import Contract, Meter, MeterReading, Order
 from gql.schema.pagination import AFTER, PAGE, Connection
-from gql.schema.results import INPUT, MutationError, attempt, aware, notifier, now, origin, row_id
+from gql.schema.results import (
+    DRY_RUN,
+    INPUT,
+    MutationError,
+    attempt,
+    aware,
+    notifier,
+    now,
+    origin,
+    row_id,
+)
 from gql.schema.scalars import Cursor, Iban, Line
 
 
@@ -33,6 +42,7 @@ from gql.schema.scalars import Cursor, Iban, Line
 class ChangeInstallmentInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
     amount: Decimal = strawberry.field(description="EUR, at most two decimals.")
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The contract with its new installment.")
@@ -77,46 +87,38 @@ InstallmentResult = Annotated[
 async def change_installment(
     info: Info, input: Annotated[ChangeInstallmentInput, strawberry.argument(description=INPUT)]
 ) -> InstallmentResult:
-    try:
-        async with info.context.unit_of_work() as db:
-            contract = await _change(info, db, input)
-    except rules.OutOfRange as refused:
-        return InstallmentRefused(
-            reason=RuleRefusal.OUT_OF_RANGE,
-            message=refused.message,
-            allowed_min=refused.allowed.minimum,
-            allowed_max=refused.allowed.maximum,
-            next_possible_at=None,
-        )
-    except rules.CadenceRefused as refused:
-        return InstallmentRefused(
-            reason=RuleRefusal.CADENCE_EXCEEDED,
-            message=refused.message,
-            allowed_min=None,
-            allowed_max=None,
-            next_possible_at=refused.next_possible_at,
-        )
-    except DomainError as error:
-        return MutationError.of(error)
-    if isinstance(contract, models.ChangeRequest):
-        return ChangeRequested(change_request=cast(ChangeRequest, contract))
-    return InstallmentChanged(contract=cast(Contract, contract))
+    async def work(db: AsyncSession) -> InstallmentChanged | ChangeRequested | InstallmentRefused:
+        try:
+            contract = await self_service.change_installment(
+                db,
+                info.context.actor,
+                contract_id=row_id(input.contract_id, "Contract", "contractId"),
+                amount=input.amount,
+                origin=origin(info),
+                notify=notifier(info),
+                now=now(),
+            )
+        except rules.OutOfRange as refused:  # checked before anything is written
+            return InstallmentRefused(
+                reason=RuleRefusal.OUT_OF_RANGE,
+                message=refused.message,
+                allowed_min=refused.allowed.minimum,
+                allowed_max=refused.allowed.maximum,
+                next_possible_at=None,
+            )
+        except rules.CadenceRefused as refused:
+            return InstallmentRefused(
+                reason=RuleRefusal.CADENCE_EXCEEDED,
+                message=refused.message,
+                allowed_min=None,
+                allowed_max=None,
+                next_possible_at=refused.next_possible_at,
+            )
+        if isinstance(contract, models.ChangeRequest):
+            return ChangeRequested(change_request=cast(ChangeRequest, contract))
+        return InstallmentChanged(contract=cast(Contract, contract))
 
-
-async def _change(
-    info: Info,
-    db: AsyncSession,
-    input: Annotated[ChangeInstallmentInput, strawberry.argument(description=INPUT)],
-) -> object:
-    return await self_service.change_installment(
-        db,
-        info.context.actor,
-        contract_id=row_id(input.contract_id, "Contract", "contractId"),
-        amount=input.amount,
-        origin=origin(info),
-        notify=notifier(info),
-        now=now(),
-    )
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 @strawberry.input(description="A new payment method for a contract.")
@@ -128,12 +130,14 @@ class ChangePaymentMethodInput:
     mandate_accepted: bool = strawberry.field(
         default=False, description="The SEPA direct debit mandate, required for SEPA_DEBIT."
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.input(description="A new day of the month for a contract's payments.")
 class ChangeDueDateInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
     due_day: int = strawberry.field(description="1 to 28.")
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The contract as changed.")
@@ -177,7 +181,7 @@ async def change_payment_method(
         )
         return _changed(contract)
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 async def change_due_date(
@@ -195,7 +199,7 @@ async def change_due_date(
         )
         return _changed(contract)
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 # --- Meter readings ------------------------------------------------------------------------
@@ -215,6 +219,7 @@ class SubmitMeterReadingInput:
     override_plausibility: bool = strawberry.field(
         default=False, description="Confirm an unusual value: it is stored for staff review."
     )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
 @strawberry.type(description="The reading as stored (now, or by the first submission).")
@@ -278,7 +283,7 @@ async def submit_meter_reading(
             reading=cast(MeterReading, submitted.reading), created=submitted.created
         )
 
-    return await attempt(info, work)
+    return await attempt(info, work, dry_run=input.dry_run)
 
 
 if TYPE_CHECKING:

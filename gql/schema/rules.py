@@ -1,0 +1,250 @@
+"""The self-service rules read in advance: what `changeInstallment`,
+`changePaymentMethod`, `changeDueDate` and `submitMeterReading` would accept now, so a
+form can show its limits instead of learning them by failing. Every answer comes from
+the functions the mutations enforce (`gql.domain.rules`, `gql.domain.readings`) over
+the same inputs (`self_service.contract_facts`, `readings.stored_readings`), loaded in
+batches: a page of contracts or registers costs the same statements as one."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from db import models
+from db.portal_settings import Rules
+from gql.auth.permissions import public
+from gql.context import Info
+from gql.domain import readings, rules, self_service
+from gql.schema import enums
+
+
+@strawberry.type(description="What changeInstallment accepts for the contract now.")
+class InstallmentRules:
+    enabled: bool = public("Whether the portal lets customers change the installment at all.")
+    min_amount: Decimal = public("The lowest amount accepted, EUR (exactly this is accepted).")
+    max_amount: Decimal = public(
+        "The highest amount accepted, EUR (exactly this is accepted; the current amount"
+        " itself is not a change)."
+    )
+    change_possible: bool = public("Whether a change is accepted now (enabled, cadence).")
+    next_change_at: datetime | None = public(
+        "When the portal's cadence allows the next change (from that moment on); null when"
+        " it allows one now."
+    )
+    needs_approval: bool = public(
+        "Whether a change waits for staff approval (the answer is ChangeRequested)."
+    )
+
+
+@strawberry.type(description="What changeDueDate accepts for the contract now.")
+class DueDateRules:
+    enabled: bool = public("Whether the portal lets customers change the due day at all.")
+    allowed_days: list[int] = public("The days of the month that can be chosen (not the current).")
+    next_due_date: date = public("The next date a payment is due on the current day.")
+    change_possible: bool = public("Whether a change is accepted today.")
+    changeable_until: date | None = public(
+        "The last day a change is accepted before the next due date; null when not today."
+    )
+    next_change_on: date | None = public(
+        "The first day a change is accepted (today when it is); null when never."
+    )
+    needs_approval: bool = public(
+        "Whether a change waits for staff approval (the answer is ChangeRequested)."
+    )
+
+
+@strawberry.enum(description="Why a payment method can not be chosen now.")
+class PaymentMethodRefusal(enum.Enum):
+    DISABLED = strawberry.enum_value(
+        "DISABLED", description="The portal does not let customers change the payment method."
+    )
+    OVERDUE_PAYMENTS = strawberry.enum_value(
+        "OVERDUE_PAYMENTS", description="Payments are overdue; possible once they are paid."
+    )
+    CADENCE_EXCEEDED = strawberry.enum_value(
+        "CADENCE_EXCEEDED",
+        description="Changed too often in the portal's period; see nextPossibleAt.",
+    )
+
+
+@strawberry.type(description="A payment method and whether changePaymentMethod accepts it now.")
+class PaymentMethodOption:
+    method: enums.PaymentMethod = public("The payment method.")
+    current: bool = public("Whether the contract is paid this way now.")
+    allowed: bool = public("Whether changePaymentMethod accepts it now.")
+    reason: PaymentMethodRefusal | None = public("Why not, when not allowed.")
+    message: str | None = public("Why not, in words, when not allowed.")
+    next_possible_at: datetime | None = public("When it is possible, for CADENCE_EXCEEDED.")
+    needs_approval: bool = public(
+        "Whether choosing it waits for staff approval (a new IBAN may, when the portal"
+        " requires approval of IBAN changes)."
+    )
+
+
+@strawberry.type(description="What submitMeterReading accepts for a register now.")
+class ReadingRange:
+    obis_code: str = public("The register (OBIS code), as submitMeterReading's `register`.")
+    accepts_readings: bool = public("Whether the meter is in use (else every reading is refused).")
+    read_at: datetime = public("The moment this range is for (the argument, default now).")
+    earliest_read_at: datetime | None = public(
+        "The earliest time a reading may have (the contract's start); null: no bound."
+    )
+    latest_read_at: datetime = public(
+        "The latest time a reading may have: now (a few minutes of clock difference"
+        " allowed) or the contract's end."
+    )
+    minimum_value: Decimal = public(
+        "The lowest value accepted: the previous reading of the same count (a reading"
+        " after a counter reset starts again); below: LESS_THAN_PREVIOUS."
+    )
+    maximum_value: Decimal = public(
+        "The highest value accepted: a later reading, or what the meter's digits can show."
+    )
+    lowest_plausible_value: Decimal = public(
+        "The lowest value accepted without overridePlausibility (below: IMPLAUSIBLE)."
+    )
+    highest_plausible_value: Decimal = public(
+        "The highest value accepted without overridePlausibility (above: IMPLAUSIBLE)."
+    )
+    previous_value: Decimal | None = public("The previous reading compared with, if any.")
+    previous_read_at: datetime | None = public("When it was read, if any.")
+
+
+@dataclass(frozen=True)
+class _InAdvance:
+    rules: Rules
+    approval: frozenset[str]
+    facts: self_service.ContractFacts
+    now: datetime
+
+
+async def _in_advance(info: Info, contract: models.Contract) -> _InAdvance | None:
+    """The portal's published rules and the contract's facts; None when no published
+    portal applies (staff of an organization without a customer portal)."""
+    context = info.context
+    actor = context.actor
+    if actor.portal_id is not None:
+        own = await context.loaders.by_id(models.Portal).load(actor.portal_id)
+        portals = [own] if own is not None else []
+    else:
+        portals = await context.loaders.all_visible(models.Portal, models.Portal.created_at)
+    portal = self_service.rules_portal(actor, contract.organization_id, portals)
+    if portal is None or portal.published_settings is None:
+        return None
+    portal_rules, approval = self_service.published_rules(portal)
+    now = datetime.now(UTC)
+
+    async def load(
+        execute: self_service.Execute, contracts: list[models.Contract]
+    ) -> list[self_service.ContractFacts]:
+        return await self_service.contract_facts(execute, contracts, now)
+
+    facts = await context.loaders.batch("contract_facts", load).load(contract)
+    return _InAdvance(portal_rules, approval, facts, now)
+
+
+async def installment_rules(info: Info, contract: models.Contract) -> InstallmentRules | None:
+    known = await _in_advance(info, contract)
+    if known is None:
+        return None
+    options = rules.installment_options(
+        contract.installment_amount,
+        known.rules.installment,
+        known.facts.installment_changes,
+        known.now,
+    )
+    return InstallmentRules(
+        enabled=options.enabled,
+        min_amount=options.lowest,
+        max_amount=options.highest,
+        change_possible=options.possible_now,
+        next_change_at=options.next_change_at,
+        needs_approval=self_service.INSTALLMENT_APPROVAL in known.approval,
+    )
+
+
+async def due_date_rules(info: Info, contract: models.Contract) -> DueDateRules | None:
+    known = await _in_advance(info, contract)
+    if known is None:
+        return None
+    options = rules.due_day_options(known.rules.due_date, contract.due_day, known.now.date())
+    return DueDateRules(
+        enabled=options.enabled,
+        allowed_days=options.days,
+        next_due_date=options.next_due,
+        change_possible=options.changeable_until is not None,
+        changeable_until=options.changeable_until,
+        next_change_on=options.changeable_from,
+        needs_approval=self_service.DUE_DAY_APPROVAL in known.approval,
+    )
+
+
+async def payment_method_options(
+    info: Info, contract: models.Contract
+) -> list[PaymentMethodOption] | None:
+    known = await _in_advance(info, contract)
+    if known is None:
+        return None
+    refusal = rules.payment_method_refusal(
+        known.rules.payment_method,
+        known.facts.overdue,
+        known.facts.payment_method_changes,
+        known.now,
+    )
+    # The rules do not depend on the method chosen; the approval may (a new IBAN).
+    return [
+        PaymentMethodOption(
+            method=method,
+            current=method is contract.payment_method,
+            allowed=refusal is None,
+            reason=None if refusal is None else PaymentMethodRefusal(refusal.code),
+            message=None if refusal is None else refusal.message,
+            next_possible_at=getattr(refusal, "next_possible_at", None),
+            needs_approval=self_service.payment_method_needs_approval(
+                known.approval,
+                iban_changes=method is models.PaymentMethod.SEPA_DEBIT or contract.iban is not None,
+            ),
+        )
+        for method in models.PaymentMethod
+    ]
+
+
+async def reading_range(
+    info: Info, register: models.MeterRegister, read_at: datetime | None
+) -> ReadingRange | None:
+    loaders = info.context.loaders
+    meter = await loaders.by_id(models.Meter).load(register.meter_id)
+    if meter is None:
+        return None
+    period = await loaders.batch("contract_periods", readings.contract_periods).load(
+        meter.contract_id
+    )
+    stored = await loaders.batch("stored_readings", readings.stored_readings).load(register.id)
+    allowed = readings.reading_range(
+        meter_status=meter.status,
+        digits=register.digits,
+        contract_start=period.start,
+        contract_end=period.end,
+        counter_reset_at=meter.counter_reset_at,
+        stored=stored,
+        read_at=read_at,
+        now=datetime.now(UTC),
+    )
+    limits = allowed.limits
+    return ReadingRange(
+        obis_code=register.obis_code,
+        accepts_readings=allowed.accepts_readings,
+        read_at=allowed.read_at,
+        earliest_read_at=allowed.earliest_read_at,
+        latest_read_at=allowed.latest_read_at,
+        minimum_value=limits.minimum,
+        maximum_value=limits.maximum,
+        lowest_plausible_value=limits.lowest_plausible,
+        highest_plausible_value=limits.highest_plausible,
+        previous_value=allowed.previous.value if allowed.previous else None,
+        previous_read_at=allowed.previous.read_at if allowed.previous else None,
+    )
