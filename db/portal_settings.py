@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from pydantic.alias_generators import to_camel
 from sqlalchemy.dialects import postgresql
 
+from db.models.enums import OpportunityStatus, OrderStatus
+
 Language = Literal["de", "en"]
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -56,13 +58,26 @@ class IdentifierEntity(enum.StrEnum):
     OPPORTUNITY = "OPPORTUNITY"
 
 
+# The identifier catalogue: what registration may ask for, with what the pages call it.
+# A label in every language is required here, so no identifier can be offered nameless.
+IDENTIFIER_LABELS: dict[IdentifierEntity, dict[str, dict[Language, str]]] = {
+    IdentifierEntity.CONTACT: {
+        "email": {"de": "E-Mail-Adresse", "en": "Email address"},
+        "first_name": {"de": "Vorname", "en": "First name"},
+        "last_name": {"de": "Nachname", "en": "Last name"},
+        "customer_number": {"de": "Kundennummer", "en": "Customer number"},
+        "phone": {"de": "Telefonnummer", "en": "Phone number"},
+        "postal_code": {"de": "Postleitzahl", "en": "Postal code"},
+    },
+    IdentifierEntity.CONTRACT: {
+        "number": {"de": "Vertragsnummer", "en": "Contract number"},
+        "contract_account_number": {"de": "Vertragskontonummer", "en": "Contract account number"},
+    },
+    IdentifierEntity.ORDER: {"number": {"de": "Auftragsnummer", "en": "Order number"}},
+    IdentifierEntity.OPPORTUNITY: {"number": {"de": "Anfragenummer", "en": "Request number"}},
+}
 IDENTIFIER_ATTRIBUTES: dict[IdentifierEntity, frozenset[str]] = {
-    IdentifierEntity.CONTACT: frozenset(
-        {"email", "first_name", "last_name", "customer_number", "phone", "postal_code"}
-    ),
-    IdentifierEntity.CONTRACT: frozenset({"number", "contract_account_number"}),
-    IdentifierEntity.ORDER: frozenset({"number"}),
-    IdentifierEntity.OPPORTUNITY: frozenset({"number"}),
+    entity: frozenset(labels) for entity, labels in IDENTIFIER_LABELS.items()
 }
 
 
@@ -80,6 +95,9 @@ class Identifier(_Settings):
     @property
     def key(self) -> str:
         return f"{self.entity.lower()}.{self.attribute}"
+
+    def label(self, language: Language) -> str:
+        return IDENTIFIER_LABELS[self.entity][self.attribute][language]
 
 
 class Registration(_Settings):
@@ -156,10 +174,27 @@ class JourneyPlacement(enum.StrEnum):
     OFFER_DECLINED = "OFFER_DECLINED"
 
 
+class JourneyEntity(enum.StrEnum):
+    """What an ENTITY journey starts on (seed 001 "Entitäts-Journeys")."""
+
+    CONTRACT = "CONTRACT"
+    ORDER = "ORDER"
+    OPPORTUNITY = "OPPORTUNITY"
+    METER = "METER"
+
+
 class Journey(_Settings):
     placement: JourneyPlacement
     journey_id: Annotated[str, Field(min_length=1, max_length=64)]
     label: dict[Language, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)
+    # Only for ENTITY journeys; none offers it on every entity.
+    entity: JourneyEntity | None = None
+
+    @model_validator(mode="after")
+    def _entity_only_on_entities(self) -> Journey:
+        if self.entity is not None and self.placement is not JourneyPlacement.ENTITY:
+            raise ValueError("only an ENTITY journey starts on an entity")
+        return self
 
 
 class PageTexts(_Settings):
@@ -209,6 +244,40 @@ class Layout(_Settings):
     footer: LayoutFooter = LayoutFooter()
 
 
+class OrdersTeaser(_Settings):
+    """A teaser below the listed requests and orders, e.g. for further offers (seed 001)."""
+
+    title: dict[Language, Short] = Field(default_factory=dict)
+    text: dict[Language, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
+    image_url: HttpUrl | None = None
+    link_url: HttpUrl | None = None
+    link_label: dict[Language, Annotated[str, Field(max_length=60)]] = Field(default_factory=dict)
+
+
+class OrdersPage(_Settings):
+    """The requests (opportunities) and orders page (seed 003 "Anfragen und Bestellungen
+    konfigurieren"): what it lists, its texts and its teaser."""
+
+    show_orders: bool = True
+    show_requests: bool = True
+    # By default every status, offers and declined ones included: the customer answers
+    # offers on this page.
+    order_statuses: list[OrderStatus] = Field(default_factory=lambda: list(OrderStatus))
+    request_statuses: list[OpportunityStatus] = Field(
+        default_factory=lambda: list(OpportunityStatus)
+    )
+    title: dict[Language, Short] = Field(default_factory=dict)
+    text: dict[Language, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict)
+    teaser: OrdersTeaser | None = None
+
+    @field_validator("order_statuses", "request_statuses")
+    @classmethod
+    def _no_repeats(cls, value: list[Any]) -> list[Any]:
+        if len(set(value)) != len(value):
+            raise ValueError("statuses must not repeat")
+        return value
+
+
 class PortalSettings(_Settings):
     languages: list[Language] = Field(default_factory=lambda: list[Language](["de"]))
     default_language: Language = "de"
@@ -224,6 +293,7 @@ class PortalSettings(_Settings):
     notify_staff_user_ids: list[str] = Field(default_factory=list)
     external_links: list[ExternalLink] = Field(default_factory=list)
     journeys: list[Journey] = Field(default_factory=list)
+    orders_page: OrdersPage = OrdersPage()
     page_titles: dict[Language, dict[str, str]] = Field(default_factory=dict)
     texts: dict[Language, PageTexts] = Field(default_factory=dict)
     privacy_text: dict[Language, str] = Field(default_factory=dict)
