@@ -6,11 +6,28 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 from gql.domain.errors import InvalidInput
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What `check_password` enforces, for pages that explain it before anyone types."""
+
+    min_length: int
+    max_length: int
+    rejects_email: bool
+    rejects_common: bool
+
+
+# check_password reads its switches from here, so the explanation cannot drift from the check.
+POLICY = Policy(
+    min_length=MIN_LENGTH, max_length=MAX_LENGTH, rejects_email=True, rejects_common=True
+)
 
 # The most common passwords of at least the minimum length (public breach corpora);
 # compared case-insensitively.
@@ -33,13 +50,17 @@ COMMON = frozenset(
 def check_password(password: str, email: str | None = None, *, field: str = "password") -> str:
     """The password if it may be used; otherwise a specific InvalidInput."""
     normalized = unicodedata.normalize("NFKC", password)
-    if len(normalized) < MIN_LENGTH:
-        raise InvalidInput(f"Use at least {MIN_LENGTH} characters.", field=field)
-    if len(normalized) > MAX_LENGTH:
-        raise InvalidInput(f"Use at most {MAX_LENGTH} characters.", field=field)
+    if len(normalized) < POLICY.min_length:
+        raise InvalidInput(f"Use at least {POLICY.min_length} characters.", field=field)
+    if len(normalized) > POLICY.max_length:
+        raise InvalidInput(f"Use at most {POLICY.max_length} characters.", field=field)
     folded = normalized.casefold()
-    if email and (folded == email.casefold() or folded == email.casefold().partition("@")[0]):
+    if (
+        POLICY.rejects_email
+        and email
+        and (folded == email.casefold() or folded == email.casefold().partition("@")[0])
+    ):
         raise InvalidInput("The password must not be your email address.", field=field)
-    if folded in COMMON or len(set(folded)) <= 2:
+    if POLICY.rejects_common and (folded in COMMON or len(set(folded)) <= 2):
         raise InvalidInput("This password is too common; choose another.", field=field)
     return password
