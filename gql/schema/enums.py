@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
     from db.models.enums import StaffRole as StaffRole
     from db.models.enums import TileKind as TileKind
     from db.portal_settings import IdentifierEntity as IdentifierEntity
+    from db.portal_settings import JourneyEntity as JourneyEntity
+    from db.portal_settings import JourneyPlacement as JourneyPlacement
     from db.portal_settings import SelfRegistration as SelfRegistration
     from db.portal_settings import TwoFactorPolicy as TwoFactorPolicy
 else:
@@ -340,5 +342,29 @@ else:
             " contract account number).",
             portal_settings.IdentifierEntity.ORDER: "An order (its number).",
             portal_settings.IdentifierEntity.OPPORTUNITY: "An opportunity (its number).",
+        },
+    )
+    JourneyPlacement = described_enum(
+        portal_settings.JourneyPlacement,
+        "Where the portal offers a journey (seed 001 journeys).",
+        {
+            portal_settings.JourneyPlacement.NAVIGATION: "A link in the main navigation.",
+            portal_settings.JourneyPlacement.FIRST_LOGIN: "Opened once, at the user's first login.",
+            portal_settings.JourneyPlacement.ENTITY: "Started on a record, e.g. a contract"
+            " (see the journey's entity).",
+            portal_settings.JourneyPlacement.OFFER_ACCEPTED: "Opened after the customer"
+            " accepted an offer.",
+            portal_settings.JourneyPlacement.OFFER_DECLINED: "Opened after the customer"
+            " declined an offer.",
+        },
+    )
+    JourneyEntity = described_enum(
+        portal_settings.JourneyEntity,
+        "The kind of record an ENTITY journey is started on.",
+        {
+            portal_settings.JourneyEntity.CONTRACT: "A contract.",
+            portal_settings.JourneyEntity.ORDER: "An order.",
+            portal_settings.JourneyEntity.OPPORTUNITY: "A request (opportunity).",
+            portal_settings.JourneyEntity.METER: "A meter.",
         },
     )

@@ -13,6 +13,7 @@ from db import models
 from db.models.enums import Grant
 from gql.auth.permissions import PORTAL_USERS, allow, public
 from gql.context import Info
+from gql.domain.portal_texts import chosen_language
 from gql.resolvers.common import load_one, published_tiles
 from gql.schema import enums
 from gql.schema.crm import (
@@ -29,6 +30,7 @@ from gql.schema.crm import (
     Order,
     Payment,
 )
+from gql.schema.portal_pages import PortalPages, portal_pages
 
 # What a portal user must hold to see a tile at all.
 ENTITY_GRANTS = {
@@ -112,6 +114,10 @@ class HomeTile:
 class PortalHome:
     language: str = public("Language of the texts.")
     tiles: list[HomeTile] = public("Tiles the viewer may see, in order.")
+    pages: PortalPages = public(
+        "What the portal configured for its pages: external links, journeys, the requests"
+        " and orders page (published version, in the language above)."
+    )
 
 
 def _texts(content: dict[str, Any], language: str, fallback: str) -> dict[str, Any]:
@@ -144,7 +150,7 @@ async def portal_home(info: Info) -> PortalHome | None:
     if portal is None or user is None or portal.published_settings is None:
         return None
     settings = portal.published_settings
-    language = user.language if user.language in settings.languages else settings.default_language
+    language = chosen_language(settings, user.language)
     tiles = [
         tile
         for tile in await published_tiles(info, portal)
@@ -153,6 +159,7 @@ async def portal_home(info: Info) -> PortalHome | None:
     return PortalHome(
         language=language,
         tiles=[home_tile(tile, language, settings.default_language) for tile in tiles],
+        pages=portal_pages(settings, language),
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated, cast, get_args
 
 import sqlalchemy as sa
 import strawberry
 from strawberry import relay
 
-from db import models
+from db import models, portal_settings
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, GrantEnum, allow, public
 from gql.context import Info
 from gql.domain import domains
@@ -45,6 +45,18 @@ class RegistrationIdentifier:
     @public("Key to send with the registration, e.g. contact.customer_number.")
     def key(self) -> str:
         return cast(str, row_of(self).key)
+
+    @public("What the registration page calls it, e.g. Kundennummer (de), Customer number (en).")
+    def label(
+        self,
+        language: Annotated[
+            Line | None,
+            strawberry.argument(description="de or en; German if left out or not known."),
+        ] = None,
+    ) -> str:
+        identifier: portal_settings.Identifier = row_of(self)
+        known = language in get_args(portal_settings.Language)
+        return identifier.label(cast(portal_settings.Language, language) if known else "de")
 
 
 @strawberry.type(description="Settings of a portal as its users see them.")

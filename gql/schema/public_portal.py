@@ -14,6 +14,8 @@ from db import models
 from db.portal_settings import LinkItem, PortalSettings
 from gql.auth.permissions import public
 from gql.context import Info
+from gql.domain import password_policy
+from gql.domain.portal_texts import chosen_language, in_language
 from gql.domain.scope import public_portals
 from gql.schema import enums
 from gql.schema.portal import PortalDesign, RegistrationIdentifier
@@ -72,6 +74,16 @@ class PageTitle:
     title: str = public("Title.")
 
 
+@strawberry.type(description="What a new password must be, to explain it before it is refused.")
+class PasswordPolicy:
+    min_length: int = public("At least this many characters (after Unicode normalization).")
+    max_length: int = public("At most this many characters.")
+    rejects_email: bool = public("Whether the email address (or its local part) is refused.")
+    rejects_common: bool = public(
+        "Whether well-known passwords and ones of only one or two different characters are refused."
+    )
+
+
 @strawberry.type(description="A portal as its public pages show it (the published version).")
 class PublicPortal:
     id: relay.GlobalID = public("The portal (for register, login, ...).")
@@ -94,19 +106,23 @@ class PublicPortal:
     privacy_url: str | None = public("Privacy notice.")
     two_factor: enums.TwoFactorPolicy = public("Second factor policy.")
 
+    @public("What a new password must be (registration, password change and reset).")
+    def password_policy(self) -> PasswordPolicy:
+        return cast(PasswordPolicy, password_policy.POLICY)
 
-def _text(values: Mapping[Any, str], language: str, fallback: str) -> str:
-    return values.get(language) or values.get(fallback) or ""
+
+def _text(values: Mapping[Any, str], language: str, settings: PortalSettings) -> str:
+    return in_language(values, language, settings) or ""
 
 
-def _links(items: list[LinkItem], language: str, fallback: str) -> list[PublicLink]:
+def _links(items: list[LinkItem], language: str, settings: PortalSettings) -> list[PublicLink]:
     return [
-        PublicLink(label=_text(item.label, language, fallback), url=str(item.url)) for item in items
+        PublicLink(label=_text(item.label, language, settings), url=str(item.url)) for item in items
     ]
 
 
 def public_view(portal: models.Portal, settings: PortalSettings, language: str) -> PublicPortal:
-    chosen = language if language in settings.languages else settings.default_language
+    chosen = chosen_language(settings, language)
     fallback = settings.default_language
     layout = settings.layout
     texts = settings.texts.get(chosen) or settings.texts.get(fallback)
@@ -126,14 +142,14 @@ def public_view(portal: models.Portal, settings: PortalSettings, language: str) 
             left_side=PublicSide(
                 enabled=side.enabled,
                 image_url=str(side.image_url) if side.image_url else None,
-                title=_text(side.title, chosen, fallback) or None,
+                title=_text(side.title, chosen, settings) or None,
                 bullets=list(side.bullets.get(chosen) or side.bullets.get(fallback) or []),
             ),
             footer=PublicFooter(
                 enabled=layout.footer.enabled,
                 show_logo=layout.footer.show_logo,
-                left_links=_links(layout.footer.left_links, chosen, fallback),
-                right_links=_links(layout.footer.right_links, chosen, fallback),
+                left_links=_links(layout.footer.left_links, chosen, settings),
+                right_links=_links(layout.footer.right_links, chosen, settings),
             ),
         ),
         texts=PublicTexts(
@@ -142,8 +158,8 @@ def public_view(portal: models.Portal, settings: PortalSettings, language: str) 
             activation=texts.activation if texts else "",
             password_forgotten=texts.password_forgotten if texts else "",
             home=texts.home if texts else "",
-            privacy=_text(settings.privacy_text, chosen, fallback),
-            marketing_consent=_text(settings.marketing_consent_text, chosen, fallback),
+            privacy=_text(settings.privacy_text, chosen, settings),
+            marketing_consent=_text(settings.marketing_consent_text, chosen, settings),
         ),
         page_titles=[
             PageTitle(key=key, title=title)

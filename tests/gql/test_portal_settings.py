@@ -130,7 +130,8 @@ def test_public_portal_shows_nothing_internal() -> None:
     fields = set(public.fields)  # type: ignore[attr-defined]
     assert fields == set(
         """id name type domain language languages defaultLanguage design layout texts pageTitles
-        identifiers selfRegistration registrationLink termsUrl privacyUrl twoFactor""".split()
+        identifiers selfRegistration registrationLink termsUrl privacyUrl twoFactor
+        passwordPolicy""".split()
     )
     for name in fields:
         assert get_named_type(public.fields[name].type).name not in {"Portal", "PortalUser"}  # type: ignore[attr-defined]
