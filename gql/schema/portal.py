@@ -41,22 +41,40 @@ class PortalDesign:
 class RegistrationIdentifier:
     entity: IdentifierEntity = public("Entity the attribute belongs to.")
     attribute: str = public("Attribute name, e.g. customer_number.")
-
-    @public("Key to send with the registration, e.g. contact.customer_number.")
-    def key(self) -> str:
-        return cast(str, row_of(self).key)
+    key: str = public("Key to send with the registration, e.g. contact.customer_number.")
+    catalogued: strawberry.Private[portal_settings.Identifier]
+    page_language: strawberry.Private[portal_settings.Language]
 
     @public("What the registration page calls it, e.g. Kundennummer (de), Customer number (en).")
     def label(
         self,
         language: Annotated[
             Line | None,
-            strawberry.argument(description="de or en; German if left out or not known."),
+            strawberry.argument(
+                description="de or en; if left out or not known, the language of the page"
+                " (publicPortal's language; the portal's default elsewhere)."
+            ),
         ] = None,
     ) -> str:
-        identifier: portal_settings.Identifier = row_of(self)
         known = language in get_args(portal_settings.Language)
-        return identifier.label(cast(portal_settings.Language, language) if known else "de")
+        chosen = cast(portal_settings.Language, language) if known else self.page_language
+        return self.catalogued.label(chosen)
+
+
+def registration_identifiers(
+    settings: portal_settings.PortalSettings, language: portal_settings.Language
+) -> list[RegistrationIdentifier]:
+    """What registration asks for, in order, named in `language` unless asked otherwise."""
+    return [
+        RegistrationIdentifier(
+            entity=identifier.entity,
+            attribute=identifier.attribute,
+            key=identifier.key,
+            catalogued=identifier,
+            page_language=language,
+        )
+        for identifier in settings.registration.identifiers
+    ]
 
 
 @strawberry.type(description="Settings of a portal as its users see them.")
@@ -75,7 +93,8 @@ class PortalConfiguration:
 
     @public("Identifiers asked for at registration, in order.")
     def identifiers(self) -> list[RegistrationIdentifier]:
-        return cast(list[RegistrationIdentifier], row_of(self).registration.identifiers)
+        settings: portal_settings.PortalSettings = row_of(self)
+        return registration_identifiers(settings, settings.default_language)
 
     @public("Link to the terms shown at registration.")
     def terms_url(self) -> str | None:

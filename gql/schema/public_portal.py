@@ -18,7 +18,7 @@ from gql.domain import password_policy
 from gql.domain.portal_texts import chosen_language, in_language
 from gql.domain.scope import public_portals
 from gql.schema import enums
-from gql.schema.portal import PortalDesign, RegistrationIdentifier
+from gql.schema.portal import PortalDesign, RegistrationIdentifier, registration_identifiers
 from gql.schema.scalars import Line
 
 
@@ -169,7 +169,7 @@ def public_view(portal: models.Portal, settings: PortalSettings, language: str) 
                 ).items()
             )
         ],
-        identifiers=cast(list[RegistrationIdentifier], registration.identifiers),
+        identifiers=registration_identifiers(settings, chosen),
         self_registration=registration.self_registration,
         registration_link=str(registration.registration_link)
         if registration.registration_link

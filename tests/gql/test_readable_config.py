@@ -233,9 +233,7 @@ async def test_public_portal_explains_the_password_policy_check_password_enforce
         check_password("password123")
 
 
-async def test_public_portal_names_the_identifiers_in_the_page_language(
-    gql: GraphQLClient,
-) -> None:
+async def test_identifiers_are_named_in_the_page_language(gql: GraphQLClient) -> None:
     # The demo portal asks for the email and the customer number.
     german = await result(gql, PUBLIC, "anonymous")
     assert german["identifiers"] == [
@@ -252,6 +250,21 @@ async def test_public_portal_names_the_identifiers_in_the_page_language(
             "de": "Kundennummer",
         },
     ]
+    english = await result(gql, PUBLIC, "anonymous", lang="en")
+    assert [i["label"] for i in english["identifiers"]] == ["Email address", "Customer number"]
+    assert [i["de"] for i in english["identifiers"]] == ["E-Mail-Adresse", "Kundennummer"]
+    # Where no page language is known (a portal's configuration), the portal's default.
+    await configure(gql, {"languages": ["de", "en"], "defaultLanguage": "en"}, publish=True)
+    data, errors = await gql(
+        "{ viewer { portal { configuration { identifiers { label } } } } }", "customer"
+    )
+    assert errors == []
+    assert data is not None
+    labels = data["viewer"]["portal"]["configuration"]["identifiers"]
+    assert labels == [{"label": "Email address"}, {"label": "Customer number"}]
+    for actor in ("customer", "admin"):
+        shown = await result(gql, PUBLIC, actor, lang="de")
+        assert shown["identifiers"][1]["label"] == "Kundennummer"
 
 
 def test_every_identifier_of_the_catalogue_has_a_label_in_every_language() -> None:
