@@ -277,6 +277,12 @@ class OrdersPage(_Settings):
             raise ValueError("statuses must not repeat")
         return value
 
+    def lists_order(self, status: OrderStatus) -> bool:
+        return self.show_orders and status in self.order_statuses
+
+    def lists_request(self, status: OpportunityStatus) -> bool:
+        return self.show_requests and status in self.request_statuses
+
 
 class PortalSettings(_Settings):
     languages: list[Language] = Field(default_factory=lambda: list[Language](["de"]))

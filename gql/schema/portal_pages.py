@@ -9,10 +9,13 @@ from typing import Annotated, Any
 
 import strawberry
 
+from db import models, portal_settings
 from db.portal_settings import PortalSettings
-from gql.auth.permissions import public
+from gql.auth.permissions import PORTAL_USERS, allow, public
+from gql.context import Info
 from gql.domain.portal_texts import in_language
 from gql.schema import enums
+from gql.schema.crm import OPPORTUNITY, ORDER, Opportunity, Order
 
 
 @strawberry.type(description="An external link of the portal's navigation (seed 001).")
@@ -51,6 +54,33 @@ class OrdersPage:
     title: str | None = public("Page title in the reader's language.")
     text: str | None = public("Introduction in the reader's language.")
     teaser: OrdersTeaser | None = public("Teaser below the lists, if configured.")
+    configured: strawberry.Private[portal_settings.OrdersPage]
+
+    # The page's own lists, so every front end shows what the page is configured to
+    # show (of the newest rows the loaders load, shared with the home page's tiles).
+    @allow(
+        PORTAL_USERS,
+        grant=ORDER,
+        description="The orders the page lists, newest first; null if it lists no orders.",
+    )
+    async def orders(self, info: Info) -> list[Order] | None:
+        if not self.configured.show_orders:
+            return None
+        order = models.Order
+        rows = await info.context.loaders.all_visible(order, order.created_at.desc())
+        return [row for row in rows if self.configured.lists_order(row.status)]
+
+    @allow(
+        PORTAL_USERS,
+        grant=OPPORTUNITY,
+        description="The requests the page lists, newest first; null if it lists no requests.",
+    )
+    async def requests(self, info: Info) -> list[Opportunity] | None:
+        if not self.configured.show_requests:
+            return None
+        model = models.Opportunity
+        rows = await info.context.loaders.all_visible(model, model.created_at.desc())
+        return [row for row in rows if self.configured.lists_request(row.status)]
 
 
 @strawberry.type(description="What the portal configured for its pages, in one language.")
@@ -117,6 +147,7 @@ def portal_pages(settings: PortalSettings, language: str) -> PortalPages:
             request_statuses=list(page.request_statuses),
             title=text(page.title),
             text=text(page.text),
+            configured=page,
             teaser=None
             if teaser is None
             else OrdersTeaser(

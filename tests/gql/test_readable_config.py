@@ -5,12 +5,14 @@ the password policy and what the registration identifiers are called."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.models.enums import Grant
 from db.portal_settings import IDENTIFIER_LABELS, Identifier
 from gql.domain.errors import InvalidInput
 from gql.domain.password_policy import check_password
@@ -273,3 +275,41 @@ def test_every_identifier_of_the_catalogue_has_a_label_in_every_language() -> No
             assert set(labels) == {"de", "en"}, (entity, attribute)
             assert all(label.strip() for label in labels.values())
             assert Identifier(entity=entity, attribute=attribute).label("de") == labels["de"]
+
+
+LISTS = """{ portalHome { pages { ordersPage {
+  orders { title status } requests { title status } } } } }"""
+
+
+async def lists(gql: GraphQLClient, actor: Any = "customer") -> dict[str, Any]:
+    return dict((await result(gql, LISTS, actor))["pages"]["ordersPage"])
+
+
+async def test_the_page_lists_what_it_is_configured_to_list(gql: GraphQLClient) -> None:
+    # Anna's orders: the heat meter change in progress and the photovoltaic offer.
+    everything = await lists(gql)
+    assert sorted(o["status"] for o in everything["orders"]) == ["IN_PROGRESS", "OFFER"]
+    assert everything["requests"] == [{"title": "Photovoltaik-Angebot", "status": "OFFER_SENT"}]
+
+    await configure(
+        gql, {"ordersPage": {"orderStatuses": ["OFFER"], "showRequests": False}}, publish=True
+    )
+    offers_only = await lists(gql)
+    assert [o["status"] for o in offers_only["orders"]] == ["OFFER"]
+    assert offers_only["requests"] is None
+    # A draft lists nothing differently until it is published.
+    await configure(gql, {"ordersPage": {"orderStatuses": ["COMPLETED"]}}, publish=False)
+    assert await lists(gql) == offers_only
+    await configure(gql, {"ordersPage": {"showOrders": False, "showRequests": True}}, publish=True)
+    assert await lists(gql) == {"orders": None, "requests": everything["requests"]}
+
+
+async def test_the_page_s_lists_need_the_grants_of_their_rows(gql: GraphQLClient) -> None:
+    customer = ACTORS["customer"]
+    without = replace(customer, grants=customer.grants - {Grant.ORDER_READ.value})
+    data, errors = await gql(LISTS, without)
+    assert [e.path[-1] for e in errors] == ["orders"]
+    assert data is not None
+    page = data["portalHome"]["pages"]["ordersPage"]
+    assert page["orders"] is None
+    assert page["requests"] == [{"title": "Photovoltaik-Angebot", "status": "OFFER_SENT"}]
