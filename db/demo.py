@@ -22,16 +22,20 @@ from db.portal_settings import (
     Cadence,
     Design,
     DueDateRules,
+    ExternalLink,
     Identifier,
     IdentifierEntity,
     InstallmentRules,
     Journey,
+    JourneyEntity,
     JourneyPlacement,
     Layout,
     LayoutFooter,
     LayoutHeader,
     LayoutSide,
     LinkItem,
+    OrdersPage,
+    OrdersTeaser,
     PageTexts,
     PaymentMethodRules,
     PeriodType,
@@ -644,7 +648,32 @@ def customer_settings(domain_label: str, notify: list[str] | None = None) -> Por
                 journey_id="angebot-abgelehnt",
                 label={"de": "Was hat nicht gepasst?", "en": "What did not fit?"},
             ),
+            Journey(
+                placement=JourneyPlacement.FIRST_LOGIN,
+                journey_id="willkommen",
+                label={"de": "Wie möchten Sie informiert werden?"},
+            ),
+            Journey(
+                placement=JourneyPlacement.ENTITY,
+                journey_id="zaehlerwechsel",
+                label={"de": "Zählerwechsel beauftragen", "en": "Order a meter change"},
+                entity=JourneyEntity.METER,
+            ),
         ],
+        external_links=[
+            ExternalLink(
+                label={"de": "Tarifrechner", "en": "Tariff calculator"},
+                url=f"https://{domain_label}.example/tarife",
+            ),
+        ],
+        orders_page=OrdersPage(
+            title={"de": "Anfragen und Bestellungen", "en": "Requests and orders"},
+            teaser=OrdersTeaser(
+                title={"de": "Eigener Strom vom Dach?", "en": "Your own solar power?"},
+                link_url=f"https://{domain_label}.example/photovoltaik",
+                link_label={"de": "Angebot anfragen", "en": "Ask for an offer"},
+            ),
+        ),
         **public_pages(domain_label, "Kundenportal", "customer portal"),
     )
 

@@ -63,6 +63,7 @@ CONFIGURED = {
         "text": {"de": "Hier sehen Sie Ihre Aufträge."},
         "teaser": {
             "title": {"de": "Wärmepumpe?", "en": "Heat pump?"},
+            "text": {"de": "Mit Förderung."},
             "imageUrl": "https://sw.example/wp.jpg",
             "linkUrl": "https://sw.example/wp",
             "linkLabel": {"de": "Mehr erfahren"},
@@ -87,16 +88,24 @@ async def configure(gql: GraphQLClient, changes: dict[str, Any], *, publish: boo
 
 
 async def test_defaults_of_a_portal_that_configured_nothing(gql: GraphQLClient) -> None:
-    pages = (await result(gql, PAGES, "customer"))["pages"]
+    # The demo's installer portal configures no links, journeys or orders page.
+    pages = (await result(gql, PAGES, "installer"))["pages"]
     assert pages["externalLinks"] == []
-    assert pages["firstLogin"] == []
-    # The demo's journeys after answering an offer are readable before any answer.
-    assert [j["placement"] for j in pages["journeys"]] == ["OFFER_ACCEPTED", "OFFER_DECLINED"]
+    assert pages["journeys"] == []
     orders = pages["ordersPage"]
     assert (orders["showOrders"], orders["showRequests"]) == (True, True)
     assert orders["orderStatuses"] == [s.value for s in models.OrderStatus]
     assert orders["requestStatuses"] == [s.value for s in models.OpportunityStatus]
-    assert (orders["title"], orders["teaser"]) == (None, None)
+    assert (orders["title"], orders["text"], orders["teaser"]) == (None, None, None)
+
+
+async def test_the_demo_customer_portal_shows_each_kind(gql: GraphQLClient) -> None:
+    pages = (await result(gql, PAGES, "customer"))["pages"]
+    assert pages["externalLinks"][0]["label"] == "Tarifrechner"
+    placements = {j["placement"] for j in pages["journeys"]}
+    assert placements == {"OFFER_ACCEPTED", "OFFER_DECLINED", "FIRST_LOGIN", "ENTITY"}
+    assert pages["onMeters"] == [{"journeyId": "zaehlerwechsel"}]
+    assert pages["ordersPage"]["teaser"]["linkLabel"] == "Angebot anfragen"
 
 
 async def test_customers_read_the_published_pages_in_their_language(
@@ -135,7 +144,7 @@ async def test_customers_read_the_published_pages_in_their_language(
         "text": "Hier sehen Sie Ihre Aufträge.",
         "teaser": {
             "title": "Wärmepumpe?",
-            "text": None,
+            "text": "Mit Förderung.",
             "imageUrl": "https://sw.example/wp.jpg",
             "linkUrl": "https://sw.example/wp",
             "linkLabel": "Mehr erfahren",
@@ -157,7 +166,7 @@ async def test_customers_read_the_published_pages_in_their_language(
     assert labels == ["Report a move", "Willkommen", "Replace the meter"]
     assert pages["ordersPage"]["title"] == "My orders"
     assert pages["ordersPage"]["text"] == "Hier sehen Sie Ihre Aufträge."
-    assert pages["ordersPage"]["teaser"]["linkLabel"] == "Mehr erfahren"
+    assert pages["ordersPage"]["teaser"]["text"] == "Mit Förderung."
     assert pages["ordersPage"]["teaser"]["title"] == "Heat pump?"
 
     # A language the portal no longer offers reads as the default language.
