@@ -9,14 +9,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import models
 from db.models.enums import Grant
 from db.portal_settings import IDENTIFIER_LABELS, Identifier
 from gql.domain.errors import InvalidInput
 from gql.domain.password_policy import check_password
-from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, counting_statements, global_id
 
 PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 UPDATE = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(input: $input) {
@@ -322,3 +322,25 @@ async def test_the_page_s_lists_need_the_grants_of_their_rows(gql: GraphQLClient
     page = data["portalHome"]["pages"]["ordersPage"]
     assert page["orders"] is None
     assert page["requests"] == [{"title": "Photovoltaik-Angebot", "status": "OFFER_SENT"}]
+
+
+def home(selection: str) -> str:
+    return "{ portalHome { " + selection + " } }"
+
+
+async def test_the_configuration_costs_no_statement_and_each_list_one(
+    gql: GraphQLClient, connection: AsyncConnection
+) -> None:
+    tiles = "tiles { title }"
+    configuration = "pages { externalLinks { label } journeys { journeyId } ordersPage { title } }"
+    both_lists = "pages { ordersPage { orders { title } requests { title } } }"
+    await result(gql, home(tiles), "customer")  # the first request warms the caches
+    counts = []
+    for selection in (tiles, f"{tiles} {configuration}", f"{tiles} {both_lists} {both_lists}"):
+        with counting_statements(connection) as statements:
+            await result(gql, home(selection), "customer")
+        counts.append(len(statements))
+    # The settings come with the portal row the home page loads anyway; asked twice, each
+    # list is still one statement (the request's loader).
+    assert counts[1] == counts[0]
+    assert counts[2] == counts[0] + 2
