@@ -21,10 +21,10 @@ from gql.auth.permissions import (
 )
 from gql.context import Info
 from gql.domain import documents
-from gql.resolvers.common import load_one, load_page
+from gql.resolvers.common import load_one, load_page, readings_page
 from gql.schema import criteria, enums, results, rules
 from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import AFTER, PAGE, Connection, connection, page_window
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
 from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
@@ -99,9 +99,20 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
-        return await load_page(info, column, row_of(self).id, first, after, models.Contract.number)
+        return await load_page(
+            info,
+            column,
+            row_of(self).id,
+            first,
+            after,
+            models.Contract.number,
+            last=last,
+            before=before,
+        )
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
@@ -109,10 +120,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Order] | None:
         order = models.Order
         return await load_page(
-            info, order.contact_id, row_of(self).id, first, after, order.created_at.desc()
+            info,
+            order.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            order.created_at.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -125,10 +145,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Opportunity] | None:
         model = models.Opportunity
         return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
+            info,
+            model.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            model.created_at.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -139,10 +168,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Document] | None:
         model = models.Document
         return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
+            info,
+            model.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            model.created_at.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(STAFF, description="Portal users assigned to the contact.")
@@ -151,10 +189,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[PortalUserRef] | None:
         model = models.PortalUser
         return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at
+            info,
+            model.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            model.created_at,
+            last=last,
+            before=before,
         )
 
 
@@ -246,9 +293,20 @@ class Contract(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Meter] | None:
         model = models.Meter
-        return await load_page(info, model.contract_id, row_of(self).id, first, after, model.number)
+        return await load_page(
+            info,
+            model.contract_id,
+            row_of(self).id,
+            first,
+            after,
+            model.number,
+            last=last,
+            before=before,
+        )
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -260,10 +318,19 @@ class Contract(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Payment] | None:
         model = models.Payment
         return await load_page(
-            info, model.contract_id, row_of(self).id, first, after, model.due_date.desc()
+            info,
+            model.contract_id,
+            row_of(self).id,
+            first,
+            after,
+            model.due_date.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -323,6 +390,23 @@ class MeterRegister(RowNode):
         moment = None if read_at is None else results.aware(read_at)
         return await rules.reading_range(info, row_of(self), moment)
 
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="Readings of this register only (e.g. the high tariff of a two-tariff"
+        " meter), newest first.",
+    )
+    async def readings(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+    ) -> Connection[MeterReading] | None:
+        column = models.MeterReading.register_id
+        return await readings_page(info, column, row_of(self).id, first, after, last, before)
+
 
 @strawberry.type(description="A meter of a contract.")
 class Meter(RowNode):
@@ -359,26 +443,22 @@ class Meter(RowNode):
             await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(row_of(self).id),
         )
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="Readings of all its registers, newest first (see MeterRegister.readings"
+        " for one register).",
+    )
     async def readings(
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[MeterReading] | None:
-        offset, limit = page_window(first, after, info.context.settings.max_page_size)
-        meter_id = row_of(self).id
-        # One row more than the page tells whether another page follows.
-        rows = await info.context.loaders.readings_by_meter.load((meter_id, offset + limit + 1))
-        if len(rows) <= offset + limit:
-            return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))
-
-        async def count() -> int:
-            return await info.context.loaders.count_by_fk(models.MeterReading.meter_id).load(
-                meter_id
-            )
-
-        return connection(rows[offset:], offset=offset, limit=limit, total=count)
+        column = models.MeterReading.meter_id
+        return await readings_page(info, column, row_of(self).id, first, after, last, before)
 
 
 @strawberry.type(description="A reading of a meter register.")

@@ -15,7 +15,7 @@ from gql.resolvers.common import load_one, query_page
 from gql.schema import change_requests
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
-from gql.schema.pagination import AFTER, PAGE, Connection
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
 from gql.schema.scalars import Cursor
@@ -78,9 +78,18 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Contract] | None:
+        contract = models.Contract
         return await query_page(
-            info, models.Contract, first, after, order_by=(models.Contract.number,)
+            info,
+            contract,
+            first,
+            after,
+            order_by=(contract.number,),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -93,8 +102,18 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Meter] | None:
-        return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
+        return await query_page(
+            info,
+            models.Meter,
+            first,
+            after,
+            order_by=(models.Meter.number,),
+            last=last,
+            before=before,
+        )
 
     @allow(
         PORTAL_USERS,
@@ -106,9 +125,19 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Order] | None:
-        order = (models.Order.created_at.desc(),)
-        return await query_page(info, models.Order, first, after, order_by=order)
+        order = models.Order
+        return await query_page(
+            info,
+            order,
+            first,
+            after,
+            order_by=(order.created_at.desc(),),
+            last=last,
+            before=before,
+        )
 
 
 @strawberry.type

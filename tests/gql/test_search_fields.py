@@ -47,7 +47,7 @@ from gql.schema.criteria import (
 )
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, contact_id, global_id
 
-PAGING = frozenset({"first", "after"})
+PAGING = frozenset({"first", "after", "last", "before"})
 
 # Arguments that are neither a filter nor a sort key, and why.
 NOT_CRITERIA = {
