@@ -132,7 +132,7 @@ async def test_rules_in_advance_statements_do_not_grow_with_contracts(
 LISTS_BOTH_WAYS = """
 query Lists($first: Int!, $search: Line!) {
   contacts(first: $first, search: $search) { edges { node {
-    documents(last: 2) { edges { node { id } } }
+    documents(last: 2, type: [INVOICE]) { edges { node { id } } }
     contracts { edges { node {
       meters(last: 5) { edges { node {
         oldest: readings(last: 2) { totalCount edges { node { id } } }

@@ -23,8 +23,8 @@ from gql.context import Info
 from gql.domain import documents
 from gql.resolvers.common import load_one, load_page, readings_page
 from gql.schema import criteria, enums, results, rules
-from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
+from gql.schema.node import RowNode, node_uuid, row_of
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
@@ -170,18 +170,30 @@ class Contact(RowNode):
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
         before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+        type: Annotated[
+            list[enums.DocumentType] | None,
+            strawberry.argument(description="Only documents of one of these kinds."),
+        ] = None,
+        contract_id: Annotated[
+            strawberry.relay.GlobalID | None,
+            strawberry.argument(description="Only documents of this contract."),
+        ] = None,
     ) -> Connection[Document] | None:
-        model = models.Document
-        return await load_page(
-            info,
-            model.contact_id,
-            row_of(self).id,
-            first,
-            after,
-            model.created_at.desc(),
-            last=last,
-            before=before,
+        model, actor = models.Document, info.context.actor
+        given = {"type": type, "contract_id": contract_id}
+        criteria.require_given("Contact.documents", given, actor)
+        rows = await info.context.loaders.by_fk(model.contact_id, model.created_at.desc()).load(
+            row_of(self).id
         )
+        # Filtered among the contact's documents the loader already has: the same one
+        # statement for every contact of the page, whatever the filters.
+        if type is not None:
+            rows = [row for row in rows if row.type in type]
+        if contract_id is not None:
+            contract = node_uuid(contract_id, "Contract")  # another type's ID: no match
+            rows = [row for row in rows if contract is not None and row.contract_id == contract]
+        size = info.context.settings.max_page_size
+        return slice_connection(rows, first, after, size, last, before)
 
     @allow(STAFF, description="Portal users assigned to the contact.")
     async def portal_users(
@@ -620,3 +632,11 @@ class Payment(RowNode):
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract paid for.")
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, row_of(self).contract_id)
+
+
+# The filters of a contact's documents, each behind the field that shows its column.
+criteria.declare(
+    "Contact.documents",
+    type=criteria.criterion(Document, "type"),
+    contract_id=criteria.criterion(Document, "contract", models.Document.contract_id),
+)

@@ -1,14 +1,16 @@
-"""The lists a customer's front end shows: readings per register, and paging backwards
-as well as forwards (Relay)."""
+"""The lists a customer's front end shows: readings per register, paging backwards as
+well as forwards (Relay), and filters on values of fields the caller may read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from db import demo
-from tests.conftest import GraphQLClient, global_id
+from db.models.enums import Grant
+from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id
 
 HEAT_PUMP_METER = "1WPZ2000001"  # Anna's two-tariff meter in the demo (db/demo.py)
 
@@ -192,3 +194,129 @@ async def test_a_wrong_backward_page_is_refused(gql: GraphQLClient, page: dict[s
     query, _ = LISTS["viewer.contracts"]
     _, errors = await gql(query, "customer", **page)
     assert [(e.extensions or {}).get("code") for e in errors] == ["BAD_USER_INPUT"]
+
+
+CONTRACTS = """
+query($status: [ContractStatus!], $search: Line) { viewer { contracts(
+  status: $status, search: $search, first: 100
+) { totalCount edges { node { id number status tariffName contractAccountNumber } } } } }
+"""
+ORDERS = """
+query($status: [OrderStatus!]) { viewer { orders(status: $status, first: 100) {
+  totalCount edges { node { id status } } } } }
+"""
+DOCUMENTS = """
+query($type: [DocumentType!], $contractId: ID) { viewer { contact { documents(
+  type: $type, contractId: $contractId, first: 100
+) { totalCount edges { node { id type contract { id } } } } } } }
+"""
+
+
+async def test_contract_filters_match_the_values_the_customer_reads(
+    gql: GraphQLClient,
+) -> None:
+    data, errors = await gql(CONTRACTS, "customer")
+    assert errors == []
+    assert data is not None
+    every = [e["node"] for e in data["viewer"]["contracts"]["edges"]]
+    assert len(every) >= 2
+    for status in {c["status"] for c in every} | {"TERMINATED"}:
+        data, errors = await gql(CONTRACTS, "customer", status=[status])
+        assert errors == []
+        assert data is not None
+        found = [e["node"]["id"] for e in data["viewer"]["contracts"]["edges"]]
+        assert found == [c["id"] for c in every if c["status"] == status]
+        assert data["viewer"]["contracts"]["totalCount"] == len(found)
+    searched = ("number", "tariffName", "contractAccountNumber")
+    for contract in every:
+        for field in searched:
+            # A part, in other case (ASCII only: the database's ILIKE folds no umlauts).
+            text = "".join(c.lower() if c.isascii() else c for c in contract[field][2:-1])
+            data, errors = await gql(CONTRACTS, "customer", search=text)
+            assert errors == []
+            assert data is not None
+            found = [e["node"]["id"] for e in data["viewer"]["contracts"]["edges"]]
+            assert found == [
+                c["id"] for c in every if any(text.lower() in c[f].lower() for f in searched)
+            ]
+    data, errors = await gql(CONTRACTS, "customer", search="%")
+    assert errors == []
+    assert data is not None
+    assert data["viewer"]["contracts"]["edges"] == []
+
+
+async def test_order_and_document_filters_match_the_values_the_customer_reads(
+    gql: GraphQLClient,
+) -> None:
+    data, errors = await gql(ORDERS, "customer")
+    assert errors == []
+    assert data is not None
+    orders = [e["node"] for e in data["viewer"]["orders"]["edges"]]
+    assert orders
+    for status in {o["status"] for o in orders}:
+        data, errors = await gql(ORDERS, "customer", status=[status])
+        assert errors == []
+        assert data is not None
+        found = [e["node"]["id"] for e in data["viewer"]["orders"]["edges"]]
+        assert found == [o["id"] for o in orders if o["status"] == status]
+    data, errors = await gql(DOCUMENTS, "customer")
+    assert errors == []
+    assert data is not None
+    documents = [e["node"] for e in data["viewer"]["contact"]["documents"]["edges"]]
+    assert documents
+    for kind in {d["type"] for d in documents}:
+        data, errors = await gql(DOCUMENTS, "customer", type=[kind])
+        assert errors == []
+        assert data is not None
+        found = [e["node"]["id"] for e in data["viewer"]["contact"]["documents"]["edges"]]
+        assert found == [d["id"] for d in documents if d["type"] == kind]
+    contracts = {d["contract"]["id"] for d in documents if d["contract"]}
+    assert contracts
+    for contract in contracts:
+        data, errors = await gql(DOCUMENTS, "customer", contractId=contract)
+        assert errors == []
+        assert data is not None
+        found = [e["node"]["id"] for e in data["viewer"]["contact"]["documents"]["edges"]]
+        expected = [d["id"] for d in documents if (d["contract"] or {}).get("id") == contract]
+        assert found == expected
+
+
+STAFF_DOCUMENTS = """
+query($id: ID!, $type: [DocumentType!], $contractId: ID) { contact(id: $id) { documents(
+  type: $type, contractId: $contractId, first: 100
+) { edges { node { id type contract { id } } } } } }
+"""
+
+
+async def test_document_filters_for_staff_match_the_customers_view(gql: GraphQLClient) -> None:
+    anna = global_id("Contact", contact_id("musterstadt", "c00"))
+    customer, _ = await gql(DOCUMENTS, "customer", type=["INVOICE"])
+    staff, errors = await gql(STAFF_DOCUMENTS, "agent", id=anna, type=["INVOICE"])
+    assert errors == []
+    assert customer is not None
+    assert staff is not None
+    ids = [e["node"]["id"] for e in staff["contact"]["documents"]["edges"]]
+    assert ids
+    assert ids == [e["node"]["id"] for e in customer["viewer"]["contact"]["documents"]["edges"]]
+
+
+async def test_a_filter_by_a_field_the_customer_may_not_read_is_refused(
+    gql: GraphQLClient,
+) -> None:
+    """Without the contract grant the documents' contract is hidden, so filtering by it
+    is refused; the kind, which the customer reads, still filters."""
+    customer = ACTORS["customer"]
+    without = replace(customer, grants=customer.grants - {Grant.CONTRACT_READ})
+    contract = global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
+    data, errors = await gql(DOCUMENTS, without, contractId=contract)
+    assert data == {"viewer": {"contact": {"documents": None}}}
+    assert [(e.extensions or {}).get("code") for e in errors] == ["FORBIDDEN"]
+    assert (errors[0].extensions or {})["argument"] == "Contact.documents.contractId"
+    data, errors = await gql(
+        "query($t: [DocumentType!]) { viewer { contact { documents(type: $t) { totalCount } } } }",
+        without,
+        t=["INVOICE"],
+    )
+    assert errors == []
+    assert data is not None
+    assert data["viewer"]["contact"]["documents"]["totalCount"] > 0
