@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,13 +59,21 @@ async def query_page(
     # The last items of a list sit where its length says: one count before the page.
     counted = await count() if window.needs_total else None
     offset, limit = window.resolve(counted)
-    rows = await info.context.scalars(
-        sa.select(model)
-        .where(condition)
-        .order_by(*order_by, model.id)
-        .offset(offset)
-        .limit(limit + 1)
-    )
+
+    async def page(offset: int, limit: int) -> Sequence[Any]:
+        return await info.context.scalars(
+            sa.select(model)
+            .where(condition)
+            .order_by(*order_by, model.id)
+            .offset(offset)
+            .limit(limit + 1)
+        )
+
+    rows = await page(offset, limit)
+    if counted is None and window.ends_early(offset, limit, len(rows)):
+        counted = await count()  # rare: a stale `before`; still a fixed number of statements
+        offset, limit = window.resolve(counted)
+        rows = await page(offset, limit)
     if counted is not None:
         return connection(rows, offset=offset, limit=limit, total=counted)
     known = offset + len(rows) if len(rows) <= limit else None
@@ -105,6 +114,9 @@ async def readings_page(
     offset, limit = window.resolve()
     # One row more than the page tells whether another page follows.
     rows = await loaders.readings_by(column).load((parent_id, offset + limit + 1, False))
+    if window.ends_early(offset, limit, len(rows) - offset):
+        # The list ends before `before`: the rows loaded are all of them.
+        offset, limit = window.resolve(len(rows))
     if len(rows) <= offset + limit:
         return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))
 

@@ -109,16 +109,23 @@ class Window:
 
     def resolve(self, total: int | None = None) -> tuple[int, int]:
         """(offset, limit) of the page; `total` is the length of the list, needed when
-        `needs_total`."""
+        `needs_total`, and when given it also ends a backward page that a `before`
+        beyond the end (a list that shrank) would leave empty."""
         if self.last is None:
             size = DEFAULT_PAGE_SIZE if self.first is None else self.first
             room = size if self.stop is None else max(0, self.stop - self.start)
             return self.start, min(size, room)
-        end = self.stop if self.stop is not None else total
-        if end is None:
+        ends = [end for end in (self.stop, total) if end is not None]
+        if not ends:
             raise ValueError("the last items of a list need its length")
+        end = min(ends)
         offset = max(self.start, end - self.last)
         return offset, max(0, end - offset)
+
+    def ends_early(self, offset: int, limit: int, shown: int) -> bool:
+        """Whether a backward page found fewer items than it asked for while items
+        precede it: the list ends before `before`, and only its length places the page."""
+        return self.last is not None and shown < limit and offset > self.start
 
 
 def page_request(

@@ -10,6 +10,7 @@ import pytest
 
 from db import demo
 from db.models.enums import Grant
+from gql.schema.pagination import encode_cursor
 from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id
 
 HEAT_PUMP_METER = "1WPZ2000001"  # Anna's two-tariff meter in the demo (db/demo.py)
@@ -176,6 +177,10 @@ async def test_paging_backwards_gives_the_forward_pages_in_reverse(
     tail = await _page(gql, name, "customer", last=1)
     assert [e["cursor"] for e in tail["edges"]] == [last_cursor]
     assert tail["pageInfo"]["hasNextPage"] is False
+    # A `before` beyond the end (the list shrank since) ends the page where the list does.
+    stale = await _page(gql, name, "customer", last=2, before=encode_cursor(len(items) + 3))
+    assert [(e["cursor"], e["node"]["id"]) for e in stale["edges"]] == items[-2:]
+    assert stale["pageInfo"]["hasNextPage"] is False
     between = await _page(gql, name, "customer", after=first_cursor, before=last_cursor)
     assert [(e["cursor"], e["node"]["id"]) for e in between["edges"]] == items[1:-1][-20:]
 
