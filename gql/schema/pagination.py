@@ -25,7 +25,7 @@ CURSOR_PREFIX = "offset:"
 # enough that offset + page size stays a 32-bit integer in every statement.
 MAX_OFFSET = 100_000_000
 
-# Descriptions of the `first` and `after` arguments of every list.
+# Descriptions of the `first`, `after`, `last` and `before` arguments of every list.
 PAGE = "Number of items (default 20, at most 100)."
 AFTER = "Cursor after which the page starts."
 LAST = (
@@ -83,13 +83,12 @@ def decode_cursor(cursor: str | None) -> int:
     return int(digits) + 1
 
 
-def _page_size(name: str, size: int, max_page_size: int) -> int:
+def _check_page_size(name: str, size: int, max_page_size: int) -> None:
     if not 0 <= size <= max_page_size:
         raise GraphQLError(
             f"`{name}` must be between 0 and {max_page_size}.",
             extensions={"code": "BAD_USER_INPUT"},
         )
-    return size
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,9 @@ def page_request(
             "Give either `first` or `last`, not both.", extensions={"code": "BAD_USER_INPUT"}
         )
     if first is not None:
-        _page_size("first", first, max_page_size)
+        _check_page_size("first", first, max_page_size)
     if last is not None:
-        _page_size("last", last, max_page_size)
+        _check_page_size("last", last, max_page_size)
     stop = None if before is None else decode_cursor(before) - 1
     if last is None and first is None and before is not None:
         last = DEFAULT_PAGE_SIZE  # `before` alone pages backwards
