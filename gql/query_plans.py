@@ -130,7 +130,7 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ),
 }
 
-# Newest-first lists end with the newest id first too (loaders.readings_by_meter).
+# Newest-first lists end with the newest id first too (loaders.readings_by).
 _DESCENDING_IDS = frozenset({models.MeterReading})
 
 

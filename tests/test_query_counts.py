@@ -127,3 +127,52 @@ async def test_rules_in_advance_statements_do_not_grow_with_contracts(
     # contacts, contracts, portals, history, overdue sums, meters, registers, the
     # registers' meters, contract periods, readings.
     assert len(counted[2]) == 10, counted[2]
+
+
+LISTS_BOTH_WAYS = """
+query Lists($first: Int!, $search: Line!) {
+  contacts(first: $first, search: $search) { edges { node {
+    documents(last: 2, type: [INVOICE]) { edges { node { id } } }
+    contracts { edges { node {
+      meters(last: 5) { edges { node {
+        oldest: readings(last: 2) { totalCount edges { node { id } } }
+        registers {
+          newest: readings(first: 2) { totalCount edges { cursor } }
+          oldest: readings(last: 3) { totalCount edges { cursor } }
+        }
+      } } }
+    } } }
+  } } }
+}
+"""
+
+
+async def test_register_readings_and_backward_pages_do_not_grow_with_rows(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    """Readings per register, and the last items of every nested list, cost the same
+    statements for 1 or 50 contacts: each level batches its meters or registers."""
+    counted = []
+    for first in (1, 50):
+        with counting_statements(connection) as statements:
+            data, errors = await gql(LISTS_BOTH_WAYS, "admin", first=first, search=volume)
+        assert errors == []
+        assert data is not None
+        registers = [
+            register
+            for contact in data["contacts"]["edges"]
+            for contract in contact["node"]["contracts"]["edges"]
+            for meter in contract["node"]["meters"]["edges"]
+            for register in meter["node"]["registers"]
+        ]
+        assert len(registers) >= first
+        assert all(
+            len(r["oldest"]["edges"]) == min(3, r["oldest"]["totalCount"]) for r in registers
+        )
+        assert any(r["oldest"]["totalCount"] > 3 for r in registers)
+        counted.append(statements)
+    assert len(counted[0]) == len(counted[1]), counted
+    # contacts, documents, contracts, meters, the meters' reading counts and oldest
+    # readings, registers, the registers' reading counts (one for both pages), newest
+    # and oldest register readings.
+    assert len(counted[1]) == 10, counted[1]

@@ -22,6 +22,8 @@ from gql.domain.scope import visible
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
 K = TypeVar("K")
 V = TypeVar("V")
+# (meter or register id, how many readings, from the oldest end)
+ReadingsKey = tuple[uuid.UUID, int, bool]
 
 
 class Loaders:
@@ -33,7 +35,7 @@ class Loaders:
         self._by_id: dict[type[Any], DataLoader[uuid.UUID, Any]] = {}
         self._by_fk: dict[tuple[Any, ...], DataLoader[uuid.UUID, list[Any]]] = {}
         self._counts: dict[Any, DataLoader[uuid.UUID, int]] = {}
-        self._readings: DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]] | None = None
+        self._readings: dict[Any, DataLoader[ReadingsKey, list[models.MeterReading]]] = {}
         self._totp_enabled: DataLoader[uuid.UUID, bool] | None = None
         self._portal_versions: (
             DataLoader[tuple[uuid.UUID, int], models.PortalVersion | None] | None
@@ -110,36 +112,38 @@ class Loaders:
             loader = self._counts[column] = DataLoader(load_fn=load)
         return loader
 
-    @property
-    def readings_by_meter(self) -> DataLoader[tuple[uuid.UUID, int], list[models.MeterReading]]:
-        """The newest `limit` readings per meter, keyed by (meter id, limit): one statement
-        per distinct limit however many meters, without loading older readings."""
-        if self._readings is None:
+    def readings_by(self, column: Any) -> DataLoader[ReadingsKey, list[models.MeterReading]]:
+        """Readings per meter or register (`column`: `MeterReading.meter_id` or
+        `.register_id`), newest first, keyed by (parent id, limit, oldest): the newest
+        `limit`, or with `oldest` the oldest `limit` (the end of the list, for paging
+        backwards). One statement per distinct (limit, oldest) however many parents,
+        without loading the readings in between."""
+        loader = self._readings.get(column)
+        if loader is None:
 
-            async def load(
-                keys: list[tuple[uuid.UUID, int]],
-            ) -> list[list[models.MeterReading]]:
-                by_limit: dict[int, list[uuid.UUID]] = defaultdict(list)
-                for meter_id, limit in keys:
-                    by_limit[limit].append(meter_id)
-                found: dict[tuple[uuid.UUID, int], list[models.MeterReading]] = defaultdict(list)
-                for limit, meter_ids in by_limit.items():
-                    for row in await self._newest_readings(meter_ids, limit):
-                        found[(row.meter_id, limit)].append(row)
+            async def load(keys: list[ReadingsKey]) -> list[list[models.MeterReading]]:
+                by_window: dict[tuple[int, bool], list[uuid.UUID]] = defaultdict(list)
+                for parent_id, limit, oldest in keys:
+                    by_window[(limit, oldest)].append(parent_id)
+                found: dict[ReadingsKey, list[models.MeterReading]] = defaultdict(list)
+                for (limit, oldest), parent_ids in by_window.items():
+                    for row in await self._ranked_readings(column, parent_ids, limit, oldest):
+                        found[(getattr(row, column.key), limit, oldest)].append(row)
                 return [found.get(key, []) for key in keys]
 
-            self._readings = DataLoader(load_fn=load)
-        return self._readings
+            loader = self._readings[column] = DataLoader(load_fn=load)
+        return loader
 
-    async def _newest_readings(
-        self, meter_ids: Sequence[uuid.UUID], limit: int
+    async def _ranked_readings(
+        self, column: Any, parent_ids: Sequence[uuid.UUID], limit: int, oldest: bool
     ) -> Sequence[models.MeterReading]:
         reading = models.MeterReading
+        newest_first = (reading.read_at.desc(), reading.id.desc())
         rank = (
             sa.func.row_number()
             .over(
-                partition_by=reading.meter_id,
-                order_by=(reading.read_at.desc(), reading.id.desc()),
+                partition_by=column,
+                order_by=(reading.read_at, reading.id) if oldest else newest_first,
             )
             .label("rank")
         )
@@ -147,14 +151,14 @@ class Loaders:
         # cost more Python per request than the query costs PostgreSQL.
         ranked = (
             sa.select(reading.id, rank)
-            .where(reading.meter_id.in_(meter_ids), visible(reading, self._actor))
+            .where(column.in_(parent_ids), visible(reading, self._actor))
             .subquery()
         )
         statement = (
             sa.select(reading)
             .join(ranked, ranked.c.id == reading.id)
             .where(ranked.c.rank <= limit)
-            .order_by(reading.meter_id, ranked.c.rank)
+            .order_by(column, *newest_first)
         )
         return (await self._execute(statement)).scalars().all()
 

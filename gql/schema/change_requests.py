@@ -21,7 +21,7 @@ from gql.resolvers.common import load_one, query_page
 from gql.schema import criteria, enums
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import AFTER, PAGE, Connection
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
 from gql.schema.portal_user import PortalUser
 from gql.schema.results import INPUT, MutationError, attempt, notifier, now, origin, row_id
 from gql.schema.scalars import JSON, Cursor, EmailAddress, Line
@@ -140,10 +140,13 @@ async def my_change_requests(
     info: Info,
     first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
     after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+    last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+    before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
 ) -> Connection[ChangeRequest] | None:
     """A customer's own requests, newest first."""
     request = models.ChangeRequest
-    return await query_page(info, request, first, after, order_by=(request.created_at.desc(),))
+    order = (request.created_at.desc(),)
+    return await query_page(info, request, first, after, order_by=order, last=last, before=before)
 
 
 @strawberry.input(description="New contact data; leave out what stays (empty clears phone).")

@@ -21,10 +21,10 @@ from gql.auth.permissions import (
 )
 from gql.context import Info
 from gql.domain import documents
-from gql.resolvers.common import load_one, load_page
+from gql.resolvers.common import load_one, load_page, readings_page
 from gql.schema import criteria, enums, results, rules
-from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import AFTER, PAGE, Connection, connection, page_window
+from gql.schema.node import RowNode, node_uuid, row_of
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
@@ -99,9 +99,20 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Contract] | None:
         column = models.Contract.contact_id
-        return await load_page(info, column, row_of(self).id, first, after, models.Contract.number)
+        return await load_page(
+            info,
+            column,
+            row_of(self).id,
+            first,
+            after,
+            models.Contract.number,
+            last=last,
+            before=before,
+        )
 
     @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
     async def orders(
@@ -109,10 +120,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Order] | None:
         order = models.Order
         return await load_page(
-            info, order.contact_id, row_of(self).id, first, after, order.created_at.desc()
+            info,
+            order.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            order.created_at.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -125,10 +145,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Opportunity] | None:
         model = models.Opportunity
         return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
+            info,
+            model.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            model.created_at.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -139,11 +168,32 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+        type: Annotated[
+            list[enums.DocumentType] | None,
+            strawberry.argument(description="Only documents of one of these kinds."),
+        ] = None,
+        contract_id: Annotated[
+            strawberry.relay.GlobalID | None,
+            strawberry.argument(description="Only documents of this contract."),
+        ] = None,
     ) -> Connection[Document] | None:
-        model = models.Document
-        return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at.desc()
+        model, actor = models.Document, info.context.actor
+        given = {"type": type, "contract_id": contract_id}
+        criteria.require_given("Contact.documents", given, actor)
+        rows = await info.context.loaders.by_fk(model.contact_id, model.created_at.desc()).load(
+            row_of(self).id
         )
+        # Filtered among the contact's documents the loader already has: the same one
+        # statement for every contact of the page, whatever the filters.
+        if type is not None:
+            rows = [row for row in rows if row.type in type]
+        if contract_id is not None:
+            contract = node_uuid(contract_id, "Contract")  # another type's ID: no match
+            rows = [row for row in rows if contract is not None and row.contract_id == contract]
+        size = info.context.settings.max_page_size
+        return slice_connection(rows, first, after, size, last, before)
 
     @allow(STAFF, description="Portal users assigned to the contact.")
     async def portal_users(
@@ -151,10 +201,19 @@ class Contact(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[PortalUserRef] | None:
         model = models.PortalUser
         return await load_page(
-            info, model.contact_id, row_of(self).id, first, after, model.created_at
+            info,
+            model.contact_id,
+            row_of(self).id,
+            first,
+            after,
+            model.created_at,
+            last=last,
+            before=before,
         )
 
 
@@ -246,9 +305,20 @@ class Contract(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Meter] | None:
         model = models.Meter
-        return await load_page(info, model.contract_id, row_of(self).id, first, after, model.number)
+        return await load_page(
+            info,
+            model.contract_id,
+            row_of(self).id,
+            first,
+            after,
+            model.number,
+            last=last,
+            before=before,
+        )
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -260,10 +330,19 @@ class Contract(RowNode):
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Payment] | None:
         model = models.Payment
         return await load_page(
-            info, model.contract_id, row_of(self).id, first, after, model.due_date.desc()
+            info,
+            model.contract_id,
+            row_of(self).id,
+            first,
+            after,
+            model.due_date.desc(),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -323,6 +402,23 @@ class MeterRegister(RowNode):
         moment = None if read_at is None else results.aware(read_at)
         return await rules.reading_range(info, row_of(self), moment)
 
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="Readings of this register only (e.g. the high tariff of a two-tariff"
+        " meter), newest first.",
+    )
+    async def readings(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
+        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+    ) -> Connection[MeterReading] | None:
+        column = models.MeterReading.register_id
+        return await readings_page(info, column, row_of(self).id, first, after, last, before)
+
 
 @strawberry.type(description="A meter of a contract.")
 class Meter(RowNode):
@@ -359,26 +455,22 @@ class Meter(RowNode):
             await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(row_of(self).id),
         )
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Readings, newest first.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="Readings of all its registers, newest first (see MeterRegister.readings"
+        " for one register).",
+    )
     async def readings(
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[MeterReading] | None:
-        offset, limit = page_window(first, after, info.context.settings.max_page_size)
-        meter_id = row_of(self).id
-        # One row more than the page tells whether another page follows.
-        rows = await info.context.loaders.readings_by_meter.load((meter_id, offset + limit + 1))
-        if len(rows) <= offset + limit:
-            return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))
-
-        async def count() -> int:
-            return await info.context.loaders.count_by_fk(models.MeterReading.meter_id).load(
-                meter_id
-            )
-
-        return connection(rows[offset:], offset=offset, limit=limit, total=count)
+        column = models.MeterReading.meter_id
+        return await readings_page(info, column, row_of(self).id, first, after, last, before)
 
 
 @strawberry.type(description="A reading of a meter register.")
@@ -540,3 +632,11 @@ class Payment(RowNode):
     @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract paid for.")
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, row_of(self).contract_id)
+
+
+# The filters of a contact's documents, each behind the field that shows its column.
+criteria.declare(
+    "Contact.documents",
+    type=criteria.criterion(Document, "type"),
+    contract_id=criteria.criterion(Document, "contract", models.Document.contract_id),
+)

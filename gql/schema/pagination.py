@@ -1,9 +1,15 @@
-"""Cursor connections (Relay). Cursors are opaque; today they encode an offset."""
+"""Cursor connections (Relay). Cursors are opaque; today they encode an offset.
+
+A page is asked for forwards (`first` after `after`) or backwards (`last` before
+`before`), as the Relay connection spec describes; a cursor names the same item in
+both directions, so a backward page is the forward page of the same items.
+"""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -19,9 +25,14 @@ CURSOR_PREFIX = "offset:"
 # enough that offset + page size stays a 32-bit integer in every statement.
 MAX_OFFSET = 100_000_000
 
-# Descriptions of the `first` and `after` arguments of every list.
+# Descriptions of the `first`, `after`, `last` and `before` arguments of every list.
 PAGE = "Number of items (default 20, at most 100)."
 AFTER = "Cursor after which the page starts."
+LAST = (
+    "Number of items at the end of the list, or before `before` (default 20 with"
+    " `before`, at most 100); not together with `first`."
+)
+BEFORE = "Cursor before which the page ends (paging backwards, with `last`)."
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -34,7 +45,7 @@ class PageInfo:
 
 @strawberry.type(description="An item of a page and its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = public("Opaque position of this item; pass it as `after`.")
+    cursor: str = public("Opaque position of this item; pass it as `after` or `before`.")
     node: NodeT = public("The item.")
 
 
@@ -72,15 +83,81 @@ def decode_cursor(cursor: str | None) -> int:
     return int(digits) + 1
 
 
-def page_window(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
-    """(offset, limit) of the requested page, with the page size checked."""
-    size = DEFAULT_PAGE_SIZE if first is None else first
+def _check_page_size(name: str, size: int, max_page_size: int) -> None:
     if not 0 <= size <= max_page_size:
         raise GraphQLError(
-            f"`first` must be between 0 and {max_page_size}.",
+            f"`{name}` must be between 0 and {max_page_size}.",
             extensions={"code": "BAD_USER_INPUT"},
         )
-    return decode_cursor(after), size
+
+
+@dataclass(frozen=True)
+class Window:
+    """The requested part of a list: the items between the cursors (`start` up to
+    `stop`, None: the end), then the first `first` or the last `last` of them."""
+
+    start: int
+    stop: int | None
+    first: int | None
+    last: int | None
+
+    @property
+    def needs_total(self) -> bool:
+        """Whether only the length of the list places the page (the last items)."""
+        return self.last is not None and self.stop is None
+
+    def resolve(self, total: int | None = None) -> tuple[int, int]:
+        """(offset, limit) of the page; `total` is the length of the list, needed when
+        `needs_total`, and when given it also ends a backward page that a `before`
+        beyond the end (a list that shrank) would leave empty."""
+        if self.last is None:
+            size = DEFAULT_PAGE_SIZE if self.first is None else self.first
+            room = size if self.stop is None else max(0, self.stop - self.start)
+            return self.start, min(size, room)
+        ends = [end for end in (self.stop, total) if end is not None]
+        if not ends:
+            raise ValueError("the last items of a list need its length")
+        end = min(ends)
+        offset = max(self.start, end - self.last)
+        return offset, max(0, end - offset)
+
+    def ends_early(self, offset: int, limit: int, shown: int) -> bool:
+        """Whether a backward page found fewer items than it asked for while items
+        precede it: the list ends before `before`, and only its length places the page."""
+        return self.last is not None and shown < limit and offset > self.start
+
+
+def page_request(
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+    last: int | None = None,
+    before: str | None = None,
+) -> Window:
+    """The page the Relay arguments ask for, checked.
+
+    Raises:
+        GraphQLError: BAD_USER_INPUT for `first` with `last`, a size out of range or an
+            invalid cursor.
+    """
+    if first is not None and last is not None:
+        # Relay allows both but the answer is rarely what a client means.
+        raise GraphQLError(
+            "Give either `first` or `last`, not both.", extensions={"code": "BAD_USER_INPUT"}
+        )
+    if first is not None:
+        _check_page_size("first", first, max_page_size)
+    if last is not None:
+        _check_page_size("last", last, max_page_size)
+    stop = None if before is None else decode_cursor(before) - 1
+    if last is None and first is None and before is not None:
+        last = DEFAULT_PAGE_SIZE  # `before` alone pages backwards
+    return Window(start=decode_cursor(after), stop=stop, first=first, last=last)
+
+
+def page_window(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
+    """(offset, limit) of a forward page, with the page size checked."""
+    return page_request(first, after, max_page_size).resolve()
 
 
 def connection(
@@ -107,8 +184,14 @@ def connection(
 
 
 def slice_connection(
-    rows: Sequence[Any], first: int | None, after: str | None, max_page_size: int = 100
+    rows: Sequence[Any],
+    first: int | None,
+    after: str | None,
+    max_page_size: int = 100,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[Any]:
     """A page of a list that is already in memory (loaded per parent through a loader)."""
-    offset, limit = page_window(first, after, max_page_size)
+    window = page_request(first, after, max_page_size, last, before)
+    offset, limit = window.resolve(len(rows))
     return connection(rows[offset:], offset=offset, limit=limit, total=len(rows))

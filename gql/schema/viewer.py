@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 import strawberry
@@ -11,15 +11,28 @@ from db import models
 from gql.auth.actor import Role
 from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
 from gql.context import Info
+from gql.domain.search import text_matches
 from gql.resolvers.common import load_one, query_page
-from gql.schema import change_requests
+from gql.schema import change_requests, criteria, enums
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
-from gql.schema.pagination import AFTER, PAGE, Connection
+from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
 from gql.schema.portal import Portal
 from gql.schema.portal_user import PortalUser
-from gql.schema.scalars import Cursor
+from gql.schema.scalars import Cursor, Line
 from gql.schema.staff import StaffUser
+
+# What a customer's own lists may be filtered and searched by, each column behind the
+# field that shows it (gql/schema/criteria.py).
+VIEWER_CONTRACT_SEARCH = criteria.search(
+    Contract, "number", "contract_account_number", "tariff_name"
+)
+criteria.declare(
+    "Viewer.contracts",
+    status=criteria.criterion(Contract, "status"),
+    search=VIEWER_CONTRACT_SEARCH,
+)
+criteria.declare("Viewer.orders", status=criteria.criterion(Order, "status"))
 
 
 @strawberry.type(description="The caller of the request.")
@@ -78,9 +91,34 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+        status: Annotated[
+            list[enums.ContractStatus] | None,
+            strawberry.argument(description="Only contracts in one of these states."),
+        ] = None,
+        search: Annotated[
+            Line | None,
+            strawberry.argument(description="Part of the number, account number or tariff."),
+        ] = None,
     ) -> Connection[Contract] | None:
+        contract, actor = models.Contract, info.context.actor
+        criteria.require_given("Viewer.contracts", {"status": status}, actor)
+        where: list[Any] = []
+        if status is not None:
+            where.append(contract.status.in_(status))
+        if search and search.strip():
+            columns = criteria.readable_columns(VIEWER_CONTRACT_SEARCH, actor)
+            where.append(text_matches(search, columns))
         return await query_page(
-            info, models.Contract, first, after, order_by=(models.Contract.number,)
+            info,
+            contract,
+            first,
+            after,
+            where=tuple(where),
+            order_by=(contract.number,),
+            last=last,
+            before=before,
         )
 
     @allow(
@@ -93,8 +131,18 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Meter] | None:
-        return await query_page(info, models.Meter, first, after, order_by=(models.Meter.number,))
+        return await query_page(
+            info,
+            models.Meter,
+            first,
+            after,
+            order_by=(models.Meter.number,),
+            last=last,
+            before=before,
+        )
 
     @allow(
         PORTAL_USERS,
@@ -106,9 +154,26 @@ class Viewer:
         info: Info,
         first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
         after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
+        status: Annotated[
+            list[enums.OrderStatus] | None,
+            strawberry.argument(description="Only orders in one of these states."),
+        ] = None,
     ) -> Connection[Order] | None:
-        order = (models.Order.created_at.desc(),)
-        return await query_page(info, models.Order, first, after, order_by=order)
+        order = models.Order
+        criteria.require_given("Viewer.orders", {"status": status}, info.context.actor)
+        where = () if status is None else (order.status.in_(status),)
+        return await query_page(
+            info,
+            order,
+            first,
+            after,
+            where=where,
+            order_by=(order.created_at.desc(),),
+            last=last,
+            before=before,
+        )
 
 
 @strawberry.type

@@ -457,6 +457,13 @@ def test_the_plan_cache_is_bounded() -> None:
         "{ viewer { contact { id id } } }",
         "{ viewer { portal { id } } }",
         "query($f: Int = 2) { viewer { contracts(first: $f) { totalCount } } }",
+        # Backward pages, filters and readings per register: the executor's alone.
+        "{ viewer { contracts(last: 2) { totalCount } } }",
+        "query($b: Cursor) { viewer { meters(before: $b) { totalCount } } }",
+        "{ viewer { contracts(status: [ACTIVE]) { totalCount } } }",
+        '{ viewer { contracts(search: "V-") { totalCount } } }',
+        "{ viewer { meters { edges { node { readings(last: 1) { totalCount } } } } } }",
+        "{ viewer { meters { edges { node { registers { readings { totalCount } } } } } } }",
     ],
 )
 def test_what_a_plan_does_not_translate_is_left_to_the_executor(document: str) -> None:
