@@ -49,7 +49,7 @@ MESSAGES: dict[str, str] = {
     "TYPE_NOT_ALLOWED": "Only PDF, PNG, JPEG, TIFF and HEIC files can be uploaded.",
     "EXECUTABLE": "Programs and scripts are never accepted.",
     # Login and sessions
-    "INVALID_CREDENTIALS": "The email or password is not correct.",
+    "INVALID_CREDENTIALS": "Email or password is wrong.",
     "INVALID_EMAIL": "Please enter one valid email address.",
     "INVALID_PASSWORD": "Please enter your password.",
     "INVALID_PORTAL_ID": "Unknown portal.",

@@ -139,7 +139,8 @@ async def test_an_active_portal_is_not_deleted_and_others_find_nothing(gql: Grap
 
 
 ACTIVATE = """mutation($input: PortalIdInput!) { activatePortal(input: $input) {
-  __typename ... on PortalPayload { portal { status } } ... on MutationError { code message detail } } }"""
+  __typename ... on PortalPayload { portal { status } }
+  ... on MutationError { code message detail } } }"""
 DEACTIVATE = ACTIVATE.replace("activatePortal", "deactivatePortal")
 PUBLISH = (
     """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""

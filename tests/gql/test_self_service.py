@@ -162,7 +162,9 @@ async def test_jonas_can_not_change_while_a_payment_is_overdue(
     [overdue] = refused["parameters"]
     assert overdue["name"] == "overdueAmount"
     assert Decimal(overdue["value"]) > 0
-    assert refused["message"].startswith(f"{overdue['value'].replace('.', ',')} EUR sind überfällig")
+    assert refused["message"].startswith(
+        f"{overdue['value'].replace('.', ',')} EUR sind überfällig"
+    )
 
 
 async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
