@@ -19,7 +19,7 @@ from tests.conftest import ACTORS, GraphQLClient, global_id
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
   __typename
   ... on InstallmentChanged { contract { installmentAmount } }
-  ... on InstallmentRefused { reason message allowedMin allowedMax nextPossibleAt }
+  ... on InstallmentRefused { reason code field message allowedMin allowedMax nextPossibleAt }
   ... on MutationError { code message field } } }"""
 
 
@@ -55,8 +55,11 @@ async def test_within_the_range_then_not_again_for_three_months(
     done = await change(gql, contract_id, str(high))
     assert Decimal(str(done["contract"]["installmentAmount"])) == high
     again = await change(gql, contract_id, str(current))
-    assert again["reason"] == "CADENCE_EXCEEDED"
+    assert again["reason"] == again["code"] == "CADENCE_EXCEEDED"
     assert again["nextPossibleAt"] is not None
+    # How often, not which amount, refuses it: no field to mark in the form.
+    assert again["field"] is None
+    assert too_high["field"] == "amount"
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
             models.AuditEvent.action == "contract.installment_changed"
