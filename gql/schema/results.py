@@ -1,6 +1,7 @@
-"""What every staff and self-service mutation answers when it is refused: one error type,
-and one helper that runs a mutation's work in its transaction and turns expected
-domain failures into that type (nothing is written then)."""
+"""What every mutation answers when it is refused: the `Error` interface (one code enum,
+the message in the caller's language, the input field, the rule's parameters), and one
+helper, `attempt`, that runs a mutation's work in its transaction and turns expected
+domain failures into the result's `Error` member (nothing is written then)."""
 
 from __future__ import annotations
 
