@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+import sqlalchemy as sa
 import strawberry
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from db import models
 from db.raw import on_driver
-from gql import unavailable
+from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
 from gql.domain import documents
@@ -33,6 +35,9 @@ class Context:
     tokens: TokenService
     client_ip: str | None = None
     user_agent: str | None = None
+    # The request's Accept-Language header: the language of messages for callers
+    # without one of their own (see `language`).
+    accept_language: str | None = None
     # Where document files go; by default what the settings configure (tests pass others).
     document_storage: documents.DocumentStorage | None = None
     # One AsyncSession must not run two statements at once; loaders of sibling fields
@@ -49,6 +54,8 @@ class Context:
     # then (SQLAlchemy answers every later statement "Can't reconnect until invalid
     # transaction is rolled back"), so the fields still to come are told the same.
     lost: bool = field(default=False, init=False)
+    # The caller's language once `language` has looked it up.
+    _language: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.execute, self.actor)
@@ -109,6 +116,36 @@ class Context:
             except Exception as error:
                 self.lost = self.lost or unavailable.is_database_unavailable(error)
                 raise
+
+    async def language(self) -> str:
+        """The language of the caller's messages: a portal user's own, else the request's
+        Accept-Language, else the portal's default language; staff and anonymous callers
+        without a portal: Accept-Language, else German. Asked only when a message is
+        needed (a refusal), so answers without one cost no statement."""
+        if self._language is None:
+            self._language = await self._find_language()
+        return self._language
+
+    async def _find_language(self) -> str:
+        actor = self.actor
+        if actor.is_portal_user and actor.subject_id is not None:
+            own = await self.execute(
+                sa.select(models.PortalUser.language).where(
+                    models.PortalUser.id == actor.subject_id
+                )
+            )
+            if (language := own.scalar()) in messages.LANGUAGES:
+                return str(language)
+        if (asked := messages.chosen(self.accept_language)) is not None:
+            return asked
+        if actor.portal_id is not None:
+            portal = await self.execute(
+                sa.select(models.Portal).where(models.Portal.id == actor.portal_id)
+            )
+            row = portal.scalar()
+            if row is not None and row.live_settings.default_language in messages.LANGUAGES:
+                return str(row.live_settings.default_language)
+        return messages.DEFAULT
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:
         return (await self.execute(statement)).scalars().all()

@@ -120,8 +120,20 @@ class UploadRefused(DomainError):
     TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
     EXECUTABLE = "EXECUTABLE"
 
-    def __init__(self, reason: str, message: str, *, detected_type: str | None = None) -> None:
-        super().__init__(message, field="file")
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        detected_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            code=reason,
+            field="file",
+            parameters={"detectedType": detected_type, "maxBytes": max_bytes},
+        )
         self.reason = reason
         self.detected_type = detected_type
 
@@ -178,7 +190,9 @@ async def read_limited(source: Readable, limit: int) -> bytes:
         data += chunk
         if len(data) > limit:
             raise UploadRefused(
-                UploadRefused.FILE_TOO_LARGE, f"A file may have at most {_size(limit)}."
+                UploadRefused.FILE_TOO_LARGE,
+                f"A file may have at most {_size(limit)}.",
+                max_bytes=limit,
             )
     if not data:
         raise UploadRefused(UploadRefused.EMPTY_FILE, "The file is empty.")

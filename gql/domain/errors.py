@@ -2,20 +2,93 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+
 import pydantic
 
 
+class ErrorCode(enum.StrEnum):
+    """Every code a refusal can carry, in every domain (gql/schema/results.py describes
+    each; gql/messages/ has its message in each language)."""
+
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    RULE_VIOLATED = "RULE_VIOLATED"
+    RATE_LIMITED = "RATE_LIMITED"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    INVALID_TOKEN = "INVALID_TOKEN"  # noqa: S105 - an error code
+    TEMPLATE_TOO_COSTLY = "TEMPLATE_TOO_COSTLY"
+    DISABLED = "DISABLED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    CADENCE_EXCEEDED = "CADENCE_EXCEEDED"
+    OVERDUE_PAYMENTS = "OVERDUE_PAYMENTS"
+    TOO_CLOSE_TO_DUE_DATE = "TOO_CLOSE_TO_DUE_DATE"
+    METER_NOT_FOUND = "METER_NOT_FOUND"
+    METER_DECOMMISSIONED = "METER_DECOMMISSIONED"
+    REGISTER_UNKNOWN = "REGISTER_UNKNOWN"
+    REGISTER_REQUIRED = "REGISTER_REQUIRED"
+    INVALID_VALUE = "INVALID_VALUE"
+    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"
+    TOO_MANY_DIGITS = "TOO_MANY_DIGITS"
+    READ_AT_IN_FUTURE = "READ_AT_IN_FUTURE"
+    OUTSIDE_CONTRACT_PERIOD = "OUTSIDE_CONTRACT_PERIOD"
+    DUPLICATE_READING = "DUPLICATE_READING"
+    LESS_THAN_PREVIOUS = "LESS_THAN_PREVIOUS"
+    GREATER_THAN_LATER = "GREATER_THAN_LATER"
+    IMPLAUSIBLE = "IMPLAUSIBLE"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    EMPTY_FILE = "EMPTY_FILE"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"
+    EXECUTABLE = "EXECUTABLE"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PASSWORD = "INVALID_PASSWORD"  # noqa: S105 - an error code
+    INVALID_PORTAL_ID = "INVALID_PORTAL_ID"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_SESSION = "INVALID_SESSION"
+    TOTP_NOT_ENROLLED = "TOTP_NOT_ENROLLED"
+    TOTP_ALREADY_ENABLED = "TOTP_ALREADY_ENABLED"
+    TOTP_NOT_ENABLED = "TOTP_NOT_ENABLED"
+    TOTP_ENABLED = "TOTP_ENABLED"
+    TOTP_ONLY = "TOTP_ONLY"
+    REASON_REQUIRED = "REASON_REQUIRED"
+    PORTAL_USER_INACTIVE = "PORTAL_USER_INACTIVE"
+
+
+# A rule's parameters as the refusal names them (e.g. `nextPossibleAt`): what a front-end
+# shows next to the message, and what the message catalogues fill in.
+Parameter = Decimal | int | str | date | datetime
+
+
 class DomainError(Exception):
-    """Base of every expected failure; `code` is machine-readable, `field` names the input."""
+    """Base of every expected failure; `code` is machine-readable, `field` names the input,
+    `parameters` are the values of the rule that refused. `message` is the service's own
+    sentence in English; callers get the catalogue's text for `code` in their language
+    (gql/messages.py)."""
 
     code: str = "ERROR"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        parameters: Mapping[str, Parameter | None] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.field = field
+        self.parameters = {
+            name: value for name, value in (parameters or {}).items() if value is not None
+        }
 
 
 def invalid_document(error: pydantic.ValidationError, field: str) -> InvalidInput:

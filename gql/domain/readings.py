@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,7 +30,7 @@ from db import models
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit
-from gql.domain.errors import DomainError, InvalidInput, RuleViolation
+from gql.domain.errors import DomainError, InvalidInput, Parameter, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible, one_visible
 
@@ -48,8 +48,15 @@ class ReadingRefused(DomainError):
         message: str,
         field: str = "value",
         allowed: tuple[Decimal, Decimal] | None = None,
+        parameters: Mapping[str, Parameter | None] | None = None,
     ) -> None:
-        super().__init__(message, code=code, field=field)
+        low, high = allowed or (None, None)
+        super().__init__(
+            message,
+            code=code,
+            field=field,
+            parameters={"allowedMin": low, "allowedMax": high, **(parameters or {})},
+        )
         self.allowed = allowed
 
 
@@ -75,7 +82,11 @@ def parse_value(raw: str | Decimal, digits: int) -> Decimal:
     if value != value.quantize(DECIMALS):
         raise ReadingRefused("TOO_MANY_DECIMALS", "At most three decimals.")
     if value >= Decimal(10) ** digits:
-        raise ReadingRefused("TOO_MANY_DIGITS", f"The meter shows at most {digits} digits.")
+        raise ReadingRefused(
+            "TOO_MANY_DIGITS",
+            f"The meter shows at most {digits} digits.",
+            parameters={"digits": digits},
+        )
     return value.quantize(DECIMALS)
 
 
@@ -222,12 +233,14 @@ def check_reading(
             "LESS_THAN_PREVIOUS",
             f"The value is below the previous reading ({previous.value} on"
             f" {previous.read_at.date().isoformat()}).",
+            parameters={"previousValue": previous.value, "previousReadAt": previous.read_at},
         )
     if later is not None and value > limits.maximum:
         raise ReadingRefused(
             "GREATER_THAN_LATER",
             f"The value is above a later reading ({later.value} on"
             f" {later.read_at.date().isoformat()}).",
+            parameters={"laterValue": later.value, "laterReadAt": later.read_at},
         )
     band = limits.band
     if band is not None and not band[0] <= value <= band[1]:
@@ -377,13 +390,21 @@ async def submit(
         if chosen is None:
             codes = ", ".join(r.obis_code for r in registers)
             raise ReadingRefused(
-                "REGISTER_UNKNOWN", f"The meter has the registers {codes}.", "register"
+                "REGISTER_UNKNOWN",
+                f"The meter has the registers {codes}.",
+                "register",
+                parameters={"registers": codes},
             )
     elif len(registers) == 1:
         chosen = registers[0]
     else:
         codes = ", ".join(r.obis_code for r in registers)
-        raise ReadingRefused("REGISTER_REQUIRED", f"Choose a register: {codes}.", "register")
+        raise ReadingRefused(
+            "REGISTER_REQUIRED",
+            f"Choose a register: {codes}.",
+            "register",
+            parameters={"registers": codes},
+        )
     moment = read_at or now
     period = (await contract_periods(db.execute, [meter.contract_id]))[0]
     near = neighbours(
@@ -503,6 +524,7 @@ async def review(
                 "OUT_OF_ORDER",
                 f"The value must lie between the neighbouring readings ({below} and {above}).",
                 "correctedValue",
+                parameters={"lowerValue": below, "upperValue": above},
             )
         data["corrected"] = str(value)
         reading.value = value

@@ -68,8 +68,18 @@ def period_after(moment: datetime, cadence: Cadence) -> datetime:
 class CadenceRefused(RuleViolation):
     """Too many changes in the period; `next_possible_at` says when."""
 
-    def __init__(self, message: str, next_possible_at: datetime) -> None:
-        super().__init__(message, code="CADENCE_EXCEEDED", field="amount")
+    def __init__(self, message: str, cadence: Cadence, next_possible_at: datetime) -> None:
+        # No `field`: the number of changes refuses it, whatever value was entered.
+        super().__init__(
+            message,
+            code="CADENCE_EXCEEDED",
+            parameters={
+                "allowedChanges": cadence.allowed_changes,
+                "period": cadence.period,
+                "periodUnit": cadence.period_type.value,
+                "nextPossibleAt": next_possible_at,
+            },
+        )
         self.next_possible_at = next_possible_at
 
 
@@ -95,6 +105,7 @@ def check_cadence(cadence: Cadence | None, history: Sequence[datetime], now: dat
     raise CadenceRefused(
         f"At most {cadence.allowed_changes} change(s) per {cadence.period} {unit}; the next"
         f" is possible from {next_possible.date().isoformat()}.",
+        cadence,
         next_possible,
     )
 
@@ -134,7 +145,16 @@ def installment_range(current: Decimal, rules: InstallmentRules) -> AmountRange:
 
 class OutOfRange(RuleViolation):
     def __init__(self, message: str, allowed: AmountRange) -> None:
-        super().__init__(message, code="OUT_OF_RANGE", field="amount")
+        super().__init__(
+            message,
+            code="OUT_OF_RANGE",
+            field="amount",
+            # The bounds that apply: the rule's, else what `parse_amount` accepts.
+            parameters={
+                "allowedMin": CENT if allowed.minimum is None else allowed.minimum,
+                "allowedMax": MAX_AMOUNT if allowed.maximum is None else allowed.maximum,
+            },
+        )
         self.allowed = allowed
 
 
@@ -254,6 +274,7 @@ def payment_method_refusal(
         return RuleViolation(
             f"{overdue} EUR are overdue; the payment method can be changed once they are paid.",
             code="OVERDUE_PAYMENTS",
+            parameters={"overdueAmount": overdue},
         )
     try:
         check_cadence(rules.cadence, history, now)
@@ -313,6 +334,10 @@ def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, to
             f" {rules.editable_until_days_before} days before, so again after that date.",
             code="TOO_CLOSE_TO_DUE_DATE",
             field="dueDay",
+            parameters={
+                "nextDueDate": due,
+                "daysBefore": rules.editable_until_days_before,
+            },
         )
     return new_day
 

@@ -121,6 +121,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             tokens=self.tokens,
             client_ip=client_address(request, self.settings),
             user_agent=request.headers.get("user-agent"),
+            accept_language=request.headers.get("accept-language"),
             document_storage=self.storage,
         )
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.auth.permissions import AUTHENTICATED, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import account, authentication
-from gql.schema.results import INPUT, ErrorCode, MutationError, attempt, now, origin
+from gql.domain.errors import DomainError
+from gql.schema.results import INPUT, MutationError, attempt, now, origin
 from gql.schema.scalars import Line
 
 
@@ -50,8 +51,8 @@ async def change_password(
         )
         if isinstance(revoked, authentication.Refused):
             # Returned, not raised: the transaction commits the counted failure.
-            return MutationError(
-                code=ErrorCode(revoked.code), message=revoked.message, field=revoked.field
+            return MutationError.of(
+                DomainError(revoked.message, code=revoked.code, field=revoked.field)
             )
         return PasswordChanged(revoked_sessions=revoked)
 

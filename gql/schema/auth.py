@@ -16,39 +16,10 @@ from gql.auth.permissions import AUTHENTICATED, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.domain import authentication, impersonation, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
-from gql.domain.errors import DomainError
+from gql.domain.errors import DomainError, NotFound
 from gql.schema.node import node_uuid
-from gql.schema.results import INPUT, now, origin
+from gql.schema.results import INPUT, Error, attempt, now, origin
 from gql.schema.scalars import EmailAddress, Line
-
-
-@strawberry.enum(description="Why a login, a second factor or a session was refused.")
-class LoginErrorCode(enum.Enum):
-    INVALID_CREDENTIALS = strawberry.enum_value(
-        "INVALID_CREDENTIALS",
-        description="The login was refused: wrong password, unknown email, an access that is"
-        " not active or not assigned, or one locked after failed attempts. Deliberately the"
-        " same answer for all, so it does not reveal which emails have an account.",
-    )
-    INVALID_EMAIL = strawberry.enum_value(
-        "INVALID_EMAIL", description="The email is not one valid address; nothing was checked."
-    )
-    INVALID_PASSWORD = strawberry.enum_value(
-        "INVALID_PASSWORD", description="No password was entered."
-    )
-    INVALID_PORTAL_ID = strawberry.enum_value(
-        "INVALID_PORTAL_ID", description="`portalId` is not the ID of a portal."
-    )
-    INVALID_CODE = strawberry.enum_value(
-        "INVALID_CODE",
-        description="The second-factor code (TOTP, recovery or email code) is wrong, or the"
-        " login waiting for it has expired.",
-    )
-    INVALID_SESSION = strawberry.enum_value(
-        "INVALID_SESSION",
-        description="The mfaToken or refresh token is unknown, used up or expired: the"
-        " session has ended; log in again.",
-    )
 
 
 @strawberry.input(description="Credentials; staff leave out the portal.")
@@ -108,11 +79,13 @@ class SecondFactorRequired:
     )
 
 
-@strawberry.type(description="A refused login or session; the same answer whatever was wrong.")
-class LoginError:
-    code: LoginErrorCode = public("Machine-readable reason.")
-    message: str = public("Human-readable reason.")
-    field: str | None = public("Input field at fault, if one.")
+@strawberry.type(
+    description="A refused login or session; the same answer whatever was wrong (codes"
+    " INVALID_CREDENTIALS, INVALID_EMAIL, INVALID_PASSWORD, INVALID_PORTAL_ID, INVALID_CODE,"
+    " INVALID_SESSION, RATE_LIMITED)."
+)
+class LoginError(Error):
+    pass
 
 
 LoginResult = Annotated[
@@ -144,9 +117,8 @@ def _logged_in(info: Info, result: Authenticated) -> LoggedIn:
     )
 
 
-def _login_error(error: DomainError | Refused) -> LoginError:
-    field = error.field if isinstance(error, DomainError) else None
-    return LoginError(code=LoginErrorCode(error.code), message=error.message, field=field)
+def _login_error(refused: Refused) -> LoginError:
+    return LoginError.of(DomainError(refused.message, code=refused.code))
 
 
 def _outcome(
@@ -177,23 +149,23 @@ async def login(
     if input.portal_id is not None:
         portal_id = node_uuid(input.portal_id, "Portal")
         if portal_id is None:
-            return LoginError(
-                code=LoginErrorCode.INVALID_PORTAL_ID, message="Unknown portal.", field="portalId"
+            return LoginError.of(
+                DomainError("Unknown portal.", code="INVALID_PORTAL_ID", field="portalId")
             )
-    try:
-        async with context.unit_of_work() as db:
-            outcome = await authentication.login(
-                db,
-                context.identity,
-                email=input.email,
-                password=input.password,
-                portal_id=portal_id,
-                origin=origin(info),
-                now=now(),
-            )
-    except DomainError as error:
-        return _login_error(error)
-    return _outcome(info, outcome)
+
+    async def work(db: AsyncSession) -> LoggedIn | SecondFactorRequired | LoginError:
+        outcome = await authentication.login(
+            db,
+            context.identity,
+            email=input.email,
+            password=input.password,
+            portal_id=portal_id,
+            origin=origin(info),
+            now=now(),
+        )
+        return _outcome(info, outcome)
+
+    return await attempt(info, work, refusal=LoginError)
 
 
 @strawberry.input(description="The second step of a login.")
@@ -206,7 +178,8 @@ async def verify_two_factor(
     info: Info, input: Annotated[VerifyTwoFactorInput, strawberry.argument(description=INPUT)]
 ) -> SessionResult:
     context = info.context
-    async with context.unit_of_work() as db:
+
+    async def work(db: AsyncSession) -> LoggedIn | LoginError:
         outcome = await authentication.verify_second_factor(
             db,
             context.identity,
@@ -215,9 +188,11 @@ async def verify_two_factor(
             origin=origin(info),
             now=now(),
         )
-    return (
-        _logged_in(info, outcome) if isinstance(outcome, Authenticated) else _login_error(outcome)
-    )
+        if isinstance(outcome, Authenticated):
+            return _logged_in(info, outcome)
+        return _login_error(outcome)  # returned, not raised: the failure count is committed
+
+    return await attempt(info, work, refusal=LoginError)
 
 
 @strawberry.input(description="A refresh token from the last login or refresh.")
@@ -229,7 +204,8 @@ async def refresh_session(
     info: Info, input: Annotated[RefreshSessionInput, strawberry.argument(description=INPUT)]
 ) -> SessionResult:
     context = info.context
-    async with context.unit_of_work() as db:
+
+    async def work(db: AsyncSession) -> LoggedIn | LoginError:
         # A refused refresh still commits: reusing a token revokes its whole family.
         refreshed = await sessions.refresh(
             db,
@@ -238,13 +214,13 @@ async def refresh_session(
             origin=origin(info),
             now=now(),
         )
-    if refreshed is None:
-        return LoginError(
-            code=LoginErrorCode.INVALID_SESSION,
-            message="The session has ended; log in again.",
-            field=None,
-        )
-    return _logged_in(info, Authenticated(*refreshed))
+        if refreshed is None:
+            return LoginError.of(
+                DomainError("The session has ended; log in again.", code="INVALID_SESSION")
+            )
+        return _logged_in(info, Authenticated(*refreshed))
+
+    return await attempt(info, work, refusal=LoginError)
 
 
 @strawberry.type(description="Sessions ended by a logout.")
@@ -269,15 +245,13 @@ async def logout_everywhere(info: Info) -> LogoutResult:
 # --- TOTP set-up ----------------------------------------------------------------------------
 
 
-@strawberry.type(description="A refused second-factor change.")
-class TwoFactorError:
-    code: str = public(
-        "INVALID_CODE, TOTP_NOT_ENROLLED, TOTP_ALREADY_ENABLED, TOTP_NOT_ENABLED,"
-        " NOT_AUTHENTICATED, RATE_LIMITED (too many failed attempts, try later); for login"
-        " codes INVALID_SESSION, TOTP_ENABLED, TOTP_ONLY or RULE_VIOLATED (too many codes)."
-    )
-    message: str = public("Human-readable reason.")
-    field: str | None = public("Input field at fault, if one.")
+@strawberry.type(
+    description="A refused second-factor change (codes INVALID_CODE, TOTP_NOT_ENROLLED,"
+    " TOTP_ALREADY_ENABLED, TOTP_NOT_ENABLED, NOT_AUTHENTICATED, RATE_LIMITED; for login codes"
+    " INVALID_SESSION, TOTP_ENABLED, TOTP_ONLY or RULE_VIOLATED, too many codes)."
+)
+class TwoFactorError(Error):
+    pass
 
 
 @strawberry.type(description="A new TOTP secret; scan it, then confirm with a code.")
@@ -357,13 +331,10 @@ class TotpCodeInput:
     code: Line = strawberry.field(description="TOTP or recovery code.")
 
 
-def _two_factor_error(error: DomainError) -> TwoFactorError:
-    return TwoFactorError(code=error.code, message=error.message, field=error.field)
-
-
-NOT_AUTHENTICATED = TwoFactorError(
-    code="NOT_AUTHENTICATED", message="Log in (or pass the mfaToken of the login).", field=None
-)
+def _not_authenticated() -> TwoFactorError:
+    return TwoFactorError.of(
+        DomainError("Log in (or pass the mfaToken of the login).", code="NOT_AUTHENTICATED")
+    )
 
 
 async def _account(
@@ -390,48 +361,47 @@ async def _issuer(db: AsyncSession, account: two_factor.Account) -> str:
 async def enroll_totp(
     info: Info, input: Annotated[EnrollTotpInput, strawberry.argument(description=INPUT)]
 ) -> EnrollResult:
-    try:
-        async with info.context.unit_of_work() as db:
-            found = await _account(info, db, input.mfa_token)
-            if found is None:
-                return NOT_AUTHENTICATED
-            account = found[0]
-            enrollment = await two_factor.enroll(
-                db, account, info.context.identity.box, await _issuer(db, account)
-            )
-    except DomainError as error:
-        return _two_factor_error(error)
-    return TotpEnrollment(
-        secret=enrollment.secret, uri=enrollment.uri, qr_code_svg=enrollment.qr_svg
-    )
+    async def work(db: AsyncSession) -> TotpEnrollment | TwoFactorError:
+        found = await _account(info, db, input.mfa_token)
+        if found is None:
+            return _not_authenticated()
+        account = found[0]
+        enrollment = await two_factor.enroll(
+            db, account, info.context.identity.box, await _issuer(db, account)
+        )
+        return TotpEnrollment(
+            secret=enrollment.secret, uri=enrollment.uri, qr_code_svg=enrollment.qr_svg
+        )
+
+    return await attempt(info, work, refusal=TwoFactorError)
 
 
 async def confirm_totp(
     info: Info, input: Annotated[ConfirmTotpInput, strawberry.argument(description=INPUT)]
 ) -> ConfirmResult:
     context = info.context
-    try:
-        async with context.unit_of_work() as db:
-            found = await _account(info, db, input.mfa_token)
-            if found is None:
-                return NOT_AUTHENTICATED
-            account, portal, pending = found
-            codes, session = await authentication.confirm_totp(
-                db,
-                context.identity,
-                account,
-                portal,
-                code=input.code,
-                caller=None if pending else context.actor,
-                pending=pending,
-                origin=origin(info),
-                now=now(),
-            )
-    except DomainError as error:
-        return _two_factor_error(error)
-    return TotpConfirmed(
-        recovery_codes=codes, session=_logged_in(info, session) if session else None
-    )
+
+    async def work(db: AsyncSession) -> TotpConfirmed | TwoFactorError:
+        found = await _account(info, db, input.mfa_token)
+        if found is None:
+            return _not_authenticated()
+        account, portal, pending = found
+        codes, session = await authentication.confirm_totp(
+            db,
+            context.identity,
+            account,
+            portal,
+            code=input.code,
+            caller=None if pending else context.actor,
+            pending=pending,
+            origin=origin(info),
+            now=now(),
+        )
+        return TotpConfirmed(
+            recovery_codes=codes, session=_logged_in(info, session) if session else None
+        )
+
+    return await attempt(info, work, refusal=TwoFactorError)
 
 
 async def _viewer_account(info: Info, db: AsyncSession) -> two_factor.Account:
@@ -445,49 +415,49 @@ async def disable_totp(
     info: Info, input: Annotated[TotpCodeInput, strawberry.argument(description=INPUT)]
 ) -> DisableResult:
     context = info.context
-    try:
+
+    async def work(db: AsyncSession) -> TotpDisabled | TwoFactorError:
         # A wrong code is answered, not raised: its failure count must be committed.
-        async with context.unit_of_work() as db:
-            refused = await authentication.disable_totp(
-                db,
-                context.identity,
-                context.actor,
-                await _viewer_account(info, db),
-                code=input.code,
-                origin=origin(info),
-                now=now(),
-            )
-    except DomainError as error:
-        return _two_factor_error(error)
-    if refused is not None:
-        return _two_factor_refusal(refused)
-    return TotpDisabled(disabled=True)
+        refused = await authentication.disable_totp(
+            db,
+            context.identity,
+            context.actor,
+            await _viewer_account(info, db),
+            code=input.code,
+            origin=origin(info),
+            now=now(),
+        )
+        if refused is not None:
+            return _two_factor_refusal(refused)
+        return TotpDisabled(disabled=True)
+
+    return await attempt(info, work, refusal=TwoFactorError)
 
 
 async def regenerate_recovery_codes(
     info: Info, input: Annotated[TotpCodeInput, strawberry.argument(description=INPUT)]
 ) -> RecoveryResult:
     context = info.context
-    try:
-        async with context.unit_of_work() as db:
-            codes = await authentication.regenerate_recovery_codes(
-                db,
-                context.identity,
-                context.actor,
-                await _viewer_account(info, db),
-                code=input.code,
-                origin=origin(info),
-                now=now(),
-            )
-    except DomainError as error:
-        return _two_factor_error(error)
-    if isinstance(codes, Refused):
-        return _two_factor_refusal(codes)
-    return RecoveryCodes(codes=codes)
+
+    async def work(db: AsyncSession) -> RecoveryCodes | TwoFactorError:
+        codes = await authentication.regenerate_recovery_codes(
+            db,
+            context.identity,
+            context.actor,
+            await _viewer_account(info, db),
+            code=input.code,
+            origin=origin(info),
+            now=now(),
+        )
+        if isinstance(codes, Refused):
+            return _two_factor_refusal(codes)  # returned: the failure count is committed
+        return RecoveryCodes(codes=codes)
+
+    return await attempt(info, work, refusal=TwoFactorError)
 
 
 def _two_factor_refusal(refused: Refused) -> TwoFactorError:
-    return TwoFactorError(code=refused.code, message=refused.message, field=refused.field)
+    return TwoFactorError.of(DomainError(refused.message, code=refused.code, field=refused.field))
 
 
 # --- Login codes by email -------------------------------------------------------------------
@@ -518,14 +488,14 @@ async def send_login_code(
     info: Info, input: Annotated[SendLoginCodeInput, strawberry.argument(description=INPUT)]
 ) -> SendLoginCodeResult:
     context = info.context
-    try:
-        async with context.unit_of_work() as db:
-            sent = await authentication.send_login_code(
-                db, context.identity, mfa_token=input.mfa_token, origin=origin(info), now=now()
-            )
-    except DomainError as error:
-        return _two_factor_error(error)
-    return LoginCodeSent(email=sent.masked_email, expires_in=sent.expires_in)
+
+    async def work(db: AsyncSession) -> LoginCodeSent:
+        sent = await authentication.send_login_code(
+            db, context.identity, mfa_token=input.mfa_token, origin=origin(info), now=now()
+        )
+        return LoginCodeSent(email=sent.masked_email, expires_in=sent.expires_in)
+
+    return await attempt(info, work, refusal=TwoFactorError)
 
 
 # --- Impersonation ---------------------------------------------------------------------------
@@ -544,11 +514,12 @@ class Impersonation:
     role: RoleEnum = public("Role of the impersonated portal user.")
 
 
-@strawberry.type(description="A refused impersonation.")
-class ImpersonationError:
-    code: str = public("REASON_REQUIRED, NOT_FOUND or PORTAL_USER_INACTIVE.")
-    message: str = public("Human-readable reason.")
-    field: str | None = public("Input field at fault, if one.")
+@strawberry.type(
+    description="A refused impersonation (codes REASON_REQUIRED, NOT_FOUND or"
+    " PORTAL_USER_INACTIVE)."
+)
+class ImpersonationError(Error):
+    pass
 
 
 ImpersonateResult = Annotated[
@@ -567,27 +538,25 @@ async def impersonate_portal_user(
     context = info.context
     user_id = node_uuid(input.portal_user_id, "PortalUser")
     if user_id is None:
-        return ImpersonationError(
-            code="NOT_FOUND", message="No such portal user.", field="portalUserId"
-        )
+        return ImpersonationError.of(NotFound("No such portal user.", field="portalUserId"))
     ttl = min(context.settings.impersonation_ttl_seconds, context.tokens.ttl_seconds)
-    try:
-        async with context.unit_of_work() as db:
-            actor = await impersonation.start(
-                db,
-                context.actor,
-                portal_user_id=user_id,
-                reason=input.reason,
-                policy=context.identity.sessions,
-                lifetime_seconds=ttl,
-                origin=origin(info),
-                now=now(),
-            )
-    except DomainError as error:
-        return ImpersonationError(code=error.code, message=error.message, field=error.field)
-    return Impersonation(
-        access_token=context.tokens.issue(actor, ttl=ttl), expires_in=ttl, role=actor.role
-    )
+
+    async def work(db: AsyncSession) -> Impersonation:
+        actor = await impersonation.start(
+            db,
+            context.actor,
+            portal_user_id=user_id,
+            reason=input.reason,
+            policy=context.identity.sessions,
+            lifetime_seconds=ttl,
+            origin=origin(info),
+            now=now(),
+        )
+        return Impersonation(
+            access_token=context.tokens.issue(actor, ttl=ttl), expires_in=ttl, role=actor.role
+        )
+
+    return await attempt(info, work, refusal=ImpersonationError)
 
 
 @strawberry.type

@@ -18,7 +18,16 @@ from gql.context import Info
 from gql.domain import documents
 from gql.schema import enums
 from gql.schema.crm import Document
-from gql.schema.results import INPUT, MutationError, attempt, notifier, origin, row_id
+from gql.schema.results import (
+    INPUT,
+    Error,
+    MutationError,
+    attempt,
+    error_fields,
+    notifier,
+    origin,
+    row_id,
+)
 from gql.schema.scalars import Line
 
 
@@ -69,10 +78,12 @@ class DocumentRefusal(enum.Enum):
     )
 
 
-@strawberry.type(description="The file was not accepted; nothing was stored.")
-class DocumentRefused:
+@strawberry.type(
+    description="The file was not accepted; nothing was stored (code EMPTY_FILE,"
+    " FILE_TOO_LARGE, TYPE_NOT_ALLOWED or EXECUTABLE, as `reason`)."
+)
+class DocumentRefused(Error):
     reason: DocumentRefusal = public("Why.")
-    message: str = public("What is wrong, for people.")
     detected_type: str | None = public("The media type read from the file's content, if known.")
     max_bytes: int | None = public("The size limit, for FILE_TOO_LARGE.")
 
@@ -90,8 +101,8 @@ UploadDocumentResult = Annotated[
 def _refused(refused: documents.UploadRefused, limit: int) -> DocumentRefused:
     reason = DocumentRefusal(refused.reason)
     return DocumentRefused(
+        **error_fields(refused),
         reason=reason,
-        message=refused.message,
         detected_type=refused.detected_type,
         max_bytes=limit if reason is DocumentRefusal.FILE_TOO_LARGE else None,
     )

@@ -16,7 +16,16 @@ from gql.context import Info
 from gql.domain import portal_access, registration, user_csv
 from gql.domain.errors import InvalidInput
 from gql.schema.portal_user import PortalUser, PortalUserPayload, PortalUserResult, access_config
-from gql.schema.results import INPUT, MutationError, attempt, now, origin, row_id
+from gql.schema.results import (
+    INPUT,
+    Error,
+    MutationError,
+    attempt,
+    error_fields,
+    now,
+    origin,
+    row_id,
+)
 from gql.schema.scalars import EmailAddress, Line
 
 RECEIVED = "Thank you. If the details can be used, an email with the next step is on its way."
@@ -329,9 +338,10 @@ class PortalUsersImported:
     unchanged: int = public("Existing users already as in the file.")
 
 
-@strawberry.type(description="The file has problems; nothing was imported.")
-class PortalUsersImportRefused:
-    message: str = public("Summary.")
+@strawberry.type(
+    description="The file has problems; nothing was imported (code INVALID_INPUT, field `file`)."
+)
+class PortalUsersImportRefused(Error):
     errors: list[ImportRowError] = public("Every problem, by line (at most 100).")
 
 
@@ -404,7 +414,7 @@ async def import_portal_users(
             )
         except user_csv.ImportRefused as refused:  # found before anything is written
             return PortalUsersImportRefused(
-                message=refused.message,
+                **error_fields(refused),
                 errors=[
                     ImportRowError(line=e.line, column=e.column, message=e.message)
                     for e in refused.errors

@@ -16,6 +16,7 @@ import strawberry
 
 from db import models
 from db.portal_settings import Rules
+from gql import messages
 from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import readings, rules, self_service
@@ -195,6 +196,11 @@ async def payment_method_options(
         known.facts.payment_method_changes,
         known.now,
     )
+    # The same words as changePaymentMethod's refusal, in the caller's language.
+    message = None
+    if refusal is not None:
+        language = await info.context.language()
+        message = messages.message(refusal.code, language, refusal.parameters, refusal.message)
     # The rules do not depend on the method chosen; the approval may (a new IBAN).
     return [
         PaymentMethodOption(
@@ -202,7 +208,7 @@ async def payment_method_options(
             current=method is contract.payment_method,
             allowed=refusal is None,
             reason=None if refusal is None else PaymentMethodRefusal(refusal.code),
-            message=None if refusal is None else refusal.message,
+            message=message,
             next_possible_at=getattr(refusal, "next_possible_at", None),
             needs_approval=self_service.payment_method_needs_approval(
                 known.approval,

@@ -27,9 +27,11 @@ from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.results import (
     DRY_RUN,
     INPUT,
+    Error,
     MutationError,
     attempt,
     aware,
+    error_fields,
     notifier,
     now,
     origin,
@@ -64,10 +66,12 @@ class RuleRefusal(enum.Enum):
     )
 
 
-@strawberry.type(description="The portal's rules do not allow this installment now.")
-class InstallmentRefused:
+@strawberry.type(
+    description="The portal's rules do not allow this installment now (code OUT_OF_RANGE or"
+    " CADENCE_EXCEEDED, as `reason`)."
+)
+class InstallmentRefused(Error):
     reason: RuleRefusal = public("Which rule.")
-    message: str = public("What is allowed.")
     allowed_min: Decimal | None = public("Lowest allowed amount, for OUT_OF_RANGE.")
     allowed_max: Decimal | None = public("Highest allowed amount, for OUT_OF_RANGE.")
     next_possible_at: datetime | None = public("When a change is possible, for CADENCE_EXCEEDED.")
@@ -100,16 +104,16 @@ async def change_installment(
             )
         except rules.OutOfRange as refused:  # checked before anything is written
             return InstallmentRefused(
+                **error_fields(refused),
                 reason=RuleRefusal.OUT_OF_RANGE,
-                message=refused.message,
                 allowed_min=refused.allowed.minimum,
                 allowed_max=refused.allowed.maximum,
                 next_possible_at=None,
             )
         except rules.CadenceRefused as refused:
             return InstallmentRefused(
+                **error_fields(refused),
                 reason=RuleRefusal.CADENCE_EXCEEDED,
-                message=refused.message,
                 allowed_min=None,
                 allowed_max=None,
                 next_possible_at=refused.next_possible_at,
@@ -228,16 +232,14 @@ class MeterReadingSubmitted:
     created: bool = public("False when this clientKey was stored before (a retry).")
 
 
-@strawberry.type(description="The reading was not stored.")
-class MeterReadingRefused:
-    reason: str = public(
-        "METER_NOT_FOUND, REGISTER_UNKNOWN, REGISTER_REQUIRED, INVALID_VALUE,"
-        " TOO_MANY_DECIMALS, TOO_MANY_DIGITS, READ_AT_IN_FUTURE, OUTSIDE_CONTRACT_PERIOD,"
-        " DUPLICATE_READING, LESS_THAN_PREVIOUS, GREATER_THAN_LATER, METER_DECOMMISSIONED or"
-        " IMPLAUSIBLE."
-    )
-    message: str = public("What is wrong.")
-    field: str | None = public("Input field at fault.")
+@strawberry.type(
+    description="The reading was not stored (codes METER_NOT_FOUND, REGISTER_UNKNOWN,"
+    " REGISTER_REQUIRED, INVALID_VALUE, TOO_MANY_DECIMALS, TOO_MANY_DIGITS, READ_AT_IN_FUTURE,"
+    " OUTSIDE_CONTRACT_PERIOD, DUPLICATE_READING, LESS_THAN_PREVIOUS, GREATER_THAN_LATER,"
+    " METER_DECOMMISSIONED or IMPLAUSIBLE)."
+)
+class MeterReadingRefused(Error):
+    reason: str = public("The code, as text (kept for older clients; read `code`).")
     allowed_min: Decimal | None = public("Lowest plausible value, for IMPLAUSIBLE.")
     allowed_max: Decimal | None = public("Highest plausible value, for IMPLAUSIBLE.")
 
@@ -273,9 +275,8 @@ async def submit_meter_reading(
         except readings.ReadingRefused as refused:  # checked before anything is written
             low, high = refused.allowed or (None, None)
             return MeterReadingRefused(
+                **error_fields(refused),
                 reason=refused.code,
-                message=refused.message,
-                field=refused.field,
                 allowed_min=low,
                 allowed_max=high,
             )

@@ -16,7 +16,7 @@ PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 RESULT = """__typename
   ... on PortalUserPayload { revokedSessions portalUser { assignmentStatus
       contact { customerNumber lastName } } }
-  ... on MutationError { code message field }"""
+  ... on MutationError { code message field detail }"""
 ASSIGN = (
     f"mutation($input: AssignPortalUserInput!) {{ assignPortalUser(input: $input) {{ {RESULT} }} }}"
 )
@@ -70,13 +70,13 @@ async def test_by_email_ambiguous_or_none_says_why(
 ) -> None:
     none = await result(gql, ASSIGN, portalUserId=WAITING)
     assert (none["code"], none["field"]) == ("INVALID_INPUT", "contactId")
-    assert "No contact has the primary email" in none["message"]
+    assert "No contact has the primary email" in none["detail"]
     await set_contact_email(session, "c06", "wartet.zuordnung@example.org")
     await set_contact_email(session, "c07", "wartet.zuordnung@example.org")
     several = await result(gql, ASSIGN, portalUserId=WAITING)
-    assert "2 contacts" in several["message"]
-    assert "K-100007" in several["message"]
-    assert "K-100008" in several["message"]
+    assert "2 contacts" in several["detail"]
+    assert "K-100007" in several["detail"]
+    assert "K-100008" in several["detail"]
     chosen = await result(
         gql,
         ASSIGN,

@@ -21,14 +21,14 @@ from tests.meter_helpers import anna_meter, plausible_value, submit
 UPDATE = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $input) {
   __typename ... on MyContactUpdated { applied contact { phone lastName }
     changeRequests { id attribute status oldValue newValue } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field detail } } }"""
 APPROVE = """mutation($id: ID!) { approveChangeRequest(input: {changeRequestId: $id}) {
   __typename ... on ChangeRequestDecided { changeRequest { status decidedBy { name } } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field detail } } }"""
 REJECT = """mutation($id: ID!, $reason: Line!) {
   rejectChangeRequest(input: {changeRequestId: $id, reason: $reason}) {
   __typename ... on ChangeRequestDecided { changeRequest { status reason } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field detail } } }"""
 MINE = "{ viewer { myChangeRequests { totalCount edges { node { attribute status } } } } }"
 ANNA_ADDRESS = global_id("ChangeRequest", demo_id("change-request:musterstadt:anna-address"))
 ANNA_CONTACT = ACTORS["customer"].contact_id
@@ -136,7 +136,7 @@ async def test_free_attributes_change_at_once_and_approval_ones_wait(
 async def test_a_second_request_for_a_waiting_group_is_refused(gql: GraphQLClient) -> None:
     result = await run(gql, UPDATE, "customer", input={"street": "Birkenweg"})
     assert (result["code"], result["field"]) == ("CONFLICT", "street")
-    assert "already waiting" in result["message"]
+    assert "already waiting" in result["detail"]
 
 
 async def test_approving_after_the_contact_changed_is_a_conflict(
@@ -147,7 +147,7 @@ async def test_approving_after_the_contact_changed_is_a_conflict(
     await session.flush()
     result = await run(gql, APPROVE, "agent", id=ANNA_ADDRESS)
     assert (result["code"], result["field"]) == ("CONFLICT", "changeRequestId")
-    assert "houseNumber" in result["message"]
+    assert "houseNumber" in result["detail"]
     assert (await anna(session)).street != "Lindenweg"
     rejected = await run(gql, REJECT, "agent", id=ANNA_ADDRESS, reason="Bitte neu stellen")
     assert rejected["changeRequest"] == {"status": "REJECTED", "reason": "Bitte neu stellen"}
@@ -210,7 +210,7 @@ RESPOND = """mutation($id: ID!, $accept: Boolean!, $reason: Line) {
   respondToOffer(input: {orderId: $id, accept: $accept, reason: $reason}) {
   __typename ... on OfferAnswered { order { status offerDeclineReason offerAnsweredAt }
     journey { journeyId label } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field detail } } }"""
 OFFER = global_id("Order", demo_id("order:musterstadt:4"))
 NOT_AN_OFFER = global_id("Order", demo_id("order:musterstadt:0"))
 
@@ -226,7 +226,7 @@ async def test_accepting_an_offer_opens_the_order_and_names_the_journey(
         "label": "Nächste Schritte zu Ihrer Anlage",
     }
     again = await run(gql, RESPOND, "customer", id=OFFER, accept=False)
-    assert (again["code"], again["message"]) == (
+    assert (again["code"], again["detail"]) == (
         "RULE_VIOLATED",
         "This offer was already answered.",
     )
@@ -245,7 +245,7 @@ async def test_declining_records_the_reason(gql: GraphQLClient) -> None:
 
 async def test_only_offers_of_the_customer_can_be_answered(gql: GraphQLClient) -> None:
     not_offer = await run(gql, RESPOND, "customer", id=NOT_AN_OFFER, accept=True)
-    assert (not_offer["code"], not_offer["message"]) == (
+    assert (not_offer["code"], not_offer["detail"]) == (
         "RULE_VIOLATED",
         "This order is not an offer.",
     )
@@ -260,10 +260,10 @@ INSTALLMENT = """mutation($id: ID!, $amount: Decimal!) {
   __typename ... on ChangeRequested { changeRequest { id attribute oldValue newValue
     contract { number } } }
   ... on InstallmentChanged { contract { installmentAmount } }
-  ... on InstallmentRefused { reason } ... on MutationError { code message field } } }"""
+  ... on InstallmentRefused { reason } ... on MutationError { code message field detail } } }"""
 DUE_DAY = """mutation($id: ID!) { changeDueDate(input: {contractId: $id, dueDay: 20}) {
   __typename ... on ChangeRequested { changeRequest { id attribute } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field detail } } }"""
 
 
 async def require_approval(session: AsyncSession, *attributes: str) -> None:
@@ -349,7 +349,7 @@ async def test_a_new_iban_waits_and_staff_mails_mask_it(
     query = """mutation($id: ID!) { changePaymentMethod(input: {contractId: $id,
       method: SEPA_DEBIT, iban: "DE02 1203 0000 0000 2020 51", accountHolder: "Anna Becker",
       mandateAccepted: true}) { __typename ... on ChangeRequested { changeRequest {
-      id attribute newValue } } ... on MutationError { code message field } } }"""
+      id attribute newValue } } ... on MutationError { code message field detail } } }"""
     result = await run(gql, query, "customer", id=global_id("Contract", contract.id))
     request = result["changeRequest"]
     assert request["attribute"] == "PAYMENT_METHOD"

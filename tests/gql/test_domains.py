@@ -19,7 +19,7 @@ PORTAL_FIELDS = (
 )
 RESULT = (
     f"__typename ... on PortalPayload {{ {PORTAL_FIELDS} }}"
-    " ... on MutationError { code message field }"
+    " ... on MutationError { code message field detail }"
 )
 
 
@@ -80,13 +80,13 @@ async def test_a_custom_domain_from_pending_to_configured(admin: Any, dns: Loopb
     # Nothing in DNS yet: both records are named.
     refused = await admin(VERIFY, id=portal)
     assert refused["code"] == "RULE_VIOLATED"
-    assert refused["message"].count("is missing") == 2
+    assert refused["detail"].count("is missing") == 2
     # One right, one wrong.
     dns.cnames[verification[0]["name"]] = verification[0]["value"]
     dns.cnames[verification[1]["name"]] = "falsch.example"
     refused = await admin(VERIFY, id=portal)
-    assert "points to falsch.example instead of" in refused["message"]
-    assert "is missing" not in refused["message"]
+    assert "points to falsch.example instead of" in refused["detail"]
+    assert "is missing" not in refused["detail"]
     dns.cnames[verification[1]["name"]] = verification[1]["value"]
     verified = (await admin(VERIFY, id=portal))["portal"]
     assert verified["domainStatus"] == "VERIFIED"
@@ -95,7 +95,7 @@ async def test_a_custom_domain_from_pending_to_configured(admin: Any, dns: Loopb
     assert (await admin(VERIFY, id=portal))["code"] == "RULE_VIOLATED"  # done already
 
     refused = await admin(CHECK, id=portal)
-    assert refused["message"].count("is missing") == 2
+    assert refused["detail"].count("is missing") == 2
     for record in configuration:
         dns.cnames[record["name"]] = record["value"]
     configured = (await admin(CHECK, id=portal))["portal"]
@@ -110,7 +110,7 @@ async def test_configuration_needs_verification_first(admin: Any) -> None:
     await admin(SET, id=portal, domain="portal.example.org")
     refused = await admin(CHECK, id=portal)
     assert refused["code"] == "RULE_VIOLATED"
-    assert "Verify the domain first" in refused["message"]
+    assert "Verify the domain first" in refused["detail"]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
 from db.models.enums import Grant
+from gql import messages
 from gql.domain import permission_groups, text
 from gql.domain.errors import InvalidInput
 from gql.domain.permission_groups import VisibilityCriteria
@@ -37,7 +38,7 @@ RESULT = """
         visibility { contractStatuses documentTypes }
       }
     }
-    ... on MutationError { code message field }
+    ... on MutationError { code message field detail }
 """
 CREATE = (
     "mutation($input: CreatePermissionGroupInput!) { createPermissionGroup(input: $input) {"
@@ -181,7 +182,8 @@ async def test_a_name_is_unique_per_portal_and_nothing_is_written(
     assert result == {
         "__typename": "MutationError",
         "code": "CONFLICT",
-        "message": "The portal already has a group named 'standard'.",
+        "message": messages.CATALOGUES["de"]["CONFLICT"],  # staff, no Accept-Language
+        "detail": "The portal already has a group named 'standard'.",
         "field": "name",
     }
     assert set(await groups_of(session, CUSTOMER_PORTAL)) == before

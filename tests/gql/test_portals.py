@@ -24,7 +24,7 @@ mutation($input: CreatePortalInput!) { createPortal(input: $input) {
   ... on PortalPayload { portal { id name type status domain domainKind domainStatus
       configuration { languages defaultLanguage }
       permissionGroups { name isDefault grants } emailTemplates { kind language } } }
-  ... on MutationError { code message field }
+  ... on MutationError { code message field detail }
 } }
 """
 UPDATE = """
@@ -139,7 +139,8 @@ async def test_an_active_portal_is_not_deleted_and_others_find_nothing(gql: Grap
 
 
 ACTIVATE = """mutation($input: PortalIdInput!) { activatePortal(input: $input) {
-  __typename ... on PortalPayload { portal { status } } ... on MutationError { code message } } }"""
+  __typename ... on PortalPayload { portal { status } }
+  ... on MutationError { code message detail } } }"""
 DEACTIVATE = ACTIVATE.replace("activatePortal", "deactivatePortal")
 PUBLISH = (
     """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""
@@ -152,7 +153,7 @@ async def test_a_portal_goes_online_once_published_and_offline_ends_sessions(
     portal = (await new_portal(gql))["portal"]
     unpublished = await result(gql, ACTIVATE, id=portal["id"])
     assert unpublished["code"] == "RULE_VIOLATED"
-    assert "Publish" in unpublished["message"]
+    assert "Publish" in unpublished["detail"]
     await result(gql, PUBLISH, id=portal["id"])
     assert (await result(gql, ACTIVATE, id=portal["id"]))["portal"] == {"status": "ACTIVE"}
     data, _ = await gql('{ portal(domain: "sw-test.portale.example") { name } }', "anonymous")
@@ -181,4 +182,4 @@ async def test_a_custom_domain_that_is_not_ready_keeps_the_portal_offline(
     await session.commit()
     refused = await result(gql, ACTIVATE, id=portal["id"])
     assert refused["code"] == "RULE_VIOLATED"
-    assert "PENDING_VERIFICATION" in refused["message"]
+    assert "PENDING_VERIFICATION" in refused["detail"]

@@ -224,7 +224,8 @@ async def test_payment_method_options_are_what_the_mutation_accepts(
     assert {(o["allowed"], o["reason"]) for o in options} == {(False, "CADENCE_EXCEEDED")}
     assert [o["method"] for o in options if o["current"]] == ["SEPA_DEBIT"]
     refused = await ask(gql, PAYMENT, input={**transfer, "dryRun": True})
-    assert refused["code"] == "RULE_VIOLATED"
+    assert refused["code"] == "CADENCE_EXCEEDED"
+    assert refused["field"] is None  # the number of changes refuses it, not a value
     assert options[0]["message"] == refused["message"]
     assert options[0]["nextPossibleAt"] is not None
 
@@ -253,7 +254,7 @@ async def test_overdue_payments_block_every_method_in_advance_too(
         "other_customer",
         input={"contractId": global_id("Contract", contract_id), "method": "TRANSFER"},
     )
-    assert refused["code"] == "RULE_VIOLATED"
+    assert refused["code"] == "OVERDUE_PAYMENTS"
     assert refused["message"] == options[0]["message"]
 
 

@@ -19,7 +19,7 @@ from tests.conftest import ACTORS, GraphQLClient, global_id
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
   __typename
   ... on InstallmentChanged { contract { installmentAmount } }
-  ... on InstallmentRefused { reason message allowedMin allowedMax nextPossibleAt }
+  ... on InstallmentRefused { reason code field message allowedMin allowedMax nextPossibleAt }
   ... on MutationError { code message field } } }"""
 
 
@@ -55,8 +55,11 @@ async def test_within_the_range_then_not_again_for_three_months(
     done = await change(gql, contract_id, str(high))
     assert Decimal(str(done["contract"]["installmentAmount"])) == high
     again = await change(gql, contract_id, str(current))
-    assert again["reason"] == "CADENCE_EXCEEDED"
+    assert again["reason"] == again["code"] == "CADENCE_EXCEEDED"
     assert again["nextPossibleAt"] is not None
+    # How often, not which amount, refuses it: no field to mark in the form.
+    assert again["field"] is None
+    assert too_high["field"] == "amount"
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
             models.AuditEvent.action == "contract.installment_changed"
@@ -103,10 +106,10 @@ async def test_refused_without_the_grant_and_for_staff(
 
 PAYMENT = """mutation($input: ChangePaymentMethodInput!) { changePaymentMethod(input: $input) {
   __typename ... on ContractChanged { contract { paymentMethod ibanMasked accountHolder } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field parameters { name value } } } }"""
 DUE = """mutation($input: ChangeDueDateInput!) { changeDueDate(input: $input) {
   __typename ... on ContractChanged { contract { dueDay } }
-  ... on MutationError { code message field } } }"""
+  ... on MutationError { code message field parameters { name value } } } }"""
 
 
 async def test_payment_method_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
@@ -156,8 +159,15 @@ async def test_jonas_can_not_change_while_a_payment_is_overdue(
         input={"contractId": global_id("Contract", contract.id), "method": "TRANSFER"},
     )
     assert data is not None
-    assert data["changePaymentMethod"]["code"] == "RULE_VIOLATED"
-    assert "overdue" in data["changePaymentMethod"]["message"]
+    refused = data["changePaymentMethod"]
+    # The rule's own code and amount, not RULE_VIOLATED; the customer reads German.
+    assert refused["code"] == "OVERDUE_PAYMENTS"
+    [overdue] = refused["parameters"]
+    assert overdue["name"] == "overdueAmount"
+    assert Decimal(overdue["value"]) > 0
+    assert refused["message"].startswith(
+        f"{overdue['value'].replace('.', ',')} EUR sind überfällig"
+    )
 
 
 async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSession) -> None:
@@ -188,4 +198,11 @@ async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSessio
     await session.commit()
     data, _ = await gql(DUE, "customer", input={"contractId": contract_id, "dueDay": near % 28 + 1})
     assert data is not None
-    assert data["changeDueDate"]["message"].startswith("The next payment is due on")
+    refused = data["changeDueDate"]
+    assert refused["code"] == "TOO_CLOSE_TO_DUE_DATE"
+    due = rules.next_due_date(near, today)
+    assert refused["message"].startswith(f"Die nächste Zahlung ist am {due:%d.%m.%Y} fällig")
+    assert refused["parameters"] == [
+        {"name": "nextDueDate", "value": due.isoformat()},
+        {"name": "daysBefore", "value": "5"},
+    ]

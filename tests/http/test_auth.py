@@ -77,7 +77,7 @@ async def test_every_refusal_is_the_same_answer(
     assert result == {
         "__typename": "LoginError",
         "code": "INVALID_CREDENTIALS",
-        "message": "Email or password is wrong.",
+        "message": "E-Mail-Adresse oder Passwort sind nicht korrekt.",  # no Accept-Language: de
         "field": None,
     }
 

@@ -44,7 +44,8 @@ UPLOAD = """mutation($input: UploadDocumentInput!) { uploadDocument(input: $inpu
   ... on DocumentRefused { reason message detectedType maxBytes }
   ... on MutationError { code message field } } }"""
 DELETE = """mutation($id: ID!) { deleteDocument(input: {documentId: $id}) {
-  __typename ... on DocumentDeleted { deletedId } ... on MutationError { code message field } } }"""
+  __typename ... on DocumentDeleted { deletedId }
+  ... on MutationError { code message field detail } } }"""
 DOCUMENT = """query($id: ID!) { node(id: $id) { ... on Document { name isNew downloadUrl } } }"""
 
 ANNA = ACTORS["customer"]
@@ -368,7 +369,7 @@ async def test_customers_can_not_delete_the_utilitys_documents_staff_can(
         "deleteDocument"
     ]
     assert (refused["code"], refused["field"]) == ("RULE_VIOLATED", "documentId")
-    assert "uploaded yourself" in refused["message"]
+    assert "uploaded yourself" in refused["detail"]
     done = (await query(client, await token(client, "agent"), DELETE, id=invoice_id))[
         "deleteDocument"
     ]

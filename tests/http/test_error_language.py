@@ -1,0 +1,90 @@
+"""Refusals in the caller's language, through the real app: a portal user's own language
+first, then the request's Accept-Language, then German."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql import messages
+from tests.conftest import ACTORS, global_id
+from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid
+
+CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
+  __typename ... on Error { code message field parameters { name value } } } }"""
+LANGUAGE = """mutation($language: Line!) { updateLanguage(input: {language: $language}) {
+  __typename } }"""
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    query: str,
+    token: str | None = None,
+    accept_language: str | None = None,
+    **variables: Any,
+) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if accept_language is not None:
+        headers["Accept-Language"] = accept_language
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return next(iter(body["data"].values()))
+
+
+async def test_a_customer_reads_refusals_in_her_own_language_whatever_the_browser_says(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    too_high = {"contractId": global_id("Contract", contract.id), "amount": "99999.00"}
+    logged_in = await login(
+        client, "anna.becker@example.org", "Demo-Kunde-1", portal_gid(CUSTOMERS)
+    )
+    token = logged_in["accessToken"]
+    assert await _post(client, LANGUAGE, token, language="de") == {"__typename": "LanguageUpdated"}
+
+    german = await _post(client, CHANGE, token, "en-GB,en;q=0.9", input=too_high)
+    assert german["__typename"] == "InstallmentRefused"
+    assert german["code"] == "OUT_OF_RANGE"
+    assert german["field"] == "amount"
+    bounds = {p["name"]: p["value"] for p in german["parameters"]}
+    assert set(bounds) == {"allowedMin", "allowedMax"}
+    low, high = (bounds[name].replace(".", ",") for name in ("allowedMin", "allowedMax"))
+    assert german["message"] == f"Bitte wählen Sie einen Betrag zwischen {low} und {high} EUR."
+
+    assert await _post(client, LANGUAGE, token, language="en") == {"__typename": "LanguageUpdated"}
+    english = await _post(client, CHANGE, token, "de-DE,de;q=0.9", input=too_high)
+    assert {**english, "message": None} == {**german, "message": None}
+    assert english["message"] == (
+        f"Please choose an amount between {bounds['allowedMin']} and {bounds['allowedMax']} EUR."
+    )
+
+
+async def test_without_an_own_language_the_request_decides_else_german(
+    client: httpx.AsyncClient,
+) -> None:
+    wrong = {"email": "anna.becker@example.org", "password": "wrong-password"}
+    answers = {
+        header: await _post(client, LOGIN, None, header, input=wrong)
+        for header in ("en-US,en;q=0.9", "de-AT", "fr-FR,fr;q=0.9", None)
+    }
+    assert {answer["code"] for answer in answers.values()} == {"INVALID_CREDENTIALS"}
+    german = messages.CATALOGUES["de"]["INVALID_CREDENTIALS"]
+    assert {header: answer["message"] for header, answer in answers.items()} == {
+        "en-US,en;q=0.9": messages.CATALOGUES["en"]["INVALID_CREDENTIALS"],
+        "de-AT": german,
+        "fr-FR,fr;q=0.9": german,
+        None: german,
+    }
