@@ -17,7 +17,7 @@ from gql.domain.staff import clean_language
 async def _account(db: AsyncSession, actor: Actor) -> sessions.Account:
     found = await sessions.load_account(db, **sessions.owner(actor))
     if found is None:
-        raise NotFound("No such account.")
+        raise NotFound("account_not_found")
     return found[0]
 
 
@@ -46,7 +46,7 @@ async def change_password(
     """
     found = await sessions.load_account(db, **sessions.owner(actor))
     if found is None:
-        raise NotFound("No such account.")
+        raise NotFound("account_not_found")
     account, portal = found
     # Judged before the current password is checked: a refusal here rolls back, and
     # must not roll back a counted failure.
@@ -62,7 +62,7 @@ async def change_password(
         return authentication.refusal(checked, WRONG_PASSWORD)
     profile = config.password_profile
     if await verify_password_off_loop(account.password_hash, new_password, profile):
-        raise InvalidInput("Choose a password you did not use now.", field="newPassword")
+        raise InvalidInput("password_unchanged", field="newPassword")
     account.password_hash = hash_password(new_password, profile)
     revoked = await sessions.revoke_all(
         db, actor, reason="PASSWORD_CHANGED", now=now, keep=actor.session_id

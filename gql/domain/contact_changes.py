@@ -89,13 +89,13 @@ def clean(changes: Mapping[str, str | None], current: models.Contact) -> dict[st
         elif column == "phone":
             value = optional_line(raw, field=name, limit=40)
             if value is not None and not PHONE.match(value):
-                raise InvalidInput("A phone number of digits, e.g. +49 30 1234567.", field=name)
+                raise InvalidInput("phone_invalid", field=name)
         elif column == "email":
             value = email_address.canonical(raw or "")
         elif column == "country":
             value = one_line(raw, field=name, limit=2).upper()
             if not COUNTRY.match(value):
-                raise InvalidInput("A two-letter country code, e.g. DE.", field=name)
+                raise InvalidInput("country_invalid", field=name)
         else:  # postal_code
             value = one_line(raw, field=name, limit=10).upper()
         cleaned[column] = value
@@ -103,7 +103,9 @@ def clean(changes: Mapping[str, str | None], current: models.Contact) -> dict[st
     postal_code = cleaned.get("postal_code")
     pattern = POSTAL_CODE.get(country)
     if postal_code is not None and pattern is not None and not pattern.match(postal_code):
-        raise InvalidInput(f"Not a postal code in {country}.", field="postalCode")
+        raise InvalidInput(
+            "postal_code_invalid", field="postalCode", parameters={"country": country}
+        )
     return cleaned
 
 
@@ -160,7 +162,7 @@ async def update_my_contact(
         marketing_consent != contact.marketing_consent
     )
     if not differing and not consent_changes:
-        raise InvalidInput("Nothing differs from the current contact data.", field="input")
+        raise InvalidInput("contact_unchanged", field="input")
     result = ContactUpdate(contact)
     by_group: dict[str, dict[str, str | None]] = {}
     for column, value in differing.items():
@@ -241,8 +243,9 @@ async def request_change(
         )
     )
     if waiting is not None:
-        what = group.split(".", 1)[1].replace("_", " ")
-        raise Conflict(f"A change of {what} is already waiting for approval.", field=field)
+        raise Conflict(
+            "change_already_waiting", field=field, parameters={"change": group.split(".", 1)[1]}
+        )
     is_contact = isinstance(entity, models.Contact)
     columns = (GROUPS if is_contact else CONTRACT_GROUPS)[group]
     old = _values(entity, columns)
@@ -297,7 +300,9 @@ async def _pending(
     )
     if row.status is not models.ChangeRequestStatus.PENDING:
         raise RuleViolation(
-            f"The request was already decided ({row.status.value}).", field="changeRequestId"
+            "change_already_decided",
+            field="changeRequestId",
+            parameters={"status": row.status.value},
         )
     return row
 
@@ -319,10 +324,9 @@ async def approve(
     if current != row.old_value:
         changed = sorted(c for c in current if current[c] != row.old_value.get(c))
         raise Conflict(
-            f"The {row.entity_type} changed since the request ("
-            + ", ".join(INPUT_NAME.get(c, c) for c in changed)
-            + "); reject it and ask the customer again.",
+            "changed_since_request",
             field="changeRequestId",
+            parameters={"changedFields": ", ".join(INPUT_NAME.get(c, c) for c in changed)},
         )
     for column, value in row.new_value.items():
         setattr(entity, column, _column_value(model, column, value))

@@ -402,12 +402,14 @@ async def upload(
     kind = check_type(data)
     if actor.is_staff:
         if contact_id is None:
-            raise InvalidInput("Name the contact the document is for.", field="contactId")
+            raise InvalidInput("document_contact_required", field="contactId")
     else:
         contact_id = contact_id or actor.contact_id
         if type not in CUSTOMER_TYPES:
             allowed = ", ".join(sorted(CUSTOMER_TYPES))
-            raise InvalidInput(f"Customers can upload {allowed} documents.", field="type")
+            raise InvalidInput(
+                "document_type_not_for_customers", field="type", parameters={"allowed": allowed}
+            )
     contact = await find_visible(
         db, models.Contact, contact_id, actor, what="contact", field="contactId"
     )
@@ -416,11 +418,11 @@ async def upload(
             db, models.Contract, contract_id, actor, what="contract", field="contractId"
         )
         if contract.contact_id != contact.id:
-            raise NotFound("No such contract of this contact.", field="contractId")
+            raise NotFound("contract_not_of_contact", field="contractId")
     if order_id is not None:
         order = await find_visible(db, models.Order, order_id, actor, what="order", field="orderId")
         if order.contact_id != contact.id:
-            raise NotFound("No such order of this contact.", field="orderId")
+            raise NotFound("order_not_of_contact", field="orderId")
     document = models.Document(
         id=uuid.uuid4(),
         organization_id=contact.organization_id,
@@ -478,11 +480,7 @@ async def delete(
         db, models.Document, document_id, actor, what="document", field="documentId", lock=True
     )
     if not actor.is_staff and document.uploaded_by_id != actor.subject_id:
-        raise RuleViolation(
-            "Only documents you uploaded yourself can be deleted; documents from your"
-            " utility stay in the portal.",
-            field="documentId",
-        )
+        raise RuleViolation("document_not_own_upload", field="documentId")
     await customer_change(
         db,
         notify,
@@ -578,7 +576,7 @@ async def download(
     """
     actor = await actor_of(db, holder, now)
     if actor is None or not actor.may(Grant.DOCUMENT_READ):
-        raise NotFound("No such document.", field="documentId")
+        raise NotFound("document_not_found", field="documentId")
     document = await find_visible(
         db, models.Document, document_id, actor, what="document", field="documentId", lock=True
     )

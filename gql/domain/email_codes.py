@@ -51,9 +51,9 @@ async def check_rate(db: AsyncSession, pending: models.OneTimeCode, now: datetim
         )
     ).all()
     if sent and max(sent) > now - MIN_INTERVAL:
-        raise RuleViolation("A code was sent less than a minute ago; check your inbox.")
+        raise RuleViolation("email_code_just_sent")
     if len(sent) >= MAX_PER_HOUR:
-        raise RuleViolation("Too many codes in the last hour; try again later.")
+        raise RuleViolation("email_codes_too_many")
 
 
 async def issue(

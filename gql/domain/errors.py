@@ -67,28 +67,39 @@ Parameter = Decimal | int | str | date | datetime
 
 class DomainError(Exception):
     """Base of every expected failure; `code` is machine-readable, `field` names the input,
-    `parameters` are the values of the rule that refused. `message` is the service's own
-    sentence in English; callers get the catalogue's text for `code` in their language
-    (gql/messages.py)."""
+    `parameters` are the values of the rule that refused. `key` names the specific
+    sentence in the message catalogues (gql/messages/, de and en, filled with
+    `parameters`): callers get it in their language. A refusal whose code is specific
+    (not INVALID_INPUT, NOT_FOUND, CONFLICT, RULE_VIOLATED) may give an English sentence
+    instead, for `detail` only: the code's message says why in every language
+    (tests/test_error_contract.py checks which)."""
 
     code: str = "ERROR"
 
     def __init__(
         self,
-        message: str,
+        key: str,
         *,
         code: str | None = None,
         field: str | None = None,
         parameters: Mapping[str, Parameter | None] | None = None,
     ):
-        super().__init__(message)
-        self.message = message
+        super().__init__(key)
+        self.key = key
         if code is not None:
             self.code = code
         self.field = field
         self.parameters = {
             name: value for name, value in (parameters or {}).items() if value is not None
         }
+
+    @property
+    def message(self) -> str:
+        """The specific sentence in English (logs, CLI, the `detail` field)."""
+        # Imported here: the catalogues' module imports `Parameter` from this one.
+        from gql import messages
+
+        return messages.specific(self.key, "en", self.parameters) or self.key
 
 
 def invalid_document(error: pydantic.ValidationError, field: str) -> InvalidInput:

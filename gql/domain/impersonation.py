@@ -55,7 +55,7 @@ async def start(
         )
     found = await sessions.load_account(db, portal_user_id=portal_user_id)
     if found is None or found[0].organization_id != staff.organization_id:
-        raise NotFound("No such portal user.", code="NOT_FOUND", field="portalUserId")
+        raise NotFound("portal_user_not_found", field="portalUserId")
     user, portal = found
     if not sessions.may_log_in(user, portal):
         raise RuleViolation(

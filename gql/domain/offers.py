@@ -57,12 +57,11 @@ async def respond(
     if order.status is not models.OrderStatus.OFFER:
         answered = order.offer_answered_at is not None
         raise RuleViolation(
-            "This offer was already answered." if answered else "This order is not an offer.",
-            field="orderId",
+            "offer_already_answered" if answered else "order_not_an_offer", field="orderId"
         )
     cleaned = optional_line(reason, field="reason", limit=500)
     if accept and cleaned is not None:
-        raise RuleViolation("A reason is given only when declining.", field="reason")
+        raise RuleViolation("reason_only_when_declining", field="reason")
     order.status = models.OrderStatus.OPEN if accept else models.OrderStatus.DECLINED
     order.offer_answered_at = now
     order.offer_answered_by_id = actor.subject_id if actor.is_portal_user else None

@@ -51,16 +51,20 @@ def check_password(password: str, email: str | None = None, *, field: str = "pas
     """The password if it may be used; otherwise a specific InvalidInput."""
     normalized = unicodedata.normalize("NFKC", password)
     if len(normalized) < POLICY.min_length:
-        raise InvalidInput(f"Use at least {POLICY.min_length} characters.", field=field)
+        raise InvalidInput(
+            "password_too_short", field=field, parameters={"minLength": POLICY.min_length}
+        )
     if len(normalized) > POLICY.max_length:
-        raise InvalidInput(f"Use at most {POLICY.max_length} characters.", field=field)
+        raise InvalidInput(
+            "password_too_long", field=field, parameters={"maxLength": POLICY.max_length}
+        )
     folded = normalized.casefold()
     if (
         POLICY.rejects_email
         and email
         and (folded == email.casefold() or folded == email.casefold().partition("@")[0])
     ):
-        raise InvalidInput("The password must not be your email address.", field=field)
+        raise InvalidInput("password_is_email", field=field)
     if POLICY.rejects_common and (folded in COMMON or len(set(folded)) <= 2):
-        raise InvalidInput("This password is too common; choose another.", field=field)
+        raise InvalidInput("password_too_common", field=field)
     return password

@@ -203,7 +203,9 @@ async def save_template(
     try:
         await check(kind, template, portal.name)
     except InvalidInput as error:  # the same kind (TemplateTooCostly), named by input field
-        raise type(error)(error.message, field=_PART_FIELDS.get(error.field or "")) from error
+        raise type(error)(
+            error.key, field=_PART_FIELDS.get(error.field or ""), parameters=error.parameters
+        ) from error
     row = models.EmailTemplate
     found = await db.scalar(
         sa.select(row)

@@ -370,7 +370,7 @@ async def submit(
     locked, so concurrent retries wait for each other and store one row."""
     key = client_key.strip()
     if not key or len(key) > 64:
-        raise InvalidInput("A client key of 1 to 64 characters is required.", field="clientKey")
+        raise InvalidInput("client_key_invalid", field="clientKey")
     meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
     if meter is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
@@ -502,7 +502,9 @@ async def review(
         lock=True,
     )
     if reading.status is not MeterReadingStatus.PENDING_REVIEW:
-        raise RuleViolation(f"The reading is {reading.status.value}, not waiting for review.")
+        raise RuleViolation(
+            "reading_not_waiting_for_review", parameters={"status": reading.status.value}
+        )
     data: dict[str, Any] = {"decision": decision.value, "value": str(reading.value)}
     if decision is Decision.CORRECT:
         register = await db.get_one(models.MeterRegister, reading.register_id)
@@ -554,7 +556,7 @@ async def reset_counter(
         db, models.Meter, meter_id, actor, what="meter", field="meterId", lock=True
     )
     if at > now:
-        raise InvalidInput("The reset can not be in the future.", field="at")
+        raise InvalidInput("reset_in_future", field="at")
     reading = models.MeterReading
     after = await db.scalar(
         sa.select(sa.func.count()).where(reading.meter_id == meter.id, reading.read_at >= at)

@@ -176,7 +176,7 @@ async def active_portal(db: AsyncSession, portal_id: uuid.UUID | None) -> models
         )
     )
     if portal is None:
-        raise InvalidInput("No such portal.", field="portalId")
+        raise InvalidInput("portal_not_found", field="portalId")
     return portal
 
 
@@ -237,12 +237,14 @@ def clean_identifiers(settings: PortalSettings, given: Mapping[str, str]) -> dic
     wanted.pop("contact.email", None)
     unknown = sorted(set(given) - set(wanted) - {"contact.email"})
     if unknown:
-        raise InvalidInput(f"Unknown identifier: {', '.join(unknown)}.", field="identifiers")
+        raise InvalidInput(
+            "identifier_unknown", field="identifiers", parameters={"unknown": ", ".join(unknown)}
+        )
     values: dict[str, str] = {}
     for key in wanted:
         value = " ".join((given.get(key) or "").split())
         if not value or len(value) > 200:
-            raise InvalidInput("Please fill in this field.", field=f"identifiers.{key}")
+            raise InvalidInput("required", field=f"identifiers.{key}")
         values[key] = value
     return values
 
@@ -301,7 +303,7 @@ async def default_group(db: AsyncSession, portal: models.Portal) -> uuid.UUID:
         sa.select(group.id).where(group.portal_id == portal.id, group.is_default)
     )
     if found is None:
-        raise RuleViolation("The portal has no default permission group.")
+        raise RuleViolation("portal_without_default_group")
     return found
 
 
@@ -375,9 +377,13 @@ async def register(
     check_password(password, address)
     chosen = language or settings.default_language
     if chosen not in settings.languages:
-        raise InvalidInput(f"The portal speaks {', '.join(settings.languages)}.", field="language")
+        raise InvalidInput(
+            "language_not_spoken",
+            field="language",
+            parameters={"languages": ", ".join(settings.languages)},
+        )
     if settings.registration.terms_url is not None and not accepted_terms:
-        raise InvalidInput("Please accept the terms of use.", field="acceptedTerms")
+        raise InvalidInput("terms_not_accepted", field="acceptedTerms")
     values = clean_identifiers(settings, identifiers)
     # Hashed here, on every path, so that a registration costs the request the same
     # whoever the email belongs to; the worker only stores it.

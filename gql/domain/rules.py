@@ -115,13 +115,15 @@ def parse_amount(raw: Decimal | str, *, field: str = "amount") -> Decimal:
     try:
         amount = Decimal(str(raw))
     except InvalidOperation as error:
-        raise InvalidInput("Enter an amount such as 85.50.", field=field) from error
+        raise InvalidInput("amount_not_a_number", field=field) from error
     if not amount.is_finite():
-        raise InvalidInput("Enter an amount such as 85.50.", field=field)
+        raise InvalidInput("amount_not_a_number", field=field)
     if amount != amount.quantize(CENT):
-        raise InvalidInput("Amounts have at most two decimals (cents).", field=field)
+        raise InvalidInput("amount_too_many_decimals", field=field)
     if amount <= 0 or amount > MAX_AMOUNT:
-        raise InvalidInput(f"Enter an amount between 0.01 and {MAX_AMOUNT}.", field=field)
+        raise InvalidInput(
+            "amount_out_of_bounds", field=field, parameters={"maxAmount": MAX_AMOUNT}
+        )
     return amount.quantize(CENT)
 
 
@@ -179,7 +181,9 @@ def check_installment(
         raise disabled
     amount = parse_amount(requested)
     if amount == current:
-        raise InvalidInput(f"The installment is {current} EUR already.", field="amount")
+        raise InvalidInput(
+            "installment_unchanged", field="amount", parameters={"currentAmount": current}
+        )
     allowed = installment_range(current, rules)
     too_low = allowed.minimum is not None and amount < allowed.minimum
     too_high = allowed.maximum is not None and amount > allowed.maximum
@@ -246,18 +250,18 @@ def clean_payment_details(
     if method is not PaymentMethod.SEPA_DEBIT:
         return PaymentDetails(method, None, None)
     if not iban or not iban.strip():
-        raise InvalidInput("SEPA direct debit needs an IBAN.", field="iban")
+        raise InvalidInput("iban_required", field="iban")
     try:
         parsed = IBAN(iban)
     except SchwiftyException as error:
-        raise InvalidInput(f"This is not a valid IBAN: {error}.", field="iban") from error
+        raise InvalidInput("iban_invalid", field="iban") from error
     if parsed.country_code not in SEPA_COUNTRIES:
-        raise InvalidInput("The IBAN is not from a SEPA country.", field="iban")
+        raise InvalidInput("iban_not_sepa", field="iban")
     holder = " ".join((account_holder or "").split())
     if not holder or len(holder) > 200:
-        raise InvalidInput("Enter the account holder.", field="accountHolder")
+        raise InvalidInput("account_holder_required", field="accountHolder")
     if not mandate_accepted:
-        raise InvalidInput("Please accept the SEPA direct debit mandate.", field="mandateAccepted")
+        raise InvalidInput("mandate_not_accepted", field="mandateAccepted")
     return PaymentDetails(method, parsed.compact, holder)
 
 
@@ -324,9 +328,11 @@ def check_due_day_change(rules: DueDateRules, current_day: int, new_day: int, to
     if (disabled := due_day_disabled(rules)) is not None:
         raise disabled
     if new_day not in ALLOWED_DUE_DAYS:
-        raise InvalidInput("Choose a day between 1 and 28.", field="dueDay")
+        raise InvalidInput("due_day_out_of_range", field="dueDay")
     if new_day == current_day:
-        raise InvalidInput(f"Payments are due on day {current_day} already.", field="dueDay")
+        raise InvalidInput(
+            "due_day_unchanged", field="dueDay", parameters={"currentDay": current_day}
+        )
     if today > due_day_change_deadline(rules, current_day, today):
         due = next_due_date(current_day, today)
         raise RuleViolation(

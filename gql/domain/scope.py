@@ -220,5 +220,5 @@ async def find_visible(
     see is refused exactly like one that does not exist (NotFound naming the input)."""
     row = await one_visible(db, model, row_id, actor, lock=lock)
     if row is None:
-        raise NotFound(f"No such {what}.", field=field)
+        raise NotFound("not_found", field=field, parameters={"what": what})
     return row

@@ -65,7 +65,7 @@ def published_rules(portal: models.Portal | None) -> tuple[Rules, frozenset[str]
         RuleViolation: no portal, or not published.
     """
     if portal is None or portal.published_settings is None:
-        raise RuleViolation("The portal is not published.")
+        raise RuleViolation("portal_not_published")
     settings = portal.published_settings
     return settings.rules, frozenset(settings.approval_required_attributes)
 

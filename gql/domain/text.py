@@ -31,11 +31,11 @@ def checked(value: str, *, kind: str, multiline: bool = False, limit: int | None
     """`value` unchanged if it is free text of its kind; InvalidInput otherwise."""
     limit = limit if limit is not None else (TEXT_MAX if multiline else LINE_MAX)
     if len(value) > limit:
-        raise InvalidInput(f"{kind} must be at most {limit} characters long.", field=kind)
+        raise InvalidInput("text_too_long", field=kind, parameters={"limit": limit})
     bad = unwanted_character(value, multiline=multiline)
     if bad is not None:
         raise InvalidInput(
-            f"{kind} must not contain the control character U+{ord(bad):04X}.", field=kind
+            "control_character", field=kind, parameters={"character": f"U+{ord(bad):04X}"}
         )
     return value
 
@@ -44,9 +44,9 @@ def one_line(value: str | None, *, field: str, limit: int) -> str:
     """The text on one line with single spaces; empty or too long is refused."""
     cleaned = " ".join((value or "").split())
     if not cleaned:
-        raise InvalidInput("Please fill this in.", field=field)
+        raise InvalidInput("required", field=field)
     if len(cleaned) > limit:
-        raise InvalidInput(f"At most {limit} characters.", field=field)
+        raise InvalidInput("text_too_long", field=field, parameters={"limit": limit})
     return cleaned
 
 

@@ -1,7 +1,8 @@
 """Error messages in the caller's language: one catalogue module per language (de.py,
-en.py), keyed by error code. Plain dictionaries rather than gettext: the messages are
-keyed by code, not by their English text, there is no build step to forget, and
-tests/test_error_messages.py checks each catalogue has every code."""
+en.py), keyed by error code, and the services' specific sentences keyed by message key.
+Plain dictionaries rather than gettext: the messages are keyed by code or key, not by
+their English text, there is no build step to forget, and tests/test_error_contract.py
+checks each catalogue has every code and key with the same placeholders."""
 
 from __future__ import annotations
 
@@ -16,11 +17,44 @@ from gql.messages import de, en
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
 CATALOGUES: dict[str, dict[str, str]] = {"de": de.MESSAGES, "en": en.MESSAGES}
+# The specific sentences, keyed by the message key a service raises with (e.g.
+# `account_holder_required`), with the refusal's parameters as placeholders.
+SPECIFIC: dict[str, dict[str, str]] = {"de": de.SPECIFIC, "en": en.SPECIFIC}
 
-# German words for the cadence's period units (PeriodType values).
-_UNITS = {
-    "de": {"DAYS": "Tage", "WEEKS": "Wochen", "MONTHS": "Monate"},
-    "en": {"DAYS": "days", "WEEKS": "weeks", "MONTHS": "months"},
+# Words a parameter carries in English (enum values, the service's nouns), as each
+# language writes them in a sentence; values not listed are shown as they are.
+_WORDS: dict[str, dict[str, dict[str, str]]] = {
+    "de": {
+        "periodUnit": {"DAYS": "Tage", "WEEKS": "Wochen", "MONTHS": "Monate"},
+        "what": {
+            "change request": "Die Änderungsanfrage",
+            "contact": "Der Kontakt",
+            "contract": "Der Vertrag",
+            "document": "Das Dokument",
+            "meter reading": "Der Zählerstand",
+            "meter": "Der Zähler",
+            "offer": "Das Angebot",
+            "order": "Der Auftrag",
+            "permission group": "Die Berechtigungsgruppe",
+            "portal user": "Der Portalnutzer",
+            "portal": "Das Portal",
+            "staff user": "Der Mitarbeitende",
+            "tile": "Die Kachel",
+        },
+        "change": {
+            "name": "des Namens",
+            "address": "der Adresse",
+            "phone": "der Telefonnummer",
+            "email": "der E-Mail-Adresse",
+            "installment": "des Abschlags",
+            "payment_method": "der Zahlungsart",
+            "due_day": "des Fälligkeitstags",
+        },
+    },
+    "en": {
+        "periodUnit": {"DAYS": "days", "WEEKS": "weeks", "MONTHS": "months"},
+        "change": {"payment_method": "payment method", "due_day": "due day"},
+    },
 }
 
 
@@ -58,14 +92,35 @@ class _Filled(dict[str, str]):
         return "-"  # a parameter this refusal does not have: a bug, but not a crash
 
 
-def message(code: str, language: str, parameters: Mapping[str, Parameter], detail: str) -> str:
-    """The catalogue's message for `code` in `language`, its parameters filled in."""
+def _filled(template: str, language: str, parameters: Mapping[str, Parameter], detail: str) -> str:
+    values = _Filled({name: show(value, language) for name, value in parameters.items()})
+    for name, words in _WORDS[language].items():
+        if name in values:
+            values[name] = words.get(values[name], values[name])
+    values["detail"] = detail
+    return string.Formatter().vformat(template, (), values)
+
+
+def specific(key: str, language: str, parameters: Mapping[str, Parameter]) -> str | None:
+    """The specific sentence of message key `key` in `language`, its parameters filled
+    in; None when `key` is not a message key (an English sentence of a specific code)."""
+    template = SPECIFIC.get(language, SPECIFIC[DEFAULT]).get(key)
+    return None if template is None else _filled(template, language, parameters, "")
+
+
+def message(
+    code: str,
+    language: str,
+    parameters: Mapping[str, Parameter],
+    detail: str,
+    key: str | None = None,
+) -> str:
+    """The refusal's message in `language`: the specific sentence of its message key,
+    else the catalogue's message for `code`, its parameters filled in."""
+    if key is not None and (sentence := specific(key, language, parameters)) is not None:
+        return sentence
     catalogue = CATALOGUES.get(language, CATALOGUES[DEFAULT])
     template = catalogue.get(code)
     if template is None:
         return detail  # a code without a message is a bug the catalogue test catches
-    values = _Filled({name: show(value, language) for name, value in parameters.items()})
-    if "periodUnit" in values:
-        values["periodUnit"] = _UNITS[language].get(values["periodUnit"], values["periodUnit"])
-    values["detail"] = detail
-    return string.Formatter().vformat(template, (), values)
+    return _filled(template, language, parameters, detail)

@@ -1,7 +1,8 @@
 """German error messages, one per error code (gql/schema/results.py ErrorCode).
 
 `{name}` is filled with the refusal's parameter of that name. The broad codes get a
-general sentence here: the service's specific one exists in English only (`detail`)."""
+general sentence here, used when a refusal has no message key; SPECIFIC below has the
+services' specific sentences."""
 
 MESSAGES: dict[str, str] = {
     # Every domain
@@ -68,4 +69,73 @@ MESSAGES: dict[str, str] = {
     "REASON_REQUIRED": "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
     "PORTAL_USER_INACTIVE": "Der Portalnutzer kann sich nicht anmelden und daher nicht"
     " vertreten werden.",
+}
+
+
+# The services' specific sentences, keyed by message key (gql/domain/errors.py
+# DomainError.key); `{name}` is filled with the refusal's parameter of that name.
+SPECIFIC: dict[str, str] = {
+    # Input in general
+    "required": "Bitte füllen Sie dieses Feld aus.",
+    "text_too_long": "Höchstens {limit} Zeichen.",
+    "control_character": "Der Text enthält das Steuerzeichen {character}; bitte entfernen Sie es.",
+    "not_found": "{what} wurde nicht gefunden.",
+    "not_an_id": "Das ist keine ID eines Objekts vom Typ {type}.",
+    # Registration and access
+    "portal_not_found": "Dieses Portal gibt es nicht.",
+    "identifier_unknown": "Unbekannte Angaben: {unknown}.",
+    "portal_without_default_group": "Das Portal hat keine Standard-Berechtigungsgruppe; bitte"
+    " wenden Sie sich an Ihren Versorger.",
+    "language_not_spoken": "Das Portal ist in diesen Sprachen verfügbar: {languages}.",
+    "terms_not_accepted": "Bitte akzeptieren Sie die Nutzungsbedingungen.",
+    "password_too_short": "Bitte verwenden Sie mindestens {minLength} Zeichen.",
+    "password_too_long": "Bitte verwenden Sie höchstens {maxLength} Zeichen.",
+    "password_is_email": "Das Passwort darf nicht Ihre E-Mail-Adresse sein.",
+    "password_too_common": "Dieses Passwort ist zu verbreitet; bitte wählen Sie ein anderes.",
+    "password_unchanged": "Bitte wählen Sie ein anderes als Ihr jetziges Passwort.",
+    "account_not_found": "Dieses Konto gibt es nicht.",
+    "portal_user_not_found": "Diesen Portalnutzer gibt es nicht.",
+    # Login codes by email
+    "email_code_just_sent": "Vor weniger als einer Minute wurde ein Code gesendet; bitte sehen"
+    " Sie in Ihr Postfach.",
+    "email_codes_too_many": "Zu viele Codes in der letzten Stunde; bitte versuchen Sie es später"
+    " erneut.",
+    # Contract self-service
+    "portal_not_published": "Das Portal ist nicht veröffentlicht.",
+    "amount_not_a_number": "Bitte geben Sie einen Betrag wie 85,50 ein.",
+    "amount_too_many_decimals": "Beträge haben höchstens zwei Nachkommastellen (Cent).",
+    "amount_out_of_bounds": "Bitte geben Sie einen Betrag zwischen 0,01 und {maxAmount} ein.",
+    "installment_unchanged": "Der Abschlag beträgt bereits {currentAmount} EUR.",
+    "iban_required": "Für das SEPA-Lastschriftverfahren wird eine IBAN benötigt.",
+    "iban_invalid": "Das ist keine gültige IBAN.",
+    "iban_not_sepa": "Die IBAN stammt nicht aus einem SEPA-Land.",
+    "account_holder_required": "Bitte geben Sie den Kontoinhaber ein.",
+    "mandate_not_accepted": "Bitte erteilen Sie das SEPA-Lastschriftmandat.",
+    "due_day_out_of_range": "Bitte wählen Sie einen Tag zwischen 1 und 28.",
+    "due_day_unchanged": "Zahlungen sind bereits am {currentDay}. fällig.",
+    # Contact changes
+    "phone_invalid": "Bitte geben Sie eine Telefonnummer aus Ziffern ein, z. B. +49 30 1234567.",
+    "country_invalid": "Bitte geben Sie einen zweistelligen Ländercode ein, z. B. DE.",
+    "postal_code_invalid": "Das ist keine Postleitzahl in {country}.",
+    "contact_unchanged": "Die Angaben unterscheiden sich nicht von den aktuellen Kontaktdaten.",
+    "change_already_waiting": "Eine Änderung {change} wartet bereits auf Freigabe.",
+    "change_already_decided": "Über die Anfrage wurde bereits entschieden ({status}).",
+    "changed_since_request": "Die Daten wurden seit der Anfrage geändert ({changedFields}); bitte"
+    " lehnen Sie sie ab und fragen Sie den Kunden erneut.",
+    # Documents
+    "document_not_own_upload": "Nur selbst hochgeladene Dokumente können gelöscht werden;"
+    " Dokumente Ihres Versorgers bleiben im Portal.",
+    "document_not_found": "Dieses Dokument gibt es nicht.",
+    "document_contact_required": "Bitte nennen Sie den Kontakt, für den das Dokument ist.",
+    "document_type_not_for_customers": "Kunden können Dokumente dieser Arten hochladen: {allowed}.",
+    "contract_not_of_contact": "Dieser Vertrag gehört nicht zu diesem Kontakt.",
+    "order_not_of_contact": "Dieser Auftrag gehört nicht zu diesem Kontakt.",
+    # Meter readings
+    "client_key_invalid": "Ein Client-Schlüssel mit 1 bis 64 Zeichen ist erforderlich.",
+    "reading_not_waiting_for_review": "Der Zählerstand ist {status} und wartet nicht auf Prüfung.",
+    "reset_in_future": "Der Zählerwechsel kann nicht in der Zukunft liegen.",
+    # Offers
+    "offer_already_answered": "Dieses Angebot wurde bereits beantwortet.",
+    "order_not_an_offer": "Dieser Auftrag ist kein Angebot.",
+    "reason_only_when_declining": "Ein Grund wird nur bei einer Ablehnung angegeben.",
 }

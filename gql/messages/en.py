@@ -65,3 +65,69 @@ MESSAGES: dict[str, str] = {
     "REASON_REQUIRED": "Please give a reason (at most 500 characters).",
     "PORTAL_USER_INACTIVE": "The portal user can not log in, so can not be impersonated.",
 }
+
+
+# The services' specific sentences, keyed by message key (gql/domain/errors.py
+# DomainError.key); `{name}` is filled with the refusal's parameter of that name.
+SPECIFIC: dict[str, str] = {
+    # Input in general
+    "required": "Please fill this in.",
+    "text_too_long": "At most {limit} characters.",
+    "control_character": "The text contains the control character {character}; please remove it.",
+    "not_found": "No such {what}.",
+    "not_an_id": "Not a {type} ID.",
+    # Registration and access
+    "portal_not_found": "No such portal.",
+    "identifier_unknown": "Unknown identifier: {unknown}.",
+    "portal_without_default_group": "The portal has no default permission group.",
+    "language_not_spoken": "The portal speaks {languages}.",
+    "terms_not_accepted": "Please accept the terms of use.",
+    "password_too_short": "Use at least {minLength} characters.",
+    "password_too_long": "Use at most {maxLength} characters.",
+    "password_is_email": "The password must not be your email address.",
+    "password_too_common": "This password is too common; choose another.",
+    "password_unchanged": "Choose a password you did not use now.",
+    "account_not_found": "No such account.",
+    "portal_user_not_found": "No such portal user.",
+    # Login codes by email
+    "email_code_just_sent": "A code was sent less than a minute ago; check your inbox.",
+    "email_codes_too_many": "Too many codes in the last hour; try again later.",
+    # Contract self-service
+    "portal_not_published": "The portal is not published.",
+    "amount_not_a_number": "Enter an amount such as 85.50.",
+    "amount_too_many_decimals": "Amounts have at most two decimals (cents).",
+    "amount_out_of_bounds": "Enter an amount between 0.01 and {maxAmount}.",
+    "installment_unchanged": "The installment is {currentAmount} EUR already.",
+    "iban_required": "SEPA direct debit needs an IBAN.",
+    "iban_invalid": "This is not a valid IBAN.",
+    "iban_not_sepa": "The IBAN is not from a SEPA country.",
+    "account_holder_required": "Enter the account holder.",
+    "mandate_not_accepted": "Please accept the SEPA direct debit mandate.",
+    "due_day_out_of_range": "Choose a day between 1 and 28.",
+    "due_day_unchanged": "Payments are due on day {currentDay} already.",
+    # Contact changes
+    "phone_invalid": "A phone number of digits, e.g. +49 30 1234567.",
+    "country_invalid": "A two-letter country code, e.g. DE.",
+    "postal_code_invalid": "Not a postal code in {country}.",
+    "contact_unchanged": "Nothing differs from the current contact data.",
+    "change_already_waiting": "A change of {change} is already waiting for approval.",
+    "change_already_decided": "The request was already decided ({status}).",
+    "changed_since_request": "The data changed since the request ({changedFields}); reject it and"
+    " ask the customer again.",
+    # Documents
+    "document_not_own_upload": "Only documents you uploaded yourself can be deleted; documents"
+    " from your utility stay in the portal.",
+    "document_not_found": "No such document.",
+    "document_contact_required": "Name the contact the document is for.",
+    "document_type_not_for_customers": "Customers can upload {allowed} documents.",
+    "contract_not_of_contact": "No such contract of this contact.",
+    "order_not_of_contact": "No such order of this contact.",
+    # Meter readings
+    "client_key_invalid": "A client key of 1 to 64 characters is required.",
+    "reading_not_waiting_for_review": "The reading is {status}, not waiting for review.",
+    "reset_in_future": "The reset can not be in the future.",
+    # Offers
+    "offer_already_answered": "This offer was already answered.",
+    "order_not_an_offer": "This order is not an offer.",
+    "reason_only_when_declining": "A reason is given only when declining.",
+}

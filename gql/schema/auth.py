@@ -538,7 +538,7 @@ async def impersonate_portal_user(
     context = info.context
     user_id = node_uuid(input.portal_user_id, "PortalUser")
     if user_id is None:
-        return ImpersonationError.of(NotFound("No such portal user.", field="portalUserId"))
+        return ImpersonationError.of(NotFound("portal_user_not_found", field="portalUserId"))
     ttl = min(context.settings.impersonation_ttl_seconds, context.tokens.ttl_seconds)
 
     async def work(db: AsyncSession) -> Impersonation:

@@ -136,7 +136,7 @@ async def _message(root: Error, info: Info) -> str:
     # Resolved when the answer is written, after the mutation's unit of work: the
     # caller's language may need a statement, which must not run inside the work.
     language = await info.context.language()
-    return messages.message(root.code, language, root.values, root.detail)
+    return messages.message(root.code, language, root.values, root.detail, root.key)
 
 
 @strawberry.interface(
@@ -165,6 +165,8 @@ class Error:
     )
     # The parameters as the rule gave them, for the message in the caller's language.
     values: strawberry.Private[Mapping[str, Parameter]]
+    # The message key of the specific sentence (gql/messages/), if the service gave one.
+    key: strawberry.Private[str]
 
     @classmethod
     def of(cls, error: DomainError) -> Self:
@@ -187,6 +189,7 @@ def error_fields(error: DomainError) -> dict[str, Any]:
         ],
         "detail": error.message,
         "values": error.parameters,
+        "key": error.key,
     }
 
 
@@ -228,7 +231,7 @@ def row_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> uuid
         return None
     parsed = node_uuid(global_id, type_name)
     if parsed is None:
-        raise NotFound(f"Not a {type_name} ID.", field=field)
+        raise NotFound("not_an_id", field=field, parameters={"type": type_name})
     return parsed
 
 

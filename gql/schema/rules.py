@@ -200,7 +200,9 @@ async def payment_method_options(
     message = None
     if refusal is not None:
         language = await info.context.language()
-        message = messages.message(refusal.code, language, refusal.parameters, refusal.message)
+        message = messages.message(
+            refusal.code, language, refusal.parameters, refusal.message, refusal.key
+        )
     # The rules do not depend on the method chosen; the approval may (a new IBAN).
     return [
         PaymentMethodOption(
