@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 
 import pydantic
+
+from gql import messages
+from gql.messages import Parameter as Parameter  # the domain's name for it
 
 
 class ErrorCode(enum.StrEnum):
@@ -60,11 +61,6 @@ class ErrorCode(enum.StrEnum):
     PORTAL_USER_INACTIVE = "PORTAL_USER_INACTIVE"
 
 
-# A rule's parameters as the refusal names them (e.g. `nextPossibleAt`): what a front-end
-# shows next to the message, and what the message catalogues fill in.
-Parameter = Decimal | int | str | date | datetime
-
-
 class DomainError(Exception):
     """Base of every expected failure; `code` is machine-readable, `field` names the input,
     `parameters` are the values of the rule that refused. `key` names the specific
@@ -96,9 +92,6 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         """The specific sentence in English (logs, CLI, the `detail` field)."""
-        # Imported here: the catalogues' module imports `Parameter` from this one.
-        from gql import messages
-
         return messages.specific(self.key, "en", self.parameters) or self.key
 
 

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
-from gql.domain.errors import Parameter
 from gql.messages import de, en
+
+# A rule's parameters as the refusal names them (e.g. `nextPossibleAt`): what a front-end
+# shows next to the message, and what the message catalogues fill in.
+Parameter = Decimal | int | str | date | datetime
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
