@@ -88,3 +88,62 @@ async def test_without_an_own_language_the_request_decides_else_german(
         "fr-FR,fr;q=0.9": german,
         None: german,
     }
+
+
+PAYMENT = """mutation($input: ChangePaymentMethodInput!) { changePaymentMethod(input: $input) {
+  __typename ... on Error { code message field detail } } }"""
+CONTACT = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $input) {
+  __typename ... on Error { code message field detail parameters { name value } } } }"""
+
+
+async def test_a_german_customer_reads_the_services_specific_sentence_in_german(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The broad codes (INVALID_INPUT, ...) carry the service's specific sentence in the
+    caller's language, not only a general one; `detail` stays the English sentence."""
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    no_holder = {
+        "contractId": global_id("Contract", contract.id),
+        "method": "SEPA_DEBIT",
+        "iban": "DE89 3704 0044 0532 0130 00",
+        "accountHolder": " ",
+        "mandateAccepted": True,
+        "dryRun": True,
+    }
+    too_long = {"firstName": "A" * 101}
+    logged_in = await login(
+        client, "anna.becker@example.org", "Demo-Kunde-1", portal_gid(CUSTOMERS)
+    )
+    token = logged_in["accessToken"]
+    answers: dict[str, list[Any]] = {}
+    for language in ("de", "en"):
+        assert await _post(client, LANGUAGE, token, language=language) == {
+            "__typename": "LanguageUpdated"
+        }
+        answers[language] = [
+            await _post(client, PAYMENT, token, "fr", input=no_holder),
+            await _post(client, CONTACT, token, "fr", input=too_long),
+        ]
+    german, english = answers["de"], answers["en"]
+    assert [(a["code"], a["field"]) for a in german] == [
+        ("INVALID_INPUT", "accountHolder"),
+        ("INVALID_INPUT", "firstName"),
+    ]
+    assert [a["message"] for a in german] == [
+        "Bitte geben Sie den Kontoinhaber ein.",
+        "Höchstens 100 Zeichen.",
+    ]
+    assert german[1]["parameters"] == [{"name": "limit", "value": "100"}]
+    assert [a["message"] for a in english] == [
+        "Enter the account holder.",
+        "At most 100 characters.",
+    ]
+    # The same refusal apart from the language; detail is English for both.
+    assert [{**a, "message": None} for a in german] == [{**a, "message": None} for a in english]
+    assert [a["detail"] for a in german] == [a["message"] for a in english]
