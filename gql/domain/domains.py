@@ -62,7 +62,7 @@ def resolver_lookup(nameservers: Sequence[str] = ()) -> LookUp:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
             return None
         except dns.exception.Timeout as error:
-            raise RuleViolation(f"DNS did not answer for {name}; try again later.") from error
+            raise RuleViolation("dns_no_answer", parameters={"name": name}) from error
         return str(answer[0].target).rstrip(".").lower()
 
     return lookup
@@ -119,7 +119,7 @@ async def _ensure_free(db: AsyncSession, portal: models.Portal, domain: str) -> 
         )
     )
     if taken is not None:
-        raise Conflict(f"{domain} is used by another portal.", field="domain")
+        raise Conflict("domain_taken", field="domain", parameters={"domain": domain})
 
 
 async def set_domain(
@@ -136,9 +136,9 @@ async def set_domain(
     active portal keeps its domain until it is deactivated."""
     portal = await _portal(db, actor, portal_id)
     if (domain is None) == (subdomain is None):
-        raise InvalidInput("Give either a subdomain or a domain of your own.", field="domain")
+        raise InvalidInput("domain_or_subdomain", field="domain")
     if portal.status is models.PortalStatus.ACTIVE:
-        raise RuleViolation("Deactivate the portal before changing its domain.", field="id")
+        raise RuleViolation("deactivate_before_domain_change", field="id")
     if subdomain is not None:
         new = managed_domain(subdomain, base_domain)
         kind, status = models.DomainKind.MANAGED, models.DomainStatus.READY
@@ -146,13 +146,10 @@ async def set_domain(
         assert domain is not None
         new = domain.strip().lower().rstrip(".")
         if not HOSTNAME.match(new):
-            raise InvalidInput(
-                "Enter the full domain, e.g. kundenportal.stadtwerke.de.", field="domain"
-            )
+            raise InvalidInput("domain_not_full", field="domain")
         if new == base_domain or new.endswith(f".{base_domain}"):
             raise InvalidInput(
-                f"Domains under {base_domain} are managed: give the subdomain instead.",
-                field="domain",
+                "domain_managed", field="domain", parameters={"baseDomain": base_domain}
             )
         kind, status = models.DomainKind.CUSTOM, models.DomainStatus.PENDING_VERIFICATION
     await _ensure_free(db, portal, new)
@@ -187,17 +184,22 @@ async def _advance(
     origin: audit.Origin,
     purpose: str,
     step: tuple[models.DomainStatus, models.DomainStatus],
-    refusal: str,
 ) -> models.Portal:
     """Move the domain one step on once the records of `purpose` are in DNS."""
     portal = await _portal(db, actor, portal_id)
     before, after = step
     if portal.domain_status is not before:
-        raise RuleViolation(refusal.format(status=portal.domain_status.value), field="id")
+        raise RuleViolation(
+            "domain_nothing_to_verify" if purpose == VERIFICATION else "domain_verify_first",
+            field="id",
+            parameters={"status": portal.domain_status.value},
+        )
     wanted = [r for r in records(portal, base_domain) if r.purpose == purpose]
     problems = await _check(lookup, wanted)
     if problems:
-        raise RuleViolation("; ".join(problems) + ".", field="id")
+        raise RuleViolation(
+            "dns_records_wrong", field="id", parameters={"problems": "; ".join(problems)}
+        )
     portal.domain_status = after
     action = f"portal.domain_{after.value.lower()}"
     audit.about(db, actor, portal, action, origin, {"domain": portal.domain})
@@ -224,7 +226,6 @@ async def verify(
         origin=origin,
         purpose=VERIFICATION,
         step=(status.PENDING_VERIFICATION, status.VERIFIED),
-        refusal="Nothing to verify: the domain is {status}.",
     )
 
 
@@ -248,5 +249,4 @@ async def check_configuration(
         origin=origin,
         purpose=CONFIGURATION,
         step=(status.VERIFIED, status.CONFIGURED),
-        refusal="Verify the domain first: it is {status}.",
     )

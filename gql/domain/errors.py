@@ -100,7 +100,12 @@ def invalid_document(error: pydantic.ValidationError, field: str) -> InvalidInpu
     `field` (e.g. `changes.design.primaryColor`)."""
     problem = error.errors()[0]
     path = ".".join(str(step) for step in problem["loc"])
-    return InvalidInput(str(problem["msg"]), field=field + (f".{path}" if path else ""))
+    # pydantic's own words are English; German callers get them inside a German sentence.
+    return InvalidInput(
+        "document_value_invalid",
+        field=field + (f".{path}" if path else ""),
+        parameters={"problem": str(problem["msg"])},
+    )
 
 
 class RuleViolation(DomainError):

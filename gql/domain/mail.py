@@ -76,12 +76,19 @@ def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
                 f"The {part} is too costly to render: {error}.", field=part
             ) from error
         except TemplateError as error:
-            raise InvalidInput(f"The {part} can not be rendered: {error}", field=part) from error
+            raise InvalidInput(
+                "template_not_renderable",
+                field=part,
+                parameters={"part": part, "problem": str(error)},
+            ) from error
         except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as error:
             # What the template's own expressions raise ({{ 1 / 0 }}, {{ 'a' - 1 }}) is
             # its fault, not the server's.
-            message = f"The {part} can not be rendered: {type(error).__name__}: {error}"
-            raise InvalidInput(message, field=part) from error
+            raise InvalidInput(
+                "template_not_renderable",
+                field=part,
+                parameters={"part": part, "problem": f"{type(error).__name__}: {error}"},
+            ) from error
     # A subject is one line.
     parts["subject"] = " ".join(parts["subject"].split())
     return Rendered(**parts)

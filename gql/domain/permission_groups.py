@@ -52,7 +52,9 @@ def clean_grants(grants: Iterable[Grant], portal_type: models.PortalType) -> lis
     if foreign:
         names = ", ".join(sorted(g.value for g in foreign))
         raise InvalidInput(
-            f"Not applicable to {portal_type.value.lower()} portals: {names}.", field="grants"
+            "grants_not_applicable",
+            field="grants",
+            parameters={"portalType": portal_type.value, "grants": names},
         )
     return sorted(g.value for g in chosen)
 
@@ -61,21 +63,11 @@ def clean_visibility(
     criteria: VisibilityCriteria, portal_type: models.PortalType
 ) -> dict[str, Any]:
     if criteria.contract_statuses is not None and not criteria.contract_statuses:
-        raise InvalidInput(
-            "No status would hide every contract; leave the statuses out to show all.",
-            field="visibility.contractStatuses",
-        )
+        raise InvalidInput("no_contract_status", field="visibility.contractStatuses")
     if criteria.document_types is not None and not criteria.document_types:
-        raise InvalidInput(
-            "No type would hide every document; leave the types out to show all.",
-            field="visibility.documentTypes",
-        )
+        raise InvalidInput("no_document_type", field="visibility.documentTypes")
     if portal_type is not models.PortalType.CUSTOMER and criteria.as_json():
-        raise InvalidInput(
-            "Installers see what is assigned to them; visibility criteria apply to customer"
-            " portals only.",
-            field="visibility",
-        )
+        raise InvalidInput("visibility_for_customer_portals", field="visibility")
     return criteria.as_json()
 
 
@@ -106,7 +98,7 @@ async def _ensure_unique_name(
         )
     )
     if taken is not None:
-        raise Conflict(f"The portal already has a group named '{name}'.", field="name")
+        raise Conflict("group_name_taken", field="name", parameters={"name": name})
 
 
 async def _make_default(db: AsyncSession, group: models.PermissionGroup) -> None:
@@ -146,9 +138,7 @@ async def create(
     try:
         await db.flush()
     except IntegrityError as error:  # a concurrent create took the name first
-        raise Conflict(
-            f"The portal already has a group named '{group.name}'.", field="name"
-        ) from error
+        raise Conflict("group_name_taken", field="name", parameters={"name": group.name}) from error
     if is_default:
         await _make_default(db, group)
     audit.about(db, actor, group, "permission_group.created", origin, _snapshot(group))
@@ -180,10 +170,7 @@ async def update(
     if visibility is not None:
         group.visibility = clean_visibility(visibility, portal.type)
     if is_default is False and group.is_default:
-        raise RuleViolation(
-            "A portal always has a default group; make another group the default instead.",
-            field="isDefault",
-        )
+        raise RuleViolation("default_group_required", field="isDefault")
     if is_default:
         await _make_default(db, group)
     after = _snapshot(group)
@@ -210,10 +197,7 @@ async def delete(
     Returns how many portal users moved."""
     group = await _group(db, actor, group_id)
     if group.is_default:
-        raise RuleViolation(
-            "The default group can not be deleted; make another group the default first.",
-            field="id",
-        )
+        raise RuleViolation("default_group_not_deletable", field="id")
     tile = models.Tile
     tiles = await db.scalar(
         sa.select(sa.func.count()).where(
@@ -221,11 +205,7 @@ async def delete(
         )
     )
     if tiles:
-        raise Conflict(
-            f"{tiles} tile(s) of the portal are shown to this group; change their"
-            " visibility first.",
-            field="id",
-        )
+        raise Conflict("group_shown_tiles", field="id", parameters={"tiles": tiles})
     default_id = await db.scalar(
         sa.select(models.PermissionGroup.id).where(
             models.PermissionGroup.portal_id == group.portal_id, models.PermissionGroup.is_default
@@ -280,10 +260,7 @@ async def assign(
         field="permissionGroupId",
     )
     if target.portal_id != found.portal_id:
-        raise InvalidInput(
-            "The group belongs to another portal than the portal user.",
-            field="permissionGroupId",
-        )
+        raise InvalidInput("group_of_other_portal", field="permissionGroupId")
     if found.permission_group_id != target.id:
         audit.about(
             db,

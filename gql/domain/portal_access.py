@@ -99,14 +99,14 @@ async def invite(
     portal = await _portal(db, actor, portal_id)
     contact = await _contact(db, actor, contact_id)
     if not contact.email:
-        raise InvalidInput("The contact has no email address.", field="contactId")
+        raise InvalidInput("contact_without_email", field="contactId")
     user = await _user_of(db, portal, contact)
     if user is None:
         user = await _invited_user(db, portal, contact)
     elif user.registration_status is not models.RegistrationStatus.INVITED:
-        raise Conflict("The contact already has access to this portal.", field="contactId")
+        raise Conflict("contact_has_access", field="contactId")
     elif user.contact_id != contact.id:
-        raise Conflict("Another contact's access uses this email.", field="contactId")
+        raise Conflict("email_used_by_other_access", field="contactId")
     await send_link(db, config, portal, user, INVITATION, now)
     audit.about(db, actor, user, "portal_user.invited", origin, {"contact_id": str(contact.id)})
     return user
@@ -222,11 +222,11 @@ async def set_password(
     portal = await _portal(db, actor, portal_id)
     contact = await _contact(db, actor, contact_id)
     if not contact.email:
-        raise InvalidInput("The contact has no email address.", field="contactId")
+        raise InvalidInput("contact_without_email", field="contactId")
     check_password(password, contact.email)
     user = await _user_of(db, portal, contact)
     if user is not None and user.contact_id != contact.id:
-        raise Conflict("Another contact's access uses this email.", field="contactId")
+        raise Conflict("email_used_by_other_access", field="contactId")
     hashed = hash_password(password, config.password_profile)
     if user is None:
         user = await new_portal_user(
@@ -262,7 +262,7 @@ async def set_active(
     revoked = 0
     if active:
         if user.password_hash is None:
-            raise RuleViolation("Set a password or send an invitation first.", field="id")
+            raise RuleViolation("password_or_invitation_first", field="id")
         if user.registration_status is not models.RegistrationStatus.ACTIVE:
             user.registration_status = models.RegistrationStatus.ACTIVE
             user.activated_at = user.activated_at or now
@@ -339,7 +339,7 @@ def _clean_new_contact(data: NewContact) -> dict[str, str | None]:
         for name, limit in limits.items()
     }
     if not (values["last_name"] or values["company_name"]):
-        raise InvalidInput("A last name or a company name is required.", field="contact.lastName")
+        raise InvalidInput("last_name_or_company_required", field="contact.lastName")
     return values
 
 
@@ -348,9 +348,7 @@ async def _pending(db: AsyncSession, actor: Actor, user_id: uuid.UUID | None) ->
         db, models.PortalUser, user_id, actor, what="portal user", field="portalUserId", lock=True
     )
     if user.assignment_status is not models.AssignmentStatus.PENDING:
-        raise RuleViolation(
-            "The portal user is assigned already; unassign it first.", field="portalUserId"
-        )
+        raise RuleViolation("portal_user_assigned_already", field="portalUserId")
     return user
 
 
@@ -397,14 +395,14 @@ async def assign(
     ).all()
     if not matches:
         raise InvalidInput(
-            f"No contact has the primary email {user.email}; choose one or create it.",
-            field="contactId",
+            "no_contact_with_email", field="contactId", parameters={"email": user.email}
         )
     if len(matches) > 1:
         numbers = ", ".join(c.customer_number or str(c.id) for c in matches)
         raise InvalidInput(
-            f"{len(matches)} contacts have the primary email {user.email} ({numbers}); choose one.",
+            "contacts_share_email",
             field="contactId",
+            parameters={"count": len(matches), "email": user.email, "customerNumbers": numbers},
         )
     return await _assign(db, actor, user, matches[0], origin, now)
 
@@ -440,7 +438,7 @@ async def unassign(
     sessions end."""
     user = await _portal_user(db, actor, user_id)
     if user.assignment_status is models.AssignmentStatus.PENDING:
-        raise RuleViolation("The portal user is not assigned.", field="id")
+        raise RuleViolation("portal_user_not_assigned", field="id")
     revoked = await sessions.end_portal_user_sessions(db, [user.id], reason="UNASSIGNED", now=now)
     previous = user.contact_id
     user.contact_id = None

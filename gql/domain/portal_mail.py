@@ -197,9 +197,13 @@ async def save_template(
     variables; a broken one is refused naming the input field."""
     settings = portal.live_settings
     if language not in settings.languages:
-        raise InvalidInput(f"The portal speaks {', '.join(settings.languages)}.", field="language")
+        raise InvalidInput(
+            "language_not_spoken",
+            field="language",
+            parameters={"languages": ", ".join(settings.languages)},
+        )
     if not template.subject.strip() or len(template.subject) > 200:
-        raise InvalidInput("A subject of 1 to 200 characters.", field="subject")
+        raise InvalidInput("subject_length", field="subject")
     try:
         await check(kind, template, portal.name)
     except InvalidInput as error:  # the same kind (TemplateTooCostly), named by input field

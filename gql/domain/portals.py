@@ -34,10 +34,7 @@ def managed_domain(label: str, base_domain: str) -> str:
     hyphens)."""
     cleaned = label.strip().lower()
     if not DNS_LABEL.match(cleaned) or "--" in cleaned[2:4]:
-        raise InvalidInput(
-            "Use 3 to 63 letters, digits or inner hyphens, e.g. stadtwerke-musterstadt.",
-            field="subdomain",
-        )
+        raise InvalidInput("subdomain_invalid", field="subdomain")
     return f"{cleaned}.{base_domain}"
 
 
@@ -50,10 +47,7 @@ def initial_settings(languages: Sequence[str], default_language: str | None) -> 
     except pydantic.ValidationError as error:
         problem = error.errors()[0]
         field = "defaultLanguage" if "default" in str(problem.get("msg", "")) else "languages"
-        raise InvalidInput(
-            "Languages: one or both of de and en, without repeats; the default among them.",
-            field=field,
-        ) from error
+        raise InvalidInput("languages_invalid", field=field) from error
 
 
 async def create(
@@ -87,12 +81,14 @@ async def create(
         sa.select(models.Portal.id).where(models.Portal.domain == portal.domain)
     )
     if taken is not None:
-        raise Conflict(f"{portal.domain} is taken; choose another subdomain.", field="subdomain")
+        raise Conflict("subdomain_taken", field="subdomain", parameters={"domain": portal.domain})
     db.add(portal)
     try:
         await db.flush()
     except IntegrityError as error:  # taken at the same moment by someone else
-        raise Conflict(f"{portal.domain} is taken.", field="subdomain") from error
+        raise Conflict(
+            "subdomain_taken", field="subdomain", parameters={"domain": portal.domain}
+        ) from error
     db.add(
         models.PermissionGroup(
             organization_id=portal.organization_id,
@@ -135,7 +131,7 @@ async def delete(
     portal users, groups, tiles, templates and versions)."""
     portal = await _portal(db, actor, portal_id)
     if portal.status is models.PortalStatus.ACTIVE:
-        raise RuleViolation("Deactivate the portal before deleting it.", field="id")
+        raise RuleViolation("deactivate_before_delete", field="id")
     users = await db.scalar(
         sa.select(sa.func.count()).where(models.PortalUser.portal_id == portal.id)
     )
@@ -173,11 +169,12 @@ async def set_active(
     if active:
         if portal.domain_status not in READY_DOMAINS:
             raise RuleViolation(
-                f"The domain {portal.domain} is not ready ({portal.domain_status.value}).",
+                "domain_not_ready",
                 field="id",
+                parameters={"domain": portal.domain, "status": portal.domain_status.value},
             )
         if portal.published_version is None:
-            raise RuleViolation("Publish the portal before activating it.", field="id")
+            raise RuleViolation("publish_before_activating", field="id")
         portal.status = models.PortalStatus.ACTIVE
     elif portal.status is models.PortalStatus.ACTIVE:
         portal.status = models.PortalStatus.INACTIVE
@@ -215,7 +212,7 @@ def changed_settings(current: PortalSettings, changes: Any) -> PortalSettings:
     """The draft settings with `changes` (camelCase, as `Portal.draftSettings` shows them)
     applied and validated; the first problem is named by its path."""
     if not isinstance(changes, Mapping):
-        raise InvalidInput("The changes must be an object.", field="changes")
+        raise InvalidInput("changes_not_an_object", field="changes")
     document = merge(current.model_dump(mode="json", by_alias=True), changes)
     try:
         return PortalSettings.model_validate(document)
@@ -247,8 +244,9 @@ async def _check_references(
     if unknown:
         known = ", ".join(sorted(APPROVAL_ATTRIBUTES))
         raise InvalidInput(
-            f"Unknown attributes: {', '.join(unknown)} (known: {known}).",
+            "attributes_unknown",
             field="changes.approvalRequiredAttributes",
+            parameters={"unknown": ", ".join(unknown), "known": known},
         )
     wanted: set[uuid.UUID] = set()
     for value in settings.notify_staff_user_ids:
@@ -256,7 +254,9 @@ async def _check_references(
             wanted.add(uuid.UUID(value))
         except ValueError as error:
             raise InvalidInput(
-                f"Not a staff user ID: {value!r}.", field="changes.notifyStaffUserIds"
+                "not_a_staff_user_id",
+                field="changes.notifyStaffUserIds",
+                parameters={"value": repr(value)},
             ) from error
     staff = models.StaffUser
     found = set(
@@ -271,10 +271,7 @@ async def _check_references(
         ).all()
     )
     if found != wanted:
-        raise InvalidInput(
-            "Every user to notify must be an active staff user of the organization.",
-            field="changes.notifyStaffUserIds",
-        )
+        raise InvalidInput("notify_staff_inactive", field="changes.notifyStaffUserIds")
 
 
 async def update_settings(

@@ -86,7 +86,7 @@ async def restore(
         )
     )
     if found is None:
-        raise NotFound(f"The portal has no version {version}.", field="version")
+        raise NotFound("portal_version_unknown", field="version", parameters={"version": version})
     portal.draft_settings = found.settings
     await db.execute(sa.delete(models.Tile).where(models.Tile.portal_id == portal.id))
     db.add_all(models.Tile.from_snapshot(tile, portal) for tile in found.tiles)

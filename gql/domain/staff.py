@@ -54,7 +54,7 @@ def clean_name(name: str) -> str:
 
 def clean_language(language: str) -> str:
     if language not in ("de", "en"):
-        raise InvalidInput("The language must be de or en.", field="language")
+        raise InvalidInput("staff_language_invalid", field="language")
     return language
 
 
@@ -81,7 +81,7 @@ async def _ensure_another_admin(db: AsyncSession, user: models.StaffUser) -> Non
         )
     )
     if not others:
-        raise RuleViolation("The organization must keep at least one active ADMIN.", field="id")
+        raise RuleViolation("last_active_admin", field="id")
 
 
 async def _send_invitation(
@@ -155,7 +155,7 @@ async def invite(
     )
     if existing is not None:
         if existing.organization_id != actor.organization_id or existing.password_hash:
-            raise Conflict("This email already belongs to a staff account.", field="email")
+            raise Conflict("staff_email_taken", field="email")
         user = existing
     else:
         user = models.StaffUser(organization_id=actor.organization_id, email=address)
@@ -257,7 +257,7 @@ async def set_active(
     revoked = 0
     if not active:
         if user.id == actor.subject_id:
-            raise RuleViolation("You can not disable yourself.", field="id")
+            raise RuleViolation("cannot_disable_self", field="id")
         await _ensure_another_admin(db, user)
         user.is_active = False
         user.disabled_at = now

@@ -33,7 +33,9 @@ def clean_content(kind: models.TileKind, content: Any, languages: Sequence[str])
     ]
     if foreign:
         raise InvalidInput(
-            f"The portal does not speak {', '.join(foreign)}.", field=f"content.{foreign[0]}"
+            "tile_language_not_spoken",
+            field=f"content.{foreign[0]}",
+            parameters={"languages": ", ".join(foreign)},
         )
     return cleaned
 
@@ -53,7 +55,9 @@ async def _groups(
 ) -> list[uuid.UUID]:
     wanted = list(dict.fromkeys(group_ids))
     if None in wanted:
-        raise NotFound("Not a permission group ID.", field="permissionGroupIds")
+        raise NotFound(
+            "not_an_id", field="permissionGroupIds", parameters={"type": "PermissionGroup"}
+        )
     group = models.PermissionGroup
     found = set(
         (
@@ -63,9 +67,7 @@ async def _groups(
         ).all()
     )
     if len(found) != len(wanted):
-        raise InvalidInput(
-            "Every group must be a permission group of this portal.", field="permissionGroupIds"
-        )
+        raise InvalidInput("groups_of_other_portal", field="permissionGroupIds")
     return [g for g in wanted if g is not None]
 
 
@@ -174,13 +176,17 @@ async def reorder(
     }
     repeated = sorted(str(i) for i, n in Counter(tile_ids).items() if n > 1 and i is not None)
     if repeated:
-        raise InvalidInput(f"Tiles listed twice: {', '.join(repeated)}.", field="tileIds")
+        raise InvalidInput(
+            "tiles_repeated", field="tileIds", parameters={"tiles": ", ".join(repeated)}
+        )
     foreign = [i for i in tile_ids if i not in tiles]
     if foreign:
-        raise InvalidInput(f"{len(foreign)} ID(s) are not tiles of this portal.", field="tileIds")
+        raise InvalidInput("tiles_foreign", field="tileIds", parameters={"count": len(foreign)})
     missing = sorted(str(i) for i in set(tiles) - set(tile_ids))
     if missing:
-        raise InvalidInput(f"Tiles missing from the order: {', '.join(missing)}.", field="tileIds")
+        raise InvalidInput(
+            "tiles_missing", field="tileIds", parameters={"tiles": ", ".join(missing)}
+        )
     order = [tiles[i] for i in tile_ids if i is not None]
     await _renumber(db, order)
     audit.about(db, actor, portal, "tiles.reordered", origin)

@@ -125,7 +125,9 @@ def _read(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     if bad is not None:
         line = content.count("\n", 0, content.index(bad)) + 1
         raise InvalidInput(
-            f"Line {line} contains the control character U+{ord(bad):04X}.", field="file"
+            "csv_control_character",
+            field="file",
+            parameters={"line": line, "character": f"U+{ord(bad):04X}"},
         )
     reader = csv.DictReader(io.StringIO(content))
     header = [name.strip() for name in (reader.fieldnames or [])]
@@ -148,12 +150,12 @@ async def import_users(
     portal = await _portal(db, actor, portal_id)
     header, rows = _read(text)
     if "email" not in header:
-        raise InvalidInput(
-            "The first line must name the columns, with at least email.", field="file"
-        )
+        raise InvalidInput("csv_header_required", field="file")
     unknown = sorted(set(header) - IMPORT_COLUMNS - set(COLUMNS))
     if unknown:
-        raise InvalidInput(f"Unknown columns: {', '.join(unknown)}.", field="file")
+        raise InvalidInput(
+            "csv_columns_unknown", field="file", parameters={"columns": ", ".join(unknown)}
+        )
 
     settings = portal.live_settings
     groups = {

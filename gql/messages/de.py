@@ -80,6 +80,7 @@ SPECIFIC: dict[str, str] = {
     "text_too_long": "Höchstens {limit} Zeichen.",
     "control_character": "Der Text enthält das Steuerzeichen {character}; bitte entfernen Sie es.",
     "not_found": "{what} wurde nicht gefunden.",
+    "document_value_invalid": "Dieser Wert ist nicht zulässig ({problem}).",
     "not_an_id": "Das ist keine ID eines Objekts vom Typ {type}.",
     # Registration and access
     "portal_not_found": "Dieses Portal gibt es nicht.",
@@ -138,4 +139,77 @@ SPECIFIC: dict[str, str] = {
     "offer_already_answered": "Dieses Angebot wurde bereits beantwortet.",
     "order_not_an_offer": "Dieser Auftrag ist kein Angebot.",
     "reason_only_when_declining": "Ein Grund wird nur bei einer Ablehnung angegeben.",
+    # Staff: portals, domains, groups, tiles, access, templates, imports
+    "domain_taken": "{domain} wird bereits von einem anderen Portal verwendet.",
+    "domain_or_subdomain": "Bitte geben Sie entweder eine Subdomain oder eine eigene Domain an.",
+    "deactivate_before_domain_change": "Bitte deaktivieren Sie das Portal, bevor Sie seine Domain"
+    " ändern.",
+    "dns_records_wrong": "Die DNS-Einträge stimmen noch nicht: {problems}.",
+    "domain_not_full": "Bitte geben Sie die vollständige Domain ein, z. B."
+    " kundenportal.stadtwerke.de.",
+    "domain_managed": "Domains unter {baseDomain} werden verwaltet: Bitte geben Sie stattdessen"
+    " die Subdomain an.",
+    "dns_no_answer": "Das DNS hat für {name} nicht geantwortet; bitte versuchen Sie es später"
+    " erneut.",
+    "domain_nothing_to_verify": "Es gibt nichts zu prüfen: Die Domain ist {status}.",
+    "domain_verify_first": "Bitte prüfen Sie zuerst die Domain: Sie ist {status}.",
+    "template_not_renderable": "Die Vorlage ({part}) kann nicht dargestellt werden: {problem}",
+    "grants_not_applicable": "Für Portale der Art {portalType} nicht anwendbar: {grants}.",
+    "no_contract_status": "Ohne Status wären alle Verträge verborgen; lassen Sie die Status weg,"
+    " um alle zu zeigen.",
+    "no_document_type": "Ohne Art wären alle Dokumente verborgen; lassen Sie die Arten weg, um"
+    " alle zu zeigen.",
+    "visibility_for_customer_portals": "Installateure sehen, was ihnen zugewiesen ist;"
+    " Sichtbarkeitskriterien gelten nur in Kundenportalen.",
+    "group_name_taken": "Das Portal hat bereits eine Gruppe namens „{name}“.",
+    "default_group_required": "Ein Portal hat immer eine Standardgruppe; machen Sie stattdessen"
+    " eine andere Gruppe zur Standardgruppe.",
+    "default_group_not_deletable": "Die Standardgruppe kann nicht gelöscht werden; machen Sie"
+    " zuerst eine andere Gruppe zur Standardgruppe.",
+    "group_shown_tiles": "{tiles} Kachel(n) des Portals werden dieser Gruppe angezeigt; ändern"
+    " Sie zuerst deren Sichtbarkeit.",
+    "group_of_other_portal": "Die Gruppe gehört zu einem anderen Portal als der Portalnutzer.",
+    "contact_without_email": "Der Kontakt hat keine E-Mail-Adresse.",
+    "email_used_by_other_access": "Der Zugang eines anderen Kontakts verwendet diese"
+    " E-Mail-Adresse.",
+    "last_name_or_company_required": "Ein Nachname oder ein Firmenname ist erforderlich.",
+    "portal_user_assigned_already": "Der Portalnutzer ist bereits zugeordnet; heben Sie die"
+    " Zuordnung zuerst auf.",
+    "no_contact_with_email": "Kein Kontakt hat die primäre E-Mail-Adresse {email}; wählen oder"
+    " erstellen Sie einen.",
+    "contacts_share_email": "{count} Kontakte haben die primäre E-Mail-Adresse {email}"
+    " ({customerNumbers}); bitte wählen Sie einen.",
+    "portal_user_not_assigned": "Der Portalnutzer ist nicht zugeordnet.",
+    "contact_has_access": "Der Kontakt hat bereits Zugang zu diesem Portal.",
+    "password_or_invitation_first": "Bitte setzen Sie zuerst ein Passwort oder senden Sie eine"
+    " Einladung.",
+    "subject_length": "Bitte geben Sie einen Betreff mit 1 bis 200 Zeichen ein.",
+    "subdomain_invalid": "Bitte verwenden Sie 3 bis 63 Buchstaben, Ziffern oder innere"
+    " Bindestriche, z. B. stadtwerke-musterstadt.",
+    "subdomain_taken": "{domain} ist vergeben; bitte wählen Sie eine andere Subdomain.",
+    "deactivate_before_delete": "Bitte deaktivieren Sie das Portal, bevor Sie es löschen.",
+    "changes_not_an_object": "Die Änderungen müssen ein Objekt sein.",
+    "attributes_unknown": "Unbekannte Attribute: {unknown} (bekannt: {known}).",
+    "notify_staff_inactive": "Alle zu benachrichtigenden Nutzer müssen aktive Mitarbeitende der"
+    " Organisation sein.",
+    "languages_invalid": "Sprachen: de, en oder beide, ohne Wiederholung; die Standardsprache"
+    " darunter.",
+    "domain_not_ready": "Die Domain {domain} ist nicht bereit ({status}).",
+    "publish_before_activating": "Bitte veröffentlichen Sie das Portal, bevor Sie es aktivieren.",
+    "not_a_staff_user_id": "Keine ID eines Mitarbeitenden: {value}.",
+    "portal_version_unknown": "Das Portal hat keine Version {version}.",
+    "staff_language_invalid": "Die Sprache muss de oder en sein.",
+    "last_active_admin": "Die Organisation muss mindestens einen aktiven ADMIN behalten.",
+    "staff_email_taken": "Diese E-Mail-Adresse gehört bereits zu einem Mitarbeiterkonto.",
+    "cannot_disable_self": "Sie können sich nicht selbst deaktivieren.",
+    "tile_language_not_spoken": "Das Portal ist nicht in diesen Sprachen verfügbar: {languages}.",
+    "groups_of_other_portal": "Jede Gruppe muss eine Berechtigungsgruppe dieses Portals sein.",
+    "tiles_repeated": "Doppelt genannte Kacheln: {tiles}.",
+    "tiles_foreign": "{count} ID(s) sind keine Kacheln dieses Portals.",
+    "tiles_missing": "In der Reihenfolge fehlende Kacheln: {tiles}.",
+    "csv_control_character": "Zeile {line} enthält das Steuerzeichen {character}.",
+    "csv_header_required": "Die erste Zeile muss die Spalten nennen, mindestens email.",
+    "csv_columns_unknown": "Unbekannte Spalten: {columns}.",
+    "limit_out_of_range": "Zwischen 1 und 5000 je Aufruf.",
+    "csv_not_utf8": "Die Datei muss CSV in UTF-8-Kodierung sein.",
 }

@@ -294,7 +294,7 @@ async def invite_uninvited_contacts(
     input: Annotated[InviteUninvitedContactsInput, strawberry.argument(description=INPUT)],
 ) -> BulkInvitationResult:
     if not 1 <= input.limit <= 5000:
-        return MutationError.of(InvalidInput("Between 1 and 5000 per call.", field="limit"))
+        return MutationError.of(InvalidInput("limit_out_of_range", field="limit"))
 
     async def work(db: AsyncSession) -> BulkInvitationPayload:
         report, remaining = await portal_access.invite_batch(
@@ -400,7 +400,7 @@ async def import_portal_users(
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
     except UnicodeDecodeError:
-        return MutationError.of(InvalidInput("The file must be UTF-8 encoded CSV.", field="file"))
+        return MutationError.of(InvalidInput("csv_not_utf8", field="file"))
 
     async def work(db: AsyncSession) -> PortalUsersImported | PortalUsersImportRefused:
         try:
