@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql import messages
 from gql.auth.actor import Actor
 from gql.domain import audit, email_address, sessions, text
-from gql.domain.errors import DomainError, InvalidInput
+from gql.domain.errors import DomainError, InvalidInput, Parameter
 from gql.domain.scope import find_visible
 
 COLUMNS = [
@@ -83,9 +84,18 @@ async def export(db: AsyncSession, actor: Actor, portal_id: uuid.UUID | None) ->
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem of one line: `key` names its sentence in the message catalogues
+    (gql/messages/), filled with `parameters`."""
+
     line: int
     column: str
-    message: str
+    key: str
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The sentence in English (the CLI, logs)."""
+        return messages.specific(self.key, "en", self.parameters) or self.key
 
 
 @dataclass
@@ -101,9 +111,9 @@ class ImportRefused(DomainError):
     def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
         super().__init__(
-            f"{len(errors)} problem(s); nothing was imported. Line {first.line},"
-            f" {first.column}: {first.message}",
+            "csv_rows_refused",
             field="file",
+            parameters={"problems": len(errors), "line": first.line, "column": first.column},
         )
         self.errors = errors
 
@@ -194,26 +204,33 @@ async def import_users(
         try:
             email = email_address.canonical(raw_email)
         except DomainError:
-            errors.append(RowError(line, "email", f"not an email address: {raw_email[:80]!r}"))
+            errors.append(
+                RowError(line, "email", "csv_email_invalid", {"value": repr(raw_email[:80])})
+            )
         if email and email in seen:
-            errors.append(RowError(line, "email", f"already on line {seen[email]}"))
+            errors.append(RowError(line, "email", "csv_email_repeated", {"firstLine": seen[email]}))
         seen.setdefault(email, line)
         language = (row.get("language") or "").strip() or settings.default_language
         if language not in settings.languages:
             errors.append(
-                RowError(line, "language", f"the portal speaks {', '.join(settings.languages)}")
+                RowError(
+                    line,
+                    "language",
+                    "csv_language_not_spoken",
+                    {"languages": ", ".join(settings.languages)},
+                )
             )
         number = (row.get("customer_number") or "").strip()
         contact_id = contacts.get(number) if number else None
         if number and contact_id is None:
             errors.append(
-                RowError(line, "customer_number", f"no contact has the number {number!r}")
+                RowError(line, "customer_number", "csv_customer_unknown", {"number": repr(number)})
             )
         group_name = (row.get("permission_group") or "").strip()
         group_id = groups.get(group_name.lower()) if group_name else default_group
         if group_id is None:
             errors.append(
-                RowError(line, "permission_group", f"no group {group_name!r} in this portal")
+                RowError(line, "permission_group", "csv_group_unknown", {"group": repr(group_name)})
             )
         if len(errors) == problem and group_id is not None:
             valid.append(_Row(line, email, language, contact_id, group_id))

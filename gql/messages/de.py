@@ -212,4 +212,11 @@ SPECIFIC: dict[str, str] = {
     "csv_columns_unknown": "Unbekannte Spalten: {columns}.",
     "limit_out_of_range": "Zwischen 1 und 5000 je Aufruf.",
     "csv_not_utf8": "Die Datei muss CSV in UTF-8-Kodierung sein.",
+    "csv_rows_refused": "{problems} Problem(e); nichts wurde importiert. Das erste: Zeile {line},"
+    " Spalte {column}.",
+    "csv_email_invalid": "Keine E-Mail-Adresse: {value}",
+    "csv_email_repeated": "schon in Zeile {firstLine}",
+    "csv_language_not_spoken": "Das Portal ist in diesen Sprachen verfügbar: {languages}",
+    "csv_customer_unknown": "Kein Kontakt hat die Kundennummer {number}",
+    "csv_group_unknown": "Keine Gruppe {group} in diesem Portal",
 }

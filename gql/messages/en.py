@@ -195,4 +195,11 @@ SPECIFIC: dict[str, str] = {
     "csv_columns_unknown": "Unknown columns: {columns}.",
     "limit_out_of_range": "Between 1 and 5000 per call.",
     "csv_not_utf8": "The file must be UTF-8 encoded CSV.",
+    "csv_rows_refused": "{problems} problem(s); nothing was imported. The first: line {line},"
+    " column {column}.",
+    "csv_email_invalid": "not an email address: {value}",
+    "csv_email_repeated": "already on line {firstLine}",
+    "csv_language_not_spoken": "the portal speaks {languages}",
+    "csv_customer_unknown": "no contact has the number {number}",
+    "csv_group_unknown": "no group {group} in this portal",
 }

@@ -3,6 +3,7 @@ inviting contacts, and importing and exporting a portal's users."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, cast
 
 import strawberry
@@ -11,10 +12,11 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from db import models
+from gql import messages
 from gql.auth.permissions import STAFF, allow, public
 from gql.context import Info
 from gql.domain import portal_access, registration, user_csv
-from gql.domain.errors import InvalidInput
+from gql.domain.errors import InvalidInput, Parameter
 from gql.schema.portal_user import PortalUser, PortalUserPayload, PortalUserResult, access_config
 from gql.schema.results import (
     INPUT,
@@ -324,11 +326,21 @@ class ExportedFile:
     content: str = public("The file (UTF-8 text).")
 
 
+async def _row_message(root: ImportRowError, info: Info) -> str:
+    language = await info.context.language()
+    return messages.message("INVALID_INPUT", language, root.values, "", root.key)
+
+
 @strawberry.type(description="A problem in one line of an imported file.")
 class ImportRowError:
     line: int = public("Line in the file (the header is line 1).")
     column: str = public("Column at fault.")
-    message: str = public("What is wrong.")
+    message: str = public(
+        "What is wrong, in the caller's language (as `Error.message`).", resolver=_row_message
+    )
+    # The problem's message key and parameters (gql/domain/user_csv.py RowError).
+    key: strawberry.Private[str]
+    values: strawberry.Private[Mapping[str, Parameter]]
 
 
 @strawberry.type(description="The file was imported.")
@@ -416,7 +428,7 @@ async def import_portal_users(
             return PortalUsersImportRefused(
                 **error_fields(refused),
                 errors=[
-                    ImportRowError(line=e.line, column=e.column, message=e.message)
+                    ImportRowError(line=e.line, column=e.column, key=e.key, values=e.parameters)
                     for e in refused.errors
                 ],
             )

@@ -47,7 +47,7 @@ _CODES: dict[str, str] = {
     "CONFLICT": "Any mutation: the change clashes with the current state, e.g. the name or"
     " email is taken or someone else changed the data first.",
     "RULE_VIOLATED": "Any mutation: a business rule refuses it in the current state (e.g."
-    " the portal's settings, or the object's status); `detail` says which.",
+    " the portal's settings, or the object's status); `message` says which.",
     "RATE_LIMITED": "Any mutation: too many attempts or emails in a short time; try later.",
     "NOT_AUTHENTICATED": "Two-factor set-up: log in (or pass the mfaToken of the login).",
     # Registration and access
@@ -160,8 +160,7 @@ class Error:
         " when it has none."
     )
     detail: str = public(
-        "The service's own explanation, in English, often more specific than `message`"
-        " (for support and logs)."
+        "The same specific explanation as `message`, always in English (for support and logs)."
     )
     # The parameters as the rule gave them, for the message in the caller's language.
     values: strawberry.Private[Mapping[str, Parameter]]

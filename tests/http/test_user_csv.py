@@ -165,3 +165,47 @@ async def test_another_organization_can_not_import(session: AsyncSession) -> Non
             origin=Origin(),
             now=datetime.now(UTC),
         )
+
+
+async def test_a_refused_import_names_each_lines_problem_in_the_callers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    """The row problems are message keys like every refusal: German by default for staff,
+    English on Accept-Language: en; the same problems either way."""
+    token = await staff_token(client, "agent@musterstadt.example", "Demo-Agent-1")
+    bad = GOOD + "neu.eins@example.org,fr,,\n"
+    operations = {
+        "query": """mutation($portal: ID!, $file: Upload!) {
+          importPortalUsers(portalId: $portal, file: $file) { __typename
+          ... on PortalUsersImportRefused { message detail errors { line column message } } } }""",
+        "variables": {"portal": PORTAL, "file": None},
+    }
+    answers = {}
+    for language in ("de", "en"):
+        response = await client.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": ("users.csv", bad.encode(), "text/csv")},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": language},
+        )
+        answers[language] = response.json()["data"]["importPortalUsers"]
+    german, english = answers["de"], answers["en"]
+    assert german["errors"] == [
+        {"line": 5, "column": "email", "message": "schon in Zeile 2"},
+        {
+            "line": 5,
+            "column": "language",
+            "message": "Das Portal ist in diesen Sprachen verfügbar: de, en",
+        },
+    ]
+    assert [e["message"] for e in english["errors"]] == [
+        "already on line 2",
+        "the portal speaks de, en",
+    ]
+    assert german["message"] == (
+        "2 Problem(e); nichts wurde importiert. Das erste: Zeile 5, Spalte email."
+    )
+    assert german["detail"] == english["message"] == english["detail"]
