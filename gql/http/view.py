@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
+import structlog
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +28,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from gql import graphiql, graphql_over_http, unavailable
+from gql import graphiql, graphql_over_http, messages, unavailable
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
 from gql.auth.tokens import TokenService
@@ -37,8 +38,10 @@ from gql.domain import documents
 from gql.http import persisted
 from gql.http.plans import Plans
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
-from gql.schema import build_schema
+from gql.schema import build_schema, input_errors
 from gql.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class PortalGraphQL(GraphQL[Context, None]):
@@ -152,7 +155,21 @@ class PortalGraphQL(GraphQL[Context, None]):
         )
         persisted.keep(self.persisted, context.actor, digest, request_data, result)
         self.plans.answered(request_data, result)
+        if result.errors and input_errors.refused_values(result.errors):
+            result.errors = input_errors.localized(result.errors, await self._language(context))
         return result
+
+    @staticmethod
+    async def _language(context: Context) -> str:
+        """The caller's language for refused values; before the session check (which a
+        refused document may not have reached) only from the request, never the database."""
+        if not context.unconfirmed:
+            try:
+                return await context.language()
+            except Exception:  # the database may be why: the English message stays
+                log.warning("graphql.language_unknown")
+                return "en"
+        return messages.chosen(context.accept_language) or messages.DEFAULT
 
     # --- e. The answer --------------------------------------------------------------------
 

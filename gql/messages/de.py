@@ -75,6 +75,16 @@ MESSAGES: dict[str, str] = {
 # The services' specific sentences, keyed by message key (gql/domain/errors.py
 # DomainError.key); `{name}` is filled with the refusal's parameter of that name.
 SPECIFIC: dict[str, str] = {
+    # Values refused while the request is parsed (gql/schema/input_errors.py).
+    "scalar_not_a_string": "{kind} muss eine Zeichenkette sein.",
+    "json_too_deep": "JSON darf höchstens {limit} Ebenen tief verschachtelt sein.",
+    "json_not_finite": "Zahlen in JSON müssen endlich sein.",
+    "json_too_long": "Ein JSON-Wert darf höchstens {limit} Zeichen lang sein.",
+    "decimal_as_string": 'Eine Dezimalzahl wird als Zeichenkette gesendet, z. B. "81.50".',
+    "decimal_too_many_digits": "Eine Dezimalzahl hat höchstens {limit} Stellen.",
+    "decimal_invalid": "Keine Dezimalzahl: {value}.",
+    "decimal_not_finite": "Eine Dezimalzahl muss endlich sein.",
+    "cursor_invalid": "Ungültiger Cursor.",
     # Input in general
     "required": "Bitte füllen Sie dieses Feld aus.",
     "text_too_long": "Höchstens {limit} Zeichen.",

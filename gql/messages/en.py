@@ -70,6 +70,16 @@ MESSAGES: dict[str, str] = {
 # The services' specific sentences, keyed by message key (gql/domain/errors.py
 # DomainError.key); `{name}` is filled with the refusal's parameter of that name.
 SPECIFIC: dict[str, str] = {
+    # Values refused while the request is parsed (gql/schema/input_errors.py).
+    "scalar_not_a_string": "{kind} must be a string.",
+    "json_too_deep": "JSON may nest at most {limit} levels.",
+    "json_not_finite": "JSON numbers must be finite.",
+    "json_too_long": "A JSON value may have at most {limit} characters.",
+    "decimal_as_string": 'A decimal number is sent as a string such as "81.50".',
+    "decimal_too_many_digits": "A decimal number has at most {limit} digits.",
+    "decimal_invalid": "Not a decimal number: {value}.",
+    "decimal_not_finite": "A decimal number must be finite.",
+    "cursor_invalid": "Invalid cursor.",
     # Input in general
     "required": "Please fill this in.",
     "text_too_long": "At most {limit} characters.",

@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError
 
 from gql.auth.permissions import public
+from gql.schema.input_errors import refuse
 
 NodeT = TypeVar("NodeT")
 
@@ -69,7 +70,7 @@ def decode_cursor(cursor: str | None) -> int:
     """Offset after which the page starts (0 without a cursor)."""
     if cursor is None:
         return 0
-    invalid = GraphQLError("Invalid cursor.", extensions={"code": "BAD_USER_INPUT"})
+    invalid = refuse("cursor_invalid")
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         digits = text.removeprefix(CURSOR_PREFIX)

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from typing import Any, NewType
 
 import strawberry
-from graphql import GraphQLError
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from strawberry.types.scalar import ScalarDefinition
@@ -36,6 +35,7 @@ from strawberry.types.scalar import ScalarDefinition
 from gql.domain import email_address, text
 from gql.domain.errors import InvalidInput
 from gql.schema import pagination
+from gql.schema.input_errors import refuse, refused
 
 LINE_MAX = text.LINE_MAX
 TEXT_MAX = text.TEXT_MAX
@@ -44,19 +44,14 @@ JSON_MAX_CHARS = 200_000  # the whole document, serialized
 DECIMAL_MAX_DIGITS = 30
 
 
-def refuse(message: str) -> GraphQLError:
-    """The error a scalar raises; graphql-core adds which argument or variable."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
-
-
 def _at_the_edge(rule: Callable[[str], str], value: object, kind: str) -> str:
     """A domain rule on a string input, its InvalidInput as the scalar's error."""
     if not isinstance(value, str):
-        raise refuse(f"{kind} must be a string.")
+        raise refuse("scalar_not_a_string", kind=kind)
     try:
         return rule(value)
     except InvalidInput as error:
-        raise refuse(error.message) from None
+        raise refused(error) from None
 
 
 def parse_line(value: object) -> str:
@@ -76,8 +71,8 @@ def parse_iban(value: object) -> str:
     text = parse_line(value)
     try:
         return str(IBAN(text).compact)
-    except SchwiftyException as error:
-        raise refuse(f"Not a valid IBAN: {error}.") from None
+    except SchwiftyException:
+        raise refuse("iban_invalid") from None
 
 
 def parse_cursor(value: object) -> str:
@@ -89,7 +84,7 @@ def parse_cursor(value: object) -> str:
 
 def _check_json(value: Any, depth: int) -> None:
     if depth > JSON_MAX_DEPTH:
-        raise refuse(f"JSON may nest at most {JSON_MAX_DEPTH} levels.")
+        raise refuse("json_too_deep", limit=JSON_MAX_DEPTH)
     if isinstance(value, str):
         parse_text(value)
     elif isinstance(value, dict):
@@ -100,7 +95,7 @@ def _check_json(value: Any, depth: int) -> None:
         for item in value:
             _check_json(item, depth + 1)
     elif isinstance(value, float) and value != value:  # NaN
-        raise refuse("JSON numbers must be finite.")
+        raise refuse("json_not_finite")
 
 
 def parse_json(value: object) -> object:
@@ -108,27 +103,27 @@ def parse_json(value: object) -> object:
     try:
         size = len(json.dumps(value, allow_nan=False))
     except ValueError:
-        raise refuse("JSON numbers must be finite.") from None
+        raise refuse("json_not_finite") from None
     if size > JSON_MAX_CHARS:
-        raise refuse(f"A JSON value may have at most {JSON_MAX_CHARS} characters.")
+        raise refuse("json_too_long", limit=JSON_MAX_CHARS)
     return value
 
 
 def parse_decimal(value: object) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise refuse('A Decimal is sent as a string such as "81.50".')
+        raise refuse("decimal_as_string")
     text = str(value)
     if len(text) > DECIMAL_MAX_DIGITS + 2:
-        raise refuse(f"A Decimal has at most {DECIMAL_MAX_DIGITS} digits.")
+        raise refuse("decimal_too_many_digits", limit=DECIMAL_MAX_DIGITS)
     try:
         number = decimal.Decimal(text)
     except decimal.InvalidOperation:
-        raise refuse(f"Not a decimal number: {text[:40]!r}.") from None
+        raise refuse("decimal_invalid", value=text[:40]) from None
     if not number.is_finite():
-        raise refuse("A Decimal must be a finite number.")
+        raise refuse("decimal_not_finite")
     exponent = number.as_tuple().exponent
     if not isinstance(exponent, int) or not -DECIMAL_MAX_DIGITS <= exponent <= DECIMAL_MAX_DIGITS:
-        raise refuse(f"A Decimal has at most {DECIMAL_MAX_DIGITS} digits.")
+        raise refuse("decimal_too_many_digits", limit=DECIMAL_MAX_DIGITS)
     return number
 
 

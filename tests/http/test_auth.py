@@ -136,12 +136,22 @@ async def test_malformed_input_names_the_field(
 async def test_malformed_input_is_refused_at_the_edge_naming_the_field(
     client: httpx.AsyncClient, email: str, password: str, field: str
 ) -> None:
-    response = await post(client, LOGIN, input={"email": email, "password": password})
-    body = response.json()
-    assert body["data"] is None
-    [error] = body["errors"]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert f"'$input' has invalid value at .{field}:" in error["message"]
+    variables = {"input": {"email": email, "password": password}}
+    said = {}
+    for language in ("en", "de"):
+        response = await client.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": variables},
+            headers={"accept-language": language},
+        )
+        body = response.json()
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        said[language] = error["message"]
+    assert f"'$input' has invalid value at .{field}:" in said["en"]
+    # In German the whole sentence, graphql-core's part included (gql/schema/input_errors).
+    assert said["de"].startswith(f"Die Variable '$input' hat bei .{field} einen ungültigen Wert: ")
 
 
 async def test_login_records_an_audit_event_and_the_last_login(

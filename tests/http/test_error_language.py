@@ -147,3 +147,49 @@ async def test_a_german_customer_reads_the_services_specific_sentence_in_german(
     # The same refusal apart from the language; detail is English for both.
     assert [{**a, "message": None} for a in german] == [{**a, "message": None} for a in english]
     assert [a["detail"] for a in german] == [a["message"] for a in english]
+
+
+async def _refused_value(
+    client: httpx.AsyncClient, query: str, token: str | None, accept_language: str, **variables: Any
+) -> str:
+    """The message of a value refused while the request is parsed (no `data`)."""
+    headers = {"Accept-Language": accept_language}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = (
+        await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    ).json()
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    return str(error["message"])
+
+
+async def test_values_refused_while_parsing_are_in_the_callers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    """The input scalars' refusals (gql/schema/input_errors.py): graphql-core's part and
+    the scalar's sentence both in German or English; a portal user's own language first."""
+    bad_email = "mutation($input: LoginInput!) { login(input: $input) { __typename } }"
+    email = {"input": {"email": "a@x.de,b@y.de", "password": "x"}}
+    german = await _refused_value(client, bad_email, None, "de", **email)
+    assert german == (
+        "Die Variable '$input' hat bei .email einen ungültigen Wert: "
+        + messages.message("INVALID_EMAIL", "de", {}, detail="")
+    )
+    english = await _refused_value(client, bad_email, None, "en", **email)
+    assert english.startswith("Variable '$input' has invalid value at .email: Not one valid")
+
+    cursor = '{ viewer { contracts(after: "kaputt") { totalCount } } }'
+    assert await _refused_value(client, cursor, None, "de") == (
+        "Das Argument 'after': Ungültiger Cursor."
+    )
+    assert await _refused_value(client, cursor, None, "en") == "Argument 'after': Invalid cursor."
+
+    # Anna's portal user speaks German: her language wins over the browser's English.
+    anna = await login(client, "anna.becker@example.org", "Demo-Kunde-1", portal_gid(CUSTOMERS))
+    long_name = "query($s: Line) { viewer { contracts(search: $s) { totalCount } } }"
+    said = await _refused_value(client, long_name, anna["accessToken"], "en", s="x" * 501)
+    assert said == "Die Variable '$s' hat einen ungültigen Wert: Höchstens 500 Zeichen."
