@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class Context:
     # The request's Accept-Language header: the language of messages for callers
     # without one of their own (see `language`).
     accept_language: str | None = None
+    # The portal an anonymous caller addresses (login, registration): its default
+    # language is the language of their messages when the request names none.
+    addressed_portal: uuid.UUID | None = None
     # Where document files go; by default what the settings configure (tests pass others).
     document_storage: documents.DocumentStorage | None = None
     # One AsyncSession must not run two statements at once; loaders of sibling fields
@@ -138,9 +142,9 @@ class Context:
                 return str(language)
         if (asked := messages.chosen(self.accept_language)) is not None:
             return asked
-        if actor.portal_id is not None:
+        if (portal_id := actor.portal_id or self.addressed_portal) is not None:
             portal = await self.execute(
-                sa.select(models.Portal).where(models.Portal.id == actor.portal_id)
+                sa.select(models.Portal).where(models.Portal.id == portal_id)
             )
             row = portal.scalar()
             if row is not None and row.live_settings.default_language in messages.LANGUAGES:

@@ -165,7 +165,7 @@ async def login(
         )
         return _outcome(info, outcome)
 
-    return await attempt(info, work, refusal=LoginError)
+    return await attempt(info, work, refusal=LoginError, portal=portal_id)
 
 
 @strawberry.input(description="The second step of a login.")

@@ -140,7 +140,7 @@ async def register(
         )
         return RequestReceived(message=RECEIVED)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 def _activated(user: models.PortalUser) -> AccountActivated:
@@ -163,7 +163,7 @@ async def activate_account(
         )
         return _activated(user)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 async def resend_activation(
@@ -180,7 +180,7 @@ async def resend_activation(
         )
         return RequestReceived(message=RECEIVED)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 async def request_password_reset(
@@ -197,7 +197,7 @@ async def request_password_reset(
         )
         return RequestReceived(message=RECEIVED)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 async def reset_password(
@@ -215,7 +215,7 @@ async def reset_password(
         )
         return PasswordReset(email=user.email)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 async def accept_invitation(
@@ -233,7 +233,7 @@ async def accept_invitation(
         )
         return _activated(user)
 
-    return await attempt(info, work)
+    return await attempt(info, work, portal=input.portal_id)
 
 
 # --- Invitations ---------------------------------------------------------------------------

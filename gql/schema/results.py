@@ -264,13 +264,19 @@ async def attempt(
     *,
     dry_run: bool = False,
     refusal: type[E] = MutationError,  # type: ignore[assignment]
+    portal: relay.GlobalID | uuid.UUID | None = None,
 ) -> T | E:
     """Runs `work` in the mutation's one transaction; a domain failure rolls it back and
     becomes the result's error member (`refusal`, by default a `MutationError`): every
     mutation's unit of work and every refusal's shape go through here. With `dry_run`
     the transaction is rolled back after the work (every check ran, every row was
     flushed) and its answer returned: one place makes every mutation's dry run write
-    nothing."""
+    nothing. `portal`: the portal an anonymous caller addresses (login, registration),
+    whose default language its refusals are in when the request names none."""
+    if portal is not None and info.context.addressed_portal is None:
+        info.context.addressed_portal = (
+            portal if isinstance(portal, uuid.UUID) else node_uuid(portal, "Portal")
+        )
     try:
         async with info.context.unit_of_work() as db:
             answer = await work(db)

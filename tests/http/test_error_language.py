@@ -193,3 +193,34 @@ async def test_values_refused_while_parsing_are_in_the_callers_language(
     long_name = "query($s: Line) { viewer { contracts(search: $s) { totalCount } } }"
     said = await _refused_value(client, long_name, anna["accessToken"], "en", s="x" * 501)
     assert said == "Die Variable '$s' hat einen ungültigen Wert: Höchstens 500 Zeichen."
+
+
+async def test_an_anonymous_caller_reads_the_addressed_portals_default_language(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Login and registration name their portal: without Accept-Language its default
+    language decides, not German for everyone."""
+    portal = await session.get_one(models.Portal, ACTORS["customer"].portal_id)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"default_language": "en"}
+    )
+    await session.commit()
+    wrong = {"email": "anna.becker@example.org", "password": "falsch-falsch", "portalId": None}
+    wrong["portalId"] = portal_gid(CUSTOMERS)
+    for accept, language in ((None, "en"), ("de", "de")):
+        headers = {"Accept-Language": accept} if accept else {}
+        body = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($input: LoginInput!) { login(input: $input) {"
+                    " ... on Error { code message } } }",
+                    "variables": {"input": wrong},
+                },
+                headers=headers,
+            )
+        ).json()
+        refused = body["data"]["login"]
+        assert refused["code"] == "INVALID_CREDENTIALS"
+        assert refused["message"] == messages.message("INVALID_CREDENTIALS", language, {}, "")
