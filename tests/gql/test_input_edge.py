@@ -234,7 +234,7 @@ async def test_a_refused_literal_names_its_argument(
 def test_an_email_address_is_exactly_one_mailbox(address: str) -> None:
     with pytest.raises(GraphQLError) as refused:
         scalars.parse_email(address)
-    assert refused.value.extensions == {"code": "BAD_USER_INPUT"}
+    assert (refused.value.extensions or {})["code"] == "BAD_USER_INPUT"
 
 
 @pytest.mark.parametrize(
@@ -300,14 +300,14 @@ def test_json_input_follows_the_text_rules(value: Any, ok: bool) -> None:
     else:
         with pytest.raises(GraphQLError) as refused:
             scalars.parse_json(value)
-        assert refused.value.extensions == {"code": "BAD_USER_INPUT"}
+        assert (refused.value.extensions or {})["code"] == "BAD_USER_INPUT"
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1e999999999", "1" * 40, "x", True])
 def test_a_decimal_is_finite_and_of_sane_size(value: Any) -> None:
     with pytest.raises(GraphQLError) as refused:
         scalars.parse_decimal(value)
-    assert refused.value.extensions == {"code": "BAD_USER_INPUT"}
+    assert (refused.value.extensions or {})["code"] == "BAD_USER_INPUT"
 
 
 def test_an_iban_is_checked_and_compacted() -> None:
