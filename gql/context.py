@@ -125,7 +125,11 @@ class Context:
         """The language of the caller's messages: a portal user's own, else the request's
         Accept-Language, else the portal's default language; staff and anonymous callers
         without a portal: Accept-Language, else German. Asked only when a message is
-        needed (a refusal), so answers without one cost no statement."""
+        needed (a refusal), so answers without one cost no statement. Before the session
+        check (`unconfirmed`) nothing is read from the database: the request alone
+        decides, and the answer is not kept."""
+        if self.unconfirmed:
+            return messages.chosen(self.accept_language) or messages.DEFAULT
         if self._language is None:
             self._language = await self._find_language()
         return self._language

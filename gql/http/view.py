@@ -28,7 +28,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from gql import graphiql, graphql_over_http, messages, unavailable
+from gql import graphiql, graphql_over_http, unavailable
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
 from gql.auth.tokens import TokenService
@@ -161,15 +161,13 @@ class PortalGraphQL(GraphQL[Context, None]):
 
     @staticmethod
     async def _language(context: Context) -> str:
-        """The caller's language for refused values; before the session check (which a
-        refused document may not have reached) only from the request, never the database."""
-        if not context.unconfirmed:
-            try:
-                return await context.language()
-            except Exception:  # the database may be why: the English message stays
-                log.warning("graphql.language_unknown")
-                return "en"
-        return messages.chosen(context.accept_language) or messages.DEFAULT
+        """The caller's language for refused values (Context.language); English when the
+        database that would tell is what failed."""
+        try:
+            return await context.language()
+        except Exception:  # the database may be why: the English message stays
+            log.warning("graphql.language_unknown")
+            return "en"
 
     # --- e. The answer --------------------------------------------------------------------
 
