@@ -130,8 +130,6 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.tokens = tokens
     return app
 
 
