@@ -195,7 +195,6 @@ def _shown_types(field: GraphQLField) -> list[GraphQLObjectType]:
         return list(named.types)
     if not isinstance(named, GraphQLObjectType):
         return []  # a scalar's argument picks its form (e.g. a label's language), no rows
-    assert isinstance(named, GraphQLObjectType), named
     if named.name.endswith("Connection"):
         node = get_named_type(named.fields["edges"].type)
         assert isinstance(node, GraphQLObjectType)

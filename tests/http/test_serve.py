@@ -316,12 +316,25 @@ def test_every_make_target_and_portal_command_the_docs_name_exists() -> None:
     assert checked >= 10
 
 
-@pytest.mark.parametrize(("where", "block"), doc_blocks("sh"))
+# Blocks that talk to the API (curl); the others name make targets, checked above.
+API_BLOCKS = [(where, block) for where, block in doc_blocks("sh") if "curl" in block]
+# Operations (SDL excerpts are the architecture walkthrough's, run by
+# tests/test_architecture_doc.py).
+OPERATIONS = [
+    (where, block)
+    for where, block in doc_blocks("graphql")
+    if block.lstrip().startswith(("query", "mutation", "{"))
+]
+
+
+def test_the_docs_have_api_blocks_and_operations() -> None:
+    assert API_BLOCKS
+    assert OPERATIONS
+
+
+@pytest.mark.parametrize(("where", "block"), API_BLOCKS)
 def test_the_docs_shell_blocks_run(server: Server, where: str, block: str) -> None:
-    """Blocks that talk to the API (curl) run as written against this server, with its
-    address as `API`; the others name make targets, checked above."""
-    if "curl" not in block:
-        return
+    """They run as written against this server, with its address as `API`."""
     done = subprocess.run(
         ["/bin/bash", "-euo", "pipefail", "-c", block],
         env={**os.environ, "API": f"{server.url}/graphql"},
@@ -336,14 +349,9 @@ def test_the_docs_shell_blocks_run(server: Server, where: str, block: str) -> No
     assert body["data"], (where, body)
 
 
-@pytest.mark.parametrize(("where", "block"), doc_blocks("graphql"))
+@pytest.mark.parametrize(("where", "block"), OPERATIONS)
 def test_the_docs_operations_are_valid(where: str, block: str) -> None:
-    """Operations are validated against the schema (SDL excerpts are the architecture
-    walkthrough's, run by tests/test_architecture_doc.py)."""
-    document = parse(block) if block.lstrip().startswith(("query", "mutation", "{")) else None
-    if document is None:
-        return
-    assert validate(schema._schema, document) == [], where
+    assert validate(schema._schema, parse(block)) == [], where
 
 
 def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
