@@ -9,7 +9,8 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -138,14 +139,32 @@ def tokens(test_settings: Settings) -> TokenService:
     return TokenService.from_settings(test_settings)
 
 
+@asynccontextmanager
+async def app_client(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield client
+
+
 @pytest.fixture
 async def client(
     sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
 ) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP through the real ASGI app, on the test's transaction."""
-    app = create_app(test_settings, Database(sessions=sessions), tokens)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+    async with app_client(test_settings, sessions, tokens) as client:
+        yield client
+
+
+@pytest.fixture
+async def production_client(
+    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The same in production settings (masked errors, no IDE, no suggestions)."""
+    production = replace(test_settings, environment="production")
+    async with app_client(production, sessions, tokens) as client:
         yield client
 
 

@@ -8,18 +8,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.session import Database
 from gql import graphiql
-from gql.app import create_app
-from gql.auth.tokens import TokenService
-from gql.settings import Settings
 
 BROWSER = {"accept": "text/html,application/xhtml+xml"}
 LOADED = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"[^>]*?>', re.S)
@@ -54,19 +46,8 @@ async def test_only_the_ides_files_are_served(client: httpx.AsyncClient) -> None
         assert (await client.get(graphiql.PREFIX + name)).status_code == 404, name
 
 
-@pytest.fixture
-async def production(
-    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = replace(test_settings, environment="production")
-    app = create_app(settings, Database(sessions=sessions), tokens)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
-        yield client
-
-
-async def test_production_has_neither_ide_nor_files(production: httpx.AsyncClient) -> None:
-    page = await production.get("/graphql", headers=BROWSER)
+async def test_production_has_neither_ide_nor_files(production_client: httpx.AsyncClient) -> None:
+    page = await production_client.get("/graphql", headers=BROWSER)
     assert page.status_code in (400, 404, 405)
     assert "graphiql" not in page.text.lower()
-    assert (await production.get(graphiql.PREFIX + "graphiql.min.js")).status_code == 404
+    assert (await production_client.get(graphiql.PREFIX + "graphiql.min.js")).status_code == 404

@@ -5,19 +5,12 @@ of the schema ("Did you mean ...")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.session import Database
-from gql.app import create_app
-from gql.auth.tokens import TokenService
 from gql.graphql_over_http import GRAPHQL_RESPONSE
-from gql.settings import Settings
 
 VIEWER = "{ viewer { role } }"
 
@@ -109,18 +102,6 @@ async def test_clients_without_it_get_application_json_as_before(
     assert refused.json()["data"] is None
 
 
-@pytest.fixture
-async def production(
-    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        replace(test_settings, environment="production"), Database(sessions=sessions), tokens
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
-        yield client
-
-
 # Each a near miss of a real name: graphql-core would propose it.
 NEAR_MISSES: list[dict[str, Any]] = [
     {"query": "{ viewr { role } }"},
@@ -139,11 +120,11 @@ NEAR_MISSES: list[dict[str, Any]] = [
 
 
 async def test_production_errors_propose_no_names(
-    production: httpx.AsyncClient, client: httpx.AsyncClient
+    production_client: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
     suggested = 0
     for request in NEAR_MISSES:
-        body = (await production.post("/graphql", json=request)).json()
+        body = (await production_client.post("/graphql", json=request)).json()
         messages = [error["message"] for error in body["errors"]]
         assert messages, request
         assert not [m for m in messages if "Did you mean" in m], (request, messages)
