@@ -1,5 +1,5 @@
 """Default texts of the emails a portal sends (invitation, activation, password reset,
-process step done),
+process step done, new document),
 in German and English: (subject, text, HTML) as Jinja2 templates. New portals and the
 demo start with them; staff edit their copies per portal. The variables they may use
 are documented in `gql.domain.portal_mail.VARIABLES`."""
@@ -193,6 +193,42 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 " is done.</p>"
                 "{% if next_step.title %}<p>Next: {{ next_step.title }}.</p>{% endif %}"
                 '<p><a href="{{ process_link }}">See its progress</a></p>'
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.NEW_DOCUMENT: {
+        "de": (
+            "Neues Dokument im {{ portal.name }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "im {{ portal.name }} liegt ein neues Dokument für Sie bereit:"
+                " {{ document.name }}\n\n"
+                "Sie finden es unter Ihren Dokumenten:\n{{ documents_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>im {{ portal.name }} liegt ein neues Dokument für Sie bereit:"
+                " <strong>{{ document.name }}</strong></p>"
+                '<p><a href="{{ documents_link }}">Zu Ihren Dokumenten</a></p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "A new document in {{ portal.name }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "there is a new document for you in {{ portal.name }}:"
+                " {{ document.name }}\n\n"
+                "You find it among your documents:\n{{ documents_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>there is a new document for you in {{ portal.name }}:"
+                " <strong>{{ document.name }}</strong></p>"
+                '<p><a href="{{ documents_link }}">Go to your documents</a></p>'
                 "<p>Kind regards<br>The {{ portal.name }} team</p>"
             ),
         ),

@@ -53,6 +53,7 @@ class EmailTemplateKind(enum.StrEnum):
     ACTIVATION = "ACTIVATION"
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
     PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
+    NEW_DOCUMENT = "NEW_DOCUMENT"
 
 
 class RegistrationStatus(enum.StrEnum):

@@ -1,5 +1,5 @@
 """The emails a portal sends to its users: invitation, activation, password reset, and
-the notices of its processes.
+the notices of process steps and new documents.
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -47,6 +47,10 @@ EXAMPLES_OF_KIND: dict[EmailTemplateKind, dict[str, str]] = {
         "step.done_on": "2026-12-02",
         "next_step.title": "Angebot",
         "process_link": "https://kundenportal.example/processes/UHJvY2Vzczox",
+    },
+    EmailTemplateKind.NEW_DOCUMENT: {
+        "document.name": "Jahresabrechnung 2026.pdf",
+        "documents_link": "https://kundenportal.example/documents",
     },
 }
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from db.models.enums import EmailTemplateKind, ProcessStatus, ProcessStepStatus
+from db.models.enums import EmailTemplateKind, Grant, ProcessStatus, ProcessStepStatus
 from gql.auth.actor import Actor
-from gql.domain import audit, portal_mail
+from gql.domain import audit, portal_notices
 from gql.domain.errors import InvalidInput, RuleViolation
 from gql.domain.scope import find_visible
 from gql.domain.text import one_line
@@ -213,48 +213,42 @@ async def _tell_customers(
     *,
     sender: str,
 ) -> None:
-    """One mail per active portal user of the process's contact whose portal shows this
-    step of this kind and notifies about it (through the outbox, in this transaction)."""
-    user, portal = models.PortalUser, models.Portal
-    rows = await db.execute(
-        sa.select(user, portal)
-        .join(portal, portal.id == user.portal_id)
-        .where(
-            user.organization_id == process.organization_id,
-            user.contact_id == process.contact_id,
-            user.registration_status == models.RegistrationStatus.ACTIVE,
-            portal.status == models.PortalStatus.ACTIVE,
-        )
-        .order_by(user.email)
-    )
-    contact = await db.get(models.Contact, process.contact_id)
-    for recipient, shown_in in rows:
-        shared = shown_in.live_settings.shared_process(process.kind)
-        if shared is None or not shared.notify_on_step_done or not shared.shows_step(step.key):
-            continue
+    """The PROCESS_STEP_DONE mail to the contact's portal users who see the step (their
+    portal shares it: the scope decides) in portals that announce done steps."""
+
+    def announces(portal: models.Portal) -> bool:
+        shared = portal.live_settings.shared_process(process.kind)
+        return shared is not None and shared.notify_on_step_done
+
+    def values(portal: models.Portal) -> dict[str, str]:
+        shared = portal.live_settings.shared_process(process.kind)
         following = next(
             (
                 later
                 for later in steps
                 if later.position > step.position
                 and later.status not in FINISHED
+                and shared is not None
                 and shared.shows_step(later.key)
             ),
             None,
         )
-        await portal_mail.send(
-            db,
-            shown_in,
-            EmailTemplateKind.PROCESS_STEP_DONE,
-            sender=sender,
-            email=recipient.email,
-            language=recipient.language,
-            contact=contact,
-            values={
-                "process.title": process.title,
-                "step.title": step.title,
-                "step.done_on": step.done_at.date().isoformat() if step.done_at else "",
-                "next_step.title": following.title if following else "",
-                "process_link": f"https://{shown_in.domain}/processes/{process.id}",
-            },
-        )
+        return {
+            "process.title": process.title,
+            "step.title": step.title,
+            "step.done_on": step.done_at.date().isoformat() if step.done_at else "",
+            "next_step.title": following.title if following else "",
+            "process_link": f"https://{portal.domain}/processes/{process.id}",
+        }
+
+    await db.flush()  # the step's new state is what the scope sees
+    await portal_notices.tell_contact(
+        db,
+        row=step,
+        contact_id=process.contact_id,
+        grant=Grant.PROCESS_READ,
+        kind=EmailTemplateKind.PROCESS_STEP_DONE,
+        sender=sender,
+        values=values,
+        wanted=announces,
+    )

@@ -113,6 +113,8 @@ else:
             " the user asked for one.",
             enums.EmailTemplateKind.PROCESS_STEP_DONE: "A step of a process the portal shares"
             " is done (sent when the portal's sharing says notifyOnStepDone).",
+            enums.EmailTemplateKind.NEW_DOCUMENT: "Staff added a document the user may see"
+            " (an invoice, a letter, ...).",
         },
     )
     RegistrationStatus = described_enum(

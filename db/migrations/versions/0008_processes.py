@@ -1,4 +1,4 @@
-"""Processes of orders and requests with their steps; the process step mail
+"""Processes of orders and requests with their steps; the process step and new document mails
 
 Revision ID: 0008_processes
 Revises: 0007
@@ -121,11 +121,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_process_step_organization_id"), "process_step", ["organization_id"], unique=False
     )
-    _template_kinds(*TEMPLATE_KINDS, "PROCESS_STEP_DONE")
+    _template_kinds(*TEMPLATE_KINDS, "PROCESS_STEP_DONE", "NEW_DOCUMENT")
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM email_template WHERE kind = 'PROCESS_STEP_DONE'")
+    op.execute("DELETE FROM email_template WHERE kind IN ('PROCESS_STEP_DONE', 'NEW_DOCUMENT')")
     _template_kinds(*TEMPLATE_KINDS)
     op.drop_table("process_step")
     op.drop_table("process")
