@@ -171,6 +171,7 @@ REACHABLE: dict[str, frozenset[Role]] = {
     "PermissionGroup": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "PortalUser": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "StaffUser": frozenset({Role.ADMIN, Role.AGENT}),
+    "IdentityProvider": frozenset({Role.ADMIN, Role.AGENT}),
 }
 
 

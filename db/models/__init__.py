@@ -28,6 +28,7 @@ from db.models.organization import Organization, StaffUser
 from db.models.outbox import OutboundEmail
 from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
 from db.models.portal_user import PortalUser
+from db.models.sso import IdentityLink, IdentityProvider, SsoLogin
 
 __all__ = [
     "AccountRequest",
@@ -39,6 +40,8 @@ __all__ = [
     "Contract",
     "Document",
     "EmailTemplate",
+    "IdentityLink",
+    "IdentityProvider",
     "LoginThrottle",
     "Meter",
     "MeterReading",
@@ -56,6 +59,7 @@ __all__ = [
     "RateCounter",
     "RecoveryCode",
     "RefreshToken",
+    "SsoLogin",
     "StaffUser",
     "Tile",
     "TotpCredential",

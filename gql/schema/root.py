@@ -26,6 +26,7 @@ from gql.schema import (
     public_portal,
     registration,
     self_service,
+    sso,
     staff,
     tiles,
     viewer,
@@ -72,6 +73,7 @@ Mutation = _root(
     "Entry points for changing.",
     (
         auth.Mutation,
+        sso.Mutation,
         account.Mutation,
         registration.Mutation,
         portal_user.Mutation,
