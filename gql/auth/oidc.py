@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -107,6 +108,17 @@ def authorization_url(
     )
     separator = "&" if urlsplit(metadata.authorization_endpoint).query else "?"
     return f"{metadata.authorization_endpoint}{separator}{query}"
+
+
+def _kid(token: str) -> str | None:
+    """The `kid` of a compact JWS's header, if it names one (the header is not trusted)."""
+    try:
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def _url(document: dict[str, Any], name: str) -> str:
@@ -248,7 +260,12 @@ class RelyingParty:
         try:
             try:
                 token = jwt.decode(id_token, keys, algorithms=algorithms)
-            except InvalidKeyIdError:
+            except (InvalidKeyIdError, BadSignatureError) as error:
+                # A kid the cached set lacks means the provider rotated its keys; a token
+                # naming no kid is checked with the set's only key, so there a bad
+                # signature is the only sign of a rotation. Fetched once more, at most.
+                if isinstance(error, BadSignatureError) and _kid(id_token) is not None:
+                    raise
                 keys = await self.key_set(metadata.jwks_uri, refresh=True)
                 token = jwt.decode(id_token, keys, algorithms=algorithms)
         except InvalidKeyIdError as error:

@@ -165,7 +165,8 @@ def clean_scopes(scopes: Sequence[str]) -> list[str]:
 
 def email_verified(claims: dict[str, Any]) -> bool:
     """Whether the provider vouches for the email (some send the claim as a string)."""
-    return claims.get("email_verified") in (True, "true")
+    value = claims.get("email_verified")
+    return value is True or value == "true"
 
 
 # --- Configuration by staff -------------------------------------------------------------------
