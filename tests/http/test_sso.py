@@ -283,6 +283,25 @@ async def test_update_and_delete_identity_provider(
     ]
 
 
+async def test_a_new_issuer_drops_the_links_of_the_old_one(
+    client: httpx.AsyncClient,
+    admin: str,
+    oidc_provider: OidcProvider,
+    own_provider: OidcProvider,
+    session: AsyncSession,
+) -> None:
+    """A subject names someone only at its own issuer."""
+    configured = await configure(client, admin, oidc_provider)
+    oidc_provider.set_user("anna", email="anna.becker@example.org", email_verified=True)
+    assert (await sso_login(client, oidc_provider, "anna"))["__typename"] == "LoggedIn"
+    assert await session.scalar(sa.select(sa.func.count()).select_from(models.IdentityLink)) == 1
+
+    moved = await call(client, UPDATE, admin, id=configured.id, issuer=own_provider.issuer)
+
+    assert moved["__typename"] == "IdentityProviderSaved", moved
+    assert await session.scalar(sa.select(sa.func.count()).select_from(models.IdentityLink)) == 0
+
+
 async def test_other_organization_can_neither_see_nor_change_the_providers(
     client: httpx.AsyncClient, admin: str, oidc_provider: OidcProvider
 ) -> None:
