@@ -35,7 +35,7 @@ from db.portal_settings import SelfRegistration
 from gql.auth import oidc
 from gql.auth.actor import Actor
 from gql.auth.secrets import SecretBox
-from gql.domain import audit, authentication, email_address, registration, sessions
+from gql.domain import audit, authentication, email_address, rate_limit, registration, sessions
 from gql.domain.authentication import IdentityConfig, LoginOutcome, Refused
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.scope import find_visible
@@ -44,6 +44,7 @@ from gql.settings import Settings
 log = structlog.get_logger(__name__)
 
 LOGIN_TTL = timedelta(minutes=10)
+STARTS_PER_ADDRESS = 200  # per LOGIN_TTL
 SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 # RFC 6749 3.3: scope tokens are printable ASCII without space, '"' and '\'.
 SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")
@@ -75,6 +76,7 @@ SENTENCES = {
     NO_ACCOUNT: "No portal access belongs to this identity.",
     ACCOUNT_INACTIVE: "The portal access is not active (deactivated, or waiting for its"
     " assignment to a customer).",
+    "RATE_LIMITED": "Too many logins started from this address; try again in a few minutes.",
 }
 
 
@@ -412,6 +414,12 @@ async def start_login(
         InvalidInput: not an active portal.
     """
     portal = await registration.active_portal(db, portal_id)
+    # Each start stores a row: one address may not fill the table (a whole office
+    # behind one address still logs in: 200 starts in 10 minutes).
+    if origin.ip_address and not await rate_limit.hit(
+        db, f"sso_start:address:{origin.ip_address}", STARTS_PER_ADDRESS, LOGIN_TTL, now
+    ):
+        return refused("RATE_LIMITED")
     table = models.IdentityProvider
     provider = await db.scalar(
         sa.select(table).where(table.portal_id == portal.id, table.slug == slug.strip().lower())

@@ -245,8 +245,8 @@ class SsoLoginStarted:
 
 @strawberry.type(
     description="A refused start of a single sign-on (codes SSO_PROVIDER_UNKNOWN,"
-    " SSO_REDIRECT_URI_NOT_ALLOWED, SSO_PROVIDER_ERROR, INVALID_INPUT for a portal that is"
-    " not active)."
+    " SSO_REDIRECT_URI_NOT_ALLOWED, SSO_PROVIDER_ERROR, RATE_LIMITED, INVALID_INPUT for a"
+    " portal that is not active)."
 )
 class SsoError(Error):
     pass

@@ -571,6 +571,23 @@ async def test_sso_redirect_uri_must_be_on_the_portal_s_domain(
         assert (answer["code"], answer["field"]) == ("SSO_REDIRECT_URI_NOT_ALLOWED", "redirectUri")
 
 
+async def test_sso_start_is_limited_per_client_address(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Each start stores a login: one address gets 200 per 10 minutes (httpx's ASGI
+    transport calls from 127.0.0.1)."""
+    session.add(
+        models.RateCounter(
+            key="sso_start:address:127.0.0.1", window_start=now(), count=sso.STARTS_PER_ADDRESS
+        )
+    )
+    await session.flush()
+
+    answer = await start(client, "demo")
+
+    assert (answer["__typename"], answer["code"]) == ("SsoError", "RATE_LIMITED")
+
+
 async def test_production_refuses_loopback_redirect_uris(
     production_client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
