@@ -747,8 +747,25 @@ async def demo_loaded(session: AsyncSession) -> bool:
     return found is not None
 
 
-async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) -> bool:
-    """Insert the demo data unless it is there already. Returns whether it inserted."""
+# The demo customer portal's identity provider: oidc-provider-mock as `make serve`'s
+# how-to starts it (docs/features.md, "Single sign-on"); it accepts any client secret.
+DEMO_IDENTITY_PROVIDER = {
+    "name": "Demo-Login",
+    "slug": "demo",
+    "issuer": "http://127.0.0.1:9400",
+    "client_id": "kundenportal-demo",
+}
+DEMO_CLIENT_SECRET = "demo-client-secret"
+
+
+async def load_demo(
+    session: AsyncSession,
+    hash_password: Callable[[str], str],
+    encrypt: Callable[[str], str] | None = None,
+) -> bool:
+    """Insert the demo data unless it is there already. Returns whether it inserted.
+    `encrypt` seals secrets at rest (the identity provider's client secret is left out
+    without it)."""
     if await demo_loaded(session):
         return False
     b = DemoBuilder(session, hash_password)
@@ -778,6 +795,19 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
     )
     b.tiles(muster, customers)
     b.tiles(muster, partners)
+    if encrypt is not None:
+        b.add(
+            models.IdentityProvider(
+                id=demo_id("identity-provider:musterstadt-kunden:demo"),
+                organization_id=muster.id,
+                portal_id=customers.id,
+                client_secret_encrypted=encrypt(DEMO_CLIENT_SECRET),
+                scopes=["openid", "email", "profile"],
+                match_by=models.SsoMatchBy.EMAIL,
+                auto_provision=True,
+                **DEMO_IDENTITY_PROVIDER,
+            )
+        )
 
     contacts: list[models.Contact] = []
     meters: list[models.Meter] = []

@@ -25,7 +25,7 @@ from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
 from db.session import Database
 from gql.auth.passwords import hash_password
-from gql.auth.secrets import secret_keys
+from gql.auth.secrets import SecretBox, secret_keys
 from gql.auth.tokens import TokenService
 from gql.domain import documents
 from gql.settings import Settings
@@ -78,7 +78,9 @@ async def _load_demo(url: str, settings: Settings) -> bool:
     """Load the demo data if it is not there yet, with the files of its documents."""
     async with connected(url) as database, database.unit_of_work() as session:
         loaded = await demo.load_demo(
-            session, lambda password: hash_password(password, settings.password_profile)
+            session,
+            lambda password: hash_password(password, settings.password_profile),
+            SecretBox.from_settings(settings).encrypt,
         )
         if loaded:
             storage = documents.storage_for(settings)

@@ -28,10 +28,12 @@ from db.session import Database, create_engine
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Role
 from gql.auth.passwords import hash_password
+from gql.auth.secrets import SecretBox
 from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
 from gql.schema import schema
 from gql.settings import Settings
+from tests.oidc_provider import OidcProvider
 from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,21 +81,26 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
 
 
-async def seeded_database(postgres_url: str, name: str) -> str:
-    """A new database `name`, migrated to head and seeded with the demo world."""
+async def seeded_database(postgres_url: str, name: str, settings: Settings | None = None) -> str:
+    """A new database `name`, migrated to head and seeded with the demo world (with its
+    identity provider when the `settings` give the keys to seal its secret)."""
     url = await _recreate_database(postgres_url, name)
     await migrate.upgrade_async(url)
     engine = create_engine(url, pool_size=1)
     async with AsyncSession(engine) as session, session.begin():
-        await demo.load_demo(session, lambda password: hash_password(password, "test"))
+        await demo.load_demo(
+            session,
+            lambda password: hash_password(password, "test"),
+            SecretBox.from_settings(settings).encrypt if settings else None,
+        )
     await engine.dispose()
     return url
 
 
 @pytest.fixture(scope="session")
-async def database_url(postgres_url: str) -> str:
+async def database_url(postgres_url: str, test_settings: Settings) -> str:
     """The tests' database (each test runs in a transaction that is rolled back)."""
-    return await seeded_database(postgres_url, f"portal_test_{os.getpid()}")
+    return await seeded_database(postgres_url, f"portal_test_{os.getpid()}", test_settings)
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +184,18 @@ def smtp() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """A real OpenID provider (oidc-provider-mock, its own process) on a free loopback
+    port, for the whole run."""
+    provider = OidcProvider()
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
 
 
 @pytest.fixture

@@ -178,6 +178,7 @@ REACHABLE: dict[str, frozenset[Role]] = {
     # The demo installer portal shares no kind of process.
     "Process": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
     "ProcessStep": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
+    "IdentityProvider": frozenset({Role.ADMIN, Role.AGENT}),
 }
 
 

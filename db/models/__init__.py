@@ -29,6 +29,7 @@ from db.models.outbox import OutboundEmail
 from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
 from db.models.portal_user import PortalUser
 from db.models.process import Process, ProcessStep
+from db.models.sso import IdentityLink, IdentityProvider, SsoLogin
 
 __all__ = [
     "AccountRequest",
@@ -40,6 +41,8 @@ __all__ = [
     "Contract",
     "Document",
     "EmailTemplate",
+    "IdentityLink",
+    "IdentityProvider",
     "LoginThrottle",
     "Meter",
     "MeterReading",
@@ -59,6 +62,7 @@ __all__ = [
     "RateCounter",
     "RecoveryCode",
     "RefreshToken",
+    "SsoLogin",
     "StaffUser",
     "Tile",
     "TotpCredential",

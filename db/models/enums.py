@@ -220,3 +220,10 @@ class EmailStatus(enum.StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+
+
+class SsoMatchBy(enum.StrEnum):
+    """How a single sign-on identity finds its portal user the first time."""
+
+    EMAIL = "EMAIL"
+    NONE = "NONE"

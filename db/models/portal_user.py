@@ -17,6 +17,8 @@ class PortalUser(TenantOwned, Base):
 
     portal_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("portal.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(sa.String(254))
+    # None until a password is set; an active user without one logs in only through an
+    # identity provider (db/models/sso.py IdentityLink).
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     language: Mapped[str] = mapped_column(sa.String(2), default="de")
     registration_status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus))
@@ -37,9 +39,5 @@ class PortalUser(TenantOwned, Base):
         sa.CheckConstraint("language IN ('de', 'en')", name="language"),
         sa.CheckConstraint(
             "(assignment_status = 'ASSIGNED') = (contact_id IS NOT NULL)", name="assignment"
-        ),
-        sa.CheckConstraint(
-            "registration_status <> 'ACTIVE' OR password_hash IS NOT NULL",
-            name="active_has_password",
         ),
     )

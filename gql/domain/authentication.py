@@ -145,7 +145,20 @@ async def login(
             )
         return Refused()
     assert account is not None  # accepted
+    return await first_factor_passed(db, config, account, portal, origin, now)
 
+
+async def first_factor_passed(
+    db: AsyncSession,
+    config: IdentityConfig,
+    account: Account,
+    portal: models.Portal | None,
+    origin: audit.Origin,
+    now: datetime,
+) -> Authenticated | SecondFactorRequired:
+    """The account proved who it is once (a password, an identity provider): ask for
+    the second factor it has or its portal requires, else open the session. Every way
+    of logging in ends here, so the 2FA policies apply to each."""
     if await two_factor.enabled(db, account):
         token = await _mfa_token(db, config, account, MFA_PURPOSE_VERIFY, now)
         _audit(db, account, portal, "login.second_factor_requested", origin)

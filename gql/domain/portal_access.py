@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import hash_password
-from gql.domain import audit, sessions
+from gql.domain import audit, sessions, sso
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.registration import (
@@ -261,7 +261,8 @@ async def set_active(
     user = await _portal_user(db, actor, user_id)
     revoked = 0
     if active:
-        if user.password_hash is None:
+        # A user created by an identity provider logs in through it, without a password.
+        if user.password_hash is None and not await sso.is_linked(db, user.id):
             raise RuleViolation("password_or_invitation_first", field="id")
         if user.registration_status is not models.RegistrationStatus.ACTIVE:
             user.registration_status = models.RegistrationStatus.ACTIVE

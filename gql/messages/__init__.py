@@ -34,6 +34,7 @@ _WORDS: dict[str, dict[str, dict[str, str]]] = {
             "contact": "Der Kontakt",
             "contract": "Der Vertrag",
             "document": "Das Dokument",
+            "identity provider": "Der Identitätsanbieter",
             "meter reading": "Der Zählerstand",
             "meter": "Der Zähler",
             "offer": "Das Angebot",

@@ -69,6 +69,21 @@ MESSAGES: dict[str, str] = {
     "REASON_REQUIRED": "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).",
     "PORTAL_USER_INACTIVE": "Der Portalnutzer kann sich nicht anmelden und daher nicht"
     " vertreten werden.",
+    # Single sign-on
+    "SSO_PROVIDER_UNKNOWN": "Dieses Portal bietet diese Anmeldung nicht an.",
+    "SSO_REDIRECT_URI_NOT_ALLOWED": "Die Rücksprungadresse gehört nicht zur Domain des Portals.",
+    "SSO_STATE_INVALID": "Diese Anmeldung ist unbekannt, schon verwendet oder abgelaufen; bitte"
+    " erneut anmelden.",
+    "SSO_NONCE_MISMATCH": "Die Antwort des Identitätsanbieters gehört nicht zu dieser Anmeldung;"
+    " bitte erneut anmelden.",
+    "SSO_TOKEN_INVALID": "Die Anmeldung beim Identitätsanbieter konnte nicht bestätigt werden;"
+    " bitte erneut anmelden.",
+    "SSO_PROVIDER_ERROR": "Der Identitätsanbieter ist nicht erreichbar oder hat die Anmeldung"
+    " abgelehnt; bitte später erneut versuchen.",
+    "SSO_EMAIL_NOT_VERIFIED": "Der Identitätsanbieter hat die E-Mail-Adresse nicht bestätigt.",
+    "SSO_NO_ACCOUNT": "Zu dieser Anmeldung gibt es keinen Portalzugang.",
+    "SSO_ACCOUNT_INACTIVE": "Der Portalzugang ist nicht aktiv (deaktiviert oder noch keinem"
+    " Kunden zugeordnet).",
 }
 
 
@@ -240,4 +255,18 @@ SPECIFIC: dict[str, str] = {
     "csv_language_not_spoken": "Das Portal ist in diesen Sprachen verfügbar: {languages}",
     "csv_customer_unknown": "Kein Kontakt hat die Kundennummer {number}",
     "csv_group_unknown": "Keine Gruppe {group} in diesem Portal",
+    # Single sign-on: identity providers
+    "identity_provider_slug_invalid": "Das Kürzel besteht aus 1 bis 40 Kleinbuchstaben, Ziffern"
+    " und Bindestrichen.",
+    "identity_provider_slug_taken": "Das Portal hat schon einen Identitätsanbieter mit diesem"
+    " Kürzel.",
+    "identity_provider_issuer_invalid": "Der Aussteller muss eine https-Adresse ohne Query und"
+    " Fragment sein.",
+    "identity_provider_issuer_taken": "Das Portal hat schon einen Identitätsanbieter mit diesem"
+    " Aussteller.",
+    "identity_provider_scope_invalid": "Scopes sind bis zu 20 Wörter ohne Leerzeichen,"
+    " Anführungszeichen und Backslash.",
+    "identity_provider_name_invalid": "Der Name hat 1 bis 80 Zeichen.",
+    "identity_provider_client_id_invalid": "Die Client-ID hat 1 bis 255 Zeichen.",
+    "identity_provider_client_secret_invalid": "Das Client-Secret hat 1 bis 1000 Zeichen.",
 }

@@ -64,6 +64,20 @@ MESSAGES: dict[str, str] = {
     # Impersonation
     "REASON_REQUIRED": "Please give a reason (at most 500 characters).",
     "PORTAL_USER_INACTIVE": "The portal user can not log in, so can not be impersonated.",
+    # Single sign-on
+    "SSO_PROVIDER_UNKNOWN": "This portal does not offer this login.",
+    "SSO_REDIRECT_URI_NOT_ALLOWED": "The redirect address does not belong to the portal's domain.",
+    "SSO_STATE_INVALID": "This login is unknown, used already or expired; please start again.",
+    "SSO_NONCE_MISMATCH": "The identity provider's answer does not belong to this login; please"
+    " start again.",
+    "SSO_TOKEN_INVALID": "The login at the identity provider could not be confirmed; please start"
+    " again.",
+    "SSO_PROVIDER_ERROR": "The identity provider can not be reached or refused the login; please"
+    " try again later.",
+    "SSO_EMAIL_NOT_VERIFIED": "The identity provider has not verified the email address.",
+    "SSO_NO_ACCOUNT": "There is no portal access for this login.",
+    "SSO_ACCOUNT_INACTIVE": "The portal access is not active (deactivated, or not yet assigned to"
+    " a customer).",
 }
 
 
@@ -221,4 +235,17 @@ SPECIFIC: dict[str, str] = {
     "csv_language_not_spoken": "the portal speaks {languages}",
     "csv_customer_unknown": "no contact has the number {number}",
     "csv_group_unknown": "no group {group} in this portal",
+    # Single sign-on: identity providers
+    "identity_provider_slug_invalid": "The slug has 1 to 40 lower-case letters, digits and"
+    " hyphens.",
+    "identity_provider_slug_taken": "The portal has an identity provider with this slug already.",
+    "identity_provider_issuer_invalid": "The issuer must be an https URL without query and"
+    " fragment.",
+    "identity_provider_issuer_taken": "The portal has an identity provider with this issuer"
+    " already.",
+    "identity_provider_scope_invalid": "Scopes are up to 20 words without spaces, quotes and"
+    " backslashes.",
+    "identity_provider_name_invalid": "The name has 1 to 80 characters.",
+    "identity_provider_client_id_invalid": "The client ID has 1 to 255 characters.",
+    "identity_provider_client_secret_invalid": "The client secret has 1 to 1000 characters.",
 }

@@ -82,7 +82,8 @@ class SecondFactorRequired:
 @strawberry.type(
     description="A refused login or session; the same answer whatever was wrong (codes"
     " INVALID_CREDENTIALS, INVALID_EMAIL, INVALID_PASSWORD, INVALID_PORTAL_ID, INVALID_CODE,"
-    " INVALID_SESSION, RATE_LIMITED)."
+    " INVALID_SESSION, RATE_LIMITED; after single sign-on the SSO_ codes, e.g."
+    " SSO_STATE_INVALID)."
 )
 class LoginError(Error):
     pass
@@ -121,7 +122,7 @@ def _login_error(refused: Refused) -> LoginError:
     return LoginError.of(DomainError(refused.message, code=refused.code))
 
 
-def _outcome(
+def login_answer(
     info: Info, outcome: authentication.LoginOutcome
 ) -> LoggedIn | SecondFactorRequired | LoginError:
     if isinstance(outcome, Authenticated):
@@ -163,7 +164,7 @@ async def login(
             origin=origin(info),
             now=now(),
         )
-        return _outcome(info, outcome)
+        return login_answer(info, outcome)
 
     return await attempt(info, work, refusal=LoginError, portal=portal_id)
 

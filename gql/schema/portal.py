@@ -21,6 +21,7 @@ from gql.schema.enums import IdentifierEntity, SelfRegistration, TwoFactorPolicy
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection, slice_connection
 from gql.schema.scalars import JSON, Cursor, Line
+from gql.schema.sso import IdentityProvider
 from gql.schema.staff import StaffUser
 
 
@@ -265,6 +266,12 @@ class Portal(RowNode):
         model = models.EmailTemplate
         loader = info.context.loaders.by_fk(model.portal_id, model.kind, model.language)
         return cast(list[EmailTemplate], await loader.load(row_of(self).id))
+
+    @allow(STAFF, description="OpenID Connect providers its users may log in with, by name.")
+    async def identity_providers(self, info: Info) -> list[IdentityProvider] | None:
+        model = models.IdentityProvider
+        loader = info.context.loaders.by_fk(model.portal_id, model.name)
+        return cast(list[IdentityProvider], await loader.load(row_of(self).id))
 
     @allow(STAFF, description="Permission groups of the portal.")
     async def permission_groups(self, info: Info) -> list[PermissionGroup] | None:

@@ -20,6 +20,7 @@ from gql.domain.scope import public_portals
 from gql.schema import enums
 from gql.schema.portal import PortalDesign, RegistrationIdentifier, registration_identifiers
 from gql.schema.scalars import Line
+from gql.schema.sso import PublicIdentityProvider
 
 
 @strawberry.type(description="A link of the page footer.")
@@ -105,6 +106,16 @@ class PublicPortal:
     terms_url: str | None = public("Terms to accept at registration.")
     privacy_url: str | None = public("Privacy notice.")
     two_factor: enums.TwoFactorPolicy = public("Second factor policy.")
+
+    @public("Identity providers to offer as login buttons, by name (startSsoLogin).")
+    async def identity_providers(self, info: Info) -> list[PublicIdentityProvider]:
+        model = models.IdentityProvider
+        rows = await info.context.execute(
+            sa.select(model.slug, model.name)
+            .where(model.portal_id == self.id.node_id)
+            .order_by(model.name, model.slug)
+        )
+        return [PublicIdentityProvider(slug=row.slug, name=row.name) for row in rows.all()]
 
     @public("What a new password must be (registration, password change and reset).")
     def password_policy(self) -> PasswordPolicy:

@@ -113,6 +113,27 @@ _CODES: dict[str, str] = {
     # Impersonation
     "REASON_REQUIRED": "Impersonation: the reason is empty or longer than 500 characters.",
     "PORTAL_USER_INACTIVE": "Impersonation: the portal user can not log in.",
+    # Single sign-on
+    "SSO_PROVIDER_UNKNOWN": "Single sign-on: the portal has no identity provider with this slug"
+    " (another portal's providers are not this portal's).",
+    "SSO_REDIRECT_URI_NOT_ALLOWED": "Single sign-on: `redirectUri` is not https on the portal's"
+    " (managed or verified) domain; in development http on 127.0.0.1 or localhost is allowed"
+    " too.",
+    "SSO_STATE_INVALID": "Single sign-on: the `state` is unknown, was used already (a replay) or"
+    " the login took longer than 10 minutes; start again.",
+    "SSO_NONCE_MISMATCH": "Single sign-on: the ID token's nonce is not the one of this login (an"
+    " answer meant for another login).",
+    "SSO_TOKEN_INVALID": "Single sign-on: the ID token failed a check (signature against the"
+    " provider's keys, issuer, audience, expiry).",
+    "SSO_PROVIDER_ERROR": "Single sign-on: the identity provider could not be reached, its"
+    " discovery document is unusable, or it refused the code.",
+    "SSO_EMAIL_NOT_VERIFIED": "Single sign-on: the provider does not say the email is verified"
+    " (`email_verified`), which matching by email and creating an access need.",
+    "SSO_NO_ACCOUNT": "Single sign-on: no portal access belongs to this identity and none was"
+    " created (the provider creates none, the portal allows no registration without a known"
+    " contact, or the email has an access that is not linked to this identity).",
+    "SSO_ACCOUNT_INACTIVE": "Single sign-on: the portal access of this identity can not log in"
+    " (deactivated, or waiting for its assignment to a customer).",
 }
 
 if TYPE_CHECKING:

@@ -27,6 +27,7 @@ from gql.schema import (
     public_portal,
     registration,
     self_service,
+    sso,
     staff,
     tiles,
     viewer,
@@ -73,6 +74,7 @@ Mutation = _root(
     "Entry points for changing.",
     (
         auth.Mutation,
+        sso.Mutation,
         account.Mutation,
         registration.Mutation,
         portal_user.Mutation,

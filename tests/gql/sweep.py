@@ -253,6 +253,16 @@ FEATURES: dict[str, Feature] = {
         },
     ),
     "impersonation": Feature(mutations={"impersonatePortalUser"}),
+    "single_sign_on": Feature(
+        nodes={"IdentityProvider"},
+        mutations={
+            "createIdentityProvider",
+            "updateIdentityProvider",
+            "deleteIdentityProvider",
+            "startSsoLogin",
+            "completeSsoLogin",
+        },
+    ),
     "permission_groups": Feature(
         nodes={"PermissionGroup"},
         mutations={"createPermissionGroup", "updatePermissionGroup", "deletePermissionGroup"},

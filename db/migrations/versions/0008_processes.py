@@ -1,6 +1,6 @@
 """Processes of orders and requests with their steps; the process step and new document mails
 
-Revision ID: 0008_processes
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02 16:40:00.000000
 """
@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_processes"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
