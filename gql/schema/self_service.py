@@ -432,7 +432,11 @@ async def submit_meter_readings(
                 created=submitted.created,
             )
 
-        return await attempt(info, work, dry_run=input.dry_run)
+        answer = await attempt(info, work, dry_run=input.dry_run)
+        if input.dry_run:  # rolled back without a failure: the photo's file goes too
+            for key in storage.stored:
+                await documents.remove_file(info.context.storage, key)
+        return answer
 
 
 if TYPE_CHECKING:

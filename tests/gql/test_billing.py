@@ -263,6 +263,27 @@ async def test_the_interval_waits_for_approval_when_the_portal_says_so(
     contract = await session.get_one(models.Contract, HEAT_PUMP_CONTRACT)
     await session.refresh(contract)
     assert contract.installment_interval is models.InstallmentInterval.MONTHLY
+    # Approved by the agent: interval and amount change together, and the cadence counts it.
+    request = await session.scalar(
+        sa.select(models.ChangeRequest.id).where(
+            models.ChangeRequest.attribute == "contract.installment_interval"
+        )
+    )
+    assert request is not None
+    approve = """mutation($input: ApproveChangeRequestInput!) {
+      approveChangeRequest(input: $input) { __typename ... on MutationError { code } } }"""
+    data, errors = await gql(
+        approve, "agent", input={"changeRequestId": global_id("ChangeRequest", request)}
+    )
+    assert errors == []
+    assert data == {"approveChangeRequest": {"__typename": "ChangeRequestDecided"}}
+    await session.refresh(contract)
+    assert (contract.installment_interval, contract.installment_amount) == (
+        models.InstallmentInterval.HALF_YEARLY,
+        Decimal("660.00"),
+    )
+    again = await _change_interval(gql, "YEARLY")
+    assert again["code"] == "CADENCE_EXCEEDED"
 
 
 async def test_only_the_contracts_customer_changes_the_interval(gql: GraphQLClient) -> None:

@@ -147,3 +147,21 @@ async def test_a_photo_that_is_no_image_stores_nothing(
     assert await session.scalar(count) == before
     after = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
     assert after == files
+
+
+async def test_a_dry_run_keeps_neither_the_readings_nor_the_photo(
+    client: httpx.AsyncClient, session: AsyncSession, test_settings: Settings
+) -> None:
+    anna = await _token(client, "anna.becker@example.org", "Demo-Kunde-1", portal=True)
+    count = sa.select(sa.func.count()).where(models.MeterReading.meter_id == HEAT_PUMP)
+    before = await session.scalar(count)
+    root = storage_of(test_settings).root
+    files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    result = await _submit(
+        client, anna, PNG, clientKey="photo-3", readings=await _values(session), dryRun=True
+    )
+    assert result["__typename"] == "MeterReadingsSubmitted", result
+    assert result["photo"]["mimeType"] == "image/png"  # what it would be
+    assert await session.scalar(count) == before
+    after = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    assert after == files
