@@ -286,6 +286,61 @@ async def test_the_interval_waits_for_approval_when_the_portal_says_so(
     assert again["code"] == "CADENCE_EXCEEDED"
 
 
+SETTINGS = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(input: $input) {
+  __typename ... on PortalPayload { portal { draftSettings } }
+  ... on MutationError { code field } } }"""
+PUBLISH = (
+    """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""
+)
+
+
+async def test_staff_configure_the_allowed_intervals(gql: GraphQLClient) -> None:
+    portal = global_id("Portal", demo.demo_id("portal:musterstadt-kunden"))
+
+    async def configure(actor: str, rule: dict[str, Any]) -> Any:
+        data, errors = await gql(
+            SETTINGS,
+            actor,
+            input={"id": portal, "changes": {"rules": {"installmentInterval": rule}}},
+        )
+        return data, errors
+
+    data, errors = await configure("admin", {"allowedIntervals": ["MONTHLY", "MONTHLY"]})
+    assert errors == []
+    assert data is not None
+    refused = data["updatePortalSettings"]
+    assert (refused["code"], refused["field"]) == (
+        "INVALID_INPUT",
+        "changes.rules.installmentInterval.allowedIntervals",
+    )
+    data, errors = await configure("admin", {"allowedIntervals": ["YEARLY"], "cadence": None})
+    assert errors == []
+    assert data is not None
+    draft = data["updatePortalSettings"]["portal"]["draftSettings"]
+    assert draft["rules"]["installmentInterval"]["allowedIntervals"] == ["YEARLY"]
+    data, errors = await gql(PUBLISH, "admin", input={"id": portal})
+    assert errors == []
+    # Published: the customer is offered yearly only, and may take it at once.
+    options = await gql(OPTIONS, "customer", id=global_id("Contract", HEAT_PUMP_CONTRACT))
+    assert options[0] is not None
+    allowed = [
+        o["interval"] for o in options[0]["node"]["installmentIntervalOptions"] if o["allowed"]
+    ]
+    assert allowed == ["YEARLY"]
+    done = await _change_interval(gql, "YEARLY")
+    assert done["contract"] == {"installmentInterval": "YEARLY", "installmentAmount": "1320.00"}
+    # Customers and other organizations' staff configure nothing.
+    for actor in ("customer", "agent", "other_admin"):
+        data, errors = await configure(actor, {"enabled": False})
+        refusal = (data or {}).get("updatePortalSettings")
+        codes = [(e.extensions or {}).get("code") for e in errors]
+        assert codes == ["FORBIDDEN"] or refusal == {
+            "__typename": "MutationError",
+            "code": "NOT_FOUND",
+            "field": "id",
+        }, (actor, data, codes)
+
+
 async def test_only_the_contracts_customer_changes_the_interval(gql: GraphQLClient) -> None:
     foreign = await _change_interval(gql, "QUARTERLY", "other_customer")
     assert (foreign["code"], foreign["field"]) == ("NOT_FOUND", "contractId")
