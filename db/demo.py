@@ -25,6 +25,7 @@ from db.portal_settings import (
     ExternalLink,
     Identifier,
     IdentifierEntity,
+    InstallmentIntervalRules,
     InstallmentRules,
     Journey,
     JourneyEntity,
@@ -49,6 +50,8 @@ from db.portal_settings import (
 NAMESPACE = uuid.UUID("6f1c1a4e-3b0e-5d8a-9a57-6b2f4f1d2c00")
 # Readings run monthly up to this date: fixed, so the data never changes.
 LAST_READING_DAY = date(2026, 11, 1)
+# The heat pump meter's reading of 1 June was taken on 20 May instead.
+EARLY_READING = (date(2026, 6, 1), date(2026, 5, 20))
 READ_ONLY_GRANTS = frozenset(g for g in models.Grant if g.value.endswith(":read"))
 
 
@@ -441,7 +444,10 @@ class DemoBuilder:
         self, org: models.Organization, contact: models.Contact, number: str
     ) -> models.Meter:
         """A heat pump tariff on a meter with two registers, HT (1.8.1) and NT (1.8.2),
-        read monthly with steady consumption."""
+        read monthly with steady consumption; the June reading was taken early, on
+        20 May, so June has none (its consumption shows as estimated). Its billing
+        account has a year of paid installments, the annual invoice, a refund and the
+        next installment open."""
         contract = self._contract(
             org,
             contact,
@@ -478,6 +484,8 @@ class DemoBuilder:
             self.add(register)
             for month in range(12):
                 read_on = _months_before(LAST_READING_DAY, 11 - month)
+                if read_on == EARLY_READING[0]:
+                    read_on = EARLY_READING[1]
                 self.add(
                     models.MeterReading(
                         id=demo_id(f"reading:{register.id}:{read_on.isoformat()}"),
@@ -490,7 +498,64 @@ class DemoBuilder:
                         status=models.MeterReadingStatus.ACCEPTED,
                     )
                 )
+        self.billing_items(org, contract)
         return meter
+
+    def billing_items(self, org: models.Organization, contract: models.Contract) -> None:
+        """A year of the contract's billing account: monthly installments paid, December's
+        open, the annual invoice of 2025 (a back payment, paid) and a refund."""
+
+        def item(
+            key: str,
+            kind: models.PaymentKind,
+            status: models.PaymentStatus,
+            amount: Decimal,
+            due: date,
+            reference: str,
+        ) -> None:
+            self.add(
+                models.Payment(
+                    id=demo_id(f"payment:{contract.id}:{key}"),
+                    organization_id=org.id,
+                    contract_id=contract.id,
+                    kind=kind,
+                    status=status,
+                    amount=amount,
+                    due_date=due,
+                    paid_at=datetime(due.year, due.month, due.day, 6, tzinfo=UTC)
+                    if status is models.PaymentStatus.PAID
+                    else None,
+                    reference=reference,
+                )
+            )
+
+        for month in range(13):
+            due = _months_before(date(2026, 12, 15), 12 - month)
+            item(
+                due.isoformat(),
+                models.PaymentKind.INSTALLMENT,
+                models.PaymentStatus.OPEN if month == 12 else models.PaymentStatus.PAID,
+                contract.installment_amount,
+                due,
+                f"Abschlag {due:%m/%Y} {contract.number}",
+            )
+        item(
+            "invoice-2025",
+            models.PaymentKind.INVOICE,
+            models.PaymentStatus.PAID,
+            Decimal("86.40"),
+            date(2026, 1, 30),
+            f"Jahresrechnung 2025 {contract.number}",
+        )
+        item(
+            "refund-2026-03",
+            models.PaymentKind.REFUND,
+            models.PaymentStatus.PAID,
+            Decimal("24.10"),
+            date(2026, 3, 10),
+            f"Erstattung Zählerwechsel {contract.number}",
+        )
+        contract.balance = Decimal("-110.00")  # December's installment is still open
 
     def portal_user(
         self,
@@ -629,6 +694,17 @@ def customer_settings(domain_label: str, notify: list[str] | None = None) -> Por
                 increment_percent=Decimal(10),
                 decrement_percent=Decimal(10),
                 cadence=Cadence(allowed_changes=1, period=3, period_type=PeriodType.MONTHS),
+            ),
+            # Bimonthly is not offered; the interval once a year.
+            installment_interval=InstallmentIntervalRules(
+                enabled=True,
+                allowed_intervals=[
+                    models.InstallmentInterval.MONTHLY,
+                    models.InstallmentInterval.QUARTERLY,
+                    models.InstallmentInterval.HALF_YEARLY,
+                    models.InstallmentInterval.YEARLY,
+                ],
+                cadence=Cadence(allowed_changes=1, period=12, period_type=PeriodType.MONTHS),
             ),
             payment_method=PaymentMethodRules(
                 block_when_overdue=True,

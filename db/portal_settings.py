@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from pydantic.alias_generators import to_camel
 from sqlalchemy.dialects import postgresql
 
-from db.models.enums import OpportunityStatus, OrderStatus
+from db.models.enums import InstallmentInterval, OpportunityStatus, OrderStatus
 
 Language = Literal["de", "en"]
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -138,6 +138,29 @@ class InstallmentRules(_Settings):
     cadence: Cadence | None = None
 
 
+class InstallmentIntervalRules(_Settings):
+    """Which intervals customers may choose for their installment (seed 001 "den
+    Zahlungsintervall"); off by default, like a rule the utility has to decide on."""
+
+    enabled: bool = False
+    allowed_intervals: list[InstallmentInterval] = Field(
+        default_factory=lambda: [
+            InstallmentInterval.MONTHLY,
+            InstallmentInterval.QUARTERLY,
+            InstallmentInterval.HALF_YEARLY,
+            InstallmentInterval.YEARLY,
+        ]
+    )
+    cadence: Cadence | None = None
+
+    @field_validator("allowed_intervals")
+    @classmethod
+    def _no_repeats(cls, value: list[InstallmentInterval]) -> list[InstallmentInterval]:
+        if len(set(value)) != len(value):
+            raise ValueError("intervals must not repeat")
+        return value
+
+
 class PaymentMethodRules(_Settings):
     enabled: bool = True
     block_when_overdue: bool = True
@@ -151,6 +174,7 @@ class DueDateRules(_Settings):
 
 class Rules(_Settings):
     installment: InstallmentRules = InstallmentRules()
+    installment_interval: InstallmentIntervalRules = InstallmentIntervalRules()
     payment_method: PaymentMethodRules = PaymentMethodRules()
     due_date: DueDateRules = DueDateRules()
 

@@ -149,6 +149,7 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "ChangeRequest.decidedBy",
         "ChangeRequest.reason",
         "Meter.counterResetAt",  # no demo meter rolled over
+        "MeterReading.photo",  # no demo reading came with a photo
         "Order.offerAnsweredAt",  # no offer answered yet
         "Order.offerDeclineReason",
         "Process.opportunity",  # the demo process is an order's

@@ -176,3 +176,43 @@ async def test_register_readings_and_backward_pages_do_not_grow_with_rows(
     # readings, registers, the registers' reading counts (one for both pages), newest
     # and oldest register readings.
     assert len(counted[1]) == 10, counted[1]
+
+
+BILLING = """
+query Billing($first: Int!, $search: Line!) {
+  contacts(first: $first, search: $search) {
+    edges { node {
+      billingAccount { balance openAmount nextInstallment { dueDate } items(first: 5) {
+        totalCount edges { node { amount } } } }
+      contracts { edges { node { meters { edges { node {
+        registers { consumption { period value estimated } }
+      } } } } } }
+    } }
+  }
+}
+"""
+
+
+async def test_billing_accounts_and_consumption_do_not_grow_with_contacts(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    counts = []
+    for first in (2, 50):
+        with counting_statements(connection) as statements:
+            data, errors = await gql(BILLING, "admin", first=first, search=volume)
+        assert errors == []
+        assert data is not None
+        edges = data["contacts"]["edges"]
+        assert len(edges) == first
+        months = [
+            month
+            for contact in edges
+            for contract in contact["node"]["contracts"]["edges"]
+            for meter in contract["node"]["meters"]["edges"]
+            for register in meter["node"]["registers"]
+            for month in register["consumption"]
+        ]
+        assert months, "the volume customers' readings give consumption"
+        counts.append(len(statements))
+    # contacts, contracts, payments, meters, registers, the registers' meters, consumption.
+    assert counts[0] == counts[1] == 7, counts

@@ -159,6 +159,11 @@ class MeterReading(TenantOwned, Base):
     submitted_by_staff_user_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("staff_user.id", ondelete="SET NULL")
     )
+    # The photo of the meter's display sent with the reading (shared by the readings of
+    # one submission); the document stays when the reading goes and vice versa.
+    photo_document_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("document.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (
         # Newest-first per meter: the dashboard's "last readings".
@@ -244,3 +249,8 @@ class Payment(TenantOwned, Base):
     due_date: Mapped[date]
     paid_at: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(sa.String(140))
+
+    __table_args__ = (
+        # The billing account's items of a period: by contract, then due date.
+        sa.Index("ix_payment_contract_id_due_date", "contract_id", "due_date"),
+    )

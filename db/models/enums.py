@@ -159,6 +159,7 @@ class DocumentType(enum.StrEnum):
     LETTER = "LETTER"
     PROTOCOL = "PROTOCOL"
     OTHER = "OTHER"
+    METER_PHOTO = "METER_PHOTO"  # the display of a meter, sent with its readings
 
 
 class PaymentKind(enum.StrEnum):

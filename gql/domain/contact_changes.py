@@ -43,12 +43,15 @@ GROUP_OF = {column: group for group, columns in GROUPS.items() for column in col
 # Contract changes that may need approval too (self_service asks `request_change`).
 CONTRACT_GROUPS: dict[str, tuple[str, ...]] = {
     "contract.installment": ("installment_amount",),
+    # The amount follows the interval (the year's sum stays), so both wait together.
+    "contract.installment_interval": ("installment_interval", "installment_amount"),
     "contract.payment_method": ("payment_method", "iban", "account_holder"),
     "contract.due_day": ("due_day",),
 }
 # The audit action an approved contract change records (cadence rules count them).
 APPLIED_ACTION = {
     "contract.installment": "contract.installment_changed",
+    "contract.installment_interval": "contract.installment_interval_changed",
     "contract.payment_method": "contract.payment_method_changed",
     "contract.due_day": "contract.due_day_changed",
 }

@@ -28,6 +28,10 @@ KIND = "staff_notification"
 SUMMARIES: dict[str, dict[str, str]] = {
     "meter_reading.submitted": {"de": "Zählerstand erfasst", "en": "Meter reading submitted"},
     "contract.installment_changed": {"de": "Abschlag geändert", "en": "Installment changed"},
+    "contract.installment_interval_changed": {
+        "de": "Zahlungsintervall geändert",
+        "en": "Installment interval changed",
+    },
     "contract.payment_method_changed": {
         "de": "Zahlungsart geändert",
         "en": "Payment method changed",

@@ -228,6 +228,7 @@ APPROVAL_ATTRIBUTES = frozenset(
         "contact.address",
         "contact.name",
         "contract.installment",
+        "contract.installment_interval",
         "contract.payment_method",
         "contract.iban",
         "contract.due_day",

@@ -29,7 +29,7 @@ from sqlalchemy.sql import Executable
 from db import models
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
-from gql.domain import audit
+from gql.domain import audit, documents
 from gql.domain.errors import DomainError, InvalidInput, Parameter, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible, one_visible
@@ -212,7 +212,10 @@ def check_reading(
     same_time: bool,
     history: Sequence[Point],
     override_plausibility: bool,
+    unit: str | None = None,
 ) -> Checked:
+    """The value to store and its status, or the reason it is refused; `unit` (the
+    meter's) goes into an IMPLAUSIBLE refusal with the expected range."""
     if meter_status is not MeterStatus.ACTIVE:
         raise ReadingRefused("METER_DECOMMISSIONED", "The meter is no longer in use.", "meterId")
     value = parse_value(raw_value, digits)
@@ -250,6 +253,7 @@ def check_reading(
                 f"The value is unusual for this meter (expected {band[0]} to {band[1]});"
                 " check it, or confirm it to send it for review.",
                 allowed=band,
+                parameters={"unit": unit},
             )
         return Checked(value, MeterReadingStatus.PENDING_REVIEW)
     return Checked(value, MeterReadingStatus.ACCEPTED)
@@ -351,6 +355,126 @@ SOURCE_OF_ROLE = {
 }
 
 
+def _client_key(client_key: str) -> str:
+    key = client_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidInput("client_key_invalid", field="clientKey")
+    return key
+
+
+async def _meter(db: AsyncSession, actor: Actor, meter_id: uuid.UUID | None) -> models.Meter:
+    """The meter, locked: concurrent retries wait for each other and store one row."""
+    meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
+    if meter is None:
+        raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
+    return meter
+
+
+async def _registers(db: AsyncSession, meter: models.Meter) -> list[models.MeterRegister]:
+    register = models.MeterRegister
+    statement = (
+        sa.select(register).where(register.meter_id == meter.id).order_by(register.obis_code)
+    )
+    return list((await db.scalars(statement)).all())
+
+
+def _codes(registers: Sequence[models.MeterRegister]) -> str:
+    return ", ".join(register.obis_code for register in registers)
+
+
+def choose_register(
+    registers: Sequence[models.MeterRegister], register: str | None, field: str = "register"
+) -> models.MeterRegister:
+    """The register named by its OBIS code; none named: the meter's only one."""
+    if register:
+        chosen = next((r for r in registers if r.obis_code == register.strip()), None)
+        if chosen is None:
+            raise ReadingRefused(
+                "REGISTER_UNKNOWN",
+                f"The meter has the registers {_codes(registers)}.",
+                field,
+                parameters={"registers": _codes(registers)},
+            )
+        return chosen
+    if len(registers) == 1:
+        return registers[0]
+    raise ReadingRefused(
+        "REGISTER_REQUIRED",
+        f"Choose a register: {_codes(registers)}.",
+        field,
+        parameters={"registers": _codes(registers)},
+    )
+
+
+async def _checked(
+    db: AsyncSession,
+    actor: Actor,
+    meter: models.Meter,
+    register: models.MeterRegister,
+    *,
+    raw_value: str,
+    moment: datetime,
+    override_plausibility: bool,
+    now: datetime,
+) -> Checked:
+    """`check_reading` over the register's stored readings and the contract's period,
+    and the portal's approval of portal users' readings."""
+    period = (await contract_periods(db.execute, [meter.contract_id]))[0]
+    near = neighbours(
+        (await stored_readings(db.execute, [register.id]))[0], moment, meter.counter_reset_at
+    )
+    checked = check_reading(
+        raw_value=raw_value,
+        read_at=moment,
+        now=now,
+        meter_status=meter.status,
+        digits=register.digits,
+        contract_start=period.start,
+        contract_end=period.end,
+        previous=near.previous,
+        later=near.later,
+        same_time=near.same_time,
+        history=near.history,
+        override_plausibility=override_plausibility,
+        unit=meter.unit,
+    )
+    if checked.status is MeterReadingStatus.ACCEPTED and await _needs_approval(db, actor):
+        checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
+    return checked
+
+
+def _reading(
+    actor: Actor,
+    meter: models.Meter,
+    register: models.MeterRegister,
+    checked: Checked,
+    moment: datetime,
+    key: str,
+    photo: models.Document | None = None,
+) -> models.MeterReading:
+    return models.MeterReading(
+        organization_id=meter.organization_id,
+        meter_id=meter.id,
+        register_id=register.id,
+        value=checked.value,
+        read_at=moment,
+        source=SOURCE_OF_ROLE[actor.role],
+        status=checked.status,
+        client_key=key,
+        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
+        submitted_by_staff_user_id=actor.impersonator_id
+        or (actor.subject_id if actor.is_staff else None),
+        photo_document_id=photo.id if photo is not None else None,
+    )
+
+
+def _line(meter: models.Meter, register: models.MeterRegister, reading: models.MeterReading) -> str:
+    return (
+        f"{meter.number} {register.obis_code}: {reading.value} {meter.unit},"
+        f" {reading.read_at:%Y-%m-%d}, {reading.status.value}"
+    )
+
+
 async def submit(
     db: AsyncSession,
     actor: Actor,
@@ -368,77 +492,27 @@ async def submit(
     """Store a reading of a meter the actor may see. The same `client_key` for the same
     meter returns the reading stored the first time (safe retries); the meter row is
     locked, so concurrent retries wait for each other and store one row."""
-    key = client_key.strip()
-    if not key or len(key) > 64:
-        raise InvalidInput("client_key_invalid", field="clientKey")
-    meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
-    if meter is None:
-        raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
+    key = _client_key(client_key)
+    meter = await _meter(db, actor, meter_id)
     reading = models.MeterReading
     earlier = await db.scalar(
         sa.select(reading).where(reading.meter_id == meter.id, reading.client_key == key)
     )
     if earlier is not None:
         return Submitted(earlier, created=False)
-    registers = (
-        await db.scalars(
-            sa.select(models.MeterRegister).where(models.MeterRegister.meter_id == meter.id)
-        )
-    ).all()
-    if register:
-        chosen = next((r for r in registers if r.obis_code == register.strip()), None)
-        if chosen is None:
-            codes = ", ".join(r.obis_code for r in registers)
-            raise ReadingRefused(
-                "REGISTER_UNKNOWN",
-                f"The meter has the registers {codes}.",
-                "register",
-                parameters={"registers": codes},
-            )
-    elif len(registers) == 1:
-        chosen = registers[0]
-    else:
-        codes = ", ".join(r.obis_code for r in registers)
-        raise ReadingRefused(
-            "REGISTER_REQUIRED",
-            f"Choose a register: {codes}.",
-            "register",
-            parameters={"registers": codes},
-        )
+    chosen = choose_register(await _registers(db, meter), register)
     moment = read_at or now
-    period = (await contract_periods(db.execute, [meter.contract_id]))[0]
-    near = neighbours(
-        (await stored_readings(db.execute, [chosen.id]))[0], moment, meter.counter_reset_at
-    )
-    checked = check_reading(
+    checked = await _checked(
+        db,
+        actor,
+        meter,
+        chosen,
         raw_value=raw_value,
-        read_at=moment,
-        now=now,
-        meter_status=meter.status,
-        digits=chosen.digits,
-        contract_start=period.start,
-        contract_end=period.end,
-        previous=near.previous,
-        later=near.later,
-        same_time=near.same_time,
-        history=near.history,
+        moment=moment,
         override_plausibility=override_plausibility,
+        now=now,
     )
-    if checked.status is MeterReadingStatus.ACCEPTED and await _needs_approval(db, actor):
-        checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
-    stored = models.MeterReading(
-        organization_id=meter.organization_id,
-        meter_id=meter.id,
-        register_id=chosen.id,
-        value=checked.value,
-        read_at=moment,
-        source=SOURCE_OF_ROLE[actor.role],
-        status=checked.status,
-        client_key=key,
-        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
-        submitted_by_staff_user_id=actor.impersonator_id
-        or (actor.subject_id if actor.is_staff else None),
-    )
+    stored = _reading(actor, meter, chosen, checked, moment, key)
     db.add(stored)
     await db.flush()
     await customer_change(
@@ -449,12 +523,234 @@ async def submit(
         "meter_reading.submitted",
         origin,
         {"meter_id": str(meter.id), "value": str(checked.value), "status": checked.status.value},
-        details=[
-            f"{meter.number} {chosen.obis_code}: {checked.value} {meter.unit},"
-            f" {moment:%Y-%m-%d}, {checked.status.value}"
-        ],
+        details=[_line(meter, chosen, stored)],
     )
     return Submitted(stored, created=True)
+
+
+# --- Every register at once, with a photo ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterValue:
+    """One register's value in a submission of all of a meter's registers."""
+
+    register: str
+    raw_value: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    """The photo of the meter's display as uploaded (see `documents.read_limited`)."""
+
+    data: bytes
+    file_name: str | None
+
+
+@dataclass(frozen=True)
+class SubmittedAll:
+    readings: list[models.MeterReading]  # in the order of the registers given
+    photo: models.Document | None
+    created: bool
+
+
+def register_key(client_key: str, register: models.MeterRegister) -> str:
+    """The idempotency key of one register's reading in a submission of all of them."""
+    key = f"{client_key}:{register.obis_code}"
+    if len(key) > 64:
+        raise InvalidInput("client_key_invalid", field="clientKey")
+    return key
+
+
+def match_registers(
+    registers: Sequence[models.MeterRegister], values: Sequence[RegisterValue]
+) -> list[models.MeterRegister]:
+    """The register of each value: every register of the meter exactly once (HT and NT
+    are read together, or not at all).
+
+    Raises:
+        ReadingRefused: REGISTER_UNKNOWN naming `readings.<i>.register`.
+        InvalidInput: a register twice; a register without a value.
+    """
+    chosen: list[models.MeterRegister] = []
+    for index, value in enumerate(values):
+        register = choose_register(registers, value.register, f"readings.{index}.register")
+        if register in chosen:
+            raise InvalidInput("register_repeated", field=f"readings.{index}.register")
+        chosen.append(register)
+    if len(chosen) != len(registers):
+        missing = [register for register in registers if register not in chosen]
+        raise InvalidInput(
+            "readings_incomplete", field="readings", parameters={"registers": _codes(missing)}
+        )
+    return chosen
+
+
+def check_photo(data: bytes) -> documents.FileType:
+    """A photo is an image: PNG, JPEG, TIFF or HEIC, sniffed from its content.
+
+    Raises:
+        InvalidInput: anything else (a PDF, a program), with the detected type.
+    """
+    try:
+        kind = documents.check_type(data)
+    except documents.UploadRefused as refused:
+        raise InvalidInput(
+            "photo_not_an_image", field="photo", parameters={"detectedType": refused.detected_type}
+        ) from refused
+    if not kind.mime.startswith("image/"):
+        raise InvalidInput(
+            "photo_not_an_image", field="photo", parameters={"detectedType": kind.mime}
+        )
+    return kind
+
+
+async def submit_all(
+    db: AsyncSession,
+    actor: Actor,
+    storage: documents.DocumentStorage,
+    *,
+    meter_id: uuid.UUID | None,
+    values: Sequence[RegisterValue],
+    read_at: datetime | None,
+    client_key: str,
+    override_plausibility: bool,
+    photo: Photo | None,
+    origin: audit.Origin,
+    notify: Notifier,
+    now: datetime,
+) -> SubmittedAll:
+    """Store a reading of every register of a meter at one moment, all or none: each is
+    checked like `submit`'s (a refusal names `readings.<i>.value`), and only when every
+    one passes are they stored, with the photo (a METER_PHOTO document of the contract's
+    holder) if one came. The same `client_key` returns what the first submission
+    stored. Staff are told once, with every register's line.
+
+    Raises:
+        ReadingRefused: a register's value is refused (nothing is stored).
+        InvalidInput: registers missing or repeated; the photo is not an image, or the
+            meter belongs to no contract to keep it with.
+    """
+    key = _client_key(client_key)
+    meter = await _meter(db, actor, meter_id)
+    registers = await _registers(db, meter)
+    chosen = match_registers(registers, values)
+    keys = [register_key(key, register) for register in chosen]
+    reading = models.MeterReading
+    earlier = (
+        await db.scalars(
+            sa.select(reading).where(reading.meter_id == meter.id, reading.client_key.in_(keys))
+        )
+    ).all()
+    if earlier:
+        by_key = {row.client_key: row for row in earlier}
+        document = None
+        if earlier[0].photo_document_id is not None:
+            document = await db.get(models.Document, earlier[0].photo_document_id)
+        rows = [by_key[k] for k in keys if k in by_key]
+        return SubmittedAll(rows, document, created=False)
+    moment = read_at or now
+    checked: list[Checked] = []
+    for index, (register, value) in enumerate(zip(chosen, values, strict=True)):
+        try:
+            checked.append(
+                await _checked(
+                    db,
+                    actor,
+                    meter,
+                    register,
+                    raw_value=value.raw_value,
+                    moment=moment,
+                    override_plausibility=override_plausibility,
+                    now=now,
+                )
+            )
+        except ReadingRefused as refused:
+            field = refused.field if refused.field in ("meterId", "readAt") else "value"
+            raise ReadingRefused(
+                refused.code,
+                refused.key,
+                field if field != "value" else f"readings.{index}.value",
+                refused.allowed,
+                {**refused.parameters, "register": register.obis_code},
+            ) from refused
+    kind = check_photo(photo.data) if photo is not None else None
+    document = None
+    if photo is not None and kind is not None:
+        document = await _store_photo(db, actor, storage, meter, photo, kind, moment, origin)
+    stored = [
+        _reading(actor, meter, register, result, moment, k, document)
+        for register, result, k in zip(chosen, checked, keys, strict=True)
+    ]
+    db.add_all(stored)
+    await db.flush()
+    lines = [_line(meter, register, row) for register, row in zip(chosen, stored, strict=True)]
+    if document is not None:
+        lines.append(f"Foto / photo: {document.name}")
+    for position, row in enumerate(stored):
+        data = {
+            "meter_id": str(meter.id),
+            "value": str(row.value),
+            "status": row.status.value,
+            "photo_document_id": str(document.id) if document is not None else None,
+        }
+        if position == 0:  # one mail to staff for the whole submission
+            await customer_change(
+                db, notify, actor, row, "meter_reading.submitted", origin, data, details=lines
+            )
+        else:
+            audit.about(db, actor, row, "meter_reading.submitted", origin, data)
+    return SubmittedAll(stored, document, created=True)
+
+
+async def _store_photo(
+    db: AsyncSession,
+    actor: Actor,
+    storage: documents.DocumentStorage,
+    meter: models.Meter,
+    photo: Photo,
+    kind: documents.FileType,
+    moment: datetime,
+    origin: audit.Origin,
+) -> models.Document:
+    """The photo as a document of the contract's holder; stored last, so a failure
+    leaves no row (the caller wraps the transaction in `documents.undo_on_failure`)."""
+    contract = (
+        await db.get(models.Contract, meter.contract_id) if meter.contract_id is not None else None
+    )
+    if contract is None:
+        raise InvalidInput("photo_needs_contract", field="photo")
+    name = photo.file_name or f"Zaehlerstand {meter.number} {moment:%Y-%m-%d}"
+    document = models.Document(
+        id=uuid.uuid4(),
+        organization_id=meter.organization_id,
+        contact_id=contract.contact_id,
+        contract_id=contract.id,
+        name=documents.clean_file_name(name, kind),
+        type=models.DocumentType.METER_PHOTO,
+        mime_type=kind.mime,
+        size_bytes=len(photo.data),
+        storage_key=documents.new_key(meter.organization_id),
+        uploaded_by_id=actor.subject_id if actor.is_portal_user else None,
+    )
+    db.add(document)
+    await db.flush()
+    audit.about(
+        db,
+        actor,
+        document,
+        documents.UPLOADED,
+        origin,
+        {
+            "name": document.name,
+            "mime_type": kind.mime,
+            "size_bytes": len(photo.data),
+            "type": document.type.value,
+            "meter_id": str(meter.id),
+        },
+    )
+    await storage.put(document.storage_key, photo.data)
+    return document
 
 
 async def _needs_approval(db: AsyncSession, actor: Actor) -> bool:

@@ -18,15 +18,16 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from db.models.enums import PaymentMethod
+from db.models.enums import InstallmentInterval, PaymentMethod
 from db.portal_settings import (
     Cadence,
     DueDateRules,
+    InstallmentIntervalRules,
     InstallmentRules,
     PaymentMethodRules,
     PeriodType,
@@ -227,6 +228,91 @@ def installment_options(
         allowed=installment_range(current, rules),
         next_change_at=next_change_at(rules.cadence, history, now),
     )
+
+
+# --- Installment interval ------------------------------------------------------------------
+
+INTERVAL_MONTHS: dict[InstallmentInterval, int] = {
+    InstallmentInterval.MONTHLY: 1,
+    InstallmentInterval.BIMONTHLY: 2,
+    InstallmentInterval.QUARTERLY: 3,
+    InstallmentInterval.HALF_YEARLY: 6,
+    InstallmentInterval.YEARLY: 12,
+}
+
+
+def amount_for_interval(
+    amount: Decimal, current: InstallmentInterval, new: InstallmentInterval
+) -> Decimal:
+    """The installment that pays the same per year in the new interval (monthly 90.00
+    is quarterly 270.00), to the cent, half a cent up (monthly 33.34 from yearly 400.00
+    is 33.33)."""
+    exact = amount * INTERVAL_MONTHS[new] / INTERVAL_MONTHS[current]
+    return exact.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def installment_interval_refusal(
+    rules: InstallmentIntervalRules,
+    current: InstallmentInterval,
+    requested: InstallmentInterval,
+    amount: Decimal,
+    history: Sequence[datetime],
+    now: datetime,
+) -> RuleViolation | InvalidInput | None:
+    """Why the interval can not become `requested` now, or None: not enabled
+    (DISABLED), the current one, not one the portal allows (INTERVAL_NOT_ALLOWED), an
+    installment above MAX_AMOUNT in it, then the cadence (CADENCE_EXCEEDED)."""
+    if not rules.enabled:
+        return RuleViolation(
+            "The installment interval can not be changed in this portal.",
+            code="DISABLED",
+            field="interval",
+        )
+    if requested == current:
+        return InvalidInput(
+            "installment_interval_unchanged",
+            field="interval",
+            parameters={"currentInterval": current.value},
+        )
+    if requested not in rules.allowed_intervals:
+        allowed = ", ".join(interval.value for interval in rules.allowed_intervals)
+        return RuleViolation(
+            f"The portal allows these intervals: {allowed}.",
+            code="INTERVAL_NOT_ALLOWED",
+            field="interval",
+            parameters={"allowedIntervals": allowed},
+        )
+    if not CENT <= amount_for_interval(amount, current, requested) <= MAX_AMOUNT:
+        return InvalidInput(
+            "installment_interval_amount_out_of_bounds",
+            field="interval",
+            parameters={"maxAmount": MAX_AMOUNT},
+        )
+    try:
+        check_cadence(rules.cadence, history, now)
+    except CadenceRefused as refused:
+        return refused
+    return None
+
+
+def check_installment_interval(
+    rules: InstallmentIntervalRules,
+    current: InstallmentInterval,
+    requested: InstallmentInterval,
+    amount: Decimal,
+    history: Sequence[datetime],
+    now: datetime,
+) -> Decimal:
+    """The installment in the new interval, if the portal's rules allow the change.
+
+    Raises:
+        RuleViolation: DISABLED, INTERVAL_NOT_ALLOWED, CADENCE_EXCEEDED.
+        InvalidInput: the interval is the current one; the amount would be too high.
+    """
+    refusal = installment_interval_refusal(rules, current, requested, amount, history, now)
+    if refusal is not None:
+        raise refusal
+    return amount_for_interval(amount, current, requested)
 
 
 # --- Payment method ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
+INSTALLMENT_INTERVAL_CHANGED = "contract.installment_interval_changed"
 PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
 DUE_DAY_CHANGED = "contract.due_day_changed"
 # The longest cadence period is 366 days or months; older history never counts.
@@ -90,6 +91,7 @@ class ContractFacts:
     changes its cadences count (newest first) and the overdue sum."""
 
     installment_changes: list[datetime]
+    installment_interval_changes: list[datetime]
     payment_method_changes: list[datetime]
     overdue: Decimal
 
@@ -108,7 +110,9 @@ async def contract_facts(
         .where(
             event.organization_id.in_({contract.organization_id for contract in contracts}),
             event.entity_id.in_(ids),
-            event.action.in_((INSTALLMENT_CHANGED, PAYMENT_METHOD_CHANGED)),
+            event.action.in_(
+                (INSTALLMENT_CHANGED, INSTALLMENT_INTERVAL_CHANGED, PAYMENT_METHOD_CHANGED)
+            ),
             event.created_at > now - HISTORY,
         )
         .order_by(event.created_at.desc())
@@ -125,6 +129,7 @@ async def contract_facts(
     return [
         ContractFacts(
             installment_changes=changes[(contract.id, INSTALLMENT_CHANGED)],
+            installment_interval_changes=changes[(contract.id, INSTALLMENT_INTERVAL_CHANGED)],
             payment_method_changes=changes[(contract.id, PAYMENT_METHOD_CHANGED)],
             overdue=overdue.get(contract.id, Decimal(0)),
         )
@@ -138,6 +143,7 @@ async def _facts(db: AsyncSession, contract: models.Contract, now: datetime) -> 
 
 # The attributes a portal may require staff approval for (settings `approvalRequiredAttributes`).
 INSTALLMENT_APPROVAL = "contract.installment"
+INSTALLMENT_INTERVAL_APPROVAL = "contract.installment_interval"
 PAYMENT_METHOD_APPROVAL = "contract.payment_method"
 IBAN_APPROVAL = "contract.iban"
 DUE_DAY_APPROVAL = "contract.due_day"
@@ -187,6 +193,63 @@ async def change_installment(
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
     )
     contract.installment_amount = new
+    await db.flush()
+    return contract
+
+
+async def change_installment_interval(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    contract_id: uuid.UUID | None,
+    interval: models.InstallmentInterval,
+    origin: audit.Origin,
+    notify: Notifier,
+    now: datetime,
+) -> models.Contract | models.ChangeRequest:
+    """Change how often the installment is due, within the portal's
+    `rules.installment_interval` (allowed intervals, cadence); the amount follows so
+    that the year's sum stays the same (`rules.amount_for_interval`)."""
+    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
+    amount = rules.check_installment_interval(
+        portal_rules.installment_interval,
+        contract.installment_interval,
+        interval,
+        contract.installment_amount,
+        (await _facts(db, contract, now)).installment_interval_changes,
+        now,
+    )
+    if INSTALLMENT_INTERVAL_APPROVAL in approval:
+        return await request_change(
+            db,
+            actor,
+            contract,
+            INSTALLMENT_INTERVAL_APPROVAL,
+            {"installment_interval": interval, "installment_amount": amount},
+            origin=origin,
+            notify=notify,
+            field="interval",
+        )
+    await customer_change(
+        db,
+        notify,
+        actor,
+        contract,
+        INSTALLMENT_INTERVAL_CHANGED,
+        origin,
+        {
+            "from": contract.installment_interval.value,
+            "to": interval.value,
+            "amount_from": str(contract.installment_amount),
+            "amount_to": str(amount),
+        },
+        details=[
+            f"{contract.number}: {contract.installment_interval.value}"
+            f" {contract.installment_amount} EUR -> {interval.value} {amount} EUR"
+        ],
+    )
+    contract.installment_interval = interval
+    contract.installment_amount = amount
     await db.flush()
     return contract
 

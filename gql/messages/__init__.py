@@ -24,11 +24,28 @@ CATALOGUES: dict[str, dict[str, str]] = {"de": de.MESSAGES, "en": en.MESSAGES}
 # `account_holder_required`), with the refusal's parameters as placeholders.
 SPECIFIC: dict[str, dict[str, str]] = {"de": de.SPECIFIC, "en": en.SPECIFIC}
 
+_DE_INTERVALS = {
+    "MONTHLY": "monatlich",
+    "BIMONTHLY": "zweimonatlich",
+    "QUARTERLY": "vierteljährlich",
+    "HALF_YEARLY": "halbjährlich",
+    "YEARLY": "jährlich",
+}
+_EN_INTERVALS = {
+    "MONTHLY": "monthly",
+    "BIMONTHLY": "every two months",
+    "QUARTERLY": "quarterly",
+    "HALF_YEARLY": "half-yearly",
+    "YEARLY": "yearly",
+}
+
 # Words a parameter carries in English (enum values, the service's nouns), as each
 # language writes them in a sentence; values not listed are shown as they are.
 _WORDS: dict[str, dict[str, dict[str, str]]] = {
     "de": {
         "periodUnit": {"DAYS": "Tage", "WEEKS": "Wochen", "MONTHS": "Monate"},
+        "allowedIntervals": _DE_INTERVALS,
+        "currentInterval": _DE_INTERVALS,
         "what": {
             "change request": "Die Änderungsanfrage",
             "contact": "Der Kontakt",
@@ -53,11 +70,18 @@ _WORDS: dict[str, dict[str, dict[str, str]]] = {
             "installment": "des Abschlags",
             "payment_method": "der Zahlungsart",
             "due_day": "des Fälligkeitstags",
+            "installment_interval": "des Zahlungsintervalls",
         },
     },
     "en": {
         "periodUnit": {"DAYS": "days", "WEEKS": "weeks", "MONTHS": "months"},
-        "change": {"payment_method": "payment method", "due_day": "due day"},
+        "allowedIntervals": _EN_INTERVALS,
+        "currentInterval": _EN_INTERVALS,
+        "change": {
+            "payment_method": "payment method",
+            "due_day": "due day",
+            "installment_interval": "installment interval",
+        },
     },
 }
 
@@ -99,8 +123,8 @@ class _Filled(dict[str, str]):
 def _filled(template: str, language: str, parameters: Mapping[str, Parameter], detail: str) -> str:
     values = _Filled({name: show(value, language) for name, value in parameters.items()})
     for name, words in _WORDS[language].items():
-        if name in values:
-            values[name] = words.get(values[name], values[name])
+        if name in values:  # a single word, or a list of them ("MONTHLY, YEARLY")
+            values[name] = ", ".join(words.get(part, part) for part in values[name].split(", "))
     values["detail"] = detail
     return string.Formatter().vformat(template, (), values)
 

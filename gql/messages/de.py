@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     " werden, sobald sie bezahlt sind.",
     "TOO_CLOSE_TO_DUE_DATE": "Die nächste Zahlung ist am {nextDueDate} fällig; Änderungen sind"
     " bis {daysBefore} Tage vorher möglich, danach wieder nach diesem Datum.",
+    "INTERVAL_NOT_ALLOWED": "Bitte wählen Sie eines dieser Zahlungsintervalle: {allowedIntervals}.",
     # Meter readings
     "METER_NOT_FOUND": "Dieser Zähler wurde nicht gefunden.",
     "METER_DECOMMISSIONED": "Der Zähler ist nicht mehr in Betrieb.",
@@ -43,7 +44,7 @@ MESSAGES: dict[str, str] = {
     "GREATER_THAN_LATER": "Der Wert liegt über einem späteren Zählerstand ({laterValue} am"
     " {laterReadAt}).",
     "IMPLAUSIBLE": "Der Wert ist für diesen Zähler ungewöhnlich (erwartet {allowedMin} bis"
-    " {allowedMax}); bitte prüfen Sie ihn oder bestätigen Sie ihn zur Prüfung.",
+    " {allowedMax} {unit}); bitte prüfen Sie ihn oder bestätigen Sie ihn zur Prüfung.",
     "OUT_OF_ORDER": "Der Wert muss zwischen den benachbarten Zählerständen liegen"
     " ({lowerValue} und {upperValue}).",
     # Documents
@@ -132,6 +133,14 @@ SPECIFIC: dict[str, str] = {
     "amount_too_many_decimals": "Beträge haben höchstens zwei Nachkommastellen (Cent).",
     "amount_out_of_bounds": "Bitte geben Sie einen Betrag zwischen 0,01 und {maxAmount} ein.",
     "installment_unchanged": "Der Abschlag beträgt bereits {currentAmount} EUR.",
+    "installment_interval_unchanged": "Der Abschlag wird bereits {currentInterval} gezahlt.",
+    "installment_interval_amount_out_of_bounds": "In diesem Intervall läge der Abschlag"
+    " außerhalb von 0,01 bis {maxAmount} EUR.",
+    "readings_incomplete": "Bitte geben Sie für jedes Zählwerk des Zählers einen Stand ein:"
+    " {registers}.",
+    "register_repeated": "Jedes Zählwerk kann je Meldung nur einen Stand haben.",
+    "photo_not_an_image": "Das Foto muss ein PNG-, JPEG-, TIFF- oder HEIC-Bild sein.",
+    "photo_needs_contract": "Ein Foto kann nur zu einem Zähler eines Vertrags abgelegt werden.",
     "iban_required": "Für das SEPA-Lastschriftverfahren wird eine IBAN benötigt.",
     "iban_invalid": "Das ist keine gültige IBAN.",
     "iban_not_sepa": "Die IBAN stammt nicht aus einem SEPA-Land.",

@@ -25,6 +25,7 @@ MESSAGES: dict[str, str] = {
     " once they are paid.",
     "TOO_CLOSE_TO_DUE_DATE": "The next payment is due on {nextDueDate}; changes are possible"
     " until {daysBefore} days before, so again after that date.",
+    "INTERVAL_NOT_ALLOWED": "Please choose one of these intervals: {allowedIntervals}.",
     # Meter readings
     "METER_NOT_FOUND": "This meter was not found.",
     "METER_DECOMMISSIONED": "The meter is no longer in use.",
@@ -40,7 +41,7 @@ MESSAGES: dict[str, str] = {
     " {previousReadAt}).",
     "GREATER_THAN_LATER": "The value is above a later reading ({laterValue} on {laterReadAt}).",
     "IMPLAUSIBLE": "The value is unusual for this meter (expected {allowedMin} to"
-    " {allowedMax}); please check it, or confirm it to send it for review.",
+    " {allowedMax} {unit}); please check it, or confirm it to send it for review.",
     "OUT_OF_ORDER": "The value must lie between the neighbouring readings ({lowerValue} and"
     " {upperValue}).",
     # Documents
@@ -123,6 +124,13 @@ SPECIFIC: dict[str, str] = {
     "amount_too_many_decimals": "Amounts have at most two decimals (cents).",
     "amount_out_of_bounds": "Enter an amount between 0.01 and {maxAmount}.",
     "installment_unchanged": "The installment is {currentAmount} EUR already.",
+    "installment_interval_unchanged": "The installment is paid {currentInterval} already.",
+    "installment_interval_amount_out_of_bounds": "In this interval the installment would be"
+    " outside 0.01 to {maxAmount} EUR.",
+    "readings_incomplete": "Please enter a reading for every register of the meter: {registers}.",
+    "register_repeated": "Each register can have only one reading per submission.",
+    "photo_not_an_image": "The photo must be a PNG, JPEG, TIFF or HEIC image.",
+    "photo_needs_contract": "A photo can only be kept for a meter of a contract.",
     "iban_required": "SEPA direct debit needs an IBAN.",
     "iban_invalid": "This is not a valid IBAN.",
     "iban_not_sepa": "The IBAN is not from a SEPA country.",

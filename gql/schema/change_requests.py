@@ -43,6 +43,10 @@ class ChangeAttribute(enum.Enum):
     INSTALLMENT = strawberry.enum_value(
         "contract.installment", description="The installment (Abschlag) of a contract."
     )
+    INSTALLMENT_INTERVAL = strawberry.enum_value(
+        "contract.installment_interval",
+        description="How often a contract's installment is due, with the amount that follows.",
+    )
     PAYMENT_METHOD = strawberry.enum_value(
         "contract.payment_method", description="SEPA direct debit or transfer, with the IBAN."
     )

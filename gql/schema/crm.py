@@ -22,7 +22,7 @@ from gql.auth.permissions import (
 from gql.context import Info
 from gql.domain import documents
 from gql.resolvers.common import load_one, load_page, readings_page
-from gql.schema import criteria, enums, results, rules
+from gql.schema import billing, criteria, enums, results, rules
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor
@@ -214,6 +214,30 @@ class Contact(RowNode):
         size = info.context.settings.max_page_size
         return slice_connection(rows, first, after, size, last, before)
 
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=PAYMENT,
+        description="The billing account over the contact's contracts: balance, the items of"
+        " a period and their sums, the next installment.",
+    )
+    async def billing_account(
+        self,
+        info: Info,
+        contract_id: Annotated[
+            strawberry.relay.GlobalID | None,
+            strawberry.argument(description="Only this contract (default: all of the contact)."),
+        ] = None,
+        since: Annotated[
+            date | None,
+            strawberry.argument(name="from", description="Items due on or after this day."),
+        ] = None,
+        until: Annotated[
+            date | None,
+            strawberry.argument(name="to", description="Items due on or before this day."),
+        ] = None,
+    ) -> billing.BillingAccount | None:
+        return await billing.billing_account(info, row_of(self), contract_id, since, until)
+
     @allow(STAFF, description="Portal users assigned to the contact.")
     async def portal_users(
         self,
@@ -391,6 +415,18 @@ class Contract(RowNode):
     async def payment_method_options(self, info: Info) -> list[rules.PaymentMethodOption] | None:
         return await rules.payment_method_options(info, row_of(self))
 
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=Grant.INSTALLMENT_UPDATE,
+        description="Every installment interval, the amount it would have and whether"
+        " changeInstallmentInterval accepts it now, with the reason when not (null: no"
+        " published portal applies).",
+    )
+    async def installment_interval_options(
+        self, info: Info
+    ) -> list[rules.InstallmentIntervalOption] | None:
+        return await rules.installment_interval_options(info, row_of(self))
+
 
 @strawberry.type(description="A counter of a meter, e.g. OBIS 1.8.1 (high tariff).")
 class MeterRegister(RowNode):
@@ -420,6 +456,32 @@ class MeterRegister(RowNode):
     ) -> rules.ReadingRange | None:
         moment = None if read_at is None else results.aware(read_at)
         return await rules.reading_range(info, row_of(self), moment)
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=METER,
+        description="Consumption per month or year, oldest first, in the meter's unit:"
+        " apportioned by time between the readings, estimated where a month has none.",
+    )
+    async def consumption(
+        self,
+        info: Info,
+        interval: Annotated[
+            billing.ConsumptionInterval,
+            strawberry.argument(description="MONTH (default) or YEAR."),
+        ] = billing.ConsumptionInterval.MONTH,
+        since: Annotated[
+            date | None,
+            strawberry.argument(
+                name="from", description="From the month or year holding this day."
+            ),
+        ] = None,
+        until: Annotated[
+            date | None,
+            strawberry.argument(name="to", description="Until the month or year holding this day."),
+        ] = None,
+    ) -> list[billing.Consumption] | None:
+        return await billing.register_consumption(info, row_of(self), interval, since, until)
 
     @allow(
         STAFF_AND_PORTAL_USERS,
@@ -506,6 +568,14 @@ class MeterReading(RowNode):
     status: enums.MeterReadingStatus | None = allow(
         STAFF_AND_PORTAL_USERS, grant=METER, description="Review state."
     )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=DOCUMENT,
+        description="The photo of the meter's display sent with the reading, if one was.",
+    )
+    async def photo(self, info: Info) -> Document | None:
+        return await load_one(info, models.Document, row_of(self).photo_document_id)
 
     @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The register read.")
     async def register(self, info: Info) -> MeterRegister | None:
@@ -670,6 +740,21 @@ class Payment(RowNode):
     async def contract(self, info: Info) -> Contract | None:
         return await load_one(info, models.Contract, row_of(self).contract_id)
 
+
+# The billing account's filters: the items' contract and due date, their status and kind.
+criteria.declare(
+    "Contact.billingAccount",
+    contract_id=criteria.criterion(Payment, "contract", models.Payment.contract_id),
+    **{
+        "from": criteria.criterion(Payment, "due_date"),
+        "to": criteria.criterion(Payment, "due_date"),
+    },
+)
+criteria.declare(
+    "BillingAccount.items",
+    status=criteria.criterion(Payment, "status"),
+    kind=criteria.criterion(Payment, "kind"),
+)
 
 # The filters of a contact's documents, each behind the field that shows its column.
 criteria.declare(

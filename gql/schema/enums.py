@@ -278,6 +278,8 @@ else:
             enums.DocumentType.LETTER: "A letter to the customer.",
             enums.DocumentType.PROTOCOL: "A protocol, e.g. of an installation or meter change.",
             enums.DocumentType.OTHER: "Anything else, e.g. a file the customer uploaded.",
+            enums.DocumentType.METER_PHOTO: "A photo of a meter's display, sent with its"
+            " readings (submitMeterReadings).",
         },
     )
     ChangeRequestStatus = described_enum(

@@ -66,6 +66,8 @@ _CODES: dict[str, str] = {
     " be changed once they are paid; parameter `overdueAmount` (EUR).",
     "TOO_CLOSE_TO_DUE_DATE": "Contract self-service: the next due date is too close for a"
     " change of the due day; parameters `nextDueDate` and `daysBefore`.",
+    "INTERVAL_NOT_ALLOWED": "Contract self-service: the portal does not offer this installment"
+    " interval; parameter `allowedIntervals` lists those it offers.",
     # Meter readings
     "METER_NOT_FOUND": "Meter readings: no such meter visible to the caller.",
     "METER_DECOMMISSIONED": "Meter readings: the meter is no longer in use.",
@@ -84,7 +86,8 @@ _CODES: dict[str, str] = {
     "GREATER_THAN_LATER": "Meter readings: above a later reading; parameters `laterValue` and"
     " `laterReadAt`.",
     "IMPLAUSIBLE": "Meter readings: unusual for the meter (confirm with"
-    " overridePlausibility); parameters `allowedMin` and `allowedMax`.",
+    " overridePlausibility); parameters `allowedMin` and `allowedMax` (the expected range)"
+    " and `unit` (the meter's).",
     "OUT_OF_ORDER": "Meter reading review: a corrected value must lie between the"
     " neighbouring readings; parameters `lowerValue` and `upperValue`.",
     # Documents
@@ -137,7 +140,7 @@ _CODES: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from gql.domain.errors import ErrorCode
+    from gql.domain.errors import ErrorCode as ErrorCode
 else:
     ErrorCode = described_enum(
         errors.ErrorCode,

@@ -19,8 +19,9 @@ from db.portal_settings import Rules
 from gql import messages
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.domain import readings, rules, self_service
+from gql.domain import errors, readings, rules, self_service
 from gql.schema import enums
+from gql.schema.results import ErrorCode
 
 
 @strawberry.type(description="What changeInstallment accepts for the contract now.")
@@ -83,6 +84,25 @@ class PaymentMethodOption:
     needs_approval: bool = public(
         "Whether choosing it waits for staff approval (a new IBAN may, when the portal"
         " requires approval of IBAN changes)."
+    )
+
+
+@strawberry.type(
+    description="An installment interval and whether changeInstallmentInterval accepts it now."
+)
+class InstallmentIntervalOption:
+    interval: enums.InstallmentInterval = public("The interval.")
+    current: bool = public("Whether the installment is due this often now.")
+    allowed: bool = public("Whether changeInstallmentInterval accepts it now.")
+    amount: Decimal = public("The installment in this interval, EUR: the same sum per year as now.")
+    code: ErrorCode | None = public(
+        "Why not, when not allowed: DISABLED, INTERVAL_NOT_ALLOWED, CADENCE_EXCEEDED, or"
+        " INVALID_INPUT (the current interval; an installment too high in it)."
+    )
+    message: str | None = public("Why not, in words, when not allowed.")
+    next_possible_at: datetime | None = public("When it is possible, for CADENCE_EXCEEDED.")
+    needs_approval: bool = public(
+        "Whether choosing it waits for staff approval (the answer is ChangeRequested)."
     )
 
 
@@ -219,6 +239,47 @@ async def payment_method_options(
         )
         for method in models.PaymentMethod
     ]
+
+
+async def installment_interval_options(
+    info: Info, contract: models.Contract
+) -> list[InstallmentIntervalOption] | None:
+    known = await _in_advance(info, contract)
+    if known is None:
+        return None
+    language = None
+    options = []
+    for interval in models.InstallmentInterval:
+        refusal = rules.installment_interval_refusal(
+            known.rules.installment_interval,
+            contract.installment_interval,
+            interval,
+            contract.installment_amount,
+            known.facts.installment_interval_changes,
+            known.now,
+        )
+        message = None
+        if refusal is not None:
+            # The same words as changeInstallmentInterval's refusal, in the caller's language.
+            language = language or await info.context.language()
+            message = messages.message(
+                refusal.code, language, refusal.parameters, refusal.message, refusal.key
+            )
+        options.append(
+            InstallmentIntervalOption(
+                interval=interval,
+                current=interval is contract.installment_interval,
+                allowed=refusal is None,
+                amount=rules.amount_for_interval(
+                    contract.installment_amount, contract.installment_interval, interval
+                ),
+                code=None if refusal is None else errors.ErrorCode(refusal.code),
+                message=message,
+                next_possible_at=getattr(refusal, "next_possible_at", None),
+                needs_approval=self_service.INSTALLMENT_INTERVAL_APPROVAL in known.approval,
+            )
+        )
+    return options
 
 
 async def reading_range(

@@ -11,18 +11,26 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
+from strawberry.file_uploads import Upload
 
 from db import models
 from db.models.enums import Grant
 from gql.auth.actor import Role
-from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, Impersonation, allow, public
+from gql.auth.permissions import (
+    STAFF,
+    STAFF_AND_CUSTOMER,
+    STAFF_AND_PORTAL_USERS,
+    Impersonation,
+    allow,
+    public,
+)
 from gql.context import Info
 from gql.descriptions import described_enum
-from gql.domain import offers, readings, rules, self_service
+from gql.domain import documents, offers, readings, rules, self_service
 from gql.resolvers.common import query_page
 from gql.schema import enums
 from gql.schema.change_requests import ChangeRequest, ChangeRequested
-from gql.schema.crm import Contract, Meter, MeterReading, Order
+from gql.schema.crm import Contract, Document, Meter, MeterReading, Order
 from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.results import (
     DRY_RUN,
@@ -137,6 +145,16 @@ class ChangePaymentMethodInput:
     dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
 
 
+@strawberry.input(description="A new interval for a contract's installment.")
+class ChangeInstallmentIntervalInput:
+    contract_id: relay.GlobalID = strawberry.field(description="The contract.")
+    interval: enums.InstallmentInterval = strawberry.field(
+        description="How often the installment is due from now on; the amount follows, so"
+        " that the year's sum stays the same (Contract.installmentIntervalOptions shows it)."
+    )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
+
+
 @strawberry.input(description="A new day of the month for a contract's payments.")
 class ChangeDueDateInput:
     contract_id: relay.GlobalID = strawberry.field(description="The contract.")
@@ -179,6 +197,25 @@ async def change_payment_method(
             iban=input.iban,
             account_holder=input.account_holder,
             mandate_accepted=input.mandate_accepted,
+            origin=origin(info),
+            notify=notifier(info),
+            now=now(),
+        )
+        return _changed(contract)
+
+    return await attempt(info, work, dry_run=input.dry_run)
+
+
+async def change_installment_interval(
+    info: Info,
+    input: Annotated[ChangeInstallmentIntervalInput, strawberry.argument(description=INPUT)],
+) -> ContractChangeResult:
+    async def work(db: AsyncSession) -> ContractChanged | ChangeRequested:
+        contract = await self_service.change_installment_interval(
+            db,
+            info.context.actor,
+            contract_id=row_id(input.contract_id, "Contract", "contractId"),
+            interval=input.interval,
             origin=origin(info),
             notify=notifier(info),
             now=now(),
@@ -242,6 +279,24 @@ class MeterReadingRefused(Error):
     reason: str = public("The code, as text (kept for older clients; read `code`).")
     allowed_min: Decimal | None = public("Lowest plausible value, for IMPLAUSIBLE.")
     allowed_max: Decimal | None = public("Highest plausible value, for IMPLAUSIBLE.")
+    unit: str | None = public("The meter's unit of allowedMin and allowedMax, for IMPLAUSIBLE.")
+    register: str | None = public(
+        "The register (OBIS code) whose value was refused, for submitMeterReadings."
+    )
+
+
+def _reading_refused(refused: readings.ReadingRefused) -> MeterReadingRefused:
+    low, high = refused.allowed or (None, None)
+    unit = refused.parameters.get("unit")
+    register = refused.parameters.get("register")
+    return MeterReadingRefused(
+        **error_fields(refused),
+        reason=refused.code,
+        allowed_min=low,
+        allowed_max=high,
+        unit=str(unit) if unit is not None else None,
+        register=str(register) if register is not None else None,
+    )
 
 
 ReadingResult = Annotated[
@@ -273,18 +328,115 @@ async def submit_meter_reading(
                 now=now(),
             )
         except readings.ReadingRefused as refused:  # checked before anything is written
-            low, high = refused.allowed or (None, None)
-            return MeterReadingRefused(
-                **error_fields(refused),
-                reason=refused.code,
-                allowed_min=low,
-                allowed_max=high,
-            )
+            return _reading_refused(refused)
         return MeterReadingSubmitted(
             reading=cast(MeterReading, submitted.reading), created=submitted.created
         )
 
     return await attempt(info, work, dry_run=input.dry_run)
+
+
+@strawberry.input(description="The value of one register, in submitMeterReadings.")
+class RegisterReadingInput:
+    register: Line = strawberry.field(description="OBIS code of the register, e.g. 1.8.1.")
+    value: Line = strawberry.field(description="The number on the meter (decimal point or comma).")
+
+
+@strawberry.input(
+    description="Readings of every register of a meter at one moment (e.g. HT and NT),"
+    " stored all or none, with an optional photo of the display."
+)
+class SubmitMeterReadingsInput:
+    meter_id: relay.GlobalID = strawberry.field(description="The meter.")
+    readings: list[RegisterReadingInput] = strawberry.field(
+        description="One value per register of the meter, each register once."
+    )
+    client_key: Line = strawberry.field(
+        description="Chosen by the client per submission; sending it again returns the first"
+        " result."
+    )
+    read_at: datetime | None = strawberry.field(default=None, description="Default: now.")
+    override_plausibility: bool = strawberry.field(
+        default=False, description="Confirm unusual values: they are stored for staff review."
+    )
+    photo: Upload | None = strawberry.field(
+        default=None,
+        description="A photo of the display (multipart request): PNG, JPEG, TIFF or HEIC, sniffed"
+        " from its content; kept as a METER_PHOTO document of the contract's holder.",
+    )
+    dry_run: bool = strawberry.field(default=False, description=DRY_RUN)
+
+
+@strawberry.type(description="The readings as stored (now, or by the first submission).")
+class MeterReadingsSubmitted:
+    readings: list[MeterReading] = public("The readings, in the order of the input.")
+    photo: Document | None = allow(
+        STAFF_AND_CUSTOMER,
+        grant=Grant.DOCUMENT_READ,
+        description="The photo as stored, if one was sent.",
+    )
+    created: bool = public("False when this clientKey was stored before (a retry).")
+
+
+ReadingsResult = Annotated[
+    MeterReadingsSubmitted | MeterReadingRefused | MutationError,
+    strawberry.union(
+        "SubmitMeterReadingsResult",
+        description="Answer of `submitMeterReadings`: MeterReadingsSubmitted;"
+        " MeterReadingRefused when a register's value does not fit (`register` and `field`"
+        " `readings.<i>.value` name it; nothing was stored); or MutationError (e.g. a"
+        " register missing, or the photo not an image).",
+    ),
+]
+
+
+async def submit_meter_readings(
+    info: Info, input: Annotated[SubmitMeterReadingsInput, strawberry.argument(description=INPUT)]
+) -> ReadingsResult:
+    photo = None
+    if input.photo is not None:
+        limit = info.context.settings.document_max_bytes
+        try:
+            data = await documents.read_limited(cast(documents.Readable, input.photo), limit)
+        except documents.UploadRefused as refused:
+            return MutationError(**error_fields(refused))
+        finally:
+            await input.photo.close()  # type: ignore[attr-defined]
+        photo = readings.Photo(data, getattr(input.photo, "filename", None))
+
+    async with documents.undo_on_failure(info.context.storage) as storage:
+
+        async def work(db: AsyncSession) -> MeterReadingsSubmitted | MeterReadingRefused:
+            try:
+                submitted = await readings.submit_all(
+                    db,
+                    info.context.actor,
+                    storage,
+                    meter_id=row_id(input.meter_id, "Meter", "meterId"),
+                    values=[
+                        readings.RegisterValue(item.register, item.value) for item in input.readings
+                    ],
+                    read_at=aware(input.read_at) if input.read_at else None,
+                    client_key=input.client_key,
+                    override_plausibility=input.override_plausibility,
+                    photo=photo,
+                    origin=origin(info),
+                    notify=notifier(info),
+                    now=now(),
+                )
+            except readings.ReadingRefused as refused:  # checked before anything is written
+                return _reading_refused(refused)
+            return MeterReadingsSubmitted(
+                readings=cast(list[MeterReading], submitted.readings),
+                photo=cast(Document | None, submitted.photo),
+                created=submitted.created,
+            )
+
+        answer = await attempt(info, work, dry_run=input.dry_run)
+        if input.dry_run:  # rolled back without a failure: the photo's file goes too
+            for key in storage.stored:
+                await documents.remove_file(info.context.storage, key)
+        return answer
 
 
 if TYPE_CHECKING:
@@ -484,6 +636,14 @@ class Mutation:
         description="Change a contract's payment method (IBAN checked; rules: overdue, cadence).",
         resolver=change_payment_method,
     )
+    change_installment_interval: ContractChangeResult | None = allow(
+        Role.CUSTOMER,
+        grant=Grant.INSTALLMENT_UPDATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Change how often a contract's installment is due, within the portal's"
+        " rules (allowed intervals, cadence); the amount follows, the year's sum stays.",
+        resolver=change_installment_interval,
+    )
     change_due_date: ContractChangeResult | None = allow(
         Role.CUSTOMER,
         grant=Grant.DUE_DATE_UPDATE,
@@ -498,6 +658,15 @@ class Mutation:
         description="Submit a meter reading (customers: their meters; installers: assigned"
         " ones; staff: any of the organization). Safe to retry with the same clientKey.",
         resolver=submit_meter_reading,
+    )
+    submit_meter_readings: ReadingsResult | None = allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=Grant.METER_READING_CREATE,
+        impersonation=Impersonation.IF_PORTAL_ALLOWS,
+        description="Submit the readings of every register of a meter at once (HT and NT"
+        " together, all or none), optionally with a photo of the display (multipart"
+        " request). Safe to retry with the same clientKey.",
+        resolver=submit_meter_readings,
     )
     review_meter_reading: ReviewResult | None = allow(
         STAFF,

@@ -290,12 +290,22 @@ FEATURES: dict[str, Feature] = {
     ),
     "contracts": Feature(
         nodes={"Contract", "Payment"},
-        mutations={"changeInstallment", "changeDueDate", "changePaymentMethod"},
+        mutations={
+            "changeInstallment",
+            "changeInstallmentInterval",
+            "changeDueDate",
+            "changePaymentMethod",
+        },
     ),
     "meter_readings": Feature(
         queries={"meterReadingsToReview"},
         nodes={"Meter", "MeterRegister", "MeterReading"},
-        mutations={"submitMeterReading", "reviewMeterReading", "resetMeterCounter"},
+        mutations={
+            "submitMeterReading",
+            "submitMeterReadings",
+            "reviewMeterReading",
+            "resetMeterCounter",
+        },
     ),
     "orders": Feature(nodes={"Order"}, mutations={"respondToOffer"}),
     "processes": Feature(

@@ -152,6 +152,31 @@ SAMPLES: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         "query($c: ID) { viewer { contact { documents(contractId: $c) { totalCount } } } }",
         {"c": global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))},
     ),
+    ("Contact.billingAccount", "contract_id"): (
+        "viewer.contact.billingAccount",
+        "query($c: ID) { viewer { contact { billingAccount(contractId: $c) { balance } } } }",
+        {"c": global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))},
+    ),
+    ("Contact.billingAccount", "from"): (
+        "viewer.contact.billingAccount",
+        '{ viewer { contact { billingAccount(from: "2026-01-01") { balance } } } }',
+        {},
+    ),
+    ("Contact.billingAccount", "to"): (
+        "viewer.contact.billingAccount",
+        '{ viewer { contact { billingAccount(to: "2026-12-31") { balance } } } }',
+        {},
+    ),
+    ("BillingAccount.items", "status"): (
+        "viewer.contact.billingAccount.items",
+        "{ viewer { contact { billingAccount { items(status: [PAID]) { totalCount } } } } }",
+        {},
+    ),
+    ("BillingAccount.items", "kind"): (
+        "viewer.contact.billingAccount.items",
+        "{ viewer { contact { billingAccount { items(kind: [REFUND]) { totalCount } } } } }",
+        {},
+    ),
     ("Query.portal", "domain"): (
         "portal",
         '{ portal(domain: "kunden.stadtwerke-musterstadt.example") { name } }',
