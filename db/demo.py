@@ -114,6 +114,7 @@ LOGINS = [
     DemoLogin("CUSTOMER", "lena.fischer@example.org", "Demo-Kunde-3", "nachbarstadt-kunden"),
 ]
 
+MARKETING_CONSENT_DE = "Ich möchte über neue Tarife informiert werden."
 FIRST_NAMES = """
     Anna Jonas Petra Michael Sabine Thomas Julia Stefan Katrin
     Andreas Monika Frank Claudia Markus Birgit Tobias Heike Daniel
@@ -598,7 +599,7 @@ def public_pages(domain_label: str, what_de: str, what_en: str) -> dict[str, obj
             "en": "I have read the privacy notice.",
         },
         "marketing_consent_text": {
-            "de": "Ich möchte über neue Tarife informiert werden.",
+            "de": MARKETING_CONSENT_DE,
             "en": "I would like to hear about new tariffs.",
         },
     }
@@ -748,6 +749,9 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             phone=f"+49 30 5550{i:03d}",
             customer_number=f"K-{100001 + i}",
             marketing_consent=i % 4 == 0,
+            # Recorded with the text they agreed to (gql.domain.consent).
+            marketing_consent_at=datetime(2026, 2, 1, 10, tzinfo=UTC) if i % 4 == 0 else None,
+            marketing_consent_text=MARKETING_CONSENT_DE if i % 4 == 0 else None,
             **_address("Musterstadt", "12345", i),
         )
         contacts.append(contact)

@@ -135,6 +135,8 @@ ROOT_FIELDS = {
 MAY_BE_NULL: frozenset[str] = frozenset(
     {
         "Contact.companyName",  # private customers have none
+        "Contact.marketingConsentAt",  # the first contact by ID never decided (Anna did)
+        "Contact.marketingConsentText",
         "Contract.endDate",  # running contracts
         "Document.order",  # documents of a contract, not of an order
         "PortalConfiguration.privacyUrl",  # the installer portal links none

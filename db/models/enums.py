@@ -52,6 +52,9 @@ class EmailTemplateKind(enum.StrEnum):
     INVITATION = "INVITATION"
     ACTIVATION = "ACTIVATION"
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
+    PENDING_USER = "PENDING_USER"
+    ACCOUNT_ASSIGNED = "ACCOUNT_ASSIGNED"
+    CHANGE_REQUEST_DECIDED = "CHANGE_REQUEST_DECIDED"
 
 
 class RegistrationStatus(enum.StrEnum):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import hash_password
-from gql.domain import audit, sessions
+from gql.domain import audit, consent, portal_mail, sessions
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.registration import (
@@ -355,6 +355,7 @@ async def _pending(db: AsyncSession, actor: Actor, user_id: uuid.UUID | None) ->
 async def _assign(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     user: models.PortalUser,
     contact: models.Contact,
     origin: audit.Origin,
@@ -365,14 +366,39 @@ async def _assign(
     await sessions.end_portal_user_sessions(db, [user.id], reason="ASSIGNED", now=now)
     user.contact_id = contact.id
     user.assignment_status = models.AssignmentStatus.ASSIGNED
+    consent.carry_over(user, contact)
     await db.flush()
     audit.about(db, actor, user, "portal_user.assigned", origin, {"contact_id": str(contact.id)})
+    await tell_assigned(db, config, user, contact)
     return user
+
+
+async def tell_assigned(
+    db: AsyncSession, config: AccessConfig, user: models.PortalUser, contact: models.Contact
+) -> bool:
+    """Tell the customer their access now belongs to their contact and they can log in
+    (template ACCOUNT_ASSIGNED). Only an activated access: one still waiting for its
+    activation is led in by the activation mail, which would otherwise cross this one."""
+    if user.registration_status is not models.RegistrationStatus.ACTIVE:
+        return False
+    portal = await db.get_one(models.Portal, user.portal_id)
+    await portal_mail.send(
+        db,
+        portal,
+        models.EmailTemplateKind.ACCOUNT_ASSIGNED,
+        sender=config.sender,
+        email=user.email,
+        language=user.language,
+        contact=contact,
+        values={"login_link": portal_mail.login_link(portal)},
+    )
+    return True
 
 
 async def assign(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     *,
     user_id: uuid.UUID | None,
     contact_id: uuid.UUID | None,
@@ -384,7 +410,7 @@ async def assign(
     user = await _pending(db, actor, user_id)
     if contact_id is not None:
         contact = await _contact(db, actor, contact_id)
-        return await _assign(db, actor, user, contact, origin, now)
+        return await _assign(db, actor, config, user, contact, origin, now)
     found = models.Contact
     matches = (
         await db.scalars(
@@ -404,12 +430,13 @@ async def assign(
             field="contactId",
             parameters={"count": len(matches), "email": user.email, "customerNumbers": numbers},
         )
-    return await _assign(db, actor, user, matches[0], origin, now)
+    return await _assign(db, actor, config, user, matches[0], origin, now)
 
 
 async def assign_to_new_contact(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     *,
     user_id: uuid.UUID | None,
     data: NewContact,
@@ -423,7 +450,7 @@ async def assign_to_new_contact(
     )
     db.add(contact)
     await db.flush()
-    return await _assign(db, actor, user, contact, origin, now)
+    return await _assign(db, actor, config, user, contact, origin, now)
 
 
 async def unassign(

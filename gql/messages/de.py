@@ -13,6 +13,7 @@ MESSAGES: dict[str, str] = {
     "RULE_VIOLATED": "Diese Änderung ist im aktuellen Zustand nicht möglich.",
     "RATE_LIMITED": "Zu viele Versuche in kurzer Zeit; bitte versuchen Sie es später erneut.",
     "NOT_AUTHENTICATED": "Bitte melden Sie sich an.",
+    "REGISTRATION_ELSEWHERE": "Die Registrierung für dieses Portal läuft über {registrationLink}.",
     # Registration, invitations, password reset
     "INVALID_TOKEN": "Dieser Link ist ungültig oder abgelaufen; bitte fordern Sie eine neue"
     " E-Mail an.",
@@ -99,6 +100,8 @@ SPECIFIC: dict[str, str] = {
     " wenden Sie sich an Ihren Versorger.",
     "language_not_spoken": "Das Portal ist in diesen Sprachen verfügbar: {languages}.",
     "terms_not_accepted": "Bitte akzeptieren Sie die Nutzungsbedingungen.",
+    "marketing_consent_without_text": "Dieses Portal bietet keine Marketing-Einwilligung in"
+    " dieser Sprache an.",
     "password_too_short": "Bitte verwenden Sie mindestens {minLength} Zeichen.",
     "password_too_long": "Bitte verwenden Sie höchstens {maxLength} Zeichen.",
     "password_is_email": "Das Passwort darf nicht Ihre E-Mail-Adresse sein.",

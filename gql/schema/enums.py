@@ -109,6 +109,12 @@ else:
             " confirms the email address and activates the access.",
             enums.EmailTemplateKind.PASSWORD_RESET: "The link that sets a new password after"
             " the user asked for one.",
+            enums.EmailTemplateKind.PENDING_USER: "To the portal's notified staff: a"
+            " registration matched no contact and waits to be assigned (ECP onMapAPendingUser).",
+            enums.EmailTemplateKind.ACCOUNT_ASSIGNED: "To the customer: their access is assigned"
+            " to their customer account, they can log in.",
+            enums.EmailTemplateKind.CHANGE_REQUEST_DECIDED: "To the customer: staff approved or"
+            " rejected a change that waited for approval.",
         },
     )
     RegistrationStatus = described_enum(

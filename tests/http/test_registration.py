@@ -26,6 +26,7 @@ from tests.account_helpers import (
     ACCEPT,
     ACTIVATE,
     ACTIVATE_USER,
+    ASSIGN,
     DEACTIVATE_USER,
     INVITE,
     INVITE_ALL,
@@ -56,7 +57,7 @@ JULIA = contact_id("musterstadt", "c06")
 
 
 def registration_input(
-    email: str, customer_number: str = "K-999999", **extra: Any
+    email: str, customer_number: str = "K-100007", **extra: Any
 ) -> dict[str, Any]:
     return {
         "portalId": PORTAL,
@@ -108,7 +109,10 @@ NEU = "neu@example.org"
 SENT = "ACTIVATION_SENT"
 REGISTRATION_CASES = [
     # (email, customer number, self-registration, expected outcome, status, contact)
-    ("julia.richter@example.org", "K-999999", DENY, "REGISTERED_ASSIGNED", SENT, "K-100007"),
+    ("julia.richter@example.org", "K-100007", DENY, "REGISTERED_ASSIGNED", SENT, "K-100007"),
+    # Every identifier must match: her email with a wrong customer number is nobody's.
+    ("julia.richter@example.org", "K-999999", DENY, "DENIED", None, None),
+    ("julia.richter@example.org", "K-999999", WITHOUT_CONTACT, "REGISTERED_PENDING", SENT, None),
     (SCHULZ, "K-100004", DENY, "REGISTERED_ASSIGNED", SENT, "K-100004"),
     (SCHULZ, "k-100003 ", DENY, "REGISTERED_ASSIGNED", SENT, "K-100003"),
     (SCHULZ, "K-100001", WITHOUT_CONTACT, "REGISTERED_PENDING", SENT, None),
@@ -438,11 +442,24 @@ async def test_batches_commit_one_by_one_and_a_rerun_invites_nobody(
 
 
 async def test_a_registration_without_a_contact_waits_for_staff(
-    client: httpx.AsyncClient, smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient,
+    smtp: SmtpServer,
+    sessions: async_sessionmaker[AsyncSession],
+    agent: str,
 ) -> None:
-    await call(client, REGISTER, **registration_input("neu.kunde@example.org"))
-    [mail] = await mails(smtp, sessions)
+    await call(client, REGISTER, **registration_input("neu.kunde@example.org", "K-999999"))
+    received = await mails(smtp, sessions)
+    [mail] = [m for m in received if m.recipients == ["neu.kunde@example.org"]]
     assert mail.text.startswith("Hallo,")  # no contact, no name
+    # The portal's notified staff (the agent, in the demo) are told, with what was entered.
+    [staff] = [m for m in received if m.recipients == ["agent@musterstadt.example"]]
+    assert staff.subject == (
+        "Kundenportal Stadtwerke Musterstadt: Registrierung wartet auf Zuordnung"
+        " (neu.kunde@example.org)"
+    )
+    assert "Kundennummer: K-999999" in staff.text
+    assert "assignmentStatus=PENDING" in staff.text
+    assert len(received) == 2
     done = await call(client, ACTIVATE, portalId=PORTAL, token=token_of(mail, "activate"))
     assert done == {
         "__typename": "AccountActivated",
@@ -451,6 +468,28 @@ async def test_a_registration_without_a_contact_waits_for_staff(
     }
     refused = await login(client, "neu.kunde@example.org", PASSWORD, PORTAL)
     assert refused["code"] == "INVALID_CREDENTIALS"
+
+    # Staff assign the access to Julia's contact: the customer is told and logs in.
+    smtp.sink.mails.clear()
+    user = global_id("PortalUser", (await user_id_of(sessions, "neu.kunde@example.org")))
+    assigned = await call(
+        client, ASSIGN, agent, portalUserId=user, contactId=global_id("Contact", JULIA)
+    )
+    assert assigned["portalUser"]["assignmentStatus"] == "ASSIGNED"
+    [told] = await mails(smtp, sessions)
+    assert told.recipients == ["neu.kunde@example.org"]
+    assert told.subject == "Ihr Zugang zum Kundenportal Stadtwerke Musterstadt ist freigeschaltet"
+    assert told.text.startswith("Hallo Julia,")
+    assert "K-100007" in told.text
+    assert "https://musterstadt.portale.example/login" in told.text
+    assert (await login(client, "neu.kunde@example.org", PASSWORD, PORTAL))["role"] == "CUSTOMER"
+
+
+async def user_id_of(sessions: async_sessionmaker[AsyncSession], email: str) -> Any:
+    async with sessions() as db:
+        return await db.scalar(
+            sa.select(models.PortalUser.id).where(models.PortalUser.email == email)
+        )
 
 
 # --- The mail worker answers the queued requests ------------------------------------------
