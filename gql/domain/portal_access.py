@@ -140,22 +140,35 @@ async def accept_invitation(
 @dataclass
 class BulkInvitation:
     invited: int = 0
-    # Contacts whose email already belongs to another contact's access on the portal.
+    # Contacts without access whose email is already the login of another access on the
+    # portal (one login per email and portal): staff assign or invite them one by one.
     skipped: int = 0
 
 
-def uninvited_contacts(
+def without_access(portal_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+    """Contacts no portal user is assigned to, on the portal (or on any portal when
+    None): the one meaning of "without access" (seed 002, "Portal Zugänge (leer)"),
+    for the contact list's filter and the bulk invitation alike."""
+    user = models.PortalUser
+    access = sa.exists().where(user.contact_id == models.Contact.id)
+    if portal_id is not None:
+        access = access.where(user.portal_id == portal_id)
+    return ~access
+
+
+def _email_used(portal: models.Portal) -> sa.ColumnElement[bool]:
+    user = models.PortalUser
+    return sa.exists().where(user.portal_id == portal.id, user.email == models.Contact.email)
+
+
+def invitation_candidates(
     portal: models.Portal, actor: Actor, *, active_contract_only: bool
-) -> sa.Select[models.Contact]:
-    """Contacts of the organization with an email and no access to the portal, in a
-    stable order. Installer portals invite partner contacts of orders; customer portals
-    everyone else with a contract or order."""
-    contact, user = models.Contact, models.PortalUser
-    no_access = ~sa.exists().where(
-        user.portal_id == portal.id,
-        sa.or_(user.contact_id == contact.id, user.email == contact.email),
-    )
-    conditions = [visible(contact, actor), contact.email.is_not(None), no_access]
+) -> list[sa.ColumnElement[bool]]:
+    """Contacts of the organization without access to the portal that have an email
+    and belong there: installer portals invite partner contacts of orders, customer
+    portals everyone else with a contract."""
+    contact = models.Contact
+    conditions = [visible(contact, actor), without_access(portal.id), contact.email.is_not(None)]
     if portal.type is models.PortalType.INSTALLER:
         conditions.append(contact.id.in_(sa.select(models.Order.partner_contact_id)))
     else:
@@ -164,7 +177,21 @@ def uninvited_contacts(
         if active_contract_only:
             has = has.where(contract.status == models.ContractStatus.ACTIVE)
         conditions.append(contact.id.in_(has))
-    return sa.select(contact).where(*conditions).order_by(contact.created_at, contact.id)
+    return conditions
+
+
+def uninvited_contacts(
+    portal: models.Portal, actor: Actor, *, active_contract_only: bool
+) -> sa.Select[models.Contact]:
+    """The candidates an invitation can reach (their email is nobody's login on the
+    portal yet), in a stable order."""
+    contact = models.Contact
+    conditions = invitation_candidates(portal, actor, active_contract_only=active_contract_only)
+    return (
+        sa.select(contact)
+        .where(*conditions, ~_email_used(portal))
+        .order_by(contact.created_at, contact.id)
+    )
 
 
 async def invite_batch(
@@ -187,12 +214,15 @@ async def invite_batch(
     group_id = await default_group(db, portal)
     for contact in (await db.scalars(query.limit(limit).with_for_update(skip_locked=True))).all():
         if contact.email in emails_taken:
-            report.skipped += 1  # shares its email with a contact invited just now
-            continue
+            continue  # shares its email with a contact invited just now: counted below
         emails_taken.add(contact.email or "")
         user = await _invited_user(db, portal, contact, group_id)
         await send_link(db, config, portal, user, INVITATION, now)
         report.invited += 1
+    await db.flush()
+    candidates = invitation_candidates(portal, actor, active_contract_only=active_contract_only)
+    count = sa.select(sa.func.count()).select_from(models.Contact)
+    report.skipped = int(await db.scalar(count.where(*candidates, _email_used(portal))) or 0)
     remaining = await db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     if report.invited:
         audit.about(

@@ -131,6 +131,7 @@ SPECIFIC: dict[str, str] = {
     "phone_invalid": "Bitte geben Sie eine Telefonnummer aus Ziffern ein, z. B. +49 30 1234567.",
     "country_invalid": "Bitte geben Sie einen zweistelligen Ländercode ein, z. B. DE.",
     "postal_code_invalid": "Das ist keine Postleitzahl in {country}.",
+    "customer_number_taken": "Die Kundennummer {number} hat bereits ein anderer Kontakt.",
     "contact_unchanged": "Die Angaben unterscheiden sich nicht von den aktuellen Kontaktdaten.",
     "change_already_waiting": "Eine Änderung {change} wartet bereits auf Freigabe.",
     "change_already_decided": "Über die Anfrage wurde bereits entschieden ({status}).",

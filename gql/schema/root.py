@@ -74,6 +74,7 @@ Mutation = _root(
         auth.Mutation,
         account.Mutation,
         registration.Mutation,
+        contacts.Mutation,
         portal_user.Mutation,
         permission_groups.Mutation,
         staff.Mutation,

@@ -271,7 +271,7 @@ FEATURES: dict[str, Feature] = {
     "contacts": Feature(
         queries={"contact", "contacts"},
         nodes={"Contact", "Opportunity"},
-        mutations={"updateMyContact", "updateLanguage"},
+        mutations={"updateMyContact", "updateLanguage", "createContact", "updateContact"},
     ),
     "change_requests": Feature(
         queries={"changeRequests"},
