@@ -205,7 +205,7 @@ class DemoBuilder:
             tiles=[],  # filled by tiles(): what customers see is the published snapshot
         )
         self.add(version)
-        grants = sorted(models.GRANTS_BY_PORTAL_TYPE[portal_type])
+        grants = models.default_grants(portal_type)
         group = models.PermissionGroup(
             id=demo_id(f"group:{key}:default"),
             organization_id=org.id,
@@ -864,14 +864,33 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
             new_value={**old_address, "street": "Lindenweg", "house_number": "7"},
         )
     )
+    # Elektro Schmidt's admin manages the company's own logins (partnerUsers,
+    # invitePartnerUser, removePartnerUser); the colleague is in the default group.
+    partner_admins = models.PermissionGroup(
+        id=demo_id("group:musterstadt-partner:partner-admin"),
+        organization_id=muster.id,
+        portal_id=partners.id,
+        name="Partner-Administration",
+        grants=sorted(models.GRANTS_BY_PORTAL_TYPE[models.PortalType.INSTALLER]),
+        visibility={},
+    )
+    b.add(partner_admins)
     b.portal_user(
         muster,
         partners,
-        partner_group,
+        partner_admins,
         "montage@elektro-schmidt.example",
         status=active,
         contact=partner,
         password="Demo-Installer-1",
+    )
+    b.portal_user(
+        muster,
+        partners,
+        partner_group,
+        "buero@elektro-schmidt.example",
+        status=models.RegistrationStatus.INVITED,
+        contact=partner,
     )
 
     nachbar = b.organization("nachbarstadt", "Stadtwerke Nachbarstadt")

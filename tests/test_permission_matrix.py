@@ -119,6 +119,7 @@ ROOT_FIELDS = {
     "contacts": "contacts {{ totalCount }}",
     "contact": 'contact(id: "{contact}") {{ __typename }}',
     "portalUsers": "portalUsers {{ totalCount }}",
+    "partnerUsers": "partnerUsers {{ totalCount }}",
     "auditEvents": "auditEvents {{ totalCount }}",
     "staffUsers": "staffUsers {{ totalCount }}",
     "portalHome": "portalHome {{ language }}",

@@ -189,6 +189,7 @@ class Grant(enum.StrEnum):
     ORDER_READ = "order:read"
     OPPORTUNITY_READ = "opportunity:read"
     PAYMENT_READ = "payment:read"
+    PARTNER_USERS_MANAGE = "partner_users:manage"
 
 
 # Grants that mean something on each kind of portal: installers see orders and meters
@@ -196,9 +197,22 @@ class Grant(enum.StrEnum):
 GRANTS_BY_PORTAL_TYPE: dict[PortalType, frozenset[Grant]] = {
     PortalType.CUSTOMER: frozenset(Grant),
     PortalType.INSTALLER: frozenset(
-        {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE}
+        {
+            Grant.ORDER_READ,
+            Grant.METER_READ,
+            Grant.METER_READING_CREATE,
+            Grant.PARTNER_USERS_MANAGE,
+        }
     ),
 }
+# Grants staff give deliberately, to a group of their own making: never in a portal's
+# default group, where every new user lands (a partner's admin is one person, not all).
+DELIBERATE_GRANTS: frozenset[Grant] = frozenset({Grant.PARTNER_USERS_MANAGE})
+
+
+def default_grants(portal_type: PortalType) -> list[str]:
+    """The grants of a new portal's default group."""
+    return sorted(GRANTS_BY_PORTAL_TYPE[portal_type] - DELIBERATE_GRANTS)
 
 
 class EmailStatus(enum.StrEnum):

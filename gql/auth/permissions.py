@@ -78,6 +78,9 @@ else:
             Grant.ORDER_READ: "See orders and answer offers.",
             Grant.OPPORTUNITY_READ: "See opportunities (offers in preparation).",
             Grant.PAYMENT_READ: "See installments, invoices and refunds with their state.",
+            Grant.PARTNER_USERS_MANAGE: "Installer portals: the partner company's admin sees"
+            " the company's users, invites colleagues and removes them (never in a default"
+            " group).",
         },
         name="Grant",
     )

@@ -131,6 +131,8 @@ SPECIFIC: dict[str, str] = {
     "phone_invalid": "Bitte geben Sie eine Telefonnummer aus Ziffern ein, z. B. +49 30 1234567.",
     "country_invalid": "Bitte geben Sie einen zweistelligen Ländercode ein, z. B. DE.",
     "postal_code_invalid": "Das ist keine Postleitzahl in {country}.",
+    "cannot_remove_yourself": "Den eigenen Zugang können Sie nicht entfernen; bitte wenden"
+    " Sie sich an Ihren Versorger.",
     "customer_number_taken": "Die Kundennummer {number} hat bereits ein anderer Kontakt.",
     "contact_unchanged": "Die Angaben unterscheiden sich nicht von den aktuellen Kontaktdaten.",
     "change_already_waiting": "Eine Änderung {change} wartet bereits auf Freigabe.",

@@ -122,6 +122,7 @@ SPECIFIC: dict[str, str] = {
     "phone_invalid": "A phone number of digits, e.g. +49 30 1234567.",
     "country_invalid": "A two-letter country code, e.g. DE.",
     "postal_code_invalid": "Not a postal code in {country}.",
+    "cannot_remove_yourself": "You can not remove your own access; please ask your utility.",
     "customer_number_taken": "Another contact already has customer number {number}.",
     "contact_unchanged": "Nothing differs from the current contact data.",
     "change_already_waiting": "A change of {change} is already waiting for approval.",

@@ -252,6 +252,9 @@ FEATURES: dict[str, Feature] = {
             "importPortalUsers",
         },
     ),
+    "partner_users": Feature(
+        queries={"partnerUsers"}, mutations={"invitePartnerUser", "removePartnerUser"}
+    ),
     "impersonation": Feature(mutations={"impersonatePortalUser"}),
     "permission_groups": Feature(
         nodes={"PermissionGroup"},
