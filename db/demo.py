@@ -118,6 +118,7 @@ LOGINS = [
     DemoLogin("CUSTOMER", "lena.fischer@example.org", "Demo-Kunde-3", "nachbarstadt-kunden"),
 ]
 
+MARKETING_CONSENT_DE = "Ich möchte über neue Tarife informiert werden."
 FIRST_NAMES = """
     Anna Jonas Petra Michael Sabine Thomas Julia Stefan Katrin
     Andreas Monika Frank Claudia Markus Birgit Tobias Heike Daniel
@@ -208,7 +209,7 @@ class DemoBuilder:
             tiles=[],  # filled by tiles(): what customers see is the published snapshot
         )
         self.add(version)
-        grants = sorted(models.GRANTS_BY_PORTAL_TYPE[portal_type])
+        grants = models.default_grants(portal_type)
         group = models.PermissionGroup(
             id=demo_id(f"group:{key}:default"),
             organization_id=org.id,
@@ -664,7 +665,7 @@ def public_pages(domain_label: str, what_de: str, what_en: str) -> dict[str, obj
             "en": "I have read the privacy notice.",
         },
         "marketing_consent_text": {
-            "de": "Ich möchte über neue Tarife informiert werden.",
+            "de": MARKETING_CONSENT_DE,
             "en": "I would like to hear about new tariffs.",
         },
     }
@@ -903,6 +904,9 @@ async def load_demo(
             phone=f"+49 30 5550{i:03d}",
             customer_number=f"K-{100001 + i}",
             marketing_consent=i % 4 == 0,
+            # Recorded with the text they agreed to (gql.domain.consent).
+            marketing_consent_at=datetime(2026, 2, 1, 10, tzinfo=UTC) if i % 4 == 0 else None,
+            marketing_consent_text=MARKETING_CONSENT_DE if i % 4 == 0 else None,
             **_address("Musterstadt", "12345", i),
         )
         contacts.append(contact)
@@ -1016,14 +1020,33 @@ async def load_demo(
             new_value={**old_address, "street": "Lindenweg", "house_number": "7"},
         )
     )
+    # Elektro Schmidt's admin manages the company's own logins (partnerUsers,
+    # invitePartnerUser, removePartnerUser); the colleague is in the default group.
+    partner_admins = models.PermissionGroup(
+        id=demo_id("group:musterstadt-partner:partner-admin"),
+        organization_id=muster.id,
+        portal_id=partners.id,
+        name="Partner-Administration",
+        grants=sorted(models.GRANTS_BY_PORTAL_TYPE[models.PortalType.INSTALLER]),
+        visibility={},
+    )
+    b.add(partner_admins)
     b.portal_user(
         muster,
         partners,
-        partner_group,
+        partner_admins,
         "montage@elektro-schmidt.example",
         status=active,
         contact=partner,
         password="Demo-Installer-1",
+    )
+    b.portal_user(
+        muster,
+        partners,
+        partner_group,
+        "buero@elektro-schmidt.example",
+        status=models.RegistrationStatus.INVITED,
+        contact=partner,
     )
 
     nachbar = b.organization("nachbarstadt", "Stadtwerke Nachbarstadt")

@@ -1,6 +1,6 @@
 """Default texts of the emails a portal sends (invitation, activation, password reset,
-process step done, new document),
-in German and English: (subject, text, HTML) as Jinja2 templates. New portals and the
+pending registration for staff, access assigned, change request decided), in German and
+English: (subject, text, HTML) as Jinja2 templates. New portals and the
 demo start with them; staff edit their copies per portal. The variables they may use
 are documented in `gql.domain.portal_mail.VARIABLES`."""
 
@@ -152,6 +152,138 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 " (valid for 1 hour, once)</p>"
                 "<p>If you did not ask for it, ignore this email; your password stays as it"
                 " is.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.PENDING_USER: {
+        "de": (
+            "{{ portal.name }}: Registrierung wartet auf Zuordnung ({{ user.email }})",
+            (
+                "Hallo {{ staff.name }},\n\n"
+                "{{ user.email }} hat sich im {{ portal.name }} registriert; die Angaben"
+                " passen zu keinem Kontakt. Bitte ordnen Sie den Zugang einem Kontakt zu"
+                " oder legen Sie einen an.\n\n"
+                "{% for line in registration.details %}{{ line }}\n{% endfor %}\n"
+                "Wartende Registrierungen: {{ pending_users_link }}\n"
+            ),
+            _layout(
+                "<p>Hallo {{ staff.name }},</p>"
+                "<p>{{ user.email }} hat sich im {{ portal.name }} registriert; die Angaben"
+                " passen zu keinem Kontakt. Bitte ordnen Sie den Zugang einem Kontakt zu"
+                " oder legen Sie einen an.</p>"
+                "<ul>{% for line in registration.details %}<li>{{ line }}</li>{% endfor %}</ul>"
+                '<p><a href="{{ pending_users_link }}">Wartende Registrierungen</a></p>'
+            ),
+        ),
+        "en": (
+            "{{ portal.name }}: registration waits to be assigned ({{ user.email }})",
+            (
+                "Hello {{ staff.name }},\n\n"
+                "{{ user.email }} registered with {{ portal.name }}; the details match no"
+                " contact. Please assign the access to a contact or create one.\n\n"
+                "{% for line in registration.details %}{{ line }}\n{% endfor %}\n"
+                "Pending registrations: {{ pending_users_link }}\n"
+            ),
+            _layout(
+                "<p>Hello {{ staff.name }},</p>"
+                "<p>{{ user.email }} registered with {{ portal.name }}; the details match no"
+                " contact. Please assign the access to a contact or create one.</p>"
+                "<ul>{% for line in registration.details %}<li>{{ line }}</li>{% endfor %}</ul>"
+                '<p><a href="{{ pending_users_link }}">Pending registrations</a></p>'
+            ),
+        ),
+    },
+    EmailTemplateKind.ACCOUNT_ASSIGNED: {
+        "de": (
+            "Ihr Zugang zum {{ portal.name }} ist freigeschaltet",
+            (
+                _GREETING_DE + ",\n\n"
+                "wir haben Ihren Zugang zum {{ portal.name }} Ihrem Kundenkonto"
+                "{% if contact.customer_number %} {{ contact.customer_number }}{% endif %}"
+                " zugeordnet. Sie können sich jetzt mit {{ user.email }} anmelden:\n"
+                "{{ login_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>wir haben Ihren Zugang zum {{ portal.name }} Ihrem Kundenkonto"
+                "{% if contact.customer_number %} {{ contact.customer_number }}{% endif %}"
+                " zugeordnet. Sie können sich jetzt mit {{ user.email }} anmelden.</p>"
+                '<p><a href="{{ login_link }}">Zur Anmeldung</a></p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Your access to {{ portal.name }} is ready",
+            (
+                _GREETING_EN + ",\n\n"
+                "we have assigned your access to {{ portal.name }} to your customer account"
+                "{% if contact.customer_number %} {{ contact.customer_number }}{% endif %}."
+                " You can now log in with {{ user.email }}:\n"
+                "{{ login_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>we have assigned your access to {{ portal.name }} to your customer account"
+                "{% if contact.customer_number %} {{ contact.customer_number }}{% endif %}."
+                " You can now log in with {{ user.email }}.</p>"
+                '<p><a href="{{ login_link }}">Log in</a></p>'
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.CHANGE_REQUEST_DECIDED: {
+        "de": (
+            "{% if change.approved %}Ihre Änderung wurde übernommen{% else %}Ihre Änderung"
+            " wurde abgelehnt{% endif %}: {{ change.summary }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "{% if change.approved %}wir haben Ihre Änderung ({{ change.summary }})"
+                " geprüft und übernommen."
+                "{% else %}wir haben Ihre Änderung ({{ change.summary }}) geprüft und"
+                " konnten sie leider nicht übernehmen."
+                "{% if change.reason %}\nBegründung: {{ change.reason }}{% endif %}"
+                "{% endif %}\n\n"
+                "Ihre Daten im {{ portal.name }}: {{ login_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "{% if change.approved %}<p>wir haben Ihre Änderung ({{ change.summary }})"
+                " geprüft und übernommen.</p>"
+                "{% else %}<p>wir haben Ihre Änderung ({{ change.summary }}) geprüft und"
+                " konnten sie leider nicht übernehmen.</p>"
+                "{% if change.reason %}<p>Begründung: {{ change.reason }}</p>{% endif %}"
+                "{% endif %}"
+                '<p><a href="{{ login_link }}">Ihre Daten im {{ portal.name }}</a></p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "{% if change.approved %}Your change was applied{% else %}Your change was"
+            " declined{% endif %}: {{ change.summary }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "{% if change.approved %}we have checked and applied your change"
+                " ({{ change.summary }})."
+                "{% else %}we have checked your change ({{ change.summary }}) and could not"
+                " apply it."
+                "{% if change.reason %}\nReason: {{ change.reason }}{% endif %}"
+                "{% endif %}\n\n"
+                "Your data in {{ portal.name }}: {{ login_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "{% if change.approved %}<p>we have checked and applied your change"
+                " ({{ change.summary }}).</p>"
+                "{% else %}<p>we have checked your change ({{ change.summary }}) and could not"
+                " apply it.</p>"
+                "{% if change.reason %}<p>Reason: {{ change.reason }}</p>{% endif %}"
+                "{% endif %}"
+                '<p><a href="{{ login_link }}">Your data in {{ portal.name }}</a></p>'
                 "<p>Kind regards<br>The {{ portal.name }} team</p>"
             ),
         ),

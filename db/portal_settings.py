@@ -111,9 +111,12 @@ class Registration(_Settings):
 
     @field_validator("identifiers")
     @classmethod
-    def _email_first(cls, value: list[Identifier]) -> list[Identifier]:
-        if not value or value[0].key != "contact.email":
-            raise ValueError("the contact's email must be the first identifier")
+    def _identifiers(cls, value: list[Identifier]) -> list[Identifier]:
+        # Any attribute may identify, the email among them or not (seed 001: "ein
+        # anderes Attribut wie zum Beispiel die Vertragskontonummer"); all of them must
+        # match (gql.domain.registration.match_contact).
+        if not value:
+            raise ValueError("at least one identifier is needed")
         if len({identifier.key for identifier in value}) != len(value):
             raise ValueError("identifiers must not repeat")
         return value

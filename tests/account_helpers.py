@@ -53,6 +53,7 @@ INVITE_ALL = mutation(
 SET_PASSWORD = mutation("setPortalUserPassword", "SetPortalUserPasswordInput", "PortalUserPayload")
 ACTIVATE_USER = mutation("activatePortalUser", "PortalUserIdInput", "PortalUserPayload")
 DEACTIVATE_USER = mutation("deactivatePortalUser", "PortalUserIdInput", "PortalUserPayload")
+ASSIGN = mutation("assignPortalUser", "AssignPortalUserInput", "PortalUserPayload")
 
 
 async def mails(smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]) -> list[ReceivedMail]:

@@ -241,9 +241,17 @@ def portal_user_id(portal: uuid.UUID, email: str) -> uuid.UUID:
     return demo.demo_id(f"portal-user:{portal}:{email}")
 
 
-def portal_actor(role: Role, org: uuid.UUID, portal: str, email: str, contact: uuid.UUID) -> Actor:
-    """A portal user of the demo world with the grants of its portal's default group, as
-    `sessions.authorize` completes it for every request."""
+def portal_actor(
+    role: Role,
+    org: uuid.UUID,
+    portal: str,
+    email: str,
+    contact: uuid.UUID,
+    group: str = "default",
+) -> Actor:
+    """A portal user of the demo world with the grants of its permission group (its
+    portal's default group, or the demo installer's partner-admin group with every grant
+    of installer portals), as `sessions.authorize` completes it for every request."""
     portal_id = demo.demo_id(f"portal:{portal}")
     portal_type = (
         models.PortalType.CUSTOMER if role is Role.CUSTOMER else models.PortalType.INSTALLER
@@ -254,8 +262,12 @@ def portal_actor(role: Role, org: uuid.UUID, portal: str, email: str, contact: u
         portal_user_id(portal_id, email),
         portal_id,
         contact,
-        permission_group_id=demo.demo_id(f"group:{portal}:default"),
-        grants=frozenset(models.GRANTS_BY_PORTAL_TYPE[portal_type]),
+        permission_group_id=demo.demo_id(f"group:{portal}:{group}"),
+        grants=frozenset(
+            models.default_grants(portal_type)
+            if group == "default"
+            else models.GRANTS_BY_PORTAL_TYPE[portal_type]
+        ),
     )
 
 
@@ -282,6 +294,7 @@ ACTORS: dict[str, Actor] = {
         "musterstadt-partner",
         "montage@elektro-schmidt.example",
         contact_id("musterstadt", "partner-elektro-schmidt"),
+        group="partner-admin",
     ),
     "anonymous": ANONYMOUS,
     "other_admin": Actor(

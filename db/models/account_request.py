@@ -29,6 +29,8 @@ class AccountRequest(TenantOwned, Base):
     language: Mapped[str | None] = mapped_column(sa.String(5))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     identifiers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The marketing consent text the registrant agreed to; null: no consent.
+    marketing_consent_text: Mapped[str | None] = mapped_column(sa.Text)
     # Where the request came from, for the audit event written when it is answered.
     ip_address: Mapped[str | None] = mapped_column(postgresql.INET)
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))

@@ -52,6 +52,10 @@ class Contact(TenantOwned, Base):
     city: Mapped[str | None] = mapped_column(sa.String(100))
     country: Mapped[str] = mapped_column(sa.String(2), default="DE")
     marketing_consent: Mapped[bool] = mapped_column(default=False)
+    # When the consent was last given or withdrawn, and the consent text exactly as the
+    # customer saw it then (the portal's text may change later; null once withdrawn).
+    marketing_consent_at: Mapped[datetime | None]
+    marketing_consent_text: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (
         sa.Index("ix_contact_organization_id_email", "organization_id", "email"),

@@ -54,6 +54,9 @@ class EmailTemplateKind(enum.StrEnum):
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
     PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
     NEW_DOCUMENT = "NEW_DOCUMENT"
+    PENDING_USER = "PENDING_USER"
+    ACCOUNT_ASSIGNED = "ACCOUNT_ASSIGNED"
+    CHANGE_REQUEST_DECIDED = "CHANGE_REQUEST_DECIDED"
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -205,6 +208,7 @@ class Grant(enum.StrEnum):
     OPPORTUNITY_READ = "opportunity:read"
     PAYMENT_READ = "payment:read"
     PROCESS_READ = "process:read"
+    PARTNER_USERS_MANAGE = "partner_users:manage"
 
 
 # Grants that mean something on each kind of portal: installers see orders and meters
@@ -212,9 +216,23 @@ class Grant(enum.StrEnum):
 GRANTS_BY_PORTAL_TYPE: dict[PortalType, frozenset[Grant]] = {
     PortalType.CUSTOMER: frozenset(Grant),
     PortalType.INSTALLER: frozenset(
-        {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE, Grant.PROCESS_READ}
+        {
+            Grant.ORDER_READ,
+            Grant.METER_READ,
+            Grant.METER_READING_CREATE,
+            Grant.PROCESS_READ,
+            Grant.PARTNER_USERS_MANAGE,
+        }
     ),
 }
+# Grants staff give deliberately, to a group of their own making: never in a portal's
+# default group, where every new user lands (a partner's admin is one person, not all).
+DELIBERATE_GRANTS: frozenset[Grant] = frozenset({Grant.PARTNER_USERS_MANAGE})
+
+
+def default_grants(portal_type: PortalType) -> list[str]:
+    """The grants of a new portal's default group."""
+    return sorted(GRANTS_BY_PORTAL_TYPE[portal_type] - DELIBERATE_GRANTS)
 
 
 class EmailStatus(enum.StrEnum):

@@ -30,6 +30,10 @@ class PortalUser(TenantOwned, Base):
         sa.ForeignKey("permission_group.id", ondelete="RESTRICT")
     )
     last_login_at: Mapped[datetime | None]
+    # Marketing consent given while registering, kept until the user is assigned to a
+    # contact, which then records it (gql.domain.consent).
+    marketing_consent_at: Mapped[datetime | None]
+    marketing_consent_text: Mapped[str | None] = mapped_column(sa.Text)
     activated_at: Mapped[datetime | None]
 
     __table_args__ = (

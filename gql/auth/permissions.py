@@ -80,6 +80,9 @@ else:
             Grant.PAYMENT_READ: "See installments, invoices and refunds with their state.",
             Grant.PROCESS_READ: "Follow the processes of their orders and requests, in the"
             " kinds and steps the portal shares.",
+            Grant.PARTNER_USERS_MANAGE: "Installer portals: the partner company's admin sees"
+            " the company's users, invites colleagues and removes them (never in a default"
+            " group).",
         },
         name="Grant",
     )

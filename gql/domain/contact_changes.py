@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.domain import audit, email_address
+from gql.domain import audit, consent, email_address, portal_mail
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -166,6 +166,9 @@ async def update_my_contact(
     )
     if not differing and not consent_changes:
         raise InvalidInput("contact_unchanged", field="input")
+    consent_text = None
+    if consent_changes:
+        consent_text = await _consent_text(db, actor, bool(marketing_consent))
     result = ContactUpdate(contact)
     by_group: dict[str, dict[str, str | None]] = {}
     for column, value in differing.items():
@@ -187,6 +190,8 @@ async def update_my_contact(
         for values in immediate.values():
             for column, value in values.items():
                 setattr(contact, column, value)
+        if consent_changes:
+            consent.give(contact, consent_text, now)
         result.applied = sorted(immediate)
         after = {column: getattr(contact, column) for column in before}
         await customer_change(
@@ -201,6 +206,14 @@ async def update_my_contact(
         )
     await db.flush()
     return result
+
+
+async def _consent_text(db: AsyncSession, actor: Actor, agreed: bool) -> str | None:
+    """The portal's consent text in the portal user's language, that they agree to."""
+    portal = await db.get_one(models.Portal, actor.portal_id)
+    user = await db.get(models.PortalUser, actor.subject_id) if actor.subject_id else None
+    language = user.language if user else portal.live_settings.default_language
+    return consent.agreed_text(portal.live_settings, language, agreed)
 
 
 async def _request(
@@ -313,6 +326,7 @@ async def _pending(
 async def approve(
     db: AsyncSession,
     actor: Actor,
+    notify: Notifier,
     *,
     request_id: uuid.UUID | None,
     origin: audit.Origin,
@@ -346,12 +360,14 @@ async def approve(
         {"from": row.old_value, "to": row.new_value, "change_request_id": str(row.id)},
     )
     await db.flush()
+    await tell_decided(db, notify, row)
     return row
 
 
 async def reject(
     db: AsyncSession,
     actor: Actor,
+    notify: Notifier,
     *,
     request_id: uuid.UUID | None,
     reason: str,
@@ -372,4 +388,48 @@ async def reject(
         {"attribute": row.attribute, "reason": row.reason},
     )
     await db.flush()
+    await tell_decided(db, notify, row)
     return row
+
+
+# What the customer reads in the CHANGE_REQUEST_DECIDED mail, per approval group.
+SUMMARIES: dict[str, dict[str, str]] = {
+    "contact.name": {"de": "Name", "en": "Name"},
+    "contact.address": {"de": "Adresse", "en": "Address"},
+    "contact.phone": {"de": "Telefonnummer", "en": "Phone number"},
+    "contact.email": {"de": "E-Mail-Adresse", "en": "Email address"},
+    "contract.installment": {"de": "Abschlag", "en": "Installment"},
+    "contract.payment_method": {"de": "Zahlungsart", "en": "Payment method"},
+    "contract.due_day": {"de": "Fälligkeitstag", "en": "Due day"},
+}
+
+
+async def tell_decided(
+    db: AsyncSession, notify: Notifier, row: models.ChangeRequest
+) -> models.OutboundEmail | None:
+    """Mail the portal user who asked for the change that staff decided it (template
+    CHANGE_REQUEST_DECIDED), in their language; nobody when no portal user asked (or
+    their access is gone since)."""
+    user = await db.get(models.PortalUser, row.portal_user_id) if row.portal_user_id else None
+    if user is None:
+        return None
+    portal = await db.get_one(models.Portal, user.portal_id)
+    contact = await db.get(models.Contact, row.contact_id)
+    language = "en" if user.language == "en" else "de"
+    return await portal_mail.send(
+        db,
+        portal,
+        models.EmailTemplateKind.CHANGE_REQUEST_DECIDED,
+        sender=notify.sender,
+        email=user.email,
+        language=user.language,
+        contact=contact,
+        values={
+            "change": {
+                "approved": row.status is models.ChangeRequestStatus.APPROVED,
+                "summary": SUMMARIES.get(row.attribute, {}).get(language, row.attribute),
+                "reason": row.reason or "",
+            },
+            "login_link": portal_mail.login_link(portal),
+        },
+    )

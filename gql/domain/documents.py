@@ -462,7 +462,7 @@ async def upload(
             kind=EmailTemplateKind.NEW_DOCUMENT,
             sender=notify.sender,
             values=lambda portal: {
-                "document.name": document.name,
+                "document": {"name": document.name},
                 "documents_link": f"https://{portal.domain}/documents",
             },
         )

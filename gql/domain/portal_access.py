@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gql.auth.actor import Actor
 from gql.auth.passwords import hash_password
-from gql.domain import audit, sessions, sso
+from gql.domain import audit, consent, portal_mail, sessions, sso
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.domain.registration import (
@@ -140,22 +140,35 @@ async def accept_invitation(
 @dataclass
 class BulkInvitation:
     invited: int = 0
-    # Contacts whose email already belongs to another contact's access on the portal.
+    # Contacts without access whose email is already the login of another access on the
+    # portal (one login per email and portal): staff assign or invite them one by one.
     skipped: int = 0
 
 
-def uninvited_contacts(
+def without_access(portal_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+    """Contacts no portal user is assigned to, on the portal (or on any portal when
+    None): the one meaning of "without access" (seed 002, "Portal Zugänge (leer)"),
+    for the contact list's filter and the bulk invitation alike."""
+    user = models.PortalUser
+    access = sa.exists().where(user.contact_id == models.Contact.id)
+    if portal_id is not None:
+        access = access.where(user.portal_id == portal_id)
+    return ~access
+
+
+def _email_used(portal: models.Portal) -> sa.ColumnElement[bool]:
+    user = models.PortalUser
+    return sa.exists().where(user.portal_id == portal.id, user.email == models.Contact.email)
+
+
+def invitation_candidates(
     portal: models.Portal, actor: Actor, *, active_contract_only: bool
-) -> sa.Select[models.Contact]:
-    """Contacts of the organization with an email and no access to the portal, in a
-    stable order. Installer portals invite partner contacts of orders; customer portals
-    everyone else with a contract or order."""
-    contact, user = models.Contact, models.PortalUser
-    no_access = ~sa.exists().where(
-        user.portal_id == portal.id,
-        sa.or_(user.contact_id == contact.id, user.email == contact.email),
-    )
-    conditions = [visible(contact, actor), contact.email.is_not(None), no_access]
+) -> list[sa.ColumnElement[bool]]:
+    """Contacts of the organization without access to the portal that have an email
+    and belong there: installer portals invite partner contacts of orders, customer
+    portals everyone else with a contract."""
+    contact = models.Contact
+    conditions = [visible(contact, actor), without_access(portal.id), contact.email.is_not(None)]
     if portal.type is models.PortalType.INSTALLER:
         conditions.append(contact.id.in_(sa.select(models.Order.partner_contact_id)))
     else:
@@ -164,7 +177,21 @@ def uninvited_contacts(
         if active_contract_only:
             has = has.where(contract.status == models.ContractStatus.ACTIVE)
         conditions.append(contact.id.in_(has))
-    return sa.select(contact).where(*conditions).order_by(contact.created_at, contact.id)
+    return conditions
+
+
+def uninvited_contacts(
+    portal: models.Portal, actor: Actor, *, active_contract_only: bool
+) -> sa.Select[models.Contact]:
+    """The candidates an invitation can reach (their email is nobody's login on the
+    portal yet), in a stable order."""
+    contact = models.Contact
+    conditions = invitation_candidates(portal, actor, active_contract_only=active_contract_only)
+    return (
+        sa.select(contact)
+        .where(*conditions, ~_email_used(portal))
+        .order_by(contact.created_at, contact.id)
+    )
 
 
 async def invite_batch(
@@ -187,12 +214,15 @@ async def invite_batch(
     group_id = await default_group(db, portal)
     for contact in (await db.scalars(query.limit(limit).with_for_update(skip_locked=True))).all():
         if contact.email in emails_taken:
-            report.skipped += 1  # shares its email with a contact invited just now
-            continue
+            continue  # shares its email with a contact invited just now: counted below
         emails_taken.add(contact.email or "")
         user = await _invited_user(db, portal, contact, group_id)
         await send_link(db, config, portal, user, INVITATION, now)
         report.invited += 1
+    await db.flush()
+    candidates = invitation_candidates(portal, actor, active_contract_only=active_contract_only)
+    count = sa.select(sa.func.count()).select_from(models.Contact)
+    report.skipped = int(await db.scalar(count.where(*candidates, _email_used(portal))) or 0)
     remaining = await db.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     if report.invited:
         audit.about(
@@ -356,6 +386,7 @@ async def _pending(db: AsyncSession, actor: Actor, user_id: uuid.UUID | None) ->
 async def _assign(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     user: models.PortalUser,
     contact: models.Contact,
     origin: audit.Origin,
@@ -366,14 +397,39 @@ async def _assign(
     await sessions.end_portal_user_sessions(db, [user.id], reason="ASSIGNED", now=now)
     user.contact_id = contact.id
     user.assignment_status = models.AssignmentStatus.ASSIGNED
+    consent.carry_over(user, contact)
     await db.flush()
     audit.about(db, actor, user, "portal_user.assigned", origin, {"contact_id": str(contact.id)})
+    await tell_assigned(db, config, user, contact)
     return user
+
+
+async def tell_assigned(
+    db: AsyncSession, config: AccessConfig, user: models.PortalUser, contact: models.Contact
+) -> bool:
+    """Tell the customer their access now belongs to their contact and they can log in
+    (template ACCOUNT_ASSIGNED). Only an activated access: one still waiting for its
+    activation is led in by the activation mail, which would otherwise cross this one."""
+    if user.registration_status is not models.RegistrationStatus.ACTIVE:
+        return False
+    portal = await db.get_one(models.Portal, user.portal_id)
+    await portal_mail.send(
+        db,
+        portal,
+        models.EmailTemplateKind.ACCOUNT_ASSIGNED,
+        sender=config.sender,
+        email=user.email,
+        language=user.language,
+        contact=contact,
+        values={"login_link": portal_mail.login_link(portal)},
+    )
+    return True
 
 
 async def assign(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     *,
     user_id: uuid.UUID | None,
     contact_id: uuid.UUID | None,
@@ -385,7 +441,7 @@ async def assign(
     user = await _pending(db, actor, user_id)
     if contact_id is not None:
         contact = await _contact(db, actor, contact_id)
-        return await _assign(db, actor, user, contact, origin, now)
+        return await _assign(db, actor, config, user, contact, origin, now)
     found = models.Contact
     matches = (
         await db.scalars(
@@ -405,12 +461,13 @@ async def assign(
             field="contactId",
             parameters={"count": len(matches), "email": user.email, "customerNumbers": numbers},
         )
-    return await _assign(db, actor, user, matches[0], origin, now)
+    return await _assign(db, actor, config, user, matches[0], origin, now)
 
 
 async def assign_to_new_contact(
     db: AsyncSession,
     actor: Actor,
+    config: AccessConfig,
     *,
     user_id: uuid.UUID | None,
     data: NewContact,
@@ -424,7 +481,7 @@ async def assign_to_new_contact(
     )
     db.add(contact)
     await db.flush()
-    return await _assign(db, actor, user, contact, origin, now)
+    return await _assign(db, actor, config, user, contact, origin, now)
 
 
 async def unassign(

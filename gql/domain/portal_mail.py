@@ -1,5 +1,6 @@
-"""The emails a portal sends to its users: invitation, activation, password reset, and
-the notices of process steps and new documents.
+"""The emails a portal sends: to its users (invitation, activation, password reset,
+access assigned, change request decided, a process step done, a new document) and to
+its staff (a registration waits).
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -38,45 +39,62 @@ PATH_OF_KIND = {
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
 
-# What a kind tells besides the portal, contact and user, with an example value for the
-# preview: kinds that notify (no link of their own) name their values here.
-EXAMPLES_OF_KIND: dict[EmailTemplateKind, dict[str, str]] = {
-    EmailTemplateKind.PROCESS_STEP_DONE: {
-        "process.title": "Hausanschluss Musterweg 1",
-        "step.title": "Vor-Ort-Termin",
-        "step.done_on": "2026-12-02",
-        "next_step.title": "Angebot",
-        "process_link": "https://kundenportal.example/processes/UHJvY2Vzczox",
+_SAMPLE_PORTAL_URL = "https://kundenportal.example"
+
+# What each kind may use besides `portal.*`, `contact.*` (empty strings when the user
+# has no contact yet) and `user.email`, with the example values a template is checked
+# and previewed with. A nested dict is a group (`change.approved`); its keys are the
+# documented variables, so the list staff see and the check can not drift apart.
+KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
+    **{
+        kind: {link_name: f"{_SAMPLE_PORTAL_URL}/{PATH_OF_KIND[kind]}?token=beispiel"}
+        for kind, link_name in LINK_OF_KIND.items()
     },
+    # To the portal's notified staff: a registration waits to be assigned to a contact.
+    EmailTemplateKind.PENDING_USER: {
+        "staff": {"name": "Max Mitarbeiter"},
+        "registration": {"details": ["Kundennummer: K-100042"]},
+        "pending_users_link": "https://staff.example/portal-users?assignmentStatus=PENDING",
+    },
+    # To the customer: staff (or the registration) assigned the access to their contact.
+    EmailTemplateKind.ACCOUNT_ASSIGNED: {"login_link": f"{_SAMPLE_PORTAL_URL}/login"},
+    # To the customer: staff approved or rejected a change that waited for approval.
+    EmailTemplateKind.CHANGE_REQUEST_DECIDED: {
+        "change": {"approved": True, "summary": "Adresse", "reason": ""},
+        "login_link": f"{_SAMPLE_PORTAL_URL}/login",
+    },
+    # To the customer: a step of a process their portal shares is done.
+    EmailTemplateKind.PROCESS_STEP_DONE: {
+        "process": {"title": "Hausanschluss Musterweg 1"},
+        "step": {"title": "Vor-Ort-Termin", "done_on": "2026-12-02"},
+        "next_step": {"title": "Angebot"},
+        "process_link": f"{_SAMPLE_PORTAL_URL}/processes/UHJvY2Vzczox",
+    },
+    # To the customer: staff added a document they may see.
     EmailTemplateKind.NEW_DOCUMENT: {
-        "document.name": "Jahresabrechnung 2026.pdf",
-        "documents_link": "https://kundenportal.example/documents",
+        "document": {"name": "Jahresabrechnung 2026.pdf"},
+        "documents_link": f"{_SAMPLE_PORTAL_URL}/documents",
     },
 }
 
-# What every template may use: `portal.*`, `contact.*` (empty strings when the user
-# has no contact yet), `user.email`, and the link of its kind or its own values.
+
+def _names(values: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{name}.{inner}" if isinstance(value, dict) else name
+        for name, value in values.items()
+        for inner in (value if isinstance(value, dict) else [None])
+    ]
+
+
 VARIABLES = {
     kind: (
         [f"portal.{name}" for name in PORTAL_FIELDS]
         + [f"contact.{name}" for name in CONTACT_FIELDS]
         + ["user.email"]
-        + ([LINK_OF_KIND[kind]] if kind in LINK_OF_KIND else list(EXAMPLES_OF_KIND[kind]))
+        + _names(KIND_SAMPLES[kind])
     )
     for kind in EmailTemplateKind
 }
-
-
-def nested(values: Mapping[str, str]) -> dict[str, Any]:
-    """{"step.title": x} as the template sees it: {"step": {"title": x}}."""
-    result: dict[str, Any] = {}
-    for dotted, value in values.items():
-        *parents, name = dotted.split(".")
-        target = result
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[name] = value
-    return result
 
 
 DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
@@ -87,6 +105,15 @@ DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
 
 def link(portal: models.Portal, kind: EmailTemplateKind, token: str) -> str:
     return f"https://{portal.domain}/{PATH_OF_KIND[kind]}?token={token}"
+
+
+def link_values(portal: models.Portal, kind: EmailTemplateKind, token: str) -> dict[str, str]:
+    """The variable of a link kind (invitation, activation, reset)."""
+    return {LINK_OF_KIND[kind]: link(portal, kind, token)}
+
+
+def login_link(portal: models.Portal) -> str:
+    return f"https://{portal.domain}/login"
 
 
 def contact_variables(contact: models.Contact | None) -> dict[str, str]:
@@ -109,28 +136,24 @@ def variables(
     *,
     email: str,
     contact: models.Contact | None,
-    token: str | None,
-    values: Mapping[str, str] | None = None,
+    values: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """What the template of `kind` sees: the link made of `token` for a kind with a link,
-    `values` (dotted names as in `EXAMPLES_OF_KIND`) for the others."""
-    own = (
-        {LINK_OF_KIND[kind]: link(portal, kind, token or "")}
-        if kind in LINK_OF_KIND
-        else nested(values or {})
-    )
+    """What a template of `kind` sees; `values` are the kind's own (KIND_SAMPLES)."""
+    missing = set(KIND_SAMPLES[kind]) ^ set(values)
+    if missing:  # a programming error: the documented variables and the sender disagree
+        raise ValueError(f"{kind} mail with variables {sorted(values)}")
     return {
         "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
         "contact": contact_variables(contact),
         "user": {"email": email},
-        **own,
+        **values,
     }
 
 
 def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any]:
     """Example values for a preview, and for checking a template before it is saved."""
     return {
-        "portal": {"name": portal_name, "url": "https://kundenportal.example"},
+        "portal": {"name": portal_name, "url": _SAMPLE_PORTAL_URL},
         "contact": {
             "first_name": "Erika",
             "last_name": "Mustermann",
@@ -138,15 +161,7 @@ def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any
             "customer_number": "K-100042",
         },
         "user": {"email": "erika.mustermann@example.org"},
-        **(
-            {
-                LINK_OF_KIND[
-                    kind
-                ]: f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel"
-            }
-            if kind in LINK_OF_KIND
-            else nested(EXAMPLES_OF_KIND[kind])
-        ),
+        **KIND_SAMPLES[kind],
     }
 
 
@@ -185,22 +200,21 @@ async def send(
     email: str,
     language: str,
     contact: models.Contact | None,
-    token: str | None = None,
-    values: Mapping[str, str] | None = None,
+    values: Mapping[str, Any],
+    recipient: str | None = None,
 ) -> models.OutboundEmail:
-    """Render the portal's template and write the mail to the outbox.
+    """Render the portal's template and write the mail to the outbox, to the portal
+    user's `email` or, for staff mails about that user, to `recipient`.
 
     A template that does not render (too costly, or broken by a value) does not fail
     the action that sends it, often an anonymous registration: the mail is written
     FAILED with the reason instead, for staff to find, and the action goes on.
     """
     template = await template_for(db, portal, kind, language)
-    seen: Mapping[str, Any] = variables(
-        portal, kind, email=email, contact=contact, token=token, values=values
-    )
+    everything = variables(portal, kind, email=email, contact=contact, values=values)
     message: mail.Rendered | InvalidInput
     try:
-        message = await mail.render_off_loop(template, seen)
+        message = await mail.render_off_loop(template, everything)
     except InvalidInput as error:
         log.error("mail.template_failed", portal=str(portal.id), kind=kind.value, error=str(error))
         message = error
@@ -209,7 +223,7 @@ async def send(
         organization_id=portal.organization_id,
         kind=kind.value.lower(),
         sender=sender,
-        recipient=email,
+        recipient=recipient or email,
         message=message,
     )
 

@@ -27,7 +27,7 @@ async def tell_contact(
     grant: Grant,
     kind: EmailTemplateKind,
     sender: str,
-    values: Callable[[models.Portal], Mapping[str, str]],
+    values: Callable[[models.Portal], Mapping[str, Any]],
     wanted: Callable[[models.Portal], bool] = lambda portal: True,
 ) -> int:
     """Queue the `kind` mail for each portal user of `contact_id` who may see `row`, in

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from db.models.enums import GRANTS_BY_PORTAL_TYPE
+from db.models.enums import default_grants
 from db.portal_settings import PortalSettings
 from gql.auth.actor import Actor
 from gql.domain import audit, portal_mail
@@ -94,7 +94,7 @@ async def create(
             organization_id=portal.organization_id,
             portal_id=portal.id,
             name=DEFAULT_GROUP_NAME,
-            grants=sorted(GRANTS_BY_PORTAL_TYPE[type]),
+            grants=default_grants(type),
             visibility={},
             is_default=True,
         )

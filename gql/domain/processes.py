@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -220,7 +221,7 @@ async def _tell_customers(
         shared = portal.live_settings.shared_process(process.kind)
         return shared is not None and shared.notify_on_step_done
 
-    def values(portal: models.Portal) -> dict[str, str]:
+    def values(portal: models.Portal) -> dict[str, Any]:
         shared = portal.live_settings.shared_process(process.kind)
         following = next(
             (
@@ -234,10 +235,12 @@ async def _tell_customers(
             None,
         )
         return {
-            "process.title": process.title,
-            "step.title": step.title,
-            "step.done_on": step.done_at.date().isoformat() if step.done_at else "",
-            "next_step.title": following.title if following else "",
+            "process": {"title": process.title},
+            "step": {
+                "title": step.title,
+                "done_on": step.done_at.date().isoformat() if step.done_at else "",
+            },
+            "next_step": {"title": following.title if following else ""},
             "process_link": f"https://{portal.domain}/processes/{process.id}",
         }
 

@@ -14,7 +14,7 @@ are rate-limited per email (silently: the answer stays the same) and per client 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,10 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.models.enums import EmailTemplateKind
-from db.portal_settings import IdentifierEntity, PortalSettings, SelfRegistration
+from db.portal_settings import Identifier, IdentifierEntity, PortalSettings, SelfRegistration
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.passwords import PasswordProfile, hash_password
-from gql.domain import audit, email_address, mail, portal_mail, rate_limit, sessions
+from gql.domain import (
+    audit,
+    consent,
+    email_address,
+    mail,
+    notifications,
+    portal_mail,
+    rate_limit,
+    sessions,
+)
 from gql.domain.errors import DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
 from gql.settings import Settings
@@ -49,6 +58,13 @@ class RateLimited(RuleViolation):
     code = "RATE_LIMITED"
 
 
+class RegistrationElsewhere(RuleViolation):
+    """The portal replaced its own registration by a link (seed 002: "den
+    Registrierungslink austauschen", e.g. registration only through a journey)."""
+
+    code = "REGISTRATION_ELSEWHERE"
+
+
 @dataclass(frozen=True)
 class AccessConfig:
     activation_ttl: timedelta
@@ -58,6 +74,8 @@ class AccessConfig:
     password_profile: PasswordProfile
     per_email: int
     per_address: int
+    # Where staff handle pending registrations (the link in the PENDING_USER mail).
+    staff_app_url: str = "http://localhost:8000/staff"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccessConfig:
@@ -69,6 +87,7 @@ class AccessConfig:
             password_profile=settings.password_profile,
             per_email=settings.mail_requests_per_email,
             per_address=settings.mail_requests_per_address,
+            staff_app_url=settings.staff_app_url.rstrip("/"),
         )
 
     def ttl(self, purpose: str) -> timedelta:
@@ -124,7 +143,7 @@ async def send_link(
         email=user.email,
         language=user.language,
         contact=contact,
-        token=token,
+        values=portal_mail.link_values(portal, KIND_OF_PURPOSE[purpose], token),
     )
 
 
@@ -231,11 +250,15 @@ def _identifier_condition(
     )
 
 
+EMAIL_KEY = "contact.email"
+
+
 def clean_identifiers(settings: PortalSettings, given: Mapping[str, str]) -> dict[str, str]:
-    """The portal's identifiers besides the email, each required; unknown keys refused."""
+    """The portal's identifiers besides the email (the email is the login and given
+    anyway), each required; unknown keys refused."""
     wanted = {identifier.key: identifier for identifier in settings.registration.identifiers}
-    wanted.pop("contact.email", None)
-    unknown = sorted(set(given) - set(wanted) - {"contact.email"})
+    wanted.pop(EMAIL_KEY, None)
+    unknown = sorted(set(given) - set(wanted) - {EMAIL_KEY})
     if unknown:
         raise InvalidInput(
             "identifier_unknown", field="identifiers", parameters={"unknown": ", ".join(unknown)}
@@ -249,6 +272,22 @@ def clean_identifiers(settings: PortalSettings, given: Mapping[str, str]) -> dic
     return values
 
 
+def required_matches(
+    identifiers: Sequence[Identifier], email: str, given: Mapping[str, str]
+) -> list[tuple[Identifier, str]] | None:
+    """Every identifier the portal configures now, with the value to compare: the
+    registration's email for `contact.email`, the given value for the others. None when
+    a value is missing (the portal added an identifier after the request was queued):
+    then nothing can match all of them, so nobody is assigned."""
+    pairs: list[tuple[Identifier, str]] = []
+    for identifier in identifiers:
+        value = email if identifier.key == EMAIL_KEY else given.get(identifier.key)
+        if not value:
+            return None
+        pairs.append((identifier, value))
+    return pairs
+
+
 async def match_contact(
     db: AsyncSession,
     portal: models.Portal,
@@ -256,32 +295,24 @@ async def match_contact(
     identifiers: Mapping[str, str],
 ) -> models.Contact | None:
     """The one contact of the portal's organization the registration belongs to: the
-    email alone when one contact has it; narrowed by the other identifiers when several
-    share it; otherwise none."""
-    contact = models.Contact
-    candidates = (
-        await db.scalars(
-            sa.select(contact).where(
-                contact.organization_id == portal.organization_id, contact.email == email
-            )
-        )
-    ).all()
-    if len(candidates) <= 1:
-        return candidates[0] if candidates else None
-    by_key = {i.key: i for i in portal.live_settings.registration.identifiers}
-    conditions = [
-        _identifier_condition(by_key[key].entity, by_key[key].attribute, value)
-        for key, value in identifiers.items()
-        if key in by_key  # the portal may have dropped one since the request was queued
-    ]
-    if not conditions:
+    one that matches every identifier the portal configures (the email only when it is
+    one of them; a portal may identify by contract number alone); none when no contact
+    or several match all of them."""
+    pairs = required_matches(portal.live_settings.registration.identifiers, email, identifiers)
+    if not pairs:
         return None
-    narrowed = (
+    contact = models.Contact
+    matches = (
         await db.scalars(
-            sa.select(contact).where(contact.id.in_([c.id for c in candidates]), *conditions)
+            sa.select(contact)
+            .where(
+                contact.organization_id == portal.organization_id,
+                *(_identifier_condition(i.entity, i.attribute, value) for i, value in pairs),
+            )
+            .limit(2)
         )
     ).all()
-    return narrowed[0] if len(narrowed) == 1 else None
+    return matches[0] if len(matches) == 1 else None
 
 
 # --- Registration -------------------------------------------------------------------------
@@ -362,17 +393,26 @@ async def register(
     accepted_terms: bool,
     origin: audit.Origin,
     now: datetime,
+    marketing_consent: bool = False,
 ) -> None:
     """Register on a portal. Input errors are refused (they do not depend on who
     exists); everything else is queued and ends in the same answer and, when the worker
     answers it (`complete_registration`), an email.
 
     Raises:
-        InvalidInput: portal, email, password, language, terms or identifiers.
+        InvalidInput: portal, email, password, language, terms, marketing consent or
+            identifiers.
+        RegistrationElsewhere: the portal registers through its replacement link.
         RateLimited: too many registrations from this address.
     """
     portal = await active_portal(db, portal_id)
     settings = portal.live_settings
+    link = settings.registration.registration_link
+    if link is not None:
+        raise RegistrationElsewhere(
+            f"Registration for this portal is at {link}.",
+            parameters={"registrationLink": str(link)},
+        )
     address = email_address.canonical(email)
     check_password(password, address)
     chosen = language or settings.default_language
@@ -384,12 +424,18 @@ async def register(
         )
     if settings.registration.terms_url is not None and not accepted_terms:
         raise InvalidInput("terms_not_accepted", field="acceptedTerms")
+    consent_text = consent.agreed_text(settings, chosen, marketing_consent)
     values = clean_identifiers(settings, identifiers)
     # Hashed here, on every path, so that a registration costs the request the same
     # whoever the email belongs to; the worker only stores it.
     password_hash = hash_password(password, config.password_profile)
     if await within_limits(db, config, REGISTER, address, origin, now):
-        details = {"language": chosen, "password_hash": password_hash, "identifiers": values}
+        details = {
+            "language": chosen,
+            "password_hash": password_hash,
+            "identifiers": values,
+            "marketing_consent_text": consent_text,
+        }
         _queue(db, portal, REGISTER, address, origin, now, **details)
 
 
@@ -447,9 +493,64 @@ async def complete_registration(
         contact=contact,
         password_hash=request.password_hash,
     )
+    agreed = request.marketing_consent_text
+    if contact is not None and agreed is not None:
+        consent.give(contact, agreed, request.created_at)
+    elif agreed is not None:
+        consent.hold(user, agreed, request.created_at)
     await send_link(db, config, portal, user, ACTIVATION, now)
+    if contact is None:
+        await tell_staff_of_pending(db, config, portal, user, values)
     audit.about(db, anonymous_on(portal), user, "portal_user.registered", origin, {"outcome": kind})
     return RegistrationOutcome(kind, user.id)
+
+
+def identifier_lines(
+    settings: PortalSettings, values: Mapping[str, str], language: str
+) -> list[str]:
+    """What the person registered with, one `label: value` line per identifier."""
+    lines = []
+    for identifier in settings.registration.identifiers:
+        if identifier.key in values:
+            label = identifier.label("en" if language == "en" else "de")
+            lines.append(f"{label}: {values[identifier.key]}")
+    return lines
+
+
+async def tell_staff_of_pending(
+    db: AsyncSession,
+    config: AccessConfig,
+    portal: models.Portal,
+    user: models.PortalUser,
+    values: Mapping[str, str],
+) -> int:
+    """Mail the portal's notified staff (`notifyStaffUserIds`) that a registration
+    matched no contact and waits to be assigned (ECP onMapAPendingUser), each in their
+    language, with what the person registered with. Sent by the mail worker when it
+    answers the registration, so it costs the anonymous request nothing and is as
+    rate-limited as the registration itself. Returns how many were written."""
+    staff_users = await notifications.recipients(db, portal)
+    for staff in staff_users:
+        language = staff.language if staff.language in ("de", "en") else "de"
+        await portal_mail.send(
+            db,
+            portal,
+            EmailTemplateKind.PENDING_USER,
+            sender=config.sender,
+            email=user.email,
+            recipient=staff.email,
+            language=language,
+            contact=None,
+            values={
+                "staff": {"name": staff.name},
+                "registration": {
+                    "details": identifier_lines(portal.live_settings, values, language)
+                },
+                "pending_users_link": f"{config.staff_app_url}/portal-users"
+                f"?portalId={portal.id}&assignmentStatus=PENDING",
+            },
+        )
+    return len(staff_users)
 
 
 def anonymous_on(portal: models.Portal) -> Actor:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
+from db.models.enums import Grant
 from gql.auth.actor import Actor, Role
 from gql.domain.errors import NotFound
 
@@ -196,8 +197,23 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     models.ProcessStep: _shared_steps(_customer_processes),
 }
 
+
+def _partner_users(actor: Actor) -> Filter:
+    """An installer sees their own login; the partner's admin (grant
+    partner_users:manage) also those of their colleagues: the logins of the same
+    partner contact on the same portal, and no other company's."""
+    user = models.PortalUser
+    own: Filter = user.id == actor.subject_id
+    if not actor.may(Grant.PARTNER_USERS_MANAGE):
+        return own
+    return sa.or_(
+        own, sa.and_(user.portal_id == actor.portal_id, user.contact_id == actor.contact_id)
+    )
+
+
 INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     **_portal_user_rules(),
+    models.PortalUser: _partner_users,
     models.Contact: lambda a: sa.or_(
         models.Contact.id == a.contact_id,
         models.Contact.id.in_(

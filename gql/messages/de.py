@@ -13,6 +13,7 @@ MESSAGES: dict[str, str] = {
     "RULE_VIOLATED": "Diese Änderung ist im aktuellen Zustand nicht möglich.",
     "RATE_LIMITED": "Zu viele Versuche in kurzer Zeit; bitte versuchen Sie es später erneut.",
     "NOT_AUTHENTICATED": "Bitte melden Sie sich an.",
+    "REGISTRATION_ELSEWHERE": "Die Registrierung für dieses Portal läuft über {registrationLink}.",
     # Registration, invitations, password reset
     "INVALID_TOKEN": "Dieser Link ist ungültig oder abgelaufen; bitte fordern Sie eine neue"
     " E-Mail an.",
@@ -115,6 +116,8 @@ SPECIFIC: dict[str, str] = {
     " wenden Sie sich an Ihren Versorger.",
     "language_not_spoken": "Das Portal ist in diesen Sprachen verfügbar: {languages}.",
     "terms_not_accepted": "Bitte akzeptieren Sie die Nutzungsbedingungen.",
+    "marketing_consent_without_text": "Dieses Portal bietet keine Marketing-Einwilligung in"
+    " dieser Sprache an.",
     "password_too_short": "Bitte verwenden Sie mindestens {minLength} Zeichen.",
     "password_too_long": "Bitte verwenden Sie höchstens {maxLength} Zeichen.",
     "password_is_email": "Das Passwort darf nicht Ihre E-Mail-Adresse sein.",
@@ -152,6 +155,9 @@ SPECIFIC: dict[str, str] = {
     "phone_invalid": "Bitte geben Sie eine Telefonnummer aus Ziffern ein, z. B. +49 30 1234567.",
     "country_invalid": "Bitte geben Sie einen zweistelligen Ländercode ein, z. B. DE.",
     "postal_code_invalid": "Das ist keine Postleitzahl in {country}.",
+    "cannot_remove_yourself": "Den eigenen Zugang können Sie nicht entfernen; bitte wenden"
+    " Sie sich an Ihren Versorger.",
+    "customer_number_taken": "Die Kundennummer {number} hat bereits ein anderer Kontakt.",
     "contact_unchanged": "Die Angaben unterscheiden sich nicht von den aktuellen Kontaktdaten.",
     "change_already_waiting": "Eine Änderung {change} wartet bereits auf Freigabe.",
     "change_already_decided": "Über die Anfrage wurde bereits entschieden ({status}).",

@@ -12,6 +12,7 @@ MESSAGES: dict[str, str] = {
     "RULE_VIOLATED": "{detail}",
     "RATE_LIMITED": "Too many attempts in a short time; please try again later.",
     "NOT_AUTHENTICATED": "Please log in.",
+    "REGISTRATION_ELSEWHERE": "Registration for this portal is at {registrationLink}.",
     # Registration, invitations, password reset
     "INVALID_TOKEN": "This link is invalid or has expired; please ask for a new email.",
     # Email templates
@@ -108,6 +109,7 @@ SPECIFIC: dict[str, str] = {
     "portal_without_default_group": "The portal has no default permission group.",
     "language_not_spoken": "The portal speaks {languages}.",
     "terms_not_accepted": "Please accept the terms of use.",
+    "marketing_consent_without_text": "This portal offers no marketing consent in this language.",
     "password_too_short": "Use at least {minLength} characters.",
     "password_too_long": "Use at most {maxLength} characters.",
     "password_is_email": "The password must not be your email address.",
@@ -142,6 +144,8 @@ SPECIFIC: dict[str, str] = {
     "phone_invalid": "A phone number of digits, e.g. +49 30 1234567.",
     "country_invalid": "A two-letter country code, e.g. DE.",
     "postal_code_invalid": "Not a postal code in {country}.",
+    "cannot_remove_yourself": "You can not remove your own access; please ask your utility.",
+    "customer_number_taken": "Another contact already has customer number {number}.",
     "contact_unchanged": "Nothing differs from the current contact data.",
     "change_already_waiting": "A change of {change} is already waiting for approval.",
     "change_already_decided": "The request was already decided ({status}).",

@@ -279,6 +279,7 @@ async def approve_change_request(
         row = await contact_changes.approve(
             db,
             info.context.actor,
+            notifier(info),
             request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
             origin=origin(info),
             now=now(),
@@ -295,6 +296,7 @@ async def reject_change_request(
         row = await contact_changes.reject(
             db,
             info.context.actor,
+            notifier(info),
             request_id=row_id(input.change_request_id, "ChangeRequest", "changeRequestId"),
             reason=input.reason,
             origin=origin(info),

@@ -83,6 +83,14 @@ class Contact(RowNode):
     marketing_consent: bool | None = allow(
         STAFF_AND_CUSTOMER, description="Marketing consent given."
     )
+    marketing_consent_at: datetime | None = allow(
+        STAFF_AND_CUSTOMER, description="When the marketing consent was last given or withdrawn."
+    )
+    marketing_consent_text: str | None = allow(
+        STAFF_AND_CUSTOMER,
+        description="The consent text exactly as the customer saw it when agreeing (null when"
+        " withdrawn or never given).",
+    )
     created_at: datetime | None = allow(STAFF, description="When the contact was created.")
 
     @allow(STAFF_AND_PORTAL_USERS, description="Company name, or first and last name.")

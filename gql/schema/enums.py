@@ -115,6 +115,12 @@ else:
             " is done (sent when the portal's sharing says notifyOnStepDone).",
             enums.EmailTemplateKind.NEW_DOCUMENT: "Staff added a document the user may see"
             " (an invoice, a letter, ...).",
+            enums.EmailTemplateKind.PENDING_USER: "To the portal's notified staff: a"
+            " registration matched no contact and waits to be assigned (ECP onMapAPendingUser).",
+            enums.EmailTemplateKind.ACCOUNT_ASSIGNED: "To the customer: their access is assigned"
+            " to their customer account, they can log in.",
+            enums.EmailTemplateKind.CHANGE_REQUEST_DECIDED: "To the customer: staff approved or"
+            " rejected a change that waited for approval.",
         },
     )
     RegistrationStatus = described_enum(

@@ -329,6 +329,7 @@ async def assign_portal_user(
         user = await portal_access.assign(
             db,
             info.context.actor,
+            access_config(info),
             user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
             contact_id=row_id(input.contact_id, "Contact", "contactId"),
             origin=origin(info),
@@ -348,6 +349,7 @@ async def assign_portal_user_to_new_contact(
         user = await portal_access.assign_to_new_contact(
             db,
             info.context.actor,
+            access_config(info),
             user_id=row_id(input.portal_user_id, "PortalUser", "portalUserId"),
             data=portal_access.NewContact(
                 first_name=contact.first_name,

@@ -55,6 +55,11 @@ class RegisterInput:
     accepted_terms: bool = strawberry.field(
         default=False, description="Required when the portal links terms of use."
     )
+    marketing_consent: bool = strawberry.field(
+        default=False,
+        description="Agrees to the portal's marketing consent text (`PublicPortal.texts"
+        ".marketingConsent`) in the registration's language; stored with the text and time.",
+    )
 
 
 @strawberry.input(description="A link's token, on the portal it was sent for.")
@@ -135,6 +140,7 @@ async def register(
             identifiers={item.key: item.value for item in input.identifiers},
             language=input.language,
             accepted_terms=input.accepted_terms,
+            marketing_consent=input.marketing_consent,
             origin=origin(info),
             now=now(),
         )

@@ -49,6 +49,8 @@ _CODES: dict[str, str] = {
     "RULE_VIOLATED": "Any mutation: a business rule refuses it in the current state (e.g."
     " the portal's settings, or the object's status); `message` says which.",
     "RATE_LIMITED": "Any mutation: too many attempts or emails in a short time; try later.",
+    "REGISTRATION_ELSEWHERE": "register: the portal replaced its own registration by a link"
+    " (e.g. a journey); parameter registrationLink says where to register.",
     "NOT_AUTHENTICATED": "Two-factor set-up: log in (or pass the mfaToken of the login).",
     # Registration and access
     "INVALID_TOKEN": "Registration and access: the link token from an email (activation,"

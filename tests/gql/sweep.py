@@ -252,6 +252,9 @@ FEATURES: dict[str, Feature] = {
             "importPortalUsers",
         },
     ),
+    "partner_users": Feature(
+        queries={"partnerUsers"}, mutations={"invitePartnerUser", "removePartnerUser"}
+    ),
     "impersonation": Feature(mutations={"impersonatePortalUser"}),
     "single_sign_on": Feature(
         nodes={"IdentityProvider"},
@@ -281,7 +284,7 @@ FEATURES: dict[str, Feature] = {
     "contacts": Feature(
         queries={"contact", "contacts"},
         nodes={"Contact", "Opportunity"},
-        mutations={"updateMyContact", "updateLanguage"},
+        mutations={"updateMyContact", "updateLanguage", "createContact", "updateContact"},
     ),
     "change_requests": Feature(
         queries={"changeRequests"},

@@ -163,7 +163,7 @@ async def rows_hidden_from_installer(session: AsyncSession) -> Rows:
     """What the installer must not see: contracts,
     opportunities, documents, payments and staff of its organization, orders not assigned
     to its partner, meters other than those of its orders (with their registers and
-    readings), portal users but itself, and processes (its portal shares none)."""
+    readings), portal users but its own company's, and processes (its portal shares none)."""
     partner = ACTORS["installer"].contact_id
     musterstadt = await rows_of_organization(session, MUSTERSTADT)
     order = models.Order
@@ -196,8 +196,22 @@ async def rows_hidden_from_installer(session: AsyncSession) -> Rows:
         "MeterReading": set(
             await session.scalars(sa.select(reading.id).where(reading.meter_id.in_(hidden_meters)))
         ),
-        "PortalUser": musterstadt["PortalUser"] - {ACTORS["installer"].subject_id},
+        # The demo installer is its partner's admin (partner_users:manage): it sees the
+        # logins of its own company on its portal, no other.
+        "PortalUser": musterstadt["PortalUser"] - await partner_logins(session),
         # The installer portal shares no kind of process.
         "Process": musterstadt["Process"],
         "ProcessStep": musterstadt["ProcessStep"],
     }
+
+
+async def partner_logins(session: AsyncSession) -> set[uuid.UUID]:
+    installer = ACTORS["installer"]
+    user = models.PortalUser
+    return set(
+        await session.scalars(
+            sa.select(user.id).where(
+                user.portal_id == installer.portal_id, user.contact_id == installer.contact_id
+            )
+        )
+    )

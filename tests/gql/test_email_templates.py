@@ -64,17 +64,52 @@ async def result_of(gql: GraphQLClient, query: str, actor: str = "admin", **vari
 
 
 async def test_every_default_renders_with_the_documented_variables() -> None:
+    assert set(portal_mail.DEFAULTS) == set(EmailTemplateKind)
     for kind, by_language in portal_mail.DEFAULTS.items():
+        assert set(by_language) == {"de", "en"}, kind
+        samples = portal_mail.sample_variables(kind, "Kundenportal")
+        links = [name for name in samples if name.endswith("_link")]
+        assert links, kind  # every mail leads somewhere
         for language, template in by_language.items():
             rendered = await portal_mail.check(kind, template, "Kundenportal")
-            sample = portal_mail.sample_variables(kind, "Kundenportal")
-            # Every mail leads somewhere: its link is in both parts.
-            links = [name for name in portal_mail.VARIABLES[kind] if name.endswith("_link")]
-            assert links, kind
-            for name in links:
-                assert sample[name] in rendered.text, (kind, language)
-                assert sample[name] in rendered.html, (kind, language)
-            assert "Erika" in rendered.text
+            for link in links:
+                assert samples[link] in rendered.text, (kind, language)
+                assert samples[link] in rendered.html, (kind, language)
+            expected = "Max" if kind is EmailTemplateKind.PENDING_USER else "Erika"
+            assert expected in rendered.text, (kind, language)
+
+
+@pytest.mark.parametrize(
+    ("kind", "foreign"),
+    [
+        (EmailTemplateKind.PENDING_USER, "{{ invitation_link }}"),
+        (EmailTemplateKind.ACCOUNT_ASSIGNED, "{{ change.summary }}"),
+        (EmailTemplateKind.CHANGE_REQUEST_DECIDED, "{{ staff.name }}"),
+        (EmailTemplateKind.INVITATION, "{{ login_link }}"),
+    ],
+)
+async def test_a_template_using_another_kinds_variable_is_refused(
+    kind: EmailTemplateKind, foreign: str
+) -> None:
+    template = portal_mail.DEFAULTS[kind]["de"]
+    with pytest.raises(InvalidInput) as refused:
+        await portal_mail.check(kind, Template(template.subject, foreign, template.html), "P")
+    assert refused.value.field == "text"
+
+
+def test_the_documented_variables_of_the_new_kinds() -> None:
+    assert portal_mail.VARIABLES[EmailTemplateKind.PENDING_USER][-3:] == [
+        "staff.name",
+        "registration.details",
+        "pending_users_link",
+    ]
+    assert portal_mail.VARIABLES[EmailTemplateKind.CHANGE_REQUEST_DECIDED][-4:] == [
+        "change.approved",
+        "change.summary",
+        "change.reason",
+        "login_link",
+    ]
+    assert portal_mail.VARIABLES[EmailTemplateKind.ACCOUNT_ASSIGNED][-1] == "login_link"
 
 
 async def test_staff_list_the_templates_of_a_portal(gql: GraphQLClient) -> None:
