@@ -113,6 +113,18 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _fresh_metrics_dir() -> None:
+    """PROMETHEUS_MULTIPROC_DIR, if set, emptied before the workers start: the files of
+    an earlier run's processes would be added to this run's figures (gql/metrics.py)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
 class AsgiServer(enum.StrEnum):
     GRANIAN = "granian"
     UVICORN = "uvicorn"
@@ -169,6 +181,7 @@ def serve(
             migrate.upgrade(url)
         if demo_data and asyncio.run(_load_demo(url, settings)):
             console.print("[green]Demo data loaded.[/green]")
+        _fresh_metrics_dir()
         # Development keys are generated into the data directory now, before the
         # workers start and would race to create them.
         TokenService.from_settings(settings)

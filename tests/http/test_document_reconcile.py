@@ -37,10 +37,12 @@ from gql.app import create_app
 from gql.auth.tokens import TokenService
 from gql.domain import documents
 from gql.domain.documents import DocumentStorage, LocalStorage, StoredFile
+from gql.domain.storage import S3Storage
 from gql.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, global_id
 from tests.document_helpers import storage_of, stored_keys
 from tests.http_helpers import login, portal_gid, post
+from tests.smtp import free_port
 
 PDF = demo_pdf("Zählerstand")
 GRACE = timedelta(hours=1)
@@ -259,6 +261,46 @@ async def test_reconcile_keeps_every_file_with_a_row_and_reports_rows_without_on
     finally:
         for row in kept:
             await storage.delete(row.storage_key)
+
+
+# --- The storage unreachable ------------------------------------------------------------------
+
+
+async def test_a_download_while_the_bucket_is_unreachable_is_503_and_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    test_settings: Settings,
+    tokens: TokenService,
+) -> None:
+    gone = S3Storage("documents", endpoint=f"http://127.0.0.1:{free_port()}")  # nobody there
+    invoice = await session.scalar(
+        sa.select(models.Document)
+        .where(models.Document.uploaded_by_id.is_(None), models.Document.opened_at.is_(None))
+        .limit(1)
+    )
+    assert invoice is not None
+    async with app_client(test_settings, sessions, tokens, gone) as client:
+        staff = await login(client, "agent@musterstadt.example", "Demo-Agent-1")
+        node = await post(
+            client,
+            "query($id: ID!) { node(id: $id) { ... on Document { downloadUrl } } }",
+            str(staff["accessToken"]),
+            id=global_id("Document", invoice.id),
+        )
+        response = await client.get(node.json()["data"]["node"]["downloadUrl"])
+    await gone.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert "unavailable" in response.text
+    audited = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(models.AuditEvent)
+        .where(
+            models.AuditEvent.action == "document.downloaded",
+            models.AuditEvent.entity_id == invoice.id,
+        )
+    )
+    assert audited == 0
 
 
 # --- The command, as the runbook runs it ---------------------------------------------------
