@@ -32,11 +32,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-import aioboto3
-from aiobotocore.config import AioConfig
-from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError
-
 from gql.domain.errors import NotFound
 from gql.settings import Settings, SettingsError
 
@@ -188,6 +183,15 @@ class S3Storage:
         region: str | None = None,
         path_style: bool | None = None,
     ) -> None:
+        # Imported here: the SDK takes seconds to import, which every process and CLI
+        # command would pay without a bucket configured.
+        import aioboto3
+        from aiobotocore.config import AioConfig
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._failed: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+        self._refused: type[Exception] = ClientError
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint = endpoint
@@ -240,7 +244,7 @@ class S3Storage:
         try:
             s3 = await self._s3()
             await s3.upload_fileobj(io.BytesIO(data), self.bucket, target, Config=self._transfer)
-        except (BotoCoreError, ClientError) as exc:
+        except self._failed as exc:
             raise StorageUnavailable(f"storing {key!r} failed: {exc}") from exc
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
@@ -248,11 +252,11 @@ class S3Storage:
         try:
             s3 = await self._s3()
             response = await s3.get_object(Bucket=self.bucket, Key=target)
-        except ClientError as exc:
+        except self._refused as exc:
             if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 raise StoredFileMissing("The file of this document is missing.") from exc
             raise StorageUnavailable(f"reading {key!r} failed: {exc}") from exc
-        except BotoCoreError as exc:
+        except self._failed as exc:
             raise StorageUnavailable(f"reading {key!r} failed: {exc}") from exc
         return _body_chunks(response["Body"])
 
@@ -260,18 +264,18 @@ class S3Storage:
         target = self.object_key(key)
         try:
             await (await self._s3()).delete_object(Bucket=self.bucket, Key=target)
-        except (BotoCoreError, ClientError) as exc:
+        except self._failed as exc:
             raise StorageUnavailable(f"deleting {key!r} failed: {exc}") from exc
 
     async def exists(self, key: str) -> bool:
         target = self.object_key(key)
         try:
             await (await self._s3()).head_object(Bucket=self.bucket, Key=target)
-        except ClientError as exc:
+        except self._refused as exc:
             if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise StorageUnavailable(f"checking {key!r} failed: {exc}") from exc
-        except BotoCoreError as exc:
+        except self._failed as exc:
             raise StorageUnavailable(f"checking {key!r} failed: {exc}") from exc
         return True
 
@@ -286,7 +290,7 @@ class S3Storage:
                     key = str(item["Key"])[len(start) :]
                     if KEY.fullmatch(key):  # anything else is not ours
                         yield StoredFile(key, item["LastModified"])
-        except (BotoCoreError, ClientError) as exc:
+        except self._failed as exc:
             raise StorageUnavailable(f"listing the bucket failed: {exc}") from exc
 
 
