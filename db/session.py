@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +19,23 @@ from db.raw import connection_broken
 
 POOL_SIZE = 20  # connections per process, opened when first needed and then kept
 
+# Told +1 when a checkout starts and -1 when it has its connection (gql/metrics.py: the
+# requests waiting for one). SQLAlchemy's pool events fire only once a connection is had.
+POOL_WAIT_LISTENERS: list[Callable[[int], None]] = []
+
+
+class WaitCountingPool(sa.pool.AsyncAdaptedQueuePool):
+    """The async queue pool, telling `POOL_WAIT_LISTENERS` about each checkout's wait."""
+
+    def _do_get(self) -> Any:
+        for listener in POOL_WAIT_LISTENERS:
+            listener(1)
+        try:
+            return super()._do_get()
+        finally:
+            for listener in POOL_WAIT_LISTENERS:
+                listener(-1)
+
 
 def create_engine(url: str, *, pool_size: int = POOL_SIZE, echo: bool = False) -> AsyncEngine:
     """No overflow: connections beyond the pool would be opened and closed per request
@@ -31,6 +48,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE, echo: bool = False) -
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=10,
+        poolclass=WaitCountingPool,
         echo=echo,
     )
     sa.event.listen(engine.sync_engine.pool, "checkout", _still_open)

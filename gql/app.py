@@ -1,6 +1,6 @@
 """The Starlette application: `/graphql`, `/documents/<id>` (signed download links),
-`/healthz`; the steps of a request in order (the middlewares below, then the route;
-each step's module is in gql/http/)."""
+`/healthz`, `/metrics` (Prometheus, gql/http/metrics.py); the steps of a request in
+order (the middlewares below, then the route; each step's module is in gql/http/)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -18,14 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.session import Database
-from gql import delivery, graphiql, unavailable
+from gql import delivery, graphiql, metrics, tracing, unavailable
 from gql.auth.backend import BearerTokenBackend, KnownSessions, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents, registration
+from gql.domain.storage import S3Storage
 from gql.downloads import download_endpoint
 from gql.http.database import SessionPerRequest
 from gql.http.limits import BodyLimit, MultipartNeedsToken, SecurityHeaders
+from gql.http.metrics import metrics_endpoint
 from gql.http.view import PortalGraphQL
 from gql.settings import Settings
 
@@ -46,15 +49,18 @@ def create_app(
     mail_worker: bool = False,
     dev_mails: bool = False,
     storage: documents.DocumentStorage | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Build the ASGI app. The caller owns `database` (tests pass one bound to a
     rolled-back transaction); it is disposed on shutdown only if it has an engine.
     With `mail_worker` the outbox is delivered by a background task while the app runs;
     with `dev_mails` (development only) the mails the sink of `portal serve` received are
     listed at `/dev/mails`. Document files go to `storage`
-    (default: what the settings configure)."""
+    (default: what the settings configure). With a `tracer_provider` (gql/tracing.py)
+    requests and the engine's statements are traced."""
     tokens = tokens or TokenService.from_settings(settings)
     storage = storage or documents.storage_for(settings)
+    metrics.watch_sessions(database.sessions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +84,8 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
+            if isinstance(storage, S3Storage):
+                await storage.close()
             await database.dispose()
 
     # What the session check last said of each portal user's session: the
@@ -89,6 +97,7 @@ def create_app(
         # 7. After the middlewares below, the route (GraphQL: gql/http/view.py).
         routes=[
             Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
             graphql,
             Route(
                 "/documents/{document_id}",
@@ -130,6 +139,10 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    if tracer_provider is not None:
+        tracing.trace_app(app, tracer_provider)
+        if database.engine is not None:
+            tracing.trace_engine(database.engine.sync_engine, tracer_provider)
     return app
 
 
@@ -141,11 +154,13 @@ def app_from_environment() -> Starlette:
     settings = Settings.from_env()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is required")
+    metrics.forget_process_at_exit()
     app = create_app(
         settings,
         Database.from_url(settings.database_url),
         mail_worker=os.environ.get("PORTAL_MAIL_WORKER", "1") == "1",
         dev_mails=os.environ.get("PORTAL_DEV_MAILS") == "1",
+        tracer_provider=tracing.provider_from_environment(os.environ),
     )
     # What start-up built (schema, models, SQLAlchemy's and Strawberry's structures:
     # hundreds of thousands of objects) is left out of garbage collection: otherwise each

@@ -115,6 +115,18 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _fresh_metrics_dir() -> None:
+    """PROMETHEUS_MULTIPROC_DIR, if set, emptied before the workers start: the files of
+    an earlier run's processes would be added to this run's figures (gql/metrics.py)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
 class AsgiServer(enum.StrEnum):
     GRANIAN = "granian"
     UVICORN = "uvicorn"
@@ -171,6 +183,7 @@ def serve(
             migrate.upgrade(url)
         if demo_data and asyncio.run(_load_demo(url, settings)):
             console.print("[green]Demo data loaded.[/green]")
+        _fresh_metrics_dir()
         # Development keys are generated into the data directory now, before the
         # workers start and would race to create them.
         TokenService.from_settings(settings)
@@ -403,6 +416,52 @@ def demo_command(
     with database_url(database_url_option, data_dir) as url:
         loaded = asyncio.run(_load_demo(url, settings))
     console.print("[green]Demo data loaded.[/green]" if loaded else "Demo data already there.")
+
+
+documents_app = typer.Typer(help="Document files (DOCUMENTS_URL).", no_args_is_help=True)
+app.add_typer(documents_app, name="documents")
+
+
+@documents_app.command("reconcile")
+def documents_reconcile_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only report; remove nothing.")
+    ] = False,
+    database_url_option: DatabaseUrl = None,
+    data_dir: DataDir = Path(".data"),
+) -> None:
+    """Remove stored files that no document refers to (left by a crash between the
+    database and the storage) and report documents whose file is missing (exit code 1).
+    Safe to run at any time, also while the API serves; files younger than
+    DOCUMENTS_ORPHAN_GRACE_SECONDS are kept (an upload may still commit)."""
+    from datetime import timedelta
+
+    settings = Settings.from_env(data_dir=data_dir)
+
+    async def run(url: str) -> documents.Reconciled:
+        async with connected(url, pool_size=1) as database, database.sessions() as db:
+            return await documents.reconcile(
+                db,
+                documents.storage_for(settings),
+                now=datetime.now(UTC),
+                grace=timedelta(seconds=settings.documents_orphan_grace_seconds),
+                remove=not dry_run,
+            )
+
+    with database_url(database_url_option or settings.database_url, data_dir) as url:
+        found = asyncio.run(run(url))
+    verb = "would be removed" if dry_run else "removed"
+    console.print(
+        f"{found.files} files, {found.rows} documents: {len(found.orphans)} orphaned files"
+        f" {verb}, {len(found.recent)} recent ones kept, {len(found.missing)} files missing.",
+        soft_wrap=True,
+    )
+    for key in found.orphans:
+        console.print(f"orphan  {key}", soft_wrap=True, highlight=False)
+    for document_id, key in found.missing:
+        console.print(f"missing {key} (document {document_id})", soft_wrap=True, highlight=False)
+    if found.missing:
+        raise typer.Exit(1)
 
 
 @app.command("schema")

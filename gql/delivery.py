@@ -32,6 +32,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from gql import metrics
 from gql.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -169,10 +170,12 @@ def _record_failure(
     if is_permanent(error) or row.attempts >= policy.max_attempts:
         row.status = models.EmailStatus.FAILED
         report.failed += 1
+        metrics.MAILS.labels("failed").inc()
         log.error("mail.failed", message_id=row.message_id, kind=row.kind, error=row.last_error)
     else:
         row.next_attempt_at = now + policy.wait_after(row.attempts)
         report.retried += 1
+        metrics.MAILS.labels("retried").inc()
         log.warning("mail.retry", message_id=row.message_id, attempts=row.attempts)
 
 
@@ -213,6 +216,7 @@ async def deliver_one(
         row.sent_at = now
         row.last_error = None
         report.sent += 1
+        metrics.MAILS.labels("sent").inc()
         log.info("mail.sent", message_id=row.message_id, kind=row.kind)
         return True
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
@@ -19,7 +20,10 @@ from gql.auth.links import LinkRefused, links_for
 from gql.client_address import client_address
 from gql.domain import audit, documents
 from gql.domain.errors import NotFound
+from gql.domain.storage import StorageUnavailable
 from gql.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -65,6 +69,12 @@ def download_endpoint(
         except NotFound:
             await db.rollback()
             return _refusal(404, "This document is not available.")
+        except StorageUnavailable:
+            await db.rollback()
+            log.warning("documents.storage_unavailable", exc_info=True)
+            response = _refusal(503, "The document storage is unavailable. Try again shortly.")
+            response.headers["Retry-After"] = "5"
+            return response
         await db.commit()
         return StreamingResponse(
             found.chunks,

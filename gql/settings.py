@@ -107,6 +107,16 @@ class Settings:
     # download links are valid this long.
     document_max_bytes: int = 10 * 1024 * 1024
     document_url_ttl_seconds: int = 300
+    # Where document files are kept (gql/domain/object_storage.py): `file:///path`, or
+    # `s3://bucket/prefix?endpoint=https://...&region=...` (credentials from the AWS_*
+    # variables or the machine's role); unset: files under `<data dir>/documents`.
+    documents_url: str | None = None
+    # `portal documents reconcile` removes a file without a row only when it is older
+    # than this: an upload stores its file before its transaction commits.
+    documents_orphan_grace_seconds: int = 3600
+    # Who may scrape `/metrics` (addresses or CIDRs, as gql/client_address.py sees the
+    # caller). Unset: everyone in development and test, nobody in production.
+    metrics_allowed: tuple[str, ...] | None = None
 
     @property
     def development(self) -> bool:
@@ -172,6 +182,9 @@ class Settings:
             mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 20),
             document_max_bytes=_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
             document_url_ttl_seconds=_int("DOCUMENT_URL_TTL_SECONDS", 300),
+            documents_url=os.environ.get("DOCUMENTS_URL") or None,
+            documents_orphan_grace_seconds=_int("DOCUMENTS_ORPHAN_GRACE_SECONDS", 3600),
+            metrics_allowed=_list("METRICS_ALLOWED") if "METRICS_ALLOWED" in os.environ else None,
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -192,6 +205,19 @@ class Settings:
             raise SettingsError("DOCUMENT_MAX_BYTES must be between 1 and 1 GiB")
         if not 10 <= self.document_url_ttl_seconds <= 3600:
             raise SettingsError("DOCUMENT_URL_TTL_SECONDS must be between 10 and 3600")
+        if self.documents_url is not None and not self.documents_url.startswith(
+            ("file://", "s3://")
+        ):
+            raise SettingsError("DOCUMENTS_URL must be a file:// or s3:// URL")
+        if self.documents_orphan_grace_seconds < 60:
+            raise SettingsError("DOCUMENTS_ORPHAN_GRACE_SECONDS must be at least 60")
+        for network in self.metrics_allowed or ():
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"METRICS_ALLOWED must be comma-separated addresses or CIDRs: {network!r}"
+                ) from exc
         if self.environment == "production":
             if not self.database_url:
                 raise SettingsError("production needs DATABASE_URL")

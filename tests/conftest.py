@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -31,10 +34,11 @@ from gql.auth.passwords import hash_password
 from gql.auth.secrets import SecretBox
 from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
+from gql.domain.storage import S3Storage, storage_for
 from gql.schema import schema
 from gql.settings import Settings
 from tests.oidc_provider import OidcProvider
-from tests.smtp import SmtpServer
+from tests.smtp import SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,8 +74,63 @@ async def _recreate_database(url: str, name: str) -> str:
     return _with_database(url, name)
 
 
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "portal-test",
+    "AWS_SECRET_ACCESS_KEY": "portal-test-secret",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+}
+
+
 @pytest.fixture(scope="session")
-def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 API on loopback: moto's server (PyPI `moto[server]`) in its own process,
+    on a free port; the AWS_* credentials the storage finds are set for the session."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("s3") / "moto.log"
+    saved = {name: os.environ.get(name) for name in S3_CREDENTIALS}
+    os.environ.update(S3_CREDENTIALS)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"moto_server did not come up: {log.read_text()}")
+            time.sleep(0.1)
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def create_bucket(endpoint: str, bucket: str) -> None:
+    """A new bucket on the S3 server (boto3: the synchronous SDK that aioboto3 wraps)."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="eu-central-1").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings of the whole run: the keys the seeded database's secrets are sealed
+    with. Modules may override `test_settings` (e.g. the document storage), never these."""
     return Settings(
         environment="test",
         data_dir=tmp_path_factory.mktemp("data"),
@@ -79,6 +138,33 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
     )
+
+
+@pytest.fixture(scope="session")
+def test_settings(base_settings: Settings) -> Settings:
+    return base_settings
+
+
+@pytest.fixture(scope="module", params=["file", "s3"])
+async def document_settings(
+    request: pytest.FixtureRequest,
+    base_settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Settings]:
+    """The test settings with documents in a fresh directory, then in a fresh bucket of
+    the local S3 server: a module whose `test_settings` returns this runs against both."""
+    if request.param == "file":
+        directory = tmp_path_factory.mktemp("documents")
+        yield replace(base_settings, documents_url=directory.as_uri())
+        return
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = f"documents-{uuid.uuid4().hex[:12]}"
+    create_bucket(endpoint, bucket)
+    settings = replace(base_settings, documents_url=f"s3://{bucket}/portal?endpoint={endpoint}")
+    yield settings
+    storage = storage_for(settings)
+    assert isinstance(storage, S3Storage)
+    await storage.close()
 
 
 async def seeded_database(postgres_url: str, name: str, settings: Settings | None = None) -> str:
@@ -98,9 +184,9 @@ async def seeded_database(postgres_url: str, name: str, settings: Settings | Non
 
 
 @pytest.fixture(scope="session")
-async def database_url(postgres_url: str, test_settings: Settings) -> str:
+async def database_url(postgres_url: str, base_settings: Settings) -> str:
     """The tests' database (each test runs in a transaction that is rolled back)."""
-    return await seeded_database(postgres_url, f"portal_test_{os.getpid()}", test_settings)
+    return await seeded_database(postgres_url, f"portal_test_{os.getpid()}", base_settings)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """Documents: files the utility provides and customers upload, stored outside the database.
 
-The file lives behind `DocumentStorage` (put, open, delete by key): `LocalStorage` keeps
-it under the data directory; an S3-compatible store can implement the same three
-methods. Keys never come from what the user sends: `<organization id>/<uuid>`.
+The file lives behind `DocumentStorage` (gql/domain/storage.py): local files or an
+S3-compatible bucket, as `DOCUMENTS_URL` says. Keys never come from what the user sends:
+`<organization id>/<uuid>`.
 
 What a file is, is sniffed from its first bytes (the `filetype` package, plus a small
 table for executables it does not know), never taken from the client's file name or
@@ -12,27 +12,26 @@ with their own reason.
 The row and the file change together: `upload` stores the file as its last step (a
 failure there rolls the row back), `undo_on_failure` removes a stored file whose
 transaction does not commit, and `delete` leaves the file to be removed after the
-commit. Downloads go through short-lived signed links (`gql.auth.links`); the holder
-of a link is checked again against the database when it is used.
+commit. So a crash at any point leaves at worst a file without a row (never a row
+without its file), and `reconcile` removes those. Downloads go through short-lived
+signed links (`gql.auth.links`); the holder of a link is checked again against the
+database when it is used.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import os
 import re
-import tempfile
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
-from typing import BinaryIO, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import filetype
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +42,12 @@ from gql.domain import audit, portal_notices, sessions
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
-from gql.settings import Settings
+from gql.domain.storage import CHUNK as CHUNK
+from gql.domain.storage import DocumentStorage as DocumentStorage
+from gql.domain.storage import LocalStorage as LocalStorage
+from gql.domain.storage import StoredFile as StoredFile
+from gql.domain.storage import StoredFileMissing as StoredFileMissing
+from gql.domain.storage import storage_for as storage_for
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +55,6 @@ UPLOADED = "document.uploaded"
 DELETED = "document.deleted"
 DOWNLOADED = "document.downloaded"
 
-CHUNK = 64 * 1024
 MIB = 1024 * 1024
 # What `sniff` looks at; every signature it knows lies within the first bytes.
 HEAD = 8192
@@ -240,90 +243,9 @@ def clean_file_name(raw: str | None, kind: FileType) -> str:
 # --- Where files are kept ----------------------------------------------------------------------
 
 
-class DocumentStorage(Protocol):
-    """Where document files are kept, by key."""
-
-    async def put(self, key: str, data: bytes) -> None:
-        """Store `data` under `key` whole or not at all (replacing what was there)."""
-
-    async def open(self, key: str) -> AsyncIterator[bytes]:
-        """The stored bytes in chunks; raises `StoredFileMissing` before the first."""
-
-    async def delete(self, key: str) -> None:
-        """Remove the file; a missing one is not an error."""
-
-
-class StoredFileMissing(NotFound):
-    pass
-
-
-_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*")
-
-
 def new_key(organization_id: uuid.UUID) -> str:
     """A fresh storage key in the organization's prefix; nothing of the user's file name."""
     return f"{organization_id}/{uuid.uuid4()}"
-
-
-class LocalStorage:
-    """Files under `root`, one per key; written to a temporary file and renamed, so a
-    reader never sees half a file and a crash leaves no partial one under the key."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, key: str) -> Path:
-        """The file of `key`, which must be a relative path of plain segments (no `..`,
-        no leading `/` or `.`) that stays inside `root`."""
-        if len(key) > 500 or not _KEY.fullmatch(key):
-            raise ValueError(f"not a storage key: {key!r}")
-        root = self.root.resolve()
-        path = (root / key).resolve()
-        if not path.is_relative_to(root) or path == root:
-            raise ValueError(f"not a storage key: {key!r}")
-        return path
-
-    async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._write, self.path(key), data)
-
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    async def open(self, key: str) -> AsyncIterator[bytes]:
-        path = self.path(key)
-        try:
-            handle = await asyncio.to_thread(path.open, "rb")
-        except FileNotFoundError as exc:
-            raise StoredFileMissing("The file of this document is missing.") from exc
-        return _chunks(handle)
-
-    async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
-
-
-async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
-    try:
-        while chunk := await asyncio.to_thread(handle.read, CHUNK):
-            yield chunk
-    finally:
-        handle.close()
-
-
-@functools.cache
-def storage_for(settings: Settings) -> DocumentStorage:
-    """The storage the settings configure: local files under `<data dir>/documents`."""
-    return LocalStorage(settings.data_dir / "documents")
 
 
 @dataclass
@@ -342,6 +264,12 @@ class TrackedStorage:
 
     async def delete(self, key: str) -> None:
         await self.inner.delete(key)
+
+    async def exists(self, key: str) -> bool:
+        return await self.inner.exists(key)
+
+    def files(self) -> AsyncIterator[StoredFile]:
+        return self.inner.files()
 
 
 @asynccontextmanager
@@ -364,6 +292,120 @@ async def remove_file(storage: DocumentStorage, key: str) -> None:
         await storage.delete(key)
     except (OSError, ValueError):
         log.warning("document file not removed", key=key, exc_info=True)
+
+
+# --- Reconcile ---------------------------------------------------------------------------------
+
+RECHECK_BATCH = 500
+
+
+@dataclass
+class Reconciled:
+    """What `reconcile` found."""
+
+    files: int = 0
+    rows: int = 0
+    # Files without a row, older than the grace: removed (unless a dry run).
+    orphans: list[str] = field(default_factory=list)
+    # Files without a row yet, younger than the grace: an upload may still commit.
+    recent: list[str] = field(default_factory=list)
+    # Rows whose file is not stored: (document id, key). Never caused by a crash of this
+    # code (files are removed only after their row); a restore or a hand-made deletion.
+    missing: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+
+
+async def reconcile(
+    db: AsyncSession,
+    storage: DocumentStorage,
+    *,
+    now: datetime,
+    grace: timedelta,
+    remove: bool = True,
+) -> Reconciled:
+    """Compare the stored files with the documents' rows and remove the files no row
+    refers to (those a crash left: after an upload stored its file but before its
+    commit, or after a deletion's commit but before its file was removed).
+
+    Both sides are read in bytewise key order (the listing, and the rows sorted with
+    COLLATE "C") and merged, so memory stays flat whatever their number. Each finding is
+    checked again before it counts: an orphan must still have no row (and be older
+    than `grace`, the longest an upload's transaction may take), a missing file must
+    still be missing while its row still exists.
+    """
+    found = Reconciled()
+    candidates: list[StoredFile] = []
+    absent: list[str] = []
+    rows = await db.stream_scalars(
+        sa.select(models.Document.storage_key).order_by(models.Document.storage_key.collate("C"))
+    )
+    files = aiter(storage.files())
+    stored = await anext(files, None)
+    key = await anext(rows, None)
+    matched: str | None = None
+    while stored is not None or key is not None:
+        if key is not None and key == matched:  # two rows of one file
+            key = await anext(rows, None)
+        elif key is None or (stored is not None and stored.key.encode() < key.encode()):
+            assert stored is not None
+            found.files += 1
+            candidates.append(stored)
+            stored = await anext(files, None)
+        elif stored is None or key.encode() < stored.key.encode():
+            found.rows += 1
+            absent.append(key)
+            key = await anext(rows, None)
+        else:
+            found.files += 1
+            found.rows += 1
+            matched = key
+            stored, key = await anext(files, None), await anext(rows, None)
+    await rows.close()
+
+    for batch in _batches(candidates, RECHECK_BATCH):
+        referenced = set(
+            await db.scalars(
+                sa.select(models.Document.storage_key).where(
+                    models.Document.storage_key.in_([file.key for file in batch])
+                )
+            )
+        )
+        for file in batch:
+            if file.key in referenced:
+                continue
+            if now - file.modified < grace:
+                found.recent.append(file.key)
+                continue
+            if remove:
+                await storage.delete(file.key)
+            found.orphans.append(file.key)
+            log.info("document file orphaned", key=file.key, removed=remove)
+
+    for keys in _batches(absent, RECHECK_BATCH):
+        stored_now = await asyncio.gather(*(_stored(storage, key) for key in keys))
+        still = [key for key, there in zip(keys, stored_now, strict=True) if not there]
+        if still:
+            found.missing += [
+                (row.id, row.storage_key)
+                for row in await db.execute(
+                    sa.select(models.Document.id, models.Document.storage_key)
+                    .where(models.Document.storage_key.in_(still))
+                    .order_by(models.Document.storage_key)
+                )
+            ]
+    for document_id, key in found.missing:
+        log.error("document file missing", document_id=str(document_id), key=key)
+    return found
+
+
+async def _stored(storage: DocumentStorage, key: str) -> bool:
+    try:
+        return await storage.exists(key)
+    except ValueError:  # a key no storage can hold: its file can not be there
+        return False
+
+
+def _batches(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 # --- Upload and delete ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql import metrics
 from gql.domain import rate_limit
 from gql.settings import Settings
 
@@ -141,6 +142,7 @@ async def guarded(
     when it refuses (no rollback)."""
     await _one_at_a_time(db, keys)
     if await refused(db, policy, keys, now):
+        metrics.LOCKED_REFUSALS.inc()
         return Checked(accepted=False, locked=True)
     if await check():
         if clear:
@@ -151,6 +153,8 @@ async def guarded(
     if keys.flood is not None:
         await rate_limit.hit(db, keys.flood, policy.flood_failures, policy.flood_window, now)
     locked_out = failures == policy.max_account_failures or pair == policy.max_failures
+    if locked_out:
+        metrics.LOCKOUTS.inc()
     return Checked(accepted=False, failures=failures, locked_out=locked_out)
 
 

@@ -15,11 +15,13 @@ e. The answer: 503 when the database could not serve it, 400 for a request error
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 import orjson
 import structlog
 from cross_web import HTTPException
+from opentelemetry import trace
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -28,7 +30,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from gql import graphiql, graphql_over_http, unavailable
+from gql import graphiql, graphql_over_http, metrics, unavailable
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
 from gql.auth.tokens import TokenService
@@ -42,6 +44,19 @@ from gql.schema import build_schema, input_errors
 from gql.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def _outcome(engine: str, result: ExecutionResult | None) -> str:
+    """ok; unavailable (the database); refused (before plan and executor: a persisted
+    query's hash); error (any other error in the answer); exception (none came)."""
+    if result is None:
+        return "exception"
+    if not result.errors:
+        return "ok"
+    codes = {(error.extensions or {}).get("code") for error in result.errors}
+    if unavailable.CODE in codes:
+        return "unavailable"
+    return "refused" if engine == "none" else "error"
 
 
 class PortalGraphQL(GraphQL[Context, None]):
@@ -139,17 +154,47 @@ class PortalGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        """The operation, counted and timed by name, engine and outcome (gql/metrics.py)."""
+        started = time.perf_counter()
+        engine, result = "none", None
+        try:
+            engine, result = await self._execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        finally:
+            operation = metrics.observe_operation(
+                request_data.operation_name,
+                request_data.query,
+                engine,
+                _outcome(engine, result),
+                time.perf_counter() - started,
+            )
+            span = trace.get_current_span()  # the request's, when tracing is on
+            if span.is_recording():
+                span.set_attributes({"graphql.operation.name": operation, "portal.engine": engine})
+        return result
+
+    async def _execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> tuple[str, ExecutionResult]:
         """Persisted queries, then the session check and a query plan when there is one
-        (one statement, the JSON built by PostgreSQL), else the executor."""
+        (one statement, the JSON built by PostgreSQL), else the executor; with which
+        engine answered (none: refused before either)."""
         try:
             request_data, digest = persisted.with_text(self.persisted, context.actor, request_data)
         except PersistedQueryError as error:
             await self.plans.confirm(context)
-            return ExecutionResult(data=None, errors=[error])
+            return "none", ExecutionResult(data=None, errors=[error])
         plannable = request_adapter.method == "POST" and request_data.query is not None
         answer = await self.plans.answer(request_data, context, plannable=plannable)
         if answer is not None:
-            return answer
+            return "plan", answer
         result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -157,7 +202,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.plans.answered(request_data, result)
         if result.errors and input_errors.refused_values(result.errors):
             result.errors = input_errors.localized(result.errors, await self._language(context))
-        return result
+        return "executor", result
 
     @staticmethod
     async def _language(context: Context) -> str:

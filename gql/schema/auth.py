@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
+from gql import metrics
 from gql.auth import permissions
 from gql.auth.permissions import AUTHENTICATED, STAFF, RoleEnum, allow, public
 from gql.context import Info
@@ -166,7 +167,9 @@ async def login(
         )
         return login_answer(info, outcome)
 
-    return await attempt(info, work, refusal=LoginError, portal=portal_id)
+    result = await attempt(info, work, refusal=LoginError, portal=portal_id)
+    metrics.count_login("password", result)
+    return result
 
 
 @strawberry.input(description="The second step of a login.")
@@ -193,7 +196,9 @@ async def verify_two_factor(
             return _logged_in(info, outcome)
         return _login_error(outcome)  # returned, not raised: the failure count is committed
 
-    return await attempt(info, work, refusal=LoginError)
+    result = await attempt(info, work, refusal=LoginError)
+    metrics.count_login("second_factor", result)
+    return result
 
 
 @strawberry.input(description="A refresh token from the last login or refresh.")

@@ -30,7 +30,7 @@ from gql.domain.documents import Holder, LocalStorage
 from gql.downloads import content_disposition
 from gql.settings import Settings
 from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id, jwt_part
-from tests.document_helpers import invoice_of, storage_of
+from tests.document_helpers import invoice_of, storage_of, stored_bytes, stored_keys
 from tests.http_helpers import impersonate, login, portal_gid, post
 
 PDF = demo_pdf("Vertrag unterschrieben")
@@ -117,9 +117,15 @@ async def query(client: httpx.AsyncClient, bearer: str, text: str, **variables: 
     return body["data"]
 
 
-async def stored_files(settings: Settings) -> set[Path]:
-    root = storage_of(settings).root
-    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+@pytest.fixture(scope="module")
+def test_settings(document_settings: Settings) -> Settings:
+    """Every test of this module runs twice: with local files and with the S3 bucket."""
+    return document_settings
+
+
+@pytest.fixture(scope="module")
+def tokens(test_settings: Settings) -> TokenService:
+    return TokenService.from_settings(test_settings)  # the session's keys, this scope
 
 
 # --- Upload --------------------------------------------------------------------------------------
@@ -160,7 +166,7 @@ async def test_a_customer_uploads_a_pdf_to_a_contract_audited_and_stored(
     )
     assert row is not None
     assert (row.contact_id, row.uploaded_by_id) == (ANNA.contact_id, ANNA.subject_id)
-    assert storage_of(test_settings).path(row.storage_key).read_bytes() == PDF
+    assert await stored_bytes(test_settings, row.storage_key) == PDF
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
             models.AuditEvent.action == "document.uploaded", models.AuditEvent.entity_id == row.id
@@ -189,13 +195,13 @@ async def test_a_disguised_executable_is_refused_and_nothing_is_stored(
     client: httpx.AsyncClient, session: AsyncSession, test_settings: Settings
 ) -> None:
     count = sa.select(sa.func.count()).select_from(models.Document)
-    before, files = await session.scalar(count), await stored_files(test_settings)
+    before, files = await session.scalar(count), await stored_keys(test_settings)
     result = await uploaded(client, await token(client, "anna"), EXE, filename="rechnung.pdf")
     assert result["__typename"] == "DocumentRefused"
     assert result["reason"] == "EXECUTABLE"
     assert result["detectedType"] == "application/x-msdownload"
     assert await session.scalar(count) == before
-    assert await stored_files(test_settings) == files
+    assert await stored_keys(test_settings) == files
 
 
 @pytest.fixture
@@ -245,13 +251,13 @@ async def test_another_customers_contract_or_contact_by_id_is_not_found(
         sa.select(models.Contract.id).where(models.Contract.contact_id == JONAS.contact_id)
     )
     assert jonas_contract is not None
-    files = await stored_files(test_settings)
+    files = await stored_keys(test_settings)
     bearer = await token(client, "anna")
     result = await uploaded(client, bearer, PDF, contractId=global_id("Contract", jonas_contract))
     assert (result["code"], result["field"]) == ("NOT_FOUND", "contractId")
     result = await uploaded(client, bearer, PDF, contactId=global_id("Contact", JONAS_CONTACT))
     assert (result["code"], result["field"]) == ("NOT_FOUND", "contactId")
-    assert await stored_files(test_settings) == files
+    assert await stored_keys(test_settings) == files
 
 
 async def test_staff_upload_for_a_contact_of_their_organization_which_is_new_to_it(
@@ -392,11 +398,11 @@ async def test_a_customer_deletes_their_own_upload_and_its_file(
         sa.select(models.Document).where(models.Document.uploaded_by_id == ANNA.subject_id)
     )
     assert row is not None
-    row_id, path = row.id, storage_of(test_settings).path(row.storage_key)
-    assert path.exists()
+    row_id, key, storage = row.id, row.storage_key, storage_of(test_settings)
+    assert await storage.exists(key)
     result = (await query(client, bearer, DELETE, id=document_id))["deleteDocument"]
     assert result == {"__typename": "DocumentDeleted", "deletedId": document_id}
-    assert not path.exists()
+    assert not await storage.exists(key)
     session.expire_all()
     assert await session.get(models.Document, row_id) is None
     event = await session.scalar(
@@ -421,7 +427,7 @@ async def test_customers_can_not_delete_the_utilitys_documents_staff_can(
         "deleteDocument"
     ]
     assert done["__typename"] == "DocumentDeleted"
-    assert not storage_of(test_settings).path(invoice.storage_key).exists()
+    assert not await storage_of(test_settings).exists(invoice.storage_key)
 
 
 async def test_another_customers_document_by_id_is_neither_seen_nor_deleted(

@@ -21,7 +21,7 @@ from db.demo import demo_pdf
 from gql.domain import readings
 from gql.settings import Settings
 from tests.conftest import ACTORS, global_id
-from tests.document_helpers import storage_of
+from tests.document_helpers import stored_bytes, stored_keys
 from tests.http_helpers import login, portal_gid, post
 
 HEAT_PUMP = demo.demo_id("meter:musterstadt:V-2024-2000001")
@@ -106,7 +106,7 @@ async def test_both_registers_and_the_photo_are_stored_together(
         ACTORS["customer"].subject_id,
     )
     assert row.contract_id == demo.demo_id("contract:musterstadt:V-2024-2000001")
-    assert storage_of(test_settings).path(row.storage_key).read_bytes() == PNG
+    assert await stored_bytes(test_settings, row.storage_key) == PNG
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
             models.AuditEvent.action == "document.uploaded", models.AuditEvent.entity_id == row.id
@@ -133,8 +133,7 @@ async def test_a_photo_that_is_no_image_stores_nothing(
     anna = await _token(client, "anna.becker@example.org", "Demo-Kunde-1", portal=True)
     count = sa.select(sa.func.count()).where(models.MeterReading.meter_id == HEAT_PUMP)
     before = await session.scalar(count)
-    root = storage_of(test_settings).root
-    files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    files = await stored_keys(test_settings)
     result = await _submit(
         client, anna, demo_pdf("Zählerstand"), clientKey="photo-2", readings=await _values(session)
     )
@@ -145,8 +144,7 @@ async def test_a_photo_that_is_no_image_stores_nothing(
     )
     assert "PNG" in result["message"]
     assert await session.scalar(count) == before
-    after = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-    assert after == files
+    assert await stored_keys(test_settings) == files
 
 
 async def test_a_dry_run_keeps_neither_the_readings_nor_the_photo(
@@ -155,13 +153,11 @@ async def test_a_dry_run_keeps_neither_the_readings_nor_the_photo(
     anna = await _token(client, "anna.becker@example.org", "Demo-Kunde-1", portal=True)
     count = sa.select(sa.func.count()).where(models.MeterReading.meter_id == HEAT_PUMP)
     before = await session.scalar(count)
-    root = storage_of(test_settings).root
-    files = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    files = await stored_keys(test_settings)
     result = await _submit(
         client, anna, PNG, clientKey="photo-3", readings=await _values(session), dryRun=True
     )
     assert result["__typename"] == "MeterReadingsSubmitted", result
     assert result["photo"]["mimeType"] == "image/png"  # what it would be
     assert await session.scalar(count) == before
-    after = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-    assert after == files
+    assert await stored_keys(test_settings) == files

@@ -90,6 +90,21 @@ async def admin(client: httpx.AsyncClient) -> str:
     return await staff_token(client, "admin@musterstadt.example", "Demo-Admin-1")
 
 
+async def identify_by_email_alone(session: AsyncSession) -> None:
+    """The customer portal identifies customers by their email alone. A provider's user
+    brings only an email, and a contact is matched only when every identifier the portal
+    asks for matches (the demo asks for the customer number too)."""
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    settings = portal.published_settings
+    registration = settings.registration.model_copy(
+        update={"identifiers": settings.registration.identifiers[:1]}
+    )
+    assert registration.identifiers[0].attribute == "email"
+    portal.published_settings = settings.model_copy(update={"registration": registration})
+    await session.commit()
+
+
 async def configure(
     client: httpx.AsyncClient,
     admin: str,
@@ -256,6 +271,7 @@ async def test_update_and_delete_identity_provider(
     session: AsyncSession,
     test_settings: Settings,
 ) -> None:
+    await identify_by_email_alone(session)
     configured = await configure(client, admin, oidc_provider, auto_provision=True)
     oidc_provider.set_user("julia", email=JULIA, email_verified=True)
     assert (await sso_login(client, oidc_provider, "julia"))["__typename"] == "LoggedIn"
@@ -393,6 +409,7 @@ async def test_sso_login_refuses_an_unverified_email_when_matching_by_email(
 async def test_sso_login_auto_provisions_a_user_assigned_by_the_portal_s_rules(
     client: httpx.AsyncClient, admin: str, oidc_provider: OidcProvider, session: AsyncSession
 ) -> None:
+    await identify_by_email_alone(session)
     await configure(client, admin, oidc_provider, auto_provision=True)
     oidc_provider.set_user("julia", email=JULIA, email_verified=True, locale="en-GB")
 
@@ -412,6 +429,24 @@ async def test_sso_login_auto_provisions_a_user_assigned_by_the_portal_s_rules(
         "sso.login",
         "sso.provisioned",
     ]
+
+
+async def test_an_email_alone_matches_no_contact_where_the_portal_asks_for_more(
+    client: httpx.AsyncClient, admin: str, oidc_provider: OidcProvider, session: AsyncSession
+) -> None:
+    """The demo portal identifies by email and customer number; a provider gives only
+    the email, so its user waits for staff like a registration that names too little."""
+    await configure(client, admin, oidc_provider, auto_provision=True)
+    oidc_provider.set_user("julia", email=JULIA, email_verified=True)
+
+    answer = await sso_login(client, oidc_provider, "julia")
+
+    assert (answer["__typename"], answer["code"]) == ("LoginError", "SSO_ACCOUNT_INACTIVE")
+    user = await session.scalar(
+        sa.select(models.PortalUser).where(models.PortalUser.email == JULIA)
+    )
+    assert user is not None
+    assert user.assignment_status is models.AssignmentStatus.PENDING
 
 
 async def test_sso_auto_provisioned_stranger_waits_for_assignment(
