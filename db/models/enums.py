@@ -52,6 +52,10 @@ class EmailTemplateKind(enum.StrEnum):
     INVITATION = "INVITATION"
     ACTIVATION = "ACTIVATION"
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
+    LOGIN_CODE = "LOGIN_CODE"
+    EMAIL_CHANGE = "EMAIL_CHANGE"
+    EMAIL_CHANGED = "EMAIL_CHANGED"
+    ACCOUNT_DELETED = "ACCOUNT_DELETED"
 
 
 class RegistrationStatus(enum.StrEnum):

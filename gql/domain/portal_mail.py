@@ -1,4 +1,6 @@
-"""The emails a portal sends to its users: invitation, activation, password reset.
+"""The emails a portal sends to its users: invitation, activation, password reset, login
+code, change of the login email (the link to the new address, the notice to the old
+one), a closed account.
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -28,24 +30,45 @@ LINK_OF_KIND = {
     EmailTemplateKind.INVITATION: "invitation_link",
     EmailTemplateKind.ACTIVATION: "confirmation_link",
     EmailTemplateKind.PASSWORD_RESET: "password_reset_link",
+    EmailTemplateKind.EMAIL_CHANGE: "email_change_link",
 }
 PATH_OF_KIND = {
     EmailTemplateKind.INVITATION: "invitation",
     EmailTemplateKind.ACTIVATION: "activate",
     EmailTemplateKind.PASSWORD_RESET: "reset-password",
+    EmailTemplateKind.EMAIL_CHANGE: "confirm-email",
+}
+# The values of its own a kind gets besides its link (the sender passes them).
+VALUES_OF_KIND: dict[EmailTemplateKind, tuple[str, ...]] = {
+    EmailTemplateKind.LOGIN_CODE: ("login_code", "minutes"),
+    # The new login email, masked (a***@example.org): the old address learns that it
+    # changed, not where to.
+    EmailTemplateKind.EMAIL_CHANGED: ("new_email",),
+}
+SAMPLE_VALUES: dict[str, Any] = {
+    "login_code": "042917",
+    "minutes": 10,
+    "new_email": "e***@example.com",
 }
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
 
+
+def own_variables(kind: EmailTemplateKind) -> list[str]:
+    """What only this kind of email may use: its link, or its values."""
+    link = [LINK_OF_KIND[kind]] if kind in LINK_OF_KIND else []
+    return link + list(VALUES_OF_KIND.get(kind, ()))
+
+
 # What every template may use: `portal.*`, `contact.*` (empty strings when the user
-# has no contact yet), `user.email`, and the link of its kind.
+# has no contact yet), `user.email` (the recipient), and its own variables.
 VARIABLES = {
     kind: (
         [f"portal.{name}" for name in PORTAL_FIELDS]
         + [f"contact.{name}" for name in CONTACT_FIELDS]
-        + ["user.email", link]
+        + ["user.email", *own_variables(kind)]
     )
-    for kind, link in LINK_OF_KIND.items()
+    for kind in EmailTemplateKind
 }
 
 
@@ -79,18 +102,32 @@ def variables(
     *,
     email: str,
     contact: models.Contact | None,
-    token: str,
+    token: str | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Every variable of `kind`: the common ones, its link (from `token`) and its own
+    `values`, exactly those the kind declares (a sender that forgot one fails here, not
+    in a customer's mailbox)."""
+    own = dict(values or {})
+    if kind in LINK_OF_KIND:
+        assert token is not None, kind
+        own[LINK_OF_KIND[kind]] = link(portal, kind, token)
+    assert sorted(own) == sorted(own_variables(kind)), (kind, sorted(own))
     return {
         "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
         "contact": contact_variables(contact),
         "user": {"email": email},
-        LINK_OF_KIND[kind]: link(portal, kind, token),
+        **own,
     }
 
 
 def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any]:
     """Example values for a preview, and for checking a template before it is saved."""
+    own = {name: SAMPLE_VALUES[name] for name in VALUES_OF_KIND.get(kind, ())}
+    if kind in LINK_OF_KIND:
+        own[LINK_OF_KIND[kind]] = (
+            f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel"
+        )
     return {
         "portal": {"name": portal_name, "url": "https://kundenportal.example"},
         "contact": {
@@ -100,7 +137,7 @@ def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any
             "customer_number": "K-100042",
         },
         "user": {"email": "erika.mustermann@example.org"},
-        LINK_OF_KIND[kind]: f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel",
+        **own,
     }
 
 
@@ -139,19 +176,21 @@ async def send(
     email: str,
     language: str,
     contact: models.Contact | None,
-    token: str,
+    token: str | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> models.OutboundEmail:
-    """Render the portal's template and write the mail to the outbox.
+    """Render the portal's template and write the mail to the outbox (`token` makes the
+    link of a kind that has one, `values` are the kind's own, see `VALUES_OF_KIND`).
 
     A template that does not render (too costly, or broken by a value) does not fail
     the action that sends it, often an anonymous registration: the mail is written
     FAILED with the reason instead, for staff to find, and the action goes on.
     """
     template = await template_for(db, portal, kind, language)
-    values: Mapping[str, Any] = variables(portal, kind, email=email, contact=contact, token=token)
+    filled = variables(portal, kind, email=email, contact=contact, token=token, values=values)
     message: mail.Rendered | InvalidInput
     try:
-        message = await mail.render_off_loop(template, values)
+        message = await mail.render_off_loop(template, filled)
     except InvalidInput as error:
         log.error("mail.template_failed", portal=str(portal.id), kind=kind.value, error=str(error))
         message = error

@@ -109,6 +109,14 @@ else:
             " confirms the email address and activates the access.",
             enums.EmailTemplateKind.PASSWORD_RESET: "The link that sets a new password after"
             " the user asked for one.",
+            enums.EmailTemplateKind.LOGIN_CODE: "The one-time code that logs a portal user"
+            " in instead of the password (`requestLoginCode`).",
+            enums.EmailTemplateKind.EMAIL_CHANGE: "To the new address: the link that confirms"
+            " a change of the login email (`requestEmailChange`).",
+            enums.EmailTemplateKind.EMAIL_CHANGED: "To the old address: the login email was"
+            " changed (the new one masked).",
+            enums.EmailTemplateKind.ACCOUNT_DELETED: "The portal user closed their access"
+            " (`deleteMyAccount`).",
         },
     )
     RegistrationStatus = described_enum(

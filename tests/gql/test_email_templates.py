@@ -64,14 +64,16 @@ async def result_of(gql: GraphQLClient, query: str, actor: str = "admin", **vari
 
 
 async def test_every_default_renders_with_the_documented_variables() -> None:
+    assert set(portal_mail.DEFAULTS) == set(EmailTemplateKind)
     for kind, by_language in portal_mail.DEFAULTS.items():
+        assert set(by_language) == {"de", "en"}, kind
         for language, template in by_language.items():
             rendered = await portal_mail.check(kind, template, "Kundenportal")
-            link = portal_mail.sample_variables(kind, "Kundenportal")[
-                portal_mail.LINK_OF_KIND[kind]
-            ]
-            assert link in rendered.text, (kind, language)
-            assert link in rendered.html, (kind, language)
+            samples = portal_mail.sample_variables(kind, "Kundenportal")
+            # Each default shows what only its kind has: its link, its code, the new address.
+            for name in portal_mail.own_variables(kind):
+                assert str(samples[name]) in rendered.text, (kind, language, name)
+                assert str(samples[name]) in rendered.html, (kind, language, name)
             assert "Erika" in rendered.text
 
 
