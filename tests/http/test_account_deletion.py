@@ -14,7 +14,7 @@ import pyotp
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import models
+from db import demo, models
 from gql.domain import throttle, two_factor
 from gql.domain.authentication import identity_config
 from gql.settings import Settings
@@ -24,7 +24,7 @@ from tests.http_helpers import call, impersonate, login, post, staff_token
 from tests.smtp import SmtpServer
 
 ANNA, ANNA_PASSWORD = "anna.becker@example.org", "Demo-Kunde-1"
-ANNA_ID = ACTORS["customer"].subject_id
+ANNA_ID = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:{ANNA}")
 DELETE = """mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) {
   __typename ... on AccountDeleted { email } ... on MutationError { code field } } }"""
 REQUEST_CHANGE = """mutation($input: RequestEmailChangeInput!) {
