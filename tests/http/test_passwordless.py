@@ -27,7 +27,7 @@ from tests.conftest import (
     NACHBAR_PORTAL,
     global_id,
 )
-from tests.http_helpers import call, login, post
+from tests.http_helpers import call, login, post, staff_token
 from tests.smtp import SmtpServer
 
 ANNA = "anna.becker@example.org"
@@ -329,3 +329,34 @@ async def test_login_options_follow_the_portals_setting_and_need_an_active_porta
     await session.commit()
     assert await options(client, NACHBAR, "x@example.org") is None
     assert await options(client, global_id("Contact", NACHBAR_PORTAL), "x@example.org") is None
+
+
+UPDATE_SETTINGS = """mutation($input: UpdatePortalSettingsInput!) {
+  updatePortalSettings(input: $input) { __typename ... on MutationError { code field } } }"""
+PUBLISH = (
+    """mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"""
+)
+
+
+async def test_staff_turn_passwordless_login_on_by_publishing_the_setting(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await staff_token(client, "admin@nachbarstadt.example", "Demo-Admin-2")
+    changes = {"passwordlessLogin": True, "emailChangeUpdatesContact": True}
+    updated = await call(client, UPDATE_SETTINGS, admin, id=NACHBAR, changes=changes)
+    assert updated["__typename"] == "PortalPayload"
+    # The draft alone changes nothing for the login page.
+    assert await options(client, NACHBAR, "x@example.org") == {"methods": ["PASSWORD"]}
+    assert (await call(client, PUBLISH, admin, id=NACHBAR))["__typename"] == "PortalPayload"
+    assert await options(client, NACHBAR, "x@example.org") == {
+        "methods": ["PASSWORD", "EMAIL_CODE"]
+    }
+    received = await request_code(client, "lena.fischer@example.org", NACHBAR)
+    assert received["__typename"] == "RequestReceived"
+    wrong_type = await call(
+        client, UPDATE_SETTINGS, admin, id=NACHBAR, changes={"passwordlessLogin": "ja"}
+    )
+    assert (wrong_type["code"], wrong_type["field"]) == (
+        "INVALID_INPUT",
+        "changes.passwordlessLogin",
+    )
