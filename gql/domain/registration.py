@@ -702,9 +702,10 @@ async def answer_next(
     origin = audit.Origin(
         str(request.ip_address) if request.ip_address else None, request.user_agent
     )
-    answer = ANSWERS[request.action]
     try:
         async with db.begin_nested():
+            # An unknown action fails here like any broken request.
+            answer = ANSWERS[request.action]
             return await answer(db, config, portal, request, origin, now)
     except Exception:  # one broken request must not block the queue behind it
         log.exception("account_request.failed", action=request.action, request_id=request.id)
