@@ -206,7 +206,7 @@ def login_methods(settings: PortalSettings) -> list[LoginMethod]:
     (every portal user that may log in has one: registration, invitations and imports
     set it before the access is active); a mailed code when `passwordless_login` is on."""
     methods = [LoginMethod.PASSWORD]
-    if settings.passwordless_login:
+    if login_codes.offered(settings):
         methods.append(LoginMethod.EMAIL_CODE)
     return methods
 

@@ -21,10 +21,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.portal_settings import PortalSettings
 from gql.domain import email_codes
 
 PURPOSE = "login_code"
 MAX_ATTEMPTS = 5
+
+
+def offered(settings: PortalSettings) -> bool:
+    """The one reading of the setting: whether the portal offers logins by code
+    (requesting one, logging in with one, and what its login page shows)."""
+    return settings.passwordless_login
 
 
 def code_hash(row_id: uuid.UUID, code: str) -> str:

@@ -586,7 +586,7 @@ async def request_password_reset(
 def check_passwordless(portal: models.Portal) -> None:
     """Raises:
     RuleViolation: the portal does not offer logins with a mailed code."""
-    if not portal.live_settings.passwordless_login:
+    if not login_codes.offered(portal.live_settings):
         raise RuleViolation("passwordless_login_off", field="portalId")
 
 
@@ -628,7 +628,7 @@ async def mail_login_code_if(
     if (
         user is None
         or not sessions.may_log_in(user, portal)
-        or not portal.live_settings.passwordless_login
+        or not login_codes.offered(portal.live_settings)
     ):
         return RegistrationOutcome("NOTHING")
     code = await login_codes.issue(db, user, config.login_code_ttl, now)
