@@ -120,7 +120,7 @@ async def delete_my_account(
     email, language = user.email, user.language
     contact = await db.get(models.Contact, user.contact_id) if user.contact_id else None
     await sessions.end_portal_user_sessions(db, [user.id], reason="ACCOUNT_DELETED", now=now)
-    await throttle.clear_failures(db, throttle.Keys.of_account(user, origin.ip_address))
+    await throttle.forget_account(db, throttle.Keys.of_account(user, origin.ip_address))
     pseudonym = await audit.pseudonymise(db, user.organization_id, user.id)
     audit.record(
         db,

@@ -80,6 +80,11 @@ async def test_a_customer_closes_her_access_and_only_that(
     enrollment = await two_factor.enroll(session, user, box, "Stadtwerke Musterstadt")
     now = datetime.now(UTC)
     await two_factor.confirm(session, user, box, pyotp.TOTP(enrollment.secret).at(now), now)
+    # Failure counters naming her email (from another address) and Jonas's.
+    anna_key = throttle.account_key(ANNA, CUSTOMER_PORTAL)
+    jonas_key = throttle.account_key("jonas.wolf@example.org", CUSTOMER_PORTAL)
+    for key in (f"pair:192.0.2.7:{anna_key}", anna_key, jonas_key):
+        session.add(models.LoginThrottle(key=key, failures=2, last_failure_at=now))
     await session.commit()
     await call(
         client, REQUEST_CHANGE, token, newEmail="anna.neu@example.org", password=ANNA_PASSWORD
@@ -127,6 +132,8 @@ async def test_a_customer_closes_her_access_and_only_that(
         models.EmailChange,
     ):
         assert await rows_of(session, model, ANNA_ID) == 0, model
+    counters = set(await session.scalars(sa.select(models.LoginThrottle.key)))
+    assert counters == {jonas_key}
     # The customer stays in the CRM, with her contracts.
     contact = await session.get(models.Contact, contact_id("musterstadt", "c00"))
     assert contact is not None
