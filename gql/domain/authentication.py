@@ -230,14 +230,15 @@ async def login_with_code(
     after a password (`first_factor_passed`). Every refusal (unknown email, wrong, used
     or expired code, an account that may not log in, a lock) is the same
     `INVALID_CODE`; wrong codes count against the lockout like wrong passwords, also
-    for unknown emails. The caller must check the portal offers it
-    (`registration.check_passwordless`) and must not roll back a refusal.
+    for unknown emails. The caller must not roll back a refusal.
 
     Raises:
+        RuleViolation: the portal does not offer logins by code.
         InvalidInput: the code is not six digits (no guess was made, nothing counts).
     """
+    login_codes.check_offered(portal)
     value = code.strip()
-    if len(value) != 6 or not value.isdigit():
+    if len(value) != 6 or not (value.isascii() and value.isdigit()):
         raise InvalidInput("login_code_format", code="INVALID_CODE", field="code")
     normalized = email_address.canonical(email)
     keys = throttle.Keys.of(normalized, portal.id, origin.ip_address)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.portal_settings import PortalSettings
 from gql.domain import email_codes
+from gql.domain.errors import RuleViolation
 
 PURPOSE = "login_code"
 MAX_ATTEMPTS = 5
@@ -32,6 +33,13 @@ def offered(settings: PortalSettings) -> bool:
     """The one reading of the setting: whether the portal offers logins by code
     (requesting one, logging in with one, and what its login page shows)."""
     return settings.passwordless_login
+
+
+def check_offered(portal: models.Portal) -> None:
+    """Raises:
+    RuleViolation: the portal does not offer logins by code."""
+    if not offered(portal.live_settings):
+        raise RuleViolation("passwordless_login_off", field="portalId")
 
 
 def code_hash(row_id: uuid.UUID, code: str) -> str:

@@ -583,13 +583,6 @@ async def request_password_reset(
 # --- Passwordless login -------------------------------------------------------------------
 
 
-def check_passwordless(portal: models.Portal) -> None:
-    """Raises:
-    RuleViolation: the portal does not offer logins with a mailed code."""
-    if not login_codes.offered(portal.live_settings):
-        raise RuleViolation("passwordless_login_off", field="portalId")
-
-
 async def request_login_code(
     db: AsyncSession,
     config: AccessConfig,
@@ -608,7 +601,7 @@ async def request_login_code(
         RateLimited: too many requests from this address.
     """
     portal = await active_portal(db, portal_id)
-    check_passwordless(portal)
+    login_codes.check_offered(portal)
     address = email_address.canonical(email)
     if await within_limits(db, config, LOGIN_CODE, address, origin, now):
         _queue(db, portal, LOGIN_CODE, address, origin, now)

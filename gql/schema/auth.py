@@ -185,7 +185,6 @@ async def login_with_code(
 
     async def work(db: AsyncSession) -> LoggedIn | SecondFactorRequired | LoginError:
         portal = await registration.active_portal(db, row_id(input.portal_id, "Portal", "portalId"))
-        registration.check_passwordless(portal)
         outcome = await authentication.login_with_code(
             db,
             context.identity,
