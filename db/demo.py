@@ -860,6 +860,10 @@ async def load_demo(
         customer_settings(
             "stadtwerke-musterstadt",
             notify=[str(demo_id("staff:agent@musterstadt.example"))],
+        ).model_copy(
+            # Logging in with a mailed code, and the contact's email following a confirmed
+            # change of the login email, to try in the demo (off in Nachbarstadt).
+            update={"passwordless_login": True, "email_change_updates_contact": True}
         ),
     )
     partners, partner_group = b.portal(

@@ -365,4 +365,168 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
             ),
         ),
     },
+    EmailTemplateKind.LOGIN_CODE: {
+        "de": (
+            "Ihr Anmeldecode für das {{ portal.name }}: {{ login_code }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "Ihr Code für die Anmeldung beim {{ portal.name }} lautet:\n\n"
+                "{{ login_code }}\n\n"
+                "Er gilt {{ minutes }} Minuten und nur einmal. Wenn Sie sich nicht anmelden"
+                " wollten, ignorieren Sie diese E-Mail.\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>Ihr Code für die Anmeldung beim {{ portal.name }} lautet:</p>"
+                '<p style="font-size: 1.6em; letter-spacing: 0.2em"><b>{{ login_code }}</b></p>'
+                "<p>Er gilt {{ minutes }} Minuten und nur einmal. Wenn Sie sich nicht anmelden"
+                " wollten, ignorieren Sie diese E-Mail.</p>"
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Your login code for {{ portal.name }}: {{ login_code }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "Your code for logging in to {{ portal.name }} is:\n\n"
+                "{{ login_code }}\n\n"
+                "It is valid for {{ minutes }} minutes, once. If you did not try to log in,"
+                " ignore this email.\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>Your code for logging in to {{ portal.name }} is:</p>"
+                '<p style="font-size: 1.6em; letter-spacing: 0.2em"><b>{{ login_code }}</b></p>'
+                "<p>It is valid for {{ minutes }} minutes, once. If you did not try to log in,"
+                " ignore this email.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.EMAIL_CHANGE: {
+        "de": (
+            "Bitte bestätigen Sie Ihre neue E-Mail-Adresse für das {{ portal.name }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "Sie möchten sich beim {{ portal.name }} künftig mit dieser E-Mail-Adresse"
+                " ({{ user.email }}) anmelden. Bitte bestätigen Sie das über diesen Link"
+                " (24 Stunden gültig, nur einmal):\n"
+                "{{ email_change_link }}\n\n"
+                "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail; es ändert"
+                " sich dann nichts.\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>Sie möchten sich beim {{ portal.name }} künftig mit dieser E-Mail-Adresse"
+                " ({{ user.email }}) anmelden.</p>"
+                '<p><a href="{{ email_change_link }}">Neue E-Mail-Adresse bestätigen</a>'
+                " (24 Stunden gültig, nur einmal)</p>"
+                "<p>Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail; es ändert"
+                " sich dann nichts.</p>"
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Please confirm your new email address for {{ portal.name }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "You asked to log in to {{ portal.name }} with this email address"
+                " ({{ user.email }}) from now on. Please confirm it with this link (valid for"
+                " 24 hours, once):\n"
+                "{{ email_change_link }}\n\n"
+                "If you did not ask for it, ignore this email; nothing will change.\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>You asked to log in to {{ portal.name }} with this email address"
+                " ({{ user.email }}) from now on.</p>"
+                '<p><a href="{{ email_change_link }}">Confirm the new email address</a>'
+                " (valid for 24 hours, once)</p>"
+                "<p>If you did not ask for it, ignore this email; nothing will change.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.EMAIL_CHANGED: {
+        "de": (
+            "Ihre Anmelde-E-Mail-Adresse für das {{ portal.name }} wurde geändert",
+            (
+                _GREETING_DE + ",\n\n"
+                "Sie melden sich beim {{ portal.name }} ab jetzt mit {{ new_email }} an statt"
+                " mit dieser Adresse ({{ user.email }}).\n\n"
+                "Wenn Sie das nicht waren, wenden Sie sich bitte sofort an unseren"
+                " Kundenservice.\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>Sie melden sich beim {{ portal.name }} ab jetzt mit {{ new_email }} an statt"
+                " mit dieser Adresse ({{ user.email }}).</p>"
+                "<p>Wenn Sie das nicht waren, wenden Sie sich bitte sofort an unseren"
+                " Kundenservice.</p>"
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Your login email for {{ portal.name }} was changed",
+            (
+                _GREETING_EN + ",\n\n"
+                "From now on you log in to {{ portal.name }} with {{ new_email }} instead of"
+                " this address ({{ user.email }}).\n\n"
+                "If this was not you, please contact our customer service at once.\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>From now on you log in to {{ portal.name }} with {{ new_email }} instead of"
+                " this address ({{ user.email }}).</p>"
+                "<p>If this was not you, please contact our customer service at once.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.ACCOUNT_DELETED: {
+        "de": (
+            "Ihr Zugang zum {{ portal.name }} ist gelöscht",
+            (
+                _GREETING_DE + ",\n\n"
+                "wie gewünscht haben wir Ihren Zugang zum {{ portal.name }} ({{ user.email }})"
+                " gelöscht. Ihre Verträge und Kundendaten bleiben davon unberührt.\n\n"
+                "Sie können sich jederzeit neu registrieren: {{ portal.url }}\n\n"
+                "Wenn Sie das nicht waren, wenden Sie sich bitte an unseren Kundenservice.\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>wie gewünscht haben wir Ihren Zugang zum {{ portal.name }} ({{ user.email }})"
+                " gelöscht. Ihre Verträge und Kundendaten bleiben davon unberührt.</p>"
+                '<p>Sie können sich jederzeit <a href="{{ portal.url }}">neu registrieren</a>.</p>'
+                "<p>Wenn Sie das nicht waren, wenden Sie sich bitte an unseren Kundenservice.</p>"
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Your access to {{ portal.name }} is deleted",
+            (
+                _GREETING_EN + ",\n\n"
+                "As you asked, we deleted your access to {{ portal.name }} ({{ user.email }})."
+                " Your contracts and customer data are not affected.\n\n"
+                "You can register again at any time: {{ portal.url }}\n\n"
+                "If this was not you, please contact our customer service.\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>As you asked, we deleted your access to {{ portal.name }} ({{ user.email }})."
+                " Your contracts and customer data are not affected.</p>"
+                '<p>You can <a href="{{ portal.url }}">register again</a> at any time.</p>'
+                "<p>If this was not you, please contact our customer service.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
 }

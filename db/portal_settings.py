@@ -344,6 +344,12 @@ class PortalSettings(_Settings):
     registration: Registration = Registration()
     rules: Rules = Rules()
     two_factor: TwoFactorPolicy = TwoFactorPolicy.OPTIONAL
+    # Portal users may log in with a one-time code mailed to them instead of their
+    # password (requestLoginCode, loginWithCode); off unless the utility wants it.
+    passwordless_login: bool = False
+    # A confirmed change of the login email (confirmEmailChange) also changes the
+    # contact's email in the CRM, as `updateMyContact` would (approval included).
+    email_change_updates_contact: bool = False
     # Staff impersonating a portal user may also change what that user may change
     # (never credentials, 2FA, email or sessions); off: impersonation is read-only.
     impersonation_writes: bool = False

@@ -94,6 +94,8 @@ class Settings:
     activation_ttl_seconds: int = 48 * 3600
     invitation_ttl_seconds: int = 7 * 24 * 3600
     password_reset_ttl_seconds: int = 3600
+    # The link confirming a new login email (requestEmailChange).
+    email_change_ttl_seconds: int = 24 * 3600
     # Mails of register / resendActivation / requestPasswordReset per hour.
     mail_requests_per_email: int = 3
     mail_requests_per_address: int = 20
@@ -178,6 +180,7 @@ class Settings:
             activation_ttl_seconds=_int("ACTIVATION_TTL_SECONDS", 48 * 3600),
             invitation_ttl_seconds=_int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
             password_reset_ttl_seconds=_int("PASSWORD_RESET_TTL_SECONDS", 3600),
+            email_change_ttl_seconds=_int("EMAIL_CHANGE_TTL_SECONDS", 24 * 3600),
             mail_requests_per_email=_int("MAIL_REQUESTS_PER_EMAIL", 3),
             mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 20),
             document_max_bytes=_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),

@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import migrate, models
+from db import demo, migrate, models
 from db.session import create_engine
+from gql.auth.passwords import hash_password
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -46,4 +48,41 @@ async def test_migrations_upgrade_matches_models_and_downgrade_to_base(
         async with engine.connect() as connection:
             assert await connection.run_sync(_diff) == []
     finally:
+        await engine.dispose()
+
+
+async def test_existing_portals_get_the_identity_templates_in_their_languages(
+    scratch_database_url: str,
+) -> None:
+    """0012 (identity) on a database with portals (the demo's, taken back to 0011):
+    every portal gets the new kinds in each language it has templates in, and the
+    downgrade removes exactly those."""
+    url = scratch_database_url
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url, pool_size=1)
+    new_kinds = ("LOGIN_CODE", "EMAIL_CHANGE", "EMAIL_CHANGED", "ACCOUNT_DELETED")
+    per_portal = sa.text(
+        "SELECT portal_id, count(*) FROM email_template WHERE kind IN :kinds GROUP BY portal_id"
+    ).bindparams(sa.bindparam("kinds", new_kinds, expanding=True))
+    languages = sa.text(
+        "SELECT portal_id, count(DISTINCT language) FROM email_template GROUP BY portal_id"
+    )
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await demo.load_demo(session, lambda password: hash_password(password, "test"))
+        await asyncio.to_thread(migrate.downgrade, url, "0011")
+        async with engine.connect() as connection:
+            assert (await connection.execute(per_portal)).all() == []
+            spoken = {row[0]: row[1] for row in await connection.execute(languages)}
+        assert spoken
+        await asyncio.to_thread(migrate.upgrade, url)
+        async with engine.connect() as connection:
+            added = {row[0]: row[1] for row in await connection.execute(per_portal)}
+        assert added == {portal: count * len(new_kinds) for portal, count in spoken.items()}
+    finally:
+        # Empty again for the other test (older revisions' downgrades do not take the
+        # demo's data back, nor need to).
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            await connection.execute(sa.text("CREATE SCHEMA public"))
         await engine.dispose()

@@ -26,7 +26,7 @@ from gql.auth.actor import PORTAL_USERS, Role
 from gql.domain.scope import visible
 from gql.schema import schema
 from gql.schema.node_types import NODE_TYPES_BY_NAME
-from tests.conftest import ACTORS, ROOT, GraphQLClient, global_id
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, ROOT, GraphQLClient, global_id
 from tests.schema_walk import SchemaField, schema_fields, sdl_matrix
 
 COLUMNS = (Role.ADMIN, Role.AGENT, Role.CUSTOMER, Role.INSTALLER, Role.ANONYMOUS)
@@ -85,6 +85,9 @@ def test_role_restricted_fields_are_nullable_so_denial_is_a_field_error() -> Non
 
 # --- Dynamic: run each field as each role --------------------------------------------------
 
+# The demo's customer portal, active: what an anonymous login page asks about.
+CUSTOMERS = global_id("Portal", CUSTOMER_PORTAL)
+
 # How each type is reached; `{id}` is a row of the type the role can see.
 LOCATORS: dict[str, str] = {
     **{name: 'node(id: "{id}") {{ ... on ' + name + " {{ %s }} }}" for name in NODE_TYPES_BY_NAME},
@@ -97,12 +100,18 @@ LOCATORS: dict[str, str] = {
         'node(id: "{id}") {{ ... on Portal {{ configuration {{ identifiers {{ %s }} }} }} }}'
     ),
     "Viewer": "viewer {{ %s }}",
+    # The same options for every caller and address, on an active portal.
+    "LoginOptions": (
+        'loginOptions(input: {{portalId: "' + CUSTOMERS + '", email: "jemand@example.org"}})'
+        " {{ %s }}"
+    ),
     # Portal users see tiles only as published: through their portal, not as rows.
     "Tile": (
         'node(id: "{id}") {{ ... on Portal {{ tiles(first: 1) {{ edges {{ node {{ %s }} }} }} }} }}'
     ),
 }
 SOURCE_TYPE = {
+    "LoginOptions": "Portal",
     "Tile": "Portal",
     "Address": "Contact",
     "PortalConfiguration": "Portal",
@@ -127,6 +136,10 @@ ROOT_FIELDS = {
     "changeRequests": "changeRequests {{ totalCount }}",
     "exportPortalUsers": 'exportPortalUsers(portalId: "{portal}") {{ __typename }}',
     "publicPortal": 'publicPortal(domain: "musterstadt.portale.example") {{ name }}',
+    "loginOptions": (
+        'loginOptions(input: {{portalId: "' + CUSTOMERS + '", email: "jemand@example.org"}})'
+        " {{ methods }}"
+    ),
     "previewEmailTemplate": (
         'previewEmailTemplate(portalId: "{portal}", kind: ACTIVATION, language: "de")'
         " {{ __typename }}"

@@ -17,6 +17,7 @@ from db.models.crm import (
 from db.models.enums import *  # noqa: F403 - the enums are part of the models' vocabulary
 from db.models.identity import (
     AuthSession,
+    EmailChange,
     LoginThrottle,
     OneTimeCode,
     RateCounter,
@@ -40,6 +41,7 @@ __all__ = [
     "Contact",
     "Contract",
     "Document",
+    "EmailChange",
     "EmailTemplate",
     "IdentityLink",
     "IdentityProvider",

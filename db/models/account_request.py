@@ -1,5 +1,5 @@
 """Anonymous requests about an email on a portal (register, resend the activation,
-reset the password), queued for the mail worker.
+reset the password, a login code), queued for the mail worker.
 
 The request itself only checks its input and the rate limits and writes one row; who
 the email belongs to is looked up when the worker answers the row, so the answer to the
@@ -22,7 +22,7 @@ class AccountRequest(TenantOwned, Base):
     __tablename__ = "account_request"
 
     portal_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("portal.id", ondelete="CASCADE"))
-    # register, activation or password_reset.
+    # register, activation, password_reset or login_code.
     action: Mapped[str] = mapped_column(sa.String(20))
     email: Mapped[str] = mapped_column(sa.String(254))
     # Registrations only: the chosen language, the hashed password, the identifiers.

@@ -146,6 +146,29 @@ class OneTimeCode(Identified, Base):
     __table_args__ = (sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),)
 
 
+class EmailChange(TenantOwned, Base):
+    """A portal user's request to log in with another email, waiting for the link sent
+    to that address (gql/domain/email_change.py). The link's token is stored as its
+    SHA-256; single use, expiring; a new request replaces the waiting one."""
+
+    __tablename__ = "email_change"
+
+    portal_user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("portal_user.id", ondelete="CASCADE"), index=True
+    )
+    new_email: Mapped[str] = mapped_column(sa.String(254))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The session the change was asked for from: it stays open when the change ends
+    # the account's other sessions.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("auth_session.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (sa.CheckConstraint("new_email = lower(new_email)", name="email_lower"),)
+
+
 class RateCounter(Base):
     """How often something happened for one key in the current fixed window, e.g.
     `register:email:<email>` or `password_reset:address:<ip>` (not tenant-owned: an

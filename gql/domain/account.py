@@ -1,16 +1,21 @@
-"""The caller's own account, staff or portal user: password and language."""
+"""The caller's own account, staff or portal user: password and language; a portal user
+closing their access."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import models
+from db.models.enums import EmailTemplateKind
 from gql.auth.actor import Actor
 from gql.auth.passwords import hash_password, verify_password_off_loop
-from gql.domain import audit, authentication, sessions, throttle
+from gql.domain import audit, authentication, email_change, portal_mail, sessions, throttle
 from gql.domain.errors import InvalidInput, NotFound
 from gql.domain.password_policy import check_password
+from gql.domain.registration import AccessConfig
 from gql.domain.staff import clean_language
 
 
@@ -83,3 +88,57 @@ async def set_language(
         )
         account.language = cleaned
     return cleaned
+
+
+async def delete_my_account(
+    db: AsyncSession,
+    actor: Actor,
+    identity: authentication.IdentityConfig,
+    access: AccessConfig,
+    *,
+    password: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> str | authentication.Refused:
+    """A portal user closes their own access, with their password (under the login's
+    lockout; a refusal is returned so its count is committed). The portal user goes
+    with its sessions, refresh tokens, codes, links and second factors (ON DELETE
+    CASCADE, after its sessions are ended like every change of access); the CRM
+    contact stays. The audit trail stays, pseudonymised (`audit.pseudonymise`), with
+    the closing as its last event; the failure counters that name the email go; a
+    confirmation is mailed to the address (which is returned).
+
+    Raises:
+        NotFound: the caller is no portal user.
+    """
+    user, portal = await email_change.own_portal_user(db, actor)
+    refused = await email_change.checked_password(
+        db, identity, actor, user, portal, password, "account_deletion", origin, now
+    )
+    if refused is not None:
+        return refused
+    email, language = user.email, user.language
+    contact = await db.get(models.Contact, user.contact_id) if user.contact_id else None
+    await sessions.end_portal_user_sessions(db, [user.id], reason="ACCOUNT_DELETED", now=now)
+    await throttle.forget_account(db, throttle.Keys.of_account(user, origin.ip_address))
+    pseudonym = await audit.pseudonymise(db, user.organization_id, user.id)
+    audit.record(
+        db,
+        organization_id=user.organization_id,
+        actor=replace(actor, subject_id=pseudonym, session_id=None),
+        action="portal_user.deleted_by_self",
+        origin=audit.Origin(),  # no address: it would be personal data again
+        data={"portal_id": str(portal.id), "portal_user": str(pseudonym)},
+    )
+    await db.delete(user)
+    await db.flush()
+    await portal_mail.send(
+        db,
+        portal,
+        EmailTemplateKind.ACCOUNT_DELETED,
+        sender=access.sender,
+        email=email,
+        language=language,
+        contact=contact,
+    )
+    return email

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
@@ -95,3 +96,48 @@ def record(
     )
     session.add(event)
     return event
+
+
+DELETED = "[deleted]"
+
+
+def _scrubbed(value: Any) -> Any:
+    """`value` with every email address in it replaced (any text with an @)."""
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, str) and "@" in value:
+        return DELETED
+    return value
+
+
+async def pseudonymise(
+    session: AsyncSession, organization_id: uuid.UUID, subject_id: uuid.UUID
+) -> uuid.UUID:
+    """Keep the audit trail of an account that is erased, without its personal data:
+    in every event it acted in, was acted for in, or concerned, its id becomes a new
+    random pseudonym (the same in all, so the trail still reads as one account's), the
+    client address and user agent go, and every email address in the data becomes
+    `[deleted]`. What the events say about other rows (a CRM contact, which stays)
+    stays too. Returns the pseudonym."""
+    pseudonym = uuid.uuid4()
+    event = models.AuditEvent
+    rows = await session.scalars(
+        sa.select(event).where(
+            event.organization_id == organization_id,
+            sa.or_(
+                event.actor_id == subject_id,
+                event.on_behalf_of_id == subject_id,
+                event.entity_id == subject_id,
+            ),
+        )
+    )
+    for row in rows:
+        for column in ("actor_id", "on_behalf_of_id", "entity_id"):
+            if getattr(row, column) == subject_id:
+                setattr(row, column, pseudonym)
+        row.ip_address = None
+        row.user_agent = None
+        row.data = _scrubbed(row.data)
+    return pseudonym

@@ -10,6 +10,7 @@ audit events must be written, so `login` returns them as `Refused`.
 
 from __future__ import annotations
 
+import enum
 import functools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,11 +22,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from db.portal_settings import TwoFactorPolicy
+from db.portal_settings import PortalSettings, TwoFactorPolicy
 from gql.auth.actor import Actor
 from gql.auth.passwords import verify_password_off_loop
 from gql.auth.secrets import SecretBox
-from gql.domain import audit, email_address, email_codes, mail, sessions, throttle, two_factor
+from gql.domain import (
+    audit,
+    email_address,
+    email_codes,
+    login_codes,
+    mail,
+    sessions,
+    throttle,
+    two_factor,
+)
 from gql.domain.errors import InvalidInput, RuleViolation
 from gql.settings import Settings
 
@@ -145,7 +155,15 @@ async def login(
             )
         return Refused()
     assert account is not None  # accepted
-    return await first_factor_passed(db, config, account, portal, origin, now)
+    return await first_factor_passed(
+        db,
+        config,
+        account,
+        portal,
+        origin,
+        now,
+        email_code_allowed=isinstance(account, models.PortalUser),
+    )
 
 
 async def first_factor_passed(
@@ -155,10 +173,15 @@ async def first_factor_passed(
     portal: models.Portal | None,
     origin: audit.Origin,
     now: datetime,
-) -> Authenticated | SecondFactorRequired:
-    """The account proved who it is once (a password, an identity provider): ask for
-    the second factor it has or its portal requires, else open the session. Every way
-    of logging in ends here, so the 2FA policies apply to each."""
+    *,
+    email_code_allowed: bool,
+) -> LoginOutcome:
+    """The one rule of what follows a proof of who the account is (a password, a login
+    code, an identity provider): the second factor the account has, or the one its
+    portal (organization) requires it to set up, else the session. Every way of logging
+    in ends here, so the 2FA policies apply to each. `email_code_allowed`: a mailed
+    code may serve as the second factor (not after a login code, which is the mailbox
+    already)."""
     if await two_factor.enabled(db, account):
         token = await _mfa_token(db, config, account, MFA_PURPOSE_VERIFY, now)
         _audit(db, account, portal, "login.second_factor_requested", origin)
@@ -167,11 +190,88 @@ async def first_factor_passed(
         token = await _mfa_token(db, config, account, MFA_PURPOSE_ENROLL, now)
         _audit(db, account, portal, "login.enrollment_requested", origin)
         return SecondFactorRequired(
-            token,
-            enrollment_required=True,
-            email_code_allowed=isinstance(account, models.PortalUser),
+            token, enrollment_required=True, email_code_allowed=email_code_allowed
         )
     return await open_session(db, config, account, portal, origin, now)
+
+
+class LoginMethod(enum.StrEnum):
+    """A way to log in that a portal's login page offers."""
+
+    PASSWORD = "PASSWORD"  # noqa: S105 - a login method
+    EMAIL_CODE = "EMAIL_CODE"
+
+
+def login_methods(settings: PortalSettings) -> list[LoginMethod]:
+    """What a portal's login page offers, from the portal's settings alone: never from
+    an account, so that the answer is the same for every address. The password always
+    (every portal user that may log in has one: registration, invitations and imports
+    set it before the access is active); a mailed code when `passwordless_login` is on."""
+    methods = [LoginMethod.PASSWORD]
+    if login_codes.offered(settings):
+        methods.append(LoginMethod.EMAIL_CODE)
+    return methods
+
+
+WRONG_LOGIN_CODE = Refused("INVALID_CODE", "The code is not correct or has expired.", "code")
+# Never a portal user's id: the code lookup runs (and costs) the same for an unknown email.
+_NOBODY = uuid.UUID(int=0)
+
+
+async def login_with_code(
+    db: AsyncSession,
+    config: IdentityConfig,
+    *,
+    portal: models.Portal,
+    email: str,
+    code: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> LoginOutcome:
+    """Log in with a code mailed by `requestLoginCode` instead of the password; then as
+    after a password (`first_factor_passed`). Every refusal (unknown email, wrong, used
+    or expired code, an account that may not log in, a lock) is the same
+    `INVALID_CODE`; wrong codes count against the lockout like wrong passwords, also
+    for unknown emails. The caller must not roll back a refusal.
+
+    Raises:
+        RuleViolation: the portal does not offer logins by code.
+        InvalidInput: the code is not six digits (no guess was made, nothing counts).
+    """
+    login_codes.check_offered(portal)
+    value = code.strip()
+    if len(value) != 6 or not (value.isascii() and value.isdigit()):
+        raise InvalidInput("login_code_format", code="INVALID_CODE", field="code")
+    normalized = email_address.canonical(email)
+    keys = throttle.Keys.of(normalized, portal.id, origin.ip_address)
+    account, _ = await _find_account(db, normalized, portal.id)
+    user = account if isinstance(account, models.PortalUser) else None
+    may = user is not None and sessions.may_log_in(user, portal)
+
+    async def right() -> bool:
+        # The code is looked up (and an attempt counted on it) only for an account that
+        # may log in; for anybody else the same statement finds nothing.
+        owner = user.id if user is not None and may else _NOBODY
+        return await login_codes.redeem(db, owner, value, now)
+
+    checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=False)
+    if not checked.accepted:
+        if user is not None:
+            _audit_refusal(
+                db,
+                user,
+                portal,
+                checked,
+                origin,
+                failed="login.code_failed",
+                refused_locked="login.code_refused_locked",
+            )
+        return WRONG_LOGIN_CODE
+    assert user is not None  # accepted
+    _audit(db, user, portal, "login.code_accepted", origin)
+    return await first_factor_passed(
+        db, config, user, portal, origin, now, email_code_allowed=False
+    )
 
 
 async def check_password(

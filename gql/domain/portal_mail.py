@@ -1,6 +1,7 @@
 """The emails a portal sends: to its users (invitation, activation, password reset,
-access assigned, change request decided, a process step done, a new document) and to
-its staff (a registration waits).
+login code, change of the login email and the notice to the old address, a closed
+account, access assigned, change request decided, a process step done, a new document)
+and to its staff (a registration waits).
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -30,11 +31,25 @@ LINK_OF_KIND = {
     EmailTemplateKind.INVITATION: "invitation_link",
     EmailTemplateKind.ACTIVATION: "confirmation_link",
     EmailTemplateKind.PASSWORD_RESET: "password_reset_link",
+    EmailTemplateKind.EMAIL_CHANGE: "email_change_link",
 }
 PATH_OF_KIND = {
     EmailTemplateKind.INVITATION: "invitation",
     EmailTemplateKind.ACTIVATION: "activate",
     EmailTemplateKind.PASSWORD_RESET: "reset-password",
+    EmailTemplateKind.EMAIL_CHANGE: "confirm-email",
+}
+# The values of its own a kind gets besides its link (the sender passes them).
+VALUES_OF_KIND: dict[EmailTemplateKind, tuple[str, ...]] = {
+    EmailTemplateKind.LOGIN_CODE: ("login_code", "minutes"),
+    # The new login email, masked (a***@example.org): the old address learns that it
+    # changed, not where to.
+    EmailTemplateKind.EMAIL_CHANGED: ("new_email",),
+}
+SAMPLE_VALUES: dict[str, Any] = {
+    "login_code": "042917",
+    "minutes": 10,
+    "new_email": "e***@example.com",
 }
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
@@ -75,6 +90,12 @@ KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
         "document": {"name": "Jahresabrechnung 2026.pdf"},
         "documents_link": f"{_SAMPLE_PORTAL_URL}/documents",
     },
+    # Kinds that tell a value of their own (VALUES_OF_KIND) and no link.
+    **{
+        kind: {name: SAMPLE_VALUES[name] for name in names}
+        for kind, names in VALUES_OF_KIND.items()
+    },
+    EmailTemplateKind.ACCOUNT_DELETED: {},
 }
 
 
@@ -86,12 +107,16 @@ def _names(values: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def own_variables(kind: EmailTemplateKind) -> list[str]:
+    """What only this kind of email may use: its link, or its values."""
+    return _names(KIND_SAMPLES[kind])
+
+
 VARIABLES = {
     kind: (
         [f"portal.{name}" for name in PORTAL_FIELDS]
         + [f"contact.{name}" for name in CONTACT_FIELDS]
-        + ["user.email"]
-        + _names(KIND_SAMPLES[kind])
+        + ["user.email", *own_variables(kind)]
     )
     for kind in EmailTemplateKind
 }
@@ -136,17 +161,22 @@ def variables(
     *,
     email: str,
     contact: models.Contact | None,
-    values: Mapping[str, Any],
+    token: str | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a template of `kind` sees; `values` are the kind's own (KIND_SAMPLES)."""
-    missing = set(KIND_SAMPLES[kind]) ^ set(values)
-    if missing:  # a programming error: the documented variables and the sender disagree
-        raise ValueError(f"{kind} mail with variables {sorted(values)}")
+    """What a template of `kind` sees: the common variables and the kind's own (its
+    link made of `token`, and `values`), exactly those the kind declares in
+    `KIND_SAMPLES` (a sender that forgot one fails here, not in a mailbox)."""
+    own = dict(values or {})
+    if kind in LINK_OF_KIND and token is not None:
+        own[LINK_OF_KIND[kind]] = link(portal, kind, token)
+    if set(KIND_SAMPLES[kind]) ^ set(own):  # a programming error
+        raise ValueError(f"{kind} mail with variables {sorted(own)}")
     return {
         "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
         "contact": contact_variables(contact),
         "user": {"email": email},
-        **values,
+        **own,
     }
 
 
@@ -200,18 +230,20 @@ async def send(
     email: str,
     language: str,
     contact: models.Contact | None,
-    values: Mapping[str, Any],
+    values: Mapping[str, Any] | None = None,
     recipient: str | None = None,
+    token: str | None = None,
 ) -> models.OutboundEmail:
     """Render the portal's template and write the mail to the outbox, to the portal
-    user's `email` or, for staff mails about that user, to `recipient`.
+    user's `email` or, for staff mails about that user, to `recipient`; `token` makes
+    the link of a kind that has one, `values` are the kind's own (`KIND_SAMPLES`).
 
     A template that does not render (too costly, or broken by a value) does not fail
     the action that sends it, often an anonymous registration: the mail is written
     FAILED with the reason instead, for staff to find, and the action goes on.
     """
     template = await template_for(db, portal, kind, language)
-    everything = variables(portal, kind, email=email, contact=contact, values=values)
+    everything = variables(portal, kind, email=email, contact=contact, token=token, values=values)
     message: mail.Rendered | InvalidInput
     try:
         message = await mail.render_off_loop(template, everything)

@@ -1,4 +1,5 @@
-"""Self-registration, activation and password reset of portal users (seeds 000-002).
+"""Self-registration, activation, password reset and passwordless login codes of portal
+users (seeds 000-002).
 
 Every answer to the caller is the same whether or not the email or a contact exists;
 what differs goes into the email (an activation link, "you already have an account",
@@ -32,6 +33,7 @@ from gql.domain import (
     audit,
     consent,
     email_address,
+    login_codes,
     mail,
     notifications,
     portal_mail,
@@ -48,6 +50,7 @@ REGISTER = "register"
 ACTIVATION = "activation"
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a token purpose
+LOGIN_CODE = login_codes.PURPOSE
 
 
 class InvalidToken(DomainError):
@@ -70,6 +73,8 @@ class AccessConfig:
     activation_ttl: timedelta
     invitation_ttl: timedelta
     reset_ttl: timedelta
+    login_code_ttl: timedelta
+    email_change_ttl: timedelta
     sender: str
     password_profile: PasswordProfile
     per_email: int
@@ -83,6 +88,8 @@ class AccessConfig:
             activation_ttl=timedelta(seconds=settings.activation_ttl_seconds),
             invitation_ttl=timedelta(seconds=settings.invitation_ttl_seconds),
             reset_ttl=timedelta(seconds=settings.password_reset_ttl_seconds),
+            login_code_ttl=timedelta(seconds=settings.email_code_ttl_seconds),
+            email_change_ttl=timedelta(seconds=settings.email_change_ttl_seconds),
             sender=settings.mail_from,
             password_profile=settings.password_profile,
             per_email=settings.mail_requests_per_email,
@@ -323,7 +330,8 @@ class RegistrationOutcome:
     """What happened, for the tests and the audit log; the caller is told none of it."""
 
     # REGISTERED_ASSIGNED, REGISTERED_PENDING, CONTACT_CREATED, EXISTS, DENIED (register),
-    # LINK_SENT, NOTHING (activation, password reset), FAILED (logged).
+    # LINK_SENT, NOTHING (activation, password reset), CODE_SENT, NOTHING (login code),
+    # FAILED (logged).
     kind: str
     portal_user_id: uuid.UUID | None = None
 
@@ -666,6 +674,66 @@ async def request_password_reset(
     )
 
 
+# --- Passwordless login -------------------------------------------------------------------
+
+
+async def request_login_code(
+    db: AsyncSession,
+    config: AccessConfig,
+    *,
+    portal_id: uuid.UUID | None,
+    email: str,
+    origin: audit.Origin,
+    now: datetime,
+) -> None:
+    """Queue a login code for the email, within the rate limits; whether anyone gets
+    one is decided by the worker (`mail_login_code_if`), the caller learns nothing.
+
+    Raises:
+        InvalidInput: no such active portal.
+        RuleViolation: the portal does not offer passwordless login.
+        RateLimited: too many requests from this address.
+    """
+    portal = await active_portal(db, portal_id)
+    login_codes.check_offered(portal)
+    address = email_address.canonical(email)
+    if await within_limits(db, config, LOGIN_CODE, address, origin, now):
+        _queue(db, portal, LOGIN_CODE, address, origin, now)
+
+
+async def mail_login_code_if(
+    db: AsyncSession,
+    config: AccessConfig,
+    portal: models.Portal,
+    request: models.AccountRequest,
+    origin: audit.Origin,
+    now: datetime,
+) -> RegistrationOutcome:
+    """The worker's half of `request_login_code`: mail a new code to the portal user
+    with the email if it may log in (and the portal still offers it); nothing otherwise."""
+    user = await _user_by_email(db, portal, request.email)
+    if (
+        user is None
+        or not sessions.may_log_in(user, portal)
+        or not login_codes.offered(portal.live_settings)
+    ):
+        return RegistrationOutcome("NOTHING")
+    code = await login_codes.issue(db, user, config.login_code_ttl, now)
+    contact = await db.get(models.Contact, user.contact_id) if user.contact_id else None
+    await portal_mail.send(
+        db,
+        portal,
+        EmailTemplateKind.LOGIN_CODE,
+        sender=config.sender,
+        email=user.email,
+        language=user.language,
+        contact=contact,
+        values={"login_code": code, "minutes": int(config.login_code_ttl.total_seconds() // 60)},
+    )
+    audit.about(db, anonymous_on(portal), user, "login.code_sent", origin)
+    return RegistrationOutcome("CODE_SENT", user.id)
+
+
 # --- The worker's side ------------------------------------------------------------------
 
 
@@ -721,13 +789,27 @@ async def answer_next(
     origin = audit.Origin(
         str(request.ip_address) if request.ip_address else None, request.user_agent
     )
-    answer = complete_registration if request.action == REGISTER else mail_link_if
     try:
         async with db.begin_nested():
+            # An unknown action fails here like any broken request.
+            answer = ANSWERS[request.action]
             return await answer(db, config, portal, request, origin, now)
     except Exception:  # one broken request must not block the queue behind it
         log.exception("account_request.failed", action=request.action, request_id=request.id)
         return RegistrationOutcome("FAILED")
+
+
+Answer = Callable[
+    [AsyncSession, AccessConfig, models.Portal, models.AccountRequest, audit.Origin, datetime],
+    Awaitable[RegistrationOutcome],
+]
+# What the worker does for each kind of queued request.
+ANSWERS: dict[str, Answer] = {
+    REGISTER: complete_registration,
+    ACTIVATION: mail_link_if,
+    PASSWORD_RESET: mail_link_if,
+    LOGIN_CODE: mail_login_code_if,
+}
 
 
 async def answer_requests(

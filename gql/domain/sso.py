@@ -533,7 +533,9 @@ async def complete_login(
     link.last_login_at = now
     actor = sessions.actor_for(user, portal)
     audit.about(db, actor, user, "sso.login", origin, _who(provider, claims))
-    return await authentication.first_factor_passed(db, identity, user, portal, origin, now)
+    return await authentication.first_factor_passed(
+        db, identity, user, portal, origin, now, email_code_allowed=True
+    )
 
 
 def _who(provider: models.IdentityProvider, claims: dict[str, Any]) -> dict[str, Any]:

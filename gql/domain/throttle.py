@@ -174,6 +174,20 @@ async def clear_failures(db: AsyncSession, keys: Keys) -> None:
     await db.execute(sa.delete(throttle).where(throttle.key.in_([keys.account, keys.pair])))
 
 
+async def forget_account(db: AsyncSession, keys: Keys) -> None:
+    """Delete every counter that names the account: its own and its pairs with every
+    address (an erased account's email must not stay in them)."""
+    throttle = models.LoginThrottle
+    await db.execute(
+        sa.delete(throttle).where(
+            sa.or_(
+                throttle.key == keys.account,
+                throttle.key.endswith(":" + keys.account, autoescape=True),
+            )
+        )
+    )
+
+
 async def refused(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> bool:
     """Whether a check for `keys` is refused now without being made."""
     throttle = models.LoginThrottle

@@ -130,6 +130,15 @@ SPECIFIC: dict[str, str] = {
     " Sie in Ihr Postfach.",
     "email_codes_too_many": "Zu viele Codes in der letzten Stunde; bitte versuchen Sie es später"
     " erneut.",
+    # Passwordless login, change of the login email, closing the account
+    "passwordless_login_off": "Dieses Portal bietet die Anmeldung mit einem Code nicht an.",
+    "login_code_format": "Der Code hat sechs Ziffern.",
+    "password_wrong": "Das Passwort ist falsch.",
+    "email_unchanged": "Das ist bereits Ihre Anmelde-E-Mail-Adresse.",
+    "email_changes_too_many": "Zu viele Änderungen der Anmelde-E-Mail-Adresse in der letzten"
+    " Stunde; bitte versuchen Sie es später erneut.",
+    "email_change_taken": "Diese E-Mail-Adresse gehört bereits zu einem anderen Zugang dieses"
+    " Portals; die Anmelde-E-Mail-Adresse wurde nicht geändert.",
     # Contract self-service
     "portal_not_published": "Das Portal ist nicht veröffentlicht.",
     "amount_not_a_number": "Bitte geben Sie einen Betrag wie 85,50 ein.",

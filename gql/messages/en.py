@@ -120,6 +120,15 @@ SPECIFIC: dict[str, str] = {
     # Login codes by email
     "email_code_just_sent": "A code was sent less than a minute ago; check your inbox.",
     "email_codes_too_many": "Too many codes in the last hour; try again later.",
+    # Passwordless login, change of the login email, closing the account
+    "passwordless_login_off": "This portal does not offer logging in with a code.",
+    "login_code_format": "The code has six digits.",
+    "password_wrong": "The password is wrong.",
+    "email_unchanged": "This is your login email already.",
+    "email_changes_too_many": "Too many changes of the login email in the last hour; try"
+    " again later.",
+    "email_change_taken": "This email address already belongs to another access of this"
+    " portal; the login email was not changed.",
     # Contract self-service
     "portal_not_published": "The portal is not published.",
     "amount_not_a_number": "Enter an amount such as 85.50.",

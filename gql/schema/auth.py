@@ -1,10 +1,12 @@
-"""Identity mutations: login with a second factor, sessions, TOTP set-up."""
+"""Identity mutations: login with a password or a mailed code and a second factor,
+what a login page offers, sessions, TOTP set-up."""
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import sqlalchemy as sa
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +17,12 @@ from gql import metrics
 from gql.auth import permissions
 from gql.auth.permissions import AUTHENTICATED, STAFF, RoleEnum, allow, public
 from gql.context import Info
-from gql.domain import authentication, impersonation, sessions, two_factor
+from gql.descriptions import described_enum
+from gql.domain import authentication, impersonation, registration, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError, NotFound
 from gql.schema.node import node_uuid
-from gql.schema.results import INPUT, Error, attempt, now, origin
+from gql.schema.results import INPUT, Error, attempt, now, origin, row_id
 from gql.schema.scalars import EmailAddress, Line
 
 
@@ -170,6 +173,93 @@ async def login(
     result = await attempt(info, work, refusal=LoginError, portal=portal_id)
     metrics.count_login("password", result)
     return result
+
+
+@strawberry.input(description="A login with a code from `requestLoginCode`, not the password.")
+class LoginWithCodeInput:
+    portal_id: relay.GlobalID = strawberry.field(description="The portal.")
+    email: EmailAddress = strawberry.field(description="Login email the code was sent to.")
+    code: Line = strawberry.field(description="The six digits from the email.")
+
+
+async def login_with_code(
+    info: Info, input: Annotated[LoginWithCodeInput, strawberry.argument(description=INPUT)]
+) -> LoginResult:
+    context = info.context
+
+    async def work(db: AsyncSession) -> LoggedIn | SecondFactorRequired | LoginError:
+        portal = await registration.active_portal(db, row_id(input.portal_id, "Portal", "portalId"))
+        outcome = await authentication.login_with_code(
+            db,
+            context.identity,
+            portal=portal,
+            email=input.email,
+            code=input.code,
+            origin=origin(info),
+            now=now(),
+        )
+        # A refusal is returned, not raised: its failure count is committed.
+        return login_answer(info, outcome)
+
+    return await attempt(info, work, refusal=LoginError, portal=input.portal_id)
+
+
+if TYPE_CHECKING:
+    LoginMethod = authentication.LoginMethod
+else:
+    LoginMethod = described_enum(
+        authentication.LoginMethod,
+        "A way to log in that a portal's login page offers.",
+        {
+            authentication.LoginMethod.PASSWORD: "Email and password (`login`).",
+            authentication.LoginMethod.EMAIL_CODE: "A one-time code by email instead of the"
+            " password (`requestLoginCode`, then `loginWithCode`).",
+        },
+    )
+
+
+@strawberry.input(description="The login page's portal and the address someone entered.")
+class LoginOptionsInput:
+    portal_id: relay.GlobalID = strawberry.field(description="The portal.")
+    email: EmailAddress = strawberry.field(
+        description="The address entered; checked, but the answer does not depend on whether"
+        " it has an account."
+    )
+
+
+@strawberry.type(description="What a portal's login page shows: the same for every address.")
+class LoginOptions:
+    methods: list[LoginMethod] = public(
+        "The ways to log in, from the portal's settings (never from an account, so the"
+        " answer does not reveal whether the address has one)."
+    )
+
+
+async def login_options(
+    info: Info, input: Annotated[LoginOptionsInput, strawberry.argument(description=INPUT)]
+) -> LoginOptions | None:
+    """The login options of an active portal; null for anything else (like publicPortal)."""
+    portal_id = node_uuid(input.portal_id, "Portal")
+    if portal_id is None:
+        return None
+    portal = models.Portal
+    rows = await info.context.scalars(
+        sa.select(portal).where(portal.id == portal_id, portal.status == models.PortalStatus.ACTIVE)
+    )
+    if not rows:
+        return None
+    return LoginOptions(methods=authentication.login_methods(rows[0].live_settings))
+
+
+@strawberry.type
+class Query:
+    """What a login page offers: fields of the root `Query` (merged in root.py)."""
+
+    login_options: LoginOptions | None = public(
+        "How one can log in to an active portal (null for any other portal), the same"
+        " answer for every address.",
+        resolver=login_options,
+    )
 
 
 @strawberry.input(description="The second step of a login.")
@@ -572,6 +662,11 @@ class Mutation:
     login: LoginResult = public(
         "Log in with email and password; staff without, portal users with a portal.",
         resolver=login,
+    )
+    login_with_code: LoginResult = public(
+        "Log in to a portal that offers it with a code from `requestLoginCode` instead of"
+        " the password; a second factor follows as after `login`.",
+        resolver=login_with_code,
     )
     verify_two_factor: SessionResult = public(
         "Finish a login that asked for a second factor.", resolver=verify_two_factor

@@ -121,6 +121,14 @@ else:
             " to their customer account, they can log in.",
             enums.EmailTemplateKind.CHANGE_REQUEST_DECIDED: "To the customer: staff approved or"
             " rejected a change that waited for approval.",
+            enums.EmailTemplateKind.LOGIN_CODE: "The one-time code that logs a portal user"
+            " in instead of the password (`requestLoginCode`).",
+            enums.EmailTemplateKind.EMAIL_CHANGE: "To the new address: the link that confirms"
+            " a change of the login email (`requestEmailChange`).",
+            enums.EmailTemplateKind.EMAIL_CHANGED: "To the old address: the login email was"
+            " changed (the new one masked).",
+            enums.EmailTemplateKind.ACCOUNT_DELETED: "The portal user closed their access"
+            " (`deleteMyAccount`).",
         },
     )
     RegistrationStatus = described_enum(

@@ -103,7 +103,8 @@ ReceivedResult = Annotated[
     RequestReceived | MutationError,
     strawberry.union(
         "ReceivedResult",
-        description="Answer of `register`, `resendActivation` and `requestPasswordReset`:"
+        description="Answer of `register`, `resendActivation`, `requestPasswordReset` and"
+        " `requestLoginCode`:"
         " RequestReceived whether or not an email was sent (so it does not reveal"
         " which addresses have an account), or MutationError for invalid input or too"
         " many requests.",
@@ -194,6 +195,23 @@ async def request_password_reset(
 ) -> ReceivedResult:
     async def work(db: AsyncSession) -> RequestReceived:
         await registration.request_password_reset(
+            db,
+            access_config(info),
+            portal_id=row_id(input.portal_id, "Portal", "portalId"),
+            email=input.email,
+            origin=origin(info),
+            now=now(),
+        )
+        return RequestReceived(message=RECEIVED)
+
+    return await attempt(info, work, portal=input.portal_id)
+
+
+async def request_login_code(
+    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
+) -> ReceivedResult:
+    async def work(db: AsyncSession) -> RequestReceived:
+        await registration.request_login_code(
             db,
             access_config(info),
             portal_id=row_id(input.portal_id, "Portal", "portalId"),
@@ -476,6 +494,11 @@ class Mutation:
     request_password_reset: ReceivedResult = public(
         "Send a password reset link; the same answer whether or not the email exists.",
         resolver=request_password_reset,
+    )
+    request_login_code: ReceivedResult = public(
+        "Mail a one-time login code (portals with passwordless login); the same answer"
+        " whether or not the email has an access that may log in.",
+        resolver=request_login_code,
     )
     reset_password: PasswordResetResult = public(
         "Set a new password with the token of the reset email; ends every session.",

@@ -68,6 +68,7 @@ Query = _root(
         self_service.Query,
         change_requests.Query,
         audit_log.Query,
+        auth.Query,
     ),
 )
 

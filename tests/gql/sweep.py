@@ -167,7 +167,7 @@ QUERY_VARIANTS = ("full", "required+ids")
 # Root query fields whose answer is public by design, the same for every caller: for
 # them an attacker's forbidden rows are only those anonymous callers may not see either
 # (the login and registration page of an active portal names the portal's id).
-PUBLIC_ANSWERS = frozenset({"publicPortal"})
+PUBLIC_ANSWERS = frozenset({"publicPortal", "loginOptions"})
 
 
 # --- Features ------------------------------------------------------------------------------
@@ -186,9 +186,14 @@ class Feature:
 # (test_every_operation_belongs_to_one_feature); the sweep's test runs one per feature.
 FEATURES: dict[str, Feature] = {
     "sign_in": Feature(
-        queries={"viewer"},
+        queries={"viewer", "loginOptions"},
         mutations={
             "login",
+            "requestLoginCode",
+            "loginWithCode",
+            "requestEmailChange",
+            "confirmEmailChange",
+            "deleteMyAccount",
             "logout",
             "logoutEverywhere",
             "refreshSession",

@@ -6,6 +6,7 @@ its memory is refused when saved and in a preview, and fails alone when sent."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -68,13 +69,14 @@ async def test_every_default_renders_with_the_documented_variables() -> None:
     for kind, by_language in portal_mail.DEFAULTS.items():
         assert set(by_language) == {"de", "en"}, kind
         samples = portal_mail.sample_variables(kind, "Kundenportal")
-        links = [name for name in samples if name.endswith("_link")]
-        assert links, kind  # every mail leads somewhere
+        # Each default shows what only its kind has: its link, its code, the new address.
+        shown = [name for name in samples if name.endswith("_link")]
+        shown += list(portal_mail.VALUES_OF_KIND.get(kind, ()))
         for language, template in by_language.items():
             rendered = await portal_mail.check(kind, template, "Kundenportal")
-            for link in links:
-                assert samples[link] in rendered.text, (kind, language)
-                assert samples[link] in rendered.html, (kind, language)
+            for name in shown:
+                assert str(samples[name]) in rendered.text, (kind, language, name)
+                assert str(samples[name]) in rendered.html, (kind, language, name)
             expected = "Max" if kind is EmailTemplateKind.PENDING_USER else "Erika"
             assert expected in rendered.text, (kind, language)
 
@@ -159,6 +161,59 @@ async def test_a_broken_template_is_refused(
 ) -> None:
     refused = await result_of(gql, UPDATE, input=template_input(**change))
     assert (refused["code"], refused["field"]) == ("INVALID_INPUT", field)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "field"),
+    [
+        # Each kind's own variables belong to it alone.
+        ("LOGIN_CODE", "{{ login_code }} {{ minutes }}", None),
+        ("LOGIN_CODE", "{{ email_change_link }}", "bodyText"),
+        ("EMAIL_CHANGE", "{{ email_change_link }}", None),
+        ("EMAIL_CHANGE", "{{ login_code }}", "bodyText"),
+        ("EMAIL_CHANGED", "{{ new_email }} statt {{ user.email }}", None),
+        ("EMAIL_CHANGED", "{{ password_reset_link }}", "bodyText"),
+        ("ACCOUNT_DELETED", "{{ contact.display_name }} {{ portal.url }}", None),
+        ("ACCOUNT_DELETED", "{{ new_email }}", "bodyText"),
+    ],
+)
+async def test_the_identity_mails_are_edited_with_their_own_variables(
+    gql: GraphQLClient, kind: str, text: str, field: str | None
+) -> None:
+    answer = await result_of(
+        gql,
+        UPDATE,
+        input=template_input(kind=kind, subject="Betreff", bodyText=text, bodyHtml="<p>Hallo</p>"),
+    )
+    if field is None:
+        assert answer["emailTemplate"]["kind"] == kind
+    else:
+        assert (answer["code"], answer["field"]) == ("INVALID_INPUT", field)
+
+
+async def test_login_code_mails_use_the_saved_template(
+    gql: GraphQLClient, session: AsyncSession, test_settings: Settings
+) -> None:
+    saved = template_input(
+        kind="LOGIN_CODE",
+        subject="Code {{ login_code }}",
+        bodyText="{{ minutes }} min",
+        bodyHtml="<b>{{ login_code }}</b>",
+    )
+    await result_of(gql, UPDATE, input=saved)
+    request = """mutation($input: PortalEmailInput!) { requestLoginCode(input: $input) {
+      __typename } }"""
+    answer = await result_of(
+        gql, request, "anonymous", input={"portalId": PORTAL, "email": "anna.becker@example.org"}
+    )
+    assert answer == {"__typename": "RequestReceived"}
+    config = registration.AccessConfig.from_settings(test_settings)
+    await registration.answer_next(session, config, datetime.now(UTC))  # the mail worker
+    outbox = models.OutboundEmail
+    sent = await session.scalar(sa.select(outbox).where(outbox.kind == "login_code"))
+    assert sent is not None
+    assert re.fullmatch(r"Code \d{6}", sent.subject), sent.subject
+    assert sent.body_text == "10 min"
 
 
 async def test_agents_and_other_organizations_can_not_edit(gql: GraphQLClient) -> None:

@@ -30,6 +30,7 @@ RECEIVED = "mutation($input: {input}!) {{ {name}(input: $input) {{ __typename }}
 REGISTER = RECEIVED.format(input="RegisterInput", name="register")
 RESEND = RECEIVED.format(input="PortalEmailInput", name="resendActivation")
 REQUEST_RESET = RECEIVED.format(input="PortalEmailInput", name="requestPasswordReset")
+REQUEST_CODE = RECEIVED.format(input="PortalEmailInput", name="requestLoginCode")
 
 ACTIVE = "anna.becker@example.org"  # an active portal user
 WAITING = "neu.interessent@example.org"  # a registration waiting for its activation
@@ -55,6 +56,11 @@ def email_input(email: str) -> dict[str, Any]:
 CASES: dict[str, tuple[str, Callable[[int], dict[str, Any]], Callable[[int], dict[str, Any]]]] = {
     "requestPasswordReset": (
         REQUEST_RESET,
+        lambda n: email_input(ACTIVE),
+        lambda n: email_input("niemand@example.org"),
+    ),
+    "requestLoginCode": (
+        REQUEST_CODE,
         lambda n: email_input(ACTIVE),
         lambda n: email_input("niemand@example.org"),
     ),
@@ -178,6 +184,7 @@ async def _statements(
     [
         ("requestPasswordReset", [ACTIVE, WAITING, "niemand@example.org"]),
         ("resendActivation", [WAITING, ACTIVE, "niemand@example.org"]),
+        ("requestLoginCode", [ACTIVE, WAITING, "niemand@example.org"]),
         ("register", [ACTIVE, CONTACT_ONLY, "niemand@example.org"]),
     ],
 )

@@ -51,6 +51,9 @@ FORBIDDEN_UNDER_IMPERSONATION = [
     "{ __typename } }",
     'mutation { changePassword(input: {currentPassword: "Demo-Kunde-1", newPassword: '
     '"Neues-Passwort-1"}) { __typename } }',
+    'mutation { requestEmailChange(input: {newEmail: "anna.neu@example.org", password: '
+    '"Demo-Kunde-1"}) { __typename } }',
+    'mutation { deleteMyAccount(input: {password: "Demo-Kunde-1"}) { __typename } }',
 ]
 
 

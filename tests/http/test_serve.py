@@ -259,6 +259,80 @@ def test_a_customer_downloads_a_demo_invoice(server: Server) -> None:
     assert opened["isNew"] is False
 
 
+def wait_for_mail(server: Server, to: str, pattern: str) -> re.Match[str]:
+    """A match of `pattern` in a mail to `to` (newest first), from the served instance's
+    sink (its in-process worker delivers within a poll or two)."""
+    deadline = time.monotonic() + 30
+    while True:
+        mails = httpx.get(f"{server.url}/dev/mails", timeout=5).json()
+        received = [m for m in mails if m["recipients"] == [to]]
+        for mail in received:
+            if found := re.search(pattern, mail["text"]):
+                return found
+        assert time.monotonic() < deadline, [m["subject"] for m in mails]
+        time.sleep(0.25)
+
+
+def test_a_customer_logs_in_with_a_code_changes_her_email_and_closes_her_access(
+    server: Server,
+) -> None:
+    """The demo portal end to end, as a person does it with the mail sink: Jonas (whom
+    no later test needs) logs in without his password, moves to another address, and
+    closes his access."""
+    jonas = next(a for a in readme_logins() if a.email == "jonas.wolf@example.org")
+    portal = jonas.portal_id
+    options = graphql(
+        server,
+        "query($input: LoginOptionsInput!) { loginOptions(input: $input) { methods } }",
+        input={"portalId": portal, "email": jonas.email},
+    )
+    assert options == {"loginOptions": {"methods": ["PASSWORD", "EMAIL_CODE"]}}
+    requested = graphql(
+        server,
+        "mutation($input: PortalEmailInput!) { requestLoginCode(input: $input) { __typename } }",
+        input={"portalId": portal, "email": jonas.email},
+    )
+    assert requested == {"requestLoginCode": {"__typename": "RequestReceived"}}
+    code = wait_for_mail(server, jonas.email, r"\b(\d{6})\b").group(1)
+    logged_in = graphql(
+        server,
+        "mutation($input: LoginWithCodeInput!) { loginWithCode(input: $input) {"
+        " ... on LoggedIn { accessToken } ... on LoginError { code } } }",
+        input={"portalId": portal, "email": jonas.email, "code": code},
+    )["loginWithCode"]
+    assert isinstance(logged_in, dict)
+    token = str(logged_in["accessToken"])
+
+    new = "jonas.neu@example.org"
+    graphql(
+        server,
+        "mutation($input: RequestEmailChangeInput!) { requestEmailChange(input: $input) {"
+        " ... on EmailChangeRequested { email } } }",
+        token,
+        input={"newEmail": new, "password": jonas.password},
+    )
+    link = wait_for_mail(server, new, r"/confirm-email\?token=([\w-]+)").group(1)
+    confirmed = graphql(
+        server,
+        "mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) {"
+        " ... on EmailChangeConfirmed { email } } }",
+        input={"token": link},
+    )
+    assert confirmed == {"confirmEmailChange": {"email": new}}
+    wait_for_mail(server, jonas.email, r"j\*\*\*@example\.org")  # the notice
+
+    token = login(server, ReadmeLogin("CUSTOMER", new, jonas.password, portal))
+    deleted = graphql(
+        server,
+        "mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) {"
+        " ... on AccountDeleted { email } } }",
+        token,
+        input={"password": jonas.password},
+    )
+    assert deleted == {"deleteMyAccount": {"email": new}}
+    wait_for_mail(server, new, r"gelöscht")
+
+
 # Last: it stops the module's server.
 # --- The docs' code blocks, against this served instance ----------------------------------
 
