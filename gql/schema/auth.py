@@ -21,6 +21,7 @@ from gql.descriptions import described_enum
 from gql.domain import authentication, impersonation, registration, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError, NotFound
+from gql.schema.login_providers import PublicIdentityProvider, offered_providers
 from gql.schema.node import node_uuid
 from gql.schema.results import INPUT, Error, attempt, now, origin, row_id
 from gql.schema.scalars import EmailAddress, Line
@@ -233,6 +234,10 @@ class LoginOptions:
         "The ways to log in, from the portal's settings (never from an account, so the"
         " answer does not reveal whether the address has one)."
     )
+    providers: list[PublicIdentityProvider] = public(
+        "Identity providers to offer as login buttons (startSsoLogin), the portal's"
+        " alone: the same for every address."
+    )
 
 
 async def login_options(
@@ -248,7 +253,10 @@ async def login_options(
     )
     if not rows:
         return None
-    return LoginOptions(methods=authentication.login_methods(rows[0].live_settings))
+    return LoginOptions(
+        methods=authentication.login_methods(rows[0].live_settings),
+        providers=await offered_providers(info, portal_id),
+    )
 
 
 @strawberry.type

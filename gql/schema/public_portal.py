@@ -3,6 +3,7 @@ version only, in one language; nothing internal."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, cast
 
@@ -18,9 +19,9 @@ from gql.domain import password_policy
 from gql.domain.portal_texts import chosen_language, in_language
 from gql.domain.scope import public_portals
 from gql.schema import enums
+from gql.schema.login_providers import PublicIdentityProvider, offered_providers
 from gql.schema.portal import PortalDesign, RegistrationIdentifier, registration_identifiers
 from gql.schema.scalars import Line
-from gql.schema.sso import PublicIdentityProvider
 
 
 @strawberry.type(description="A link of the page footer.")
@@ -109,13 +110,7 @@ class PublicPortal:
 
     @public("Identity providers to offer as login buttons, by name (startSsoLogin).")
     async def identity_providers(self, info: Info) -> list[PublicIdentityProvider]:
-        model = models.IdentityProvider
-        rows = await info.context.execute(
-            sa.select(model.slug, model.name)
-            .where(model.portal_id == self.id.node_id)
-            .order_by(model.name, model.slug)
-        )
-        return [PublicIdentityProvider(slug=row.slug, name=row.name) for row in rows.all()]
+        return await offered_providers(info, uuid.UUID(self.id.node_id))
 
     @public("What a new password must be (registration, password change and reset).")
     def password_policy(self) -> PasswordPolicy:

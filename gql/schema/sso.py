@@ -63,12 +63,6 @@ class IdentityProvider(RowNode):
         return relay.GlobalID("Portal", str(row_of(self).portal_id))
 
 
-@strawberry.type(description="An identity provider as the login page offers it.")
-class PublicIdentityProvider:
-    slug: str = public("Pass it to startSsoLogin as `provider`.")
-    name: str = public("The button's label.")
-
-
 @strawberry.input(description="A new identity provider of a portal.")
 class CreateIdentityProviderInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")

@@ -38,7 +38,8 @@ LOGIN_WITH_CODE = """mutation($input: LoginWithCodeInput!) { loginWithCode(input
   ... on LoggedIn { accessToken role }
   ... on SecondFactorRequired { enrollmentRequired methods }
   ... on LoginError { code field message } } }"""
-OPTIONS = """query($input: LoginOptionsInput!) { loginOptions(input: $input) { methods } }"""
+OPTIONS = """query($input: LoginOptionsInput!) { loginOptions(input: $input) {
+  methods providers { slug name } } }"""
 PARTNERS = global_id("Portal", INSTALLER_PORTAL)
 NACHBAR = global_id("Portal", NACHBAR_PORTAL)
 
@@ -310,11 +311,14 @@ async def options(client: httpx.AsyncClient, portal: str, email: str) -> Any:
 
 
 async def test_login_options_are_the_same_for_every_address(client: httpx.AsyncClient) -> None:
-    expected = {"methods": ["PASSWORD", "EMAIL_CODE"]}
+    # The demo customer portal also offers its local OpenID provider.
+    demo = [{"slug": "demo", "name": "Demo-Login"}]
+    expected = {"methods": ["PASSWORD", "EMAIL_CODE"], "providers": demo}
     for email in (ANNA, "niemand@example.org", "neu.interessent@example.org"):
         assert await options(client, PORTAL, email) == expected
-    assert await options(client, NACHBAR, "lena.fischer@example.org") == {"methods": ["PASSWORD"]}
-    assert await options(client, NACHBAR, "niemand@example.org") == {"methods": ["PASSWORD"]}
+    only_password = {"methods": ["PASSWORD"], "providers": []}
+    assert await options(client, NACHBAR, "lena.fischer@example.org") == only_password
+    assert await options(client, NACHBAR, "niemand@example.org") == only_password
 
 
 async def test_login_options_follow_the_portals_setting_and_need_an_active_portal(
@@ -322,7 +326,8 @@ async def test_login_options_follow_the_portals_setting_and_need_an_active_porta
 ) -> None:
     await offer_passwordless(session, NACHBAR_PORTAL)
     assert await options(client, NACHBAR, "x@example.org") == {
-        "methods": ["PASSWORD", "EMAIL_CODE"]
+        "methods": ["PASSWORD", "EMAIL_CODE"],
+        "providers": [],
     }
     portal = await session.get_one(models.Portal, NACHBAR_PORTAL)
     portal.status = models.PortalStatus.INACTIVE
@@ -346,10 +351,14 @@ async def test_staff_turn_passwordless_login_on_by_publishing_the_setting(
     updated = await call(client, UPDATE_SETTINGS, admin, id=NACHBAR, changes=changes)
     assert updated["__typename"] == "PortalPayload"
     # The draft alone changes nothing for the login page.
-    assert await options(client, NACHBAR, "x@example.org") == {"methods": ["PASSWORD"]}
+    assert await options(client, NACHBAR, "x@example.org") == {
+        "methods": ["PASSWORD"],
+        "providers": [],
+    }
     assert (await call(client, PUBLISH, admin, id=NACHBAR))["__typename"] == "PortalPayload"
     assert await options(client, NACHBAR, "x@example.org") == {
-        "methods": ["PASSWORD", "EMAIL_CODE"]
+        "methods": ["PASSWORD", "EMAIL_CODE"],
+        "providers": [],
     }
     received = await request_code(client, "lena.fischer@example.org", NACHBAR)
     assert received["__typename"] == "RequestReceived"
