@@ -23,6 +23,7 @@ skipped until its watcher reaches it again.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import structlog
@@ -37,7 +38,9 @@ from db.raw import Prepared
 from db.replica import WAL_POSITION_SQL
 from db.session import Database
 from gql import unavailable
+from gql.auth.backend import SessionEnded
 from gql.context import Context
+from gql.domain import sessions
 from gql.http.plans import Plans
 
 log = structlog.get_logger(__name__)
@@ -48,6 +51,11 @@ _WROTE = Prepared(
     sa.select(models.AuthSession.wrote_lsn).where(
         models.AuthSession.id == sa.bindparam("session_id", required=False)
     )
+)
+# A portal user's session check (gql/domain/sessions.py) with the session's write mark
+# as one more column: the check and the mark in one statement on the primary.
+_PORTAL_USER_SESSION_MARKED = Prepared(
+    sessions.PORTAL_USER_SESSION.add_columns(models.AuthSession.wrote_lsn)
 )
 
 
@@ -107,19 +115,40 @@ class Reads:
             return None
         if context.actor.is_impersonated or self.operation_type(data) is not OperationType.QUERY:
             return None
-        await self.plans.confirm(context)
-        wrote = None
-        if context.actor.session_id is not None:
-            row = await context.fetch_row(
-                _WROTE.compiled.sql, _WROTE.arguments({"session_id": context.actor.session_id})
-            )
-            wrote = None if row is None else row[0]
+        wrote = await self._checked(context)
         if not replica.state.usable(wrote):
             return None
         session = sessions()
         # Closed with the request's own session (gql/http/database.py).
         request.state.replica_session = session
         return dataclasses.replace(context, session=session)
+
+    async def _checked(self, context: Context) -> int | None:
+        """The session checked on the primary if the middleware left that to the view
+        (a portal user's: in one statement with the write mark), and the session's
+        write mark.
+
+        Raises:
+            SessionEnded: the session behind the token has ended.
+        """
+        actor = context.actor
+        if actor.session_id is None:
+            return None
+        if context.unconfirmed and actor.is_portal_user:
+            values = sessions.session_parameters(actor, datetime.now(UTC))
+            statement = _PORTAL_USER_SESSION_MARKED
+            row = await context.fetch_row(statement.compiled.sql, statement.arguments(values))
+            if row is None:
+                self.plans.known.forget(actor)
+                raise SessionEnded
+            confirmed = sessions.completed(actor, row)
+            self.plans.known.remember(confirmed)
+            context.confirm(confirmed)
+            return None if row[4] is None else int(row[4])
+        await self.plans.confirm(context)
+        values = {"session_id": actor.session_id}
+        row = await context.fetch_row(_WROTE.compiled.sql, _WROTE.arguments(values))
+        return None if row is None or row[0] is None else int(row[0])
 
     def replica_failed(self) -> None:
         if self.database is not None and self.database.replica is not None:

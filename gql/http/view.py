@@ -7,6 +7,8 @@ b. Persisted query: a hash gets its text (gql/http/persisted.py); a refused hash
    answered only after the session check.
 c. Session check and plan: the check the middleware left to the view, in the plan's
    statement when there is a plan, alone otherwise; then the plan (gql/http/plans.py).
+   With a read replica, a query may be answered there instead, the session checked on
+   the primary first (gql/http/reads.py).
 d. The executor (Strawberry), when no plan answered; what it answered may be planned
    and kept as a persisted text from then on.
 e. The answer: 503 when the database could not serve it, 400 for a request error in
@@ -144,7 +146,9 @@ class PortalGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Persisted queries, then the session check and a query plan when there is one
-        (one statement, the JSON built by PostgreSQL), else the executor."""
+        (one statement, the JSON built by PostgreSQL), else the executor; on the
+        replica when the query may read there, else (or when the replica failed it) on
+        the primary, marking the session's write after a mutation."""
         try:
             request_data, digest = await persisted.with_text(
                 self.persisted, self.plans, context, request_data

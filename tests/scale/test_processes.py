@@ -297,3 +297,27 @@ async def test_the_processes_answer_queries_from_the_replica(
         assert after > before
     finally:
         await engine.dispose()
+
+
+async def test_a_mail_rate_limit_is_counted_across_both_processes(
+    cluster: Cluster, shared_url: str
+) -> None:
+    """Password resets per email and hour (MAIL_REQUESTS_PER_EMAIL, 3): five requests,
+    alternating between the processes, queue three; the answer is the same each time."""
+    email = "jonas.wolf@example.org"
+    reset = (
+        "mutation($input: PortalEmailInput!) { requestPasswordReset(input: $input) { __typename } }"
+    )
+    for server in (cluster.a, cluster.b, cluster.a, cluster.b, cluster.a):
+        answer = data(post(server, reset, input={"portalId": CUSTOMERS, "email": email}))
+        assert answer["requestPasswordReset"] == {"__typename": "RequestReceived"}
+    engine = create_engine(shared_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            queued = await connection.execute(
+                sa.text("SELECT count(*) FROM account_request WHERE email = :email"),
+                {"email": email},
+            )
+            assert queued.scalar_one() == 3
+    finally:
+        await engine.dispose()
