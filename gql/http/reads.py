@@ -110,15 +110,15 @@ class Reads:
         """
         if self.database is None:
             return None
-        replica, sessions = self.database.replica, self.database.replica_sessions
-        if replica is None or sessions is None or not replica.state.usable():
+        replica, opened = self.database.replica, self.database.replica_sessions
+        if replica is None or opened is None or not replica.state.usable():
             return None
         if context.actor.is_impersonated or self.operation_type(data) is not OperationType.QUERY:
             return None
         wrote = await self._checked(context)
         if not replica.state.usable(wrote):
             return None
-        session = sessions()
+        session = opened()
         # Closed with the request's own session (gql/http/database.py).
         request.state.replica_session = session
         return dataclasses.replace(context, session=session)

@@ -20,7 +20,7 @@ from db.replica import PRIMARY_POSITION
 from db.session import Database
 from gql.app import create_app
 from gql.auth.tokens import TokenService
-from gql.settings import Settings
+from gql.settings import Settings, SettingsError
 from tests.conftest import contact_id, jwt_part, seeded_database
 from tests.http_helpers import CUSTOMERS, login, portal_gid, post
 
@@ -216,3 +216,22 @@ async def test_a_logout_is_in_force_while_the_replica_still_holds_the_session(
     refused = await post(replicated.client, NAME, token)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("seconds", ["0", "3601", "soon"])
+def test_a_replica_lag_limit_out_of_range_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, seconds: str
+) -> None:
+    monkeypatch.setenv("REPLICA_MAX_LAG_SECONDS", seconds)
+    with pytest.raises(SettingsError, match="REPLICA_MAX_LAG_SECONDS"):
+        Settings.from_env()
+
+
+def test_the_replica_settings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql+asyncpg://portal@replica/portal")
+    monkeypatch.setenv("REPLICA_MAX_LAG_SECONDS", "12")
+    settings = Settings.from_env()
+    assert settings.database_replica_url == "postgresql+asyncpg://portal@replica/portal"
+    assert settings.replica_max_lag_seconds == 12
