@@ -28,7 +28,12 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 0.2  # how often each process asks; two tiny statements each time
 
-WAL_POSITION_SQL = "(pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+# The insert position, not pg_current_wal_lsn() (the write position): with
+# `synchronous_commit = off` a commit returns before its record is written, so only the
+# insert position is sure to lie beyond every commit made so far. (Found by the
+# read-your-writes test across processes, on the test harness's PostgreSQL, which runs
+# with synchronous_commit off: a read on the replica missed the write just answered.)
+WAL_POSITION_SQL = "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
 PRIMARY_POSITION = sa.text(f"SELECT {WAL_POSITION_SQL}")
 # NULL outside recovery: a server that is not a replica (any more) is never used as one.
 REPLAYED = sa.text(

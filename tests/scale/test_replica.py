@@ -203,6 +203,7 @@ async def test_a_logout_is_in_force_while_the_replica_still_holds_the_session(
     replicated.max_lag(30)
     token = await replicated.anna()
     await replicated.viewer(token)
+    await replicated.caught_up()  # the replica holds her new session
     await replicated.on_replica("SELECT pg_wal_replay_pause()")
     done = (await post(replicated.client, "mutation { logout { revokedSessions } }", token)).json()
     assert done["data"]["logout"] == {"revokedSessions": 1}
