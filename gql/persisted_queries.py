@@ -65,6 +65,10 @@ def tenant(actor: Actor) -> str | None:
 class PersistedQueries:
     def __init__(self, size: int = STORE_SIZE) -> None:
         self._texts: LRUCache[tuple[str, str], str] = LRUCache(size)
+        # Texts this process has offered to the database: not offered again, but not
+        # answered from here either (a tenant over its bound keeps nothing, and every
+        # process must then answer the same: unknown).
+        self._offered: LRUCache[tuple[str, str], bool] = LRUCache(size)
 
     @staticmethod
     def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
@@ -122,7 +126,7 @@ class PersistedQueries:
         """Keep a text under its hash for the caller's tenant (once; not beyond the
         tenant's bound). The caller commits."""
         scope = tenant(actor)
-        if scope is None or (scope, digest) in self._texts:
+        if scope is None or (scope, digest) in self._texts or (scope, digest) in self._offered:
             return
         row = models.PersistedQuery
         held = sa.select(sa.func.count()).where(row.tenant == scope).scalar_subquery()
@@ -136,7 +140,7 @@ class PersistedQueries:
             )
             .on_conflict_do_nothing()
         )
-        self._texts[scope, digest] = query
+        self._offered[scope, digest] = True
 
     def __len__(self) -> int:
         return len(self._texts)
