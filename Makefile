@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint node schema-lint schema bench bench-nested bench-import fuzz soak audit postgres clean
+.PHONY: serve test lint node schema-lint schema bench bench-scale bench-nested bench-import fuzz soak audit postgres clean
 
 # The first start installs about 60 packages: pip says which one it is at.
 $(STAMP): pyproject.toml requirements.lock
@@ -67,6 +67,12 @@ schema: $(STAMP)
 # (installed from Debian if missing); ARGS=--quick for a smoke run. Results in .bench-results/.
 bench: $(STAMP) postgres
 	$(BIN)/python -m bench.dashboard $(ARGS)
+
+# One vs two server processes on this machine's cores, and with a streaming read replica
+# (pg_basebackup -R of the throwaway PostgreSQL): the dashboard and submitMeterReading
+# under wrk; ARGS=--quick for a smoke run. Results in .bench-results/scale.json.
+bench-scale: $(STAMP) postgres
+	$(BIN)/python -m bench.scale $(ARGS)
 
 # The nested staff query in process: SQL statements per request at page sizes 2 and 50.
 bench-nested: $(STAMP) postgres

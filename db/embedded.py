@@ -236,6 +236,50 @@ class EmbeddedPostgres:
             process.kill()
             process.wait()
 
+    def replica_url(self, primary_url: str) -> str:
+        """`primary_url` (a database of the primary) on this server."""
+        base, _, query = primary_url.partition("?")
+        params = [p for p in query.split("&") if p and not p.startswith("host=")]
+        params.append("host=" + quote(str(self.socket_dir), safe=""))
+        return f"{base}?{'&'.join(params)}"
+
+    @classmethod
+    def replica_of(cls, primary_socket_dir: Path, data_dir: Path) -> EmbeddedPostgres:
+        """A streaming replica (hot standby) of the embedded server whose socket is in
+        `primary_socket_dir`: a base backup with the replication settings written
+        (`pg_basebackup -R`), not started yet (`start()`). The primary's defaults
+        allow it: `wal_level=replica`, ten WAL senders, and initdb's `trust` for local
+        replication connections."""
+        bin_dir = find_bin_dir()
+        replica = cls(data_dir, fast=True)
+        replica.data_dir.mkdir(parents=True, exist_ok=True)
+        replica._prepare_dirs()
+        subprocess.run(  # noqa: S603 - fixed binary, arguments under our control
+            [
+                str(bin_dir / "pg_basebackup"),
+                "-h",
+                str(primary_socket_dir),
+                "-U",
+                SUPERUSER,
+                "-D",
+                str(replica.cluster_dir),
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"},
+            **replica._popen_user(),
+        )
+        # The primary's socket lives in its cluster directory, so the backup holds
+        # the primary's socket lock file, which would stop the replica from starting.
+        for lock in replica.cluster_dir.glob(".s.PGSQL.*.lock"):
+            lock.unlink()
+        return replica
+
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self

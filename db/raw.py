@@ -30,6 +30,11 @@ T = TypeVar("T")
 DIALECT: Any = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
+# Told of each statement run here (SQLAlchemy's events do not see them): the metrics
+# register their counter (gql/metrics.py), so every statement is counted once.
+STATEMENT_OBSERVERS: list[Callable[[], None]] = []
+
+
 async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) -> T:
     """`call(asyncpg connection)` on the connection under `session` (checked out from
     the pool if need be).
@@ -43,6 +48,8 @@ async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) 
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
+    for observe in STATEMENT_OBSERVERS:
+        observe()
     try:
         return await call(driver)
     except asyncpg.PostgresError as error:

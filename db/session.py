@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db.raw import connection_broken
+from db.replica import Replica, ReplicaState
 
 POOL_SIZE = 20  # connections per process, opened when first needed and then kept
 
@@ -82,11 +83,26 @@ class Database:
 
     sessions: async_sessionmaker[AsyncSession]
     engine: AsyncEngine | None = None
+    # A streaming replica for queries (gql/http/reads.py decides which go there).
+    replica: Replica | None = None
+    replica_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Database:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        replica_url: str | None = None,
+        replica_max_lag: float = 5.0,
+    ) -> Database:
         engine = create_engine(url, pool_size=pool_size)
-        return cls(async_sessionmaker(engine, expire_on_commit=False), engine)
+        database = cls(async_sessionmaker(engine, expire_on_commit=False), engine)
+        if replica_url:
+            replica_engine = create_engine(replica_url, pool_size=pool_size)
+            database.replica = Replica(replica_engine, ReplicaState(replica_max_lag))
+            database.replica_sessions = async_sessionmaker(replica_engine, expire_on_commit=False)
+        return database
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -102,3 +118,5 @@ class Database:
     async def dispose(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.engine.dispose()

@@ -66,6 +66,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         worker = None
+        watcher = None
+        if database.replica is not None and database.engine is not None:
+            # Whether the replica may answer queries (db/replica.py), polled all along.
+            watcher = asyncio.create_task(database.replica.watch(database.engine, stop))
         if mail_worker:
             worker = asyncio.create_task(
                 delivery.run_worker(
@@ -86,12 +90,14 @@ def create_app(
                 await worker
             if isinstance(storage, S3Storage):
                 await storage.close()
+            if watcher is not None:
+                await watcher
             await database.dispose()
 
     # What the session check last said of each portal user's session: the
     # authentication middleware assumes it, the GraphQL view checks it (gql/http/plans.py).
     known = KnownSessions()
-    graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known))
+    graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known, database))
     app = Starlette(
         debug=False,
         # 7. After the middlewares below, the route (GraphQL: gql/http/view.py).
@@ -157,7 +163,11 @@ def app_from_environment() -> Starlette:
     metrics.forget_process_at_exit()
     app = create_app(
         settings,
-        Database.from_url(settings.database_url),
+        Database.from_url(
+            settings.database_url,
+            replica_url=settings.database_replica_url,
+            replica_max_lag=settings.replica_max_lag_seconds,
+        ),
         mail_worker=os.environ.get("PORTAL_MAIL_WORKER", "1") == "1",
         dev_mails=os.environ.get("PORTAL_DEV_MAILS") == "1",
         tracer_provider=tracing.provider_from_environment(os.environ),

@@ -35,7 +35,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from db import models
+from db import models, raw
 from db import session as db_session
 
 NAMESPACE = "portal"
@@ -168,6 +168,8 @@ def watch_engine(engine: sa.Engine, pool: str = "primary") -> None:
         in_use.set(max(engine.pool.checkedout() - 1, 0))  # type: ignore[attr-defined]
 
     sa.event.listen(engine, "before_cursor_execute", _statement)
+    if _statement not in raw.STATEMENT_OBSERVERS:
+        raw.STATEMENT_OBSERVERS.append(_statement)
     sa.event.listen(engine, "checkout", checked_out)
     sa.event.listen(engine, "checkin", checked_in)
 

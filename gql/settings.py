@@ -38,6 +38,10 @@ def _list(name: str) -> tuple[str, ...]:
 class Settings:
     environment: Environment = "development"
     database_url: str | None = None
+    # A streaming replica of DATABASE_URL for queries (gql/http/reads.py), skipped
+    # while it is down or more than `replica_max_lag_seconds` behind the primary.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: int = 5
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     jwt_issuer: str = "kundenportal"
     jwt_audience: str = "kundenportal-api"
@@ -144,6 +148,8 @@ class Settings:
         settings = cls(
             environment=environment,  # type: ignore[arg-type]
             database_url=os.environ.get("DATABASE_URL") or None,
+            database_replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
+            replica_max_lag_seconds=_int("REPLICA_MAX_LAG_SECONDS", 5),
             data_dir=Path(os.environ.get("PORTAL_DATA_DIR", ".data")),
             jwt_issuer=os.environ.get("JWT_ISSUER", "kundenportal"),
             jwt_audience=os.environ.get("JWT_AUDIENCE", "kundenportal-api"),
@@ -221,6 +227,8 @@ class Settings:
                 raise SettingsError(
                     f"METRICS_ALLOWED must be comma-separated addresses or CIDRs: {network!r}"
                 ) from exc
+        if not 1 <= self.replica_max_lag_seconds <= 3600:
+            raise SettingsError("REPLICA_MAX_LAG_SECONDS must be between 1 and 3600")
         if self.environment == "production":
             if not self.database_url:
                 raise SettingsError("production needs DATABASE_URL")

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -56,6 +57,24 @@ def postgres_url() -> Iterator[str]:
             yield url
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def replica_server(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedPostgres]:
+    """A streaming replica (hot standby) of the throwaway PostgreSQL: a base backup of
+    it (`pg_basebackup -R`), started. Its `replica_url(url)` names a database of the
+    primary on the replica."""
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("a replica is started only of the harness's own PostgreSQL")
+    primary_socket = Path(unquote(sa.make_url(postgres_url).query["host"]))  # type: ignore[arg-type]
+    replica = EmbeddedPostgres.replica_of(primary_socket, tmp_path_factory.mktemp("replica"))
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()
 
 
 def _with_database(url: str, name: str) -> str:

@@ -55,6 +55,11 @@ class AuthSession(TenantOwned, Base):
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
     ip_address: Mapped[str | None] = mapped_column(postgresql.INET)
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    # Where the primary's WAL stood right after this session's last mutation committed
+    # (a byte position, pg_lsn as a number): its reads go to a replica only once the
+    # replica has replayed that far, so a caller always reads its own writes
+    # (gql/http/reads.py). Kept here because every process reads this row anyway.
+    wrote_lsn: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     __table_args__ = (
         sa.CheckConstraint(OWNED_BY_ONE, name="owned_by_one"),
@@ -181,3 +186,16 @@ class RateCounter(Base):
     count: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (sa.Index("ix_rate_counter_window_start", "window_start"),)
+
+
+class PersistedQuery(Base):
+    """A query text kept under its SHA-256 for automatic persisted queries
+    (gql/persisted_queries.py), per tenant (`organization:<id>` or `portal:<id>`): in
+    the database, so that a hash one process learnt is known to every process."""
+
+    __tablename__ = "persisted_query"
+
+    tenant: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())

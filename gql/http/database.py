@@ -39,6 +39,12 @@ class SessionPerRequest:
             # refuse the rest (Context.execute) rather than check out a new connection.
             async with lock:
                 state["session_closed"] = True
+            # A query read on the replica (gql/http/reads.py) has a session there too.
+            if (replica := state.get("replica_session")) is not None:
+                try:
+                    await replica.close()
+                except SQLAlchemyError:
+                    await replica.invalidate()
             try:
                 await session.close()
             except SQLAlchemyError:

@@ -7,6 +7,8 @@ b. Persisted query: a hash gets its text (gql/http/persisted.py); a refused hash
    answered only after the session check.
 c. Session check and plan: the check the middleware left to the view, in the plan's
    statement when there is a plan, alone otherwise; then the plan (gql/http/plans.py).
+   With a read replica, a query may be answered there instead, the session checked on
+   the primary first (gql/http/reads.py).
 d. The executor (Strawberry), when no plan answered; what it answered may be planned
    and kept as a persisted text from then on.
 e. The answer: 503 when the database could not serve it, 400 for a request error in
@@ -30,6 +32,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from db.session import Database
 from gql import graphiql, graphql_over_http, metrics, unavailable
 from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
@@ -39,6 +42,7 @@ from gql.context import Context
 from gql.domain import documents
 from gql.http import persisted
 from gql.http.plans import Plans
+from gql.http.reads import Reads, failed_on_database
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
 from gql.schema import build_schema, input_errors
 from gql.settings import Settings
@@ -66,6 +70,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         tokens: TokenService,
         storage: documents.DocumentStorage,
         known: KnownSessions,
+        database: Database | None = None,
     ) -> None:
         super().__init__(
             build_schema(settings),
@@ -80,6 +85,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.storage = storage
         self.persisted = PersistedQueries()
         self.plans = Plans(cast(Any, self.schema)._schema, known, settings.max_page_size)
+        self.reads = Reads(database, self.plans, settings.max_query_tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Like Strawberry's, but a request it can not take (not JSON, wrong shape, wrong
@@ -184,25 +190,60 @@ class PortalGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> tuple[str, ExecutionResult]:
         """Persisted queries, then the session check and a query plan when there is one
-        (one statement, the JSON built by PostgreSQL), else the executor; with which
-        engine answered (none: refused before either)."""
+        (one statement, the JSON built by PostgreSQL), else the executor; on the
+        replica when the query may read there, else (or when the replica failed it) on
+        the primary, marking the session's write after a mutation; with which engine
+        answered (none: refused before either)."""
         try:
-            request_data, digest = persisted.with_text(self.persisted, context.actor, request_data)
+            request_data, digest = await persisted.with_text(
+                self.persisted, self.plans, context, request_data
+            )
         except PersistedQueryError as error:
             await self.plans.confirm(context)
             return "none", ExecutionResult(data=None, errors=[error])
-        plannable = request_adapter.method == "POST" and request_data.query is not None
-        answer = await self.plans.answer(request_data, context, plannable=plannable)
-        if answer is not None:
-            return "plan", answer
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
-        persisted.keep(self.persisted, context.actor, digest, request_data, result)
-        self.plans.answered(request_data, result)
+        run = (request, request_adapter, sub_response, root_value, request_data)
+        answered = None
+        replica = await self.reads.replica_context(request, context, request_data)
+        if replica is not None:
+            try:
+                answered = await self._answer(replica, *run)
+            except Exception as error:
+                if not unavailable.is_database_unavailable(error):
+                    raise
+            if failed_on_database(replica, answered and answered[0]):
+                self.reads.replica_failed()  # the primary answers it again
+                answered = None
+        if answered is None:
+            answered = await self._answer(context, *run)
+            await self.reads.wrote(context, request_data)
+        result, planned = answered
+        if planned:
+            return "plan", result
+        await persisted.keep(self.persisted, context, digest, request_data, result)
         if result.errors and input_errors.refused_values(result.errors):
             result.errors = input_errors.localized(result.errors, await self._language(context))
         return "executor", result
+
+    async def _answer(
+        self,
+        context: Context,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> tuple[ExecutionResult, bool]:
+        """The session check and plan, else the executor (whose answer may be planned
+        from now on); whether a plan answered."""
+        plannable = request_adapter.method == "POST" and request_data.query is not None
+        answer = await self.plans.answer(request_data, context, plannable=plannable)
+        if answer is not None:
+            return answer, True
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        self.plans.answered(request_data, result)
+        return result, False
 
     @staticmethod
     async def _language(context: Context) -> str:
