@@ -86,28 +86,6 @@ async def test_operations_are_counted_by_name_engine_and_outcome_with_their_late
     assert ("portal_db_pool_waiting", ()) in after
 
 
-async def test_a_planned_request_counts_the_statement_it_runs_on_the_driver(
-    client: httpx.AsyncClient,
-) -> None:
-    """Query plans run on asyncpg directly, past SQLAlchemy's events: still counted."""
-    bearer = str((await anna(client))["accessToken"])
-    await post(client, CONTRACTS, bearer)  # the executor answers, the plan is made
-    before = await scrape(client)
-    for _ in range(4):
-        await post(client, CONTRACTS, bearer)
-    after = await scrape(client)
-    planned = "portal_graphql_requests_total"
-    assert (
-        value(after, planned, operation="MyContracts", engine="plan", outcome="ok")
-        - value(before, planned, operation="MyContracts", engine="plan", outcome="ok")
-        == 4
-    )
-    grown = value(after, "portal_sql_statements_total") - value(
-        before, "portal_sql_statements_total"
-    )
-    assert grown >= 4
-
-
 def test_unnamed_and_too_many_operation_names_do_not_grow_the_series(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
