@@ -21,7 +21,7 @@ compares both paths field by field for every role.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,31 +33,41 @@ from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    InlineFragmentNode,
     IntValueNode,
+    NamedTypeNode,
     NonNullTypeNode,
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     StringValueNode,
     VariableNode,
     parse,
+    print_ast,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.sql.elements import ColumnElement
+from strawberry import relay
 from strawberry.types.field import StrawberryField
 
-from db import models
 from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
 from gql.domain.sessions import PORTAL_USER_SESSION
+from gql.resolvers.relations import RELATION, Relation
+from gql.schema.node import parse_uuid
 from gql.schema.pagination import CURSOR_PREFIX, page_window
 
 __all__ = ["Plan", "Planner", "shape_of"]
@@ -69,83 +79,6 @@ PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
 
 class NotPlannable(Exception):
     """The document (or this caller's view of it) is left to the executor."""
-
-
-@dataclass(frozen=True)
-class Relation:
-    """Rows a field leads to. Below another level they are tied to the parent row by
-    `join`: (column of these rows, column of the parent row), the parent being the
-    derived table of the enclosing level (its model `parent`); at the viewer, which has
-    no row, by `viewer(actor)`. `order` is the resolver's order as (column, descending)
-    pairs, without the id every order ends with."""
-
-    model: type[Any]
-    order: tuple[tuple[str, bool], ...] = ()
-    many: bool = True
-    parent: type[Any] | None = None
-    join: tuple[str, str] = ("id", "id")
-    viewer: Callable[[Actor], ColumnElement[bool]] = lambda _actor: sa.true()
-
-    @property
-    def key(self) -> str | None:
-        """The column of the parent row the link reads (None at the viewer)."""
-        return None if self.parent is None else self.join[1]
-
-    def link(self, row: Any, actor: Actor) -> ColumnElement[bool]:
-        """The condition tying these rows to the parent `row` (None at the viewer)."""
-        if row is None:
-            return self.viewer(actor)
-        column, key = self.join
-        link: ColumnElement[bool] = getattr(self.model, column) == row.c[key]
-        return link
-
-
-_BY_NUMBER = (("number", False),)
-
-# The relations a plan can follow, each as its resolver reads it (gql/schema/viewer.py,
-# gql/schema/crm.py); the differential test runs every entry against the executor.
-RELATIONS: dict[tuple[str, str], Relation] = {
-    ("Viewer", "contact"): Relation(
-        models.Contact, many=False, viewer=lambda actor: models.Contact.id == actor.contact_id
-    ),
-    ("Viewer", "contracts"): Relation(models.Contract, _BY_NUMBER),
-    ("Viewer", "meters"): Relation(models.Meter, _BY_NUMBER),
-    ("Contact", "contracts"): Relation(
-        models.Contract, _BY_NUMBER, parent=models.Contact, join=("contact_id", "id")
-    ),
-    ("Contract", "meters"): Relation(
-        models.Meter, _BY_NUMBER, parent=models.Contract, join=("contract_id", "id")
-    ),
-    ("Contract", "contact"): Relation(
-        models.Contact, many=False, parent=models.Contract, join=("id", "contact_id")
-    ),
-    ("Meter", "contract"): Relation(
-        models.Contract, many=False, parent=models.Meter, join=("id", "contract_id")
-    ),
-    ("Meter", "readings"): Relation(
-        models.MeterReading, (("read_at", True),), parent=models.Meter, join=("meter_id", "id")
-    ),
-    ("MeterReading", "meter"): Relation(
-        models.Meter, many=False, parent=models.MeterReading, join=("id", "meter_id")
-    ),
-}
-
-# Newest-first lists end with the newest id first too (loaders.readings_by).
-_DESCENDING_IDS = frozenset({models.MeterReading})
-
-
-def _display_name(row: Any) -> Any:
-    """Contact.displayName: the company, else first and last name (gql/schema/crm.py)."""
-    names = sa.func.concat_ws(
-        " ", sa.func.nullif(row.c.first_name, ""), sa.func.nullif(row.c.last_name, "")
-    )
-    return sa.case((row.c.company_name != "", row.c.company_name), else_=names)
-
-
-# Fields computed from columns: how, and from which.
-COMPUTED: dict[tuple[str, str], tuple[Callable[[Any], Any], tuple[str, ...]]] = {
-    ("Contact", "displayName"): (_display_name, ("company_name", "first_name", "last_name")),
-}
 
 
 def _text(sql: str) -> Any:
@@ -211,14 +144,27 @@ def _is_node(graphql_type: GraphQLObjectType) -> bool:
     return any(interface.name == "Node" for interface in graphql_type.interfaces)
 
 
-def _permitted(field: GraphQLField, actor: Actor) -> bool:
+def _definition(field: GraphQLField) -> StrawberryField | None:
     definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField):
+    return definition if isinstance(definition, StrawberryField) else None
+
+
+def _readable(field: GraphQLField, actor: Actor) -> bool:
+    """The field's own declaration (`allow`/`public`) decides, as on the executor."""
+    definition = _definition(field)
+    if definition is None:
         return False
     try:
         return may_read(definition, actor)
     except LookupError:  # no declared permission: left to the executor, which refuses it
         return False
+
+
+def _relation(field: GraphQLField) -> Relation | None:
+    """The relation the field follows, as it declares it (gql/resolvers/relations.py)."""
+    definition = _definition(field)
+    relation = None if definition is None else definition.metadata.get(RELATION)
+    return relation if isinstance(relation, Relation) else None
 
 
 def _plain_attribute(field: GraphQLField) -> str | None:
@@ -242,6 +188,17 @@ class Page:
 
 
 @dataclass(frozen=True)
+class NodeId:
+    """The `id` argument of one `node` field, as the parameters of the type name and
+    the row id it holds; the plan has a branch for each of `types` only."""
+
+    type_name: str
+    row_id: str
+    value: Any  # literal value, or ("var", name)
+    types: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Plan:
     """One compiled statement and how to fill in its parameters."""
 
@@ -250,6 +207,7 @@ class Plan:
     constants: Mapping[str, Any]
     pages: tuple[Page, ...]
     required: frozenset[str] = frozenset()  # non-null variables
+    nodes: tuple[NodeId, ...] = ()
     # For portal users: the same plan behind the session check of their token
     # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
     # permission group, grants, visibility and impersonation writes, then the JSON.
@@ -264,7 +222,7 @@ class Plan:
     ) -> list[Any] | None:
         """The statement's parameters for this request (`extra`: the session check's);
         None when an argument is one the executor must answer (an invalid cursor or
-        page size: it raises the error)."""
+        page size: it raises the error; a node of a type the plan has no branch for)."""
         values: dict[str, Any] = {
             **(extra or {}),
             "actor_organization": actor.organization_id,
@@ -286,6 +244,11 @@ class Plan:
             except GraphQLError:
                 return None
             values[page.offset], values[page.limit] = offset, limit
+        for node in self.nodes:
+            found = _node_id(_argument(node.value, variables), node.types)
+            if found is None:
+                return None
+            values[node.type_name], values[node.row_id] = found
         return [values[n] if n in values else self.constants[n] for n in self.names]
 
 
@@ -295,18 +258,47 @@ def _argument(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
+def _node_id(value: Any, types: frozenset[str]) -> tuple[str, uuid.UUID] | None:
+    """The type name and row id of a global ID of one of `types`, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except Exception:
+        return None
+    row_id = parse_uuid(global_id.node_id)
+    if global_id.type_name not in types or row_id is None:
+        return None
+    return global_id.type_name, row_id
+
+
+def _model(graphql_type: GraphQLObjectType) -> Any:
+    """The model of a type whose source is a row (RowNode), else None."""
+    definition = (graphql_type.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    return getattr(origin, "__model__", None)
+
+
 class _Compiler:
-    def __init__(self, schema: Any, actor: Actor) -> None:
+    def __init__(
+        self, schema: Any, actor: Actor, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> None:
         self.schema = schema
         self.actor = actor
+        self.fragments = fragments
         self.pages: list[Page] = []
+        self.nodes: list[NodeId] = []
         self.depth = 0
 
-    def object(self, graphql_type: GraphQLObjectType, node: FieldNode, row: Any) -> Any:
+    def selections(self, node: Any, graphql_type: GraphQLNamedType) -> list[FieldNode]:
+        """The fields `node` selects on an object of `graphql_type`: fragments applied."""
+        return _fields(node, graphql_type, self.schema, self.fragments)
+
+    def object(self, graphql_type: GraphQLObjectType, node: Any, row: Any) -> Any:
         """json_build_object of the selection of `node` on `row` (a derived table, or
-        None for the viewer, which has no row)."""
+        None for the viewer and the root, which have no row)."""
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, graphql_type):
             key = selection.alias.value if selection.alias else selection.name.value
             pairs += [_text(f"'{key}'"), self.field(graphql_type, selection, row)]
         return sa.func.json_build_object(*pairs)
@@ -318,15 +310,19 @@ class _Compiler:
         field = parent.fields.get(name)
         if field is not None and name == "id" and row is not None and _is_node(parent):
             return _global_id(parent.name, row)  # relay's id: whoever sees the row
-        if field is None or not _permitted(field, self.actor):
+        if field is None or not _readable(field, self.actor):
             raise NotPlannable(f"{parent.name}.{name}")
-        relation = RELATIONS.get((parent.name, name))
+        if parent is self.schema.query_type and name == "node":
+            return self.node(node)
+        if parent is self.schema.query_type and name == "viewer":
+            if node.arguments:
+                raise NotPlannable("Query.viewer arguments")
+            return self.object(_named(field.type), node, None)
+        relation = _relation(field)
         if relation is not None:
             return self.relation(relation, field, node, row)
         if node.arguments or node.selection_set is not None:
             raise NotPlannable(f"{parent.name}.{name} has arguments or a selection")
-        if (parent.name, name) in COMPUTED:
-            return COMPUTED[(parent.name, name)][0](row)
         if parent.name == "Viewer" and name == "role":
             return _text(f"'{self.actor.role.value}'")
         if parent.name == "Viewer" and name == "isImpersonation":
@@ -336,26 +332,24 @@ class _Compiler:
             raise NotPlannable(f"{parent.name}.{name}")
         return _leaf(field.type, row.c[attribute])
 
-    def columns(
-        self, model: Any, graphql_type: GraphQLObjectType, nodes: list[FieldNode]
-    ) -> list[str]:
+    def columns(self, model: Any, graphql_type: GraphQLObjectType, nodes: list[Any]) -> list[str]:
         """The columns the selections `nodes` of `graphql_type` read from its rows: a
         derived table carries only those (PostgreSQL keeps every column of a subquery
-        with a window function)."""
+        with a window function). Hybrid attributes of the model (Contact.display_name)
+        are columns as their SQL half computes them."""
         needed = {"id"}
         for node in nodes:
-            for selection in _fields(node):
-                name = selection.name.value
-                relation = RELATIONS.get((graphql_type.name, name))
-                field = graphql_type.fields.get(name)
+            for selection in self.selections(node, graphql_type):
+                field = graphql_type.fields.get(selection.name.value)
+                if field is None:
+                    continue
+                relation = _relation(field)
                 if relation is not None and relation.key is not None:
                     needed.add(relation.key)
-                elif (graphql_type.name, name) in COMPUTED:
-                    needed.update(COMPUTED[(graphql_type.name, name)][1])
-                elif field is not None and (attribute := _plain_attribute(field)) is not None:
+                elif (attribute := _plain_attribute(field)) is not None:
                     needed.add(attribute)
-        mapped = sa.inspect(model).columns
-        return sorted(name for name in needed if name in mapped)
+        readable = sa.inspect(model).all_orm_descriptors
+        return sorted(name for name in needed if name in readable)
 
     def rows(self, relation: Relation, row: Any, columns: list[str]) -> Any:
         model = relation.model
@@ -365,20 +359,81 @@ class _Compiler:
             else visible_below(model, relation.parent, self.actor)
         )
         selected = [getattr(model, name).label(name) for name in columns]
-        rows = sa.select(*selected).where(relation.link(row, self.actor), allowed)
+        rows = sa.select(*selected).where(self.link(relation, row), allowed)
         # A SELECT in FROM is not correlated by itself: without this it would join its
         # own copy of the parent level and return every parent's rows.
         return rows if row is None else rows.correlate(row)
 
+    def link(self, relation: Relation, row: Any) -> ColumnElement[bool]:
+        """The condition tying the related rows to the parent `row`: the join columns;
+        without a parent the caller's own row (`viewer`), or every visible row."""
+        model = relation.model
+        if relation.parent is None:
+            if relation.viewer is None:
+                return sa.true()
+            own: ColumnElement[bool] = model.id == getattr(self.actor, relation.viewer)
+            return own
+        if row is None:
+            raise NotPlannable("a relation below a row without one")
+        column, key = relation.join
+        link: ColumnElement[bool] = getattr(model, column) == row.c[key]
+        return link
+
     def relation(self, relation: Relation, field: GraphQLField, node: FieldNode, row: Any) -> Any:
         target = _named(field.type)
-        if not relation.many:
-            if node.arguments:
-                raise NotPlannable("arguments on a single relation")
-            columns = self.columns(relation.model, target, [node])
+        if relation.kind == "page":
+            return self.connection(relation, target, node, row)
+        if node.arguments:
+            raise NotPlannable("arguments on a row or a list")
+        columns = self.columns(relation.model, target, [node])
+        if relation.kind == "one":
             child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
-        return self.connection(relation, target, node, row)
+        # A list: every related row, in the declared order.
+        ordering = relation.ordering()
+        columns = sorted({*columns, *(name for name, _ in ordering)})
+        child = self.rows(relation, row, columns).subquery(self._alias())
+        ordered = [_ordered_column(child, name, down) for name, down in ordering]
+        listed = sa.aggregate_order_by(sa.func.json_agg(self.object(target, node, child)), *ordered)
+        value = sa.func.coalesce(listed, _text("'[]'::json"))
+        return sa.select(value).select_from(child).scalar_subquery()
+
+    def node(self, node: FieldNode) -> Any:
+        """`node(id:)`: a branch per row type the selection names in its fragments, the
+        one of the ID's type taken; the ID's row through the same scope as anywhere."""
+        value: Any = None
+        for argument in node.arguments or ():
+            if argument.name.value != "id":
+                raise NotPlannable(f"node argument {argument.name.value}")
+            if isinstance(argument.value, VariableNode):
+                value = ("var", argument.value.name.value)
+            elif isinstance(argument.value, StringValueNode):
+                value = argument.value.value
+            else:
+                raise NotPlannable("node id")
+        types = [
+            t
+            for t in _condition_types(node, self.schema, self.fragments)
+            if isinstance(t, GraphQLObjectType) and _model(t) is not None
+        ]
+        if value is None or not types:
+            raise NotPlannable("node without an id or a row type")
+        number = len(self.nodes)
+        type_name = sa.bindparam(f"node_type_{number}", type_=sa.Text, required=False)
+        row_id = sa.bindparam(f"node_id_{number}", type_=sa.Uuid, required=False)
+        self.nodes.append(
+            NodeId(type_name.key, row_id.key, value, frozenset(t.name for t in types))
+        )
+        branches = []
+        for graphql_type in types:
+            model = _model(graphql_type)
+            columns = self.columns(model, graphql_type, [node])
+            selected = [getattr(model, name).label(name) for name in columns]
+            rows = sa.select(*selected).where(model.id == row_id, visible(model, self.actor))
+            child = rows.limit(1).subquery(self._alias())
+            answer = sa.select(self.object(graphql_type, node, child)).select_from(child)
+            branches.append((type_name == graphql_type.name, answer.scalar_subquery()))
+        return sa.case(*branches, else_=sa.null())
 
     def _alias(self) -> str:
         self.depth += 1
@@ -391,12 +446,12 @@ class _Compiler:
         page = self._page(node)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
-        ordering = (*relation.order, ("id", model in _DESCENDING_IDS))
-        order = [getattr(model, n).desc() if down else getattr(model, n) for n, down in ordering]
+        ordering = relation.ordering()
+        order = [_ordered(model, name, down) for name, down in ordering]
         edge_type = _named(connection_type.fields["edges"].type)
         node_type = _named(edge_type.fields["node"].type)
-        selections = _fields(node)
-        edges = [_fields(s) for s in selections if s.name.value == "edges"]
+        selections = self.selections(node, connection_type)
+        edges = [self.selections(s, edge_type) for s in selections if s.name.value == "edges"]
         nodes = [inner for fields in edges for inner in fields if inner.name.value == "node"]
         columns = self.columns(model, node_type, nodes)
         if any(s.name.value == "pageInfo" for s in selections) or any(
@@ -426,7 +481,7 @@ class _Compiler:
                 .subquery(self._alias())
             )
             shown = None
-            ordered = [window.c[n].desc() if down else window.c[n] for n, down in ordering]
+            ordered = [_ordered_column(window, n, down) for n, down in ordering]
         pairs: list[Any] = []
         for selection in selections:
             key = selection.alias.value if selection.alias else selection.name.value
@@ -459,7 +514,7 @@ class _Compiler:
         self, edge_type: GraphQLObjectType, node_type: GraphQLObjectType, node: FieldNode, row: Any
     ) -> Any:
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, edge_type):
             key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
             if name == "cursor":
@@ -485,7 +540,7 @@ class _Compiler:
             "__typename": _text("'PageInfo'"),
         }
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, self.schema.type_map["PageInfo"]):
             key = selection.alias.value if selection.alias else selection.name.value
             if selection.name.value not in values:
                 raise NotPlannable(f"PageInfo.{selection.name.value}")
@@ -513,21 +568,108 @@ class _Compiler:
         return page
 
 
-def _fields(node: FieldNode) -> list[FieldNode]:
-    """The selections of `node`: plain fields only, each response key once."""
+def _ordered(model: Any, name: str, descending: bool) -> Any:
+    column = getattr(model, name)
+    return column.desc() if descending else column
+
+
+def _ordered_column(table: Any, name: str, descending: bool) -> Any:
+    column = table.c[name]
+    return column.desc() if descending else column
+
+
+def _applies(condition: NamedTypeNode | None, graphql_type: GraphQLNamedType, schema: Any) -> bool:
+    """Whether a fragment with type `condition` applies to an object of `graphql_type`."""
+    if condition is None or condition.name.value == graphql_type.name:
+        return True
+    named = schema.type_map.get(condition.name.value)
+    if isinstance(named, GraphQLInterfaceType) and isinstance(graphql_type, GraphQLObjectType):
+        return named in graphql_type.interfaces
+    return False
+
+
+def _fields(
+    node: Any,
+    graphql_type: GraphQLNamedType,
+    schema: Any,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> list[FieldNode]:
+    """The fields of `node`'s selection on an object of `graphql_type`, as GraphQL's
+    field collection yields them: fragments that apply spread in, a response key
+    selected more than once merged into one field (the executor has validated that
+    they may be). Directives are left to the executor."""
     if node.selection_set is None:
         raise NotPlannable(f"{node.name.value} needs a selection")
+    by_key: dict[str, list[FieldNode]] = {}
+
+    def collect(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotPlannable("directives")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                by_key.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if _applies(selection.type_condition, graphql_type, schema):
+                    collect(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:
+                    raise NotPlannable(f"fragment {name}")
+                if _applies(fragment.type_condition, graphql_type, schema):
+                    collect(fragment.selection_set, seen | {name})
+
+    collect(node.selection_set, frozenset())
     fields: list[FieldNode] = []
-    keys: set[str] = set()
-    for selection in node.selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives:
-            raise NotPlannable("fragments and directives")
-        key = selection.alias.value if selection.alias else selection.name.value
-        if key in keys:
-            raise NotPlannable(f"field {key} selected twice")
-        keys.add(key)
-        fields.append(selection)
+    for same in by_key.values():
+        first = same[0]
+        if len(same) > 1:
+            arguments = {print_ast(f.arguments[0]) if f.arguments else "" for f in same}
+            if (
+                len({f.name.value for f in same}) > 1
+                or any(len(f.arguments or ()) > 1 for f in same)
+                or len(arguments) > 1
+            ):
+                raise NotPlannable("one response key for different fields")
+            if first.selection_set is not None:
+                merged = [s for f in same if f.selection_set for s in f.selection_set.selections]
+                first = FieldNode(
+                    name=first.name,
+                    alias=first.alias,
+                    arguments=first.arguments,
+                    directives=(),
+                    selection_set=SelectionSetNode(selections=tuple(merged)),
+                )
+        fields.append(first)
     return fields
+
+
+def _condition_types(
+    node: FieldNode, schema: Any, fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[Any]:
+    """The types the fragments of `node`'s selection are for (its possible types)."""
+    found: list[Any] = []
+
+    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, InlineFragmentNode) and selection.type_condition:
+                named = schema.type_map.get(selection.type_condition.name.value)
+                if named is not None and named not in found:
+                    found.append(named)
+                walk(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:
+                    raise NotPlannable(f"fragment {name}")
+                named = schema.type_map.get(fragment.type_condition.name.value)
+                if named is not None and named not in found:
+                    found.append(named)
+                walk(fragment.selection_set, seen | {name})
+
+    walk(node.selection_set, frozenset())
+    return found
 
 
 def _symbolic(actor: Actor) -> Actor:
@@ -561,8 +703,6 @@ def shape_of(actor: Actor) -> tuple[Any, ...]:
 
 def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) != len(document.definitions):
-        raise NotPlannable("fragment definitions")
     chosen = [
         o
         for o in operations
@@ -596,34 +736,27 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     except GraphQLSyntaxError as exc:
         raise NotPlannable("syntax") from exc
     operation = _operation(document, operation_name)
-    compiler = _Compiler(schema, _symbolic(actor))
-    query_type = schema.query_type
-    pairs: list[Any] = []
-    selections = operation.selection_set.selections
-    for selection in selections:
-        if not isinstance(selection, FieldNode) or selection.directives:
-            raise NotPlannable("fragments and directives")
-        if selection.name.value != "viewer" or selection.arguments:
-            raise NotPlannable(f"Query.{selection.name.value}")
-        if not _permitted(query_type.fields["viewer"], actor):
-            raise NotPlannable("Query.viewer")
-        key = selection.alias.value if selection.alias else "viewer"
-        viewer_type = _named(query_type.fields["viewer"].type)
-        pairs += [_text(f"'{key}'"), compiler.object(viewer_type, selection, None)]
-    if len({p.name for p in pairs[::2]}) != len(selections):
-        raise NotPlannable("a response key twice")
-    data = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
-    pages, required = tuple(compiler.pages), _required(operation)
-    plan = _compiled(sa.select(data), pages, required)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    compiler = _Compiler(schema, _symbolic(actor), fragments)
+    data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
+    pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
+    plan = _compiled(sa.select(data), pages, nodes, required)
     if actor.is_portal_user:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         checked = PORTAL_USER_SESSION.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        plan = replace(plan, with_session=_compiled(combined, pages, required))
+        plan = replace(plan, with_session=_compiled(combined, pages, nodes, required))
     return plan
 
 
-def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: frozenset[str]) -> Plan:
+def _compiled(
+    statement: sa.Select[Any],
+    pages: tuple[Page, ...],
+    nodes: tuple[NodeId, ...],
+    required: frozenset[str],
+) -> Plan:
     # Visibility criteria are constants of the statement (one plan per kind of caller).
     compiled = Compiled.of(statement)
     return Plan(
@@ -632,6 +765,7 @@ def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: froz
         constants=compiled.constants,
         pages=pages,
         required=required,
+        nodes=nodes,
     )
 
 

@@ -34,6 +34,14 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
+def query_plans_enabled() -> bool:
+    """QUERY_PLANS: on (the default) or off."""
+    raw = os.environ.get("QUERY_PLANS", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise SettingsError(f"QUERY_PLANS must be on or off, not {raw!r}")
+    return raw == "on"
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Environment = "development"
@@ -107,6 +115,11 @@ class Settings:
     # download links are valid this long.
     document_max_bytes: int = 10 * 1024 * 1024
     document_url_ttl_seconds: int = 300
+    # Query plans (gql/query_plans.py): reads answered by one compiled SQL statement.
+    # QUERY_PLANS=off answers everything with the executor - the fence of the fast
+    # path: `make test` runs the HTTP tests both ways, and an answer that differs
+    # between the two can be ruled out in production by switching plans off.
+    query_plans: bool = True
 
     @property
     def development(self) -> bool:
@@ -172,6 +185,7 @@ class Settings:
             mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 20),
             document_max_bytes=_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
             document_url_ttl_seconds=_int("DOCUMENT_URL_TTL_SECONDS", 300),
+            query_plans=query_plans_enabled(),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()

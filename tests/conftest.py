@@ -31,7 +31,7 @@ from gql.auth.passwords import hash_password
 from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
 from gql.schema import schema
-from gql.settings import Settings
+from gql.settings import Settings, query_plans_enabled
 from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,8 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         jwt_keys=json.dumps(generate_key_set()),
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
+        # `make test` runs the HTTP tests a second time with QUERY_PLANS=off.
+        query_plans=query_plans_enabled(),
     )
 
 

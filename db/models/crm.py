@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from db.base import Base, MeterValue, TenantOwned, enum_column
 from db.models.enums import (
@@ -58,6 +60,22 @@ class Contact(TenantOwned, Base):
         sa.UniqueConstraint("organization_id", "customer_number"),
         sa.CheckConstraint("email = lower(email)", name="email_lower"),
     )
+
+    # The name the portal shows, for a row in Python and as SQL (query plans, lists):
+    # the company, else first and last name. Both halves here so they stay one rule.
+    @hybrid_property
+    def display_name(self) -> str:
+        if self.company_name:
+            return self.company_name
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @display_name.inplace.expression
+    @classmethod
+    def _display_name_sql(cls) -> ColumnElement[str]:
+        names = sa.func.concat_ws(
+            " ", sa.func.nullif(cls.first_name, ""), sa.func.nullif(cls.last_name, "")
+        )
+        return sa.case((cls.company_name != "", cls.company_name), else_=names)
 
 
 class Contract(TenantOwned, Base):

@@ -146,7 +146,11 @@ class PortalGraphQL(GraphQL[Context, None]):
         except PersistedQueryError as error:
             await self.plans.confirm(context)
             return ExecutionResult(data=None, errors=[error])
-        plannable = request_adapter.method == "POST" and request_data.query is not None
+        plannable = (
+            self.settings.query_plans
+            and request_adapter.method == "POST"
+            and request_data.query is not None
+        )
         answer = await self.plans.answer(request_data, context, plannable=plannable)
         if answer is not None:
             return answer

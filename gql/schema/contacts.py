@@ -15,8 +15,10 @@ from db import models
 from gql.auth.permissions import STAFF_AND_PORTAL_USERS, allow
 from gql.context import Info
 from gql.domain.search import contact_matches
-from gql.resolvers.common import load_one, query_page
-from gql.schema import criteria
+from gql.resolvers import relations
+from gql.resolvers.common import load_one
+from gql.resolvers.relations import declared
+from gql.schema import criteria, related
 from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import node_uuid
 from gql.schema.pagination import AFTER, PAGE, Connection
@@ -51,7 +53,11 @@ criteria.declare("Query.contacts", search=CONTACT_SEARCH)
 class Query:
     """Contacts: fields of the root `Query` (merged in root.py)."""
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Contacts the caller may see, by name.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        description="Contacts the caller may see, by name.",
+        metadata=declared(relations.CONTACTS),
+    )
     async def contacts(
         self,
         info: Info,
@@ -77,13 +83,8 @@ class Query:
             if filter.portal_id is not None:
                 access = access.where(user.portal_id == node_uuid(filter.portal_id, "Portal"))
             where.append(access if filter.has_portal_user else ~access)
-        return await query_page(
-            info,
-            contact,
-            first,
-            after,
-            where=tuple(where),
-            order_by=(contact.last_name, contact.first_name, contact.company_name),
+        return await related.page_of(
+            relations.CONTACTS, info, None, first, after, where=tuple(where)
         )
 
     @allow(STAFF_AND_PORTAL_USERS, description="A contact by ID; null if not visible.")
