@@ -65,10 +65,13 @@ from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
+from gql.domain.search import pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION
-from gql.resolvers.relations import RELATION, Relation
+from gql.resolvers.relations import RELATION, Columns, Relation
+from gql.schema import criteria
 from gql.schema.node import parse_uuid
 from gql.schema.pagination import CURSOR_PREFIX, page_window
+from gql.schema.scalars import parse_line
 
 __all__ = ["Plan", "Planner", "shape_of"]
 
@@ -160,11 +163,21 @@ def _readable(field: GraphQLField, actor: Actor) -> bool:
         return False
 
 
+def _declared(field: GraphQLField) -> Any:
+    definition = _definition(field)
+    return None if definition is None else definition.metadata.get(RELATION)
+
+
 def _relation(field: GraphQLField) -> Relation | None:
     """The relation the field follows, as it declares it (gql/resolvers/relations.py)."""
-    definition = _definition(field)
-    relation = None if definition is None else definition.metadata.get(RELATION)
+    relation = _declared(field)
     return relation if isinstance(relation, Relation) else None
+
+
+def _made_of(field: GraphQLField) -> Columns | None:
+    """The columns of its row an object field shows, as it declares them."""
+    made = _declared(field)
+    return made if isinstance(made, Columns) else None
 
 
 def _plain_attribute(field: GraphQLField) -> str | None:
@@ -185,6 +198,10 @@ class Page:
     limit: str
     first: Any  # literal value, or ("var", name)
     after: Any
+    # A free-text `search` (criteria.declare'd for the field): its parameter's name,
+    # which holds the LIKE pattern or null, and the argument.
+    search_name: str | None = None
+    search: Any = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,12 @@ class Plan:
             except GraphQLError:
                 return None
             values[page.offset], values[page.limit] = offset, limit
+            if page.search_name is not None:
+                search = _argument(page.search, variables)
+                if search is not None and not _is_line(search):
+                    return None  # the executor refuses it, naming the argument
+                blank = search is None or not search.strip()
+                values[page.search_name] = None if blank else search_pattern(search)
         for node in self.nodes:
             found = _node_id(_argument(node.value, variables), node.types)
             if found is None:
@@ -256,6 +279,15 @@ def _argument(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, tuple):
         return variables.get(value[1])
     return value
+
+
+def _is_line(value: Any) -> bool:
+    """Whether `value` is one the Line scalar accepts."""
+    try:
+        parse_line(value)
+    except GraphQLError:
+        return False
+    return True
 
 
 def _node_id(value: Any, types: frozenset[str]) -> tuple[str, uuid.UUID] | None:
@@ -320,7 +352,10 @@ class _Compiler:
             return self.object(_named(field.type), node, None)
         relation = _relation(field)
         if relation is not None:
-            return self.relation(relation, field, node, row)
+            return self.relation(relation, parent, field, node, row)
+        made = _made_of(field)
+        if made is not None and row is not None and not node.arguments:
+            return self.made(made, _named(field.type), node, row)
         if node.arguments or node.selection_set is not None:
             raise NotPlannable(f"{parent.name}.{name} has arguments or a selection")
         if parent.name == "Viewer" and name == "role":
@@ -331,6 +366,30 @@ class _Compiler:
         if row is None or attribute is None or attribute not in row.c:
             raise NotPlannable(f"{parent.name}.{name}")
         return _leaf(field.type, row.c[attribute])
+
+    def made(
+        self, made: Columns, graphql_type: GraphQLObjectType, node: FieldNode, row: Any
+    ) -> Any:
+        """An object of columns of `row` (an address), each field by its permission."""
+        columns, constants = dict(made.columns), dict(made.constants)
+        pairs: list[Any] = []
+        for selection in self.selections(node, graphql_type):
+            key = selection.alias.value if selection.alias else selection.name.value
+            name = selection.name.value
+            field = graphql_type.fields.get(name)
+            attribute = None if field is None else _plain_attribute(field)
+            if name == "__typename":
+                value: Any = _text(f"'{graphql_type.name}'")
+            elif field is None or attribute is None or not _readable(field, self.actor):
+                raise NotPlannable(f"{graphql_type.name}.{name}")
+            elif attribute in columns:
+                value = _leaf(field.type, row.c[columns[attribute]])
+            elif attribute in constants:
+                value = sa.literal(constants[attribute])
+            else:
+                raise NotPlannable(f"{graphql_type.name}.{name}")
+            pairs += [_text(f"'{key}'"), value]
+        return sa.func.json_build_object(*pairs)
 
     def columns(self, model: Any, graphql_type: GraphQLObjectType, nodes: list[Any]) -> list[str]:
         """The columns the selections `nodes` of `graphql_type` read from its rows: a
@@ -343,15 +402,17 @@ class _Compiler:
                 field = graphql_type.fields.get(selection.name.value)
                 if field is None:
                     continue
-                relation = _relation(field)
+                relation, made = _relation(field), _made_of(field)
                 if relation is not None and relation.key is not None:
                     needed.add(relation.key)
+                elif made is not None:
+                    needed.update(column for _, column in made.columns)
                 elif (attribute := _plain_attribute(field)) is not None:
                     needed.add(attribute)
         readable = sa.inspect(model).all_orm_descriptors
         return sorted(name for name in needed if name in readable)
 
-    def rows(self, relation: Relation, row: Any, columns: list[str]) -> Any:
+    def rows(self, relation: Relation, row: Any, columns: list[str], where: Any = None) -> Any:
         model = relation.model
         allowed = (
             visible(model, self.actor)
@@ -360,6 +421,8 @@ class _Compiler:
         )
         selected = [getattr(model, name).label(name) for name in columns]
         rows = sa.select(*selected).where(self.link(relation, row), allowed)
+        if where is not None:
+            rows = rows.where(where)
         # A SELECT in FROM is not correlated by itself: without this it would join its
         # own copy of the parent level and return every parent's rows.
         return rows if row is None else rows.correlate(row)
@@ -379,10 +442,17 @@ class _Compiler:
         link: ColumnElement[bool] = getattr(model, column) == row.c[key]
         return link
 
-    def relation(self, relation: Relation, field: GraphQLField, node: FieldNode, row: Any) -> Any:
+    def relation(
+        self,
+        relation: Relation,
+        parent: GraphQLObjectType,
+        field: GraphQLField,
+        node: FieldNode,
+        row: Any,
+    ) -> Any:
         target = _named(field.type)
         if relation.kind == "page":
-            return self.connection(relation, target, node, row)
+            return self.connection(relation, target, node, row, f"{parent.name}.{node.name.value}")
         if node.arguments:
             raise NotPlannable("arguments on a row or a list")
         columns = self.columns(relation.model, target, [node])
@@ -440,10 +510,15 @@ class _Compiler:
         return f"level_{self.depth}"
 
     def connection(
-        self, relation: Relation, connection_type: GraphQLObjectType, node: FieldNode, row: Any
+        self,
+        relation: Relation,
+        connection_type: GraphQLObjectType,
+        node: FieldNode,
+        row: Any,
+        where: str,
     ) -> Any:
         model = relation.model
-        page = self._page(node)
+        page, condition = self._page(node, where)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
         ordering = relation.ordering()
@@ -461,7 +536,7 @@ class _Compiler:
             # the page tells whether another follows.
             rank = sa.func.row_number().over(order_by=order).label("position")
             window = (
-                self.rows(relation, row, columns)
+                self.rows(relation, row, columns, condition)
                 .add_columns(rank)
                 .order_by(*order)
                 .offset(offset)
@@ -474,7 +549,7 @@ class _Compiler:
             # The page alone, in the order of its own columns.
             columns = sorted({*columns, *(n for n, _ in ordering)})
             window = (
-                self.rows(relation, row, columns)
+                self.rows(relation, row, columns, condition)
                 .order_by(*order)
                 .offset(offset)
                 .limit(limit)
@@ -500,7 +575,7 @@ class _Compiler:
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
-                counted = self.rows(relation, row, ["id"]).subquery()
+                counted = self.rows(relation, row, ["id"], condition).subquery()
                 count = sa.select(sa.func.count()).select_from(counted)
                 value = count.scalar_subquery()
             else:
@@ -547,8 +622,13 @@ class _Compiler:
             pairs += [_text(f"'{key}'"), values[selection.name.value]]
         return sa.func.json_build_object(*pairs)
 
-    def _page(self, node: FieldNode) -> Page:
+    def _page(self, node: FieldNode, where: str) -> tuple[Page, Any]:
+        """The paging arguments of a connection field, and the condition of its search
+        if it has one (`where`: the field as criteria.declare names it)."""
         arguments: dict[str, Any] = {"first": None, "after": None}
+        searched = criteria.ARGUMENTS.get(where, {}).get("search")
+        if isinstance(searched, tuple):
+            arguments["search"] = None
         for argument in node.arguments or ():
             name = argument.name.value
             if name not in arguments:
@@ -558,14 +638,29 @@ class _Compiler:
                 arguments[name] = ("var", value.name.value)
             elif isinstance(value, IntValueNode) and name == "first":
                 arguments[name] = int(value.value)
-            elif isinstance(value, StringValueNode) and name == "after":
+            elif isinstance(value, StringValueNode) and name in ("after", "search"):
                 arguments[name] = value.value
             elif not isinstance(value, NullValueNode):
                 raise NotPlannable(f"argument {name}")
         number = len(self.pages)
-        page = Page(f"offset_{number}", f"limit_{number}", arguments["first"], arguments["after"])
+        condition = None
+        search_name = None
+        if isinstance(searched, tuple):
+            search_name = f"search_{number}"
+            pattern = sa.bindparam(search_name, type_=sa.Text, required=False)
+            # Only the columns this kind of caller may read (gql/schema/criteria.py).
+            columns = criteria.readable_columns(searched, self.actor)
+            condition = sa.or_(pattern.is_(None), pattern_matches(pattern, columns))
+        page = Page(
+            f"offset_{number}",
+            f"limit_{number}",
+            arguments["first"],
+            arguments["after"],
+            search_name,
+            arguments.get("search"),
+        )
         self.pages.append(page)
-        return page
+        return page, condition
 
 
 def _ordered(model: Any, name: str, descending: bool) -> Any:

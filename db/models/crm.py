@@ -249,6 +249,28 @@ class Document(TenantOwned, Base):
 
     __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_non_negative"),)
 
+    # For a row in Python and as SQL (query plans), each rule once.
+    @hybrid_property
+    def uploaded_by_customer(self) -> bool:
+        """Uploaded by a portal user (else provided by the utility)."""
+        return self.uploaded_by_id is not None
+
+    @uploaded_by_customer.inplace.expression
+    @classmethod
+    def _uploaded_by_customer_sql(cls) -> ColumnElement[bool]:
+        return cls.uploaded_by_id.is_not(None)
+
+    @hybrid_property
+    def is_new(self) -> bool:
+        """New to the customer: provided by the utility and not downloaded by a portal
+        user yet (what customers upload themselves is never new to them)."""
+        return self.opened_at is None and self.uploaded_by_id is None
+
+    @is_new.inplace.expression
+    @classmethod
+    def _is_new_sql(cls) -> ColumnElement[bool]:
+        return sa.and_(cls.opened_at.is_(None), cls.uploaded_by_id.is_(None))
+
 
 class Payment(TenantOwned, Base):
     __tablename__ = "payment"

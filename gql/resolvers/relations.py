@@ -68,8 +68,24 @@ class Relation:
         return getattr(self.model, self.join[0])
 
 
-def declared(relation: Relation) -> dict[str, Relation]:
-    """The metadata of a field that follows `relation`."""
+@dataclass(frozen=True)
+class Columns:
+    """An object made of columns of the row the field is on (an address): each field
+    of the object (by its Python name) and the column it shows, or a constant."""
+
+    columns: tuple[tuple[str, str], ...]
+    constants: tuple[tuple[str, Any], ...] = ()
+
+    def values(self, row: Any) -> dict[str, Any]:
+        """The object's fields for `row`, as the executor builds the object."""
+        return {
+            **{name: getattr(row, column) for name, column in self.columns},
+            **dict(self.constants),
+        }
+
+
+def declared(relation: Relation | Columns) -> dict[str, Relation | Columns]:
+    """The metadata of a field that follows `relation` (or shows those columns)."""
     return {RELATION: relation}
 
 
@@ -143,3 +159,10 @@ OPPORTUNITY_CONTACT = _above(models.Contact, models.Opportunity, "contact_id")
 DOCUMENT_CONTRACT = _above(models.Contract, models.Document, "contract_id")
 DOCUMENT_ORDER = _above(models.Order, models.Document, "order_id")
 PAYMENT_CONTRACT = _above(models.Contract, models.Payment, "contract_id")
+
+_ADDRESS = ("street", "house_number", "postal_code", "city")
+CONTACT_ADDRESS = Columns(tuple((name, name) for name in (*_ADDRESS, "country")))
+# Contracts are supplied in Germany; the delivery address has no country column.
+CONTRACT_DELIVERY_ADDRESS = Columns(
+    tuple((name, f"delivery_{name}") for name in _ADDRESS), (("country", "DE"),)
+)

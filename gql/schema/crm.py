@@ -80,16 +80,9 @@ class Contact(RowNode):
         STAFF_AND_PORTAL_USERS, description="Company name, or first and last name."
     )
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Postal address.")
-    def address(self) -> Address | None:
-        row = row_of(self)
-        return Address(
-            street=row.street,
-            house_number=row.house_number,
-            postal_code=row.postal_code,
-            city=row.city,
-            country=row.country,
-        )
+    address: Address | None = related.columns(
+        Address, relations.CONTACT_ADDRESS, STAFF_AND_PORTAL_USERS, description="Postal address."
+    )
 
     contracts: Connection[Contract] | None = related.page(
         relations.CONTACT_CONTRACTS,
@@ -210,16 +203,13 @@ class Contract(RowNode):
     def iban_masked(self) -> str | None:
         return mask_iban(row_of(self).iban)
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Delivery address.")
-    def delivery_address(self) -> Address | None:
-        row = row_of(self)
-        return Address(
-            street=row.delivery_street,
-            house_number=row.delivery_house_number,
-            postal_code=row.delivery_postal_code,
-            city=row.delivery_city,
-            country="DE",
-        )
+    delivery_address: Address | None = related.columns(
+        Address,
+        relations.CONTRACT_DELIVERY_ADDRESS,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Delivery address.",
+    )
 
     contact: Contact | None = related.one(
         relations.CONTRACT_CONTACT,
@@ -488,23 +478,18 @@ class Document(RowNode):
             return None
         return links_for(info.context.settings).url(row_of(self).id, holder, datetime.now(UTC))
 
-    @allow(
+    is_new: bool | None = allow(
         STAFF_AND_CUSTOMER,
         grant=DOCUMENT,
         description="Not opened by the customer yet: provided by the utility and not"
         " downloaded by a portal user (their own uploads are never new).",
     )
-    def is_new(self) -> bool | None:
-        return documents.is_new(row_of(self))
-
-    @allow(
+    uploaded_by_customer: bool | None = allow(
         STAFF_AND_CUSTOMER,
         grant=DOCUMENT,
         description="Uploaded by a portal user; only such documents can customers delete"
         " (the one who uploaded it).",
     )
-    def uploaded_by_customer(self) -> bool | None:
-        return row_of(self).uploaded_by_id is not None
 
     contract: Contract | None = related.one(
         relations.DOCUMENT_CONTRACT,

@@ -16,7 +16,7 @@ from gql.auth.actor import Role
 from gql.auth.permissions import allow
 from gql.context import Info
 from gql.resolvers.common import load_one, load_page, query_page, readings_page
-from gql.resolvers.relations import Relation, declared
+from gql.resolvers.relations import Columns, Relation, declared
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE
 from gql.schema.scalars import Cursor
 
@@ -110,4 +110,25 @@ def page(relation: Relation, *roles: RoleSets, description: str, grant: Grant | 
 
     return allow(
         *roles, grant=grant, description=description, resolver=resolve, metadata=declared(relation)
+    )
+
+
+def columns(
+    made: Any,
+    declaration: Columns,
+    *roles: RoleSets,
+    description: str,
+    grant: Grant | None = None,
+) -> Any:
+    """A field answering an object `made` of the row's own columns (an address)."""
+
+    def resolve(root: Any) -> Any:
+        return made(**declaration.values(root))
+
+    return allow(
+        *roles,
+        grant=grant,
+        description=description,
+        resolver=resolve,
+        metadata=declared(declaration),
     )

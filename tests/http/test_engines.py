@@ -39,7 +39,7 @@ from db import demo, models
 from db.session import Database
 from gql.app import create_app
 from gql.auth.tokens import TokenService
-from gql.query_plans import _plain_attribute, _relation
+from gql.query_plans import _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
@@ -65,12 +65,13 @@ def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
         return True
     if graphql_type.name == "PageInfo":
         return name in PAGE_INFO
-    return _relation(field) is not None or (_plain_attribute(field) is not None and not field.args)
+    return _declared(field) is not None or (_plain_attribute(field) is not None and not field.args)
 
 
 def plannable_sdl() -> str:
     """The schema cut down to what plans translate, as SDL for hypothesis-graphql:
-    the fields the compiler claims, connection arguments `first` and `after` only."""
+    the fields the compiler claims, connection arguments `first`, `after` and
+    `search` only."""
     kept: dict[str, set[str]] = {"Query": set(ROOTS)}
     pending = [GRAPHQL_SCHEMA.query_type.fields[name].type for name in ROOTS]
     while pending:
@@ -89,7 +90,7 @@ def plannable_sdl() -> str:
                 if field.name.value not in kept[definition.name.value]:
                     continue
                 arguments = tuple(
-                    a for a in field.arguments or () if a.name.value in ("first", "after")
+                    a for a in field.arguments or () if a.name.value in ("first", "after", "search")
                 )
                 fields.append(
                     FieldDefinitionNode(
@@ -113,6 +114,9 @@ def plannable_sdl() -> str:
 
 SCALARS: dict[str, st.SearchStrategy[Any]] = {
     "Cursor": st.integers(min_value=0, max_value=4).map(lambda n: nodes.String(encode_cursor(n))),
+    "Line": st.sampled_from(
+        ["", " ", "a", "becker", "K-1", "V-2023", "%", "_", "/", "x" * 300]
+    ).map(nodes.String),
 }
 ACCOUNTS = {
     "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),

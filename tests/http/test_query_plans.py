@@ -500,7 +500,6 @@ def test_the_plan_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         "{ viewer { contracts(last: 2) { totalCount } } }",
         "query($b: Cursor) { viewer { meters(before: $b) { totalCount } } }",
         "{ viewer { contracts(status: [ACTIVE]) { totalCount } } }",
-        '{ viewer { contracts(search: "V-") { totalCount } } }',
         "{ viewer { meters { edges { node { readings(last: 1) { totalCount } } } } } }",
     ],
 )
