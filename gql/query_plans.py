@@ -37,6 +37,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -52,20 +53,23 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     StringValueNode,
+    Undefined,
     VariableNode,
     parse,
     print_ast,
+    value_from_ast_untyped,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import relay
 from strawberry.types.field import StrawberryField
 
+from db import models
 from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
-from gql.domain.search import pattern_matches, search_pattern
+from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
@@ -202,6 +206,11 @@ class Page:
     # which holds the LIKE pattern or null, and the argument.
     search_name: str | None = None
     search: Any = None
+    # An input object of conditions (PortalUserFilter): the argument as written, and
+    # per condition a plan translates (input field, "search" or "enum", parameter);
+    # a request with any other condition goes to the executor.
+    filter: Any = None
+    conditions: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,8 @@ class Plan:
                     return None  # the executor refuses it, naming the argument
                 blank = search is None or not search.strip()
                 values[page.search_name] = None if blank else search_pattern(search)
+            if page.conditions and not _conditions(page, variables, values):
+                return None
         for node in self.nodes:
             found = _node_id(_argument(node.value, variables), node.types)
             if found is None:
@@ -279,6 +290,33 @@ def _argument(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, tuple):
         return variables.get(value[1])
     return value
+
+
+def _conditions(page: Page, variables: Mapping[str, Any], values: dict[str, Any]) -> bool:
+    """The parameters of `page`'s filter conditions; False when one is for the executor
+    (a condition the plan does not translate, or a value it refuses)."""
+    given: Any = None
+    if page.filter is not None:
+        given = value_from_ast_untyped(page.filter, dict(variables))
+    if given is None or given is Undefined:
+        given = {}
+    if not isinstance(given, dict):
+        return False
+    known = {name for name, _, _, _ in page.conditions}
+    if any(value is not None for name, value in given.items() if name not in known):
+        return False
+    for name, kind, parameter, names in page.conditions:
+        value = given.get(name)
+        if value is not None and not _is_line(value):
+            return False  # the executor refuses it, naming the argument
+        if kind == "enum" and value is not None and value not in names:
+            return False
+        if kind == "search":
+            text = value if isinstance(value, str) else ""
+            values[parameter] = search_pattern(text) if text.strip() else None
+        else:  # an enum, by the name the column stores (as _leaf requires)
+            values[parameter] = value
+    return True
 
 
 def _is_line(value: Any) -> bool:
@@ -452,7 +490,8 @@ class _Compiler:
     ) -> Any:
         target = _named(field.type)
         if relation.kind == "page":
-            return self.connection(relation, target, node, row, f"{parent.name}.{node.name.value}")
+            where = f"{parent.name}.{node.name.value}"
+            return self.connection(relation, target, field, node, row, where)
         if node.arguments:
             raise NotPlannable("arguments on a row or a list")
         columns = self.columns(relation.model, target, [node])
@@ -513,12 +552,13 @@ class _Compiler:
         self,
         relation: Relation,
         connection_type: GraphQLObjectType,
+        graphql_field: GraphQLField,
         node: FieldNode,
         row: Any,
         where: str,
     ) -> Any:
         model = relation.model
-        page, condition = self._page(node, where)
+        page, condition = self._page(node, graphql_field, where, model)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
         ordering = relation.ordering()
@@ -622,19 +662,26 @@ class _Compiler:
             pairs += [_text(f"'{key}'"), values[selection.name.value]]
         return sa.func.json_build_object(*pairs)
 
-    def _page(self, node: FieldNode, where: str) -> tuple[Page, Any]:
+    def _page(
+        self, node: FieldNode, graphql_field: GraphQLField, where: str, model: Any
+    ) -> tuple[Page, Any]:
         """The paging arguments of a connection field, and the condition of its search
         if it has one (`where`: the field as criteria.declare names it)."""
         arguments: dict[str, Any] = {"first": None, "after": None}
         searched = criteria.ARGUMENTS.get(where, {}).get("search")
         if isinstance(searched, tuple):
             arguments["search"] = None
+        filter_type = _filter_type(graphql_field)
+        if filter_type is not None:
+            arguments["filter"] = None
         for argument in node.arguments or ():
             name = argument.name.value
             if name not in arguments:
                 raise NotPlannable(f"argument {name}")
             value = argument.value
-            if isinstance(value, VariableNode):
+            if name == "filter":
+                arguments[name] = value  # read per request (value_from_ast_untyped)
+            elif isinstance(value, VariableNode):
                 arguments[name] = ("var", value.name.value)
             elif isinstance(value, IntValueNode) and name == "first":
                 arguments[name] = int(value.value)
@@ -651,6 +698,13 @@ class _Compiler:
             # Only the columns this kind of caller may read (gql/schema/criteria.py).
             columns = criteria.readable_columns(searched, self.actor)
             condition = sa.or_(pattern.is_(None), pattern_matches(pattern, columns))
+        conditions: list[tuple[str, str, str, frozenset[str]]] = []
+        if filter_type is not None:
+            for name, kind, parameter, names, where_clause in self._filter(
+                filter_type, model, number
+            ):
+                conditions.append((name, kind, parameter, names))
+                condition = where_clause if condition is None else sa.and_(condition, where_clause)
         page = Page(
             f"offset_{number}",
             f"limit_{number}",
@@ -658,9 +712,54 @@ class _Compiler:
             arguments["after"],
             search_name,
             arguments.get("search"),
+            arguments.get("filter"),
+            tuple(conditions),
         )
         self.pages.append(page)
         return page, condition
+
+    def _filter(
+        self, filter_type: GraphQLInputObjectType, model: Any, number: int
+    ) -> list[tuple[str, str, str, frozenset[str], Any]]:
+        """The conditions of a filter input a plan translates, each as (input field,
+        kind, parameter, the enum's names, WHERE clause true when the parameter is
+        null): the enum equalities and the search declared for it (criteria.py)."""
+        declared = criteria.ARGUMENTS.get(filter_type.name, {})
+        found: list[tuple[str, str, str, frozenset[str], Any]] = []
+        for name, input_field in filter_type.fields.items():
+            definition = (input_field.extensions or {}).get("strawberry-definition")
+            python_name = getattr(definition, "python_name", name)
+            criterion = declared.get(python_name)
+            parameter = f"filter_{number}_{python_name}"
+            value = sa.bindparam(parameter, type_=sa.Text, required=False)
+            if isinstance(criterion, tuple):
+                columns = criteria.readable_columns(criterion, self.actor)
+                own = [c for c in columns if c.class_ is model]
+                contact = [c for c in columns if c.class_ is models.Contact]
+                if model is not models.PortalUser or len(own) + len(contact) != len(columns):
+                    continue  # a search across other rows: the executor's
+                matches = portal_user_pattern_matches(value, own, contact)
+                condition = sa.or_(value.is_(None), matches)
+                found.append((name, "search", parameter, frozenset(), condition))
+            elif (
+                isinstance(criterion, criteria.Criterion)
+                and isinstance(enum := _named(input_field.type), GraphQLEnumType)
+                and criterion.readable_by(self.actor)
+                and criterion.column.class_ is model
+                and set(getattr(criterion.column.type, "enums", ())) == set(enum.values)
+            ):
+                # The column stores the members' names, which are the GraphQL names.
+                stored = sa.cast(criterion.column, sa.Text)
+                condition = sa.or_(value.is_(None), stored == value)
+                found.append((name, "enum", parameter, frozenset(enum.values), condition))
+        return found
+
+
+def _filter_type(field: GraphQLField) -> GraphQLInputObjectType | None:
+    """The input object of a field's `filter` argument, if it has one."""
+    argument = field.args.get("filter")
+    named = None if argument is None else _named(argument.type)
+    return named if isinstance(named, GraphQLInputObjectType) else None
 
 
 def _ordered(model: Any, name: str, descending: bool) -> Any:

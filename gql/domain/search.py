@@ -47,9 +47,16 @@ def portal_user_matches(
 ) -> Any:
     """Portal users one of whose `user_columns` (login email) contains `text`, or whose
     contact matches it in one of `contact_columns`."""
+    return portal_user_pattern_matches(search_pattern(text), user_columns, contact_columns)
+
+
+def portal_user_pattern_matches(
+    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+) -> Any:
+    """`portal_user_matches` of a `search_pattern` (or a parameter holding one)."""
     user, contact = models.PortalUser, models.Contact
-    own = text_matches(text, user_columns)
+    own = pattern_matches(pattern, user_columns)
     if not contact_columns:
         return own
-    of_contact = sa.select(contact.id).where(contact_matches(text, contact_columns))
+    of_contact = sa.select(contact.id).where(pattern_matches(pattern, contact_columns))
     return sa.or_(own, user.contact_id.in_(of_contact))

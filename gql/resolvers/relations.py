@@ -113,6 +113,12 @@ CONTACTS = Relation(
     models.Contact, order=(("last_name", False), ("first_name", False), ("company_name", False))
 )
 
+# Staff's list of portal users, newest first unless the caller sorts it otherwise.
+PORTAL_USERS = Relation(models.PortalUser, order=_NEWEST)
+PORTAL_USER_CONTACT = _above(models.Contact, models.PortalUser, "contact_id")
+PORTAL_USER_PORTAL = _above(models.Portal, models.PortalUser, "portal_id")
+PORTAL_USER_GROUP = _above(models.PermissionGroup, models.PortalUser, "permission_group_id")
+
 CONTACT_CONTRACTS = _below(models.Contract, models.Contact, "contact_id", _BY_NUMBER)
 CONTACT_ORDERS = _below(models.Order, models.Contact, "contact_id", _NEWEST)
 CONTACT_OPPORTUNITIES = _below(models.Opportunity, models.Contact, "contact_id", _NEWEST)

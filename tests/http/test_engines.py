@@ -70,8 +70,8 @@ def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
 
 def plannable_sdl() -> str:
     """The schema cut down to what plans translate, as SDL for hypothesis-graphql:
-    the fields the compiler claims, connection arguments `first`, `after` and
-    `search` only."""
+    the fields the compiler claims, connection arguments `first`, `after`, `search`
+    and `filter` only."""
     kept: dict[str, set[str]] = {"Query": set(ROOTS)}
     pending = [GRAPHQL_SCHEMA.query_type.fields[name].type for name in ROOTS]
     while pending:
@@ -114,6 +114,9 @@ def plannable_sdl() -> str:
 
 SCALARS: dict[str, st.SearchStrategy[Any]] = {
     "Cursor": st.integers(min_value=0, max_value=4).map(lambda n: nodes.String(encode_cursor(n))),
+    "DateTime": st.sampled_from(["2024-01-01T00:00:00+00:00", "2030-01-01T00:00:00Z"]).map(
+        nodes.String
+    ),
     "Line": st.sampled_from(
         ["", " ", "a", "becker", "K-1", "V-2023", "%", "_", "/", "x" * 300]
     ).map(nodes.String),
