@@ -235,3 +235,58 @@ def test_the_generated_schema_is_the_compilers_claim() -> None:
     for line in ("displayName", "readings(", "registers", "payments(", "documents"):
         assert line in sdl, line
     assert "downloadUrl" not in sdl  # signed per request: the executor's
+
+
+NODE = """
+query Node($id: ID!) {
+  node(id: $id) { __typename id
+    ... on Contract { number status ...Meters }
+    ... on Meter { number unit contract { number } }
+  }
+  viewer { __typename role }
+}
+fragment Meters on Contract {
+  meters { edges { node { number registers { obisCode readings(first: 1) { edges {
+    node { value readAt } } } } } } }
+}
+"""
+
+
+async def test_node_answers_alike_on_both_engines(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """`node(id:)` with fragments: a branch per type the fragments name, the row through
+    the caller's scope; another type's ID or a malformed one goes to the executor."""
+    executor, planned = engines
+    tokens = await _tokens(executor, session)
+    anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
+    meter = await session.scalar(
+        sa.select(models.Meter.id).where(models.Meter.contract_id == anna_contract).limit(1)
+    )
+    assert meter is not None
+    ids = {
+        "contract": (global_id("Contract", anna_contract), True),
+        "meter": (global_id("Meter", meter), True),
+        "contact": (global_id("Contact", demo.demo_id("contact:musterstadt:c01")), False),
+        "malformed": ("kein-global-id", False),
+    }
+    plans = 0
+    for name, token in tokens.items():
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        for label, (node_id, branch) in ids.items():
+            body = {"query": NODE, "variables": {"id": node_id}}
+            expected = _body(await executor.post("/graphql", json=body, headers=headers))
+            await planned.post("/graphql", json=body, headers=headers)
+            response, was_planned = await answered_by_plan(
+                connection, planned.post("/graphql", json=body, headers=headers)
+            )
+            assert _body(response) == expected, (name, label)
+            assert not was_planned or branch, (name, label)
+            plans += was_planned
+    assert plans >= 4  # Anna's contract and meter, as Anna and as staff at least
+    body = {"query": NODE, "variables": {"id": ids["contract"][0]}}
+    other = {"Authorization": f"Bearer {tokens['other_org_customer']}"}
+    answer = (await planned.post("/graphql", json=body, headers=other)).json()
+    assert answer["data"]["node"] is None  # another tenant's contract: not visible
