@@ -63,6 +63,7 @@ from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import relay
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 from db import models
 from db.raw import Compiled
@@ -211,6 +212,9 @@ class Page:
     # a request with any other condition goes to the executor.
     filter: Any = None
     conditions: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
+    # ID arguments naming a row the listed rows refer to (`portalUsers(portalId:)`):
+    # (argument, parameter whether given, parameter of the row id, the row's type).
+    references: tuple[tuple[Any, str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,16 @@ class Plan:
                 values[page.search_name] = None if blank else search_pattern(search)
             if page.conditions and not _conditions(page, variables, values):
                 return None
+            for argument, given, row_id, type_name in page.references:
+                reference = _argument(argument, variables)
+                if reference is None:
+                    values[given], values[row_id] = False, None
+                    continue
+                found = _node_id(reference, frozenset({type_name}), any_type=True)
+                if found is None:
+                    return None  # malformed: the executor says so
+                # Another type's ID matches no row, as in the resolver (node_uuid).
+                values[given], values[row_id] = True, found[1]
         for node in self.nodes:
             found = _node_id(_argument(node.value, variables), node.types)
             if found is None:
@@ -328,8 +342,11 @@ def _is_line(value: Any) -> bool:
     return True
 
 
-def _node_id(value: Any, types: frozenset[str]) -> tuple[str, uuid.UUID] | None:
-    """The type name and row id of a global ID of one of `types`, else None."""
+def _node_id(
+    value: Any, types: frozenset[str], *, any_type: bool = False
+) -> tuple[str, uuid.UUID | None] | None:
+    """The type name and row id of a global ID of one of `types` (or, with `any_type`,
+    of any type, its row id None unless it is one of `types`), else None."""
     if not isinstance(value, str):
         return None
     try:
@@ -337,9 +354,9 @@ def _node_id(value: Any, types: frozenset[str]) -> tuple[str, uuid.UUID] | None:
     except Exception:
         return None
     row_id = parse_uuid(global_id.node_id)
-    if global_id.type_name not in types or row_id is None:
-        return None
-    return global_id.type_name, row_id
+    if global_id.type_name in types and row_id is not None:
+        return global_id.type_name, row_id
+    return (global_id.type_name, None) if any_type else None
 
 
 def _model(graphql_type: GraphQLObjectType) -> Any:
@@ -674,6 +691,9 @@ class _Compiler:
         filter_type = _filter_type(graphql_field)
         if filter_type is not None:
             arguments["filter"] = None
+        referring = self._references(graphql_field, where, model)
+        for name in referring:
+            arguments[name] = None
         for argument in node.arguments or ():
             name = argument.name.value
             if name not in arguments:
@@ -685,7 +705,7 @@ class _Compiler:
                 arguments[name] = ("var", value.name.value)
             elif isinstance(value, IntValueNode) and name == "first":
                 arguments[name] = int(value.value)
-            elif isinstance(value, StringValueNode) and name in ("after", "search"):
+            elif isinstance(value, StringValueNode) and name in ("after", "search", *referring):
                 arguments[name] = value.value
             elif not isinstance(value, NullValueNode):
                 raise NotPlannable(f"argument {name}")
@@ -705,6 +725,15 @@ class _Compiler:
             ):
                 conditions.append((name, kind, parameter, names))
                 condition = where_clause if condition is None else sa.and_(condition, where_clause)
+        references: list[tuple[Any, str, str, str]] = []
+        for name, (column, type_name) in referring.items():
+            if arguments[name] is None:
+                continue  # not given: no condition
+            given = sa.bindparam(f"given_{number}_{name}", type_=sa.Boolean, required=False)
+            row_id = sa.bindparam(f"row_{number}_{name}", type_=sa.Uuid, required=False)
+            references.append((arguments[name], given.key, row_id.key, type_name))
+            clause = sa.or_(sa.not_(given), column == row_id)
+            condition = clause if condition is None else sa.and_(condition, clause)
         page = Page(
             f"offset_{number}",
             f"limit_{number}",
@@ -714,9 +743,33 @@ class _Compiler:
             arguments.get("search"),
             arguments.get("filter"),
             tuple(conditions),
+            tuple(references),
         )
         self.pages.append(page)
         return page, condition
+
+    def _references(
+        self, graphql_field: GraphQLField, where: str, model: Any
+    ) -> dict[str, tuple[Any, str]]:
+        """The ID arguments of a list field declared as naming a row its rows refer to
+        (criteria.declare: `portalUsers(portalId:)` reads `PortalUser.portal`), each
+        as (column, the row's type); only those this kind of caller may read."""
+        declared = criteria.ARGUMENTS.get(where, {})
+        found: dict[str, tuple[Any, str]] = {}
+        for name, argument in graphql_field.args.items():
+            definition = (argument.extensions or {}).get("strawberry-definition")
+            criterion = declared.get(getattr(definition, "python_name", name))
+            if not (
+                isinstance(criterion, criteria.Criterion)
+                and _named(argument.type).name == "ID"
+                and criterion.column.class_ is model
+                and criterion.readable_by(self.actor)
+            ):
+                continue
+            owner, field = criterion.fields[-1]
+            leads_to = self.schema.type_map[owner].fields[to_camel_case(field.python_name)]
+            found[name] = (criterion.column, _named(leads_to.type).name)
+        return found
 
     def _filter(
         self, filter_type: GraphQLInputObjectType, model: Any, number: int

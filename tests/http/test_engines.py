@@ -70,8 +70,8 @@ def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
 
 def plannable_sdl() -> str:
     """The schema cut down to what plans translate, as SDL for hypothesis-graphql:
-    the fields the compiler claims, connection arguments `first`, `after`, `search`
-    and `filter` only."""
+    the fields the compiler claims, connection arguments `first`, `after`, `search`,
+    `filter` and `portalId` only."""
     kept: dict[str, set[str]] = {"Query": set(ROOTS)}
     pending = [GRAPHQL_SCHEMA.query_type.fields[name].type for name in ROOTS]
     while pending:

@@ -60,8 +60,8 @@ query Documents($first: Int) {
 }
 """
 PORTAL_USERS = """
-query PortalUsers($first: Int, $filter: PortalUserFilter) {
-  portalUsers(first: $first, filter: $filter) { totalCount
+query PortalUsers($first: Int, $portal: ID, $filter: PortalUserFilter) {
+  portalUsers(first: $first, portalId: $portal, filter: $filter) { totalCount
     edges { node { id email registrationStatus assignmentStatus lastLoginAt createdAt
       contact { id displayName customerNumber } } }
   }
@@ -111,7 +111,11 @@ READS = [
         "staffPortalUsers",
         ADMIN,
         PORTAL_USERS,
-        {"first": 50, "filter": {"registrationStatus": "ACTIVE", "search": "example"}},
+        {
+            "first": 50,
+            "portal": global_id("Portal", CUSTOMER_PORTAL),
+            "filter": {"registrationStatus": "ACTIVE", "search": "example"},
+        },
         True,
         2,
     ),
