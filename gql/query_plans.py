@@ -1,21 +1,30 @@
 """Query plans: a whole read-only operation answered by one SQL statement.
 
-The customer dashboard (viewer -> contracts -> meters -> last readings) is the busiest
-query of a portal. Run through the GraphQL executor it costs a statement per level and,
-per row and field, a resolver, a permission check and the serialization of Python
-objects. A plan answers the same document with one statement that builds the JSON of
-`data` in PostgreSQL (the way PostGraphile works), with the same rows, order, cursors
-and scalar formats.
+Run through the GraphQL executor a read costs a statement per level and, per row and
+field, a resolver, a permission check and the serialization of Python objects. A plan
+answers the same document with one statement that builds the JSON of `data` in
+PostgreSQL (the way PostGraphile works), with the same rows, order, cursors and scalar
+formats.
 
-A plan is made only when every field of the document is one this module knows how to
-translate and the caller may read it: permissions are decided once per document and
-kind of caller (role, grants, visibility criteria), rows by the same `scope.visible`
-filters the loaders use, with the caller's ids as parameters. Anything else (other
-fields, fragments, directives, mutations, impersonation, a field the caller may not
-read) returns None, and the request takes the executor, which gives the usual answer
-and errors. Only documents the executor has answered once without errors get plans, so
-parsing, validation and limits have been applied to that text. `tests/http/test_query_plans`
-compares both paths field by field for every role.
+Nothing here restates a rule of the executor: the compiler reads the declarations the
+executor's resolvers are derived from. Each field's permission is its `allow(...)`
+(`may_read`); the rows a field leads to are its declared relation
+(gql/resolvers/relations.py: model, join columns, order); an object of the row's own
+columns (an address) its declared columns; a computed value a hybrid attribute of the
+model (its SQL half); which rows a caller sees `scope.visible`; searches, filter
+conditions and ID arguments what gql/schema/criteria.py declares for the field.
+
+A plan is made only when every field of the document is one declared that way and the
+caller may read it: permissions are decided once per document and kind of caller
+(role, grants, visibility criteria), with the caller's ids as parameters. Fragments
+(named and inline), aliases, variables, `__typename` and `node(id:)` (a branch per row
+type its fragments name) stay on this path. Anything else (other fields, directives,
+mutations, impersonation, a field the caller may not read, an argument value the
+executor refuses) returns None, and the request takes the executor, which gives the
+usual answer and errors. Only documents the executor has answered once without errors
+get plans, so parsing, validation and limits have been applied to that text.
+`QUERY_PLANS=off` (gql/settings.py) switches plans off; tests/http/test_engines.py
+compares both engines on generated documents for every kind of caller.
 """
 
 from __future__ import annotations
