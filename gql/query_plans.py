@@ -41,6 +41,7 @@ import structlog
 from cachetools import LRUCache
 from graphql import (
     DocumentNode,
+    EnumValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -55,6 +56,7 @@ from graphql import (
     GraphQLScalarType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NamedTypeNode,
     NonNullTypeNode,
     NullValueNode,
@@ -69,6 +71,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import relay
 from strawberry.types.field import StrawberryField
@@ -224,6 +227,9 @@ class Page:
     # ID arguments naming a row the listed rows refer to (`portalUsers(portalId:)`):
     # (argument, parameter whether given, parameter of the row id, the row's type).
     references: tuple[tuple[Any, str, str, str], ...] = ()
+    # Lists of enum values a column must be one of (`viewer.contracts(status:)`):
+    # (argument, parameter of the names or null, the enum's names).
+    memberships: tuple[tuple[Any, str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,13 @@ class Plan:
                 values[page.search_name] = None if blank else search_pattern(search)
             if page.conditions and not _conditions(page, variables, values):
                 return None
+            for argument, parameter, names in page.memberships:
+                chosen = _argument(argument, variables)
+                if chosen is not None and (
+                    not isinstance(chosen, list) or not set(chosen) <= names
+                ):
+                    return None  # the executor refuses it, naming the argument
+                values[parameter] = chosen
             for argument, given, row_id, type_name in page.references:
                 reference = _argument(argument, variables)
                 if reference is None:
@@ -701,7 +714,8 @@ class _Compiler:
         if filter_type is not None:
             arguments["filter"] = None
         referring = self._references(graphql_field, where, model)
-        for name in referring:
+        listing = self._memberships(graphql_field, where, model)
+        for name in (*referring, *listing):
             arguments[name] = None
         for argument in node.arguments or ():
             name = argument.name.value
@@ -712,6 +726,10 @@ class _Compiler:
                 arguments[name] = value  # read per request (value_from_ast_untyped)
             elif isinstance(value, VariableNode):
                 arguments[name] = ("var", value.name.value)
+            elif name in listing and isinstance(value, ListValueNode):
+                if not all(isinstance(v, EnumValueNode) for v in value.values):
+                    raise NotPlannable(f"argument {name}")
+                arguments[name] = [v.value for v in value.values if isinstance(v, EnumValueNode)]
             elif isinstance(value, IntValueNode) and name == "first":
                 arguments[name] = int(value.value)
             elif isinstance(value, StringValueNode) and name in ("after", "search", *referring):
@@ -743,6 +761,17 @@ class _Compiler:
             references.append((arguments[name], given.key, row_id.key, type_name))
             clause = sa.or_(sa.not_(given), column == row_id)
             condition = clause if condition is None else sa.and_(condition, clause)
+        memberships: list[tuple[Any, str, frozenset[str]]] = []
+        for name, (column, names) in listing.items():
+            if arguments[name] is None:
+                continue  # not given: no condition
+            chosen = sa.bindparam(
+                f"among_{number}_{name}", type_=postgresql.ARRAY(sa.Text), required=False
+            )
+            memberships.append((arguments[name], chosen.key, names))
+            # The column stores the members' names, which are the GraphQL names.
+            clause = sa.or_(chosen.is_(None), sa.cast(column, sa.Text) == sa.func.any(chosen))
+            condition = clause if condition is None else sa.and_(condition, clause)
         page = Page(
             f"offset_{number}",
             f"limit_{number}",
@@ -753,9 +782,36 @@ class _Compiler:
             arguments.get("filter"),
             tuple(conditions),
             tuple(references),
+            tuple(memberships),
         )
         self.pages.append(page)
         return page, condition
+
+    def _memberships(
+        self, graphql_field: GraphQLField, where: str, model: Any
+    ) -> dict[str, tuple[Any, frozenset[str]]]:
+        """The list-of-enum arguments of a list field declared as a column's value
+        (criteria.declare: `viewer.contracts(status:)` reads `Contract.status`), each as
+        (column, the enum's names); only those this kind of caller may read."""
+        declared = criteria.ARGUMENTS.get(where, {})
+        found: dict[str, tuple[Any, frozenset[str]]] = {}
+        for name, argument in graphql_field.args.items():
+            definition = (argument.extensions or {}).get("strawberry-definition")
+            criterion = declared.get(getattr(definition, "python_name", name))
+            enum = _named(argument.type)
+            listed = argument.type
+            while isinstance(listed, GraphQLNonNull):
+                listed = listed.of_type
+            if (
+                isinstance(criterion, criteria.Criterion)
+                and isinstance(listed, GraphQLList)
+                and isinstance(enum, GraphQLEnumType)
+                and criterion.column.class_ is model
+                and criterion.readable_by(self.actor)
+                and set(getattr(criterion.column.type, "enums", ())) == set(enum.values)
+            ):
+                found[name] = (criterion.column, frozenset(enum.values))
+        return found
 
     def _references(
         self, graphql_field: GraphQLField, where: str, model: Any

@@ -54,6 +54,8 @@ ROOTS = ("viewer", "contacts")
 CONNECTION_PARTS = {"edges", "node", "cursor", "pageInfo", "totalCount"}
 PAGE_INFO = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 VIEWER_LEAFS = {"role", "isImpersonation"}
+# Paging, and the searches, filters and ID and enum arguments declared in criteria.py.
+KEPT_ARGUMENTS = {"first", "after", "search", "filter", "portalId", "status", "type", "contractId"}
 
 
 def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
@@ -70,8 +72,7 @@ def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
 
 def plannable_sdl() -> str:
     """The schema cut down to what plans translate, as SDL for hypothesis-graphql:
-    the fields the compiler claims, connection arguments `first`, `after`, `search`,
-    `filter` and `portalId` only."""
+    the fields the compiler claims, with the arguments plans translate."""
     kept: dict[str, set[str]] = {"Query": set(ROOTS)}
     pending = [GRAPHQL_SCHEMA.query_type.fields[name].type for name in ROOTS]
     while pending:
