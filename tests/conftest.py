@@ -76,7 +76,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         jwt_keys=json.dumps(generate_key_set()),
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
-        # `make test` runs the HTTP tests a second time with QUERY_PLANS=off.
+        # `make test` runs the reading HTTP tests a second time with QUERY_PLANS=off.
         query_plans=query_plans_enabled(),
     )
 
