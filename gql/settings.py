@@ -117,7 +117,7 @@ class Settings:
     document_url_ttl_seconds: int = 300
     # Query plans (gql/query_plans.py): reads answered by one compiled SQL statement.
     # QUERY_PLANS=off answers everything with the executor - the fence of the fast
-    # path: `make test` runs the HTTP tests both ways, and an answer that differs
+    # path: `make test` runs the reading tests both ways, and an answer that differs
     # between the two can be ruled out in production by switching plans off.
     query_plans: bool = True
 
