@@ -43,6 +43,7 @@ from db.portal_settings import (
     Registration,
     Rules,
     SelfRegistration,
+    SharedProcess,
 )
 
 NAMESPACE = uuid.UUID("6f1c1a4e-3b0e-5d8a-9a57-6b2f4f1d2c00")
@@ -666,6 +667,13 @@ def customer_settings(domain_label: str, notify: list[str] | None = None) -> Por
                 url=f"https://{domain_label}.example/tarife",
             ),
         ],
+        # Customers follow meter changes, without the internal technical review.
+        processes=[
+            SharedProcess(
+                kind="meter_change",
+                steps=["order_received", "appointment_set", "meter_exchange", "final_reading"],
+            )
+        ],
         orders_page=OrdersPage(
             title={"de": "Anfragen und Bestellungen", "en": "Requests and orders"},
             teaser=OrdersTeaser(
@@ -676,6 +684,47 @@ def customer_settings(domain_label: str, notify: list[str] | None = None) -> Por
         ),
         **public_pages(domain_label, "Kundenportal", "customer portal"),
     )
+
+
+def meter_change_process(b: DemoBuilder, org: models.Organization, contact: models.Contact) -> None:
+    """Anna's meter change (the first demo order), half done: two steps behind, the
+    exchange under way, one step internal to staff."""
+    process_id = demo_id("process:musterstadt:meter-change")
+    b.add(
+        models.Process(
+            id=process_id,
+            organization_id=org.id,
+            contact_id=contact.id,
+            order_id=demo_id("order:musterstadt:0"),
+            kind="meter_change",
+            title="Zählerwechsel Strom",
+            status=models.ProcessStatus.OPEN,
+        )
+    )
+    done = models.ProcessStepStatus.DONE
+    steps = [
+        ("order_received", "Auftrag eingegangen", done, date(2026, 11, 3)),
+        ("technical_review", "Technische Prüfung", done, date(2026, 11, 10)),
+        ("appointment_set", "Termin vereinbart", done, date(2026, 11, 17)),
+        ("meter_exchange", "Zählerwechsel vor Ort", models.ProcessStepStatus.IN_PROGRESS, None),
+        ("final_reading", "Schlussablesung und Abrechnung", models.ProcessStepStatus.PENDING, None),
+    ]
+    for position, (key, title, status, done_on) in enumerate(steps):
+        b.add(
+            models.ProcessStep(
+                id=demo_id(f"process-step:musterstadt:meter-change:{key}"),
+                organization_id=org.id,
+                process_id=process_id,
+                position=position,
+                key=key,
+                title=title,
+                status=status,
+                planned_for=date(2026, 12, 2) if key == "meter_exchange" else None,
+                done_at=datetime(done_on.year, done_on.month, done_on.day, 9, tzinfo=UTC)
+                if done_on
+                else None,
+            )
+        )
 
 
 def installer_settings(domain_label: str) -> PortalSettings:
@@ -798,6 +847,7 @@ async def load_demo(session: AsyncSession, hash_password: Callable[[str], str]) 
                 total_amount=Decimal("249.00") + n * Decimal("100.00"),
             )
         )
+    meter_change_process(b, muster, contacts[0])
     for n, (index, title, stage) in enumerate(
         [
             (0, "Photovoltaik-Angebot", models.OpportunityStatus.OFFER_SENT),

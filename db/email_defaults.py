@@ -1,4 +1,5 @@
-"""Default texts of the emails a portal sends (invitation, activation, password reset),
+"""Default texts of the emails a portal sends (invitation, activation, password reset,
+process step done, new document),
 in German and English: (subject, text, HTML) as Jinja2 templates. New portals and the
 demo start with them; staff edit their copies per portal. The variables they may use
 are documented in `gql.domain.portal_mail.VARIABLES`."""
@@ -151,6 +152,83 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 " (valid for 1 hour, once)</p>"
                 "<p>If you did not ask for it, ignore this email; your password stays as it"
                 " is.</p>"
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.PROCESS_STEP_DONE: {
+        "de": (
+            "{{ process.title }}: {{ step.title }} erledigt",
+            (
+                _GREETING_DE + ",\n\n"
+                'bei Ihrem Vorgang "{{ process.title }}" ist der Schritt'
+                ' "{{ step.title }}" erledigt.\n'
+                "{% if next_step.title %}Als Nächstes: {{ next_step.title }}.\n{% endif %}\n"
+                "Den Stand sehen Sie jederzeit im {{ portal.name }}:\n"
+                "{{ process_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>bei Ihrem Vorgang \u201e{{ process.title }}\u201c ist der Schritt"
+                " \u201e{{ step.title }}\u201c erledigt.</p>"
+                "{% if next_step.title %}<p>Als Nächstes: {{ next_step.title }}.</p>{% endif %}"
+                '<p><a href="{{ process_link }}">Stand ansehen</a></p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "{{ process.title }}: {{ step.title }} done",
+            (
+                _GREETING_EN + ",\n\n"
+                'the step "{{ step.title }}" of "{{ process.title }}" is done.\n'
+                "{% if next_step.title %}Next: {{ next_step.title }}.\n{% endif %}\n"
+                "You can follow its progress in {{ portal.name }} at any time:\n"
+                "{{ process_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>the step \u201c{{ step.title }}\u201d of \u201c{{ process.title }}\u201d"
+                " is done.</p>"
+                "{% if next_step.title %}<p>Next: {{ next_step.title }}.</p>{% endif %}"
+                '<p><a href="{{ process_link }}">See its progress</a></p>'
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.NEW_DOCUMENT: {
+        "de": (
+            "Neues Dokument im {{ portal.name }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "im {{ portal.name }} liegt ein neues Dokument für Sie bereit:"
+                " {{ document.name }}\n\n"
+                "Sie finden es unter Ihren Dokumenten:\n{{ documents_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>im {{ portal.name }} liegt ein neues Dokument für Sie bereit:"
+                " <strong>{{ document.name }}</strong></p>"
+                '<p><a href="{{ documents_link }}">Zu Ihren Dokumenten</a></p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "A new document in {{ portal.name }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "there is a new document for you in {{ portal.name }}:"
+                " {{ document.name }}\n\n"
+                "You find it among your documents:\n{{ documents_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>there is a new document for you in {{ portal.name }}:"
+                " <strong>{{ document.name }}</strong></p>"
+                '<p><a href="{{ documents_link }}">Go to your documents</a></p>'
                 "<p>Kind regards<br>The {{ portal.name }} team</p>"
             ),
         ),

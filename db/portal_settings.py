@@ -284,6 +284,31 @@ class OrdersPage(_Settings):
         return self.show_requests and status in self.request_statuses
 
 
+ProcessKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
+
+
+class SharedProcess(_Settings):
+    """A kind of process the portal shows its users, and how (seed 003 "Prozesse
+    transparent machen"): which steps, with or without dates. Kinds not listed stay
+    with staff."""
+
+    kind: ProcessKey
+    # Only these steps (by key); none: every step.
+    steps: Annotated[list[ProcessKey], Field(max_length=50)] | None = None
+    show_dates: bool = True
+    notify_on_step_done: bool = True
+
+    @field_validator("steps")
+    @classmethod
+    def _no_repeated_steps(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("steps must not repeat")
+        return value
+
+    def shows_step(self, key: str) -> bool:
+        return self.steps is None or key in self.steps
+
+
 class PortalSettings(_Settings):
     languages: list[Language] = Field(default_factory=lambda: list[Language](["de"]))
     default_language: Language = "de"
@@ -300,10 +325,22 @@ class PortalSettings(_Settings):
     external_links: list[ExternalLink] = Field(default_factory=list)
     journeys: list[Journey] = Field(default_factory=list)
     orders_page: OrdersPage = OrdersPage()
+    processes: Annotated[list[SharedProcess], Field(max_length=50)] = Field(default_factory=list)
     page_titles: dict[Language, dict[str, str]] = Field(default_factory=dict)
     texts: dict[Language, PageTexts] = Field(default_factory=dict)
     privacy_text: dict[Language, str] = Field(default_factory=dict)
     marketing_consent_text: dict[Language, str] = Field(default_factory=dict)
+
+    @field_validator("processes")
+    @classmethod
+    def _one_entry_per_kind(cls, value: list[SharedProcess]) -> list[SharedProcess]:
+        if len({shared.kind for shared in value}) != len(value):
+            raise ValueError("each process kind is shared once")
+        return value
+
+    def shared_process(self, kind: str) -> SharedProcess | None:
+        """How the portal shows processes of `kind`; none: it does not."""
+        return next((shared for shared in self.processes if shared.kind == kind), None)
 
     @model_validator(mode="after")
     def _languages(self) -> PortalSettings:

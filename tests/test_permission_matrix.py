@@ -62,7 +62,7 @@ def test_every_customer_row_field_needs_a_grant() -> None:
     """What a customer reads of contracts, meters, orders, opportunities, documents and
     payments always depends on the permission group; a new field can not forget it."""
     granted_types = {"Contract", "Meter", "MeterRegister", "MeterReading", "Order"}
-    granted_types |= {"Opportunity", "Document", "Payment"}
+    granted_types |= {"Opportunity", "Document", "Payment", "Process", "ProcessStep"}
     ungranted = [
         key
         for key, field in FIELDS.items()
@@ -151,6 +151,10 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "Meter.counterResetAt",  # no demo meter rolled over
         "Order.offerAnsweredAt",  # no offer answered yet
         "Order.offerDeclineReason",
+        "Process.opportunity",  # the demo process is an order's
+        "Process.contact",
+        "ProcessStep.plannedFor",  # steps done or not planned yet
+        "ProcessStep.doneAt",  # steps still to do
     }
 )
 
@@ -171,6 +175,9 @@ REACHABLE: dict[str, frozenset[Role]] = {
     "PermissionGroup": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "PortalUser": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "StaffUser": frozenset({Role.ADMIN, Role.AGENT}),
+    # The demo installer portal shares no kind of process.
+    "Process": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
+    "ProcessStep": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
 }
 
 

@@ -28,6 +28,7 @@ from db.models.organization import Organization, StaffUser
 from db.models.outbox import OutboundEmail
 from db.models.portal import EmailTemplate, PermissionGroup, Portal, PortalVersion, Tile
 from db.models.portal_user import PortalUser
+from db.models.process import Process, ProcessStep
 
 __all__ = [
     "AccountRequest",
@@ -53,6 +54,8 @@ __all__ = [
     "Portal",
     "PortalUser",
     "PortalVersion",
+    "Process",
+    "ProcessStep",
     "RateCounter",
     "RecoveryCode",
     "RefreshToken",

@@ -52,6 +52,8 @@ class EmailTemplateKind(enum.StrEnum):
     INVITATION = "INVITATION"
     ACTIVATION = "ACTIVATION"
     PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a template kind
+    PROCESS_STEP_DONE = "PROCESS_STEP_DONE"
+    NEW_DOCUMENT = "NEW_DOCUMENT"
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -135,6 +137,21 @@ class OpportunityStatus(enum.StrEnum):
     DECLINED = "DECLINED"
 
 
+class ProcessStatus(enum.StrEnum):
+    """Where a process (a workflow of an order or request) stands as a whole."""
+
+    OPEN = "OPEN"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class ProcessStepStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    SKIPPED = "SKIPPED"
+
+
 class DocumentType(enum.StrEnum):
     INVOICE = "INVOICE"
     CONTRACT = "CONTRACT"
@@ -186,6 +203,7 @@ class Grant(enum.StrEnum):
     ORDER_READ = "order:read"
     OPPORTUNITY_READ = "opportunity:read"
     PAYMENT_READ = "payment:read"
+    PROCESS_READ = "process:read"
 
 
 # Grants that mean something on each kind of portal: installers see orders and meters
@@ -193,7 +211,7 @@ class Grant(enum.StrEnum):
 GRANTS_BY_PORTAL_TYPE: dict[PortalType, frozenset[Grant]] = {
     PortalType.CUSTOMER: frozenset(Grant),
     PortalType.INSTALLER: frozenset(
-        {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE}
+        {Grant.ORDER_READ, Grant.METER_READ, Grant.METER_READING_CREATE, Grant.PROCESS_READ}
     ),
 }
 

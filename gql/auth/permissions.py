@@ -78,6 +78,8 @@ else:
             Grant.ORDER_READ: "See orders and answer offers.",
             Grant.OPPORTUNITY_READ: "See opportunities (offers in preparation).",
             Grant.PAYMENT_READ: "See installments, invoices and refunds with their state.",
+            Grant.PROCESS_READ: "Follow the processes of their orders and requests, in the"
+            " kinds and steps the portal shares.",
         },
         name="Grant",
     )

@@ -37,9 +37,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from db.models.enums import Grant
+from db.models.enums import EmailTemplateKind, Grant
 from gql.auth.actor import Actor
-from gql.domain import audit, sessions
+from gql.domain import audit, portal_notices, sessions
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -453,6 +453,19 @@ async def upload(
         },
         details=[f"{document.name} ({type.value}, {kind.mime}, {_size(len(data))})"],
     )
+    if actor.is_staff:
+        await portal_notices.tell_contact(
+            db,
+            row=document,
+            contact_id=contact.id,
+            grant=Grant.DOCUMENT_READ,
+            kind=EmailTemplateKind.NEW_DOCUMENT,
+            sender=notify.sender,
+            values=lambda portal: {
+                "document.name": document.name,
+                "documents_link": f"https://{portal.domain}/documents",
+            },
+        )
     await storage.put(document.storage_key, data)
     return document
 

@@ -1,4 +1,5 @@
-"""The emails a portal sends to its users: invitation, activation, password reset.
+"""The emails a portal sends to its users: invitation, activation, password reset, and
+the notices of process steps and new documents.
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -37,16 +38,45 @@ PATH_OF_KIND = {
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
 
+# What a kind tells besides the portal, contact and user, with an example value for the
+# preview: kinds that notify (no link of their own) name their values here.
+EXAMPLES_OF_KIND: dict[EmailTemplateKind, dict[str, str]] = {
+    EmailTemplateKind.PROCESS_STEP_DONE: {
+        "process.title": "Hausanschluss Musterweg 1",
+        "step.title": "Vor-Ort-Termin",
+        "step.done_on": "2026-12-02",
+        "next_step.title": "Angebot",
+        "process_link": "https://kundenportal.example/processes/UHJvY2Vzczox",
+    },
+    EmailTemplateKind.NEW_DOCUMENT: {
+        "document.name": "Jahresabrechnung 2026.pdf",
+        "documents_link": "https://kundenportal.example/documents",
+    },
+}
+
 # What every template may use: `portal.*`, `contact.*` (empty strings when the user
-# has no contact yet), `user.email`, and the link of its kind.
+# has no contact yet), `user.email`, and the link of its kind or its own values.
 VARIABLES = {
     kind: (
         [f"portal.{name}" for name in PORTAL_FIELDS]
         + [f"contact.{name}" for name in CONTACT_FIELDS]
-        + ["user.email", link]
+        + ["user.email"]
+        + ([LINK_OF_KIND[kind]] if kind in LINK_OF_KIND else list(EXAMPLES_OF_KIND[kind]))
     )
-    for kind, link in LINK_OF_KIND.items()
+    for kind in EmailTemplateKind
 }
+
+
+def nested(values: Mapping[str, str]) -> dict[str, Any]:
+    """{"step.title": x} as the template sees it: {"step": {"title": x}}."""
+    result: dict[str, Any] = {}
+    for dotted, value in values.items():
+        *parents, name = dotted.split(".")
+        target = result
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[name] = value
+    return result
 
 
 DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
@@ -79,13 +109,21 @@ def variables(
     *,
     email: str,
     contact: models.Contact | None,
-    token: str,
+    token: str | None,
+    values: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """What the template of `kind` sees: the link made of `token` for a kind with a link,
+    `values` (dotted names as in `EXAMPLES_OF_KIND`) for the others."""
+    own = (
+        {LINK_OF_KIND[kind]: link(portal, kind, token or "")}
+        if kind in LINK_OF_KIND
+        else nested(values or {})
+    )
     return {
         "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
         "contact": contact_variables(contact),
         "user": {"email": email},
-        LINK_OF_KIND[kind]: link(portal, kind, token),
+        **own,
     }
 
 
@@ -100,7 +138,15 @@ def sample_variables(kind: EmailTemplateKind, portal_name: str) -> dict[str, Any
             "customer_number": "K-100042",
         },
         "user": {"email": "erika.mustermann@example.org"},
-        LINK_OF_KIND[kind]: f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel",
+        **(
+            {
+                LINK_OF_KIND[
+                    kind
+                ]: f"https://kundenportal.example/{PATH_OF_KIND[kind]}?token=beispiel"
+            }
+            if kind in LINK_OF_KIND
+            else nested(EXAMPLES_OF_KIND[kind])
+        ),
     }
 
 
@@ -139,7 +185,8 @@ async def send(
     email: str,
     language: str,
     contact: models.Contact | None,
-    token: str,
+    token: str | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> models.OutboundEmail:
     """Render the portal's template and write the mail to the outbox.
 
@@ -148,10 +195,12 @@ async def send(
     FAILED with the reason instead, for staff to find, and the action goes on.
     """
     template = await template_for(db, portal, kind, language)
-    values: Mapping[str, Any] = variables(portal, kind, email=email, contact=contact, token=token)
+    seen: Mapping[str, Any] = variables(
+        portal, kind, email=email, contact=contact, token=token, values=values
+    )
     message: mail.Rendered | InvalidInput
     try:
-        message = await mail.render_off_loop(template, values)
+        message = await mail.render_off_loop(template, seen)
     except InvalidInput as error:
         log.error("mail.template_failed", portal=str(portal.id), kind=kind.value, error=str(error))
         message = error

@@ -7,6 +7,8 @@ contracts hide their meters, readings, payments and documents too; document type
 installers
 the orders assigned to their partner contact, the meters of those orders and the
 customers of those orders (names and addresses only: fields decide the columns);
+portal users see processes (and their steps) of their own records only in the kinds
+and steps their portal shares;
 anonymous callers see active portals and nothing else (`public_portals`: a portal's
 configuration is its organization's until it goes online). Tile rows are the draft (staff
 only); portal users see the published version's snapshot of them. Tenant isolation is
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -94,6 +97,64 @@ def _installer_meters(actor: Actor) -> sa.Select[Any]:
     )
 
 
+def _shared(actor: Actor, kind: Any, step_key: Any = None) -> Filter:
+    """Processes of `kind` (and, given, their step `step_key`) are among those the
+    actor's portal shares (`PortalSettings.processes` of its live settings): the one
+    place that reads the sharing for rows, so lists, `node` and loaders agree."""
+    portal = models.Portal
+    live = sa.func.coalesce(
+        sa.type_coerce(portal.published_settings, JSONB),
+        sa.type_coerce(portal.draft_settings, JSONB),
+    )
+    entry = (
+        sa.func.jsonb_array_elements(live["processes"])
+        .table_valued(sa.column("value", JSONB), joins_implicitly=True)
+        .alias("shared")
+    )
+    conditions: list[Filter] = [portal.id == actor.portal_id, entry.c.value["kind"].astext == kind]
+    if step_key is not None:
+        steps = entry.c.value["steps"]
+        conditions.append(
+            sa.or_(
+                sa.func.jsonb_typeof(steps).is_distinct_from("array"),
+                steps.op("?")(step_key),
+            )
+        )
+    # Everything else (the process, the step) is the enclosing query's row.
+    return sa.exists(
+        sa.select(1).select_from(portal, entry).where(*conditions).correlate_except(portal, entry)
+    )
+
+
+def _customer_processes(actor: Actor) -> Filter:
+    return models.Process.contact_id == actor.contact_id
+
+
+def _installer_processes(actor: Actor) -> Filter:
+    orders = sa.select(models.Order.id).where(
+        models.Order.organization_id == actor.organization_id, _installer_orders(actor)
+    )
+    return models.Process.order_id.in_(orders)
+
+
+def _shared_processes(parents: Callable[[Actor], Filter]) -> Callable[[Actor], Filter]:
+    """The processes of the actor's records (`parents`) in the kinds its portal shares."""
+    return lambda actor: sa.and_(parents(actor), _shared(actor, models.Process.kind))
+
+
+def _shared_steps(parents: Callable[[Actor], Filter]) -> Callable[[Actor], Filter]:
+    """The steps the portal shares of those processes."""
+    process, step = models.Process, models.ProcessStep
+    return lambda actor: sa.exists(
+        sa.select(1).where(
+            process.id == step.process_id,
+            process.organization_id == actor.organization_id,
+            parents(actor),
+            _shared(actor, process.kind, step.key),
+        )
+    )
+
+
 def _meters(actor: Actor) -> sa.Select[Any]:
     return _customer_meters(actor) if actor.role is Role.CUSTOMER else _installer_meters(actor)
 
@@ -131,6 +192,8 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     models.Document: _own_document,
     models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),
     models.ChangeRequest: lambda a: models.ChangeRequest.contact_id == a.contact_id,
+    models.Process: _shared_processes(_customer_processes),
+    models.ProcessStep: _shared_steps(_customer_processes),
 }
 
 INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
@@ -145,6 +208,8 @@ INSTALLER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     ),
     models.Order: _installer_orders,
     models.Meter: lambda a: models.Meter.id.in_(_installer_meters(a)),
+    models.Process: _shared_processes(_installer_processes),
+    models.ProcessStep: _shared_steps(_installer_processes),
 }
 
 

@@ -404,12 +404,38 @@ def completed(actor: Actor, row: Sequence[Any]) -> Actor:
     """`actor` with what its portal user's session row says: the permission group, its
     grants and visibility criteria, whether an impersonator may write."""
     return replace(
-        actor,
-        permission_group_id=row[0],
-        grants=frozenset(row[1]),
+        _in_group(actor, row[0], row[1], row[2]),
         impersonation_writes=actor.is_impersonated and bool(row[3]),
-        visibility=Visibility.from_json(row[2]),
     )
+
+
+def _in_group(
+    actor: Actor, group_id: Any, grants: Sequence[str], visibility: dict[str, Any] | None
+) -> Actor:
+    return replace(
+        actor,
+        permission_group_id=group_id,
+        grants=frozenset(grants),
+        visibility=Visibility.from_json(visibility),
+    )
+
+
+async def portal_user_actor(db: AsyncSession, portal_user_id: uuid.UUID) -> Actor | None:
+    """A portal user as an actor with its group's grants and visibility, read now, when
+    it may act (`account_actor`): for what is done for the user outside a request of
+    theirs, e.g. deciding which notices it may be sent."""
+    actor = await account_actor(db, portal_user_id=portal_user_id)
+    if actor is None:
+        return None
+    user, group = models.PortalUser, models.PermissionGroup
+    row = (
+        await db.execute(
+            sa.select(group.id, group.grants, group.visibility)
+            .join(user, user.permission_group_id == group.id)
+            .where(user.id == portal_user_id)
+        )
+    ).one()
+    return _in_group(actor, *row)
 
 
 async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | None:

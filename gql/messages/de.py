@@ -145,6 +145,17 @@ SPECIFIC: dict[str, str] = {
     "client_key_invalid": "Ein Client-Schlüssel mit 1 bis 64 Zeichen ist erforderlich.",
     "reading_not_waiting_for_review": "Der Zählerstand ist {status} und wartet nicht auf Prüfung.",
     "reset_in_future": "Der Zählerwechsel kann nicht in der Zukunft liegen.",
+    # Processes
+    "process_key": (
+        '"{value}" ist kein gültiger Schlüssel: Kleinbuchstaben, Ziffern und _, mit einem '
+        "Buchstaben am Anfang, höchstens 60 Zeichen."
+    ),
+    "process_one_parent": (
+        "Ein Prozess gehört zu genau einem Auftrag, einer Anfrage oder einem Kontakt."
+    ),
+    "process_steps_count": "Ein Prozess hat 1 bis {limit} Schritte.",
+    "process_step_repeated": "Jeder Schritt eines Prozesses braucht einen eigenen Schlüssel.",
+    "process_cancelled": "Dieser Prozess wurde abgebrochen und lässt sich nicht mehr ändern.",
     # Offers
     "offer_already_answered": "Dieses Angebot wurde bereits beantwortet.",
     "order_not_an_offer": "Dieser Auftrag ist kein Angebot.",

@@ -137,6 +137,15 @@ SPECIFIC: dict[str, str] = {
     "client_key_invalid": "A client key of 1 to 64 characters is required.",
     "reading_not_waiting_for_review": "The reading is {status}, not waiting for review.",
     "reset_in_future": "The reset can not be in the future.",
+    # Processes
+    "process_key": (
+        '"{value}" is not a valid key: lower-case letters, digits and _, starting with a '
+        "letter, at most 60 characters."
+    ),
+    "process_one_parent": "A process belongs to exactly one order, request or contact.",
+    "process_steps_count": "A process has 1 to {limit} steps.",
+    "process_step_repeated": "Each step of a process needs a key of its own.",
+    "process_cancelled": "This process was cancelled and can no longer be changed.",
     # Offers
     "offer_already_answered": "This offer was already answered.",
     "order_not_an_offer": "This order is not an offer.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
@@ -30,8 +30,10 @@ from gql.schema.scalars import Cursor
 
 if TYPE_CHECKING:
     from gql.schema.portal_user import PortalUser
+    from gql.schema.processes import Process
 
 PortalUserRef = Annotated["PortalUser", strawberry.lazy("gql.schema.portal_user")]
+ProcessRef = Annotated["Process", strawberry.lazy("gql.schema.processes")]
 
 # The grant each kind of row needs from portal users; relations need the grant of the
 # rows they lead to.
@@ -41,6 +43,14 @@ ORDER = Grant.ORDER_READ
 OPPORTUNITY = Grant.OPPORTUNITY_READ
 DOCUMENT = Grant.DOCUMENT_READ
 PAYMENT = Grant.PAYMENT_READ
+PROCESS = Grant.PROCESS_READ
+
+
+async def processes_of(info: Info, column: Any, key: Any) -> list[ProcessRef]:
+    """The visible processes whose `column` is `key`, oldest first (one batched loader)."""
+    process = models.Process
+    loader = info.context.loaders.by_fk(column, process.created_at)
+    return cast(list[ProcessRef], await loader.load(key))
 
 
 def mask_iban(iban: str | None) -> str | None:
@@ -104,6 +114,15 @@ class Contact(RowNode):
         grant=OPPORTUNITY,
         description="Opportunities of the contact, newest first.",
     )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=PROCESS,
+        description="Processes of the contact and its orders and requests, oldest first"
+        " (customers: the kinds their portal shares).",
+    )
+    async def processes(self, info: Info) -> list[ProcessRef] | None:
+        return await processes_of(info, models.Process.contact_id, row_of(self).id)
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -428,6 +447,15 @@ class Order(RowNode):
         description="The meter the order concerns.",
     )
 
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        grant=PROCESS,
+        description="Processes of the order, oldest first (portal users: the kinds their"
+        " portal shares).",
+    )
+    async def processes(self, info: Info) -> list[ProcessRef] | None:
+        return await processes_of(info, models.Process.order_id, row_of(self).id)
+
 
 @strawberry.type(description="A sales opportunity (offer) for a contact.")
 class Opportunity(RowNode):
@@ -450,6 +478,15 @@ class Opportunity(RowNode):
         grant=OPPORTUNITY,
         description="The contact it is for.",
     )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=PROCESS,
+        description="Processes of the request, oldest first (customers: the kinds their"
+        " portal shares).",
+    )
+    async def processes(self, info: Info) -> list[ProcessRef] | None:
+        return await processes_of(info, models.Process.opportunity_id, row_of(self).id)
 
 
 @strawberry.type(description="A document shown to a contact.")

@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # to mypy they are the domain enums they wrap
     from db.models.enums import PaymentStatus as PaymentStatus
     from db.models.enums import PortalStatus as PortalStatus
     from db.models.enums import PortalType as PortalType
+    from db.models.enums import ProcessStatus as ProcessStatus
+    from db.models.enums import ProcessStepStatus as ProcessStepStatus
     from db.models.enums import RegistrationStatus as RegistrationStatus
     from db.models.enums import StaffRole as StaffRole
     from db.models.enums import TileKind as TileKind
@@ -109,6 +111,10 @@ else:
             " confirms the email address and activates the access.",
             enums.EmailTemplateKind.PASSWORD_RESET: "The link that sets a new password after"
             " the user asked for one.",
+            enums.EmailTemplateKind.PROCESS_STEP_DONE: "A step of a process the portal shares"
+            " is done (sent when the portal's sharing says notifyOnStepDone).",
+            enums.EmailTemplateKind.NEW_DOCUMENT: "Staff added a document the user may see"
+            " (an invoice, a letter, ...).",
         },
     )
     RegistrationStatus = described_enum(
@@ -241,6 +247,25 @@ else:
             enums.OpportunityStatus.OFFER_SENT: "An offer was sent to the customer.",
             enums.OpportunityStatus.ACCEPTED: "The customer accepted the offer.",
             enums.OpportunityStatus.DECLINED: "The customer declined the offer.",
+        },
+    )
+    ProcessStatus = described_enum(
+        enums.ProcessStatus,
+        "Where a process stands as a whole.",
+        {
+            enums.ProcessStatus.OPEN: "Under way: a step is still to do.",
+            enums.ProcessStatus.DONE: "Every step is done or skipped.",
+            enums.ProcessStatus.CANCELLED: "Stopped by staff; its steps stay as they were.",
+        },
+    )
+    ProcessStepStatus = described_enum(
+        enums.ProcessStepStatus,
+        "Progress of one step of a process.",
+        {
+            enums.ProcessStepStatus.PENDING: "Not started.",
+            enums.ProcessStepStatus.IN_PROGRESS: "Being worked on.",
+            enums.ProcessStepStatus.DONE: "Done (doneAt says when).",
+            enums.ProcessStepStatus.SKIPPED: "Not needed in this case.",
         },
     )
     DocumentType = described_enum(

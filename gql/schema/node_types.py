@@ -10,7 +10,7 @@ from strawberry import relay
 
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.schema import change_requests, crm, portal, portal_user, staff
+from gql.schema import change_requests, crm, portal, portal_user, processes, staff
 from gql.schema.node import RowNode
 
 NODE_TYPES: list[type[RowNode]] = [
@@ -29,6 +29,8 @@ NODE_TYPES: list[type[RowNode]] = [
     portal_user.PortalUser,
     staff.StaffUser,
     change_requests.ChangeRequest,
+    processes.Process,
+    processes.ProcessStep,
 ]
 NODE_TYPES_BY_NAME = {node_type.__name__: node_type for node_type in NODE_TYPES}
 NODE_TYPE_OF_TABLE = {

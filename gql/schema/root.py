@@ -23,6 +23,7 @@ from gql.schema import (
     portal,
     portal_admin,
     portal_user,
+    processes,
     public_portal,
     registration,
     self_service,
@@ -83,6 +84,7 @@ Mutation = _root(
         self_service.Mutation,
         change_requests.Mutation,
         documents.Mutation,
+        processes.Mutation,
     ),
 )
 

@@ -288,6 +288,10 @@ FEATURES: dict[str, Feature] = {
         mutations={"submitMeterReading", "reviewMeterReading", "resetMeterCounter"},
     ),
     "orders": Feature(nodes={"Order"}, mutations={"respondToOffer"}),
+    "processes": Feature(
+        nodes={"Process", "ProcessStep"},
+        mutations={"startProcess", "updateProcessStep", "cancelProcess"},
+    ),
     "documents": Feature(nodes={"Document"}, mutations={"uploadDocument", "deleteDocument"}),
     "audit_log": Feature(queries={"auditEvents"}),
     "node_lookup": Feature(queries={"node", "nodes"}),

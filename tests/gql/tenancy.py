@@ -38,6 +38,7 @@ async def rows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> Rows:
     m = models
     contracts = sa.select(m.Contract.id).where(m.Contract.contact_id == contact_id)
     meters = sa.select(m.Meter.id).where(m.Meter.contract_id.in_(contracts))
+    processes = sa.select(m.Process.id).where(m.Process.contact_id == contact_id)
     return {
         "Contact": {contact_id},
         "Contract": await row_ids(session, contracts),
@@ -62,6 +63,10 @@ async def rows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> Rows:
         ),
         "PortalUser": await row_ids(
             session, sa.select(m.PortalUser.id).where(m.PortalUser.contact_id == contact_id)
+        ),
+        "Process": await row_ids(session, processes),
+        "ProcessStep": await row_ids(
+            session, sa.select(m.ProcessStep.id).where(m.ProcessStep.process_id.in_(processes))
         ),
     }
 
@@ -158,7 +163,7 @@ async def rows_hidden_from_installer(session: AsyncSession) -> Rows:
     """What the installer must not see: contracts,
     opportunities, documents, payments and staff of its organization, orders not assigned
     to its partner, meters other than those of its orders (with their registers and
-    readings), portal users but itself."""
+    readings), portal users but itself, and processes (its portal shares none)."""
     partner = ACTORS["installer"].contact_id
     musterstadt = await rows_of_organization(session, MUSTERSTADT)
     order = models.Order
@@ -192,4 +197,7 @@ async def rows_hidden_from_installer(session: AsyncSession) -> Rows:
             await session.scalars(sa.select(reading.id).where(reading.meter_id.in_(hidden_meters)))
         ),
         "PortalUser": musterstadt["PortalUser"] - {ACTORS["installer"].subject_id},
+        # The installer portal shares no kind of process.
+        "Process": musterstadt["Process"],
+        "ProcessStep": musterstadt["ProcessStep"],
     }

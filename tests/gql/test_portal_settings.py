@@ -104,6 +104,9 @@ async def test_changes_reach_the_public_page_only_when_published(gql: GraphQLCli
             {"rules": {"dueDate": {"editableUntilDaysBefore": 90}}},
             "changes.rules.dueDate.editableUntilDaysBefore",
         ),
+        ({"processes": [{"kind": "Hausanschluss"}]}, "changes.processes.0.kind"),
+        ({"processes": [{"kind": "a", "steps": ["x", "x"]}]}, "changes.processes.0.steps"),
+        ({"processes": [{"kind": "a"}, {"kind": "a"}]}, "changes.processes"),
         ([1, 2], "changes"),
     ],
 )

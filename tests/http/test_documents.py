@@ -274,6 +274,53 @@ async def test_staff_upload_for_a_contact_of_their_organization_which_is_new_to_
     assert (other["code"], other["field"]) == ("NOT_FOUND", "contactId")
 
 
+async def new_document_mails(session: AsyncSession) -> list[models.OutboundEmail]:
+    mail = models.OutboundEmail
+    rows = await session.scalars(sa.select(mail).where(mail.kind == "new_document"))
+    return list(rows)
+
+
+async def anna_group(session: AsyncSession) -> models.PermissionGroup:
+    user = await session.get_one(models.PortalUser, ANNA.subject_id)
+    return await session.get_one(models.PermissionGroup, user.permission_group_id)
+
+
+async def test_a_document_staff_add_is_announced_to_the_customer(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    agent = await token(client, "agent")
+    contact = global_id("Contact", ANNA_CONTACT)
+    await uploaded(client, agent, PDF, contactId=contact, type="INVOICE", name="Rechnung 12")
+    [mail] = await new_document_mails(session)
+    assert mail.recipient == "anna.becker@example.org"
+    assert mail.subject == "Neues Dokument im Kundenportal Stadtwerke Musterstadt"
+    assert "Rechnung 12.pdf" in mail.body_text
+    assert "https://musterstadt.portale.example/documents" in mail.body_text
+    # What customers upload themselves is nothing new to them.
+    await uploaded(client, await token(client, "anna"), PDF, type="LETTER")
+    assert len(await new_document_mails(session)) == 1
+
+
+@pytest.mark.parametrize(
+    "narrowed",
+    [
+        {"visibility": {"document_types": ["LETTER"]}},  # invoices hidden from the group
+        {"grants": [Grant.CONTRACT_READ.value]},  # no document:read
+    ],
+)
+async def test_no_mail_for_a_document_the_customer_may_not_see(
+    client: httpx.AsyncClient, session: AsyncSession, narrowed: dict[str, Any]
+) -> None:
+    group = await anna_group(session)
+    for column, value in narrowed.items():
+        setattr(group, column, value)
+    await session.commit()
+    agent = await token(client, "agent")
+    contact = global_id("Contact", ANNA_CONTACT)
+    await uploaded(client, agent, PDF, contactId=contact, type="INVOICE")
+    assert await new_document_mails(session) == []
+
+
 class FakeUpload:
     filename = "brief.pdf"
 
