@@ -57,8 +57,19 @@ lint: $(STAMP) schema-lint
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r gql db
 
+# The suite, then the tests that read through the GraphQL view again with query plans
+# switched off: only a request through the view can take a plan (gql/http/view.py), so
+# tests calling `schema.execute` or the domain run the same code both ways, and the
+# HTTP tests of faults, lockouts, timing, mail and registration read nothing a plan
+# answers. The second pass takes about 2 minutes on 2 cores (the whole tests/http
+# about 7); tests/http/test_engines.py compares both engines on generated documents
+# within the first pass, for every kind of caller.
+READ_TESTS := tests/http/test_api.py tests/http/test_documents.py tests/http/test_staff.py \
+  tests/http/test_session_ending.py tests/http/test_impersonation.py \
+  tests/http/test_graphql_over_http.py tests/http/test_error_language.py tests/http/test_serve.py
 test: lint postgres $(GRAPHIQL)
 	$(BIN)/pytest
+	QUERY_PLANS=off $(BIN)/pytest -q $(READ_TESTS)
 
 schema: $(STAMP)
 	$(BIN)/portal schema > schema.graphql

@@ -1,27 +1,36 @@
 """Query plans: a whole read-only operation answered by one SQL statement.
 
-The customer dashboard (viewer -> contracts -> meters -> last readings) is the busiest
-query of a portal. Run through the GraphQL executor it costs a statement per level and,
-per row and field, a resolver, a permission check and the serialization of Python
-objects. A plan answers the same document with one statement that builds the JSON of
-`data` in PostgreSQL (the way PostGraphile works), with the same rows, order, cursors
-and scalar formats.
+Run through the GraphQL executor a read costs a statement per level and, per row and
+field, a resolver, a permission check and the serialization of Python objects. A plan
+answers the same document with one statement that builds the JSON of `data` in
+PostgreSQL (the way PostGraphile works), with the same rows, order, cursors and scalar
+formats.
 
-A plan is made only when every field of the document is one this module knows how to
-translate and the caller may read it: permissions are decided once per document and
-kind of caller (role, grants, visibility criteria), rows by the same `scope.visible`
-filters the loaders use, with the caller's ids as parameters. Anything else (other
-fields, fragments, directives, mutations, impersonation, a field the caller may not
-read) returns None, and the request takes the executor, which gives the usual answer
-and errors. Only documents the executor has answered once without errors get plans, so
-parsing, validation and limits have been applied to that text. `tests/http/test_query_plans`
-compares both paths field by field for every role.
+Nothing here restates a rule of the executor: the compiler reads the declarations the
+executor's resolvers are derived from. Each field's permission is its `allow(...)`
+(`may_read`); the rows a field leads to are its declared relation
+(gql/resolvers/relations.py: model, join columns, order); an object of the row's own
+columns (an address) its declared columns; a computed value a hybrid attribute of the
+model (its SQL half); which rows a caller sees `scope.visible`; searches, filter
+conditions and ID arguments what gql/schema/criteria.py declares for the field.
+
+A plan is made only when every field of the document is one declared that way and the
+caller may read it: permissions are decided once per document and kind of caller
+(role, grants, visibility criteria), with the caller's ids as parameters. Fragments
+(named and inline), aliases, variables, `__typename` and `node(id:)` (a branch per row
+type its fragments name) stay on this path. Anything else (other fields, directives,
+mutations, impersonation, a field the caller may not read, an argument value the
+executor refuses) returns None, and the request takes the executor, which gives the
+usual answer and errors. Only documents the executor has answered once without errors
+get plans, so parsing, validation and limits have been applied to that text.
+`QUERY_PLANS=off` (gql/settings.py) switches plans off; tests/http/test_engines.py
+compares both engines on generated documents for every kind of caller.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,33 +41,54 @@ import structlog
 from cachetools import LRUCache
 from graphql import (
     DocumentNode,
+    EnumValueNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    NamedTypeNode,
     NonNullTypeNode,
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     StringValueNode,
+    Undefined,
     VariableNode,
     parse,
+    print_ast,
+    value_from_ast_untyped,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
+from strawberry import relay
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 from db import models
 from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
+from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION
+from gql.resolvers.relations import RELATION, Columns, Relation
+from gql.schema import criteria
+from gql.schema.node import parse_uuid
 from gql.schema.pagination import CURSOR_PREFIX, page_window
+from gql.schema.scalars import parse_line
 
 __all__ = ["Plan", "Planner", "shape_of"]
 
@@ -69,83 +99,6 @@ PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
 
 class NotPlannable(Exception):
     """The document (or this caller's view of it) is left to the executor."""
-
-
-@dataclass(frozen=True)
-class Relation:
-    """Rows a field leads to. Below another level they are tied to the parent row by
-    `join`: (column of these rows, column of the parent row), the parent being the
-    derived table of the enclosing level (its model `parent`); at the viewer, which has
-    no row, by `viewer(actor)`. `order` is the resolver's order as (column, descending)
-    pairs, without the id every order ends with."""
-
-    model: type[Any]
-    order: tuple[tuple[str, bool], ...] = ()
-    many: bool = True
-    parent: type[Any] | None = None
-    join: tuple[str, str] = ("id", "id")
-    viewer: Callable[[Actor], ColumnElement[bool]] = lambda _actor: sa.true()
-
-    @property
-    def key(self) -> str | None:
-        """The column of the parent row the link reads (None at the viewer)."""
-        return None if self.parent is None else self.join[1]
-
-    def link(self, row: Any, actor: Actor) -> ColumnElement[bool]:
-        """The condition tying these rows to the parent `row` (None at the viewer)."""
-        if row is None:
-            return self.viewer(actor)
-        column, key = self.join
-        link: ColumnElement[bool] = getattr(self.model, column) == row.c[key]
-        return link
-
-
-_BY_NUMBER = (("number", False),)
-
-# The relations a plan can follow, each as its resolver reads it (gql/schema/viewer.py,
-# gql/schema/crm.py); the differential test runs every entry against the executor.
-RELATIONS: dict[tuple[str, str], Relation] = {
-    ("Viewer", "contact"): Relation(
-        models.Contact, many=False, viewer=lambda actor: models.Contact.id == actor.contact_id
-    ),
-    ("Viewer", "contracts"): Relation(models.Contract, _BY_NUMBER),
-    ("Viewer", "meters"): Relation(models.Meter, _BY_NUMBER),
-    ("Contact", "contracts"): Relation(
-        models.Contract, _BY_NUMBER, parent=models.Contact, join=("contact_id", "id")
-    ),
-    ("Contract", "meters"): Relation(
-        models.Meter, _BY_NUMBER, parent=models.Contract, join=("contract_id", "id")
-    ),
-    ("Contract", "contact"): Relation(
-        models.Contact, many=False, parent=models.Contract, join=("id", "contact_id")
-    ),
-    ("Meter", "contract"): Relation(
-        models.Contract, many=False, parent=models.Meter, join=("id", "contract_id")
-    ),
-    ("Meter", "readings"): Relation(
-        models.MeterReading, (("read_at", True),), parent=models.Meter, join=("meter_id", "id")
-    ),
-    ("MeterReading", "meter"): Relation(
-        models.Meter, many=False, parent=models.MeterReading, join=("id", "meter_id")
-    ),
-}
-
-# Newest-first lists end with the newest id first too (loaders.readings_by).
-_DESCENDING_IDS = frozenset({models.MeterReading})
-
-
-def _display_name(row: Any) -> Any:
-    """Contact.displayName: the company, else first and last name (gql/schema/crm.py)."""
-    names = sa.func.concat_ws(
-        " ", sa.func.nullif(row.c.first_name, ""), sa.func.nullif(row.c.last_name, "")
-    )
-    return sa.case((row.c.company_name != "", row.c.company_name), else_=names)
-
-
-# Fields computed from columns: how, and from which.
-COMPUTED: dict[tuple[str, str], tuple[Callable[[Any], Any], tuple[str, ...]]] = {
-    ("Contact", "displayName"): (_display_name, ("company_name", "first_name", "last_name")),
-}
 
 
 def _text(sql: str) -> Any:
@@ -211,14 +164,37 @@ def _is_node(graphql_type: GraphQLObjectType) -> bool:
     return any(interface.name == "Node" for interface in graphql_type.interfaces)
 
 
-def _permitted(field: GraphQLField, actor: Actor) -> bool:
+def _definition(field: GraphQLField) -> StrawberryField | None:
     definition = (field.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField):
+    return definition if isinstance(definition, StrawberryField) else None
+
+
+def _readable(field: GraphQLField, actor: Actor) -> bool:
+    """The field's own declaration (`allow`/`public`) decides, as on the executor."""
+    definition = _definition(field)
+    if definition is None:
         return False
     try:
         return may_read(definition, actor)
     except LookupError:  # no declared permission: left to the executor, which refuses it
         return False
+
+
+def _declared(field: GraphQLField) -> Any:
+    definition = _definition(field)
+    return None if definition is None else definition.metadata.get(RELATION)
+
+
+def _relation(field: GraphQLField) -> Relation | None:
+    """The relation the field follows, as it declares it (gql/resolvers/relations.py)."""
+    relation = _declared(field)
+    return relation if isinstance(relation, Relation) else None
+
+
+def _made_of(field: GraphQLField) -> Columns | None:
+    """The columns of its row an object field shows, as it declares them."""
+    made = _declared(field)
+    return made if isinstance(made, Columns) else None
 
 
 def _plain_attribute(field: GraphQLField) -> str | None:
@@ -239,6 +215,32 @@ class Page:
     limit: str
     first: Any  # literal value, or ("var", name)
     after: Any
+    # A free-text `search` (criteria.declare'd for the field): its parameter's name,
+    # which holds the LIKE pattern or null, and the argument.
+    search_name: str | None = None
+    search: Any = None
+    # An input object of conditions (PortalUserFilter): the argument as written, and
+    # per condition a plan translates (input field, "search" or "enum", parameter);
+    # a request with any other condition goes to the executor.
+    filter: Any = None
+    conditions: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
+    # ID arguments naming a row the listed rows refer to (`portalUsers(portalId:)`):
+    # (argument, parameter whether given, parameter of the row id, the row's type).
+    references: tuple[tuple[Any, str, str, str], ...] = ()
+    # Lists of enum values a column must be one of (`viewer.contracts(status:)`):
+    # (argument, parameter of the names or null, the enum's names).
+    memberships: tuple[tuple[Any, str, frozenset[str]], ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeId:
+    """The `id` argument of one `node` field, as the parameters of the type name and
+    the row id it holds; the plan has a branch for each of `types` only."""
+
+    type_name: str
+    row_id: str
+    value: Any  # literal value, or ("var", name)
+    types: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ class Plan:
     constants: Mapping[str, Any]
     pages: tuple[Page, ...]
     required: frozenset[str] = frozenset()  # non-null variables
+    nodes: tuple[NodeId, ...] = ()
     # For portal users: the same plan behind the session check of their token
     # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
     # permission group, grants, visibility and impersonation writes, then the JSON.
@@ -264,7 +267,7 @@ class Plan:
     ) -> list[Any] | None:
         """The statement's parameters for this request (`extra`: the session check's);
         None when an argument is one the executor must answer (an invalid cursor or
-        page size: it raises the error)."""
+        page size: it raises the error; a node of a type the plan has no branch for)."""
         values: dict[str, Any] = {
             **(extra or {}),
             "actor_organization": actor.organization_id,
@@ -286,6 +289,36 @@ class Plan:
             except GraphQLError:
                 return None
             values[page.offset], values[page.limit] = offset, limit
+            if page.search_name is not None:
+                search = _argument(page.search, variables)
+                if search is not None and not _is_line(search):
+                    return None  # the executor refuses it, naming the argument
+                blank = search is None or not search.strip()
+                values[page.search_name] = None if blank else search_pattern(search)
+            if page.conditions and not _conditions(page, variables, values):
+                return None
+            for argument, parameter, names in page.memberships:
+                chosen = _argument(argument, variables)
+                if chosen is not None and (
+                    not isinstance(chosen, list) or not set(chosen) <= names
+                ):
+                    return None  # the executor refuses it, naming the argument
+                values[parameter] = chosen
+            for argument, given, row_id, type_name in page.references:
+                reference = _argument(argument, variables)
+                if reference is None:
+                    values[given], values[row_id] = False, None
+                    continue
+                found = _node_id(reference, frozenset({type_name}), any_type=True)
+                if found is None:
+                    return None  # malformed: the executor says so
+                # Another type's ID matches no row, as in the resolver (node_uuid).
+                values[given], values[row_id] = True, found[1]
+        for node in self.nodes:
+            found = _node_id(_argument(node.value, variables), node.types)
+            if found is None:
+                return None
+            values[node.type_name], values[node.row_id] = found
         return [values[n] if n in values else self.constants[n] for n in self.names]
 
 
@@ -295,18 +328,86 @@ def _argument(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
+def _conditions(page: Page, variables: Mapping[str, Any], values: dict[str, Any]) -> bool:
+    """The parameters of `page`'s filter conditions; False when one is for the executor
+    (a condition the plan does not translate, or a value it refuses)."""
+    given: Any = None
+    if page.filter is not None:
+        given = value_from_ast_untyped(page.filter, dict(variables))
+    if given is None or given is Undefined:
+        given = {}
+    if not isinstance(given, dict):
+        return False
+    known = {name for name, _, _, _ in page.conditions}
+    if any(value is not None for name, value in given.items() if name not in known):
+        return False
+    for name, kind, parameter, names in page.conditions:
+        value = given.get(name)
+        if value is not None and not _is_line(value):
+            return False  # the executor refuses it, naming the argument
+        if kind == "enum" and value is not None and value not in names:
+            return False
+        if kind == "search":
+            text = value if isinstance(value, str) else ""
+            values[parameter] = search_pattern(text) if text.strip() else None
+        else:  # an enum, by the name the column stores (as _leaf requires)
+            values[parameter] = value
+    return True
+
+
+def _is_line(value: Any) -> bool:
+    """Whether `value` is one the Line scalar accepts."""
+    try:
+        parse_line(value)
+    except GraphQLError:
+        return False
+    return True
+
+
+def _node_id(
+    value: Any, types: frozenset[str], *, any_type: bool = False
+) -> tuple[str, uuid.UUID | None] | None:
+    """The type name and row id of a global ID of one of `types` (or, with `any_type`,
+    of any type, its row id None unless it is one of `types`), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except Exception:
+        return None
+    row_id = parse_uuid(global_id.node_id)
+    if global_id.type_name in types and row_id is not None:
+        return global_id.type_name, row_id
+    return (global_id.type_name, None) if any_type else None
+
+
+def _model(graphql_type: GraphQLObjectType) -> Any:
+    """The model of a type whose source is a row (RowNode), else None."""
+    definition = (graphql_type.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    return getattr(origin, "__model__", None)
+
+
 class _Compiler:
-    def __init__(self, schema: Any, actor: Actor) -> None:
+    def __init__(
+        self, schema: Any, actor: Actor, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> None:
         self.schema = schema
         self.actor = actor
+        self.fragments = fragments
         self.pages: list[Page] = []
+        self.nodes: list[NodeId] = []
         self.depth = 0
 
-    def object(self, graphql_type: GraphQLObjectType, node: FieldNode, row: Any) -> Any:
+    def selections(self, node: Any, graphql_type: GraphQLNamedType) -> list[FieldNode]:
+        """The fields `node` selects on an object of `graphql_type`: fragments applied."""
+        return _fields(node, graphql_type, self.schema, self.fragments)
+
+    def object(self, graphql_type: GraphQLObjectType, node: Any, row: Any) -> Any:
         """json_build_object of the selection of `node` on `row` (a derived table, or
-        None for the viewer, which has no row)."""
+        None for the viewer and the root, which have no row)."""
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, graphql_type):
             key = selection.alias.value if selection.alias else selection.name.value
             pairs += [_text(f"'{key}'"), self.field(graphql_type, selection, row)]
         return sa.func.json_build_object(*pairs)
@@ -318,15 +419,22 @@ class _Compiler:
         field = parent.fields.get(name)
         if field is not None and name == "id" and row is not None and _is_node(parent):
             return _global_id(parent.name, row)  # relay's id: whoever sees the row
-        if field is None or not _permitted(field, self.actor):
+        if field is None or not _readable(field, self.actor):
             raise NotPlannable(f"{parent.name}.{name}")
-        relation = RELATIONS.get((parent.name, name))
+        if parent is self.schema.query_type and name == "node":
+            return self.node(node)
+        if parent is self.schema.query_type and name == "viewer":
+            if node.arguments:
+                raise NotPlannable("Query.viewer arguments")
+            return self.object(_named(field.type), node, None)
+        relation = _relation(field)
         if relation is not None:
-            return self.relation(relation, field, node, row)
+            return self.relation(relation, parent, field, node, row)
+        made = _made_of(field)
+        if made is not None and row is not None and not node.arguments:
+            return self.made(made, _named(field.type), node, row)
         if node.arguments or node.selection_set is not None:
             raise NotPlannable(f"{parent.name}.{name} has arguments or a selection")
-        if (parent.name, name) in COMPUTED:
-            return COMPUTED[(parent.name, name)][0](row)
         if parent.name == "Viewer" and name == "role":
             return _text(f"'{self.actor.role.value}'")
         if parent.name == "Viewer" and name == "isImpersonation":
@@ -336,28 +444,52 @@ class _Compiler:
             raise NotPlannable(f"{parent.name}.{name}")
         return _leaf(field.type, row.c[attribute])
 
-    def columns(
-        self, model: Any, graphql_type: GraphQLObjectType, nodes: list[FieldNode]
-    ) -> list[str]:
+    def made(
+        self, made: Columns, graphql_type: GraphQLObjectType, node: FieldNode, row: Any
+    ) -> Any:
+        """An object of columns of `row` (an address), each field by its permission."""
+        columns, constants = dict(made.columns), dict(made.constants)
+        pairs: list[Any] = []
+        for selection in self.selections(node, graphql_type):
+            key = selection.alias.value if selection.alias else selection.name.value
+            name = selection.name.value
+            field = graphql_type.fields.get(name)
+            attribute = None if field is None else _plain_attribute(field)
+            if name == "__typename":
+                value: Any = _text(f"'{graphql_type.name}'")
+            elif field is None or attribute is None or not _readable(field, self.actor):
+                raise NotPlannable(f"{graphql_type.name}.{name}")
+            elif attribute in columns:
+                value = _leaf(field.type, row.c[columns[attribute]])
+            elif attribute in constants:
+                value = sa.literal(constants[attribute])
+            else:
+                raise NotPlannable(f"{graphql_type.name}.{name}")
+            pairs += [_text(f"'{key}'"), value]
+        return sa.func.json_build_object(*pairs)
+
+    def columns(self, model: Any, graphql_type: GraphQLObjectType, nodes: list[Any]) -> list[str]:
         """The columns the selections `nodes` of `graphql_type` read from its rows: a
         derived table carries only those (PostgreSQL keeps every column of a subquery
-        with a window function)."""
+        with a window function). Hybrid attributes of the model (Contact.display_name)
+        are columns as their SQL half computes them."""
         needed = {"id"}
         for node in nodes:
-            for selection in _fields(node):
-                name = selection.name.value
-                relation = RELATIONS.get((graphql_type.name, name))
-                field = graphql_type.fields.get(name)
+            for selection in self.selections(node, graphql_type):
+                field = graphql_type.fields.get(selection.name.value)
+                if field is None:
+                    continue
+                relation, made = _relation(field), _made_of(field)
                 if relation is not None and relation.key is not None:
                     needed.add(relation.key)
-                elif (graphql_type.name, name) in COMPUTED:
-                    needed.update(COMPUTED[(graphql_type.name, name)][1])
-                elif field is not None and (attribute := _plain_attribute(field)) is not None:
+                elif made is not None:
+                    needed.update(column for _, column in made.columns)
+                elif (attribute := _plain_attribute(field)) is not None:
                     needed.add(attribute)
-        mapped = sa.inspect(model).columns
-        return sorted(name for name in needed if name in mapped)
+        readable = sa.inspect(model).all_orm_descriptors
+        return sorted(name for name in needed if name in readable)
 
-    def rows(self, relation: Relation, row: Any, columns: list[str]) -> Any:
+    def rows(self, relation: Relation, row: Any, columns: list[str], where: Any = None) -> Any:
         model = relation.model
         allowed = (
             visible(model, self.actor)
@@ -365,38 +497,115 @@ class _Compiler:
             else visible_below(model, relation.parent, self.actor)
         )
         selected = [getattr(model, name).label(name) for name in columns]
-        rows = sa.select(*selected).where(relation.link(row, self.actor), allowed)
+        rows = sa.select(*selected).where(self.link(relation, row), allowed)
+        if where is not None:
+            rows = rows.where(where)
         # A SELECT in FROM is not correlated by itself: without this it would join its
         # own copy of the parent level and return every parent's rows.
         return rows if row is None else rows.correlate(row)
 
-    def relation(self, relation: Relation, field: GraphQLField, node: FieldNode, row: Any) -> Any:
+    def link(self, relation: Relation, row: Any) -> ColumnElement[bool]:
+        """The condition tying the related rows to the parent `row`: the join columns;
+        without a parent the caller's own row (`viewer`), or every visible row."""
+        model = relation.model
+        if relation.parent is None:
+            if relation.viewer is None:
+                return sa.true()
+            own: ColumnElement[bool] = model.id == getattr(self.actor, relation.viewer)
+            return own
+        if row is None:
+            raise NotPlannable("a relation below a row without one")
+        column, key = relation.join
+        link: ColumnElement[bool] = getattr(model, column) == row.c[key]
+        return link
+
+    def relation(
+        self,
+        relation: Relation,
+        parent: GraphQLObjectType,
+        field: GraphQLField,
+        node: FieldNode,
+        row: Any,
+    ) -> Any:
         target = _named(field.type)
-        if not relation.many:
-            if node.arguments:
-                raise NotPlannable("arguments on a single relation")
-            columns = self.columns(relation.model, target, [node])
+        if relation.kind == "page":
+            where = f"{parent.name}.{node.name.value}"
+            return self.connection(relation, target, field, node, row, where)
+        if node.arguments:
+            raise NotPlannable("arguments on a row or a list")
+        columns = self.columns(relation.model, target, [node])
+        if relation.kind == "one":
             child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
-        return self.connection(relation, target, node, row)
+        # A list: every related row, in the declared order.
+        ordering = relation.ordering()
+        columns = sorted({*columns, *(name for name, _ in ordering)})
+        child = self.rows(relation, row, columns).subquery(self._alias())
+        ordered = [_ordered_column(child, name, down) for name, down in ordering]
+        listed = sa.aggregate_order_by(sa.func.json_agg(self.object(target, node, child)), *ordered)
+        value = sa.func.coalesce(listed, _text("'[]'::json"))
+        return sa.select(value).select_from(child).scalar_subquery()
+
+    def node(self, node: FieldNode) -> Any:
+        """`node(id:)`: a branch per row type the selection names in its fragments, the
+        one of the ID's type taken; the ID's row through the same scope as anywhere."""
+        value: Any = None
+        for argument in node.arguments or ():
+            if argument.name.value != "id":
+                raise NotPlannable(f"node argument {argument.name.value}")
+            if isinstance(argument.value, VariableNode):
+                value = ("var", argument.value.name.value)
+            elif isinstance(argument.value, StringValueNode):
+                value = argument.value.value
+            else:
+                raise NotPlannable("node id")
+        types = [
+            t
+            for t in _condition_types(node, self.schema, self.fragments)
+            if isinstance(t, GraphQLObjectType) and _model(t) is not None
+        ]
+        if value is None or not types:
+            raise NotPlannable("node without an id or a row type")
+        number = len(self.nodes)
+        type_name = sa.bindparam(f"node_type_{number}", type_=sa.Text, required=False)
+        row_id = sa.bindparam(f"node_id_{number}", type_=sa.Uuid, required=False)
+        self.nodes.append(
+            NodeId(type_name.key, row_id.key, value, frozenset(t.name for t in types))
+        )
+        branches = []
+        for graphql_type in types:
+            model = _model(graphql_type)
+            columns = self.columns(model, graphql_type, [node])
+            selected = [getattr(model, name).label(name) for name in columns]
+            rows = sa.select(*selected).where(model.id == row_id, visible(model, self.actor))
+            child = rows.limit(1).subquery(self._alias())
+            answer = sa.select(self.object(graphql_type, node, child)).select_from(child)
+            branches.append((type_name == graphql_type.name, answer.scalar_subquery()))
+        return sa.case(*branches, else_=sa.null())
 
     def _alias(self) -> str:
         self.depth += 1
         return f"level_{self.depth}"
 
     def connection(
-        self, relation: Relation, connection_type: GraphQLObjectType, node: FieldNode, row: Any
+        self,
+        relation: Relation,
+        connection_type: GraphQLObjectType,
+        graphql_field: GraphQLField,
+        node: FieldNode,
+        row: Any,
+        where: str,
     ) -> Any:
         model = relation.model
-        page = self._page(node)
+        page, condition = self._page(node, graphql_field, where, model)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
-        ordering = (*relation.order, ("id", model in _DESCENDING_IDS))
-        order = [getattr(model, n).desc() if down else getattr(model, n) for n, down in ordering]
+        ordering = relation.ordering()
+        order = [_ordered(model, name, down) for name, down in ordering]
         edge_type = _named(connection_type.fields["edges"].type)
         node_type = _named(edge_type.fields["node"].type)
-        selections = _fields(node)
-        edges = [_fields(s) for s in selections if s.name.value == "edges"]
+        selections = self.selections(node, connection_type)
+        edges = [self.selections(s, edge_type) for s in selections if s.name.value == "edges"]
         nodes = [inner for fields in edges for inner in fields if inner.name.value == "node"]
         columns = self.columns(model, node_type, nodes)
         if any(s.name.value == "pageInfo" for s in selections) or any(
@@ -406,7 +615,7 @@ class _Compiler:
             # the page tells whether another follows.
             rank = sa.func.row_number().over(order_by=order).label("position")
             window = (
-                self.rows(relation, row, columns)
+                self.rows(relation, row, columns, condition)
                 .add_columns(rank)
                 .order_by(*order)
                 .offset(offset)
@@ -419,14 +628,14 @@ class _Compiler:
             # The page alone, in the order of its own columns.
             columns = sorted({*columns, *(n for n, _ in ordering)})
             window = (
-                self.rows(relation, row, columns)
+                self.rows(relation, row, columns, condition)
                 .order_by(*order)
                 .offset(offset)
                 .limit(limit)
                 .subquery(self._alias())
             )
             shown = None
-            ordered = [window.c[n].desc() if down else window.c[n] for n, down in ordering]
+            ordered = [_ordered_column(window, n, down) for n, down in ordering]
         pairs: list[Any] = []
         for selection in selections:
             key = selection.alias.value if selection.alias else selection.name.value
@@ -445,7 +654,7 @@ class _Compiler:
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
-                counted = self.rows(relation, row, ["id"]).subquery()
+                counted = self.rows(relation, row, ["id"], condition).subquery()
                 count = sa.select(sa.func.count()).select_from(counted)
                 value = count.scalar_subquery()
             else:
@@ -459,7 +668,7 @@ class _Compiler:
         self, edge_type: GraphQLObjectType, node_type: GraphQLObjectType, node: FieldNode, row: Any
     ) -> Any:
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, edge_type):
             key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
             if name == "cursor":
@@ -485,49 +694,294 @@ class _Compiler:
             "__typename": _text("'PageInfo'"),
         }
         pairs: list[Any] = []
-        for selection in _fields(node):
+        for selection in self.selections(node, self.schema.type_map["PageInfo"]):
             key = selection.alias.value if selection.alias else selection.name.value
             if selection.name.value not in values:
                 raise NotPlannable(f"PageInfo.{selection.name.value}")
             pairs += [_text(f"'{key}'"), values[selection.name.value]]
         return sa.func.json_build_object(*pairs)
 
-    def _page(self, node: FieldNode) -> Page:
+    def _page(
+        self, node: FieldNode, graphql_field: GraphQLField, where: str, model: Any
+    ) -> tuple[Page, Any]:
+        """The paging arguments of a connection field, and the condition of its search
+        if it has one (`where`: the field as criteria.declare names it)."""
         arguments: dict[str, Any] = {"first": None, "after": None}
+        searched = criteria.ARGUMENTS.get(where, {}).get("search")
+        if isinstance(searched, tuple):
+            arguments["search"] = None
+        filter_type = _filter_type(graphql_field)
+        if filter_type is not None:
+            arguments["filter"] = None
+        referring = self._references(graphql_field, where, model)
+        listing = self._memberships(graphql_field, where, model)
+        for name in (*referring, *listing):
+            arguments[name] = None
         for argument in node.arguments or ():
             name = argument.name.value
             if name not in arguments:
                 raise NotPlannable(f"argument {name}")
             value = argument.value
-            if isinstance(value, VariableNode):
+            if name == "filter":
+                arguments[name] = value  # read per request (value_from_ast_untyped)
+            elif isinstance(value, VariableNode):
                 arguments[name] = ("var", value.name.value)
+            elif name in listing and isinstance(value, ListValueNode):
+                if not all(isinstance(v, EnumValueNode) for v in value.values):
+                    raise NotPlannable(f"argument {name}")
+                arguments[name] = [v.value for v in value.values if isinstance(v, EnumValueNode)]
             elif isinstance(value, IntValueNode) and name == "first":
                 arguments[name] = int(value.value)
-            elif isinstance(value, StringValueNode) and name == "after":
+            elif isinstance(value, StringValueNode) and name in ("after", "search", *referring):
                 arguments[name] = value.value
             elif not isinstance(value, NullValueNode):
                 raise NotPlannable(f"argument {name}")
         number = len(self.pages)
-        page = Page(f"offset_{number}", f"limit_{number}", arguments["first"], arguments["after"])
+        condition = None
+        search_name = None
+        if isinstance(searched, tuple):
+            search_name = f"search_{number}"
+            pattern = sa.bindparam(search_name, type_=sa.Text, required=False)
+            # Only the columns this kind of caller may read (gql/schema/criteria.py).
+            columns = criteria.readable_columns(searched, self.actor)
+            condition = sa.or_(pattern.is_(None), pattern_matches(pattern, columns))
+        conditions: list[tuple[str, str, str, frozenset[str]]] = []
+        if filter_type is not None:
+            for name, kind, parameter, names, where_clause in self._filter(
+                filter_type, model, number
+            ):
+                conditions.append((name, kind, parameter, names))
+                condition = where_clause if condition is None else sa.and_(condition, where_clause)
+        references: list[tuple[Any, str, str, str]] = []
+        for name, (column, type_name) in referring.items():
+            if arguments[name] is None:
+                continue  # not given: no condition
+            given = sa.bindparam(f"given_{number}_{name}", type_=sa.Boolean, required=False)
+            row_id = sa.bindparam(f"row_{number}_{name}", type_=sa.Uuid, required=False)
+            references.append((arguments[name], given.key, row_id.key, type_name))
+            clause = sa.or_(sa.not_(given), column == row_id)
+            condition = clause if condition is None else sa.and_(condition, clause)
+        memberships: list[tuple[Any, str, frozenset[str]]] = []
+        for name, (column, names) in listing.items():
+            if arguments[name] is None:
+                continue  # not given: no condition
+            chosen = sa.bindparam(
+                f"among_{number}_{name}", type_=postgresql.ARRAY(sa.Text), required=False
+            )
+            memberships.append((arguments[name], chosen.key, names))
+            # The column stores the members' names, which are the GraphQL names.
+            clause = sa.or_(chosen.is_(None), sa.cast(column, sa.Text) == sa.func.any(chosen))
+            condition = clause if condition is None else sa.and_(condition, clause)
+        page = Page(
+            f"offset_{number}",
+            f"limit_{number}",
+            arguments["first"],
+            arguments["after"],
+            search_name,
+            arguments.get("search"),
+            arguments.get("filter"),
+            tuple(conditions),
+            tuple(references),
+            tuple(memberships),
+        )
         self.pages.append(page)
-        return page
+        return page, condition
+
+    def _memberships(
+        self, graphql_field: GraphQLField, where: str, model: Any
+    ) -> dict[str, tuple[Any, frozenset[str]]]:
+        """The list-of-enum arguments of a list field declared as a column's value
+        (criteria.declare: `viewer.contracts(status:)` reads `Contract.status`), each as
+        (column, the enum's names); only those this kind of caller may read."""
+        declared = criteria.ARGUMENTS.get(where, {})
+        found: dict[str, tuple[Any, frozenset[str]]] = {}
+        for name, argument in graphql_field.args.items():
+            definition = (argument.extensions or {}).get("strawberry-definition")
+            criterion = declared.get(getattr(definition, "python_name", name))
+            enum = _named(argument.type)
+            listed = argument.type
+            while isinstance(listed, GraphQLNonNull):
+                listed = listed.of_type
+            if (
+                isinstance(criterion, criteria.Criterion)
+                and isinstance(listed, GraphQLList)
+                and isinstance(enum, GraphQLEnumType)
+                and criterion.column.class_ is model
+                and criterion.readable_by(self.actor)
+                and set(getattr(criterion.column.type, "enums", ())) == set(enum.values)
+            ):
+                found[name] = (criterion.column, frozenset(enum.values))
+        return found
+
+    def _references(
+        self, graphql_field: GraphQLField, where: str, model: Any
+    ) -> dict[str, tuple[Any, str]]:
+        """The ID arguments of a list field declared as naming a row its rows refer to
+        (criteria.declare: `portalUsers(portalId:)` reads `PortalUser.portal`), each
+        as (column, the row's type); only those this kind of caller may read."""
+        declared = criteria.ARGUMENTS.get(where, {})
+        found: dict[str, tuple[Any, str]] = {}
+        for name, argument in graphql_field.args.items():
+            definition = (argument.extensions or {}).get("strawberry-definition")
+            criterion = declared.get(getattr(definition, "python_name", name))
+            if not (
+                isinstance(criterion, criteria.Criterion)
+                and _named(argument.type).name == "ID"
+                and criterion.column.class_ is model
+                and criterion.readable_by(self.actor)
+            ):
+                continue
+            owner, field = criterion.fields[-1]
+            leads_to = self.schema.type_map[owner].fields[to_camel_case(field.python_name)]
+            found[name] = (criterion.column, _named(leads_to.type).name)
+        return found
+
+    def _filter(
+        self, filter_type: GraphQLInputObjectType, model: Any, number: int
+    ) -> list[tuple[str, str, str, frozenset[str], Any]]:
+        """The conditions of a filter input a plan translates, each as (input field,
+        kind, parameter, the enum's names, WHERE clause true when the parameter is
+        null): the enum equalities and the search declared for it (criteria.py)."""
+        declared = criteria.ARGUMENTS.get(filter_type.name, {})
+        found: list[tuple[str, str, str, frozenset[str], Any]] = []
+        for name, input_field in filter_type.fields.items():
+            definition = (input_field.extensions or {}).get("strawberry-definition")
+            python_name = getattr(definition, "python_name", name)
+            criterion = declared.get(python_name)
+            parameter = f"filter_{number}_{python_name}"
+            value = sa.bindparam(parameter, type_=sa.Text, required=False)
+            if isinstance(criterion, tuple):
+                columns = criteria.readable_columns(criterion, self.actor)
+                own = [c for c in columns if c.class_ is model]
+                contact = [c for c in columns if c.class_ is models.Contact]
+                if model is not models.PortalUser or len(own) + len(contact) != len(columns):
+                    continue  # a search across other rows: the executor's
+                matches = portal_user_pattern_matches(value, own, contact)
+                condition = sa.or_(value.is_(None), matches)
+                found.append((name, "search", parameter, frozenset(), condition))
+            elif (
+                isinstance(criterion, criteria.Criterion)
+                and isinstance(enum := _named(input_field.type), GraphQLEnumType)
+                and criterion.readable_by(self.actor)
+                and criterion.column.class_ is model
+                and set(getattr(criterion.column.type, "enums", ())) == set(enum.values)
+            ):
+                # The column stores the members' names, which are the GraphQL names.
+                stored = sa.cast(criterion.column, sa.Text)
+                condition = sa.or_(value.is_(None), stored == value)
+                found.append((name, "enum", parameter, frozenset(enum.values), condition))
+        return found
 
 
-def _fields(node: FieldNode) -> list[FieldNode]:
-    """The selections of `node`: plain fields only, each response key once."""
+def _filter_type(field: GraphQLField) -> GraphQLInputObjectType | None:
+    """The input object of a field's `filter` argument, if it has one."""
+    argument = field.args.get("filter")
+    named = None if argument is None else _named(argument.type)
+    return named if isinstance(named, GraphQLInputObjectType) else None
+
+
+def _ordered(model: Any, name: str, descending: bool) -> Any:
+    column = getattr(model, name)
+    return column.desc() if descending else column
+
+
+def _ordered_column(table: Any, name: str, descending: bool) -> Any:
+    column = table.c[name]
+    return column.desc() if descending else column
+
+
+def _applies(condition: NamedTypeNode | None, graphql_type: GraphQLNamedType, schema: Any) -> bool:
+    """Whether a fragment with type `condition` applies to an object of `graphql_type`."""
+    if condition is None or condition.name.value == graphql_type.name:
+        return True
+    named = schema.type_map.get(condition.name.value)
+    if isinstance(named, GraphQLInterfaceType) and isinstance(graphql_type, GraphQLObjectType):
+        return named in graphql_type.interfaces
+    return False
+
+
+def _fields(
+    node: Any,
+    graphql_type: GraphQLNamedType,
+    schema: Any,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> list[FieldNode]:
+    """The fields of `node`'s selection on an object of `graphql_type`, as GraphQL's
+    field collection yields them: fragments that apply spread in, a response key
+    selected more than once merged into one field (the executor has validated that
+    they may be). Directives are left to the executor."""
     if node.selection_set is None:
         raise NotPlannable(f"{node.name.value} needs a selection")
+    by_key: dict[str, list[FieldNode]] = {}
+
+    def collect(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotPlannable("directives")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                by_key.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if _applies(selection.type_condition, graphql_type, schema):
+                    collect(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:
+                    raise NotPlannable(f"fragment {name}")
+                if _applies(fragment.type_condition, graphql_type, schema):
+                    collect(fragment.selection_set, seen | {name})
+
+    collect(node.selection_set, frozenset())
     fields: list[FieldNode] = []
-    keys: set[str] = set()
-    for selection in node.selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives:
-            raise NotPlannable("fragments and directives")
-        key = selection.alias.value if selection.alias else selection.name.value
-        if key in keys:
-            raise NotPlannable(f"field {key} selected twice")
-        keys.add(key)
-        fields.append(selection)
+    for same in by_key.values():
+        first = same[0]
+        if len(same) > 1:
+            arguments = {print_ast(f.arguments[0]) if f.arguments else "" for f in same}
+            if (
+                len({f.name.value for f in same}) > 1
+                or any(len(f.arguments or ()) > 1 for f in same)
+                or len(arguments) > 1
+            ):
+                raise NotPlannable("one response key for different fields")
+            if first.selection_set is not None:
+                merged = [s for f in same if f.selection_set for s in f.selection_set.selections]
+                first = FieldNode(
+                    name=first.name,
+                    alias=first.alias,
+                    arguments=first.arguments,
+                    directives=(),
+                    selection_set=SelectionSetNode(selections=tuple(merged)),
+                )
+        fields.append(first)
     return fields
+
+
+def _condition_types(
+    node: FieldNode, schema: Any, fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[Any]:
+    """The types the fragments of `node`'s selection are for (its possible types)."""
+    found: list[Any] = []
+
+    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, InlineFragmentNode) and selection.type_condition:
+                named = schema.type_map.get(selection.type_condition.name.value)
+                if named is not None and named not in found:
+                    found.append(named)
+                walk(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in seen:
+                    raise NotPlannable(f"fragment {name}")
+                named = schema.type_map.get(fragment.type_condition.name.value)
+                if named is not None and named not in found:
+                    found.append(named)
+                walk(fragment.selection_set, seen | {name})
+
+    walk(node.selection_set, frozenset())
+    return found
 
 
 def _symbolic(actor: Actor) -> Actor:
@@ -561,8 +1015,6 @@ def shape_of(actor: Actor) -> tuple[Any, ...]:
 
 def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) != len(document.definitions):
-        raise NotPlannable("fragment definitions")
     chosen = [
         o
         for o in operations
@@ -596,34 +1048,27 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     except GraphQLSyntaxError as exc:
         raise NotPlannable("syntax") from exc
     operation = _operation(document, operation_name)
-    compiler = _Compiler(schema, _symbolic(actor))
-    query_type = schema.query_type
-    pairs: list[Any] = []
-    selections = operation.selection_set.selections
-    for selection in selections:
-        if not isinstance(selection, FieldNode) or selection.directives:
-            raise NotPlannable("fragments and directives")
-        if selection.name.value != "viewer" or selection.arguments:
-            raise NotPlannable(f"Query.{selection.name.value}")
-        if not _permitted(query_type.fields["viewer"], actor):
-            raise NotPlannable("Query.viewer")
-        key = selection.alias.value if selection.alias else "viewer"
-        viewer_type = _named(query_type.fields["viewer"].type)
-        pairs += [_text(f"'{key}'"), compiler.object(viewer_type, selection, None)]
-    if len({p.name for p in pairs[::2]}) != len(selections):
-        raise NotPlannable("a response key twice")
-    data = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
-    pages, required = tuple(compiler.pages), _required(operation)
-    plan = _compiled(sa.select(data), pages, required)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    compiler = _Compiler(schema, _symbolic(actor), fragments)
+    data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
+    pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
+    plan = _compiled(sa.select(data), pages, nodes, required)
     if actor.is_portal_user:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         checked = PORTAL_USER_SESSION.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        plan = replace(plan, with_session=_compiled(combined, pages, required))
+        plan = replace(plan, with_session=_compiled(combined, pages, nodes, required))
     return plan
 
 
-def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: frozenset[str]) -> Plan:
+def _compiled(
+    statement: sa.Select[Any],
+    pages: tuple[Page, ...],
+    nodes: tuple[NodeId, ...],
+    required: frozenset[str],
+) -> Plan:
     # Visibility criteria are constants of the statement (one plan per kind of caller).
     compiled = Compiled.of(statement)
     return Plan(
@@ -632,6 +1077,7 @@ def _compiled(statement: sa.Select[Any], pages: tuple[Page, ...], required: froz
         constants=compiled.constants,
         pages=pages,
         required=required,
+        nodes=nodes,
     )
 
 

@@ -34,6 +34,14 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
+def query_plans_enabled() -> bool:
+    """QUERY_PLANS: on (the default) or off."""
+    raw = os.environ.get("QUERY_PLANS", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise SettingsError(f"QUERY_PLANS must be on or off, not {raw!r}")
+    return raw == "on"
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Environment = "development"
@@ -123,6 +131,11 @@ class Settings:
     # Who may scrape `/metrics` (addresses or CIDRs, as gql/client_address.py sees the
     # caller). Unset: everyone in development and test, nobody in production.
     metrics_allowed: tuple[str, ...] | None = None
+    # Query plans (gql/query_plans.py): reads answered by one compiled SQL statement.
+    # QUERY_PLANS=off answers everything with the executor - the fence of the fast
+    # path: `make test` runs the reading tests both ways, and an answer that differs
+    # between the two can be ruled out in production by switching plans off.
+    query_plans: bool = True
 
     @property
     def development(self) -> bool:
@@ -194,6 +207,7 @@ class Settings:
             documents_url=os.environ.get("DOCUMENTS_URL") or None,
             documents_orphan_grace_seconds=_int("DOCUMENTS_ORPHAN_GRACE_SECONDS", 3600),
             metrics_allowed=_list("METRICS_ALLOWED") if "METRICS_ALLOWED" in os.environ else None,
+            query_plans=query_plans_enabled(),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()

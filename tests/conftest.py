@@ -37,7 +37,7 @@ from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
 from gql.domain.storage import S3Storage, storage_for
 from gql.schema import schema
-from gql.settings import Settings
+from gql.settings import Settings, query_plans_enabled
 from tests.oidc_provider import OidcProvider
 from tests.smtp import SmtpServer, free_port
 
@@ -156,6 +156,8 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         jwt_keys=json.dumps(generate_key_set()),
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
+        # `make test` runs the reading HTTP tests a second time with QUERY_PLANS=off.
+        query_plans=query_plans_enabled(),
     )
 
 

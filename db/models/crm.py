@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from db.base import Base, MeterValue, TenantOwned, enum_column
 from db.models.enums import (
@@ -62,6 +64,22 @@ class Contact(TenantOwned, Base):
         sa.UniqueConstraint("organization_id", "customer_number"),
         sa.CheckConstraint("email = lower(email)", name="email_lower"),
     )
+
+    # The name the portal shows, for a row in Python and as SQL (query plans, lists):
+    # the company, else first and last name. Both halves here so they stay one rule.
+    @hybrid_property
+    def display_name(self) -> str:
+        if self.company_name:
+            return self.company_name
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @display_name.inplace.expression
+    @classmethod
+    def _display_name_sql(cls) -> ColumnElement[str]:
+        names = sa.func.concat_ws(
+            " ", sa.func.nullif(cls.first_name, ""), sa.func.nullif(cls.last_name, "")
+        )
+        return sa.case((cls.company_name != "", cls.company_name), else_=names)
 
 
 class Contract(TenantOwned, Base):
@@ -239,6 +257,28 @@ class Document(TenantOwned, Base):
     opened_at: Mapped[datetime | None]
 
     __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_non_negative"),)
+
+    # For a row in Python and as SQL (query plans), each rule once.
+    @hybrid_property
+    def uploaded_by_customer(self) -> bool:
+        """Uploaded by a portal user (else provided by the utility)."""
+        return self.uploaded_by_id is not None
+
+    @uploaded_by_customer.inplace.expression
+    @classmethod
+    def _uploaded_by_customer_sql(cls) -> ColumnElement[bool]:
+        return cls.uploaded_by_id.is_not(None)
+
+    @hybrid_property
+    def is_new(self) -> bool:
+        """New to the customer: provided by the utility and not downloaded by a portal
+        user yet (what customers upload themselves is never new to them)."""
+        return self.opened_at is None and self.uploaded_by_id is None
+
+    @is_new.inplace.expression
+    @classmethod
+    def _is_new_sql(cls) -> ColumnElement[bool]:
+        return sa.and_(cls.opened_at.is_(None), cls.uploaded_by_id.is_(None))
 
 
 class Payment(TenantOwned, Base):

@@ -163,10 +163,10 @@ class AllowRoles(FieldExtension):
 
     def check(self, actor: Actor, raw: GraphQLResolveInfo[Any]) -> None:
         """Raises Forbidden unless `actor` may resolve the field `raw` describes."""
-        if actor.role not in self.roles:
-            raise Forbidden(f"{raw.parent_type.name}.{raw.field_name}")
-        if self.grant is not None and not actor.may(self.grant):
-            raise Forbidden(f"{raw.parent_type.name}.{raw.field_name}", grant=self.grant)
+        if not self.permits(actor):
+            # The role may read the field, the permission group does not grant it: say which.
+            grant = self.grant if actor.role in self.roles else None
+            raise Forbidden(f"{raw.parent_type.name}.{raw.field_name}", grant=grant)
         if actor.is_impersonated and raw.parent_type is raw.schema.mutation_type:
             allowed = self.impersonation is Impersonation.ALWAYS or (
                 self.impersonation is Impersonation.IF_PORTAL_ALLOWS and actor.impersonation_writes

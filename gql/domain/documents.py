@@ -552,9 +552,8 @@ async def delete(
 
 
 def is_new(document: models.Document) -> bool:
-    """New to the customer: provided by the utility and not downloaded by a portal user
-    yet (what customers upload themselves is never new to them)."""
-    return document.opened_at is None and document.uploaded_by_id is None
+    """New to the customer (the rule: `models.Document.is_new`)."""
+    return bool(document.is_new)
 
 
 # --- Download ------------------------------------------------------------------------------------

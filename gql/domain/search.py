@@ -14,12 +14,27 @@ import sqlalchemy as sa
 from db import models
 
 
-def text_matches(text: str, columns: Sequence[Any]) -> Any:
-    """Rows one of whose `columns` contains `text`; no columns: no rows."""
+def search_pattern(text: str) -> str:
+    """The LIKE pattern of a search text: the trimmed text anywhere in a value, with
+    `%`, `_` and the escape character `/` matching themselves."""
     part = text.strip()
+    escaped = part.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def pattern_matches(pattern: Any, columns: Sequence[Any]) -> Any:
+    """Rows one of whose `columns` matches `pattern` in any case: a `search_pattern`,
+    or a statement parameter holding one (query plans); no columns: no rows."""
     if not columns:
         return sa.false()
-    return sa.or_(*(column.icontains(part, autoescape=True) for column in columns))
+    return sa.or_(
+        *(sa.func.lower(column).like(sa.func.lower(pattern), escape="/") for column in columns)
+    )
+
+
+def text_matches(text: str, columns: Sequence[Any]) -> Any:
+    """Rows one of whose `columns` contains `text`; no columns: no rows."""
+    return pattern_matches(search_pattern(text), columns)
 
 
 def contact_matches(text: str, columns: Sequence[Any]) -> Any:
@@ -32,9 +47,16 @@ def portal_user_matches(
 ) -> Any:
     """Portal users one of whose `user_columns` (login email) contains `text`, or whose
     contact matches it in one of `contact_columns`."""
+    return portal_user_pattern_matches(search_pattern(text), user_columns, contact_columns)
+
+
+def portal_user_pattern_matches(
+    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+) -> Any:
+    """`portal_user_matches` of a `search_pattern` (or a parameter holding one)."""
     user, contact = models.PortalUser, models.Contact
-    own = text_matches(text, user_columns)
+    own = pattern_matches(pattern, user_columns)
     if not contact_columns:
         return own
-    of_contact = sa.select(contact.id).where(contact_matches(text, contact_columns))
+    of_contact = sa.select(contact.id).where(pattern_matches(pattern, contact_columns))
     return sa.or_(own, user.contact_id.in_(of_contact))

@@ -235,7 +235,11 @@ class PortalGraphQL(GraphQL[Context, None]):
     ) -> tuple[ExecutionResult, bool]:
         """The session check and plan, else the executor (whose answer may be planned
         from now on); whether a plan answered."""
-        plannable = request_adapter.method == "POST" and request_data.query is not None
+        plannable = (
+            self.settings.query_plans
+            and request_adapter.method == "POST"
+            and request_data.query is not None
+        )
         answer = await self.plans.answer(request_data, context, plannable=plannable)
         if answer is not None:
             return answer, True

@@ -76,7 +76,10 @@ async def query_page(
         rows = await page(offset, limit)
     if counted is not None:
         return connection(rows, offset=offset, limit=limit, total=counted)
-    known = offset + len(rows) if len(rows) <= limit else None
+    # The total follows from a page that ends the list, unless the page is past the
+    # end (an `after` beyond the last row): then only a count knows it.
+    ends = len(rows) <= limit and (len(rows) > 0 or offset == 0)
+    known = offset + len(rows) if ends else None
     return connection(rows, offset=offset, limit=limit, total=known if known is not None else count)
 
 

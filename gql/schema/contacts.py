@@ -16,8 +16,10 @@ from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.domain import contacts, portal_access
 from gql.domain.search import contact_matches
-from gql.resolvers.common import load_one, query_page
-from gql.schema import criteria
+from gql.resolvers import relations
+from gql.resolvers.common import load_one
+from gql.resolvers.relations import declared
+from gql.schema import criteria, related
 from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import node_uuid
 from gql.schema.pagination import AFTER, PAGE, Connection
@@ -53,7 +55,11 @@ criteria.declare("Query.contacts", search=CONTACT_SEARCH)
 class Query:
     """Contacts: fields of the root `Query` (merged in root.py)."""
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Contacts the caller may see, by name.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        description="Contacts the caller may see, by name.",
+        metadata=declared(relations.CONTACTS),
+    )
     async def contacts(
         self,
         info: Info,
@@ -67,7 +73,7 @@ class Query:
             strawberry.argument(description="Conditions the contacts must meet."),
         ] = None,
     ) -> Connection[Contact] | None:
-        contact, actor = models.Contact, info.context.actor
+        actor = info.context.actor
         where: list[Any] = []
         if search and search.strip():
             where.append(contact_matches(search, criteria.readable_columns(CONTACT_SEARCH, actor)))
@@ -77,13 +83,8 @@ class Query:
             portal = node_uuid(filter.portal_id, "Portal") if filter.portal_id else None
             without = portal_access.without_access(portal)
             where.append(without if not filter.has_portal_user else ~without)
-        return await query_page(
-            info,
-            contact,
-            first,
-            after,
-            where=tuple(where),
-            order_by=(contact.last_name, contact.first_name, contact.company_name),
+        return await related.page_of(
+            relations.CONTACTS, info, None, first, after, where=tuple(where)
         )
 
     @allow(STAFF_AND_PORTAL_USERS, description="A contact by ID; null if not visible.")

@@ -21,8 +21,10 @@ from gql.auth.permissions import (
 )
 from gql.context import Info
 from gql.domain import documents
-from gql.resolvers.common import load_one, load_page, readings_page
-from gql.schema import billing, criteria, enums, results, rules
+from gql.resolvers import relations
+from gql.resolvers.common import load_one
+from gql.resolvers.relations import declared
+from gql.schema import billing, criteria, enums, related, results, rules
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor
@@ -93,90 +95,34 @@ class Contact(RowNode):
     )
     created_at: datetime | None = allow(STAFF, description="When the contact was created.")
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Company name, or first and last name.")
-    def display_name(self) -> str | None:
-        row = row_of(self)
-        if row.company_name:
-            return cast(str, row.company_name)
-        return " ".join(part for part in (row.first_name, row.last_name) if part)
+    display_name: str | None = allow(
+        STAFF_AND_PORTAL_USERS, description="Company name, or first and last name."
+    )
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Postal address.")
-    def address(self) -> Address | None:
-        row = row_of(self)
-        return Address(
-            street=row.street,
-            house_number=row.house_number,
-            postal_code=row.postal_code,
-            city=row.city,
-            country=row.country,
-        )
+    address: Address | None = related.columns(
+        Address, relations.CONTACT_ADDRESS, STAFF_AND_PORTAL_USERS, description="Postal address."
+    )
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Contracts of the contact, by number.")
-    async def contracts(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Contract] | None:
-        column = models.Contract.contact_id
-        return await load_page(
-            info,
-            column,
-            row_of(self).id,
-            first,
-            after,
-            models.Contract.number,
-            last=last,
-            before=before,
-        )
+    contracts: Connection[Contract] | None = related.page(
+        relations.CONTACT_CONTRACTS,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Contracts of the contact, by number.",
+    )
 
-    @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="Orders of the contact, newest first.")
-    async def orders(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Order] | None:
-        order = models.Order
-        return await load_page(
-            info,
-            order.contact_id,
-            row_of(self).id,
-            first,
-            after,
-            order.created_at.desc(),
-            last=last,
-            before=before,
-        )
+    orders: Connection[Order] | None = related.page(
+        relations.CONTACT_ORDERS,
+        STAFF_AND_CUSTOMER,
+        grant=ORDER,
+        description="Orders of the contact, newest first.",
+    )
 
-    @allow(
+    opportunities: Connection[Opportunity] | None = related.page(
+        relations.CONTACT_OPPORTUNITIES,
         STAFF_AND_CUSTOMER,
         grant=OPPORTUNITY,
         description="Opportunities of the contact, newest first.",
     )
-    async def opportunities(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Opportunity] | None:
-        model = models.Opportunity
-        return await load_page(
-            info,
-            model.contact_id,
-            row_of(self).id,
-            first,
-            after,
-            model.created_at.desc(),
-            last=last,
-            before=before,
-        )
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -188,7 +134,10 @@ class Contact(RowNode):
         return await processes_of(info, models.Process.contact_id, row_of(self).id)
 
     @allow(
-        STAFF_AND_CUSTOMER, grant=DOCUMENT, description="Documents of the contact, newest first."
+        STAFF_AND_CUSTOMER,
+        grant=DOCUMENT,
+        description="Documents of the contact, newest first.",
+        metadata=declared(relations.CONTACT_DOCUMENTS),
     )
     async def documents(
         self,
@@ -206,12 +155,10 @@ class Contact(RowNode):
             strawberry.argument(description="Only documents of this contract."),
         ] = None,
     ) -> Connection[Document] | None:
-        model, actor = models.Document, info.context.actor
+        actor = info.context.actor
         given = {"type": type, "contract_id": contract_id}
         criteria.require_given("Contact.documents", given, actor)
-        rows = await info.context.loaders.by_fk(model.contact_id, model.created_at.desc()).load(
-            row_of(self).id
-        )
+        rows = await related.load_related(relations.CONTACT_DOCUMENTS, info, row_of(self))
         # Filtered among the contact's documents the loader already has: the same one
         # statement for every contact of the page, whatever the filters.
         if type is not None:
@@ -246,26 +193,9 @@ class Contact(RowNode):
     ) -> billing.BillingAccount | None:
         return await billing.billing_account(info, row_of(self), contract_id, since, until)
 
-    @allow(STAFF, description="Portal users assigned to the contact.")
-    async def portal_users(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[PortalUserRef] | None:
-        model = models.PortalUser
-        return await load_page(
-            info,
-            model.contact_id,
-            row_of(self).id,
-            first,
-            after,
-            model.created_at,
-            last=last,
-            before=before,
-        )
+    portal_users: Connection[PortalUserRef] | None = related.page(
+        relations.CONTACT_PORTAL_USERS, STAFF, description="Portal users assigned to the contact."
+    )
 
 
 # What `contacts(search:)` matches, each column behind its field: installers, who see
@@ -325,20 +255,20 @@ class Contract(RowNode):
     def iban_masked(self) -> str | None:
         return mask_iban(row_of(self).iban)
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="Delivery address.")
-    def delivery_address(self) -> Address | None:
-        row = row_of(self)
-        return Address(
-            street=row.delivery_street,
-            house_number=row.delivery_house_number,
-            postal_code=row.delivery_postal_code,
-            city=row.delivery_city,
-            country="DE",
-        )
+    delivery_address: Address | None = related.columns(
+        Address,
+        relations.CONTRACT_DELIVERY_ADDRESS,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Delivery address.",
+    )
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract's holder.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).contact_id)
+    contact: Contact | None = related.one(
+        relations.CONTRACT_CONTACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract's holder.",
+    )
 
     @allow(STAFF_AND_CUSTOMER, grant=PAYMENT, description="Sum of overdue payments in EUR.")
     async def overdue_amount(self, info: Info) -> Decimal | None:
@@ -350,51 +280,19 @@ class Contract(RowNode):
             Decimal("0.00"),
         )
 
-    @allow(STAFF_AND_CUSTOMER, grant=METER, description="Meters of the contract, by number.")
-    async def meters(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Meter] | None:
-        model = models.Meter
-        return await load_page(
-            info,
-            model.contract_id,
-            row_of(self).id,
-            first,
-            after,
-            model.number,
-            last=last,
-            before=before,
-        )
+    meters: Connection[Meter] | None = related.page(
+        relations.CONTRACT_METERS,
+        STAFF_AND_CUSTOMER,
+        grant=METER,
+        description="Meters of the contract, by number.",
+    )
 
-    @allow(
+    payments: Connection[Payment] | None = related.page(
+        relations.CONTRACT_PAYMENTS,
         STAFF_AND_CUSTOMER,
         grant=PAYMENT,
         description="Payments of the contract, latest due date first.",
     )
-    async def payments(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Payment] | None:
-        model = models.Payment
-        return await load_page(
-            info,
-            model.contract_id,
-            row_of(self).id,
-            first,
-            after,
-            model.due_date.desc(),
-            last=last,
-            before=before,
-        )
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -491,22 +389,13 @@ class MeterRegister(RowNode):
     ) -> list[billing.Consumption] | None:
         return await billing.register_consumption(info, row_of(self), interval, since, until)
 
-    @allow(
+    readings: Connection[MeterReading] | None = related.page(
+        relations.REGISTER_READINGS,
         STAFF_AND_PORTAL_USERS,
         grant=METER,
         description="Readings of this register only (e.g. the high tariff of a two-tariff"
         " meter), newest first.",
     )
-    async def readings(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[MeterReading] | None:
-        column = models.MeterReading.register_id
-        return await readings_page(info, column, row_of(self).id, first, after, last, before)
 
 
 @strawberry.type(description="A meter of a contract.")
@@ -532,34 +421,27 @@ class Meter(RowNode):
         STAFF_AND_PORTAL_USERS, grant=METER, description="Where it is installed."
     )
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract the meter belongs to.")
-    async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, row_of(self).contract_id)
+    contract: Contract | None = related.one(
+        relations.METER_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract the meter belongs to.",
+    )
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="Registers (counters) of the meter.")
-    async def registers(self, info: Info) -> list[MeterRegister] | None:
-        model = models.MeterRegister
-        return cast(
-            list[MeterRegister],
-            await info.context.loaders.by_fk(model.meter_id, model.obis_code).load(row_of(self).id),
-        )
+    registers: list[MeterRegister] | None = related.rows(
+        relations.METER_REGISTERS,
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="Registers (counters) of the meter.",
+    )
 
-    @allow(
+    readings: Connection[MeterReading] | None = related.page(
+        relations.METER_READINGS,
         STAFF_AND_PORTAL_USERS,
         grant=METER,
         description="Readings of all its registers, newest first (see MeterRegister.readings"
         " for one register).",
     )
-    async def readings(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[MeterReading] | None:
-        column = models.MeterReading.meter_id
-        return await readings_page(info, column, row_of(self).id, first, after, last, before)
 
 
 @strawberry.type(description="A reading of a meter register.")
@@ -585,13 +467,16 @@ class MeterReading(RowNode):
     async def photo(self, info: Info) -> Document | None:
         return await load_one(info, models.Document, row_of(self).photo_document_id)
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The register read.")
-    async def register(self, info: Info) -> MeterRegister | None:
-        return await load_one(info, models.MeterRegister, row_of(self).register_id)
+    register: MeterRegister | None = related.one(
+        relations.READING_REGISTER,
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="The register read.",
+    )
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter read.")
-    async def meter(self, info: Info) -> Meter | None:
-        return await load_one(info, models.Meter, row_of(self).meter_id)
+    meter: Meter | None = related.one(
+        relations.READING_METER, STAFF_AND_PORTAL_USERS, grant=METER, description="The meter read."
+    )
 
 
 @strawberry.type(description="An order of a customer, possibly handled by an installer.")
@@ -619,19 +504,27 @@ class Order(RowNode):
         STAFF_AND_CUSTOMER, grant=ORDER, description="Why the customer declined the offer."
     )
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=ORDER, description="The customer who ordered.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).contact_id)
-
-    @allow(
-        STAFF, Role.INSTALLER, grant=ORDER, description="The installer partner handling the order."
+    contact: Contact | None = related.one(
+        relations.ORDER_CONTACT,
+        STAFF_AND_PORTAL_USERS,
+        grant=ORDER,
+        description="The customer who ordered.",
     )
-    async def partner(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).partner_contact_id)
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=METER, description="The meter the order concerns.")
-    async def meter(self, info: Info) -> Meter | None:
-        return await load_one(info, models.Meter, row_of(self).meter_id)
+    partner: Contact | None = related.one(
+        relations.ORDER_PARTNER,
+        STAFF,
+        Role.INSTALLER,
+        grant=ORDER,
+        description="The installer partner handling the order.",
+    )
+
+    meter: Meter | None = related.one(
+        relations.ORDER_METER,
+        STAFF_AND_PORTAL_USERS,
+        grant=METER,
+        description="The meter the order concerns.",
+    )
 
     @allow(
         STAFF_AND_PORTAL_USERS,
@@ -658,9 +551,12 @@ class Opportunity(RowNode):
         STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="When it was created."
     )
 
-    @allow(STAFF_AND_CUSTOMER, grant=OPPORTUNITY, description="The contact it is for.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).contact_id)
+    contact: Contact | None = related.one(
+        relations.OPPORTUNITY_CONTACT,
+        STAFF_AND_CUSTOMER,
+        grant=OPPORTUNITY,
+        description="The contact it is for.",
+    )
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -698,31 +594,32 @@ class Document(RowNode):
             return None
         return links_for(info.context.settings).url(row_of(self).id, holder, datetime.now(UTC))
 
-    @allow(
+    is_new: bool | None = allow(
         STAFF_AND_CUSTOMER,
         grant=DOCUMENT,
         description="Not opened by the customer yet: provided by the utility and not"
         " downloaded by a portal user (their own uploads are never new).",
     )
-    def is_new(self) -> bool | None:
-        return documents.is_new(row_of(self))
-
-    @allow(
+    uploaded_by_customer: bool | None = allow(
         STAFF_AND_CUSTOMER,
         grant=DOCUMENT,
         description="Uploaded by a portal user; only such documents can customers delete"
         " (the one who uploaded it).",
     )
-    def uploaded_by_customer(self) -> bool | None:
-        return row_of(self).uploaded_by_id is not None
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it belongs to, if any.")
-    async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, row_of(self).contract_id)
+    contract: Contract | None = related.one(
+        relations.DOCUMENT_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract it belongs to, if any.",
+    )
 
-    @allow(STAFF_AND_CUSTOMER, grant=ORDER, description="The order it belongs to, if any.")
-    async def order(self, info: Info) -> Order | None:
-        return await load_one(info, models.Order, row_of(self).order_id)
+    order: Order | None = related.one(
+        relations.DOCUMENT_ORDER,
+        STAFF_AND_CUSTOMER,
+        grant=ORDER,
+        description="The order it belongs to, if any.",
+    )
 
 
 @strawberry.type(description="A payment due on or made for a contract.")
@@ -744,9 +641,12 @@ class Payment(RowNode):
         STAFF_AND_CUSTOMER, grant=PAYMENT, description="Payment reference."
     )
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract paid for.")
-    async def contract(self, info: Info) -> Contract | None:
-        return await load_one(info, models.Contract, row_of(self).contract_id)
+    contract: Contract | None = related.one(
+        relations.PAYMENT_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract paid for.",
+    )
 
 
 # The billing account's filters: the items' contract and due date, their status and kind.

@@ -18,8 +18,10 @@ from gql.context import Info
 from gql.domain import portal_access
 from gql.domain.registration import AccessConfig
 from gql.domain.search import portal_user_matches
-from gql.resolvers.common import load_one, query_page
-from gql.schema import criteria, enums
+from gql.resolvers import relations
+from gql.resolvers.common import query_page
+from gql.resolvers.relations import declared
+from gql.schema import criteria, enums, related
 from gql.schema.crm import CONTACT_SEARCH, Contact
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection
@@ -48,17 +50,17 @@ class PortalUser(RowNode):
     async def totp_enabled(self, info: Info) -> bool | None:
         return await info.context.loaders.totp_enabled.load(row_of(self).id)
 
-    @allow(STAFF_AND_PORTAL_USERS, description="The assigned contact.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).contact_id)
-
-    @allow(STAFF_AND_PORTAL_USERS, description="The portal of this login.")
-    async def portal(self, info: Info) -> Portal | None:
-        return await load_one(info, models.Portal, row_of(self).portal_id)
-
-    @allow(STAFF_AND_PORTAL_USERS, description="The permission group.")
-    async def permission_group(self, info: Info) -> PermissionGroup | None:
-        return await load_one(info, models.PermissionGroup, row_of(self).permission_group_id)
+    contact: Contact | None = related.one(
+        relations.PORTAL_USER_CONTACT, STAFF_AND_PORTAL_USERS, description="The assigned contact."
+    )
+    portal: Portal | None = related.one(
+        relations.PORTAL_USER_PORTAL,
+        STAFF_AND_PORTAL_USERS,
+        description="The portal of this login.",
+    )
+    permission_group: PermissionGroup | None = related.one(
+        relations.PORTAL_USER_GROUP, STAFF_AND_PORTAL_USERS, description="The permission group."
+    )
 
 
 # What a portal user search matches: the login email, and what a contact search
@@ -405,7 +407,11 @@ async def delete_portal_user(
 class Query:
     """Portal users: fields of the root `Query` (merged in root.py)."""
 
-    @allow(STAFF, description="Portal users (Portal Zugänge), filtered and sorted.")
+    @allow(
+        STAFF,
+        description="Portal users (Portal Zugänge), filtered and sorted.",
+        metadata=declared(relations.PORTAL_USERS),
+    )
     async def portal_users(
         self,
         info: Info,
@@ -429,9 +435,12 @@ class Query:
             where.append(user.portal_id == node_uuid(portal_id, "Portal"))
         if filter is not None:
             where.extend(filter.conditions(actor))
-        order = order_by or PortalUserOrder()
+        if order_by is None:  # the declared order, newest first
+            return await related.page_of(
+                relations.PORTAL_USERS, info, None, first, after, None, None, tuple(where)
+            )
         return await query_page(
-            info, user, first, after, where=tuple(where), order_by=order.columns(actor)
+            info, user, first, after, where=tuple(where), order_by=order_by.columns(actor)
         )
 
 

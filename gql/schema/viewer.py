@@ -12,8 +12,10 @@ from gql.auth.actor import Role
 from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.domain.search import text_matches
-from gql.resolvers.common import load_one, query_page
-from gql.schema import change_requests, criteria, enums
+from gql.resolvers import relations
+from gql.resolvers.common import load_one
+from gql.resolvers.relations import declared
+from gql.schema import change_requests, criteria, enums, related
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
@@ -72,11 +74,11 @@ class Viewer:
             Portal | None, await load_one(info, models.Portal, info.context.actor.portal_id)
         )
 
-    @allow(PORTAL_USERS, description="The caller's contact (the partner for installers).")
-    async def contact(self, info: Info) -> Contact | None:
-        return cast(
-            Contact | None, await load_one(info, models.Contact, info.context.actor.contact_id)
-        )
+    contact: Contact | None = related.one(
+        relations.VIEWER_CONTACT,
+        PORTAL_USERS,
+        description="The caller's contact (the partner for installers).",
+    )
 
     my_change_requests: Connection[ChangeRequest] | None = allow(
         Role.CUSTOMER,
@@ -85,7 +87,12 @@ class Viewer:
         resolver=change_requests.my_change_requests,
     )
 
-    @allow(Role.CUSTOMER, grant=CONTRACT, description="The customer's contracts, by number.")
+    @allow(
+        Role.CUSTOMER,
+        grant=CONTRACT,
+        description="The customer's contracts, by number.",
+        metadata=declared(relations.VIEWER_CONTRACTS),
+    )
     async def contracts(
         self,
         info: Info,
@@ -110,44 +117,22 @@ class Viewer:
         if search and search.strip():
             columns = criteria.readable_columns(VIEWER_CONTRACT_SEARCH, actor)
             where.append(text_matches(search, columns))
-        return await query_page(
-            info,
-            contract,
-            first,
-            after,
-            where=tuple(where),
-            order_by=(contract.number,),
-            last=last,
-            before=before,
+        return await related.page_of(
+            relations.VIEWER_CONTRACTS, info, None, first, after, last, before, tuple(where)
         )
 
-    @allow(
+    meters: Connection[Meter] | None = related.page(
+        relations.VIEWER_METERS,
         PORTAL_USERS,
         grant=METER,
         description="Meters of the customer, or assigned to the installer.",
     )
-    async def meters(
-        self,
-        info: Info,
-        first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-        after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-    ) -> Connection[Meter] | None:
-        return await query_page(
-            info,
-            models.Meter,
-            first,
-            after,
-            order_by=(models.Meter.number,),
-            last=last,
-            before=before,
-        )
 
     @allow(
         PORTAL_USERS,
         grant=ORDER,
         description="Orders of the customer, or assigned to the installer.",
+        metadata=declared(relations.VIEWER_ORDERS),
     )
     async def orders(
         self,
@@ -164,15 +149,8 @@ class Viewer:
         order = models.Order
         criteria.require_given("Viewer.orders", {"status": status}, info.context.actor)
         where = () if status is None else (order.status.in_(status),)
-        return await query_page(
-            info,
-            order,
-            first,
-            after,
-            where=where,
-            order_by=(order.created_at.desc(),),
-            last=last,
-            before=before,
+        return await related.page_of(
+            relations.VIEWER_ORDERS, info, None, first, after, last, before, where
         )
 
 

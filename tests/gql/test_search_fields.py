@@ -52,6 +52,7 @@ PAGING = frozenset({"first", "after", "last", "before"})
 # Arguments that are neither a filter nor a sort key, and why.
 NOT_CRITERIA = {
     "Query.previewEmailTemplate": "renders the template it is given; lists nothing",
+    "Query.loginOptions": "answers from the portal's settings alone, whatever the email",
 }
 
 # Every free-text search and how to run it: (list field, query, rows, join to them).

@@ -1,0 +1,174 @@
+"""Relations between rows, each declared once and read by both engines.
+
+A field that leads from one row to others (a contract's meters, a reading's meter, the
+viewer's contracts) declares here which rows it leads to: their model, the columns that
+join them to the row the field is on, their order (the id ends every order) and
+whether they are a page, a list or one row. The Strawberry resolver of the field is
+derived from the declaration (through the per-request loaders,
+filtered by `scope.visible`; gql/schema/related.py), and so is the SQL a query plan builds for it
+(gql/query_plans.py reads the declaration from the field's metadata, `RELATION`).
+Changing the order or the join here changes both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from db import models
+
+# The key of a field's metadata under which its relation is declared.
+RELATION = "relation"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """The rows a field leads to.
+
+    `parent` is the model of the row the field is on (None on the root and the viewer,
+    which have no row); `join` is (column of these rows, column of the parent row). At
+    the viewer a single row is named by an attribute of the caller (`viewer`, e.g. the
+    contact id), a page is every visible row. `order` is (column, descending) pairs;
+    the id ends every order, descending with `newest_ids_first`. `ranked`: newest
+    first per parent through the window loader (readings), which reads no more rows
+    than the page."""
+
+    model: type[Any]
+    parent: type[Any] | None = None
+    join: tuple[str, str] = ("id", "id")
+    order: tuple[tuple[str, bool], ...] = ()
+    kind: str = "page"  # "page" (a Connection), "list" or "one"
+    viewer: str | None = None
+    newest_ids_first: bool = False
+    ranked: bool = False
+
+    @property
+    def many(self) -> bool:
+        return self.kind != "one"
+
+    @property
+    def key(self) -> str | None:
+        """The column of the parent row the join reads (None without a parent)."""
+        return None if self.parent is None else self.join[1]
+
+    def ordering(self) -> tuple[tuple[str, bool], ...]:
+        """The whole order as (column, descending) pairs, the id last."""
+        return (*self.order, ("id", self.newest_ids_first))
+
+    def order_by(self) -> tuple[Any, ...]:
+        """The order as SQLAlchemy expressions, without the id (the loaders add it)."""
+        columns = (getattr(self.model, name) for name, _ in self.order)
+        return tuple(
+            column.desc() if down else column
+            for column, (_, down) in zip(columns, self.order, strict=True)
+        )
+
+    def join_column(self) -> Any:
+        """The column of these rows that holds the parent's key."""
+        return getattr(self.model, self.join[0])
+
+
+@dataclass(frozen=True)
+class Columns:
+    """An object made of columns of the row the field is on (an address): each field
+    of the object (by its Python name) and the column it shows, or a constant."""
+
+    columns: tuple[tuple[str, str], ...]
+    constants: tuple[tuple[str, Any], ...] = ()
+
+    def values(self, row: Any) -> dict[str, Any]:
+        """The object's fields for `row`, as the executor builds the object."""
+        return {
+            **{name: getattr(row, column) for name, column in self.columns},
+            **dict(self.constants),
+        }
+
+
+def declared(relation: Relation | Columns) -> dict[str, Relation | Columns]:
+    """The metadata of a field that follows `relation` (or shows those columns)."""
+    return {RELATION: relation}
+
+
+_BY_NUMBER = (("number", False),)
+_NEWEST = (("created_at", True),)
+
+
+def _below(
+    model: type[Any], parent: type[Any], column: str, order: tuple[tuple[str, bool], ...]
+) -> Relation:
+    return Relation(model, parent, (column, "id"), order)
+
+
+def _above(model: type[Any], parent: type[Any], column: str) -> Relation:
+    return Relation(model, parent, ("id", column), kind="one")
+
+
+# --- The relations of the CRM types (gql/schema/crm.py, viewer.py, contacts.py) ---------
+
+VIEWER_CONTACT = Relation(models.Contact, kind="one", viewer="contact_id")
+VIEWER_CONTRACTS = Relation(models.Contract, order=_BY_NUMBER)
+VIEWER_METERS = Relation(models.Meter, order=_BY_NUMBER)
+VIEWER_ORDERS = Relation(models.Order, order=_NEWEST)
+CONTACTS = Relation(
+    models.Contact, order=(("last_name", False), ("first_name", False), ("company_name", False))
+)
+
+# Staff's list of portal users, newest first unless the caller sorts it otherwise.
+PORTAL_USERS = Relation(models.PortalUser, order=_NEWEST)
+PORTAL_USER_CONTACT = _above(models.Contact, models.PortalUser, "contact_id")
+PORTAL_USER_PORTAL = _above(models.Portal, models.PortalUser, "portal_id")
+PORTAL_USER_GROUP = _above(models.PermissionGroup, models.PortalUser, "permission_group_id")
+
+CONTACT_CONTRACTS = _below(models.Contract, models.Contact, "contact_id", _BY_NUMBER)
+CONTACT_ORDERS = _below(models.Order, models.Contact, "contact_id", _NEWEST)
+CONTACT_OPPORTUNITIES = _below(models.Opportunity, models.Contact, "contact_id", _NEWEST)
+CONTACT_DOCUMENTS = _below(models.Document, models.Contact, "contact_id", _NEWEST)
+CONTACT_PORTAL_USERS = _below(
+    models.PortalUser, models.Contact, "contact_id", (("created_at", False),)
+)
+
+CONTRACT_CONTACT = _above(models.Contact, models.Contract, "contact_id")
+CONTRACT_METERS = _below(models.Meter, models.Contract, "contract_id", _BY_NUMBER)
+CONTRACT_PAYMENTS = _below(models.Payment, models.Contract, "contract_id", (("due_date", True),))
+
+METER_CONTRACT = _above(models.Contract, models.Meter, "contract_id")
+METER_REGISTERS = Relation(
+    models.MeterRegister,
+    models.Meter,
+    ("meter_id", "id"),
+    (("obis_code", False),),
+    kind="list",
+)
+METER_READINGS = Relation(
+    models.MeterReading,
+    models.Meter,
+    ("meter_id", "id"),
+    (("read_at", True),),
+    newest_ids_first=True,
+    ranked=True,
+)
+REGISTER_READINGS = Relation(
+    models.MeterReading,
+    models.MeterRegister,
+    ("register_id", "id"),
+    (("read_at", True),),
+    newest_ids_first=True,
+    ranked=True,
+)
+READING_METER = _above(models.Meter, models.MeterReading, "meter_id")
+READING_REGISTER = _above(models.MeterRegister, models.MeterReading, "register_id")
+
+ORDER_CONTACT = _above(models.Contact, models.Order, "contact_id")
+ORDER_PARTNER = _above(models.Contact, models.Order, "partner_contact_id")
+ORDER_METER = _above(models.Meter, models.Order, "meter_id")
+OPPORTUNITY_CONTACT = _above(models.Contact, models.Opportunity, "contact_id")
+DOCUMENT_CONTRACT = _above(models.Contract, models.Document, "contract_id")
+DOCUMENT_ORDER = _above(models.Order, models.Document, "order_id")
+PAYMENT_CONTRACT = _above(models.Contract, models.Payment, "contract_id")
+
+_ADDRESS = ("street", "house_number", "postal_code", "city")
+CONTACT_ADDRESS = Columns(tuple((name, name) for name in (*_ADDRESS, "country")))
+# Contracts are supplied in Germany; the delivery address has no country column.
+CONTRACT_DELIVERY_ADDRESS = Columns(
+    tuple((name, f"delivery_{name}") for name in _ADDRESS), (("country", "DE"),)
+)

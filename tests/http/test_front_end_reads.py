@@ -1,0 +1,199 @@
+"""The reads the front-end makes, each as its page sends it (the workloads of issue 17):
+how many statements a request costs once the document is known (the first request is
+the executor's, which makes the document plannable), whether a query plan answered
+it, and that the answer is the one the executor gives with plans switched off."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from db import demo
+from db.session import Database
+from gql.app import create_app
+from gql.auth.tokens import TokenService
+from gql.settings import Settings
+from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, global_id
+from tests.statement_helpers import counting_statements, is_plan
+
+DASHBOARD = (
+    "{ viewer { contact { displayName } contracts { edges { node { number"
+    " meters { edges { node { number readings(first: 3) { edges { node { value readAt } } }"
+    " } } } } } } } }"
+)
+PORTAL_HOME = (
+    "{ portalHome { language tiles { id kind position title text buttonLabel url journeyId"
+    " imageUrl linkUrl entity limit contracts { number tariffName } meters { number unit }"
+    " documents { name createdAt } payments { amount dueDate } } } }"
+)
+CONTRACT_PAGE = """
+query Contract($id: ID!) {
+  node(id: $id) { __typename id ... on Contract {
+    number tariffName status installmentAmount installmentInterval dueDay paymentMethod
+    installmentRules { minAmount maxAmount changePossible nextChangeAt needsApproval }
+    meters { edges { node { id number unit
+      registers { id obisCode name latest: readings(first: 1) { edges { node { value readAt } } } }
+    } } }
+    payments(first: 10) { edges { node { kind status amount dueDate } } }
+  } }
+  viewer {
+    contact {
+      documents(first: 10, contractId: $id) { edges { node { id name type createdAt } } }
+      opportunities { edges { node { id title status } } }
+    }
+    myChangeRequests { edges { node { id attribute status createdAt } } }
+  }
+}
+"""
+DOCUMENTS = """
+query Documents($first: Int) {
+  viewer { contact { documents(first: $first) { totalCount
+    edges { cursor node { id name type mimeType sizeBytes createdAt isNew uploadedByCustomer } }
+  } } }
+}
+"""
+PORTAL_USERS = """
+query PortalUsers($first: Int, $portal: ID, $filter: PortalUserFilter) {
+  portalUsers(first: $first, portalId: $portal, filter: $filter) { totalCount
+    edges { node { id email registrationStatus assignmentStatus lastLoginAt createdAt
+      contact { id displayName customerNumber } } }
+  }
+}
+"""
+STAFF_CONTACTS = """
+query Contacts($first: Int!, $search: Line!) {
+  contacts(first: $first, search: $search) { totalCount edges { node { id displayName
+    contracts { totalCount edges { node { id number
+      meters { edges { node { id number
+        readings(first: 12) { totalCount edges { node { id value readAt } } }
+      } } }
+    } } }
+  } } }
+}
+"""
+INSTALLER_CONTACTS = """
+query Contacts($first: Int) {
+  contacts(first: $first) { edges { node { id displayName address { street city } } } }
+}
+"""
+ANNA_CONTRACT = global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
+ANNA = "anna.becker@example.org"
+ADMIN = "admin@musterstadt.example"
+INSTALLER = "montage@elektro-schmidt.example"
+
+
+@dataclass(frozen=True)
+class Read:
+    name: str
+    email: str
+    query: str
+    variables: dict[str, Any]
+    planned: bool  # answered by a query plan once the document is known
+    statements: int  # per request from then on, the session check included
+
+
+# Before issue 17 (executor, then plan where there was one): dashboard 1, portalHome
+# 8, contract 13, documents 3, staffPortalUsers 3, staffContacts 6, installerContacts 2.
+# Staff's session check is the middleware's own statement (portal users': in the plan).
+READS = [
+    Read("dashboard", ANNA, DASHBOARD, {}, True, 1),
+    Read("portalHome", ANNA, PORTAL_HOME, {}, False, 8),
+    Read("contract", ANNA, CONTRACT_PAGE, {"id": ANNA_CONTRACT}, False, 13),
+    Read("documents", ANNA, DOCUMENTS, {"first": 20}, True, 1),
+    Read(
+        "staffPortalUsers",
+        ADMIN,
+        PORTAL_USERS,
+        {
+            "first": 50,
+            "portal": global_id("Portal", CUSTOMER_PORTAL),
+            "filter": {"registrationStatus": "ACTIVE", "search": "example"},
+        },
+        True,
+        2,
+    ),
+    Read("staffContacts", ADMIN, STAFF_CONTACTS, {"first": 50, "search": "Last"}, True, 2),
+    Read("installerContacts", INSTALLER, INSTALLER_CONTACTS, {"first": 50}, True, 1),
+]
+PORTALS = {
+    "musterstadt-kunden": CUSTOMER_PORTAL,
+    "musterstadt-partner": INSTALLER_PORTAL,
+}
+LOGINS = {login.email: login for login in demo.LOGINS}
+
+
+@pytest.fixture
+async def app_client(
+    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with query plans (whatever QUERY_PLANS says: these are their figures)."""
+    async with _client(replace(test_settings, query_plans=True), sessions, tokens) as client:
+        yield client
+
+
+@pytest.fixture
+async def executor_client(
+    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(replace(test_settings, query_plans=False), sessions, tokens) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _client(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, Database(sessions=sessions), tokens)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield client
+
+
+async def _login(client: httpx.AsyncClient, email: str) -> str:
+    account = LOGINS[email]
+    payload: dict[str, Any] = {"email": email, "password": account.password}
+    if account.portal:
+        payload["portalId"] = global_id("Portal", PORTALS[account.portal])
+    mutation = "mutation($i: LoginInput!) { login(input: $i) { ... on LoggedIn { accessToken } } }"
+    response = await client.post("/graphql", json={"query": mutation, "variables": {"i": payload}})
+    return str(response.json()["data"]["login"]["accessToken"])
+
+
+async def _statements(
+    connection: AsyncConnection, request: Awaitable[httpx.Response]
+) -> tuple[httpx.Response, list[str]]:
+    """The response, and every statement sent for it (the test's savepoints aside)."""
+    with counting_statements(connection) as statements:
+        response = await request
+    return response, [s for s in statements if "SAVEPOINT" not in s]
+
+
+@pytest.mark.parametrize("read", READS, ids=[r.name for r in READS])
+async def test_a_front_end_read_costs_its_statements_and_answers_as_the_executor(
+    app_client: httpx.AsyncClient,
+    executor_client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    session: AsyncSession,
+    read: Read,
+) -> None:
+    await demo.add_volume_customers(session, MUSTERSTADT, 60, label="Last")
+    token = await _login(app_client, read.email)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"query": read.query, "variables": read.variables}
+    expected = (await executor_client.post("/graphql", json=body, headers=headers)).json()
+    assert "errors" not in expected, expected
+    await app_client.post("/graphql", json=body, headers=headers)  # the executor's, once
+    response, sent = await _statements(
+        connection, app_client.post("/graphql", json=body, headers=headers)
+    )
+    assert response.json() == expected
+    assert json.dumps(response.json()) == json.dumps(expected)  # key order too
+    assert (bool(sent) and is_plan(sent[-1])) == read.planned, sent
+    assert len(sent) == read.statements, sent
