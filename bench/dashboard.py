@@ -733,7 +733,8 @@ def ratios(rows: list[Row]) -> list[dict[str, Any]]:
                 "versus": server,
                 "connections": connections,
                 "rps_ratio": round(mine.rps / other.rps, 3),
-                "p99_ratio": round(mine.p99_ms / other.p99_ms, 3),
+                # No latency without a finished request (a load shorter than one).
+                "p99_ratio": round(mine.p99_ms / other.p99_ms, 3) if mine.requests else None,
             }
         )
     for (workload, server, connections), mine in sorted(by_key.items()):
