@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Literal
 
@@ -12,12 +10,6 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 PasswordProfile = Literal["low", "test"]
-
-# Password checks run here, at most one per core at a time. One argon2id check of the
-# "low" profile already runs four lanes in threads of its own and fills 64 MiB; more of
-# them at once than there are cores only share the cores and the memory bandwidth, and
-# cost more CPU each (asyncio's default executor ran up to cores + 4 at once).
-_HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
 
 
 @cache
@@ -51,8 +43,7 @@ def verify_password(
 async def verify_password_off_loop(
     password_hash: str | None, password: str, profile: Literal["low", "test"] = "low"
 ) -> bool:
-    """`verify_password` in a worker thread (`_HASHING`). argon2 (about 150 ms with the
-    "low" profile) releases the GIL; run on the event loop it stalled every other request of the
+    """`verify_password` in a worker thread. argon2 (about 150 ms with the "low" profile)
+    releases the GIL; run on the event loop it stalled every other request of the
     process for that long (found by the soak, `make soak`)."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_HASHING, verify_password, password_hash, password, profile)
+    return await asyncio.to_thread(verify_password, password_hash, password, profile)
