@@ -74,8 +74,9 @@ test: lint postgres $(GRAPHIQL)
 schema: $(STAMP)
 	$(BIN)/portal schema > schema.graphql
 
-# The customer dashboard: ours vs PostGraphile 4 (npm) vs a one-statement floor, with wrk
-# (installed from Debian if missing); ARGS=--quick for a smoke run. Results in .bench-results/.
+# The portal's busiest reads and mutations: ours vs PostGraphile 4 (npm) vs a one-statement
+# floor where they can express them, with wrk (installed from Debian if missing);
+# ARGS=--quick for a smoke run. Results in .bench-results/.
 bench: $(STAMP) postgres
 	$(BIN)/python -m bench.dashboard $(ARGS)
 

@@ -1,4 +1,5 @@
-"""Benchmark: the customer dashboard of our server against PostGraphile 4 and a floor.
+"""Benchmark: the portal's busiest operations on our server against PostGraphile 4 and a
+floor.
 
 One command (`make bench`) on a fresh machine:
 
@@ -8,9 +9,11 @@ One command (`make bench`) on a fresh machine:
 2. side by side on that database: our server (`portal serve --server granian --workers
    1`), PostGraphile 4 (npm, skipped without node/npm) and the floor (bench/floor.py: one
    SQL statement with JSON aggregation behind Starlette, no GraphQL);
-3. wrk with bench/wrk_bench.lua, a random customer per request: the dashboard on all
-   three (ours as that customer, logged in through `login`); then ours alone:
-   `portalHome`, `submitMeterReading` (valid readings of the customer's own meters) and
+3. wrk with bench/wrk_bench.lua, a random customer per request: `dashboard` and
+   `contract` (the contract page) on all three (ours as that customer, logged in
+   through `login`), `staffPortalUsers` and `staffContacts` (50 rows each; ours as the
+   demo admin) on all three; then ours alone: `portalHome`, `submitMeterReading`
+   (valid readings of the customer's own meters), `changeInstallment` (a dry run) and
    `login`;
 4. a table: requests/s, p50, p99, errors, server and PostgreSQL CPU per request, SQL
    statements per request; the ratios ours / PostGraphile and ours / floor; the same as JSON in
@@ -66,6 +69,7 @@ LOGIN_CONCURRENCY = 16
 CHECKED_CONTACTS = 5
 READINGS_SHOWN = 3
 OURS, POSTGRAPHILE, FLOOR = "ours", "PostGraphile", "floor"
+STAFF_LOGIN = ("admin@musterstadt.example", "Demo-Admin-1")  # the demo's admin (db/demo.py)
 
 # Wide enough for the results table when the output goes to a file or a pipe.
 console = Console(width=None if sys.stdout.isatty() else 140)
@@ -560,10 +564,14 @@ async def check_dashboards(
 def build_workloads(
     servers: dict[str, Server], customers: Customers, options: Options, run_dir: Path
 ) -> list[Workload]:
-    """Our dashboard, the other servers' dashboards (the same contacts), our portalHome
-    and submitMeterReading (tokens of the sample), and our login (any generated customer)."""
+    """Per workload, ours first, then PostGraphile and the floor where they can express
+    it: the dashboard, the contract page, the staff lists of portal users and of
+    contacts (the demo admin's token); then ours alone: portalHome, submitMeterReading,
+    changeInstallment (tokens of the sample) and login (any generated customer)."""
     load_seconds = options.warmup + options.duration * len(options.connections) + 10
     sample, everyone = customers.contacts, range(1, options.shape.contacts + 1)
+    shape = options.shape
+    staff: dict[str, str] = {}
 
     def file(name: str, lines: Callable[[], list[str]]) -> Callable[[], Awaitable[Path]]:
         async def write() -> Path:
@@ -580,34 +588,102 @@ def build_workloads(
 
         return write
 
+    def as_staff(name: str, query: str, **variants: list[str]) -> Callable[[], Awaitable[Path]]:
+        async def write() -> Path:
+            # Logged in again for every load: the token outlives one load, not the run.
+            staff["token"] = await workloads.staff_token(servers[OURS].url, *STAFF_LOGIN)
+            lines = workloads.staff_lines(staff["token"], query, **variants)
+            return workloads.write_lines(run_dir / f"{name}.tsv", lines)
+
+        return write
+
     def ours(name: str, rows: Callable[[], Awaitable[Path]], marker: str) -> Workload:
         mode = "submit" if name == "submitMeterReading" else "requests"
         return Workload(name, OURS, servers[OURS], rows, marker, mode)
 
-    loads = [
+    def others(
+        name: str,
+        postgraphile: tuple[Callable[[], list[str]], str] | None,
+        floor: tuple[Callable[[], list[str]], str],
+    ) -> list[Workload]:
+        found = []
+        if postgraphile is not None and POSTGRAPHILE in servers:
+            lines, marker = postgraphile
+            rows = file(f"postgraphile-{name}", lines)
+            found.append(Workload(name, POSTGRAPHILE, servers[POSTGRAPHILE], rows, marker))
+        lines, marker = floor
+        found.append(Workload(name, FLOOR, servers[FLOOR], file(f"floor-{name}", lines), marker))
+        return found
+
+    return [
         ours(
             "dashboard",
             with_tokens("ours-dashboard", lambda t: workloads.ours_lines(t, workloads.DASHBOARD)),
             '"contracts"',
-        )
-    ]
-    if POSTGRAPHILE in servers:
-        rows = file("postgraphile-dashboard", lambda: workloads.postgraphile_lines(sample))
-        marker = '"contractsByContactId"'
-        loads.append(Workload("dashboard", POSTGRAPHILE, servers[POSTGRAPHILE], rows, marker))
-    rows = file("floor-dashboard", lambda: workloads.floor_lines(sample))
-    loads.append(Workload("dashboard", FLOOR, servers[FLOOR], rows, '"contracts"'))
-    return [
-        *loads,
+        ),
+        *others(
+            "dashboard",
+            (lambda: workloads.postgraphile_lines(sample), '"contractsByContactId"'),
+            (lambda: workloads.floor_lines(sample), '"contracts"'),
+        ),
         ours(
             "portalHome",
             with_tokens("ours-home", lambda t: workloads.ours_lines(t, workloads.PORTAL_HOME)),
             '"tiles"',
         ),
         ours(
+            "contract",
+            with_tokens("ours-contract", lambda t: workloads.contract_lines(t, shape)),
+            '"installmentRules"',
+        ),
+        *others(
+            "contract",
+            (lambda: workloads.postgraphile_contract_lines(sample, shape), '"contractById"'),
+            (lambda: workloads.floor_contract_lines(sample, shape), '"meters"'),
+        ),
+        ours(
+            "staffPortalUsers",
+            as_staff(
+                "ours-portal-users",
+                workloads.STAFF_PORTAL_USERS,
+                search=workloads.staff_searches(shape),
+            ),
+            '"registrationStatus"',
+        ),
+        *others(
+            "staffPortalUsers",
+            (
+                lambda: workloads.postgraphile_page_lines(
+                    workloads.POSTGRAPHILE_PORTAL_USERS, shape
+                ),
+                '"registrationStatus"',
+            ),
+            (lambda: workloads.floor_page_lines("/portal-users", shape), '"registrationStatus"'),
+        ),
+        ours(
+            "staffContacts",
+            as_staff(
+                "ours-contacts", workloads.STAFF_CONTACTS, search=workloads.contact_searches(shape)
+            ),
+            '"readAt"',
+        ),
+        *others(
+            "staffContacts",
+            (
+                lambda: workloads.postgraphile_page_lines(workloads.POSTGRAPHILE_CONTACTS, shape),
+                '"readAt"',
+            ),
+            (lambda: workloads.floor_page_lines("/contacts", shape), '"readAt"'),
+        ),
+        ours(
             "submitMeterReading",
-            with_tokens("ours-submit", lambda t: workloads.submit_lines(t, options.shape)),
+            with_tokens("ours-submit", lambda t: workloads.submit_lines(t, shape)),
             "MeterReadingSubmitted",
+        ),
+        ours(
+            "changeInstallment",
+            with_tokens("ours-change", lambda t: workloads.change_installment_lines(t, shape)),
+            "InstallmentChanged",
         ),
         ours("login", file("ours-login", lambda: workloads.login_lines(everyone)), "accessToken"),
     ]
@@ -643,20 +719,35 @@ async def measure(
 
 
 def ratios(rows: list[Row]) -> list[dict[str, Any]]:
-    """Ours / PostGraphile and ours / floor on the dashboard, per connection count."""
-    dashboard = {(r.server, r.connections): r for r in rows if r.workload == "dashboard"}
-    ours = {c: r for (s, c), r in dashboard.items() if s == OURS}
+    """Per workload and connection count: ours / PostGraphile and ours / floor, where
+    they ran it; and every workload of ours / our dashboard (requests/s)."""
+    by_key = {(r.workload, r.server, r.connections): r for r in rows}
     found = []
-    for (server, connections), other in sorted(dashboard.items()):
-        mine = ours.get(connections)
+    for (workload, server, connections), other in sorted(by_key.items()):
+        mine = by_key.get((workload, OURS, connections))
         if mine is None or server == OURS or not other.rps or not other.p99_ms:
             continue
         found.append(
             {
+                "workload": workload,
                 "versus": server,
                 "connections": connections,
                 "rps_ratio": round(mine.rps / other.rps, 3),
-                "p99_ratio": round(mine.p99_ms / other.p99_ms, 3),
+                # No latency without a finished request (a load shorter than one).
+                "p99_ratio": round(mine.p99_ms / other.p99_ms, 3) if mine.requests else None,
+            }
+        )
+    for (workload, server, connections), mine in sorted(by_key.items()):
+        dashboard = by_key.get(("dashboard", OURS, connections))
+        if server != OURS or workload == "dashboard" or dashboard is None or not dashboard.rps:
+            continue
+        found.append(
+            {
+                "workload": workload,
+                "versus": "our dashboard",
+                "connections": connections,
+                "rps_ratio": round(mine.rps / dashboard.rps, 3),
+                "p99_ratio": None,
             }
         )
     return found
@@ -701,15 +792,17 @@ def results_table(rows: list[Row]) -> Table:
 
 
 def ratio_table(found: list[dict[str, Any]]) -> Table:
-    table = Table(title="Dashboard, ours / other: req/s (higher is better) and p99 (lower)")
-    for column in ("ours versus", "conns", "req/s ratio", "p99 ratio"):
+    table = Table(title="Ours / other: req/s (higher is better) and p99 (lower)")
+    for column in ("workload", "ours versus", "conns", "req/s ratio", "p99 ratio"):
         table.add_column(column, justify="right")
     for ratio in found:
+        p99 = ratio["p99_ratio"]
         table.add_row(
+            ratio["workload"],
             ratio["versus"],
             str(ratio["connections"]),
             f"{ratio['rps_ratio']:.2f}",
-            f"{ratio['p99_ratio']:.2f}",
+            "" if p99 is None else f"{p99:.2f}",
         )
     return table
 
@@ -796,6 +889,11 @@ def new_report(options: Options) -> Report:
         " the same machine",
         "submitMeterReading": "wrk + bench/wrk_bench.lua: a random meter of a logged-in"
         " customer, a unique readAt, the value on the meter's consumption line",
+        "changeInstallment": "the customer's first contract to 85.00 (the portal allows"
+        " +-10 % of 80.00) with dryRun: every check and write, then a rollback (the"
+        " cadence allows one real change per contract in three months)",
+        "staff lists": "ours: 50 rows found by a search (a tenth of the rows each);"
+        " PostGraphile 4 has no text search, it and the floor read 50 rows at an offset",
     }
     return report
 

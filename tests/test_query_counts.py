@@ -124,9 +124,9 @@ async def test_rules_in_advance_statements_do_not_grow_with_contracts(
         assert all(r["lowestPlausibleValue"] is not None for r in ranges)
         counted.append(statements)
     assert len(counted[0]) == len(counted[1]) == len(counted[2]), counted
-    # contacts, contracts, portals, history, overdue sums, meters, registers, the
-    # registers' meters, contract periods, readings.
-    assert len(counted[2]) == 10, counted[2]
+    # contacts, contracts, portals, the contracts' facts (cadence history and overdue
+    # sums in one), meters, registers, the registers' meters, contract periods, readings.
+    assert len(counted[2]) == 9, counted[2]
 
 
 LISTS_BOTH_WAYS = """

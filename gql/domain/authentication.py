@@ -104,20 +104,39 @@ LoginOutcome = Authenticated | SecondFactorRequired | Refused
 Account = sessions.Account
 
 
-async def _find_account(
-    db: AsyncSession, email: str, portal_id: uuid.UUID | None
-) -> tuple[Account | None, models.Portal | None]:
+@dataclass(frozen=True)
+class Found:
+    """The account an email names (None: none), its portal, and whether it has a
+    confirmed TOTP credential, read in one statement."""
+
+    account: Account | None
+    portal: models.Portal | None
+    totp_enabled: bool
+
+
+async def _find_account(db: AsyncSession, email: str, portal_id: uuid.UUID | None) -> Found:
+    # The portal's draft settings are not read here: left unloaded (parsing them is
+    # most of the row's cost), and an error should anything reach for them.
     if portal_id is None:
-        staff = await db.scalar(sa.select(models.StaffUser).where(models.StaffUser.email == email))
-        return staff, None
+        staff = models.StaffUser
+        row = (
+            await db.execute(
+                sa.select(staff, two_factor.enabled_clause(staff.id, None)).where(
+                    staff.email == email
+                )
+            )
+        ).one_or_none()
+        return Found(row[0], None, row[1]) if row else Found(None, None, False)
+    user, portal = models.PortalUser, models.Portal
     row = (
         await db.execute(
-            sa.select(models.PortalUser, models.Portal)
-            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-            .where(models.PortalUser.portal_id == portal_id, models.PortalUser.email == email)
+            sa.select(user, portal, two_factor.enabled_clause(None, user.id))
+            .join(portal, portal.id == user.portal_id)
+            .where(user.portal_id == portal_id, user.email == email)
+            .options(sa.orm.defer(portal.draft_settings, raiseload=True))
         )
     ).one_or_none()
-    return (row[0], row[1]) if row else (None, None)
+    return Found(row[0], row[1], row[2]) if row else Found(None, None, False)
 
 
 async def login(
@@ -139,7 +158,8 @@ async def login(
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
-    account, portal = await _find_account(db, normalized, portal_id)
+    found = await _find_account(db, normalized, portal_id)
+    account, portal = found.account, found.portal
     # The counters are cleared when the login completes (`open_session`), not yet.
     checked = await check_password(db, config, keys, account, portal, password, now, clear=False)
     if not checked.accepted:
@@ -155,6 +175,10 @@ async def login(
             )
         return Refused()
     assert account is not None  # accepted
+    # No failures on record for the keys the session would clear: nothing to delete.
+    nothing_to_clear = (
+        not checked.counted and throttle.Keys.of_account(account, origin.ip_address) == keys
+    )
     return await first_factor_passed(
         db,
         config,
@@ -163,6 +187,8 @@ async def login(
         origin,
         now,
         email_code_allowed=isinstance(account, models.PortalUser),
+        totp_enabled=found.totp_enabled,
+        clear=not nothing_to_clear,
     )
 
 
@@ -175,14 +201,19 @@ async def first_factor_passed(
     now: datetime,
     *,
     email_code_allowed: bool,
+    totp_enabled: bool | None = None,
+    clear: bool = True,
 ) -> LoginOutcome:
     """The one rule of what follows a proof of who the account is (a password, a login
     code, an identity provider): the second factor the account has, or the one its
     portal (organization) requires it to set up, else the session. Every way of logging
     in ends here, so the 2FA policies apply to each. `email_code_allowed`: a mailed
     code may serve as the second factor (not after a login code, which is the mailbox
-    already)."""
-    if await two_factor.enabled(db, account):
+    already); `totp_enabled`: when the caller read it with the account; `clear`: see
+    `open_session`."""
+    if totp_enabled is None:
+        totp_enabled = await two_factor.enabled(db, account)
+    if totp_enabled:
         token = await _mfa_token(db, config, account, MFA_PURPOSE_VERIFY, now)
         _audit(db, account, portal, "login.second_factor_requested", origin)
         return SecondFactorRequired(token, enrollment_required=False)
@@ -192,7 +223,7 @@ async def first_factor_passed(
         return SecondFactorRequired(
             token, enrollment_required=True, email_code_allowed=email_code_allowed
         )
-    return await open_session(db, config, account, portal, origin, now)
+    return await open_session(db, config, account, portal, origin, now, clear=clear)
 
 
 class LoginMethod(enum.StrEnum):
@@ -244,7 +275,7 @@ async def login_with_code(
         raise InvalidInput("login_code_format", code="INVALID_CODE", field="code")
     normalized = email_address.canonical(email)
     keys = throttle.Keys.of(normalized, portal.id, origin.ip_address)
-    account, _ = await _find_account(db, normalized, portal.id)
+    account = (await _find_account(db, normalized, portal.id)).account
     user = account if isinstance(account, models.PortalUser) else None
     may = user is not None and sessions.may_log_in(user, portal)
 
@@ -349,9 +380,13 @@ async def open_session(
     portal: models.Portal | None,
     origin: audit.Origin,
     now: datetime,
+    *,
+    clear: bool = True,
 ) -> Authenticated:
-    """Every factor passed: the account's (and this address's) failures are forgotten."""
-    await throttle.clear_failures(db, throttle.Keys.of_account(account, origin.ip_address))
+    """Every factor passed: the account's (and this address's) failures are forgotten
+    (`clear`: False when the caller knows there are none)."""
+    if clear:
+        await throttle.clear_failures(db, throttle.Keys.of_account(account, origin.ip_address))
     account.last_login_at = now
     actor, refresh = await sessions.start(
         db, sessions.actor_for(account, portal), policy=config.sessions, origin=origin, now=now

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
@@ -69,18 +71,43 @@ async def customer_change(
     data: dict[str, Any],
     *,
     details: Sequence[str] = (),
+    audience: Audience | None = None,
 ) -> models.AuditEvent:
     """Audit `action` on `entity`; for a portal user's change also notify staff.
     `details` are human-readable lines for the mail (never secrets: IBANs are masked
-    by the caller)."""
+    by the caller). `audience`: who is told, when the caller read it already with its
+    own facts (`audience_columns`); else one statement reads it."""
     event = audit.about(db, actor, entity, action, origin, data)
     if actor.is_portal_user and action in SUMMARIES:
-        await _notify(db, notify, actor, entity, action, details)
+        if audience is None:
+            audience = audience_of((await db.execute(audience_query(actor))).one())
+        _notify(db, notify, audience, action, details)
     return event
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """An active staff user of the portal's organization named in its settings."""
+
+    email: str
+    name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who is told of a portal user's change, and what the mail says of the customer:
+    the portal (None: gone), its recipients by email, the customer's contact."""
+
+    portal_name: str | None
+    organization_id: uuid.UUID | None
+    recipients: list[Recipient]
+    contact: Mapping[str, Any] | None
+
+
 async def recipients(db: AsyncSession, portal: models.Portal) -> Sequence[models.StaffUser]:
-    """Active staff users of the portal's organization named in its settings."""
+    """Active staff users of the portal's organization named in its settings (the rows,
+    for mails other than a customer change's: `audience_columns` reads the same in SQL)."""
     wanted = [uuid.UUID(value) for value in portal.live_settings.notify_staff_user_ids]
     if not wanted:
         return []
@@ -91,31 +118,108 @@ async def recipients(db: AsyncSession, portal: models.Portal) -> Sequence[models
     return (await db.scalars(statement.order_by(staff.email))).all()
 
 
-async def _notify(
+def live_setting(name: str) -> Any:
+    """A setting of the portal's live settings (`Portal.live_settings`: the published
+    ones, else the draft) as a JSONB expression, for statements that read one."""
+    portal = models.Portal
+    live = sa.func.coalesce(portal.published_settings, portal.draft_settings)
+    return sa.type_coerce(live.op("->")(sa.literal(name, sa.Text)), postgresql.JSONB)
+
+
+def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
+    """The columns `audience_of` reads, as scalar subqueries any statement of the
+    caller can carry (a mutation's facts statement): the actor's portal, the staff it
+    names in `notifyStaffUserIds` (live settings: the published ones, else the draft;
+    active, of the portal's organization; by email) and the actor's contact."""
+    portal, staff, contact = models.Portal, models.StaffUser, models.Contact
+    named = sa.func.jsonb_array_elements_text(live_setting("notify_staff_user_ids"))
+    recipients = (
+        sa.select(
+            sa.func.json_agg(
+                aggregate_order_by(
+                    sa.func.json_build_object(
+                        "email", staff.email, "name", staff.name, "language", staff.language
+                    ),
+                    staff.email,
+                )
+            )
+        )
+        .where(
+            staff.id.in_(sa.select(sa.cast(named.column_valued(), sa.Uuid))),
+            staff.organization_id == portal.organization_id,
+            staff.is_active,
+        )
+        .scalar_subquery()
+    )
+    of_portal = sa.select(
+        sa.func.json_build_object(
+            "name",
+            portal.name,
+            "organization_id",
+            portal.organization_id,
+            "recipients",
+            recipients,
+            type_=postgresql.JSON,
+        )
+    ).where(portal.id == actor.portal_id)
+    of_contact = sa.select(
+        sa.func.json_build_object(
+            "first_name",
+            contact.first_name,
+            "last_name",
+            contact.last_name,
+            "company_name",
+            contact.company_name,
+            "email",
+            contact.email,
+            "customer_number",
+            contact.customer_number,
+            type_=postgresql.JSON,
+        )
+    ).where(contact.id == actor.contact_id)
+    return [
+        of_portal.scalar_subquery().label("audience_portal"),
+        of_contact.scalar_subquery().label("audience_contact"),
+    ]
+
+
+def audience_query(actor: Actor) -> sa.Select[Any]:
+    """`audience_columns` as a statement of its own."""
+    return sa.select(*audience_columns(actor))
+
+
+def audience_of(row: Any) -> Audience:
+    """The audience from a row carrying `audience_columns`."""
+    portal = row.audience_portal
+    if portal is None:
+        return Audience(None, None, [], row.audience_contact)
+    return Audience(
+        portal_name=portal["name"],
+        organization_id=uuid.UUID(portal["organization_id"]),
+        recipients=[Recipient(**user) for user in portal["recipients"] or ()],
+        contact=row.audience_contact,
+    )
+
+
+def _notify(
     db: AsyncSession,
     notify: Notifier,
-    actor: Actor,
-    entity: Any,
+    audience: Audience,
     action: str,
     details: Sequence[str],
 ) -> None:
-    portal = await db.get(models.Portal, actor.portal_id)
-    if portal is None:
+    if audience.portal_name is None or audience.organization_id is None:
         return
-    staff_users = await recipients(db, portal)
-    if not staff_users:
-        return
-    contact = await db.get(models.Contact, actor.contact_id) if actor.contact_id else None
-    customer = _name(contact)
-    for user in staff_users:
+    customer = _name(audience.contact)
+    for user in audience.recipients:
         language = user.language if user.language in ("de", "en") else "de"
         message = mail.render(
             mail.STAFF_NOTIFICATION[language],
-            _variables(notify, portal, user, customer, contact, action, language, details),
+            _variables(notify, audience, user, customer, action, language, details),
         )
         mail.enqueue(
             db,
-            organization_id=portal.organization_id,
+            organization_id=audience.organization_id,
             kind=KIND,
             sender=notify.sender,
             recipient=user.email,
@@ -125,28 +229,28 @@ async def _notify(
 
 def _variables(
     notify: Notifier,
-    portal: models.Portal,
-    user: models.StaffUser,
+    audience: Audience,
+    user: Recipient,
     customer: str,
-    contact: models.Contact | None,
     action: str,
     language: str,
     details: Sequence[str],
 ) -> Mapping[str, Any]:
     link = f"{notify.staff_app_url}/change-requests" if action == "change_request.created" else ""
+    contact = audience.contact
     return {
         "name": user.name,
-        "portal": portal.name,
+        "portal": audience.portal_name,
         "customer": customer,
-        "customer_number": (contact.customer_number if contact else None) or "-",
+        "customer_number": (contact["customer_number"] if contact else None) or "-",
         "summary": SUMMARIES[action][language],
         "details": list(details),
         "link": link,
     }
 
 
-def _name(contact: models.Contact | None) -> str:
+def _name(contact: Mapping[str, Any] | None) -> str:
     if contact is None:
         return "?"
-    person = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    return person or contact.company_name or contact.email or "?"
+    person = " ".join(p for p in (contact["first_name"], contact["last_name"]) if p)
+    return person or contact["company_name"] or contact["email"] or "?"

@@ -8,6 +8,7 @@ One atomic upsert per check: a new window starts when the old one has passed.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -36,10 +37,10 @@ async def hit(db: AsyncSession, key: str, limit: int, window: timedelta, now: da
     return int(count) <= limit
 
 
-async def reached(db: AsyncSession, key: str, limit: int, window: timedelta, now: datetime) -> bool:
-    """Whether the key has used up its limit in the current window (nothing counted)."""
+def reached_clause(key: str, limit: int, window: timedelta, now: datetime) -> Any:
+    """Whether the key has used up its limit in the current window (nothing counted),
+    as a boolean SQL expression for a statement that asks more (throttle)."""
     counter = models.RateCounter
-    count = await db.scalar(
-        sa.select(counter.count).where(counter.key == key, counter.window_start > now - window)
+    return sa.exists().where(
+        counter.key == key, counter.window_start > now - window, counter.count >= limit
     )
-    return count is not None and count >= limit

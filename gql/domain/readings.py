@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -31,7 +32,14 @@ from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit, documents
 from gql.domain.errors import DomainError, InvalidInput, Parameter, RuleViolation
-from gql.domain.notifications import Notifier, customer_change
+from gql.domain.notifications import (
+    Audience,
+    Notifier,
+    audience_columns,
+    audience_of,
+    customer_change,
+    live_setting,
+)
 from gql.domain.scope import find_visible, one_visible
 
 DECIMALS = Decimal("0.001")
@@ -492,27 +500,72 @@ async def submit(
     """Store a reading of a meter the actor may see. The same `client_key` for the same
     meter returns the reading stored the first time (safe retries); the meter row is
     locked, so concurrent retries wait for each other and store one row."""
-    key = _client_key(client_key)
-    meter = await _meter(db, actor, meter_id)
-    reading = models.MeterReading
-    earlier = await db.scalar(
-        sa.select(reading).where(reading.meter_id == meter.id, reading.client_key == key)
-    )
-    if earlier is not None:
-        return Submitted(earlier, created=False)
-    chosen = choose_register(await _registers(db, meter), register)
+    key = client_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidInput("client_key_invalid", field="clientKey")
+    # The lock first, the facts in a statement of their own after it: that statement
+    # sees what a concurrent submission for the meter committed (its client key, its
+    # reading among the neighbours).
+    meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
+    if meter is None:
+        raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
+    facts = await _submission_facts(db, actor, meter, key)
+    if facts.earlier_id is not None:
+        return Submitted(await db.get_one(models.MeterReading, facts.earlier_id), created=False)
+    registers = facts.registers
+    if register:
+        chosen = next((r for r in registers if r.obis_code == register.strip()), None)
+        if chosen is None:
+            codes = ", ".join(r.obis_code for r in registers)
+            raise ReadingRefused(
+                "REGISTER_UNKNOWN",
+                f"The meter has the registers {codes}.",
+                "register",
+                parameters={"registers": codes},
+            )
+    elif len(registers) == 1:
+        chosen = registers[0]
+    else:
+        codes = ", ".join(r.obis_code for r in registers)
+        raise ReadingRefused(
+            "REGISTER_REQUIRED",
+            f"Choose a register: {codes}.",
+            "register",
+            parameters={"registers": codes},
+        )
     moment = read_at or now
-    checked = await _checked(
-        db,
-        actor,
-        meter,
-        chosen,
+    period = facts.period
+    near = neighbours(facts.stored.get(chosen.id, []), moment, meter.counter_reset_at)
+    checked = check_reading(
         raw_value=raw_value,
-        moment=moment,
-        override_plausibility=override_plausibility,
+        read_at=moment,
         now=now,
+        meter_status=meter.status,
+        digits=chosen.digits,
+        contract_start=period.start,
+        contract_end=period.end,
+        previous=near.previous,
+        later=near.later,
+        same_time=near.same_time,
+        history=near.history,
+        override_plausibility=override_plausibility,
+        unit=meter.unit,
     )
-    stored = _reading(actor, meter, chosen, checked, moment, key)
+    if checked.status is MeterReadingStatus.ACCEPTED and facts.needs_approval:
+        checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
+    stored = models.MeterReading(
+        organization_id=meter.organization_id,
+        meter_id=meter.id,
+        register_id=chosen.id,
+        value=checked.value,
+        read_at=moment,
+        source=SOURCE_OF_ROLE[actor.role],
+        status=checked.status,
+        client_key=key,
+        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
+        submitted_by_staff_user_id=actor.impersonator_id
+        or (actor.subject_id if actor.is_staff else None),
+    )
     db.add(stored)
     await db.flush()
     await customer_change(
@@ -523,7 +576,11 @@ async def submit(
         "meter_reading.submitted",
         origin,
         {"meter_id": str(meter.id), "value": str(checked.value), "status": checked.status.value},
-        details=[_line(meter, chosen, stored)],
+        details=[
+            f"{meter.number} {chosen.obis_code}: {checked.value} {meter.unit},"
+            f" {moment:%Y-%m-%d}, {checked.status.value}"
+        ],
+        audience=facts.audience,
     )
     return Submitted(stored, created=True)
 
@@ -760,6 +817,102 @@ async def _needs_approval(db: AsyncSession, actor: Actor) -> bool:
     portal = await db.get(models.Portal, actor.portal_id)
     return (
         portal is not None and "meter_reading" in portal.live_settings.approval_required_attributes
+    )
+
+
+@dataclass(frozen=True)
+class Register:
+    id: uuid.UUID
+    obis_code: str
+    digits: int
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    """What a submission is checked against, read in one statement once the meter is
+    locked: a reading stored before with the same client key, the meter's registers
+    and their readings, the contract's period, whether the portal wants staff to
+    approve every reading (seed 003), and who is told (portal users' submissions)."""
+
+    earlier_id: uuid.UUID | None
+    registers: list[Register]
+    stored: dict[uuid.UUID, list[Stored]]
+    period: Period
+    needs_approval: bool
+    audience: Audience | None
+
+
+async def _submission_facts(
+    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
+) -> SubmissionFacts:
+    reading, register, contract = models.MeterReading, models.MeterRegister, models.Contract
+    registers = (
+        sa.select(
+            sa.func.array_agg(aggregate_order_by(register.id, register.obis_code)).label("ids"),
+            sa.func.array_agg(aggregate_order_by(register.obis_code, register.obis_code)).label(
+                "codes"
+            ),
+            sa.func.array_agg(aggregate_order_by(register.digits, register.obis_code)).label(
+                "digits"
+            ),
+        )
+        .where(register.meter_id == meter.id)
+        .subquery()
+    )
+    readings = (
+        sa.select(
+            sa.func.array_agg(reading.register_id).label("register_ids"),
+            sa.func.array_agg(reading.read_at).label("read_ats"),
+            sa.func.array_agg(reading.value).label("values"),
+            sa.func.array_agg(sa.cast(reading.status, sa.Text)).label("statuses"),
+        )
+        .where(reading.register_id.in_(sa.select(register.id).where(register.meter_id == meter.id)))
+        .subquery()
+    )
+    earlier = (
+        sa.select(reading.id)
+        .where(reading.meter_id == meter.id, reading.client_key == key)
+        .limit(1)
+        .scalar_subquery()
+    )
+    period = sa.select(contract.start_date, contract.end_date).where(
+        contract.id == meter.contract_id
+    )
+    columns: list[sa.ColumnElement[Any]] = [
+        earlier.label("earlier_id"),
+        period.with_only_columns(contract.start_date).scalar_subquery().label("start_date"),
+        period.with_only_columns(contract.end_date).scalar_subquery().label("end_date"),
+    ]
+    if actor.is_portal_user:
+        approval = live_setting("approval_required_attributes").has_key("meter_reading")
+        wanted = sa.select(approval).where(models.Portal.id == actor.portal_id)
+        columns += [wanted.scalar_subquery().label("needs_approval"), *audience_columns(actor)]
+    row = (
+        await db.execute(
+            sa.select(*columns, registers, readings)
+            .select_from(registers)
+            .join(readings, sa.true())
+        )
+    ).one()
+    stored: dict[uuid.UUID, list[Stored]] = defaultdict(list)
+    for register_id, read_at, value, status in zip(
+        row.register_ids or (),
+        row.read_ats or (),
+        row.values or (),
+        row.statuses or (),
+        strict=True,
+    ):
+        stored[register_id].append(Stored(read_at, value, MeterReadingStatus(status)))
+    return SubmissionFacts(
+        earlier_id=row.earlier_id,
+        registers=[
+            Register(*values)
+            for values in zip(row.ids or (), row.codes or (), row.digits or (), strict=True)
+        ],
+        stored=stored,
+        period=Period(_start_of(row.start_date), _end_of(row.end_date)),
+        needs_approval=actor.is_portal_user and bool(row.needs_approval),
+        audience=audience_of(row) if actor.is_portal_user else None,
     )
 
 

@@ -4,7 +4,6 @@ and written with an audit event that is also the history the cadence rules count
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -22,7 +23,13 @@ from gql.auth.actor import Actor
 from gql.domain import audit, rules
 from gql.domain.contact_changes import request_change
 from gql.domain.errors import RuleViolation
-from gql.domain.notifications import Notifier, customer_change
+from gql.domain.notifications import (
+    Audience,
+    Notifier,
+    audience_columns,
+    audience_of,
+    customer_change,
+)
 from gql.domain.scope import find_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
@@ -71,17 +78,6 @@ def published_rules(portal: models.Portal | None) -> tuple[Rules, frozenset[str]
     return settings.rules, frozenset(settings.approval_required_attributes)
 
 
-async def _contract_and_rules(
-    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
-) -> tuple[models.Contract, Rules, frozenset[str]]:
-    """The caller's contract (locked), the rules of the portal it uses, as published,
-    and what that portal requires staff approval for."""
-    contract = await _contract(db, actor, contract_id)
-    portal = await db.get(models.Portal, actor.portal_id)
-    portal_rules, approval = published_rules(portal)
-    return contract, portal_rules, approval
-
-
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
 
 
@@ -96,49 +92,121 @@ class ContractFacts:
     overdue: Decimal
 
 
-async def contract_facts(
-    execute: Execute, contracts: Sequence[models.Contract], now: datetime
-) -> list[ContractFacts]:
-    """The facts of many contracts in two statements: the mutations ask for one
-    contract, `Contract.installmentRules` and its siblings for a page of them, so the
-    check and the answer in advance count the same history."""
-    ids = [contract.id for contract in contracts]
+def _changes(action: str, contract_id: Any, organization_id: Any, now: datetime) -> Any:
     event = models.AuditEvent
-    changes: dict[tuple[uuid.UUID, str], list[datetime]] = defaultdict(list)
-    rows = await execute(
-        sa.select(event.entity_id, event.action, event.created_at)
+    return (
+        sa.select(sa.func.array_agg(aggregate_order_by(event.created_at, event.created_at.desc())))
         .where(
-            event.organization_id.in_({contract.organization_id for contract in contracts}),
-            event.entity_id.in_(ids),
-            event.action.in_(
-                (INSTALLMENT_CHANGED, INSTALLMENT_INTERVAL_CHANGED, PAYMENT_METHOD_CHANGED)
-            ),
+            event.organization_id == organization_id,
+            event.entity_id == contract_id,
+            event.action == action,
             event.created_at > now - HISTORY,
         )
-        .order_by(event.created_at.desc())
+        .scalar_subquery()
     )
-    for row in rows:
-        changes[(row.entity_id, row.action)].append(row.created_at)
+
+
+def facts_columns(contract_id: Any, organization_id: Any, now: datetime) -> list[Any]:
+    """The columns `facts_of` reads for the contract `contract_id` (a column or a
+    value): the cadences' history and the overdue sum, as scalar subqueries."""
     payment = models.Payment
-    sums = await execute(
-        sa.select(payment.contract_id, sa.func.sum(payment.amount).label("total"))
-        .where(payment.contract_id.in_(ids), payment.status == models.PaymentStatus.OVERDUE)
-        .group_by(payment.contract_id)
+    overdue = (
+        sa.select(sa.func.coalesce(sa.func.sum(payment.amount), 0))
+        .where(payment.contract_id == contract_id, payment.status == models.PaymentStatus.OVERDUE)
+        .scalar_subquery()
     )
-    overdue = {row.contract_id: Decimal(row.total) for row in sums}
     return [
-        ContractFacts(
-            installment_changes=changes[(contract.id, INSTALLMENT_CHANGED)],
-            installment_interval_changes=changes[(contract.id, INSTALLMENT_INTERVAL_CHANGED)],
-            payment_method_changes=changes[(contract.id, PAYMENT_METHOD_CHANGED)],
-            overdue=overdue.get(contract.id, Decimal(0)),
-        )
-        for contract in contracts
+        _changes(INSTALLMENT_CHANGED, contract_id, organization_id, now).label(
+            "installment_changes"
+        ),
+        _changes(INSTALLMENT_INTERVAL_CHANGED, contract_id, organization_id, now).label(
+            "installment_interval_changes"
+        ),
+        _changes(PAYMENT_METHOD_CHANGED, contract_id, organization_id, now).label(
+            "payment_method_changes"
+        ),
+        overdue.label("overdue"),
     ]
 
 
-async def _facts(db: AsyncSession, contract: models.Contract, now: datetime) -> ContractFacts:
-    return (await contract_facts(db.execute, [contract], now))[0]
+def facts_of(row: Any) -> ContractFacts:
+    return ContractFacts(
+        installment_changes=list(row.installment_changes or ()),
+        installment_interval_changes=list(row.installment_interval_changes or ()),
+        payment_method_changes=list(row.payment_method_changes or ()),
+        overdue=Decimal(row.overdue),
+    )
+
+
+async def contract_facts(
+    execute: Execute, contracts: Sequence[models.Contract], now: datetime
+) -> list[ContractFacts]:
+    """The facts of many contracts in one statement (`facts_columns`): the mutations
+    read them for one contract with their other facts (`_change`),
+    `Contract.installmentRules` and its siblings for a page of them, so the check and
+    the answer in advance count the same history."""
+    contract = models.Contract
+    rows = await execute(
+        sa.select(contract.id, *facts_columns(contract.id, contract.organization_id, now)).where(
+            contract.id.in_([row.id for row in contracts])
+        )
+    )
+    found = {row.id: facts_of(row) for row in rows}
+    return [found[row.id] for row in contracts]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A contract a customer changes, locked, with what its rules are checked against:
+    the rules of the caller's portal as published, what that portal requires staff
+    approval for, the contract's facts, and who is told (portal users' changes)."""
+
+    contract: models.Contract
+    rules: Rules
+    approval: frozenset[str]
+    facts: ContractFacts
+    audience: Audience | None
+
+
+async def _change(
+    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
+) -> Change:
+    """The contract locked first, then the facts in one statement of their own: that
+    statement sees the changes a concurrent request for the contract committed (the
+    cadences count them).
+
+    Raises:
+        NotFound: no such contract visible to the actor.
+        RuleViolation: the caller's portal is missing or not published.
+    """
+    contract = await _contract(db, actor, contract_id)
+    published = sa.select(models.Portal.published_settings).where(
+        models.Portal.id == actor.portal_id
+    )
+    columns = [
+        *facts_columns(contract.id, contract.organization_id, now),
+        _published_part(published, "rules").label("rules"),
+        _published_part(published, "approval_required_attributes").label("approval"),
+    ]
+    if actor.is_portal_user:
+        columns += audience_columns(actor)
+    row = (await db.execute(sa.select(*columns))).one()
+    if row.rules is None:
+        raise RuleViolation("portal_not_published")
+    return Change(
+        contract=contract,
+        rules=Rules.model_validate(row.rules),
+        approval=frozenset(row.approval or ()),
+        facts=facts_of(row),
+        audience=audience_of(row) if actor.is_portal_user else None,
+    )
+
+
+def _published_part(published: sa.Select[Any], name: str) -> Any:
+    """A part of the portal's published settings (SQL NULL when not published): the
+    rules alone are validated, not every setting of the portal."""
+    part = models.Portal.published_settings.op("->")(sa.literal(name, sa.Text))
+    return published.with_only_columns(sa.type_coerce(part, postgresql.JSONB)).scalar_subquery()
 
 
 # The attributes a portal may require staff approval for (settings `approvalRequiredAttributes`).
@@ -163,12 +231,13 @@ async def change_installment(
     notify: Notifier,
     now: datetime,
 ) -> models.Contract | models.ChangeRequest:
-    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
+    change = await _change(db, actor, contract_id, now)
+    contract, approval = change.contract, change.approval
     new = rules.check_installment(
         contract.installment_amount,
         amount,
-        portal_rules.installment,
-        (await _facts(db, contract, now)).installment_changes,
+        change.rules.installment,
+        change.facts.installment_changes,
         now,
     )
     if INSTALLMENT_APPROVAL in approval:
@@ -191,6 +260,7 @@ async def change_installment(
         origin,
         {"from": str(contract.installment_amount), "to": str(new)},
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
+        audience=change.audience,
     )
     contract.installment_amount = new
     await db.flush()
@@ -210,13 +280,14 @@ async def change_installment_interval(
     """Change how often the installment is due, within the portal's
     `rules.installment_interval` (allowed intervals, cadence); the amount follows so
     that the year's sum stays the same (`rules.amount_for_interval`)."""
-    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
+    change = await _change(db, actor, contract_id, now)
+    contract, approval = change.contract, change.approval
     amount = rules.check_installment_interval(
-        portal_rules.installment_interval,
+        change.rules.installment_interval,
         contract.installment_interval,
         interval,
         contract.installment_amount,
-        (await _facts(db, contract, now)).installment_interval_changes,
+        change.facts.installment_interval_changes,
         now,
     )
     if INSTALLMENT_INTERVAL_APPROVAL in approval:
@@ -247,6 +318,7 @@ async def change_installment_interval(
             f"{contract.number}: {contract.installment_interval.value}"
             f" {contract.installment_amount} EUR -> {interval.value} {amount} EUR"
         ],
+        audience=change.audience,
     )
     contract.installment_interval = interval
     contract.installment_amount = amount
@@ -267,11 +339,11 @@ async def change_payment_method(
     notify: Notifier,
     now: datetime,
 ) -> models.Contract | models.ChangeRequest:
-    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
+    change = await _change(db, actor, contract_id, now)
+    contract, approval, facts = change.contract, change.approval, change.facts
     details = rules.clean_payment_details(method, iban, account_holder, mandate_accepted)
-    facts = await _facts(db, contract, now)
     rules.check_payment_method_change(
-        portal_rules.payment_method, facts.overdue, facts.payment_method_changes, now
+        change.rules.payment_method, facts.overdue, facts.payment_method_changes, now
     )
     if payment_method_needs_approval(approval, details.iban != contract.iban):
         return await request_change(
@@ -305,6 +377,7 @@ async def change_payment_method(
             f"{contract.number}: {contract.payment_method.value} -> {method.value}"
             + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")
         ],
+        audience=change.audience,
     )
     contract.payment_method = details.method
     contract.iban = details.iban
@@ -323,8 +396,9 @@ async def change_due_day(
     notify: Notifier,
     now: datetime,
 ) -> models.Contract | models.ChangeRequest:
-    contract, portal_rules, approval = await _contract_and_rules(db, actor, contract_id)
-    new = rules.check_due_day_change(portal_rules.due_date, contract.due_day, due_day, now.date())
+    change = await _change(db, actor, contract_id, now)
+    contract, approval = change.contract, change.approval
+    new = rules.check_due_day_change(change.rules.due_date, contract.due_day, due_day, now.date())
     if DUE_DAY_APPROVAL in approval:
         return await request_change(
             db,
@@ -345,6 +419,7 @@ async def change_due_day(
         origin,
         {"from": contract.due_day, "to": new},
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],
+        audience=change.audience,
     )
     contract.due_day = new
     await db.flush()

@@ -124,6 +124,10 @@ class Checked:
     failures: int = 0
     # This failure locked the pair or the account.
     locked_out: bool = False
+    # Whether the account or the pair had failures on record when checked: without,
+    # clearing them has nothing to delete (no other check of the account can count one
+    # before this one's transaction ends, see `_one_at_a_time`).
+    counted: bool = True
 
 
 async def guarded(
@@ -141,13 +145,14 @@ async def guarded(
     would reset the count of guessed codes). The caller must write the counters even
     when it refuses (no rollback)."""
     await _one_at_a_time(db, keys)
-    if await refused(db, policy, keys, now):
+    state = await _state(db, policy, keys, now)
+    if state.refused:
         metrics.LOCKED_REFUSALS.inc()
         return Checked(accepted=False, locked=True)
     if await check():
-        if clear:
+        if clear and state.counted:
             await clear_failures(db, keys)
-        return Checked(accepted=True)
+        return Checked(accepted=True, counted=state.counted)
     failures = await record_failure(db, keys.account, policy.max_account_failures, policy, now)
     pair = await record_failure(db, keys.pair, policy.max_failures, policy, now)
     if keys.flood is not None:
@@ -188,19 +193,39 @@ async def forget_account(db: AsyncSession, keys: Keys) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _State:
+    refused: bool  # a lock is on, or the address flooded
+    counted: bool  # the account or the pair has failures on record
+
+
+async def _state(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> _State:
+    """What the counters of `keys` say now, in one statement: whether a check is
+    refused without being made (`refused`), and whether there are failures to clear."""
+    throttle = models.LoginThrottle
+    of_account = throttle.key.in_([keys.account, keys.pair])
+    locked = sa.select(sa.func.count()).where(of_account, throttle.locked_until > now)
+    counted = sa.select(sa.func.count()).where(of_account)
+    flooded: sa.ColumnElement[bool] = sa.false()
+    if keys.flood is not None:
+        flooded = rate_limit.reached_clause(
+            keys.flood, policy.flood_failures, policy.flood_window, now
+        )
+    row = (
+        await db.execute(
+            sa.select(
+                locked.scalar_subquery().label("locked"),
+                counted.scalar_subquery().label("counted"),
+                flooded.label("flooded"),
+            )
+        )
+    ).one()
+    return _State(refused=bool(row.locked) or bool(row.flooded), counted=bool(row.counted))
+
+
 async def refused(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> bool:
     """Whether a check for `keys` is refused now without being made."""
-    throttle = models.LoginThrottle
-    locked = await db.scalar(
-        sa.select(sa.func.count()).where(
-            throttle.key.in_([keys.account, keys.pair]), throttle.locked_until > now
-        )
-    )
-    if locked:
-        return True
-    return keys.flood is not None and await rate_limit.reached(
-        db, keys.flood, policy.flood_failures, policy.flood_window, now
-    )
+    return (await _state(db, policy, keys, now)).refused
 
 
 async def record_failure(

@@ -1,0 +1,106 @@
+"""Concurrent changes of one contract's installment: the contract is locked before its
+cadence history is read, so of changes sent at once the first counts for the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.session import create_engine
+from gql.domain import notifications, rules, self_service
+from gql.domain.audit import Origin
+from gql.domain.notifications import Notifier
+from tests.conftest import ACTORS
+
+NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
+
+
+async def anna_first_contract(db: AsyncSession) -> models.Contract:
+    contract = await db.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    return contract
+
+
+@pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions that commit (the changes must see each other's commits); what they
+    wrote is undone afterwards."""
+    engine = create_engine(database_url, pool_size=4)
+    makers = async_sessionmaker(engine, expire_on_commit=False)
+    async with makers() as db:
+        contract = await anna_first_contract(db)
+        amount, started = contract.installment_amount, datetime.now(UTC)
+    try:
+        yield makers
+    finally:
+        async with makers() as db, db.begin():
+            await db.execute(
+                sa.update(models.Contract)
+                .where(models.Contract.id == contract.id)
+                .values(installment_amount=amount)
+            )
+            event = models.AuditEvent
+            await db.execute(
+                sa.delete(event).where(
+                    event.entity_id == contract.id,
+                    event.action == self_service.INSTALLMENT_CHANGED,
+                    event.created_at >= started,
+                )
+            )
+            outbox = models.OutboundEmail
+            await db.execute(
+                sa.delete(outbox).where(
+                    outbox.kind == notifications.KIND, outbox.created_at >= started
+                )
+            )
+        await engine.dispose()
+
+
+async def test_concurrent_installment_changes_of_one_contract_count_each_other(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    async with committed() as db:
+        contract = await anna_first_contract(db)
+    # Different amounts: a change to the amount a committed one set is refused as no
+    # change at all, before the cadence is asked.
+    amounts = [contract.installment_amount + Decimal(step) for step in (1, 2, 3, 4)]
+
+    async def one(amount: Decimal) -> str:
+        try:
+            async with committed() as db, db.begin():
+                await self_service.change_installment(
+                    db,
+                    ACTORS["customer"],
+                    contract_id=contract.id,
+                    amount=amount,
+                    origin=Origin(),
+                    notify=NOTIFY,
+                    now=datetime.now(UTC),
+                )
+        except rules.CadenceRefused:
+            return "refused"
+        return "changed"
+
+    results = await asyncio.gather(*(one(amount) for amount in amounts))
+    assert sorted(results) == ["changed", "refused", "refused", "refused"]
+    async with committed() as db:
+        changes = await db.scalar(
+            sa.select(sa.func.count()).where(
+                models.AuditEvent.entity_id == contract.id,
+                models.AuditEvent.action == self_service.INSTALLMENT_CHANGED,
+            )
+        )
+        assert (await anna_first_contract(db)).installment_amount in amounts
+    assert changes == 1

@@ -1,0 +1,125 @@
+"""Structural cost of the busiest mutations: the statements one request runs, through the
+ASGI app, counted on the test's connection (tests/statement_helpers.py) - an upper bound
+that does not depend on the data, never a time.
+
+Besides the session check, a mutation reads its rule facts in one statement after
+locking the row it changes (so the facts include what a concurrent request committed),
+then writes the row, the audit event and the outbox mail in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from db import models
+from tests.conftest import ACTORS, global_id
+from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
+from tests.meter_helpers import SUBMIT, anna_meter, plausible_value
+from tests.statement_helpers import counting_statements
+
+CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
+  __typename ... on InstallmentChanged { contract { installmentAmount } } } }"""
+# Transaction control (the test's savepoints stand for the server's BEGIN/COMMIT).
+CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE|BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
+ANNA = ("anna.becker@example.org", "Demo-Kunde-1")
+
+
+def work(statements: list[str]) -> list[str]:
+    return [s for s in statements if not CONTROL.match(s)]
+
+
+def writes(statements: list[str], table: str) -> int:
+    return sum(1 for s in statements if re.match(rf"\s*(INSERT INTO|UPDATE) {table}\b", s))
+
+
+async def anna_token(client: httpx.AsyncClient) -> str:
+    result = await login(client, *ANNA, portal_gid(CUSTOMERS))
+    return str(result["accessToken"])
+
+
+async def test_login_runs_at_most_seven_statements(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    """The account with its TOTP state, the lockout's lock, the lockout's counters and
+    the address's flood counter in one, then the session, the last login, the audit
+    event and the refresh token (no counters to clear: none on record). It was 10."""
+    credentials = {"email": ANNA[0], "password": ANNA[1], "portalId": portal_gid(CUSTOMERS)}
+    with counting_statements(connection) as statements:
+        response = await post(client, LOGIN, input=credentials)
+    assert response.json()["data"]["login"]["__typename"] == "LoggedIn"
+    ran = work(statements)
+    assert len(ran) <= 7, ran
+    assert writes(ran, "audit_event") == 1, ran
+    assert not any(s.lstrip().startswith("DELETE FROM login_throttle") for s in ran), ran
+
+
+async def test_login_after_a_failure_clears_the_counters(
+    client: httpx.AsyncClient, connection: AsyncConnection, session: AsyncSession
+) -> None:
+    """With failures on record the login deletes them, one statement more."""
+    wrong = await login(client, ANNA[0], "not-the-password", portal_gid(CUSTOMERS))
+    assert wrong["__typename"] == "LoginError"
+    credentials = {"email": ANNA[0], "password": ANNA[1], "portalId": portal_gid(CUSTOMERS)}
+    with counting_statements(connection) as statements:
+        response = await post(client, LOGIN, input=credentials)
+    assert response.json()["data"]["login"]["__typename"] == "LoggedIn"
+    ran = work(statements)
+    assert len(ran) <= 8, ran
+    assert any(s.lstrip().startswith("DELETE FROM login_throttle") for s in ran), ran
+    throttle = models.LoginThrottle
+    left = await session.scalar(sa.select(sa.func.count()).where(throttle.key.like(f"%{ANNA[0]}")))
+    assert left == 0
+
+
+async def test_submit_meter_reading_runs_at_most_six_statements(
+    client: httpx.AsyncClient, connection: AsyncConnection, session: AsyncSession
+) -> None:
+    """The session check, the meter locked, the facts (client key, registers, readings,
+    contract period, approval, recipients, contact) in one statement, then the reading,
+    the audit event and the mail to the agent the demo portal notifies. It was 13."""
+    token = await anna_token(client)
+    meter, last = await anna_meter(session)
+    value = await plausible_value(session, meter, last)
+    given = {"meterId": global_id("Meter", meter), "value": value, "clientKey": "count-1"}
+    with counting_statements(connection) as statements:
+        response = await post(client, SUBMIT, token, input=given)
+    body: Any = response.json()
+    assert body["data"]["submitMeterReading"]["__typename"] == "MeterReadingSubmitted", body
+    ran = work(statements)
+    assert len(ran) <= 6, ran
+    assert writes(ran, "meter_reading") == 1, ran
+    assert writes(ran, "audit_event") == 1, ran
+    assert writes(ran, "email_outbox") == 1, ran
+
+
+async def test_change_installment_runs_at_most_six_statements(
+    client: httpx.AsyncClient, connection: AsyncConnection, session: AsyncSession
+) -> None:
+    """The session check, the contract locked, the facts (the portal's published rules
+    and approvals, the cadence history, the overdue sum, recipients, contact) in one
+    statement, then the contract, the audit event and the mail. It was 11."""
+    token = await anna_token(client)
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    amount = str(contract.installment_amount + Decimal(1))
+    given = {"contractId": global_id("Contract", contract.id), "amount": amount}
+    with counting_statements(connection) as statements:
+        response = await post(client, CHANGE, token, input=given)
+    body: Any = response.json()
+    assert body["data"]["changeInstallment"]["__typename"] == "InstallmentChanged", body
+    ran = work(statements)
+    assert len(ran) <= 6, ran
+    assert writes(ran, "contract") == 1, ran
+    assert writes(ran, "audit_event") == 1, ran
+    assert writes(ran, "email_outbox") == 1, ran
