@@ -1,5 +1,7 @@
 """Many processes, one truth: `portal serve --workers 2` and a second `portal serve`
-on the same database (and its streaming replica for queries), real HTTP over loopback.
+on the same database (and its streaming replica for queries), with documents in one
+bucket of a local S3 server, real HTTP over loopback. A document stored by one process
+is served by the other.
 Whatever one process is told is in force on the other at once: a logout, a
 deactivation, a new permission group, the end of an impersonation; a login lockout is
 counted across both; a persisted query one learnt the other knows; a caller reads its
@@ -8,6 +10,7 @@ own write on the other process right after it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -18,11 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from db.demo import demo_pdf
 from db.embedded import EmbeddedPostgres
 from db.session import create_engine
 from gql.persisted_queries import sha256
 from gql.settings import Settings
-from tests.conftest import ACTORS, global_id, seeded_database
+from tests.conftest import ACTORS, create_bucket, global_id, seeded_database
 from tests.scale.servers import Served, serve
 
 CUSTOMERS = global_id("Portal", ACTORS["customer"].portal_id)  # type: ignore[arg-type]
@@ -51,16 +55,20 @@ class Cluster:
 def cluster(
     shared_url: str,
     replica_server: EmbeddedPostgres,
+    s3_endpoint: str,
     test_settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
     """Two deployments' worth of processes: the settings that must agree (database,
-    replica, keys) the same on both."""
+    replica, document bucket, keys) the same on both."""
     assert test_settings.jwt_keys is not None
     assert test_settings.secret_keys is not None
+    bucket = f"cluster-{os.getpid()}"
+    create_bucket(s3_endpoint, bucket)
     environment = {
         "DATABASE_URL": shared_url,
         "DATABASE_REPLICA_URL": replica_server.replica_url(shared_url),
+        "DOCUMENTS_URL": f"s3://{bucket}/portal?endpoint={s3_endpoint}",
         "JWT_KEYS": test_settings.jwt_keys,
         "SECRET_KEYS": test_settings.secret_keys,
         "PASSWORD_PROFILE": "test",
@@ -109,6 +117,37 @@ def refused(response: httpx.Response) -> bool:
         response.status_code == 401
         and response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     )
+
+
+UPLOAD = """mutation($input: UploadDocumentInput!) { uploadDocument(input: $input) {
+  __typename ... on DocumentUploaded { document { id } } } }"""
+LINK = """query($id: ID!) { node(id: $id) { ... on Document { name downloadUrl } } }"""
+
+
+def test_a_document_uploaded_on_one_process_is_downloaded_from_the_other(
+    cluster: Cluster,
+) -> None:
+    """Documents live in the shared bucket: one process stores the file, the other
+    (reading the row from the replica or, right after the write, the primary) serves it."""
+    token = log_in(cluster.a, "anna.becker@example.org", "Demo-Kunde-1")
+    content = demo_pdf("Zwischen zwei Prozessen")
+    operations = {"query": UPLOAD, "variables": {"input": {"file": None, "type": "LETTER"}}}
+    uploaded = httpx.post(
+        f"{cluster.a.url}/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+        },
+        files={"0": ("brief.pdf", content, "application/pdf")},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    document = data(uploaded)["uploadDocument"]["document"]
+    found = data(post(cluster.b, LINK, token, id=document["id"]))["node"]
+    assert found is not None  # its own write, read right after it on the other process
+    download = httpx.get(cluster.b.url + found["downloadUrl"], timeout=30)
+    assert download.status_code == 200, download.text
+    assert download.content == content
 
 
 def test_a_logout_on_one_process_is_in_force_on_the_other_at_once(cluster: Cluster) -> None:
