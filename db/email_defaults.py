@@ -529,4 +529,87 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
             ),
         ),
     },
+    EmailTemplateKind.ACCOUNT_EXISTS: {
+        "de": (
+            "Sie haben bereits einen Zugang zum {{ portal.name }}",
+            (
+                "Hallo,\n\n"
+                "jemand (vermutlich Sie) wollte sich mit dieser E-Mail-Adresse im"
+                " {{ portal.name }} registrieren. Sie haben dort bereits einen Zugang.\n\n"
+                "Passwort vergessen? Fordern Sie auf der Anmeldeseite einen Link für ein neues"
+                " Passwort an: {{ login_link }}\n\n"
+                "Wenn Sie das nicht waren, ignorieren Sie diese E-Mail.\n"
+            ),
+            _layout(
+                "<p>Hallo,</p>"
+                "<p>jemand (vermutlich Sie) wollte sich mit dieser E-Mail-Adresse im"
+                " {{ portal.name }} registrieren. Sie haben dort bereits einen Zugang.</p>"
+                '<p>Passwort vergessen? Fordern Sie auf der <a href="{{ login_link }}">'
+                "Anmeldeseite</a> einen Link für ein neues Passwort an.</p>"
+                "<p>Wenn Sie das nicht waren, ignorieren Sie diese E-Mail.</p>"
+            ),
+        ),
+        "en": (
+            "You already have an account with {{ portal.name }}",
+            (
+                "Hello,\n\n"
+                "someone (probably you) tried to register with {{ portal.name }} using this"
+                " email address. You already have an account there.\n\n"
+                "Forgot your password? Ask for a new one on the login page: {{ login_link }}\n\n"
+                "If this was not you, ignore this email.\n"
+            ),
+            _layout(
+                "<p>Hello,</p>"
+                "<p>someone (probably you) tried to register with {{ portal.name }} using this"
+                " email address. You already have an account there.</p>"
+                '<p>Forgot your password? Ask for a new one on the <a href="{{ login_link }}">'
+                "login page</a>.</p>"
+                "<p>If this was not you, ignore this email.</p>"
+            ),
+        ),
+    },
+    EmailTemplateKind.REGISTRATION_DENIED: {
+        "de": (
+            "Ihre Registrierung im {{ portal.name }}",
+            (
+                "Hallo,\n\n"
+                "wir konnten Ihre Angaben keinem Kundenkonto zuordnen, daher ist eine"
+                " Registrierung im {{ portal.name }} so nicht möglich. Bitte prüfen Sie Ihre"
+                " Angaben (z. B. Kundennummer) mit Ihrer letzten Rechnung oder wenden Sie sich"
+                " an unseren Kundenservice.\n\n"
+                "Zur Anmeldeseite: {{ login_link }}\n\n"
+                "Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.\n"
+            ),
+            _layout(
+                "<p>Hallo,</p>"
+                "<p>wir konnten Ihre Angaben keinem Kundenkonto zuordnen, daher ist eine"
+                " Registrierung im {{ portal.name }} so nicht möglich. Bitte prüfen Sie Ihre"
+                " Angaben (z. B. Kundennummer) mit Ihrer letzten Rechnung oder wenden Sie sich"
+                " an unseren Kundenservice.</p>"
+                '<p><a href="{{ login_link }}">Zur Anmeldeseite</a></p>'
+                "<p>Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.</p>"
+            ),
+        ),
+        "en": (
+            "Your registration with {{ portal.name }}",
+            (
+                "Hello,\n\n"
+                "we could not match your details to a customer account, so registering with"
+                " {{ portal.name }} is not possible this way. Please check your details (e.g."
+                " the customer number) against your last bill or contact our customer"
+                " service.\n\n"
+                "To the login page: {{ login_link }}\n\n"
+                "If you did not want to register, ignore this email.\n"
+            ),
+            _layout(
+                "<p>Hello,</p>"
+                "<p>we could not match your details to a customer account, so registering"
+                " with {{ portal.name }} is not possible this way. Please check your details"
+                " (e.g. the customer number) against your last bill or contact our customer"
+                " service.</p>"
+                '<p><a href="{{ login_link }}">To the login page</a></p>'
+                "<p>If you did not want to register, ignore this email.</p>"
+            ),
+        ),
+    },
 }

@@ -61,6 +61,8 @@ class EmailTemplateKind(enum.StrEnum):
     EMAIL_CHANGE = "EMAIL_CHANGE"
     EMAIL_CHANGED = "EMAIL_CHANGED"
     ACCOUNT_DELETED = "ACCOUNT_DELETED"
+    ACCOUNT_EXISTS = "ACCOUNT_EXISTS"
+    REGISTRATION_DENIED = "REGISTRATION_DENIED"
 
 
 class RegistrationStatus(enum.StrEnum):

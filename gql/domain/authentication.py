@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.models.enums import EmailTemplateKind
 from db.portal_settings import PortalSettings, TwoFactorPolicy
 from gql.auth.actor import Actor
 from gql.auth.passwords import verify_password_off_loop
@@ -31,7 +32,7 @@ from gql.domain import (
     email_address,
     email_codes,
     login_codes,
-    mail,
+    portal_mail,
     sessions,
     throttle,
     two_factor,
@@ -671,17 +672,18 @@ async def send_login_code(
     await email_codes.check_rate(db, row, now)
     code = await email_codes.issue(db, row, config.email_code_ttl, now)
     minutes = int(config.email_code_ttl.total_seconds() // 60)
-    message = mail.render(
-        mail.LOGIN_CODE[account.language],
-        {"code": code, "portal": portal.name, "minutes": minutes},
-    )
-    mail.enqueue(
+    contact = await db.get(models.Contact, account.contact_id) if account.contact_id else None
+    # The portal's login code template, as for a passwordless login: one text per code.
+    await portal_mail.send(
         db,
-        organization_id=account.organization_id,
-        kind=email_codes.PURPOSE,
+        portal,
+        EmailTemplateKind.LOGIN_CODE,
         sender=config.mail_sender,
-        recipient=account.email,
-        message=message,
+        email=account.email,
+        language=account.language,
+        contact=contact,
+        values={"login_code": code, "minutes": minutes},
+        outbox_kind=email_codes.PURPOSE,
     )
     _audit(db, account, portal, "login.email_code_sent", origin)
     return LoginCodeSent(

@@ -96,6 +96,9 @@ KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
         for kind, names in VALUES_OF_KIND.items()
     },
     EmailTemplateKind.ACCOUNT_DELETED: {},
+    # After a registration: the address has an access already, or matched no contact.
+    EmailTemplateKind.ACCOUNT_EXISTS: {"login_link": f"{_SAMPLE_PORTAL_URL}/login"},
+    EmailTemplateKind.REGISTRATION_DENIED: {"login_link": f"{_SAMPLE_PORTAL_URL}/login"},
 }
 
 
@@ -233,6 +236,7 @@ async def send(
     values: Mapping[str, Any] | None = None,
     recipient: str | None = None,
     token: str | None = None,
+    outbox_kind: str | None = None,
 ) -> models.OutboundEmail:
     """Render the portal's template and write the mail to the outbox, to the portal
     user's `email` or, for staff mails about that user, to `recipient`; `token` makes
@@ -253,7 +257,7 @@ async def send(
     return mail.enqueue(
         db,
         organization_id=portal.organization_id,
-        kind=kind.value.lower(),
+        kind=outbox_kind or kind.value.lower(),
         sender=sender,
         recipient=recipient or email,
         message=message,

@@ -34,7 +34,6 @@ from gql.domain import (
     consent,
     email_address,
     login_codes,
-    mail,
     notifications,
     portal_mail,
     rate_limit,
@@ -206,26 +205,24 @@ async def active_portal(db: AsyncSession, portal_id: uuid.UUID | None) -> models
     return portal
 
 
-def _system_mail(
+async def _system_mail(
     db: AsyncSession,
     config: AccessConfig,
     portal: models.Portal,
-    templates: Mapping[str, mail.Template],
-    kind: str,
+    kind: EmailTemplateKind,
     email: str,
     language: str,
 ) -> None:
-    message = mail.render(
-        templates.get(language) or templates["de"],
-        {"portal": portal.name, "url": f"https://{portal.domain}/login"},
-    )
-    mail.enqueue(
+    """A mail answering a registration that made no access (the portal's template)."""
+    await portal_mail.send(
         db,
-        organization_id=portal.organization_id,
-        kind=kind,
+        portal,
+        kind,
         sender=config.sender,
-        recipient=email,
-        message=message,
+        email=email,
+        language=language,
+        contact=None,
+        values={"login_link": f"https://{portal.domain}/login"},
     )
 
 
@@ -466,7 +463,7 @@ async def complete_registration(
         )
     )
     if existing is not None:
-        _system_mail(db, config, portal, mail.ACCOUNT_EXISTS, "account_exists", address, chosen)
+        await _system_mail(db, config, portal, EmailTemplateKind.ACCOUNT_EXISTS, address, chosen)
         return RegistrationOutcome("EXISTS", existing.id)
 
     values = request.identifiers
@@ -475,14 +472,8 @@ async def complete_registration(
     if contact is None:
         policy = settings.registration.self_registration
         if policy is SelfRegistration.DENY:
-            _system_mail(
-                db,
-                config,
-                portal,
-                mail.REGISTRATION_NOT_POSSIBLE,
-                "registration_denied",
-                address,
-                chosen,
+            await _system_mail(
+                db, config, portal, EmailTemplateKind.REGISTRATION_DENIED, address, chosen
             )
             return RegistrationOutcome("DENIED")
         if policy is SelfRegistration.ALLOW_WITH_CONTACT:

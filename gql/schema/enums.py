@@ -115,6 +115,10 @@ else:
             " is done (sent when the portal's sharing says notifyOnStepDone).",
             enums.EmailTemplateKind.NEW_DOCUMENT: "Staff added a document the user may see"
             " (an invoice, a letter, ...).",
+            enums.EmailTemplateKind.ACCOUNT_EXISTS: "After self-registration with an address"
+            " that already has an access: a pointer to the login and the password reset.",
+            enums.EmailTemplateKind.REGISTRATION_DENIED: "After self-registration that matched no"
+            " contact on a portal that registers known customers only.",
             enums.EmailTemplateKind.PENDING_USER: "To the portal's notified staff: a"
             " registration matched no contact and waits to be assigned (ECP onMapAPendingUser).",
             enums.EmailTemplateKind.ACCOUNT_ASSIGNED: "To the customer: their access is assigned"

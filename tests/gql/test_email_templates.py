@@ -64,6 +64,10 @@ async def result_of(gql: GraphQLClient, query: str, actor: str = "admin", **vari
     return next(iter(data.values()))
 
 
+# Answers to an anonymous registration: they greet nobody by name.
+ANONYMOUS_ANSWERS = {EmailTemplateKind.ACCOUNT_EXISTS, EmailTemplateKind.REGISTRATION_DENIED}
+
+
 async def test_every_default_renders_with_the_documented_variables() -> None:
     assert set(portal_mail.DEFAULTS) == set(EmailTemplateKind)
     for kind, by_language in portal_mail.DEFAULTS.items():
@@ -77,6 +81,8 @@ async def test_every_default_renders_with_the_documented_variables() -> None:
             for name in shown:
                 assert str(samples[name]) in rendered.text, (kind, language, name)
                 assert str(samples[name]) in rendered.html, (kind, language, name)
+            if kind in ANONYMOUS_ANSWERS:
+                continue  # to an address whose person the request does not know
             expected = "Max" if kind is EmailTemplateKind.PENDING_USER else "Erika"
             assert expected in rendered.text, (kind, language)
 
