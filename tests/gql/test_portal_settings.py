@@ -134,8 +134,11 @@ def test_public_portal_shows_nothing_internal() -> None:
     assert fields == set(
         """id name type domain language languages defaultLanguage design layout texts pageTitles
         identifiers selfRegistration registrationLink termsUrl privacyUrl twoFactor
-        passwordPolicy""".split()
+        passwordPolicy identityProviders""".split()
     )
+    # Of a provider, the login button: never its issuer, client or secret.
+    provider = schema._schema.type_map["PublicIdentityProvider"]
+    assert set(provider.fields) == {"slug", "name"}  # type: ignore[attr-defined]
     for name in fields:
         assert get_named_type(public.fields[name].type).name not in {"Portal", "PortalUser"}  # type: ignore[attr-defined]
 
