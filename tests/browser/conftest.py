@@ -54,8 +54,14 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pytest.fail(f"portal serve did not come up:\n{running.output()}")
         time.sleep(0.25)
     yield running
-    process.kill()
-    process.wait()
+    # SIGTERM: the server stops its PostgreSQL before it exits, so nothing of this run
+    # is left to disturb the next one in the same folder.
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # Module scope: Playwright's sync API keeps an event loop of its own running, which

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.portal_helpers import ReadmeLogin, Server, login, new_context, readme_logins
 from tests.conftest import ROOT
@@ -344,3 +344,46 @@ def test_a_new_customer_logs_in_with_totp_and_sees_her_tiles(
     page.get_by_role("button", name="Bestätigen").click()
     expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
     expect(page.locator(".tile").first).to_be_visible()
+
+
+def test_a_reading_whose_answer_was_lost_is_stored_once_when_sent_again(
+    browser: Browser, portal_server: Server
+) -> None:
+    meter, contract_id, value = reading_target(portal_server)
+    value = str(int(value) + 1)
+    # Its own profile: the lost answer is a network error in the console, on purpose.
+    context = new_context(browser, portal_server)
+    page = context.new_page()
+    log_in(page)
+    page.goto(f"/portal/contracts/{contract_id}")
+    card = page.get_by_role("region", name=f"Zähler {meter['number']}")
+    lost: list[bool] = []
+
+    def lose_the_answer(route: Route) -> None:
+        body = route.request.post_data or ""
+        if "submitMeterReading" in body and not lost:
+            route.fetch()  # the server stores the reading ...
+            lost.append(True)
+            route.abort()  # ... and the browser never hears of it
+        else:
+            route.continue_()
+
+    page.route("**/graphql", lose_the_answer)
+    card.get_by_label("Zählerstand", exact=False).fill(value)
+    card.get_by_role("button", name="Zählerstand senden").click()
+    expect(card.get_by_role("alert")).to_be_visible()
+    card.get_by_role("button", name="Zählerstand senden").click()
+    # The same client key: the API recognises the reading instead of storing it twice.
+    expect(card.get_by_role("status")).to_have_text("Dieser Zählerstand war schon gespeichert.")
+    context.close()
+    data = api(
+        portal_server,
+        login(portal_server, ANNA),
+        "query($id: ID!) { node(id: $id) { ... on Meter {"
+        " readings(first: 3) { edges { node { value } } } } } }",
+        id=meter["id"],
+    )
+    node = data["node"]
+    assert isinstance(node, dict)
+    values = [Decimal(edge["node"]["value"]) for edge in node["readings"]["edges"]]
+    assert values.count(Decimal(value)) == 1
