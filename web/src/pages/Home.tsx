@@ -1,7 +1,7 @@
 import { Link } from "react-router";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
-import { money } from "../format";
+import { day, money } from "../format";
 import { usePortal } from "../portal";
 
 const HomeDocument = graphql(`
@@ -21,6 +21,7 @@ const HomeDocument = graphql(`
         contracts { id number tariffName installmentAmount }
         meters { id number contract { id } }
         documents { id name downloadUrl }
+        payments { id kind status amount dueDate }
       }
     }
   }
@@ -79,6 +80,15 @@ export function HomePage() {
                     ) : (
                       document.name
                     )}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {tile.payments?.length ? (
+              <ul className="plain">
+                {tile.payments.map((payment) => (
+                  <li key={payment.id}>
+                    {day(payment.dueDate, language)}: {money(payment.amount, language)}
                   </li>
                 ))}
               </ul>
