@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint node schema-lint schema bench bench-scale bench-nested bench-import fuzz soak audit postgres clean
+.PHONY: serve test lint node chromium web web-check schema-lint schema bench bench-scale bench-nested bench-import fuzz soak audit postgres clean
 
 # The first start installs about 60 packages: pip says which one it is at.
 $(STAMP): pyproject.toml requirements.lock
@@ -40,6 +40,31 @@ $(SCHEMA_LINT): tools/schema-lint/package.json tools/schema-lint/package-lock.js
 schema-lint: $(SCHEMA_LINT)
 	tools/schema-lint/node_modules/.bin/graphql-schema-linter --config-directory tools/schema-lint
 
+# The reference customer portal (web/, served at /portal/): npm ci from the committed
+# lock file, then graphql-codegen (types from schema.graphql), tsc and vite build.
+WEB_DEPS := web/node_modules/.package-lock.json
+$(WEB_DEPS): web/package.json web/package-lock.json | node
+	@echo "Installing the portal's npm packages into web/node_modules"
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+WEB_SOURCES := $(shell find web/src -type f -not -path 'web/src/gql/*' 2>/dev/null) \
+  web/index.html web/vite.config.ts web/codegen.ts web/tsconfig.json schema.graphql
+web/dist/index.html: $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+# `make test`: type-check against the checked-in schema and build, every time.
+web-check: $(WEB_DEPS)
+	cd web && npm run build
+
+# Debian's Chromium for the portal's browser tests (Playwright drives it; it downloads
+# no browser of its own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Chromium (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || { echo "chromium is missing and could not be installed" >&2; exit 1; }; }
+
 # PostgreSQL server binaries for the embedded database (skipped with DATABASE_URL).
 postgres:
 	@if [ -z "$$DATABASE_URL" ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
@@ -48,7 +73,7 @@ postgres:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-serve: $(STAMP) postgres $(GRAPHIQL)
+serve: $(STAMP) postgres $(GRAPHIQL) web
 	$(BIN)/portal serve $(ARGS)
 
 lint: $(STAMP) schema-lint
@@ -67,7 +92,7 @@ lint: $(STAMP) schema-lint
 READ_TESTS := tests/http/test_api.py tests/http/test_documents.py tests/http/test_staff.py \
   tests/http/test_session_ending.py tests/http/test_impersonation.py \
   tests/http/test_graphql_over_http.py tests/http/test_error_language.py tests/http/test_serve.py
-test: lint postgres $(GRAPHIQL)
+test: lint postgres $(GRAPHIQL) web-check chromium
 	$(BIN)/pytest
 	QUERY_PLANS=off $(BIN)/pytest -q $(READ_TESTS)
 
@@ -112,4 +137,4 @@ bench-import: $(STAMP) postgres
 	$(BIN)/python -m bench.import_users $(ARGS)
 
 clean:
-	rm -rf $(VENV) .audit-venv .data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .audit-venv .data web/node_modules web/dist web/src/gql .mypy_cache .ruff_cache .pytest_cache

@@ -98,6 +98,10 @@ async def demo_files(session: AsyncSession) -> list[tuple[str, bytes]]:
     return [(key, demo_pdf(name)) for key, name in rows.all()]
 
 
+# Anna Becker's portal; `portal serve` shows it at /portal/ on 127.0.0.1.
+CUSTOMER_PORTAL_DOMAIN = "musterstadt.portale.example"
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     role: str
@@ -856,7 +860,7 @@ async def load_demo(
         "musterstadt-kunden",
         "Kundenportal Stadtwerke Musterstadt",
         models.PortalType.CUSTOMER,
-        "musterstadt.portale.example",
+        CUSTOMER_PORTAL_DOMAIN,
         customer_settings(
             "stadtwerke-musterstadt",
             notify=[str(demo_id("staff:agent@musterstadt.example"))],

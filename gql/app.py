@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.session import Database
-from gql import delivery, graphiql, metrics, tracing, unavailable
+from gql import delivery, graphiql, metrics, portal_web, tracing, unavailable
 from gql.auth.backend import BearerTokenBackend, KnownSessions, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.dev_mail import MAILBOX, mails_endpoint
@@ -120,6 +120,7 @@ def create_app(
                 if settings.development
                 else []
             ),
+            *portal_web.routes(settings.portal_local_domain),
         ],
         # The steps of every request, outermost first (gql/http/__init__.py).
         middleware=[

@@ -195,6 +195,9 @@ def serve(
             PORTAL_MAIL_WORKER="1" if worker else "0",
             PORTAL_DEV_MAILS="1" if sink is not None else "0",
         )
+        if demo_data:
+            # The page at /portal/ on 127.0.0.1 shows the demo customer portal.
+            os.environ.setdefault("PORTAL_LOCAL_DOMAIN", demo.CUSTOMER_PORTAL_DOMAIN)
         print_logins(f"http://{host}:{port}")
         target = "gql.app:app_from_environment"
         if server is AsgiServer.UVICORN:

@@ -85,6 +85,9 @@ class Settings:
     # "low" is argon2-cffi's RFC 9106 low-memory profile; "test" is its cheapest one.
     password_profile: Literal["low", "test"] = "low"  # noqa: S105 - a profile name
     managed_base_domain: str = "portale.example"
+    # The portal the page at /portal/ shows on a host no portal has (127.0.0.1 under
+    # `portal serve`, which sets the demo customer portal's domain); none: the host's.
+    portal_local_domain: str | None = None
     # DNS servers ("host:port") for checking custom domains; empty: the system's.
     dns_nameservers: tuple[str, ...] = ()
     # Outgoing mail: the outbox worker delivers over SMTP (in development to the sink
@@ -182,6 +185,7 @@ class Settings:
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
+            portal_local_domain=os.environ.get("PORTAL_LOCAL_DOMAIN") or None,
             dns_nameservers=tuple(
                 server.strip()
                 for server in os.environ.get("DNS_NAMESERVERS", "").split(",")
