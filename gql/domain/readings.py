@@ -414,6 +414,36 @@ def choose_register(
     )
 
 
+def _check(
+    meter: models.Meter,
+    digits: int,
+    period: Period,
+    near: Neighbours,
+    *,
+    raw_value: str,
+    moment: datetime,
+    override_plausibility: bool,
+    now: datetime,
+) -> Checked:
+    """`check_reading` of a value for a register with `digits`, against the contract's
+    `period` and the register's readings `near` the moment."""
+    return check_reading(
+        raw_value=raw_value,
+        read_at=moment,
+        now=now,
+        meter_status=meter.status,
+        digits=digits,
+        contract_start=period.start,
+        contract_end=period.end,
+        previous=near.previous,
+        later=near.later,
+        same_time=near.same_time,
+        history=near.history,
+        override_plausibility=override_plausibility,
+        unit=meter.unit,
+    )
+
+
 async def _checked(
     db: AsyncSession,
     actor: Actor,
@@ -431,20 +461,15 @@ async def _checked(
     near = neighbours(
         (await stored_readings(db.execute, [register.id]))[0], moment, meter.counter_reset_at
     )
-    checked = check_reading(
+    checked = _check(
+        meter,
+        register.digits,
+        period,
+        near,
         raw_value=raw_value,
-        read_at=moment,
-        now=now,
-        meter_status=meter.status,
-        digits=register.digits,
-        contract_start=period.start,
-        contract_end=period.end,
-        previous=near.previous,
-        later=near.later,
-        same_time=near.same_time,
-        history=near.history,
+        moment=moment,
         override_plausibility=override_plausibility,
-        unit=meter.unit,
+        now=now,
     )
     if checked.status is MeterReadingStatus.ACCEPTED and await _needs_approval(db, actor):
         checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
@@ -536,20 +561,15 @@ async def submit(
     moment = read_at or now
     period = facts.period
     near = neighbours(facts.stored.get(chosen.id, []), moment, meter.counter_reset_at)
-    checked = check_reading(
+    checked = _check(
+        meter,
+        chosen.digits,
+        period,
+        near,
         raw_value=raw_value,
-        read_at=moment,
-        now=now,
-        meter_status=meter.status,
-        digits=chosen.digits,
-        contract_start=period.start,
-        contract_end=period.end,
-        previous=near.previous,
-        later=near.later,
-        same_time=near.same_time,
-        history=near.history,
+        moment=moment,
         override_plausibility=override_plausibility,
-        unit=meter.unit,
+        now=now,
     )
     if checked.status is MeterReadingStatus.ACCEPTED and facts.needs_approval:
         checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)

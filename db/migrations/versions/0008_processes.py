@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from db import template_rows
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -48,14 +50,6 @@ def _common(table: str) -> list[Any]:
 
 
 TEMPLATE_KINDS = ("INVITATION", "ACTIVATION", "PASSWORD_RESET")
-
-
-def _template_kinds(*kinds: str) -> None:
-    op.drop_constraint(op.f("ck_email_template_emailtemplatekind"), "email_template", "check")
-    listed = ", ".join(f"'{kind}'" for kind in kinds)
-    op.create_check_constraint(
-        op.f("ck_email_template_emailtemplatekind"), "email_template", f"kind IN ({listed})"
-    )
 
 
 def upgrade() -> None:
@@ -121,11 +115,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_process_step_organization_id"), "process_step", ["organization_id"], unique=False
     )
-    _template_kinds(*TEMPLATE_KINDS, "PROCESS_STEP_DONE", "NEW_DOCUMENT")
+    template_rows.allow_kinds((*TEMPLATE_KINDS, "PROCESS_STEP_DONE", "NEW_DOCUMENT"))
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM email_template WHERE kind IN ('PROCESS_STEP_DONE', 'NEW_DOCUMENT')")
-    _template_kinds(*TEMPLATE_KINDS)
+    template_rows.allow_kinds(TEMPLATE_KINDS)
     op.drop_table("process_step")
     op.drop_table("process")

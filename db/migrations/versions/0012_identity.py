@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from db import template_rows
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
@@ -27,14 +29,6 @@ OLD_KINDS = (
     "CHANGE_REQUEST_DECIDED",
 )
 NEW_KINDS = ("LOGIN_CODE", "EMAIL_CHANGE", "EMAIL_CHANGED", "ACCOUNT_DELETED")
-
-
-def _kinds(kinds: Sequence[str]) -> None:
-    op.drop_constraint(op.f("ck_email_template_emailtemplatekind"), "email_template")
-    listed = ", ".join(f"'{kind}'" for kind in kinds)
-    op.create_check_constraint(
-        op.f("ck_email_template_emailtemplatekind"), "email_template", f"kind IN ({listed})"
-    )
 
 
 def upgrade() -> None:
@@ -84,65 +78,15 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_email_change_portal_user_id"), "email_change", ["portal_user_id"], unique=False
     )
-    _kinds(OLD_KINDS + NEW_KINDS)
+    template_rows.allow_kinds(OLD_KINDS + NEW_KINDS)
     # Existing portals get the new templates in each language they have templates in,
-    # as new portals do (gql/domain/portal_mail.py default_rows). The texts are the
-    # defaults of this revision's code.
-    from db.email_defaults import DEFAULT_EMAILS
-    from db.models.enums import EmailTemplateKind
-
-    template = sa.table(
-        "email_template",
-        sa.column("id", sa.Uuid()),
-        sa.column("organization_id", sa.Uuid()),
-        sa.column("portal_id", sa.Uuid()),
-        sa.column("kind", sa.String()),
-        sa.column("language", sa.String()),
-        sa.column("subject", sa.String()),
-        sa.column("body_text", sa.Text()),
-        sa.column("body_html", sa.Text()),
-    )
-    for kind in NEW_KINDS:
-        for language, (subject, text, html) in DEFAULT_EMAILS[EmailTemplateKind(kind)].items():
-            spoken = (
-                sa.select(template.c.organization_id, template.c.portal_id)
-                .where(template.c.language == language)
-                .distinct()
-                .subquery()
-            )
-            op.execute(
-                template.insert().from_select(
-                    [
-                        "id",
-                        "organization_id",
-                        "portal_id",
-                        "kind",
-                        "language",
-                        "subject",
-                        "body_text",
-                        "body_html",
-                    ],
-                    sa.select(
-                        sa.func.gen_random_uuid(),
-                        spoken.c.organization_id,
-                        spoken.c.portal_id,
-                        sa.literal(kind),
-                        sa.literal(language),
-                        sa.literal(subject),
-                        sa.literal(text),
-                        sa.literal(html),
-                    ),
-                )
-            )
+    # as new portals do (gql/domain/portal_mail.py default_rows).
+    template_rows.add_defaults(NEW_KINDS)
 
 
 def downgrade() -> None:
-    op.execute(
-        sa.text("DELETE FROM email_template WHERE kind IN :kinds").bindparams(
-            sa.bindparam("kinds", NEW_KINDS, expanding=True)
-        )
-    )
-    _kinds(OLD_KINDS)
+    template_rows.remove(NEW_KINDS)
+    template_rows.allow_kinds(OLD_KINDS)
     op.drop_index(op.f("ix_email_change_portal_user_id"), table_name="email_change")
     op.drop_index(op.f("ix_email_change_organization_id"), table_name="email_change")
     op.drop_table("email_change")
