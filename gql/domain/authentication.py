@@ -516,9 +516,11 @@ async def verify_second_factor(
     pending = await pending_login(db, mfa_token, MFA_PURPOSE_VERIFY, now)
     if pending is None:
         pending = await pending_login(db, mfa_token, MFA_PURPOSE_ENROLL, now)
-    invalid = Refused("INVALID_CODE", "The code is not correct or the login has expired.")
+    # The field tells the login page where to say it: the code typed, or the login
+    # itself (expired or used up: log in again).
     if pending is None:
-        return invalid
+        return Refused("INVALID_CODE", "The login has expired; log in again.", "mfaToken")
+    invalid = Refused("INVALID_CODE", "The code is not correct.", "code")
     row, account, portal = pending
 
     async def right() -> bool:

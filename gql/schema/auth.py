@@ -124,7 +124,7 @@ def _logged_in(info: Info, result: Authenticated) -> LoggedIn:
 
 
 def _login_error(refused: Refused) -> LoginError:
-    return LoginError.of(DomainError(refused.message, code=refused.code))
+    return LoginError.of(DomainError(refused.message, code=refused.code, field=refused.field))
 
 
 def login_answer(

@@ -333,11 +333,11 @@ def test_a_new_customer_logs_in_with_totp_and_sees_her_tiles(
     page.get_by_label("Passwort").fill(julia.password)
     page.get_by_role("button", name="Anmelden").click()
     expect(page.get_by_role("heading", name="Zweiter Faktor")).to_be_visible()
-    # A wrong code: the API's German message (it names no field: the login may have
-    # expired as well, so it shows under the form).
+    # A wrong code: the API's German message, at the code field it names.
     page.get_by_label("Code", exact=True).fill("000000" if totp.now() != "000000" else "111111")
     page.get_by_role("button", name="Bestätigen").click()
     expect(page.get_by_role("alert")).to_contain_text("Code")
+    expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
     page.screenshot(path=screenshots / "second-factor.png", full_page=True)
     # The code confirmTotp used is spent (no replay): the app's next one.
     time.sleep(totp.interval - time.time() % totp.interval + 0.5)

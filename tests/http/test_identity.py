@@ -289,7 +289,7 @@ CONFIRM = """mutation($c: Line!, $t: Line) { confirmTotp(input: {code: $c, mfaTo
   __typename ... on TotpConfirmed { recoveryCodes session { accessToken } }
   ... on TwoFactorError { code } } }"""
 VERIFY = """mutation($t: Line!, $c: Line!) { verifyTwoFactor(input: {mfaToken: $t, code: $c}) {
-  __typename ... on LoggedIn { accessToken } ... on LoginError { code } } }"""
+  __typename ... on LoggedIn { accessToken } ... on LoginError { code field } } }"""
 
 
 async def _enable_totp(client: httpx.AsyncClient) -> tuple[pyotp.TOTP, list[str], str]:
@@ -318,7 +318,8 @@ async def test_totp_login_needs_the_second_step(client: httpx.AsyncClient) -> No
     assert first["__typename"] == "SecondFactorRequired"
     mfa = first["mfaToken"]
     wrong = (await post(client, VERIFY, t=mfa, c="123456")).json()["data"]["verifyTwoFactor"]
-    assert wrong == {"__typename": "LoginError", "code": "INVALID_CODE"}
+    # Said at the code field (the login page shows it there).
+    assert wrong == {"__typename": "LoginError", "code": "INVALID_CODE", "field": "code"}
     # The code that confirmed the set-up can not be replayed.
     replay = (await post(client, VERIFY, t=mfa, c=confirming_code)).json()["data"][
         "verifyTwoFactor"
@@ -330,7 +331,7 @@ async def test_totp_login_needs_the_second_step(client: httpx.AsyncClient) -> No
     assert await status(client, done["accessToken"]) == 200
     # The mfaToken is single use.
     used = (await post(client, VERIFY, t=mfa, c=following)).json()["data"]["verifyTwoFactor"]
-    assert used["code"] == "INVALID_CODE"
+    assert (used["code"], used["field"]) == ("INVALID_CODE", "mfaToken")
 
 
 async def test_a_recovery_code_works_once(client: httpx.AsyncClient) -> None:
