@@ -4,7 +4,7 @@ inviting contacts, and importing and exporting a portal's users."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,55 +173,32 @@ async def activate_account(
     return await attempt(info, work, portal=input.portal_id)
 
 
-async def resend_activation(
-    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
-) -> ReceivedResult:
-    async def work(db: AsyncSession) -> RequestReceived:
-        await registration.resend_activation(
-            db,
-            access_config(info),
-            portal_id=row_id(input.portal_id, "Portal", "portalId"),
-            email=input.email,
-            origin=origin(info),
-            now=now(),
-        )
-        return RequestReceived(message=RECEIVED)
+def _queued(request: Any) -> Any:
+    """The resolver of a request answered by the mail worker (`registration.resend_activation`,
+    `request_password_reset`, `request_login_code`): the same answer for every address."""
 
-    return await attempt(info, work, portal=input.portal_id)
+    async def resolve(
+        info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
+    ) -> ReceivedResult:
+        async def work(db: AsyncSession) -> RequestReceived:
+            await request(
+                db,
+                access_config(info),
+                portal_id=row_id(input.portal_id, "Portal", "portalId"),
+                email=input.email,
+                origin=origin(info),
+                now=now(),
+            )
+            return RequestReceived(message=RECEIVED)
 
+        return await attempt(info, work, portal=input.portal_id)
 
-async def request_password_reset(
-    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
-) -> ReceivedResult:
-    async def work(db: AsyncSession) -> RequestReceived:
-        await registration.request_password_reset(
-            db,
-            access_config(info),
-            portal_id=row_id(input.portal_id, "Portal", "portalId"),
-            email=input.email,
-            origin=origin(info),
-            now=now(),
-        )
-        return RequestReceived(message=RECEIVED)
-
-    return await attempt(info, work, portal=input.portal_id)
+    return resolve
 
 
-async def request_login_code(
-    info: Info, input: Annotated[PortalEmailInput, strawberry.argument(description=INPUT)]
-) -> ReceivedResult:
-    async def work(db: AsyncSession) -> RequestReceived:
-        await registration.request_login_code(
-            db,
-            access_config(info),
-            portal_id=row_id(input.portal_id, "Portal", "portalId"),
-            email=input.email,
-            origin=origin(info),
-            now=now(),
-        )
-        return RequestReceived(message=RECEIVED)
-
-    return await attempt(info, work, portal=input.portal_id)
+resend_activation = _queued(registration.resend_activation)
+request_password_reset = _queued(registration.request_password_reset)
+request_login_code = _queued(registration.request_login_code)
 
 
 async def reset_password(
