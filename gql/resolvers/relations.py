@@ -166,6 +166,25 @@ DOCUMENT_CONTRACT = _above(models.Contract, models.Document, "contract_id")
 DOCUMENT_ORDER = _above(models.Order, models.Document, "order_id")
 PAYMENT_CONTRACT = _above(models.Contract, models.Payment, "contract_id")
 
+# Processes (gql/schema/processes.py): oldest first; steps in their order.
+_OLDEST = (("created_at", False),)
+
+
+def _listed(
+    model: type[Any], parent: type[Any], column: str, order: tuple[tuple[str, bool], ...]
+) -> Relation:
+    return Relation(model, parent, (column, "id"), order, kind="list")
+
+
+CONTACT_PROCESSES = _listed(models.Process, models.Contact, "contact_id", _OLDEST)
+ORDER_PROCESSES = _listed(models.Process, models.Order, "order_id", _OLDEST)
+OPPORTUNITY_PROCESSES = _listed(models.Process, models.Opportunity, "opportunity_id", _OLDEST)
+PROCESS_STEPS = _listed(models.ProcessStep, models.Process, "process_id", (("position", False),))
+PROCESS_ORDER = _above(models.Order, models.Process, "order_id")
+PROCESS_OPPORTUNITY = _above(models.Opportunity, models.Process, "opportunity_id")
+PROCESS_CONTACT = _above(models.Contact, models.Process, "contact_id")
+STEP_PROCESS = _above(models.Process, models.ProcessStep, "process_id")
+
 _ADDRESS = ("street", "house_number", "postal_code", "city")
 CONTACT_ADDRESS = Columns(tuple((name, name) for name in (*_ADDRESS, "country")))
 # Contracts are supplied in Germany; the delivery address has no country column.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -45,13 +45,6 @@ OPPORTUNITY = Grant.OPPORTUNITY_READ
 DOCUMENT = Grant.DOCUMENT_READ
 PAYMENT = Grant.PAYMENT_READ
 PROCESS = Grant.PROCESS_READ
-
-
-async def processes_of(info: Info, column: Any, key: Any) -> list[ProcessRef]:
-    """The visible processes whose `column` is `key`, oldest first (one batched loader)."""
-    process = models.Process
-    loader = info.context.loaders.by_fk(column, process.created_at)
-    return cast(list[ProcessRef], await loader.load(key))
 
 
 def mask_iban(iban: str | None) -> str | None:
@@ -124,14 +117,13 @@ class Contact(RowNode):
         description="Opportunities of the contact, newest first.",
     )
 
-    @allow(
+    processes: list[ProcessRef] | None = related.rows(
+        relations.CONTACT_PROCESSES,
         STAFF_AND_CUSTOMER,
         grant=PROCESS,
         description="Processes of the contact and its orders and requests, oldest first"
         " (customers: the kinds their portal shares).",
     )
-    async def processes(self, info: Info) -> list[ProcessRef] | None:
-        return await processes_of(info, models.Process.contact_id, row_of(self).id)
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -526,14 +518,13 @@ class Order(RowNode):
         description="The meter the order concerns.",
     )
 
-    @allow(
+    processes: list[ProcessRef] | None = related.rows(
+        relations.ORDER_PROCESSES,
         STAFF_AND_PORTAL_USERS,
         grant=PROCESS,
         description="Processes of the order, oldest first (portal users: the kinds their"
         " portal shares).",
     )
-    async def processes(self, info: Info) -> list[ProcessRef] | None:
-        return await processes_of(info, models.Process.order_id, row_of(self).id)
 
 
 @strawberry.type(description="A sales opportunity (offer) for a contact.")
@@ -558,14 +549,13 @@ class Opportunity(RowNode):
         description="The contact it is for.",
     )
 
-    @allow(
+    processes: list[ProcessRef] | None = related.rows(
+        relations.OPPORTUNITY_PROCESSES,
         STAFF_AND_CUSTOMER,
         grant=PROCESS,
         description="Processes of the request, oldest first (customers: the kinds their"
         " portal shares).",
     )
-    async def processes(self, info: Info) -> list[ProcessRef] | None:
-        return await processes_of(info, models.Process.opportunity_id, row_of(self).id)
 
 
 @strawberry.type(description="A document shown to a contact.")

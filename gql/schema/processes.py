@@ -16,8 +16,9 @@ from db.models.enums import Grant
 from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.domain import processes
+from gql.resolvers import relations
 from gql.resolvers.common import load_one
-from gql.schema import enums
+from gql.schema import enums, related
 from gql.schema.crm import Contact, Opportunity, Order
 from gql.schema.node import RowNode, row_of
 from gql.schema.results import INPUT, MutationError, attempt, now, origin, row_id
@@ -26,25 +27,18 @@ from gql.schema.scalars import Line
 PROCESS = Grant.PROCESS_READ
 
 
-async def _shows_dates(info: Info, process_id: object) -> bool:
+async def _shows_dates(info: Info, process_id: uuid.UUID) -> bool:
     """Whether the caller sees the dates of the process's steps: staff always, portal
     users when their portal shares the kind with dates."""
     actor = info.context.actor
     if actor.is_staff:
         return True
-    process = await load_one(info, models.Process, cast(uuid.UUID, process_id))
+    process = await load_one(info, models.Process, process_id)
     portal = await load_one(info, models.Portal, actor.portal_id)
     if process is None or portal is None:
         return False
     sharing = cast(models.Portal, portal).live_settings.shared_process(process.kind)
     return sharing is not None and sharing.show_dates
-
-
-async def _steps(info: Info, process_id: uuid.UUID) -> list[ProcessStep]:
-    """The visible steps of a process in order (one batched loader)."""
-    step = models.ProcessStep
-    loader = info.context.loaders.by_fk(step.process_id, step.position)
-    return cast(list[ProcessStep], await loader.load(process_id))
 
 
 @strawberry.type(description="A step of a process, in its order.")
@@ -84,9 +78,12 @@ class ProcessStep(RowNode):
         shown = step.done_at is None or await _shows_dates(info, step.process_id)
         return step.done_at if shown else None
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=PROCESS, description="The process it belongs to.")
-    async def process(self, info: Info) -> Process | None:
-        return await load_one(info, models.Process, row_of(self).process_id)
+    process: Process | None = related.one(
+        relations.STEP_PROCESS,
+        STAFF_AND_PORTAL_USERS,
+        grant=PROCESS,
+        description="The process it belongs to.",
+    )
 
 
 @strawberry.type(
@@ -108,13 +105,12 @@ class Process(RowNode):
         STAFF_AND_PORTAL_USERS, grant=PROCESS, description="When it was started."
     )
 
-    @allow(
+    steps: list[ProcessStep] | None = related.rows(
+        relations.PROCESS_STEPS,
         STAFF_AND_PORTAL_USERS,
         grant=PROCESS,
         description="Its steps in order (for portal users: the steps their portal shares).",
     )
-    async def steps(self, info: Info) -> list[ProcessStep] | None:
-        return await _steps(info, row_of(self).id)
 
     @allow(
         STAFF_AND_PORTAL_USERS,
@@ -123,20 +119,24 @@ class Process(RowNode):
         " none is left.",
     )
     async def current_step(self, info: Info) -> ProcessStep | None:
-        steps = await _steps(info, row_of(self).id)
+        steps = await related.load_related(relations.PROCESS_STEPS, info, row_of(self))
         return next((s for s in steps if row_of(s).status not in processes.FINISHED), None)
 
-    @allow(STAFF_AND_PORTAL_USERS, grant=Grant.ORDER_READ, description="The order, if any.")
-    async def order(self, info: Info) -> Order | None:
-        return await load_one(info, models.Order, row_of(self).order_id)
-
-    @allow(STAFF_AND_CUSTOMER, grant=Grant.OPPORTUNITY_READ, description="The request, if any.")
-    async def opportunity(self, info: Info) -> Opportunity | None:
-        return await load_one(info, models.Opportunity, row_of(self).opportunity_id)
-
-    @allow(STAFF, description="The contact it is for.")
-    async def contact(self, info: Info) -> Contact | None:
-        return await load_one(info, models.Contact, row_of(self).contact_id)
+    order: Order | None = related.one(
+        relations.PROCESS_ORDER,
+        STAFF_AND_PORTAL_USERS,
+        grant=Grant.ORDER_READ,
+        description="The order, if any.",
+    )
+    opportunity: Opportunity | None = related.one(
+        relations.PROCESS_OPPORTUNITY,
+        STAFF_AND_CUSTOMER,
+        grant=Grant.OPPORTUNITY_READ,
+        description="The request, if any.",
+    )
+    contact: Contact | None = related.one(
+        relations.PROCESS_CONTACT, STAFF, description="The contact it is for."
+    )
 
 
 # --- Mutations (staff) -------------------------------------------------------------------
