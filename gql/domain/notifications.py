@@ -105,16 +105,23 @@ class Audience:
     contact: Mapping[str, Any] | None
 
 
+def notified_staff() -> list[sa.ColumnElement[bool]]:
+    """The staff users a portal names in `notifyStaffUserIds` (its live settings),
+    active, of its organization: conditions on `StaffUser` next to a `Portal` row. The
+    one rule of who is told, for `recipients` and `audience_columns`."""
+    portal, staff = models.Portal, models.StaffUser
+    named = sa.func.jsonb_array_elements_text(live_setting("notify_staff_user_ids"))
+    return [
+        staff.id.in_(sa.select(sa.cast(named.column_valued(), sa.Uuid))),
+        staff.organization_id == portal.organization_id,
+        staff.is_active.is_(True),
+    ]
+
+
 async def recipients(db: AsyncSession, portal: models.Portal) -> Sequence[models.StaffUser]:
-    """Active staff users of the portal's organization named in its settings (the rows,
-    for mails other than a customer change's: `audience_columns` reads the same in SQL)."""
-    wanted = [uuid.UUID(value) for value in portal.live_settings.notify_staff_user_ids]
-    if not wanted:
-        return []
+    """The staff `portal` tells (`notified_staff`), as rows, by email."""
     staff = models.StaffUser
-    statement = sa.select(staff).where(
-        staff.id.in_(wanted), staff.organization_id == portal.organization_id, staff.is_active
-    )
+    statement = sa.select(staff).where(models.Portal.id == portal.id, *notified_staff())
     return (await db.scalars(statement.order_by(staff.email))).all()
 
 
@@ -132,7 +139,6 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
     names in `notifyStaffUserIds` (live settings: the published ones, else the draft;
     active, of the portal's organization; by email) and the actor's contact."""
     portal, staff, contact = models.Portal, models.StaffUser, models.Contact
-    named = sa.func.jsonb_array_elements_text(live_setting("notify_staff_user_ids"))
     recipients = (
         sa.select(
             sa.func.json_agg(
@@ -144,11 +150,7 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
                 )
             )
         )
-        .where(
-            staff.id.in_(sa.select(sa.cast(named.column_valued(), sa.Uuid))),
-            staff.organization_id == portal.organization_id,
-            staff.is_active,
-        )
+        .where(*notified_staff())
         .scalar_subquery()
     )
     of_portal = sa.select(
