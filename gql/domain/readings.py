@@ -830,14 +830,17 @@ async def _store_photo(
     return document
 
 
+def _approval_wanted(actor: Actor) -> Any:
+    """Whether the portal of a portal user wants staff to approve every reading its users
+    submit (seed 003), as a scalar subquery: read with the submission's facts or alone."""
+    approval = live_setting("approval_required_attributes").has_key("meter_reading")
+    return sa.select(approval).where(models.Portal.id == actor.portal_id).scalar_subquery()
+
+
 async def _needs_approval(db: AsyncSession, actor: Actor) -> bool:
-    """The portal wants staff to approve every reading its users submit (seed 003)."""
     if not actor.is_portal_user:
         return False
-    portal = await db.get(models.Portal, actor.portal_id)
-    return (
-        portal is not None and "meter_reading" in portal.live_settings.approval_required_attributes
-    )
+    return bool(await db.scalar(sa.select(_approval_wanted(actor))))
 
 
 @dataclass(frozen=True)
@@ -904,9 +907,7 @@ async def _submission_facts(
         period.with_only_columns(contract.end_date).scalar_subquery().label("end_date"),
     ]
     if actor.is_portal_user:
-        approval = live_setting("approval_required_attributes").has_key("meter_reading")
-        wanted = sa.select(approval).where(models.Portal.id == actor.portal_id)
-        columns += [wanted.scalar_subquery().label("needs_approval"), *audience_columns(actor)]
+        columns += [_approval_wanted(actor).label("needs_approval"), *audience_columns(actor)]
     row = (
         await db.execute(
             sa.select(*columns, registers, readings)

@@ -481,6 +481,24 @@ async def test_ht_and_nt_are_stored_together_or_not_at_all(
     assert {r["id"] for r in retry["readings"]} == {r["id"] for r in done["readings"]}
 
 
+async def test_readings_of_every_register_wait_for_review_when_the_portal_says_so(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    portal = await session.get_one(models.Portal, ACTORS["customer"].portal_id)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"approval_required_attributes": ["meter_reading"]}
+    )
+    await session.flush()
+    ht, nt = await plausible(session, HT), await plausible(session, NT)
+    stored = await _submit_all(
+        gql,
+        clientKey="review-1",
+        readings=[{"register": "1.8.1", "value": str(ht)}, {"register": "1.8.2", "value": str(nt)}],
+    )
+    assert {r["status"] for r in stored["readings"]} == {"PENDING_REVIEW"}
+
+
 async def test_the_refusal_speaks_english_to_an_english_customer(
     gql: GraphQLClient, session: AsyncSession
 ) -> None:
