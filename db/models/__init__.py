@@ -6,6 +6,7 @@ from db.models.change_request import AuditEvent, ChangeRequest
 from db.models.crm import (
     Contact,
     Contract,
+    ContractPrice,
     Document,
     Meter,
     MeterReading,
@@ -41,6 +42,7 @@ __all__ = [
     "ChangeRequest",
     "Contact",
     "Contract",
+    "ContractPrice",
     "Document",
     "EmailChange",
     "EmailTemplate",

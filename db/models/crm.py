@@ -121,6 +121,40 @@ class Contract(TenantOwned, Base):
     )
 
 
+# Tariff prices: EUR net per unit with 6 decimals (ct/kWh to a hundredth of a
+# thousandth), base prices per year in EUR net with 2, VAT in percent with 2.
+WorkingPrice = sa.Numeric(12, 6)
+VatRate = sa.Numeric(5, 2)
+
+
+class ContractPrice(TenantOwned, Base):
+    """A contract's price from `valid_from` until the day before the next row of the same
+    register (or of all registers, `obis_code` null). The working price is per unit of
+    the meter (kWh, m3); the rules that read these rows are gql/domain/prices.py."""
+
+    __tablename__ = "contract_price"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[date]
+    # The register's OBIS code (HT 1.8.1, NT 1.8.2) the price is for; null: every register
+    # without a price of its own.
+    obis_code: Mapped[str | None] = mapped_column(sa.String(20))
+    working_price: Mapped[Decimal] = mapped_column(WorkingPrice)
+    base_price_per_year: Mapped[Decimal]
+    vat_rate: Mapped[Decimal] = mapped_column(VatRate)
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "contract_id", "obis_code", "valid_from", postgresql_nulls_not_distinct=True
+        ),
+        sa.CheckConstraint("working_price >= 0", name="working_price_non_negative"),
+        sa.CheckConstraint("base_price_per_year >= 0", name="base_price_non_negative"),
+        sa.CheckConstraint("vat_rate BETWEEN 0 AND 100", name="vat_rate"),
+    )
+
+
 class Meter(TenantOwned, Base):
     __tablename__ = "meter"
 

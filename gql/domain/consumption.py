@@ -52,34 +52,35 @@ class Consumption:
     covered_until: datetime
 
 
-# Steps between consecutive readings per register and count (window function `lag`),
-# apportioned over the calendar months they overlap; months summed per period.
-_SQL = sa.text(
-    """
-WITH counted AS (
+# The pieces other statements share (gql/domain/costs.py): SQL from constants of this
+# module only, every value a bind parameter (:counted, :zone, :unit, :since, :until).
+
+
+def steps_of(registers: str) -> str:
+    """CTEs `counted` and `steps`: the steps between consecutive counted readings of each
+    register whose id the relation `registers` lists in its column `register_id`, per
+    register and count (window function `lag`; a counter reset starts a new count)."""
+    return f"""
+counted AS (
     SELECT reading.register_id, reading.read_at, reading.value,
            meter.counter_reset_at IS NOT NULL
                AND reading.read_at >= meter.counter_reset_at AS after_reset
     FROM meter_reading AS reading
     JOIN meter ON meter.id = reading.meter_id
-    WHERE reading.register_id = ANY(:register_ids) AND reading.status = ANY(:counted)
+    WHERE reading.register_id IN (SELECT register_id FROM {registers})
+      AND reading.status = ANY(:counted)
 ), steps AS (
     SELECT register_id,
            lag(read_at) OVER count_ AS started, lag(value) OVER count_ AS start_value,
            read_at AS ended, value AS end_value
     FROM counted
     WINDOW count_ AS (PARTITION BY register_id, after_reset ORDER BY read_at)
-), pieces AS (
-    SELECT steps.register_id, month.first_day,
-           greatest(steps.started, month.starts) AS piece_from,
-           least(steps.ended, month.ends) AS piece_until,
-           (steps.end_value - steps.start_value)
-               * extract(epoch FROM least(steps.ended, month.ends)
-                                    - greatest(steps.started, month.starts))
-               / extract(epoch FROM steps.ended - steps.started) AS amount,
-           (steps.started >= month.starts AND steps.started < month.ends)
-               OR (steps.ended >= month.starts AND steps.ended < month.ends) AS read_in_month
-    FROM steps
+)"""  # noqa: S608 - `registers` is a name in the caller's SQL, not input
+
+
+# The calendar months (in Germany) a row of `steps` overlaps, as `month` (first_day,
+# starts, ends), for a CROSS JOIN LATERAL; and the condition that keeps real steps.
+MONTHS_OF_STEP = """
     CROSS JOIN LATERAL (
         SELECT local_month::date AS first_day,
                local_month AT TIME ZONE :zone AS starts,
@@ -89,8 +90,49 @@ WITH counted AS (
             date_trunc('month', steps.ended AT TIME ZONE :zone),
             interval '1 month'
         ) AS local_month
-    ) AS month
-    WHERE steps.started IS NOT NULL AND steps.ended > steps.started
+    ) AS month"""
+REAL_STEP = "steps.started IS NOT NULL AND steps.ended > steps.started"
+
+# Whether the step has a reading of its own in `month` (else the month is estimated).
+READ_IN_MONTH = """((steps.started >= month.starts AND steps.started < month.ends)
+               OR (steps.ended >= month.starts AND steps.ended < month.ends))"""
+
+
+def apportioned(piece_from: str, piece_until: str) -> str:
+    """SQL: the part of the step's consumption between the two times (steady use)."""
+    return f"""((steps.end_value - steps.start_value)
+               * extract(epoch FROM {piece_until} - {piece_from})
+               / extract(epoch FROM steps.ended - steps.started))"""
+
+
+def period_of(day: str) -> str:
+    """SQL: the first day of the month or year (`:unit`) holding `day`."""
+    return f"date_trunc(:unit, {day})::date"
+
+
+# The periods `:since` and `:until` pick (both days' periods included; null: no bound),
+# for the first day `first_day` of a month.
+IN_PERIODS = """(CAST(:since AS date) IS NULL
+       OR date_trunc(:unit, first_day) >= date_trunc(:unit, CAST(:since AS date)))
+  AND (CAST(:until AS date) IS NULL OR date_trunc(:unit, first_day) <= CAST(:until AS date))"""
+
+_PIECE_FROM = "greatest(steps.started, month.starts)"
+_PIECE_UNTIL = "least(steps.ended, month.ends)"
+
+# Steps between consecutive readings per register and count, apportioned over the
+# calendar months they overlap; months summed per period.
+_SQL = sa.text(
+    f"""
+WITH registers AS (
+    SELECT id AS register_id FROM meter_register WHERE id = ANY(:register_ids)
+), {steps_of("registers")}, pieces AS (
+    SELECT steps.register_id, month.first_day,
+           {_PIECE_FROM} AS piece_from, {_PIECE_UNTIL} AS piece_until,
+           {apportioned(_PIECE_FROM, _PIECE_UNTIL)} AS amount,
+           {READ_IN_MONTH} AS read_in_month
+    FROM steps
+    {MONTHS_OF_STEP}
+    WHERE {REAL_STEP}
 ), months AS (
     SELECT register_id, first_day, sum(amount) AS amount,
            min(piece_from) AS covered_from, max(piece_until) AS covered_until,
@@ -98,16 +140,14 @@ WITH counted AS (
     FROM pieces
     GROUP BY register_id, first_day
 )
-SELECT register_id, date_trunc(:unit, first_day)::date AS period,
+SELECT register_id, {period_of("first_day")} AS period,
        round(sum(amount), 3) AS value, bool_or(estimated) AS estimated,
        min(covered_from) AS covered_from, max(covered_until) AS covered_until
 FROM months
-WHERE (CAST(:since AS date) IS NULL
-       OR date_trunc(:unit, first_day) >= date_trunc(:unit, CAST(:since AS date)))
-  AND (CAST(:until AS date) IS NULL OR date_trunc(:unit, first_day) <= CAST(:until AS date))
+WHERE {IN_PERIODS}
 GROUP BY register_id, period
 ORDER BY register_id, period
-"""
+"""  # noqa: S608 - constants of this module; values are bind parameters
 )
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]

@@ -3,7 +3,8 @@
 Every loader and every list query filters through `visible(model, actor)`. Staff see
 their organization; customers their assigned contact and what hangs off it, narrowed
 by the visibility criteria of their permission group (contract statuses: hidden
-contracts hide their meters, readings, payments and documents too; document types);
+contracts hide their meters, readings, payments, prices and documents too; document
+types);
 installers
 the orders assigned to their partner contact, the meters of those orders and the
 customers of those orders (names and addresses only: fields decide the columns);
@@ -192,6 +193,7 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     models.Opportunity: lambda a: models.Opportunity.contact_id == a.contact_id,
     models.Document: _own_document,
     models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),
+    models.ContractPrice: lambda a: models.ContractPrice.contract_id.in_(_customer_contracts(a)),
     models.ChangeRequest: lambda a: models.ChangeRequest.contact_id == a.contact_id,
     models.Process: _shared_processes(_customer_processes),
     models.ProcessStep: _shared_steps(_customer_processes),

@@ -58,6 +58,7 @@ _WORDS: dict[str, dict[str, dict[str, str]]] = {
             "order": "Der Auftrag",
             "permission group": "Die Berechtigungsgruppe",
             "portal user": "Der Portalnutzer",
+            "price": "Der Preis",
             "portal": "Das Portal",
             "staff user": "Der Mitarbeitende",
             "tile": "Die Kachel",

@@ -109,6 +109,12 @@ SPECIFIC: dict[str, str] = {
     "not_found": "{what} wurde nicht gefunden.",
     "document_value_invalid": "Dieser Wert ist nicht zulässig ({problem}).",
     "not_an_id": "Das ist keine ID eines Objekts vom Typ {type}.",
+    # Vertragspreise
+    "price_out_of_range": "Bitte geben Sie einen Wert von {allowedMin} bis {allowedMax} ein.",
+    "price_too_many_decimals": "Höchstens {decimals} Nachkommastellen.",
+    "price_after_contract_end": "Der Vertrag endet am {endDate}; ein Preis kann spätestens an"
+    " diesem Tag beginnen.",
+    "price_register_unknown": "Die Zähler des Vertrags haben die Zählwerke {registers}.",
     # Registration and access
     "portal_not_found": "Dieses Portal gibt es nicht.",
     "identifier_unknown": "Unbekannte Angaben: {unknown}.",

@@ -103,6 +103,12 @@ SPECIFIC: dict[str, str] = {
     "not_found": "No such {what}.",
     "document_value_invalid": "{problem}",
     "not_an_id": "Not a {type} ID.",
+    # Contract prices
+    "price_out_of_range": "Please enter a value from {allowedMin} to {allowedMax}.",
+    "price_too_many_decimals": "At most {decimals} decimals.",
+    "price_after_contract_end": "The contract ends on {endDate}; a price can start on that day"
+    " at the latest.",
+    "price_register_unknown": "The contract's meters have the registers {registers}.",
     # Registration and access
     "portal_not_found": "No such portal.",
     "identifier_unknown": "Unknown identifier: {unknown}.",
