@@ -52,6 +52,10 @@ NAMESPACE = uuid.UUID("6f1c1a4e-3b0e-5d8a-9a57-6b2f4f1d2c00")
 LAST_READING_DAY = date(2026, 11, 1)
 # The heat pump meter's reading of 1 June was taken on 20 May instead.
 EARLY_READING = (date(2026, 6, 1), date(2026, 5, 20))
+# When the demo's tariffs change (power, gas; the heat pump's inside a month).
+PRICE_CHANGE = date(2026, 7, 1)
+GAS_PRICE_CHANGE = date(2026, 4, 1)
+HEAT_PUMP_PRICE_CHANGE = date(2026, 7, 15)
 READ_ONLY_GRANTS = frozenset(g for g in models.Grant if g.value.endswith(":read"))
 
 
@@ -429,6 +433,19 @@ class DemoBuilder:
                     reference=f"Abschlag {due:%m/%Y} {number}",
                 )
             )
+        # The tariff from the start, changed on 1 July 2026 (power) or 1 April 2026 (gas,
+        # per m3): costs show both prices, and the month of the change at its two prices.
+        if power:
+            changes = [
+                (contract.start_date, "0.329000", "155.00"),
+                (PRICE_CHANGE, "0.349000", "165.00"),
+            ]
+        else:
+            changes = [
+                (contract.start_date, "1.085000", "180.00"),
+                (GAS_PRICE_CHANGE, "1.045000", "180.00"),
+            ]
+        self.prices(org, contract, [(day, None, wp, base, "19.00") for day, wp, base in changes])
         name = f"Jahresrechnung 2025 {number}.pdf"
         self.add(
             models.Document(
@@ -503,8 +520,42 @@ class DemoBuilder:
                         status=models.MeterReadingStatus.ACCEPTED,
                     )
                 )
+        # HT and NT each with its working price, the tariff's base price on both (it counts
+        # once); dearer from 15 July 2026, inside a month.
+        self.prices(
+            org,
+            contract,
+            [
+                (contract.start_date, "1.8.1", "0.315000", "120.00", "19.00"),
+                (contract.start_date, "1.8.2", "0.245000", "120.00", "19.00"),
+                (HEAT_PUMP_PRICE_CHANGE, "1.8.1", "0.329000", "132.00", "19.00"),
+                (HEAT_PUMP_PRICE_CHANGE, "1.8.2", "0.259000", "132.00", "19.00"),
+            ],
+        )
         self.billing_items(org, contract)
         return meter
+
+    def prices(
+        self,
+        org: models.Organization,
+        contract: models.Contract,
+        rows: list[tuple[date, str | None, str, str, str]],
+    ) -> None:
+        """Tariff prices: (valid from, OBIS code or None for all registers, working price
+        EUR net per unit, base price EUR net per year, VAT percent)."""
+        for valid_from, obis, working, base, vat in rows:
+            self.add(
+                models.ContractPrice(
+                    id=demo_id(f"price:{contract.id}:{obis}:{valid_from.isoformat()}"),
+                    organization_id=org.id,
+                    contract_id=contract.id,
+                    valid_from=valid_from,
+                    obis_code=obis,
+                    working_price=Decimal(working),
+                    base_price_per_year=Decimal(base),
+                    vat_rate=Decimal(vat),
+                )
+            )
 
     def billing_items(self, org: models.Organization, contract: models.Contract) -> None:
         """A year of the contract's billing account: monthly installments paid, December's

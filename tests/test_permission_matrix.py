@@ -61,7 +61,8 @@ def test_every_field_declares_its_grant_as_the_matrix_says() -> None:
 def test_every_customer_row_field_needs_a_grant() -> None:
     """What a customer reads of contracts, meters, orders, opportunities, documents and
     payments always depends on the permission group; a new field can not forget it."""
-    granted_types = {"Contract", "Meter", "MeterRegister", "MeterReading", "Order"}
+    granted_types = {"Contract", "ContractPrice", "Meter", "MeterRegister", "MeterReading"}
+    granted_types |= {"Order"}
     granted_types |= {"Opportunity", "Document", "Payment", "Process", "ProcessStep"}
     ungranted = [
         key
@@ -152,6 +153,9 @@ MAY_BE_NULL: frozenset[str] = frozenset(
         "Contact.marketingConsentAt",  # the first contact by ID never decided (Anna did)
         "Contact.marketingConsentText",
         "Contract.endDate",  # running contracts
+        "Contract.price",  # the heat pump has prices of its registers only, none general
+        "ContractPrice.validUntil",  # the latest price holds on
+        "ContractPrice.obisCode",  # the general price is for every register
         "Document.order",  # documents of a contract, not of an order
         "PortalConfiguration.privacyUrl",  # the installer portal links none
         "PortalConfiguration.termsUrl",
@@ -179,6 +183,7 @@ MAY_BE_NULL: frozenset[str] = frozenset(
 REACHABLE: dict[str, frozenset[Role]] = {
     "Contact": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "Contract": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
+    "ContractPrice": frozenset({Role.ADMIN, Role.AGENT, Role.CUSTOMER}),
     "Meter": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "MeterRegister": frozenset(COLUMNS) - {Role.ANONYMOUS},
     "MeterReading": frozenset(COLUMNS) - {Role.ANONYMOUS},

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from gql.auth.actor import Actor
 from gql.domain import audit
 from gql.domain.errors import DomainError, InvalidInput
 from gql.domain.scope import find_visible
+from gql.domain.text import optional_line
 
 # The business limits of a price, each declared once; the input fields' descriptions
 # and the refusals' parameters come from here.
@@ -38,6 +39,7 @@ BASE_PRICE_MAX = Decimal("100000")  # EUR net per year
 BASE_PRICE_DECIMALS = 2
 VAT_RATE_MAX = Decimal("100")  # percent
 VAT_RATE_DECIMALS = 2
+OBIS_CODE_MAX = 20  # the column's length
 
 
 def in_force(contract_id: str, obis_code: str, day: str) -> str:
@@ -92,6 +94,12 @@ def valid_until(
         and row.valid_from > price.valid_from
     ]
     return None if not later else date.fromordinal(min(later).toordinal() - 1)
+
+
+def gross(net: Decimal, vat_rate: Decimal, places: int) -> Decimal:
+    """`net` with VAT at `vat_rate` percent, rounded half up to `places` decimals."""
+    exact = net * (100 + vat_rate) / 100
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _bounded(value: Decimal, *, field: str, maximum: Decimal, decimals: int) -> Decimal:
@@ -214,7 +222,7 @@ async def set_price(
     )
     working, base, vat = check_price(working_price, base_price_per_year, vat_rate)
     check_valid_from(contract, valid_from)
-    code = (obis_code or "").strip() or None
+    code = optional_line(obis_code, field="obisCode", limit=OBIS_CODE_MAX)
     if code is not None:
         await _check_register(db, contract, code)
     price = models.ContractPrice
@@ -251,8 +259,8 @@ async def set_price(
 
 async def remove_price(
     db: AsyncSession, actor: Actor, price_id: uuid.UUID | None, *, origin: audit.Origin
-) -> uuid.UUID:
-    """Remove a price row; the row before it (if any) holds on. Returns its contract's id.
+) -> models.Contract:
+    """Remove a price row; the row before it (if any) holds on. Returns its contract.
 
     Raises:
         NotFound: no such price visible to the actor (field priceId).
@@ -268,6 +276,7 @@ async def remove_price(
         origin,
         {"contract_id": str(row.contract_id), "from": _values(row)},
     )
+    contract = await db.get_one(models.Contract, row.contract_id)
     await db.delete(row)
     await db.flush()
-    return row.contract_id
+    return contract

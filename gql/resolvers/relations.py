@@ -130,6 +130,15 @@ CONTACT_PORTAL_USERS = _below(
 CONTRACT_CONTACT = _above(models.Contact, models.Contract, "contact_id")
 CONTRACT_METERS = _below(models.Meter, models.Contract, "contract_id", _BY_NUMBER)
 CONTRACT_PAYMENTS = _below(models.Payment, models.Contract, "contract_id", (("due_date", True),))
+# A contract's prices by first day, the general one (no register) after those of registers.
+CONTRACT_PRICES = Relation(
+    models.ContractPrice,
+    models.Contract,
+    ("contract_id", "id"),
+    (("valid_from", False), ("obis_code", False)),
+    kind="list",
+)
+PRICE_CONTRACT = _above(models.Contract, models.ContractPrice, "contract_id")
 
 METER_CONTRACT = _above(models.Contract, models.Meter, "contract_id")
 METER_REGISTERS = Relation(

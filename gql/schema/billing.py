@@ -1,6 +1,7 @@
-"""Consumption and the billing account as customers and staff read them; the numbers
-come from `gql.domain.consumption` (SQL over the readings) and `gql.domain.billing`
-(over the rows the loaders bring, one statement per level)."""
+"""Consumption, prices, costs and the billing account as customers and staff read them;
+the numbers come from `gql.domain.consumption` (SQL over the readings),
+`gql.domain.prices` and `gql.domain.costs` (SQL over readings and prices) and
+`gql.domain.billing` (over the rows the loaders bring, one statement per level)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from db import models
 from gql.auth.permissions import STAFF_AND_CUSTOMER, allow, public
 from gql.context import Info
 from gql.descriptions import described_enum
-from gql.domain import billing, consumption
+from gql.domain import billing, consumption, costs, prices
+from gql.resolvers import relations
 from gql.resolvers.common import load_one
 from gql.schema import criteria, enums
 from gql.schema.node import node_uuid
@@ -86,6 +88,128 @@ async def register_consumption(
             estimated=row.estimated,
             covered_from=row.covered_from,
             covered_until=row.covered_until,
+        )
+        for row in rows
+    ]
+
+
+# --- Prices and costs (gql/domain/prices.py, costs.py) ---------------------------------
+
+
+async def price_in_force(
+    info: Info, contract: models.Contract, on: date | None, obis_code: str | None
+) -> models.ContractPrice | None:
+    """The contract's price in force on the day for the register (prices.in_force); every
+    contract of a request shares one statement."""
+    day = on if on is not None else now().date()
+    code = (obis_code or "").strip() or None
+    loaders = info.context.loaders
+    price_id = await loaders.batch("prices:in_force", prices.ids_in_force).load(
+        (contract.id, code, day)
+    )
+    return cast("models.ContractPrice | None", await load_one(info, models.ContractPrice, price_id))
+
+
+async def price_valid_until(info: Info, price: models.ContractPrice) -> date | None:
+    """The price's last day, from its contract's prices (the loader of `Contract.prices`)."""
+    relation = relations.CONTRACT_PRICES
+    siblings = await info.context.loaders.by_fk(relation.join_column(), *relation.order_by()).load(
+        price.contract_id
+    )
+    return prices.valid_until(price, siblings)
+
+
+async def contract_unit(info: Info, contract_id: uuid.UUID) -> str | None:
+    """The unit of the contract's meters (the first by number)."""
+    relation = relations.CONTRACT_METERS
+    meters = await info.context.loaders.by_fk(relation.join_column(), *relation.order_by()).load(
+        contract_id
+    )
+    return meters[0].unit if meters else None
+
+
+@strawberry.type(description="A register's part of a contract's costs in one period.")
+class RegisterCost:
+    obis_code: str = public("The register's OBIS code (e.g. 1.8.1 HT, 1.8.2 NT).")
+    consumption: Decimal = public("Consumed in the period, in `unit`, three decimals.")
+    unit: str = public("The meter's unit (kWh, m3, MWh).")
+    estimated: bool = public("Whether its consumption is interpolated (see Consumption).")
+    net: Decimal | None = public(
+        "Its consumption at the working prices in force, EUR net to the cent; null where a"
+        " price is missing."
+    )
+
+
+@strawberry.type(
+    description="A contract's costs in one month or year (compare epilot getCosts): the"
+    " consumption at the working prices in force (a price change inside the period prices"
+    " each part at its own price) plus the base price per day the readings cover. Money"
+    " is null where a price is missing for part of the period (`priced` false)."
+)
+class CostPeriod:
+    period_start: date = public("The first day of the month or year.")
+    period_end: date = public("The last day of the month or year.")
+    consumption: Decimal | None = public(
+        "Consumed in the period by all registers, in `unit`, three decimals (null when the"
+        " registers' units differ: see `registers`)."
+    )
+    unit: str | None = public("The meters' unit (kWh, m3, MWh).")
+    estimated: bool = public(
+        "Whether the consumption is interpolated (a month without a reading of its own)."
+    )
+    priced: bool = public(
+        "Whether a price was in force for all of the period's consumption and days; if not,"
+        " the money fields are null."
+    )
+    working_price_net: Decimal | None = public(
+        "The consumption at the working prices, EUR net to the cent."
+    )
+    base_price_net: Decimal | None = public(
+        "The base price for the days the readings cover and the contract supplies (base"
+        " price per year / days of the year, per day), EUR net to the cent."
+    )
+    net: Decimal | None = public("workingPriceNet + basePriceNet, EUR.")
+    vat: Decimal | None = public("VAT at the rates of the prices in force, to the cent, EUR.")
+    gross: Decimal | None = public("net + vat, EUR.")
+    registers: list[RegisterCost] = public("Per register, by OBIS code.")
+
+
+async def contract_costs(
+    info: Info,
+    contract: models.Contract,
+    interval: consumption.Interval,
+    since: date | None,
+    until: date | None,
+) -> list[CostPeriod]:
+    """A contract's costs; every contract of a request asking the same periods shares
+    one statement."""
+    load = functools.partial(costs.per_contract, interval=interval, since=since, until=until)
+    rows = await info.context.loaders.batch(f"costs:{interval}:{since}:{until}", load).load(
+        contract.id
+    )
+    return [
+        CostPeriod(
+            period_start=row.period_start,
+            period_end=row.period_end,
+            consumption=row.consumption,
+            unit=row.unit,
+            estimated=row.estimated,
+            priced=row.priced,
+            working_price_net=row.working_net,
+            base_price_net=row.base_net,
+            net=row.net,
+            vat=row.vat,
+            gross=row.gross,
+            registers=[
+                RegisterCost(
+                    obis_code=line.obis_code,
+                    consumption=line.consumption,
+                    unit=line.unit,
+                    estimated=line.estimated,
+                    net=line.net,
+                )
+                for line in row.registers
+            ],
         )
         for row in rows
     ]

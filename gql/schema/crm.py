@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
@@ -20,14 +20,14 @@ from gql.auth.permissions import (
     allow,
 )
 from gql.context import Info
-from gql.domain import documents
+from gql.domain import documents, prices
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
 from gql.resolvers.relations import declared
 from gql.schema import billing, criteria, enums, related, results, rules
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
-from gql.schema.scalars import Cursor
+from gql.schema.scalars import Cursor, Line
 
 if TYPE_CHECKING:
     from gql.schema.portal_user import PortalUser
@@ -286,6 +286,67 @@ class Contract(RowNode):
         description="Payments of the contract, latest due date first.",
     )
 
+    prices: list[ContractPrice] | None = related.rows(
+        relations.CONTRACT_PRICES,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract's tariff prices (ECP getPrices), by first day; each holds"
+        " until the next one of its register (or of all registers).",
+    )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The price in force on a day for a register: the register's own price,"
+        " else the general one (null: none in force, e.g. before the first price).",
+    )
+    async def price(
+        self,
+        info: Info,
+        on: Annotated[
+            date | None, strawberry.argument(description="The day (default: today).")
+        ] = None,
+        obis_code: Annotated[
+            Line | None,
+            strawberry.argument(
+                description="The register's OBIS code, e.g. 1.8.1 (HT); none: the general"
+                " price (of all registers without their own)."
+            ),
+        ] = None,
+    ) -> ContractPrice | None:
+        return cast(
+            ContractPrice | None,
+            await billing.price_in_force(info, row_of(self), on, obis_code),
+        )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=METER,
+        description="Costs per month or year (ECP getCosts), oldest first: the consumption"
+        " of the contract's registers at the working price in force then, plus the base"
+        " price per day the readings cover; net, VAT and gross in EUR (null where a"
+        " price is missing).",
+    )
+    async def costs(
+        self,
+        info: Info,
+        interval: Annotated[
+            billing.ConsumptionInterval,
+            strawberry.argument(description="MONTH (default) or YEAR."),
+        ] = billing.ConsumptionInterval.MONTH,
+        since: Annotated[
+            date | None,
+            strawberry.argument(
+                name="from", description="From the month or year holding this day."
+            ),
+        ] = None,
+        until: Annotated[
+            date | None,
+            strawberry.argument(name="to", description="Until the month or year holding this day."),
+        ] = None,
+    ) -> list[billing.CostPeriod] | None:
+        return await billing.contract_costs(info, row_of(self), interval, since, until)
+
     @allow(
         STAFF_AND_CUSTOMER,
         grant=Grant.INSTALLMENT_UPDATE,
@@ -324,6 +385,82 @@ class Contract(RowNode):
         self, info: Info
     ) -> list[rules.InstallmentIntervalOption] | None:
         return await rules.installment_interval_options(info, row_of(self))
+
+
+@strawberry.type(
+    description="A tariff price of a contract from a day on (until the next price of its"
+    " register, or of all registers): working price per unit of the meter, base price per"
+    " year, VAT rate."
+)
+class ContractPrice(RowNode):
+    __model__ = models.ContractPrice
+
+    valid_from: date | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="The first day it holds (in Germany)."
+    )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The last day it holds: the day before the next price of the same"
+        " register (or of all registers); null while none follows.",
+    )
+    async def valid_until(self, info: Info) -> date | None:
+        return await billing.price_valid_until(info, row_of(self))
+
+    obis_code: str | None = allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The register it prices (OBIS code, e.g. 1.8.1 HT, 1.8.2 NT); null: every"
+        " register without a price of its own.",
+    )
+    working_price: Decimal | None = allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Working price (Arbeitspreis) in EUR net per unit of the meter, six decimals.",
+    )
+    base_price_per_year: Decimal | None = allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Base price (Grundpreis) in EUR net per year, counted per day.",
+    )
+    vat_rate: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, grant=CONTRACT, description="VAT rate in percent, e.g. 19.00."
+    )
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Working price in EUR gross (with VAT) per unit, six decimals.",
+    )
+    def working_price_gross(self) -> Decimal | None:
+        row = row_of(self)
+        return prices.gross(row.working_price, row.vat_rate, prices.WORKING_PRICE_DECIMALS)
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="Base price in EUR gross (with VAT) per year, to the cent.",
+    )
+    def base_price_per_year_gross(self) -> Decimal | None:
+        row = row_of(self)
+        return prices.gross(row.base_price_per_year, row.vat_rate, prices.BASE_PRICE_DECIMALS)
+
+    @allow(
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The unit the working price is per: that of the contract's meters (kWh,"
+        " m3, MWh); null while the contract has no meter.",
+    )
+    async def unit(self, info: Info) -> str | None:
+        return await billing.contract_unit(info, row_of(self).contract_id)
+
+    contract: Contract | None = related.one(
+        relations.PRICE_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract it prices.",
+    )
 
 
 @strawberry.type(description="A counter of a meter, e.g. OBIS 1.8.1 (high tariff).")

@@ -16,6 +16,7 @@ from gql.schema.node import RowNode
 NODE_TYPES: list[type[RowNode]] = [
     crm.Contact,
     crm.Contract,
+    crm.ContractPrice,
     crm.Meter,
     crm.MeterRegister,
     crm.MeterReading,

@@ -297,12 +297,14 @@ FEATURES: dict[str, Feature] = {
         mutations={"approveChangeRequest", "rejectChangeRequest"},
     ),
     "contracts": Feature(
-        nodes={"Contract", "Payment"},
+        nodes={"Contract", "Payment", "ContractPrice"},
         mutations={
             "changeInstallment",
             "changeInstallmentInterval",
             "changeDueDate",
             "changePaymentMethod",
+            "setContractPrice",
+            "removeContractPrice",
         },
     ),
     "meter_readings": Feature(
@@ -430,6 +432,7 @@ CONTACT_ROWS = {
     "meter_register": f"t.meter_id IN ({_METERS})",
     "meter_reading": f"t.meter_id IN ({_METERS})",
     "payment": f"t.contract_id IN ({_CONTRACTS})",
+    "contract_price": f"t.contract_id IN ({_CONTRACTS})",
     "order": "t.contact_id = :contact AND t.partner_contact_id IS DISTINCT FROM :partner",
     "opportunity": "t.contact_id = :contact",
     "document": "t.contact_id = :contact",

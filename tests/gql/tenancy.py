@@ -61,6 +61,10 @@ async def rows_of_contact(session: AsyncSession, contact_id: uuid.UUID) -> Rows:
         "Payment": await row_ids(
             session, sa.select(m.Payment.id).where(m.Payment.contract_id.in_(contracts))
         ),
+        "ContractPrice": await row_ids(
+            session,
+            sa.select(m.ContractPrice.id).where(m.ContractPrice.contract_id.in_(contracts)),
+        ),
         "PortalUser": await row_ids(
             session, sa.select(m.PortalUser.id).where(m.PortalUser.contact_id == contact_id)
         ),
