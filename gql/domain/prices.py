@@ -103,7 +103,7 @@ def gross(net: Decimal, vat_rate: Decimal, places: int) -> Decimal:
 
 
 def _bounded(value: Decimal, *, field: str, maximum: Decimal, decimals: int) -> Decimal:
-    """`value` if it lies in 0..maximum with at most `decimals` decimals.
+    """`value` with `decimals` decimals if it lies in 0..maximum and has no more.
 
     Raises:
         InvalidInput: naming `field`, with the limits as parameters.
@@ -119,7 +119,7 @@ def _bounded(value: Decimal, *, field: str, maximum: Decimal, decimals: int) -> 
         raise InvalidInput(
             "price_too_many_decimals", field=field, parameters={"decimals": decimals}
         )
-    return value
+    return value.quantize(Decimal(1).scaleb(-decimals))  # as the column stores it
 
 
 def check_price(
