@@ -216,3 +216,39 @@ async def test_billing_accounts_and_consumption_do_not_grow_with_contacts(
         counts.append(len(statements))
     # contacts, contracts, payments, meters, registers, the registers' meters, consumption.
     assert counts[0] == counts[1] == 7, counts
+
+
+COSTS = """
+query Costs($first: Int!, $search: Line!) {
+  contacts(first: $first, search: $search) {
+    edges { node { contracts { edges { node {
+      prices { validFrom workingPrice }
+      costs { periodStart consumption net gross estimated registers { obisCode net } }
+    } } } } }
+  }
+}
+"""
+
+
+async def test_costs_are_one_statement_for_every_contract(
+    gql: GraphQLClient, connection: AsyncConnection, volume: str
+) -> None:
+    counts = []
+    for first in (2, 50):
+        with counting_statements(connection) as statements:
+            data, errors = await gql(COSTS, "admin", first=first, search=volume)
+        assert errors == []
+        assert data is not None
+        periods = [
+            period
+            for contact in data["contacts"]["edges"]
+            for contract in contact["node"]["contracts"]["edges"]
+            for period in contract["node"]["costs"]
+        ]
+        assert len(periods) > first, "the volume contracts have costs"
+        assert all(period["gross"] is not None for period in periods), "priced from the start"
+        costs = [s for s in statements if "meter_reading" in s and "contract_price" in s]
+        assert len(costs) == 1, statements
+        counts.append(len(statements))
+    # contacts, contracts, prices, costs.
+    assert counts[0] == counts[1] == 4, counts

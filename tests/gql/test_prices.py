@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
 from gql import messages
-from tests.conftest import GraphQLClient, global_id
+from tests.conftest import ROOT, GraphQLClient, global_id
 
 HEAT_PUMP = demo.demo_id("contract:musterstadt:V-2024-2000001")
 POWER = demo.demo_id("contract:musterstadt:V-2023-1000001")
@@ -299,3 +299,20 @@ async def test_staff_remove_a_price_and_the_one_before_holds_on(
     )
     assert removed is not None
     assert removed.data["from"]["working_price"] == "0.349000"
+
+
+async def test_the_documented_query_shows_annas_costs(gql: GraphQLClient) -> None:
+    text = (ROOT / "docs" / "features.md").read_text()
+    query = text[text.index("query AnnasCosts") :].split("```")[0]
+    data, errors = await gql(query, "customer")
+    assert errors == []
+    assert data is not None
+    contracts = {
+        edge["node"]["number"]: edge["node"] for edge in data["viewer"]["contracts"]["edges"]
+    }
+    assert set(contracts) == {"V-2023-1000001", "V-2023-1000002", "V-2024-2000001"}
+    for contract in contracts.values():
+        assert contract["prices"]
+        assert all(period["gross"] is not None for period in contract["costs"])
+    gas = contracts["V-2023-1000002"]
+    assert {price["unit"] for price in gas["prices"]} == {"m3"}
