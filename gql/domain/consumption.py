@@ -75,7 +75,7 @@ counted AS (
            read_at AS ended, value AS end_value
     FROM counted
     WINDOW count_ AS (PARTITION BY register_id, after_reset ORDER BY read_at)
-)"""  # noqa: S608 - `registers` is a name in the caller's SQL, not input
+)"""  # noqa: S608  # nosec B608 - `registers` is a name in the caller's SQL, not input
 
 
 # The calendar months (in Germany) a row of `steps` overlaps, as `month` (first_day,
@@ -147,7 +147,7 @@ FROM months
 WHERE {IN_PERIODS}
 GROUP BY register_id, period
 ORDER BY register_id, period
-"""  # noqa: S608 - constants of this module; values are bind parameters
+"""  # noqa: S608  # nosec B608 - constants of this module; values are bind parameters
 )
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]

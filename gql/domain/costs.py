@@ -217,7 +217,7 @@ JOIN totals ON totals.contract_id = working.contract_id AND totals.period = work
 GROUP BY working.contract_id, working.period, totals.priced, totals.working_net,
          totals.base_net, totals.vat
 ORDER BY working.contract_id, working.period
-"""  # noqa: S608 - constants of gql.domain; values are bind parameters
+"""  # noqa: S608  # nosec B608 - constants of gql.domain; values are bind parameters
 )
 
 

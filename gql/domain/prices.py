@@ -52,7 +52,7 @@ def in_force(contract_id: str, obis_code: str, day: str) -> str:
           AND (price.obis_code IS NULL OR price.obis_code = {obis_code})
         ORDER BY price.obis_code IS NULL, price.valid_from DESC
         LIMIT 1
-    )"""  # noqa: S608 - SQL expressions of the callers' statements, not input
+    )"""  # noqa: S608  # nosec B608 - SQL expressions of the callers' statements, not input
 
 
 _IN_FORCE = sa.text(
@@ -60,7 +60,7 @@ _IN_FORCE = sa.text(
 SELECT wanted.position, {in_force("wanted.contract_id", "wanted.obis_code", "wanted.day")} AS id
 FROM unnest(CAST(:contract_ids AS uuid[]), CAST(:obis_codes AS text[]), CAST(:days AS date[]))
      WITH ORDINALITY AS wanted(contract_id, obis_code, day, position)
-"""  # noqa: S608 - constants of this module; values are bind parameters
+"""  # noqa: S608  # nosec B608 - constants of this module; values are bind parameters
 )
 
 # (contract id, OBIS code or None for the general price, day)
