@@ -168,9 +168,9 @@ class CostPeriod:
         "The base price for the days the readings cover and the contract supplies (base"
         " price per year / days of the year, per day), EUR net to the cent."
     )
-    net: Decimal | None = public("workingPriceNet + basePriceNet, EUR.")
+    net: Decimal | None = public("The sum of workingPriceNet and basePriceNet, EUR.")
     vat: Decimal | None = public("VAT at the rates of the prices in force, to the cent, EUR.")
-    gross: Decimal | None = public("net + vat, EUR.")
+    gross: Decimal | None = public("The sum of net and vat, EUR.")
     registers: list[RegisterCost] = public("Per register, by OBIS code.")
 
 
