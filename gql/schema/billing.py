@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, cast
+from zoneinfo import ZoneInfo
 
 import strawberry
 
@@ -101,7 +102,7 @@ async def price_in_force(
 ) -> models.ContractPrice | None:
     """The contract's price in force on the day for the register (prices.in_force); every
     contract of a request shares one statement."""
-    day = on if on is not None else now().date()
+    day = on if on is not None else now().astimezone(ZoneInfo(consumption.ZONE)).date()
     code = (obis_code or "").strip() or None
     loaders = info.context.loaders
     price_id = await loaders.batch("prices:in_force", prices.ids_in_force).load(

@@ -304,7 +304,7 @@ class Contract(RowNode):
         self,
         info: Info,
         on: Annotated[
-            date | None, strawberry.argument(description="The day (default: today).")
+            date | None, strawberry.argument(description="The day (default: today in Germany).")
         ] = None,
         obis_code: Annotated[
             Line | None,
