@@ -32,14 +32,32 @@ from gql.domain.scope import find_visible
 from gql.domain.text import optional_line
 
 # The business limits of a price, each declared once; the input fields' descriptions
-# and the refusals' parameters come from here.
+# and the refusals' parameters come from here, the decimals and the code's length from
+# the columns (whose CHECK constraints keep the database to the same bounds).
+_COLUMNS = models.ContractPrice.__table__.c
+
+
+def _scale(column: Any) -> int:
+    scale = getattr(column.type, "scale", None)
+    if not isinstance(scale, int):
+        raise TypeError(f"{column} has no scale")
+    return scale
+
+
+def _length(column: Any) -> int:
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no length")
+    return length
+
+
 WORKING_PRICE_MAX = Decimal("100")  # EUR net per kWh or m3
-WORKING_PRICE_DECIMALS = 6
+WORKING_PRICE_DECIMALS = _scale(_COLUMNS.working_price)
 BASE_PRICE_MAX = Decimal("100000")  # EUR net per year
-BASE_PRICE_DECIMALS = 2
+BASE_PRICE_DECIMALS = _scale(_COLUMNS.base_price_per_year)
 VAT_RATE_MAX = Decimal("100")  # percent
-VAT_RATE_DECIMALS = 2
-OBIS_CODE_MAX = 20  # the column's length
+VAT_RATE_DECIMALS = _scale(_COLUMNS.vat_rate)
+OBIS_CODE_MAX = _length(_COLUMNS.obis_code)
 
 
 def in_force(contract_id: str, obis_code: str, day: str) -> str:
