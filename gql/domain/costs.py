@@ -87,6 +87,10 @@ class Cost:
 _PIECE_FROM = "greatest(steps.started, month.starts, slice.starts)"
 _PIECE_UNTIL = "least(steps.ended, month.ends, slice.ends)"
 
+# The days of a base price segment within the covered days of a period.
+_SEGMENT_DAYS = """least(covered.after_last, segment.ends_before)
+               - greatest(covered.first_day, segment.starts_on)"""
+
 _SQL = sa.text(
     f"""
 WITH registers AS (
@@ -149,10 +153,40 @@ WITH registers AS (
     JOIN registers ON registers.register_id = months.register_id
     GROUP BY registers.contract_id, registers.register_id, registers.obis_code,
              registers.unit, period
-), days AS (
+), base_segments AS (
+    -- The contract's base price from each day a row starts until the next such day:
+    -- the highest of the rows then in force (the latest general row and the latest row
+    -- of each register).
+    SELECT contracts.contract_id, bound.day AS starts_on,
+           coalesce(lead(bound.day) OVER contract_, 'infinity') AS ends_before,
+           price.base_price_per_year, price.vat_rate
+    FROM (SELECT DISTINCT contract_id FROM working) AS contracts
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT valid_from AS day FROM contract_price
+        WHERE contract_id = contracts.contract_id
+    ) AS bound
+    CROSS JOIN LATERAL (
+        SELECT in_force.base_price_per_year, in_force.vat_rate
+        FROM (
+            SELECT DISTINCT ON (row_.obis_code) row_.base_price_per_year, row_.vat_rate
+            FROM contract_price AS row_
+            WHERE row_.contract_id = contracts.contract_id AND row_.valid_from <= bound.day
+            ORDER BY row_.obis_code, row_.valid_from DESC
+        ) AS in_force
+        ORDER BY in_force.base_price_per_year DESC, in_force.vat_rate DESC
+        LIMIT 1
+    ) AS price
+    WINDOW contract_ AS (PARTITION BY contracts.contract_id ORDER BY bound.day)
+), covered AS (
     -- The days the period's readings cover (from the day of the first to the day before
-    -- that of the last), while the contract supplies.
-    SELECT periods.contract_id, periods.period, day::date AS day
+    -- that of the last) while the contract supplies: [first_day, after_last).
+    SELECT periods.contract_id, periods.period,
+           greatest(CAST(periods.covered_from AT TIME ZONE :zone AS date),
+                    contract.start_date) AS first_day,
+           least(CAST(periods.covered_until AT TIME ZONE :zone AS date),
+                 contract.end_date + 1) AS after_last,
+           CAST(date_trunc('year', periods.period) + interval '1 year' AS date)
+               - CAST(date_trunc('year', periods.period) AS date) AS days_of_year
     FROM (
         SELECT contract_id, period, min(covered_from) AS covered_from,
                max(covered_until) AS covered_until
@@ -160,35 +194,19 @@ WITH registers AS (
         GROUP BY contract_id, period
     ) AS periods
     JOIN contract ON contract.id = periods.contract_id
-    CROSS JOIN LATERAL generate_series(
-        CAST(greatest(CAST(periods.covered_from AT TIME ZONE :zone AS date),
-                      contract.start_date) AS timestamp),
-        CAST(least(CAST(periods.covered_until AT TIME ZONE :zone AS date) - 1,
-                   contract.end_date) AS timestamp),
-        interval '1 day'
-    ) AS day
 ), base AS (
-    SELECT days.contract_id, days.period,
-           sum(price.base_price_per_year / (
-               CAST(date_trunc('year', days.day) + interval '1 year' AS date)
-               - CAST(date_trunc('year', days.day) AS date))) AS net,
-           sum(price.base_price_per_year * price.vat_rate / 100 / (
-               CAST(date_trunc('year', days.day) + interval '1 year' AS date)
-               - CAST(date_trunc('year', days.day) AS date))) AS vat,
-           bool_and(price.base_price_per_year IS NOT NULL) AS priced
-    FROM days
-    LEFT JOIN LATERAL (
-        SELECT in_force.base_price_per_year, in_force.vat_rate
-        FROM (
-            SELECT DISTINCT ON (row_.obis_code) row_.base_price_per_year, row_.vat_rate
-            FROM contract_price AS row_
-            WHERE row_.contract_id = days.contract_id AND row_.valid_from <= days.day
-            ORDER BY row_.obis_code, row_.valid_from DESC
-        ) AS in_force
-        ORDER BY in_force.base_price_per_year DESC, in_force.vat_rate DESC
-        LIMIT 1
-    ) AS price ON true
-    GROUP BY days.contract_id, days.period
+    SELECT covered.contract_id, covered.period,
+           sum(({_SEGMENT_DAYS}) * segment.base_price_per_year / covered.days_of_year) AS net,
+           sum(({_SEGMENT_DAYS}) * segment.base_price_per_year * segment.vat_rate / 100
+               / covered.days_of_year) AS vat,
+           coalesce(sum({_SEGMENT_DAYS}), 0)
+               = greatest(covered.after_last - covered.first_day, 0) AS priced
+    FROM covered
+    LEFT JOIN base_segments AS segment
+           ON segment.contract_id = covered.contract_id
+          AND segment.starts_on < covered.after_last
+          AND segment.ends_before > covered.first_day
+    GROUP BY covered.contract_id, covered.period, covered.first_day, covered.after_last
 ), totals AS (
     SELECT working.contract_id, working.period,
            bool_and(working.priced) AND coalesce(base.priced, true) AS priced,
