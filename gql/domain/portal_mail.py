@@ -118,7 +118,7 @@ KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
             "number": "A-2026-17",
             "title": "Zählerwechsel",
             "description": "Tausch des Stromzählers gegen ein intelligentes Messsystem.",
-            "line_items": ["1 Stk Zählerwechsel: 240.00 EUR netto, 19 % USt."],
+            "line_items": ["1 Stk Zählerwechsel: 240.00 EUR + 19 %"],
             "total_net": "240.00",
             "total_gross": "285.60",
             "valid_until": "2026-12-31",

@@ -19,6 +19,7 @@ from gql.schema import (
     email_templates,
     home,
     node_types,
+    offers,
     partner_users,
     permission_groups,
     portal,
@@ -91,6 +92,7 @@ Mutation = _root(
         self_service.Mutation,
         change_requests.Mutation,
         documents.Mutation,
+        offers.Mutation,
         processes.Mutation,
     ),
 )
