@@ -1016,6 +1016,22 @@ async def load_demo(
                 total_amount=Decimal("249.00") + n * Decimal("100.00"),
             )
         )
+    # The offer's line (photovoltaics: 0 % VAT in Germany), and the organization's offer
+    # numbers of 2026 taken so far, so that `createOffer` continues after them.
+    b.add(
+        models.OrderLineItem(
+            id=demo_id("order-line-item:musterstadt:4:0"),
+            organization_id=muster.id,
+            order_id=demo_id("order:musterstadt:4"),
+            position=0,
+            name="Photovoltaikanlage 8 kWp, Montage",
+            quantity=Decimal(1),
+            unit="Stk",
+            unit_price_net=Decimal("649.00"),
+            vat_rate=Decimal(0),
+        )
+    )
+    b.add(models.OfferNumber(organization_id=muster.id, year=2026, last=500 + len(order_specs)))
     meter_change_process(b, muster, contacts[0])
     for n, (index, title, stage) in enumerate(
         [

@@ -612,4 +612,99 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
             ),
         ),
     },
+    EmailTemplateKind.STAFF_NOTIFICATION: {
+        "de": (
+            "{{ portal.name }}: {{ change.summary }} ({{ customer.name }})",
+            (
+                "Hallo {{ staff.name }},\n\n"
+                "im {{ portal.name }} hat {{ customer.name }}"
+                " ({{ contact.customer_number or '-' }}) eine Änderung vorgenommen:"
+                " {{ change.summary }}.\n\n"
+                "{% for line in change.details %}{{ line }}\n{% endfor %}\n"
+                "{% if change.link %}Zur Bearbeitung: {{ change.link }}\n{% endif %}"
+            ),
+            _layout(
+                "<p>Hallo {{ staff.name }},</p>"
+                "<p>im {{ portal.name }} hat {{ customer.name }}"
+                " ({{ contact.customer_number or '-' }}) eine Änderung vorgenommen:"
+                " <strong>{{ change.summary }}</strong>.</p>"
+                "<ul>{% for line in change.details %}<li>{{ line }}</li>{% endfor %}</ul>"
+                '{% if change.link %}<p><a href="{{ change.link }}">Zur Bearbeitung</a></p>'
+                "{% endif %}"
+            ),
+        ),
+        "en": (
+            "{{ portal.name }}: {{ change.summary }} ({{ customer.name }})",
+            (
+                "Hello {{ staff.name }},\n\n"
+                "{{ customer.name }} ({{ contact.customer_number or '-' }}) made a change in"
+                " {{ portal.name }}: {{ change.summary }}.\n\n"
+                "{% for line in change.details %}{{ line }}\n{% endfor %}\n"
+                "{% if change.link %}To handle it: {{ change.link }}\n{% endif %}"
+            ),
+            _layout(
+                "<p>Hello {{ staff.name }},</p>"
+                "<p>{{ customer.name }} ({{ contact.customer_number or '-' }}) made a change in"
+                " {{ portal.name }}: <strong>{{ change.summary }}</strong>.</p>"
+                "<ul>{% for line in change.details %}<li>{{ line }}</li>{% endfor %}</ul>"
+                '{% if change.link %}<p><a href="{{ change.link }}">To handle it</a></p>'
+                "{% endif %}"
+            ),
+        ),
+    },
+    EmailTemplateKind.NEW_OFFER: {
+        "de": (
+            "Ihr Angebot {{ offer.number }}: {{ offer.title }}",
+            (
+                _GREETING_DE + ",\n\n"
+                "wir haben ein Angebot für Sie erstellt: {{ offer.title }}"
+                " ({{ offer.number }}).\n\n"
+                "{% if offer.description %}{{ offer.description }}\n\n{% endif %}"
+                "{% for line in offer.line_items %}- {{ line }}\n{% endfor %}\n"
+                "Summe netto: {{ offer.total_net }} EUR\n"
+                "Summe brutto: {{ offer.total_gross }} EUR\n\n"
+                "Das Angebot gilt bis zum {{ offer.valid_until }}. Sie können es im"
+                " {{ portal.name }} annehmen oder ablehnen: {{ login_link }}\n\n"
+                "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_DE + ",</p>"
+                "<p>wir haben ein Angebot für Sie erstellt: <strong>{{ offer.title }}</strong>"
+                " ({{ offer.number }}).</p>"
+                "{% if offer.description %}<p>{{ offer.description }}</p>{% endif %}"
+                "<ul>{% for line in offer.line_items %}<li>{{ line }}</li>{% endfor %}</ul>"
+                "<p>Summe netto: {{ offer.total_net }} EUR<br>"
+                "Summe brutto: {{ offer.total_gross }} EUR</p>"
+                "<p>Das Angebot gilt bis zum {{ offer.valid_until }}. Sie können es im"
+                ' {{ portal.name }} <a href="{{ login_link }}">annehmen oder ablehnen</a>.</p>'
+                "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
+            ),
+        ),
+        "en": (
+            "Your offer {{ offer.number }}: {{ offer.title }}",
+            (
+                _GREETING_EN + ",\n\n"
+                "we have made you an offer: {{ offer.title }} ({{ offer.number }}).\n\n"
+                "{% if offer.description %}{{ offer.description }}\n\n{% endif %}"
+                "{% for line in offer.line_items %}- {{ line }}\n{% endfor %}\n"
+                "Total net: {{ offer.total_net }} EUR\n"
+                "Total gross: {{ offer.total_gross }} EUR\n\n"
+                "The offer is valid until {{ offer.valid_until }}. Accept or decline it in"
+                " {{ portal.name }}: {{ login_link }}\n\n"
+                "Kind regards\nThe {{ portal.name }} team\n"
+            ),
+            _layout(
+                "<p>" + _GREETING_EN + ",</p>"
+                "<p>we have made you an offer: <strong>{{ offer.title }}</strong>"
+                " ({{ offer.number }}).</p>"
+                "{% if offer.description %}<p>{{ offer.description }}</p>{% endif %}"
+                "<ul>{% for line in offer.line_items %}<li>{{ line }}</li>{% endfor %}</ul>"
+                "<p>Total net: {{ offer.total_net }} EUR<br>"
+                "Total gross: {{ offer.total_gross }} EUR</p>"
+                "<p>The offer is valid until {{ offer.valid_until }}."
+                ' <a href="{{ login_link }}">Accept or decline it</a> in {{ portal.name }}.</p>'
+                "<p>Kind regards<br>The {{ portal.name }} team</p>"
+            ),
+        ),
+    },
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -51,16 +52,23 @@ async def test_migrations_upgrade_matches_models_and_downgrade_to_base(
         await engine.dispose()
 
 
-async def test_existing_portals_get_the_identity_templates_in_their_languages(
-    scratch_database_url: str,
+@pytest.mark.parametrize(
+    ("before", "new_kinds"),
+    [
+        ("0011", ("LOGIN_CODE", "EMAIL_CHANGE", "EMAIL_CHANGED", "ACCOUNT_DELETED")),
+        ("0015", ("STAFF_NOTIFICATION", "NEW_OFFER")),
+    ],
+    ids=["0012_identity", "0016_offermail"],
+)
+async def test_existing_portals_get_the_new_templates_in_their_languages(
+    scratch_database_url: str, before: str, new_kinds: tuple[str, ...]
 ) -> None:
-    """0012 (identity) on a database with portals (the demo's, taken back to 0011):
-    every portal gets the new kinds in each language it has templates in, and the
-    downgrade removes exactly those."""
+    """A migration adding template kinds on a database with portals (the demo's, taken
+    back to the revision before): every portal gets the new kinds in each language it
+    has templates in, and the downgrade removes exactly those."""
     url = scratch_database_url
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(url, pool_size=1)
-    new_kinds = ("LOGIN_CODE", "EMAIL_CHANGE", "EMAIL_CHANGED", "ACCOUNT_DELETED")
     per_portal = sa.text(
         "SELECT portal_id, count(*) FROM email_template WHERE kind IN :kinds GROUP BY portal_id"
     ).bindparams(sa.bindparam("kinds", new_kinds, expanding=True))
@@ -70,7 +78,7 @@ async def test_existing_portals_get_the_identity_templates_in_their_languages(
     try:
         async with AsyncSession(engine) as session, session.begin():
             await demo.load_demo(session, lambda password: hash_password(password, "test"))
-        await asyncio.to_thread(migrate.downgrade, url, "0011")
+        await asyncio.to_thread(migrate.downgrade, url, before)
         async with engine.connect() as connection:
             assert (await connection.execute(per_portal)).all() == []
             spoken = {row[0]: row[1] for row in await connection.execute(languages)}

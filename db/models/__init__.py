@@ -11,8 +11,10 @@ from db.models.crm import (
     Meter,
     MeterReading,
     MeterRegister,
+    OfferNumber,
     Opportunity,
     Order,
+    OrderLineItem,
     Payment,
 )
 from db.models.enums import *  # noqa: F403 - the enums are part of the models' vocabulary
@@ -52,9 +54,11 @@ __all__ = [
     "Meter",
     "MeterReading",
     "MeterRegister",
+    "OfferNumber",
     "OneTimeCode",
     "Opportunity",
     "Order",
+    "OrderLineItem",
     "Organization",
     "OutboundEmail",
     "Payment",

@@ -252,8 +252,54 @@ class Order(TenantOwned, Base):
         sa.ForeignKey("portal_user.id", ondelete="SET NULL")
     )
     offer_decline_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # The contract the order concerns, if any: a customer who may not see the contract
+    # sees none of its orders (gql/domain/scope.py).
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contract.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(sa.String(2000))
+    # The last day the customer may accept an offer (None: offers from before 0015).
+    offer_valid_until: Mapped[date | None]
 
     __table_args__ = (sa.UniqueConstraint("organization_id", "number"),)
+
+
+class OrderLineItem(TenantOwned, Base):
+    """A line of an order (an offer's items): what, how many, the price per unit before
+    VAT and the VAT rate in percent; the limits are `gql.domain.offers`'."""
+
+    __tablename__ = "order_line_item"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("order.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric(12, 3))
+    unit: Mapped[str] = mapped_column(sa.String(20))
+    unit_price_net: Mapped[Decimal]
+    vat_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "position"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price_net >= 0", name="unit_price_net_not_negative"),
+        sa.CheckConstraint("vat_rate >= 0 AND vat_rate <= 100", name="vat_rate_percent"),
+    )
+
+
+class OfferNumber(Base):
+    """The last offer number an organization gave in a year (`A-<year>-<last>`): taken
+    with one upsert that locks the row, so concurrent offers wait for each other and
+    never share a number, and a rolled-back offer gives its number back."""
+
+    __tablename__ = "offer_number"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int]
 
 
 class Opportunity(TenantOwned, Base):

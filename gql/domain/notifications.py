@@ -4,7 +4,8 @@
 something: it writes the audit event and, when the change came from a portal user
 (themselves, or staff impersonating them), queues one email per active staff user the
 portal names in `notifyStaffUserIds` - in the caller's transaction, so a refused or
-rolled-back change notifies nobody.
+rolled-back change notifies nobody. The email is the portal's STAFF_NOTIFICATION
+template (staff edit it like every other), read with the audience in one statement.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.models.enums import EmailTemplateKind
 from gql.auth.actor import Actor
-from gql.domain import audit, mail
+from gql.domain import audit, mail, portal_mail
+from gql.domain.errors import InvalidInput
 from gql.settings import Settings
 
 KIND = "staff_notification"
@@ -81,7 +84,7 @@ async def customer_change(
     if actor.is_portal_user and action in SUMMARIES:
         if audience is None:
             audience = audience_of((await db.execute(audience_query(actor))).one())
-        _notify(db, notify, audience, action, details)
+        await _notify(db, notify, audience, action, details)
     return event
 
 
@@ -97,12 +100,17 @@ class Recipient:
 @dataclass(frozen=True)
 class Audience:
     """Who is told of a portal user's change, and what the mail says of the customer:
-    the portal (None: gone), its recipients by email, the customer's contact."""
+    the portal (None: gone), its recipients by email, the customer's contact, the
+    portal's STAFF_NOTIFICATION templates by language and the portal user's email."""
 
     portal_name: str | None
     organization_id: uuid.UUID | None
     recipients: list[Recipient]
     contact: Mapping[str, Any] | None
+    domain: str | None = None
+    default_language: str = "de"
+    templates: Mapping[str, mail.Template] | None = None
+    user_email: str = ""
 
 
 def notified_staff() -> list[sa.ColumnElement[bool]]:
@@ -137,8 +145,31 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
     """The columns `audience_of` reads, as scalar subqueries any statement of the
     caller can carry (a mutation's facts statement): the actor's portal, the staff it
     names in `notifyStaffUserIds` (live settings: the published ones, else the draft;
-    active, of the portal's organization; by email) and the actor's contact."""
+    active, of the portal's organization; by email), its STAFF_NOTIFICATION templates,
+    the actor's login email and the actor's contact."""
     portal, staff, contact = models.Portal, models.StaffUser, models.Contact
+    template, user = models.EmailTemplate, models.PortalUser
+    templates = (
+        sa.select(
+            sa.func.json_object_agg(
+                template.language,
+                sa.func.json_build_object(
+                    "subject",
+                    template.subject,
+                    "text",
+                    template.body_text,
+                    "html",
+                    template.body_html,
+                ),
+            )
+        )
+        .where(
+            template.portal_id == portal.id,
+            template.kind == EmailTemplateKind.STAFF_NOTIFICATION,
+        )
+        .scalar_subquery()
+    )
+    user_email = sa.select(user.email).where(user.id == actor.subject_id).scalar_subquery()
     recipients = (
         sa.select(
             sa.func.json_agg(
@@ -161,6 +192,14 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
             portal.organization_id,
             "recipients",
             recipients,
+            "domain",
+            portal.domain,
+            "default_language",
+            live_setting("default_language"),
+            "templates",
+            templates,
+            "user_email",
+            user_email,
             type_=postgresql.JSON,
         )
     ).where(portal.id == actor.portal_id)
@@ -200,10 +239,17 @@ def audience_of(row: Any) -> Audience:
         organization_id=uuid.UUID(portal["organization_id"]),
         recipients=[Recipient(**user) for user in portal["recipients"] or ()],
         contact=row.audience_contact,
+        domain=portal["domain"],
+        default_language=portal["default_language"] or "de",
+        templates={
+            language: mail.Template(**parts)
+            for language, parts in (portal["templates"] or {}).items()
+        },
+        user_email=portal["user_email"] or "",
     )
 
 
-def _notify(
+async def _notify(
     db: AsyncSession,
     notify: Notifier,
     audience: Audience,
@@ -212,13 +258,25 @@ def _notify(
 ) -> None:
     if audience.portal_name is None or audience.organization_id is None:
         return
-    customer = _name(audience.contact)
+    kind = EmailTemplateKind.STAFF_NOTIFICATION
     for user in audience.recipients:
         language = user.language if user.language in ("de", "en") else "de"
-        message = mail.render(
-            mail.STAFF_NOTIFICATION[language],
-            _variables(notify, audience, user, customer, action, language, details),
+        template = portal_mail.choose_template(
+            audience.templates or {}, kind, user.language, audience.default_language
         )
+        everything = portal_mail.variables_of(
+            kind,
+            portal_name=audience.portal_name,
+            domain=audience.domain,
+            email=audience.user_email,
+            contact=audience.contact,
+            own=_own_values(notify, audience, user, action, language, details),
+        )
+        message: mail.Rendered | InvalidInput
+        try:
+            message = await mail.render_off_loop(template, everything)
+        except InvalidInput as error:  # a template that fails alone, not the change
+            message = error
         mail.enqueue(
             db,
             organization_id=audience.organization_id,
@@ -229,25 +287,24 @@ def _notify(
         )
 
 
-def _variables(
+def _own_values(
     notify: Notifier,
     audience: Audience,
     user: Recipient,
-    customer: str,
     action: str,
     language: str,
     details: Sequence[str],
 ) -> Mapping[str, Any]:
+    """The STAFF_NOTIFICATION's own variables (`portal_mail.KIND_SAMPLES`)."""
     link = f"{notify.staff_app_url}/change-requests" if action == "change_request.created" else ""
-    contact = audience.contact
     return {
-        "name": user.name,
-        "portal": audience.portal_name,
-        "customer": customer,
-        "customer_number": (contact["customer_number"] if contact else None) or "-",
-        "summary": SUMMARIES[action][language],
-        "details": list(details),
-        "link": link,
+        "staff": {"name": user.name},
+        "customer": {"name": _name(audience.contact)},
+        "change": {
+            "summary": SUMMARIES[action][language],
+            "details": list(details),
+            "link": link,
+        },
     }
 
 

@@ -1,7 +1,7 @@
 """The emails a portal sends: to its users (invitation, activation, password reset,
 login code, change of the login email and the notice to the old address, a closed
-account, access assigned, change request decided, a process step done, a new document)
-and to its staff (a registration waits).
+account, access assigned, change request decided, a process step done, a new document,
+a new offer) and to its staff (a registration waits, a customer changed something).
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
@@ -99,6 +99,32 @@ KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
     # After a registration: the address has an access already, or matched no contact.
     EmailTemplateKind.ACCOUNT_EXISTS: {"login_link": f"{_SAMPLE_PORTAL_URL}/login"},
     EmailTemplateKind.REGISTRATION_DENIED: {"login_link": f"{_SAMPLE_PORTAL_URL}/login"},
+    # To the portal's notified staff: a portal user changed something (`contact.*` is the
+    # customer's contact, `user.email` the portal user who made the change). The
+    # customer's name: the person's, else the company's, else the email.
+    EmailTemplateKind.STAFF_NOTIFICATION: {
+        "staff": {"name": "Max Mitarbeiter"},
+        "customer": {"name": "Erika Mustermann"},
+        "change": {
+            "summary": "Abschlag geändert",
+            "details": ["V-2026-0001: 80.00 EUR -> 95.00 EUR"],
+            # Where staff handle it (empty when there is nothing to handle).
+            "link": "https://staff.example/change-requests",
+        },
+    },
+    # To the customer: staff made them an offer (`createOffer`); amounts in EUR.
+    EmailTemplateKind.NEW_OFFER: {
+        "offer": {
+            "number": "A-2026-17",
+            "title": "Zählerwechsel",
+            "description": "Tausch des Stromzählers gegen ein intelligentes Messsystem.",
+            "line_items": ["1 Stk Zählerwechsel: 240.00 EUR + 19 %"],
+            "total_net": "240.00",
+            "total_gross": "285.60",
+            "valid_until": "2026-12-31",
+        },
+        "login_link": f"{_SAMPLE_PORTAL_URL}/login",
+    },
 }
 
 
@@ -144,17 +170,22 @@ def login_link(portal: models.Portal) -> str:
     return f"https://{portal.domain}/login"
 
 
-def contact_variables(contact: models.Contact | None) -> dict[str, str]:
+def contact_variables(contact: models.Contact | Mapping[str, Any] | None) -> dict[str, str]:
+    """`contact.*` of a contact row, or of its columns read as a mapping (by name)."""
     if contact is None:
         return dict.fromkeys(CONTACT_FIELDS, "")
-    display = contact.company_name or " ".join(
-        part for part in (contact.first_name, contact.last_name) if part
-    )
+    row = contact
+
+    def value(name: str) -> Any:
+        return row.get(name) if isinstance(row, Mapping) else getattr(row, name)
+
+    first, last = value("first_name"), value("last_name")
+    display = value("company_name") or " ".join(part for part in (first, last) if part)
     return {
-        "first_name": contact.first_name or "",
-        "last_name": contact.last_name or "",
+        "first_name": first or "",
+        "last_name": last or "",
         "display_name": display,
-        "customer_number": contact.customer_number or "",
+        "customer_number": value("customer_number") or "",
     }
 
 
@@ -173,10 +204,25 @@ def variables(
     own = dict(values or {})
     if kind in LINK_OF_KIND and token is not None:
         own[LINK_OF_KIND[kind]] = link(portal, kind, token)
+    return variables_of(
+        kind, portal_name=portal.name, domain=portal.domain, email=email, contact=contact, own=own
+    )
+
+
+def variables_of(
+    kind: EmailTemplateKind,
+    *,
+    portal_name: str,
+    domain: str | None,
+    email: str,
+    contact: models.Contact | Mapping[str, Any] | None,
+    own: Mapping[str, Any],
+) -> dict[str, Any]:
+    """`variables` of a portal (and contact) the sender read as values, not rows."""
     if set(KIND_SAMPLES[kind]) ^ set(own):  # a programming error
         raise ValueError(f"{kind} mail with variables {sorted(own)}")
     return {
-        "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
+        "portal": {"name": portal_name, "url": f"https://{domain}"},
         "contact": contact_variables(contact),
         "user": {"email": email},
         **own,
@@ -204,24 +250,29 @@ async def check(kind: EmailTemplateKind, template: Template, portal_name: str) -
     return await mail.render_off_loop(template, sample_variables(kind, portal_name))
 
 
+def choose_template(
+    saved: Mapping[str, Template], kind: EmailTemplateKind, language: str, default_language: str
+) -> Template:
+    """Of a portal's `saved` templates of `kind` (by language): the one in `language`,
+    else in the portal's default language, else the built-in default."""
+    for candidate in (language, default_language):
+        if candidate in saved:
+            return saved[candidate]
+    return DEFAULTS[kind].get(language) or DEFAULTS[kind]["de"]
+
+
 async def template_for(
     db: AsyncSession, portal: models.Portal, kind: EmailTemplateKind, language: str
 ) -> Template:
-    """The portal's template in `language` (else the portal's default language), or the
-    built-in default."""
+    """The portal's template in `language` (`choose_template`)."""
     row = models.EmailTemplate
-    rows = {
-        found.language: found
+    saved = {
+        found.language: Template(found.subject, found.body_text, found.body_html)
         for found in await db.scalars(
             sa.select(row).where(row.portal_id == portal.id, row.kind == kind)
         )
     }
-    settings = portal.live_settings
-    for candidate in (language, settings.default_language):
-        if candidate in rows:
-            found = rows[candidate]
-            return Template(found.subject, found.body_text, found.body_html)
-    return DEFAULTS[kind].get(language) or DEFAULTS[kind]["de"]
+    return choose_template(saved, kind, language, portal.live_settings.default_language)
 
 
 async def send(

@@ -3,7 +3,7 @@
 Every loader and every list query filters through `visible(model, actor)`. Staff see
 their organization; customers their assigned contact and what hangs off it, narrowed
 by the visibility criteria of their permission group (contract statuses: hidden
-contracts hide their meters, readings, payments, prices and documents too; document
+contracts hide their meters, readings, payments, prices, orders and documents too; document
 types);
 installers
 the orders assigned to their partner contact, the meters of those orders and the
@@ -78,6 +78,15 @@ def _own_document(actor: Actor) -> Filter:
     if types is not None:
         condition = sa.and_(condition, document.type.in_(sorted(types)))
     return condition
+
+
+def _own_order(actor: Actor) -> Filter:
+    """The customer's orders (offers too), without those of hidden contracts."""
+    order = models.Order
+    return sa.and_(
+        order.contact_id == actor.contact_id,
+        sa.or_(order.contract_id.is_(None), order.contract_id.in_(_customer_contracts(actor))),
+    )
 
 
 def _customer_meters(actor: Actor) -> sa.Select[Any]:
@@ -189,7 +198,12 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     models.Contact: lambda a: models.Contact.id == a.contact_id,
     models.Contract: _own_contract,
     models.Meter: lambda a: models.Meter.id.in_(_customer_meters(a)),
-    models.Order: lambda a: models.Order.contact_id == a.contact_id,
+    models.Order: _own_order,
+    models.OrderLineItem: lambda a: models.OrderLineItem.order_id.in_(
+        sa.select(models.Order.id).where(
+            models.Order.organization_id == a.organization_id, _own_order(a)
+        )
+    ),
     models.Opportunity: lambda a: models.Opportunity.contact_id == a.contact_id,
     models.Document: _own_document,
     models.Payment: lambda a: models.Payment.contract_id.in_(_customer_contracts(a)),

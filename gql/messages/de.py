@@ -29,6 +29,8 @@ MESSAGES: dict[str, str] = {
     "TOO_CLOSE_TO_DUE_DATE": "Die nächste Zahlung ist am {nextDueDate} fällig; Änderungen sind"
     " bis {daysBefore} Tage vorher möglich, danach wieder nach diesem Datum.",
     "INTERVAL_NOT_ALLOWED": "Bitte wählen Sie eines dieser Zahlungsintervalle: {allowedIntervals}.",
+    # Offers
+    "OFFER_EXPIRED": "Dieses Angebot galt bis zum {validUntil}; bitte fragen Sie ein neues an.",
     # Meter readings
     "METER_NOT_FOUND": "Dieser Zähler wurde nicht gefunden.",
     "METER_DECOMMISSIONED": "Der Zähler ist nicht mehr in Betrieb.",
@@ -205,6 +207,15 @@ SPECIFIC: dict[str, str] = {
     "offer_already_answered": "Dieses Angebot wurde bereits beantwortet.",
     "order_not_an_offer": "Dieser Auftrag ist kein Angebot.",
     "reason_only_when_declining": "Ein Grund wird nur bei einer Ablehnung angegeben.",
+    "offer_valid_until_range": "Ein Angebot gilt ab heute ({earliest}) höchstens {maxDays} Tage,"
+    " also bis spätestens {latest}.",
+    "offer_line_items_count": "Ein Angebot hat 1 bis {limit} Positionen.",
+    "line_item_quantity": "Eine Menge größer als 0 und höchstens {max}, mit höchstens drei"
+    " Nachkommastellen.",
+    "line_item_unit_price": "Ein Nettopreis je Einheit von 0 bis {max} EUR, mit höchstens zwei"
+    " Nachkommastellen.",
+    "line_item_vat_rate": "Ein Umsatzsteuersatz von 0 bis 100 Prozent, mit höchstens zwei"
+    " Nachkommastellen.",
     # Staff: portals, domains, groups, tiles, access, templates, imports
     "domain_taken": "{domain} wird bereits von einem anderen Portal verwendet.",
     "domain_or_subdomain": "Bitte geben Sie entweder eine Subdomain oder eine eigene Domain an.",

@@ -27,6 +27,8 @@ MESSAGES: dict[str, str] = {
     "TOO_CLOSE_TO_DUE_DATE": "The next payment is due on {nextDueDate}; changes are possible"
     " until {daysBefore} days before, so again after that date.",
     "INTERVAL_NOT_ALLOWED": "Please choose one of these intervals: {allowedIntervals}.",
+    # Offers
+    "OFFER_EXPIRED": "This offer was valid until {validUntil}; please ask for a new one.",
     # Meter readings
     "METER_NOT_FOUND": "This meter was not found.",
     "METER_DECOMMISSIONED": "The meter is no longer in use.",
@@ -191,6 +193,12 @@ SPECIFIC: dict[str, str] = {
     "offer_already_answered": "This offer was already answered.",
     "order_not_an_offer": "This order is not an offer.",
     "reason_only_when_declining": "A reason is given only when declining.",
+    "offer_valid_until_range": "An offer is valid from today ({earliest}) for at most"
+    " {maxDays} days, until {latest} at the latest.",
+    "offer_line_items_count": "An offer has 1 to {limit} line items.",
+    "line_item_quantity": "A quantity above 0 and at most {max}, with at most three decimals.",
+    "line_item_unit_price": "A net price per unit from 0 to {max} EUR, with at most two decimals.",
+    "line_item_vat_rate": "A VAT rate from 0 to 100 percent, with at most two decimals.",
     # Staff: portals, domains, groups, tiles, access, templates, imports
     "domain_taken": "{domain} is used by another portal.",
     "domain_or_subdomain": "Give either a subdomain or a domain of your own.",

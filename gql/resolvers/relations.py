@@ -170,6 +170,14 @@ READING_REGISTER = _above(models.MeterRegister, models.MeterReading, "register_i
 ORDER_CONTACT = _above(models.Contact, models.Order, "contact_id")
 ORDER_PARTNER = _above(models.Contact, models.Order, "partner_contact_id")
 ORDER_METER = _above(models.Meter, models.Order, "meter_id")
+ORDER_CONTRACT = _above(models.Contract, models.Order, "contract_id")
+ORDER_LINE_ITEMS = Relation(
+    models.OrderLineItem,
+    models.Order,
+    ("order_id", "id"),
+    (("position", False),),
+    kind="list",
+)
 OPPORTUNITY_CONTACT = _above(models.Contact, models.Opportunity, "contact_id")
 DOCUMENT_CONTRACT = _above(models.Contract, models.Document, "contract_id")
 DOCUMENT_ORDER = _above(models.Order, models.Document, "order_id")

@@ -608,6 +608,28 @@ class MeterReading(RowNode):
     )
 
 
+@strawberry.type(description="A line of an order (an offer's items), in its position.")
+class OrderLineItem(RowNode):
+    __model__ = models.OrderLineItem
+
+    position: int | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="Its place in the order, from 0."
+    )
+    name: str | None = allow(STAFF_AND_CUSTOMER, grant=ORDER, description="What is offered.")
+    quantity: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="How many units (up to three decimals)."
+    )
+    unit: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="The unit of the quantity, e.g. Stk, h, m."
+    )
+    unit_price_net: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="Price per unit in EUR before VAT."
+    )
+    vat_rate: Decimal | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="VAT rate in percent, e.g. 19.00."
+    )
+
+
 @strawberry.type(description="An order of a customer, possibly handled by an installer.")
 class Order(RowNode):
     __model__ = models.Order
@@ -631,6 +653,29 @@ class Order(RowNode):
     )
     offer_decline_reason: str | None = allow(
         STAFF_AND_CUSTOMER, grant=ORDER, description="Why the customer declined the offer."
+    )
+    description: str | None = allow(
+        STAFF_AND_CUSTOMER, grant=ORDER, description="What the order (offer) contains, in words."
+    )
+    offer_valid_until: date | None = allow(
+        STAFF_AND_CUSTOMER,
+        grant=ORDER,
+        description="The last day the customer may accept the offer (null: no limit);"
+        " `respondToOffer` refuses later answers with OFFER_EXPIRED.",
+    )
+
+    line_items: list[OrderLineItem] | None = related.rows(
+        relations.ORDER_LINE_ITEMS,
+        STAFF_AND_CUSTOMER,
+        grant=ORDER,
+        description="The items of the order (an offer's lines), in their order.",
+    )
+
+    contract: Contract | None = related.one(
+        relations.ORDER_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract the order concerns, if any.",
     )
 
     contact: Contact | None = related.one(

@@ -133,6 +133,10 @@ else:
             " changed (the new one masked).",
             enums.EmailTemplateKind.ACCOUNT_DELETED: "The portal user closed their access"
             " (`deleteMyAccount`).",
+            enums.EmailTemplateKind.STAFF_NOTIFICATION: "To the portal's notified staff: a portal"
+            " user changed something (a reading, an installment, an answer to an offer, ...).",
+            enums.EmailTemplateKind.NEW_OFFER: "To the customer: staff made them an offer"
+            " (`createOffer`) to accept or decline in the portal.",
         },
     )
     RegistrationStatus = described_enum(

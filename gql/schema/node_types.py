@@ -21,6 +21,7 @@ NODE_TYPES: list[type[RowNode]] = [
     crm.MeterRegister,
     crm.MeterReading,
     crm.Order,
+    crm.OrderLineItem,
     crm.Opportunity,
     crm.Document,
     crm.Payment,

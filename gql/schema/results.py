@@ -70,6 +70,9 @@ _CODES: dict[str, str] = {
     " change of the due day; parameters `nextDueDate` and `daysBefore`.",
     "INTERVAL_NOT_ALLOWED": "Contract self-service: the portal does not offer this installment"
     " interval; parameter `allowedIntervals` lists those it offers.",
+    # Offers
+    "OFFER_EXPIRED": "respondToOffer: the offer is no longer valid; parameter `validUntil`"
+    " is its last day.",
     # Meter readings
     "METER_NOT_FOUND": "Meter readings: no such meter visible to the caller.",
     "METER_DECOMMISSIONED": "Meter readings: the meter is no longer in use.",

@@ -19,6 +19,7 @@ from gql.schema import (
     email_templates,
     home,
     node_types,
+    offers,
     partner_users,
     permission_groups,
     portal,
@@ -93,6 +94,7 @@ Mutation = _root(
         prices.Mutation,
         change_requests.Mutation,
         documents.Mutation,
+        offers.Mutation,
         processes.Mutation,
     ),
 )

@@ -15,7 +15,7 @@ from db.demo import demo_id
 from gql.domain import contact_changes, notifications
 from gql.domain.audit import Origin
 from gql.domain.errors import InvalidInput
-from tests.conftest import ACTORS, GraphQLClient, global_id
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
 from tests.meter_helpers import anna_meter, plausible_value, submit
 
 UPDATE = """mutation($input: UpdateMyContactInput!) { updateMyContact(input: $input) {
@@ -202,6 +202,43 @@ async def test_only_portal_users_changes_notify_staff(session: AsyncSession) -> 
         sa.select(models.AuditEvent.actor_type).where(models.AuditEvent.action == "contact.updated")
     )
     assert sorted(events.all()) == ["PORTAL_USER", "STAFF"]
+
+
+async def test_staff_notifications_use_the_portals_edited_template(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    """STAFF_NOTIFICATION is a portal template like every other: the portal's edited
+    text (in the staff user's language) is what the notified staff receive."""
+    update = """mutation($input: UpdateEmailTemplateInput!) { updateEmailTemplate(input: $input) {
+      __typename ... on MutationError { code field } } }"""
+    edited = {
+        "portalId": global_id("Portal", CUSTOMER_PORTAL),
+        "kind": "STAFF_NOTIFICATION",
+        "language": "de",
+        "subject": "[{{ portal.name }}] {{ change.summary }}",
+        "bodyText": "{{ staff.name }}: {{ customer.name }} ({{ contact.customer_number }},"
+        " {{ user.email }}) {% for line in change.details %}{{ line }}{% endfor %}",
+        "bodyHtml": "<p>{{ change.summary }}{{ change.link }}</p>",
+    }
+    saved = await run(gql, update, "admin", input=edited)
+    assert saved == {"__typename": "EmailTemplatePayload"}
+    notify = notifications.Notifier("portal@example.org", "http://staff.example")
+    await notifications.customer_change(
+        session,
+        notify,
+        ACTORS["customer"],
+        await anna(session),
+        "contact.updated",
+        Origin(),
+        {},
+        details=["Telefon: 030 1234567"],
+    )
+    await session.flush()
+    [sent] = await staff_mails(session)
+    assert sent.subject == "[Kundenportal Stadtwerke Musterstadt] Kontaktdaten geändert"
+    assert sent.body_text == (
+        "Ali Agent: Anna Becker (K-100001, anna.becker@example.org) Telefon: 030 1234567"
+    )
 
 
 # --- Offers ----------------------------------------------------------------------------------

@@ -83,7 +83,8 @@ async def test_every_default_renders_with_the_documented_variables() -> None:
                 assert str(samples[name]) in rendered.html, (kind, language, name)
             if kind in ANONYMOUS_ANSWERS:
                 continue  # to an address whose person the request does not know
-            expected = "Max" if kind is EmailTemplateKind.PENDING_USER else "Erika"
+            to_staff = {EmailTemplateKind.PENDING_USER, EmailTemplateKind.STAFF_NOTIFICATION}
+            expected = "Max" if kind in to_staff else "Erika"
             assert expected in rendered.text, (kind, language)
 
 
@@ -94,6 +95,8 @@ async def test_every_default_renders_with_the_documented_variables() -> None:
         (EmailTemplateKind.ACCOUNT_ASSIGNED, "{{ change.summary }}"),
         (EmailTemplateKind.CHANGE_REQUEST_DECIDED, "{{ staff.name }}"),
         (EmailTemplateKind.INVITATION, "{{ login_link }}"),
+        (EmailTemplateKind.STAFF_NOTIFICATION, "{{ offer.number }}"),
+        (EmailTemplateKind.NEW_OFFER, "{{ change.summary }}"),
     ],
 )
 async def test_a_template_using_another_kinds_variable_is_refused(
@@ -118,6 +121,23 @@ def test_the_documented_variables_of_the_new_kinds() -> None:
         "login_link",
     ]
     assert portal_mail.VARIABLES[EmailTemplateKind.ACCOUNT_ASSIGNED][-1] == "login_link"
+    assert portal_mail.VARIABLES[EmailTemplateKind.STAFF_NOTIFICATION][-5:] == [
+        "staff.name",
+        "customer.name",
+        "change.summary",
+        "change.details",
+        "change.link",
+    ]
+    assert portal_mail.VARIABLES[EmailTemplateKind.NEW_OFFER][-8:] == [
+        "offer.number",
+        "offer.title",
+        "offer.description",
+        "offer.line_items",
+        "offer.total_net",
+        "offer.total_gross",
+        "offer.valid_until",
+        "login_link",
+    ]
 
 
 async def test_staff_list_the_templates_of_a_portal(gql: GraphQLClient) -> None:
@@ -181,6 +201,10 @@ async def test_a_broken_template_is_refused(
         ("EMAIL_CHANGED", "{{ password_reset_link }}", "bodyText"),
         ("ACCOUNT_DELETED", "{{ contact.display_name }} {{ portal.url }}", None),
         ("ACCOUNT_DELETED", "{{ new_email }}", "bodyText"),
+        ("STAFF_NOTIFICATION", "{{ staff.name }} {{ change.summary }} {{ customer.name }}", None),
+        ("STAFF_NOTIFICATION", "{{ change.reason }}", "bodyText"),
+        ("NEW_OFFER", "{{ offer.number }} {{ offer.valid_until }} {{ login_link }}", None),
+        ("NEW_OFFER", "{{ offer.total }}", "bodyText"),
     ],
 )
 async def test_the_identity_mails_are_edited_with_their_own_variables(
