@@ -317,7 +317,7 @@ FEATURES: dict[str, Feature] = {
             "resetMeterCounter",
         },
     ),
-    "orders": Feature(nodes={"Order"}, mutations={"respondToOffer"}),
+    "orders": Feature(nodes={"Order", "OrderLineItem"}, mutations={"respondToOffer", "createOffer"}),
     "processes": Feature(
         nodes={"Process", "ProcessStep"},
         mutations={"startProcess", "updateProcessStep", "cancelProcess"},
@@ -466,7 +466,7 @@ class Victim:
     where: dict[str, str]
     parameters: dict[str, Any]
     digest: dict[str, str] = field(default_factory=dict)  # table -> md5 of its rows
-    rows: dict[str, dict[uuid.UUID, str]] = field(default_factory=dict)  # id -> md5
+    rows: dict[str, dict[Any, str]] = field(default_factory=dict)  # id -> md5
 
     def _select(self, table: str, columns: str) -> str:
         return f'SELECT {columns} FROM "{table}" t WHERE {self.where[table]}'  # noqa: S608
@@ -475,18 +475,20 @@ class Victim:
         """One round trip: an md5 of all victim rows per table."""
         parts = [
             self._select(
-                table, f"'{table}', md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), ''))"
+                table, f"'{table}', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))"
             )
             for table in self.where
         ]
         result = await connection.execute(sa.text(" UNION ALL ".join(parts)), self.parameters)
         return {str(name): str(value) for name, value in result.all()}
 
-    async def row_digests(self, connection: AsyncConnection) -> dict[str, dict[uuid.UUID, str]]:
-        rows: dict[str, dict[uuid.UUID, str]] = {}
+    async def row_digests(self, connection: AsyncConnection) -> dict[str, dict[Any, str]]:
+        rows: dict[str, dict[Any, str]] = {}
         for table in self.where:
+            # A table without an id (a counter such as offer_number) is told by its text.
+            key = "t.id" if "id" in Base.metadata.tables[table].columns else "md5(t::text)"
             result = await connection.execute(
-                sa.text(self._select(table, "t.id, md5(t::text)")), self.parameters
+                sa.text(self._select(table, f"{key}, md5(t::text)")), self.parameters
             )
             rows[table] = {row_id: str(digest) for row_id, digest in result.all()}
         return rows
