@@ -5,14 +5,15 @@ and to its staff (a registration waits).
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
-when it is saved, so a typo is refused then and not discovered by a customer. Links
-point at the portal's own domain.
+when it is saved, so a typo is refused then and not discovered by a customer. Every
+link points at one of the portal's pages, below its `pages_url` setting (`page_link`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 import structlog
@@ -54,7 +55,7 @@ SAMPLE_VALUES: dict[str, Any] = {
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
 
-_SAMPLE_PORTAL_URL = "https://kundenportal.example"
+_SAMPLE_PORTAL_URL = "https://kundenportal.example/portal"
 
 # What each kind may use besides `portal.*`, `contact.*` (empty strings when the user
 # has no contact yet) and `user.email`, with the example values a template is checked
@@ -131,8 +132,22 @@ DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
 }
 
 
+def pages_url(portal: models.Portal) -> str:
+    """Where the portal's pages are: its `pages_url` setting, else `/portal` on its
+    domain (where `portal serve` serves the reference portal)."""
+    configured = portal.live_settings.pages_url
+    return str(configured).rstrip("/") if configured else f"https://{portal.domain}/portal"
+
+
+def page_link(portal: models.Portal, page: str, token: str | None = None) -> str:
+    """The address of one of the portal's pages (`login`, `documents`, `activate`, ...)
+    with the mail's token, if it has one: the one place every mail link is made."""
+    address = f"{pages_url(portal)}/{page}"
+    return f"{address}?{urlencode({'token': token})}" if token is not None else address
+
+
 def link(portal: models.Portal, kind: EmailTemplateKind, token: str) -> str:
-    return f"https://{portal.domain}/{PATH_OF_KIND[kind]}?token={token}"
+    return page_link(portal, PATH_OF_KIND[kind], token)
 
 
 def link_values(portal: models.Portal, kind: EmailTemplateKind, token: str) -> dict[str, str]:
@@ -141,7 +156,7 @@ def link_values(portal: models.Portal, kind: EmailTemplateKind, token: str) -> d
 
 
 def login_link(portal: models.Portal) -> str:
-    return f"https://{portal.domain}/login"
+    return page_link(portal, "login")
 
 
 def contact_variables(contact: models.Contact | None) -> dict[str, str]:
@@ -176,7 +191,7 @@ def variables(
     if set(KIND_SAMPLES[kind]) ^ set(own):  # a programming error
         raise ValueError(f"{kind} mail with variables {sorted(own)}")
     return {
-        "portal": {"name": portal.name, "url": f"https://{portal.domain}"},
+        "portal": {"name": portal.name, "url": pages_url(portal)},
         "contact": contact_variables(contact),
         "user": {"email": email},
         **own,
