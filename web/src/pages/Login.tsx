@@ -253,7 +253,8 @@ export function LoginPage() {
         ) : null}
       </ul>
       {portal.identityProviders.length ? (
-        <div className="providers" role="group" aria-label={t.providers}>
+        <div className="providers" role="group" aria-labelledby="providers-title">
+          <p id="providers-title">{t.providers}</p>
           {portal.identityProviders.map((each) => (
             <button
               key={each.slug}
@@ -261,7 +262,7 @@ export function LoginPage() {
               className="secondary"
               onClick={() => provider(each.slug)}
             >
-              {t.loginWith(each.name)}
+              {each.name}
             </button>
           ))}
         </div>
