@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +16,7 @@ from gql import messages
 from tests.browser.portal_helpers import ReadmeLogin, Server, login, new_context, readme_logins
 from tests.browser.test_portal import serious_violations
 from tests.http.test_serve import wait_for_mail
+from tests.oidc_provider import OidcProvider
 
 ANNA = next(each for each in readme_logins() if each.email == "anna.becker@example.org")
 PORTAL = ANNA.portal_id
@@ -25,7 +27,7 @@ MONIKA = ReadmeLogin("CUSTOMER", "monika.zimmermann@example.org", "Zählernummer
 NUMBERS = {STEFAN.email: "K-100008", ANDREAS.email: "K-100010", MONIKA.email: "K-100011"}
 
 
-def api(server: Server, query: str, token: str | None = None, **variables: object) -> dict:
+def api(server: Server, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
     response = httpx.post(
         f"{server.url}/graphql",
         json={"query": query, "variables": variables},
@@ -279,3 +281,57 @@ def test_no_serious_accessibility_violation_on_the_account_pages(
     found["login-code"] = serious_violations(page)
     context.close()
     assert found == {name: [] for name in found}, json.dumps(found, indent=1)
+
+
+def test_log_in_through_the_portals_identity_provider(
+    browser: Browser, portal_server: Server
+) -> None:
+    """The demo provider ("Demo-Login") pointed at a real OpenID provider on a free
+    port (oidc-provider-mock, as tests/http/test_sso.py uses it); Anna logs in there."""
+    provider = OidcProvider()
+    provider.start()
+    try:
+        provider.set_user("anna-sso", email=ANNA.email, email_verified=True, name="Anna Becker")
+        admin = login(portal_server, next(e for e in readme_logins() if e.role == "ADMIN"))
+        portal = api(
+            portal_server,
+            "query($id: ID!) { node(id: $id) { ... on Portal { identityProviders { id slug } } } }",
+            admin,
+            id=PORTAL,
+        )["data"]["node"]
+        [demo] = [each for each in portal["identityProviders"] if each["slug"] == "demo"]
+        saved = api(
+            portal_server,
+            "mutation($input: UpdateIdentityProviderInput!) { updateIdentityProvider("
+            "input: $input) { __typename } }",
+            admin,
+            input={"id": demo["id"], "issuer": provider.issuer},
+        )
+        assert saved == {
+            "data": {"updateIdentityProvider": {"__typename": "IdentityProviderSaved"}}
+        }
+        # Its own profile: the provider's pages are not the portal's to keep error-free.
+        context = new_context(browser, portal_server)
+        page = context.new_page()
+        page.goto("/portal/")
+        page.get_by_role("group", name="Oder weiter mit").get_by_role(
+            "button", name="Demo-Login"
+        ).click()
+        page.locator("input[name=sub]").fill("anna-sso")
+        page.get_by_role("button", name="Authorize").click()
+        # Back at /portal/login/sso: the page completes the login it started.
+        expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
+        expect(page.locator(".tile").first).to_be_visible()
+        context.close()
+    finally:
+        provider.stop()
+
+
+def test_registration_on_a_phone(browser: Browser, portal_server: Server) -> None:
+    context = new_context(browser, portal_server, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto("/portal/register")
+    expect(page.get_by_label("Kundennummer")).to_be_visible()
+    # Nothing wider than the phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()

@@ -166,7 +166,7 @@ function Layout() {
             <Route path="/contracts/:id" element={<ContractPage />} />
             <Route path="/documents" element={<DocumentsPage />} />
             <Route path="/my-data" element={<MyDataPage />} />
-            <Route path="/login" element={<Navigate to="/" replace />} />
+            <Route path="/login/*" element={<Navigate to="/" replace />} />
             <Route path="*" element={<p>{t.notFound}</p>} />
           </Routes>
         ) : (
