@@ -23,8 +23,14 @@ PORTAL = ANNA.portal_id
 # Demo contacts of the Musterstadt customer portal without an access (db/demo.py).
 STEFAN = ReadmeLogin("CUSTOMER", "stefan.klein@example.org", "Zählerstand-2026!", PORTAL)
 ANDREAS = ReadmeLogin("CUSTOMER", "andreas.schwarz@example.org", "Abschlag-Juni-26", PORTAL)
+FRANK = ReadmeLogin("CUSTOMER", "frank.braun@example.org", "Hausanschluss-2026", PORTAL)
 MONIKA = ReadmeLogin("CUSTOMER", "monika.zimmermann@example.org", "Zählernummer-77", PORTAL)
-NUMBERS = {STEFAN.email: "K-100008", ANDREAS.email: "K-100010", MONIKA.email: "K-100011"}
+NUMBERS = {
+    STEFAN.email: "K-100008",
+    ANDREAS.email: "K-100010",
+    MONIKA.email: "K-100011",
+    FRANK.email: "K-100012",
+}
 
 
 def api(server: Server, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
@@ -236,6 +242,26 @@ def test_an_invited_customer_sets_her_password_and_logs_in(
     expect(page.get_by_label("E-Mail-Adresse")).to_have_value(sabine["email"])
     who = ReadmeLogin("CUSTOMER", sabine["email"], "Sabines-Kennwort-26", PORTAL)
     log_in_with_password(page, who)
+
+
+def test_a_new_login_email_confirmed_with_the_mailed_link(
+    page: Page, portal_server: Server
+) -> None:
+    who = registered(portal_server, FRANK)
+    new = "frank.braun.neu@example.org"
+    asked = api(
+        portal_server,
+        "mutation($input: RequestEmailChangeInput!) { requestEmailChange(input: $input) {"
+        " __typename } }",
+        login(portal_server, who),
+        input={"newEmail": new, "password": who.password},
+    )
+    assert asked == {"data": {"requestEmailChange": {"__typename": "EmailChangeRequested"}}}
+    page.goto(mailed_path(portal_server, new, "confirm-email"))
+    expect(page.get_by_role("status")).to_have_text(f"Sie melden sich ab jetzt mit {new} an.")
+    page.get_by_role("link", name="Zur Anmeldung").click()
+    expect(page.get_by_label("E-Mail-Adresse")).to_have_value(new)
+    log_in_with_password(page, ReadmeLogin(who.role, new, who.password, who.portal_id))
 
 
 def test_a_spent_or_forged_link_shows_the_apis_message(page: Page) -> None:
