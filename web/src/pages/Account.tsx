@@ -2,7 +2,7 @@
 // `page_link`): registration, activation, forgotten and reset password, an invitation,
 // a changed login email, and the return from an identity provider.
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { Link, Route, useLocation, useNavigate, useSearchParams } from "react-router";
+import { Link, Navigate, Route, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useMutation } from "urql";
 import { Check, Field, FormError, refusalAt, refusalOf, type Refusal } from "../errors";
 import { graphql } from "../gql";
@@ -32,6 +32,16 @@ const ActivateDocument = graphql(`
 const RequestResetDocument = graphql(`
   mutation RequestPasswordReset($input: PortalEmailInput!) {
     requestPasswordReset(input: $input) {
+      __typename
+      ... on RequestReceived { message }
+      ... on MutationError { code message field }
+    }
+  }
+`);
+
+const ResendActivationDocument = graphql(`
+  mutation ResendActivation($input: PortalEmailInput!) {
+    resendActivation(input: $input) {
       __typename
       ... on RequestReceived { message }
       ... on MutationError { code message field }
@@ -90,7 +100,13 @@ export interface LoginNotice {
 /** The routes of these pages; `loggedIn`: only those a logged-in visitor may follow. */
 export function accountRoutes(loggedIn: boolean): ReactNode {
   const confirm = <Route key="confirm" path="/confirm-email" element={<ConfirmEmailPage />} />;
-  if (loggedIn) return [confirm];
+  if (loggedIn)
+    return [
+      confirm,
+      ...["/register", "/activate", "/forgot-password", "/reset-password", "/invitation"].map(
+        (path) => <Route key={path} path={path} element={<Navigate to="/" replace />} />,
+      ),
+    ];
   return [
     confirm,
     <Route key="register" path="/register" element={<RegisterPage />} />,
@@ -284,6 +300,7 @@ export function ActivatePage() {
   const token = useLinkToken();
   const navigate = useNavigate();
   const [, activate] = useMutation(ActivateDocument);
+  const [, resend] = useMutation(ResendActivationDocument);
   const [state, setState] = useState<"working" | "waiting" | Refusal>("working");
   const started = useRef(false);
 
@@ -314,62 +331,91 @@ export function ActivatePage() {
           <p className="error" role="alert">
             {state.message}
           </p>
-          <Link to="/login">{t.toLogin}</Link>
+          {/* A spent or expired link: a new one to the address (older ones stop working). */}
+          <h2>{t.newActivationLink}</h2>
+          <EmailRequestForm
+            initial=""
+            submitLabel={t.sendActivationLink}
+            send={async (email) => {
+              const result = await resend({ input: { portalId: portal.id, email } });
+              return result.data?.resendActivation ?? refused(result.error, t.error);
+            }}
+          />
         </>
       )}
     </Card>
   );
 }
 
-/** Asks for a reset link; the same answer whether or not the address has an access. */
-export function ForgotPasswordPage() {
-  const { portal, t } = usePortal();
-  const location = useLocation();
-  const [email, setEmail] = useState((location.state as LoginNotice | null)?.email ?? "");
+/** One address, one request whose answer is the same whether or not it has an access
+ * (a reset link, a new activation link). */
+function EmailRequestForm(props: {
+  initial: string;
+  submitLabel: string;
+  send: (email: string) => Promise<{ __typename: string; message: string; field?: string | null }>;
+}) {
+  const { t } = usePortal();
+  const [email, setEmail] = useState(props.initial);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [received, setReceived] = useState<string | null>(null);
-  const [, request] = useMutation(RequestResetDocument);
   const fields = ["email"];
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setRefusal(null);
-    const result = await request({ input: { portalId: portal.id, email } });
-    const answer = result.data?.requestPasswordReset;
-    if (!answer) setRefusal(refusalOf(result.error, t.error));
-    else if (answer.__typename === "MutationError") setRefusal(answer);
-    else setReceived(answer.message);
+    const answer = await props.send(email);
+    if (answer.__typename === "RequestReceived") setReceived(answer.message);
+    else setRefusal(answer);
   }
 
+  return received ? (
+    <>
+      <p role="status">{received}</p>
+      <Link to="/login">{t.toLogin}</Link>
+    </>
+  ) : (
+    <form onSubmit={submit} noValidate>
+      <Field
+        label={t.email}
+        name="email"
+        type="email"
+        autoComplete="username"
+        value={email}
+        onChange={setEmail}
+        error={refusalAt(refusal, "email", fields)}
+        required
+      />
+      <FormError message={refusalAt(refusal, null, fields)} />
+      <button type="submit">{props.submitLabel}</button>
+      <p>
+        <Link to="/login">{t.toLogin}</Link>
+      </p>
+    </form>
+  );
+}
+
+/** Asks for a reset link. */
+export function ForgotPasswordPage() {
+  const { portal, t } = usePortal();
+  const location = useLocation();
+  const [, request] = useMutation(RequestResetDocument);
   return (
     <Card id="forgot-title" title={t.forgotPassword}>
       <Intro text={portal.texts.passwordForgotten} />
-      {received ? (
-        <>
-          <p role="status">{received}</p>
-          <Link to="/login">{t.toLogin}</Link>
-        </>
-      ) : (
-        <form onSubmit={submit} noValidate>
-          <Field
-            label={t.email}
-            name="email"
-            type="email"
-            autoComplete="username"
-            value={email}
-            onChange={setEmail}
-            error={refusalAt(refusal, "email", fields)}
-            required
-          />
-          <FormError message={refusalAt(refusal, null, fields)} />
-          <button type="submit">{t.sendResetLink}</button>
-          <p>
-            <Link to="/login">{t.toLogin}</Link>
-          </p>
-        </form>
-      )}
+      <EmailRequestForm
+        initial={(location.state as LoginNotice | null)?.email ?? ""}
+        submitLabel={t.sendResetLink}
+        send={async (email) => {
+          const result = await request({ input: { portalId: portal.id, email } });
+          return result.data?.requestPasswordReset ?? refused(result.error, t.error);
+        }}
+      />
     </Card>
   );
+}
+
+function refused(error: Parameters<typeof refusalOf>[0], fallback: string) {
+  return { __typename: "MutationError", ...refusalOf(error, fallback) };
 }
 
 /** A new password with a link's token: the reset link, or an invitation. */
