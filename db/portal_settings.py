@@ -347,6 +347,10 @@ class PortalSettings(_Settings):
     # Portal users may log in with a one-time code mailed to them instead of their
     # password (requestLoginCode, loginWithCode); off unless the utility wants it.
     passwordless_login: bool = False
+    # Where the portal's pages are (the reference portal in web/, or the utility's own
+    # front-end): every link in a mail points below it (gql.domain.portal_mail.page_link).
+    # None: https://<domain>/portal, where `portal serve` serves web/.
+    pages_url: HttpUrl | None = None
     # A confirmed change of the login email (confirmEmailChange) also changes the
     # contact's email in the CRM, as `updateMyContact` would (approval included).
     email_change_updates_contact: bool = False
@@ -374,6 +378,14 @@ class PortalSettings(_Settings):
     def shared_process(self, kind: str) -> SharedProcess | None:
         """How the portal shows processes of `kind`; none: it does not."""
         return next((shared for shared in self.processes if shared.kind == kind), None)
+
+    @field_validator("pages_url")
+    @classmethod
+    def _pages_url(cls, value: HttpUrl | None) -> HttpUrl | None:
+        # A base the links' paths and `?token=` are appended to.
+        if value is not None and (value.query or value.fragment):
+            raise ValueError("the pages' address takes no query or fragment")
+        return value
 
     @model_validator(mode="after")
     def _languages(self) -> PortalSettings:

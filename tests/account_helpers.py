@@ -64,6 +64,7 @@ async def mails(smtp: SmtpServer, sessions: async_sessionmaker[AsyncSession]) ->
 
 
 def token_of(mail: ReceivedMail, path: str) -> str:
-    match = re.search(rf"https://musterstadt\.portale\.example/{path}\?token=([\w-]+)", mail.text)
+    pages = r"https://musterstadt\.portale\.example/portal"
+    match = re.search(rf"{pages}/{path}\?token=([\w-]+)", mail.text)
     assert match, mail.text
     return match.group(1)

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import EmailTemplateKind, Grant
 from gql.auth.actor import Actor
-from gql.domain import audit, portal_notices, sessions
+from gql.domain import audit, portal_mail, portal_notices, sessions
 from gql.domain.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from gql.domain.notifications import Notifier, customer_change
 from gql.domain.scope import find_visible
@@ -505,7 +505,7 @@ async def upload(
             sender=notify.sender,
             values=lambda portal: {
                 "document": {"name": document.name},
-                "documents_link": f"https://{portal.domain}/documents",
+                "documents_link": portal_mail.page_link(portal, "documents"),
             },
         )
     await storage.put(document.storage_key, data)

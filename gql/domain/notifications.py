@@ -107,7 +107,7 @@ class Audience:
     organization_id: uuid.UUID | None
     recipients: list[Recipient]
     contact: Mapping[str, Any] | None
-    domain: str | None = None
+    portal_url: str | None = None
     default_language: str = "de"
     templates: Mapping[str, mail.Template] | None = None
     user_email: str = ""
@@ -194,6 +194,8 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
             recipients,
             "domain",
             portal.domain,
+            "pages_url",
+            live_setting("pages_url"),
             "default_language",
             live_setting("default_language"),
             "templates",
@@ -239,7 +241,7 @@ def audience_of(row: Any) -> Audience:
         organization_id=uuid.UUID(portal["organization_id"]),
         recipients=[Recipient(**user) for user in portal["recipients"] or ()],
         contact=row.audience_contact,
-        domain=portal["domain"],
+        portal_url=portal_mail.pages_address(portal["pages_url"], portal["domain"]),
         default_language=portal["default_language"] or "de",
         templates={
             language: mail.Template(**parts)
@@ -267,7 +269,7 @@ async def _notify(
         everything = portal_mail.variables_of(
             kind,
             portal_name=audience.portal_name,
-            domain=audience.domain,
+            portal_url=audience.portal_url or "",
             email=audience.user_email,
             contact=audience.contact,
             own=_own_values(notify, audience, user, action, language, details),

@@ -5,14 +5,15 @@ a new offer) and to its staff (a registration waits, a customer changed somethin
 
 Each portal has one template per kind and language (staff edit them); what a template
 may use is documented in `VARIABLES`, and a template is checked against exactly those
-when it is saved, so a typo is refused then and not discovered by a customer. Links
-point at the portal's own domain.
+when it is saved, so a typo is refused then and not discovered by a customer. Every
+link points at one of the portal's pages, below its `pages_url` setting (`page_link`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 import structlog
@@ -54,7 +55,7 @@ SAMPLE_VALUES: dict[str, Any] = {
 CONTACT_FIELDS = ("first_name", "last_name", "display_name", "customer_number")
 PORTAL_FIELDS = ("name", "url")
 
-_SAMPLE_PORTAL_URL = "https://kundenportal.example"
+_SAMPLE_PORTAL_URL = "https://kundenportal.example/portal"
 
 # What each kind may use besides `portal.*`, `contact.*` (empty strings when the user
 # has no contact yet) and `user.email`, with the example values a template is checked
@@ -157,8 +158,26 @@ DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
 }
 
 
+def pages_url(portal: models.Portal) -> str:
+    """Where the portal's pages are: its `pages_url` setting, else `/portal` on its
+    domain (where `portal serve` serves the reference portal)."""
+    return pages_address(portal.live_settings.pages_url, portal.domain)
+
+
+def pages_address(configured: Any, domain: str | None) -> str:
+    """`pages_url` of a portal's setting and domain read as values (by a statement)."""
+    return str(configured).rstrip("/") if configured else f"https://{domain}/portal"
+
+
+def page_link(portal: models.Portal, page: str, token: str | None = None) -> str:
+    """The address of one of the portal's pages (`login`, `documents`, `activate`, ...)
+    with the mail's token, if it has one: the one place every mail link is made."""
+    address = f"{pages_url(portal)}/{page}"
+    return f"{address}?{urlencode({'token': token})}" if token is not None else address
+
+
 def link(portal: models.Portal, kind: EmailTemplateKind, token: str) -> str:
-    return f"https://{portal.domain}/{PATH_OF_KIND[kind]}?token={token}"
+    return page_link(portal, PATH_OF_KIND[kind], token)
 
 
 def link_values(portal: models.Portal, kind: EmailTemplateKind, token: str) -> dict[str, str]:
@@ -167,7 +186,7 @@ def link_values(portal: models.Portal, kind: EmailTemplateKind, token: str) -> d
 
 
 def login_link(portal: models.Portal) -> str:
-    return f"https://{portal.domain}/login"
+    return page_link(portal, "login")
 
 
 def contact_variables(contact: models.Contact | Mapping[str, Any] | None) -> dict[str, str]:
@@ -205,7 +224,12 @@ def variables(
     if kind in LINK_OF_KIND and token is not None:
         own[LINK_OF_KIND[kind]] = link(portal, kind, token)
     return variables_of(
-        kind, portal_name=portal.name, domain=portal.domain, email=email, contact=contact, own=own
+        kind,
+        portal_name=portal.name,
+        portal_url=pages_url(portal),
+        email=email,
+        contact=contact,
+        own=own,
     )
 
 
@@ -213,7 +237,7 @@ def variables_of(
     kind: EmailTemplateKind,
     *,
     portal_name: str,
-    domain: str | None,
+    portal_url: str,
     email: str,
     contact: models.Contact | Mapping[str, Any] | None,
     own: Mapping[str, Any],
@@ -222,7 +246,7 @@ def variables_of(
     if set(KIND_SAMPLES[kind]) ^ set(own):  # a programming error
         raise ValueError(f"{kind} mail with variables {sorted(own)}")
     return {
-        "portal": {"name": portal_name, "url": f"https://{domain}"},
+        "portal": {"name": portal_name, "url": portal_url},
         "contact": contact_variables(contact),
         "user": {"email": email},
         **own,

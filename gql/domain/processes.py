@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import EmailTemplateKind, Grant, ProcessStatus, ProcessStepStatus
 from gql.auth.actor import Actor
-from gql.domain import audit, portal_notices
+from gql.domain import audit, portal_mail, portal_notices
 from gql.domain.errors import InvalidInput, RuleViolation
 from gql.domain.scope import find_visible
 from gql.domain.text import one_line
@@ -241,7 +241,7 @@ async def _tell_customers(
                 "done_on": step.done_at.date().isoformat() if step.done_at else "",
             },
             "next_step": {"title": following.title if following else ""},
-            "process_link": f"https://{portal.domain}/processes/{process.id}",
+            "process_link": portal_mail.page_link(portal, f"processes/{process.id}"),
         }
 
     await db.flush()  # the step's new state is what the scope sees

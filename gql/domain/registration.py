@@ -222,7 +222,7 @@ async def _system_mail(
         email=email,
         language=language,
         contact=None,
-        values={"login_link": f"https://{portal.domain}/login"},
+        values={"login_link": portal_mail.login_link(portal)},
     )
 
 

@@ -4,7 +4,10 @@ their message in the caller's language.
 A scalar can not know who calls, so it refuses with a message key of the catalogues
 (gql/messages/) and the English sentence; graphql-core puts the variable or argument in
 front (`Variable '$input' has invalid value at .email: ...`). Once the request's
-language is known, `localized` writes the whole message in it."""
+language is known, `localized` writes the whole message in it, and adds for a page what
+a result union's error has: `extensions.field`, the path inside the variable as a
+mutation error names it (`email`, `identifiers[0].value`; absent for a whole variable
+or an argument), and `extensions.reason`, the sentence alone without graphql-core's part."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ _PREFIXES: dict[str, list[tuple[re.Pattern[str], str]]] = {
     ),
 }
 CODE = "errorCode"
+_PATTERNS = [re.compile(prefix) for prefix in _ENGLISH_PREFIXES]
 
 
 def refuse(key: str, **parameters: Parameter) -> GraphQLError:
@@ -78,23 +82,31 @@ def localized(errors: Sequence[GraphQLError], language: str) -> list[GraphQLErro
 def _localized(error: GraphQLError, language: str) -> GraphQLError:
     extensions = error.extensions or {}
     key, code = extensions.get(KEY), extensions.get(CODE)
-    if language == "en" or not (isinstance(key, str) or isinstance(code, str)):
+    if not (isinstance(key, str) or isinstance(code, str)):
         return error
     if isinstance(key, str):
         sentence = messages.specific(key, language, extensions.get("parameters") or {})
     else:
         sentence = messages.message(str(code), language, {}, detail="")
-    if not sentence:
-        return error
-    prefix = ""
-    for pattern, template in _PREFIXES.get(language, ()):
-        if found := pattern.match(error.message):
-            prefix = template.format(*found.groups())
-            break
+    matches = ((index, pattern.match(error.message)) for index, pattern in enumerate(_PATTERNS))
+    index, found = next(((i, m) for i, m in matches if m), (None, None))
+    message = error.message
+    if language != "en":
+        if not sentence:
+            return error
+        templates = _PREFIXES.get(language)
+        prefix = ""
+        if templates and found and index is not None:
+            prefix = templates[index][1].format(*found.groups())
+        message = prefix + sentence
+    # Only "Variable '$input' has invalid value at .email" names a field inside an input.
+    field = found.group(2).removeprefix(".") if found and index == 0 else None
+    reason = sentence or (message[found.end() :] if found else message)
     return GraphQLError(
-        prefix + sentence,
+        message,
         nodes=error.nodes,
         path=error.path,
         original_error=error.original_error,
-        extensions=error.extensions,
+        # A new dict: Strawberry's validation cache hands the same error to every request.
+        extensions={**extensions, "reason": reason, **({"field": field} if field else {})},
     )

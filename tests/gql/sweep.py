@@ -317,7 +317,9 @@ FEATURES: dict[str, Feature] = {
             "resetMeterCounter",
         },
     ),
-    "orders": Feature(nodes={"Order", "OrderLineItem"}, mutations={"respondToOffer", "createOffer"}),
+    "orders": Feature(
+        nodes={"Order", "OrderLineItem"}, mutations={"respondToOffer", "createOffer"}
+    ),
     "processes": Feature(
         nodes={"Process", "ProcessStep"},
         mutations={"startProcess", "updateProcessStep", "cancelProcess"},

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.models.enums import EmailTemplateKind
+from db.portal_settings import PortalSettings
 from gql import delivery
 from gql.domain import mail, portal_mail, registration
 from gql.domain.errors import InvalidInput
@@ -279,7 +280,7 @@ async def test_registration_mails_use_the_saved_template(
     )
     assert mail is not None
     assert mail.subject == "Willkommen, Julia"
-    assert "https://musterstadt.portale.example/activate?token=" in mail.body_text
+    assert "https://musterstadt.portale.example/portal/activate?token=" in mail.body_text
 
 
 async def test_a_new_portal_gets_every_template_in_each_of_its_languages() -> None:
@@ -538,3 +539,21 @@ async def test_checking_a_long_template_leaves_the_event_loop_free() -> None:
     await beating
     assert rendered.text.count("Stadtwerke") == 2_900
     assert max(gaps) < took * 0.75, f"the loop stood still {max(gaps):.3f} s of {took:.3f} s"
+
+
+def test_every_mail_link_points_below_the_portals_pages() -> None:
+    portal = models.Portal(id=uuid.uuid4(), domain="kunden.stadtwerk.de", name="Neu")
+    portal.draft_settings = PortalSettings()
+    assert portal_mail.page_link(portal, "login") == "https://kunden.stadtwerk.de/portal/login"
+    portal.draft_settings = PortalSettings.model_validate(
+        {"pagesUrl": "https://www.stadtwerk.de/kundenportal/"}
+    )
+    assert portal_mail.link(portal, EmailTemplateKind.PASSWORD_RESET, "a-b_c") == (
+        "https://www.stadtwerk.de/kundenportal/reset-password?token=a-b_c"
+    )
+    seen = portal_mail.variables(
+        portal, EmailTemplateKind.ACCOUNT_DELETED, email="a@example.org", contact=None
+    )
+    assert seen["portal"]["url"] == "https://www.stadtwerk.de/kundenportal"
+    with pytest.raises(ValueError, match="no query or fragment"):
+        PortalSettings.model_validate({"pagesUrl": "https://www.stadtwerk.de/p?x=1"})

@@ -104,7 +104,7 @@ async def test_the_admin_invites_a_colleague(gql: GraphQLClient, session: AsyncS
     )
     assert mail is not None
     assert mail.kind == "invitation"
-    assert "https://musterstadt-partner.portale.example/invitation?token=" in mail.body_text
+    assert "https://musterstadt-partner.portale.example/portal/invitation?token=" in mail.body_text
     event = await session.scalar(
         sa.select(models.AuditEvent).where(
             models.AuditEvent.action == "portal_user.invited",

@@ -288,7 +288,7 @@ async def test_the_customer_is_told_when_a_change_request_is_approved(
     assert mail.recipient == "anna.becker@example.org"
     assert mail.subject == "Ihre Änderung wurde übernommen: Adresse"
     assert mail.body_text.startswith("Hallo Anna,")
-    assert "https://musterstadt.portale.example/login" in mail.body_text
+    assert "https://musterstadt.portale.example/portal/login" in mail.body_text
 
 
 async def test_the_customer_is_told_why_a_change_request_is_rejected(

@@ -301,7 +301,7 @@ async def test_a_document_staff_add_is_announced_to_the_customer(
     assert mail.recipient == "anna.becker@example.org"
     assert mail.subject == "Neues Dokument im Kundenportal Stadtwerke Musterstadt"
     assert "Rechnung 12.pdf" in mail.body_text
-    assert "https://musterstadt.portale.example/documents" in mail.body_text
+    assert "https://musterstadt.portale.example/portal/documents" in mail.body_text
     # What customers upload themselves is nothing new to them.
     await uploaded(client, await token(client, "anna"), PDF, type="LETTER")
     assert len(await new_document_mails(session)) == 1

@@ -224,3 +224,32 @@ async def test_an_anonymous_caller_reads_the_addressed_portals_default_language(
         refused = body["data"]["login"]
         assert refused["code"] == "INVALID_CREDENTIALS"
         assert refused["message"] == messages.message("INVALID_CREDENTIALS", language, {}, "")
+
+
+async def test_a_refused_value_names_its_field_and_reason_like_a_mutation_error(
+    client: httpx.AsyncClient,
+) -> None:
+    """A page shows a value refused while parsing at its field, as it does a result
+    union's error: `extensions.field` is the path inside the input, `reason` the
+    sentence alone in the caller's language."""
+    query = "mutation($input: RegisterInput!) { register(input: $input) { __typename } }"
+    variables = {"input": {"portalId": portal_gid(CUSTOMERS), "email": "kein", "password": "x"}}
+    for language in ("de", "en"):
+        body = (
+            await client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Accept-Language": language},
+            )
+        ).json()
+        [error] = body["errors"]
+        reason = messages.message("INVALID_EMAIL", language, {}, detail="")
+        assert error["extensions"]["field"] == "email"
+        assert error["extensions"]["reason"] == reason
+        if language == "de":  # graphql-core's part translated, then the same sentence
+            assert error["message"].endswith(": " + reason)
+    argument = '{ viewer { contracts(after: "kaputt") { totalCount } } }'
+    body = (await client.post("/graphql", json={"query": argument})).json()
+    [error] = body["errors"]
+    assert "field" not in error["extensions"]
+    assert error["extensions"]["reason"] == "Ungültiger Cursor."

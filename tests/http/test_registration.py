@@ -502,7 +502,7 @@ async def test_a_registration_without_a_contact_waits_for_staff(
     assert told.subject == "Ihr Zugang zum Kundenportal Stadtwerke Musterstadt ist freigeschaltet"
     assert told.text.startswith("Hallo Julia,")
     assert "K-100007" in told.text
-    assert "https://musterstadt.portale.example/login" in told.text
+    assert "https://musterstadt.portale.example/portal/login" in told.text
     assert (await login(client, "neu.kunde@example.org", PASSWORD, PORTAL))["role"] == "CUSTOMER"
 
 

@@ -3,6 +3,7 @@ import { BrowserRouter, Navigate, NavLink, Route, Routes } from "react-router";
 import { Provider, useMutation } from "urql";
 import { graphql } from "./gql";
 import { labels } from "./i18n";
+import { accountRoutes } from "./pages/Account";
 import { ContractPage, ContractsPage } from "./pages/Contracts";
 import { DocumentsPage } from "./pages/Documents";
 import { HomePage } from "./pages/Home";
@@ -159,16 +160,20 @@ function Layout() {
       <main id="main" tabIndex={-1}>
         {loggedIn ? (
           <Routes>
+            {accountRoutes(true)}
             <Route path="/" element={<HomePage />} />
             <Route path="/contracts" element={<ContractsPage />} />
             <Route path="/contracts/:id" element={<ContractPage />} />
             <Route path="/documents" element={<DocumentsPage />} />
             <Route path="/my-data" element={<MyDataPage />} />
-            <Route path="/login" element={<Navigate to="/" replace />} />
+            <Route path="/login/*" element={<Navigate to="/" replace />} />
             <Route path="*" element={<p>{t.notFound}</p>} />
           </Routes>
         ) : (
-          <LoginPage />
+          <Routes>
+            {accountRoutes(false)}
+            <Route path="*" element={<LoginPage />} />
+          </Routes>
         )}
       </main>
       <footer className="footer">

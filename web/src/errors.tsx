@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, type ReactNode } from "react";
 
 /** A refusal of the API (the `Error` interface): its localized message, at the field it names. */
 export interface Refusal {
@@ -69,4 +69,51 @@ export function FormError({ message }: { message: string | null }) {
       {message}
     </p>
   ) : null;
+}
+
+/** The refusal of an answer: the result union's error, or a value the API refused while
+ * reading the request (its `extensions.field` and `reason`), else `fallback`. */
+export function refusalOf(
+  error: { graphQLErrors: { extensions?: Record<string, unknown> }[] } | undefined,
+  fallback: string,
+): Refusal {
+  const extensions = error?.graphQLErrors[0]?.extensions ?? {};
+  const reason = extensions.reason;
+  const field = extensions.field;
+  return typeof reason === "string"
+    ? { message: reason, field: typeof field === "string" ? field : null }
+    : { message: fallback };
+}
+
+/** A checkbox with its label, hint and refusal read out with it. */
+export function Check(props: {
+  label: ReactNode;
+  name: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  error?: string | null;
+}) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  return (
+    <div className="field check">
+      <div className="choice">
+        <input
+          id={id}
+          type="checkbox"
+          name={props.name}
+          checked={props.checked}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={props.error ? errorId : undefined}
+          onChange={(event) => props.onChange(event.target.checked)}
+        />
+        <label htmlFor={id}>{props.label}</label>
+      </div>
+      {props.error ? (
+        <p className="error" id={errorId} role="alert">
+          {props.error}
+        </p>
+      ) : null}
+    </div>
+  );
 }

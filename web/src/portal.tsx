@@ -16,6 +16,12 @@ export const PublicPortalDocument = graphql(`
       texts { login home }
       termsUrl
       privacyUrl
+      selfRegistration
+      registrationLink
+      identifiers { key label }
+      texts { registration activation passwordForgotten privacy marketingConsent }
+      identityProviders { slug name }
+      passwordPolicy { minLength maxLength }
     }
   }
 `);

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
-import { useMutation } from "urql";
-import { Field, FormError, refusalAt, type Refusal } from "../errors";
+import { Link, useLocation } from "react-router";
+import { useMutation, useQuery } from "urql";
+import { Field, FormError, refusalAt, refusalOf, type Refusal } from "../errors";
 import { graphql } from "../gql";
 import type { SecondFactorMethod } from "../gql/graphql";
 import { usePortal } from "../portal";
@@ -35,31 +36,123 @@ const SendCodeDocument = graphql(`
   }
 `);
 
-interface Pending {
+const LoginOptionsDocument = graphql(`
+  query LoginOptions($input: LoginOptionsInput!) {
+    loginOptions(input: $input) { methods }
+  }
+`);
+
+const RequestLoginCodeDocument = graphql(`
+  mutation RequestLoginCode($input: PortalEmailInput!) {
+    requestLoginCode(input: $input) {
+      __typename
+      ... on RequestReceived { message }
+      ... on MutationError { code message field }
+    }
+  }
+`);
+
+const LoginWithCodeDocument = graphql(`
+  mutation LoginWithCode($input: LoginWithCodeInput!) {
+    loginWithCode(input: $input) {
+      __typename
+      ... on LoggedIn { accessToken }
+      ... on SecondFactorRequired { mfaToken enrollmentRequired methods }
+      ... on LoginError { code message field }
+    }
+  }
+`);
+
+const StartSsoDocument = graphql(`
+  mutation StartSsoLogin($input: StartSsoLoginInput!) {
+    startSsoLogin(input: $input) {
+      __typename
+      ... on SsoLoginStarted { authorizationUrl state }
+      ... on SsoError { code message field }
+    }
+  }
+`);
+
+// The state of a started identity-provider login, kept in this tab for its return
+// (SsoReturnPage completes only a return that carries the same one).
+export const SSO_STATE = "portal.ssoState";
+const LOOKS_LIKE_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export interface Pending {
   mfaToken: string;
   methods: SecondFactorMethod[];
   enrollmentRequired: boolean;
 }
 
-/** Password first; then, if the account or portal asks for one, a second factor. */
+/** Password first (or a mailed code, or an identity provider); then, if the account or
+ * portal asks for one, a second factor. */
 export function LoginPage() {
   const { portal, t, logIn } = usePortal();
-  const [email, setEmail] = useState("");
+  const arrived = (useLocation().state ?? {}) as { email?: string; notice?: string };
+  const [email, setEmail] = useState(arrived.email ?? "");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [withCode, setWithCode] = useState<"no" | "asking" | "sent">("no");
+  const [codeMessage, setCodeMessage] = useState<string | null>(null);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
   const [, login] = useMutation(LoginDocument);
-  const fields = ["email", "password"];
+  const [, requestCode] = useMutation(RequestLoginCodeDocument);
+  const [, loginWithCode] = useMutation(LoginWithCodeDocument);
+  const [, startSso] = useMutation(StartSsoDocument);
+  // The ways in are the portal's, the same for every address (loginOptions).
+  const [options] = useQuery({
+    query: LoginOptionsDocument,
+    variables: { input: { portalId: portal.id, email: email.trim() } },
+    pause: !LOOKS_LIKE_EMAIL.test(email.trim()),
+    requestPolicy: "cache-first",
+  });
+  const codeOffered = options.data?.loginOptions?.methods.includes("EMAIL_CODE") ?? false;
+  const fields = ["email", "password", "code"];
+
+  type Answer =
+    | { __typename: "LoggedIn"; accessToken: string }
+    | ({ __typename: "SecondFactorRequired" } & Pending)
+    | { __typename: "LoginError"; message: string; field?: string | null };
+  function answered(answer: Answer | undefined, error: Parameters<typeof refusalOf>[0]) {
+    if (!answer) setRefusal(refusalOf(error, t.error));
+    else if (answer.__typename === "LoggedIn") logIn(answer.accessToken);
+    else if (answer.__typename === "SecondFactorRequired") setPending(answer);
+    else setRefusal(answer);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setRefusal(null);
-    const result = await login({ input: { email, password, portalId: portal.id } });
-    const answer = result.data?.login;
-    if (!answer) setRefusal({ message: t.error });
-    else if (answer.__typename === "LoggedIn") logIn(answer.accessToken);
-    else if (answer.__typename === "SecondFactorRequired") setPending(answer);
-    else if (answer.__typename === "LoginError") setRefusal(answer);
+    if (withCode === "no") {
+      const result = await login({ input: { email, password, portalId: portal.id } });
+      answered(result.data?.login, result.error);
+    } else if (withCode === "asking") {
+      const result = await requestCode({ input: { portalId: portal.id, email } });
+      const answer = result.data?.requestLoginCode;
+      if (!answer) setRefusal(refusalOf(result.error, t.error));
+      else if (answer.__typename === "MutationError") setRefusal(answer);
+      else {
+        setCodeMessage(answer.message);
+        setWithCode("sent");
+      }
+    } else {
+      const result = await loginWithCode({ input: { portalId: portal.id, email, code } });
+      answered(result.data?.loginWithCode, result.error);
+    }
+  }
+
+  async function provider(slug: string) {
+    setRefusal(null);
+    const redirectUri = new URL("/portal/login/sso", window.location.origin).toString();
+    const result = await startSso({ input: { portalId: portal.id, provider: slug, redirectUri } });
+    const answer = result.data?.startSsoLogin;
+    if (!answer) setRefusal(refusalOf(result.error, t.error));
+    else if (answer.__typename === "SsoError") setRefusal(answer);
+    else {
+      sessionStorage.setItem(SSO_STATE, answer.state);
+      window.location.assign(answer.authorizationUrl);
+    }
   }
 
   if (pending) return <SecondFactor pending={pending} />;
@@ -67,6 +160,11 @@ export function LoginPage() {
     <section className="card narrow" aria-labelledby="login-title">
       <h1 id="login-title">{t.login}</h1>
       {portal.texts.login ? <p className="intro">{portal.texts.login}</p> : null}
+      {arrived.notice ? (
+        <p className="notice" role="status">
+          {arrived.notice}
+        </p>
+      ) : null}
       <form onSubmit={submit} noValidate>
         <Field
           label={t.email}
@@ -74,28 +172,106 @@ export function LoginPage() {
           type="email"
           autoComplete="username"
           value={email}
-          onChange={setEmail}
+          onChange={(value) => {
+            setEmail(value);
+            if (withCode === "sent") setWithCode("asking");
+          }}
           error={refusalAt(refusal, "email", fields)}
           required
         />
-        <Field
-          label={t.password}
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onChange={setPassword}
-          error={refusalAt(refusal, "password", fields)}
-          required
-        />
+        {withCode === "no" ? (
+          <Field
+            label={t.password}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={setPassword}
+            error={refusalAt(refusal, "password", fields)}
+            required
+          />
+        ) : null}
+        {withCode === "sent" ? (
+          <>
+            {codeMessage ? <p role="status">{codeMessage}</p> : null}
+            <Field
+              label={t.code}
+              name="code"
+              autoComplete="one-time-code"
+              inputMode="numeric"
+              value={code}
+              onChange={setCode}
+              error={refusalAt(refusal, "code", fields)}
+              required
+            />
+          </>
+        ) : null}
         <FormError message={refusalAt(refusal, null, fields)} />
-        <button type="submit">{t.login}</button>
+        <button type="submit">
+          {withCode === "asking" ? t.sendCode : t.login}
+        </button>
       </form>
+      <ul className="plain links">
+        {withCode === "no" ? (
+          <>
+            {codeOffered ? (
+              <li>
+                <button type="button" className="link" onClick={() => setWithCode("asking")}>
+                  {t.codeInsteadOfPassword}
+                </button>
+              </li>
+            ) : null}
+            <li>
+              <Link to="/forgot-password" state={{ email }}>
+                {t.forgotPassword}
+              </Link>
+            </li>
+          </>
+        ) : (
+          <li>
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                setWithCode("no");
+                setRefusal(null);
+              }}
+            >
+              {t.passwordInstead}
+            </button>
+          </li>
+        )}
+        {portal.selfRegistration !== "DENY" || portal.registrationLink ? (
+          <li>
+            {t.noAccessYet}{" "}
+            {portal.registrationLink ? (
+              <a href={portal.registrationLink}>{t.register}</a>
+            ) : (
+              <Link to="/register">{t.register}</Link>
+            )}
+          </li>
+        ) : null}
+      </ul>
+      {portal.identityProviders.length ? (
+        <div className="providers" role="group" aria-labelledby="providers-title">
+          <p id="providers-title">{t.providers}</p>
+          {portal.identityProviders.map((each) => (
+            <button
+              key={each.slug}
+              type="button"
+              className="secondary"
+              onClick={() => provider(each.slug)}
+            >
+              {each.name}
+            </button>
+          ))}
+        </div>
+      ) : null}
     </section>
   );
 }
 
-function SecondFactor({ pending }: { pending: Pending }) {
+export function SecondFactor({ pending }: { pending: Pending }) {
   const { t, logIn } = usePortal();
   const methods = pending.methods.filter((method) => method !== "ENROLL_TOTP");
   const [method, setMethod] = useState<SecondFactorMethod>(methods[0] ?? "TOTP");
