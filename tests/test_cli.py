@@ -1,20 +1,25 @@
-"""CLI commands as a user runs them: subprocesses against a fresh database of their own."""
+"""CLI commands as a user runs them, against a fresh database of their own: in process
+through the `portal` entry point's Typer app (typer's CliRunner: the arguments parsed,
+the output and the exit code as a terminal gets them). `python -m gql.cli` as a process
+of its own is started by tests/http/test_serve.py (`portal serve`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import subprocess
-import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
 
 from db import models
 from db.session import create_engine
-from tests.conftest import ROOT, seeded_database
+from gql import cli
+from tests.conftest import seeded_database
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +31,19 @@ async def fresh_url(postgres_url: str) -> str:
 MUSTERSTADT = "musterstadt.portale.example"
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -m gql.cli *args`, with `env` on top of this process's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "gql.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200", **env},
-        timeout=120,
-        check=False,
-    )
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, **env: str) -> Done:
+    """`portal *args`, with `env` on top of this process's environment."""
+    result = CliRunner().invoke(cli.app, list(args), env={"COLUMNS": "200", **env})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def portal_cli(*args: str) -> str:
@@ -45,26 +52,30 @@ def portal_cli(*args: str) -> str:
     return done.stdout
 
 
-async def test_invite_contacts_twice_invites_each_contact_once(fresh_url: str) -> None:
+def test_invite_contacts_twice_invites_each_contact_once(fresh_url: str) -> None:
     first = portal_cli("invite-contacts", MUSTERSTADT, "--batch", "3", "--database-url", fresh_url)
     invited = int(re.search(r"(\d+) invited", first).group(1))  # type: ignore[union-attr]
     assert invited > 3
     second = portal_cli("invite-contacts", MUSTERSTADT, "--database-url", fresh_url)
     assert "0 invited" in second
 
-    engine = create_engine(fresh_url, pool_size=1)
+    recipients = asyncio.run(invitation_recipients(fresh_url))
+    assert len(recipients) == len(set(recipients)) == invited
+
+
+async def invitation_recipients(url: str) -> list[str]:
+    engine = create_engine(url, pool_size=1)
     try:
         async with AsyncSession(engine) as session:
-            recipients = (
+            return list(
                 await session.scalars(
                     sa.select(models.OutboundEmail.recipient).where(
                         models.OutboundEmail.kind == "invitation"
                     )
                 )
-            ).all()
+            )
     finally:
         await engine.dispose()
-    assert len(recipients) == len(set(recipients)) == invited
 
 
 def test_an_unknown_portal_is_a_clear_error(fresh_url: str) -> None:

@@ -8,7 +8,7 @@ import dataclasses
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -120,16 +120,17 @@ def probability_of_superiority(a: list[float], b: list[float]) -> float:
 
 
 async def interleaved(
-    client: httpx.AsyncClient, mutation: str, rounds: int, warm_up: int = WARM_UP
+    client: httpx.AsyncClient, mutation: str, rounds: int, warm_up: int = WARM_UP, first: int = 0
 ) -> tuple[list[float], list[float]]:
     """Seconds per request about the known and the unknown email, after a warm-up;
-    interleaved, alternating who goes first, so drift and load hit both alike."""
+    interleaved, alternating who goes first, so drift and load hit both alike. The
+    inputs are numbered from `first` (a measurement again registers new addresses)."""
     query, known, unknown = CASES[mutation]
     times: dict[str, list[float]] = {"known": [], "unknown": []}
     for n in range(warm_up + rounds):
         order = [("known", known), ("unknown", unknown)]
         for label, input in order if n % 2 else reversed(order):
-            elapsed = await timed(client, query, input(n))
+            elapsed = await timed(client, query, input(first + n))
             if n >= warm_up:
                 times[label].append(elapsed)
     return times["known"], times["unknown"]
@@ -149,15 +150,37 @@ def figures(mutation: str, known: list[float], unknown: list[float]) -> tuple[fl
     )
 
 
+# A measurement out of bounds is measured again, up to this many times in all: a real
+# difference (a path that skips work) is out of bounds every time, while a burst of load
+# on a shared machine hitting one side of one measurement is not repeated three times.
+ATTEMPTS = 3
+
+
+async def within_bounds(measure: Callable[[int], Awaitable[tuple[bool, str]]]) -> None:
+    """Passes at the first measurement within bounds; fails with all of them after
+    ATTEMPTS out of bounds in a row. `measure(first)` numbers its inputs from `first`."""
+    summaries = []
+    for attempt in range(ATTEMPTS):
+        ok, summary = await measure(attempt * 1000)
+        if ok:
+            return
+        summaries.append(summary)
+    pytest.fail(f"{ATTEMPTS} measurements in a row out of bounds: " + "; ".join(summaries))
+
+
 @pytest.mark.parametrize("mutation", sorted(CASES))
 async def test_anonymous_request_known_and_unknown_email_same_time(
     client: httpx.AsyncClient, mutation: str
 ) -> None:
-    ratio, superiority, summary = figures(mutation, *await interleaved(client, mutation, ROUNDS))
-    assert 0.67 <= ratio <= 1.5, summary
-    # With one distribution this lies within 0.5 +- 0.075 (one standard deviation at 30
-    # against 30); 0.15 and 0.85 are more than four away, and no overlap gives 0 or 1.
-    assert 0.15 <= superiority <= 0.85, summary
+    async def measure(first: int) -> tuple[bool, str]:
+        times = await interleaved(client, mutation, ROUNDS, first=first)
+        ratio, superiority, summary = figures(mutation, *times)
+        # With one distribution the superiority lies within 0.5 +- 0.075 (one standard
+        # deviation at 30 against 30); 0.15 and 0.85 are more than four away, and no
+        # overlap gives 0 or 1.
+        return 0.67 <= ratio <= 1.5 and 0.15 <= superiority <= 0.85, summary
+
+    await within_bounds(measure)
 
 
 @pytest.mark.parametrize("password_profile", ["low"], indirect=True)
@@ -166,8 +189,13 @@ async def test_register_known_and_unknown_email_pay_the_real_password_hash(
 ) -> None:
     """With the production cost of argon2 (100-400 ms here) a path that skipped the
     hash would answer in a few per cent of the time of the other; a few rounds show it."""
-    ratio, _, summary = figures("register", *await interleaved(client, "register", 5, 1))
-    assert 0.5 <= ratio <= 2, summary
+
+    async def measure(first: int) -> tuple[bool, str]:
+        times = await interleaved(client, "register", 5, 1, first)
+        ratio, _, summary = figures("register", *times)
+        return 0.5 <= ratio <= 2, summary
+
+    await within_bounds(measure)
 
 
 async def _statements(

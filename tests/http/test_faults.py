@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,7 +75,11 @@ async def until_zero(probe: Callable[[], Awaitable[int]], seconds: float, every:
 # --- PostgreSQL restarted under load ------------------------------------------------------------
 
 RATE = 25.0  # requests per second: 85 % dashboards, 10 % meter readings, 5 % logins
-WARMUP, OUTAGE, AFTER = 3.0, 4.0, 3.0  # seconds of load before, during and after the outage
+# The restart waits on what the load saw, not on a clock (a loaded machine answers
+# late): this many answers before PostgreSQL is stopped, this many 503s before it is
+# started again, this many answers to requests sent after it was back.
+BEFORE, NOTICED, AFTER = 25, 10, 25
+PATIENCE = 120.0  # seconds to wait for each of those before the assertions tell
 CLIENT_TIMEOUT = 30.0  # well past the pool timeout (10 s): no answer by then is a hang
 
 
@@ -85,15 +89,47 @@ class Outage:
     up: float = 0.0  # ... accepting connections again
 
 
-async def restart_postgres(postgres: EmbeddedPostgres, origin: float, outage: Outage) -> None:
-    """Fast shutdown (open transactions rolled back, connections closed), a pause, start."""
-    await asyncio.sleep(WARMUP)
+@dataclass
+class Answers:
+    """The load's answers as they come, for the restart to wait on."""
+
+    samples: list[load.Sample] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def recording(
+        self, request: Callable[[int], Awaitable[load.Sample]]
+    ) -> Callable[[int], Awaitable[load.Sample]]:
+        async def recorded(n: int) -> load.Sample:
+            sample = await request(n)
+            self.samples.append(sample)
+            self.arrived.set()
+            return sample
+
+        return recorded
+
+    async def until(self, count: int, wanted: Callable[[load.Sample], bool]) -> None:
+        """Until `count` answers so far are `wanted` (or PATIENCE has passed)."""
+        deadline = time.monotonic() + PATIENCE
+        while sum(1 for sample in self.samples if wanted(sample)) < count:
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), deadline - time.monotonic())
+            if time.monotonic() >= deadline:
+                return
+
+
+async def restart_postgres(
+    postgres: EmbeddedPostgres, origin: float, outage: Outage, answers: Answers
+) -> None:
+    """Fast shutdown (open transactions rolled back, connections closed) once the load
+    is answered, start once clients got their 503s, done once they get answers again."""
+    await answers.until(BEFORE, lambda s: s.outcome is load.Outcome.OK)
     outage.down = time.monotonic() - origin
     await asyncio.to_thread(postgres.stop)
-    await asyncio.sleep(OUTAGE)
+    await answers.until(NOTICED, lambda s: s.outcome is load.Outcome.UNAVAILABLE)
     await asyncio.to_thread(postgres.start)
     outage.up = time.monotonic() - origin
-    await asyncio.sleep(AFTER)
+    await answers.until(AFTER, lambda s: s.started >= outage.up and s.outcome is load.Outcome.OK)
 
 
 def musterstadt_customers() -> list[load.Account]:
@@ -181,10 +217,12 @@ async def test_postgres_restarted_under_load(pytestconfig: pytest.Config) -> Non
             per_reading = await mails_per_reading(client, engine, customers)
             mails_before = await notification_rows(engine)
             mix = load.Mix(client, customers, key_prefix="restart")
-            outage = Outage()
+            outage, answers = Outage(), Answers()
             client.origin = time.monotonic()
-            restart = asyncio.create_task(restart_postgres(postgres, client.origin, outage))
-            samples = await load.run_at_rate(mix.request, RATE, restart.done)
+            restart = asyncio.create_task(
+                restart_postgres(postgres, client.origin, outage, answers)
+            )
+            samples = await load.run_at_rate(answers.recording(mix.request), RATE, restart.done)
             await restart
             retried = await retry_failed_readings(client, mix, samples)
             written = await written_by_readings(engine, "restart")
