@@ -169,3 +169,21 @@ def test_annas_accepted_offer_shows_as_accepted(
     answered = [node["offerAnsweredAt"] for node in nodes if node["number"] == "A-2026-504"]
     assert len(answered) == 1
     assert answered[0]
+
+
+def test_the_pages_in_english_with_the_apis_refusal_at_its_field(page: Page) -> None:
+    log_in(page)
+    page.get_by_label("Sprache").select_option("en")
+    page.goto(CHANGES)
+    expect(page.get_by_role("heading", name="Changes & offers", level=1)).to_be_visible()
+    page.get_by_role("link", name="Security").click()
+    expect(page.get_by_role("region", name="Logged-in devices")).to_be_visible()
+    page.get_by_role("button", name="Set up authenticator app").click()
+    field = page.get_by_label("Code from the app")
+    field.fill("12345")  # never a TOTP code: six digits
+    page.get_by_role("button", name="Activate").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    message = page.locator(f"#{field.get_attribute('aria-describedby')}")
+    # The API answers in the portal user's own language (Anna's is German) before the
+    # page's Accept-Language: the labels follow the page, the refusal her account.
+    expect(message).to_have_text("Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen.")

@@ -130,7 +130,7 @@ export function ChangesPage() {
               <thead>
                 <tr>
                   <th scope="col">{t.number}</th>
-                  <th scope="col">{t.orders}</th>
+                  <th scope="col">{t.orderTitle}</th>
                   <th scope="col">{t.status}</th>
                   <th scope="col">{t.scheduledFor}</th>
                   <th scope="col">{t.amount}</th>

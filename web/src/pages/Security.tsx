@@ -1,8 +1,7 @@
 import { QRCodeSVG } from "qrcode.react";
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { Field, FormError, refusalAt, type Refusal } from "../errors";
-import { day } from "../format";
 import { graphql } from "../gql";
 import { usePortal } from "../portal";
 
@@ -71,6 +70,32 @@ const LogoutEverywhereDocument = graphql(`
     logoutEverywhere { revokedSessions }
   }
 `);
+
+/** A browser's own name for itself, shortened to browser and system ("Firefox · Windows");
+ * a name it does not recognise as it is. */
+function deviceName(userAgent: string): string {
+  const browser = [
+    ["Edg/", "Edge"],
+    ["Firefox/", "Firefox"],
+    ["Chrome/", "Chrome"],
+    ["Safari/", "Safari"],
+  ].find(([mark]) => userAgent.includes(mark))?.[1];
+  const system = [
+    ["Android", "Android"],
+    ["iPhone", "iPhone"],
+    ["iPad", "iPad"],
+    ["Windows", "Windows"],
+    ["Mac OS X", "macOS"],
+    ["Linux", "Linux"],
+  ].find(([mark]) => userAgent.includes(mark))?.[1];
+  return browser && system ? `${browser} · ${system}` : userAgent;
+}
+
+function moment(value: string, language: string): string {
+  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" }).format(
+    new Date(value),
+  );
+}
 
 /** A refused answer (a GraphQL error, e.g. forbidden under impersonation) as a refusal. */
 function failed(error: { graphQLErrors: { message: string }[] } | undefined, fallback: string) {
@@ -225,9 +250,14 @@ function Confirm({
 
 function RecoveryCodeList({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   const { t } = usePortal();
+  const title = useRef<HTMLHeadingElement>(null);
+  // Shown in place of the form: screen readers start reading at the codes.
+  useEffect(() => title.current?.focus(), []);
   return (
     <div role="region" aria-labelledby="recovery-title">
-      <h3 id="recovery-title">{t.recoveryCodes}</h3>
+      <h3 id="recovery-title" ref={title} tabIndex={-1}>
+        {t.recoveryCodes}
+      </h3>
       <p>{t.recoveryCodesOnce}</p>
       <ul className="codes">
         {codes.map((code) => (
@@ -323,17 +353,17 @@ function Sessions({ sessions, onChanged }: { sessions: LoginSession[]; onChanged
       <h2 id="sessions-title">{t.sessions}</h2>
       <ul className="sessions">
         {sessions.map((session) => {
-          const device = session.userAgent || t.unknownDevice;
+          const device = session.userAgent ? deviceName(session.userAgent) : t.unknownDevice;
           return (
             <li key={session.id} className="session">
               <div>
-                <p className="device">
+                <p className="device" title={session.userAgent ?? undefined}>
                   {device}
                   {session.current ? <strong className="badge"> {t.thisDevice}</strong> : null}
                 </p>
                 <p className="hint">
-                  {t.since}: {day(session.createdAt, language)} · {t.lastUsed}:{" "}
-                  {day(session.lastUsedAt, language)}
+                  {t.since}: {moment(session.createdAt, language)} · {t.lastUsed}:{" "}
+                  {moment(session.lastUsedAt, language)}
                   {session.ipAddress ? ` · ${session.ipAddress}` : null}
                 </p>
                 {refusal?.id === session.id ? <FormError message={refusal.message} /> : null}
