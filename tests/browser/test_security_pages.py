@@ -187,3 +187,14 @@ def test_the_pages_in_english_with_the_apis_refusal_at_its_field(page: Page) -> 
     # The API answers in the portal user's own language (Anna's is German) before the
     # page's Accept-Language: the labels follow the page, the refusal her account.
     expect(message).to_have_text("Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen.")
+
+
+def test_both_pages_fit_a_phone(browser: Browser, portal_server: Server) -> None:
+    with profile(browser, portal_server, viewport={"width": 375, "height": 740}) as page:
+        log_in(page)
+        for path, heading in [(SECURITY, "Sicherheit"), (CHANGES, "Änderungen & Angebote")]:
+            page.goto(path)
+            expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            # Nothing wider than the phone: no sideways scrolling.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
