@@ -94,10 +94,27 @@ def test_totp_set_up_on_the_security_page_guards_the_next_login(
         page.get_by_role("button", name="Bestätigen").click()
         expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
 
-        # Turned off again with a recovery code (Jonas is test_portal's login, too).
+        # New recovery codes for a current code: the old ones stop working.
         page.goto(SECURITY)
+        regenerate = page.get_by_role("form", name="Neue Wiederherstellungscodes erzeugen")
+        regenerate.get_by_label("Code", exact=True).fill(next_code(totp))
+        regenerate.get_by_role("button", name="Neue Wiederherstellungscodes erzeugen").click()
+        expect(codes).to_have_count(10)
+        fresh = codes.first.inner_text()
+        assert fresh != recovery
+        page.get_by_role("button", name="Ich habe die Codes gesichert").click()
+
+        # Turned off again with a recovery code (Jonas is test_portal's login, too); the
+        # old one is refused, with the API's message at the code field.
         disable = page.get_by_role("form", name="Authenticator-App ausschalten")
-        disable.get_by_label("Code", exact=True).fill(recovery)
+        code_field = disable.get_by_label("Code", exact=True)
+        code_field.fill(recovery)
+        disable.get_by_role("button", name="Authenticator-App ausschalten").click()
+        expect(code_field).to_have_attribute("aria-invalid", "true")
+        expect(disable.get_by_role("alert")).to_have_text(
+            "Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen."
+        )
+        code_field.fill(fresh)
         disable.get_by_role("button", name="Authenticator-App ausschalten").click()
         expect(page.get_by_role("status")).to_have_text(
             "Die Anmeldung mit Authenticator-App ist ausgeschaltet."
