@@ -151,3 +151,11 @@ async def test_an_impersonation_neither_lists_nor_ends_sessions(
 async def test_anonymous_callers_have_no_sessions(client: httpx.AsyncClient) -> None:
     body = (await post(client, SESSIONS)).json()
     assert body["data"]["viewer"]["sessions"] is None
+
+
+async def test_a_session_id_is_no_node(client: httpx.AsyncClient) -> None:
+    """Sessions are reached through `viewer.sessions` only: `node(id:)` knows none."""
+    token = await anna(client)
+    target = (await sessions_of(client, token))[0]["id"]
+    body = (await post(client, "query($id: ID!) { node(id: $id) { id } }", token, id=target)).json()
+    assert body == {"data": {"node": None}}
