@@ -26,6 +26,7 @@ from db import models
 from db.raw import Prepared
 from gql.auth.actor import Actor, Role, Visibility
 from gql.domain import audit
+from gql.domain.errors import NotFound
 
 Account = models.StaffUser | models.PortalUser
 
@@ -256,6 +257,59 @@ async def logout(db: AsyncSession, actor: Actor, *, origin: audit.Origin, now: d
     await revoke(db, actor.session_id, "LOGOUT", now)
     audit.record_by(db, actor, "session.logout", origin)
     return 1
+
+
+def _own_logins(actor: Actor, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """The one rule of which sessions a caller sees and may end as theirs: their own
+    account's logins (not an impersonation of them), in their organization, still valid."""
+    session = models.AuthSession
+    column = session.staff_user_id if actor.is_staff else session.portal_user_id
+    return (
+        column == actor.subject_id,
+        session.organization_id == actor.organization_id,
+        session.kind == models.SessionKind.LOGIN,
+        valid(session, now),
+    )
+
+
+def own_sessions(actor: Actor, now: datetime) -> sa.Select[models.AuthSession]:
+    """The caller's active logins, the most recently used first."""
+    session = models.AuthSession
+    return (
+        sa.select(session)
+        .where(*_own_logins(actor, now))
+        .order_by(session.last_seen_at.desc(), session.created_at.desc(), session.id)
+    )
+
+
+async def revoke_own(
+    db: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    *,
+    origin: audit.Origin,
+    now: datetime,
+) -> models.AuthSession:
+    """End one of the caller's own logins (e.g. a lost phone's). Another account's
+    session, an ended one or an unknown id are the same NOT_FOUND: nothing is revealed."""
+    row = await db.scalar(
+        sa.select(models.AuthSession)
+        .where(models.AuthSession.id == session_id, *_own_logins(actor, now))
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound("session_not_found", field="sessionId")
+    _revoke(row, "REVOKED_BY_USER", now)
+    audit.record(
+        db,
+        organization_id=row.organization_id,
+        actor=actor,
+        action="session.revoke",
+        origin=origin,
+        entity=row,
+        data={"current": row.id == actor.session_id},
+    )
+    return row
 
 
 async def logout_everywhere(

@@ -133,6 +133,7 @@ SPECIFIC: dict[str, str] = {
     "password_unchanged": "Bitte wählen Sie ein anderes als Ihr jetziges Passwort.",
     "account_not_found": "Dieses Konto gibt es nicht.",
     "portal_user_not_found": "Diesen Portalnutzer gibt es nicht.",
+    "session_not_found": "Diese Sitzung gibt es nicht (mehr).",
     # Login codes by email
     "email_code_just_sent": "Vor weniger als einer Minute wurde ein Code gesendet; bitte sehen"
     " Sie in Ihr Postfach.",

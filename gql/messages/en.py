@@ -125,6 +125,7 @@ SPECIFIC: dict[str, str] = {
     "password_unchanged": "Choose a password you did not use now.",
     "account_not_found": "No such account.",
     "portal_user_not_found": "No such portal user.",
+    "session_not_found": "No such session (any more).",
     # Login codes by email
     "email_code_just_sent": "A code was sent less than a minute ago; check your inbox.",
     "email_codes_too_many": "Too many codes in the last hour; try again later.",

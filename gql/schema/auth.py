@@ -4,6 +4,8 @@ what a login page offers, sessions, TOTP set-up."""
 from __future__ import annotations
 
 import enum
+import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
@@ -23,7 +25,7 @@ from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError, NotFound
 from gql.schema.login_providers import PublicIdentityProvider, offered_providers
 from gql.schema.node import node_uuid
-from gql.schema.results import INPUT, Error, attempt, now, origin, row_id
+from gql.schema.results import INPUT, Error, MutationError, attempt, now, origin, row_id
 from gql.schema.scalars import EmailAddress, Line
 
 
@@ -344,6 +346,72 @@ async def logout_everywhere(info: Info) -> LogoutResult:
             db, info.context.actor, origin=origin(info), now=now()
         )
     return LogoutResult(revoked_sessions=count)
+
+
+@strawberry.type(description="One of the caller's logins (a browser or an app), still active.")
+class LoginSession:
+    id: relay.GlobalID = public("The session's ID, for `revokeSession`.")
+    created_at: datetime = public("When the login happened.")
+    last_used_at: datetime = public("When it last logged in or renewed its tokens.")
+    expires_at: datetime = public("When it ends at the latest, even if used.")
+    user_agent: str | None = public("The browser or app that logged in, as it named itself.")
+    ip_address: str | None = public("The network address it logged in from.")
+    current: bool = public("Whether this request comes from this session.")
+
+
+def login_session(row: models.AuthSession, current: uuid.UUID | None) -> LoginSession:
+    return LoginSession(
+        id=relay.GlobalID("LoginSession", str(row.id)),
+        created_at=row.created_at,
+        last_used_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        user_agent=row.user_agent,
+        ip_address=None if row.ip_address is None else str(row.ip_address),
+        current=row.id == current,
+    )
+
+
+async def viewer_sessions(info: Info) -> list[LoginSession]:
+    """The caller's own active logins (gql/domain/sessions.py: own_sessions)."""
+    actor = info.context.actor
+    rows = await info.context.scalars(sessions.own_sessions(actor, now()))
+    return [login_session(row, actor.session_id) for row in rows]
+
+
+@strawberry.input(description="One of the caller's sessions to end.")
+class RevokeSessionInput:
+    session_id: relay.GlobalID = strawberry.field(
+        description="From `viewer.sessions`; another account's is refused as NOT_FOUND."
+    )
+
+
+@strawberry.type(description="The session has ended; its tokens no longer work.")
+class SessionRevoked:
+    session: LoginSession = public("The session, as it was.")
+
+
+RevokeSessionResult = Annotated[
+    SessionRevoked | MutationError,
+    strawberry.union(
+        "RevokeSessionResult",
+        description="Answer of `revokeSession`: SessionRevoked, or MutationError (NOT_FOUND:"
+        " no active session of the caller has that ID).",
+    ),
+]
+
+
+async def revoke_session(
+    info: Info, input: Annotated[RevokeSessionInput, strawberry.argument(description=INPUT)]
+) -> RevokeSessionResult:
+    actor = info.context.actor
+
+    async def work(db: AsyncSession) -> SessionRevoked:
+        session_id = row_id(input.session_id, "LoginSession", "sessionId")
+        assert session_id is not None
+        row = await sessions.revoke_own(db, actor, session_id, origin=origin(info), now=now())
+        return SessionRevoked(session=login_session(row, actor.session_id))
+
+    return await attempt(info, work)
 
 
 # --- TOTP set-up ----------------------------------------------------------------------------
@@ -697,6 +765,11 @@ class Mutation:
         AUTHENTICATED,
         description="End all sessions of the caller.",
         resolver=logout_everywhere,
+    )
+    revoke_session: RevokeSessionResult | None = allow(
+        AUTHENTICATED,
+        description="End one of the caller's own sessions (e.g. of a lost phone); audited.",
+        resolver=revoke_session,
     )
     enroll_totp: EnrollResult = public(
         "Start setting up TOTP (logged in, or with the mfaToken of a login that requires it).",

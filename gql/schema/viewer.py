@@ -9,13 +9,14 @@ import strawberry
 
 from db import models
 from gql.auth.actor import Role
-from gql.auth.permissions import PORTAL_USERS, STAFF, RoleEnum, allow, public
+from gql.auth.permissions import AUTHENTICATED, PORTAL_USERS, STAFF, RoleEnum, allow, public
 from gql.context import Info
 from gql.domain.search import text_matches
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
 from gql.resolvers.relations import declared
 from gql.schema import change_requests, criteria, enums, related
+from gql.schema.auth import LoginSession, viewer_sessions
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
@@ -78,6 +79,13 @@ class Viewer:
         relations.VIEWER_CONTACT,
         PORTAL_USERS,
         description="The caller's contact (the partner for installers).",
+    )
+
+    sessions: list[LoginSession] | None = allow(
+        AUTHENTICATED,
+        description="The caller's own active logins, the most recently used first (never"
+        " anybody else's; impersonations are not listed).",
+        resolver=viewer_sessions,
     )
 
     my_change_requests: Connection[ChangeRequest] | None = allow(

@@ -123,6 +123,10 @@ ID_EXCEPTIONS: dict[str, str] = {
     "Query.nodes.ids": "*",
     "Query.auditEvents.actorId": "PortalUser",  # "a StaffUser or PortalUser"
     "Query.auditEvents.subjectId": "Contact",
+    # A session is no node type (`node(id:)` never answers one): the victim's portal user
+    # ID stands in; tests/http/test_sessions.py aims another customer's and another
+    # organization's real session IDs at revokeSession.
+    "RevokeSessionInput.sessionId": "PortalUser",
 }
 
 # Plausible strings by argument or input field name (the rest get SWEEP). Emails and
@@ -196,6 +200,7 @@ FEATURES: dict[str, Feature] = {
             "deleteMyAccount",
             "logout",
             "logoutEverywhere",
+            "revokeSession",
             "refreshSession",
             "sendLoginCode",
             "verifyTwoFactor",

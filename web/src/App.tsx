@@ -9,6 +9,8 @@ import { DocumentsPage } from "./pages/Documents";
 import { HomePage } from "./pages/Home";
 import { LoginPage } from "./pages/Login";
 import { MyDataPage } from "./pages/MyData";
+import { ChangesPage } from "./pages/Changes";
+import { SecurityPage } from "./pages/Security";
 import {
   PortalContext,
   portalDomains,
@@ -32,7 +34,14 @@ export function App() {
   );
   const [accessToken, setAccessToken] = useState<string | null>(token());
   const [portal, setPortal] = useState<PublicPortal | null | undefined>(undefined);
-  const client = useMemo(() => makeClient(language, accessToken), [language, accessToken]);
+  const client = useMemo(
+    () =>
+      makeClient(language, accessToken, () => {
+        setToken(null);
+        setAccessToken(null);
+      }),
+    [language, accessToken],
+  );
 
   useEffect(() => {
     let cancelled = false;
@@ -155,6 +164,8 @@ function Layout() {
           <NavLink to="/contracts">{t.contracts}</NavLink>
           <NavLink to="/documents">{t.documents}</NavLink>
           <NavLink to="/my-data">{t.myData}</NavLink>
+          <NavLink to="/changes">{t.changes}</NavLink>
+          <NavLink to="/security">{t.security}</NavLink>
         </nav>
       ) : null}
       <main id="main" tabIndex={-1}>
@@ -166,6 +177,8 @@ function Layout() {
             <Route path="/contracts/:id" element={<ContractPage />} />
             <Route path="/documents" element={<DocumentsPage />} />
             <Route path="/my-data" element={<MyDataPage />} />
+            <Route path="/changes" element={<ChangesPage />} />
+            <Route path="/security" element={<SecurityPage />} />
             <Route path="/login/*" element={<Navigate to="/" replace />} />
             <Route path="*" element={<p>{t.notFound}</p>} />
           </Routes>
