@@ -99,7 +99,8 @@ class Plans:
         if found is None:
             return None
         plan, arguments = found
-        return _answer(await context.fetch_text(plan.sql, arguments))
+        data = await context.fetch_text(plan.sql, arguments)
+        return _answer(plan.finished(data, context.actor))
 
     async def _planned_with_session(
         self, request: GraphQLRequestData, context: Context
@@ -122,9 +123,9 @@ class Plans:
         context.confirm(actor)
         if not KnownSessions.same(actor, assumed):
             return None  # the group changed: the plan assumed other grants
-        return _answer(row[4])
+        return _answer(plan.finished(row[4], actor))
 
 
-def _answer(data: str) -> ExecutionResult:
+def _answer(data: str | bytes) -> ExecutionResult:
     # Already JSON: orjson writes the fragment into the answer as it is.
     return ExecutionResult(data=cast(Any, orjson.Fragment(data)), errors=None)

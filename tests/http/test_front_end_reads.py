@@ -106,7 +106,7 @@ class Read:
 READS = [
     Read("dashboard", ANNA, DASHBOARD, {}, True, 1),
     Read("portalHome", ANNA, PORTAL_HOME, {}, False, 8),
-    Read("contract", ANNA, CONTRACT_PAGE, {"id": ANNA_CONTRACT}, False, 12),
+    Read("contract", ANNA, CONTRACT_PAGE, {"id": ANNA_CONTRACT}, True, 1),
     Read("documents", ANNA, DOCUMENTS, {"first": 20}, True, 1),
     Read(
         "staffPortalUsers",
