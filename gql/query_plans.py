@@ -11,7 +11,9 @@ executor's resolvers are derived from. Each field's permission is its `allow(...
 (`may_read`); the rows a field leads to are its declared relation
 (gql/resolvers/relations.py: model, join columns, order); an object of the row's own
 columns (an address) its declared columns; a computed value a hybrid attribute of the
-model (its SQL half); which rows a caller sees `scope.visible`; searches, filter
+model (its SQL half), or a declared computation (gql/resolvers/computed.py: the plan
+reads its inputs, the same Python function as the executor's computes the value after
+the statement, `Plan.finished`); which rows a caller sees `scope.visible`; searches, filter
 conditions and ID arguments what gql/schema/criteria.py declares for the field.
 
 A plan is made only when every field of the document is one declared that way and the
