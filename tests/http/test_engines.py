@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from db import demo, models
 from db.session import Database
+from gql import query_plans
 from gql.app import create_app
 from gql.auth.tokens import TokenService
 from gql.query_plans import _computed, _declared, _plain_attribute
@@ -403,3 +404,34 @@ async def test_the_contract_page_answers_alike_on_both_engines_for_every_caller(
         assert (await planned.post("/graphql", json=body, headers=anna)).json()["data"][
             "node"
         ] is None
+
+
+async def test_a_failing_computation_costs_the_plan_not_the_answer(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A computed value that fails after the plan's statement: the executor answers."""
+    executor, planned = engines
+    tokens = await _tokens(executor, session)
+    headers = {"Authorization": f"Bearer {tokens['customer']}"}
+    anna_contract = global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
+    body = {"query": CONTRACT_PART, "variables": {"id": anna_contract}}
+    expected = _body(await executor.post("/graphql", json=body, headers=headers))
+    await planned.post("/graphql", json=body, headers=headers)
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert was_planned
+    assert _body(response) == expected
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug in a computation")
+
+    monkeypatch.setattr(query_plans, "finish", broken)
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert not was_planned
+    assert _body(response) == expected
