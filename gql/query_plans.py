@@ -632,13 +632,14 @@ class _Compiler:
     def serializer(self, graphql_type: Any, node: FieldNode) -> Any:
         """value -> JSON as the executor answers `node` on a value of `graphql_type`:
         scalars and enums by the schema's own serialization, objects (of plain
-        attributes, each by its permission) by their selection."""
+        attributes, each by its permission) by their selection, lists item by item."""
         named = _named(graphql_type)
         listed = graphql_type
         while isinstance(listed, GraphQLNonNull):
             listed = listed.of_type
         if isinstance(listed, GraphQLList):
-            raise NotPlannable("a computed list")
+            each = self.serializer(listed.of_type, node)
+            return lambda values: None if values is None else [each(v) for v in values]
         if isinstance(named, GraphQLScalarType | GraphQLEnumType):
             if node.selection_set is not None:
                 raise NotPlannable("a selection on a leaf")

@@ -305,6 +305,7 @@ class Contract(RowNode):
         grant=Grant.DUE_DATE_UPDATE,
         description="What changeDueDate accepts now: the days, until when a change is"
         " possible (null: no published portal applies).",
+        metadata=declared_value(rules.DUE_DATE_RULES),
     )
     async def due_date_rules(self, info: Info) -> rules.DueDateRules | None:
         return await rules.due_date_rules(info, row_of(self))

@@ -294,6 +294,37 @@ def _planned_installment_rules(
     )
 
 
+def _due_date_inputs(row: Any, actor: Actor) -> list[Any]:
+    return [
+        row.c.due_day,
+        row.c.organization_id,
+        _portals(
+            actor,
+            due_date=lambda published: published["rules"]["due_date"],
+            approval=lambda published: published["approval_required_attributes"],
+        ),
+    ]
+
+
+def _planned_due_date_rules(
+    given: Given, due_day: int, organization_id: str, portals: list[Any] | None
+) -> DueDateRules | None:
+    settings = _rules_portal(given, organization_id, portals)
+    if settings is None:
+        return None
+    return _due_date_rules_of(
+        due_day,
+        portal_settings.DueDateRules.model_validate(settings["due_date"] or {}),
+        frozenset(settings["approval"] or ()),
+        given.now,
+    )
+
+
+# Contract.dueDateRules: the contract's due day and the caller's portal's rule read by a
+# plan, the answer by the rule's function.
+DUE_DATE_RULES = Computed(("due_day", "organization_id"), _planned_due_date_rules, _due_date_inputs)
+
+
 # Contract.installmentRules: the contract's amount, the caller's portal's rule and the
 # cadence's history read by a plan, the answer by the rule's function.
 INSTALLMENT_RULES = Computed(
@@ -307,7 +338,17 @@ async def due_date_rules(info: Info, contract: models.Contract) -> DueDateRules 
     known = await _in_advance(info, contract)
     if known is None:
         return None
-    options = rules.due_day_options(known.rules.due_date, contract.due_day, known.now.date())
+    return _due_date_rules_of(contract.due_day, known.rules.due_date, known.approval, known.now)
+
+
+def _due_date_rules_of(
+    due_day: int,
+    settings: portal_settings.DueDateRules,
+    approval: frozenset[str],
+    now: datetime,
+) -> DueDateRules:
+    """The answer from the rule's inputs (gql.domain.rules), for both engines."""
+    options = rules.due_day_options(settings, due_day, now.date())
     return DueDateRules(
         enabled=options.enabled,
         allowed_days=options.days,
@@ -315,7 +356,7 @@ async def due_date_rules(info: Info, contract: models.Contract) -> DueDateRules 
         change_possible=options.changeable_until is not None,
         changeable_until=options.changeable_until,
         next_change_on=options.changeable_from,
-        needs_approval=self_service.DUE_DAY_APPROVAL in known.approval,
+        needs_approval=self_service.DUE_DAY_APPROVAL in approval,
     )
 
 

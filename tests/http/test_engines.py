@@ -305,6 +305,8 @@ query ContractPart($id: ID!) {
     ibanMasked balance
     rules: installmentRules { __typename minAmount maxAmount changePossible nextChangeAt
       needsApproval enabled }
+    dueDateRules { enabled allowedDays nextDueDate changePossible changeableUntil nextChangeOn
+      needsApproval }
     meters { edges { node { id number unit registers { obisCode name
       readings(first: 1) { edges { node { value readAt } } } } } } }
     payments(first: 5) { edges { node { amount dueDate status } } }
@@ -397,6 +399,10 @@ async def test_the_contract_page_answers_alike_on_both_engines_for_every_caller(
     assert contract["installmentRules"]["nextChangeAt"] is not None
     assert contract["ibanMasked"] is None or "*" in contract["ibanMasked"]
     requests = answer["viewer"]["myChangeRequests"]["edges"]
+    body = {"query": CONTRACT_PART, "variables": {"id": global_id("Contract", anna_contract)}}
+    part = (await planned.post("/graphql", json=body, headers=anna)).json()["data"]["node"]
+    assert part["dueDateRules"]["enabled"] is True  # the portal's rule, not the default
+    assert part["dueDateRules"]["allowedDays"]
     assert requests[0]["node"]["attribute"] == "NAME"
     # Another customer's contract and another organization's: nothing, on both engines.
     for label in ("jonas", "other_org"):
