@@ -289,7 +289,7 @@ def _planned_installment_rules(
         Decimal(amount),
         portal_settings.InstallmentRules.model_validate(settings["installment"] or {}),
         frozenset(settings["approval"] or ()),
-        [datetime.fromisoformat(moment) for moment in changes or ()],
+        [datetime.fromisoformat(moment).astimezone(UTC) for moment in changes or ()],
         given.now,
     )
 

@@ -357,6 +357,8 @@ async def test_the_contract_page_answers_alike_on_both_engines_for_every_caller(
         "changeInstallment": {"__typename": "InstallmentChanged"},
         "updateMyContact": {"changeRequests": [{"attribute": "NAME"}]},
     }, changed.json()
+    # JSON of timestamps is written in the session's time zone; answers are in UTC.
+    await session.execute(sa.text("SET LOCAL TimeZone = 'Europe/Berlin'"))
     others = await session.execute(
         sa.select(models.Contract.id, models.Contract.organization_id).where(
             models.Contract.id != anna_contract
