@@ -11,7 +11,9 @@ executor's resolvers are derived from. Each field's permission is its `allow(...
 (`may_read`); the rows a field leads to are its declared relation
 (gql/resolvers/relations.py: model, join columns, order); an object of the row's own
 columns (an address) its declared columns; a computed value a hybrid attribute of the
-model (its SQL half); which rows a caller sees `scope.visible`; searches, filter
+model (its SQL half), or a declared computation (gql/resolvers/computed.py: the plan
+reads its inputs, the same Python function as the executor's computes the value after
+the statement, `Plan.finished`); which rows a caller sees `scope.visible`; searches, filter
 conditions and ID arguments what gql/schema/criteria.py declares for the field.
 
 A plan is made only when every field of the document is one declared that way and the
@@ -32,10 +34,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 import structlog
 from cachetools import LRUCache
@@ -84,6 +87,7 @@ from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
 from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION
+from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
 from gql.schema.node import parse_uuid
@@ -197,6 +201,13 @@ def _made_of(field: GraphQLField) -> Columns | None:
     return made if isinstance(made, Columns) else None
 
 
+def _computed(field: GraphQLField) -> Computed | None:
+    """The computation of a field's value, as it declares it (gql/resolvers/computed.py)."""
+    definition = _definition(field)
+    computed = None if definition is None else definition.metadata.get(COMPUTED)
+    return computed if isinstance(computed, Computed) else None
+
+
 def _plain_attribute(field: GraphQLField) -> str | None:
     """The row attribute a field returns as it is, if it is such a field."""
     definition = (field.extensions or {}).get("strawberry-definition")
@@ -257,6 +268,16 @@ class Plan:
     # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
     # permission group, grants, visibility and impersonation writes, then the JSON.
     with_session: Plan | None = None
+    # Values computed in Python from inputs the statement read, at the marks it left
+    # in its JSON (gql/resolvers/computed.py), by their number.
+    finishers: tuple[Finisher, ...] = ()
+
+    def finished(self, data: str, actor: Actor) -> str | bytes:
+        """The statement's JSON with the computed values in place of their marks."""
+        if not self.finishers:
+            return data
+        given = Given(actor, datetime.now(UTC))
+        return orjson.dumps(finish(orjson.loads(data), self.finishers, given))
 
     def arguments(
         self,
@@ -397,6 +418,7 @@ class _Compiler:
         self.fragments = fragments
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
+        self.finishers: list[Finisher] = []
         self.depth = 0
 
     def selections(self, node: Any, graphql_type: GraphQLNamedType) -> list[FieldNode]:
@@ -430,6 +452,9 @@ class _Compiler:
         relation = _relation(field)
         if relation is not None:
             return self.relation(relation, parent, field, node, row)
+        computed = _computed(field)
+        if computed is not None:
+            return self.computed(computed, field, node, row)
         made = _made_of(field)
         if made is not None and row is not None and not node.arguments:
             return self.made(made, _named(field.type), node, row)
@@ -484,6 +509,8 @@ class _Compiler:
                     needed.add(relation.key)
                 elif made is not None:
                     needed.update(column for _, column in made.columns)
+                elif (computed := _computed(field)) is not None:
+                    needed.update(computed.columns)
                 elif (attribute := _plain_attribute(field)) is not None:
                     needed.add(attribute)
         readable = sa.inspect(model).all_orm_descriptors
@@ -586,6 +613,63 @@ class _Compiler:
     def _alias(self) -> str:
         self.depth += 1
         return f"level_{self.depth}"
+
+    def computed(self, computed: Computed, field: GraphQLField, node: FieldNode, row: Any) -> Any:
+        """A value computed in Python: its inputs read here, marked with the number of
+        the finisher that computes it from them and answers its selection."""
+        if row is None or node.arguments:
+            raise NotPlannable("a computed value without a row, or with arguments")
+        answer = self.serializer(field.type, node)
+
+        def finisher(given: Given, inputs: list[Any]) -> Any:
+            return answer(computed.compute(given, *inputs))
+
+        number = len(self.finishers)
+        self.finishers.append(finisher)
+        inputs = sa.func.json_build_array(_text(str(number)), *computed.sql(row, self.actor))
+        return sa.func.json_build_object(_text(f"'{MARK}'"), inputs)
+
+    def serializer(self, graphql_type: Any, node: FieldNode) -> Any:
+        """value -> JSON as the executor answers `node` on a value of `graphql_type`:
+        scalars and enums by the schema's own serialization, objects (of plain
+        attributes, each by its permission) by their selection, lists item by item."""
+        named = _named(graphql_type)
+        listed = graphql_type
+        while isinstance(listed, GraphQLNonNull):
+            listed = listed.of_type
+        if isinstance(listed, GraphQLList):
+            each = self.serializer(listed.of_type, node)
+            return lambda values: None if values is None else [each(v) for v in values]
+        if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+            if node.selection_set is not None:
+                raise NotPlannable("a selection on a leaf")
+            return lambda value: None if value is None else named.serialize(value)
+        if not isinstance(named, GraphQLObjectType):
+            raise NotPlannable(f"computed {named.name}")
+        parts: list[tuple[str, str | None, Any]] = []
+        for selection in self.selections(node, named):
+            key = selection.alias.value if selection.alias else selection.name.value
+            name = selection.name.value
+            if name == "__typename":
+                parts.append((key, None, named.name))
+                continue
+            field = named.fields.get(name)
+            attribute = None if field is None else _plain_attribute(field)
+            if field is None or attribute is None or selection.arguments:
+                raise NotPlannable(f"{named.name}.{name}")
+            if not _readable(field, self.actor):
+                raise NotPlannable(f"{named.name}.{name}")
+            parts.append((key, attribute, self.serializer(field.type, selection)))
+
+        def answer(value: Any) -> Any:
+            if value is None:
+                return None
+            return {
+                key: part if attribute is None else part(getattr(value, attribute))
+                for key, attribute, part in parts
+            }
+
+        return answer
 
     def connection(
         self,
@@ -1054,12 +1138,14 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     compiler = _Compiler(schema, _symbolic(actor), fragments)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
-    plan = _compiled(sa.select(data), pages, nodes, required)
+    finishers = tuple(compiler.finishers)
+    plan = replace(_compiled(sa.select(data), pages, nodes, required), finishers=finishers)
     if actor.is_portal_user:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         checked = PORTAL_USER_SESSION.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        plan = replace(plan, with_session=_compiled(combined, pages, nodes, required))
+        with_session = replace(_compiled(combined, pages, nodes, required), finishers=finishers)
+        plan = replace(plan, with_session=with_session)
     return plan
 
 

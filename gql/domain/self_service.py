@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -48,9 +48,25 @@ async def _contract(
     )
 
 
-def rules_portal(
-    actor: Actor, organization_id: uuid.UUID, portals: Sequence[models.Portal]
-) -> models.Portal | None:
+class RulesPortal(Protocol):
+    """What `rules_portal` chooses a portal by (a row, or a portal a query plan read)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+    @property
+    def type(self) -> models.PortalType: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def published_settings(self) -> object | None: ...
+
+
+P = TypeVar("P", bound=RulesPortal)
+
+
+def rules_portal(actor: Actor, organization_id: uuid.UUID, portals: Sequence[P]) -> P | None:
     """The portal whose rules apply to a contract the actor sees: a portal user's own;
     for staff (who answer for the portal's customers), the organization's first
     published customer portal."""
@@ -104,6 +120,12 @@ def _changes(action: str, contract_id: Any, organization_id: Any, now: datetime)
         )
         .scalar_subquery()
     )
+
+
+def installment_changes(contract_id: Any, organization_id: Any, now: Any) -> Any:
+    """The installment changes the cadence counts, newest first, as one array (a scalar
+    subquery for the contract `contract_id`, a column or a value)."""
+    return _changes(INSTALLMENT_CHANGED, contract_id, organization_id, now)
 
 
 def facts_columns(contract_id: Any, organization_id: Any, now: datetime) -> list[Any]:

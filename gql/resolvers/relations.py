@@ -109,6 +109,8 @@ VIEWER_CONTACT = Relation(models.Contact, kind="one", viewer="contact_id")
 VIEWER_CONTRACTS = Relation(models.Contract, order=_BY_NUMBER)
 VIEWER_METERS = Relation(models.Meter, order=_BY_NUMBER)
 VIEWER_ORDERS = Relation(models.Order, order=_NEWEST)
+# A customer's own change requests (their contact's), newest first.
+MY_CHANGE_REQUESTS = Relation(models.ChangeRequest, order=_NEWEST)
 CONTACTS = Relation(
     models.Contact, order=(("last_name", False), ("first_name", False), ("company_name", False))
 )

@@ -18,10 +18,11 @@ from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, Impersonation, allow
 from gql.context import Info
 from gql.domain import contact_changes
 from gql.resolvers.common import load_one, query_page
-from gql.schema import criteria, enums
+from gql.resolvers.computed import Computed
+from gql.schema import computed, criteria, enums
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
-from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
+from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.portal_user import PortalUser
 from gql.schema.results import INPUT, MutationError, attempt, notifier, now, origin, row_id
 from gql.schema.scalars import JSON, Cursor, EmailAddress, Line
@@ -55,6 +56,10 @@ class ChangeAttribute(enum.Enum):
     )
 
 
+# The attribute as the enum member that stores it: the same for both engines.
+ATTRIBUTE = Computed(("attribute",), lambda _given, attribute: ChangeAttribute(attribute))
+
+
 @strawberry.type(description="A change of contact data waiting for, or decided by, staff.")
 class ChangeRequest(RowNode):
     __model__ = models.ChangeRequest
@@ -70,9 +75,9 @@ class ChangeRequest(RowNode):
     created_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was made.")
     decided_at: datetime | None = allow(STAFF_AND_CUSTOMER, description="When it was decided.")
 
-    @allow(STAFF_AND_CUSTOMER, description="Which attributes it changes.")
-    def attribute(self) -> ChangeAttribute | None:
-        return ChangeAttribute(row_of(self).attribute)
+    attribute: ChangeAttribute | None = computed.value(
+        ATTRIBUTE, STAFF_AND_CUSTOMER, description="Which attributes it changes."
+    )
 
     @allow(STAFF_AND_CUSTOMER, description="The contact it changes (or whose contract).")
     async def contact(self, info: Info) -> Contact | None:
@@ -138,19 +143,6 @@ async def change_requests(
     return await query_page(
         info, request, first, after, where=tuple(where), order_by=(request.created_at,)
     )
-
-
-async def my_change_requests(
-    info: Info,
-    first: Annotated[int | None, strawberry.argument(description=PAGE)] = None,
-    after: Annotated[Cursor | None, strawberry.argument(description=AFTER)] = None,
-    last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-    before: Annotated[Cursor | None, strawberry.argument(description=BEFORE)] = None,
-) -> Connection[ChangeRequest] | None:
-    """A customer's own requests, newest first."""
-    request = models.ChangeRequest
-    order = (request.created_at.desc(),)
-    return await query_page(info, request, first, after, order_by=order, last=last, before=before)
 
 
 @strawberry.input(description="New contact data; leave out what stays (empty clears phone).")

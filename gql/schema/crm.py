@@ -23,8 +23,9 @@ from gql.context import Info
 from gql.domain import documents, prices
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
+from gql.resolvers.computed import Computed, declared_value
 from gql.resolvers.relations import declared
-from gql.schema import billing, criteria, enums, related, results, rules
+from gql.schema import billing, computed, criteria, enums, related, results, rules
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor, Line
@@ -54,6 +55,10 @@ def mask_iban(iban: str | None) -> str | None:
     compact = iban.replace(" ", "")
     hidden = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
     return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
+
+
+# The masked IBAN, from the contract's IBAN: the same function for both engines.
+IBAN_MASKED = Computed(("iban",), lambda _given, iban: mask_iban(iban))
 
 
 @strawberry.type(description="A postal address.")
@@ -239,13 +244,12 @@ class Contract(RowNode):
         description="Account balance in EUR; negative means owed.",
     )
 
-    @allow(
+    iban_masked: str | None = computed.value(
+        IBAN_MASKED,
         STAFF_AND_CUSTOMER,
         grant=CONTRACT,
         description="IBAN with all but country, check digits and the last four characters hidden.",
     )
-    def iban_masked(self) -> str | None:
-        return mask_iban(row_of(self).iban)
 
     delivery_address: Address | None = related.columns(
         Address,
@@ -352,6 +356,7 @@ class Contract(RowNode):
         grant=Grant.INSTALLMENT_UPDATE,
         description="What changeInstallment accepts now: the amounts, when the next change is"
         " possible, whether it needs approval (null: no published portal applies).",
+        metadata=declared_value(rules.INSTALLMENT_RULES),
     )
     async def installment_rules(self, info: Info) -> rules.InstallmentRules | None:
         return await rules.installment_rules(info, row_of(self))
@@ -361,6 +366,7 @@ class Contract(RowNode):
         grant=Grant.DUE_DATE_UPDATE,
         description="What changeDueDate accepts now: the days, until when a change is"
         " possible (null: no published portal applies).",
+        metadata=declared_value(rules.DUE_DATE_RULES),
     )
     async def due_date_rules(self, info: Info) -> rules.DueDateRules | None:
         return await rules.due_date_rules(info, row_of(self))

@@ -8,18 +8,25 @@ batches: a page of contracts or registers costs the same statements as one."""
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
+import sqlalchemy as sa
 import strawberry
+from sqlalchemy.dialects.postgresql import JSONB
 
-from db import models
+from db import models, portal_settings
 from db.portal_settings import Rules
 from gql import messages
+from gql.auth.actor import Actor
 from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import errors, readings, rules, self_service
+from gql.domain.scope import visible
+from gql.resolvers.computed import Computed, Given
 from gql.schema import enums
 from gql.schema.results import ErrorCode
 
@@ -172,27 +179,176 @@ async def installment_rules(info: Info, contract: models.Contract) -> Installmen
     known = await _in_advance(info, contract)
     if known is None:
         return None
-    options = rules.installment_options(
+    return _installment_rules_of(
         contract.installment_amount,
         known.rules.installment,
+        known.approval,
         known.facts.installment_changes,
         known.now,
     )
+
+
+def _installment_rules_of(
+    amount: Decimal,
+    settings: portal_settings.InstallmentRules,
+    approval: frozenset[str],
+    changes: list[datetime],
+    now: datetime,
+) -> InstallmentRules:
+    """The answer from the rule's inputs (gql.domain.rules), for both engines."""
+    options = rules.installment_options(amount, settings, changes, now)
     return InstallmentRules(
         enabled=options.enabled,
         min_amount=options.lowest,
         max_amount=options.highest,
         change_possible=options.possible_now,
         next_change_at=options.next_change_at,
-        needs_approval=self_service.INSTALLMENT_APPROVAL in known.approval,
+        needs_approval=self_service.INSTALLMENT_APPROVAL in approval,
     )
+
+
+# --- The same answers from a query plan's statement (gql/resolvers/computed.py) -----------
+
+
+@dataclass(frozen=True)
+class _ReadPortal:
+    """A portal as a plan reads it for the rules: what `rules_portal` chooses by, and
+    the part of its published settings the rule needs (None: not published)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    type: models.PortalType
+    created_at: datetime
+    published_settings: dict[str, Any] | None
+
+
+def _text(sql: str) -> Any:
+    return sa.literal_column(sql)
+
+
+def _portals(actor: Actor, **parts: Any) -> Any:
+    """The portals `_in_advance` chooses among (those the caller sees), as JSON with
+    the `parts` of their published settings."""
+    portal = models.Portal
+    published = sa.type_coerce(portal.published_settings, JSONB)
+    pairs: list[Any] = []
+    for name, value in {
+        "id": portal.id,
+        "organization_id": portal.organization_id,
+        "type": portal.type,
+        "created_at": portal.created_at,
+        "published": published.is_not(None),
+        **{name: part(published) for name, part in parts.items()},
+    }.items():
+        pairs += [_text(f"'{name}'"), value]
+    described = sa.func.json_agg(sa.func.json_build_object(*pairs))
+    return sa.select(described).where(visible(portal, actor)).scalar_subquery()
+
+
+def _rules_portal(given: Given, organization_id: str, portals: list[Any] | None) -> Any:
+    """`rules_portal` over the portals a plan read; their settings' parts, or None."""
+    read = [
+        _ReadPortal(
+            uuid.UUID(p["id"]),
+            uuid.UUID(p["organization_id"]),
+            models.PortalType[p["type"]],
+            datetime.fromisoformat(p["created_at"]),
+            p if p["published"] else None,
+        )
+        for p in portals or ()
+    ]
+    portal = self_service.rules_portal(given.actor, uuid.UUID(organization_id), read)
+    return None if portal is None else portal.published_settings
+
+
+def _installment_inputs(row: Any, actor: Actor) -> list[Any]:
+    now: Any = sa.func.now()  # bounds the history read only; the rule takes Python's now
+    return [
+        sa.cast(row.c.installment_amount, sa.Text),
+        row.c.organization_id,
+        _portals(
+            actor,
+            installment=lambda published: published["rules"]["installment"],
+            approval=lambda published: published["approval_required_attributes"],
+        ),
+        self_service.installment_changes(row.c.id, row.c.organization_id, now),
+    ]
+
+
+def _planned_installment_rules(
+    given: Given,
+    amount: str,
+    organization_id: str,
+    portals: list[Any] | None,
+    changes: list[str] | None,
+) -> InstallmentRules | None:
+    settings = _rules_portal(given, organization_id, portals)
+    if settings is None:
+        return None
+    return _installment_rules_of(
+        Decimal(amount),
+        portal_settings.InstallmentRules.model_validate(settings["installment"] or {}),
+        frozenset(settings["approval"] or ()),
+        [datetime.fromisoformat(moment).astimezone(UTC) for moment in changes or ()],
+        given.now,
+    )
+
+
+def _due_date_inputs(row: Any, actor: Actor) -> list[Any]:
+    return [
+        row.c.due_day,
+        row.c.organization_id,
+        _portals(
+            actor,
+            due_date=lambda published: published["rules"]["due_date"],
+            approval=lambda published: published["approval_required_attributes"],
+        ),
+    ]
+
+
+def _planned_due_date_rules(
+    given: Given, due_day: int, organization_id: str, portals: list[Any] | None
+) -> DueDateRules | None:
+    settings = _rules_portal(given, organization_id, portals)
+    if settings is None:
+        return None
+    return _due_date_rules_of(
+        due_day,
+        portal_settings.DueDateRules.model_validate(settings["due_date"] or {}),
+        frozenset(settings["approval"] or ()),
+        given.now,
+    )
+
+
+# Contract.dueDateRules: the contract's due day and the caller's portal's rule read by a
+# plan, the answer by the rule's function.
+DUE_DATE_RULES = Computed(("due_day", "organization_id"), _planned_due_date_rules, _due_date_inputs)
+
+
+# Contract.installmentRules: the contract's amount, the caller's portal's rule and the
+# cadence's history read by a plan, the answer by the rule's function.
+INSTALLMENT_RULES = Computed(
+    ("installment_amount", "organization_id", "id"),
+    _planned_installment_rules,
+    _installment_inputs,
+)
 
 
 async def due_date_rules(info: Info, contract: models.Contract) -> DueDateRules | None:
     known = await _in_advance(info, contract)
     if known is None:
         return None
-    options = rules.due_day_options(known.rules.due_date, contract.due_day, known.now.date())
+    return _due_date_rules_of(contract.due_day, known.rules.due_date, known.approval, known.now)
+
+
+def _due_date_rules_of(
+    due_day: int,
+    settings: portal_settings.DueDateRules,
+    approval: frozenset[str],
+    now: datetime,
+) -> DueDateRules:
+    """The answer from the rule's inputs (gql.domain.rules), for both engines."""
+    options = rules.due_day_options(settings, due_day, now.date())
     return DueDateRules(
         enabled=options.enabled,
         allowed_days=options.days,
@@ -200,7 +356,7 @@ async def due_date_rules(info: Info, contract: models.Contract) -> DueDateRules 
         change_possible=options.changeable_until is not None,
         changeable_until=options.changeable_until,
         next_change_on=options.changeable_from,
-        needs_approval=self_service.DUE_DAY_APPROVAL in known.approval,
+        needs_approval=self_service.DUE_DAY_APPROVAL in approval,
     )
 
 

@@ -15,7 +15,7 @@ from gql.domain.search import text_matches
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
 from gql.resolvers.relations import declared
-from gql.schema import change_requests, criteria, enums, related
+from gql.schema import criteria, enums, related
 from gql.schema.auth import LoginSession, viewer_sessions
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
@@ -88,11 +88,11 @@ class Viewer:
         resolver=viewer_sessions,
     )
 
-    my_change_requests: Connection[ChangeRequest] | None = allow(
+    my_change_requests: Connection[ChangeRequest] | None = related.page(
+        relations.MY_CHANGE_REQUESTS,
         Role.CUSTOMER,
         description="The customer's changes of contact data waiting for (or decided by)"
         " staff, newest first.",
-        resolver=change_requests.my_change_requests,
     )
 
     @allow(

@@ -37,14 +37,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from db import demo, models
 from db.session import Database
+from gql import query_plans
 from gql.app import create_app
 from gql.auth.tokens import TokenService
-from gql.query_plans import _declared, _plain_attribute
+from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings
 from tests.account_helpers import PORTAL
-from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, NACHBAR_PORTAL, global_id
 from tests.http_helpers import login
 from tests.statement_helpers import answered_by_plan
 
@@ -67,7 +68,9 @@ def _claimed(graphql_type: GraphQLObjectType, name: str) -> bool:
         return True
     if graphql_type.name == "PageInfo":
         return name in PAGE_INFO
-    return _declared(field) is not None or (_plain_attribute(field) is not None and not field.args)
+    if _declared(field) is not None or _computed(field) is not None:
+        return True
+    return _plain_attribute(field) is not None and not field.args
 
 
 def plannable_sdl() -> str:
@@ -291,3 +294,152 @@ async def test_node_answers_alike_on_both_engines(
     other = {"Authorization": f"Bearer {tokens['other_org_customer']}"}
     answer = (await planned.post("/graphql", json=body, headers=other)).json()
     assert answer["data"]["node"] is None  # another tenant's contract: not visible
+
+
+# The contract page as the bench sends it (bench/workloads.py), and its contract part
+# alone, which staff may read in full (the viewer's part is portal users').
+CONTRACT_PART = """
+query ContractPart($id: ID!) {
+  node(id: $id) { ... on Contract {
+    id number tariffName commodity status startDate installmentAmount dueDay paymentMethod
+    ibanMasked balance
+    rules: installmentRules { __typename minAmount maxAmount changePossible nextChangeAt
+      needsApproval enabled }
+    dueDateRules { enabled allowedDays nextDueDate changePossible changeableUntil nextChangeOn
+      needsApproval }
+    meters { edges { node { id number unit registers { obisCode name
+      readings(first: 1) { edges { node { value readAt } } } } } } }
+    payments(first: 5) { edges { node { amount dueDate status } } }
+  } }
+}
+"""
+CHANGES = """mutation($id: ID!, $name: Line!, $amount: Decimal!) {
+  changeInstallment(input: {contractId: $id, amount: $amount}) { __typename }
+  updateMyContact(input: {firstName: $name, lastName: "Becker"}) {
+    ... on MyContactUpdated { changeRequests { attribute } } }
+}"""
+
+
+async def test_the_contract_page_answers_alike_on_both_engines_for_every_caller(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """The contract page (issue 17's `contract` workload) and its contract part: the
+    computed values (installment range, masked IBAN, change request attributes) from
+    the same functions on both engines, for the customer (after a change of the
+    installment that the cadence counts and a change of name that waits for approval),
+    another customer, staff, another organization and the installer; each contract
+    through the caller's scope. Plans answer the customer's page and staff's part."""
+    from bench.workloads import CONTRACT
+
+    executor, planned = engines
+    tokens = await _tokens(executor, session)
+    anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
+    anna = {"Authorization": f"Bearer {tokens['customer']}"}
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"approval_required_attributes": ["contact.name"]}
+    )
+    await session.flush()
+    rules = await executor.post(
+        "/graphql",
+        json={"query": CONTRACT_PART, "variables": {"id": global_id("Contract", anna_contract)}},
+        headers=anna,
+    )
+    amount = rules.json()["data"]["node"]["rules"]["minAmount"]
+    changes = {"id": global_id("Contract", anna_contract), "name": "Anne", "amount": amount}
+    changed = await executor.post(
+        "/graphql", json={"query": CHANGES, "variables": changes}, headers=anna
+    )
+    assert changed.json()["data"] == {
+        "changeInstallment": {"__typename": "InstallmentChanged"},
+        "updateMyContact": {"changeRequests": [{"attribute": "NAME"}]},
+    }, changed.json()
+    # JSON of timestamps is written in the session's time zone; answers are in UTC.
+    await session.execute(sa.text("SET LOCAL TimeZone = 'Europe/Berlin'"))
+    others = await session.execute(
+        sa.select(models.Contract.id, models.Contract.organization_id).where(
+            models.Contract.id != anna_contract
+        )
+    )
+    other_org = next(i for i, org in others if org != MUSTERSTADT)
+    contracts = {
+        "anna": anna_contract,
+        "jonas": demo.demo_id("contract:musterstadt:V-2023-1000003"),
+        "other_org": other_org,
+    }
+    planned_pages: set[tuple[str, str, str]] = set()
+    for document_name, document in (("page", CONTRACT), ("part", CONTRACT_PART)):
+        for name, token in tokens.items():
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            for label, contract in contracts.items():
+                body = {"query": document, "variables": {"id": global_id("Contract", contract)}}
+                expected = _body(await executor.post("/graphql", json=body, headers=headers))
+                first = _body(await planned.post("/graphql", json=body, headers=headers))
+                response, was_planned = await answered_by_plan(
+                    connection, planned.post("/graphql", json=body, headers=headers)
+                )
+                assert first == expected, (document_name, name, label)
+                assert _body(response) == expected, (document_name, name, label, was_planned)
+                if was_planned:
+                    planned_pages.add((document_name, name, label))
+    for caller in ("customer", "admin", "agent"):
+        seen = ("page" if caller == "customer" else "part", caller, "anna")
+        assert seen in planned_pages, (seen, planned_pages)
+    answer = (
+        await planned.post(
+            "/graphql",
+            json={"query": CONTRACT, "variables": {"id": global_id("Contract", anna_contract)}},
+            headers=anna,
+        )
+    ).json()["data"]
+    contract = answer["node"]
+    assert contract["installmentAmount"] == amount
+    assert contract["installmentRules"]["changePossible"] is False
+    assert contract["installmentRules"]["nextChangeAt"] is not None
+    assert contract["ibanMasked"] is None or "*" in contract["ibanMasked"]
+    requests = answer["viewer"]["myChangeRequests"]["edges"]
+    body = {"query": CONTRACT_PART, "variables": {"id": global_id("Contract", anna_contract)}}
+    part = (await planned.post("/graphql", json=body, headers=anna)).json()["data"]["node"]
+    assert part["dueDateRules"]["enabled"] is True  # the portal's rule, not the default
+    assert part["dueDateRules"]["allowedDays"]
+    assert requests[0]["node"]["attribute"] == "NAME"
+    # Another customer's contract and another organization's: nothing, on both engines.
+    for label in ("jonas", "other_org"):
+        body = {"query": CONTRACT, "variables": {"id": global_id("Contract", contracts[label])}}
+        assert (await planned.post("/graphql", json=body, headers=anna)).json()["data"][
+            "node"
+        ] is None
+
+
+async def test_a_failing_computation_costs_the_plan_not_the_answer(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A computed value that fails after the plan's statement: the executor answers."""
+    executor, planned = engines
+    tokens = await _tokens(executor, session)
+    headers = {"Authorization": f"Bearer {tokens['customer']}"}
+    anna_contract = global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
+    body = {"query": CONTRACT_PART, "variables": {"id": anna_contract}}
+    expected = _body(await executor.post("/graphql", json=body, headers=headers))
+    await planned.post("/graphql", json=body, headers=headers)
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert was_planned
+    assert _body(response) == expected
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("a bug in a computation")
+
+    monkeypatch.setattr(query_plans, "finish", broken)
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert not was_planned
+    assert _body(response) == expected

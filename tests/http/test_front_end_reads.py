@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from bench import workloads
 from db import demo
 from db.session import Database
 from gql.app import create_app
@@ -102,11 +103,14 @@ class Read:
 # Before issue 17 (executor, then plan where there was one): dashboard 1, portalHome
 # 8, contract 13, documents 3, staffPortalUsers 3, staffContacts 6, installerContacts 2.
 # Staff's session check is the middleware's own statement (portal users': in the plan).
-# The contract page's rule fields read their facts in one statement since (12).
+# The contract page's rule fields read their facts in one statement since (12); since
+# computed values (gql/resolvers/computed.py) a plan answers it (1), also as the bench
+# sends it (bench/workloads.py).
 READS = [
     Read("dashboard", ANNA, DASHBOARD, {}, True, 1),
     Read("portalHome", ANNA, PORTAL_HOME, {}, False, 8),
-    Read("contract", ANNA, CONTRACT_PAGE, {"id": ANNA_CONTRACT}, False, 12),
+    Read("contract", ANNA, CONTRACT_PAGE, {"id": ANNA_CONTRACT}, True, 1),
+    Read("benchContract", ANNA, workloads.CONTRACT, {"id": ANNA_CONTRACT}, True, 1),
     Read("documents", ANNA, DOCUMENTS, {"first": 20}, True, 1),
     Read(
         "staffPortalUsers",

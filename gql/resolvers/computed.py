@@ -1,0 +1,92 @@
+"""Values a plain Python function computes from what SQL reads, each declared once and
+used by both engines.
+
+Some fields are not a column but a rule applied to columns: the masked IBAN, the
+range `changeInstallment` accepts now (gql/domain/rules.py), a change request's
+attribute as an enum member. Such a field declares a `Computed`: the SQL that reads
+the rule's inputs for the row the field is on, and the function that turns them into
+the value. The executor's resolver calls the function on what it has loaded; a query
+plan (gql/query_plans.py) reads the inputs in its one statement, and the function runs
+on them after the statement, where the plan marks the value (`finish`). The rule itself
+is never written in SQL.
+
+The mark is an object with the one key `#`, which no GraphQL name can be, and the
+plans' JSON holds no object that a caller wrote (JSON scalars are the executor's), so a
+mark can only be the compiler's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gql.auth.actor import Actor
+
+__all__ = ["COMPUTED", "MARK", "Computed", "Given", "declared_value", "finish"]
+
+MARK = "#"
+# The key of a field's metadata under which its computation is declared.
+COMPUTED = "computed"
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a computation may know besides its inputs: the caller and the moment."""
+
+    actor: Actor
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A field's value computed by `compute(given, *inputs)`.
+
+    `columns` are the columns of the field's row the inputs read. `inputs(row, actor)`
+    gives their SQL for a plan (`row`: the plan's derived table of the row, `actor`:
+    the caller with its ids as parameters), each a value PostgreSQL turns into JSON;
+    without it the inputs are the columns themselves (text columns: the executor's
+    values and the JSON's are the same strings). `compute` receives the JSON's values
+    from a plan; a field whose inputs are only columns gets its executor resolver from
+    here (`resolve`); a field with other inputs has its own resolver that loads the
+    same inputs and calls the same domain function."""
+
+    columns: tuple[str, ...]
+    compute: Callable[..., Any]
+    inputs: Callable[[Any, Actor], Sequence[Any]] | None = None
+
+    def sql(self, row: Any, actor: Actor) -> Sequence[Any]:
+        """The inputs as SQL, for the row `row` of a plan."""
+        if self.inputs is not None:
+            return self.inputs(row, actor)
+        return [row.c[column] for column in self.columns]
+
+    def resolve(self, row: Any, given: Given) -> Any:
+        """The value for a row the executor loaded (inputs that are only columns)."""
+        if self.inputs is not None:
+            raise TypeError("a computation with inputs of its own has its own resolver")
+        return self.compute(given, *(getattr(row, column) for column in self.columns))
+
+
+# One computation of a plan: its inputs as the statement gave them -> the JSON value.
+Finisher = Callable[[Given, list[Any]], Any]
+
+
+def finish(value: Any, finishers: Sequence[Finisher], given: Given) -> Any:
+    """`value` (a plan's parsed answer) with every mark replaced by its value."""
+    if isinstance(value, dict):
+        mark = value.get(MARK)
+        if mark is not None and len(value) == 1:
+            return finishers[mark[0]](given, mark[1:])
+        for key, inner in value.items():
+            value[key] = finish(inner, finishers, given)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            value[index] = finish(inner, finishers, given)
+    return value
+
+
+def declared_value(computed: Computed) -> dict[str, Computed]:
+    """The metadata of a field whose value is `computed`."""
+    return {COMPUTED: computed}

@@ -1,0 +1,34 @@
+"""Fields whose value a plain function computes from columns of their row
+(gql/resolvers/computed.py): the field's permission, its resolver derived from the
+declaration, and the declaration in the field's metadata, where query plans read it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from db.models.enums import Grant
+from gql.auth.actor import Role
+from gql.auth.permissions import allow
+from gql.context import Info
+from gql.resolvers.computed import Computed, Given, declared_value
+from gql.schema.node import row_of
+
+RoleSets = Role | frozenset[Role]
+
+
+def value(
+    computed: Computed, *roles: RoleSets, description: str, grant: Grant | None = None
+) -> Any:
+    """A field answering `computed` for its row."""
+
+    def resolve(root: Any, info: Info) -> Any:
+        return computed.resolve(row_of(root), Given(info.context.actor, datetime.now(UTC)))
+
+    return allow(
+        *roles,
+        grant=grant,
+        description=description,
+        resolver=resolve,
+        metadata=declared_value(computed),
+    )
