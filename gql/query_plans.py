@@ -274,6 +274,7 @@ class Plan:
             "actor_contact": actor.contact_id,
             "actor_subject": actor.subject_id,
             "actor_portal": actor.portal_id,
+            "actor_group": actor.permission_group_id,
         }
         if any(variables.get(name) is None for name in self.required):
             return None
@@ -427,6 +428,10 @@ class _Compiler:
             if node.arguments:
                 raise NotPlannable("Query.viewer arguments")
             return self.object(_named(field.type), node, None)
+        if parent is self.schema.query_type and name == "portalHome":
+            from gql.home_plans import portal_home  # it builds on this module
+
+            return portal_home(self, _named(field.type), node)
         relation = _relation(field)
         if relation is not None:
             return self.relation(relation, parent, field, node, row)
@@ -990,12 +995,14 @@ def _symbolic(actor: Actor) -> Actor:
     def parameter(value: uuid.UUID | None, name: str) -> Any:
         return None if value is None else sa.bindparam(name, type_=sa.Uuid, required=False)
 
+    group: Any = sa.bindparam("actor_group", type_=sa.Uuid, required=False)
     return replace(
         actor,
         organization_id=parameter(actor.organization_id, "actor_organization"),
         contact_id=parameter(actor.contact_id, "actor_contact"),
         subject_id=parameter(actor.subject_id, "actor_subject"),
         portal_id=parameter(actor.portal_id, "actor_portal"),
+        permission_group_id=group,
     )
 
 
