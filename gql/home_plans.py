@@ -24,6 +24,7 @@ from gql.domain import publishing
 from gql.domain.portal_texts import chosen_language_sql
 from gql.domain.scope import visible
 from gql.query_plans import (
+    ROOT_PLANS,
     NotPlannable,
     _Compiler,
     _declared,
@@ -194,3 +195,6 @@ def _listed(
     value = sa.select(sa.func.coalesce(listed, _text("'[]'::json"))).select_from(child)
     where = rows.lists_where(tile.c.kind, tile.c.content["entity"].astext)
     return sa.case((where, value.scalar_subquery()), else_=sa.null())
+
+
+ROOT_PLANS["portalHome"] = portal_home

@@ -30,7 +30,7 @@ compares both engines on generated documents for every kind of caller.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -95,6 +95,12 @@ __all__ = ["Plan", "Planner", "shape_of"]
 log = structlog.get_logger(__name__)
 
 PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
+
+
+# Root fields whose plan a module of its own builds on this one, by field name: the
+# function gets the compiler, the field's type and its node and returns the JSON's SQL
+# (gql/home_plans.py: portalHome; gql/http/plans.py imports it).
+ROOT_PLANS: dict[str, Callable[[Any, GraphQLObjectType, FieldNode], Any]] = {}
 
 
 class NotPlannable(Exception):
@@ -428,10 +434,8 @@ class _Compiler:
             if node.arguments:
                 raise NotPlannable("Query.viewer arguments")
             return self.object(_named(field.type), node, None)
-        if parent is self.schema.query_type and name == "portalHome":
-            from gql.home_plans import portal_home  # it builds on this module
-
-            return portal_home(self, _named(field.type), node)
+        if parent is self.schema.query_type and name in ROOT_PLANS:
+            return ROOT_PLANS[name](self, _named(field.type), node)
         relation = _relation(field)
         if relation is not None:
             return self.relation(relation, parent, field, node, row)

@@ -16,10 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import demo, models
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL
-from tests.http.test_engines import READ_ONLY_GROUP, _tokens, engines
+from tests.engine_helpers import READ_ONLY_GROUP, tokens_of_every_caller
 from tests.statement_helpers import answered_by_plan
-
-__all__ = ["engines"]  # the fixture
 
 BENCH = (
     "{ portalHome { language tiles { id kind position title text buttonLabel url journeyId"
@@ -116,7 +114,7 @@ async def test_both_engines_answer_the_home_page_alike_for_every_caller(
     session: AsyncSession,
 ) -> None:
     executor, planned = engines
-    tokens = await _tokens(executor, session)
+    tokens = await tokens_of_every_caller(executor, session)
     await _richer_home_pages(session)
     answered: set[tuple[str, str]] = set()
     for label, query in DOCUMENTS.items():
@@ -147,7 +145,7 @@ async def test_the_home_page_shows_what_the_tile_rule_says(
 ) -> None:
     """Not vacuous: the richer page shows its cases (read from the plan's answer)."""
     _, planned = engines
-    tokens = await _tokens(planned, session)
+    tokens = await tokens_of_every_caller(planned, session)
     await _richer_home_pages(session)
     pages = {}
     for name in ("customer", "read_only_customer"):
