@@ -32,7 +32,7 @@ compares both engines on generated documents for every kind of caller.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -99,6 +99,12 @@ __all__ = ["Plan", "Planner", "shape_of"]
 log = structlog.get_logger(__name__)
 
 PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
+
+
+# Root fields whose plan a module of its own builds on this one, by field name: the
+# function gets the compiler, the field's type and its node and returns the JSON's SQL
+# (gql/home_plans.py: portalHome; gql/http/plans.py imports it).
+ROOT_PLANS: dict[str, Callable[[Any, GraphQLObjectType, FieldNode], Any]] = {}
 
 
 class NotPlannable(Exception):
@@ -295,6 +301,7 @@ class Plan:
             "actor_contact": actor.contact_id,
             "actor_subject": actor.subject_id,
             "actor_portal": actor.portal_id,
+            "actor_group": actor.permission_group_id,
         }
         if any(variables.get(name) is None for name in self.required):
             return None
@@ -449,6 +456,8 @@ class _Compiler:
             if node.arguments:
                 raise NotPlannable("Query.viewer arguments")
             return self.object(_named(field.type), node, None)
+        if parent is self.schema.query_type and name in ROOT_PLANS:
+            return ROOT_PLANS[name](self, _named(field.type), node)
         relation = _relation(field)
         if relation is not None:
             return self.relation(relation, parent, field, node, row)
@@ -1074,12 +1083,14 @@ def _symbolic(actor: Actor) -> Actor:
     def parameter(value: uuid.UUID | None, name: str) -> Any:
         return None if value is None else sa.bindparam(name, type_=sa.Uuid, required=False)
 
+    group: Any = sa.bindparam("actor_group", type_=sa.Uuid, required=False)
     return replace(
         actor,
         organization_id=parameter(actor.organization_id, "actor_organization"),
         contact_id=parameter(actor.contact_id, "actor_contact"),
         subject_id=parameter(actor.subject_id, "actor_subject"),
         portal_id=parameter(actor.portal_id, "actor_portal"),
+        permission_group_id=group,
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from db.portal_settings import Language, PortalSettings
 
 
@@ -20,3 +22,10 @@ def chosen_language(settings: PortalSettings, wanted: str | None) -> Language:
 def in_language(values: Mapping[Any, str], language: str, settings: PortalSettings) -> str | None:
     """The text in `language`, else in the portal's default language, else none."""
     return values.get(language) or values.get(settings.default_language) or None
+
+
+def chosen_language_sql(settings: Any, wanted: Any) -> Any:
+    """`chosen_language` in SQL, for a query plan: `settings` the JSONB of published
+    settings (as PortalSettings stores them), `wanted` the reader's language column."""
+    offered = settings["languages"].contains(sa.func.to_jsonb(wanted))
+    return sa.case((offered, wanted), else_=settings["default_language"].astext)

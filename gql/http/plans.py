@@ -20,6 +20,7 @@ import structlog
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+import gql.home_plans  # noqa: F401  (registers the plan of portalHome in ROOT_PLANS)
 from gql.auth.actor import Actor
 from gql.auth.backend import KnownSessions, SessionEnded
 from gql.context import Context

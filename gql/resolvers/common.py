@@ -83,13 +83,30 @@ async def query_page(
     return connection(rows, offset=offset, limit=limit, total=known if known is not None else count)
 
 
-async def published_tiles(info: Info, portal: models.Portal) -> list[models.Tile]:
-    """The tiles of the portal's published version the caller may see, in order; the
-    version row comes through a loader, so a list of portals costs one statement."""
+async def published_tiles(
+    info: Info, portal: models.Portal, *, home: bool = False
+) -> list[models.Tile]:
+    """The tiles of the portal's published version the caller may see, in order
+    (`publishing.tile_shown`; on the home page with `home`); through a loader, so a
+    list of portals costs one statement."""
     if portal.published_version is None:
         return []
-    version = await info.context.loaders.portal_version.load((portal.id, portal.published_version))
-    return publishing.published_tiles(portal, version, info.context.actor)
+    actor = info.context.actor
+
+    async def load(execute: Any, keys: list[uuid.UUID]) -> list[list[dict[str, Any]]]:
+        shown = publishing.shown_tiles(actor, home=home).subquery()
+        statement = (
+            sa.select(shown.c.portal_id, shown.c.tile)
+            .where(shown.c.portal_id.in_(keys))
+            .order_by(shown.c.position)
+        )
+        found: dict[uuid.UUID, list[dict[str, Any]]] = {key: [] for key in keys}
+        for portal_id, tile in (await execute(statement)).all():
+            found[portal_id].append(tile)
+        return [found[key] for key in keys]
+
+    loader = info.context.loaders.batch("home_tiles" if home else "published_tiles", load)
+    return [models.Tile.from_snapshot(tile, portal) for tile in await loader.load(portal.id)]
 
 
 async def readings_page(

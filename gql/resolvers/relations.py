@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from db import models
 
 # The key of a field's metadata under which its relation is declared.
@@ -209,4 +211,64 @@ CONTACT_ADDRESS = Columns(tuple((name, name) for name in (*_ADDRESS, "country"))
 # Contracts are supplied in Germany; the delivery address has no country column.
 CONTRACT_DELIVERY_ADDRESS = Columns(
     tuple((name, f"delivery_{name}") for name in _ADDRESS), (("country", "DE"),)
+)
+
+
+# --- The rows a home page tile lists (gql/schema/home.py, `portalHome`) -------------------
+
+
+@dataclass(frozen=True)
+class TileRows:
+    """The rows a field of a home tile lists: every visible row of the relation's model
+    in its declared order (at most `HOME_ROWS`), on the tiles of `kinds` and on ENTITY
+    tiles of `entity`, none (null) on other tiles; `limited`: at most the tile's
+    `limit` of them (`DEFAULT_TILE_LIMIT` when it has none). The executor's resolver
+    and the query plan's SQL both read this."""
+
+    relation: Relation
+    entity: str | None = None
+    kinds: tuple[str, ...] = ()
+    limited: bool = False
+
+    def lists(self, kind: str, entity: Any) -> bool:
+        """Whether a tile of `kind` (and `entity`, for ENTITY tiles) lists these rows."""
+        return kind in self.kinds or (kind == "ENTITY" and entity == self.entity)
+
+    def lists_where(self, kind: Any, entity: Any) -> Any:
+        """`lists` in SQL, for a query plan: `kind` and `entity` the tile's columns."""
+        on_kind = kind.in_(self.kinds) if self.kinds else sa.false()
+        if self.entity is None:
+            return on_kind
+        return sa.or_(on_kind, sa.and_(kind == "ENTITY", entity == self.entity))
+
+    def count(self, limit: Any) -> int:
+        """How many rows a tile with `limit` (its content's) lists."""
+        return min(limit or DEFAULT_TILE_LIMIT, HOME_ROWS) if self.limited else HOME_ROWS
+
+    def count_sql(self, limit: Any) -> Any:
+        """`count` in SQL, for a query plan: `limit` the tile's (an integer column)."""
+        if not self.limited:
+            return sa.literal(HOME_ROWS)
+        given = sa.func.coalesce(sa.func.nullif(limit, 0), DEFAULT_TILE_LIMIT)
+        return sa.func.least(given, HOME_ROWS)
+
+
+def tile_rows(rows: TileRows) -> dict[str, TileRows]:
+    """The metadata of a home tile field that lists `rows`."""
+    return {RELATION: rows}
+
+
+# Every visible row, at most this many (the loaders' all_visible), per list of a tile.
+HOME_ROWS = 100
+DEFAULT_TILE_LIMIT = 5
+
+TILE_CONTRACTS = TileRows(VIEWER_CONTRACTS, entity="contract")
+TILE_ORDERS = TileRows(VIEWER_ORDERS, entity="order")
+TILE_OPPORTUNITIES = TileRows(Relation(models.Opportunity, order=_NEWEST), entity="opportunity")
+TILE_METERS = TileRows(VIEWER_METERS, entity="meter", kinds=("METER_READING",))
+TILE_DOCUMENTS = TileRows(
+    Relation(models.Document, order=_NEWEST), kinds=("DOCUMENTS",), limited=True
+)
+TILE_PAYMENTS = TileRows(
+    Relation(models.Payment, order=(("due_date", True),)), kinds=("PAYMENTS",), limited=True
 )

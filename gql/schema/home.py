@@ -4,17 +4,27 @@ the request's loaders (tiles that show the same rows share one statement)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from db import models
-from db.models.enums import Grant
 from gql.auth.permissions import PORTAL_USERS, allow, public
 from gql.context import Info
 from gql.domain.portal_texts import chosen_language
 from gql.resolvers.common import load_one, published_tiles
+from gql.resolvers.relations import (
+    HOME_ROWS,
+    TILE_CONTRACTS,
+    TILE_DOCUMENTS,
+    TILE_METERS,
+    TILE_OPPORTUNITIES,
+    TILE_ORDERS,
+    TILE_PAYMENTS,
+    TileRows,
+    tile_rows,
+)
 from gql.schema import enums
 from gql.schema.crm import (
     CONTRACT,
@@ -32,24 +42,16 @@ from gql.schema.crm import (
 )
 from gql.schema.portal_pages import PortalPages, portal_pages
 
-# What a portal user must hold to see a tile at all.
-ENTITY_GRANTS = {
-    "contract": Grant.CONTRACT_READ,
-    "order": Grant.ORDER_READ,
-    "opportunity": Grant.OPPORTUNITY_READ,
-    "meter": Grant.METER_READ,
-}
-KIND_GRANTS = {
-    models.TileKind.DOCUMENTS: Grant.DOCUMENT_READ,
-    models.TileKind.PAYMENTS: Grant.PAYMENT_READ,
-    models.TileKind.METER_READING: Grant.METER_READING_CREATE,
-}
 
-
-def required_grant(tile: models.Tile) -> Grant | None:
-    if tile.kind is models.TileKind.ENTITY:
-        return ENTITY_GRANTS.get(str(tile.content.get("entity")))
-    return KIND_GRANTS.get(tile.kind)
+async def _listed(info: Info, tile: HomeTile, rows: TileRows) -> list[Any] | None:
+    """The rows a tile lists (relations.TileRows), null on a tile that lists others."""
+    if not rows.lists(tile.kind.value, tile.entity):
+        return None
+    relation = rows.relation
+    listed = await info.context.loaders.all_visible(
+        relation.model, *relation.order_by(), limit=HOME_ROWS
+    )
+    return listed[: rows.count(tile.limit)]
 
 
 @strawberry.type(description="A tile of the home page, in the viewer's language.")
@@ -67,47 +69,59 @@ class HomeTile:
     entity: str | None = public("What an ENTITY tile lists: contract, order, opportunity, meter.")
     limit: int | None = public("How many rows a DOCUMENTS or PAYMENTS tile lists.")
 
-    @allow(PORTAL_USERS, grant=CONTRACT, description="Contracts (ENTITY contract).")
+    @allow(
+        PORTAL_USERS,
+        grant=CONTRACT,
+        description="Contracts (ENTITY contract).",
+        metadata=tile_rows(TILE_CONTRACTS),
+    )
     async def contracts(self, info: Info) -> list[Contract] | None:
-        if self.entity != "contract":
-            return None
-        return await info.context.loaders.all_visible(models.Contract, models.Contract.number)
+        return await _listed(info, self, TILE_CONTRACTS)
 
-    @allow(PORTAL_USERS, grant=ORDER, description="Orders, newest first (ENTITY order).")
+    @allow(
+        PORTAL_USERS,
+        grant=ORDER,
+        description="Orders, newest first (ENTITY order).",
+        metadata=tile_rows(TILE_ORDERS),
+    )
     async def orders(self, info: Info) -> list[Order] | None:
-        if self.entity != "order":
-            return None
-        order = models.Order
-        return await info.context.loaders.all_visible(order, order.created_at.desc())
+        return await _listed(info, self, TILE_ORDERS)
 
-    @allow(PORTAL_USERS, grant=OPPORTUNITY, description="Offers (ENTITY opportunity).")
+    @allow(
+        PORTAL_USERS,
+        grant=OPPORTUNITY,
+        description="Offers (ENTITY opportunity).",
+        metadata=tile_rows(TILE_OPPORTUNITIES),
+    )
     async def opportunities(self, info: Info) -> list[Opportunity] | None:
-        if self.entity != "opportunity":
-            return None
-        model = models.Opportunity
-        return await info.context.loaders.all_visible(model, model.created_at.desc())
+        return await _listed(info, self, TILE_OPPORTUNITIES)
 
-    @allow(PORTAL_USERS, grant=METER, description="Meters (ENTITY meter, METER_READING).")
+    @allow(
+        PORTAL_USERS,
+        grant=METER,
+        description="Meters (ENTITY meter, METER_READING).",
+        metadata=tile_rows(TILE_METERS),
+    )
     async def meters(self, info: Info) -> list[Meter] | None:
-        if self.entity != "meter" and self.kind is not models.TileKind.METER_READING:
-            return None
-        return await info.context.loaders.all_visible(models.Meter, models.Meter.number)
+        return await _listed(info, self, TILE_METERS)
 
-    @allow(PORTAL_USERS, grant=DOCUMENT, description="Newest documents (DOCUMENTS).")
+    @allow(
+        PORTAL_USERS,
+        grant=DOCUMENT,
+        description="Newest documents (DOCUMENTS).",
+        metadata=tile_rows(TILE_DOCUMENTS),
+    )
     async def documents(self, info: Info) -> list[Document] | None:
-        if self.kind is not models.TileKind.DOCUMENTS:
-            return None
-        model = models.Document
-        rows = await info.context.loaders.all_visible(model, model.created_at.desc())
-        return cast(list[Document], rows[: self.limit or 5])
+        return await _listed(info, self, TILE_DOCUMENTS)
 
-    @allow(PORTAL_USERS, grant=PAYMENT, description="Latest payments (PAYMENTS).")
+    @allow(
+        PORTAL_USERS,
+        grant=PAYMENT,
+        description="Latest payments (PAYMENTS).",
+        metadata=tile_rows(TILE_PAYMENTS),
+    )
     async def payments(self, info: Info) -> list[Payment] | None:
-        if self.kind is not models.TileKind.PAYMENTS:
-            return None
-        model = models.Payment
-        rows = await info.context.loaders.all_visible(model, model.due_date.desc())
-        return cast(list[Payment], rows[: self.limit or 5])
+        return await _listed(info, self, TILE_PAYMENTS)
 
 
 @strawberry.type(description="The home page of the viewer's portal.")
@@ -120,26 +134,28 @@ class PortalHome:
     )
 
 
-def _texts(content: dict[str, Any], language: str, fallback: str) -> dict[str, Any]:
+# Where the fields of a home tile come from besides id, kind and position: its content
+# as it is, or its texts in the reader's language (the portal's default language where
+# the tile has none); a missing title is empty. Read by the query plans too.
+CONTENT_FIELDS = ("url", "journey_id", "image_url", "link_url", "entity", "limit")
+TEXT_FIELDS = ("text", "button_label")
+
+
+def tile_texts(content: dict[str, Any], language: str, fallback: str) -> dict[str, Any]:
+    """The tile's texts in `language`, else in `fallback`, else none."""
     return dict(content.get(language) or content.get(fallback) or {})
 
 
 def home_tile(tile: models.Tile, language: str, fallback: str) -> HomeTile:
     content = tile.content
-    texts = _texts(content, language, fallback)
+    texts = tile_texts(content, language, fallback)
     return HomeTile(
         id=relay.GlobalID("Tile", str(tile.id)),
         kind=tile.kind,
         position=tile.position,
         title=str(texts.get("title", "")),
-        text=texts.get("text"),
-        button_label=texts.get("button_label"),
-        url=content.get("url"),
-        journey_id=content.get("journey_id"),
-        image_url=content.get("image_url"),
-        link_url=content.get("link_url"),
-        entity=content.get("entity"),
-        limit=content.get("limit"),
+        **{name: texts.get(name) for name in TEXT_FIELDS},
+        **{name: content.get(name) for name in CONTENT_FIELDS},
     )
 
 
@@ -151,11 +167,7 @@ async def portal_home(info: Info) -> PortalHome | None:
         return None
     settings = portal.published_settings
     language = chosen_language(settings, user.language)
-    tiles = [
-        tile
-        for tile in await published_tiles(info, portal)
-        if (grant := required_grant(tile)) is None or actor.may(grant)
-    ]
+    tiles = await published_tiles(info, portal, home=True)
     return PortalHome(
         language=language,
         tiles=[home_tile(tile, language, settings.default_language) for tile in tiles],

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -33,20 +31,15 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import demo, models
-from db.session import Database
 from gql import query_plans
-from gql.app import create_app
-from gql.auth.tokens import TokenService
 from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
-from gql.settings import Settings
-from tests.account_helpers import PORTAL
-from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, NACHBAR_PORTAL, global_id
-from tests.http_helpers import login
+from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT, global_id
+from tests.engine_helpers import tokens_of_every_caller
 from tests.statement_helpers import answered_by_plan
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "30"))
@@ -125,24 +118,6 @@ SCALARS: dict[str, st.SearchStrategy[Any]] = {
         ["", " ", "a", "becker", "K-1", "V-2023", "%", "_", "/", "x" * 300]
     ).map(nodes.String),
 }
-ACCOUNTS = {
-    "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),
-    "read_only_customer": ("jonas.wolf@example.org", "Demo-Kunde-2", PORTAL),
-    "other_org_customer": (
-        "lena.fischer@example.org",
-        "Demo-Kunde-3",
-        global_id("Portal", NACHBAR_PORTAL),
-    ),
-    "installer": (
-        "montage@elektro-schmidt.example",
-        "Demo-Installer-1",
-        global_id("Portal", INSTALLER_PORTAL),
-    ),
-    "admin": ("admin@musterstadt.example", "Demo-Admin-1", None),
-    "agent": ("agent@musterstadt.example", "Demo-Agent-1", None),
-    "anonymous": None,
-}
-READ_ONLY_GROUP = demo.demo_id("group:musterstadt-kunden:read-only")
 
 
 def generated_documents() -> list[str]:
@@ -164,43 +139,6 @@ def generated_documents() -> list[str]:
     return found
 
 
-@pytest.fixture
-async def engines(
-    sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """The executor alone, and the app with plans: the same database, one transaction."""
-    clients = []
-    for plans in (False, True):
-        settings = replace(test_settings, query_plans=plans)
-        app = create_app(settings, Database(sessions=sessions), tokens)
-        transport = httpx.ASGITransport(app=app)
-        clients.append(httpx.AsyncClient(transport=transport, base_url="http://portal.test"))
-    try:
-        yield clients[0], clients[1]
-    finally:
-        for client in clients:
-            await client.aclose()
-
-
-async def _tokens(client: httpx.AsyncClient, session: AsyncSession) -> dict[str, str | None]:
-    """A token per kind of caller; Jonas in the read-only group (running contracts)."""
-    jonas = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:jonas.wolf@example.org")
-    await session.execute(
-        sa.update(models.PortalUser)
-        .where(models.PortalUser.id == jonas)
-        .values(permission_group_id=READ_ONLY_GROUP)
-    )
-    found: dict[str, str | None] = {}
-    for name, credentials in ACCOUNTS.items():
-        if credentials is None:
-            found[name] = None
-            continue
-        result = await login(client, *credentials)
-        assert result["__typename"] == "LoggedIn", (name, result)
-        found[name] = str(result["accessToken"])
-    return found
-
-
 def _body(response: httpx.Response) -> str:
     return json.dumps(response.json(), ensure_ascii=False)
 
@@ -211,7 +149,7 @@ async def test_both_engines_answer_generated_documents_alike_for_every_caller(
     session: AsyncSession,
 ) -> None:
     executor, planned = engines
-    tokens = await _tokens(executor, session)
+    tokens = await tokens_of_every_caller(executor, session)
     documents = generated_documents()
     assert len(documents) >= EXAMPLES // 2
     compared = plans = 0
@@ -264,7 +202,7 @@ async def test_node_answers_alike_on_both_engines(
     """`node(id:)` with fragments: a branch per type the fragments name, the row through
     the caller's scope; another type's ID or a malformed one goes to the executor."""
     executor, planned = engines
-    tokens = await _tokens(executor, session)
+    tokens = await tokens_of_every_caller(executor, session)
     anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
     meter = await session.scalar(
         sa.select(models.Meter.id).where(models.Meter.contract_id == anna_contract).limit(1)
@@ -334,7 +272,7 @@ async def test_the_contract_page_answers_alike_on_both_engines_for_every_caller(
     from bench.workloads import CONTRACT
 
     executor, planned = engines
-    tokens = await _tokens(executor, session)
+    tokens = await tokens_of_every_caller(executor, session)
     anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
     anna = {"Authorization": f"Bearer {tokens['customer']}"}
     portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
@@ -422,7 +360,7 @@ async def test_a_failing_computation_costs_the_plan_not_the_answer(
 ) -> None:
     """A computed value that fails after the plan's statement: the executor answers."""
     executor, planned = engines
-    tokens = await _tokens(executor, session)
+    tokens = await tokens_of_every_caller(executor, session)
     headers = {"Authorization": f"Bearer {tokens['customer']}"}
     anna_contract = global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
     body = {"query": CONTRACT_PART, "variables": {"id": anna_contract}}

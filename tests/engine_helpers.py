@@ -1,0 +1,55 @@
+"""A token for every kind of caller: what the tests comparing the engines share (the
+`engines` fixture is in tests/http/conftest.py)."""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import demo, models
+from tests.account_helpers import PORTAL
+from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+from tests.http_helpers import login
+
+__all__ = ["ACCOUNTS", "READ_ONLY_GROUP", "tokens_of_every_caller"]
+
+ACCOUNTS = {
+    "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),
+    "read_only_customer": ("jonas.wolf@example.org", "Demo-Kunde-2", PORTAL),
+    "other_org_customer": (
+        "lena.fischer@example.org",
+        "Demo-Kunde-3",
+        global_id("Portal", NACHBAR_PORTAL),
+    ),
+    "installer": (
+        "montage@elektro-schmidt.example",
+        "Demo-Installer-1",
+        global_id("Portal", INSTALLER_PORTAL),
+    ),
+    "admin": ("admin@musterstadt.example", "Demo-Admin-1", None),
+    "agent": ("agent@musterstadt.example", "Demo-Agent-1", None),
+    "anonymous": None,
+}
+READ_ONLY_GROUP = demo.demo_id("group:musterstadt-kunden:read-only")
+
+
+async def tokens_of_every_caller(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> dict[str, str | None]:
+    """A token per kind of caller; Jonas in the read-only group (running contracts)."""
+    jonas = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:jonas.wolf@example.org")
+    await session.execute(
+        sa.update(models.PortalUser)
+        .where(models.PortalUser.id == jonas)
+        .values(permission_group_id=READ_ONLY_GROUP)
+    )
+    found: dict[str, str | None] = {}
+    for name, credentials in ACCOUNTS.items():
+        if credentials is None:
+            found[name] = None
+            continue
+        result = await login(client, *credentials)
+        assert result["__typename"] == "LoggedIn", (name, result)
+        found[name] = str(result["accessToken"])
+    return found
