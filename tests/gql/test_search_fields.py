@@ -53,6 +53,8 @@ PAGING = frozenset({"first", "after", "last", "before"})
 NOT_CRITERIA = {
     "Query.previewEmailTemplate": "renders the template it is given; lists nothing",
     "Query.loginOptions": "answers from the portal's settings alone, whatever the email",
+    "Contract.price": "picks the price in force on a day (and register) among those"
+    " `Contract.prices` lists to the same callers under the same grant",
 }
 
 # Every free-text search and how to run it: (list field, query, rows, join to them).
