@@ -76,7 +76,7 @@ class Name:
     `setting.path`."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = TOKEN.findall(text)
+        self.tokens: list[str] = TOKEN.findall(text)
         if "".join(self.tokens) != re.sub(r"\s+", "", text):
             raise AssertionError(f"`{text}` is not a name the table may use")
         self.at = 0
@@ -122,7 +122,7 @@ class Name:
             assert argument in getattr(field, "args", {}), (
                 f"{owner.name}.{name} has no argument {argument}"
             )
-        target = get_named_type(field.type)
+        target: GraphQLNamedType = get_named_type(field.type)
         if self.peek() == "{":
             self.take()
             assert isinstance(target, Fielded), f"{owner.name}.{name} has no subfields"
