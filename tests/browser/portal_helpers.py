@@ -1,13 +1,78 @@
-"""What the browser tests share with tests/http/test_serve.py: the served instance and
-the README's demo logins (kept there, where `portal serve` itself is tested)."""
+"""What the browser tests share: the served instance and the README's demo logins (from
+tests/serve_helpers.py, shared with tests/http/test_serve.py), a browser profile, logging
+in on the page, a call to the API and the accessibility check."""
 
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.http.test_serve import ReadmeLogin, Server, free_port, login, readme_logins
+from tests.conftest import ROOT
+from tests.serve_helpers import (
+    ReadmeLogin,
+    Server,
+    free_port,
+    login,
+    readme_logins,
+    wait_for_mail,
+)
 
-__all__ = ["ReadmeLogin", "Server", "free_port", "login", "new_context", "readme_logins"]
+__all__ = [
+    "ANNA",
+    "JONAS",
+    "ReadmeLogin",
+    "Server",
+    "account",
+    "api",
+    "free_port",
+    "log_in",
+    "login",
+    "new_context",
+    "readme_logins",
+    "serious_violations",
+    "wait_for_mail",
+]
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def account(email: str) -> ReadmeLogin:
+    return next(each for each in readme_logins() if each.email == email)
+
+
+ANNA = account("anna.becker@example.org")
+JONAS = account("jonas.wolf@example.org")
+
+
+def api(server: Server, token: str, query: str, **variables: object) -> dict[str, object]:
+    response = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "de"},
+        timeout=30,
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return dict(body["data"])
+
+
+def log_in(page: Page, who: ReadmeLogin = ANNA) -> None:
+    page.goto("/portal/")
+    page.get_by_label("E-Mail-Adresse").fill(who.email)
+    page.get_by_label("Passwort").fill(who.password)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[dict[str, object]]:
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("async () => (await axe.run()).violations")
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
 
 # The demo's logo and tile pictures live on the utility's site, whose `.example` host
 # does not exist: the browser gets this picture for them instead of a DNS error.

@@ -13,9 +13,15 @@ import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from gql import messages
-from tests.browser.portal_helpers import ReadmeLogin, Server, login, new_context, readme_logins
-from tests.browser.test_portal import serious_violations
-from tests.http.test_serve import wait_for_mail
+from tests.browser.portal_helpers import (
+    ReadmeLogin,
+    Server,
+    login,
+    new_context,
+    readme_logins,
+    serious_violations,
+    wait_for_mail,
+)
 from tests.oidc_provider import OidcProvider
 
 ANNA = next(each for each in readme_logins() if each.email == "anna.becker@example.org")

@@ -14,30 +14,17 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.portal_helpers import ReadmeLogin, Server, login, new_context, readme_logins
-from tests.conftest import ROOT
-
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def account(email: str) -> ReadmeLogin:
-    return next(each for each in readme_logins() if each.email == email)
-
-
-ANNA = account("anna.becker@example.org")
-JONAS = account("jonas.wolf@example.org")
-
-
-def api(server: Server, token: str, query: str, **variables: object) -> dict[str, object]:
-    response = httpx.post(
-        f"{server.url}/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}", "Accept-Language": "de"},
-        timeout=30,
-    )
-    body = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
+from tests.browser.portal_helpers import (
+    ANNA,
+    JONAS,
+    ReadmeLogin,
+    Server,
+    api,
+    log_in,
+    login,
+    new_context,
+    serious_violations,
+)
 
 
 def contracts_of(server: Server, who: ReadmeLogin) -> list[dict[str, object]]:
@@ -49,14 +36,6 @@ def contracts_of(server: Server, who: ReadmeLogin) -> list[dict[str, object]]:
     viewer = data["viewer"]
     assert isinstance(viewer, dict)
     return [edge["node"] for edge in viewer["contracts"]["edges"]]
-
-
-def log_in(page: Page, who: ReadmeLogin = ANNA) -> None:
-    page.goto("/portal/")
-    page.get_by_label("E-Mail-Adresse").fill(who.email)
-    page.get_by_label("Passwort").fill(who.password)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
 
 
 def test_anna_logs_in_and_sees_her_contracts(
@@ -213,16 +192,6 @@ def test_english_login_page(page: Page) -> None:
     page.get_by_role("button", name="Log in").click()
     # The API's refusal in the language chosen on the page (sent as Accept-Language).
     expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
-
-
-def serious_violations(page: Page) -> list[dict[str, object]]:
-    page.add_script_tag(path=AXE)
-    result = page.evaluate("async () => (await axe.run()).violations")
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_no_serious_accessibility_violation_on_the_main_pages(

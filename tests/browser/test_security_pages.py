@@ -19,8 +19,16 @@ from pathlib import Path
 import pyotp
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.portal_helpers import Server, login, new_context
-from tests.browser.test_portal import ANNA, JONAS, api, log_in, serious_violations
+from tests.browser.portal_helpers import (
+    ANNA,
+    JONAS,
+    Server,
+    api,
+    log_in,
+    login,
+    new_context,
+    serious_violations,
+)
 
 SECURITY = "/portal/security"
 CHANGES = "/portal/changes"
