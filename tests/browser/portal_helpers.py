@@ -29,6 +29,7 @@ __all__ = [
     "login",
     "new_context",
     "readme_logins",
+    "registered",
     "serious_violations",
     "wait_for_mail",
 ]
@@ -92,3 +93,38 @@ def new_context(browser: Browser, server: Server, **options: Any) -> BrowserCont
         lambda route: route.fulfill(body=PICTURE, content_type="image/svg+xml"),
     )
     return made
+
+
+def registered(server: Server, who: ReadmeLogin, customer_number: str) -> ReadmeLogin:
+    """A demo contact without an access (db/demo.py), registered with her customer number
+    and activated through the API and the mail sink: a login of her own, for a test that
+    changes what it shares with no other."""
+    answer = httpx.post(
+        f"{server.url}/graphql",
+        json={
+            "query": "mutation($input: RegisterInput!) { register(input: $input) { __typename } }",
+            "variables": {
+                "input": {
+                    "portalId": who.portal_id,
+                    "email": who.email,
+                    "password": who.password,
+                    "identifiers": [{"key": "contact.customer_number", "value": customer_number}],
+                    "acceptedTerms": True,
+                }
+            },
+        },
+        timeout=30,
+    ).json()
+    assert answer == {"data": {"register": {"__typename": "RequestReceived"}}}, answer
+    token = wait_for_mail(server, who.email, r"/activate\?token=([\w-]+)").group(1)
+    activated = httpx.post(
+        f"{server.url}/graphql",
+        json={
+            "query": "mutation($input: TokenInput!) { activateAccount(input: $input) {"
+            " ... on AccountActivated { canLogIn } } }",
+            "variables": {"input": {"portalId": who.portal_id, "token": token}},
+        },
+        timeout=30,
+    ).json()
+    assert activated == {"data": {"activateAccount": {"canLogIn": True}}}, activated
+    return who
