@@ -1,6 +1,6 @@
-"""What the browser tests share with tests/http/test_serve.py: the served instance and
-the README's demo logins (kept there, where `portal serve` itself is tested), and what
-the browser test modules share among themselves (logins, the API, axe-core)."""
+"""What the browser tests share: the served instance and the README's demo logins (from
+tests/serve_helpers.py, shared with tests/http/test_serve.py), a browser profile, logging
+in on the page, a call to the API and the accessibility check."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ROOT
-from tests.http.test_serve import (
+from tests.serve_helpers import (
     ReadmeLogin,
     Server,
     free_port,
@@ -22,35 +22,17 @@ __all__ = [
     "JONAS",
     "ReadmeLogin",
     "Server",
+    "account",
     "api",
     "free_port",
     "log_in",
     "login",
     "new_context",
     "readme_logins",
+    "registered",
     "serious_violations",
     "wait_for_mail",
 ]
-
-# The demo's logo and tile pictures live on the utility's site, whose `.example` host
-# does not exist: the browser gets this picture for them instead of a DNS error.
-PICTURE = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">'
-    '<rect width="120" height="40" fill="#0b5cad"/></svg>'
-)
-
-
-def new_context(browser: Browser, server: Server, **options: Any) -> BrowserContext:
-    """A fresh browser profile (no token, German unless `locale` says otherwise)."""
-    options.setdefault("locale", "de-DE")
-    made = browser.new_context(base_url=server.url, **options)
-    made.set_default_timeout(15000)
-    made.route(
-        "https://*.example/**",
-        lambda route: route.fulfill(body=PICTURE, content_type="image/svg+xml"),
-    )
-    return made
-
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -91,3 +73,58 @@ def serious_violations(page: Page) -> list[dict[str, object]]:
         for v in result
         if v["impact"] in ("serious", "critical")
     ]
+
+
+# The demo's logo and tile pictures live on the utility's site, whose `.example` host
+# does not exist: the browser gets this picture for them instead of a DNS error.
+PICTURE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">'
+    '<rect width="120" height="40" fill="#0b5cad"/></svg>'
+)
+
+
+def new_context(browser: Browser, server: Server, **options: Any) -> BrowserContext:
+    """A fresh browser profile (no token, German unless `locale` says otherwise)."""
+    options.setdefault("locale", "de-DE")
+    made = browser.new_context(base_url=server.url, **options)
+    made.set_default_timeout(15000)
+    made.route(
+        "https://*.example/**",
+        lambda route: route.fulfill(body=PICTURE, content_type="image/svg+xml"),
+    )
+    return made
+
+
+def registered(server: Server, who: ReadmeLogin, customer_number: str) -> ReadmeLogin:
+    """A demo contact without an access (db/demo.py), registered with her customer number
+    and activated through the API and the mail sink: a login of her own, for a test that
+    changes what it shares with no other."""
+    answer = httpx.post(
+        f"{server.url}/graphql",
+        json={
+            "query": "mutation($input: RegisterInput!) { register(input: $input) { __typename } }",
+            "variables": {
+                "input": {
+                    "portalId": who.portal_id,
+                    "email": who.email,
+                    "password": who.password,
+                    "identifiers": [{"key": "contact.customer_number", "value": customer_number}],
+                    "acceptedTerms": True,
+                }
+            },
+        },
+        timeout=30,
+    ).json()
+    assert answer == {"data": {"register": {"__typename": "RequestReceived"}}}, answer
+    token = wait_for_mail(server, who.email, r"/activate\?token=([\w-]+)").group(1)
+    activated = httpx.post(
+        f"{server.url}/graphql",
+        json={
+            "query": "mutation($input: TokenInput!) { activateAccount(input: $input) {"
+            " ... on AccountActivated { canLogIn } } }",
+            "variables": {"input": {"portalId": who.portal_id, "token": token}},
+        },
+        timeout=30,
+    ).json()
+    assert activated == {"data": {"activateAccount": {"canLogIn": True}}}, activated
+    return who

@@ -22,11 +22,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.browser.portal_helpers import (
     ANNA,
     JONAS,
+    ReadmeLogin,
     Server,
     api,
     log_in,
     login,
     new_context,
+    readme_logins,
+    registered,
     serious_violations,
 )
 
@@ -196,9 +199,26 @@ def test_annas_accepted_offer_shows_as_accepted(
     assert answered[0]
 
 
-def test_the_pages_in_english_with_the_apis_refusal_at_its_field(page: Page) -> None:
+def test_the_pages_in_english_with_the_apis_refusal_at_its_field(
+    page: Page, portal_server: Server
+) -> None:
     log_in(page)
-    page.get_by_label("Sprache").select_option("en")
+    try:
+        english_pages(page)
+    finally:
+        # Anna's language is the demo's German again for the other tests.
+        saved = api(
+            portal_server,
+            login(portal_server, ANNA),
+            'mutation { updateLanguage(input: {language: "de"}) { __typename } }',
+        )
+        assert saved == {"updateLanguage": {"__typename": "LanguageUpdated"}}
+
+
+def english_pages(page: Page) -> None:
+    # Switched while logged in: the account's language, too (updateLanguage).
+    with page.expect_response(lambda r: b"updateLanguage" in (r.request.post_data_buffer or b"")):
+        page.get_by_label("Sprache").select_option("en")
     page.goto(CHANGES)
     expect(page.get_by_role("heading", name="Changes & offers", level=1)).to_be_visible()
     page.get_by_role("link", name="Security").click()
@@ -209,9 +229,20 @@ def test_the_pages_in_english_with_the_apis_refusal_at_its_field(page: Page) -> 
     page.get_by_role("button", name="Activate").click()
     expect(field).to_have_attribute("aria-invalid", "true")
     message = page.locator(f"#{field.get_attribute('aria-describedby')}")
-    # The API answers in the portal user's own language (Anna's is German) before the
-    # page's Accept-Language: the labels follow the page, the refusal her account.
-    expect(message).to_have_text("Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen.")
+    # The API answers in the portal user's own language before the page's
+    # Accept-Language: switched on the page, it is English, labels and refusal alike.
+    expect(message).to_have_text("The code is not correct or the login has expired.")
+    # Back to German: the refusal follows.
+    with page.expect_response(lambda r: b"updateLanguage" in (r.request.post_data_buffer or b"")):
+        page.get_by_label("Language").select_option("de")
+    field = page.get_by_label("Code aus der App")
+    field.fill("12345")
+    with page.expect_response(lambda r: b"confirmTotp" in (r.request.post_data_buffer or b"")):
+        page.get_by_role("button", name="Aktivieren").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{field.get_attribute('aria-describedby')}")).to_have_text(
+        "Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen."
+    )
 
 
 def test_both_pages_fit_a_phone(browser: Browser, portal_server: Server) -> None:
@@ -223,3 +254,90 @@ def test_both_pages_fit_a_phone(browser: Browser, portal_server: Server) -> None
             page.wait_for_load_state("networkidle")
             # Nothing wider than the phone: no sideways scrolling.
             assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+
+
+SETTINGS = """mutation($input: UpdatePortalSettingsInput!) { updatePortalSettings(input: $input) {
+  __typename ... on PortalPayload { portal { draftSettings } } } }"""
+PUBLISH = "mutation($input: PublishPortalInput!) { publishPortal(input: $input) { __typename } }"
+
+
+@contextmanager
+def two_factor_policy(server: Server, policy: str) -> Iterator[None]:
+    """The demo customer portal's published second-factor policy set to `policy`, and
+    back to what it was afterwards (the other tests log in to the same portal)."""
+    admin = login(server, next(each for each in readme_logins() if each.role == "ADMIN"))
+    portal = ANNA.portal_id
+
+    def publish(value: str) -> str:
+        changed = api(
+            server, admin, SETTINGS, input={"id": portal, "changes": {"twoFactor": value}}
+        )
+        saved = changed["updatePortalSettings"]
+        assert isinstance(saved, dict), changed
+        published = api(server, admin, PUBLISH, input={"id": portal})
+        assert published == {"publishPortal": {"__typename": "PortalPayload"}}, published
+        return str(saved["portal"]["draftSettings"]["twoFactor"])
+
+    before = str(
+        api(
+            server,
+            admin,
+            "query($id: ID!) { node(id: $id) { ... on Portal { draftSettings } } }",
+            id=portal,
+        )["node"]["draftSettings"]["twoFactor"]  # type: ignore[index]
+    )
+    assert publish(policy) == policy
+    try:
+        yield
+    finally:
+        publish(before)
+
+
+def test_a_portal_that_requires_totp_has_a_new_customer_set_it_up_at_login(
+    browser: Browser, portal_server: Server, screenshots: Path
+) -> None:
+    # Markus Hofmann (a demo contact without an access): his own login, so no other
+    # test's login meets the policy.
+    markus = registered(
+        portal_server,
+        ReadmeLogin(
+            "CUSTOMER", "markus.hofmann@example.org", "Zählerstand-Markus-1", ANNA.portal_id
+        ),
+        "K-100014",
+    )
+    found: dict[str, object] = {}
+    with (
+        two_factor_policy(portal_server, "REQUIRED"),
+        profile(browser, portal_server, bypass_csp=True) as page,
+    ):
+        page.goto("/portal/")
+        page.get_by_label("E-Mail-Adresse").fill(markus.email)
+        page.get_by_label("Passwort").fill(markus.password)
+        page.get_by_role("button", name="Anmelden").click()
+        # No way in but setting it up now: the QR code and the secret, on the login page.
+        expect(
+            page.get_by_role("heading", name="Authenticator-App einrichten", level=1)
+        ).to_be_visible()
+        expect(page.get_by_role("img", name="QR-Code für die Authenticator-App")).to_be_visible()
+        secret = page.get_by_test_id("totp-secret").inner_text()
+        found["enrolment"] = serious_violations(page)
+        page.screenshot(path=screenshots / "login-enrolment.png", full_page=True)
+        totp = pyotp.TOTP(secret)
+        field = page.get_by_label("Code aus der App")
+
+        # A wrong code: the API's German refusal at the code field.
+        field.fill("000000" if totp.now() != "000000" else "111111")
+        page.get_by_role("button", name="Aktivieren").click()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(f"#{field.get_attribute('aria-describedby')}")).to_have_text(
+            "Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen."
+        )
+
+        field.fill(totp.now())
+        page.get_by_role("button", name="Aktivieren").click()
+        codes = page.get_by_role("region", name="Wiederherstellungscodes").locator("code")
+        expect(codes).to_have_count(10)
+        found["recovery-codes"] = serious_violations(page)
+        page.get_by_role("button", name="Ich habe die Codes gesichert").click()
+        expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
+    assert found == {name: [] for name in found}, json.dumps(found, indent=1)

@@ -8,14 +8,11 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,45 +23,15 @@ from gql import cli
 from gql.dev_mail import mails_page
 from gql.schema import schema
 from tests.conftest import ROOT
-
-
-@dataclass(frozen=True)
-class ReadmeLogin:
-    role: str
-    email: str
-    password: str
-    portal_id: str | None
-
-
-def readme_logins() -> list[ReadmeLogin]:
-    """The rows of the table under '## Demo logins' in README.md."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Demo logins", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ")]
-    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert header == ["role", "email", "password", "portalId"]
-    logins = []
-    for row in rows[1:]:
-        role, email, password, portal = (cell.strip() for cell in row.strip("|").split("|"))
-        logins.append(ReadmeLogin(role, email, password, portal or None))
-    return logins
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-    data_dir: Path
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text()
+from tests.serve_helpers import (
+    ReadmeLogin,
+    Server,
+    free_port,
+    graphql,
+    login,
+    readme_logins,
+    wait_for_mail,
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,35 +71,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if process.poll() is None:
         process.kill()
         process.wait()
-
-
-def graphql(
-    server: Server, query: str, token: str | None = None, **variables: object
-) -> dict[str, object]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
-        f"{server.url}/graphql",
-        json={"query": query, "variables": variables},
-        headers=headers,
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
-
-
-def login(server: Server, account: ReadmeLogin) -> str:
-    data = graphql(
-        server,
-        "mutation($input: LoginInput!) { login(input: $input) {"
-        " ... on LoggedIn { accessToken } ... on LoginError { code message } } }",
-        input={"email": account.email, "password": account.password, "portalId": account.portal_id},
-    )
-    result = data["login"]
-    assert isinstance(result, dict)
-    assert "accessToken" in result, (account.email, result)
-    return str(result["accessToken"])
 
 
 def test_it_answers_and_prints_the_url_and_the_logins(server: Server) -> None:
@@ -260,20 +198,6 @@ def test_a_customer_downloads_a_demo_invoice(server: Server) -> None:
         if edge["node"]["name"] == first["name"]
     )
     assert opened["isNew"] is False
-
-
-def wait_for_mail(server: Server, to: str, pattern: str) -> re.Match[str]:
-    """A match of `pattern` in a mail to `to` (newest first), from the served instance's
-    sink (its in-process worker delivers within a poll or two)."""
-    deadline = time.monotonic() + 30
-    while True:
-        mails = httpx.get(f"{server.url}/dev/mails", timeout=5).json()
-        received = [m for m in mails if m["recipients"] == [to]]
-        for mail in received:
-            if found := re.search(pattern, mail["text"]):
-                return found
-        assert time.monotonic() < deadline, [m["subject"] for m in mails]
-        time.sleep(0.25)
 
 
 def test_a_customer_logs_in_with_a_code_changes_her_email_and_closes_her_access(

@@ -112,13 +112,30 @@ export function App() {
   );
 }
 
+const UpdateLanguageDocument = graphql(`
+  mutation UpdateLanguage($input: UpdateLanguageInput!) {
+    updateLanguage(input: $input) {
+      __typename
+    }
+  }
+`);
+
+/** The page's language; for a logged-in user also the account's (`updateLanguage`), in
+ * which the API answers her before the page's Accept-Language. */
 function LanguageChoice() {
-  const { portal, language, setLanguage, t } = usePortal();
+  const { portal, language, setLanguage, t, loggedIn } = usePortal();
+  const [, updateLanguage] = useMutation(UpdateLanguageDocument);
   if (portal.languages.length < 2) return null;
+  async function choose(next: string) {
+    // Saved first, so what the pages ask next is answered in it; the page follows even
+    // when the account cannot take it (e.g. an impersonation).
+    if (loggedIn) await updateLanguage({ input: { language: next } });
+    setLanguage(next);
+  }
   return (
     <label className="language">
       <span>{t.language}</span>
-      <select value={language} onChange={(event) => setLanguage(event.target.value)}>
+      <select value={language} onChange={(event) => void choose(event.target.value)}>
         {portal.languages.map((code) => (
           <option key={code} value={code}>
             {code.toUpperCase()}

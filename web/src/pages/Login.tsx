@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useLocation } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { Field, FormError, refusalAt, refusalOf, type Refusal } from "../errors";
 import { graphql } from "../gql";
 import type { SecondFactorMethod } from "../gql/graphql";
 import { usePortal } from "../portal";
+import { Confirm, EnrollTotpDocument, RecoveryCodeList, type Enrollment } from "./Security";
 
 const LoginDocument = graphql(`
   mutation Login($input: LoginInput!) {
@@ -272,8 +273,94 @@ export function LoginPage() {
 }
 
 export function SecondFactor({ pending }: { pending: Pending }) {
-  const { t, logIn } = usePortal();
   const methods = pending.methods.filter((method) => method !== "ENROLL_TOTP");
+  // A portal that requires a second factor of a user without one: set it up now (or,
+  // where the portal allows it, a mailed code instead, this once).
+  const [enrolling, setEnrolling] = useState(pending.methods.includes("ENROLL_TOTP"));
+  if (enrolling)
+    return (
+      <Enrolment
+        mfaToken={pending.mfaToken}
+        onInstead={methods.length ? () => setEnrolling(false) : null}
+      />
+    );
+  return (
+    <SecondFactorCode
+      pending={pending}
+      methods={methods}
+      onEnrol={pending.enrollmentRequired ? () => setEnrolling(true) : null}
+    />
+  );
+}
+
+/** Enrolment a login requires: the authenticator app's QR code and secret, a first code
+ * to confirm it, the recovery codes once; then the user is logged in. */
+function Enrolment({ mfaToken, onInstead }: { mfaToken: string; onInstead: (() => void) | null }) {
+  const { t, logIn } = usePortal();
+  const [enrollment, setEnrollment] = useState<Enrollment | null>(null);
+  const [done, setDone] = useState<{ codes: string[]; accessToken: string | null } | null>(null);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [, enroll] = useMutation(EnrollTotpDocument);
+  const started = useRef(false);
+
+  useEffect(() => {
+    // Once: a second enrolment would replace the secret the page shows.
+    if (started.current) return;
+    started.current = true;
+    (async () => {
+      const result = await enroll({ input: { mfaToken } });
+      const answer = result.data?.enrollTotp;
+      if (!answer) setRefusal(refusalOf(result.error, t.error));
+      else if (answer.__typename === "TotpEnrollment") setEnrollment(answer);
+      else setRefusal(answer);
+    })();
+  }, [enroll, mfaToken, t.error]);
+
+  return (
+    <section className="card narrow" aria-labelledby="enrolment-title">
+      <h1 id="enrolment-title">{t.enrollStart}</h1>
+      {done ? (
+        <RecoveryCodeList
+          codes={done.codes}
+          Heading="h2"
+          onDone={() => (done.accessToken ? logIn(done.accessToken) : setDone(null))}
+        />
+      ) : (
+        <>
+          <p>{t.enrollmentRequired}</p>
+          <FormError message={refusal?.message ?? null} />
+          {enrollment ? (
+            <Confirm
+              enrollment={enrollment}
+              mfaToken={mfaToken}
+              onConfirmed={(codes, accessToken) => setDone({ codes, accessToken })}
+            />
+          ) : refusal ? null : (
+            <p>{t.loading}</p>
+          )}
+          {onInstead ? (
+            <p>
+              <button type="button" className="link" onClick={onInstead}>
+                {t.method_EMAIL_CODE}
+              </button>
+            </p>
+          ) : null}
+        </>
+      )}
+    </section>
+  );
+}
+
+function SecondFactorCode({
+  pending,
+  methods,
+  onEnrol,
+}: {
+  pending: Pending;
+  methods: SecondFactorMethod[];
+  onEnrol: (() => void) | null;
+}) {
+  const { t, logIn } = usePortal();
   const [method, setMethod] = useState<SecondFactorMethod>(methods[0] ?? "TOTP");
   const [code, setCode] = useState("");
   const [refusal, setRefusal] = useState<Refusal | null>(null);
@@ -301,13 +388,6 @@ export function SecondFactor({ pending }: { pending: Pending }) {
     else setSent(true);
   }
 
-  if (pending.enrollmentRequired && methods.length === 0)
-    return (
-      <section className="card narrow">
-        <h1>{t.secondFactor}</h1>
-        <p role="alert">{t.enrollmentRequired}</p>
-      </section>
-    );
   return (
     <section className="card narrow" aria-labelledby="second-factor-title">
       <h1 id="second-factor-title">{t.secondFactor}</h1>
@@ -351,6 +431,13 @@ export function SecondFactor({ pending }: { pending: Pending }) {
         <FormError message={refusalAt(refusal, null, fields)} />
         <button type="submit">{t.confirm}</button>
       </form>
+      {onEnrol ? (
+        <p>
+          <button type="button" className="link" onClick={onEnrol}>
+            {t.enrollStart}
+          </button>
+        </p>
+      ) : null}
     </section>
   );
 }

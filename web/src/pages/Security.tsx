@@ -15,9 +15,9 @@ const SecurityDocument = graphql(`
   }
 `);
 
-const EnrollTotpDocument = graphql(`
-  mutation EnrollTotp {
-    enrollTotp(input: {}) {
+export const EnrollTotpDocument = graphql(`
+  mutation EnrollTotp($input: EnrollTotpInput!) {
+    enrollTotp(input: $input) {
       __typename
       ... on TotpEnrollment { secret uri }
       ... on Error { code message field }
@@ -29,7 +29,7 @@ const ConfirmTotpDocument = graphql(`
   mutation ConfirmTotp($input: ConfirmTotpInput!) {
     confirmTotp(input: $input) {
       __typename
-      ... on TotpConfirmed { recoveryCodes }
+      ... on TotpConfirmed { recoveryCodes session { accessToken } }
       ... on Error { code message field }
     }
   }
@@ -118,7 +118,7 @@ export function SecurityPage() {
   );
 }
 
-interface Enrollment {
+export interface Enrollment {
   secret: string;
   uri: string;
 }
@@ -136,7 +136,7 @@ function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => 
   async function start() {
     setRefusal(null);
     setDone(null);
-    const result = await enroll({});
+    const result = await enroll({ input: {} });
     const answer = result.data?.enrollTotp;
     if (!answer) setRefusal(failed(result.error, t.error));
     else if (answer.__typename === "TotpEnrollment") setEnrollment(answer);
@@ -200,12 +200,17 @@ function TwoFactor({ enabled, onChanged }: { enabled: boolean; onChanged: () => 
   );
 }
 
-function Confirm({
+/** The QR code and the secret of a started enrolment, confirmed with a first code; with
+ * the `mfaToken` of a login that requires enrolment, confirming also ends that login
+ * (`onConfirmed` gets its access token). */
+export function Confirm({
   enrollment,
+  mfaToken,
   onConfirmed,
 }: {
   enrollment: Enrollment;
-  onConfirmed: (codes: string[]) => void;
+  mfaToken?: string;
+  onConfirmed: (codes: string[], accessToken: string | null) => void;
 }) {
   const { t } = usePortal();
   const [code, setCode] = useState("");
@@ -216,10 +221,11 @@ function Confirm({
   async function submit(event: FormEvent) {
     event.preventDefault();
     setRefusal(null);
-    const result = await confirm({ input: { code: code.trim() } });
+    const result = await confirm({ input: { code: code.trim(), mfaToken } });
     const answer = result.data?.confirmTotp;
     if (!answer) setRefusal({ message: result.error?.graphQLErrors[0]?.message ?? t.error, field: "code" });
-    else if (answer.__typename === "TotpConfirmed") onConfirmed(answer.recoveryCodes);
+    else if (answer.__typename === "TotpConfirmed")
+      onConfirmed(answer.recoveryCodes, answer.session?.accessToken ?? null);
     else setRefusal({ message: answer.message, field: answer.field ?? "code" });
   }
 
@@ -248,16 +254,25 @@ function Confirm({
   );
 }
 
-function RecoveryCodeList({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+/** The recovery codes, shown once; `Heading` the level they sit at on their page. */
+export function RecoveryCodeList({
+  codes,
+  onDone,
+  Heading = "h3",
+}: {
+  codes: string[];
+  onDone: () => void;
+  Heading?: "h2" | "h3";
+}) {
   const { t } = usePortal();
   const title = useRef<HTMLHeadingElement>(null);
   // Shown in place of the form: screen readers start reading at the codes.
   useEffect(() => title.current?.focus(), []);
   return (
     <div role="region" aria-labelledby="recovery-title">
-      <h3 id="recovery-title" ref={title} tabIndex={-1}>
+      <Heading id="recovery-title" ref={title} tabIndex={-1}>
         {t.recoveryCodes}
-      </h3>
+      </Heading>
       <p>{t.recoveryCodesOnce}</p>
       <ul className="codes">
         {codes.map((code) => (
