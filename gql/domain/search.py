@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from db import models
 
@@ -24,12 +25,14 @@ def search_pattern(text: str) -> str:
 
 def pattern_matches(pattern: Any, columns: Sequence[Any]) -> Any:
     """Rows one of whose `columns` matches `pattern` in any case: a `search_pattern`,
-    or a statement parameter holding one (query plans); no columns: no rows."""
+    or a statement parameter holding one (query plans); no columns: no rows.
+
+    `ILIKE` folds case as `lower()` does (the database's ctype) and, unlike
+    `lower(column) LIKE ...`, is served by the columns' trigram indexes
+    (db/base.py trigram_index)."""
     if not columns:
         return sa.false()
-    return sa.or_(
-        *(sa.func.lower(column).like(sa.func.lower(pattern), escape="/") for column in columns)
-    )
+    return sa.or_(*(column.ilike(pattern, escape="/") for column in columns))
 
 
 def text_matches(text: str, columns: Sequence[Any]) -> Any:
@@ -58,5 +61,9 @@ def portal_user_pattern_matches(
     own = pattern_matches(pattern, user_columns)
     if not contact_columns:
         return own
+    # The matching contacts as an array computed once, not `IN (subquery)`: then both
+    # halves of the OR are index conditions (the login email's trigram index, the
+    # contact's) and the users are found by a bitmap OR instead of a scan.
     of_contact = sa.select(contact.id).where(pattern_matches(pattern, contact_columns))
-    return sa.or_(own, user.contact_id.in_(of_contact))
+    found = sa.func.array(of_contact.scalar_subquery(), type_=postgresql.ARRAY(sa.Uuid))
+    return sa.or_(own, user.contact_id == sa.any_(found))
