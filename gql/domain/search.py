@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from db import models
 
@@ -61,9 +60,8 @@ def portal_user_pattern_matches(
     own = pattern_matches(pattern, user_columns)
     if not contact_columns:
         return own
-    # The matching contacts as an array computed once, not `IN (subquery)`: then both
-    # halves of the OR are index conditions (the login email's trigram index, the
-    # contact's) and the users are found by a bitmap OR instead of a scan.
+    # `IN (subquery)`, found once (a hashed subplan, reading the contacts' trigram
+    # indexes when the text is selective): the users stay in their list's index order,
+    # so a page of a frequent text stops after its rows.
     of_contact = sa.select(contact.id).where(pattern_matches(pattern, contact_columns))
-    found = sa.func.array(of_contact.scalar_subquery(), type_=postgresql.ARRAY(sa.Uuid))
-    return sa.or_(own, user.contact_id == sa.any_(found))
+    return sa.or_(own, user.contact_id.in_(of_contact))
