@@ -49,6 +49,17 @@ def enum_column(enum_type: type[enum.Enum]) -> sa.Enum:
     )
 
 
+def trigram_index(table: str, column: str) -> sa.Index:
+    """A GIN index of pg_trgm on `column`, which serves `column ILIKE '%part%'`: what a
+    free-text search matches (gql/domain/search.py)."""
+    return sa.Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    )
+
+
 class Identified:
     """UUID primary key and creation/update timestamps."""
 

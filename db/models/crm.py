@@ -12,7 +12,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.base import Base, MeterValue, TenantOwned, enum_column
+from db.base import Base, MeterValue, TenantOwned, enum_column, trigram_index
 from db.models.enums import (
     Commodity,
     ContractStatus,
@@ -63,6 +63,11 @@ class Contact(TenantOwned, Base):
         sa.Index("ix_contact_organization_id_email", "organization_id", "email"),
         sa.UniqueConstraint("organization_id", "customer_number"),
         sa.CheckConstraint("email = lower(email)", name="email_lower"),
+        # What contacts(search:) matches (gql/schema/crm.py CONTACT_SEARCH).
+        *(
+            trigram_index("contact", column)
+            for column in ("last_name", "first_name", "company_name", "email", "customer_number")
+        ),
     )
 
     # The name the portal shows, for a row in Python and as SQL (query plans, lists):

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, TenantOwned, enum_column
+from db.base import Base, TenantOwned, enum_column, trigram_index
 from db.models.enums import AssignmentStatus, RegistrationStatus
 
 
@@ -39,6 +39,7 @@ class PortalUser(TenantOwned, Base):
     __table_args__ = (
         sa.UniqueConstraint("portal_id", "email"),
         sa.Index("ix_portal_user_portal_id_created_at", "portal_id", "created_at", "id"),
+        trigram_index("portal_user", "email"),  # what portalUsers' search matches
         sa.CheckConstraint("email = lower(email)", name="email_lower"),
         sa.CheckConstraint("language IN ('de', 'en')", name="language"),
         sa.CheckConstraint(

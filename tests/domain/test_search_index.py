@@ -1,0 +1,173 @@
+"""A staff search reads what it finds through the trigram indexes of the searched
+columns (db/base.py trigram_index), and `ILIKE` folds case exactly as `lower()` did.
+
+The plans are asserted, not timings: with ten thousand rows (in the test's
+transaction) and fresh statistics, a selective search is a Bitmap Index Scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import models
+from gql.domain.search import contact_matches, pattern_matches, portal_user_matches, search_pattern
+
+CONTACT = models.Contact
+USER = models.PortalUser
+CONTACT_COLUMNS = (
+    CONTACT.last_name,
+    CONTACT.first_name,
+    CONTACT.company_name,
+    CONTACT.email,
+    CONTACT.customer_number,
+)
+ROWS = 10000
+
+
+async def _many_rows(session: AsyncSession) -> None:
+    """ROWS contacts and their portal users in the demo's first portal, all alike but
+    for a number, then ANALYZE so the planner knows how few a search finds."""
+    organization_id, portal_id, group_id = (
+        await session.execute(
+            sa.select(models.Portal.organization_id, USER.portal_id, USER.permission_group_id)
+            .join(USER, USER.portal_id == models.Portal.id)
+            .limit(1)
+        )
+    ).one()
+    n = sa.func.generate_series(1, ROWS).column_valued("n")
+    number = sa.func.lpad(sa.cast(n, sa.Text), 5, "0")
+    await session.execute(
+        sa.insert(CONTACT).from_select(
+            [
+                "id",
+                "organization_id",
+                "last_name",
+                "first_name",
+                "email",
+                "customer_number",
+                "country",
+                "marketing_consent",
+            ],
+            sa.select(
+                sa.func.gen_random_uuid(),
+                sa.literal(organization_id),
+                sa.literal("Massenkunde"),
+                "Vorname" + number,
+                "masse" + number + "@example.org",
+                "MK-" + number,
+                sa.literal("DE"),
+                sa.false(),
+            ),
+        )
+    )
+    # Each contact's login: login00001@..., assigned to MK-00001.
+    await session.execute(
+        sa.insert(USER).from_select(
+            [
+                "id",
+                "organization_id",
+                "portal_id",
+                "email",
+                "language",
+                "registration_status",
+                "assignment_status",
+                "contact_id",
+                "permission_group_id",
+            ],
+            sa.select(
+                sa.func.gen_random_uuid(),
+                sa.literal(organization_id),
+                sa.literal(portal_id),
+                "login" + sa.func.substr(CONTACT.customer_number, 4) + "@example.org",
+                sa.literal("de"),
+                sa.literal("ACTIVE"),
+                sa.literal("ASSIGNED"),
+                CONTACT.id,
+                sa.literal(group_id),
+            ).where(CONTACT.customer_number.like("MK-%")),
+        )
+    )
+    # Into the indexes proper what VACUUM would move there from their pending lists (GIN
+    # queues new rows; VACUUM cannot run in the test's transaction).
+    await session.execute(
+        sa.text(
+            "SELECT gin_clean_pending_list(indexrelid) FROM pg_index"
+            " JOIN pg_class ON pg_class.oid = indexrelid WHERE relname LIKE '%\\_trgm'"
+        )
+    )
+    await session.execute(sa.text("ANALYZE contact, portal_user"))
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+async def _index_scans(session: AsyncSession, statement: sa.Select[Any]) -> set[str]:
+    """The indexes the plan of `statement` reads by a Bitmap Index Scan."""
+    sql = statement.compile(session.bind, compile_kwargs={"literal_binds": True})
+    explained = await session.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"))
+    (plan,) = explained.scalar_one()
+    return {
+        node["Index Name"]
+        for node in _nodes(plan["Plan"])
+        if node["Node Type"] == "Bitmap Index Scan"
+    }
+
+
+async def test_a_contact_search_reads_the_trigram_indexes(session: AsyncSession) -> None:
+    await _many_rows(session)
+    condition = contact_matches("mk-01234", CONTACT_COLUMNS)
+    statement = sa.select(CONTACT.id).where(condition)
+    assert await _index_scans(session, statement) == {
+        f"ix_contact_{column.key}_trgm" for column in CONTACT_COLUMNS
+    }
+    found = await session.scalars(sa.select(CONTACT.customer_number).where(condition))
+    assert found.all() == ["MK-01234"]
+
+
+async def test_a_portal_user_search_finds_its_contacts_by_their_indexes(
+    session: AsyncSession,
+) -> None:
+    """The contacts a portal-user search matches are found once, through their trigram
+    indexes; the users themselves stay in their list's order (an `IN`, not an index OR:
+    a frequent text then stops after a page instead of sorting all it finds)."""
+    await _many_rows(session)
+    condition = portal_user_matches("mk-01234", [USER.email], CONTACT_COLUMNS)
+    statement = sa.select(USER.id).where(condition)
+    scans = await _index_scans(session, statement)
+    assert {f"ix_contact_{column.key}_trgm" for column in CONTACT_COLUMNS} <= scans
+    emails = await session.scalars(sa.select(USER.email).where(condition))
+    assert emails.all() == ["login01234@example.org"]
+    by_login = portal_user_matches("LOGIN01234", [USER.email], CONTACT_COLUMNS)
+    emails = await session.scalars(sa.select(USER.email).where(by_login))
+    assert emails.all() == ["login01234@example.org"]
+
+
+async def test_ilike_folds_case_as_lower_did(session: AsyncSession) -> None:
+    """Umlauts included: whatever `lower()` folds under the database's ctype (the
+    former match), `ILIKE` folds the same, and `müller` finds `Müller`."""
+    names = ["Müller", "MÜLLER", "müller", "Mueller", "MULLER", "Straße", "STRASSE", "Ärger"]
+    organization_id = await session.scalar(sa.select(models.Organization.id).limit(1))
+    session.add_all(
+        CONTACT(organization_id=organization_id, last_name=name, customer_number=f"UML-{i}")
+        for i, name in enumerate(names)
+    )
+    await session.flush()
+    mine = CONTACT.customer_number.like("UML-%")
+    for text in ("müller", "MÜLLER", "Müller", "mul", "straße", "STRASSE", "ärger", "ÄRGER"):
+        pattern = search_pattern(text)
+        former = sa.func.lower(CONTACT.last_name).like(sa.func.lower(pattern), escape="/")
+        before = await session.scalars(sa.select(CONTACT.last_name).where(mine, former))
+        now = await session.scalars(
+            sa.select(CONTACT.last_name).where(mine, pattern_matches(pattern, [CONTACT.last_name]))
+        )
+        assert sorted(map(str, now.all())) == sorted(map(str, before.all())), text
+    found = await session.scalars(
+        sa.select(CONTACT.last_name).where(mine, contact_matches("müller", [CONTACT.last_name]))
+    )
+    assert {"Müller", "müller"} <= set(found.all())
