@@ -47,6 +47,19 @@ else:
         name="ConsumptionInterval",
     )
 
+# The arguments of a series per month or year (`consumption`, `costs`).
+IntervalArgument = Annotated[
+    ConsumptionInterval, strawberry.argument(description="MONTH (default) or YEAR.")
+]
+FromArgument = Annotated[
+    date | None,
+    strawberry.argument(name="from", description="From the month or year holding this day."),
+]
+ToArgument = Annotated[
+    date | None,
+    strawberry.argument(name="to", description="Until the month or year holding this day."),
+]
+
 
 @strawberry.type(description="The consumption of a register in one month or year.")
 class Consumption:

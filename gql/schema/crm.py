@@ -334,20 +334,9 @@ class Contract(RowNode):
     async def costs(
         self,
         info: Info,
-        interval: Annotated[
-            billing.ConsumptionInterval,
-            strawberry.argument(description="MONTH (default) or YEAR."),
-        ] = billing.ConsumptionInterval.MONTH,
-        since: Annotated[
-            date | None,
-            strawberry.argument(
-                name="from", description="From the month or year holding this day."
-            ),
-        ] = None,
-        until: Annotated[
-            date | None,
-            strawberry.argument(name="to", description="Until the month or year holding this day."),
-        ] = None,
+        interval: billing.IntervalArgument = billing.ConsumptionInterval.MONTH,
+        since: billing.FromArgument = None,
+        until: billing.ToArgument = None,
     ) -> list[billing.CostPeriod] | None:
         return await billing.contract_costs(info, row_of(self), interval, since, until)
 
@@ -507,20 +496,9 @@ class MeterRegister(RowNode):
     async def consumption(
         self,
         info: Info,
-        interval: Annotated[
-            billing.ConsumptionInterval,
-            strawberry.argument(description="MONTH (default) or YEAR."),
-        ] = billing.ConsumptionInterval.MONTH,
-        since: Annotated[
-            date | None,
-            strawberry.argument(
-                name="from", description="From the month or year holding this day."
-            ),
-        ] = None,
-        until: Annotated[
-            date | None,
-            strawberry.argument(name="to", description="Until the month or year holding this day."),
-        ] = None,
+        interval: billing.IntervalArgument = billing.ConsumptionInterval.MONTH,
+        since: billing.FromArgument = None,
+        until: billing.ToArgument = None,
     ) -> list[billing.Consumption] | None:
         return await billing.register_consumption(info, row_of(self), interval, since, until)
 
