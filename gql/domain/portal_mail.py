@@ -11,9 +11,10 @@ link points at one of the portal's pages, below its `pages_url` setting (`page_l
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 import structlog
@@ -174,6 +175,14 @@ def page_link(portal: models.Portal, page: str, token: str | None = None) -> str
     with the mail's token, if it has one: the one place every mail link is made."""
     address = f"{pages_url(portal)}/{page}"
     return f"{address}?{urlencode({'token': token})}" if token is not None else address
+
+
+def row_page_link(portal: models.Portal, page: str, type_name: str, row_id: object) -> str:
+    """The address of the page that shows one row (`processes/<id>`): the id is the row's
+    GraphQL ID (Relay's global ID, base64 of `Type:id`, which the page asks `node` for),
+    quoted because base64 may hold `/` and `+`."""
+    global_id = base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
+    return page_link(portal, f"{page}/{quote(global_id, safe='')}")
 
 
 def link(portal: models.Portal, kind: EmailTemplateKind, token: str) -> str:

@@ -241,7 +241,7 @@ async def _tell_customers(
                 "done_on": step.done_at.date().isoformat() if step.done_at else "",
             },
             "next_step": {"title": following.title if following else ""},
-            "process_link": portal_mail.page_link(portal, f"processes/{process.id}"),
+            "process_link": portal_mail.row_page_link(portal, "processes", "Process", process.id),
         }
 
     await db.flush()  # the step's new state is what the scope sees

@@ -8,6 +8,7 @@ import re
 import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pyotp
@@ -23,7 +24,9 @@ from tests.browser.portal_helpers import (
     log_in,
     login,
     new_context,
+    readme_logins,
     serious_violations,
+    wait_for_mail,
 )
 
 
@@ -357,3 +360,65 @@ def test_a_reading_whose_answer_was_lost_is_stored_once_when_sent_again(
     assert isinstance(node, dict)
     values = [Decimal(edge["node"]["value"]) for edge in node["readings"]["edges"]]
     assert values.count(Decimal(value)) == 1
+
+
+def test_the_mail_of_a_done_step_links_to_the_process_page(
+    browser: Browser, portal_server: Server, screenshots: Path
+) -> None:
+    """Staff mark a step of Anna's meter change done; the mail's link, opened logged out,
+    shows the process after her login, the step done and the next one current; the list
+    of her processes links to it; another customer following the link sees nothing."""
+    admin = next(each for each in readme_logins() if each.role == "ADMIN")
+    mine = api(
+        portal_server,
+        login(portal_server, ANNA),
+        "{ viewer { contact { processes { id title steps { id title status } } } } }",
+    )
+    viewer = mine["viewer"]
+    assert isinstance(viewer, dict)
+    [process] = [p for p in viewer["contact"]["processes"] if p["title"] == "Zählerwechsel Strom"]
+    step = next(s for s in process["steps"] if s["status"] == "IN_PROGRESS")
+    done = api(
+        portal_server,
+        login(portal_server, admin),
+        """mutation($input: UpdateProcessStepInput!) { updateProcessStep(input: $input) {
+          __typename } }""",
+        input={"stepId": step["id"], "status": "DONE"},
+    )
+    assert done == {"updateProcessStep": {"__typename": "ProcessStepPayload"}}
+    link = wait_for_mail(portal_server, ANNA.email, r"https://\S+/portal/processes/\S+").group(0)
+    path = urlsplit(link).path
+
+    context = new_context(browser, portal_server, bypass_csp=True)
+    page = context.new_page()
+    page.goto(path)
+    page.get_by_label("E-Mail-Adresse").fill(ANNA.email)
+    page.get_by_label("Passwort").fill(ANNA.password)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", name="Zählerwechsel Strom", level=1)).to_be_visible()
+    steps = page.get_by_role("listitem")
+    expect(steps.filter(has_text=str(step["title"]))).to_contain_text("Abgeschlossen")
+    current = page.locator("li[aria-current=step]")
+    expect(current).to_have_count(1)
+    following = process["steps"][process["steps"].index(step) + 1]
+    expect(current).to_contain_text(str(following["title"]))
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=screenshots / "process.png", full_page=True)
+    assert serious_violations(page) == []
+
+    page.get_by_role("link", name="Alle Vorgänge").click()
+    expect(page.get_by_role("heading", name="Vorgänge", level=1)).to_be_visible()
+    page.get_by_role("link", name="Zählerwechsel Strom").click()
+    expect(page.get_by_role("heading", name="Zählerwechsel Strom", level=1)).to_be_visible()
+    assert urlsplit(page.url).path == path
+    context.close()
+
+    context = new_context(browser, portal_server)
+    page = context.new_page()
+    page.goto(path)
+    page.get_by_label("E-Mail-Adresse").fill(JONAS.email)
+    page.get_by_label("Passwort").fill(JONAS.password)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("alert")).to_have_text("Nicht gefunden.")
+    assert "Zählerwechsel" not in page.content()
+    context.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -265,7 +266,8 @@ async def test_a_shared_step_done_tells_the_customer_by_mail_in_her_language(
     assert mail.status is models.EmailStatus.PENDING
     assert mail.subject == "Zählerwechsel Strom: Zählerwechsel vor Ort erledigt"
     assert "Als Nächstes: Schlussablesung und Abrechnung." in mail.body_text
-    assert f"/processes/{PROCESS_ID}" in mail.body_text
+    # The link names the process by its GraphQL ID, which the page asks `node` for.
+    assert f"/processes/{quote(PROCESS, safe='')}" in mail.body_text
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import { HomePage } from "./pages/Home";
 import { LoginPage } from "./pages/Login";
 import { MyDataPage } from "./pages/MyData";
 import { ChangesPage } from "./pages/Changes";
+import { ProcessesPage, ProcessPage } from "./pages/Processes";
 import { SecurityPage } from "./pages/Security";
 import {
   PortalContext,
@@ -182,6 +183,7 @@ function Layout() {
           <NavLink to="/documents">{t.documents}</NavLink>
           <NavLink to="/my-data">{t.myData}</NavLink>
           <NavLink to="/changes">{t.changes}</NavLink>
+          <NavLink to="/processes">{t.processes}</NavLink>
           <NavLink to="/security">{t.security}</NavLink>
         </nav>
       ) : null}
@@ -195,6 +197,8 @@ function Layout() {
             <Route path="/documents" element={<DocumentsPage />} />
             <Route path="/my-data" element={<MyDataPage />} />
             <Route path="/changes" element={<ChangesPage />} />
+            <Route path="/processes" element={<ProcessesPage />} />
+            <Route path="/processes/:id" element={<ProcessPage />} />
             <Route path="/security" element={<SecurityPage />} />
             <Route path="/login/*" element={<Navigate to="/" replace />} />
             <Route path="*" element={<p>{t.notFound}</p>} />
