@@ -664,7 +664,7 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 "Summe netto: {{ offer.total_net }} EUR\n"
                 "Summe brutto: {{ offer.total_gross }} EUR\n\n"
                 "Das Angebot gilt bis zum {{ offer.valid_until }}. Sie können es im"
-                " {{ portal.name }} annehmen oder ablehnen: {{ login_link }}\n\n"
+                " {{ portal.name }} annehmen oder ablehnen: {{ offers_link }}\n\n"
                 "Freundliche Grüße\nIhr Team vom {{ portal.name }}\n"
             ),
             _layout(
@@ -676,7 +676,7 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 "<p>Summe netto: {{ offer.total_net }} EUR<br>"
                 "Summe brutto: {{ offer.total_gross }} EUR</p>"
                 "<p>Das Angebot gilt bis zum {{ offer.valid_until }}. Sie können es im"
-                ' {{ portal.name }} <a href="{{ login_link }}">annehmen oder ablehnen</a>.</p>'
+                ' {{ portal.name }} <a href="{{ offers_link }}">annehmen oder ablehnen</a>.</p>'
                 "<p>Freundliche Grüße<br>Ihr Team vom {{ portal.name }}</p>"
             ),
         ),
@@ -690,7 +690,7 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 "Total net: {{ offer.total_net }} EUR\n"
                 "Total gross: {{ offer.total_gross }} EUR\n\n"
                 "The offer is valid until {{ offer.valid_until }}. Accept or decline it in"
-                " {{ portal.name }}: {{ login_link }}\n\n"
+                " {{ portal.name }}: {{ offers_link }}\n\n"
                 "Kind regards\nThe {{ portal.name }} team\n"
             ),
             _layout(
@@ -702,7 +702,7 @@ DEFAULT_EMAILS: dict[EmailTemplateKind, dict[str, tuple[str, str, str]]] = {
                 "<p>Total net: {{ offer.total_net }} EUR<br>"
                 "Total gross: {{ offer.total_gross }} EUR</p>"
                 "<p>The offer is valid until {{ offer.valid_until }}."
-                ' <a href="{{ login_link }}">Accept or decline it</a> in {{ portal.name }}.</p>'
+                ' <a href="{{ offers_link }}">Accept or decline it</a> in {{ portal.name }}.</p>'
                 "<p>Kind regards<br>The {{ portal.name }} team</p>"
             ),
         ),

@@ -94,3 +94,49 @@ async def test_existing_portals_get_the_new_templates_in_their_languages(
             await connection.execute(sa.text("DROP SCHEMA public CASCADE"))
             await connection.execute(sa.text("CREATE SCHEMA public"))
         await engine.dispose()
+
+
+async def test_the_offer_mails_link_to_the_offers_page_after_0018(
+    scratch_database_url: str,
+) -> None:
+    """0018 renames `login_link` to `offers_link` in every NEW_OFFER template, the
+    defaults and one staff edited; the downgrade renames it back."""
+    url = scratch_database_url
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(url, pool_size=1)
+    texts = sa.text(
+        "SELECT portal_id, language, body_text, body_html FROM email_template"
+        " WHERE kind = 'NEW_OFFER'"
+    )
+    edited = "Ihr Angebot wartet: {{ login_link }}"
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await demo.load_demo(session, lambda password: hash_password(password, "test"))
+        await asyncio.to_thread(migrate.downgrade, url, "0017")
+        async with engine.begin() as connection:
+            rows = (await connection.execute(texts)).all()
+            assert rows
+            for row in rows:
+                assert "{{ login_link }}" in row.body_text
+                assert "offers_link" not in row.body_text + row.body_html
+            mine = rows[0]
+            await connection.execute(
+                sa.text(
+                    "UPDATE email_template SET body_text = :text WHERE kind = 'NEW_OFFER'"
+                    " AND portal_id = :portal AND language = :language"
+                ).bindparams(text=edited, portal=mine.portal_id, language=mine.language)
+            )
+        await asyncio.to_thread(migrate.upgrade, url)
+        async with engine.connect() as connection:
+            after = {(r.portal_id, r.language): r for r in await connection.execute(texts)}
+        assert after[mine.portal_id, mine.language].body_text == (
+            "Ihr Angebot wartet: {{ offers_link }}"
+        )
+        for row in after.values():
+            assert "{{ offers_link }}" in row.body_text
+            assert "login_link" not in row.body_text + row.body_html
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            await connection.execute(sa.text("CREATE SCHEMA public"))
+        await engine.dispose()

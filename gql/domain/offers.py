@@ -246,7 +246,10 @@ async def create(
         grant=Grant.ORDER_READ,
         kind=EmailTemplateKind.NEW_OFFER,
         sender=sender,
-        values=lambda portal: {"offer": offer, "login_link": portal_mail.login_link(portal)},
+        values=lambda portal: {
+            "offer": offer,
+            "offers_link": portal_mail.page_link(portal, portal_mail.OFFERS_PAGE),
+        },
     )
     return order
 

@@ -41,6 +41,9 @@ PATH_OF_KIND = {
     EmailTemplateKind.PASSWORD_RESET: "reset-password",
     EmailTemplateKind.EMAIL_CHANGE: "confirm-email",
 }
+# The portal's page of offers, orders and change requests (the reference portal's
+# `/changes`), where a customer answers an offer.
+OFFERS_PAGE = "changes"
 # The values of its own a kind gets besides its link (the sender passes them).
 VALUES_OF_KIND: dict[EmailTemplateKind, tuple[str, ...]] = {
     EmailTemplateKind.LOGIN_CODE: ("login_code", "minutes"),
@@ -125,7 +128,8 @@ KIND_SAMPLES: dict[EmailTemplateKind, dict[str, Any]] = {
             "total_gross": "285.60",
             "valid_until": "2026-12-31",
         },
-        "login_link": f"{_SAMPLE_PORTAL_URL}/login",
+        # The page where the customer answers it (after logging in, if she is not).
+        "offers_link": f"{_SAMPLE_PORTAL_URL}/{OFFERS_PAGE}",
     },
 }
 

@@ -137,7 +137,7 @@ def test_the_documented_variables_of_the_new_kinds() -> None:
         "offer.total_net",
         "offer.total_gross",
         "offer.valid_until",
-        "login_link",
+        "offers_link",
     ]
 
 
@@ -204,8 +204,9 @@ async def test_a_broken_template_is_refused(
         ("ACCOUNT_DELETED", "{{ new_email }}", "bodyText"),
         ("STAFF_NOTIFICATION", "{{ staff.name }} {{ change.summary }} {{ customer.name }}", None),
         ("STAFF_NOTIFICATION", "{{ change.reason }}", "bodyText"),
-        ("NEW_OFFER", "{{ offer.number }} {{ offer.valid_until }} {{ login_link }}", None),
+        ("NEW_OFFER", "{{ offer.number }} {{ offer.valid_until }} {{ offers_link }}", None),
         ("NEW_OFFER", "{{ offer.total }}", "bodyText"),
+        ("NEW_OFFER", "{{ login_link }}", "bodyText"),
     ],
 )
 async def test_the_identity_mails_are_edited_with_their_own_variables(

@@ -112,6 +112,9 @@ async def test_an_agent_makes_an_offer_numbered_audited_and_mailed(
     assert sent.subject == f"Ihr Angebot {order['number']}: Zählerwechsel auf Smart Meter"
     assert "2 Stk Zählerwechsel: 240.00 EUR + 19 %" in sent.body_text
     assert "285.60 EUR" in sent.body_text
+    # Its link opens the portal's page where offers are answered (login first).
+    assert re.search(r"https://\S+/portal/changes\n", sent.body_text)
+    assert re.search(r'href="https://\S+/portal/changes"', sent.body_html)
     # The customer sees it with its lines; another customer and another organization not.
     seen, _ = await gql(ORDER, "customer", id=order["id"])
     assert seen == {"node": {"number": order["number"], "lineItems": [{"name": "Zählerwechsel"}]}}
