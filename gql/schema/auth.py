@@ -224,9 +224,11 @@ else:
 @strawberry.input(description="The login page's portal and the address someone entered.")
 class LoginOptionsInput:
     portal_id: relay.GlobalID = strawberry.field(description="The portal.")
-    email: EmailAddress = strawberry.field(
-        description="The address entered; checked, but the answer does not depend on whether"
-        " it has an account."
+    email: EmailAddress | None = strawberry.field(
+        default=None,
+        description="Optional: the address entered, checked when given; the answer is the"
+        " same with or without it and does not depend on whether it has an account, so a"
+        " login page may ask before anything is typed.",
     )
 
 

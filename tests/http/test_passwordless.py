@@ -304,8 +304,9 @@ async def test_the_portals_second_factor_policy_applies_after_a_code(
 # --- What the login page offers -------------------------------------------------------------
 
 
-async def options(client: httpx.AsyncClient, portal: str, email: str) -> Any:
-    body = (await post(client, OPTIONS, input={"portalId": portal, "email": email})).json()
+async def options(client: httpx.AsyncClient, portal: str, email: str | None) -> Any:
+    given = {"email": email} if email is not None else {}
+    body = (await post(client, OPTIONS, input={"portalId": portal, **given})).json()
     assert "errors" not in body, body
     return body["data"]["loginOptions"]
 
@@ -314,11 +315,18 @@ async def test_login_options_are_the_same_for_every_address(client: httpx.AsyncC
     # The demo customer portal also offers its local OpenID provider.
     demo = [{"slug": "demo", "name": "Demo-Login"}]
     expected = {"methods": ["PASSWORD", "EMAIL_CODE"], "providers": demo}
-    for email in (ANNA, "niemand@example.org", "neu.interessent@example.org"):
+    for email in (ANNA, "niemand@example.org", "neu.interessent@example.org", None):
         assert await options(client, PORTAL, email) == expected
     only_password = {"methods": ["PASSWORD"], "providers": []}
     assert await options(client, NACHBAR, "lena.fischer@example.org") == only_password
     assert await options(client, NACHBAR, "niemand@example.org") == only_password
+    assert await options(client, NACHBAR, None) == only_password
+
+
+async def test_an_address_given_to_login_options_is_checked(client: httpx.AsyncClient) -> None:
+    body = (await post(client, OPTIONS, input={"portalId": PORTAL, "email": "keine"})).json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["field"] == "email"
 
 
 async def test_login_options_follow_the_portals_setting_and_need_an_active_portal(

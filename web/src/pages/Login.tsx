@@ -77,7 +77,6 @@ const StartSsoDocument = graphql(`
 // The state of a started identity-provider login, kept in this tab for its return
 // (SsoReturnPage completes only a return that carries the same one).
 export const SSO_STATE = "portal.ssoState";
-const LOOKS_LIKE_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export interface Pending {
   mfaToken: string;
@@ -104,8 +103,7 @@ export function LoginPage() {
   // The ways in are the portal's, the same for every address (loginOptions).
   const [options] = useQuery({
     query: LoginOptionsDocument,
-    variables: { input: { portalId: portal.id, email: email.trim() } },
-    pause: !LOOKS_LIKE_EMAIL.test(email.trim()),
+    variables: { input: { portalId: portal.id } },
     requestPolicy: "cache-first",
   });
   const codeOffered = options.data?.loginOptions?.methods.includes("EMAIL_CODE") ?? false;
