@@ -176,7 +176,7 @@ def test_the_generated_schema_is_the_compilers_claim() -> None:
     sdl = plannable_sdl()
     for line in ("displayName", "readings(", "registers", "payments(", "documents"):
         assert line in sdl, line
-    assert "downloadUrl" not in sdl  # signed per request: the executor's
+    assert "downloadUrl" in sdl  # signed after the statement (gql/resolvers/computed.py)
 
 
 NODE = """
