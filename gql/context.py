@@ -141,7 +141,8 @@ class Context:
         )
         if own is not None or portal is not None:
             read = sa.select(*(sa.null() if sql is None else sql for sql in (own, portal)))
-            own, portal = (await self.execute(read)).one()
+            row: Any = (await self.execute(read)).one()
+            own, portal = row[0], row[1]
         return portal_texts.message_language(own, self.accept_language, portal)
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:

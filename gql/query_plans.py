@@ -1196,13 +1196,17 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     compiler = _Compiler(schema, _symbolic(actor), fragments)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
-    computed = {"finishers": tuple(compiler.finishers), "inputs": tuple(compiler.inputs)}
-    plan = replace(_compiled(sa.select(data), pages, nodes, required), **computed)
+    finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)
+    plan = replace(
+        _compiled(sa.select(data), pages, nodes, required), finishers=finishers, inputs=inputs
+    )
     if actor.is_portal_user:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         checked = PORTAL_USER_SESSION.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        with_session = replace(_compiled(combined, pages, nodes, required), **computed)
+        with_session = replace(
+            _compiled(combined, pages, nodes, required), finishers=finishers, inputs=inputs
+        )
         plan = replace(plan, with_session=with_session)
     return plan
 
