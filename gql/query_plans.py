@@ -654,8 +654,8 @@ class _Compiler:
     def computed(self, computed: Computed, field: GraphQLField, node: FieldNode, row: Any) -> Any:
         """A value computed in Python: its inputs read here, marked with the number of
         the finisher that computes it from them and answers its selection."""
-        if row is None:
-            raise NotPlannable("a computed value without a row")
+        if row is None and computed.columns:
+            raise NotPlannable("a computed value of a row, without one")
         answer = self.serializer(field.type, node)
         arguments: list[tuple[str, Any, Any]] = []  # (Python name, value, GraphQL type)
         for argument in node.arguments or ():
