@@ -39,7 +39,7 @@ from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT, global_id
-from tests.engine_helpers import tokens_of_every_caller
+from tests.engine_helpers import ACCOUNTS, tokens_of_every_caller, web_queries
 from tests.statement_helpers import answered_by_plan
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "30"))
@@ -563,3 +563,95 @@ async def test_rules_in_advance_and_download_links_answer_alike_on_both_engines(
         assert answers[("customer", "de", label)]["data"]["node"] is None, label
     assert answers[("customer", "de", "document:jonas")]["data"]["node"] is None
     assert answers[("other_org_customer", "de", "rules:contract:anna")]["data"]["node"] is None
+
+
+async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_caller(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """Every query the reference portal sends (web/src), as it sends it, for every kind
+    of caller asking in German and in English, the contract page on Anna's contract,
+    another customer's and another organization's; Anna has a change of her contract
+    waiting for approval (ChangeRequest.contract). Plans answer Anna every page but the
+    anonymous ones (tests/http/test_front_end_reads.py says why)."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    anna = {"Authorization": f"Bearer {tokens['customer']}"}
+    anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"approval_required_attributes": ["contract.installment"]}
+    )
+    await session.flush()
+    rules = await executor.post(
+        "/graphql",
+        json={"query": CONTRACT_PART, "variables": {"id": global_id("Contract", anna_contract)}},
+        headers=anna,
+    )
+    amount = rules.json()["data"]["node"]["rules"]["minAmount"]
+    changes = {"id": global_id("Contract", anna_contract), "name": "Anna", "amount": amount}
+    changed = await executor.post(
+        "/graphql", json={"query": CHANGES, "variables": changes}, headers=anna
+    )
+    assert changed.json()["data"]["changeInstallment"] == {"__typename": "ChangeRequested"}
+    other_org = await _first(
+        session,
+        sa.select(models.Contract.id).where(models.Contract.organization_id != MUSTERSTADT),
+    )
+    contracts = {
+        "anna": anna_contract,
+        "jonas": demo.demo_id("contract:musterstadt:V-2023-1000003"),
+        "other_org": other_org,
+    }
+    requests: list[tuple[str, str, dict[str, Any]]] = []
+    for name, query in web_queries().items():
+        if name == "Contract":
+            requests += [
+                (f"Contract:{label}", query, {"id": global_id("Contract", contract)})
+                for label, contract in contracts.items()
+            ]
+        elif name == "LoginOptions":
+            email = ACCOUNTS["customer"][0]
+            login = {"portalId": global_id("Portal", CUSTOMER_PORTAL), "email": email}
+            requests.append((name, query, {"input": login}))
+        elif name == "PublicPortal":
+            requests.append(
+                (name, query, {"domain": demo.CUSTOMER_PORTAL_DOMAIN, "language": "en"})
+            )
+        else:
+            requests.append((name, query, {}))
+    planned_reads: set[tuple[str, str]] = set()
+    answers: dict[tuple[str, str, str], Any] = {}
+    for caller, token in tokens.items():
+        for accept in ("de", "en"):
+            headers = {"Accept-Language": accept}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            for label, query, variables in requests:
+                body = {"query": query, "variables": variables}
+                expected = _body(await executor.post("/graphql", json=body, headers=headers))
+                first = _body(await planned.post("/graphql", json=body, headers=headers))
+                response, was_planned = await answered_by_plan(
+                    connection, planned.post("/graphql", json=body, headers=headers)
+                )
+                assert first == expected, (caller, accept, label)
+                assert _body(response) == expected, (caller, accept, label, was_planned)
+                answers[(caller, accept, label)] = response.json()
+                if was_planned:
+                    planned_reads.add((caller, label))
+    every_page = {label for label, _, _ in requests} - {"LoginOptions", "PublicPortal"}
+    every_page -= {"Contract:jonas", "Contract:other_org"}
+    assert {("customer", label) for label in every_page} <= planned_reads, planned_reads
+    assert ("read_only_customer", "MyData") in planned_reads
+    assert ("installer", "Security") in planned_reads
+    # Not vacuous: the change waiting for approval names Anna's contract.
+    waiting = answers[("customer", "de", "Changes")]["data"]["viewer"]["myChangeRequests"]
+    contract = waiting["edges"][0]["node"]["contract"]
+    assert contract == {"id": global_id("Contract", anna_contract), "number": "V-2023-1000001"}
+    security = answers[("customer", "en", "Security")]["data"]["viewer"]
+    assert [s["current"] for s in security["sessions"]].count(True) == 1
+    # Another customer's contract and another organization's: nothing, on both engines.
+    for label in ("Contract:jonas", "Contract:other_org"):
+        assert answers[("customer", "de", label)]["data"]["node"] is None, label

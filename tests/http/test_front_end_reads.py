@@ -6,17 +6,14 @@ it, and that the answer is the one the executor gives with plans switched off.""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from graphql import OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bench import workloads
@@ -27,6 +24,7 @@ from gql.auth.tokens import TokenService
 from gql.resolvers import computed
 from gql.settings import Settings
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, global_id
+from tests.engine_helpers import WEB_SOURCES, web_queries
 from tests.statement_helpers import counting_statements, is_plan
 
 DASHBOARD = (
@@ -136,21 +134,7 @@ READS = [
 ]
 
 
-def _web_queries() -> dict[str, str]:
-    """Every query document the reference portal sends (web/src), by operation name."""
-    found: dict[str, str] = {}
-    for path in sorted(WEB_SOURCES.rglob("*.ts*")):
-        for document in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S):
-            operation = parse(document).definitions[0]
-            assert isinstance(operation, OperationDefinitionNode)
-            if operation.operation is OperationType.QUERY:
-                assert operation.name is not None, path
-                found[operation.name.value] = document
-    return found
-
-
-WEB_SOURCES = Path(__file__).parents[2] / "web" / "src"
-WEB_QUERIES = _web_queries()
+WEB_QUERIES = web_queries()
 ANONYMOUS_PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 # Every query the reference portal sends, as its pages send it: a plan in one statement
 # (portal users' session check in it), or the executor and why.
