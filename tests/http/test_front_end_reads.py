@@ -111,6 +111,7 @@ class Read:
 # computed values (gql/resolvers/computed.py) a plan answers it (1), also as the bench
 # sends it (bench/workloads.py). portalHome is answered by a plan since (1: the plan
 # with the session check).
+assert (DASHBOARD, PORTAL_HOME) == (workloads.DASHBOARD, workloads.PORTAL_HOME)
 READS = [
     Read("dashboard", ANNA, DASHBOARD, {}, True, 1),
     Read("portalHome", ANNA, PORTAL_HOME, {}, True, 1),
@@ -130,6 +131,17 @@ READS = [
         2,
     ),
     Read("staffContacts", ADMIN, STAFF_CONTACTS, {"first": 50, "search": "Last"}, True, 2),
+    # The staff reads as the bench sends them (bench/workloads.py; its dashboard and
+    # portalHome are the documents above).
+    Read(
+        "benchStaffPortalUsers",
+        ADMIN,
+        workloads.STAFF_PORTAL_USERS,
+        {"portal": global_id("Portal", CUSTOMER_PORTAL), "search": "example"},
+        True,
+        2,
+    ),
+    Read("benchStaffContacts", ADMIN, workloads.STAFF_CONTACTS, {"search": "Last"}, True, 2),
     Read("installerContacts", INSTALLER, INSTALLER_CONTACTS, {"first": 50}, True, 1),
 ]
 
