@@ -650,6 +650,10 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
     waiting = answers[("customer", "de", "Changes")]["data"]["viewer"]["myChangeRequests"]
     contract = waiting["edges"][0]["node"]["contract"]
     assert contract == {"id": global_id("Contract", anna_contract), "number": "V-2023-1000001"}
+    tiles = answers[("customer", "de", "Home")]["data"]["portalHome"]["tiles"]
+    links = [d["downloadUrl"] for tile in tiles for d in tile["documents"] or ()]
+    assert links, tiles
+    assert all(link.startswith("/documents/") for link in links), links
     security = answers[("customer", "en", "Security")]["data"]["viewer"]
     assert [s["current"] for s in security["sessions"]].count(True) == 1
     # Another customer's contract and another organization's: nothing, on both engines.
