@@ -613,7 +613,7 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
                 for label, contract in contracts.items()
             ]
         elif name == "LoginOptions":
-            email = ACCOUNTS["customer"][0]
+            email = ACCOUNTS["customer"][0] if ACCOUNTS["customer"] else ""
             login = {"portalId": global_id("Portal", CUSTOMER_PORTAL), "email": email}
             requests.append((name, query, {"input": login}))
         elif name == "PublicPortal":
