@@ -15,12 +15,11 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from db import models
 from db.raw import on_driver
 from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
-from gql.domain import documents
+from gql.domain import documents, portal_texts
 from gql.domain.authentication import IdentityConfig, identity_config
 from gql.resolvers.loaders import Loaders
 from gql.settings import Settings
@@ -135,25 +134,16 @@ class Context:
         return self._language
 
     async def _find_language(self) -> str:
-        actor = self.actor
-        if actor.is_portal_user and actor.subject_id is not None:
-            own = await self.execute(
-                sa.select(models.PortalUser.language).where(
-                    models.PortalUser.id == actor.subject_id
-                )
-            )
-            if (language := own.scalar()) in messages.LANGUAGES:
-                return str(language)
-        if (asked := messages.chosen(self.accept_language)) is not None:
-            return asked
-        if (portal_id := actor.portal_id or self.addressed_portal) is not None:
-            portal = await self.execute(
-                sa.select(models.Portal).where(models.Portal.id == portal_id)
-            )
-            row = portal.scalar()
-            if row is not None and row.live_settings.default_language in messages.LANGUAGES:
-                return str(row.live_settings.default_language)
-        return messages.DEFAULT
+        """The rule's inputs in one statement (none for staff without a portal), the
+        rule itself (portal_texts.message_language) in Python, as a query plan does."""
+        own, portal = portal_texts.message_language_inputs(
+            self.actor, self.actor.portal_id or self.addressed_portal
+        )
+        if own is not None or portal is not None:
+            read = sa.select(*(sa.null() if sql is None else sql for sql in (own, portal)))
+            row: Any = (await self.execute(read)).one()
+            own, portal = row[0], row[1]
+        return portal_texts.message_language(own, self.accept_language, portal)
 
     async def scalars(self, statement: Executable) -> Sequence[Any]:
         return (await self.execute(statement)).scalars().all()

@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -69,8 +69,10 @@ from graphql import (
     StringValueNode,
     Undefined,
     VariableNode,
+    coerce_input_value,
     parse,
     print_ast,
+    value_from_ast,
     value_from_ast_untyped,
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
@@ -277,12 +279,14 @@ class Plan:
     # Values computed in Python from inputs the statement read, at the marks it left
     # in its JSON (gql/resolvers/computed.py), by their number.
     finishers: tuple[Finisher, ...] = ()
+    # The variables computations take as arguments, with their GraphQL types: a value
+    # the executor would refuse leaves the request to it.
+    inputs: tuple[tuple[str, Any], ...] = ()
 
-    def finished(self, data: str, actor: Actor) -> str | bytes:
+    def finished(self, data: str, given: Given) -> str | bytes:
         """The statement's JSON with the computed values in place of their marks."""
         if not self.finishers:
             return data
-        given = Given(actor, datetime.now(UTC))
         return orjson.dumps(finish(orjson.loads(data), self.finishers, given))
 
     def arguments(
@@ -305,6 +309,9 @@ class Plan:
         }
         if any(variables.get(name) is None for name in self.required):
             return None
+        for name, graphql_type in self.inputs:
+            if variables.get(name) is not None and _coerced(variables[name], graphql_type) is None:
+                return None  # the executor refuses it, naming the variable
         for page in self.pages:
             first = _argument(page.first, variables)
             after = _argument(page.after, variables)
@@ -348,6 +355,26 @@ class Plan:
                 return None
             values[node.type_name], values[node.row_id] = found
         return [values[n] if n in values else self.constants[n] for n in self.names]
+
+
+def _coerced(value: Any, graphql_type: Any) -> Any:
+    """A variable's value as the executor parses it for `graphql_type`; None if it
+    refuses it."""
+    try:
+        return coerce_input_value(value, graphql_type)
+    except GraphQLError:
+        return None
+
+
+def _given_argument(value: Any, graphql_type: Any, variables: Mapping[str, Any]) -> Any:
+    """An argument's value as the executor parses it (a literal, or a variable's value);
+    Undefined when not given."""
+    if isinstance(value, tuple):
+        if value[1] not in variables:
+            return Undefined
+        given = variables[value[1]]
+        return None if given is None else coerce_input_value(given, graphql_type)
+    return value_from_ast(value, graphql_type)
 
 
 def _argument(value: Any, variables: Mapping[str, Any]) -> Any:
@@ -426,6 +453,7 @@ class _Compiler:
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
         self.finishers: list[Finisher] = []
+        self.inputs: list[tuple[str, Any]] = []
         self.depth = 0
 
     def selections(self, node: Any, graphql_type: GraphQLNamedType) -> list[FieldNode]:
@@ -626,12 +654,31 @@ class _Compiler:
     def computed(self, computed: Computed, field: GraphQLField, node: FieldNode, row: Any) -> Any:
         """A value computed in Python: its inputs read here, marked with the number of
         the finisher that computes it from them and answers its selection."""
-        if row is None or node.arguments:
-            raise NotPlannable("a computed value without a row, or with arguments")
+        if row is None and computed.columns:
+            raise NotPlannable("a computed value of a row, without one")
         answer = self.serializer(field.type, node)
+        arguments: list[tuple[str, Any, Any]] = []  # (Python name, value, GraphQL type)
+        for argument in node.arguments or ():
+            declared = field.args.get(argument.name.value)
+            definition = (
+                None if declared is None else declared.extensions.get("strawberry-definition")
+            )
+            python_name = getattr(definition, "python_name", None)
+            if declared is None or python_name not in computed.arguments:
+                raise NotPlannable(f"argument {argument.name.value} of a computed value")
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                value = ("var", value.name.value)
+                self.inputs.append((value[1], declared.type))
+            arguments.append((python_name, value, declared.type))
 
         def finisher(given: Given, inputs: list[Any]) -> Any:
-            return answer(computed.compute(given, *inputs))
+            keywords = {}
+            for python_name, value, graphql_type in arguments:
+                parsed = _given_argument(value, graphql_type, given.variables)
+                if parsed is not Undefined:
+                    keywords[python_name] = parsed
+            return answer(computed.compute(given, *inputs, **keywords))
 
         number = len(self.finishers)
         self.finishers.append(finisher)
@@ -1149,13 +1196,17 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     compiler = _Compiler(schema, _symbolic(actor), fragments)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
-    finishers = tuple(compiler.finishers)
-    plan = replace(_compiled(sa.select(data), pages, nodes, required), finishers=finishers)
+    finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)
+    plan = replace(
+        _compiled(sa.select(data), pages, nodes, required), finishers=finishers, inputs=inputs
+    )
     if actor.is_portal_user:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         checked = PORTAL_USER_SESSION.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        with_session = replace(_compiled(combined, pages, nodes, required), finishers=finishers)
+        with_session = replace(
+            _compiled(combined, pages, nodes, required), finishers=finishers, inputs=inputs
+        )
         plan = replace(plan, with_session=with_session)
     return plan
 

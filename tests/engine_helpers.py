@@ -1,10 +1,15 @@
-"""A token for every kind of caller: what the tests comparing the engines share (the
-`engines` fixture is in tests/http/conftest.py)."""
+"""A token for every kind of caller, and the queries the reference portal sends: what
+the tests comparing the engines share (the `engines` fixture is in
+tests/http/conftest.py)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import sqlalchemy as sa
+from graphql import OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
@@ -12,7 +17,7 @@ from tests.account_helpers import PORTAL
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
 from tests.http_helpers import login
 
-__all__ = ["ACCOUNTS", "READ_ONLY_GROUP", "tokens_of_every_caller"]
+__all__ = ["ACCOUNTS", "READ_ONLY_GROUP", "WEB_SOURCES", "tokens_of_every_caller", "web_queries"]
 
 ACCOUNTS = {
     "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),
@@ -52,4 +57,20 @@ async def tokens_of_every_caller(
         result = await login(client, *credentials)
         assert result["__typename"] == "LoggedIn", (name, result)
         found[name] = str(result["accessToken"])
+    return found
+
+
+WEB_SOURCES = Path(__file__).parents[1] / "web" / "src"
+
+
+def web_queries() -> dict[str, str]:
+    """Every query document the reference portal sends (web/src), by operation name."""
+    found: dict[str, str] = {}
+    for path in sorted(WEB_SOURCES.rglob("*.ts*")):
+        for document in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S):
+            operation = parse(document).definitions[0]
+            assert isinstance(operation, OperationDefinitionNode)
+            if operation.operation is OperationType.QUERY:
+                assert operation.name is not None, path
+                found[operation.name.value] = document
     return found

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.models.change_request import CONTRACT_ENTITY
 from gql.auth.actor import Actor
 from gql.domain import audit, consent, email_address, portal_mail
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
@@ -55,7 +56,10 @@ APPLIED_ACTION = {
     "contract.payment_method": "contract.payment_method_changed",
     "contract.due_day": "contract.due_day_changed",
 }
-ENTITY_MODEL: dict[str, type[Any]] = {"contact": models.Contact, "contract": models.Contract}
+ENTITY_MODEL: dict[str, type[Any]] = {
+    "contact": models.Contact,
+    CONTRACT_ENTITY: models.Contract,
+}
 # camelCase input names, for error fields.
 INPUT_NAME = {
     "first_name": "firstName",
@@ -270,7 +274,7 @@ async def request_change(
         organization_id=entity.organization_id,
         portal_user_id=actor.subject_id if actor.is_portal_user else None,
         contact_id=entity.id if isinstance(entity, models.Contact) else entity.contact_id,
-        entity_type="contact" if is_contact else "contract",
+        entity_type="contact" if is_contact else CONTRACT_ENTITY,
         entity_id=entity.id,
         attribute=group,
         old_value=old,

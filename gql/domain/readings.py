@@ -331,6 +331,11 @@ class Period:
     end: datetime | None
 
 
+def period_of(start_date: date | None, end_date: date | None) -> Period:
+    """The supply period of a contract from its first and last day."""
+    return Period(_start_of(start_date), _end_of(end_date))
+
+
 async def contract_periods(
     execute: Execute, contract_ids: Sequence[uuid.UUID | None]
 ) -> list[Period]:
@@ -342,7 +347,7 @@ async def contract_periods(
             contract.id.in_([key for key in contract_ids if key is not None])
         )
     )
-    found = {row.id: Period(_start_of(row.start_date), _end_of(row.end_date)) for row in rows}
+    found = {row.id: period_of(row.start_date, row.end_date) for row in rows}
     return [found.get(contract_id, Period(None, None)) for contract_id in contract_ids]
 
 

@@ -272,14 +272,27 @@ def _own_logins(actor: Actor, now: datetime) -> tuple[sa.ColumnElement[bool], ..
     )
 
 
+def _own_order() -> tuple[Any, ...]:
+    session = models.AuthSession
+    return (session.last_seen_at.desc(), session.created_at.desc(), session.id)
+
+
 def own_sessions(actor: Actor, now: datetime) -> sa.Select[models.AuthSession]:
     """The caller's active logins, the most recently used first."""
+    return sa.select(models.AuthSession).where(*_own_logins(actor, now)).order_by(*_own_order())
+
+
+def own_sessions_json(actor: Actor, now: Any, columns: Sequence[str]) -> Any:
+    """`own_sessions` as a JSON array of objects of `columns`, in the same order (a
+    scalar subquery, for a query plan)."""
     session = models.AuthSession
-    return (
-        sa.select(session)
-        .where(*_own_logins(actor, now))
-        .order_by(session.last_seen_at.desc(), session.created_at.desc(), session.id)
+    pairs: list[Any] = []
+    for name in columns:
+        pairs += [sa.literal_column(f"'{name}'"), getattr(session, name)]
+    listed = sa.aggregate_order_by(
+        sa.func.json_agg(sa.func.json_build_object(*pairs)), *_own_order()
     )
+    return sa.select(listed).where(*_own_logins(actor, now)).scalar_subquery()
 
 
 async def revoke_own(

@@ -63,16 +63,22 @@ async def enabled(db: AsyncSession, account: Account) -> bool:
     return found is not None and found.confirmed_at is not None
 
 
-def enabled_clause(staff_user_id: Any, portal_user_id: Any) -> Any:
+def enabled_condition(staff_user_id: Any, portal_user_id: Any) -> Any:
     """`enabled` as a boolean SQL expression for the account whose id one of the
-    arguments is (a column or a value), for a statement that reads the account."""
+    arguments is (a column or a value): a condition, or a query plan's value."""
     totp = models.TotpCredential
     owner = (
         totp.staff_user_id == staff_user_id
         if staff_user_id is not None
         else totp.portal_user_id == portal_user_id
     )
-    return sa.exists().where(owner, totp.confirmed_at.is_not(None)).label("totp_enabled")
+    return sa.exists().where(owner, totp.confirmed_at.is_not(None))
+
+
+def enabled_clause(staff_user_id: Any, portal_user_id: Any) -> Any:
+    """`enabled_condition` as a column `totp_enabled`, for a statement that reads the
+    account."""
+    return enabled_condition(staff_user_id, portal_user_id).label("totp_enabled")
 
 
 async def enroll(db: AsyncSession, account: Account, box: SecretBox, issuer: str) -> Enrollment:

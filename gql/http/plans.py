@@ -26,6 +26,7 @@ from gql.auth.backend import KnownSessions, SessionEnded
 from gql.context import Context
 from gql.domain import sessions
 from gql.query_plans import Plan, Planner
+from gql.resolvers.computed import Given, moment
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,7 @@ class Plans:
             return None
         plan, arguments = found
         data = await context.fetch_text(plan.sql, arguments)
-        return _finished(plan, data, context.actor)
+        return _finished(plan, data, _given(request, context))
 
     async def _planned_with_session(
         self, request: GraphQLRequestData, context: Context
@@ -127,7 +128,7 @@ class Plans:
         context.confirm(actor)
         if not KnownSessions.same(actor, assumed):
             return None  # the group changed: the plan assumed other grants
-        return _finished(plan, row[4], actor)
+        return _finished(plan, row[4], _given(request, context))
 
 
 def _answer(data: str | bytes) -> ExecutionResult:
@@ -135,11 +136,23 @@ def _answer(data: str | bytes) -> ExecutionResult:
     return ExecutionResult(data=cast(Any, orjson.Fragment(data)), errors=None)
 
 
-def _finished(plan: Plan, data: str, actor: Actor) -> ExecutionResult | None:
+def _given(request: GraphQLRequestData, context: Context) -> Given:
+    """What the plan's computations know of the request, as the executor's resolvers
+    know it from the context (gql/resolvers/computed.py)."""
+    return Given(
+        context.actor,
+        moment(),
+        settings=context.settings,
+        accept_language=context.accept_language,
+        variables=request.variables or {},
+    )
+
+
+def _finished(plan: Plan, data: str, given: Given) -> ExecutionResult | None:
     """The plan's answer with its computed values; None (the executor answers) when a
     computation fails: a bug there must cost speed, never the answer."""
     try:
-        return _answer(plan.finished(data, actor))
+        return _answer(plan.finished(data, given))
     except Exception:
         log.exception("query_plan.finish_failed")
         return None

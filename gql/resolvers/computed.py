@@ -17,26 +17,46 @@ mark can only be the compiler's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gql.auth.actor import Actor
+from gql.settings import Settings
 
-__all__ = ["COMPUTED", "MARK", "Computed", "Given", "declared_value", "finish"]
+__all__ = ["COMPUTED", "MARK", "Computed", "Given", "declared_value", "finish", "moment"]
 
 MARK = "#"
 # The key of a field's metadata under which its computation is declared.
 COMPUTED = "computed"
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# The clock of computations; a test comparing both engines' answers may hold it still
+# (values such as a plausible reading or a link's expiry move with it).
+clock: Callable[[], datetime] = _utc_now
+
+
+def moment() -> datetime:
+    """The moment a request's computations are for, on both engines."""
+    return clock()
+
+
 @dataclass(frozen=True)
 class Given:
-    """What a computation may know besides its inputs: the caller and the moment."""
+    """What a computation may know besides its inputs: the caller, the moment, the
+    request (its Accept-Language, which a message's language may follow, and its
+    variables, for a computation's arguments) and the app's settings."""
 
     actor: Actor
     now: datetime
+    settings: Settings | None = None
+    accept_language: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,11 +70,15 @@ class Computed:
     values and the JSON's are the same strings). `compute` receives the JSON's values
     from a plan; a field whose inputs are only columns gets its executor resolver from
     here (`resolve`); a field with other inputs has its own resolver that loads the
-    same inputs and calls the same domain function."""
+    same inputs and calls the same domain function. `arguments` are the field's
+    arguments the function takes (a plan passes them from the request)."""
 
     columns: tuple[str, ...]
     compute: Callable[..., Any]
     inputs: Callable[[Any, Actor], Sequence[Any]] | None = None
+    # The field's arguments (Python names) `compute` takes as keywords, as the executor
+    # parses them; an argument not given is not passed (the function's default).
+    arguments: tuple[str, ...] = ()
 
     def sql(self, row: Any, actor: Actor) -> Sequence[Any]:
         """The inputs as SQL, for the row `row` of a plan."""

@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 
 from db import models
 from gql.auth.actor import Actor
+from gql.domain import two_factor
 from gql.domain.scope import visible
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
@@ -166,14 +167,13 @@ class Loaders:
     def totp_enabled(self) -> DataLoader[uuid.UUID, bool]:
         """Whether portal users (already scoped rows) have a confirmed TOTP."""
         if self._totp_enabled is None:
-            totp = models.TotpCredential
+            user = models.PortalUser
 
             async def load(user_ids: list[uuid.UUID]) -> list[bool]:
-                statement = sa.select(totp.portal_user_id).where(
-                    totp.portal_user_id.in_(user_ids), totp.confirmed_at.is_not(None)
-                )
-                enabled = set((await self._execute(statement)).scalars())
-                return [user_id in enabled for user_id in user_ids]
+                enabled = two_factor.enabled_condition(None, user.id)
+                statement = sa.select(user.id).where(user.id.in_(user_ids), enabled)
+                found = set((await self._execute(statement)).scalars())
+                return [user_id in found for user_id in user_ids]
 
             self._totp_enabled = DataLoader(load_fn=load)
         return self._totp_enabled

@@ -113,6 +113,8 @@ VIEWER_METERS = Relation(models.Meter, order=_BY_NUMBER)
 VIEWER_ORDERS = Relation(models.Order, order=_NEWEST)
 # A customer's own change requests (their contact's), newest first.
 MY_CHANGE_REQUESTS = Relation(models.ChangeRequest, order=_NEWEST)
+CHANGE_REQUEST_CONTRACT = _above(models.Contract, models.ChangeRequest, "contract_id")
+VIEWER_PORTAL_USER = Relation(models.PortalUser, kind="one", viewer="subject_id")
 CONTACTS = Relation(
     models.Contact, order=(("last_name", False), ("first_name", False), ("company_name", False))
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
@@ -23,6 +23,7 @@ from gql.descriptions import described_enum
 from gql.domain import authentication, impersonation, registration, sessions, two_factor
 from gql.domain.authentication import Authenticated, Refused
 from gql.domain.errors import DomainError, NotFound
+from gql.resolvers.computed import Computed, Given
 from gql.schema.login_providers import PublicIdentityProvider, offered_providers
 from gql.schema.node import node_uuid
 from gql.schema.results import INPUT, Error, MutationError, attempt, now, origin, row_id
@@ -378,6 +379,39 @@ async def viewer_sessions(info: Info) -> list[LoginSession]:
     actor = info.context.actor
     rows = await info.context.scalars(sessions.own_sessions(actor, now()))
     return [login_session(row, actor.session_id) for row in rows]
+
+
+# What login_session reads of a session row, as a plan reads it.
+_SESSION_COLUMNS = ("id", "created_at", "last_seen_at", "expires_at", "user_agent", "ip_address")
+
+
+def _planned_sessions(given: Given, rows: list[dict[str, Any]] | None) -> list[LoginSession]:
+    """`viewer_sessions` from the rows a plan read (JSON: ids and times as text)."""
+
+    def moment(value: str) -> datetime:
+        return datetime.fromisoformat(value).astimezone(UTC)
+
+    read = [
+        models.AuthSession(
+            id=uuid.UUID(row["id"]),
+            created_at=moment(row["created_at"]),
+            last_seen_at=moment(row["last_seen_at"]),
+            expires_at=moment(row["expires_at"]),
+            user_agent=row["user_agent"],
+            ip_address=row["ip_address"],
+        )
+        for row in rows or ()
+    ]
+    return [login_session(row, given.actor.session_id) for row in read]
+
+
+# Viewer.sessions: the caller's own logins read by a plan (sessions.own_sessions_json,
+# the same rule and order as the executor's own_sessions), answered by login_session.
+VIEWER_SESSIONS = Computed(
+    (),
+    _planned_sessions,
+    lambda _row, actor: [sessions.own_sessions_json(actor, sa.func.now(), _SESSION_COLUMNS)],
+)
 
 
 @strawberry.input(description="One of the caller's sessions to end.")

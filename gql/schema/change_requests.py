@@ -17,9 +17,10 @@ from gql.auth.actor import Role
 from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, Impersonation, allow, public
 from gql.context import Info
 from gql.domain import contact_changes
+from gql.resolvers import relations
 from gql.resolvers.common import load_one, query_page
 from gql.resolvers.computed import Computed
-from gql.schema import computed, criteria, enums
+from gql.schema import computed, criteria, enums, related
 from gql.schema.crm import CONTRACT, Contact, Contract
 from gql.schema.node import RowNode, row_of
 from gql.schema.pagination import AFTER, PAGE, Connection
@@ -83,11 +84,12 @@ class ChangeRequest(RowNode):
     async def contact(self, info: Info) -> Contact | None:
         return cast(Contact | None, await load_one(info, models.Contact, row_of(self).contact_id))
 
-    @allow(STAFF_AND_CUSTOMER, grant=CONTRACT, description="The contract it changes, if one.")
-    async def contract(self, info: Info) -> Contract | None:
-        row = row_of(self)
-        contract_id = row.entity_id if row.entity_type == "contract" else None
-        return cast(Contract | None, await load_one(info, models.Contract, contract_id))
+    contract: Contract | None = related.one(
+        relations.CHANGE_REQUEST_CONTRACT,
+        STAFF_AND_CUSTOMER,
+        grant=CONTRACT,
+        description="The contract it changes, if one.",
+    )
 
     @allow(STAFF, description="The portal user who asked.")
     async def portal_user(self, info: Info) -> PortalUser | None:

@@ -4,17 +4,30 @@ declaration, and the declaration in the field's metadata, where query plans read
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from db.models.enums import Grant
 from gql.auth.actor import Role
 from gql.auth.permissions import allow
 from gql.context import Info
-from gql.resolvers.computed import Computed, Given, declared_value
+from gql.resolvers.computed import Computed, Given, declared_value, moment
 from gql.schema.node import row_of
 
 RoleSets = Role | frozenset[Role]
+
+
+def given(info: Info) -> Given:
+    """What a computation knows of the request on the executor, as a plan's does
+    (gql/http/plans.py)."""
+    context = info.context
+    variables = info.variable_values
+    return Given(
+        context.actor,
+        moment(),
+        settings=context.settings,
+        accept_language=context.accept_language,
+        variables=variables,
+    )
 
 
 def value(
@@ -23,7 +36,7 @@ def value(
     """A field answering `computed` for its row."""
 
     def resolve(root: Any, info: Info) -> Any:
-        return computed.resolve(row_of(root), Given(info.context.actor, datetime.now(UTC)))
+        return computed.resolve(row_of(root), given(info))
 
     return allow(
         *roles,

@@ -3,9 +3,9 @@ opportunities, documents and payments. Sources are database rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
@@ -23,9 +23,9 @@ from gql.context import Info
 from gql.domain import documents, prices
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
-from gql.resolvers.computed import Computed, declared_value
+from gql.resolvers.computed import Computed, Given, declared_value
 from gql.resolvers.relations import declared
-from gql.schema import billing, computed, criteria, enums, related, results, rules
+from gql.schema import billing, computed, criteria, enums, related, rules
 from gql.schema.node import RowNode, node_uuid, row_of
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection, slice_connection
 from gql.schema.scalars import Cursor, Line
@@ -59,6 +59,20 @@ def mask_iban(iban: str | None) -> str | None:
 
 # The masked IBAN, from the contract's IBAN: the same function for both engines.
 IBAN_MASKED = Computed(("iban",), lambda _given, iban: mask_iban(iban))
+
+
+def _download_url(given: Given, document_id: Any) -> str | None:
+    """A link to the document signed for the caller now (gql/auth/links.py); none for
+    a caller that can not hold one."""
+    holder = documents.holder_of(given.actor)
+    if holder is None or given.settings is None:
+        return None
+    return links_for(given.settings).url(document_id, holder, given.now)
+
+
+# A document's download link, from its id, signed after a plan's statement as by the
+# executor's resolver: the same function for both engines.
+DOWNLOAD_URL = Computed(("id",), _download_url)
 
 
 @strawberry.type(description="A postal address.")
@@ -365,6 +379,7 @@ class Contract(RowNode):
         grant=Grant.PAYMENT_METHOD_UPDATE,
         description="Every payment method and whether changePaymentMethod accepts it now,"
         " with the reason when not (null: no published portal applies).",
+        metadata=declared_value(rules.PAYMENT_METHOD_OPTIONS),
     )
     async def payment_method_options(self, info: Info) -> list[rules.PaymentMethodOption] | None:
         return await rules.payment_method_options(info, row_of(self))
@@ -375,6 +390,7 @@ class Contract(RowNode):
         description="Every installment interval, the amount it would have and whether"
         " changeInstallmentInterval accepts it now, with the reason when not (null: no"
         " published portal applies).",
+        metadata=declared_value(rules.INSTALLMENT_INTERVAL_OPTIONS),
     )
     async def installment_interval_options(
         self, info: Info
@@ -473,6 +489,7 @@ class MeterRegister(RowNode):
         grant=Grant.METER_READING_CREATE,
         description="What submitMeterReading accepts for this register: the dates and"
         " the values (at all, and without overridePlausibility).",
+        metadata=declared_value(rules.READING_RANGE),
     )
     async def reading_range(
         self,
@@ -484,8 +501,7 @@ class MeterRegister(RowNode):
             ),
         ] = None,
     ) -> rules.ReadingRange | None:
-        moment = None if read_at is None else results.aware(read_at)
-        return await rules.reading_range(info, row_of(self), moment)
+        return await rules.reading_range(info, row_of(self), read_at)
 
     @allow(
         STAFF_AND_CUSTOMER,
@@ -738,17 +754,13 @@ class Document(RowNode):
         STAFF_AND_CUSTOMER, grant=DOCUMENT, description="When it was created."
     )
 
-    @allow(
+    download_url: str | None = computed.value(
+        DOWNLOAD_URL,
         STAFF_AND_CUSTOMER,
         grant=DOCUMENT,
         description="A path on this API that downloads the file: signed for the caller only"
         " and valid for DOCUMENT_URL_TTL_SECONDS (default 5 minutes); ask again for a new one.",
     )
-    def download_url(self, info: Info) -> str | None:
-        holder = documents.holder_of(info.context.actor)
-        if holder is None:
-            return None
-        return links_for(info.context.settings).url(row_of(self).id, holder, datetime.now(UTC))
 
     is_new: bool | None = allow(
         STAFF_AND_CUSTOMER,

@@ -15,11 +15,12 @@ from db import models
 from gql.auth.actor import Actor
 from gql.auth.permissions import STAFF, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
-from gql.domain import portal_access
+from gql.domain import portal_access, two_factor
 from gql.domain.registration import AccessConfig
 from gql.domain.search import portal_user_matches
 from gql.resolvers import relations
 from gql.resolvers.common import query_page
+from gql.resolvers.computed import Computed, declared_value
 from gql.resolvers.relations import declared
 from gql.schema import criteria, enums, related
 from gql.schema.crm import CONTACT_SEARCH, Contact
@@ -28,6 +29,14 @@ from gql.schema.pagination import AFTER, PAGE, Connection
 from gql.schema.portal import PermissionGroup, Portal
 from gql.schema.results import INPUT, MutationError, attempt, aware, now, origin, row_id
 from gql.schema.scalars import Cursor, Line
+
+# Whether the portal user's TOTP is confirmed: a plan reads two_factor.enabled_condition,
+# the executor's loader (Loaders.totp_enabled) the same clause for a batch of users.
+TOTP_ENABLED = Computed(
+    ("id",),
+    lambda _given, enabled: enabled,
+    lambda row, _actor: [two_factor.enabled_condition(None, row.c.id)],
+)
 
 
 @strawberry.type(description="The login of a customer or installer on one portal.")
@@ -46,7 +55,11 @@ class PortalUser(RowNode):
     activated_at: datetime | None = allow(STAFF, description="When the account was activated.")
     created_at: datetime | None = allow(STAFF, description="When the account was created.")
 
-    @allow(STAFF_AND_PORTAL_USERS, description="Whether TOTP is set up and confirmed.")
+    @allow(
+        STAFF_AND_PORTAL_USERS,
+        description="Whether TOTP is set up and confirmed.",
+        metadata=declared_value(TOTP_ENABLED),
+    )
     async def totp_enabled(self, info: Info) -> bool | None:
         return await info.context.loaders.totp_enabled.load(row_of(self).id)
 

@@ -24,11 +24,11 @@ from gql import messages
 from gql.auth.actor import Actor
 from gql.auth.permissions import public
 from gql.context import Info
-from gql.domain import errors, readings, rules, self_service
+from gql.domain import errors, portal_texts, readings, rules, self_service
 from gql.domain.scope import visible
-from gql.resolvers.computed import Computed, Given
+from gql.resolvers.computed import Computed, Given, moment
 from gql.schema import enums
-from gql.schema.results import ErrorCode
+from gql.schema.results import ErrorCode, aware
 
 
 @strawberry.type(description="What changeInstallment accepts for the contract now.")
@@ -164,7 +164,7 @@ async def _in_advance(info: Info, contract: models.Contract) -> _InAdvance | Non
     if portal is None or portal.published_settings is None:
         return None
     portal_rules, approval = self_service.published_rules(portal)
-    now = datetime.now(UTC)
+    now = moment()
 
     async def load(
         execute: self_service.Execute, contracts: list[models.Contract]
@@ -372,10 +372,24 @@ async def payment_method_options(
         known.facts.payment_method_changes,
         known.now,
     )
+    # The language is looked up only for a refusal's words (it may cost a statement).
+    language = None if refusal is None else await info.context.language()
+    return _payment_method_options_of(
+        contract.payment_method, contract.iban is not None, known.approval, refusal, language
+    )
+
+
+def _payment_method_options_of(
+    current: models.PaymentMethod,
+    has_iban: bool,
+    approval: frozenset[str],
+    refusal: errors.RuleViolation | None,
+    language: str | None,
+) -> list[PaymentMethodOption]:
+    """The answer from the rule's verdict (gql.domain.rules), for both engines."""
     # The same words as changePaymentMethod's refusal, in the caller's language.
     message = None
-    if refusal is not None:
-        language = await info.context.language()
+    if refusal is not None and language is not None:
         message = messages.message(
             refusal.code, language, refusal.parameters, refusal.message, refusal.key
         )
@@ -383,14 +397,13 @@ async def payment_method_options(
     return [
         PaymentMethodOption(
             method=method,
-            current=method is contract.payment_method,
+            current=method is current,
             allowed=refusal is None,
             reason=None if refusal is None else PaymentMethodRefusal(refusal.code),
             message=message,
             next_possible_at=getattr(refusal, "next_possible_at", None),
             needs_approval=self_service.payment_method_needs_approval(
-                known.approval,
-                iban_changes=method is models.PaymentMethod.SEPA_DEBIT or contract.iban is not None,
+                approval, iban_changes=method is models.PaymentMethod.SEPA_DEBIT or has_iban
             ),
         )
         for method in models.PaymentMethod
@@ -403,39 +416,208 @@ async def installment_interval_options(
     known = await _in_advance(info, contract)
     if known is None:
         return None
-    language = None
-    options = []
-    for interval in models.InstallmentInterval:
-        refusal = rules.installment_interval_refusal(
-            known.rules.installment_interval,
-            contract.installment_interval,
-            interval,
-            contract.installment_amount,
-            known.facts.installment_interval_changes,
-            known.now,
+    refusals = _interval_refusals(
+        known.rules.installment_interval,
+        contract.installment_interval,
+        contract.installment_amount,
+        known.facts.installment_interval_changes,
+        known.now,
+    )
+    # The language is looked up only for a refusal's words (it may cost a statement).
+    refused = any(refusal is not None for refusal in refusals.values())
+    language = await info.context.language() if refused else None
+    return _installment_interval_options_of(
+        contract.installment_interval,
+        contract.installment_amount,
+        known.approval,
+        refusals,
+        language,
+    )
+
+
+Refusal = errors.RuleViolation | errors.InvalidInput
+
+
+def _interval_refusals(
+    settings: portal_settings.InstallmentIntervalRules,
+    current: models.InstallmentInterval,
+    amount: Decimal,
+    changes: list[datetime],
+    now: datetime,
+) -> dict[models.InstallmentInterval, Refusal | None]:
+    """The rule's verdict on every interval (gql.domain.rules)."""
+    return {
+        interval: rules.installment_interval_refusal(
+            settings, current, interval, amount, changes, now
         )
+        for interval in models.InstallmentInterval
+    }
+
+
+def _installment_interval_options_of(
+    current: models.InstallmentInterval,
+    amount: Decimal,
+    approval: frozenset[str],
+    refusals: dict[models.InstallmentInterval, Refusal | None],
+    language: str | None,
+) -> list[InstallmentIntervalOption]:
+    """The answer from the rule's verdicts, for both engines."""
+    options = []
+    for interval, refusal in refusals.items():
         message = None
-        if refusal is not None:
+        if refusal is not None and language is not None:
             # The same words as changeInstallmentInterval's refusal, in the caller's language.
-            language = language or await info.context.language()
             message = messages.message(
                 refusal.code, language, refusal.parameters, refusal.message, refusal.key
             )
         options.append(
             InstallmentIntervalOption(
                 interval=interval,
-                current=interval is contract.installment_interval,
+                current=interval is current,
                 allowed=refusal is None,
-                amount=rules.amount_for_interval(
-                    contract.installment_amount, contract.installment_interval, interval
-                ),
+                amount=rules.amount_for_interval(amount, current, interval),
                 code=None if refusal is None else errors.ErrorCode(refusal.code),
                 message=message,
                 next_possible_at=getattr(refusal, "next_possible_at", None),
-                needs_approval=self_service.INSTALLMENT_INTERVAL_APPROVAL in known.approval,
+                needs_approval=self_service.INSTALLMENT_INTERVAL_APPROVAL in approval,
             )
         )
     return options
+
+
+# --- The same answers from a query plan's statement (gql/resolvers/computed.py) -----------
+
+
+def _language_inputs(actor: Actor) -> list[Any]:
+    """What the language of the caller's messages is decided from, as a plan reads it
+    (the executor's Context.language reads the same)."""
+    inputs = portal_texts.message_language_inputs(actor, actor.portal_id)
+    return [sa.null() if sql is None else sql for sql in inputs]
+
+
+def _message_language(given: Given, own: str | None, portal: str | None) -> str:
+    return portal_texts.message_language(own, given.accept_language, portal)
+
+
+def _moments(values: list[str] | None) -> list[datetime]:
+    """Timestamps as a plan's JSON writes them (in the session's zone), in UTC."""
+    return [datetime.fromisoformat(value).astimezone(UTC) for value in values or ()]
+
+
+def _facts_inputs(row: Any) -> dict[str, Any]:
+    now: Any = sa.func.now()  # bounds the history read only; the rule takes Python's now
+    return {
+        column.name: column
+        for column in self_service.facts_columns(row.c.id, row.c.organization_id, now)
+    }
+
+
+def _payment_method_inputs(row: Any, actor: Actor) -> list[Any]:
+    facts = _facts_inputs(row)
+    return [
+        row.c.payment_method,
+        row.c.iban.is_not(None),
+        row.c.organization_id,
+        _portals(
+            actor,
+            payment_method=lambda published: published["rules"]["payment_method"],
+            approval=lambda published: published["approval_required_attributes"],
+        ),
+        facts["payment_method_changes"],
+        sa.cast(facts["overdue"], sa.Text),
+        *_language_inputs(actor),
+    ]
+
+
+def _planned_payment_method_options(
+    given: Given,
+    method: str,
+    has_iban: bool,
+    organization_id: str,
+    portals: list[Any] | None,
+    changes: list[str] | None,
+    overdue: str,
+    own_language: str | None,
+    portal_language: str | None,
+) -> list[PaymentMethodOption] | None:
+    settings = _rules_portal(given, organization_id, portals)
+    if settings is None:
+        return None
+    refusal = rules.payment_method_refusal(
+        portal_settings.PaymentMethodRules.model_validate(settings["payment_method"] or {}),
+        Decimal(overdue),
+        _moments(changes),
+        given.now,
+    )
+    return _payment_method_options_of(
+        models.PaymentMethod[method],
+        has_iban,
+        frozenset(settings["approval"] or ()),
+        refusal,
+        _message_language(given, own_language, portal_language),
+    )
+
+
+def _interval_inputs(row: Any, actor: Actor) -> list[Any]:
+    return [
+        row.c.installment_interval,
+        sa.cast(row.c.installment_amount, sa.Text),
+        row.c.organization_id,
+        _portals(
+            actor,
+            installment_interval=lambda published: published["rules"]["installment_interval"],
+            approval=lambda published: published["approval_required_attributes"],
+        ),
+        _facts_inputs(row)["installment_interval_changes"],
+        *_language_inputs(actor),
+    ]
+
+
+def _planned_installment_interval_options(
+    given: Given,
+    interval: str,
+    amount: str,
+    organization_id: str,
+    portals: list[Any] | None,
+    changes: list[str] | None,
+    own_language: str | None,
+    portal_language: str | None,
+) -> list[InstallmentIntervalOption] | None:
+    settings = _rules_portal(given, organization_id, portals)
+    if settings is None:
+        return None
+    current = models.InstallmentInterval[interval]
+    refusals = _interval_refusals(
+        portal_settings.InstallmentIntervalRules.model_validate(
+            settings["installment_interval"] or {}
+        ),
+        current,
+        Decimal(amount),
+        _moments(changes),
+        given.now,
+    )
+    return _installment_interval_options_of(
+        current,
+        Decimal(amount),
+        frozenset(settings["approval"] or ()),
+        refusals,
+        _message_language(given, own_language, portal_language),
+    )
+
+
+# Contract.paymentMethodOptions and .installmentIntervalOptions: the contract's method or
+# interval, the caller's portal's rule, the cadence's history and what the language of
+# a refusal's words is decided from read by a plan; the answer by the rule's functions.
+PAYMENT_METHOD_OPTIONS = Computed(
+    ("payment_method", "iban", "organization_id", "id"),
+    _planned_payment_method_options,
+    _payment_method_inputs,
+)
+INSTALLMENT_INTERVAL_OPTIONS = Computed(
+    ("installment_interval", "installment_amount", "organization_id", "id"),
+    _planned_installment_interval_options,
+    _interval_inputs,
+)
 
 
 async def reading_range(
@@ -449,19 +631,42 @@ async def reading_range(
         meter.contract_id
     )
     stored = await loaders.batch("stored_readings", readings.stored_readings).load(register.id)
+    return _reading_range_of(
+        register.obis_code,
+        register.digits,
+        meter.status,
+        meter.counter_reset_at,
+        period,
+        stored,
+        read_at,
+        moment(),
+    )
+
+
+def _reading_range_of(
+    obis_code: str,
+    digits: int,
+    meter_status: models.MeterStatus,
+    counter_reset_at: datetime | None,
+    period: readings.Period,
+    stored: list[readings.Stored],
+    read_at: datetime | None,
+    now: datetime,
+) -> ReadingRange:
+    """The answer from the rule's inputs (gql.domain.readings), for both engines."""
     allowed = readings.reading_range(
-        meter_status=meter.status,
-        digits=register.digits,
+        meter_status=meter_status,
+        digits=digits,
         contract_start=period.start,
         contract_end=period.end,
-        counter_reset_at=meter.counter_reset_at,
+        counter_reset_at=counter_reset_at,
         stored=stored,
-        read_at=read_at,
-        now=datetime.now(UTC),
+        read_at=None if read_at is None else aware(read_at),
+        now=now,
     )
     limits = allowed.limits
     return ReadingRange(
-        obis_code=register.obis_code,
+        obis_code=obis_code,
         accepts_readings=allowed.accepts_readings,
         read_at=allowed.read_at,
         earliest_read_at=allowed.earliest_read_at,
@@ -473,3 +678,76 @@ async def reading_range(
         previous_value=allowed.previous.value if allowed.previous else None,
         previous_read_at=allowed.previous.read_at if allowed.previous else None,
     )
+
+
+def _reading_range_inputs(row: Any, actor: Actor) -> list[Any]:
+    """The register's meter as the caller sees it (null: not visible), the supply
+    period of its contract (whoever sees the meter: installers see no contract) and
+    every reading of the register, as the executor's loaders read them."""
+    meter, contract, reading = models.Meter, models.Contract, models.MeterReading
+    described = sa.func.json_build_object(
+        _text("'status'"),
+        meter.status,
+        _text("'counter_reset_at'"),
+        meter.counter_reset_at,
+        _text("'start'"),
+        contract.start_date,
+        _text("'end'"),
+        contract.end_date,
+    )
+    of_meter = (
+        sa.select(described)
+        .select_from(meter)
+        .outerjoin(contract, contract.id == meter.contract_id)
+        .where(meter.id == row.c.meter_id, visible(meter, actor))
+        .scalar_subquery()
+    )
+    each = sa.func.json_build_array(
+        reading.read_at, sa.cast(reading.value, sa.Text), reading.status
+    )
+    stored = (
+        sa.select(sa.func.json_agg(each)).where(reading.register_id == row.c.id).scalar_subquery()
+    )
+    return [row.c.obis_code, row.c.digits, of_meter, stored]
+
+
+def _planned_reading_range(
+    given: Given,
+    obis_code: str,
+    digits: int,
+    meter: dict[str, Any] | None,
+    stored: list[list[Any]] | None,
+    read_at: datetime | None = None,
+) -> ReadingRange | None:
+    if meter is None:
+        return None
+    reset = meter["counter_reset_at"]
+    return _reading_range_of(
+        obis_code,
+        digits,
+        models.MeterStatus[meter["status"]],
+        None if reset is None else _moments([reset])[0],
+        readings.period_of(
+            None if meter["start"] is None else date.fromisoformat(meter["start"]),
+            None if meter["end"] is None else date.fromisoformat(meter["end"]),
+        ),
+        [
+            readings.Stored(
+                _moments([moment_read])[0], Decimal(value), models.MeterReadingStatus[status]
+            )
+            for moment_read, value, status in stored or ()
+        ],
+        read_at,
+        given.now,
+    )
+
+
+# MeterRegister.readingRange(readAt:): the register, its meter as the caller sees it,
+# the contract's period and the register's readings read by a plan; the answer by the
+# rule's function, for the argument as the request gives it.
+READING_RANGE = Computed(
+    ("id", "meter_id", "digits", "obis_code"),
+    _planned_reading_range,
+    _reading_range_inputs,
+    arguments=("read_at",),
+)

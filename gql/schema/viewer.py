@@ -14,9 +14,10 @@ from gql.context import Info
 from gql.domain.search import text_matches
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
+from gql.resolvers.computed import declared_value
 from gql.resolvers.relations import declared
 from gql.schema import criteria, enums, related
-from gql.schema.auth import LoginSession, viewer_sessions
+from gql.schema.auth import VIEWER_SESSIONS, LoginSession, viewer_sessions
 from gql.schema.change_requests import ChangeRequest
 from gql.schema.crm import CONTRACT, METER, ORDER, Contact, Contract, Meter, Order
 from gql.schema.pagination import AFTER, BEFORE, LAST, PAGE, Connection
@@ -62,12 +63,11 @@ class Viewer:
             StaffUser | None, await load_one(info, models.StaffUser, info.context.actor.subject_id)
         )
 
-    @allow(PORTAL_USERS, description="The portal user, for customers and installers.")
-    async def portal_user(self, info: Info) -> PortalUser | None:
-        return cast(
-            PortalUser | None,
-            await load_one(info, models.PortalUser, info.context.actor.subject_id),
-        )
+    portal_user: PortalUser | None = related.one(
+        relations.VIEWER_PORTAL_USER,
+        PORTAL_USERS,
+        description="The portal user, for customers and installers.",
+    )
 
     @allow(PORTAL_USERS, description="The portal the caller is logged in to.")
     async def portal(self, info: Info) -> Portal | None:
@@ -86,6 +86,7 @@ class Viewer:
         description="The caller's own active logins, the most recently used first (never"
         " anybody else's; impersonations are not listed).",
         resolver=viewer_sessions,
+        metadata=declared_value(VIEWER_SESSIONS),
     )
 
     my_change_requests: Connection[ChangeRequest] | None = related.page(

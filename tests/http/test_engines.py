@@ -39,7 +39,7 @@ from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT, global_id
-from tests.engine_helpers import tokens_of_every_caller
+from tests.engine_helpers import ACCOUNTS, tokens_of_every_caller, web_queries
 from tests.statement_helpers import answered_by_plan
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "30"))
@@ -176,7 +176,7 @@ def test_the_generated_schema_is_the_compilers_claim() -> None:
     sdl = plannable_sdl()
     for line in ("displayName", "readings(", "registers", "payments(", "documents"):
         assert line in sdl, line
-    assert "downloadUrl" not in sdl  # signed per request: the executor's
+    assert "downloadUrl" in sdl  # signed after the statement (gql/resolvers/computed.py)
 
 
 NODE = """
@@ -381,3 +381,281 @@ async def test_a_failing_computation_costs_the_plan_not_the_answer(
     )
     assert not was_planned
     assert _body(response) == expected
+
+
+# The rules read in advance (computed after the plan's statement from inputs it read,
+# gql/schema/rules.py) and a document's download link (signed after it).
+READ_IN_ADVANCE = """
+query InAdvance($id: ID!, $at: DateTime) {
+  node(id: $id) { __typename ... on Contract { number
+    paymentMethodOptions { method current allowed reason message nextPossibleAt needsApproval }
+    intervals: installmentIntervalOptions { __typename interval current allowed amount code
+      message nextPossibleAt needsApproval }
+    meters { edges { node { number registers { obisCode ...Range
+      fixed: readingRange(readAt: "2024-06-01T00:00:00Z") { lowestPlausibleValue
+        highestPlausibleValue previousValue previousReadAt }
+    } } } }
+  }
+  ... on Meter { number registers { obisCode ...Range } } }
+}
+fragment Range on MeterRegister {
+  now: readingRange { obisCode acceptsReadings readAt earliestReadAt latestReadAt
+    minimumValue maximumValue lowestPlausibleValue highestPlausibleValue previousValue
+    previousReadAt }
+  then: readingRange(readAt: $at) { readAt earliestReadAt latestReadAt minimumValue
+    maximumValue lowestPlausibleValue highestPlausibleValue previousValue previousReadAt }
+}
+"""
+METER_RANGE = """
+query MeterRange($id: ID!, $at: DateTime) {
+  node(id: $id) { ... on Meter { number registers { obisCode ...Range } } }
+}
+""" + READ_IN_ADVANCE[READ_IN_ADVANCE.index("fragment Range") :]
+DOCUMENT = """
+query Document($id: ID!) {
+  node(id: $id) { ... on Document { id name downloadUrl contract { number } } }
+}
+"""
+MY_DOCUMENTS = """
+query MyDocuments {
+  viewer { contact { documents(first: 3) { edges { node { name downloadUrl } } } } }
+}
+"""
+
+
+async def _first(session: AsyncSession, statement: Any) -> Any:
+    found = await session.scalar(statement.limit(1))
+    assert found is not None, statement
+    return found
+
+
+async def test_rules_in_advance_and_download_links_answer_alike_on_both_engines(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """Payment method and interval options (with their refusals' words in the caller's
+    language: a portal user's own, else the request's for staff), reading ranges (now,
+    at a variable's moment, at a literal one) and download links, for every kind of
+    caller on Anna's contract, meter and document, another customer's and another
+    organization's, and the installer's meter. Plans answer each caller what they may
+    read; another customer's or organization's rows are null on both engines."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
+    # Something overdue: the payment method is refused, with the sum in the message.
+    payment = await _first(
+        session, sa.select(models.Payment).where(models.Payment.contract_id == anna_contract)
+    )
+    payment.status = models.PaymentStatus.OVERDUE
+    await session.flush()
+    contract, meter, document = models.Contract, models.Meter, models.Document
+    other_org = await _first(
+        session, sa.select(contract.id).where(contract.organization_id != MUSTERSTADT)
+    )
+    installer = await _first(
+        session,
+        sa.select(models.PortalUser.contact_id).where(
+            models.PortalUser.email == "montage@elektro-schmidt.example"
+        ),
+    )
+    installer_meter = await _first(
+        session,
+        sa.select(models.Order.meter_id).where(
+            models.Order.partner_contact_id == installer, models.Order.meter_id.is_not(None)
+        ),
+    )
+    contracts = {
+        "anna": anna_contract,
+        "jonas": demo.demo_id("contract:musterstadt:V-2023-1000003"),
+        "other_org": other_org,
+    }
+    ids = {
+        **{f"contract:{label}": global_id("Contract", row) for label, row in contracts.items()},
+        "meter:anna": global_id(
+            "Meter",
+            await _first(session, sa.select(meter.id).where(meter.contract_id == anna_contract)),
+        ),
+        "meter:installer": global_id("Meter", installer_meter),
+    }
+    documents = {
+        label: global_id(
+            "Document",
+            await _first(
+                session,
+                sa.select(document.id)
+                .join(contract, contract.contact_id == document.contact_id)
+                .where(contract.id == row),
+            ),
+        )
+        for label, row in contracts.items()
+    }
+    requests = [
+        (f"rules:{label}", READ_IN_ADVANCE, {"id": node_id, "at": "2025-01-15T12:00:00"})
+        for label, node_id in ids.items()
+    ]
+    requests += [
+        (f"range:{label}", METER_RANGE, {"id": ids[label], "at": "2025-01-15T12:00:00"})
+        for label in ("meter:anna", "meter:installer")
+    ]
+    requests += [(f"document:{label}", DOCUMENT, {"id": id_}) for label, id_ in documents.items()]
+    requests.append(("myDocuments", MY_DOCUMENTS, {}))
+    planned_reads: set[tuple[str, str, str]] = set()
+    answers: dict[tuple[str, str, str], Any] = {}
+    for name, token in tokens.items():
+        for accept in ("de", "en"):
+            headers = {"Accept-Language": accept}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            for label, query, variables in requests:
+                body = {"query": query, "variables": variables}
+                expected = _body(await executor.post("/graphql", json=body, headers=headers))
+                first = _body(await planned.post("/graphql", json=body, headers=headers))
+                response, was_planned = await answered_by_plan(
+                    connection, planned.post("/graphql", json=body, headers=headers)
+                )
+                assert first == expected, (name, accept, label)
+                assert _body(response) == expected, (name, accept, label, was_planned)
+                answers[(name, accept, label)] = response.json()
+                if was_planned:
+                    planned_reads.add((name, accept, label))
+    for caller in ("customer", "admin", "agent"):
+        for accept in ("de", "en"):
+            assert (caller, accept, "rules:contract:anna") in planned_reads, caller
+    assert ("installer", "de", "range:meter:installer") in planned_reads
+    for caller in ("customer", "admin"):
+        assert (caller, "de", "document:anna") in planned_reads, caller
+    assert ("customer", "de", "myDocuments") in planned_reads
+
+    # Not vacuous: refusals in words, in the caller's language.
+    def refusal(caller: str, accept: str) -> str:
+        node = answers[(caller, accept, "rules:contract:anna")]["data"]["node"]
+        methods = node["paymentMethodOptions"]
+        assert {o["reason"] for o in methods} == {"OVERDUE_PAYMENTS"}, methods
+        return str(methods[0]["message"])
+
+    assert refusal("customer", "en") == refusal("customer", "de") == refusal("admin", "de")
+    assert refusal("admin", "en") != refusal("admin", "de")
+    # Anna chooses English: her messages follow whatever the request asks for.
+    anna_user = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
+    await session.execute(
+        sa.update(models.PortalUser).where(models.PortalUser.id == anna_user).values(language="en")
+    )
+    headers = {"Authorization": f"Bearer {tokens['customer']}", "Accept-Language": "de"}
+    body = {"query": READ_IN_ADVANCE, "variables": requests[0][2]}
+    expected = _body(await executor.post("/graphql", json=body, headers=headers))
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert was_planned
+    assert _body(response) == expected
+    english = response.json()["data"]["node"]["paymentMethodOptions"][0]["message"]
+    assert english == refusal("admin", "en") != refusal("customer", "de")
+    anna = answers[("customer", "de", "rules:contract:anna")]["data"]["node"]
+    ranges = anna["meters"]["edges"][0]["node"]["registers"][0]
+    assert ranges["then"]["readAt"] == "2025-01-15T12:00:00+00:00"
+    assert ranges["now"]["acceptsReadings"] is True
+    assert any(o["message"] for o in anna["intervals"])
+    link = answers[("customer", "de", "document:anna")]["data"]["node"]["downloadUrl"]
+    assert link.startswith("/documents/")
+    # Another customer's and another organization's rows: nothing, on both engines.
+    for label in ("rules:contract:jonas", "rules:contract:other_org", "document:other_org"):
+        assert answers[("customer", "de", label)]["data"]["node"] is None, label
+    assert answers[("customer", "de", "document:jonas")]["data"]["node"] is None
+    assert answers[("other_org_customer", "de", "rules:contract:anna")]["data"]["node"] is None
+
+
+async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_caller(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """Every query the reference portal sends (web/src), as it sends it, for every kind
+    of caller asking in German and in English, the contract page on Anna's contract,
+    another customer's and another organization's; Anna has a change of her contract
+    waiting for approval (ChangeRequest.contract). Plans answer Anna every page but the
+    anonymous ones (tests/http/test_front_end_reads.py says why)."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    anna = {"Authorization": f"Bearer {tokens['customer']}"}
+    anna_contract = demo.demo_id("contract:musterstadt:V-2023-1000001")
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(
+        update={"approval_required_attributes": ["contract.installment"]}
+    )
+    await session.flush()
+    rules = await executor.post(
+        "/graphql",
+        json={"query": CONTRACT_PART, "variables": {"id": global_id("Contract", anna_contract)}},
+        headers=anna,
+    )
+    amount = rules.json()["data"]["node"]["rules"]["minAmount"]
+    changes = {"id": global_id("Contract", anna_contract), "name": "Anna", "amount": amount}
+    changed = await executor.post(
+        "/graphql", json={"query": CHANGES, "variables": changes}, headers=anna
+    )
+    assert changed.json()["data"]["changeInstallment"] == {"__typename": "ChangeRequested"}
+    other_org = await _first(
+        session,
+        sa.select(models.Contract.id).where(models.Contract.organization_id != MUSTERSTADT),
+    )
+    contracts = {
+        "anna": anna_contract,
+        "jonas": demo.demo_id("contract:musterstadt:V-2023-1000003"),
+        "other_org": other_org,
+    }
+    requests: list[tuple[str, str, dict[str, Any]]] = []
+    for name, query in web_queries().items():
+        if name == "Contract":
+            requests += [
+                (f"Contract:{label}", query, {"id": global_id("Contract", contract)})
+                for label, contract in contracts.items()
+            ]
+        elif name == "LoginOptions":
+            email = ACCOUNTS["customer"][0] if ACCOUNTS["customer"] else ""
+            login = {"portalId": global_id("Portal", CUSTOMER_PORTAL), "email": email}
+            requests.append((name, query, {"input": login}))
+        elif name == "PublicPortal":
+            requests.append(
+                (name, query, {"domain": demo.CUSTOMER_PORTAL_DOMAIN, "language": "en"})
+            )
+        else:
+            requests.append((name, query, {}))
+    planned_reads: set[tuple[str, str]] = set()
+    answers: dict[tuple[str, str, str], Any] = {}
+    for caller, token in tokens.items():
+        for accept in ("de", "en"):
+            headers = {"Accept-Language": accept}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            for label, query, variables in requests:
+                body = {"query": query, "variables": variables}
+                expected = _body(await executor.post("/graphql", json=body, headers=headers))
+                first = _body(await planned.post("/graphql", json=body, headers=headers))
+                response, was_planned = await answered_by_plan(
+                    connection, planned.post("/graphql", json=body, headers=headers)
+                )
+                assert first == expected, (caller, accept, label)
+                assert _body(response) == expected, (caller, accept, label, was_planned)
+                answers[(caller, accept, label)] = response.json()
+                if was_planned:
+                    planned_reads.add((caller, label))
+    every_page = {label for label, _, _ in requests} - {"LoginOptions", "PublicPortal"}
+    every_page -= {"Contract:jonas", "Contract:other_org"}
+    assert {("customer", label) for label in every_page} <= planned_reads, planned_reads
+    assert ("read_only_customer", "MyData") in planned_reads
+    assert ("installer", "Security") in planned_reads
+    # Not vacuous: the change waiting for approval names Anna's contract.
+    waiting = answers[("customer", "de", "Changes")]["data"]["viewer"]["myChangeRequests"]
+    contract = waiting["edges"][0]["node"]["contract"]
+    assert contract == {"id": global_id("Contract", anna_contract), "number": "V-2023-1000001"}
+    tiles = answers[("customer", "de", "Home")]["data"]["portalHome"]["tiles"]
+    links = [d["downloadUrl"] for tile in tiles for d in tile["documents"] or ()]
+    assert links, tiles
+    assert all(link.startswith("/documents/") for link in links), links
+    security = answers[("customer", "en", "Security")]["data"]["viewer"]
+    assert [s["current"] for s in security["sessions"]].count(True) == 1
+    # Another customer's contract and another organization's: nothing, on both engines.
+    for label in ("Contract:jonas", "Contract:other_org"):
+        assert answers[("customer", "de", label)]["data"]["node"] is None, label

@@ -35,11 +35,11 @@ fragment Lists on HomeTile { kind rows: documents { name } contracts { number } 
 INSTALLER_PAGE = (
     "{ portalHome { language tiles { kind title orders { number } meters { number } } } }"
 )
-# The web portal's home page (web/src/pages/Home.tsx) but `downloadUrl`: signed per
-# request with the time, it is the executor's and differs from one answer to the next.
+# The web portal's home page (web/src/pages/Home.tsx), `downloadUrl` included: signed
+# after the plan's statement by the executor's function (gql/resolvers/computed.py).
 WEB_HOME = """query Home { portalHome { language tiles { id kind position title text buttonLabel
   url linkUrl imageUrl contracts { id number tariffName installmentAmount }
-  meters { id number contract { id } } documents { id name }
+  meters { id number contract { id } } documents { id name downloadUrl }
   payments { id kind status amount dueDate } } } }"""
 # The home page's `pages` are the executor's: the document is never planned.
 PAGES = "{ portalHome { language pages { ordersPage { showOrders } } tiles { kind } } }"
