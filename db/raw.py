@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 __all__ = ["DIALECT", "Compiled", "Prepared", "connection_broken", "on_driver"]
 
@@ -36,8 +37,12 @@ STATEMENT_OBSERVERS: list[Callable[[], None]] = []
 
 
 async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) -> T:
-    """`call(asyncpg connection)` on the connection under `session` (checked out from
-    the pool if need be).
+    """`call(asyncpg connection)`: on the connection of `session`'s transaction when it
+    has begun one (the statement sees its writes), else - a session of the pool's engine
+    with nothing begun, as a read-only request's - on a connection taken from the pool
+    for this one call and put back at once, without the session's own bookkeeping
+    (its transaction object, connection wrapper, close). A session bound to one
+    connection (the tests' rolled-back transaction) always uses that connection.
 
     SQLAlchemy does not see these statements, so it can not discard the connection when
     one fails: that is done here. A statement that failed as a statement (a PostgreSQL
@@ -45,11 +50,21 @@ async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) 
     - the server gone, a cancelled request (asyncpg is then still waiting for the
     server), any other exception - closes it at once, and the pool replaces a closed
     connection at its next checkout (db/session.py)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
     for observe in STATEMENT_OBSERVERS:
         observe()
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and not session.in_transaction():
+        pooled = await bind.raw_connection()
+        try:
+            return await _guarded(pooled.driver_connection, call)
+        finally:
+            await greenlet_spawn(pooled.close)
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return await _guarded(raw.driver_connection, call)
+
+
+async def _guarded(driver: Any, call: Callable[[Any], Awaitable[T]]) -> T:
     try:
         return await call(driver)
     except asyncpg.PostgresError as error:

@@ -42,6 +42,14 @@ def _parse(raw: str) -> Address | None:
 def decide(peer: str | None, forwarded_for: list[str], trusted: tuple[str, ...]) -> str | None:
     """The client address from the TCP peer and the `X-Forwarded-For` headers (in the
     order received), believing the headers only from a peer in `trusted` (CIDRs)."""
+    return _decided(peer, tuple(forwarded_for), trusted)
+
+
+# A client sends the same peer and headers with each request: decided once (bounded).
+@functools.lru_cache(maxsize=4096)
+def _decided(
+    peer: str | None, forwarded_for: tuple[str, ...], trusted: tuple[str, ...]
+) -> str | None:
     if peer is None:
         return None
     address = _parse(peer)

@@ -434,7 +434,15 @@ def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
         valid(session, sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False)),
     )
     staff = sa.select(session.id).where(active, session.staff_user_id == parameter("subject_id"))
-    writes = models.Portal.published_settings["impersonation_writes"].as_boolean()
+    # Read only for an impersonation (`completed`): the portal's settings are a large
+    # document PostgreSQL would otherwise fetch and unpack for every request.
+    writes = sa.case(
+        (
+            session.kind == models.SessionKind.IMPERSONATION,
+            models.Portal.published_settings["impersonation_writes"].as_boolean(),
+        ),
+        else_=sa.null(),
+    )
     portal_user = (
         sa.select(group.id, group.grants, group.visibility, writes)
         .select_from(session)

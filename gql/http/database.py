@@ -45,11 +45,14 @@ class SessionPerRequest:
                     await replica.close()
                 except SQLAlchemyError:
                     await replica.invalidate()
-            try:
-                await session.close()
-            except SQLAlchemyError:
-                # A statement was cancelled mid-flight (GraphQL abandons sibling fields
-                # once a non-null error has decided the answer) and asyncpg closed the
-                # connection: nothing to roll back; drop it instead of answering 500.
-                log.warning("session.connection_lost", path=scope.get("path"))
-                await session.invalidate()
+            # Nothing begun or loaded (db/raw.py ran the statements): nothing to close.
+            if session.in_transaction() or session.sync_session.identity_map:
+                try:
+                    await session.close()
+                except SQLAlchemyError:
+                    # A statement was cancelled mid-flight (GraphQL abandons sibling
+                    # fields once a non-null error has decided the answer) and asyncpg
+                    # closed the connection: nothing to roll back; drop it instead of
+                    # answering 500.
+                    log.warning("session.connection_lost", path=scope.get("path"))
+                    await session.invalidate()

@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from db.session import Database
 from gql import graphiql, graphql_over_http, metrics, unavailable
@@ -48,6 +49,10 @@ from gql.schema import build_schema, input_errors
 from gql.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# The members of a request body the short way of a planned read takes (`extensions`,
+# a persisted query's hash, takes Strawberry's way).
+_PLAIN_REQUEST = frozenset({"query", "variables", "operationName"})
 
 
 def _outcome(engine: str, result: ExecutionResult | None) -> str:
@@ -94,8 +99,11 @@ class PortalGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response, context = await self._planned_read(request)
+            if response is None:
+                response = await self.run(request, context=context)
         except SessionEnded:  # raised before anything of the answer was sent
             response = unauthenticated()
         except HTTPException as error:
@@ -103,6 +111,53 @@ class PortalGraphQL(GraphQL[Context, None]):
                 error.status_code, error.reason, graphql_over_http.media_type(scope)
             )
         await response(scope, receive, send)
+
+    # --- a. to e. for a planned read, the short way --------------------------------------
+
+    async def _planned_read(self, request: Request) -> tuple[Response | None, Any]:
+        """A plain JSON query the plans answer (the steps below in the same order, with
+        what does not apply to it left out: no upload, no persisted-query hash, no
+        replica): the body parsed once, the session check and the plan's statement,
+        the plan's JSON as the answer; with the request's context once made. No answer
+        when anything about the request is other than that: Strawberry's way then reads
+        the same body again (cached), with the same context if there is one (its session
+        check done), and gives the usual answers and errors."""
+        if not (self.settings.query_plans and request.method == "POST"):
+            return None, UNSET
+        content_type = request.headers.get("content-type", "")
+        if content_type.partition(";")[0].strip().lower() != "application/json":
+            return None, UNSET
+        if self.reads.database is not None and self.reads.database.replica is not None:
+            return None, UNSET
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None, UNSET
+        if not isinstance(body, dict) or not body.keys() <= _PLAIN_REQUEST:
+            return None, UNSET
+        query, variables = body.get("query"), body.get("variables")
+        operation_name = body.get("operationName")
+        if not (
+            isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(operation_name, str | None)
+        ):
+            return None, UNSET
+        started = time.perf_counter()
+        context = await self.get_context(request, None)
+        data = GraphQLRequestData(query, variables, operation_name, None)
+        result = await self.plans.answer(data, context, plannable=True)
+        if result is None:
+            return None, context
+        operation = metrics.observe_operation(
+            operation_name, query, "plan", "ok", time.perf_counter() - started
+        )
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes({"graphql.operation.name": operation, "portal.engine": "plan"})
+        sub_response = await self.get_sub_response(request)
+        answer = await self.process_result(request, result)
+        return self.create_response(answer, sub_response), context
 
     # --- a. GraphQL over HTTP: what is parsed ---------------------------------------------
 

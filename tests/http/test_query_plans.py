@@ -32,6 +32,7 @@ from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Visibility
 from gql.auth.tokens import TokenService
 from gql.domain.scope import IMPLIED_BY_PARENT, visible, visible_below
+from gql.http.view import PortalGraphQL
 from gql.persisted_queries import sha256
 from gql.query_plans import NotPlannable, Planner, compile_plan
 from gql.resolvers.relations import RELATION
@@ -775,3 +776,65 @@ def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("QUERY_PLANS", "maybe")
     with pytest.raises(SettingsError, match="QUERY_PLANS"):
         Settings.from_env()
+
+
+async def test_a_planned_read_takes_the_short_way_with_the_same_answer(
+    plans: PlanClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once planned, a plain JSON query is answered without Strawberry's request
+    handling (gql/http/view.py `_planned_read`): the same body, status and headers."""
+    through_strawberry: list[object] = []
+    real_run = PortalGraphQL.run
+
+    async def run(self: PortalGraphQL, request: Any, *args: Any, **kwargs: Any) -> Any:
+        through_strawberry.append(request)
+        return await real_run(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(PortalGraphQL, "run", run)
+    token = await _login(plans, "anna.becker@example.org")
+    answers = []
+    for accept in ("application/json", "application/graphql-response+json"):
+        for _ in range(3):  # the executor, the plan behind the session check, the plan
+            before = len(through_strawberry)
+            request = plans.client.post(
+                "/graphql",
+                json={"query": DASHBOARD},
+                headers={"Authorization": f"Bearer {token}", "Accept": accept},
+            )
+            response, planned = await answered_by_plan(plans.connection, request)
+            answers.append((planned, len(through_strawberry) - before, response))
+    executor, *planned_answers = answers
+    assert executor[:2] == (False, 1)
+    assert [(planned, runs) for planned, runs, _ in planned_answers] == [(True, 0)] * 5
+
+    def headers(response: httpx.Response) -> dict[str, str]:
+        return {k: v for k, v in response.headers.items() if k != "content-length"}
+
+    for _, _, response in planned_answers[:2]:
+        assert response.json() == executor[2].json()
+        assert headers(response) == headers(executor[2])
+    for _, _, response in planned_answers[2:]:
+        assert response.headers["content-type"] == "application/graphql-response+json"
+        assert response.json() == executor[2].json()
+
+
+async def test_a_request_the_short_way_does_not_take_is_answered_as_before(
+    plans: PlanClient,
+) -> None:
+    """A body that is not a plain query (a persisted query's hash, an unknown member, a
+    malformed one) takes Strawberry's way, with its usual answer."""
+    token = await _login(plans, "anna.becker@example.org")
+    for _ in range(2):
+        assert "errors" not in (await plans.post(DASHBOARD, token)).json()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    broken = await plans.client.post("/graphql", content=b"{", headers=headers)
+    assert broken.status_code == 400
+    wrong = await plans.client.post(
+        "/graphql", json={"query": DASHBOARD, "operationName": 1}, headers=headers
+    )
+    assert wrong.status_code == 400
+    hashed = await plans.post(
+        DASHBOARD, token, extensions={"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    )
+    assert hashed.status_code == 200
+    assert hashed.json()["errors"][0]["message"] == "provided sha does not match query"
