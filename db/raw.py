@@ -14,7 +14,7 @@ writes, as any other statement of the session would.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["DIALECT", "Compiled", "Prepared", "connection_broken", "on_driver"]
+__all__ = [
+    "DIALECT",
+    "Compiled",
+    "Prepared",
+    "connection_broken",
+    "insert",
+    "on_driver",
+    "update",
+]
 
 T = TypeVar("T")
 
@@ -35,9 +43,12 @@ DIALECT: Any = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 STATEMENT_OBSERVERS: list[Callable[[], None]] = []
 
 
-async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) -> T:
+async def on_driver(
+    session: AsyncSession, call: Callable[[Any], Awaitable[T]], *, begin: bool = False
+) -> T:
     """`call(asyncpg connection)` on the connection under `session` (checked out from
-    the pool if need be).
+    the pool if need be). `begin`: inside the session's transaction, begun here if no
+    statement of the session has begun it yet (a mutation's locks and writes).
 
     SQLAlchemy does not see these statements, so it can not discard the connection when
     one fails: that is done here. A statement that failed as a statement (a PostgreSQL
@@ -48,6 +59,10 @@ async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) 
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
+    if begin:
+        adapter: Any = raw.dbapi_connection
+        if adapter._transaction is None:  # as SQLAlchemy's first statement would
+            await adapter._start_transaction()
     for observe in STATEMENT_OBSERVERS:
         observe()
     try:
@@ -97,13 +112,15 @@ class Compiled:
     processors: Mapping[str, Any]
 
     @classmethod
-    def of(cls, statement: sa.Select[Any]) -> Compiled:
+    def of(cls, statement: Any) -> Compiled:
         """IN lists of constant values become one parameter per value; parameters
         without a value (or declared `required=False` with none) are the caller's."""
         compiled = statement.compile(dialect=DIALECT)
         given = {name: None for name, bind in compiled.binds.items() if bind.required}
         expanded = compiled.construct_expanded_state(given)
-        processors: Mapping[str, Any] = expanded.processors
+        # The types' bind processing (JSON's serialization, enums' names), and that of
+        # the expanded IN lists.
+        processors: Mapping[str, Any] = {**compiled._bind_processors, **expanded.processors}
         constants = {
             name: processors[name](value) if processors.get(name) else value
             for name, value in expanded.parameters.items()
@@ -113,15 +130,22 @@ class Compiled:
 
 
 class Prepared:
-    """A SELECT compiled once; `fetchrow(session, name=value, ...)` runs it with its
-    parameters by name and returns the row with each column as the session would
-    (the column types' result processing applied), or None."""
+    """A statement (a SELECT, or a write with RETURNING) compiled once;
+    `fetchrow(session, name=value, ...)` runs it with its parameters by name and returns
+    the row with each column as the session would (the column types' result
+    processing applied), or None. `write`: it locks or writes, so it runs inside the
+    session's transaction (`on_driver`'s `begin`)."""
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
+    def __init__(self, statement: Any, *, write: bool = False) -> None:
         self.compiled = Compiled.of(statement)
-        self.results = tuple(
-            column.type.result_processor(DIALECT, None) for column in statement.selected_columns
+        columns = list(
+            statement.selected_columns
+            if isinstance(statement, sa.Select)
+            else statement.exported_columns
         )
+        self.results = tuple(column.type.result_processor(DIALECT, None) for column in columns)
+        self.keys = tuple(column.key for column in columns)
+        self.write = write
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
@@ -134,12 +158,160 @@ class Prepared:
         return arguments
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> tuple[Any, ...] | None:
+        rows = await self.fetch(session, **values)
+        return rows[0] if rows else None
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
+        """Every row (`fetchrow`'s processing)."""
         arguments = self.arguments(values)
         sql = self.compiled.sql
-        row = await on_driver(session, lambda driver: driver.fetchrow(sql, *arguments))
-        if row is None:
-            return None
-        return tuple(
-            value if process is None else process(value)
-            for value, process in zip(row, self.results, strict=True)
+        rows = await on_driver(
+            session, lambda driver: driver.fetch(sql, *arguments), begin=self.write
         )
+        return [
+            tuple(
+                value if process is None else process(value)
+                for value, process in zip(row, self.results, strict=True)
+            )
+            for row in rows
+        ]
+
+    async def fetchone(self, session: AsyncSession, **values: Any) -> dict[str, Any] | None:
+        """`fetchrow` as a dict by the columns' keys."""
+        row = await self.fetchrow(session, **values)
+        return None if row is None else dict(zip(self.keys, row, strict=True))
+
+
+# --- Rows written without the ORM's unit of work -----------------------------------------
+
+# Compiled writes, by table, columns and number of rows: a handful per process.
+_WRITES: dict[tuple[Any, ...], tuple[Prepared, tuple[Any, ...]]] = {}
+_MAX_WRITES = 256
+
+
+def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
+    """The values `row` (a transient ORM instance) is inserted with, its Python-side
+    column defaults applied (and set on it), and the columns the database fills in
+    (server defaults, SQL defaults), to be read back."""
+    mapper: Any = sa.inspect(type(row))
+    given = row.__dict__
+    values: dict[Any, Any] = {}
+    returned: list[Any] = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in given:
+            values[column] = given[prop.key]
+            continue
+        default = column.default
+        if default is not None and default.is_scalar:
+            value = default.arg
+        elif default is not None and default.is_callable:
+            value = default.arg(None)
+        elif default is not None or column.server_default is not None:
+            returned.append(column)
+            continue
+        else:
+            value = None
+        setattr(row, prop.key, value)
+        values[column] = value
+    return values, returned
+
+
+async def insert(session: AsyncSession, rows: Sequence[Any]) -> None:
+    """Insert `rows` (transient instances of one ORM model, built as usual) in one
+    statement on the session's connection, inside its transaction (one per set of
+    columns given, if the rows differ in that): no unit of work, no flush. Python-side
+    defaults are applied, server defaults read back; the rows stay transient (not in
+    the session), complete, for the answer."""
+    groups: dict[tuple[Any, ...], list[tuple[Any, dict[Any, Any]]]] = {}
+    for row in rows:
+        values, returned = _column_values(row)
+        groups.setdefault((tuple(values), tuple(returned)), []).append((row, values))
+    for (columns, returned), group in groups.items():
+        await _insert(session, columns, returned, group)
+
+
+async def _insert(
+    session: AsyncSession,
+    columns: tuple[Any, ...],
+    returned: tuple[Any, ...],
+    group: list[tuple[Any, dict[Any, Any]]],
+) -> None:
+    table = columns[0].table
+    key = ("insert", table.name, tuple(c.key for c in columns), len(group), returned)
+    found = _WRITES.get(key)
+    if found is None:
+        statement = sa.insert(table).values(
+            [
+                {
+                    column: sa.bindparam(f"v{index}_{number}", type_=column.type)
+                    for number, column in enumerate(columns)
+                }
+                for index in range(len(group))
+            ]
+        )
+        if returned:
+            statement = statement.returning(*returned)
+        found = _remember(key, Prepared(statement, write=True), returned)
+    prepared, back = found
+    values = {
+        f"v{index}_{number}": value
+        for index, (_, row_values) in enumerate(group)
+        for number, value in enumerate(row_values.values())
+    }
+    read = await prepared.fetch(session, **values)
+    for (row, _), columns_read in zip(group, read if back else [], strict=False):
+        for column, value in zip(back, columns_read, strict=True):
+            setattr(row, _attribute(row, column), value)
+
+
+async def update(session: AsyncSession, row: Any, **changes: Any) -> None:
+    """Write `changes` (attribute: value) to the table row of `row` (an ORM instance,
+    transient or not: by its primary key `id`), with the columns' `onupdate` values
+    (the update time), in one statement inside the session's transaction; `row` gets
+    the values."""
+    mapper: Any = sa.inspect(type(row))
+    table: Any = mapper.local_table
+    names = tuple(sorted(changes))
+    key = ("update", table.name, names)
+    found = _WRITES.get(key)
+    if found is None:
+        assigned: dict[Any, Any] = {
+            mapper.column_attrs[name].columns[0]: sa.bindparam(f"set_{name}") for name in names
+        }
+        automatic = [
+            column
+            for column in table.columns
+            if column.onupdate is not None and column not in assigned
+        ]
+        for column in automatic:
+            assigned[column] = column.onupdate.arg
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values(assigned)
+            .returning(*automatic)
+        )
+        found = _remember(key, Prepared(statement, write=True), tuple(automatic))
+    statement_of, back = found
+    values = {f"set_{name}": changes[name] for name in names}
+    read = await statement_of.fetchrow(session, row_id=row.id, **values)
+    for name in names:
+        setattr(row, name, changes[name])
+    if read is not None:
+        for column, value in zip(back, read, strict=True):
+            setattr(row, _attribute(row, column), value)
+
+
+def _remember(
+    key: tuple[Any, ...], prepared: Prepared, returned: tuple[Any, ...]
+) -> tuple[Prepared, tuple[Any, ...]]:
+    if len(_WRITES) >= _MAX_WRITES:
+        _WRITES.clear()
+    _WRITES[key] = (prepared, returned)
+    return prepared, returned
+
+
+def _attribute(row: Any, column: Any) -> str:
+    mapper: Any = sa.inspect(type(row))
+    return str(mapper.get_property_by_column(column).key)

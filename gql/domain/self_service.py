@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -17,12 +18,12 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from db import models
+from db import models, raw
 from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
 from gql.domain.contact_changes import request_change
-from gql.domain.errors import RuleViolation
+from gql.domain.errors import NotFound, RuleViolation
 from gql.domain.notifications import (
     Audience,
     Notifier,
@@ -30,7 +31,7 @@ from gql.domain.notifications import (
     audience_of,
     customer_change,
 )
-from gql.domain.scope import find_visible
+from gql.domain.scope import PerShape, locked_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
 INSTALLMENT_INTERVAL_CHANGED = "contract.installment_interval_changed"
@@ -38,14 +39,6 @@ PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
 DUE_DAY_CHANGED = "contract.due_day_changed"
 # The longest cadence period is 366 days or months; older history never counts.
 HISTORY = timedelta(days=366 * 31)
-
-
-async def _contract(
-    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
-) -> models.Contract:
-    return await find_visible(
-        db, models.Contract, contract_id, actor, what="contract", field="contractId", lock=True
-    )
 
 
 class RulesPortal(Protocol):
@@ -128,7 +121,7 @@ def installment_changes(contract_id: Any, organization_id: Any, now: Any) -> Any
     return _changes(INSTALLMENT_CHANGED, contract_id, organization_id, now)
 
 
-def facts_columns(contract_id: Any, organization_id: Any, now: datetime) -> list[Any]:
+def facts_columns(contract_id: Any, organization_id: Any, now: Any) -> list[Any]:
     """The columns `facts_of` reads for the contract `contract_id` (a column or a
     value): the cadences' history and the overdue sum, as scalar subqueries."""
     payment = models.Payment
@@ -190,37 +183,56 @@ class Change:
     audience: Audience | None
 
 
-async def _change(
-    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
-) -> Change:
-    """The contract locked first, then the facts in one statement of their own: that
-    statement sees the changes a concurrent request for the contract committed (the
-    cadences count them).
-
-    Raises:
-        NotFound: no such contract visible to the actor.
-        RuleViolation: the caller's portal is missing or not published.
-    """
-    contract = await _contract(db, actor, contract_id)
+def _change_facts(actor: Actor) -> sa.Select[Any]:
+    """The statement of a `Change`'s facts for the contract `contract_id` of the
+    organization `organization_id` at `now` (parameters), for `actor` (symbolic: built
+    once per kind of caller, `scope.PerShape`)."""
+    contract_id = sa.bindparam("contract_id", type_=sa.Uuid)
+    organization_id = sa.bindparam("organization_id", type_=sa.Uuid)
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
     published = sa.select(models.Portal.published_settings).where(
         models.Portal.id == actor.portal_id
     )
     columns = [
-        *facts_columns(contract.id, contract.organization_id, now),
+        *facts_columns(contract_id, organization_id, now),
         _published_part(published, "rules").label("rules"),
         _published_part(published, "approval_required_attributes").label("approval"),
     ]
     if actor.is_portal_user:
         columns += audience_columns(actor)
-    row = (await db.execute(sa.select(*columns))).one()
-    if row.rules is None:
+    return sa.select(*columns)
+
+
+_CHANGE_FACTS = PerShape(_change_facts)
+
+
+async def _change(
+    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
+) -> Change:
+    """The contract locked first, then the facts in one statement of their own: that
+    statement sees the changes a concurrent request for the contract committed (the
+    cadences count them). Both statements are compiled once per kind of caller; the
+    contract is a transient row (its change is written with `db.raw.update`).
+
+    Raises:
+        NotFound: no such contract visible to the actor.
+        RuleViolation: the caller's portal is missing or not published.
+    """
+    contract = await locked_visible(db, models.Contract, contract_id, actor)
+    if contract is None:
+        raise NotFound("not_found", field="contractId", parameters={"what": "contract"})
+    row = await _CHANGE_FACTS.fetchone(
+        db, actor, contract_id=contract.id, organization_id=contract.organization_id, now=now
+    )
+    assert row is not None  # scalar subqueries alone: always one row
+    if row["rules"] is None:
         raise RuleViolation("portal_not_published")
     return Change(
         contract=contract,
-        rules=Rules.model_validate(row.rules),
-        approval=frozenset(row.approval or ()),
-        facts=facts_of(row),
-        audience=audience_of(row) if actor.is_portal_user else None,
+        rules=Rules.model_validate(row["rules"]),
+        approval=frozenset(row["approval"] or ()),
+        facts=facts_of(SimpleNamespace(**row)),
+        audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
     )
 
 
@@ -284,8 +296,7 @@ async def change_installment(
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
         audience=change.audience,
     )
-    contract.installment_amount = new
-    await db.flush()
+    await raw.update(db, contract, installment_amount=new)
     return contract
 
 
@@ -342,9 +353,7 @@ async def change_installment_interval(
         ],
         audience=change.audience,
     )
-    contract.installment_interval = interval
-    contract.installment_amount = amount
-    await db.flush()
+    await raw.update(db, contract, installment_interval=interval, installment_amount=amount)
     return contract
 
 
@@ -401,10 +410,13 @@ async def change_payment_method(
         ],
         audience=change.audience,
     )
-    contract.payment_method = details.method
-    contract.iban = details.iban
-    contract.account_holder = details.account_holder
-    await db.flush()
+    await raw.update(
+        db,
+        contract,
+        payment_method=details.method,
+        iban=details.iban,
+        account_holder=details.account_holder,
+    )
     return contract
 
 
@@ -443,6 +455,5 @@ async def change_due_day(
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],
         audience=change.audience,
     )
-    contract.due_day = new
-    await db.flush()
+    await raw.update(db, contract, due_day=new)
     return contract
