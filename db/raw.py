@@ -27,6 +27,7 @@ __all__ = [
     "DIALECT",
     "Compiled",
     "Prepared",
+    "Writes",
     "connection_broken",
     "insert",
     "on_driver",
@@ -185,7 +186,7 @@ class Prepared:
 # --- Rows written without the ORM's unit of work -----------------------------------------
 
 # Compiled writes, by table, columns and number of rows: a handful per process.
-_WRITES: dict[tuple[Any, ...], tuple[Prepared, tuple[Any, ...]]] = {}
+_WRITES: dict[tuple[Any, ...], Prepared] = {}
 _MAX_WRITES = 256
 
 
@@ -217,99 +218,151 @@ def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
     return values, returned
 
 
-async def insert(session: AsyncSession, rows: Sequence[Any]) -> None:
-    """Insert `rows` (transient instances of one ORM model, built as usual) in one
-    statement on the session's connection, inside its transaction (one per set of
-    columns given, if the rows differ in that): no unit of work, no flush. Python-side
-    defaults are applied, server defaults read back; the rows stay transient (not in
-    the session), complete, for the answer."""
-    groups: dict[tuple[Any, ...], list[tuple[Any, dict[Any, Any]]]] = {}
-    for row in rows:
-        values, returned = _column_values(row)
-        groups.setdefault((tuple(values), tuple(returned)), []).append((row, values))
-    for (columns, returned), group in groups.items():
-        await _insert(session, columns, returned, group)
+@dataclass
+class _Part:
+    """One write of a `Writes`: its shape (what its statement is compiled from), the
+    statement built with parameters named after the part, its values, and the rows
+    and columns the database's values are read back into."""
+
+    key: tuple[Any, ...]
+    build: Callable[[str], Any]  # the statement, its parameters prefixed with the name
+    values: dict[str, Any]  # by parameter name without the prefix
+    rows: list[Any]
+    returned: tuple[Any, ...]
 
 
-async def _insert(
-    session: AsyncSession,
-    columns: tuple[Any, ...],
-    returned: tuple[Any, ...],
-    group: list[tuple[Any, dict[Any, Any]]],
-) -> None:
+class Writes:
+    """Rows to insert and rows to update, written by `run` in ONE statement on the
+    session's connection inside its transaction (the first write the statement itself,
+    the others data-modifying WITH clauses before it): no unit of work, no flush, one
+    round trip. Compiled once per shape (tables, columns, numbers of rows). Rows are
+    ORM instances, transient, built as usual: Python-side defaults are applied when a
+    row is added (so its `id` is known at once), server defaults of the first write
+    are read back into its rows; the rows stay out of the session, complete."""
+
+    def __init__(self) -> None:
+        self.parts: list[_Part] = []
+        self.changed: list[tuple[Any, Mapping[str, Any]]] = []
+
+    def insert(self, rows: Sequence[Any]) -> Writes:
+        """Insert `rows` (one statement part per set of columns given)."""
+        groups: dict[tuple[Any, ...], list[tuple[Any, dict[Any, Any]]]] = {}
+        for row in rows:
+            values, returned = _column_values(row)
+            groups.setdefault((tuple(values), tuple(returned)), []).append((row, values))
+        for (columns, returned), group in groups.items():
+            self.parts.append(_insert_part(columns, returned, group))
+        return self
+
+    def update(self, row: Any, **changes: Any) -> Writes:
+        """Write `changes` (attribute: value) to the table row of `row` (an ORM
+        instance, by its primary key `id`), with the columns' `onupdate` values (the
+        update time); `row` gets the values when they are written (`run`)."""
+        self.parts.append(_update_part(row, changes))
+        self.changed.append((row, changes))
+        return self
+
+    async def run(self, session: AsyncSession) -> None:
+        if not self.parts:
+            return
+        key = tuple(part.key for part in self.parts)
+        prepared = _WRITES.get(key)
+        if prepared is None:
+            names = [f"w{index}" for index in range(len(self.parts))]
+            main = self.parts[0].build(names[0])
+            if self.parts[0].returned:
+                main = main.returning(*self.parts[0].returned)
+            others = [
+                part.build(name).cte(name)
+                for part, name in zip(self.parts[1:], names[1:], strict=True)
+            ]
+            if others:
+                main = main.add_cte(*others)
+            prepared = _remember(key, Prepared(main, write=True))
+        values = {
+            f"w{index}_{name}": value
+            for index, part in enumerate(self.parts)
+            for name, value in part.values.items()
+        }
+        read = await prepared.fetch(session, **values)
+        for row, changes in self.changed:
+            for name, value in changes.items():
+                setattr(row, name, value)
+        first = self.parts[0]
+        if first.returned:
+            for row, columns_read in zip(first.rows, read, strict=True):
+                for column, value in zip(first.returned, columns_read, strict=True):
+                    setattr(row, _attribute(row, column), value)
+
+
+def _insert_part(
+    columns: tuple[Any, ...], returned: tuple[Any, ...], group: list[tuple[Any, dict[Any, Any]]]
+) -> _Part:
     table = columns[0].table
-    key = ("insert", table.name, tuple(c.key for c in columns), len(group), returned)
-    found = _WRITES.get(key)
-    if found is None:
-        statement = sa.insert(table).values(
+    count = len(group)
+
+    def build(name: str) -> Any:
+        return sa.insert(table).values(
             [
                 {
-                    column: sa.bindparam(f"v{index}_{number}", type_=column.type)
+                    column: sa.bindparam(f"{name}_v{index}_{number}", type_=column.type)
                     for number, column in enumerate(columns)
                 }
-                for index in range(len(group))
+                for index in range(count)
             ]
         )
-        if returned:
-            statement = statement.returning(*returned)
-        found = _remember(key, Prepared(statement, write=True), returned)
-    prepared, back = found
+
     values = {
         f"v{index}_{number}": value
         for index, (_, row_values) in enumerate(group)
         for number, value in enumerate(row_values.values())
     }
-    read = await prepared.fetch(session, **values)
-    for (row, _), columns_read in zip(group, read if back else [], strict=False):
-        for column, value in zip(back, columns_read, strict=True):
-            setattr(row, _attribute(row, column), value)
+    key = ("insert", table.name, tuple(c.key for c in columns), count, returned)
+    return _Part(key, build, values, [row for row, _ in group], returned)
 
 
-async def update(session: AsyncSession, row: Any, **changes: Any) -> None:
-    """Write `changes` (attribute: value) to the table row of `row` (an ORM instance,
-    transient or not: by its primary key `id`), with the columns' `onupdate` values
-    (the update time), in one statement inside the session's transaction; `row` gets
-    the values."""
+def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
     mapper: Any = sa.inspect(type(row))
     table: Any = mapper.local_table
     names = tuple(sorted(changes))
-    key = ("update", table.name, names)
-    found = _WRITES.get(key)
-    if found is None:
-        assigned: dict[Any, Any] = {
-            mapper.column_attrs[name].columns[0]: sa.bindparam(f"set_{name}") for name in names
+    assigned = [mapper.column_attrs[name].columns[0] for name in names]
+    automatic = tuple(
+        column for column in table.columns if column.onupdate is not None and column not in assigned
+    )
+
+    def build(name: str) -> Any:
+        values: dict[Any, Any] = {
+            column: sa.bindparam(f"{name}_set_{attribute}", type_=column.type)
+            for attribute, column in zip(names, assigned, strict=True)
         }
-        automatic = [
-            column
-            for column in table.columns
-            if column.onupdate is not None and column not in assigned
-        ]
         for column in automatic:
-            assigned[column] = column.onupdate.arg
-        statement = (
+            values[column] = column.onupdate.arg
+        return (
             sa.update(table)
-            .where(table.c.id == sa.bindparam("row_id"))
-            .values(assigned)
-            .returning(*automatic)
+            .where(table.c.id == sa.bindparam(f"{name}_row_id", type_=table.c.id.type))
+            .values(values)
         )
-        found = _remember(key, Prepared(statement, write=True), tuple(automatic))
-    statement_of, back = found
-    values = {f"set_{name}": changes[name] for name in names}
-    read = await statement_of.fetchrow(session, row_id=row.id, **values)
-    for name in names:
-        setattr(row, name, changes[name])
-    if read is not None:
-        for column, value in zip(back, read, strict=True):
-            setattr(row, _attribute(row, column), value)
+
+    values = {f"set_{attribute}": changes[attribute] for attribute in names}
+    values["row_id"] = row.id
+    return _Part(("update", table.name, names), build, values, [row], automatic)
 
 
-def _remember(
-    key: tuple[Any, ...], prepared: Prepared, returned: tuple[Any, ...]
-) -> tuple[Prepared, tuple[Any, ...]]:
+async def insert(session: AsyncSession, rows: Sequence[Any]) -> None:
+    """`rows` inserted in one statement (`Writes`)."""
+    await Writes().insert(rows).run(session)
+
+
+async def update(session: AsyncSession, row: Any, **changes: Any) -> None:
+    """`row` updated in one statement (`Writes`)."""
+    await Writes().update(row, **changes).run(session)
+
+
+def _remember(key: tuple[Any, ...], prepared: Prepared) -> Prepared:
     if len(_WRITES) >= _MAX_WRITES:
         _WRITES.clear()
-    _WRITES[key] = (prepared, returned)
-    return prepared, returned
+    _WRITES[key] = prepared
+    return prepared
 
 
 def _attribute(row: Any, column: Any) -> str:

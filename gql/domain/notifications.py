@@ -75,17 +75,24 @@ async def customer_change(
     *,
     details: Sequence[str] = (),
     audience: Audience | None = None,
+    writes: raw.Writes | None = None,
 ) -> models.AuditEvent:
     """Audit `action` on `entity`; for a portal user's change also notify staff.
     `details` are human-readable lines for the mail (never secrets: IBANs are masked
     by the caller). `audience`: who is told, when the caller read it already with its
-    own facts (`audience_columns`); else one statement reads it."""
+    own facts (`audience_columns`); else one statement reads it. The event and the
+    mails are written in one statement, or with the caller's `writes` when given (the
+    caller runs them, with its own change, in one statement)."""
     event = audit.event_about(actor, entity, action, origin, data)
-    await raw.insert(db, [event])
+    own = writes is None
+    writes = raw.Writes() if writes is None else writes
+    writes.insert([event])
     if actor.is_portal_user and action in SUMMARIES:
         if audience is None:
             audience = audience_of((await db.execute(audience_query(actor))).one())
-        await raw.insert(db, await _notify(notify, audience, action, details))
+        writes.insert(await _notify(notify, audience, action, details))
+    if own:
+        await writes.run(db)
     return event
 
 

@@ -587,7 +587,7 @@ async def submit(
         submitted_by_staff_user_id=actor.impersonator_id
         or (actor.subject_id if actor.is_staff else None),
     )
-    await raw.insert(db, [stored])
+    writes = raw.Writes().insert([stored])  # one statement: the reading, audit, mails
     await customer_change(
         db,
         notify,
@@ -601,7 +601,9 @@ async def submit(
             f" {moment:%Y-%m-%d}, {checked.status.value}"
         ],
         audience=facts.audience,
+        writes=writes,
     )
+    await writes.run(db)
     return Submitted(stored, created=True)
 
 

@@ -212,7 +212,7 @@ async def _change(
     """The contract locked first, then the facts in one statement of their own: that
     statement sees the changes a concurrent request for the contract committed (the
     cadences count them). Both statements are compiled once per kind of caller; the
-    contract is a transient row (its change is written with `db.raw.update`).
+    contract is a transient row (its change is written with `db.raw.Writes`).
 
     Raises:
         NotFound: no such contract visible to the actor.
@@ -285,6 +285,8 @@ async def change_installment(
             notify=notify,
             field="amount",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, installment_amount=new)
     await customer_change(
         db,
         notify,
@@ -295,8 +297,9 @@ async def change_installment(
         {"from": str(contract.installment_amount), "to": str(new)},
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
         audience=change.audience,
+        writes=writes,
     )
-    await raw.update(db, contract, installment_amount=new)
+    await writes.run(db)
     return contract
 
 
@@ -334,6 +337,8 @@ async def change_installment_interval(
             notify=notify,
             field="interval",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, installment_interval=interval, installment_amount=amount)
     await customer_change(
         db,
         notify,
@@ -352,8 +357,9 @@ async def change_installment_interval(
             f" {contract.installment_amount} EUR -> {interval.value} {amount} EUR"
         ],
         audience=change.audience,
+        writes=writes,
     )
-    await raw.update(db, contract, installment_interval=interval, installment_amount=amount)
+    await writes.run(db)
     return contract
 
 
@@ -391,6 +397,13 @@ async def change_payment_method(
             notify=notify,
             field="method",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(
+        contract,
+        payment_method=details.method,
+        iban=details.iban,
+        account_holder=details.account_holder,
+    )
     await customer_change(
         db,
         notify,
@@ -409,14 +422,9 @@ async def change_payment_method(
             + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")
         ],
         audience=change.audience,
+        writes=writes,
     )
-    await raw.update(
-        db,
-        contract,
-        payment_method=details.method,
-        iban=details.iban,
-        account_holder=details.account_holder,
-    )
+    await writes.run(db)
     return contract
 
 
@@ -444,6 +452,8 @@ async def change_due_day(
             notify=notify,
             field="dueDay",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, due_day=new)
     await customer_change(
         db,
         notify,
@@ -454,6 +464,7 @@ async def change_due_day(
         {"from": contract.due_day, "to": new},
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],
         audience=change.audience,
+        writes=writes,
     )
-    await raw.update(db, contract, due_day=new)
+    await writes.run(db)
     return contract
