@@ -86,7 +86,8 @@ class Options:
     environment: str
     seed: int
     only: tuple[str, ...] = ()  # workload names to load; empty: all
-    profile: Path | None = None  # py-spy samples of ours under the first dashboard load
+    profile: Path | None = None  # py-spy samples of ours under the first load of...
+    profile_workload: str = "dashboard"  # ...this workload
     workers: int = 1  # of our server (the others run one process)
 
 
@@ -440,11 +441,7 @@ class Loader:
         if (
             target is None
             or not first
-            or (workload.server_key, workload.name)
-            != (
-                OURS,
-                "dashboard",
-            )
+            or (workload.server_key, workload.name) != (OURS, self.options.profile_workload)
         ):
             return None
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -952,8 +949,11 @@ def main(
     ] = None,
     profile: Annotated[
         Path | None,
-        typer.Option(help="py-spy samples of ours during the first dashboard load, to a file."),
+        typer.Option(help="py-spy samples of ours during the first load of a workload, to a file."),
     ] = None,
+    profile_workload: Annotated[
+        str, typer.Option(help="The workload --profile samples (dashboard, ...).")
+    ] = "dashboard",
     output: Annotated[Path, typer.Option(help="JSON results.")] = ROOT
     / ".bench-results"
     / "dashboard.json",
@@ -976,6 +976,7 @@ def main(
         only=tuple(only or ()),
         workers=workers,
         profile=profile,
+        profile_workload=profile_workload,
     )
     exit_on_sigterm()
     started = time.monotonic()

@@ -14,7 +14,7 @@ writes, as any other statement of the session would.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,7 +24,16 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-__all__ = ["DIALECT", "Compiled", "Prepared", "connection_broken", "on_driver"]
+__all__ = [
+    "DIALECT",
+    "Compiled",
+    "Prepared",
+    "Writes",
+    "connection_broken",
+    "insert",
+    "on_driver",
+    "update",
+]
 
 T = TypeVar("T")
 
@@ -36,13 +45,17 @@ DIALECT: Any = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 STATEMENT_OBSERVERS: list[Callable[[], None]] = []
 
 
-async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) -> T:
+async def on_driver(
+    session: AsyncSession, call: Callable[[Any], Awaitable[T]], *, begin: bool = False
+) -> T:
     """`call(asyncpg connection)`: on the connection of `session`'s transaction when it
-    has begun one (the statement sees its writes), else - a session of the pool's engine
-    with nothing begun, as a read-only request's - on a connection taken from the pool
-    for this one call and put back at once, without the session's own bookkeeping
-    (its transaction object, connection wrapper, close). A session bound to one
-    connection (the tests' rolled-back transaction) always uses that connection.
+    has begun one (the statement sees its writes), or when `begin` asks for it (begun
+    here if no statement of the session has begun it yet: a mutation's locks and
+    writes); else - a session of the pool's engine with nothing begun, as a read-only
+    request's - on a connection taken from the pool for this one call and put back at
+    once, without the session's own bookkeeping (its transaction object, connection
+    wrapper, close). A session bound to one connection (the tests' rolled-back
+    transaction) always uses that connection.
 
     SQLAlchemy does not see these statements, so it can not discard the connection when
     one fails: that is done here. A statement that failed as a statement (a PostgreSQL
@@ -53,7 +66,7 @@ async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) 
     for observe in STATEMENT_OBSERVERS:
         observe()
     bind = session.bind
-    if isinstance(bind, AsyncEngine) and not session.in_transaction():
+    if not begin and isinstance(bind, AsyncEngine) and not session.in_transaction():
         pooled = await bind.raw_connection()
         try:
             return await _guarded(pooled.driver_connection, call)
@@ -61,6 +74,10 @@ async def on_driver(session: AsyncSession, call: Callable[[Any], Awaitable[T]]) 
             await greenlet_spawn(pooled.close)
     connection = await session.connection()
     raw = await connection.get_raw_connection()
+    if begin:
+        adapter: Any = raw.dbapi_connection
+        if adapter._transaction is None:  # as SQLAlchemy's first statement would
+            await adapter._start_transaction()
     return await _guarded(raw.driver_connection, call)
 
 
@@ -112,13 +129,15 @@ class Compiled:
     processors: Mapping[str, Any]
 
     @classmethod
-    def of(cls, statement: sa.Select[Any]) -> Compiled:
+    def of(cls, statement: Any) -> Compiled:
         """IN lists of constant values become one parameter per value; parameters
         without a value (or declared `required=False` with none) are the caller's."""
         compiled = statement.compile(dialect=DIALECT)
         given = {name: None for name, bind in compiled.binds.items() if bind.required}
         expanded = compiled.construct_expanded_state(given)
-        processors: Mapping[str, Any] = expanded.processors
+        # The types' bind processing (JSON's serialization, enums' names), and that of
+        # the expanded IN lists.
+        processors: Mapping[str, Any] = {**compiled._bind_processors, **expanded.processors}
         constants = {
             name: processors[name](value) if processors.get(name) else value
             for name, value in expanded.parameters.items()
@@ -128,15 +147,22 @@ class Compiled:
 
 
 class Prepared:
-    """A SELECT compiled once; `fetchrow(session, name=value, ...)` runs it with its
-    parameters by name and returns the row with each column as the session would
-    (the column types' result processing applied), or None."""
+    """A statement (a SELECT, or a write with RETURNING) compiled once;
+    `fetchrow(session, name=value, ...)` runs it with its parameters by name and returns
+    the row with each column as the session would (the column types' result
+    processing applied), or None. `write`: it locks or writes, so it runs inside the
+    session's transaction (`on_driver`'s `begin`)."""
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
+    def __init__(self, statement: Any, *, write: bool = False) -> None:
         self.compiled = Compiled.of(statement)
-        self.results = tuple(
-            column.type.result_processor(DIALECT, None) for column in statement.selected_columns
+        columns = list(
+            statement.selected_columns
+            if isinstance(statement, sa.Select)
+            else statement.exported_columns
         )
+        self.results = tuple(column.type.result_processor(DIALECT, None) for column in columns)
+        self.keys = tuple(column.key for column in columns)
+        self.write = write
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
@@ -149,12 +175,212 @@ class Prepared:
         return arguments
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> tuple[Any, ...] | None:
+        rows = await self.fetch(session, **values)
+        return rows[0] if rows else None
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
+        """Every row (`fetchrow`'s processing)."""
         arguments = self.arguments(values)
         sql = self.compiled.sql
-        row = await on_driver(session, lambda driver: driver.fetchrow(sql, *arguments))
-        if row is None:
-            return None
-        return tuple(
-            value if process is None else process(value)
-            for value, process in zip(row, self.results, strict=True)
+        rows = await on_driver(
+            session, lambda driver: driver.fetch(sql, *arguments), begin=self.write
         )
+        return [
+            tuple(
+                value if process is None else process(value)
+                for value, process in zip(row, self.results, strict=True)
+            )
+            for row in rows
+        ]
+
+    async def fetchone(self, session: AsyncSession, **values: Any) -> dict[str, Any] | None:
+        """`fetchrow` as a dict by the columns' keys."""
+        row = await self.fetchrow(session, **values)
+        return None if row is None else dict(zip(self.keys, row, strict=True))
+
+
+# --- Rows written without the ORM's unit of work -----------------------------------------
+
+# Compiled writes, by table, columns and number of rows: a handful per process.
+_WRITES: dict[tuple[Any, ...], Prepared] = {}
+_MAX_WRITES = 256
+
+
+def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
+    """The values `row` (a transient ORM instance) is inserted with, its Python-side
+    column defaults applied (and set on it), and the columns the database fills in
+    (server defaults, SQL defaults), to be read back."""
+    mapper: Any = sa.inspect(type(row))
+    given = row.__dict__
+    values: dict[Any, Any] = {}
+    returned: list[Any] = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in given:
+            values[column] = given[prop.key]
+            continue
+        default = column.default
+        if default is not None and default.is_scalar:
+            value = default.arg
+        elif default is not None and default.is_callable:
+            value = default.arg(None)
+        elif default is not None or column.server_default is not None:
+            returned.append(column)
+            continue
+        else:
+            value = None
+        setattr(row, prop.key, value)
+        values[column] = value
+    return values, returned
+
+
+@dataclass
+class _Part:
+    """One write of a `Writes`: its shape (what its statement is compiled from), the
+    statement built with parameters named after the part, its values, and the rows
+    and columns the database's values are read back into."""
+
+    key: tuple[Any, ...]
+    build: Callable[[str], Any]  # the statement, its parameters prefixed with the name
+    values: dict[str, Any]  # by parameter name without the prefix
+    rows: list[Any]
+    returned: tuple[Any, ...]
+
+
+class Writes:
+    """Rows to insert and rows to update, written by `run` in ONE statement on the
+    session's connection inside its transaction (the first write the statement itself,
+    the others data-modifying WITH clauses before it): no unit of work, no flush, one
+    round trip. Compiled once per shape (tables, columns, numbers of rows). Rows are
+    ORM instances, transient, built as usual: Python-side defaults are applied when a
+    row is added (so its `id` is known at once), server defaults of the first write
+    are read back into its rows; the rows stay out of the session, complete."""
+
+    def __init__(self) -> None:
+        self.parts: list[_Part] = []
+        self.changed: list[tuple[Any, Mapping[str, Any]]] = []
+
+    def insert(self, rows: Sequence[Any]) -> Writes:
+        """Insert `rows` (one statement part per set of columns given)."""
+        groups: dict[tuple[Any, ...], list[tuple[Any, dict[Any, Any]]]] = {}
+        for row in rows:
+            values, returned = _column_values(row)
+            groups.setdefault((tuple(values), tuple(returned)), []).append((row, values))
+        for (columns, returned), group in groups.items():
+            self.parts.append(_insert_part(columns, returned, group))
+        return self
+
+    def update(self, row: Any, **changes: Any) -> Writes:
+        """Write `changes` (attribute: value) to the table row of `row` (an ORM
+        instance, by its primary key `id`), with the columns' `onupdate` values (the
+        update time); `row` gets the values when they are written (`run`)."""
+        self.parts.append(_update_part(row, changes))
+        self.changed.append((row, changes))
+        return self
+
+    async def run(self, session: AsyncSession) -> None:
+        if not self.parts:
+            return
+        key = tuple(part.key for part in self.parts)
+        prepared = _WRITES.get(key)
+        if prepared is None:
+            names = [f"w{index}" for index in range(len(self.parts))]
+            main = self.parts[0].build(names[0])
+            if self.parts[0].returned:
+                main = main.returning(*self.parts[0].returned)
+            others = [
+                part.build(name).cte(name)
+                for part, name in zip(self.parts[1:], names[1:], strict=True)
+            ]
+            if others:
+                main = main.add_cte(*others)
+            prepared = _remember(key, Prepared(main, write=True))
+        values = {
+            f"w{index}_{name}": value
+            for index, part in enumerate(self.parts)
+            for name, value in part.values.items()
+        }
+        read = await prepared.fetch(session, **values)
+        for row, changes in self.changed:
+            for name, value in changes.items():
+                setattr(row, name, value)
+        first = self.parts[0]
+        if first.returned:
+            for row, columns_read in zip(first.rows, read, strict=True):
+                for column, value in zip(first.returned, columns_read, strict=True):
+                    setattr(row, _attribute(row, column), value)
+
+
+def _insert_part(
+    columns: tuple[Any, ...], returned: tuple[Any, ...], group: list[tuple[Any, dict[Any, Any]]]
+) -> _Part:
+    table = columns[0].table
+    count = len(group)
+
+    def build(name: str) -> Any:
+        return sa.insert(table).values(
+            [
+                {
+                    column: sa.bindparam(f"{name}_v{index}_{number}", type_=column.type)
+                    for number, column in enumerate(columns)
+                }
+                for index in range(count)
+            ]
+        )
+
+    values = {
+        f"v{index}_{number}": value
+        for index, (_, row_values) in enumerate(group)
+        for number, value in enumerate(row_values.values())
+    }
+    key = ("insert", table.name, tuple(c.key for c in columns), count, returned)
+    return _Part(key, build, values, [row for row, _ in group], returned)
+
+
+def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
+    mapper: Any = sa.inspect(type(row))
+    table: Any = mapper.local_table
+    names = tuple(sorted(changes))
+    assigned = [mapper.column_attrs[name].columns[0] for name in names]
+    automatic = tuple(
+        column for column in table.columns if column.onupdate is not None and column not in assigned
+    )
+
+    def build(name: str) -> Any:
+        values: dict[Any, Any] = {
+            column: sa.bindparam(f"{name}_set_{attribute}", type_=column.type)
+            for attribute, column in zip(names, assigned, strict=True)
+        }
+        for column in automatic:
+            values[column] = column.onupdate.arg
+        return (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam(f"{name}_row_id", type_=table.c.id.type))
+            .values(values)
+        )
+
+    values = {f"set_{attribute}": changes[attribute] for attribute in names}
+    values["row_id"] = row.id
+    return _Part(("update", table.name, names), build, values, [row], automatic)
+
+
+async def insert(session: AsyncSession, rows: Sequence[Any]) -> None:
+    """`rows` inserted in one statement (`Writes`)."""
+    await Writes().insert(rows).run(session)
+
+
+async def update(session: AsyncSession, row: Any, **changes: Any) -> None:
+    """`row` updated in one statement (`Writes`)."""
+    await Writes().update(row, **changes).run(session)
+
+
+def _remember(key: tuple[Any, ...], prepared: Prepared) -> Prepared:
+    if len(_WRITES) >= _MAX_WRITES:
+        _WRITES.clear()
+    _WRITES[key] = prepared
+    return prepared
+
+
+def _attribute(row: Any, column: Any) -> str:
+    mapper: Any = sa.inspect(type(row))
+    return str(mapper.get_property_by_column(column).key)

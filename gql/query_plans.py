@@ -86,7 +86,7 @@ from db import models
 from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
-from gql.domain.scope import visible, visible_below
+from gql.domain.scope import shape_of, symbolic, visible, visible_below
 from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION
 from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
@@ -1124,37 +1124,6 @@ def _condition_types(
     return found
 
 
-def _symbolic(actor: Actor) -> Actor:
-    """The actor with its ids as statement parameters: one plan per kind of caller."""
-
-    def parameter(value: uuid.UUID | None, name: str) -> Any:
-        return None if value is None else sa.bindparam(name, type_=sa.Uuid, required=False)
-
-    group: Any = sa.bindparam("actor_group", type_=sa.Uuid, required=False)
-    return replace(
-        actor,
-        organization_id=parameter(actor.organization_id, "actor_organization"),
-        contact_id=parameter(actor.contact_id, "actor_contact"),
-        subject_id=parameter(actor.subject_id, "actor_subject"),
-        portal_id=parameter(actor.portal_id, "actor_portal"),
-        permission_group_id=group,
-    )
-
-
-def shape_of(actor: Actor) -> tuple[Any, ...]:
-    """What a plan depends on besides the document: everything but the caller's ids."""
-    return (
-        actor.role,
-        actor.is_impersonated,
-        actor.organization_id is None,
-        actor.contact_id is None,
-        actor.subject_id is None,
-        actor.portal_id is None,
-        actor.grants,
-        actor.visibility,
-    )
-
-
 def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
@@ -1193,7 +1162,7 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    compiler = _Compiler(schema, _symbolic(actor), fragments)
+    compiler = _Compiler(schema, symbolic(actor), fragments)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
     finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)

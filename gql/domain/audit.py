@@ -59,8 +59,20 @@ def about(
     data: dict[str, Any] | None = None,
 ) -> models.AuditEvent:
     """An event concerning `entity` (a tenant-owned row), in the entity's organization."""
-    return record(
-        session,
+    event = event_about(actor, entity, action, origin, data)
+    session.add(event)
+    return event
+
+
+def event_about(
+    actor: Actor,
+    entity: Any,
+    action: str,
+    origin: Origin,
+    data: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    """`about`'s event, not yet added to a session (for `db.raw.insert`)."""
+    return event(
         organization_id=entity.organization_id,
         actor=actor,
         action=action,
@@ -80,9 +92,31 @@ def record(
     entity: Any = None,
     data: dict[str, Any] | None = None,
 ) -> models.AuditEvent:
+    row = event(
+        organization_id=organization_id,
+        actor=actor,
+        action=action,
+        origin=origin,
+        entity=entity,
+        data=data,
+    )
+    session.add(row)
+    return row
+
+
+def event(
+    *,
+    organization_id: uuid.UUID,
+    actor: Actor,
+    action: str,
+    origin: Origin,
+    entity: Any = None,
+    data: dict[str, Any] | None = None,
+) -> models.AuditEvent:
+    """The audit event, not yet added to a session."""
     # Under impersonation the staff member acts, on behalf of the portal user.
     impersonated = actor.impersonator_id is not None
-    event = models.AuditEvent(
+    return models.AuditEvent(
         organization_id=organization_id,
         actor_type=models.ActorType.STAFF if impersonated else actor_type(actor),
         actor_id=actor.impersonator_id if impersonated else actor.subject_id,
@@ -94,8 +128,6 @@ def record(
         ip_address=origin.ip_address,
         user_agent=(origin.user_agent or "")[:300] or None,
     )
-    session.add(event)
-    return event
 
 
 DELETED = "[deleted]"

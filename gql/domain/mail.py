@@ -103,7 +103,28 @@ def enqueue(
     recipient: str,
     message: Rendered | InvalidInput,
 ) -> models.OutboundEmail:
-    """Write the mail to the outbox; it leaves only if the caller's transaction commits.
+    """Write the mail to the outbox (`outbound`); it leaves only if the caller's
+    transaction commits."""
+    row = outbound(
+        organization_id=organization_id,
+        kind=kind,
+        sender=sender,
+        recipient=recipient,
+        message=message,
+    )
+    db.add(row)
+    return row
+
+
+def outbound(
+    *,
+    organization_id: uuid.UUID,
+    kind: str,
+    sender: str,
+    recipient: str,
+    message: Rendered | InvalidInput,
+) -> models.OutboundEmail:
+    """The outbox row of a mail, not yet added to a session.
 
     A message that could not be rendered (its InvalidInput) is written FAILED with the
     reason: the mail is lost, not the action that sent it, and staff can see why.
@@ -127,7 +148,6 @@ def enqueue(
     if failure is not None:
         row.status = models.EmailStatus.FAILED
         row.last_error = f"Not rendered: {failure.message}"[:500]
-    db.add(row)
     return row
 
 

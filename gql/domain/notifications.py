@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
+from db import models, raw
 from db.models.enums import EmailTemplateKind
 from gql.auth.actor import Actor
 from gql.domain import audit, mail, portal_mail
@@ -75,16 +75,24 @@ async def customer_change(
     *,
     details: Sequence[str] = (),
     audience: Audience | None = None,
+    writes: raw.Writes | None = None,
 ) -> models.AuditEvent:
     """Audit `action` on `entity`; for a portal user's change also notify staff.
     `details` are human-readable lines for the mail (never secrets: IBANs are masked
     by the caller). `audience`: who is told, when the caller read it already with its
-    own facts (`audience_columns`); else one statement reads it."""
-    event = audit.about(db, actor, entity, action, origin, data)
+    own facts (`audience_columns`); else one statement reads it. The event and the
+    mails are written in one statement, or with the caller's `writes` when given (the
+    caller runs them, with its own change, in one statement)."""
+    event = audit.event_about(actor, entity, action, origin, data)
+    own = writes is None
+    writes = raw.Writes() if writes is None else writes
+    writes.insert([event])
     if actor.is_portal_user and action in SUMMARIES:
         if audience is None:
             audience = audience_of((await db.execute(audience_query(actor))).one())
-        await _notify(db, notify, audience, action, details)
+        writes.insert(await _notify(notify, audience, action, details))
+    if own:
+        await writes.run(db)
     return event
 
 
@@ -252,15 +260,16 @@ def audience_of(row: Any) -> Audience:
 
 
 async def _notify(
-    db: AsyncSession,
     notify: Notifier,
     audience: Audience,
     action: str,
     details: Sequence[str],
-) -> None:
+) -> list[models.OutboundEmail]:
+    """The outbox rows of the mails to the audience (one per recipient)."""
     if audience.portal_name is None or audience.organization_id is None:
-        return
+        return []
     kind = EmailTemplateKind.STAFF_NOTIFICATION
+    mails = []
     for user in audience.recipients:
         language = user.language if user.language in ("de", "en") else "de"
         template = portal_mail.choose_template(
@@ -279,14 +288,16 @@ async def _notify(
             message = await mail.render_off_loop(template, everything)
         except InvalidInput as error:  # a template that fails alone, not the change
             message = error
-        mail.enqueue(
-            db,
-            organization_id=audience.organization_id,
-            kind=KIND,
-            sender=notify.sender,
-            recipient=user.email,
-            message=message,
+        mails.append(
+            mail.outbound(
+                organization_id=audience.organization_id,
+                kind=KIND,
+                sender=notify.sender,
+                recipient=user.email,
+                message=message,
+            )
         )
+    return mails
 
 
 def _own_values(

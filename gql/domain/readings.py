@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from db import models
+from db import models, raw
 from db.models.enums import MeterReadingSource, MeterReadingStatus, MeterStatus
 from gql.auth.actor import Actor, Role
 from gql.domain import audit, documents
@@ -40,7 +41,7 @@ from gql.domain.notifications import (
     customer_change,
     live_setting,
 )
-from gql.domain.scope import find_visible, one_visible
+from gql.domain.scope import PerShape, find_visible, locked_visible, one_visible
 
 DECIMALS = Decimal("0.001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -536,7 +537,7 @@ async def submit(
     # The lock first, the facts in a statement of their own after it: that statement
     # sees what a concurrent submission for the meter committed (its client key, its
     # reading among the neighbours).
-    meter = await one_visible(db, models.Meter, meter_id, actor, lock=True)
+    meter = await locked_visible(db, models.Meter, meter_id, actor)
     if meter is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
     facts = await _submission_facts(db, actor, meter, key)
@@ -591,8 +592,7 @@ async def submit(
         submitted_by_staff_user_id=actor.impersonator_id
         or (actor.subject_id if actor.is_staff else None),
     )
-    db.add(stored)
-    await db.flush()
+    writes = raw.Writes().insert([stored])  # one statement: the reading, audit, mails
     await customer_change(
         db,
         notify,
@@ -606,7 +606,9 @@ async def submit(
             f" {moment:%Y-%m-%d}, {checked.status.value}"
         ],
         audience=facts.audience,
+        writes=writes,
     )
+    await writes.run(db)
     return Submitted(stored, created=True)
 
 
@@ -870,10 +872,12 @@ class SubmissionFacts:
     audience: Audience | None
 
 
-async def _submission_facts(
-    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
-) -> SubmissionFacts:
+def _facts_statement(actor: Actor) -> sa.Select[Any]:
+    """The statement of `SubmissionFacts` for the meter `meter_id` of the contract
+    `contract_id` and the client key `client_key` (parameters), for `actor` (symbolic:
+    built once per kind of caller, `scope.PerShape`)."""
     reading, register, contract = models.MeterReading, models.MeterRegister, models.Contract
+    meter_id = sa.bindparam("meter_id", type_=sa.Uuid)
     registers = (
         sa.select(
             sa.func.array_agg(aggregate_order_by(register.id, register.obis_code)).label("ids"),
@@ -884,7 +888,7 @@ async def _submission_facts(
                 "digits"
             ),
         )
-        .where(register.meter_id == meter.id)
+        .where(register.meter_id == meter_id)
         .subquery()
     )
     readings = (
@@ -894,17 +898,20 @@ async def _submission_facts(
             sa.func.array_agg(reading.value).label("values"),
             sa.func.array_agg(sa.cast(reading.status, sa.Text)).label("statuses"),
         )
-        .where(reading.register_id.in_(sa.select(register.id).where(register.meter_id == meter.id)))
+        .where(reading.register_id.in_(sa.select(register.id).where(register.meter_id == meter_id)))
         .subquery()
     )
     earlier = (
         sa.select(reading.id)
-        .where(reading.meter_id == meter.id, reading.client_key == key)
+        .where(
+            reading.meter_id == meter_id,
+            reading.client_key == sa.bindparam("client_key", type_=sa.String),
+        )
         .limit(1)
         .scalar_subquery()
     )
     period = sa.select(contract.start_date, contract.end_date).where(
-        contract.id == meter.contract_id
+        contract.id == sa.bindparam("contract_id", type_=sa.Uuid)
     )
     columns: list[sa.ColumnElement[Any]] = [
         earlier.label("earlier_id"),
@@ -913,32 +920,40 @@ async def _submission_facts(
     ]
     if actor.is_portal_user:
         columns += [_approval_wanted(actor).label("needs_approval"), *audience_columns(actor)]
-    row = (
-        await db.execute(
-            sa.select(*columns, registers, readings)
-            .select_from(registers)
-            .join(readings, sa.true())
-        )
-    ).one()
+    return sa.select(*columns, registers, readings).select_from(registers).join(readings, sa.true())
+
+
+_FACTS = PerShape(_facts_statement)
+
+
+async def _submission_facts(
+    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
+) -> SubmissionFacts:
+    row = await _FACTS.fetchone(
+        db, actor, meter_id=meter.id, contract_id=meter.contract_id, client_key=key
+    )
+    assert row is not None  # aggregates without GROUP BY: always one row
     stored: dict[uuid.UUID, list[Stored]] = defaultdict(list)
     for register_id, read_at, value, status in zip(
-        row.register_ids or (),
-        row.read_ats or (),
-        row.values or (),
-        row.statuses or (),
+        row["register_ids"] or (),
+        row["read_ats"] or (),
+        row["values"] or (),
+        row["statuses"] or (),
         strict=True,
     ):
         stored[register_id].append(Stored(read_at, value, MeterReadingStatus(status)))
     return SubmissionFacts(
-        earlier_id=row.earlier_id,
+        earlier_id=row["earlier_id"],
         registers=[
             Register(*values)
-            for values in zip(row.ids or (), row.codes or (), row.digits or (), strict=True)
+            for values in zip(
+                row["ids"] or (), row["codes"] or (), row["digits"] or (), strict=True
+            )
         ],
         stored=stored,
-        period=Period(_start_of(row.start_date), _end_of(row.end_date)),
-        needs_approval=actor.is_portal_user and bool(row.needs_approval),
-        audience=audience_of(row) if actor.is_portal_user else None,
+        period=Period(_start_of(row["start_date"]), _end_of(row["end_date"])),
+        needs_approval=actor.is_portal_user and bool(row["needs_approval"]),
+        audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
     )
 
 

@@ -19,7 +19,8 @@ the first conjunct of every filter, for every role.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
 from db.models.enums import Grant
+from db.raw import Prepared
 from gql.auth.actor import Actor, Role
 from gql.domain.errors import NotFound
 
@@ -319,3 +321,115 @@ async def find_visible(
     if row is None:
         raise NotFound("not_found", field=field, parameters={"what": what})
     return row
+
+
+# --- Statements compiled once per kind of caller --------------------------------------------
+
+
+def symbolic(actor: Actor) -> Actor:
+    """The actor with its ids as statement parameters (`actor_values` fills them in):
+    a statement built for it serves every caller of the same `shape_of`."""
+
+    def parameter(value: uuid.UUID | None, name: str) -> Any:
+        return None if value is None else sa.bindparam(name, type_=sa.Uuid, required=False)
+
+    group: Any = sa.bindparam("actor_group", type_=sa.Uuid, required=False)
+    return replace(
+        actor,
+        organization_id=parameter(actor.organization_id, "actor_organization"),
+        contact_id=parameter(actor.contact_id, "actor_contact"),
+        subject_id=parameter(actor.subject_id, "actor_subject"),
+        portal_id=parameter(actor.portal_id, "actor_portal"),
+        permission_group_id=group,
+    )
+
+
+def actor_values(actor: Actor) -> Mapping[str, Any]:
+    """The parameters of `symbolic`, for this actor."""
+    return {
+        "actor_organization": actor.organization_id,
+        "actor_contact": actor.contact_id,
+        "actor_subject": actor.subject_id,
+        "actor_portal": actor.portal_id,
+        "actor_group": actor.permission_group_id,
+    }
+
+
+def shape_of(actor: Actor) -> tuple[Any, ...]:
+    """What a statement built for `symbolic(actor)` depends on: everything but the ids."""
+    return (
+        actor.role,
+        actor.is_impersonated,
+        actor.organization_id is None,
+        actor.contact_id is None,
+        actor.subject_id is None,
+        actor.portal_id is None,
+        actor.grants,
+        actor.visibility,
+    )
+
+
+class PerShape:
+    """Statements compiled once per kind of caller (`shape_of`), built by `build` from
+    the symbolic actor: what a mutation runs on every request costs its execution, not
+    its construction. Bounded: a few shapes per organization's permission groups."""
+
+    def __init__(self, build: Callable[[Actor], Any], *, write: bool = False, size: int = 256):
+        self.build = build
+        self.write = write
+        self.size = size
+        self._compiled: dict[tuple[Any, ...], Prepared] = {}
+
+    def of(self, actor: Actor) -> Prepared:
+        key = shape_of(actor)
+        found = self._compiled.get(key)
+        if found is None:
+            if len(self._compiled) >= self.size:
+                self._compiled.clear()
+            found = self._compiled[key] = Prepared(self.build(symbolic(actor)), write=self.write)
+        return found
+
+    async def fetchone(
+        self, db: AsyncSession, actor: Actor, **values: Any
+    ) -> dict[str, Any] | None:
+        """The statement's row for `actor` with `values`, by column key, or None."""
+        return await self.of(actor).fetchone(db, **actor_values(actor), **values)
+
+
+_LOCKED: dict[Any, PerShape] = {}
+
+
+async def locked_visible(
+    db: AsyncSession, model: type[Row], row_id: uuid.UUID | None, actor: Actor
+) -> Row | None:
+    """`one_visible(..., lock=True)` as a statement compiled once per model and kind of
+    caller, run on the driver: the row locked for update, as a transient instance (not
+    in the session; its changes are written with `db.raw.update`), or None."""
+    table: Any = model
+    per_shape = _LOCKED.get(model)
+    if per_shape is None:
+        columns = list(sa.inspect(model).local_table.columns)
+
+        def build(symbolic_actor: Actor) -> Any:
+            return (
+                sa.select(*columns)
+                .where(
+                    table.id == sa.bindparam("row_id", type_=sa.Uuid),
+                    visible(model, symbolic_actor),
+                )
+                .with_for_update()
+            )
+
+        per_shape = _LOCKED[model] = PerShape(build, write=True)
+    if row_id is None:
+        return None
+    found = await per_shape.fetchone(db, actor, row_id=row_id)
+    if found is None:
+        return None
+    mapper: Any = sa.inspect(model)
+    return model(
+        **{
+            mapper.get_property_by_column(mapper.local_table.c[key]).key: value
+            for key, value in found.items()
+        }
+    )

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -17,12 +18,12 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from db import models
+from db import models, raw
 from db.portal_settings import Rules
 from gql.auth.actor import Actor
 from gql.domain import audit, rules
 from gql.domain.contact_changes import request_change
-from gql.domain.errors import RuleViolation
+from gql.domain.errors import NotFound, RuleViolation
 from gql.domain.notifications import (
     Audience,
     Notifier,
@@ -30,7 +31,7 @@ from gql.domain.notifications import (
     audience_of,
     customer_change,
 )
-from gql.domain.scope import find_visible
+from gql.domain.scope import PerShape, locked_visible
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
 INSTALLMENT_INTERVAL_CHANGED = "contract.installment_interval_changed"
@@ -38,14 +39,6 @@ PAYMENT_METHOD_CHANGED = "contract.payment_method_changed"
 DUE_DAY_CHANGED = "contract.due_day_changed"
 # The longest cadence period is 366 days or months; older history never counts.
 HISTORY = timedelta(days=366 * 31)
-
-
-async def _contract(
-    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None
-) -> models.Contract:
-    return await find_visible(
-        db, models.Contract, contract_id, actor, what="contract", field="contractId", lock=True
-    )
 
 
 class RulesPortal(Protocol):
@@ -128,7 +121,7 @@ def installment_changes(contract_id: Any, organization_id: Any, now: Any) -> Any
     return _changes(INSTALLMENT_CHANGED, contract_id, organization_id, now)
 
 
-def facts_columns(contract_id: Any, organization_id: Any, now: datetime) -> list[Any]:
+def facts_columns(contract_id: Any, organization_id: Any, now: Any) -> list[Any]:
     """The columns `facts_of` reads for the contract `contract_id` (a column or a
     value): the cadences' history and the overdue sum, as scalar subqueries."""
     payment = models.Payment
@@ -190,37 +183,56 @@ class Change:
     audience: Audience | None
 
 
-async def _change(
-    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
-) -> Change:
-    """The contract locked first, then the facts in one statement of their own: that
-    statement sees the changes a concurrent request for the contract committed (the
-    cadences count them).
-
-    Raises:
-        NotFound: no such contract visible to the actor.
-        RuleViolation: the caller's portal is missing or not published.
-    """
-    contract = await _contract(db, actor, contract_id)
+def _change_facts(actor: Actor) -> sa.Select[Any]:
+    """The statement of a `Change`'s facts for the contract `contract_id` of the
+    organization `organization_id` at `now` (parameters), for `actor` (symbolic: built
+    once per kind of caller, `scope.PerShape`)."""
+    contract_id = sa.bindparam("contract_id", type_=sa.Uuid)
+    organization_id = sa.bindparam("organization_id", type_=sa.Uuid)
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
     published = sa.select(models.Portal.published_settings).where(
         models.Portal.id == actor.portal_id
     )
     columns = [
-        *facts_columns(contract.id, contract.organization_id, now),
+        *facts_columns(contract_id, organization_id, now),
         _published_part(published, "rules").label("rules"),
         _published_part(published, "approval_required_attributes").label("approval"),
     ]
     if actor.is_portal_user:
         columns += audience_columns(actor)
-    row = (await db.execute(sa.select(*columns))).one()
-    if row.rules is None:
+    return sa.select(*columns)
+
+
+_CHANGE_FACTS = PerShape(_change_facts)
+
+
+async def _change(
+    db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
+) -> Change:
+    """The contract locked first, then the facts in one statement of their own: that
+    statement sees the changes a concurrent request for the contract committed (the
+    cadences count them). Both statements are compiled once per kind of caller; the
+    contract is a transient row (its change is written with `db.raw.Writes`).
+
+    Raises:
+        NotFound: no such contract visible to the actor.
+        RuleViolation: the caller's portal is missing or not published.
+    """
+    contract = await locked_visible(db, models.Contract, contract_id, actor)
+    if contract is None:
+        raise NotFound("not_found", field="contractId", parameters={"what": "contract"})
+    row = await _CHANGE_FACTS.fetchone(
+        db, actor, contract_id=contract.id, organization_id=contract.organization_id, now=now
+    )
+    assert row is not None  # scalar subqueries alone: always one row
+    if row["rules"] is None:
         raise RuleViolation("portal_not_published")
     return Change(
         contract=contract,
-        rules=Rules.model_validate(row.rules),
-        approval=frozenset(row.approval or ()),
-        facts=facts_of(row),
-        audience=audience_of(row) if actor.is_portal_user else None,
+        rules=Rules.model_validate(row["rules"]),
+        approval=frozenset(row["approval"] or ()),
+        facts=facts_of(SimpleNamespace(**row)),
+        audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
     )
 
 
@@ -273,6 +285,8 @@ async def change_installment(
             notify=notify,
             field="amount",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, installment_amount=new)
     await customer_change(
         db,
         notify,
@@ -283,9 +297,9 @@ async def change_installment(
         {"from": str(contract.installment_amount), "to": str(new)},
         details=[f"{contract.number}: {contract.installment_amount} EUR -> {new} EUR"],
         audience=change.audience,
+        writes=writes,
     )
-    contract.installment_amount = new
-    await db.flush()
+    await writes.run(db)
     return contract
 
 
@@ -323,6 +337,8 @@ async def change_installment_interval(
             notify=notify,
             field="interval",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, installment_interval=interval, installment_amount=amount)
     await customer_change(
         db,
         notify,
@@ -341,10 +357,9 @@ async def change_installment_interval(
             f" {contract.installment_amount} EUR -> {interval.value} {amount} EUR"
         ],
         audience=change.audience,
+        writes=writes,
     )
-    contract.installment_interval = interval
-    contract.installment_amount = amount
-    await db.flush()
+    await writes.run(db)
     return contract
 
 
@@ -382,6 +397,13 @@ async def change_payment_method(
             notify=notify,
             field="method",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(
+        contract,
+        payment_method=details.method,
+        iban=details.iban,
+        account_holder=details.account_holder,
+    )
     await customer_change(
         db,
         notify,
@@ -400,11 +422,9 @@ async def change_payment_method(
             + (f" (IBAN ...{details.iban[-4:]})" if details.iban else "")
         ],
         audience=change.audience,
+        writes=writes,
     )
-    contract.payment_method = details.method
-    contract.iban = details.iban
-    contract.account_holder = details.account_holder
-    await db.flush()
+    await writes.run(db)
     return contract
 
 
@@ -432,6 +452,8 @@ async def change_due_day(
             notify=notify,
             field="dueDay",
         )
+    # One statement: the contract, the audit event and the mails.
+    writes = raw.Writes().update(contract, due_day=new)
     await customer_change(
         db,
         notify,
@@ -442,7 +464,7 @@ async def change_due_day(
         {"from": contract.due_day, "to": new},
         details=[f"{contract.number}: {contract.due_day}. -> {new}."],
         audience=change.audience,
+        writes=writes,
     )
-    contract.due_day = new
-    await db.flush()
+    await writes.run(db)
     return contract
