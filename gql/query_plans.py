@@ -86,7 +86,7 @@ from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import visible, visible_below
 from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
-from gql.domain.sessions import PORTAL_USER_SESSION
+from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
 from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
@@ -270,9 +270,10 @@ class Plan:
     pages: tuple[Page, ...]
     required: frozenset[str] = frozenset()  # non-null variables
     nodes: tuple[NodeId, ...] = ()
-    # For portal users: the same plan behind the session check of their token
-    # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
-    # permission group, grants, visibility and impersonation writes, then the JSON.
+    # The same plan behind the session check of the caller's token, one statement for
+    # both: for portal users (sessions.PORTAL_USER_SESSION) its row is the session's
+    # permission group, grants, visibility and impersonation writes, for staff
+    # (sessions.STAFF_SESSION) the session's id; the JSON last.
     with_session: Plan | None = None
     # Values computed in Python from inputs the statement read, at the marks it left
     # in its JSON (gql/resolvers/computed.py), by their number.
@@ -1151,9 +1152,10 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
     finishers = tuple(compiler.finishers)
     plan = replace(_compiled(sa.select(data), pages, nodes, required), finishers=finishers)
-    if actor.is_portal_user:
+    if actor.is_portal_user or actor.is_staff:
         # A derived table of its own, so that no subquery of the plan correlates to it.
-        checked = PORTAL_USER_SESSION.subquery("checked_session")
+        check = PORTAL_USER_SESSION if actor.is_portal_user else STAFF_SESSION
+        checked = check.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
         with_session = replace(_compiled(combined, pages, nodes, required), finishers=finishers)
         plan = replace(plan, with_session=with_session)
