@@ -419,11 +419,16 @@ def _model(graphql_type: GraphQLObjectType) -> Any:
 
 class _Compiler:
     def __init__(
-        self, schema: Any, actor: Actor, fragments: Mapping[str, FragmentDefinitionNode]
+        self,
+        schema: Any,
+        actor: Actor,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        required: frozenset[str] = frozenset(),
     ) -> None:
         self.schema = schema
         self.actor = actor
         self.fragments = fragments
+        self.required = required  # the operation's non-null variables
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
         self.finishers: list[Finisher] = []
@@ -853,7 +858,14 @@ class _Compiler:
             given = sa.bindparam(f"given_{number}_{name}", type_=sa.Boolean, required=False)
             row_id = sa.bindparam(f"row_{number}_{name}", type_=sa.Uuid, required=False)
             references.append((arguments[name], given.key, row_id.key, type_name))
-            clause = sa.or_(sa.not_(given), column == row_id)
+            if isinstance(arguments[name], str) or (
+                isinstance(arguments[name], tuple) and arguments[name][1] in self.required
+            ):
+                # Always given: a plain condition, which a generic plan can read an
+                # index by (portal users by portal, newest first).
+                clause = column == row_id
+            else:
+                clause = sa.or_(sa.not_(given), column == row_id)
             condition = clause if condition is None else sa.and_(condition, clause)
         memberships: list[tuple[Any, str, frozenset[str]]] = []
         for name, (column, names) in listing.items():
@@ -1147,9 +1159,10 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    compiler = _Compiler(schema, _symbolic(actor), fragments)
+    required = _required(operation)
+    compiler = _Compiler(schema, _symbolic(actor), fragments, required)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
-    pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
+    pages, nodes = tuple(compiler.pages), tuple(compiler.nodes)
     finishers = tuple(compiler.finishers)
     plan = replace(_compiled(sa.select(data), pages, nodes, required), finishers=finishers)
     if actor.is_portal_user or actor.is_staff:
