@@ -88,7 +88,7 @@ from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import shape_of, symbolic, visible, visible_below
 from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
-from gql.domain.sessions import PORTAL_USER_SESSION
+from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
 from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
@@ -272,9 +272,10 @@ class Plan:
     pages: tuple[Page, ...]
     required: frozenset[str] = frozenset()  # non-null variables
     nodes: tuple[NodeId, ...] = ()
-    # For portal users: the same plan behind the session check of their token
-    # (sessions.PORTAL_USER_SESSION), one statement for both; its row is the session's
-    # permission group, grants, visibility and impersonation writes, then the JSON.
+    # The same plan behind the session check of the caller's token, one statement for
+    # both: for portal users (sessions.PORTAL_USER_SESSION) its row is the session's
+    # permission group, grants, visibility and impersonation writes, for staff
+    # (sessions.STAFF_SESSION) the session's id; the JSON last.
     with_session: Plan | None = None
     # Values computed in Python from inputs the statement read, at the marks it left
     # in its JSON (gql/resolvers/computed.py), by their number.
@@ -445,11 +446,16 @@ def _model(graphql_type: GraphQLObjectType) -> Any:
 
 class _Compiler:
     def __init__(
-        self, schema: Any, actor: Actor, fragments: Mapping[str, FragmentDefinitionNode]
+        self,
+        schema: Any,
+        actor: Actor,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        required: frozenset[str] = frozenset(),
     ) -> None:
         self.schema = schema
         self.actor = actor
         self.fragments = fragments
+        self.required = required  # the operation's non-null variables
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
         self.finishers: list[Finisher] = []
@@ -899,7 +905,14 @@ class _Compiler:
             given = sa.bindparam(f"given_{number}_{name}", type_=sa.Boolean, required=False)
             row_id = sa.bindparam(f"row_{number}_{name}", type_=sa.Uuid, required=False)
             references.append((arguments[name], given.key, row_id.key, type_name))
-            clause = sa.or_(sa.not_(given), column == row_id)
+            if isinstance(arguments[name], str) or (
+                isinstance(arguments[name], tuple) and arguments[name][1] in self.required
+            ):
+                # Always given: a plain condition, which a generic plan can read an
+                # index by (portal users by portal, newest first).
+                clause = column == row_id
+            else:
+                clause = sa.or_(sa.not_(given), column == row_id)
             condition = clause if condition is None else sa.and_(condition, clause)
         memberships: list[tuple[Any, str, frozenset[str]]] = []
         for name, (column, names) in listing.items():
@@ -1162,16 +1175,18 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    compiler = _Compiler(schema, symbolic(actor), fragments)
+    required = _required(operation)
+    compiler = _Compiler(schema, symbolic(actor), fragments, required)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
-    pages, nodes, required = tuple(compiler.pages), tuple(compiler.nodes), _required(operation)
+    pages, nodes = tuple(compiler.pages), tuple(compiler.nodes)
     finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)
     plan = replace(
         _compiled(sa.select(data), pages, nodes, required), finishers=finishers, inputs=inputs
     )
-    if actor.is_portal_user:
+    if actor.is_portal_user or actor.is_staff:
         # A derived table of its own, so that no subquery of the plan correlates to it.
-        checked = PORTAL_USER_SESSION.subquery("checked_session")
+        check = PORTAL_USER_SESSION if actor.is_portal_user else STAFF_SESSION
+        checked = check.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
         with_session = replace(
             _compiled(combined, pages, nodes, required), finishers=finishers, inputs=inputs

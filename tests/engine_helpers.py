@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from graphql import OperationDefinitionNode, OperationType, parse
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
@@ -64,13 +64,30 @@ WEB_SOURCES = Path(__file__).parents[1] / "web" / "src"
 
 
 def web_queries() -> dict[str, str]:
-    """Every query document the reference portal sends (web/src), by operation name."""
-    found: dict[str, str] = {}
+    """Every query document the reference portal sends (web/src), by operation name, with
+    the fragments it spreads appended (as graphql-codegen's client sends it)."""
+    queries: dict[str, str] = {}
+    fragments: dict[str, str] = {}
     for path in sorted(WEB_SOURCES.rglob("*.ts*")):
+        if WEB_SOURCES / "gql" in path.parents:
+            continue  # graphql-codegen's output, whose comments hold an example
         for document in re.findall(r"graphql\(`(.*?)`\)", path.read_text(), re.S):
-            operation = parse(document).definitions[0]
-            assert isinstance(operation, OperationDefinitionNode)
-            if operation.operation is OperationType.QUERY:
-                assert operation.name is not None, path
-                found[operation.name.value] = document
-    return found
+            definition = parse(document).definitions[0]
+            if isinstance(definition, FragmentDefinitionNode):
+                fragments[definition.name.value] = document
+                continue
+            assert isinstance(definition, OperationDefinitionNode)
+            if definition.operation is OperationType.QUERY:
+                assert definition.name is not None, path
+                queries[definition.name.value] = document
+
+    def with_fragments(document: str) -> str:
+        used: set[str] = set()
+        while True:
+            whole = "\n".join([document, *(fragments[name] for name in sorted(used))])
+            spread = set(re.findall(r"\.\.\.\s*([A-Za-z_]\w*)", whole)) & fragments.keys()
+            if spread <= used:
+                return whole
+            used |= spread
+
+    return {name: with_fragments(document) for name, document in queries.items()}

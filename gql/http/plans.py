@@ -123,12 +123,15 @@ class Plans:
         if row is None:
             self.known.forget(assumed)
             raise SessionEnded
+        if not assumed.is_portal_user:  # staff: the token said all, the row is the session
+            context.confirm(assumed)
+            return _finished(plan, row[-1], assumed)
         actor = sessions.completed(assumed, row)
         self.known.remember(actor)
         context.confirm(actor)
         if not KnownSessions.same(actor, assumed):
             return None  # the group changed: the plan assumed other grants
-        return _finished(plan, row[4], _given(request, context))
+        return _finished(plan, row[-1], _given(request, context))
 
 
 def _answer(data: str | bytes) -> ExecutionResult:

@@ -47,8 +47,10 @@ async def query_page(
     order_by: tuple[Any, ...] = (),
     last: int | None = None,
     before: str | None = None,
+    id_order: Any = None,
 ) -> Connection[Any]:
-    """A page of a top-level list, filtered through the scope, paged in SQL."""
+    """A page of a top-level list, filtered through the scope, paged in SQL; the id
+    ends the order (`id_order`: ascending unless given)."""
     window = page_request(first, after, info.context.settings.max_page_size, last, before)
     condition = sa.and_(visible(model, info.context.actor), *where)
 
@@ -64,7 +66,7 @@ async def query_page(
         return await info.context.scalars(
             sa.select(model)
             .where(condition)
-            .order_by(*order_by, model.id)
+            .order_by(*order_by, model.id if id_order is None else id_order)
             .offset(offset)
             .limit(limit + 1)
         )

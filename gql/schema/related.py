@@ -62,6 +62,7 @@ async def page_of(
             order_by=relation.order_by(),
             last=last,
             before=before,
+            id_order=relation.id_order(),
         )
     if where:
         raise TypeError("filters of related rows are applied by the field")

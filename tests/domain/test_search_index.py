@@ -171,3 +171,32 @@ async def test_ilike_folds_case_as_lower_did(session: AsyncSession) -> None:
         sa.select(CONTACT.last_name).where(mine, contact_matches("müller", [CONTACT.last_name]))
     )
     assert {"Müller", "müller"} <= set(found.all())
+
+
+async def test_a_frequent_portal_user_search_reads_each_users_contact_by_its_key(
+    session: AsyncSession,
+) -> None:
+    """A text most contacts match (the trigram indexes cannot narrow it) is not matched
+    against every contact first: the page walks the users in their list's order and
+    reads each one's own contact by its key, stopping after the page's rows."""
+    await _many_rows(session)
+    portal_id = await session.scalar(sa.select(USER.portal_id).where(USER.email.like("login%")))
+    condition = portal_user_matches("vorname0", [USER.email], CONTACT_COLUMNS)
+    statement = (
+        sa.select(USER.id)
+        .where(USER.portal_id == portal_id, condition)
+        .order_by(USER.created_at.desc(), USER.id.desc())
+        .limit(50)
+    )
+    sql = statement.compile(session.bind, compile_kwargs={"literal_binds": True})
+    explained = await session.execute(sa.text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
+    (plan,) = explained.scalar_one()
+    contact_reads = {
+        (node["Node Type"], node.get("Index Name"))
+        for node in _nodes(plan["Plan"])
+        if node.get("Relation Name") == "contact" and node["Actual Loops"] > 0
+    }
+    assert ("Index Scan", "pk_contact") in contact_reads
+    assert not {read for read in contact_reads if read[0] in ("Seq Scan", "Bitmap Heap Scan")}
+    found = await session.scalars(statement)
+    assert len(found.all()) == 50

@@ -673,6 +673,40 @@ async def test_an_ended_session_is_refused_on_the_planned_path_too(plans: PlanCl
     assert plans.planned_answers == before + 1
 
 
+STAFF_PORTAL_USERS = """query($portal: ID!, $search: Line!) {
+  portalUsers(first: 50, portalId: $portal,
+              filter: {registrationStatus: ACTIVE, search: $search}) {
+    edges { node { id email registrationStatus contact { displayName customerNumber } } }
+  }
+}"""
+
+
+async def test_a_staff_list_is_one_statement_with_the_session_check(
+    plans: PlanClient, connection: AsyncConnection
+) -> None:
+    """Staff tokens say all the session check would add (the role), so the view runs
+    their check in the plan's statement from the first planned request on; a logout
+    still takes effect at once."""
+    token = await _login(plans, "admin@musterstadt.example")
+    variables = {"portal": global_id("Portal", CUSTOMER_PORTAL), "search": "a"}
+    first = await plans.post(STAFF_PORTAL_USERS, token, variables)  # the executor
+    before = plans.planned_answers
+    with counting_statements(connection) as planned:
+        second = await plans.post(STAFF_PORTAL_USERS, token, variables)
+    assert plans.planned_answers == before + 1
+    assert _canonical(first) == _canonical(second)
+    assert second.json()["data"]["portalUsers"]["edges"]
+    (plan,) = [s for s in planned if "SAVEPOINT" not in s]
+    assert "FROM auth_session" in plan
+    assert "json_build_object(" in plan
+
+    logout = await plans.post("mutation { logout { revokedSessions } }", token)
+    assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
+    for document in (STAFF_PORTAL_USERS, "{ viewer { role } }"):  # planned, not planned
+        response = await plans.post(document, token, variables)
+        assert (response.status_code, response.json()) == (401, UNAUTHENTICATED), document
+
+
 async def test_the_check_rides_in_the_plan_wherever_the_view_is_mounted(
     sessions: async_sessionmaker[AsyncSession],
     connection: AsyncConnection,
