@@ -95,7 +95,11 @@ lint: $(STAMP) schema-lint
 READ_TESTS := tests/http/test_api.py tests/http/test_documents.py tests/http/test_staff.py \
   tests/http/test_session_ending.py tests/http/test_impersonation.py \
   tests/http/test_graphql_over_http.py tests/http/test_error_language.py
-test: lint postgres $(GRAPHIQL) web-check chromium
+# The Debian packages first, one apt-get at a time; then the rest of the setup side by
+# side (make -j): lint (the venv, then mypy, the longest) while npm installs and builds
+# the portal, each target's output kept together.
+test: node postgres chromium
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint $(GRAPHIQL) web-check
 	$(BIN)/pytest
 	QUERY_PLANS=off $(BIN)/pytest -q $(READ_TESTS)
 

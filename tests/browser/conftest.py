@@ -33,6 +33,10 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PORTAL_LOCAL_DOMAIN")}
     env["SMTP_PORT"] = str(free_port())
+    # The demo's passwords hashed with argon2's cheapest parameters (gql/auth/passwords.py;
+    # production refuses them), as the in-process tests do: these tests are about the
+    # pages, and every login through them would otherwise cost a full hash.
+    env["PASSWORD_PROFILE"] = "test"
     command = [sys.executable, "-m", "gql.cli", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir)]
     with log.open("w") as out:

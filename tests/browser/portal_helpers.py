@@ -2,11 +2,14 @@
 tests/serve_helpers.py, shared with tests/http/test_serve.py), a browser profile, logging
 in on the page, a call to the API and the accessibility check."""
 
+import time
 from typing import Any
 
 import httpx
+import pyotp
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from gql.domain.two_factor import TOTP_WINDOW
 from tests.conftest import ROOT
 from tests.serve_helpers import (
     ReadmeLogin,
@@ -20,6 +23,7 @@ from tests.serve_helpers import (
 __all__ = [
     "ANNA",
     "JONAS",
+    "Authenticator",
     "ReadmeLogin",
     "Server",
     "account",
@@ -128,3 +132,44 @@ def registered(server: Server, who: ReadmeLogin, customer_number: str) -> Readme
     ).json()
     assert activated == {"data": {"activateAccount": {"canLogIn": True}}}, activated
     return who
+
+
+class Authenticator:
+    """The authenticator app of a test: a code of its own time step each time, never one
+    the API has accepted before (it refuses a replay, gql/domain/two_factor.py).
+
+    The API accepts the current step +/- TOTP_WINDOW, so a test uses the oldest step
+    still accepted, then the next one, and so on: three codes in a row without waiting
+    for the clock. A code is valid only while the step it belongs to is within the
+    window; near a step's end (MARGIN seconds) the next step counts as current, so a code
+    does not expire between the page and the API. Only a test that has used up the steps
+    ahead of the clock waits for the next one."""
+
+    MARGIN = 3.0
+
+    def __init__(self, secret: str) -> None:
+        self.totp = pyotp.TOTP(secret)
+        self.last: int | None = None
+
+    def code(self) -> str:
+        while True:
+            now = time.time()
+            current = int(now // self.totp.interval)
+            left = self.totp.interval - now % self.totp.interval
+            safe = current + 1 if left < self.MARGIN else current
+            step = safe - TOTP_WINDOW
+            if self.last is not None:
+                step = max(step, self.last + 1)
+            if step <= current + TOTP_WINDOW:
+                self.last = step
+                return self.totp.generate_otp(step)
+            time.sleep(left + 0.1)
+
+    def wrong(self) -> str:
+        """Six digits that are no code the API accepts now."""
+        now = int(time.time() // self.totp.interval)
+        accepted = {
+            self.totp.generate_otp(step)
+            for step in range(now - TOTP_WINDOW - 1, now + TOTP_WINDOW + 2)
+        }
+        return next(digit * 6 for digit in "0123" if digit * 6 not in accepted)

@@ -321,47 +321,42 @@ def test_no_serious_accessibility_violation_on_the_account_pages(
 
 
 def test_log_in_through_the_portals_identity_provider(
-    browser: Browser, portal_server: Server
+    browser: Browser, portal_server: Server, oidc_provider: OidcProvider
 ) -> None:
     """The demo provider ("Demo-Login") pointed at a real OpenID provider on a free
-    port (oidc-provider-mock, as tests/http/test_sso.py uses it); Anna logs in there."""
-    provider = OidcProvider()
-    provider.start()
-    try:
-        provider.set_user("anna-sso", email=ANNA.email, email_verified=True, name="Anna Becker")
-        admin = login(portal_server, next(e for e in readme_logins() if e.role == "ADMIN"))
-        portal = api(
-            portal_server,
-            "query($id: ID!) { node(id: $id) { ... on Portal { identityProviders { id slug } } } }",
-            admin,
-            id=PORTAL,
-        )["data"]["node"]
-        [demo] = [each for each in portal["identityProviders"] if each["slug"] == "demo"]
-        saved = api(
-            portal_server,
-            "mutation($input: UpdateIdentityProviderInput!) { updateIdentityProvider("
-            "input: $input) { __typename } }",
-            admin,
-            input={"id": demo["id"], "issuer": provider.issuer},
-        )
-        assert saved == {
-            "data": {"updateIdentityProvider": {"__typename": "IdentityProviderSaved"}}
-        }
-        # Its own profile: the provider's pages are not the portal's to keep error-free.
-        context = new_context(browser, portal_server)
-        page = context.new_page()
-        page.goto("/portal/")
-        page.get_by_role("group", name="Oder weiter mit").get_by_role(
-            "button", name="Demo-Login"
-        ).click()
-        page.locator("input[name=sub]").fill("anna-sso")
-        page.get_by_role("button", name="Authorize").click()
-        # Back at /portal/login/sso: the page completes the login it started.
-        expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
-        expect(page.locator(".tile").first).to_be_visible()
-        context.close()
-    finally:
-        provider.stop()
+    port (the run's oidc-provider-mock, as tests/http/test_sso.py uses it); Anna logs
+    in there."""
+    provider = oidc_provider
+    provider.set_user("anna-sso", email=ANNA.email, email_verified=True, name="Anna Becker")
+    admin = login(portal_server, next(e for e in readme_logins() if e.role == "ADMIN"))
+    portal = api(
+        portal_server,
+        "query($id: ID!) { node(id: $id) { ... on Portal { identityProviders { id slug } } } }",
+        admin,
+        id=PORTAL,
+    )["data"]["node"]
+    [demo] = [each for each in portal["identityProviders"] if each["slug"] == "demo"]
+    saved = api(
+        portal_server,
+        "mutation($input: UpdateIdentityProviderInput!) { updateIdentityProvider("
+        "input: $input) { __typename } }",
+        admin,
+        input={"id": demo["id"], "issuer": provider.issuer},
+    )
+    assert saved == {"data": {"updateIdentityProvider": {"__typename": "IdentityProviderSaved"}}}
+    # Its own profile: the provider's pages are not the portal's to keep error-free.
+    context = new_context(browser, portal_server)
+    page = context.new_page()
+    page.goto("/portal/")
+    page.get_by_role("group", name="Oder weiter mit").get_by_role(
+        "button", name="Demo-Login"
+    ).click()
+    page.locator("input[name=sub]").fill("anna-sso")
+    page.get_by_role("button", name="Authorize").click()
+    # Back at /portal/login/sso: the page completes the login it started.
+    expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
+    expect(page.locator(".tile").first).to_be_visible()
+    context.close()
 
 
 def test_registration_on_a_phone(browser: Browser, portal_server: Server) -> None:

@@ -4,20 +4,18 @@ sees is checked against what the public API answers her."""
 from __future__ import annotations
 
 import json
-import re
-import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.portal_helpers import (
     ANNA,
     JONAS,
+    Authenticator,
     ReadmeLogin,
     Server,
     api,
@@ -25,6 +23,7 @@ from tests.browser.portal_helpers import (
     login,
     new_context,
     readme_logins,
+    registered,
     serious_violations,
     wait_for_mail,
 )
@@ -236,53 +235,15 @@ def test_phone_width(browser: Browser, portal_server: Server, screenshots: Path)
     context.close()
 
 
-def registered_customer(server: Server) -> ReadmeLogin:
-    """Julia Richter (README): registered and activated through the API and the mail sink."""
-    julia = ReadmeLogin(
-        "CUSTOMER", "julia.richter@example.org", "Zählerstand-2026!", ANNA.portal_id
-    )
-    answer = httpx.post(
-        f"{server.url}/graphql",
-        json={
-            "query": "mutation($input: RegisterInput!) { register(input: $input) { __typename } }",
-            "variables": {
-                "input": {
-                    "portalId": julia.portal_id,
-                    "email": julia.email,
-                    "password": julia.password,
-                    "identifiers": [{"key": "contact.customer_number", "value": "K-100007"}],
-                    "acceptedTerms": True,
-                }
-            },
-        },
-        timeout=30,
-    ).json()
-    assert answer == {"data": {"register": {"__typename": "RequestReceived"}}}, answer
-    deadline = time.monotonic() + 30
-    token = None
-    while token is None and time.monotonic() < deadline:
-        for mail in httpx.get(f"{server.url}/dev/mails", timeout=5).json():
-            if mail["recipients"] == [julia.email]:
-                token = re.search(r"/activate\?token=([\w-]+)", mail["text"])
-        time.sleep(0.25)
-    assert token, "no activation mail"
-    activated = httpx.post(
-        f"{server.url}/graphql",
-        json={
-            "query": "mutation($input: TokenInput!) { activateAccount(input: $input) {"
-            " ... on AccountActivated { canLogIn } } }",
-            "variables": {"input": {"portalId": julia.portal_id, "token": token.group(1)}},
-        },
-        timeout=30,
-    ).json()
-    assert activated == {"data": {"activateAccount": {"canLogIn": True}}}, activated
-    return julia
-
-
 def test_a_new_customer_logs_in_with_totp_and_sees_her_tiles(
     page: Page, portal_server: Server, screenshots: Path
 ) -> None:
-    julia = registered_customer(portal_server)
+    # Julia Richter (README): registered and activated through the API and the mail sink.
+    julia = registered(
+        portal_server,
+        ReadmeLogin("CUSTOMER", "julia.richter@example.org", "Zählerstand-2026!", ANNA.portal_id),
+        "K-100007",
+    )
     token = login(portal_server, julia)
     enrolled = api(
         portal_server,
@@ -290,13 +251,13 @@ def test_a_new_customer_logs_in_with_totp_and_sees_her_tiles(
         "mutation { enrollTotp(input: {}) { ... on TotpEnrollment { secret } } }",
     )["enrollTotp"]
     assert isinstance(enrolled, dict)
-    totp = pyotp.TOTP(str(enrolled["secret"]))
+    app = Authenticator(str(enrolled["secret"]))
     confirmed = api(
         portal_server,
         token,
         "mutation($input: ConfirmTotpInput!) { confirmTotp(input: $input) {"
         " __typename ... on TotpConfirmed { recoveryCodes } } }",
-        input={"code": totp.now()},
+        input={"code": app.code()},
     )["confirmTotp"]
     assert isinstance(confirmed, dict)
     assert confirmed["__typename"] == "TotpConfirmed"
@@ -306,14 +267,13 @@ def test_a_new_customer_logs_in_with_totp_and_sees_her_tiles(
     page.get_by_role("button", name="Anmelden").click()
     expect(page.get_by_role("heading", name="Zweiter Faktor")).to_be_visible()
     # A wrong code: the API's German message, at the code field it names.
-    page.get_by_label("Code", exact=True).fill("000000" if totp.now() != "000000" else "111111")
+    page.get_by_label("Code", exact=True).fill(app.wrong())
     page.get_by_role("button", name="Bestätigen").click()
     expect(page.get_by_role("alert")).to_contain_text("Code")
     expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
     page.screenshot(path=screenshots / "second-factor.png", full_page=True)
     # The code confirmTotp used is spent (no replay): the app's next one.
-    time.sleep(totp.interval - time.time() % totp.interval + 0.5)
-    page.get_by_label("Code", exact=True).fill(totp.now())
+    page.get_by_label("Code", exact=True).fill(app.code())
     page.get_by_role("button", name="Bestätigen").click()
     expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
     expect(page.locator(".tile").first).to_be_visible()

@@ -10,18 +10,17 @@ answers Anna's offer (the one order of the demo that is an offer)."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pyotp
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.portal_helpers import (
     ANNA,
     JONAS,
+    Authenticator,
     ReadmeLogin,
     Server,
     api,
@@ -47,12 +46,6 @@ def profile(browser: Browser, server: Server, **options: object) -> Iterator[Pag
         context.close()
 
 
-def next_code(totp: pyotp.TOTP) -> str:
-    """The app's next code: the current one is spent once the API accepted it (no replay)."""
-    time.sleep(totp.interval - time.time() % totp.interval + 0.5)
-    return totp.now()
-
-
 def test_totp_set_up_on_the_security_page_guards_the_next_login(
     browser: Browser, portal_server: Server, screenshots: Path
 ) -> None:
@@ -69,17 +62,17 @@ def test_totp_set_up_on_the_security_page_guards_the_next_login(
         secret = page.get_by_test_id("totp-secret").inner_text()
         found["security-qr"] = serious_violations(page)
         page.screenshot(path=screenshots / "security.png", full_page=True)
-        totp = pyotp.TOTP(secret)
+        app = Authenticator(secret)
         field = page.get_by_label("Code aus der App")
 
         # A wrong code: the API's German message at the code field.
-        field.fill("000000" if totp.now() != "000000" else "111111")
+        field.fill(app.wrong())
         page.get_by_role("button", name="Aktivieren").click()
         expect(field).to_have_attribute("aria-invalid", "true")
         message = page.locator(f"#{field.get_attribute('aria-describedby')}")
         expect(message).to_contain_text("Code")
 
-        field.fill(totp.now())
+        field.fill(app.code())
         page.get_by_role("button", name="Aktivieren").click()
         codes = page.get_by_role("region", name="Wiederherstellungscodes").locator("code")
         expect(codes).to_have_count(10)
@@ -93,7 +86,8 @@ def test_totp_set_up_on_the_security_page_guards_the_next_login(
         page.wait_for_load_state("networkidle")
         found["changes"] = serious_violations(page)
 
-        # Log out; the password alone no longer logs in: the app's code does.
+        # Log out; the password alone no longer logs in: the app's code does (the next
+        # one: the one confirmTotp took is spent).
         page.get_by_role("button", name="Abmelden", exact=True).click()
         expect(page.get_by_label("E-Mail-Adresse")).to_be_visible()
         page.goto("/portal/")
@@ -101,14 +95,14 @@ def test_totp_set_up_on_the_security_page_guards_the_next_login(
         page.get_by_label("Passwort").fill(JONAS.password)
         page.get_by_role("button", name="Anmelden").click()
         expect(page.get_by_role("heading", name="Zweiter Faktor")).to_be_visible()
-        page.get_by_label("Code", exact=True).fill(next_code(totp))
+        page.get_by_label("Code", exact=True).fill(app.code())
         page.get_by_role("button", name="Bestätigen").click()
         expect(page.get_by_role("heading", name="Übersicht", level=1)).to_be_visible()
 
         # New recovery codes for a current code: the old ones stop working.
         page.goto(SECURITY)
         regenerate = page.get_by_role("form", name="Neue Wiederherstellungscodes erzeugen")
-        regenerate.get_by_label("Code", exact=True).fill(next_code(totp))
+        regenerate.get_by_label("Code", exact=True).fill(app.code())
         regenerate.get_by_role("button", name="Neue Wiederherstellungscodes erzeugen").click()
         expect(codes).to_have_count(10)
         fresh = codes.first.inner_text()
@@ -322,18 +316,18 @@ def test_a_portal_that_requires_totp_has_a_new_customer_set_it_up_at_login(
         secret = page.get_by_test_id("totp-secret").inner_text()
         found["enrolment"] = serious_violations(page)
         page.screenshot(path=screenshots / "login-enrolment.png", full_page=True)
-        totp = pyotp.TOTP(secret)
+        app = Authenticator(secret)
         field = page.get_by_label("Code aus der App")
 
         # A wrong code: the API's German refusal at the code field.
-        field.fill("000000" if totp.now() != "000000" else "111111")
+        field.fill(app.wrong())
         page.get_by_role("button", name="Aktivieren").click()
         expect(field).to_have_attribute("aria-invalid", "true")
         expect(page.locator(f"#{field.get_attribute('aria-describedby')}")).to_have_text(
             "Der Code ist nicht korrekt oder die Anmeldung ist abgelaufen."
         )
 
-        field.fill(totp.now())
+        field.fill(app.code())
         page.get_by_role("button", name="Aktivieren").click()
         codes = page.get_by_role("region", name="Wiederherstellungscodes").locator("code")
         expect(codes).to_have_count(10)
