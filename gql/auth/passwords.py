@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hmac
 import os
 import threading
-from functools import cache
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from _argon2_cffi_bindings import ffi, lib
@@ -181,7 +182,7 @@ def hash_password(password: str, profile: PasswordProfile = "low") -> str:
     return _encode(parameters, salt, _compute(parameters, password.encode(), salt))
 
 
-@cache
+@functools.cache
 def _dummy_hash(profile: PasswordProfile) -> str:
     """A hash with the profile's parameters that no password matches (its salt and hash
     are zeros): checking a password against it costs what checking one against a stored
@@ -204,10 +205,16 @@ def verify_password(
     return hmac.compare_digest(actual, expected) and password_hash is not None
 
 
+# One thread per core: more computations at once gain no throughput, and each one beyond
+# the kept buffers (`_Memory`, one per core) would fault its 64 MiB in afresh.
+_EXECUTOR = ThreadPoolExecutor(max_workers=_CPUS, thread_name_prefix="argon2")
+
+
 async def verify_password_off_loop(
     password_hash: str | None, password: str, profile: PasswordProfile = "low"
 ) -> bool:
-    """`verify_password` in a worker thread. argon2 (about 150 ms with the "low" profile)
-    releases the GIL; run on the event loop it stalled every other request of the
-    process for that long (found by the soak, `make soak`)."""
-    return await asyncio.to_thread(verify_password, password_hash, password, profile)
+    """`verify_password` in a worker thread of its own executor. argon2 (about 150 ms
+    with the "low" profile) releases the GIL; run on the event loop it stalled every
+    other request of the process for that long (found by the soak, `make soak`)."""
+    check = functools.partial(verify_password, password_hash, password, profile)
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, check)
