@@ -13,10 +13,10 @@ from __future__ import annotations
 import enum
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,36 +108,56 @@ Account = sessions.Account
 @dataclass(frozen=True)
 class Found:
     """The account an email names (None: none), its portal, and whether it has a
-    confirmed TOTP credential, read in one statement."""
+    confirmed TOTP credential, read in one statement; with the lockout's counters
+    (`throttle.State`) when asked for."""
 
     account: Account | None
     portal: models.Portal | None
     totp_enabled: bool
+    lockout: throttle.State | None = None
 
 
-async def _find_account(db: AsyncSession, email: str, portal_id: uuid.UUID | None) -> Found:
-    # The portal's draft settings are not read here: left unloaded (parsing them is
-    # most of the row's cost), and an error should anything reach for them.
+async def _find_account(
+    db: AsyncSession,
+    email: str,
+    portal_id: uuid.UUID | None,
+    counters: tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]] | None = None,
+) -> Found:
+    """One statement, one row whether or not the email has an account (an outer join
+    from a single row), so that it can carry `counters`, the lockout's
+    (`throttle.state_columns`), which count for unknown emails too."""
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    extra = counters or ()
     if portal_id is None:
         staff = models.StaffUser
         row = (
             await db.execute(
-                sa.select(staff, two_factor.enabled_clause(staff.id, None)).where(
-                    staff.email == email
-                )
+                sa.select(staff, two_factor.enabled_clause(staff.id, None), *extra)
+                .select_from(one)
+                .outerjoin(staff, staff.email == email)
             )
-        ).one_or_none()
-        return Found(row[0], None, row[1]) if row else Found(None, None, False)
+        ).one()
+        state = _state(row[2:]) if counters else None
+        return Found(row[0], None, bool(row[1]), state)
     user, portal = models.PortalUser, models.Portal
+    # The portal's draft settings are not read here: left unloaded (parsing them is
+    # most of the row's cost), and an error should anything reach for them.
     row = (
         await db.execute(
-            sa.select(user, portal, two_factor.enabled_clause(None, user.id))
-            .join(portal, portal.id == user.portal_id)
-            .where(user.portal_id == portal_id, user.email == email)
+            sa.select(user, portal, two_factor.enabled_clause(None, user.id), *extra)
+            .select_from(one)
+            .outerjoin(user, sa.and_(user.portal_id == portal_id, user.email == email))
+            .outerjoin(portal, portal.id == user.portal_id)
             .options(sa.orm.defer(portal.draft_settings, raiseload=True))
         )
-    ).one_or_none()
-    return Found(row[0], row[1], row[2]) if row else Found(None, None, False)
+    ).one()
+    state = _state(row[3:]) if counters else None
+    return Found(row[0], row[1], bool(row[2]), state)
+
+
+def _state(columns: Sequence[Any]) -> throttle.State:
+    refused, counted = columns
+    return throttle.State(refused=bool(refused), counted=bool(counted))
 
 
 async def login(
@@ -159,10 +179,16 @@ async def login(
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
-    found = await _find_account(db, normalized, portal_id)
+    # The account and the lockout's counters in one statement, after waiting for the
+    # account's other checks (`throttle.one_at_a_time`).
+    await throttle.one_at_a_time(db, keys)
+    counters = throttle.state_columns(config.lockout, keys, now)
+    found = await _find_account(db, normalized, portal_id, counters)
     account, portal = found.account, found.portal
     # The counters are cleared when the login completes (`open_session`), not yet.
-    checked = await check_password(db, config, keys, account, portal, password, now, clear=False)
+    checked = await check_password(
+        db, config, keys, account, portal, password, now, clear=False, state=found.lockout
+    )
     if not checked.accepted:
         if account is not None:
             _audit_refusal(
@@ -316,12 +342,13 @@ async def check_password(
     now: datetime,
     *,
     clear: bool = True,
+    state: throttle.State | None = None,
 ) -> throttle.Checked:
     """The one check of a password, under the lockout: by `login`, and by every mutation
     that asks for the password again (a stolen access token must not let anyone guess
     it). An unknown account, or one that may not log in, fails like a wrong password;
     while locked the password is hashed anyway, so the answer takes as long. The caller
-    must not roll back a refusal: its counters must be written. `clear`: see
+    must not roll back a refusal: its counters must be written. `clear`, `state`: see
     `throttle.guarded`.
     """
     profile = config.password_profile
@@ -331,7 +358,7 @@ async def check_password(
         ok = await verify_password_off_loop(stored, password, profile)
         return ok and account is not None and sessions.may_log_in(account, portal)
 
-    checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=clear)
+    checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=clear, state=state)
     if checked.locked:
         await verify_password_off_loop(None, password, profile)  # the same cost
     return checked

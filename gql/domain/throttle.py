@@ -126,7 +126,7 @@ class Checked:
     locked_out: bool = False
     # Whether the account or the pair had failures on record when checked: without,
     # clearing them has nothing to delete (no other check of the account can count one
-    # before this one's transaction ends, see `_one_at_a_time`).
+    # before this one's transaction ends, see `one_at_a_time`).
     counted: bool = True
 
 
@@ -138,14 +138,18 @@ async def guarded(
     now: datetime,
     *,
     clear: bool = True,
+    state: State | None = None,
 ) -> Checked:
     """Run `check` (a password or a code) unless a lock is on, and count its answer; a
     success clears the counters unless `clear` is False (a login step that another
     factor follows: only the completed login clears them, or knowing the password
     would reset the count of guessed codes). The caller must write the counters even
-    when it refuses (no rollback)."""
-    await _one_at_a_time(db, keys)
-    state = await _state(db, policy, keys, now)
+    when it refuses (no rollback). `state`: the counters as the caller read them with
+    `state_columns` in its own statement after `one_at_a_time` (login reads them with
+    the account); otherwise read here."""
+    if state is None:
+        await one_at_a_time(db, keys)
+        state = await _state(db, policy, keys, now)
     if state.refused:
         metrics.LOCKED_REFUSALS.inc()
         return Checked(accepted=False, locked=True)
@@ -163,7 +167,7 @@ async def guarded(
     return Checked(accepted=False, failures=failures, locked_out=locked_out)
 
 
-async def _one_at_a_time(db: AsyncSession, keys: Keys) -> None:
+async def one_at_a_time(db: AsyncSession, keys: Keys) -> None:
     """Wait for other checks of the account to end (their transactions), so that each
     sees the failures counted before it: otherwise a burst of concurrent guesses would
     all pass `refused` before the first failure is counted. Waiting is what the counter
@@ -194,33 +198,34 @@ async def forget_account(db: AsyncSession, keys: Keys) -> None:
 
 
 @dataclass(frozen=True)
-class _State:
+class State:
     refused: bool  # a lock is on, or the address flooded
     counted: bool  # the account or the pair has failures on record
 
 
-async def _state(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> _State:
-    """What the counters of `keys` say now, in one statement: whether a check is
-    refused without being made (`refused`), and whether there are failures to clear."""
+def state_columns(
+    policy: LockoutPolicy, keys: Keys, now: datetime
+) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What the counters of `keys` say, as the two columns `refused` and `counted` of
+    `State` for a statement (read after `one_at_a_time`, so that it sees what the checks
+    before it counted)."""
     throttle = models.LoginThrottle
     of_account = throttle.key.in_([keys.account, keys.pair])
-    locked = sa.select(sa.func.count()).where(of_account, throttle.locked_until > now)
-    counted = sa.select(sa.func.count()).where(of_account)
+    locked = sa.exists().where(of_account, throttle.locked_until > now)
     flooded: sa.ColumnElement[bool] = sa.false()
     if keys.flood is not None:
         flooded = rate_limit.reached_clause(
             keys.flood, policy.flood_failures, policy.flood_window, now
         )
-    row = (
-        await db.execute(
-            sa.select(
-                locked.scalar_subquery().label("locked"),
-                counted.scalar_subquery().label("counted"),
-                flooded.label("flooded"),
-            )
-        )
-    ).one()
-    return _State(refused=bool(row.locked) or bool(row.flooded), counted=bool(row.counted))
+    counted = sa.exists().where(of_account)
+    return sa.or_(locked, flooded).label("refused"), counted.label("counted")
+
+
+async def _state(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> State:
+    """What the counters of `keys` say now, in one statement: whether a check is
+    refused without being made (`refused`), and whether there are failures to clear."""
+    row = (await db.execute(sa.select(*state_columns(policy, keys, now)))).one()
+    return State(refused=bool(row.refused), counted=bool(row.counted))
 
 
 async def refused(db: AsyncSession, policy: LockoutPolicy, keys: Keys, now: datetime) -> bool:

@@ -14,10 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
+from argon2 import Parameters
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import models
+from gql.auth import passwords
+from gql.settings import Settings
 from tests.conftest import ACTORS, global_id
 from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
 from tests.meter_helpers import SUBMIT, anna_meter, plausible_value
@@ -48,18 +52,19 @@ async def anna_token(client: httpx.AsyncClient) -> str:
     return str(result["accessToken"])
 
 
-async def test_login_runs_at_most_seven_statements(
+async def test_login_runs_at_most_six_statements(
     client: httpx.AsyncClient, connection: AsyncConnection
 ) -> None:
-    """The account with its TOTP state, the lockout's lock, the lockout's counters and
-    the address's flood counter in one, then the session, the last login, the audit
-    event and the refresh token (no counters to clear: none on record). It was 10."""
+    """The wait for the account's other checks (the lockout's advisory lock), then the
+    account with its TOTP state, the lockout's lock and counters and the address's flood
+    counter in one, then the session, the last login, the audit event and the refresh
+    token (no counters to clear: none on record). It was 10, then 7."""
     credentials = {"email": ANNA[0], "password": ANNA[1], "portalId": portal_gid(CUSTOMERS)}
     with counting_statements(connection) as statements:
         response = await post(client, LOGIN, input=credentials)
     assert response.json()["data"]["login"]["__typename"] == "LoggedIn"
     ran = work(statements)
-    assert len(ran) <= 7, ran
+    assert len(ran) <= 6, ran
     assert writes(ran, "audit_event") == 1, ran
     assert not any(s.lstrip().startswith("DELETE FROM login_throttle") for s in ran), ran
 
@@ -75,7 +80,7 @@ async def test_login_after_a_failure_clears_the_counters(
         response = await post(client, LOGIN, input=credentials)
     assert response.json()["data"]["login"]["__typename"] == "LoggedIn"
     ran = work(statements)
-    assert len(ran) <= 8, ran
+    assert len(ran) <= 7, ran
     assert any(s.lstrip().startswith("DELETE FROM login_throttle") for s in ran), ran
     throttle = models.LoginThrottle
     left = await session.scalar(sa.select(sa.func.count()).where(throttle.key.like(f"%{ANNA[0]}")))
@@ -132,3 +137,53 @@ async def test_change_installment_runs_at_most_four_statements(
     assert writes(ran, "contract") == 1, ran
     assert writes(ran, "audit_event") == 1, ran
     assert writes(ran, "email_outbox") == 1, ran
+
+
+@pytest.fixture
+def computations(monkeypatch: pytest.MonkeyPatch) -> list[Parameters]:
+    """The argon2 computations made from now on (gql/auth/passwords.py), by parameters."""
+    made: list[Parameters] = []
+    compute = passwords._compute
+
+    def counted(parameters: Parameters, password: bytes, salt: bytes) -> bytes:
+        made.append(parameters)
+        return compute(parameters, password, salt)
+
+    monkeypatch.setattr(passwords, "_compute", counted)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "answer"),
+    [
+        (ANNA[0], ANNA[1], "LoggedIn"),
+        (ANNA[0], "not-the-password", "LoginError"),
+        ("niemand@example.org", ANNA[1], "LoginError"),  # the dummy hash, never computed
+    ],
+    ids=["right", "wrong", "unknown"],
+)
+async def test_login_computes_argon2_once(
+    client: httpx.AsyncClient,
+    computations: list[Parameters],
+    email: str,
+    password: str,
+    answer: str,
+) -> None:
+    """One argon2 computation whatever the outcome: no rehash, no second hash of a token
+    or a dummy for a known account."""
+    result = await login(client, email, password, portal_gid(CUSTOMERS))
+    assert result["__typename"] == answer
+    assert len(computations) == 1, computations
+
+
+async def test_locked_login_computes_argon2_once(
+    client: httpx.AsyncClient, computations: list[Parameters], test_settings: Settings
+) -> None:
+    """A lock refuses (even the right password) without checking the password, and
+    hashes once all the same."""
+    for _ in range(test_settings.max_login_failures):
+        await login(client, ANNA[0], "not-the-password", portal_gid(CUSTOMERS))
+    computations.clear()
+    result = await login(client, *ANNA, portal_gid(CUSTOMERS))
+    assert result["__typename"] == "LoginError"
+    assert len(computations) == 1, computations

@@ -1,0 +1,79 @@
+"""argon2 through the C library with kept working memory (gql/auth/passwords.py): the
+hashes are argon2-cffi's, both ways; a check is one computation; a second computation
+reuses the first one's memory instead of faulting in 64 MiB again."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+from argon2 import PasswordHasher, Type, extract_parameters, low_level
+
+from gql.auth import passwords
+
+PASSWORD = "Zählerstand-2026!"
+
+
+@pytest.mark.parametrize("profile", ["test", "low"])
+def test_hash_password_verifies_with_argon2_cffi_and_back(
+    profile: passwords.PasswordProfile,
+) -> None:
+    theirs = PasswordHasher.from_parameters(passwords.PROFILES[profile])
+    ours = passwords.hash_password(PASSWORD, profile)
+    assert extract_parameters(ours) == passwords.PROFILES[profile]
+    assert theirs.verify(ours, PASSWORD)
+    assert not theirs.check_needs_rehash(ours)
+    stored = theirs.hash(PASSWORD)
+    assert passwords.verify_password(stored, PASSWORD, profile)
+    assert not passwords.verify_password(stored, PASSWORD + "x", profile)
+
+
+def test_verify_password_reads_parameters_type_and_version_of_the_hash() -> None:
+    """An older argon2i, version 1.0 hash still verifies: the stored parameters decide."""
+    stored = low_level.hash_secret(b"secret", b"saltsaltsalt", 1, 64, 2, 16, Type.I, 16)
+    assert passwords.verify_password(stored.decode(), "secret", "test")
+    assert not passwords.verify_password(stored.decode(), "secreT", "test")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "not a hash",
+        "$argon2id$v=19$m=8,t=1,p=1$!!!$abc",
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ",
+        "$argon2x$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$c2FsdHNhbHQ",
+    ],
+)
+def test_verify_password_malformed_hash_is_a_mismatch(stored: str) -> None:
+    assert not passwords.verify_password(stored, PASSWORD, "test")
+
+
+@pytest.mark.parametrize("profile", ["test", "low"])
+def test_unknown_account_costs_one_computation_with_the_profiles_parameters(
+    profile: passwords.PasswordProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dummy hash has the profile's parameters, is never computed itself, and no
+    password matches it."""
+    dummy = passwords._dummy_hash(profile)
+    assert extract_parameters(dummy) == passwords.PROFILES[profile]
+    computed = []
+    compute = passwords._compute
+
+    def counted(*args: object) -> bytes:
+        computed.append(args[0])
+        return compute(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(passwords, "_compute", counted)
+    assert not passwords.verify_password(None, PASSWORD, profile)
+    assert computed == [passwords.PROFILES[profile]]
+
+
+def test_second_computation_reuses_the_memory() -> None:
+    """The "low" profile fills 64 MiB (16,384 pages): malloc'd afresh, every computation
+    faulted them all in again; kept, the second computation faults (almost) none."""
+    stored = passwords.hash_password(PASSWORD, "low")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    assert passwords.verify_password(stored, PASSWORD, "low")
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 16_384 // 8, faults
