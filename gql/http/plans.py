@@ -125,7 +125,7 @@ class Plans:
             raise SessionEnded
         if not assumed.is_portal_user:  # staff: the token said all, the row is the session
             context.confirm(assumed)
-            return _finished(plan, row[-1], assumed)
+            return _finished(plan, row[-1], _given(request, context))
         actor = sessions.completed(assumed, row)
         self.known.remember(actor)
         context.confirm(actor)
