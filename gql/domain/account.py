@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import EmailTemplateKind
 from gql.auth.actor import Actor
-from gql.auth.passwords import hash_password, verify_password_off_loop
+from gql.auth.passwords import hash_password_off_loop, verify_password_off_loop
 from gql.domain import audit, authentication, email_change, portal_mail, sessions, throttle
 from gql.domain.errors import InvalidInput, NotFound
 from gql.domain.password_policy import check_password
@@ -68,7 +68,7 @@ async def change_password(
     profile = config.password_profile
     if await verify_password_off_loop(account.password_hash, new_password, profile):
         raise InvalidInput("password_unchanged", field="newPassword")
-    account.password_hash = hash_password(new_password, profile)
+    account.password_hash = await hash_password_off_loop(new_password, profile)
     revoked = await sessions.revoke_all(
         db, actor, reason="PASSWORD_CHANGED", now=now, keep=actor.session_id
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from gql.auth.actor import Actor
-from gql.auth.passwords import hash_password
+from gql.auth.passwords import hash_password_off_loop
 from gql.domain import audit, consent, portal_mail, sessions, sso
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
@@ -127,7 +127,7 @@ async def accept_invitation(
     if user.registration_status is not models.RegistrationStatus.INVITED:
         raise InvalidToken("This link is invalid or has expired.", field="token")
     check_password(password, user.email)
-    user.password_hash = hash_password(password, config.password_profile)
+    user.password_hash = await hash_password_off_loop(password, config.password_profile)
     user.registration_status = models.RegistrationStatus.ACTIVE
     user.activated_at = now
     portal = await db.get_one(models.Portal, user.portal_id)
@@ -257,7 +257,7 @@ async def set_password(
     user = await _user_of(db, portal, contact)
     if user is not None and user.contact_id != contact.id:
         raise Conflict("email_used_by_other_access", field="contactId")
-    hashed = hash_password(password, config.password_profile)
+    hashed = await hash_password_off_loop(password, config.password_profile)
     if user is None:
         user = await new_portal_user(
             db,

@@ -28,7 +28,7 @@ from db import models
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import Identifier, IdentifierEntity, PortalSettings, SelfRegistration
 from gql.auth.actor import ANONYMOUS, Actor
-from gql.auth.passwords import PasswordProfile, hash_password
+from gql.auth.passwords import PasswordProfile, hash_password_off_loop
 from gql.domain import (
     audit,
     consent,
@@ -433,7 +433,7 @@ async def register(
     values = clean_identifiers(settings, identifiers)
     # Hashed here, on every path, so that a registration costs the request the same
     # whoever the email belongs to; the worker only stores it.
-    password_hash = hash_password(password, config.password_profile)
+    password_hash = await hash_password_off_loop(password, config.password_profile)
     if await within_limits(db, config, REGISTER, address, origin, now):
         details = {
             "language": chosen,
@@ -846,7 +846,7 @@ async def reset_password(
     """Set a new password from a reset link; every session of the user ends."""
     user = await redeem(db, token, PASSWORD_RESET, portal_id, now)
     check_password(password, user.email)
-    user.password_hash = hash_password(password, config.password_profile)
+    user.password_hash = await hash_password_off_loop(password, config.password_profile)
     portal = await db.get_one(models.Portal, user.portal_id)
     actor = sessions.actor_for(user, portal)
     revoked = await sessions.revoke_all(db, actor, reason="PASSWORD_RESET", now=now)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql.auth.actor import Actor
-from gql.auth.passwords import PasswordProfile, hash_password
+from gql.auth.passwords import PasswordProfile, hash_password_off_loop
 from gql.domain import audit, email_address, mail, sessions, text
 from gql.domain.errors import Conflict, DomainError, InvalidInput, RuleViolation
 from gql.domain.password_policy import check_password
@@ -193,7 +193,7 @@ async def accept_invitation(
     if not user.is_active or user.password_hash is not None:
         raise InvalidToken("This invitation link is invalid or has expired.", field="token")
     check_password(password, user.email)
-    user.password_hash = hash_password(password, config.password_profile)
+    user.password_hash = await hash_password_off_loop(password, config.password_profile)
     row.used_at = now
     audit.about(db, sessions.actor_for(user, None), user, "staff_user.invitation_accepted", origin)
     return user

@@ -5,6 +5,9 @@ at once on the password executor each get their own answer."""
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters, low_level
@@ -79,3 +82,32 @@ async def test_checks_at_once_each_get_their_own_answer() -> None:
         *(passwords.verify_password_off_loop(stored, guess, "low") for guess in guesses)
     )
     assert answers == [guess == PASSWORD for guess in guesses]
+
+
+async def test_hashing_runs_on_the_password_executor_not_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: list[str] = []
+    original = passwords.hash_password
+
+    def recorded(password: str, profile: passwords.PasswordProfile = "low") -> str:
+        threads.append(threading.current_thread().name)
+        return original(password, profile)
+
+    monkeypatch.setattr(passwords, "hash_password", recorded)
+    stored = await passwords.hash_password_off_loop(PASSWORD, "test")
+    assert passwords.verify_password(stored, PASSWORD, "test")
+    assert len(threads) == 1
+    assert threads[0].startswith("argon2"), threads
+
+
+def test_the_domain_hashes_passwords_only_off_the_event_loop() -> None:
+    """Every request path that sets a password (registration, reset, invitation, change)
+    awaits `hash_password_off_loop`; none calls the blocking `hash_password`."""
+    domain = Path(passwords.__file__).parents[1] / "domain"
+    blocking = [
+        path.name
+        for path in domain.glob("*.py")
+        if re.search(r"\bhash_password\(", path.read_text())
+    ]
+    assert blocking == []
