@@ -39,7 +39,12 @@ from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
 from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT, global_id
-from tests.engine_helpers import ACCOUNTS, tokens_of_every_caller, web_queries
+from tests.engine_helpers import (
+    ACCOUNTS,
+    WEB_EXECUTOR_READS,
+    tokens_of_every_caller,
+    web_queries,
+)
 from tests.statement_helpers import answered_by_plan
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "30"))
@@ -423,6 +428,38 @@ query MyDocuments {
 """
 
 
+async def _alike_on_both_engines(
+    connection: AsyncConnection,
+    executor: httpx.AsyncClient,
+    planned: httpx.AsyncClient,
+    tokens: dict[str, str | None],
+    requests: list[tuple[str, str, dict[str, Any]]],
+) -> tuple[dict[tuple[str, str, str], Any], set[tuple[str, str, str]]]:
+    """Each request for each caller in de and en, on the executor and twice with plans
+    (the first makes the document known): the answers are the same to the byte. The
+    answers by (caller, language, label), and which of them a plan gave."""
+    planned_reads: set[tuple[str, str, str]] = set()
+    answers: dict[tuple[str, str, str], Any] = {}
+    for caller, token in tokens.items():
+        for accept in ("de", "en"):
+            headers = {"Accept-Language": accept}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            for label, query, variables in requests:
+                body = {"query": query, "variables": variables}
+                expected = _body(await executor.post("/graphql", json=body, headers=headers))
+                first = _body(await planned.post("/graphql", json=body, headers=headers))
+                response, was_planned = await answered_by_plan(
+                    connection, planned.post("/graphql", json=body, headers=headers)
+                )
+                assert first == expected, (caller, accept, label)
+                assert _body(response) == expected, (caller, accept, label, was_planned)
+                answers[(caller, accept, label)] = response.json()
+                if was_planned:
+                    planned_reads.add((caller, accept, label))
+    return answers, planned_reads
+
+
 async def _first(session: AsyncSession, statement: Any) -> Any:
     found = await session.scalar(statement.limit(1))
     assert found is not None, statement
@@ -500,25 +537,9 @@ async def test_rules_in_advance_and_download_links_answer_alike_on_both_engines(
     ]
     requests += [(f"document:{label}", DOCUMENT, {"id": id_}) for label, id_ in documents.items()]
     requests.append(("myDocuments", MY_DOCUMENTS, {}))
-    planned_reads: set[tuple[str, str, str]] = set()
-    answers: dict[tuple[str, str, str], Any] = {}
-    for name, token in tokens.items():
-        for accept in ("de", "en"):
-            headers = {"Accept-Language": accept}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            for label, query, variables in requests:
-                body = {"query": query, "variables": variables}
-                expected = _body(await executor.post("/graphql", json=body, headers=headers))
-                first = _body(await planned.post("/graphql", json=body, headers=headers))
-                response, was_planned = await answered_by_plan(
-                    connection, planned.post("/graphql", json=body, headers=headers)
-                )
-                assert first == expected, (name, accept, label)
-                assert _body(response) == expected, (name, accept, label, was_planned)
-                answers[(name, accept, label)] = response.json()
-                if was_planned:
-                    planned_reads.add((name, accept, label))
+    answers, planned_reads = await _alike_on_both_engines(
+        connection, executor, planned, tokens, requests
+    )
     for caller in ("customer", "admin", "agent"):
         for accept in ("de", "en"):
             assert (caller, accept, "rules:contract:anna") in planned_reads, caller
@@ -625,28 +646,11 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
             )
         else:
             requests.append((name, query, {}))
-    planned_reads: set[tuple[str, str]] = set()
-    answers: dict[tuple[str, str, str], Any] = {}
-    for caller, token in tokens.items():
-        for accept in ("de", "en"):
-            headers = {"Accept-Language": accept}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            for label, query, variables in requests:
-                body = {"query": query, "variables": variables}
-                expected = _body(await executor.post("/graphql", json=body, headers=headers))
-                first = _body(await planned.post("/graphql", json=body, headers=headers))
-                response, was_planned = await answered_by_plan(
-                    connection, planned.post("/graphql", json=body, headers=headers)
-                )
-                assert first == expected, (caller, accept, label)
-                assert _body(response) == expected, (caller, accept, label, was_planned)
-                answers[(caller, accept, label)] = response.json()
-                if was_planned:
-                    planned_reads.add((caller, label))
-    # The executor's (test_front_end_reads.py says why): the login page's, the processes'.
-    executors = {"LoginOptions", "PublicPortal", "Processes", "Process"}
-    every_page = {label for label, _, _ in requests} - executors
+    answers, planned_both = await _alike_on_both_engines(
+        connection, executor, planned, tokens, requests
+    )
+    planned_reads = {(caller, label) for caller, _, label in planned_both}
+    every_page = {label for label, _, _ in requests} - WEB_EXECUTOR_READS.keys()
     every_page -= {"Contract:jonas", "Contract:other_org"}
     assert {("customer", label) for label in every_page} <= planned_reads, planned_reads
     assert ("read_only_customer", "MyData") in planned_reads

@@ -24,7 +24,7 @@ from gql.auth.tokens import TokenService
 from gql.resolvers import computed
 from gql.settings import Settings
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, global_id
-from tests.engine_helpers import WEB_SOURCES, web_queries
+from tests.engine_helpers import WEB_EXECUTOR_READS, WEB_SOURCES, web_queries
 from tests.statement_helpers import counting_statements, is_plan
 
 DASHBOARD = (
@@ -149,10 +149,6 @@ READS = [
 
 
 WEB_QUERIES = web_queries()
-PROCESS_WHY = (
-    "Process.currentStep is resolved in Python from the steps the portal shares"
-    " (gql/schema/processes.py), not declared as a relation or a computed value"
-)
 ANONYMOUS_PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 # Every query the reference portal sends, as its pages send it: a plan in one statement
 # (portal users' session check in it), or the executor and why.
@@ -171,9 +167,17 @@ WEB_READS = [
         {},
         False,
         6,
-        PROCESS_WHY,
+        WEB_EXECUTOR_READS["Processes"],
     ),
-    Read("web:Process", ANNA, WEB_QUERIES["Process"], {"id": ANNA_PROCESS}, False, 4, PROCESS_WHY),
+    Read(
+        "web:Process",
+        ANNA,
+        WEB_QUERIES["Process"],
+        {"id": ANNA_PROCESS},
+        False,
+        4,
+        WEB_EXECUTOR_READS["Process"],
+    ),
     Read(
         "web:LoginOptions",
         None,
@@ -181,8 +185,7 @@ WEB_READS = [
         {"input": {"portalId": ANONYMOUS_PORTAL}},
         False,
         2,
-        "anonymous: what the login page offers follows the portal's settings, decided by"
-        " gql/domain/authentication.py, not declared columns",
+        WEB_EXECUTOR_READS["LoginOptions"],
     ),
     Read(
         "web:PublicPortal",
@@ -191,8 +194,7 @@ WEB_READS = [
         {"domain": demo.CUSTOMER_PORTAL_DOMAIN, "language": "en"},
         False,
         2,
-        "anonymous: the portal's published settings as the login page shows them"
-        " (texts in the language asked for, design, identity providers), built in Python",
+        WEB_EXECUTOR_READS["PublicPortal"],
     ),
 ]
 PORTALS = {
