@@ -24,9 +24,20 @@ from tests.conftest import MUSTERSTADT
 from tests.factories import GREETING, enqueue
 from tests.smtp import SmtpServer
 
-# The worker's clock; rows are due from the database's now(), so a little later.
-NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 POLICY = RetryPolicy(max_attempts=3, first_wait=timedelta(seconds=30))
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The worker's clock: rows are due from the database's now(), so a little later.
+    Taken per test: a moment taken once at import falls behind the database's clock
+    when the suite runs longer than the margin, and then nothing is due."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+
+
+def head_of_queue(now: datetime) -> datetime:
+    """Due before everything else: at the head of the queue."""
+    return now - timedelta(hours=1)
 
 
 async def row_of(session: AsyncSession, message_id: str) -> models.OutboundEmail:
@@ -105,12 +116,15 @@ def test_backoff_doubles_up_to_an_hour() -> None:
 
 
 async def test_a_mail_leaves_as_text_and_html_with_its_message_id(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     message_id = enqueue(session)
     await session.commit()
 
-    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
 
     assert (report.sent, report.retried, report.failed) == (1, 0, 0)
     [received] = smtp.sink.mails
@@ -120,51 +134,60 @@ async def test_a_mail_leaves_as_text_and_html_with_its_message_id(
     assert "https://p.example/a?b=1&c=2" in received.text
     assert "Anna &lt;3" in received.html
     row = await row_of(session, message_id)
-    assert (row.status, row.attempts, row.sent_at) == (models.EmailStatus.SENT, 1, NOW)
+    assert (row.status, row.attempts, row.sent_at) == (models.EmailStatus.SENT, 1, now)
     # Sent rows are not sent again.
-    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 0
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)).sent == 0
 
 
 async def test_a_rolled_back_change_sends_nothing(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     enqueue(session)
     await session.rollback()
-    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 0
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)).sent == 0
     assert list(smtp.sink.mails) == []
 
 
 async def test_an_smtp_outage_delays_but_loses_and_doubles_nothing(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     message_id = enqueue(session)
     await session.commit()
     smtp.stop()
 
-    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
     assert (report.sent, report.retried) == (0, 1)
     row = await row_of(session, message_id)
     assert row.status is models.EmailStatus.PENDING
-    assert row.next_attempt_at == NOW + timedelta(seconds=30)
+    assert row.next_attempt_at == now + timedelta(seconds=30)
     assert row.last_error
     # Not due yet: nothing is tried.
-    early = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    early = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
     assert (early.sent, early.retried) == (0, 0)
 
     smtp.start()
-    later = NOW + timedelta(seconds=31)
+    later = now + timedelta(seconds=31)
     assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=later)).sent == 1
     assert [m.message_id for m in smtp.sink.mails] == [message_id]
     assert (await row_of(session, message_id)).attempts == 2
 
 
 async def test_it_gives_up_after_the_last_attempt(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     message_id = enqueue(session)
     await session.commit()
     smtp.stop()
-    moment = NOW
+    moment = now
     for _ in range(POLICY.max_attempts):
         await delivery.deliver_due(sessions, smtp.transport, POLICY, now=moment)
         moment += timedelta(hours=2)
@@ -174,7 +197,10 @@ async def test_it_gives_up_after_the_last_attempt(
 
 
 async def test_a_crash_after_sending_repeats_that_mail_once_with_the_same_id(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     """The documented guarantee: at least once. The worker dies after the SMTP server
     took the mail and before its transaction commits; the row is still pending."""
@@ -186,10 +212,10 @@ async def test_a_crash_after_sending_repeats_that_mail_once_with_the_same_id(
         raise WorkerKilled  # a killed worker runs none of its except clauses
 
     with pytest.raises(WorkerKilled):
-        await delivery.deliver_due(sessions, send_then_die, POLICY, now=NOW)
+        await delivery.deliver_due(sessions, send_then_die, POLICY, now=now)
     assert (await row_of(session, message_id)).status is models.EmailStatus.PENDING
 
-    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)).sent == 1
+    assert (await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)).sent == 1
     assert [m.message_id for m in smtp.sink.mails] == [message_id, message_id]
     assert (await row_of(session, message_id)).status is models.EmailStatus.SENT
 
@@ -211,7 +237,7 @@ async def committed_sessions(database_url: str) -> AsyncIterator[async_sessionma
 
 
 async def test_parallel_workers_never_send_a_row_twice(
-    smtp: SmtpServer, committed_sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer, committed_sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
     async with committed_sessions() as db, db.begin():
         ids = {enqueue(db, to=f"kunde{n}@example.org", kind="parallel") for n in range(30)}
@@ -222,7 +248,7 @@ async def test_parallel_workers_never_send_a_row_twice(
 
     reports = await asyncio.gather(
         *(
-            delivery.deliver_due(committed_sessions, slow, POLICY, now=NOW + timedelta(days=1))
+            delivery.deliver_due(committed_sessions, slow, POLICY, now=now + timedelta(days=1))
             for _ in range(3)
         )
     )
@@ -235,7 +261,6 @@ async def test_parallel_workers_never_send_a_row_twice(
 
 # --- One row never holds up the others -----------------------------------------------------
 
-HEAD = NOW - timedelta(hours=1)  # due before everything else: at the head of the queue
 # Recipients no outbox row may be sent to: not exactly one mailbox. Each would stop the
 # worker (the email library raises) or, worse, mail two people.
 NOT_ONE_MAILBOX = [
@@ -252,13 +277,18 @@ NOT_ONE_MAILBOX = [
 
 
 async def test_a_recipient_that_is_not_one_mailbox_fails_alone_and_the_queue_goes_on(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
-    bad = [queue_row(session, at=HEAD, recipient=address) for address in NOT_ONE_MAILBOX]
+    bad = [
+        queue_row(session, at=head_of_queue(now), recipient=address) for address in NOT_ONE_MAILBOX
+    ]
     good = [enqueue(session, to=f"kunde{n}@example.org") for n in range(3)]
     await session.commit()
 
-    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
 
     assert (report.sent, report.retried, report.failed) == (len(good), 0, len(bad))
     assert sorted(m.message_id for m in smtp.sink.mails) == sorted(good)
@@ -272,16 +302,19 @@ async def test_a_recipient_that_is_not_one_mailbox_fails_alone_and_the_queue_goe
 
 
 async def test_a_row_whose_message_does_not_build_fails_alone(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     """Broken content written to the outbox (a line break in a header, a malformed
     Message-ID): the email library raises while building, for this row only."""
     broken = [
-        queue_row(session, at=HEAD, subject="Hallo\nBcc: bernd@example.org"),
-        queue_row(session, at=HEAD, subject="Hallo\rBcc: bernd@example.org"),
+        queue_row(session, at=head_of_queue(now), subject="Hallo\nBcc: bernd@example.org"),
+        queue_row(session, at=head_of_queue(now), subject="Hallo\rBcc: bernd@example.org"),
     ]
     malformed_id = "<<x>"
-    broken_id = queue_row(session, at=HEAD)
+    broken_id = queue_row(session, at=head_of_queue(now))
     await session.execute(
         sa.update(models.OutboundEmail)
         .where(models.OutboundEmail.message_id == broken_id)
@@ -290,7 +323,7 @@ async def test_a_row_whose_message_does_not_build_fails_alone(
     good = enqueue(session)
     await session.commit()
 
-    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
 
     assert (report.sent, report.failed) == (1, 3)
     assert [m.message_id for m in smtp.sink.mails] == [good]
@@ -301,16 +334,19 @@ async def test_a_row_whose_message_does_not_build_fails_alone(
 
 
 async def test_a_recipient_the_server_refuses_for_good_fails_at_once_and_a_busy_one_waits(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     smtp.refuse("weg@example.org")  # 550
     smtp.refuse("voll@example.org", "452 4.2.2 Mailbox full")
-    gone = queue_row(session, at=HEAD, recipient="weg@example.org")
-    full = queue_row(session, at=HEAD, recipient="voll@example.org")
+    gone = queue_row(session, at=head_of_queue(now), recipient="weg@example.org")
+    full = queue_row(session, at=head_of_queue(now), recipient="voll@example.org")
     good = [enqueue(session, to=f"kunde{n}@example.org") for n in range(2)]
     await session.commit()
 
-    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=NOW)
+    report = await delivery.deliver_due(sessions, smtp.transport, POLICY, now=now)
 
     assert (report.sent, report.retried, report.failed) == (2, 1, 1)
     assert sorted(m.message_id for m in smtp.sink.mails) == sorted(good)
@@ -319,12 +355,15 @@ async def test_a_recipient_the_server_refuses_for_good_fails_at_once_and_a_busy_
     assert "550" in (refused.last_error or "")
     waiting = await row_of(session, full)
     assert (waiting.status, waiting.attempts) == (models.EmailStatus.PENDING, 1)
-    assert waiting.next_attempt_at == NOW + POLICY.first_wait
+    assert waiting.next_attempt_at == now + POLICY.first_wait
     assert "452" in (waiting.last_error or "")
 
 
 async def test_any_other_error_of_one_mail_is_retried_and_the_queue_goes_on(
-    smtp: SmtpServer, session: AsyncSession, sessions: async_sessionmaker[AsyncSession]
+    smtp: SmtpServer,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
 ) -> None:
     """An error nobody foresaw (here the transport raises a RuntimeError for one
     recipient) is counted against that row by the RetryPolicy, up to FAILED."""
@@ -332,7 +371,7 @@ async def test_any_other_error_of_one_mail_is_retried_and_the_queue_goes_on(
     await session.execute(
         sa.update(models.OutboundEmail)
         .where(models.OutboundEmail.message_id == unlucky)
-        .values(next_attempt_at=HEAD)
+        .values(next_attempt_at=head_of_queue(now))
     )
     good = enqueue(session)
     await session.commit()
@@ -342,7 +381,7 @@ async def test_any_other_error_of_one_mail_is_retried_and_the_queue_goes_on(
             raise RuntimeError("unforeseen")
         return await smtp.transport(message)
 
-    moment = NOW
+    moment = now
     for attempt in range(1, POLICY.max_attempts + 1):
         report = await delivery.deliver_due(sessions, send, POLICY, now=moment)
         row = await row_of(session, unlucky)
