@@ -245,16 +245,15 @@ async def _tell_customers(
 
     def values(portal: models.Portal) -> dict[str, Any]:
         shared = portal.live_settings.shared_process(process.kind)
-        following = next(
-            (
+        # Where the process stands now for them, among the shared steps after this one.
+        following = current_step(
+            [
                 later
                 for later in steps
                 if later.position > step.position
-                and later.status not in FINISHED
                 and shared is not None
                 and shared.shows_step(later.key)
-            ),
-            None,
+            ]
         )
         return {
             "process": {"title": process.title},
