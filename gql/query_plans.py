@@ -715,6 +715,9 @@ class _Compiler:
             if name == "__typename":
                 parts.append((key, None, named.name))
                 continue
+            if name == "id" and _is_node(named):  # relay's id of the row, as in `field`
+                parts.append((key, "id", lambda row_id, t=named.name: relay.to_base64(t, row_id)))
+                continue
             field = named.fields.get(name)
             attribute = None if field is None else _plain_attribute(field)
             if field is None or attribute is None or selection.arguments:

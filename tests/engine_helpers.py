@@ -61,10 +61,6 @@ async def tokens_of_every_caller(
 
 
 WEB_SOURCES = Path(__file__).parents[1] / "web" / "src"
-_PROCESS_WHY = (
-    "Process.currentStep is resolved in Python from the steps the portal shares"
-    " (gql/schema/processes.py), not declared as a relation or a computed value"
-)
 # The reference portal's queries the executor answers, and why they are not compiled
 # (every other one is planned; tests/http/test_front_end_reads.py holds their figures).
 WEB_EXECUTOR_READS = {
@@ -72,8 +68,6 @@ WEB_EXECUTOR_READS = {
     " decided by gql/domain/authentication.py, not declared columns",
     "PublicPortal": "anonymous: the portal's published settings as the login page shows"
     " them (texts in the language asked for, design, identity providers), built in Python",
-    "Processes": _PROCESS_WHY,
-    "Process": _PROCESS_WHY,
 }
 
 

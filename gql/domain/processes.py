@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import EmailTemplateKind, Grant, ProcessStatus, ProcessStepStatus
+from db.portal_settings import SharedProcess
 from gql.auth.actor import Actor
 from gql.domain import audit, portal_mail, portal_notices
 from gql.domain.errors import InvalidInput, RuleViolation
@@ -134,6 +135,27 @@ async def steps_of(db: AsyncSession, process: models.Process) -> list[models.Pro
     return list(rows)
 
 
+class _Progressing(Protocol):
+    @property
+    def status(self) -> ProcessStepStatus: ...
+
+
+Step = TypeVar("Step", bound=_Progressing)
+
+
+def current_step(steps: Sequence[Step]) -> Step | None:
+    """Where a process stands for whoever is shown `steps` (in their order): the first
+    step neither done nor skipped; None when none is left."""
+    return next((step for step in steps if step.status not in FINISHED), None)
+
+
+def shows_dates(actor: Actor, sharing: SharedProcess | None) -> bool:
+    """Whether `actor` is told when steps are planned and done: staff always, portal
+    users when their portal shares the process's kind (`sharing`; None: it does not)
+    with dates."""
+    return actor.is_staff or (sharing is not None and sharing.show_dates)
+
+
 def overall(steps: Sequence[models.ProcessStep]) -> ProcessStatus:
     """DONE when every step is done or skipped, else OPEN."""
     return (
@@ -223,16 +245,15 @@ async def _tell_customers(
 
     def values(portal: models.Portal) -> dict[str, Any]:
         shared = portal.live_settings.shared_process(process.kind)
-        following = next(
-            (
+        # Where the process stands now for them, among the shared steps after this one.
+        following = current_step(
+            [
                 later
                 for later in steps
                 if later.position > step.position
-                and later.status not in FINISHED
                 and shared is not None
                 and shared.shows_step(later.key)
-            ),
-            None,
+            ]
         )
         return {
             "process": {"title": process.title},

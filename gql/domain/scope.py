@@ -110,10 +110,11 @@ def _installer_meters(actor: Actor) -> sa.Select[Any]:
     )
 
 
-def _shared(actor: Actor, kind: Any, step_key: Any = None) -> Filter:
-    """Processes of `kind` (and, given, their step `step_key`) are among those the
-    actor's portal shares (`PortalSettings.processes` of its live settings): the one
-    place that reads the sharing for rows, so lists, `node` and loaders agree."""
+def _sharing(actor: Actor, kind: Any) -> tuple[Any, list[Filter]]:
+    """The entries of the actor's portal's live settings (`PortalSettings.processes`,
+    published, else the draft) and the conditions that pick the one sharing processes
+    of `kind`: the one place that reads the sharing in SQL, so lists, `node`, loaders
+    and plans agree."""
     portal = models.Portal
     live = sa.func.coalesce(
         sa.type_coerce(portal.published_settings, JSONB),
@@ -124,7 +125,14 @@ def _shared(actor: Actor, kind: Any, step_key: Any = None) -> Filter:
         .table_valued(sa.column("value", JSONB), joins_implicitly=True)
         .alias("shared")
     )
-    conditions: list[Filter] = [portal.id == actor.portal_id, entry.c.value["kind"].astext == kind]
+    return entry, [portal.id == actor.portal_id, entry.c.value["kind"].astext == kind]
+
+
+def _shared(actor: Actor, kind: Any, step_key: Any = None) -> Filter:
+    """Processes of `kind` (and, given, their step `step_key`) are among those the
+    actor's portal shares."""
+    portal = models.Portal
+    entry, conditions = _sharing(actor, kind)
     if step_key is not None:
         steps = entry.c.value["steps"]
         conditions.append(
@@ -136,6 +144,22 @@ def _shared(actor: Actor, kind: Any, step_key: Any = None) -> Filter:
     # Everything else (the process, the step) is the enclosing query's row.
     return sa.exists(
         sa.select(1).select_from(portal, entry).where(*conditions).correlate_except(portal, entry)
+    )
+
+
+def sharing(actor: Actor, kind: Any) -> Any:
+    """How the portal the actor sees shares processes of `kind`, in SQL: its entry
+    (JSONB, a `SharedProcess`) as `Portal.live_settings.shared_process(kind)` reads it
+    on the portal the actor's loaders give; null when it shares none."""
+    portal = models.Portal
+    entry, conditions = _sharing(actor, kind)
+    return (
+        sa.select(entry.c.value)
+        .select_from(portal, entry)
+        .where(*conditions, visible(portal, actor))
+        .correlate_except(portal, entry)
+        .limit(1)
+        .scalar_subquery()
     )
 
 

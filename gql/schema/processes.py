@@ -4,20 +4,25 @@ live in `gql.domain.processes`, which rows a portal user sees in `scope.visible`
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated, cast
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, cast
 
+import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from db import models
 from db.models.enums import Grant
+from db.portal_settings import SharedProcess
+from gql.auth.actor import Actor
 from gql.auth.permissions import STAFF, STAFF_AND_CUSTOMER, STAFF_AND_PORTAL_USERS, allow, public
 from gql.context import Info
-from gql.domain import processes
+from gql.domain import processes, scope
 from gql.resolvers import relations
 from gql.resolvers.common import load_one
+from gql.resolvers.computed import Computed, Given, declared_value
 from gql.schema import enums, related
 from gql.schema.crm import Contact, Opportunity, Order
 from gql.schema.node import RowNode, row_of
@@ -27,18 +32,98 @@ from gql.schema.scalars import Line
 PROCESS = Grant.PROCESS_READ
 
 
-async def _shows_dates(info: Info, process_id: uuid.UUID) -> bool:
-    """Whether the caller sees the dates of the process's steps: staff always, portal
-    users when their portal shares the kind with dates."""
+async def _sharing(info: Info, process_id: uuid.UUID) -> SharedProcess | None:
+    """How the caller's portal shares the kind of the process (None: it does not, or
+    the caller has no portal: staff)."""
     actor = info.context.actor
-    if actor.is_staff:
-        return True
+    if actor.portal_id is None:
+        return None
     process = await load_one(info, models.Process, process_id)
     portal = await load_one(info, models.Portal, actor.portal_id)
     if process is None or portal is None:
-        return False
-    sharing = cast(models.Portal, portal).live_settings.shared_process(process.kind)
-    return sharing is not None and sharing.show_dates
+        return None
+    return cast(models.Portal, portal).live_settings.shared_process(process.kind)
+
+
+def _dated_inputs(column: str) -> Callable[[Any, Actor], list[Any]]:
+    """A plan's inputs of a step's date: the date, and the sharing of its process's
+    kind by the caller's portal (`scope.sharing`; null for staff, who have no portal).
+    The step is visible, so its process is (scope.visible's rule for steps)."""
+
+    def inputs(row: Any, actor: Actor) -> list[Any]:
+        if actor.portal_id is None:
+            return [row.c[column], sa.null()]
+        process = models.Process
+        # Correlated by name: the sharing's SELECT around it has other tables.
+        kind = (
+            sa.select(process.kind)
+            .where(process.id == row.c.process_id)
+            .correlate(row)
+            .scalar_subquery()
+        )
+        return [row.c[column], scope.sharing(actor, kind)]
+
+    return inputs
+
+
+def _shown(parse: Callable[[str], Any]) -> Callable[..., Any]:
+    """A plan's value of a step's date (as its JSON writes it, `parse`d) from the inputs
+    of `_dated_inputs`, by the rule the executor's resolver applies."""
+
+    def compute(given: Given, value: str | None, sharing: dict[str, Any] | None) -> Any:
+        shared = None if sharing is None else SharedProcess.model_validate(sharing)
+        if value is None or not processes.shows_dates(given.actor, shared):
+            return None
+        return parse(value)
+
+    return compute
+
+
+# ProcessStep.plannedFor and .doneAt: the date and how the caller's portal shares the
+# process read by a plan, shown by processes.shows_dates.
+PLANNED_FOR = Computed(
+    ("planned_for", "process_id"), _shown(date.fromisoformat), _dated_inputs("planned_for")
+)
+DONE_AT = Computed(
+    ("done_at", "process_id"),
+    _shown(lambda value: datetime.fromisoformat(value).astimezone(UTC)),
+    _dated_inputs("done_at"),
+)
+
+
+def _steps_inputs(row: Any, actor: Actor) -> list[Any]:
+    """The steps of the process the caller is shown, in their order: what the executor's
+    `steps` loads (relations.PROCESS_STEPS, through the scope)."""
+    relation, step = relations.PROCESS_STEPS, models.ProcessStep
+    each = sa.func.json_build_array(step.id, step.key, step.title, step.position, step.status)
+    ordered = sa.aggregate_order_by(
+        sa.func.json_agg(each), *relation.order_by(), relation.id_order()
+    )
+    shown = sa.select(ordered).where(
+        relation.join_column() == row.c[relation.join[1]],
+        scope.visible_below(step, relation.parent, actor),
+    )
+    return [shown.scalar_subquery()]
+
+
+def _planned_current_step(_given: Given, steps: list[list[Any]] | None) -> Any:
+    return processes.current_step(
+        [
+            models.ProcessStep(
+                id=uuid.UUID(step_id),
+                key=key,
+                title=title,
+                position=position,
+                status=models.ProcessStepStatus[status],
+            )
+            for step_id, key, title, position, status in steps or ()
+        ]
+    )
+
+
+# Process.currentStep: the steps the caller is shown read by a plan, the current one
+# chosen by processes.current_step.
+CURRENT_STEP = Computed(("id",), _planned_current_step, _steps_inputs)
 
 
 @strawberry.type(description="A step of a process, in its order.")
@@ -61,22 +146,28 @@ class ProcessStep(RowNode):
         grant=PROCESS,
         description="When the step is planned; null for portal users when their portal"
         " shares the process without dates.",
+        metadata=declared_value(PLANNED_FOR),
     )
     async def planned_for(self, info: Info) -> date | None:
         step = row_of(self)
-        shown = step.planned_for is None or await _shows_dates(info, step.process_id)
-        return step.planned_for if shown else None
+        if step.planned_for is None:
+            return None
+        sharing = await _sharing(info, step.process_id)
+        return step.planned_for if processes.shows_dates(info.context.actor, sharing) else None
 
     @allow(
         STAFF_AND_PORTAL_USERS,
         grant=PROCESS,
         description="When the step was done; null for portal users when their portal"
         " shares the process without dates.",
+        metadata=declared_value(DONE_AT),
     )
     async def done_at(self, info: Info) -> datetime | None:
         step = row_of(self)
-        shown = step.done_at is None or await _shows_dates(info, step.process_id)
-        return step.done_at if shown else None
+        if step.done_at is None:
+            return None
+        sharing = await _sharing(info, step.process_id)
+        return step.done_at if processes.shows_dates(info.context.actor, sharing) else None
 
     process: Process | None = related.one(
         relations.STEP_PROCESS,
@@ -117,10 +208,11 @@ class Process(RowNode):
         grant=PROCESS,
         description="The first step neither done nor skipped (of those shown); null when"
         " none is left.",
+        metadata=declared_value(CURRENT_STEP),
     )
     async def current_step(self, info: Info) -> ProcessStep | None:
         steps = await related.load_related(relations.PROCESS_STEPS, info, row_of(self))
-        return next((s for s in steps if row_of(s).status not in processes.FINISHED), None)
+        return processes.current_step(steps)
 
     order: Order | None = related.one(
         relations.PROCESS_ORDER,

@@ -22,23 +22,30 @@ import sqlalchemy as sa
 from graphql import (
     DocumentNode,
     FieldDefinitionNode,
+    FieldNode,
     GraphQLObjectType,
     ObjectTypeDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
     get_named_type,
     parse,
     print_ast,
+    visit,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from strawberry import relay
 
 from db import demo, models
+from db.portal_settings import SharedProcess
 from gql import query_plans
 from gql.query_plans import _computed, _declared, _plain_attribute
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
-from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT, global_id
+from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, MUSTERSTADT, global_id
 from tests.engine_helpers import (
     ACCOUNTS,
     WEB_EXECUTOR_READS,
@@ -586,6 +593,13 @@ async def test_rules_in_advance_and_download_links_answer_alike_on_both_engines(
     assert answers[("other_org_customer", "de", "rules:contract:anna")]["data"]["node"] is None
 
 
+ANNAS_PROCESS = global_id("Process", demo.demo_id("process:musterstadt:meter-change"))
+
+
+def _step_id(key: str) -> str:
+    return global_id("ProcessStep", demo.demo_id(f"process-step:musterstadt:meter-change:{key}"))
+
+
 async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_caller(
     engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
     connection: AsyncConnection,
@@ -634,8 +648,7 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
                 for label, contract in contracts.items()
             ]
         elif name == "Process":
-            process = global_id("Process", demo.demo_id("process:musterstadt:meter-change"))
-            requests.append((name, query, {"id": process}))
+            requests.append((name, query, {"id": ANNAS_PROCESS}))
         elif name == "LoginOptions":
             email = ACCOUNTS["customer"][0] if ACCOUNTS["customer"] else ""
             login = {"portalId": global_id("Portal", CUSTOMER_PORTAL), "email": email}
@@ -652,6 +665,7 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
     planned_reads = {(caller, label) for caller, _, label in planned_both}
     every_page = {label for label, _, _ in requests} - WEB_EXECUTOR_READS.keys()
     every_page -= {"Contract:jonas", "Contract:other_org"}
+    assert {"Processes", "Process"} <= every_page
     assert {("customer", label) for label in every_page} <= planned_reads, planned_reads
     assert ("read_only_customer", "MyData") in planned_reads
     assert ("installer", "Security") in planned_reads
@@ -668,3 +682,148 @@ async def test_the_web_portals_queries_answer_alike_on_both_engines_for_every_ca
     # Another customer's contract and another organization's: nothing, on both engines.
     for label in ("Contract:jonas", "Contract:other_org"):
         assert answers[("customer", "de", label)]["data"]["node"] is None, label
+    # Anna's process (the Processes and Process pages): where it stands, in the steps
+    # her portal shares. Another customer, another organization and the installer
+    # (whose portal shares no process) are told it is not there, by a plan as by the
+    # executor; staff see every step.
+    process = answers[("customer", "de", "Process")]["data"]["node"]
+    listed = answers[("customer", "de", "Processes")]["data"]["viewer"]["contact"]["processes"]
+    assert listed == [process]
+    assert process["currentStep"] == {"id": _step_id("meter_exchange")}
+    assert _step_id("technical_review") not in {step["id"] for step in process["steps"]}
+    for caller in ("read_only_customer", "other_org_customer", "installer"):
+        assert answers[(caller, "en", "Process")] == {"data": {"node": None}}, caller
+        assert (caller, "Process") in planned_reads, caller
+    assert ("read_only_customer", "Processes") in planned_reads
+    staff = answers[("admin", "de", "Process")]["data"]["node"]
+    assert len(staff["steps"]) == len(process["steps"]) + 1
+    assert staff["currentStep"] == process["currentStep"]
+    assert ("admin", "Process") in planned_reads
+
+
+async def _share(session: AsyncSession, portal_id: Any, shared: SharedProcess) -> None:
+    """The portal's published settings share meter changes as `shared`."""
+    portal = await session.get_one(models.Portal, portal_id)
+    assert portal.published_settings is not None
+    portal.published_settings = portal.published_settings.model_copy(update={"processes": [shared]})
+    await session.flush()
+
+
+async def test_the_process_pages_answer_alike_on_both_engines_as_portals_share_processes(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """Anna's portal shares meter changes without dates, the installer's with every
+    step and dates: the steps' dates are null for Anna only (processes.shows_dates),
+    the installer follows the process of the order assigned to their company, staff
+    see everything; plans answer each of them as the executor does."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    customer_steps = ["order_received", "appointment_set", "meter_exchange", "final_reading"]
+    await _share(
+        session,
+        CUSTOMER_PORTAL,
+        SharedProcess(kind="meter_change", steps=customer_steps, show_dates=False),
+    )
+    await _share(session, INSTALLER_PORTAL, SharedProcess(kind="meter_change"))
+    web = web_queries()
+    requests = [
+        ("Processes", web["Processes"], {}),
+        ("Process", web["Process"], {"id": ANNAS_PROCESS}),
+    ]
+    callers = {name: tokens[name] for name in ("customer", "installer", "admin")}
+    answers, planned_both = await _alike_on_both_engines(
+        connection, executor, planned, callers, requests
+    )
+    for caller in callers:
+        assert (caller, "de", "Process") in planned_both, caller
+    assert ("customer", "de", "Processes") in planned_both
+
+    def steps(caller: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = answers[(caller, "de", "Process")]["data"]["node"]["steps"]
+        return found
+
+    assert [step["id"] for step in steps("customer")] == [_step_id(k) for k in customer_steps]
+    assert all(step["plannedFor"] is None and step["doneAt"] is None for step in steps("customer"))
+    for caller in ("installer", "admin"):
+        assert len(steps(caller)) == 5, caller
+        assert steps(caller)[0]["doneAt"] == "2026-11-03T09:00:00+00:00", caller
+        assert steps(caller)[3]["plannedFor"] == "2026-12-02", caller
+    process = answers[("customer", "de", "Processes")]["data"]["viewer"]["contact"]["processes"]
+    assert process[0]["currentStep"] == {"id": _step_id("meter_exchange")}
+
+
+NODE_OF = "query Node($id: ID!) { node(id: $id) { __typename ... on TYPE { id } } }"
+
+
+def _node_types_selected(query: str) -> set[str]:
+    """The object types implementing Node that a query selects fields of."""
+    type_info = TypeInfo(GRAPHQL_SCHEMA)
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            named = get_named_type(type_info.get_type())
+            if isinstance(named, GraphQLObjectType) and any(
+                interface.name == "Node" for interface in named.interfaces
+            ):
+                found.add(named.name)
+
+    visit(parse(query), TypeInfoVisitor(type_info, Collect()))
+    return found
+
+
+def _global_ids(answer: Any) -> set[str]:
+    """Every relay ID in an answer (the `id` of each object in it)."""
+    found: set[str] = set()
+    if isinstance(answer, dict):
+        if isinstance(answer.get("id"), str):
+            found.add(answer["id"])
+        for value in answer.values():
+            found |= _global_ids(value)
+    elif isinstance(answer, list):
+        for value in answer:
+            found |= _global_ids(value)
+    return found
+
+
+async def test_node_of_every_row_type_the_web_pages_show_is_planned_for_every_caller(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """`node(id:)` on an ID of each Node type the reference portal's queries select (as
+    Anna, the installer and staff see them): for every kind of caller a plan answers,
+    the row or null (not theirs: not found), as the executor does."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    web = web_queries()
+    variables: dict[str, dict[str, Any]] = {
+        "Contract": {
+            "id": global_id("Contract", demo.demo_id("contract:musterstadt:V-2023-1000001"))
+        },
+        "Process": {"id": ANNAS_PROCESS},
+    }
+    selected = set().union(*(_node_types_selected(query) for query in web.values()))
+    ids: dict[str, str] = {}
+    for caller in ("customer", "installer", "admin"):
+        headers = {"Authorization": f"Bearer {tokens[caller]}"}
+        for name, query in web.items():
+            body = {"query": query, "variables": variables.get(name, {})}
+            answer = (await executor.post("/graphql", json=body, headers=headers)).json()
+            for node_id in sorted(_global_ids(answer.get("data"))):
+                ids.setdefault(relay.GlobalID.from_id(node_id).type_name, node_id)
+    assert {"Contract", "Meter", "Document", "Process", "ProcessStep"} <= selected
+    assert selected <= ids.keys(), selected - ids.keys()  # a row of each, to ask for
+    requests = [
+        (name, NODE_OF.replace("TYPE", name), {"id": ids[name]}) for name in sorted(selected)
+    ]
+    answers, planned_both = await _alike_on_both_engines(
+        connection, executor, planned, tokens, requests
+    )
+    assert set(answers) == planned_both, set(answers) - planned_both
+    for type_name in ("Contract", "Process", "ProcessStep"):
+        assert answers[("customer", "de", type_name)]["data"]["node"] is not None, type_name
+        for caller in ("read_only_customer", "other_org_customer", "anonymous"):
+            assert answers[(caller, "de", type_name)]["data"]["node"] is None, (caller, type_name)

@@ -151,7 +151,9 @@ READS = [
 WEB_QUERIES = web_queries()
 ANONYMOUS_PORTAL = global_id("Portal", CUSTOMER_PORTAL)
 # Every query the reference portal sends, as its pages send it: a plan in one statement
-# (portal users' session check in it), or the executor and why.
+# (portal users' session check in it), or the executor and why. The process pages took
+# the executor (6 and 4 statements) until `Process.currentStep` and the steps' dates
+# were declared computations (gql/schema/processes.py).
 WEB_READS = [
     Read("web:Home", ANNA, WEB_QUERIES["Home"], {}, True, 1),
     Read("web:Contracts", ANNA, WEB_QUERIES["Contracts"], {}, True, 1),
@@ -160,24 +162,8 @@ WEB_READS = [
     Read("web:Changes", ANNA, WEB_QUERIES["Changes"], {}, True, 1),
     Read("web:MyData", ANNA, WEB_QUERIES["MyData"], {}, True, 1),
     Read("web:Security", ANNA, WEB_QUERIES["Security"], {}, True, 1),
-    Read(
-        "web:Processes",
-        ANNA,
-        WEB_QUERIES["Processes"],
-        {},
-        False,
-        6,
-        WEB_EXECUTOR_READS["Processes"],
-    ),
-    Read(
-        "web:Process",
-        ANNA,
-        WEB_QUERIES["Process"],
-        {"id": ANNA_PROCESS},
-        False,
-        4,
-        WEB_EXECUTOR_READS["Process"],
-    ),
+    Read("web:Processes", ANNA, WEB_QUERIES["Processes"], {}, True, 1),
+    Read("web:Process", ANNA, WEB_QUERIES["Process"], {"id": ANNA_PROCESS}, True, 1),
     Read(
         "web:LoginOptions",
         None,
