@@ -285,7 +285,7 @@ async def _notify(
         )
         message: mail.Rendered | InvalidInput
         try:
-            message = await mail.render_off_loop(template, everything)
+            message = await portal_mail.render(template, everything)
         except InvalidInput as error:  # a template that fails alone, not the change
             message = error
         mails.append(

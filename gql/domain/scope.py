@@ -18,6 +18,7 @@ the first conjunct of every filter, for every role.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -32,6 +33,7 @@ from db import models
 from db.models.enums import Grant
 from db.raw import Prepared
 from gql.auth.actor import Actor, Role
+from gql.domain import session_check
 from gql.domain.errors import NotFound
 
 Filter = ColumnElement[bool]
@@ -420,7 +422,27 @@ class PerShape:
         return await self.of(actor).fetchone(db, **actor_values(actor), **values)
 
 
-_LOCKED: dict[Any, PerShape] = {}
+_LOCKED: dict[tuple[Any, bool], PerShape] = {}
+
+
+def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
+    return (
+        sa.select(*sa.inspect(model).local_table.columns)
+        .where(model.id == sa.bindparam("row_id", type_=sa.Uuid), visible(model, symbolic_actor))
+        .with_for_update()
+    )
+
+
+def _lock_behind_check(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
+    return session_check.behind_check(_lock(model, symbolic_actor))
+
+
+def _locking(model: Any, behind_check: bool) -> PerShape:
+    found = _LOCKED.get((model, behind_check))
+    if found is None:
+        build = _lock_behind_check if behind_check else _lock
+        found = _LOCKED[model, behind_check] = PerShape(functools.partial(build, model), write=True)
+    return found
 
 
 async def locked_visible(
@@ -428,26 +450,29 @@ async def locked_visible(
 ) -> Row | None:
     """`one_visible(..., lock=True)` as a statement compiled once per model and kind of
     caller, run on the driver: the row locked for update, as a transient instance (not
-    in the session; its changes are written with `db.raw.update`), or None."""
-    table: Any = model
-    per_shape = _LOCKED.get(model)
-    if per_shape is None:
-        columns = list(sa.inspect(model).local_table.columns)
+    in the session; its changes are written with `db.raw.update`), or None. With a
+    session check waiting to ride (gql/domain/session_check.py) the check runs in the
+    same statement, ahead of the lock.
 
-        def build(symbolic_actor: Actor) -> Any:
-            return (
-                sa.select(*columns)
-                .where(
-                    table.id == sa.bindparam("row_id", type_=sa.Uuid),
-                    visible(model, symbolic_actor),
-                )
-                .with_for_update()
-            )
-
-        per_shape = _LOCKED[model] = PerShape(build, write=True)
+    Raises:
+        CheckSaidOtherwise: the riding check found the session ended or changed.
+    """
     if row_id is None:
         return None
-    found = await per_shape.fetchone(db, actor, row_id=row_id)
+    check = session_check.take(db)
+    if check is None:
+        found = await _locking(model, False).fetchone(db, actor, row_id=row_id)
+    else:
+        prepared = _locking(model, True).of(actor)
+        row = await prepared.fetchrow(
+            db, **actor_values(actor), **check.parameters(), row_id=row_id
+        )
+        count = session_check.SESSION_COLUMNS
+        check.settle(None if row is None else row[:count])
+        assert row is not None  # settled: the session's row is there
+        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
+        if found["id"] is None:  # the session's row alone: no such row visible
+            found = None
     if found is None:
         return None
     mapper: Any = sa.inspect(model)

@@ -3,6 +3,7 @@ and written with an audit event that is also the history the cadence rules count
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Protocol, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -195,7 +197,8 @@ def _change_facts(actor: Actor) -> sa.Select[Any]:
     )
     columns = [
         *facts_columns(contract_id, organization_id, now),
-        _published_part(published, "rules").label("rules"),
+        # As text: the key of the rules already parsed (`_rules`).
+        sa.cast(_published_part(published, "rules"), sa.Text).label("rules"),
         _published_part(published, "approval_required_attributes").label("approval"),
     ]
     if actor.is_portal_user:
@@ -229,11 +232,19 @@ async def _change(
         raise RuleViolation("portal_not_published")
     return Change(
         contract=contract,
-        rules=Rules.model_validate(row["rules"]),
+        rules=_rules(row["rules"]),
         approval=frozenset(row["approval"] or ()),
         facts=facts_of(SimpleNamespace(**row)),
         audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _rules(published: str) -> Rules:
+    """The portal's published rules (their JSON text) parsed and validated once per
+    text: every change of a contract reads them, they change when a portal publishes.
+    Rules are frozen, so one parsed value serves every request."""
+    return Rules.model_validate(orjson.loads(published))
 
 
 def _published_part(published: sa.Select[Any], name: str) -> Any:

@@ -18,6 +18,7 @@ e. The answer: 503 when the database could not serve it, 400 for a request error
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -35,13 +36,13 @@ from strawberry.types.unset import UNSET
 
 from db.session import Database
 from gql import graphiql, graphql_over_http, metrics, unavailable
-from gql.auth.actor import ANONYMOUS
+from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
 from gql.auth.tokens import TokenService
 from gql.client_address import client_address
 from gql.context import Context
-from gql.domain import documents
-from gql.http import persisted
+from gql.domain import documents, session_check
+from gql.http import mutations, persisted
 from gql.http.plans import Plans
 from gql.http.reads import Reads, failed_on_database
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
@@ -145,6 +146,8 @@ class PortalGraphQL(GraphQL[Context, None]):
             return None, UNSET
         started = time.perf_counter()
         context = await self.get_context(request, None)
+        if self._rides(context, query, operation_name):
+            return None, context  # no plan; the check rides the mutation's lock (`_answer`)
         data = GraphQLRequestData(query, variables, operation_name, None)
         result = await self.plans.answer(data, context, plannable=True)
         if result is None:
@@ -295,14 +298,66 @@ class PortalGraphQL(GraphQL[Context, None]):
             and request_adapter.method == "POST"
             and request_data.query is not None
         )
+        run = (request, request_adapter, sub_response, context, root_value, request_data)
+        if plannable and self._rides(context, request_data.query, request_data.operation_name):
+            result = await self._with_riding_check(*run)
+            if result is not None:
+                return result, False
         answer = await self.plans.answer(request_data, context, plannable=plannable)
         if answer is not None:
             return answer, True
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        result = await super().execute_single(*run)
         self.plans.answered(request_data, result)
         return result, False
+
+    @staticmethod
+    def _rides(context: Context, query: str | None, operation_name: str | None) -> bool:
+        """Whether the session check the middleware left to the view may ride the row
+        the mutation locks (a portal user's; gql/http/mutations.py)."""
+        return (
+            context.unconfirmed
+            and context.actor.is_portal_user
+            and query is not None
+            and mutations.locks_first(query, operation_name)
+        )
+
+    async def _with_riding_check(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult | None:
+        """The mutation with the session check in the statement that locks its row
+        (gql/domain/session_check.py); its answer when the check said the grants the
+        request assumed. None when the mutation is to run again (abandoned, rolled
+        back): the check did not ride (the context is still unconfirmed then) or found
+        other grants (the context confirmed with them).
+
+        Raises:
+            SessionEnded: the session has ended (nothing was locked or written).
+        """
+        assumed = context.actor
+
+        def confirm(actor: Actor) -> bool:
+            self.plans.known.remember(actor)
+            context.confirm(actor)
+            return KnownSessions.same(actor, assumed)
+
+        check = session_check.RidingCheck(assumed, datetime.now(UTC), confirm)
+        session_check.let_ride(context.session, check)
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        finally:
+            session_check.take(context.session)
+        if check.outcome is session_check.Outcome.ENDED:
+            self.plans.known.forget(assumed)
+            raise SessionEnded
+        return result if check.outcome is session_check.Outcome.SAME else None
 
     @staticmethod
     async def _language(context: Context) -> str:

@@ -20,7 +20,7 @@ from gql import messages
 from gql.auth.permissions import public
 from gql.context import Info
 from gql.descriptions import described_enum
-from gql.domain import audit, errors
+from gql.domain import audit, errors, session_check
 from gql.domain.errors import DomainError, NotFound, Parameter
 from gql.domain.notifications import Notifier
 from gql.schema.node import node_uuid
@@ -316,5 +316,9 @@ async def attempt(
             return answer
     except _DryRunDone as done:
         return cast(T, done.answer)
+    except session_check.CheckSaidOtherwise:
+        # Rolled back; the view answers instead: 401, or the mutation again for the
+        # grants the session has now (gql/domain/session_check.py).
+        return cast(E, None)
     except DomainError as error:
         return refusal.of(error)

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import Grant
-from gql.domain import rules
-from tests.conftest import ACTORS, GraphQLClient, global_id
+from gql.domain import rules, self_service
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
 
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
   __typename
@@ -206,3 +206,34 @@ async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSessio
         {"name": "nextDueDate", "value": due.isoformat()},
         {"name": "daysBefore", "value": "5"},
     ]
+
+
+async def test_published_rules_parsed_once_per_text_and_again_when_they_change(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    """The rules are validated once per text of them (self_service._rules), and a
+    portal's new rules are the ones checked from the next request on."""
+    contract = await anna_contract(session)
+    twice = str(contract.installment_amount * 2)
+    for _ in range(2):
+        assert (await change(gql, contract.id, twice))["reason"] == "OUT_OF_RANGE"
+    before = self_service._rules.cache_info()
+    assert (await change(gql, contract.id, twice))["reason"] == "OUT_OF_RANGE"
+    after = self_service._rules.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+    portal = models.Portal
+    await session.execute(
+        sa.update(portal)
+        .where(portal.id == CUSTOMER_PORTAL)
+        .values(
+            published_settings=sa.func.jsonb_set(
+                portal.published_settings,
+                ["rules", "installment", "increment_percent"],
+                sa.func.to_jsonb(sa.literal(150)),
+            )
+        )
+    )
+    changed = await change(gql, contract.id, twice)
+    assert changed["__typename"] == "InstallmentChanged", changed
+    assert self_service._rules.cache_info().misses == after.misses + 1
