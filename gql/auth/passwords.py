@@ -1,5 +1,6 @@
-"""Password hashing with argon2id through argon2-cffi (`argon2.low_level`): one
-computation per check, with the stored hash's own parameters.
+"""Password hashing with argon2id: the reference C library through argon2-cffi's
+bindings (`argon2_ctx`, which argon2-cffi's `core` binds), one computation per check, with the
+stored hash's own parameters.
 
 A computation's lanes (the hash's parallelism, 4 in RFC 9106's profiles) are computed by
 as many threads as help: all the cores' when it runs alone (a login on an idle server
@@ -11,8 +12,8 @@ not depend on the threads, only on the lanes, which stay as stored.
 A kept-memory variant (the library's allocation callbacks lending it buffers kept between
 computations, which saved the 64 MiB of page faults per computation) was tried and taken
 back: under concurrent logins the served worker crashed in the interpreter (a segfault in
-libpython, `make bench`'s login load). argon2-cffi's own calls are what runs now. Hashes
-are the standard PHC strings argon2-cffi writes and reads.
+libpython, `make bench`'s login load): the library allocates and frees its memory itself
+(no callbacks). Hashes are the standard PHC strings argon2-cffi writes and reads.
 """
 
 from __future__ import annotations
