@@ -313,17 +313,22 @@ class Writes:
         }
         read = await prepared.fetch(session, **values)
         for row, changes in self.changed:
-            loaded = sa.inspect(row).persistent
             for name, value in changes.items():
-                if loaded:
-                    set_committed_value(row, name, value)
-                else:
-                    setattr(row, name, value)
+                _written(row, name, value)
         first = self.parts[0]
         if first.returned:
             for row, columns_read in zip(first.rows, read, strict=True):
                 for column, value in zip(first.returned, columns_read, strict=True):
-                    setattr(row, _attribute(row, column), value)
+                    _written(row, _attribute(row, column), value)
+
+
+def _written(row: Any, name: str, value: Any) -> None:
+    """`row`'s attribute as written: on a row a session loaded, as committed (a plain
+    assignment would have the unit of work write it again)."""
+    if sa.inspect(row).persistent:
+        set_committed_value(row, name, value)
+    else:
+        setattr(row, name, value)
 
 
 def _insert_part(
