@@ -22,6 +22,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 __all__ = [
@@ -248,13 +249,17 @@ class _Part:
 
 
 class Writes:
-    """Rows to insert and rows to update, written by `run` in ONE statement on the
+    """Rows to insert, update and delete, written by `run` in ONE statement on the
     session's connection inside its transaction (the first write the statement itself,
     the others data-modifying WITH clauses before it): no unit of work, no flush, one
-    round trip. Compiled once per shape (tables, columns, numbers of rows). Rows are
-    ORM instances, transient, built as usual: Python-side defaults are applied when a
-    row is added (so its `id` is known at once), server defaults of the first write
-    are read back into its rows; the rows stay out of the session, complete."""
+    round trip. Compiled once per shape (tables, columns, numbers of rows). Inserted
+    rows are ORM instances, transient, built as usual: Python-side defaults are applied
+    when a row is added (so its `id` is known at once), server defaults of the first
+    write are read back into its rows; the rows stay out of the session, complete. An
+    updated row may be transient or one the session loaded: either gets the written
+    values as its own (a loaded one as committed: the session does not write it again).
+    Foreign keys are checked at the end of the statement, so a row and the rows that
+    refer to it can be inserted together."""
 
     def __init__(self) -> None:
         self.parts: list[_Part] = []
@@ -276,6 +281,12 @@ class Writes:
         update time); `row` gets the values when they are written (`run`)."""
         self.parts.append(_update_part(row, changes))
         self.changed.append((row, changes))
+        return self
+
+    def delete(self, column: Any, values: Sequence[Any]) -> Writes:
+        """Delete the rows of `column`'s table (`column` an ORM attribute) whose
+        `column` is one of `values`."""
+        self.parts.append(_delete_part(column, values))
         return self
 
     async def run(self, session: AsyncSession) -> None:
@@ -303,12 +314,21 @@ class Writes:
         read = await prepared.fetch(session, **values)
         for row, changes in self.changed:
             for name, value in changes.items():
-                setattr(row, name, value)
+                _written(row, name, value)
         first = self.parts[0]
         if first.returned:
             for row, columns_read in zip(first.rows, read, strict=True):
                 for column, value in zip(first.returned, columns_read, strict=True):
-                    setattr(row, _attribute(row, column), value)
+                    _written(row, _attribute(row, column), value)
+
+
+def _written(row: Any, name: str, value: Any) -> None:
+    """`row`'s attribute as written: on a row a session loaded, as committed (a plain
+    assignment would have the unit of work write it again)."""
+    if sa.inspect(row).persistent:
+        set_committed_value(row, name, value)
+    else:
+        setattr(row, name, value)
 
 
 def _insert_part(
@@ -362,6 +382,19 @@ def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
     values = {f"set_{attribute}": changes[attribute] for attribute in names}
     values["row_id"] = row.id
     return _Part(("update", table.name, names), build, values, [row], automatic)
+
+
+def _delete_part(attribute: Any, keys: Sequence[Any]) -> _Part:
+    column = attribute.property.columns[0]
+    table = column.table
+    count = len(keys)
+
+    def build(name: str) -> Any:
+        keys = [sa.bindparam(f"{name}_k{index}", type_=column.type) for index in range(count)]
+        return sa.delete(table).where(column.in_(keys))
+
+    values = {f"k{index}": key for index, key in enumerate(keys)}
+    return _Part(("delete", table.name, column.key, count), build, values, [], ())
 
 
 async def insert(session: AsyncSession, rows: Sequence[Any]) -> None:

@@ -4,10 +4,17 @@ goes back at once - while a session in a transaction runs them inside it."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import asyncio
+from datetime import UTC, datetime
 
-from db.raw import Prepared
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from db import models
+from db.raw import Prepared, Writes
 from db.session import Database
+from tests.conftest import ACTORS
+from tests.statement_helpers import counting_statements
 
 COUNT = Prepared(sa.select(sa.func.count()).select_from(sa.table("raw_statement_probe")))
 
@@ -40,3 +47,28 @@ async def test_a_statement_in_a_transaction_sees_its_writes(database_url: str) -
             await session.rollback()
     finally:
         await database.dispose()
+
+
+async def test_writes_update_a_loaded_row_and_delete_in_one_statement(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    """A row the session loaded gets the written values as committed (the unit of work
+    does not write it again); rows are deleted by a column's values; one statement."""
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    throttle = models.LoginThrottle
+    session.add_all(throttle(key=key, failures=1, last_failure_at=now) for key in "abc")
+    await session.flush()
+    user = await session.get_one(models.PortalUser, ACTORS["customer"].subject_id)
+    with counting_statements(connection) as statements:
+        await Writes().update(user, last_login_at=now).delete(throttle.key, ["a", "b"]).run(session)
+        await session.flush()
+        await asyncio.sleep(0)  # the driver tells its query loggers on the next turn
+    assert len(statements) == 1, statements
+    assert user.last_login_at == now
+    assert not session.dirty
+    left = await session.scalars(sa.select(throttle.key).where(throttle.key.in_(list("abc"))))
+    assert list(left) == ["c"]
+    stored = await session.scalar(
+        sa.select(models.PortalUser.last_login_at).where(models.PortalUser.id == user.id)
+    )
+    assert stored == now

@@ -1,11 +1,19 @@
-"""Password hashing with argon2id through argon2-cffi (`argon2.low_level`): one
-computation per check, with the stored hash's own parameters.
+"""Password hashing with argon2id: the reference C library through argon2-cffi's
+bindings (`argon2_ctx`, which argon2-cffi's `core` binds), one computation per check, with the
+stored hash's own parameters.
+
+A computation's lanes (the hash's parallelism, 4 in RFC 9106's profiles) are computed by
+as many threads as help: all the cores' when it runs alone (a login on an idle server
+answers sooner), one when others run too (the password executor already keeps every core
+busy; argon2-cffi's `hash_secret_raw` starts and joins a thread per lane for each of the
+12 slices of a computation, 48 threads, which cost CPU and crowd the cores). The hash does
+not depend on the threads, only on the lanes, which stay as stored.
 
 A kept-memory variant (the library's allocation callbacks lending it buffers kept between
 computations, which saved the 64 MiB of page faults per computation) was tried and taken
 back: under concurrent logins the served worker crashed in the interpreter (a segfault in
-libpython, `make bench`'s login load). argon2-cffi's own calls are what runs now. Hashes
-are the standard PHC strings argon2-cffi writes and reads.
+libpython, `make bench`'s login load): the library allocates and frees its memory itself
+(no callbacks). Hashes are the standard PHC strings argon2-cffi writes and reads.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ import base64
 import functools
 import hmac
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
+from _argon2_cffi_bindings import ffi, lib
 from argon2 import Parameters, Type, extract_parameters, profiles
-from argon2.exceptions import HashingError, InvalidHashError
-from argon2.low_level import hash_secret_raw
+from argon2.exceptions import InvalidHashError
 
 PasswordProfile = Literal["low", "test"]
 
@@ -33,25 +42,67 @@ _TYPES = {"argon2id": Type.ID, "argon2i": Type.I, "argon2d": Type.D}
 _CPUS = os.cpu_count() or 1
 
 
+class _Running:
+    """How many computations run now, and so how many threads the next one gets."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def threads(self, lanes: int) -> int:
+        with self._lock:
+            self.count += 1
+            return min(lanes, _CPUS) if self.count == 1 else 1
+
+    def done(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+_RUNNING = _Running()
+
+
 def _compute(parameters: Parameters, password: bytes, salt: bytes) -> bytes:
-    """The raw argon2 hash of `password`, `salt` under `parameters`.
+    """The raw argon2 hash of `password`, `salt` under `parameters` (`hash_secret_raw`'s
+    call of the library, with the threads `_Running` gives; the library allocates and
+    wipes its memory itself).
 
     Raises:
         InvalidHashError: parameters the library refuses.
     """
+    out = ffi.new("uint8_t[]", parameters.hash_len)
+    secret = ffi.new("uint8_t[]", password)
+    salt_buffer = ffi.new("uint8_t[]", salt)
+    context = ffi.new(
+        "argon2_context *",
+        {
+            "out": out,
+            "outlen": parameters.hash_len,
+            "pwd": secret,
+            "pwdlen": len(password),
+            "salt": salt_buffer,
+            "saltlen": len(salt),
+            "secret": ffi.NULL,
+            "secretlen": 0,
+            "ad": ffi.NULL,
+            "adlen": 0,
+            "t_cost": parameters.time_cost,
+            "m_cost": parameters.memory_cost,
+            "lanes": parameters.parallelism,
+            "threads": _RUNNING.threads(parameters.parallelism),
+            "version": parameters.version,
+            "allocate_cbk": ffi.NULL,
+            "free_cbk": ffi.NULL,
+            "flags": lib.ARGON2_DEFAULT_FLAGS,
+        },
+    )
     try:
-        return hash_secret_raw(
-            password,
-            salt,
-            time_cost=parameters.time_cost,
-            memory_cost=parameters.memory_cost,
-            parallelism=parameters.parallelism,
-            hash_len=parameters.hash_len,
-            type=parameters.type,
-            version=parameters.version,
-        )
-    except HashingError as error:
-        raise InvalidHashError(str(error)) from error
+        code = lib.argon2_ctx(context, parameters.type.value)
+    finally:
+        _RUNNING.done()
+    if code != lib.ARGON2_OK:
+        raise InvalidHashError(ffi.string(lib.argon2_error_message(code)).decode("ascii"))
+    return bytes(ffi.buffer(out, parameters.hash_len))
 
 
 def _b64encode(raw: bytes) -> str:

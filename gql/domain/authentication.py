@@ -21,7 +21,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
+from db import models, raw
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import PortalSettings, TwoFactorPolicy
 from gql.auth.actor import Actor
@@ -412,23 +412,34 @@ async def open_session(
     clear: bool = True,
 ) -> Authenticated:
     """Every factor passed: the account's (and this address's) failures are forgotten
-    (`clear`: False when the caller knows there are none)."""
-    if clear:
-        await throttle.clear_failures(db, throttle.Keys.of_account(account, origin.ip_address))
-    account.last_login_at = now
+    (`clear`: False when the caller knows there are none). The session, its refresh
+    token, the last login, the audit event and the cleared failures are one statement."""
+    writes = raw.Writes()
     actor, refresh = await sessions.start(
-        db, sessions.actor_for(account, portal), policy=config.sessions, origin=origin, now=now
+        db,
+        sessions.actor_for(account, portal),
+        policy=config.sessions,
+        origin=origin,
+        now=now,
+        writes=writes,
     )
     assert refresh is not None
-    audit.record(
-        db,
-        organization_id=account.organization_id,
-        actor=actor,
-        action="login.succeeded",
-        origin=origin,
-        entity=account,
-        data={"session_id": str(actor.session_id)},
+    writes.update(account, last_login_at=now)
+    writes.insert(
+        [
+            audit.event(
+                organization_id=account.organization_id,
+                actor=actor,
+                action="login.succeeded",
+                origin=origin,
+                entity=account,
+                data={"session_id": str(actor.session_id)},
+            )
+        ]
     )
+    if clear:
+        throttle.clearing(writes, throttle.Keys.of_account(account, origin.ip_address))
+    await writes.run(db)
     return Authenticated(actor, refresh)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from db.raw import Prepared
+from db.raw import Prepared, Writes
 from gql.auth.actor import Actor, Role, Visibility
 from gql.domain import audit
 from gql.domain.errors import NotFound
@@ -64,10 +64,13 @@ async def start(
     impersonator: Actor | None = None,
     reason: str | None = None,
     lifetime: timedelta | None = None,
+    writes: Writes | None = None,
 ) -> tuple[Actor, str | None]:
     """Open a session for `actor`. Returns the actor carrying the session id, and a
     refresh token unless the session is not refreshable (impersonation). An
-    impersonation is bound to the `impersonator`'s own session (see `valid`)."""
+    impersonation is bound to the `impersonator`'s own session (see `valid`). The
+    session and its refresh token are written in one statement, `writes`' when given
+    (the caller runs it with its own writes), else at once."""
     assert actor.organization_id is not None
     impersonator_id = impersonator.subject_id if impersonator else None
     expires = now + (lifetime or timedelta(seconds=policy.max_seconds))
@@ -85,25 +88,26 @@ async def start(
         user_agent=(origin.user_agent or "")[:300] or None,
         **owner(actor),
     )
-    db.add(row)
-    await db.flush()
-    refresh = _new_refresh_token(db, row, policy, now) if refreshable else None
+    written = Writes() if writes is None else writes
+    written.insert([row])
+    refresh = None
+    if refreshable:
+        refresh = new_secret()
+        written.insert([_refresh_token_row(row, refresh, policy, now)])
+    if writes is None:
+        await written.run(db)
     return replace(actor, session_id=row.id, impersonator_id=impersonator_id), refresh
 
 
-def _new_refresh_token(
-    db: AsyncSession, row: models.AuthSession, policy: SessionPolicy, now: datetime
-) -> str:
-    token = new_secret()
-    db.add(
-        models.RefreshToken(
-            organization_id=row.organization_id,
-            session_id=row.id,
-            token_hash=token_hash(token),
-            expires_at=min(now + timedelta(seconds=policy.idle_seconds), row.expires_at),
-        )
+def _refresh_token_row(
+    row: models.AuthSession, token: str, policy: SessionPolicy, now: datetime
+) -> models.RefreshToken:
+    return models.RefreshToken(
+        organization_id=row.organization_id,
+        session_id=row.id,
+        token_hash=token_hash(token),
+        expires_at=min(now + timedelta(seconds=policy.idle_seconds), row.expires_at),
     )
-    return token
 
 
 async def refresh(
@@ -140,7 +144,9 @@ async def refresh(
         return None
     stored.used_at = now
     row.last_seen_at = now
-    return actor, _new_refresh_token(db, row, policy, now)
+    token = new_secret()
+    db.add(_refresh_token_row(row, token, policy, now))
+    return actor, token
 
 
 async def actor_of(db: AsyncSession, row: models.AuthSession) -> Actor | None:

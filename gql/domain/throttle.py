@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
+from db import models, raw
 from gql import metrics
 from gql.domain import rate_limit
 from gql.settings import Settings
@@ -179,8 +179,12 @@ async def one_at_a_time(db: AsyncSession, keys: Keys) -> None:
 
 async def clear_failures(db: AsyncSession, keys: Keys) -> None:
     """Forget the account's and the pair's failures (never the flood counter)."""
-    throttle = models.LoginThrottle
-    await db.execute(sa.delete(throttle).where(throttle.key.in_([keys.account, keys.pair])))
+    await clearing(raw.Writes(), keys).run(db)
+
+
+def clearing(writes: raw.Writes, keys: Keys) -> raw.Writes:
+    """`writes` with `clear_failures`'s delete (a login's one write statement)."""
+    return writes.delete(models.LoginThrottle.key, [keys.account, keys.pair])
 
 
 async def forget_account(db: AsyncSession, keys: Keys) -> None:

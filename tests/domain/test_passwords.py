@@ -111,3 +111,38 @@ def test_the_domain_hashes_passwords_only_off_the_event_loop() -> None:
         if re.search(r"\bhash_password\(", path.read_text())
     ]
     assert blocking == []
+
+
+def test_a_computation_alone_gets_the_cores_and_one_among_others_a_thread() -> None:
+    running = passwords._Running()
+    lanes = passwords.PROFILES["low"].parallelism
+    alone = running.threads(lanes)
+    beside = running.threads(lanes)
+    running.done()
+    running.done()
+    assert alone == min(lanes, passwords._CPUS)
+    assert beside == 1
+    assert running.count == 0
+
+
+@pytest.mark.parametrize("running", [0, 1], ids=["alone", "beside-another"])
+def test_the_hash_does_not_depend_on_the_threads(
+    running: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All lanes by one thread (beside another computation) or by several: the hash
+    argon2-cffi computes with a thread per lane."""
+    parameters = passwords.PROFILES["low"]
+    salt = b"0123456789abcdef"
+    theirs = low_level.hash_secret_raw(
+        PASSWORD.encode(),
+        salt,
+        parameters.time_cost,
+        parameters.memory_cost,
+        parameters.parallelism,
+        parameters.hash_len,
+        parameters.type,
+        parameters.version,
+    )
+    monkeypatch.setattr(passwords._RUNNING, "count", running)
+    assert passwords._compute(parameters, PASSWORD.encode(), salt) == theirs
+    assert passwords._RUNNING.count == running
