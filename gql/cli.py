@@ -7,6 +7,7 @@ import contextlib
 import enum
 import os
 import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -24,7 +25,7 @@ from strawberry import relay
 from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
 from db.session import Database
-from gql.auth.passwords import hash_password
+from gql.auth.passwords import environment_for_hashing, hash_password
 from gql.auth.secrets import SecretBox, secret_keys
 from gql.auth.tokens import TokenService
 from gql.domain import documents
@@ -159,6 +160,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Start the server (and an embedded PostgreSQL unless a database URL is given)."""
+    _restart_for_hashing()
     settings = Settings.from_env(data_dir=data_dir)
     sink = None
     if mail_sink and settings.development:
@@ -218,6 +220,15 @@ def serve(
                 interface=Interfaces.ASGI,
                 workers=workers,
             ).serve()
+
+
+def _restart_for_hashing() -> None:
+    """Start this command again, at once and as the same process, with the environment
+    its password checks are cheapest in (`passwords.environment_for_hashing`: glibc reads
+    it only when a process starts; the workers granian forks inherit it)."""
+    environment = environment_for_hashing(os.environ)
+    if environment is not None and sys.platform == "linux":
+        os.execve(sys.executable, sys.orig_argv, environment)  # noqa: S606  # nosec B606
 
 
 @app.command("worker")

@@ -146,3 +146,25 @@ def test_the_hash_does_not_depend_on_the_threads(
     monkeypatch.setattr(passwords._RUNNING, "count", running)
     assert passwords._compute(parameters, PASSWORD.encode(), salt) == theirs
     assert passwords._RUNNING.count == running
+
+
+@pytest.mark.parametrize(
+    ("given", "started_with"),
+    [
+        ({}, "glibc.malloc.hugetlb=1"),
+        (
+            {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"},
+            "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1",
+        ),
+    ],
+)
+def test_processes_that_hash_start_with_huge_pages_for_malloc(
+    given: dict[str, str], started_with: str
+) -> None:
+    environment = passwords.environment_for_hashing({"PATH": "/usr/bin", **given})
+    assert environment == {"PATH": "/usr/bin", "GLIBC_TUNABLES": started_with}
+
+
+@pytest.mark.parametrize("chosen", ["glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=2:x=1"])
+def test_an_operators_own_huge_page_choice_is_kept(chosen: str) -> None:
+    assert passwords.environment_for_hashing({"GLIBC_TUNABLES": chosen}) is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from graphql import parse, validate
 from typer.testing import CliRunner
 
 from gql import cli
+from gql.auth import passwords
 from gql.dev_mail import mails_page
 from gql.schema import schema
 from tests.conftest import ROOT
@@ -81,6 +83,17 @@ def test_it_answers_and_prints_the_url_and_the_logins(server: Server) -> None:
         line = next((line for line in output.splitlines() if account.email in line), "")
         assert account.password in line
         assert account.portal_id is None or account.portal_id in line
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's tunables, /proc")
+def test_it_runs_with_huge_pages_for_password_hashing_as_the_process_it_was_started_as(
+    server: Server,
+) -> None:
+    """`portal serve` starts itself again with glibc's malloc asking for huge pages
+    (passwords.environment_for_hashing); the pid its caller knows stays the server's."""
+    started = passwords.environment_for_hashing(os.environ) or os.environ
+    environment = pathlib.Path(f"/proc/{server.process.pid}/environ").read_bytes()
+    assert f"GLIBC_TUNABLES={started['GLIBC_TUNABLES']}".encode() in environment.split(b"\0")
 
 
 def test_the_readme_lists_every_demo_role() -> None:
