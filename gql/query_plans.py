@@ -244,7 +244,8 @@ class Page:
     filter: Any = None
     conditions: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
     # ID arguments naming a row the listed rows refer to (`portalUsers(portalId:)`):
-    # (argument, parameter whether given, parameter of the row id, the row's type).
+    # (argument, the value that says whether it is given, parameter of the row id,
+    # the row's type).
     references: tuple[tuple[Any, str, str, str], ...] = ()
     # Lists of enum values a column must be one of (`viewer.contracts(status:)`):
     # (argument, parameter of the names or null, the enum's names).
@@ -283,6 +284,12 @@ class Plan:
     # The variables computations take as arguments, with their GraphQL types: a value
     # the executor would refuse leaves the request to it.
     inputs: tuple[tuple[str, Any], ...] = ()
+    # The values of conditions a request may leave out (an argument absent or null, a
+    # blank search), and those this statement leaves out. A statement is compiled per
+    # set of conditions left out, without them, rather than once with `$n IS NULL OR
+    # ...`: PostgreSQL plans such a condition for any value, and every execution anew.
+    optional: frozenset[str] = frozenset()
+    absent: frozenset[str] = frozenset()
 
     def finished(self, data: str, given: Given) -> str | bytes:
         """The statement's JSON with the computed values in place of their marks."""
@@ -290,16 +297,26 @@ class Plan:
             return data
         return orjson.dumps(finish(orjson.loads(data), self.finishers, given))
 
-    def arguments(
+    def left_out(self, values: Mapping[str, Any]) -> frozenset[str]:
+        """The conditions a request with these `values` leaves out: the statement to
+        run for it is the plan compiled with them `absent`."""
+        return frozenset(name for name in self.optional if values.get(name) is None)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        """The statement's parameters in order, from a request's `values`."""
+        return [values[n] if n in values else self.constants[n] for n in self.names]
+
+    def values(
         self,
         actor: Actor,
         variables: Mapping[str, Any],
         max_page_size: int,
         extra: Mapping[str, Any] | None = None,
-    ) -> list[Any] | None:
-        """The statement's parameters for this request (`extra`: the session check's);
-        None when an argument is one the executor must answer (an invalid cursor or
-        page size: it raises the error; a node of a type the plan has no branch for)."""
+    ) -> dict[str, Any] | None:
+        """The values of this request, by parameter name (`extra`: the session
+        check's); None when an argument is one the executor must answer (an invalid
+        cursor or page size: it raises the error; a node of a type the plan has no
+        branch for)."""
         values: dict[str, Any] = {
             **(extra or {}),
             "actor_organization": actor.organization_id,
@@ -343,7 +360,7 @@ class Plan:
             for argument, given, row_id, type_name in page.references:
                 reference = _argument(argument, variables)
                 if reference is None:
-                    values[given], values[row_id] = False, None
+                    values[given], values[row_id] = None, None
                     continue
                 found = _node_id(reference, frozenset({type_name}), any_type=True)
                 if found is None:
@@ -355,7 +372,7 @@ class Plan:
             if found is None:
                 return None
             values[node.type_name], values[node.row_id] = found
-        return [values[n] if n in values else self.constants[n] for n in self.names]
+        return values
 
 
 def _coerced(value: Any, graphql_type: Any) -> Any:
@@ -451,11 +468,14 @@ class _Compiler:
         actor: Actor,
         fragments: Mapping[str, FragmentDefinitionNode],
         required: frozenset[str] = frozenset(),
+        absent: frozenset[str] = frozenset(),
     ) -> None:
         self.schema = schema
         self.actor = actor
         self.fragments = fragments
         self.required = required  # the operation's non-null variables
+        self.absent = absent  # the optional conditions left out (Plan.absent)
+        self.optional: set[str] = set()
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
         self.finishers: list[Finisher] = []
@@ -886,48 +906,49 @@ class _Compiler:
             elif not isinstance(value, NullValueNode):
                 raise NotPlannable(f"argument {name}")
         number = len(self.pages)
-        condition = None
+        # Each condition is optional: a request whose value is null leaves it out
+        # (Plan.absent), in a statement of its own.
+        clauses: list[Any] = []
+
+        def optional(parameter: str, clause: Any) -> None:
+            self.optional.add(parameter)
+            if parameter not in self.absent:
+                clauses.append(clause)
+
         search_name = None
         if isinstance(searched, tuple):
             search_name = f"search_{number}"
             pattern = sa.bindparam(search_name, type_=sa.Text, required=False)
             # Only the columns this kind of caller may read (gql/schema/criteria.py).
             columns = criteria.readable_columns(searched, self.actor)
-            condition = sa.or_(pattern.is_(None), pattern_matches(pattern, columns))
+            optional(search_name, pattern_matches(pattern, columns))
         conditions: list[tuple[str, str, str, frozenset[str]]] = []
         if filter_type is not None:
             for name, kind, parameter, names, where_clause in self._filter(
                 filter_type, model, number
             ):
                 conditions.append((name, kind, parameter, names))
-                condition = where_clause if condition is None else sa.and_(condition, where_clause)
+                optional(parameter, where_clause)
         references: list[tuple[Any, str, str, str]] = []
         for name, (column, type_name) in referring.items():
             if arguments[name] is None:
-                continue  # not given: no condition
-            given = sa.bindparam(f"given_{number}_{name}", type_=sa.Boolean, required=False)
+                continue  # not in the document: no condition
+            given = f"given_{number}_{name}"  # a value, not a parameter: None if not given
             row_id = sa.bindparam(f"row_{number}_{name}", type_=sa.Uuid, required=False)
-            references.append((arguments[name], given.key, row_id.key, type_name))
-            if isinstance(arguments[name], str) or (
-                isinstance(arguments[name], tuple) and arguments[name][1] in self.required
-            ):
-                # Always given: a plain condition, which a generic plan can read an
-                # index by (portal users by portal, newest first).
-                clause = column == row_id
-            else:
-                clause = sa.or_(sa.not_(given), column == row_id)
-            condition = clause if condition is None else sa.and_(condition, clause)
+            references.append((arguments[name], given, row_id.key, type_name))
+            # Another type's ID has no row id: the condition holds for no row.
+            optional(given, column == row_id)
         memberships: list[tuple[Any, str, frozenset[str]]] = []
         for name, (column, names) in listing.items():
             if arguments[name] is None:
-                continue  # not given: no condition
+                continue  # not in the document: no condition
             chosen = sa.bindparam(
                 f"among_{number}_{name}", type_=postgresql.ARRAY(sa.Text), required=False
             )
             memberships.append((arguments[name], chosen.key, names))
             # The column stores the members' names, which are the GraphQL names.
-            clause = sa.or_(chosen.is_(None), sa.cast(column, sa.Text) == sa.func.any(chosen))
-            condition = clause if condition is None else sa.and_(condition, clause)
+            optional(chosen.key, sa.cast(column, sa.Text) == sa.func.any(chosen))
+        condition = sa.and_(*clauses) if clauses else None
         page = Page(
             f"offset_{number}",
             f"limit_{number}",
@@ -996,8 +1017,8 @@ class _Compiler:
         self, filter_type: GraphQLInputObjectType, model: Any, number: int
     ) -> list[tuple[str, str, str, frozenset[str], Any]]:
         """The conditions of a filter input a plan translates, each as (input field,
-        kind, parameter, the enum's names, WHERE clause true when the parameter is
-        null): the enum equalities and the search declared for it (criteria.py)."""
+        kind, parameter, the enum's names, WHERE clause): the enum equalities and the
+        search declared for it (criteria.py)."""
         declared = criteria.ARGUMENTS.get(filter_type.name, {})
         found: list[tuple[str, str, str, frozenset[str], Any]] = []
         for name, input_field in filter_type.fields.items():
@@ -1013,8 +1034,7 @@ class _Compiler:
                 if model is not models.PortalUser or len(own) + len(contact) != len(columns):
                     continue  # a search across other rows: the executor's
                 matches = portal_user_pattern_matches(value, own, contact)
-                condition = sa.or_(value.is_(None), matches)
-                found.append((name, "search", parameter, frozenset(), condition))
+                found.append((name, "search", parameter, frozenset(), matches))
             elif (
                 isinstance(criterion, criteria.Criterion)
                 and isinstance(enum := _named(input_field.type), GraphQLEnumType)
@@ -1024,8 +1044,7 @@ class _Compiler:
             ):
                 # The column stores the members' names, which are the GraphQL names.
                 stored = sa.cast(criterion.column, sa.Text)
-                condition = sa.or_(value.is_(None), stored == value)
-                found.append((name, "enum", parameter, frozenset(enum.values), condition))
+                found.append((name, "enum", parameter, frozenset(enum.values), stored == value))
         return found
 
 
@@ -1166,8 +1185,15 @@ def _required(operation: OperationDefinitionNode) -> frozenset[str]:
     )
 
 
-def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Actor) -> Plan:
-    """Translate `query` for callers like `actor`; NotPlannable if it can not be."""
+def compile_plan(
+    schema: Any,
+    query: str,
+    operation_name: str | None,
+    actor: Actor,
+    absent: frozenset[str] = frozenset(),
+) -> Plan:
+    """Translate `query` for callers like `actor`, without the optional conditions
+    `absent` (Plan.optional names them); NotPlannable if it can not be."""
     if actor.is_impersonated:
         raise NotPlannable("impersonation requests are audited by the executor")
     try:
@@ -1179,22 +1205,27 @@ def compile_plan(schema: Any, query: str, operation_name: str | None, actor: Act
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     required = _required(operation)
-    compiler = _Compiler(schema, symbolic(actor), fragments, required)
+    compiler = _Compiler(schema, symbolic(actor), fragments, required, absent)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     pages, nodes = tuple(compiler.pages), tuple(compiler.nodes)
     finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)
-    plan = replace(
-        _compiled(sa.select(data), pages, nodes, required), finishers=finishers, inputs=inputs
-    )
+    optional = frozenset(compiler.optional)
+    if not absent <= optional:
+        raise NotPlannable("conditions left out that the document does not have")
+
+    def planned(statement: sa.Select[Any]) -> Plan:
+        compiled = _compiled(statement, pages, nodes, required)
+        return replace(
+            compiled, finishers=finishers, inputs=inputs, optional=optional, absent=absent
+        )
+
+    plan = planned(sa.select(data))
     if actor.is_portal_user or actor.is_staff:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         check = PORTAL_USER_SESSION if actor.is_portal_user else STAFF_SESSION
         checked = check.subquery("checked_session")
         combined = sa.select(*checked.c, data).select_from(checked)
-        with_session = replace(
-            _compiled(combined, pages, nodes, required), finishers=finishers, inputs=inputs
-        )
-        plan = replace(plan, with_session=with_session)
+        plan = replace(plan, with_session=planned(combined))
     return plan
 
 
@@ -1230,14 +1261,23 @@ class Planner:
         """The executor answered this document without errors: it is valid."""
         self._answered[(query, operation_name)] = True
 
-    def plan(self, query: str, operation_name: str | None, actor: Actor) -> Plan | None:
+    def plan(
+        self,
+        query: str,
+        operation_name: str | None,
+        actor: Actor,
+        absent: frozenset[str] = frozenset(),
+    ) -> Plan | None:
+        """The plan of `query` for callers like `actor`, without the optional
+        conditions `absent` (for a request: `plan.left_out(values)` of the plan with
+        none absent)."""
         if actor.is_impersonated or (query, operation_name) not in self._answered:
             return None  # impersonation requests are audited by the executor
-        key = (query, operation_name, shape_of(actor))
+        key = (query, operation_name, shape_of(actor), absent)
         if key in self._plans:
             return self._plans[key]
         try:
-            plan: Plan | None = compile_plan(self.schema, query, operation_name, actor)
+            plan: Plan | None = compile_plan(self.schema, query, operation_name, actor, absent)
         except NotPlannable:
             plan = None
         except Exception:  # a translation bug must cost speed, never the answer

@@ -54,8 +54,8 @@ def portal_user_matches(
 
 
 # A portal-user search asks once per statement whether its text is frequent among the
-# contacts: in a sample of SAMPLE_PERCENT of the contact table's pages (the same pages
-# each time), at most SAMPLE_ROWS rows, at least FREQUENT of them match (2 %).
+# contacts: in a sample of SAMPLE_PERCENT of the contact table's rows (the same rows
+# each time), at most SAMPLE_ROWS of them, at least FREQUENT match (2 %).
 SAMPLE_PERCENT = 5
 SAMPLE_ROWS = 500
 FREQUENT = 10
@@ -79,13 +79,20 @@ def portal_user_pattern_matches(
     table = contact.__table__
     matching = pattern_matches(pattern, contact_columns)
 
-    def on(alias: Any) -> Any:  # the condition on another copy of the contact table
-        return sql_util.ClauseAdapter(alias).traverse(matching)
+    def on(alias: Any, condition: Any = matching) -> Any:  # on another copy of the table
+        return sql_util.ClauseAdapter(alias).traverse(condition)
 
     sampled = sa.tablesample(
         table, sa.func.bernoulli(SAMPLE_PERCENT), name="sampled_contact", seed=sa.literal(0)
     )
-    sample = sa.select(on(sampled).label("matches")).select_from(sampled).limit(SAMPLE_ROWS)
+    # The estimate matches one value per sampled row, the columns joined by line
+    # breaks: a search text is one line (the Line scalar), so it matches the joined
+    # value where it matches one of the columns, at one `ILIKE` instead of one per
+    # column (the sample was a third of the statement's execution on the bench's
+    # 10,000 contacts). It only chooses how the rows are found, never which.
+    joined = sa.func.concat_ws(sa.literal_column("E'\\n'"), *contact_columns)
+    estimate = on(sampled, pattern_matches(pattern, [joined]))
+    sample = sa.select(estimate.label("matches")).select_from(sampled).limit(SAMPLE_ROWS)
     rows = sample.subquery("contact_sample")
     frequent = sa.select(sa.func.count() >= FREQUENT).where(rows.c.matches)
     each = table.alias("user_contact")

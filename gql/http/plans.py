@@ -84,18 +84,22 @@ class Plans:
         self, request: GraphQLRequestData, actor: Actor, *, checking_session: bool = False
     ) -> tuple[Plan, list[Any]] | None:
         """The plan of `request` for `actor` (the variant behind the session check if
-        asked) and its arguments, if it has one and the arguments are for a plan."""
+        asked) and its arguments, if it has one and the arguments are for a plan: the
+        statement compiled without the conditions this request's arguments leave out."""
         assert request.query is not None
         plan = self.planner.plan(request.query, request.operation_name, actor)
-        extra = None
-        if checking_session:
-            plan = plan.with_session if plan is not None else None
-            extra = sessions.session_parameters(actor, datetime.now(UTC))
         if plan is None:
             return None
-        variables = request.variables or {}
-        arguments = plan.arguments(actor, variables, self.max_page_size, extra)
-        return None if arguments is None else (plan, arguments)
+        extra = sessions.session_parameters(actor, datetime.now(UTC)) if checking_session else None
+        values = plan.values(actor, request.variables or {}, self.max_page_size, extra)
+        if values is None:
+            return None
+        absent = plan.left_out(values)
+        if absent:
+            plan = self.planner.plan(request.query, request.operation_name, actor, absent)
+        if checking_session:
+            plan = plan.with_session if plan is not None else None
+        return None if plan is None else (plan, plan.arguments(values))
 
     async def _planned(
         self, request: GraphQLRequestData, context: Context

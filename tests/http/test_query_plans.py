@@ -445,9 +445,11 @@ def counting_compilations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     compiled: list[str] = []
     real = query_plans.compile_plan
 
-    def counting(schema: Any, query: str, operation_name: str | None, actor: Any) -> Any:
+    def counting(
+        schema: Any, query: str, operation_name: str | None, actor: Any, *absent: Any
+    ) -> Any:
         compiled.append(query)
-        return real(schema, query, operation_name, actor)
+        return real(schema, query, operation_name, actor, *absent)
 
     monkeypatch.setattr(query_plans, "compile_plan", counting)
     return compiled
@@ -705,6 +707,86 @@ async def test_a_staff_list_is_one_statement_with_the_session_check(
     for document in (STAFF_PORTAL_USERS, "{ viewer { role } }"):  # planned, not planned
         response = await plans.post(document, token, variables)
         assert (response.status_code, response.json()) == (401, UNAUTHENTICATED), document
+
+
+# Every condition of the staff list optional: the ID, two enums and the search.
+OPTIONAL_CONDITIONS = """query($portal: ID, $status: RegistrationStatus,
+    $assignment: AssignmentStatus, $search: Line) {
+  portalUsers(first: 50, portalId: $portal,
+              filter: {registrationStatus: $status, assignmentStatus: $assignment,
+                       search: $search}) {
+    edges { node { id email registrationStatus assignmentStatus contact { displayName } } }
+  }
+}"""
+# What each variable's condition reads, as the statement's text has it.
+CONDITION_TEXT = {
+    "portal": "portal_user.portal_id = $",
+    "status": "CAST(portal_user.registration_status AS TEXT) = $",
+    "assignment": "CAST(portal_user.assignment_status AS TEXT) = $",
+    "search": "portal_user.email ILIKE $",
+}
+GIVEN = {
+    "portal": global_id("Portal", CUSTOMER_PORTAL),
+    "status": "ACTIVE",
+    "assignment": "ASSIGNED",
+    "search": "a",
+}
+GIVEN_SETS = [frozenset(), frozenset(GIVEN), frozenset({"portal"}), frozenset({"search"})]
+GIVEN_SETS += [frozenset({"portal", "status", "search"}), frozenset({"assignment", "status"})]
+
+
+def _variables(given: frozenset[str], *, blank_search: bool = False) -> dict[str, Any]:
+    """The variables with `given` set; the others null (absent), or a blank search."""
+    variables: dict[str, Any] = {name: GIVEN[name] if name in given else None for name in GIVEN}
+    if blank_search and "search" not in given:
+        variables["search"] = "   "
+    return variables
+
+
+@pytest.mark.parametrize("given", GIVEN_SETS, ids=lambda g: "+".join(sorted(g)) or "none")
+def test_a_condition_not_given_is_not_in_the_statement(given: frozenset[str]) -> None:
+    """A request runs the statement compiled without the conditions of its null
+    arguments (and blank search): no `$n IS NULL OR ...` for PostgreSQL to plan for
+    any value, and the given ones as plain conditions."""
+    admin = ACTORS["admin"]
+    full = compile_plan(GRAPHQL_SCHEMA, OPTIONAL_CONDITIONS, None, admin)
+    assert "IS NULL OR" not in full.sql
+    for text in CONDITION_TEXT.values():
+        assert text in full.sql
+    for blank_search in (False, True):
+        values = full.values(admin, _variables(given, blank_search=blank_search), 100)
+        assert values is not None
+        absent = full.left_out(values)
+        plan = compile_plan(GRAPHQL_SCHEMA, OPTIONAL_CONDITIONS, None, admin, absent)
+        for name, text in CONDITION_TEXT.items():
+            assert (text in plan.sql) == (name in given), name
+            assert (text in plan.with_session.sql) == (name in given), name  # type: ignore[union-attr]
+        assert "IS NULL OR" not in plan.sql
+        assert not absent & set(plan.names)  # left out: no parameter either
+        assert len(plan.arguments(values)) == len(plan.names)
+
+
+async def test_a_plan_without_some_conditions_answers_as_the_executor(
+    plans: PlanClient, connection: AsyncConnection
+) -> None:
+    """Whichever arguments a request leaves null, the statement compiled without their
+    conditions answers what the executor answers, in one statement."""
+    token = await _login(plans, "admin@musterstadt.example")
+    for given in GIVEN_SETS:
+        # A document of its own (a comment apart), so that the executor answers first.
+        document = f"# given: {sorted(given)}\n{OPTIONAL_CONDITIONS}"
+        variables = _variables(given)
+        before = plans.planned_answers
+        first = await plans.post(document, token, variables)
+        assert "errors" not in first.json(), given
+        assert plans.planned_answers == before
+        with counting_statements(connection) as planned:
+            second = await plans.post(document, token, variables)
+        assert plans.planned_answers == before + 1, given
+        assert _canonical(first) == _canonical(second), given
+        (statement,) = [s for s in planned if "SAVEPOINT" not in s]
+        for name, text in CONDITION_TEXT.items():
+            assert (text in statement) == (name in given), (given, name)
 
 
 async def test_the_check_rides_in_the_plan_wherever_the_view_is_mounted(
