@@ -207,8 +207,10 @@ class MeterReading(TenantOwned, Base):
     __tablename__ = "meter_reading"
 
     meter_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("meter.id", ondelete="CASCADE"))
-    # A register of the reading's own meter (the foreign key below holds both).
-    register_id: Mapped[uuid.UUID]
+    # A register of the reading's own meter (the second foreign key below says so).
+    register_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("meter_register.id", ondelete="CASCADE")
+    )
     value: Mapped[Decimal] = mapped_column(MeterValue)
     read_at: Mapped[datetime]
     source: Mapped[MeterReadingSource] = mapped_column(enum_column(MeterReadingSource))
@@ -239,6 +241,7 @@ class MeterReading(TenantOwned, Base):
         sa.ForeignKeyConstraint(
             ["register_id", "meter_id"],
             ["meter_register.id", "meter_register.meter_id"],
+            name="fk_meter_reading_register_of_meter",
             ondelete="CASCADE",
         ),
         sa.CheckConstraint("value >= 0", name="value_non_negative"),
