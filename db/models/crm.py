@@ -196,13 +196,18 @@ class MeterRegister(TenantOwned, Base):
     # Number of digits before the decimal point; a reading past it has rolled over.
     digits: Mapped[int] = mapped_column(sa.SmallInteger, default=6)
 
-    __table_args__ = (sa.UniqueConstraint("meter_id", "obis_code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("meter_id", "obis_code"),
+        # What a reading's register is referred to by (below): its meter along with it.
+        sa.UniqueConstraint("id", "meter_id"),
+    )
 
 
 class MeterReading(TenantOwned, Base):
     __tablename__ = "meter_reading"
 
     meter_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("meter.id", ondelete="CASCADE"))
+    # A register of the reading's own meter (the second foreign key below says so).
     register_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("meter_register.id", ondelete="CASCADE")
     )
@@ -231,6 +236,14 @@ class MeterReading(TenantOwned, Base):
         sa.Index("ix_meter_reading_meter_id_read_at", "meter_id", sa.text("read_at DESC")),
         sa.UniqueConstraint("register_id", "read_at"),
         sa.UniqueConstraint("meter_id", "client_key"),
+        # The register is one of the reading's meter: whoever sees the register sees its
+        # readings (gql/domain/scope.py IMPLIED_BY_PARENT relies on it).
+        sa.ForeignKeyConstraint(
+            ["register_id", "meter_id"],
+            ["meter_register.id", "meter_register.meter_id"],
+            name="fk_meter_reading_register_of_meter",
+            ondelete="CASCADE",
+        ),
         sa.CheckConstraint("value >= 0", name="value_non_negative"),
     )
 

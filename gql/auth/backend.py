@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -47,16 +48,34 @@ class ActorUser(BaseUser):
 KNOWN_SESSIONS = 10_000
 
 
+class _Known:
+    """One session's entry: what its check said (`grants`: group, grants, visibility,
+    impersonation writes), the check's row that said it when known, and the last token
+    actor it was assumed for with the actor assumed (both reused while they hold)."""
+
+    __slots__ = ("assumed", "grants", "row", "verified")
+
+    def __init__(self, grants: tuple[Any, ...], row: tuple[Any, ...] | None) -> None:
+        self.grants = grants
+        self.row = row
+        self.verified: Actor | None = None
+        self.assumed: Actor | None = None
+
+
 class KnownSessions:
     """What the session check last said of each portal user's session: its permission
     group, grants, visibility criteria (bounded LRU, per process). Only an assumption:
     GraphQL requests of portal users run the session check in the same statement as a
     query plan compiled for that assumption, and use the plan's answer only when the
     check still says the same (gql/http/plans.py); otherwise, and whenever there is no plan,
-    the view runs the check on its own before anything else."""
+    the view runs the check on its own before anything else.
+
+    A session's requests usually carry the same token and get the same row from the
+    check: the actor assumed for that token, and the actor that row completes it to (the
+    same), are kept, not built again per request."""
 
     def __init__(self, size: int = KNOWN_SESSIONS) -> None:
-        self._grants: LRUCache[uuid.UUID, tuple[Any, ...]] = LRUCache(size)
+        self._known: LRUCache[uuid.UUID, _Known] = LRUCache(size)
 
     @staticmethod
     def _of(actor: Actor) -> tuple[Any, ...]:
@@ -67,34 +86,54 @@ class KnownSessions:
             actor.impersonation_writes,
         )
 
-    def remember(self, actor: Actor) -> None:
+    def remember(self, actor: Actor, row: tuple[Any, ...] | None = None) -> None:
+        """What the check said of `actor`'s session (`row`: the check's own row, when the
+        caller has it)."""
         if actor.session_id is None or not actor.is_portal_user:
             return
-        self._grants[actor.session_id] = self._of(actor)
+        self._known[actor.session_id] = _Known(self._of(actor), row)
 
     def forget(self, actor: Actor) -> None:
         if actor.session_id is not None:
-            self._grants.pop(actor.session_id, None)
+            self._known.pop(actor.session_id, None)
 
     def assume(self, verified: Actor) -> Actor | None:
         """The token's actor with its session's last known grants, if known."""
         if verified.session_id is None or verified.is_impersonated:
             return None
-        known = self._grants.get(verified.session_id)
+        known = self._known.get(verified.session_id)
         if known is None:
             return None
-        group, grants, visibility, writes = known
-        return replace(
+        if known.verified is verified and known.assumed is not None:
+            return known.assumed  # the same token's actor (tokens.verify keeps it)
+        group, grants, visibility, writes = known.grants
+        known.verified, known.assumed = (
             verified,
-            permission_group_id=group,
-            grants=grants,
-            visibility=visibility,
-            impersonation_writes=writes,
+            replace(
+                verified,
+                permission_group_id=group,
+                grants=grants,
+                visibility=visibility,
+                impersonation_writes=writes,
+            ),
         )
+        return known.assumed
+
+    def completed(self, assumed: Actor, row: Sequence[Any]) -> Actor:
+        """`assumed` (from `assume`) as a portal user's session check `row` completes it
+        (sessions.completed), remembered: `assumed` itself when the row is the one its
+        grants came from."""
+        checked = tuple(row[: sessions.SESSION_COLUMNS])
+        known = self._known.get(assumed.session_id) if assumed.session_id else None
+        if known is not None and known.assumed is assumed and known.row == checked:
+            return assumed
+        actor = sessions.completed(assumed, row)
+        self.remember(actor, checked)
+        return actor
 
     @staticmethod
     def same(first: Actor, second: Actor) -> bool:
-        return KnownSessions._of(first) == KnownSessions._of(second)
+        return first is second or KnownSessions._of(first) == KnownSessions._of(second)
 
 
 class BearerTokenBackend(AuthenticationBackend):

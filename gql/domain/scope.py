@@ -293,11 +293,21 @@ def visible(model: Any, actor: Actor) -> Filter:
 
 # Children whose rule is exactly "the row it belongs to is visible", for every role:
 # a meter is a customer's when its contract is (an installer's when an order of the
-# partner names it, and installers see no contracts), a reading when its meter is.
-# Reached from a visible parent row through that foreign key, only the tenant is left
-# to check. tests/http/test_query_plans.py checks the equivalence on the demo world.
+# partner names it, and installers see no contracts), a register and a reading when
+# their meter is, and so a reading when its register is (the register is one of the
+# reading's meter: the foreign key (register_id, meter_id) says so), a payment and a
+# price when their contract is (installers see neither). Reached from a visible parent
+# row through that foreign key, only the tenant is left to check.
+# tests/http/test_query_plans.py checks the equivalence on the demo world.
 IMPLIED_BY_PARENT: frozenset[tuple[type[Any], type[Any]]] = frozenset(
-    {(models.Meter, models.Contract), (models.MeterReading, models.Meter)}
+    {
+        (models.Meter, models.Contract),
+        (models.MeterRegister, models.Meter),
+        (models.MeterReading, models.Meter),
+        (models.MeterReading, models.MeterRegister),
+        (models.Payment, models.Contract),
+        (models.ContractPrice, models.Contract),
+    }
 )
 
 

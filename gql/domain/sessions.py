@@ -481,9 +481,14 @@ def session_parameters(actor: Actor, now: datetime) -> dict[str, Any]:
     }
 
 
+# The columns of a portal user's session row that `completed` reads (the first ones).
+SESSION_COLUMNS = 4
+
+
 def completed(actor: Actor, row: Sequence[Any]) -> Actor:
     """`actor` with what its portal user's session row says: the permission group, its
-    grants and visibility criteria, whether an impersonator may write."""
+    grants and visibility criteria, whether an impersonator may write (its first
+    SESSION_COLUMNS columns)."""
     return replace(
         _in_group(actor, row[0], row[1], row[2]),
         impersonation_writes=actor.is_impersonated and bool(row[3]),

@@ -130,8 +130,7 @@ class Plans:
         if not assumed.is_portal_user:  # staff: the token said all, the row is the session
             context.confirm(assumed)
             return _finished(plan, row[-1], _given(request, context))
-        actor = sessions.completed(assumed, row)
-        self.known.remember(actor)
+        actor = self.known.completed(assumed, row)
         context.confirm(actor)
         if not KnownSessions.same(actor, assumed):
             return None  # the group changed: the plan assumed other grants

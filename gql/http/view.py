@@ -69,6 +69,14 @@ def _outcome(engine: str, result: ExecutionResult | None) -> str:
     return "refused" if engine == "none" else "error"
 
 
+def _planned_response(result: ExecutionResult, scope: Scope) -> Response:
+    """A plan's answer as Strawberry's way answers it (`process_result`, `encode_json`,
+    `create_response`: status 200, the media type asked for), built directly: a plan's
+    answer has `data` alone, no errors (so neither a 400 nor a 503) and no extensions."""
+    body = orjson.dumps({"data": result.data})
+    return Response(body, media_type=graphql_over_http.media_type(scope))
+
+
 class PortalGraphQL(GraphQL[Context, None]):
     def __init__(
         self,
@@ -158,9 +166,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes({"graphql.operation.name": operation, "portal.engine": "plan"})
-        sub_response = await self.get_sub_response(request)
-        answer = await self.process_result(request, result)
-        return self.create_response(answer, sub_response), context
+        return _planned_response(result, request.scope), context
 
     # --- a. GraphQL over HTTP: what is parsed ---------------------------------------------
 

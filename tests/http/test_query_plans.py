@@ -618,10 +618,12 @@ def test_a_translation_bug_costs_speed_not_the_answer(monkeypatch: pytest.Monkey
 
 
 def _foreign_key(child: Any, parent: Any) -> Any:
+    """The column of `child` referring to the id of `parent` (a reading's register_id:
+    its foreign key holds the meter too)."""
     (column,) = [
         c
         for c in child.__table__.columns
-        if any(fk.column.table is parent.__table__ for fk in c.foreign_keys)
+        if any(fk.column is parent.__table__.c.id for fk in c.foreign_keys)
     ]
     return column
 
@@ -630,8 +632,9 @@ def _foreign_key(child: Any, parent: Any) -> Any:
 async def test_a_childs_rule_implied_by_its_parent_is_the_full_rule(
     session: AsyncSession, pair: tuple[Any, Any]
 ) -> None:
-    """Plans check only the tenant of meters below contracts and readings below meters
-    (scope.visible_below): the same rows as the full rule, for every caller."""
+    """Plans check only the tenant of rows below a parent whose visibility implies
+    theirs (scope.visible_below: meters below contracts, readings below meters and
+    registers, ...): the same rows as the full rule, for every caller."""
     child, parent = pair
     read_only = replace(
         CUSTOMER, visibility=Visibility.from_json({"contract_statuses": ["TERMINATED"]})
