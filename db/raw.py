@@ -362,8 +362,13 @@ def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
     table: Any = mapper.local_table
     names = tuple(sorted(changes))
     assigned = [mapper.column_attrs[name].columns[0] for name in names]
+    # By identity: `in` would compare columns with `==`, which builds a SQL expression
+    # for each pair.
+    taken = {id(column) for column in assigned}
     automatic = tuple(
-        column for column in table.columns if column.onupdate is not None and column not in assigned
+        column
+        for column in table.columns
+        if column.onupdate is not None and id(column) not in taken
     )
 
     def build(name: str) -> Any:
