@@ -38,7 +38,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 import structlog
 from cachetools import LRUCache
@@ -291,11 +290,11 @@ class Plan:
     optional: frozenset[str] = frozenset()
     absent: frozenset[str] = frozenset()
 
-    def finished(self, data: str, given: Given) -> str | bytes:
+    def finished(self, data: str, given: Given) -> str:
         """The statement's JSON with the computed values in place of their marks."""
         if not self.finishers:
             return data
-        return orjson.dumps(finish(orjson.loads(data), self.finishers, given))
+        return finish(data, self.finishers, given)
 
     def left_out(self, values: Mapping[str, Any]) -> frozenset[str]:
         """The conditions a request with these `values` leaves out: the statement to

@@ -10,24 +10,35 @@ plan (gql/query_plans.py) reads the inputs in its one statement, and the functio
 on them after the statement, where the plan marks the value (`finish`). The rule itself
 is never written in SQL.
 
-The mark is an object with the one key `#`, which no GraphQL name can be, and the
-plans' JSON holds no object that a caller wrote (JSON scalars are the executor's), so a
-mark can only be the compiler's.
+The mark is an object with one key: `#` followed by a token drawn at import. No
+GraphQL name can be it, and no stored value can (a JSON value a planned read returns,
+written by staff or a caller, would have to guess the token), so a mark can only be
+the compiler's. `finish` replaces the marks in the statement's text without
+parsing the rest: it finds each mark by its opening, which can only be structure
+(inside a JSON string a quote is always escaped), decodes the mark's inputs and writes
+the value in its place.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from gql.auth.actor import Actor
 from gql.settings import Settings
 
 __all__ = ["COMPUTED", "MARK", "Computed", "Given", "declared_value", "finish", "moment"]
 
-MARK = "#"
+MARK = "#" + secrets.token_hex(16)
+# A mark as json_build_object writes it: `{"<MARK>" : [<finisher>, <inputs>...]}`.
+_OPENING = '{"' + MARK + '" : ['
+_INPUTS = json.JSONDecoder()
 # The key of a field's metadata under which its computation is declared.
 COMPUTED = "computed"
 
@@ -97,18 +108,27 @@ class Computed:
 Finisher = Callable[[Given, list[Any]], Any]
 
 
-def finish(value: Any, finishers: Sequence[Finisher], given: Given) -> Any:
-    """`value` (a plan's parsed answer) with every mark replaced by its value."""
-    if isinstance(value, dict):
-        mark = value.get(MARK)
-        if mark is not None and len(value) == 1:
-            return finishers[mark[0]](given, mark[1:])
-        for key, inner in value.items():
-            value[key] = finish(inner, finishers, given)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            value[index] = finish(inner, finishers, given)
-    return value
+def finish(data: str, finishers: Sequence[Finisher], given: Given) -> str:
+    """`data` (a plan's JSON text) with every mark replaced by its value.
+
+    Raises:
+        ValueError: a mark that is not the compiler's (its inputs not an array
+            followed by the mark's end).
+    """
+    pieces: list[str] = []
+    start = 0
+    while (at := data.find(_OPENING, start)) >= 0:
+        # The inputs array: the mark's opening ends with its `[`.
+        inputs, end = _INPUTS.raw_decode(data, at + len(_OPENING) - 1)
+        if data[end : end + 1] != "}":
+            raise ValueError(f"a mark not closed after its inputs at {end}")
+        value = finishers[inputs[0]](given, inputs[1:])
+        pieces += [data[start:at], orjson.dumps(value).decode()]
+        start = end + 1
+    if not pieces:
+        return data
+    pieces.append(data[start:])
+    return "".join(pieces)
 
 
 def declared_value(computed: Computed) -> dict[str, Computed]:

@@ -35,6 +35,7 @@ from gql.domain.scope import IMPLIED_BY_PARENT, visible, visible_below
 from gql.http.view import PortalGraphQL
 from gql.persisted_queries import sha256
 from gql.query_plans import NotPlannable, Planner, compile_plan
+from gql.resolvers import computed
 from gql.resolvers.relations import RELATION
 from gql.schema import schema
 from gql.schema.pagination import encode_cursor
@@ -957,3 +958,67 @@ async def test_a_request_the_short_way_does_not_take_is_answered_as_before(
     )
     assert hashed.status_code == 200
     assert hashed.json()["errors"][0]["message"] == "provided sha does not match query"
+
+
+async def test_finish_replaces_the_compilers_marks_and_nothing_else(
+    connection: AsyncConnection,
+) -> None:
+    """PostgreSQL's own text: the compiler's mark (as json_build_object writes it) is
+    replaced by its value, byte for byte in place; stored values that look like marks,
+    the old key `#` as json and jsonb and a string holding the real mark's text, are
+    not."""
+    old_mark = '{"#" : [0, "stored"]}'
+    real_text = '{"' + computed.MARK + '" : [0, "stored"]}'
+    statement = sa.text(
+        "SELECT json_build_object("
+        " 'a', json_build_object(CAST(:mark AS text), json_build_array(0, 'x', 2)),"
+        " 'b', CAST(:old AS json), 'c', CAST(:old AS jsonb), 'd', CAST(:real AS text),"
+        " 'e', json_build_object(CAST(:mark AS text), json_build_array(1, 'y')))::text"
+    )
+    values = {"mark": computed.MARK, "old": old_mark, "real": real_text}
+    data = (await connection.execute(statement, values)).scalar_one()
+    finishers = (
+        lambda _given, inputs: {"got": inputs},
+        lambda _given, inputs: inputs[0].upper(),
+    )
+    finished = computed.finish(data, finishers, computed.Given(ANONYMOUS, computed.moment()))
+    assert json.loads(finished) == {
+        "a": {"got": ["x", 2]},
+        "b": {"#": [0, "stored"]},
+        "c": {"#": [0, "stored"]},
+        "d": real_text,
+        "e": "Y",
+    }
+    marks = json.loads(data)
+    first = json.dumps(marks["a"], separators=(", ", " : "))
+    second = json.dumps(marks["e"], separators=(", ", " : "))
+    # PostgreSQL's spacing, as finish expects it.
+    assert first in data
+    assert second in data
+    spliced = data.replace(first, '{"got":["x",2]}').replace(second, '"Y"')
+    assert finished == spliced  # the text around the marks is PostgreSQL's, unchanged
+
+
+async def test_stored_text_like_a_mark_is_answered_as_stored(
+    plans: PlanClient, callers: list[Caller], session: AsyncSession
+) -> None:
+    """Staff-written values holding a mark's text, even the real key's, next to a
+    computed value (the masked IBAN): the plan answers them as the executor does."""
+    forged = ['{"#" : [0, "DE89370400440532013000"]}', '{"' + computed.MARK + '" : [0, "x"]}']
+    contracts = (await session.scalars(sa.select(models.Contract.id))).all()
+    for number, contract in enumerate(contracts):
+        await session.execute(
+            sa.update(models.Contract)
+            .where(models.Contract.id == contract)
+            .values(tariff_name=forged[number % 2])
+        )
+    document = "{ viewer { contracts { edges { node { number tariffName ibanMasked } } } } }"
+    executor, answer, was_planned = await plans.twice(document, callers[0].token, {})
+    assert was_planned
+    assert answer == executor
+    names = {
+        edge["node"]["tariffName"]
+        for edge in json.loads(answer)["data"]["viewer"]["contracts"]["edges"]
+    }
+    assert names
+    assert names <= set(forged)
