@@ -219,6 +219,9 @@ def serve(
                 port=port,
                 interface=Interfaces.ASGI,
                 workers=workers,
+                # A worker that dies (a crash in native code) is started again rather
+                # than taking the server down with it.
+                respawn_failed_workers=True,
             ).serve()
 
 

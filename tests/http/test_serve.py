@@ -366,6 +366,34 @@ def test_the_docs_operations_are_valid(where: str, block: str) -> None:
     assert validate(schema._schema, parse(block)) == [], where
 
 
+def _workers(server: Server) -> set[int]:
+    """The server's worker processes: its children that are not PostgreSQL."""
+    children = pathlib.Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    pids = {int(pid) for pid in children.read_text().split()}
+    return {
+        pid for pid in pids if b"postgres" not in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc")
+def test_a_worker_that_crashes_is_started_again(server: Server) -> None:
+    [worker] = _workers(server)
+    os.kill(worker, signal.SIGSEGV)  # as a crash in native code ends it
+    deadline = time.monotonic() + 60
+    while not (_workers(server) - {worker}):
+        assert time.monotonic() < deadline, f"no new worker:\n{server.output()}"
+        time.sleep(0.25)
+    while True:
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"no answer after the crash:\n{server.output()}"
+        time.sleep(0.25)
+    assert graphql(server, "{ viewer { __typename } }") == {"viewer": {"__typename": "Viewer"}}
+
+
 def test_sigterm_stops_the_server_and_its_postgres(server: Server) -> None:
     pid_file = server.data_dir / "pg" / "postmaster.pid"
     postgres_pid = int(pid_file.read_text().split("\n", 1)[0])
