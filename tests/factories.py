@@ -22,12 +22,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.portal_settings import PortalSettings
 from gql.domain import mail
-from tests.conftest import CUSTOMER_PORTAL, MUSTERSTADT
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, MUSTERSTADT
 
 Row = TypeVar("Row")
 
@@ -218,3 +219,15 @@ def enqueue(session: AsyncSession, to: str = "anna@example.org", kind: str = "te
         message=rendered,
     )
     return row.message_id
+
+
+async def customers_first_contract(session: AsyncSession) -> models.Contract:
+    """The demo customer's (Anna's) first contract by number."""
+    contract = await session.scalar(
+        sa.select(models.Contract)
+        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
+        .order_by(models.Contract.number)
+        .limit(1)
+    )
+    assert contract is not None
+    return contract

@@ -15,6 +15,7 @@ from db import models
 from db.models.enums import Grant
 from gql.domain import rules, self_service
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, GraphQLClient, global_id
+from tests.factories import customers_first_contract
 
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
   __typename
@@ -24,13 +25,7 @@ CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input:
 
 
 async def anna_contract(session: AsyncSession) -> models.Contract:
-    contract = await session.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
+    contract = await customers_first_contract(session)
     return contract
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from gql import messages
 from tests.conftest import ACTORS, global_id
+from tests.factories import customers_first_contract
 from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid
 
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
@@ -41,13 +41,7 @@ async def _post(
 async def test_a_customer_reads_refusals_in_her_own_language_whatever_the_browser_says(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    contract = await session.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
+    contract = await customers_first_contract(session)
     too_high = {"contractId": global_id("Contract", contract.id), "amount": "99999.00"}
     logged_in = await login(
         client, "anna.becker@example.org", "Demo-Kunde-1", portal_gid(CUSTOMERS)
@@ -101,13 +95,7 @@ async def test_a_german_customer_reads_the_services_specific_sentence_in_german(
 ) -> None:
     """The broad codes (INVALID_INPUT, ...) carry the service's specific sentence in the
     caller's language, not only a general one; `detail` stays the English sentence."""
-    contract = await session.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
+    contract = await customers_first_contract(session)
     no_holder = {
         "contractId": global_id("Contract", contract.id),
         "method": "SEPA_DEBIT",

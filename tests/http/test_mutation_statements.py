@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db import models
 from gql.auth import passwords
 from gql.settings import Settings
-from tests.conftest import ACTORS, global_id
+from tests.conftest import global_id
+from tests.factories import customers_first_contract
 from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
 from tests.meter_helpers import SUBMIT, anna_meter, plausible_value
 from tests.statement_helpers import counting_statements
@@ -150,13 +151,7 @@ async def test_change_installment_runs_at_most_three_statements(
     statement, then the contract, the audit event and the mail in one statement
     (db.raw.Writes). It was 11, then 6, then 4."""
     token = await anna_token(client)
-    contract = await session.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
+    contract = await customers_first_contract(session)
     amount = str(contract.installment_amount + Decimal(1))
     given = {"contractId": global_id("Contract", contract.id), "amount": amount}
     with counting_statements(connection) as statements:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db import demo, models
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, global_id
 from tests.engine_helpers import READ_ONLY_GROUP, tokens_of_every_caller
+from tests.factories import customers_first_contract
 from tests.meter_helpers import anna_meter, plausible_value
 from tests.statement_helpers import counting_statements
 
@@ -70,13 +71,7 @@ async def _cases(session: AsyncSession) -> list[tuple[str, str, dict[str, Any]]]
     ones as dry runs, so both apps see the same facts."""
     meter, last = await anna_meter(session)
     value = await plausible_value(session, meter, last)
-    contract = await session.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
+    contract = await customers_first_contract(session)
     other = await session.scalar(
         sa.select(models.Contract).where(
             models.Contract.organization_id != ACTORS["customer"].organization_id
