@@ -18,19 +18,9 @@ from gql.domain import notifications, rules, self_service
 from gql.domain.audit import Origin
 from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS
+from tests.factories import customers_first_contract
 
 NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
-
-
-async def anna_first_contract(db: AsyncSession) -> models.Contract:
-    contract = await db.scalar(
-        sa.select(models.Contract)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract is not None
-    return contract
 
 
 @pytest.fixture
@@ -40,7 +30,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
     engine = create_engine(database_url, pool_size=4)
     makers = async_sessionmaker(engine, expire_on_commit=False)
     async with makers() as db:
-        contract = await anna_first_contract(db)
+        contract = await customers_first_contract(db)
         amount, started = contract.installment_amount, datetime.now(UTC)
     try:
         yield makers
@@ -72,7 +62,7 @@ async def test_concurrent_installment_changes_of_one_contract_count_each_other(
     committed: async_sessionmaker[AsyncSession],
 ) -> None:
     async with committed() as db:
-        contract = await anna_first_contract(db)
+        contract = await customers_first_contract(db)
     # Different amounts: a change to the amount a committed one set is refused as no
     # change at all, before the cadence is asked.
     amounts = [contract.installment_amount + Decimal(step) for step in (1, 2, 3, 4)]
@@ -102,5 +92,5 @@ async def test_concurrent_installment_changes_of_one_contract_count_each_other(
                 models.AuditEvent.action == self_service.INSTALLMENT_CHANGED,
             )
         )
-        assert (await anna_first_contract(db)).installment_amount in amounts
+        assert (await customers_first_contract(db)).installment_amount in amounts
     assert changes == 1

@@ -18,6 +18,7 @@ from db import models
 from db.portal_settings import InstallmentRules
 from gql.domain import rules
 from tests.conftest import ACTORS, GraphQLClient, global_id
+from tests.factories import customers_first_contract
 from tests.meter_helpers import SUBMIT, anna_meter
 
 CENT = Decimal("0.01")
@@ -50,14 +51,7 @@ RANGE = """query($id: ID!, $at: DateTime) { node(id: $id) { ... on MeterRegister
 
 
 async def anna_contract_id(session: AsyncSession) -> uuid.UUID:
-    contract_id = await session.scalar(
-        sa.select(models.Contract.id)
-        .where(models.Contract.contact_id == ACTORS["customer"].contact_id)
-        .order_by(models.Contract.number)
-        .limit(1)
-    )
-    assert contract_id is not None
-    return contract_id
+    return (await customers_first_contract(session)).id
 
 
 async def ask(gql: GraphQLClient, query: str, actor: Any = "customer", **variables: Any) -> Any:
