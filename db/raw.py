@@ -322,6 +322,17 @@ class Writes:
                     _written(row, _attribute(row, column), value)
 
 
+def pending(row: Any) -> dict[str, Any]:
+    """The column attributes assigned on `row` (one a session loaded) and not yet
+    flushed, to pass to `Writes.update`: written in its statement, not by the session's
+    flush in one of their own."""
+    state = sa.inspect(row)
+    if not state.modified:
+        return {}
+    columns = state.mapper.column_attrs
+    return {name: state.dict[name] for name in state.committed_state if name in columns}
+
+
 def _written(row: Any, name: str, value: Any) -> None:
     """`row`'s attribute as written: on a row a session loaded, as committed (a plain
     assignment would have the unit of work write it again)."""

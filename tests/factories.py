@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from argon2 import Parameters, Type
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
@@ -231,3 +232,10 @@ async def customers_first_contract(session: AsyncSession) -> models.Contract:
     )
     assert contract is not None
     return contract
+
+
+# argon2 parameters that no password profile has (argon2i, one pass, 16-byte salt and
+# hash: an older portal's), for hashes that a login must replace with the profile's.
+OLDER_PASSWORD_PARAMETERS = Parameters(
+    type=Type.I, version=19, salt_len=16, hash_len=16, time_cost=1, memory_cost=8, parallelism=1
+)

@@ -1,6 +1,7 @@
 """Password hashing with argon2id: the reference C library through argon2-cffi's
 bindings (`argon2_ctx`, which argon2-cffi's `core` binds), one computation per check, with the
-stored hash's own parameters.
+stored hash's own parameters; after a right password, a hash whose parameters are not the
+profile's is replaced by one with the profile's (`verify_and_rehash`).
 
 A computation's lanes (the hash's parallelism, 4 in RFC 9106's profiles) are computed by
 as many threads as help: all the cores' when it runs alone (a login on an idle server
@@ -26,7 +27,7 @@ import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from _argon2_cffi_bindings import ffi, lib
 from argon2 import Parameters, Type, extract_parameters, profiles
@@ -34,6 +35,8 @@ from argon2.exceptions import InvalidHashError
 
 PasswordProfile = Literal["low", "test"]
 
+# The one declaration of the parameters new hashes get; a stored hash with others is
+# checked with its own and replaced after a right password (`verify_and_rehash`).
 PROFILES: dict[PasswordProfile, Parameters] = {
     "low": profiles.RFC_9106_LOW_MEMORY,
     "test": profiles.CHEAPEST,
@@ -178,13 +181,47 @@ def verify_password(
 ) -> bool:
     """Constant work whether or not the account exists: an unknown account is checked
     against a dummy hash, so timing does not tell which emails are registered. A stored
-    hash is checked with its own parameters (never rehashed: one computation)."""
+    hash is checked with its own parameters (one computation; `verify_and_rehash` replaces
+    a hash of other parameters after a login)."""
     try:
         parameters, salt, expected = _decode(password_hash or _dummy_hash(profile))
         actual = _compute(parameters, password.encode(), salt)
     except InvalidHashError:
         return False
     return hmac.compare_digest(actual, expected) and password_hash is not None
+
+
+def needs_rehash(password_hash: str, profile: PasswordProfile) -> bool:
+    """argon2-cffi's `check_needs_rehash`: the stored hash's parameters (type, version,
+    memory, time, lanes, salt and hash lengths) are not the profile's.
+
+    Raises:
+        InvalidHashError: not an argon2 hash.
+    """
+    return extract_parameters(password_hash) != PROFILES[profile]
+
+
+class Verified(NamedTuple):
+    """A password's check, and its new hash when the stored one must be replaced."""
+
+    matches: bool
+    rehashed: str | None = None
+
+
+def verify_and_rehash(
+    password_hash: str | None, password: str, profile: PasswordProfile, *, rehash: bool
+) -> Verified:
+    """`verify_password`, and when the password is right, `rehash` is asked (the caller
+    will store the result) and the stored hash has other parameters than the profile's,
+    the password hashed with the profile. The second computation is made only then: an
+    ordinary check (the profile's parameters, or a wrong password, or an unknown account
+    checked against the dummy hash, which has the profile's) computes once."""
+    if not verify_password(password_hash, password, profile):
+        return Verified(matches=False)
+    assert password_hash is not None  # the dummy hash matches nothing
+    if rehash and needs_rehash(password_hash, profile):
+        return Verified(matches=True, rehashed=hash_password(password, profile))
+    return Verified(matches=True)
 
 
 # One thread per core: more computations at once gain no throughput, only memory (64 MiB
@@ -199,6 +236,14 @@ async def verify_password_off_loop(
     with the "low" profile) releases the GIL; run on the event loop it stalled every
     other request of the process for that long (found by the soak, `make soak`)."""
     check = functools.partial(verify_password, password_hash, password, profile)
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, check)
+
+
+async def verify_and_rehash_off_loop(
+    password_hash: str | None, password: str, profile: PasswordProfile, *, rehash: bool
+) -> Verified:
+    """`verify_and_rehash` on the password executor (`verify_password_off_loop`)."""
+    check = functools.partial(verify_and_rehash, password_hash, password, profile, rehash=rehash)
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, check)
 
 

@@ -25,7 +25,7 @@ from db import models, raw
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import PortalSettings, TwoFactorPolicy
 from gql.auth.actor import Actor
-from gql.auth.passwords import verify_password_off_loop
+from gql.auth.passwords import verify_and_rehash_off_loop, verify_password_off_loop
 from gql.auth.secrets import SecretBox
 from gql.domain import (
     audit,
@@ -354,9 +354,15 @@ async def check_password(
     profile = config.password_profile
 
     async def right() -> bool:
+        may = account is not None and sessions.may_log_in(account, portal)
         stored = account.password_hash if account is not None else None
-        ok = await verify_password_off_loop(stored, password, profile)
-        return ok and account is not None and sessions.may_log_in(account, portal)
+        verified = await verify_and_rehash_off_loop(stored, password, profile, rehash=may)
+        if verified.rehashed is not None:
+            # A hash of other parameters than the profile's, replaced in this
+            # transaction (written with the session by `open_session`).
+            assert account is not None
+            account.password_hash = verified.rehashed
+        return verified.matches and may
 
     checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=clear, state=state)
     if checked.locked:
@@ -424,7 +430,9 @@ async def open_session(
         writes=writes,
     )
     assert refresh is not None
-    writes.update(account, last_login_at=now)
+    # With what the login changed on the account (a password rehashed by
+    # `check_password`), so that the unit of work has nothing to write.
+    writes.update(account, **raw.pending(account), last_login_at=now)
     writes.insert(
         [
             audit.event(

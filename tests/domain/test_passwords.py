@@ -10,9 +10,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher, Type, extract_parameters, low_level
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters, low_level
 
 from gql.auth import passwords
+from tests import factories
 
 PASSWORD = "Zählerstand-2026!"
 
@@ -168,3 +169,63 @@ def test_processes_that_hash_start_with_huge_pages_for_malloc(
 @pytest.mark.parametrize("chosen", ["glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=2:x=1"])
 def test_an_operators_own_huge_page_choice_is_kept(chosen: str) -> None:
     assert passwords.environment_for_hashing({"GLIBC_TUNABLES": chosen}) is None
+
+
+OLDER = factories.OLDER_PASSWORD_PARAMETERS
+
+
+def test_needs_rehash_is_argon2_cffis_check() -> None:
+    older = PasswordHasher.from_parameters(OLDER).hash(PASSWORD)
+    for profile in passwords.PROFILES:
+        current = PasswordHasher.from_parameters(passwords.PROFILES[profile])
+        assert passwords.needs_rehash(older, profile) == current.check_needs_rehash(older)
+        assert passwords.needs_rehash(older, profile)
+    assert not passwords.needs_rehash(passwords.hash_password(PASSWORD, "test"), "test")
+
+
+@pytest.mark.parametrize(
+    ("stored_with", "password", "rehash", "matches", "computations"),
+    [
+        (OLDER, PASSWORD, True, True, [OLDER, passwords.PROFILES["test"]]),
+        (OLDER, PASSWORD, False, True, [OLDER]),
+        (OLDER, PASSWORD + "x", True, False, [OLDER]),
+        (passwords.PROFILES["test"], PASSWORD, True, True, [passwords.PROFILES["test"]]),
+    ],
+    ids=["older-right", "older-right-not-asked", "older-wrong", "profile-right"],
+)
+def test_verify_and_rehash_hashes_again_only_a_right_password_of_other_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+    stored_with: Parameters,
+    password: str,
+    rehash: bool,
+    matches: bool,
+    computations: list[Parameters],
+) -> None:
+    """A second computation only for a right password whose hash has other parameters
+    than the profile's, when the caller asks; the new hash is the profile's and
+    argon2-cffi verifies it."""
+    stored = PasswordHasher.from_parameters(stored_with).hash(PASSWORD)
+    computed: list[Parameters] = []
+    compute = passwords._compute
+
+    def counted(*args: object) -> bytes:
+        computed.append(args[0])  # type: ignore[arg-type]
+        return compute(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(passwords, "_compute", counted)
+    verified = passwords.verify_and_rehash(stored, password, "test", rehash=rehash)
+    assert verified.matches is matches
+    assert computed == computations
+    if len(computations) == 1:
+        assert verified.rehashed is None
+    else:
+        assert verified.rehashed is not None
+        assert extract_parameters(verified.rehashed) == passwords.PROFILES["test"]
+        assert PasswordHasher.from_parameters(passwords.PROFILES["test"]).verify(
+            verified.rehashed, PASSWORD
+        )
+
+
+def test_verify_and_rehash_unknown_account_is_never_rehashed() -> None:
+    """Checked against the dummy hash, which has the profile's parameters."""
+    assert passwords.verify_and_rehash(None, PASSWORD, "test", rehash=True) == (False, None)

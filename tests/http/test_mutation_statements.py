@@ -16,13 +16,14 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from argon2 import Parameters
+from argon2 import Parameters, PasswordHasher, extract_parameters
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import models
 from gql.auth import passwords
 from gql.settings import Settings
-from tests.conftest import global_id
+from tests import factories
+from tests.conftest import ACTORS, global_id
 from tests.factories import customers_first_contract
 from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
 from tests.meter_helpers import SUBMIT, anna_meter, plausible_value
@@ -197,8 +198,8 @@ async def test_login_computes_argon2_once(
     password: str,
     answer: str,
 ) -> None:
-    """One argon2 computation whatever the outcome: no rehash, no second hash of a token
-    or a dummy for a known account."""
+    """One argon2 computation whatever the outcome: no rehash of a hash with the
+    profile's parameters, no second hash of a token or a dummy for a known account."""
     result = await login(client, email, password, portal_gid(CUSTOMERS))
     assert result["__typename"] == answer
     assert len(computations) == 1, computations
@@ -215,3 +216,40 @@ async def test_locked_login_computes_argon2_once(
     result = await login(client, *ANNA, portal_gid(CUSTOMERS))
     assert result["__typename"] == "LoginError"
     assert len(computations) == 1, computations
+
+
+async def test_login_with_a_hash_of_other_parameters_stores_the_profiles(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    session: AsyncSession,
+    computations: list[Parameters],
+    test_settings: Settings,
+) -> None:
+    """argon2-cffi's `check_needs_rehash`: a right password whose stored hash has other
+    parameters than the profile's is hashed again with the profile's and stored in the
+    login's one writing statement (still three); the next login checks the new hash
+    and computes once."""
+    profile = passwords.PROFILES[test_settings.password_profile]
+    older = PasswordHasher.from_parameters(factories.OLDER_PASSWORD_PARAMETERS)
+    anna = ACTORS["customer"].subject_id
+    user = await session.get_one(models.PortalUser, anna)
+    user.password_hash = older.hash(ANNA[1])
+    await session.flush()
+    with counting_statements(connection) as statements:
+        result = await login(client, *ANNA, portal_gid(CUSTOMERS))
+    assert result["__typename"] == "LoggedIn"
+    assert computations == [factories.OLDER_PASSWORD_PARAMETERS, profile]
+    ran = work(statements)
+    assert len(ran) == 3, ran
+    assert len(writing(ran)) == 1, ran
+    assert writes(ran, "portal_user") == 1, ran
+    column = models.PortalUser.password_hash
+    stored = await session.scalar(sa.select(column).where(models.PortalUser.id == anna))
+    assert stored is not None
+    assert extract_parameters(stored) == profile
+    assert PasswordHasher.from_parameters(profile).verify(stored, ANNA[1])
+    computations.clear()
+    again = await login(client, *ANNA, portal_gid(CUSTOMERS))
+    assert again["__typename"] == "LoggedIn"
+    assert computations == [profile]
+    assert await session.scalar(sa.select(column).where(models.PortalUser.id == anna)) == stored
