@@ -45,23 +45,34 @@ PROFILES: dict[PasswordProfile, Parameters] = {
 _TYPES = {"argon2id": Type.ID, "argon2i": Type.I, "argon2d": Type.D}
 _CPUS = os.cpu_count() or 1
 
-# argon2 works in memory the library allocates afresh for every computation (64 MiB in
-# the 'low' profile): 16,384 page faults in 4 KiB pages. With glibc's malloc asking the
-# kernel for transparent huge pages (THP in "madvise" mode, Debian's default) they are a
-# few hundred, and a computation costs about 30 % less CPU (docs/performance.md). glibc
-# reads the setting once, when a process starts.
-HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"
+# argon2 works in memory the library mallocs for every computation (64 MiB in the 'low'
+# profile), and glibc's malloc serves that much with a fresh mmap each time: 16,384 page
+# faults in 4 KiB pages, and pages the kernel zeroes before argon2 writes them. What
+# malloc is told in a process that hashes (glibc reads it once, when a process starts):
+MALLOC_TUNABLES = {
+    # Transparent huge pages (THP in "madvise" mode, Debian's default): a few hundred
+    # page faults, about 30 % less CPU per computation (docs/performance.md).
+    "glibc.malloc.hugetlb": "1",
+    # The 64 MiB kept between computations instead of unmapped and mapped afresh (the
+    # kernel's zeroing of the fresh pages was 15 % of a login's CPU): from the main heap
+    # (one arena: a thread's arena holds at most 64 MiB, so the block would be mmapped
+    # there), never mmapped, and not trimmed off the heap's top when freed.
+    "glibc.malloc.arena_max": "1",
+    "glibc.malloc.mmap_max": "0",
+    "glibc.malloc.trim_threshold": str(256 << 20),
+}
 
 
 def environment_for_hashing(environ: Mapping[str, str]) -> dict[str, str] | None:
-    """`environ` with glibc's malloc asking for huge pages, to start a process that
-    hashes passwords with; None when `environ` already says what malloc should do about
-    them (an operator's choice, `=0` included, is kept)."""
+    """`environ` with `MALLOC_TUNABLES` that it does not name already (an operator's own
+    value of one, `glibc.malloc.hugetlb=0` say, is kept), to start a process that hashes
+    passwords with; None when it names them all."""
     tunables = environ.get("GLIBC_TUNABLES", "")
-    if HUGE_PAGES_TUNABLE in tunables:
+    named = {item.split("=", 1)[0] for item in tunables.split(":") if item}
+    wanted = [f"{name}={value}" for name, value in MALLOC_TUNABLES.items() if name not in named]
+    if not wanted:
         return None
-    wanted = f"{HUGE_PAGES_TUNABLE}=1"
-    return {**environ, "GLIBC_TUNABLES": f"{tunables}:{wanted}" if tunables else wanted}
+    return {**environ, "GLIBC_TUNABLES": ":".join([*([tunables] if tunables else []), *wanted])}
 
 
 class _Running:

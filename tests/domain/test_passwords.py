@@ -5,7 +5,10 @@ at once on the password executor each get their own answer."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -149,26 +152,66 @@ def test_the_hash_does_not_depend_on_the_threads(
     assert passwords._RUNNING.count == running
 
 
+KEPT = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=268435456"
+
+
 @pytest.mark.parametrize(
     ("given", "started_with"),
     [
-        ({}, "glibc.malloc.hugetlb=1"),
+        ({}, f"glibc.malloc.hugetlb=1:{KEPT}"),
         (
             {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"},
-            "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1",
+            "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0"
+            ":glibc.malloc.trim_threshold=268435456",
         ),
+        ({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}, f"glibc.malloc.hugetlb=0:{KEPT}"),
     ],
 )
-def test_processes_that_hash_start_with_huge_pages_for_malloc(
+def test_processes_that_hash_start_with_huge_pages_and_kept_memory_for_malloc(
     given: dict[str, str], started_with: str
 ) -> None:
+    """What the environment names already is kept (an operator's choice), the rest added."""
     environment = passwords.environment_for_hashing({"PATH": "/usr/bin", **given})
     assert environment == {"PATH": "/usr/bin", "GLIBC_TUNABLES": started_with}
 
 
-@pytest.mark.parametrize("chosen", ["glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=2:x=1"])
-def test_an_operators_own_huge_page_choice_is_kept(chosen: str) -> None:
+def test_an_environment_naming_every_tunable_is_kept() -> None:
+    chosen = f"glibc.malloc.hugetlb=2:{KEPT}:x=1"
     assert passwords.environment_for_hashing({"GLIBC_TUNABLES": chosen}) is None
+
+
+# Computes 64 MiB (more than glibc's largest mmap threshold, 32 MiB) once, then three
+# times more, and prints the page faults of those three.
+FAULTS = """
+import resource
+from argon2 import Parameters, Type
+from gql.auth import passwords
+wide = Parameters(Type.ID, 19, 16, 32, time_cost=1, memory_cost=65536, parallelism=1)
+passwords._compute(wide, b"x", bytes(16))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    passwords._compute(wide, b"x", bytes(16))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's tunables")
+def test_a_process_started_for_hashing_keeps_argon2s_memory() -> None:
+    """In a process started with `environment_for_hashing` the library's 64 MiB are
+    malloc'd from memory kept since the first computation: no page faults; with huge
+    pages alone every computation maps them afresh (at least 32 faults of 2 MiB)."""
+    root = str(Path(__file__).parents[2])
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": root}
+    kept = passwords.environment_for_hashing(base)
+    assert kept is not None
+    fresh = {**base, "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+    faults = {}
+    for name, environment in {"kept": kept, "fresh": fresh}.items():
+        finished = subprocess.run(  # nosec B603: this interpreter, our own code
+            [sys.executable, "-c", FAULTS], env=environment, capture_output=True, check=True
+        )
+        faults[name] = int(finished.stdout)
+    assert faults["kept"] < 32 <= 3 * 32 <= faults["fresh"], faults
 
 
 OLDER = factories.OLDER_PASSWORD_PARAMETERS
