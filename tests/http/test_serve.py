@@ -90,10 +90,13 @@ def test_it_runs_with_huge_pages_for_password_hashing_as_the_process_it_was_star
     server: Server,
 ) -> None:
     """`portal serve` starts itself again with glibc's malloc asking for huge pages
-    (passwords.environment_for_hashing); the pid its caller knows stays the server's."""
+    (passwords.environment_for_hashing); the pid its caller knows stays the server's.
+    glibc, parsing the tunables at start, ends each one with a NUL in the process's own
+    copy of the environment, so the variable is read back with its separators restored."""
     started = passwords.environment_for_hashing(os.environ) or os.environ
     environment = pathlib.Path(f"/proc/{server.process.pid}/environ").read_bytes()
-    assert f"GLIBC_TUNABLES={started['GLIBC_TUNABLES']}".encode() in environment.split(b"\0")
+    expected = f"GLIBC_TUNABLES={started['GLIBC_TUNABLES']}".encode()
+    assert expected + b"\0" in environment.replace(b"\0glibc.", b":glibc.") + b"\0"
 
 
 def test_the_readme_lists_every_demo_role() -> None:
