@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.util.concurrency import greenlet_spawn
+from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 __all__ = [
     "DIALECT",
@@ -68,11 +68,7 @@ async def on_driver(
         observe()
     bind = session.bind
     if not begin and isinstance(bind, AsyncEngine) and not session.in_transaction():
-        pooled = await bind.raw_connection()
-        try:
-            return await _guarded(pooled.driver_connection, call)
-        finally:
-            await greenlet_spawn(pooled.close)
+        return await greenlet_spawn(_pooled, bind.sync_engine, call)
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     if begin:
@@ -80,6 +76,17 @@ async def on_driver(
         if adapter._transaction is None:  # as SQLAlchemy's first statement would
             await adapter._start_transaction()
     return await _guarded(raw.driver_connection, call)
+
+
+def _pooled(engine: Any, call: Callable[[Any], Awaitable[T]]) -> T:
+    """`call` on a connection checked out of `engine`'s pool for it and put back after,
+    in one greenlet (SQLAlchemy's pool runs in one): a checkout and a checkin each in
+    their own cost a greenlet apiece, about a third of a planned read's statement."""
+    pooled = engine.raw_connection()
+    try:
+        return await_(_guarded(pooled.driver_connection, call))
+    finally:
+        pooled.close()
 
 
 async def _guarded(driver: Any, call: Callable[[Any], Awaitable[T]]) -> T:

@@ -100,11 +100,12 @@ def create_app(
     graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known, database))
     app = Starlette(
         debug=False,
-        # 7. After the middlewares below, the route (GraphQL: gql/http/view.py).
+        # 7. After the middlewares below, the route (GraphQL: gql/http/view.py); the
+        #    router tries them in turn, so the one nearly every request takes comes first.
         routes=[
+            graphql,
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint(settings), methods=["GET"]),
-            graphql,
             Route(
                 "/documents/{document_id}",
                 download_endpoint(settings, storage),

@@ -52,7 +52,8 @@ class Context:
     # middleware left that to the view (gql.auth.backend.KnownSessions): `actor` holds
     # the grants the check said last time, and nothing may be read before `confirm`.
     unconfirmed: bool = False
-    loaders: Loaders = field(init=False)
+    # Built on first use (`loaders`): a planned read answers without any.
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
     # Set once a statement found the database gone: the request's session is unusable
     # then (SQLAlchemy answers every later statement "Can't reconnect until invalid
     # transaction is rolled back"), so the fields still to come are told the same.
@@ -60,13 +61,17 @@ class Context:
     # The caller's language once `language` has looked it up.
     _language: str | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.execute, self.actor)
+    @property
+    def loaders(self) -> Loaders:
+        """The request's loaders, for the actor as it stands (`confirm` starts anew)."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.execute, self.actor)
+        return self._loaders
 
     def confirm(self, actor: Actor) -> None:
         """The session is checked; `actor` as the check completed it."""
         self.actor = actor
-        self.loaders = Loaders(self.execute, actor)
+        self._loaders = None
         self.unconfirmed = False
 
     @property

@@ -124,9 +124,21 @@ def observe_operation(
     """One GraphQL operation answered (gql/http/view.py decides engine and outcome);
     the operation's label."""
     operation = operation_label(name, query)
-    REQUESTS.labels(operation, engine, outcome).inc()
-    LATENCY.labels(operation, engine).observe(seconds)
+    key = (operation, engine, outcome)
+    counted = _children.get(key)
+    if counted is None:
+        counted = _children[key] = (
+            REQUESTS.labels(operation, engine, outcome),
+            LATENCY.labels(operation, engine),
+        )
+    counted[0].inc()
+    counted[1].observe(seconds)
     return operation
+
+
+# The labelled series of each (operation, engine, outcome), looked up once: `labels()`
+# validates and locks on every call. Bounded as the labels are (MAX_OPERATIONS names).
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
 def count_login(step: str, result: object) -> None:

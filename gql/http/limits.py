@@ -30,8 +30,10 @@ class SecurityHeaders:
         }
         if production:
             common[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
-        self.common = common
-        self.csp = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+        csp = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+        # What an HTML page gets, and every other answer (in this order).
+        self.for_html = list(common.items())
+        self.for_others = [*self.for_html, csp]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,14 +43,14 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                html = any(
-                    n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
-                )
-                extra = dict(self.common)
-                if not html:
-                    extra[self.csp[0]] = self.csp[1]
-                headers += [(n, v) for n, v in extra.items() if n not in present]
+                present: set[bytes] = set()
+                html = False
+                for name, value in headers:
+                    name = name.lower()
+                    present.add(name)
+                    html = html or (name == b"content-type" and value.startswith(b"text/html"))
+                extra = self.for_html if html else self.for_others
+                headers += [(n, v) for n, v in extra if n not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -67,10 +69,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._too_large(scope, receive, send)
-            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit():
+            if int(length) > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            if b"transfer-encoding" not in headers:
+                # The body is framed by its length (HTTP/1.1): the server reads no more
+                # than that, so there is nothing to count.
+                await self.app(scope, receive, send)
+                return
         received = 0
         started = False
 

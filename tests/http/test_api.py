@@ -245,3 +245,45 @@ async def test_production_adds_hsts_and_routes_keep_their_own_headers() -> None:
         response = await plain.get("/")
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert response.headers["cache-control"] == "private, max-age=60"
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks", "status"),
+    [
+        ({b"content-length": b"11"}, [b"x" * 11], 413),  # refused by its length
+        ({b"content-length": b"10"}, [b"x" * 10], 200),  # framed by its length
+        ({}, [b"x" * 6, b"x" * 5], 413),  # no length: counted as it comes
+        ({b"content-length": b"4", b"transfer-encoding": b"chunked"}, [b"x" * 11], 413),
+    ],
+    ids=["length-over", "length-within", "no-length", "length-and-chunked"],
+)
+async def test_body_limit_refuses_bodies_over_it_however_they_are_framed(
+    headers: dict[bytes, bytes], chunks: list[bytes], status: int
+) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import Message, Receive, Scope, Send
+
+    from gql.http.limits import BodyLimit
+
+    async def read_all(scope: Scope, receive: Receive, send: Send) -> None:
+        body = await Request(scope, receive).body()
+        await Response(body)(scope, receive, send)
+
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": list(headers.items())}
+    await BodyLimit(read_all, limit=10)(scope, receive, send)
+    assert sent[0]["status"] == status
+    if status == 200:
+        assert sent[1]["body"] == b"x" * 10
