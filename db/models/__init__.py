@@ -4,6 +4,7 @@ from db.base import Base
 from db.models.account_request import AccountRequest
 from db.models.change_request import AuditEvent, ChangeRequest
 from db.models.crm import (
+    CONTACT_SEARCHED,
     Contact,
     Contract,
     ContractPrice,
@@ -37,6 +38,7 @@ from db.models.process import Process, ProcessStep
 from db.models.sso import IdentityLink, IdentityProvider, SsoLogin
 
 __all__ = [
+    "CONTACT_SEARCHED",
     "AccountRequest",
     "AuditEvent",
     "AuthSession",

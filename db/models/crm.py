@@ -36,6 +36,20 @@ def _contact_fk(nullable: bool = False) -> Mapped[uuid.UUID]:
     )
 
 
+# What contacts(search:) matches (gql/schema/crm.py CONTACT_SEARCH reads it through the
+# fields of the same names), in this order.
+CONTACT_SEARCHED = ("last_name", "first_name", "company_name", "email", "customer_number")
+
+
+def _searched_text(columns: tuple[str, ...]) -> str:
+    """The SQL of the columns lower-cased and joined by line breaks: a search text is
+    one line (the Line scalar), so `%text%` matches the joined value exactly where it
+    matches one of the columns; lower() folds case as ILIKE does. (The line break
+    literally between quotes, as PostgreSQL shows the expression back: alembic's
+    comparison with the database then sees no change.)"""
+    return "lower(" + " || '\n' || ".join(f"coalesce({c}, '')" for c in columns) + ")"
+
+
 class Contact(TenantOwned, Base):
     """A CRM person or company; customers and installer partners alike."""
 
@@ -58,16 +72,21 @@ class Contact(TenantOwned, Base):
     # customer saw it then (the portal's text may change later; null once withdrawn).
     marketing_consent_at: Mapped[datetime | None]
     marketing_consent_text: Mapped[str | None] = mapped_column(sa.Text)
+    # The searched columns as one value (stored: a search matches it with a plain LIKE
+    # instead of an ILIKE per column, each of which lower-cases its value again), for a
+    # caller who may read all of them (gql/domain/search.py).
+    search_text: Mapped[str] = mapped_column(
+        sa.Text, sa.Computed(_searched_text(CONTACT_SEARCHED), persisted=True)
+    )
 
     __table_args__ = (
         sa.Index("ix_contact_organization_id_email", "organization_id", "email"),
         sa.UniqueConstraint("organization_id", "customer_number"),
         sa.CheckConstraint("email = lower(email)", name="email_lower"),
-        # What contacts(search:) matches (gql/schema/crm.py CONTACT_SEARCH).
-        *(
-            trigram_index("contact", column)
-            for column in ("last_name", "first_name", "company_name", "email", "customer_number")
-        ),
+        # Each searched column for callers who may read only some (installers: names),
+        # and all of them at once.
+        *(trigram_index("contact", column) for column in CONTACT_SEARCHED),
+        trigram_index("contact", "search_text"),
     )
 
     # The name the portal shows, for a row in Python and as SQL (query plans, lists):

@@ -211,9 +211,7 @@ class Contact(RowNode):
 
 # What `contacts(search:)` matches, each column behind its field: installers, who see
 # names only, do not find contacts by email or customer number.
-CONTACT_SEARCH = criteria.search(
-    Contact, "last_name", "first_name", "company_name", "email", "customer_number"
-)
+CONTACT_SEARCH = criteria.search(Contact, *models.CONTACT_SEARCHED)
 
 
 @strawberry.type(description="A supply contract of a contact.")

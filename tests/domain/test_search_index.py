@@ -120,27 +120,61 @@ async def _index_scans(session: AsyncSession, statement: sa.Select[Any]) -> set[
 
 
 async def test_a_contact_search_reads_the_trigram_indexes(session: AsyncSession) -> None:
+    """All the searched columns: their stored joined value's index; some of them (an
+    installer reads names only): each one's own."""
     await _many_rows(session)
     condition = contact_matches("mk-01234", CONTACT_COLUMNS)
     statement = sa.select(CONTACT.id).where(condition)
-    assert await _index_scans(session, statement) == {
-        f"ix_contact_{column.key}_trgm" for column in CONTACT_COLUMNS
-    }
+    assert await _index_scans(session, statement) == {"ix_contact_search_text_trgm"}
     found = await session.scalars(sa.select(CONTACT.customer_number).where(condition))
     assert found.all() == ["MK-01234"]
+    names = (CONTACT.last_name, CONTACT.first_name)
+    by_name = contact_matches("vorname01234", names)
+    assert await _index_scans(session, sa.select(CONTACT.id).where(by_name)) == {
+        f"ix_contact_{column.key}_trgm" for column in names
+    }
+    found = await session.scalars(sa.select(CONTACT.customer_number).where(by_name))
+    assert found.all() == ["MK-01234"]
+
+
+async def test_the_joined_value_matches_where_one_column_does(session: AsyncSession) -> None:
+    """`Contact.search_text` (the searched columns lower-cased, joined by line breaks)
+    finds exactly the contacts an ILIKE of each column finds, whatever the case, and
+    no text across two columns."""
+    await _many_rows(session)
+    organization_id = await session.scalar(sa.select(models.Organization.id).limit(1))
+    session.add(
+        CONTACT(
+            organization_id=organization_id,
+            last_name="Müller",
+            company_name=None,
+            email="grosse.strasse@example.org",
+            customer_number="UML-1",
+        )
+    )
+    await session.flush()
+    for text in ("mk-0123", "MÜLLER", "müller", "Strasse@", "massenkunde", "01234", "ller uml"):
+        pattern = search_pattern(text)
+        each = sa.or_(*(column.ilike(pattern, escape="/") for column in CONTACT_COLUMNS))
+        joined = pattern_matches(pattern, CONTACT_COLUMNS)
+        assert "search_text" in str(joined.compile())
+        by_each = await session.scalars(sa.select(CONTACT.id).where(each).order_by(CONTACT.id))
+        by_joined = await session.scalars(sa.select(CONTACT.id).where(joined).order_by(CONTACT.id))
+        assert by_joined.all() == by_each.all(), text
 
 
 async def test_a_portal_user_search_finds_its_contacts_by_their_indexes(
     session: AsyncSession,
 ) -> None:
-    """The contacts a portal-user search matches are found once, through their trigram
-    indexes; the users themselves stay in their list's order (an `IN`, not an index OR:
-    a frequent text then stops after a page instead of sorting all it finds)."""
+    """The contacts and logins a rare portal-user search matches are found once,
+    through their trigram indexes; the users themselves stay in their list's order (an
+    `IN`, not an index OR: a frequent text then stops after a page instead of sorting
+    all it finds)."""
     await _many_rows(session)
     condition = portal_user_matches("mk-01234", [USER.email], CONTACT_COLUMNS)
     statement = sa.select(USER.id).where(condition)
     scans = await _index_scans(session, statement)
-    assert {f"ix_contact_{column.key}_trgm" for column in CONTACT_COLUMNS} <= scans
+    assert {"ix_contact_search_text_trgm", "ix_portal_user_email_trgm"} <= scans
     emails = await session.scalars(sa.select(USER.email).where(condition))
     assert emails.all() == ["login01234@example.org"]
     by_login = portal_user_matches("LOGIN01234", [USER.email], CONTACT_COLUMNS)
