@@ -67,9 +67,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         collecting = (
-            collector.LoopCollector(asyncio.get_running_loop()).start()
-            if collect_on_loop
-            else None
+            collector.LoopCollector(asyncio.get_running_loop()).start() if collect_on_loop else None
         )
         stop = asyncio.Event()
         worker = None
