@@ -23,8 +23,9 @@ CPython would collect now (its thresholds, unchanged).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 # Short enough that garbage never piles up beyond a few requests' worth; a look at the
 # counts costs a microsecond or two.
@@ -81,3 +82,13 @@ class LoopCollector:
             self._handle = None
         if self._was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def on_loop() -> Iterator[LoopCollector]:
+    """A `LoopCollector` of the running loop for the block (a process's main coroutine)."""
+    collecting = LoopCollector(asyncio.get_running_loop()).start()
+    try:
+        yield collecting
+    finally:
+        collecting.stop()

@@ -189,3 +189,11 @@ def test_uvloop_timers_of_abandoned_coroutines_are_cancelled_on_the_loop() -> No
     finalized_in = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     assert set(finalized_in) == {"MainThread"}
     assert finalized_in["MainThread"] > 0
+
+
+async def test_on_loop_collects_on_the_running_loop_for_the_block() -> None:
+    was_enabled = gc.isenabled()
+    with collector.on_loop() as collecting:
+        assert collecting.loop is asyncio.get_running_loop()
+        assert not gc.isenabled()
+    assert gc.isenabled() == was_enabled
