@@ -17,7 +17,7 @@ which was not reproduced: no such finalization was caught in the served worker.
 
 So a served worker turns automatic collection off and collects on the loop's thread:
 every `INTERVAL` seconds the loop looks at the counts and collects the generation
-CPython would collect now (its thresholds, unchanged).
+CPython would collect now (its thresholds and its rule for full collections).
 """
 
 from __future__ import annotations
@@ -25,34 +25,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 # Short enough that garbage never piles up beyond a few requests' worth; a look at the
 # counts costs a microsecond or two.
 INTERVAL = 0.01
 
 
-def due_generation(counts: Sequence[int], thresholds: Sequence[int]) -> int | None:
+def due_generation(
+    counts: Sequence[int],
+    thresholds: Sequence[int],
+    full_worth_it: Callable[[], bool] = lambda: True,
+) -> int | None:
     """The generation CPython's automatic collection would collect at these counts: none
-    until generation 0 is over its threshold, then the oldest generation over its own.
-    (CPython also puts off a full collection while few long-lived objects are new; that
-    figure is not exposed, so a full collection comes every threshold[1] x threshold[2]
-    young ones, as it would without that rule.)"""
+    until generation 0 is over its threshold, then the oldest generation over its own -
+    the oldest (a full collection) only if `full_worth_it()`, else the next one."""
     if counts[0] <= thresholds[0]:
         return None
+    oldest = len(counts) - 1
     return next(
         generation
         for generation in reversed(range(len(counts)))
-        if counts[generation] > thresholds[generation]
+        if counts[generation] > thresholds[generation] and (generation < oldest or full_worth_it())
     )
-
-
-def collect_if_due() -> int | None:
-    """Collect the generation that is due, here; the generation collected, or None."""
-    generation = due_generation(gc.get_count(), gc.get_threshold())
-    if generation is not None:
-        gc.collect(generation)
-    return generation
 
 
 class LoopCollector:
@@ -65,15 +60,44 @@ class LoopCollector:
         self.interval = interval
         self._handle: asyncio.TimerHandle | None = None
         self._was_enabled = False
+        self._long_lived = 0  # objects kept by the last full collection
+        self._pending = 0  # objects that reached the oldest generation since
 
     def start(self) -> LoopCollector:
         self._was_enabled = gc.isenabled()
         gc.disable()
+        self._long_lived, self._pending = len(gc.get_objects(2)), 0
         self._handle = self.loop.call_later(self.interval, self._tick)
         return self
 
+    def collect_if_due(self) -> int | None:
+        """Collect the generation that is due, here; the generation collected, or None."""
+        generation = due_generation(
+            gc.get_count(), gc.get_threshold(), self.full_collection_worth_it
+        )
+        if generation is not None:
+            self.collect(generation)
+        return generation
+
+    def collect(self, generation: int) -> None:
+        """`gc.collect(generation)`, counting what reaches and stays in the oldest
+        generation as CPython does (the young generations are small to count)."""
+        young = len(gc.get_objects(0)) + len(gc.get_objects(1)) if generation else 0
+        collected = gc.collect(generation)
+        if generation == 1:
+            self._pending += max(0, young - collected)
+        elif generation == 2:
+            self._long_lived = max(0, self._long_lived + self._pending + young - collected)
+            self._pending = 0
+
+    def full_collection_worth_it(self) -> bool:
+        """CPython's rule against quadratic full collections: one only once the objects
+        that reached the oldest generation since the last are a quarter of those it
+        kept (frozen objects count in neither)."""
+        return self._pending > self._long_lived / 4
+
     def _tick(self) -> None:
-        collect_if_due()
+        self.collect_if_due()
         self._handle = self.loop.call_later(self.interval, self._tick)
 
     def stop(self) -> None:

@@ -99,19 +99,38 @@ async def test_with_the_loop_collector_the_loops_garbage_is_finalized_on_the_loo
 
 
 @pytest.mark.parametrize(
-    ("counts", "generation"),
+    ("counts", "full_worth_it", "generation"),
     [
-        ((700, 11, 11), None),  # generation 0 not over its threshold: nothing yet
-        ((701, 0, 0), 0),
-        ((701, 11, 0), 1),
-        ((701, 11, 11), 2),
-        ((701, 0, 11), 2),  # the oldest over its threshold, as CPython picks
+        ((700, 11, 11), True, None),  # generation 0 not over its threshold: nothing yet
+        ((701, 0, 0), True, 0),
+        ((701, 11, 0), True, 1),
+        ((701, 11, 11), True, 2),
+        ((701, 0, 11), True, 2),  # the oldest over its threshold, as CPython picks
+        ((701, 11, 11), False, 1),  # few new long-lived objects: no full collection yet
+        ((701, 0, 11), False, 0),
     ],
 )
-def test_due_generation_follows_cpythons_thresholds(
-    counts: tuple[int, int, int], generation: int | None
+def test_due_generation_follows_cpythons_rules(
+    counts: tuple[int, int, int], full_worth_it: bool, generation: int | None
 ) -> None:
-    assert collector.due_generation(counts, (700, 10, 10)) == generation
+    assert collector.due_generation(counts, (700, 10, 10), lambda: full_worth_it) == generation
+
+
+def test_a_full_collection_waits_for_a_quarter_more_long_lived_objects() -> None:
+    loop = asyncio.new_event_loop()
+    collecting = collector.LoopCollector(loop).start()
+    try:
+        assert not collecting.full_collection_worth_it()
+        kept = len(gc.get_objects(2))
+        grown: list[list[object]] = [[] for _ in range(kept // 4 + 100)]
+        collecting.collect(1)  # they reach the oldest generation
+        assert collecting.full_collection_worth_it()
+        collecting.collect(2)  # and stay: the next full collection waits again
+        assert not collecting.full_collection_worth_it()
+        assert len(grown) == kept // 4 + 100
+    finally:
+        collecting.stop()
+        loop.close()
 
 
 def test_stopping_turns_automatic_collection_back_on() -> None:
