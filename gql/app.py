@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.session import Database
-from gql import delivery, graphiql, metrics, portal_web, tracing, unavailable
+from gql import collector, delivery, graphiql, metrics, portal_web, tracing, unavailable
 from gql.auth.backend import BearerTokenBackend, KnownSessions, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.dev_mail import MAILBOX, mails_endpoint
@@ -50,6 +50,7 @@ def create_app(
     dev_mails: bool = False,
     storage: documents.DocumentStorage | None = None,
     tracer_provider: TracerProvider | None = None,
+    collect_on_loop: bool = False,
 ) -> Starlette:
     """Build the ASGI app. The caller owns `database` (tests pass one bound to a
     rolled-back transaction); it is disposed on shutdown only if it has an engine.
@@ -57,13 +58,17 @@ def create_app(
     with `dev_mails` (development only) the mails the sink of `portal serve` received are
     listed at `/dev/mails`. Document files go to `storage`
     (default: what the settings configure). With a `tracer_provider` (gql/tracing.py)
-    requests and the engine's statements are traced."""
+    requests and the engine's statements are traced. With `collect_on_loop` garbage is
+    collected by the event loop's thread only while the app runs (gql/collector.py)."""
     tokens = tokens or TokenService.from_settings(settings)
     storage = storage or documents.storage_for(settings)
     metrics.watch_sessions(database.sessions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        collecting = (
+            collector.LoopCollector(asyncio.get_running_loop()).start() if collect_on_loop else None
+        )
         stop = asyncio.Event()
         worker = None
         watcher = None
@@ -85,6 +90,8 @@ def create_app(
         try:
             yield
         finally:
+            if collecting is not None:
+                collecting.stop()
             stop.set()
             if worker is not None:
                 await worker
@@ -173,6 +180,9 @@ def app_from_environment() -> Starlette:
         mail_worker=os.environ.get("PORTAL_MAIL_WORKER", "1") == "1",
         dev_mails=os.environ.get("PORTAL_DEV_MAILS") == "1",
         tracer_provider=tracing.provider_from_environment(os.environ),
+        # granian's threads and the password executor's allocate too: a collection they
+        # started would finalize the loop's garbage in their thread (gql/collector.py).
+        collect_on_loop=True,
     )
     # What start-up built (schema, models, SQLAlchemy's and Strawberry's structures:
     # hundreds of thousands of objects) is left out of garbage collection: otherwise each

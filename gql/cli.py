@@ -240,23 +240,25 @@ def worker_command(
 ) -> None:
     """Answer queued account requests and deliver the email outbox until stopped (run
     as many as you like in parallel)."""
-    from gql import delivery
+    from gql import collector, delivery
     from gql.domain import registration
 
     settings = Settings.from_env(data_dir=data_dir)
     _exit_on_sigterm()
 
     async def run(url: str) -> None:
-        async with connected(url) as database:
-            await delivery.run_worker(
-                database.sessions,
-                delivery.SmtpTransport.from_settings(settings),
-                delivery.RetryPolicy.from_settings(settings),
-                asyncio.Event(),
-                prepare=registration.answering(
-                    database.sessions, registration.AccessConfig.from_settings(settings)
-                ),
-            )
+        # Mails are rendered in threads: collections stay on the loop (gql/collector.py).
+        with collector.on_loop():
+            async with connected(url) as database:
+                await delivery.run_worker(
+                    database.sessions,
+                    delivery.SmtpTransport.from_settings(settings),
+                    delivery.RetryPolicy.from_settings(settings),
+                    asyncio.Event(),
+                    prepare=registration.answering(
+                        database.sessions, registration.AccessConfig.from_settings(settings)
+                    ),
+                )
 
     with database_url(database_url_option or settings.database_url, data_dir) as url:
         console.print(f"Delivering mail to {settings.smtp_host}:{settings.smtp_port}")
