@@ -2,24 +2,31 @@
 outbox in the caller's transaction (delivered later by `gql.delivery`).
 
 A template sees only the variables it is given; an unknown variable is an error, not
-an empty string (StrictUndefined), and the HTML part escapes every value. Rendering has
-a budget of work and size (`template_sandbox`): staff write the portal templates and
-anonymous actions render them.
+an empty string (StrictUndefined), and the HTML part escapes every value. A template
+staff wrote renders in Jinja's sandbox with a budget of work and size
+(`template_sandbox`): staff write the portal templates and anonymous actions render
+them. Our own templates (`BUILT_IN`: shipped with the code, and a portal's unchanged
+copy of one, which is the same text) render in a plain environment with the same
+settings: the sandbox and the budget guard against a template's author, and we are
+theirs. The budget's bookkeeping (a filter call per piece of output, a step per loop
+iteration) cost about as much as the rest of a mutation's mail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from jinja2 import TemplateError
+import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.email_defaults import DEFAULT_EMAILS
 from gql.domain import template_sandbox
 from gql.domain.errors import InvalidInput
 
@@ -60,22 +67,88 @@ async def render_off_loop(template: Template, variables: Mapping[str, Any]) -> R
 
 
 def render(template: Template, variables: Mapping[str, Any]) -> Rendered:
-    """Render all three parts; a template that fails is refused with the part named.
+    """Render all three parts, a built-in template (`is_built_in`) as it is, any other
+    in the sandbox (`render_sandboxed`); a template that fails is refused with the part
+    named.
 
     Raises:
         TemplateTooCostly: a part exceeds the rendering budget.
         InvalidInput: a part does not compile or fails while rendering.
     """
+    if is_built_in(template):
+        return _rendered(template, variables, _render_built_in)
+    return render_sandboxed(template, variables)
+
+
+def render_sandboxed(template: Template, variables: Mapping[str, Any]) -> Rendered:
+    """Render all three parts in the sandbox, each within a fresh budget, whoever
+    wrote the template.
+
+    Raises:
+        TemplateTooCostly: a part exceeds the rendering budget.
+        InvalidInput: a part does not compile or fails while rendering.
+    """
+    return _rendered(template, variables, _render_sandboxed)
+
+
+def is_built_in(template: Template) -> bool:
+    """Whether `template` is one of ours, by its text (`BUILT_IN`)."""
+    return template in BUILT_IN
+
+
+RenderPart = Callable[[bool, str, Mapping[str, Any]], str]
+
+
+def _render_sandboxed(html: bool, source: str, variables: Mapping[str, Any]) -> str:
+    return template_sandbox.render(_HTML if html else _TEXT, source, dict(variables))
+
+
+class _BuiltInEnvironment(jinja2.Environment):
+    """Jinja's environment, with a dict's item looked up without first failing to find
+    an attribute of that name (what `{{ portal.name }}` does; the exception cost more
+    than the rest of the lookup). The same answer: a dict has no attributes but those
+    of its class."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+# The environments of our own templates: the sandbox's settings (StrictUndefined, the
+# HTML part escaped, the text part not: it is plain text) without the sandbox;
+# `test_mail_rendering` compares every built-in template's output in both.
+_BUILT_IN_TEXT = _BuiltInEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_BUILT_IN_HTML = _BuiltInEnvironment(undefined=jinja2.StrictUndefined, autoescape=True)
+
+
+@functools.cache  # only the texts of BUILT_IN come here: a fixed, small set
+def _built_in_compiled(html: bool, source: str) -> jinja2.Template:
+    template = (_BUILT_IN_HTML if html else _BUILT_IN_TEXT).from_string(source)
+    # Its globals as one dict: Jinja chains them to the environment's (a ChainMap,
+    # copied key by key for every render); ours never change.
+    template.globals = dict(template.globals)
+    return template
+
+
+def _render_built_in(html: bool, source: str, variables: Mapping[str, Any]) -> str:
+    return _built_in_compiled(html, source).render(variables)
+
+
+def _rendered(
+    template: Template, variables: Mapping[str, Any], render_part: RenderPart
+) -> Rendered:
     parts: dict[str, str] = {}
-    for part, environment in (("subject", _TEXT), ("text", _TEXT), ("html", _HTML)):
-        source = getattr(template, part)
+    for part in ("subject", "text", "html"):
         try:
-            parts[part] = template_sandbox.render(environment, source, dict(variables))
+            parts[part] = render_part(part == "html", getattr(template, part), variables)
         except template_sandbox.BudgetExceeded as error:
             raise TemplateTooCostly(
                 f"The {part} is too costly to render: {error}.", field=part
             ) from error
-        except TemplateError as error:
+        except jinja2.TemplateError as error:
             raise InvalidInput(
                 "template_not_renderable",
                 field=part,
@@ -129,7 +202,7 @@ def outbound(
     A message that could not be rendered (its InvalidInput) is written FAILED with the
     reason: the mail is lost, not the action that sent it, and staff can see why.
     """
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    domain = _domain_of(sender)
     failure, content = (
         (message, Rendered(subject=kind, text="", html=""))
         if isinstance(message, InvalidInput)
@@ -149,6 +222,13 @@ def outbound(
         row.status = models.EmailStatus.FAILED
         row.last_error = f"Not rendered: {failure.message}"[:500]
     return row
+
+
+@functools.lru_cache(maxsize=16)  # the configured sender, one per process
+def _domain_of(sender: str) -> str:
+    """The domain of the Message-ID of a mail from `sender` (parsing an address costs
+    more than the rest of an outbox row)."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
 # --- Mails of the system itself (portal templates come with the registration issue) ------
@@ -192,3 +272,8 @@ STAFF_INVITATION = {
         ),
     ),
 }
+
+# Our own templates, by text: the system's and every portal's defaults.
+BUILT_IN = frozenset(STAFF_INVITATION.values()) | frozenset(
+    Template(*parts) for by_language in DEFAULT_EMAILS.values() for parts in by_language.values()
+)

@@ -162,22 +162,18 @@ DEFAULTS: dict[EmailTemplateKind, dict[str, Template]] = {
     for kind, by_language in DEFAULT_EMAILS.items()
 }
 
-# The built-in templates by content (a portal's saved copy of one is the same template).
-_BUILT_IN = frozenset(
-    template for by_language in DEFAULTS.values() for template in by_language.values()
-)
-
 
 async def render(template: Template, variables: Mapping[str, Any]) -> mail.Rendered:
-    """`mail.render` on the event loop for a built-in template (ours: short, a fraction
-    of a millisecond, less than the hop to a worker thread and back), in a worker thread
-    for one staff wrote (`mail.render_off_loop`).
+    """`mail.render` on the event loop for a built-in template (`mail.is_built_in`:
+    ours, short, rendered without the sandbox in a fraction of a millisecond, less than
+    the hop to a worker thread and back), in a worker thread for one staff wrote
+    (`mail.render_off_loop`, in the sandbox with its budget).
 
     Raises:
         TemplateTooCostly: a part exceeds the rendering budget.
         InvalidInput: a part does not compile or fails while rendering.
     """
-    if template in _BUILT_IN:
+    if mail.is_built_in(template):
         return mail.render(template, variables)
     return await mail.render_off_loop(template, variables)
 
