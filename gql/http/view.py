@@ -18,6 +18,7 @@ e. The answer: 503 when the database could not serve it, 400 for a request error
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -347,8 +348,8 @@ class PortalGraphQL(GraphQL[Context, None]):
         """
         assumed = context.actor
 
-        def confirm(actor: Actor) -> bool:
-            self.plans.known.remember(actor)
+        def confirm(row: Sequence[Any]) -> bool:
+            actor = self.plans.known.completed(assumed, row)  # `assumed` itself if unchanged
             context.confirm(actor)
             return KnownSessions.same(actor, assumed)
 
