@@ -25,7 +25,7 @@ under it is audited by the executor's extension).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +112,11 @@ class Shape:
 class ShortMutations:
     """The short way of one app (per process)."""
 
-    def __init__(self, schema: GraphQLSchema, process_errors: Any) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        process_errors: Callable[[list[GraphQLError]], list[GraphQLError]],
+    ) -> None:
         self.schema = schema
         # The schema's error handling (masking, the database's unavailability: what the
         # executor's extension does with the errors of an answer).
