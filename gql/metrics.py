@@ -43,7 +43,8 @@ NAMESPACE = "portal"
 REQUESTS = Counter(
     "graphql_requests",
     "GraphQL operations answered, by operation name, engine (plan: one SQL statement from"
-    " gql/query_plans.py; executor: Strawberry) and outcome (ok, error, refused,"
+    " gql/query_plans.py; short: a front-end mutation past Strawberry's request handling,"
+    " gql/http/short_mutations.py; executor: Strawberry) and outcome (ok, error, refused,"
     " unavailable).",
     ["operation", "engine", "outcome"],
     namespace=NAMESPACE,

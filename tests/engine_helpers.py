@@ -5,7 +5,9 @@ tests/http/conftest.py)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -14,10 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
 from tests.account_helpers import PORTAL
-from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
+from tests.factories import customers_first_contract
 from tests.http_helpers import login
+from tests.meter_helpers import anna_meter, plausible_value
 
-__all__ = ["ACCOUNTS", "READ_ONLY_GROUP", "WEB_SOURCES", "tokens_of_every_caller", "web_queries"]
+__all__ = [
+    "ACCOUNTS",
+    "CHANGE",
+    "READ_ONLY_GROUP",
+    "SUBMIT",
+    "WEB_SOURCES",
+    "mutation_cases",
+    "tokens_of_every_caller",
+    "web_queries",
+]
 
 ACCOUNTS = {
     "customer": ("anna.becker@example.org", "Demo-Kunde-1", PORTAL),
@@ -37,6 +50,21 @@ ACCOUNTS = {
     "anonymous": None,
 }
 READ_ONLY_GROUP = demo.demo_id("group:musterstadt-kunden:read-only")
+
+# The mutations the engines are compared on, with every refusal's fields.
+SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(input: $input) {
+  __typename
+  ... on MeterReadingSubmitted { created reading { value status source } }
+  ... on MeterReadingRefused { reason code message field allowedMin allowedMax unit
+    parameters { name value } }
+  ... on MutationError { code message field parameters { name value } } } }"""
+CHANGE = """mutation Change($input: ChangeInstallmentInput!) {
+  changeInstallment(input: $input) {
+    __typename
+    ... on InstallmentChanged { contract { number installmentAmount } }
+    ... on InstallmentRefused { reason code message field allowedMin allowedMax
+      parameters { name value } }
+    ... on MutationError { code message field parameters { name value } } } }"""
 
 
 async def tokens_of_every_caller(
@@ -71,9 +99,10 @@ WEB_EXECUTOR_READS = {
 }
 
 
-def web_queries() -> dict[str, str]:
-    """Every query document the reference portal sends (web/src), by operation name, with
-    the fragments it spreads appended (as graphql-codegen's client sends it)."""
+def web_queries(kind: OperationType = OperationType.QUERY) -> dict[str, str]:
+    """Every query document (or, by `kind`, mutation document) the reference portal sends
+    (web/src), by operation name, with the fragments it spreads appended (as
+    graphql-codegen's client sends it)."""
     queries: dict[str, str] = {}
     fragments: dict[str, str] = {}
     for path in sorted(WEB_SOURCES.rglob("*.ts*")):
@@ -85,7 +114,7 @@ def web_queries() -> dict[str, str]:
                 fragments[definition.name.value] = document
                 continue
             assert isinstance(definition, OperationDefinitionNode)
-            if definition.operation is OperationType.QUERY:
+            if definition.operation is kind:
                 assert definition.name is not None, path
                 queries[definition.name.value] = document
 
@@ -99,3 +128,46 @@ def web_queries() -> dict[str, str]:
             used |= spread
 
     return {name: with_fragments(document) for name, document in queries.items()}
+
+
+async def mutation_cases(session: AsyncSession) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, document, input) of valid and refused submissions and changes; the valid
+    ones as dry runs, so both apps see the same facts."""
+    meter, last = await anna_meter(session)
+    value = await plausible_value(session, meter, last)
+    contract = await customers_first_contract(session)
+    other = await session.scalar(
+        sa.select(models.Contract).where(
+            models.Contract.organization_id != ACTORS["customer"].organization_id
+        )
+    )
+    assert other is not None
+    other_meter = await session.scalar(
+        sa.select(models.Meter.id).where(models.Meter.contract_id == other.id).limit(1)
+    )
+    assert other_meter is not None
+    meter_id, contract_id = global_id("Meter", meter), global_id("Contract", contract.id)
+    reading = {"meterId": meter_id, "value": value, "clientKey": "diff-1", "dryRun": True}
+    amount = contract.installment_amount
+    change = {"contractId": contract_id, "amount": str(amount + Decimal(1)), "dryRun": True}
+    return [
+        ("reading", SUBMIT, reading),
+        ("implausible", SUBMIT, {**reading, "value": "99999999"}),
+        ("decimals", SUBMIT, {**reading, "value": "1,23456"}),
+        ("not_a_number", SUBMIT, {**reading, "value": "zwölf"}),
+        ("client_key", SUBMIT, {**reading, "clientKey": " "}),
+        ("future", SUBMIT, {**reading, "readAt": "2999-01-01T00:00:00Z"}),
+        ("register", SUBMIT, {**reading, "register": "9.9.9"}),
+        ("wrong_type", SUBMIT, {**reading, "meterId": contract_id}),
+        ("not_an_id", SUBMIT, {**reading, "meterId": "kein-id"}),
+        ("other_org_meter", SUBMIT, {**reading, "meterId": global_id("Meter", other_meter)}),
+        ("missing", SUBMIT, {"meterId": meter_id}),
+        ("change", CHANGE, change),
+        ("out_of_range", CHANGE, {**change, "amount": str(amount * 3)}),
+        ("negative", CHANGE, {**change, "amount": "-5"}),
+        ("three_decimals", CHANGE, {**change, "amount": "80.123"}),
+        ("not_a_decimal", CHANGE, {**change, "amount": "achtzig"}),
+        ("wrong_type", CHANGE, {**change, "contractId": meter_id}),
+        ("other_org", CHANGE, {**change, "contractId": global_id("Contract", other.id)}),
+        ("refused_for_real", CHANGE, {**change, "amount": str(amount * 3), "dryRun": False}),
+    ]

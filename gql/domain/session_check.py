@@ -45,11 +45,13 @@ class CheckSaidOtherwise(Exception):
 @dataclass
 class RidingCheck:
     """A pending session check for the actor `assumed`, at `now`; `confirm` is told the
-    actor the check completed and answers whether its grants are the assumed ones."""
+    check's row (the session's columns), completes the actor from it (the view keeps
+    the actor a known session's row completes to: gql.auth.backend.KnownSessions) and
+    answers whether its grants are the assumed ones."""
 
     assumed: Actor
     now: datetime
-    confirm: Callable[[Actor], bool]
+    confirm: Callable[[Sequence[Any]], bool]
     outcome: Outcome = Outcome.PENDING
 
     def parameters(self) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class RidingCheck:
         if session_row is None:
             self.outcome = Outcome.ENDED
             raise CheckSaidOtherwise
-        if not self.confirm(sessions.completed(self.assumed, session_row)):
+        if not self.confirm(session_row):
             self.outcome = Outcome.CHANGED
             raise CheckSaidOtherwise
         self.outcome = Outcome.SAME

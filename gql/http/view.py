@@ -7,6 +7,8 @@ b. Persisted query: a hash gets its text (gql/http/persisted.py); a refused hash
    answered only after the session check.
 c. Session check and plan: the check the middleware left to the view, in the plan's
    statement when there is a plan, alone otherwise; then the plan (gql/http/plans.py).
+   A front-end mutation the executor has answered once takes the short way
+   (gql/http/short_mutations.py), its check riding its lock as on Strawberry's way.
    With a read replica, a query may be answered there instead, the session checked on
    the primary first (gql/http/reads.py).
 d. The executor (Strawberry), when no plan answered; what it answered may be planned
@@ -17,9 +19,11 @@ e. The answer: 503 when the database could not serve it, 400 for a request error
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 import structlog
@@ -30,13 +34,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.extensions import MaskErrors
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from db.session import Database
 from gql import graphiql, graphql_over_http, metrics, unavailable
-from gql.auth.actor import ANONYMOUS, Actor
+from gql.auth.actor import ANONYMOUS
 from gql.auth.backend import ActorUser, KnownSessions, SessionEnded, unauthenticated
 from gql.auth.tokens import TokenService
 from gql.client_address import client_address
@@ -45,11 +50,14 @@ from gql.domain import documents, session_check
 from gql.http import mutations, persisted
 from gql.http.plans import Plans
 from gql.http.reads import Reads, failed_on_database
+from gql.http.short_mutations import Shape, ShortMutations
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
 from gql.schema import build_schema, input_errors
 from gql.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # The members of a request body the short way of a planned read takes (`extensions`,
 # a persisted query's hash, takes Strawberry's way).
@@ -98,8 +106,10 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.tokens = tokens
         self.storage = storage
         self.persisted = PersistedQueries()
-        self.plans = Plans(cast(Any, self.schema)._schema, known, settings.max_page_size)
+        graphql_schema = cast(Any, self.schema)._schema
+        self.plans = Plans(graphql_schema, known, settings.max_page_size)
         self.reads = Reads(database, self.plans, settings.max_query_tokens)
+        self.short = ShortMutations(graphql_schema, self._process_errors())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Like Strawberry's, but a request it can not take (not JSON, wrong shape, wrong
@@ -154,19 +164,76 @@ class PortalGraphQL(GraphQL[Context, None]):
             return None, UNSET
         started = time.perf_counter()
         context = await self.get_context(request, None)
+        shape = self.short.shape(query, operation_name)
+        if shape is not None:
+            result = await self._short_mutation(shape, variables, context)
+            if result is None:
+                return None, context  # the executor answers, the session checked by then
+            response = await self._short_response(request, context, result)
+            self._observe(operation_name, query, "short", result, started)
+            return response, context
         if self._rides(context, query, operation_name):
             return None, context  # no plan; the check rides the mutation's lock (`_answer`)
         data = GraphQLRequestData(query, variables, operation_name, None)
         result = await self.plans.answer(data, context, plannable=True)
         if result is None:
             return None, context
+        self._observe(operation_name, query, "plan", result, started)
+        return _planned_response(result, request.scope), context
+
+    @staticmethod
+    def _observe(
+        name: str | None, query: str, engine: str, result: ExecutionResult, started: float
+    ) -> None:
+        """The operation counted and timed by name, engine and outcome (gql/metrics.py)."""
         operation = metrics.observe_operation(
-            operation_name, query, "plan", "ok", time.perf_counter() - started
+            name, query, engine, _outcome(engine, result), time.perf_counter() - started
         )
         span = trace.get_current_span()
         if span.is_recording():
-            span.set_attributes({"graphql.operation.name": operation, "portal.engine": "plan"})
-        return _planned_response(result, request.scope), context
+            span.set_attributes({"graphql.operation.name": operation, "portal.engine": engine})
+
+    async def _short_mutation(
+        self, shape: Shape, variables: dict[str, Any] | None, context: Context
+    ) -> ExecutionResult | None:
+        """A mutation the short way (gql/http/short_mutations.py), with the session check
+        riding its lock when it locks first, else (or when the check did not ride, or
+        found other grants) the check before it; None when the executor is to answer.
+
+        Raises:
+            SessionEnded: the session has ended (nothing was locked or written).
+        """
+        run = functools.partial(self.short.run, shape, variables, context)
+        if context.unconfirmed and context.actor.is_portal_user and shape.locks_first:
+            result = await self._riding(context, run)
+            if result is not None:
+                return result
+        await self.plans.confirm(context)
+        return await run()
+
+    async def _short_response(
+        self, request: Request, context: Context, result: ExecutionResult
+    ) -> Response:
+        """The answer as Strawberry's way writes it: directly when it has data alone (a
+        plan's way), else through the same processing and response."""
+        if not result.errors:
+            return _planned_response(result, request.scope)
+        if input_errors.refused_values(result.errors):
+            result.errors = input_errors.localized(result.errors, await self._language(context))
+        sub_response = await self.get_sub_response(request)
+        return self.create_response(process_result(result), sub_response)
+
+    def _process_errors(self) -> Callable[[list[Any]], list[Any]]:
+        """What the schema does with the errors of an answer: logs them, and masks them
+        as its error extension does (gql.schema.PortalErrors)."""
+        extensions = cast(Any, self.schema).get_extensions()
+        masking = next(e for e in extensions if isinstance(e, MaskErrors))
+
+        def process(errors: list[Any]) -> list[Any]:
+            self.schema.process_errors(errors)
+            return masking._process_errors(errors)
+
+        return process
 
     # --- a. GraphQL over HTTP: what is parsed ---------------------------------------------
 
@@ -283,6 +350,8 @@ class PortalGraphQL(GraphQL[Context, None]):
         result, planned = answered
         if planned:
             return "plan", result
+        if self.settings.query_plans:  # answered with data: the mutation's short way from now on
+            self.short.answered(request_data.query, request_data.operation_name, result)
         await persisted.keep(self.persisted, context, digest, request_data, result)
         if result.errors and input_errors.refused_values(result.errors):
             result.errors = input_errors.localized(result.errors, await self._language(context))
@@ -345,19 +414,36 @@ class PortalGraphQL(GraphQL[Context, None]):
         Raises:
             SessionEnded: the session has ended (nothing was locked or written).
         """
+        run = functools.partial(
+            super().execute_single,
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            request_data,
+        )
+        return await self._riding(context, run)
+
+    async def _riding(self, context: Context, run: Callable[[], Awaitable[T]]) -> T | None:
+        """`run()` with the session check riding the row it locks first; its answer
+        when the check said the grants the request assumed, else None (see
+        `_with_riding_check`).
+
+        Raises:
+            SessionEnded: the session has ended (nothing was locked or written).
+        """
         assumed = context.actor
 
-        def confirm(actor: Actor) -> bool:
-            self.plans.known.remember(actor)
+        def confirm(row: Sequence[Any]) -> bool:
+            actor = self.plans.known.completed(assumed, row)  # `assumed` itself if unchanged
             context.confirm(actor)
             return KnownSessions.same(actor, assumed)
 
         check = session_check.RidingCheck(assumed, datetime.now(UTC), confirm)
         session_check.let_ride(context.session, check)
         try:
-            result = await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            result = await run()
         finally:
             session_check.take(context.session)
         if check.outcome is session_check.Outcome.ENDED:

@@ -7,7 +7,6 @@ turns the riding check off too (the check runs alone there); the second has them
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,25 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import demo, models
-from tests.conftest import ACTORS, CUSTOMER_PORTAL, global_id
-from tests.engine_helpers import READ_ONLY_GROUP, tokens_of_every_caller
-from tests.factories import customers_first_contract
-from tests.meter_helpers import anna_meter, plausible_value
+from tests.conftest import CUSTOMER_PORTAL
+from tests.engine_helpers import (
+    CHANGE,
+    READ_ONLY_GROUP,
+    SUBMIT,
+    mutation_cases,
+    tokens_of_every_caller,
+)
 from tests.statement_helpers import counting_statements
 
-SUBMIT = """mutation($input: SubmitMeterReadingInput!) { submitMeterReading(input: $input) {
-  __typename
-  ... on MeterReadingSubmitted { created reading { value status source } }
-  ... on MeterReadingRefused { reason code message field allowedMin allowedMax unit
-    parameters { name value } }
-  ... on MutationError { code message field parameters { name value } } } }"""
-CHANGE = """mutation Change($input: ChangeInstallmentInput!) {
-  changeInstallment(input: $input) {
-    __typename
-    ... on InstallmentChanged { contract { number installmentAmount } }
-    ... on InstallmentRefused { reason code message field allowedMin allowedMax
-      parameters { name value } }
-    ... on MutationError { code message field parameters { name value } } } }"""
 VIEWER = "{ viewer { role } }"
 
 
@@ -66,54 +56,11 @@ async def _known(engines: tuple[httpx.AsyncClient, httpx.AsyncClient], token: st
         assert response.status_code == 200, response.text
 
 
-async def _cases(session: AsyncSession) -> list[tuple[str, str, dict[str, Any]]]:
-    """(name, document, input) of valid and refused submissions and changes; the valid
-    ones as dry runs, so both apps see the same facts."""
-    meter, last = await anna_meter(session)
-    value = await plausible_value(session, meter, last)
-    contract = await customers_first_contract(session)
-    other = await session.scalar(
-        sa.select(models.Contract).where(
-            models.Contract.organization_id != ACTORS["customer"].organization_id
-        )
-    )
-    assert other is not None
-    other_meter = await session.scalar(
-        sa.select(models.Meter.id).where(models.Meter.contract_id == other.id).limit(1)
-    )
-    assert other_meter is not None
-    meter_id, contract_id = global_id("Meter", meter), global_id("Contract", contract.id)
-    reading = {"meterId": meter_id, "value": value, "clientKey": "diff-1", "dryRun": True}
-    amount = contract.installment_amount
-    change = {"contractId": contract_id, "amount": str(amount + Decimal(1)), "dryRun": True}
-    return [
-        ("reading", SUBMIT, reading),
-        ("implausible", SUBMIT, {**reading, "value": "99999999"}),
-        ("decimals", SUBMIT, {**reading, "value": "1,23456"}),
-        ("not_a_number", SUBMIT, {**reading, "value": "zwölf"}),
-        ("client_key", SUBMIT, {**reading, "clientKey": " "}),
-        ("future", SUBMIT, {**reading, "readAt": "2999-01-01T00:00:00Z"}),
-        ("register", SUBMIT, {**reading, "register": "9.9.9"}),
-        ("wrong_type", SUBMIT, {**reading, "meterId": contract_id}),
-        ("not_an_id", SUBMIT, {**reading, "meterId": "kein-id"}),
-        ("other_org_meter", SUBMIT, {**reading, "meterId": global_id("Meter", other_meter)}),
-        ("missing", SUBMIT, {"meterId": meter_id}),
-        ("change", CHANGE, change),
-        ("out_of_range", CHANGE, {**change, "amount": str(amount * 3)}),
-        ("negative", CHANGE, {**change, "amount": "-5"}),
-        ("three_decimals", CHANGE, {**change, "amount": "80.123"}),
-        ("not_a_decimal", CHANGE, {**change, "amount": "achtzig"}),
-        ("wrong_type", CHANGE, {**change, "contractId": meter_id}),
-        ("other_org", CHANGE, {**change, "contractId": global_id("Contract", other.id)}),
-        ("refused_for_real", CHANGE, {**change, "amount": str(amount * 3), "dryRun": False}),
-    ]
-
-
 async def test_riding_check_answers_as_the_executor_for_every_caller(
     engines: tuple[httpx.AsyncClient, httpx.AsyncClient], session: AsyncSession
 ) -> None:
     tokens = await tokens_of_every_caller(engines[0], session)
-    cases = await _cases(session)
+    cases = await mutation_cases(session)
     for caller, token in tokens.items():
         await _known(engines, token)
         for name, document, given in cases:
@@ -141,7 +88,7 @@ async def test_riding_check_of_an_ended_session_is_401_and_locks_nothing(
     tokens = await tokens_of_every_caller(engines[0], session)
     token = tokens["customer"]
     await _known(engines, token)
-    given = {name: given for name, doc, given in await _cases(session) if doc == document}
+    given = {name: given for name, doc, given in await mutation_cases(session) if doc == document}
     valid = given["reading"] if document == SUBMIT else given["change"]
     logout = await engines[0].post(
         "/graphql",
@@ -170,7 +117,7 @@ async def test_riding_check_of_a_changed_group_answers_for_the_new_group(
     tokens = await tokens_of_every_caller(engines[0], session)
     token = tokens["customer"]
     await _known(engines, token)
-    cases = {name: (doc, given) for name, doc, given in await _cases(session)}
+    cases = {name: (doc, given) for name, doc, given in await mutation_cases(session)}
     anna = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
     await session.execute(
         sa.update(models.PortalUser)
