@@ -1058,11 +1058,6 @@ def _ordered(model: Any, name: str, descending: bool) -> Any:
     return column.desc() if descending else column
 
 
-def _ordered_column(table: Any, name: str, descending: bool) -> Any:
-    column = table.c[name]
-    return column.desc() if descending else column
-
-
 def _in_order(aggregate: Any) -> Any:
     """An aggregate of a level's rows in the order of its derived table, which is
     sorted (`ORDER BY`, a page's `LIMIT`) and read alone, without a join: PostgreSQL
