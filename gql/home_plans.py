@@ -30,9 +30,9 @@ from gql.query_plans import (
     _declared,
     _definition,
     _global_id,
+    _in_order,
     _leaf,
     _named,
-    _ordered_column,
     _readable,
     _text,
 )
@@ -190,8 +190,7 @@ def _listed(
         .correlate(tile)
         .subquery(compiler._alias())
     )
-    ordered = [_ordered_column(child, name, down) for name, down in ordering]
-    listed = sa.aggregate_order_by(sa.func.json_agg(compiler.object(target, node, child)), *ordered)
+    listed = _in_order(sa.func.json_agg(compiler.object(target, node, child)))
     value = sa.select(sa.func.coalesce(listed, _text("'[]'::json"))).select_from(child)
     where = rows.lists_where(tile.c.kind, tile.c.content["entity"].astext)
     return sa.case((where, value.scalar_subquery()), else_=sa.null())

@@ -626,12 +626,13 @@ class _Compiler:
         if relation.kind == "one":
             child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
-        # A list: every related row, in the declared order.
-        ordering = relation.ordering()
+        # A list: every related row, in the declared order (the derived table's: see
+        # `_in_order`).
+        ordering = _ordering(relation)
+        order = [_ordered(relation.model, name, down) for name, down in ordering]
         columns = sorted({*columns, *(name for name, _ in ordering)})
-        child = self.rows(relation, row, columns).subquery(self._alias())
-        ordered = [_ordered_column(child, name, down) for name, down in ordering]
-        listed = sa.aggregate_order_by(sa.func.json_agg(self.object(target, node, child)), *ordered)
+        child = self.rows(relation, row, columns).order_by(*order).subquery(self._alias())
+        listed = _in_order(sa.func.json_agg(self.object(target, node, child)))
         value = sa.func.coalesce(listed, _text("'[]'::json"))
         return sa.select(value).select_from(child).scalar_subquery()
 
@@ -768,7 +769,7 @@ class _Compiler:
         page, condition = self._page(node, graphql_field, where, model)
         offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
         limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
-        ordering = relation.ordering()
+        ordering = _ordering(relation)
         order = [_ordered(model, name, down) for name, down in ordering]
         edge_type = _named(connection_type.fields["edges"].type)
         node_type = _named(edge_type.fields["node"].type)
@@ -791,7 +792,6 @@ class _Compiler:
                 .subquery(self._alias())
             )
             shown: Any = window.c.position <= offset + limit
-            ordered = [window.c.position]
         else:
             # The page alone, in the order of its own columns.
             columns = sorted({*columns, *(n for n, _ in ordering)})
@@ -803,7 +803,6 @@ class _Compiler:
                 .subquery(self._alias())
             )
             shown = None
-            ordered = [_ordered_column(window, n, down) for n, down in ordering]
         pairs: list[Any] = []
         for selection in selections:
             key = selection.alias.value if selection.alias else selection.name.value
@@ -816,7 +815,7 @@ class _Compiler:
                 value = _text(f"'{connection_type.name}'")
             elif name == "edges":
                 edge = self.edge(edge_type, node_type, selection, window)
-                agg = sa.aggregate_order_by(sa.func.json_agg(edge), *ordered)
+                agg = _in_order(sa.func.json_agg(edge))
                 shown_rows = agg if shown is None else agg.filter(shown)
                 value = sa.func.coalesce(shown_rows, _text("'[]'::json"))
             elif name == "pageInfo":
@@ -1059,9 +1058,49 @@ def _ordered(model: Any, name: str, descending: bool) -> Any:
     return column.desc() if descending else column
 
 
-def _ordered_column(table: Any, name: str, descending: bool) -> Any:
-    column = table.c[name]
-    return column.desc() if descending else column
+def _in_order(aggregate: Any) -> Any:
+    """An aggregate of a level's rows in the order of its derived table, which is
+    sorted (`ORDER BY`, a page's `LIMIT`) and read alone, without a join: PostgreSQL
+    keeps a sorted subquery as it is (it never pulls one up into the level above) and
+    feeds its rows to the aggregate in that order. An `ORDER BY` in the aggregate
+    itself would sort them again: a sort of its own per parent row (PostgreSQL 15
+    does not see that they arrive sorted)."""
+    return aggregate
+
+
+def _column(model: Any, attribute: str) -> Any:
+    """The table column a model's attribute maps, or None (a hybrid attribute)."""
+    found = sa.inspect(model).all_orm_descriptors.get(attribute)
+    prop = getattr(found, "property", None)
+    columns = getattr(prop, "columns", None)
+    return columns[0] if columns else None
+
+
+def _ordering(relation: Relation) -> tuple[tuple[str, bool], ...]:
+    """The relation's declared order (`Relation.ordering`) up to the first key after
+    which no two rows of one parent can tie: with the join column, the keys so far hold
+    the columns of a unique constraint of the model, none of them nullable (a
+    register's readings by `read_at`: (register_id, read_at) is unique, so the id
+    would never decide; without it the page is read from that index as it is, not
+    sorted again). The rows come in the same order either way."""
+    ordering = relation.ordering()
+    if relation.parent is None:
+        return ordering
+    table = sa.inspect(relation.model).local_table
+    unique = [
+        {column.name for column in constraint.columns}
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint | sa.PrimaryKeyConstraint)
+    ]
+    fixed = {_column(relation.model, relation.join[0]).name}
+    for count, (name, _) in enumerate(ordering, start=1):
+        column = _column(relation.model, name)
+        if column is None or column.nullable:
+            break
+        fixed.add(column.name)
+        if any(columns <= fixed for columns in unique):
+            return ordering[:count]
+    return ordering
 
 
 def _applies(condition: NamedTypeNode | None, graphql_type: GraphQLNamedType, schema: Any) -> bool:

@@ -8,12 +8,16 @@ batches: a page of contracts or registers costs the same statements as one."""
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import orjson
+import pydantic
 import sqlalchemy as sa
 import strawberry
 from sqlalchemy.dialects.postgresql import JSONB
@@ -210,16 +214,40 @@ def _installment_rules_of(
 # --- The same answers from a query plan's statement (gql/resolvers/computed.py) -----------
 
 
+_Part = TypeVar("_Part", bound=pydantic.BaseModel)
+
+
+@dataclass(frozen=True)
+class _Published:
+    """The parts of a portal's published settings a plan read (JSON values by name),
+    each validated on first use and kept with the portals' text (`_read_portals`)."""
+
+    parts: Mapping[str, Any]
+    _validated: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def part(self, name: str, model: type[_Part]) -> _Part:
+        """The part `name` as `model` validates it (its defaults when it is null)."""
+        found = self._validated.get(name)
+        if found is None:
+            found = self._validated[name] = model.model_validate(self.parts[name] or {})
+        return cast(_Part, found)
+
+    @property
+    def approval(self) -> frozenset[str]:
+        """The attributes the portal requires staff approval for."""
+        return frozenset(self.parts["approval"] or ())
+
+
 @dataclass(frozen=True)
 class _ReadPortal:
     """A portal as a plan reads it for the rules: what `rules_portal` chooses by, and
-    the part of its published settings the rule needs (None: not published)."""
+    the parts of its published settings the rule needs (None: not published)."""
 
     id: uuid.UUID
     organization_id: uuid.UUID
     type: models.PortalType
     created_at: datetime
-    published_settings: dict[str, Any] | None
+    published_settings: _Published | None
 
 
 def _text(sql: str) -> Any:
@@ -227,8 +255,9 @@ def _text(sql: str) -> Any:
 
 
 def _portals(actor: Actor, **parts: Any) -> Any:
-    """The portals `_in_advance` chooses among (those the caller sees), as JSON with
-    the `parts` of their published settings."""
+    """The portals `_in_advance` chooses among (those the caller sees), as the JSON
+    text of their rows with the `parts` of their published settings: the same text
+    for every contract of a portal until it publishes, parsed once (`_read_portals`)."""
     portal = models.Portal
     published = sa.type_coerce(portal.published_settings, JSONB)
     pairs: list[Any] = []
@@ -242,21 +271,28 @@ def _portals(actor: Actor, **parts: Any) -> Any:
     }.items():
         pairs += [_text(f"'{name}'"), value]
     described = sa.func.json_agg(sa.func.json_build_object(*pairs))
-    return sa.select(described).where(visible(portal, actor)).scalar_subquery()
+    return sa.cast(sa.select(described).where(visible(portal, actor)).scalar_subquery(), sa.Text)
 
 
-def _rules_portal(given: Given, organization_id: str, portals: list[Any] | None) -> Any:
-    """`rules_portal` over the portals a plan read; their settings' parts, or None."""
-    read = [
+@functools.lru_cache(maxsize=64)
+def _read_portals(text: str | None) -> tuple[_ReadPortal, ...]:
+    """The portals of `_portals`'s text, their settings' parts validated once per text
+    (a portal's rules change when it publishes; the text then differs)."""
+    return tuple(
         _ReadPortal(
             uuid.UUID(p["id"]),
             uuid.UUID(p["organization_id"]),
             models.PortalType[p["type"]],
             datetime.fromisoformat(p["created_at"]),
-            p if p["published"] else None,
+            _Published(p) if p["published"] else None,
         )
-        for p in portals or ()
-    ]
+        for p in (orjson.loads(text) if text else ())
+    )
+
+
+def _rules_portal(given: Given, organization_id: str, portals: str | None) -> _Published | None:
+    """`rules_portal` over the portals a plan read; their settings' parts, or None."""
+    read = _read_portals(portals)
     portal = self_service.rules_portal(given.actor, uuid.UUID(organization_id), read)
     return None if portal is None else portal.published_settings
 
@@ -279,7 +315,7 @@ def _planned_installment_rules(
     given: Given,
     amount: str,
     organization_id: str,
-    portals: list[Any] | None,
+    portals: str | None,
     changes: list[str] | None,
 ) -> InstallmentRules | None:
     settings = _rules_portal(given, organization_id, portals)
@@ -287,8 +323,8 @@ def _planned_installment_rules(
         return None
     return _installment_rules_of(
         Decimal(amount),
-        portal_settings.InstallmentRules.model_validate(settings["installment"] or {}),
-        frozenset(settings["approval"] or ()),
+        settings.part("installment", portal_settings.InstallmentRules),
+        settings.approval,
         [datetime.fromisoformat(moment).astimezone(UTC) for moment in changes or ()],
         given.now,
     )
@@ -307,15 +343,15 @@ def _due_date_inputs(row: Any, actor: Actor) -> list[Any]:
 
 
 def _planned_due_date_rules(
-    given: Given, due_day: int, organization_id: str, portals: list[Any] | None
+    given: Given, due_day: int, organization_id: str, portals: str | None
 ) -> DueDateRules | None:
     settings = _rules_portal(given, organization_id, portals)
     if settings is None:
         return None
     return _due_date_rules_of(
         due_day,
-        portal_settings.DueDateRules.model_validate(settings["due_date"] or {}),
-        frozenset(settings["approval"] or ()),
+        settings.part("due_date", portal_settings.DueDateRules),
+        settings.approval,
         given.now,
     )
 
@@ -534,7 +570,7 @@ def _planned_payment_method_options(
     method: str,
     has_iban: bool,
     organization_id: str,
-    portals: list[Any] | None,
+    portals: str | None,
     changes: list[str] | None,
     overdue: str,
     own_language: str | None,
@@ -544,7 +580,7 @@ def _planned_payment_method_options(
     if settings is None:
         return None
     refusal = rules.payment_method_refusal(
-        portal_settings.PaymentMethodRules.model_validate(settings["payment_method"] or {}),
+        settings.part("payment_method", portal_settings.PaymentMethodRules),
         Decimal(overdue),
         _moments(changes),
         given.now,
@@ -552,7 +588,7 @@ def _planned_payment_method_options(
     return _payment_method_options_of(
         models.PaymentMethod[method],
         has_iban,
-        frozenset(settings["approval"] or ()),
+        settings.approval,
         refusal,
         _message_language(given, own_language, portal_language),
     )
@@ -578,7 +614,7 @@ def _planned_installment_interval_options(
     interval: str,
     amount: str,
     organization_id: str,
-    portals: list[Any] | None,
+    portals: str | None,
     changes: list[str] | None,
     own_language: str | None,
     portal_language: str | None,
@@ -588,9 +624,7 @@ def _planned_installment_interval_options(
         return None
     current = models.InstallmentInterval[interval]
     refusals = _interval_refusals(
-        portal_settings.InstallmentIntervalRules.model_validate(
-            settings["installment_interval"] or {}
-        ),
+        settings.part("installment_interval", portal_settings.InstallmentIntervalRules),
         current,
         Decimal(amount),
         _moments(changes),
@@ -599,7 +633,7 @@ def _planned_installment_interval_options(
     return _installment_interval_options_of(
         current,
         Decimal(amount),
-        frozenset(settings["approval"] or ()),
+        settings.approval,
         refusals,
         _message_language(given, own_language, portal_language),
     )

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from graphql import FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, parse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from db import demo, models
+from db import demo, models, portal_settings
 from db.session import Database
 from gql import app as gql_app
 from gql import query_plans
@@ -35,9 +36,9 @@ from gql.domain.scope import IMPLIED_BY_PARENT, visible, visible_below
 from gql.http.view import PortalGraphQL
 from gql.persisted_queries import sha256
 from gql.query_plans import NotPlannable, Planner, compile_plan
-from gql.resolvers import computed
+from gql.resolvers import computed, relations
 from gql.resolvers.relations import RELATION
-from gql.schema import schema
+from gql.schema import rules, schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings, SettingsError
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
@@ -1022,3 +1023,62 @@ async def test_stored_text_like_a_mark_is_answered_as_stored(
     }
     assert names
     assert names <= set(forged)
+
+
+# --- The statement's sorts -------------------------------------------------------------------
+
+CONTRACT_PAGE = """query Contract($id: ID!) { node(id: $id) { ... on Contract {
+  number meters { edges { node { number registers { obisCode
+    readings(first: 1) { edges { node { value readAt } } } } } } }
+  payments(first: 5) { edges { cursor node { amount dueDate } } } } } }"""
+
+
+def test_an_order_stops_where_a_unique_constraint_leaves_no_ties() -> None:
+    """Below its parent a register's readings are unique by `read_at` and a meter's
+    registers by `obis_code`: the id would never decide, so the plan orders by those
+    alone (the unique index read as it is). Where ties are possible (a meter's
+    readings of several registers, contracts at the viewer) the id stays."""
+    assert query_plans._ordering(relations.REGISTER_READINGS) == (("read_at", True),)
+    assert query_plans._ordering(relations.METER_REGISTERS) == (("obis_code", False),)
+    for relation in (relations.METER_READINGS, relations.VIEWER_CONTRACTS):
+        assert query_plans._ordering(relation) == relation.ordering()
+
+
+def test_aggregates_take_the_order_of_their_sorted_level() -> None:
+    """Every level's rows are sorted in its derived table and aggregated in that
+    order: no aggregate sorts them again (`json_agg(... ORDER BY ...)` sorts per
+    parent row), and a register's last reading is read by its unique index alone."""
+    sql = compile_plan(GRAPHQL_SCHEMA, CONTRACT_PAGE, None, ACTORS["customer"]).sql
+    assert "json_agg" in sql
+    assert " ORDER BY level_" not in sql  # an aggregate's own ORDER BY names the level
+    assert "ORDER BY meter_reading.read_at DESC \n LIMIT" in sql
+    assert "ORDER BY meter_register.obis_code) AS level_" in sql
+    assert "ORDER BY payment.due_date DESC, payment.id \n LIMIT" in sql  # a window: cursors
+
+
+def test_the_rules_portals_are_parsed_once_per_text() -> None:
+    """The portals a plan reads for a contract's rules are one JSON text, the same for
+    every contract of a portal: parsed, and each settings part validated, once per text."""
+    text = json.dumps(
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "organization_id": str(uuid.uuid4()),
+                "type": "CUSTOMER",
+                "created_at": "2026-01-02T03:04:05+00:00",
+                "published": True,
+                "installment": {"increment_percent": "10", "decrement_percent": "10"},
+                "approval": ["contract.installment"],
+            }
+        ]
+    )
+    (portal,) = rules._read_portals(text)
+    assert rules._read_portals((text + " ")[:-1])[0] is portal  # an equal text, not the same object
+    published = portal.published_settings
+    assert published is not None
+    part = published.part("installment", portal_settings.InstallmentRules)
+    assert part.increment_percent == Decimal("10")
+    assert published.part("installment", portal_settings.InstallmentRules) is part
+    assert rules._read_portals(text)[0].published_settings is published
+    assert published.approval == frozenset({"contract.installment"})
+    assert rules._read_portals(None) == ()
