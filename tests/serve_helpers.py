@@ -11,6 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,6 +38,21 @@ def readme_logins() -> list[ReadmeLogin]:
         role, email, password, portal = (cell.strip() for cell in row.strip("|").split("|"))
         logins.append(ReadmeLogin(role, email, password, portal or None))
     return logins
+
+
+def stop_served(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Stops a started `portal serve` as its operator would: SIGTERM, on which granian
+    stops its workers and the server its embedded PostgreSQL, so nothing of the run is
+    left behind (a SIGKILL of the server alone leaves its workers running); a kill only
+    when it has not stopped within `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:

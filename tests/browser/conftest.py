@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 from gql import portal_web
 from tests.browser.portal_helpers import Server, free_port, new_context
 from tests.conftest import ROOT
+from tests.serve_helpers import stop_served
 
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 
@@ -60,12 +61,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield running
     # SIGTERM: the server stops its PostgreSQL before it exits, so nothing of this run
     # is left to disturb the next one in the same folder.
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_served(process)
 
 
 # Module scope: Playwright's sync API keeps an event loop of its own running, which

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, create_bucket
+from tests.serve_helpers import stop_served
 from tests.smtp import free_port
 
 ANNA = {
@@ -77,12 +78,7 @@ def served(
     try:
         yield url, metrics_dir
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_served(process, timeout=60)
 
 
 def graphql(

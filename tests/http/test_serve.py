@@ -32,6 +32,7 @@ from tests.serve_helpers import (
     graphql,
     login,
     readme_logins,
+    stop_served,
     wait_for_mail,
 )
 
@@ -70,9 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pytest.fail(f"portal serve did not come up:\n{running.output()}")
         time.sleep(0.25)
     yield running
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    stop_served(process)
 
 
 def test_it_answers_and_prints_the_url_and_the_logins(server: Server) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.serve_helpers import stop_served
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -34,13 +36,7 @@ class Served:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_served(self.process)
 
 
 def serve(
