@@ -12,9 +12,13 @@ not depend on the threads, only on the lanes, which stay as stored.
 
 A kept-memory variant (the library's allocation callbacks lending it buffers kept between
 computations, which saved the 64 MiB of page faults per computation) was tried and taken
-back: under concurrent logins the served worker crashed in the interpreter (a segfault in
-libpython, `make bench`'s login load): the library allocates and frees its memory itself
-(no callbacks). Hashes are the standard PHC strings argon2-cffi writes and reads.
+back after the served worker crashed in the interpreter under concurrent logins (a
+segfault in libpython, `make bench`'s login load). The same fault later struck with
+plain allocations, in the collector's walk of the loop thread's objects, so the variant
+may not have been its cause (gql/collector.py: the likelier one found). The library
+allocates and frees its memory itself (no callbacks); glibc keeps it between
+computations (`environment_for_hashing`). Hashes are the standard PHC strings
+argon2-cffi writes and reads.
 """
 
 from __future__ import annotations
