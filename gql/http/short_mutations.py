@@ -121,7 +121,10 @@ class ShortMutations:
         # The schema's error handling (masking, the database's unavailability: what the
         # executor's extension does with the errors of an answer).
         self.process_errors = process_errors
-        self._shapes: LRUCache[tuple[str, str | None], Shape | None] = LRUCache(DOCUMENTS)
+        self._shapes: LRUCache[tuple[str, str | None], Shape] = LRUCache(DOCUMENTS)
+        # Documents that do not take it (queries above all), kept apart so that many
+        # distinct ones never push a mutation's shape out.
+        self._others: LRUCache[tuple[str, str | None], None] = LRUCache(DOCUMENTS)
 
     def shape(self, query: str, operation_name: str | None) -> Shape | None:
         """The compiled document, if it takes the short way (it was answered once)."""
@@ -133,11 +136,11 @@ class ShortMutations:
         if query is None or result.data is None:
             return
         key = (query, operation_name)
-        if key not in self._shapes:
+        if key not in self._shapes and key not in self._others:
             try:
                 self._shapes[key] = self._compile(query, operation_name)
             except _Unsupported:
-                self._shapes[key] = None
+                self._others[key] = None
 
     def _compile(self, query: str, operation_name: str | None) -> Shape:
         document = parse(query)

@@ -9,6 +9,7 @@ and takes the short way once it has answered a document.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import demo, models
+from gql.http import short_mutations
+from gql.schema import schema
 from tests.conftest import CUSTOMER_PORTAL
 from tests.engine_helpers import (
     CHANGE,
@@ -215,3 +218,17 @@ async def test_short_way_after_changed_grants_answers_as_strawberry(
         sa.select(sa.func.count()).where(models.MeterReading.client_key == "short-changed")
     )
     assert stored == 0
+
+
+def test_many_distinct_queries_never_push_a_mutation_off_the_short_way() -> None:
+    """Documents that do not take the short way are remembered apart from those that do:
+    more distinct queries than the cache holds leave the front-end's mutations on it."""
+    short = short_mutations.ShortMutations(schema._schema, lambda errors: errors)
+    answered = SimpleNamespace(data={})
+    short.answered(SUBMIT, None, answered)
+    assert short.shape(SUBMIT, None) is not None
+    for number in range(2 * short_mutations.DOCUMENTS):
+        query = f"query Q{number} {{ viewer {{ __typename }} }}"
+        short.answered(query, None, answered)
+        assert short.shape(query, None) is None
+    assert short.shape(SUBMIT, None) is not None
