@@ -5,6 +5,7 @@ order (the middlewares below, then the route; each step's module is in gql/http/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -66,9 +67,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        collecting = (
-            collector.LoopCollector(asyncio.get_running_loop()).start() if collect_on_loop else None
-        )
+        collecting = contextlib.ExitStack()
+        if collect_on_loop:
+            collecting.enter_context(collector.on_loop())
         stop = asyncio.Event()
         worker = None
         watcher = None
@@ -90,8 +91,7 @@ def create_app(
         try:
             yield
         finally:
-            if collecting is not None:
-                collecting.stop()
+            collecting.close()
             stop.set()
             if worker is not None:
                 await worker

@@ -30,7 +30,6 @@ from gql.query_plans import (
     _declared,
     _definition,
     _global_id,
-    _in_order,
     _leaf,
     _named,
     _readable,
@@ -190,7 +189,8 @@ def _listed(
         .correlate(tile)
         .subquery(compiler._alias())
     )
-    listed = _in_order(sa.func.json_agg(compiler.object(target, node, child)))
+    # In the derived table's order (query_plans._ordering says why no ORDER BY here).
+    listed = sa.func.json_agg(compiler.object(target, node, child))
     value = sa.select(sa.func.coalesce(listed, _text("'[]'::json"))).select_from(child)
     where = rows.lists_where(tile.c.kind, tile.c.content["entity"].astext)
     return sa.case((where, value.scalar_subquery()), else_=sa.null())

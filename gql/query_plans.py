@@ -627,12 +627,12 @@ class _Compiler:
             child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
         # A list: every related row, in the declared order (the derived table's: see
-        # `_in_order`).
+        # `_ordering`).
         ordering = _ordering(relation)
         order = [_ordered(relation.model, name, down) for name, down in ordering]
         columns = sorted({*columns, *(name for name, _ in ordering)})
         child = self.rows(relation, row, columns).order_by(*order).subquery(self._alias())
-        listed = _in_order(sa.func.json_agg(self.object(target, node, child)))
+        listed = sa.func.json_agg(self.object(target, node, child))
         value = sa.func.coalesce(listed, _text("'[]'::json"))
         return sa.select(value).select_from(child).scalar_subquery()
 
@@ -815,7 +815,7 @@ class _Compiler:
                 value = _text(f"'{connection_type.name}'")
             elif name == "edges":
                 edge = self.edge(edge_type, node_type, selection, window)
-                agg = _in_order(sa.func.json_agg(edge))
+                agg = sa.func.json_agg(edge)  # in the window's order (`_ordering`)
                 shown_rows = agg if shown is None else agg.filter(shown)
                 value = sa.func.coalesce(shown_rows, _text("'[]'::json"))
             elif name == "pageInfo":
@@ -1058,16 +1058,6 @@ def _ordered(model: Any, name: str, descending: bool) -> Any:
     return column.desc() if descending else column
 
 
-def _in_order(aggregate: Any) -> Any:
-    """An aggregate of a level's rows in the order of its derived table, which is
-    sorted (`ORDER BY`, a page's `LIMIT`) and read alone, without a join: PostgreSQL
-    keeps a sorted subquery as it is (it never pulls one up into the level above) and
-    feeds its rows to the aggregate in that order. An `ORDER BY` in the aggregate
-    itself would sort them again: a sort of its own per parent row (PostgreSQL 15
-    does not see that they arrive sorted)."""
-    return aggregate
-
-
 def _column(model: Any, attribute: str) -> Any:
     """The table column a model's attribute maps, or None (a hybrid attribute)."""
     found = sa.inspect(model).all_orm_descriptors.get(attribute)
@@ -1082,7 +1072,14 @@ def _ordering(relation: Relation) -> tuple[tuple[str, bool], ...]:
     the columns of a unique constraint of the model, none of them nullable (a
     register's readings by `read_at`: (register_id, read_at) is unique, so the id
     would never decide; without it the page is read from that index as it is, not
-    sorted again). The rows come in the same order either way."""
+    sorted again). The rows come in the same order either way.
+
+    A level's aggregate (`json_agg`) has no `ORDER BY` of its own: it reads its
+    derived table, sorted in this order (a page's `LIMIT` too) and read alone, without
+    a join, and PostgreSQL keeps a sorted subquery as it is (it never pulls one up into
+    the level above) and feeds its rows to the aggregate in that order. An `ORDER BY`
+    in the aggregate would sort them again, once per parent row (PostgreSQL 15 does
+    not see that they arrive sorted)."""
     ordering = relation.ordering()
     if relation.parent is None:
         return ordering

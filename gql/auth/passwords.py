@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NamedTuple
 
 from _argon2_cffi_bindings import ffi, lib
-from argon2 import Parameters, Type, extract_parameters, profiles
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters, profiles
 from argon2.exceptions import InvalidHashError
 
 PasswordProfile = Literal["low", "test"]
@@ -207,13 +207,13 @@ def verify_password(
 
 
 def needs_rehash(password_hash: str, profile: PasswordProfile) -> bool:
-    """argon2-cffi's `check_needs_rehash`: the stored hash's parameters (type, version,
-    memory, time, lanes, salt and hash lengths) are not the profile's.
+    """argon2-cffi's `check_needs_rehash` for the profile: the stored hash's parameters
+    (type, version, memory, time, lanes, salt and hash lengths) are not the profile's.
 
     Raises:
         InvalidHashError: not an argon2 hash.
     """
-    return extract_parameters(password_hash) != PROFILES[profile]
+    return PasswordHasher.from_parameters(PROFILES[profile]).check_needs_rehash(password_hash)
 
 
 class Verified(NamedTuple):

@@ -432,7 +432,7 @@ async def open_session(
     assert refresh is not None
     # With what the login changed on the account (a password rehashed by
     # `check_password`), so that the unit of work has nothing to write.
-    writes.update(account, **raw.pending(account), last_login_at=now)
+    writes.update(account, **{**raw.pending(account), "last_login_at": now})
     writes.insert(
         [
             audit.event(

@@ -12,6 +12,7 @@ and the request goes on (a plan for the new grants, or the executor).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -80,6 +81,14 @@ class Plans:
         self.known.remember(actor)
         context.confirm(actor)
 
+    def confirm_row(self, context: Context, assumed: Actor, row: Sequence[Any]) -> bool:
+        """`context` confirmed with the actor a portal user's session check `row`
+        completes (`KnownSessions.completed`: `assumed` itself when unchanged); whether
+        it has the grants `assumed` had."""
+        actor = self.known.completed(assumed, row)
+        context.confirm(actor)
+        return KnownSessions.same(actor, assumed)
+
     def _plan(
         self, request: GraphQLRequestData, actor: Actor, *, checking_session: bool = False
     ) -> tuple[Plan, list[Any]] | None:
@@ -130,9 +139,7 @@ class Plans:
         if not assumed.is_portal_user:  # staff: the token said all, the row is the session
             context.confirm(assumed)
             return _finished(plan, row[-1], _given(request, context))
-        actor = self.known.completed(assumed, row)
-        context.confirm(actor)
-        if not KnownSessions.same(actor, assumed):
+        if not self.confirm_row(context, assumed, row):
             return None  # the group changed: the plan assumed other grants
         return _finished(plan, row[-1], _given(request, context))
 

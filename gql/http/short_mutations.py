@@ -36,7 +36,6 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
-    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -45,6 +44,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     Visitor,
+    get_named_type,
     get_operation_ast,
     is_abstract_type,
     is_leaf_type,
@@ -183,7 +183,7 @@ class ShortMutations:
     ) -> _Field:
         rules.extend(_rules(definition))
         compiled = _Field(key, definition, details, [d.node for d in details])
-        named = _named(definition.type)
+        named: Any = get_named_type(definition.type)
         if is_leaf_type(named):
             return compiled
         possible: Sequence[GraphQLObjectType] = (
@@ -246,12 +246,6 @@ def _has_directives(document: Any) -> bool:
 
     visit(document, Finder())
     return found
-
-
-def _named(output: GraphQLOutputType) -> Any:
-    while isinstance(output, GraphQLNonNull | GraphQLList):
-        output = output.of_type
-    return output
 
 
 def _rules(definition: GraphQLField) -> list[AllowRoles]:

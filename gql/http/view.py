@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -434,12 +434,7 @@ class PortalGraphQL(GraphQL[Context, None]):
             SessionEnded: the session has ended (nothing was locked or written).
         """
         assumed = context.actor
-
-        def confirm(row: Sequence[Any]) -> bool:
-            actor = self.plans.known.completed(assumed, row)  # `assumed` itself if unchanged
-            context.confirm(actor)
-            return KnownSessions.same(actor, assumed)
-
+        confirm = functools.partial(self.plans.confirm_row, context, assumed)
         check = session_check.RidingCheck(assumed, datetime.now(UTC), confirm)
         session_check.let_ride(context.session, check)
         try:

@@ -232,7 +232,7 @@ class _Published:
             found = self._validated[name] = model.model_validate(self.parts[name] or {})
         return cast(_Part, found)
 
-    @property
+    @functools.cached_property
     def approval(self) -> frozenset[str]:
         """The attributes the portal requires staff approval for."""
         return frozenset(self.parts["approval"] or ())
