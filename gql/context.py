@@ -97,12 +97,6 @@ class Context:
 
         return await self._one_at_a_time(fetch)
 
-    async def fetch_text(self, sql: str, arguments: Sequence[Any]) -> str:
-        """`fetch_row` of a statement that answers one text value (a plan's JSON)."""
-        row = await self.fetch_row(sql, arguments)
-        assert row is not None  # an aggregate without GROUP BY: always one row
-        return cast(str, row[0])
-
     async def _one_at_a_time(self, run: Callable[[], Awaitable[T]]) -> T:
         """GraphQL abandons sibling fields (cancels their tasks) once a non-null error
         has decided the answer; a statement cancelled mid-flight makes asyncpg drop the

@@ -32,15 +32,15 @@ compares both engines on generated documents for every kind of caller.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import structlog
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from graphql import (
     DocumentNode,
     EnumValueNode,
@@ -76,6 +76,7 @@ from graphql import (
 )
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import relay
 from strawberry.types.field import StrawberryField
@@ -86,7 +87,12 @@ from db.raw import Compiled
 from gql.auth.actor import Actor
 from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import shape_of, symbolic, visible, visible_below
-from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
+from gql.domain.search import (
+    pattern_matches,
+    portal_user_pattern_matches,
+    portal_user_text_is_frequent,
+    search_pattern,
+)
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
 from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
 from gql.resolvers.relations import RELATION, Columns, Relation
@@ -100,6 +106,10 @@ __all__ = ["Plan", "Planner", "shape_of"]
 log = structlog.get_logger(__name__)
 
 PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
+# Search texts whose way a process remembers (Planner.frequent), each for so long: the
+# way only decides how the rows are found, so a stale one costs speed, never rows.
+WAY_CACHE_SIZE = 4096
+WAY_SECONDS = 600
 
 
 # Root fields whose plan a module of its own builds on this one, by field name: the
@@ -289,6 +299,16 @@ class Plan:
     # ...`: PostgreSQL plans such a condition for any value, and every execution anew.
     optional: frozenset[str] = frozenset()
     absent: frozenset[str] = frozenset()
+    # Portal-user searches whose way (frequent: walk the list; rare: find the users
+    # first, gql/domain/search.py) depends on the text: their parameters, each with
+    # what decides its way besides the text (the contact columns matched). A statement
+    # is compiled per set of ways `decided` (parameter, frequent) without the sample;
+    # one that decides a search's way itself reports it (`deciding`: the parameters, in
+    # the order of their columns just before the JSON), so that the next request with
+    # that text takes its way's own statement (Planner.frequent).
+    searches: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    decided: frozenset[tuple[str, bool]] = frozenset()
+    deciding: tuple[str, ...] = ()
 
     def finished(self, data: str, given: Given) -> str:
         """The statement's JSON with the computed values in place of their marks."""
@@ -468,12 +488,16 @@ class _Compiler:
         fragments: Mapping[str, FragmentDefinitionNode],
         required: frozenset[str] = frozenset(),
         absent: frozenset[str] = frozenset(),
+        decided: frozenset[tuple[str, bool]] = frozenset(),
     ) -> None:
         self.schema = schema
         self.actor = actor
         self.fragments = fragments
         self.required = required  # the operation's non-null variables
         self.absent = absent  # the optional conditions left out (Plan.absent)
+        self.decided = dict(decided)  # the searches' ways known (Plan.decided)
+        self.searches: list[tuple[str, tuple[str, ...]]] = []
+        self.deciding: list[tuple[str, Any]] = []  # parameter, the way's SQL
         self.optional: set[str] = set()
         self.pages: list[Page] = []
         self.nodes: list[NodeId] = []
@@ -1031,8 +1055,14 @@ class _Compiler:
                 contact = [c for c in columns if c.class_ is models.Contact]
                 if model is not models.PortalUser or len(own) + len(contact) != len(columns):
                     continue  # a search across other rows: the executor's
-                matches = portal_user_pattern_matches(value, own, contact)
+                frequent = self.decided.get(parameter) if contact else None
+                matches = portal_user_pattern_matches(value, own, contact, frequent)
                 found.append((name, "search", parameter, frozenset(), matches))
+                if contact and parameter not in self.absent:
+                    self.searches.append((parameter, tuple(c.key for c in contact)))
+                    if frequent is None:
+                        way = portal_user_text_is_frequent(value, contact)
+                        self.deciding.append((parameter, way))
             elif (
                 isinstance(criterion, criteria.Criterion)
                 and isinstance(enum := _named(input_field.type), GraphQLEnumType)
@@ -1226,9 +1256,11 @@ def compile_plan(
     operation_name: str | None,
     actor: Actor,
     absent: frozenset[str] = frozenset(),
+    decided: frozenset[tuple[str, bool]] = frozenset(),
 ) -> Plan:
     """Translate `query` for callers like `actor`, without the optional conditions
-    `absent` (Plan.optional names them); NotPlannable if it can not be."""
+    `absent` (Plan.optional names them), with the searches' ways `decided` (Plan.searches
+    names them); NotPlannable if it can not be."""
     if actor.is_impersonated:
         raise NotPlannable("impersonation requests are audited by the executor")
     try:
@@ -1240,8 +1272,13 @@ def compile_plan(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     required = _required(operation)
-    compiler = _Compiler(schema, symbolic(actor), fragments, required, absent)
+    compiler = _Compiler(schema, symbolic(actor), fragments, required, absent, decided)
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
+    searches = tuple(compiler.searches)
+    if not {name for name, _ in decided} <= {name for name, _ in searches}:
+        raise NotPlannable("ways decided for searches that the document does not have")
+    # The ways the statement decides itself, reported just before the JSON.
+    ways = [way.label(f"way_{name}") for name, way in compiler.deciding]
     pages, nodes = tuple(compiler.pages), tuple(compiler.nodes)
     finishers, inputs = tuple(compiler.finishers), tuple(compiler.inputs)
     optional = frozenset(compiler.optional)
@@ -1249,19 +1286,51 @@ def compile_plan(
         raise NotPlannable("conditions left out that the document does not have")
 
     def planned(statement: sa.Select[Any]) -> Plan:
+        if decided and not compiler.deciding:
+            statement = _values_hidden(statement)
         compiled = _compiled(statement, pages, nodes, required)
         return replace(
-            compiled, finishers=finishers, inputs=inputs, optional=optional, absent=absent
+            compiled,
+            finishers=finishers,
+            inputs=inputs,
+            optional=optional,
+            absent=absent,
+            searches=searches,
+            decided=decided,
+            deciding=tuple(name for name, _ in compiler.deciding),
         )
 
-    plan = planned(sa.select(data))
+    plan = planned(sa.select(*ways, data))
     if actor.is_portal_user or actor.is_staff:
         # A derived table of its own, so that no subquery of the plan correlates to it.
         check = PORTAL_USER_SESSION if actor.is_portal_user else STAFF_SESSION
         checked = check.subquery("checked_session")
-        combined = sa.select(*checked.c, data).select_from(checked)
+        combined = sa.select(*checked.c, *ways, data).select_from(checked)
         plan = replace(plan, with_session=planned(combined))
     return plan
+
+
+def _values_hidden(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """`statement` with each parameter's value hidden from PostgreSQL's planner, as a
+    one-row subquery `(SELECT $n)`, for a statement whose plan does not depend on the
+    values: a portal-user search whose way is decided (Plan.decided).
+
+    PostgreSQL plans a prepared statement anew for its first five executions with the
+    values (custom plans), then keeps its generic plan, made without them, if that is
+    estimated to cost no more than they did on average. With the values it estimates a
+    large tenant's organization, portal and status as most rows and the page as a few
+    rows of the index, without them as an average share of several tenants and a tenth
+    of the rows, so the generic plan is estimated at several times the custom one and
+    every execution is planned anew (a third of the statement's time, about a
+    millisecond on the bench's staff list), although both are the same plan. Hidden
+    from both, they are estimated alike, and the generic plan is kept."""
+
+    def hide(element: Any, **_: Any) -> Any:
+        if isinstance(element, sa.BindParameter) and not element.expanding:
+            return sa.select(element).scalar_subquery()
+        return None
+
+    return cast(sa.Select[Any], visitors.replacement_traverse(statement, {}, hide))
 
 
 def _compiled(
@@ -1285,12 +1354,17 @@ def _compiled(
 class Planner:
     """Plans of the documents the executor has answered without errors, per kind of
     caller, in bounded LRU caches (one process, never shared between tenants: a plan
-    holds no ids, only the shape of the caller)."""
+    holds no ids, only the shape of the caller), and the ways of the search texts its
+    statements have decided (`frequent`: no rows, only how they are found)."""
 
     def __init__(self, schema: Any, size: int = PLAN_CACHE_SIZE) -> None:
         self.schema = schema
         self._answered: LRUCache[tuple[str, str | None], bool] = LRUCache(size)
         self._plans: LRUCache[tuple[Any, ...], Plan | None] = LRUCache(size)
+        # (contact columns, search pattern) -> frequent
+        self.frequent: TTLCache[tuple[tuple[str, ...], str], bool] = TTLCache(
+            WAY_CACHE_SIZE, WAY_SECONDS
+        )
 
     def answered(self, query: str, operation_name: str | None) -> None:
         """The executor answered this document without errors: it is valid."""
@@ -1302,17 +1376,20 @@ class Planner:
         operation_name: str | None,
         actor: Actor,
         absent: frozenset[str] = frozenset(),
+        decided: frozenset[tuple[str, bool]] = frozenset(),
     ) -> Plan | None:
         """The plan of `query` for callers like `actor`, without the optional
         conditions `absent` (for a request: `plan.left_out(values)` of the plan with
-        none absent)."""
+        none absent), with the searches' ways `decided` (`ways`)."""
         if actor.is_impersonated or (query, operation_name) not in self._answered:
             return None  # impersonation requests are audited by the executor
-        key = (query, operation_name, shape_of(actor), absent)
+        key = (query, operation_name, shape_of(actor), absent, decided)
         if key in self._plans:
             return self._plans[key]
         try:
-            plan: Plan | None = compile_plan(self.schema, query, operation_name, actor, absent)
+            plan: Plan | None = compile_plan(
+                self.schema, query, operation_name, actor, absent, decided
+            )
         except NotPlannable:
             plan = None
         except Exception:  # a translation bug must cost speed, never the answer
@@ -1320,3 +1397,23 @@ class Planner:
             plan = None
         self._plans[key] = plan
         return plan
+
+    def ways(self, plan: Plan, values: Mapping[str, Any]) -> frozenset[tuple[str, bool]]:
+        """The ways known of the searches of `plan` with these `values` (their texts'
+        patterns), as `plan`'s `decided`."""
+        known = []
+        for name, columns in plan.searches:
+            frequent = self.frequent.get((columns, values[name])) if values.get(name) else None
+            if frequent is not None:
+                known.append((name, frequent))
+        return frozenset(known)
+
+    def learn(self, plan: Plan, values: Mapping[str, Any], row: Sequence[Any]) -> None:
+        """Remember the ways `plan`'s statement decided (`Plan.deciding`), from its `row`."""
+        if not plan.deciding:
+            return
+        columns = dict(plan.searches)
+        reported = row[-1 - len(plan.deciding) : -1]
+        for name, frequent in zip(plan.deciding, reported, strict=True):
+            if values.get(name) and frequent is not None:
+                self.frequent[(columns[name], values[name])] = bool(frequent)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import util as sql_util
 
 from db import models
@@ -80,26 +81,92 @@ FREQUENT = 10
 
 
 def portal_user_pattern_matches(
-    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+    pattern: Any,
+    user_columns: Sequence[Any],
+    contact_columns: Sequence[Any],
+    frequent: bool | None = None,
 ) -> Any:
     """`portal_user_matches` of a `search_pattern` (or a parameter holding one).
 
-    How the users are matched depends on the text, decided once per statement by a
-    bounded sample: a rare text finds its few logins and contacts once through their
-    trigram indexes (`IN`, hashed subplans); a frequent one, which those indexes
-    cannot narrow, checks each listed user's login and own contact (by its key), so
-    that the users are read in their list's index order and a page stops after its
-    rows instead of matching every contact first. Both answer the same rows."""
+    How the users are matched depends on the text: a rare text finds its few logins
+    and contacts once through their trigram indexes; a frequent one, which those
+    indexes cannot narrow, checks each listed user's login and own contact (by its
+    key), so that the users are read in their list's index order and a page stops
+    after its rows instead of matching every contact first. Both answer the same rows.
+    `frequent` says which way when the caller knows it (a query plan that has seen the
+    text, `portal_user_text_is_frequent`); None decides it in the statement, by a
+    bounded sample."""
     user, contact = models.PortalUser, models.Contact
     own = pattern_matches(pattern, user_columns)
     if not contact_columns:
         return own
     table = contact.__table__
     matching = pattern_matches(pattern, contact_columns)
+    if frequent:
+        each = table.alias("user_contact")
+        own_contact = (
+            sa.select(_on(each, matching))
+            .where(each.c.id == user.contact_id)
+            .correlate_except(each)
+        )
+        return sa.or_(own, own_contact.scalar_subquery())
+    found_contact = table.alias("found_contact")
+    found_contacts = (
+        sa.select(found_contact.c.id).where(_on(found_contact, matching)).correlate(None)
+    )
+    if frequent is False:
+        # The few users found first, then listed in order: the logins and the users of
+        # the contacts the text matches, through their indexes, and the listed users
+        # looked up by key (`= ANY` of their array), rather than every user of the
+        # list walked and looked up in both sets.
+        users_of = user.__table__.alias("found_contact_user")
+        found = [
+            sa.select(users_of.c.id)
+            .where(users_of.c.contact_id.in_(found_contacts))
+            .correlate(None)
+        ]
+        if user_columns:
+            found_user = user.__table__.alias("found_user")
+            found.insert(0, sa.select(found_user.c.id).where(_on(found_user, own)).correlate(None))
+        ids = (sa.union(*found) if len(found) > 1 else found[0]).subquery("found_users")
+        found_ids = sa.select(sa.func.array_agg(ids.c.id)).correlate(None).scalar_subquery()
+        # An array (`= ANY (subquery)` would be a semi-join, which the planner may
+        # take as a hash join over every user of the list).
+        return user.id == sa.any_(sa.cast(found_ids, postgresql.ARRAY(sa.Uuid)))
+    return sa.case(
+        (
+            portal_user_text_is_frequent(pattern, contact_columns),
+            portal_user_pattern_matches(pattern, user_columns, contact_columns, frequent=True),
+        ),
+        else_=_found_in_sets(pattern, own, user_columns, found_contacts),
+    )
 
-    def on(alias: Any, condition: Any = matching) -> Any:  # on another copy of the table
-        return sql_util.ClauseAdapter(alias).traverse(condition)
 
+def _on(alias: Any, condition: Any) -> Any:
+    """`condition` on another copy (`alias`) of its table."""
+    return sql_util.ClauseAdapter(alias).traverse(condition)
+
+
+def _found_in_sets(pattern: Any, own: Any, user_columns: Sequence[Any], found_contacts: Any) -> Any:
+    """A rare text's users in a statement that decides the way itself: each listed user
+    looked up in the logins and contacts the text matches, found once (hashed sets)."""
+    user = models.PortalUser
+    rare = [user.contact_id.in_(found_contacts)]
+    if user_columns:
+        # The logins a rare text matches found once too: the users a page walks past
+        # are then only looked up in the two sets, not matched one by one.
+        found_user = user.__table__.alias("found_user")
+        found_logins = sa.select(found_user.c.id).where(_on(found_user, own)).correlate(None)
+        rare.insert(0, user.id.in_(found_logins))
+    return sa.or_(*rare)
+
+
+def portal_user_text_is_frequent(pattern: Any, contact_columns: Sequence[Any]) -> Any:
+    """Whether `pattern` is frequent among the contacts, for the way a portal-user
+    search takes (a scalar subquery): in a sample of SAMPLE_PERCENT of the contact
+    table's rows (the same rows each time), at most SAMPLE_ROWS of them, at least
+    FREQUENT match. It only chooses how the rows are found, never which."""
+    table = models.Contact.__table__
     sampled = sa.tablesample(
         table, sa.func.bernoulli(SAMPLE_PERCENT), name="sampled_contact", seed=sa.literal(0)
     )
@@ -107,27 +174,13 @@ def portal_user_pattern_matches(
     # breaks: a search text is one line (the Line scalar), so it matches the joined
     # value where it matches one of the columns, at one `ILIKE` instead of one per
     # column (the sample was a third of the statement's execution on the bench's
-    # 10,000 contacts), or the stored joined value for all of them. It only chooses
-    # how the rows are found, never which.
+    # 10,000 contacts), or the stored joined value for all of them.
     if _all_contact_columns(contact_columns):
-        estimate = on(sampled)
+        estimate = _on(sampled, pattern_matches(pattern, contact_columns))
     else:
         joined = sa.func.concat_ws(sa.literal_column("E'\\n'"), *contact_columns)
-        estimate = on(sampled, pattern_matches(pattern, [joined]))
+        estimate = _on(sampled, pattern_matches(pattern, [joined]))
     sample = sa.select(estimate.label("matches")).select_from(sampled).limit(SAMPLE_ROWS)
     rows = sample.subquery("contact_sample")
     frequent = sa.select(sa.func.count() >= FREQUENT).where(rows.c.matches)
-    each = table.alias("user_contact")
-    own_contact = sa.select(on(each)).where(each.c.id == user.contact_id).correlate_except(each)
-    found = table.alias("found_contact")
-    rare = [user.contact_id.in_(sa.select(found.c.id).where(on(found)).correlate(None))]
-    if user_columns:
-        # The logins a rare text matches found once too: the users a page walks past
-        # are then only looked up in the two sets, not matched one by one.
-        found_user = user.__table__.alias("found_user")
-        found_logins = sa.select(found_user.c.id).where(on(found_user, own)).correlate(None)
-        rare.insert(0, user.id.in_(found_logins))
-    return sa.case(
-        (frequent.scalar_subquery(), sa.or_(own, own_contact.scalar_subquery())),
-        else_=sa.or_(*rare),
-    )
+    return frequent.scalar_subquery()

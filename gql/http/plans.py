@@ -91,10 +91,11 @@ class Plans:
 
     def _plan(
         self, request: GraphQLRequestData, actor: Actor, *, checking_session: bool = False
-    ) -> tuple[Plan, list[Any]] | None:
+    ) -> tuple[Plan, dict[str, Any]] | None:
         """The plan of `request` for `actor` (the variant behind the session check if
-        asked) and its arguments, if it has one and the arguments are for a plan: the
-        statement compiled without the conditions this request's arguments leave out."""
+        asked) and its values, if it has one and the arguments are for a plan: the
+        statement compiled without the conditions this request's arguments leave out,
+        and with the ways of its search texts that are known (Planner.ways)."""
         assert request.query is not None
         plan = self.planner.plan(request.query, request.operation_name, actor)
         if plan is None:
@@ -104,11 +105,12 @@ class Plans:
         if values is None:
             return None
         absent = plan.left_out(values)
-        if absent:
-            plan = self.planner.plan(request.query, request.operation_name, actor, absent)
+        decided = self.planner.ways(plan, values)
+        if absent or decided:
+            plan = self.planner.plan(request.query, request.operation_name, actor, absent, decided)
         if checking_session:
             plan = plan.with_session if plan is not None else None
-        return None if plan is None else (plan, plan.arguments(values))
+        return None if plan is None else (plan, values)
 
     async def _planned(
         self, request: GraphQLRequestData, context: Context
@@ -116,9 +118,11 @@ class Plans:
         found = self._plan(request, context.actor)
         if found is None:
             return None
-        plan, arguments = found
-        data = await context.fetch_text(plan.sql, arguments)
-        return _finished(plan, data, _given(request, context))
+        plan, values = found
+        row = await context.fetch_row(plan.sql, plan.arguments(values))
+        assert row is not None  # an aggregate without GROUP BY: always one row
+        self.planner.learn(plan, values, row)
+        return _finished(plan, row[-1], _given(request, context))
 
     async def _planned_with_session(
         self, request: GraphQLRequestData, context: Context
@@ -131,11 +135,12 @@ class Plans:
         found = self._plan(request, assumed, checking_session=True)
         if found is None:
             return None
-        plan, arguments = found
-        row = await context.fetch_row(plan.sql, arguments)
+        plan, values = found
+        row = await context.fetch_row(plan.sql, plan.arguments(values))
         if row is None:
             self.known.forget(assumed)
             raise SessionEnded
+        self.planner.learn(plan, values, row)
         if not assumed.is_portal_user:  # staff: the token said all, the row is the session
             context.confirm(assumed)
             return _finished(plan, row[-1], _given(request, context))

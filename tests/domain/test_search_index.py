@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
-from gql.domain.search import contact_matches, pattern_matches, portal_user_matches, search_pattern
+from gql.domain.search import (
+    contact_matches,
+    pattern_matches,
+    portal_user_matches,
+    portal_user_pattern_matches,
+    search_pattern,
+)
 
 CONTACT = models.Contact
 USER = models.PortalUser
@@ -207,30 +214,94 @@ async def test_ilike_folds_case_as_lower_did(session: AsyncSession) -> None:
     assert {"Müller", "müller"} <= set(found.all())
 
 
-async def test_a_frequent_portal_user_search_reads_each_users_contact_by_its_key(
-    session: AsyncSession,
-) -> None:
-    """A text most contacts match (the trigram indexes cannot narrow it) is not matched
-    against every contact first: the page walks the users in their list's order and
-    reads each one's own contact by its key, stopping after the page's rows."""
-    await _many_rows(session)
-    portal_id = await session.scalar(sa.select(USER.portal_id).where(USER.email.like("login%")))
-    condition = portal_user_matches("vorname0", [USER.email], CONTACT_COLUMNS)
-    statement = (
+def _page(portal_id: Any, condition: Any) -> sa.Select[Any]:
+    """A page of 50 of the portal's users matching `condition`, newest first (the
+    list's order and its index)."""
+    return (
         sa.select(USER.id)
         .where(USER.portal_id == portal_id, condition)
         .order_by(USER.created_at.desc(), USER.id.desc())
         .limit(50)
     )
+
+
+async def _reads(session: AsyncSession, statement: sa.Select[Any]) -> set[tuple[str, str, str]]:
+    """What the plan of `statement` read: (relation, node type, index) of the scans
+    that ran (EXPLAIN ANALYZE); a bitmap's index scan under the relation's heap scan."""
     sql = statement.compile(session.bind, compile_kwargs={"literal_binds": True})
     explained = await session.execute(sa.text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
     (plan,) = explained.scalar_one()
-    contact_reads = {
-        (node["Node Type"], node.get("Index Name"))
-        for node in _nodes(plan["Plan"])
-        if node.get("Relation Name") == "contact" and node["Actual Loops"] > 0
-    }
+    found = set()
+    for node in _nodes(plan["Plan"]):
+        if node.get("Actual Loops", 0) == 0:
+            continue
+        if "Relation Name" in node:
+            found.add((node["Relation Name"], node["Node Type"], node.get("Index Name", "")))
+        for child in node.get("Plans", ()):
+            if child["Node Type"] == "Bitmap Index Scan" and "Relation Name" in node:
+                found.add((node["Relation Name"], "Bitmap Index Scan", child["Index Name"]))
+    return found
+
+
+@pytest.mark.parametrize("frequent", [None, True], ids=["decided-by-sample", "known-frequent"])
+async def test_a_frequent_portal_user_search_reads_each_users_contact_by_its_key(
+    session: AsyncSession, frequent: bool | None
+) -> None:
+    """A text most contacts match (the trigram indexes cannot narrow it) is not matched
+    against every contact first: the page walks the users in their list's order and
+    reads each one's own contact by its key, stopping after the page's rows; whether
+    the statement's sample finds it frequent or the caller knows it is."""
+    await _many_rows(session)
+    portal_id = await session.scalar(sa.select(USER.portal_id).where(USER.email.like("login%")))
+    pattern = search_pattern("vorname0")
+    condition = portal_user_pattern_matches(pattern, [USER.email], CONTACT_COLUMNS, frequent)
+    reads = await _reads(session, _page(portal_id, condition))
+    contact_reads = {(kind, index) for relation, kind, index in reads if relation == "contact"}
     assert ("Index Scan", "pk_contact") in contact_reads
     assert not {read for read in contact_reads if read[0] in ("Seq Scan", "Bitmap Heap Scan")}
-    found = await session.scalars(statement)
+    assert ("portal_user", "Index Scan", "ix_portal_user_portal_id_created_at") in reads
+    found = await session.scalars(_page(portal_id, condition))
     assert len(found.all()) == 50
+
+
+async def test_a_rare_portal_user_search_known_rare_finds_the_users_first(
+    session: AsyncSession,
+) -> None:
+    """A text known to be rare finds its logins and its contacts' users through their
+    indexes and reads the listed users by key: it does not walk the list's index
+    (every user of the portal, when fewer than a page match)."""
+    await _many_rows(session)
+    portal_id = await session.scalar(sa.select(USER.portal_id).where(USER.email.like("login%")))
+    for text in ("mk-01234", "LOGIN0123"):
+        pattern = search_pattern(text)
+        condition = portal_user_pattern_matches(pattern, [USER.email], CONTACT_COLUMNS, False)
+        reads = await _reads(session, _page(portal_id, condition))
+        assert {
+            ("portal_user", "Bitmap Index Scan", "ix_portal_user_email_trgm"),
+            ("contact", "Bitmap Index Scan", "ix_contact_search_text_trgm"),
+        } <= reads, text
+        listed = {index for relation, _, index in reads if relation == "portal_user"}
+        assert "ix_portal_user_portal_id_created_at" not in listed, text
+        assert not {read for read in reads if read[1] == "Seq Scan"}, text
+
+
+async def test_a_portal_user_search_answers_the_same_users_whichever_way(
+    session: AsyncSession,
+) -> None:
+    """Decided by the statement's sample, known frequent or known rare: the way only
+    chooses how the users are found, never which (a frequent, a rare, a login's,
+    a missing and a differently cased text; a page and all)."""
+    await _many_rows(session)
+    portal_id = await session.scalar(sa.select(USER.portal_id).where(USER.email.like("login%")))
+    for text in ("vorname0", "mk-01234", "LOGIN0123", "MASSENKUNDE", "nobody", "0"):
+        pattern = search_pattern(text)
+        answers = []
+        for frequent in (None, True, False):
+            condition = portal_user_pattern_matches(
+                pattern, [USER.email], CONTACT_COLUMNS, frequent
+            )
+            page = await session.scalars(_page(portal_id, condition))
+            every = await session.scalars(sa.select(USER.id).where(condition).order_by(USER.id))
+            answers.append((page.all(), every.all()))
+        assert answers[0] == answers[1] == answers[2], text
+        assert answers[0][1] or text == "nobody", text
