@@ -66,6 +66,9 @@ async def on_driver(
     connection at its next checkout (db/session.py)."""
     for observe in STATEMENT_OBSERVERS:
         observe()
+    lean: LeanTransaction | None = session.info.get(LEAN)
+    if lean is not None and (lean.begun or (begin and not session.in_transaction())):
+        return await _guarded(await lean.driver(), call)
     bind = session.bind
     if not begin and isinstance(bind, AsyncEngine) and not session.in_transaction():
         return await greenlet_spawn(_pooled, bind.sync_engine, call)
@@ -76,6 +79,70 @@ async def on_driver(
         if adapter._transaction is None:  # as SQLAlchemy's first statement would
             await adapter._start_transaction()
     return await _guarded(raw.driver_connection, call)
+
+
+# The key of a unit of work's `LeanTransaction` in its session's `info`.
+LEAN = "lean_transaction"
+
+
+class LeanTransaction:
+    """A unit of work's transaction on the driver: when its first statement is one of
+    these (a mutation that locks its row first), the transaction is begun on a
+    connection taken from the pool for it, without the session's own transaction (its
+    connection wrapper, transaction objects and a greenlet for each of them: about
+    0.3 ms of CPU per transaction, measured in process), and ended by `end` on the
+    driver. Statements of the ORM in the same unit of work run on that connection
+    too, in the same transaction: the session's `get_bind` answers `connection()`
+    once it has begun (db/session.py `PortalSession`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.pooled: Any = None
+        self.bound: Any = None
+
+    @property
+    def begun(self) -> bool:
+        return self.pooled is not None
+
+    async def driver(self) -> Any:
+        """The transaction's asyncpg connection, begun on first use."""
+        if self.pooled is None:
+            pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+            try:
+                # As SQLAlchemy's first statement would: the adapter knows the
+                # transaction, so the ORM's statements run inside it.
+                await _guarded(pooled.driver_connection, lambda _driver: _begin(pooled))
+            except BaseException:
+                await greenlet_spawn(pooled.close)
+                raise
+            self.pooled = pooled
+        return self.pooled.driver_connection
+
+    def connection(self) -> Any:
+        """The transaction's connection for the ORM (a SQLAlchemy Connection around it)."""
+        if self.bound is None:
+            self.bound = sa.engine.Connection(self.engine.sync_engine, connection=self.pooled)
+        return self.bound
+
+    async def end(self, *, commit: bool) -> None:
+        """Commit or roll back (unless the ORM's commit or rollback did), and put the
+        connection back into the pool."""
+        pooled, self.pooled, self.bound = self.pooled, None, None
+        if pooled is None:
+            return
+        try:
+            adapter = pooled.dbapi_connection
+            transaction = adapter._transaction
+            adapter._transaction = None
+            if transaction is not None and not pooled.driver_connection.is_closed():
+                ending = transaction.commit if commit else transaction.rollback
+                await _guarded(pooled.driver_connection, lambda _driver: ending())
+        finally:
+            await greenlet_spawn(pooled.close)
+
+
+async def _begin(pooled: Any) -> None:
+    await pooled.dbapi_connection._start_transaction()
 
 
 def _pooled(engine: Any, call: Callable[[Any], Awaitable[T]]) -> T:

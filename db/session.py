@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
-from db.raw import connection_broken
+from db.raw import LEAN, connection_broken
 from db.replica import Replica, ReplicaState
 
 POOL_SIZE = 20  # connections per process, opened when first needed and then kept
@@ -77,6 +78,17 @@ def _still_open(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise sa.exc.DisconnectionError("the server closed the connection")
 
 
+class PortalSession(Session):
+    """The ORM's statements of a unit of work whose transaction began on the driver
+    (db.raw.LeanTransaction) run on that transaction's connection."""
+
+    def get_bind(self, *args: Any, **kw: Any) -> Any:
+        lean = self.info.get(LEAN)
+        if lean is not None and lean.begun:
+            return lean.connection()
+        return super().get_bind(*args, **kw)
+
+
 @dataclass
 class Database:
     """The session factory the app uses; tests swap it for one bound to their transaction."""
@@ -97,7 +109,10 @@ class Database:
         replica_max_lag: float = 5.0,
     ) -> Database:
         engine = create_engine(url, pool_size=pool_size)
-        database = cls(async_sessionmaker(engine, expire_on_commit=False), engine)
+        sessions = async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=PortalSession
+        )
+        database = cls(sessions, engine)
         if replica_url:
             replica_engine = create_engine(replica_url, pool_size=pool_size)
             database.replica = Replica(replica_engine, ReplicaState(replica_max_lag))

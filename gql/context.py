@@ -12,10 +12,11 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 import strawberry
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
-from db.raw import on_driver
+from db.raw import LEAN, LeanTransaction, on_driver
+from db.session import PortalSession
 from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
@@ -151,12 +152,37 @@ class Context:
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """The one transaction of a mutation: committed on success, rolled back on error."""
         async with self.lock:
+            session = self.session
+            bind = session.bind
+            lean = None
+            if (
+                isinstance(bind, AsyncEngine)
+                and isinstance(session.sync_session, PortalSession)
+                and not session.in_transaction()
+            ):
+                lean = session.info[LEAN] = LeanTransaction(bind)
             try:
-                yield self.session
-                await self.session.commit()
+                yield session
+                if lean is None or _session_has_work(session):
+                    await session.commit()
+                if lean is not None:
+                    await lean.end(commit=True)
             except BaseException:
-                await self.session.rollback()
+                try:
+                    if lean is None or session.in_transaction():
+                        await session.rollback()
+                finally:
+                    if lean is not None:
+                        await lean.end(commit=False)
                 raise
+            finally:
+                if lean is not None:
+                    del session.info[LEAN]
+
+
+def _session_has_work(session: AsyncSession) -> bool:
+    """Whether the ORM has a transaction or rows to write (its commit would flush)."""
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 Info = strawberry.Info[Context, None]

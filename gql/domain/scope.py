@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -432,7 +432,14 @@ class PerShape:
         return await self.of(actor).fetchone(db, **actor_values(actor), **values)
 
 
-_LOCKED: dict[tuple[Any, bool], PerShape] = {}
+# Columns a statement reads beside the row it locks (`locked_with`), built from the
+# symbolic actor and the locked row's columns (a derived table's `.c`): labelled scalar
+# subqueries, evaluated once the row is locked.
+Facts = Callable[[Actor, Any], Sequence[ColumnElement[Any]]]
+
+_LOCKED: dict[tuple[Any, bool, Facts | None], PerShape] = {}
+# Whether the locked row is the version the statement's snapshot sees (`locked_with`).
+_CURRENT = "locked_row_current"
 
 
 def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
@@ -443,15 +450,42 @@ def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
     )
 
 
-def _lock_behind_check(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
-    return session_check.behind_check(_lock(model, symbolic_actor))
+def _lock_with_facts(
+    model: Any, behind_check: bool, facts: Facts | None, symbolic_actor: Actor
+) -> sa.Select[Any]:
+    lock = _lock(model, symbolic_actor)
+    if facts is None:
+        return session_check.behind_check(lock) if behind_check else lock
+    table = sa.inspect(model).local_table
+    # The row's version (its creating transaction) as locked: FOR UPDATE returns the
+    # newest committed version, also one committed after the statement's snapshot.
+    lock = lock.add_columns(sa.literal_column(f"{table.name}.xmin").label("row_version"))
+    seen = table.alias("seen")
+
+    def beside(locked: Any) -> list[Any]:
+        # The version the snapshot sees: another one means a transaction that changed
+        # the row committed after the snapshot, and the facts may miss what it wrote.
+        snapshot_version = (
+            sa.select(sa.literal_column("seen.xmin"))
+            .select_from(seen)
+            .where(seen.c.id == locked.c.id)
+            .scalar_subquery()
+        )
+        current = sa.func.coalesce(locked.c.row_version == snapshot_version, sa.false())
+        return [*facts(symbolic_actor, locked), current.label(_CURRENT)]
+
+    if behind_check:
+        return session_check.behind_check(lock, beside, hidden=("row_version",))
+    locked = lock.subquery("locked")
+    shown = [column for column in locked.c if column.key != "row_version"]
+    return sa.select(*shown, *beside(locked))
 
 
-def _locking(model: Any, behind_check: bool) -> PerShape:
-    found = _LOCKED.get((model, behind_check))
+def _locking(model: Any, behind_check: bool, facts: Facts | None = None) -> PerShape:
+    found = _LOCKED.get((model, behind_check, facts))
     if found is None:
-        build = _lock_behind_check if behind_check else _lock
-        found = _LOCKED[model, behind_check] = PerShape(functools.partial(build, model), write=True)
+        build = functools.partial(_lock_with_facts, model, behind_check, facts)
+        found = _LOCKED[model, behind_check, facts] = PerShape(build, write=True)
     return found
 
 
@@ -467,28 +501,59 @@ async def locked_visible(
     Raises:
         CheckSaidOtherwise: the riding check found the session ended or changed.
     """
+    found = await locked_with(db, model, row_id, actor)
+    return None if found is None else found[0]
+
+
+async def locked_with(
+    db: AsyncSession,
+    model: type[Row],
+    row_id: uuid.UUID | None,
+    actor: Actor,
+    facts: Facts | None = None,
+    **values: Any,
+) -> tuple[Row, dict[str, Any] | None] | None:
+    """`locked_visible`, with `facts` (its parameters `values`) read in the same
+    statement once the row is locked: the row, and the facts by column key. The facts
+    are None when they may be stale: the statement's snapshot was taken before a
+    transaction that changed the row committed (the lock waited for it, or it
+    committed in between), and what that transaction wrote beside the row (a change
+    a cadence counts) is not in the snapshot; the caller then reads them in a
+    statement of its own, which sees it. Every change of a row's facts is made under
+    its lock and changes the row (`db.raw.Writes.update` sets its update time at
+    least), so the row's version tells. None when no such row is visible.
+
+    Raises:
+        CheckSaidOtherwise: the riding check found the session ended or changed.
+    """
     if row_id is None:
         return None
     check = session_check.take(db)
-    if check is None:
-        found = await _locking(model, False).fetchone(db, actor, row_id=row_id)
-    else:
-        prepared = _locking(model, True).of(actor)
-        row = await prepared.fetchrow(
-            db, **actor_values(actor), **check.parameters(), row_id=row_id
-        )
+    prepared = _locking(model, check is not None, facts).of(actor)
+    given = {**actor_values(actor), **values, "row_id": row_id}
+    if check is not None:
+        given.update(check.parameters())
+    row = await prepared.fetchrow(db, **given)
+    keys = prepared.keys
+    if check is not None:
         count = session_check.SESSION_COLUMNS
         check.settle(None if row is None else row[:count])
         assert row is not None  # settled: the session's row is there
-        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
-        if found["id"] is None:  # the session's row alone: no such row visible
-            found = None
-    if found is None:
+        row, keys = row[count:], keys[count:]
+    if row is None:
         return None
     mapper: Any = sa.inspect(model)
-    return model(
+    table = mapper.local_table
+    width = len(table.columns)  # the row's columns first, then the facts
+    if row[keys.index("id")] is None:  # the session's row alone: no such row visible
+        return None
+    instance = model(
         **{
-            mapper.get_property_by_column(mapper.local_table.c[key]).key: value
-            for key, value in found.items()
+            mapper.get_property_by_column(table.c[key]).key: value
+            for key, value in zip(keys[:width], row[:width], strict=True)
         }
     )
+    if facts is None:
+        return instance, None
+    found = dict(zip(keys[width:], row[width:], strict=True))
+    return instance, found if found.pop(_CURRENT) else None

@@ -33,7 +33,7 @@ from gql.domain.notifications import (
     audience_of,
     customer_change,
 )
-from gql.domain.scope import PerShape, locked_visible
+from gql.domain.scope import PerShape, locked_with
 
 INSTALLMENT_CHANGED = "contract.installment_changed"
 INSTALLMENT_INTERVAL_CHANGED = "contract.installment_interval_changed"
@@ -185,13 +185,12 @@ class Change:
     audience: Audience | None
 
 
-def _change_facts(actor: Actor) -> sa.Select[Any]:
-    """The statement of a `Change`'s facts for the contract `contract_id` of the
-    organization `organization_id` at `now` (parameters), for `actor` (symbolic: built
-    once per kind of caller, `scope.PerShape`)."""
-    contract_id = sa.bindparam("contract_id", type_=sa.Uuid)
-    organization_id = sa.bindparam("organization_id", type_=sa.Uuid)
-    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+def _change_columns(actor: Actor, contract_id: Any, organization_id: Any) -> list[Any]:
+    """The columns of a `Change`'s facts for the contract `contract_id` of the
+    organization `organization_id` (columns or parameters) at `facts_at` (a parameter:
+    a riding session check has its own `now`), for `actor` (symbolic: built once per
+    kind of caller, `scope.PerShape`)."""
+    now = sa.bindparam("facts_at", type_=sa.DateTime(timezone=True))
     published = sa.select(models.Portal.published_settings).where(
         models.Portal.id == actor.portal_id
     )
@@ -203,7 +202,20 @@ def _change_facts(actor: Actor) -> sa.Select[Any]:
     ]
     if actor.is_portal_user:
         columns += audience_columns(actor)
-    return sa.select(*columns)
+    return columns
+
+
+def _facts_beside_lock(actor: Actor, locked: Any) -> list[Any]:
+    """A `Change`'s facts read in the statement that locks the contract (`locked`)."""
+    return _change_columns(actor, locked.c.id, locked.c.organization_id)
+
+
+def _change_facts(actor: Actor) -> sa.Select[Any]:
+    """A `Change`'s facts in a statement of their own, for the contract `contract_id`
+    of the organization `organization_id` (parameters)."""
+    contract_id = sa.bindparam("contract_id", type_=sa.Uuid)
+    organization_id = sa.bindparam("organization_id", type_=sa.Uuid)
+    return sa.select(*_change_columns(actor, contract_id, organization_id))
 
 
 _CHANGE_FACTS = PerShape(_change_facts)
@@ -212,30 +224,41 @@ _CHANGE_FACTS = PerShape(_change_facts)
 async def _change(
     db: AsyncSession, actor: Actor, contract_id: uuid.UUID | None, now: datetime
 ) -> Change:
-    """The contract locked first, then the facts in one statement of their own: that
-    statement sees the changes a concurrent request for the contract committed (the
-    cadences count them). Both statements are compiled once per kind of caller; the
-    contract is a transient row (its change is written with `db.raw.Writes`).
+    """The contract locked and its facts read in one statement (`scope.locked_with`),
+    compiled once per kind of caller; the contract is a transient row (its change is
+    written with `db.raw.Writes`). The facts must include what a concurrent change of
+    the contract committed (the cadences count it): when the contract changed after
+    that statement's snapshot (the lock waited for such a change), they are read again
+    in a statement of their own, which sees it.
 
     Raises:
         NotFound: no such contract visible to the actor.
         RuleViolation: the caller's portal is missing or not published.
     """
-    contract = await locked_visible(db, models.Contract, contract_id, actor)
-    if contract is None:
-        raise NotFound("not_found", field="contractId", parameters={"what": "contract"})
-    row = await _CHANGE_FACTS.fetchone(
-        db, actor, contract_id=contract.id, organization_id=contract.organization_id, now=now
+    found = await locked_with(
+        db, models.Contract, contract_id, actor, _facts_beside_lock, facts_at=now
     )
-    assert row is not None  # scalar subqueries alone: always one row
+    if found is None:
+        raise NotFound("not_found", field="contractId", parameters={"what": "contract"})
+    contract, row = found
+    if row is None:
+        row = await _CHANGE_FACTS.fetchone(
+            db,
+            actor,
+            contract_id=contract.id,
+            organization_id=contract.organization_id,
+            facts_at=now,
+        )
+        assert row is not None  # scalar subqueries alone: always one row
     if row["rules"] is None:
         raise RuleViolation("portal_not_published")
+    facts = SimpleNamespace(**row)
     return Change(
         contract=contract,
         rules=_rules(row["rules"]),
         approval=frozenset(row["approval"] or ()),
-        facts=facts_of(SimpleNamespace(**row)),
-        audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
+        facts=facts_of(facts),
+        audience=audience_of(facts) if actor.is_portal_user else None,
     )
 
 

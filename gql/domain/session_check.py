@@ -87,10 +87,19 @@ def take(db: AsyncSession) -> RidingCheck | None:
 SESSION_COLUMNS = len(sessions.PORTAL_USER_SESSION.selected_columns)
 
 
-def behind_check(lock: sa.Select[Any]) -> sa.Select[Any]:
+def behind_check(
+    lock: sa.Select[Any],
+    beside: Callable[[Any], Sequence[Any]] = lambda _locked: (),
+    hidden: Sequence[str] = (),
+) -> sa.Select[Any]:
     """`lock` (a SELECT ... FOR UPDATE) behind the portal user's session check: the
-    session's columns, then the locked row's (NULLs when no row is found); no row at
-    all when the session has ended, and then nothing is locked."""
+    session's columns, then the locked row's (NULLs when no row is found), then the
+    columns `beside(locked)` builds from the locked row's (`hidden`: the locked
+    columns they read and the statement does not return); no row at all when the
+    session has ended, and then nothing is locked."""
     checked = sessions.PORTAL_USER_SESSION.subquery("checked")
     locked = lock.lateral("locked")
-    return sa.select(*checked.c, *locked.c).select_from(checked.outerjoin(locked, sa.true()))
+    shown = [column for column in locked.c if column.key not in hidden]
+    return sa.select(*checked.c, *shown, *beside(locked)).select_from(
+        checked.outerjoin(locked, sa.true())
+    )

@@ -94,3 +94,48 @@ async def test_concurrent_installment_changes_of_one_contract_count_each_other(
         )
         assert (await customers_first_contract(db)).installment_amount in amounts
     assert changes == 1
+
+
+async def test_a_change_waiting_for_the_lock_counts_the_change_it_waited_for(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    """The second change reads the contract's facts in the statement that waits for its
+    lock, with a snapshot taken before the first change committed: it must not decide
+    on that snapshot's history (gql/domain/scope.py `locked_with`)."""
+    async with committed() as db:
+        contract = await customers_first_contract(db)
+    first, second = (contract.installment_amount + Decimal(step) for step in (1, 2))
+
+    async def change(db: AsyncSession, amount: Decimal) -> None:
+        await self_service.change_installment(
+            db,
+            ACTORS["customer"],
+            contract_id=contract.id,
+            amount=amount,
+            origin=Origin(),
+            notify=NOTIFY,
+            now=datetime.now(UTC),
+        )
+
+    async def waiting() -> str:
+        try:
+            async with committed() as db, db.begin():
+                await change(db, second)
+        except rules.CadenceRefused:
+            return "refused"
+        return "changed"
+
+    async with committed() as db, db.begin():
+        await change(db, first)  # locked and written, not yet committed
+        later = asyncio.create_task(waiting())
+        async with committed() as observer:
+            for _ in range(500):
+                blocked = await observer.scalar(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                )
+                await observer.rollback()  # the next look at pg_stat_activity is a new one
+                if blocked:
+                    break
+                await asyncio.sleep(0.01)
+            assert blocked, "the second change never waited for the lock"
+    assert await later == "refused"
