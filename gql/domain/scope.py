@@ -432,7 +432,39 @@ class PerShape:
         return await self.of(actor).fetchone(db, **actor_values(actor), **values)
 
 
-_LOCKED: dict[tuple[Any, bool], PerShape] = {}
+class OneVisible:
+    """A statement about one row the caller may see (`row_id`; the row's `id` among its
+    columns), built by `build` from the symbolic actor and compiled once per kind of
+    caller: alone, and behind a portal user's session check waiting to ride
+    (gql/domain/session_check.py), as the first statement of a mutation's work."""
+
+    def __init__(self, build: Callable[[Actor], sa.Select[Any]], *, write: bool = False):
+        self.alone = PerShape(build, write=write)
+        self.checked = PerShape(lambda actor: session_check.behind_check(build(actor)), write=write)
+
+    async def fetchone(
+        self, db: AsyncSession, actor: Actor, row_id: uuid.UUID, **values: Any
+    ) -> dict[str, Any] | None:
+        """The statement's row by column key, or None when no such row is visible.
+
+        Raises:
+            CheckSaidOtherwise: the riding check found the session ended or changed.
+        """
+        check = session_check.take(db)
+        if check is None:
+            return await self.alone.fetchone(db, actor, row_id=row_id, **values)
+        prepared = self.checked.of(actor)
+        row = await prepared.fetchrow(
+            db, **actor_values(actor), **check.parameters(), row_id=row_id, **values
+        )
+        count = session_check.SESSION_COLUMNS
+        check.settle(None if row is None else row[:count])
+        assert row is not None  # settled: the session's row is there
+        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
+        return None if found["id"] is None else found  # the session's row alone: none
+
+
+_LOCKED: dict[Any, OneVisible] = {}
 
 
 def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
@@ -441,18 +473,6 @@ def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
         .where(model.id == sa.bindparam("row_id", type_=sa.Uuid), visible(model, symbolic_actor))
         .with_for_update()
     )
-
-
-def _lock_behind_check(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
-    return session_check.behind_check(_lock(model, symbolic_actor))
-
-
-def _locking(model: Any, behind_check: bool) -> PerShape:
-    found = _LOCKED.get((model, behind_check))
-    if found is None:
-        build = _lock_behind_check if behind_check else _lock
-        found = _LOCKED[model, behind_check] = PerShape(functools.partial(build, model), write=True)
-    return found
 
 
 async def locked_visible(
@@ -469,26 +489,22 @@ async def locked_visible(
     """
     if row_id is None:
         return None
-    check = session_check.take(db)
-    if check is None:
-        found = await _locking(model, False).fetchone(db, actor, row_id=row_id)
-    else:
-        prepared = _locking(model, True).of(actor)
-        row = await prepared.fetchrow(
-            db, **actor_values(actor), **check.parameters(), row_id=row_id
-        )
-        count = session_check.SESSION_COLUMNS
-        check.settle(None if row is None else row[:count])
-        assert row is not None  # settled: the session's row is there
-        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
-        if found["id"] is None:  # the session's row alone: no such row visible
-            found = None
-    if found is None:
-        return None
+    locking = _LOCKED.get(model)
+    if locking is None:
+        locking = _LOCKED[model] = OneVisible(functools.partial(_lock, model), write=True)
+    found = await locking.fetchone(db, actor, row_id)
+    return None if found is None else transient(model, found)
+
+
+def transient(model: type[Row], found: Mapping[str, Any]) -> Row:
+    """A transient instance of `model` from its table's columns by key (other keys of
+    `found` ignored)."""
     mapper: Any = sa.inspect(model)
+    table = mapper.local_table
     return model(
         **{
-            mapper.get_property_by_column(mapper.local_table.c[key]).key: value
+            mapper.get_property_by_column(table.c[key]).key: value
             for key, value in found.items()
+            if key in table.c
         }
     )

@@ -107,7 +107,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
         async with makers() as db, db.begin():
             await db.execute(
                 sa.delete(models.MeterReading).where(
-                    models.MeterReading.client_key == "concurrent-1"
+                    models.MeterReading.client_key.like("concurrent-%")
                 )
             )
             await db.execute(
@@ -153,6 +153,64 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
             sa.select(sa.func.count()).where(models.MeterReading.client_key == "concurrent-1")
         )
     assert count == 1
+
+
+async def test_a_submission_another_came_before_is_checked_again_with_the_meter_locked(
+    committed: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first reads the meter and its facts without a lock; another submission for
+    the same register and time is stored before the first writes: the first writes
+    nothing (the meter is not the version it read), reads again with the meter locked
+    and is refused as a duplicate. One row at that time, the other's."""
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    at = datetime.now(UTC) - timedelta(minutes=1)
+
+    async def one(db: AsyncSession, key: str) -> readings.Submitted:
+        return await readings.submit(
+            db,
+            ACTORS["customer"],
+            meter_id=meter_id,
+            register=None,
+            raw_value=value,
+            read_at=at,
+            client_key=key,
+            override_plausibility=False,
+            origin=Origin(),
+            notify=NOTIFY,
+            now=datetime.now(UTC),
+        )
+
+    facts = readings._METER_AND_FACTS
+    read = facts.fetchone
+    reads = []
+
+    async def another_comes_between(*args: Any, **kwargs: Any) -> Any:
+        found = await read(*args, **kwargs)
+        reads.append(found)
+        monkeypatch.setattr(facts, "fetchone", read)  # once: the other reads as usual
+        async with committed() as other, other.begin():
+            stored = await one(other, "concurrent-2")
+        assert stored.created
+        return found
+
+    monkeypatch.setattr(facts, "fetchone", another_comes_between)
+    async with committed() as db, db.begin():
+        with pytest.raises(readings.ReadingRefused) as refused:
+            await one(db, "concurrent-1")
+    assert refused.value.code == "DUPLICATE_READING"
+    assert len(reads) == 1
+    async with committed() as db:
+        keys = (
+            await db.scalars(
+                sa.select(models.MeterReading.client_key).where(
+                    models.MeterReading.meter_id == meter_id, models.MeterReading.read_at == at
+                )
+            )
+        ).all()
+    assert keys == ["concurrent-2"]
 
 
 REVIEW = """mutation($input: ReviewMeterReadingInput!) { reviewMeterReading(input: $input) {
