@@ -150,6 +150,9 @@ class Neighbours:
 def neighbours(stored: Sequence[Stored], moment: datetime, reset: datetime | None) -> Neighbours:
     """Rejected readings count for nothing; after a counter reset a reading is compared
     only with those of the same count (before or from the reset)."""
+    # The stored times are in UTC: the moment too, so that each comparison below is
+    # made in C (a parsed input's zone is dateutil's, whose offset is Python code).
+    moment = moment.astimezone(UTC)
     counted = [
         row
         for row in stored
