@@ -443,7 +443,13 @@ def _insert_part(
         ]
         if guard is None:
             return sa.insert(table).values([dict(zip(columns, row, strict=True)) for row in rows])
-        selects = [sa.select(*row).select_from(guard) for row in rows]
+        # Cast: the parameters of a UNION's rows would be resolved as text.
+        selects = [
+            sa.select(
+                *(sa.cast(value, column.type) for value, column in zip(row, columns, strict=True))
+            ).select_from(guard)
+            for row in rows
+        ]
         source = selects[0] if count == 1 else sa.union_all(*selects)
         return sa.insert(table).from_select(list(columns), source)
 
