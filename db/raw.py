@@ -33,7 +33,9 @@ __all__ = [
     "connection_broken",
     "insert",
     "on_driver",
+    "rolled_back",
     "update",
+    "version",
 ]
 
 T = TypeVar("T")
@@ -253,12 +255,15 @@ class Prepared:
         rows = await self.fetch(session, **values)
         return rows[0] if rows else None
 
-    async def fetch(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
-        """Every row (`fetchrow`'s processing)."""
+    async def fetch(
+        self, session: AsyncSession, *, alone: bool = False, **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """Every row (`fetchrow`'s processing). `alone`: a write that is a transaction of
+        its own when the session has begun none (`on_driver` without `begin`)."""
         arguments = self.arguments(values)
         sql = self.compiled.sql
         rows = await on_driver(
-            session, lambda driver: driver.fetch(sql, *arguments), begin=self.write
+            session, lambda driver: driver.fetch(sql, *arguments), begin=self.write and not alone
         )
         return [
             tuple(
@@ -311,6 +316,22 @@ def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
     return values, returned
 
 
+# `Session.info` key: the session's transaction is rolled back at the end (`rolled_back`).
+_ROLLED_BACK = "db.raw.rolled_back"
+
+
+def rolled_back(session: AsyncSession) -> None:
+    """Say that `session`'s work is rolled back at its end (a dry run): its writes then
+    always run inside its transaction, never as one of their own (`Writes.run`)."""
+    session.info[_ROLLED_BACK] = True
+
+
+def version(table: Any) -> sa.ColumnElement[str]:
+    """The version of a row of `table` as a statement reads it (PostgreSQL's `xmin`, as
+    text): any update of the row gives it a new one. `Writes.unless_changed` compares it."""
+    return sa.cast(sa.literal_column(f"{table.name}.xmin"), sa.Text)
+
+
 @dataclass
 class _Part:
     """One write of a `Writes`: its shape (what its statement is compiled from), the
@@ -318,7 +339,9 @@ class _Part:
     and columns the database's values are read back into."""
 
     key: tuple[Any, ...]
-    build: Callable[[str], Any]  # the statement, its parameters prefixed with the name
+    # The statement, its parameters prefixed with the name; made only if the guard (a
+    # CTE) has a row, when there is one (`Writes.unless_changed`).
+    build: Callable[[str, Any], Any]
     values: dict[str, Any]  # by parameter name without the prefix
     rows: list[Any]
     returned: tuple[Any, ...]
@@ -340,6 +363,19 @@ class Writes:
     def __init__(self) -> None:
         self.parts: list[_Part] = []
         self.changed: list[tuple[Any, Mapping[str, Any]]] = []
+        self.guard: tuple[Any, str] | None = None
+
+    def unless_changed(self, row: Any, version_read: str) -> Writes:
+        """Write nothing if the table row of `row` (an ORM instance, by its primary key
+        `id`) is no longer the version read (`version_read`, its `version`): the row is
+        updated first (its `onupdate` columns: the next reader sees a new version), and
+        every write is made only if that update matched. An update that waits for a
+        concurrent transaction holding the row compares the version that transaction
+        left (PostgreSQL rechecks the row once it is free), so of two writers that read
+        the same version one writes and the other learns it came second. `run` answers
+        whether the writes were made."""
+        self.guard = (row, version_read)
+        return self
 
     def insert(self, rows: Sequence[Any]) -> Writes:
         """Insert `rows` (one statement part per set of columns given)."""
@@ -365,29 +401,34 @@ class Writes:
         self.parts.append(_delete_part(column, values))
         return self
 
-    async def run(self, session: AsyncSession) -> None:
+    async def run(self, session: AsyncSession, *, alone: bool = False) -> bool:
+        """Make the writes; whether they were made (False only when the guarded row
+        changed: `unless_changed`). `alone`: these are the session's only writes and its
+        last statement, so when it has begun no transaction (nothing it read needed one)
+        they are a transaction of their own - no `BEGIN` and `COMMIT` round trips - unless
+        the session's work is rolled back at its end (`rolled_back`)."""
         if not self.parts:
-            return
-        key = tuple(part.key for part in self.parts)
+            return True
+        guarded = None
+        if self.guard is not None:
+            guarded = sa.inspect(type(self.guard[0])).local_table
+        guard_key = ("guard", guarded.name if guarded is not None else None)
+        key = (guard_key, *(part.key for part in self.parts))
         prepared = _WRITES.get(key)
         if prepared is None:
-            names = [f"w{index}" for index in range(len(self.parts))]
-            main = self.parts[0].build(names[0])
-            if self.parts[0].returned:
-                main = main.returning(*self.parts[0].returned)
-            others = [
-                part.build(name).cte(name)
-                for part, name in zip(self.parts[1:], names[1:], strict=True)
-            ]
-            if others:
-                main = main.add_cte(*others)
-            prepared = _remember(key, Prepared(main, write=True))
+            prepared = _remember(key, Prepared(self._statement(guarded), write=True))
         values = {
             f"w{index}_{name}": value
             for index, part in enumerate(self.parts)
             for name, value in part.values.items()
         }
-        read = await prepared.fetch(session, **values)
+        if self.guard is not None:
+            values["guard_row_id"] = self.guard[0].id
+            values["guard_version"] = self.guard[1]
+        alone = alone and not session.info.get(_ROLLED_BACK, False)
+        read = await prepared.fetch(session, alone=alone, **values)
+        if self.guard is not None and not read:
+            return False
         for row, changes in self.changed:
             for name, value in changes.items():
                 _written(row, name, value)
@@ -396,6 +437,41 @@ class Writes:
             for row, columns_read in zip(first.rows, read, strict=True):
                 for column, value in zip(first.returned, columns_read, strict=True):
                     _written(row, _attribute(row, column), value)
+        return True
+
+    def _statement(self, guarded: Any) -> Any:
+        """The one statement of the parts: the first the statement itself, the others
+        WITH clauses; with a guard, the guarded row's update first of all."""
+        guard = None
+        if guarded is not None:
+            automatic = {c: c.onupdate.arg for c in guarded.columns if c.onupdate is not None}
+            assert automatic, f"{guarded.name} has no column an update sets by itself"
+            guard = (
+                sa.update(guarded)
+                .where(
+                    guarded.c.id == sa.bindparam("guard_row_id", type_=guarded.c.id.type),
+                    version(guarded) == sa.bindparam("guard_version", type_=sa.Text),
+                )
+                .values(automatic)
+                .returning(guarded.c.id)
+                .cte("guard")
+            )
+        names = [f"w{index}" for index in range(len(self.parts))]
+        first = self.parts[0]
+        main = first.build(names[0], guard)
+        if first.returned:
+            main = main.returning(*first.returned)
+        elif guard is not None:  # a row read back says the guard matched
+            main = main.returning(sa.literal(1))
+        others = [
+            part.build(name, guard).cte(name)
+            for part, name in zip(self.parts[1:], names[1:], strict=True)
+        ]
+        if guard is not None:
+            others.insert(0, guard)
+        if others:
+            main = main.add_cte(*others)
+        return main
 
 
 def pending(row: Any) -> dict[str, Any]:
@@ -424,16 +500,25 @@ def _insert_part(
     table = columns[0].table
     count = len(group)
 
-    def build(name: str) -> Any:
-        return sa.insert(table).values(
+    def build(name: str, guard: Any) -> Any:
+        rows = [
             [
-                {
-                    column: sa.bindparam(f"{name}_v{index}_{number}", type_=column.type)
-                    for number, column in enumerate(columns)
-                }
-                for index in range(count)
+                sa.bindparam(f"{name}_v{index}_{number}", type_=column.type)
+                for number, column in enumerate(columns)
             ]
-        )
+            for index in range(count)
+        ]
+        if guard is None:
+            return sa.insert(table).values([dict(zip(columns, row, strict=True)) for row in rows])
+        # Cast: the parameters of a UNION's rows would be resolved as text.
+        selects = [
+            sa.select(
+                *(sa.cast(value, column.type) for value, column in zip(row, columns, strict=True))
+            ).select_from(guard)
+            for row in rows
+        ]
+        source = selects[0] if count == 1 else sa.union_all(*selects)
+        return sa.insert(table).from_select(list(columns), source)
 
     values = {
         f"v{index}_{number}": value
@@ -458,18 +543,19 @@ def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
         if column.onupdate is not None and id(column) not in taken
     )
 
-    def build(name: str) -> Any:
+    def build(name: str, guard: Any) -> Any:
         values: dict[Any, Any] = {
             column: sa.bindparam(f"{name}_set_{attribute}", type_=column.type)
             for attribute, column in zip(names, assigned, strict=True)
         }
         for column in automatic:
             values[column] = column.onupdate.arg
-        return (
+        statement = (
             sa.update(table)
             .where(table.c.id == sa.bindparam(f"{name}_row_id", type_=table.c.id.type))
             .values(values)
         )
+        return statement if guard is None else statement.where(sa.select(guard).exists())
 
     values = {f"set_{attribute}": changes[attribute] for attribute in names}
     values["row_id"] = row.id
@@ -481,9 +567,10 @@ def _delete_part(attribute: Any, keys: Sequence[Any]) -> _Part:
     table = column.table
     count = len(keys)
 
-    def build(name: str) -> Any:
+    def build(name: str, guard: Any) -> Any:
         keys = [sa.bindparam(f"{name}_k{index}", type_=column.type) for index in range(count)]
-        return sa.delete(table).where(column.in_(keys))
+        statement = sa.delete(table).where(column.in_(keys))
+        return statement if guard is None else statement.where(sa.select(guard).exists())
 
     values = {f"k{index}": key for index, key in enumerate(keys)}
     return _Part(("delete", table.name, column.key, count), build, values, [], ())

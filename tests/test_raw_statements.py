@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db import models
+from db import models, raw
 from db.raw import Prepared, Writes
 from db.session import Database
 from tests.conftest import ACTORS
@@ -72,3 +72,50 @@ async def test_writes_update_a_loaded_row_and_delete_in_one_statement(
         sa.select(models.PortalUser.last_login_at).where(models.PortalUser.id == user.id)
     )
     assert stored == now
+
+
+async def test_writes_unless_changed_write_all_rows_at_the_version_read_and_none_after(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    """Guarded by a row's version: two rows of a table (typed columns: an address, JSON)
+    inserted and the row touched, in one statement; written again with the version read
+    before, nothing (the row is another version now) and `run` says so."""
+    meter = await session.scalar(sa.select(models.Meter).limit(1))
+    assert meter is not None
+    read = await session.scalar(
+        sa.select(raw.version(models.Meter.__table__)).where(models.Meter.id == meter.id)
+    )
+    assert read is not None
+
+    def events(*addresses: str) -> list[models.AuditEvent]:
+        return [
+            models.AuditEvent(
+                organization_id=meter.organization_id,
+                actor_type=models.ActorType.SYSTEM,
+                action="test.guarded",
+                data={"address": address},
+                ip_address=address,
+            )
+            for address in addresses
+        ]
+
+    with counting_statements(connection) as statements:
+        assert (
+            await Writes()
+            .insert(events("10.0.0.1", "10.0.0.2"))
+            .unless_changed(meter, read)
+            .run(session, alone=True)
+        )
+        await asyncio.sleep(0)
+    assert len(statements) == 1, statements
+    assert not await Writes().insert(events("10.0.0.3")).unless_changed(meter, read).run(session)
+    now = await session.scalar(
+        sa.select(raw.version(models.Meter.__table__)).where(models.Meter.id == meter.id)
+    )
+    assert now != read
+    stored = await session.scalars(
+        sa.select(models.AuditEvent.ip_address)
+        .where(models.AuditEvent.action == "test.guarded")
+        .order_by(models.AuditEvent.ip_address)
+    )
+    assert [str(address) for address in stored] == ["10.0.0.1", "10.0.0.2"]

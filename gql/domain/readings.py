@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -41,7 +41,15 @@ from gql.domain.notifications import (
     customer_change,
     live_setting,
 )
-from gql.domain.scope import PerShape, find_visible, locked_visible, one_visible
+from gql.domain.scope import (
+    OneVisible,
+    PerShape,
+    find_visible,
+    locked_visible,
+    one_visible,
+    transient,
+    visible,
+)
 
 DECIMALS = Decimal("0.001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -142,6 +150,9 @@ class Neighbours:
 def neighbours(stored: Sequence[Stored], moment: datetime, reset: datetime | None) -> Neighbours:
     """Rejected readings count for nothing; after a counter reset a reading is compared
     only with those of the same count (before or from the reset)."""
+    # The stored times are in UTC: the moment too, so that each comparison below is
+    # made in C (a parsed input's zone is dateutil's, whose offset is Python code).
+    moment = moment.astimezone(UTC)
     counted = [
         row
         for row in stored
@@ -392,13 +403,16 @@ async def _registers(db: AsyncSession, meter: models.Meter) -> list[models.Meter
     return list((await db.scalars(statement)).all())
 
 
-def _codes(registers: Sequence[models.MeterRegister]) -> str:
+def _codes(registers: Sequence[models.MeterRegister | Register]) -> str:
     return ", ".join(register.obis_code for register in registers)
 
 
+AnyRegister = TypeVar("AnyRegister", models.MeterRegister, "Register")
+
+
 def choose_register(
-    registers: Sequence[models.MeterRegister], register: str | None, field: str = "register"
-) -> models.MeterRegister:
+    registers: Sequence[AnyRegister], register: str | None, field: str = "register"
+) -> AnyRegister:
     """The register named by its OBIS code; none named: the meter's only one."""
     if register:
         chosen = next((r for r in registers if r.obis_code == register.strip()), None)
@@ -529,48 +543,91 @@ async def submit(
     now: datetime,
 ) -> Submitted:
     """Store a reading of a meter the actor may see. The same `client_key` for the same
-    meter returns the reading stored the first time (safe retries); the meter row is
-    locked, so concurrent retries wait for each other and store one row."""
-    key = client_key.strip()
-    if not key or len(key) > 64:
-        raise InvalidInput("client_key_invalid", field="clientKey")
-    # The lock first, the facts in a statement of their own after it: that statement
-    # sees what a concurrent submission for the meter committed (its client key, its
-    # reading among the neighbours).
-    meter = await locked_visible(db, models.Meter, meter_id, actor)
-    if meter is None:
+    meter returns the reading stored the first time (safe retries).
+
+    Two statements when no other submission for the meter comes between: the meter and
+    the facts read together without a lock, then the reading, the audit event and the
+    mails written in one statement that is its own transaction, only if the meter is
+    still the version read (every submission touches its meter: `Writes.unless_changed`).
+    When one came between, nothing was written and the submission is made again the
+    safe way: the meter locked first, the facts read after the lock (so they include
+    what the other committed), the writes in the same transaction.
+    """
+    key = _client_key(client_key)
+    found = (
+        None
+        if meter_id is None
+        else await _METER_AND_FACTS.fetchone(db, actor, meter_id, client_key=key)
+    )
+    if found is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
-    facts = await _submission_facts(db, actor, meter, key)
+    meter = transient(models.Meter, found)
+    facts = _read_facts(actor, found)
+    done = await _store(
+        db,
+        actor,
+        meter,
+        facts,
+        register=register,
+        raw_value=raw_value,
+        moment=read_at or now,
+        key=key,
+        override_plausibility=override_plausibility,
+        origin=origin,
+        notify=notify,
+        now=now,
+        version_read=found["version"],
+    )
+    if done is not None:
+        return done
+    locked = await locked_visible(db, models.Meter, meter_id, actor)
+    if locked is None:
+        raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
+    done = await _store(
+        db,
+        actor,
+        locked,
+        await _submission_facts(db, actor, locked, key),
+        register=register,
+        raw_value=raw_value,
+        moment=read_at or now,
+        key=key,
+        override_plausibility=override_plausibility,
+        origin=origin,
+        notify=notify,
+        now=now,
+        version_read=None,
+    )
+    assert done is not None  # the meter is locked: nothing came between
+    return done
+
+
+async def _store(
+    db: AsyncSession,
+    actor: Actor,
+    meter: models.Meter,
+    facts: SubmissionFacts,
+    *,
+    register: str | None,
+    raw_value: str,
+    moment: datetime,
+    key: str,
+    override_plausibility: bool,
+    origin: audit.Origin,
+    notify: Notifier,
+    now: datetime,
+    version_read: str | None,
+) -> Submitted | None:
+    """`submit`'s checks against `facts`, then its writes: only if the meter is still
+    `version_read` (None when the meter is locked), else None (nothing written)."""
     if facts.earlier_id is not None:
         return Submitted(await db.get_one(models.MeterReading, facts.earlier_id), created=False)
-    registers = facts.registers
-    if register:
-        chosen = next((r for r in registers if r.obis_code == register.strip()), None)
-        if chosen is None:
-            codes = ", ".join(r.obis_code for r in registers)
-            raise ReadingRefused(
-                "REGISTER_UNKNOWN",
-                f"The meter has the registers {codes}.",
-                "register",
-                parameters={"registers": codes},
-            )
-    elif len(registers) == 1:
-        chosen = registers[0]
-    else:
-        codes = ", ".join(r.obis_code for r in registers)
-        raise ReadingRefused(
-            "REGISTER_REQUIRED",
-            f"Choose a register: {codes}.",
-            "register",
-            parameters={"registers": codes},
-        )
-    moment = read_at or now
-    period = facts.period
+    chosen = choose_register(facts.registers, register)
     near = neighbours(facts.stored.get(chosen.id, []), moment, meter.counter_reset_at)
     checked = _check(
         meter,
         chosen.digits,
-        period,
+        facts.period,
         near,
         raw_value=raw_value,
         moment=moment,
@@ -608,7 +665,11 @@ async def submit(
         audience=facts.audience,
         writes=writes,
     )
-    await writes.run(db)
+    if version_read is None:
+        writes.update(meter)  # touched: a submission that read it before writes nothing
+        await writes.run(db)
+    elif not await writes.unless_changed(meter, version_read).run(db, alone=True):
+        return None
     return Submitted(stored, created=True)
 
 
@@ -767,6 +828,7 @@ async def submit_all(
         for register, result, k in zip(chosen, checked, keys, strict=True)
     ]
     db.add_all(stored)
+    meter.updated_at = now  # touched: a submission that read it before writes nothing
     await db.flush()
     lines = [_line(meter, register, row) for register, row in zip(chosen, stored, strict=True)]
     if document is not None:
@@ -872,12 +934,12 @@ class SubmissionFacts:
     audience: Audience | None
 
 
-def _facts_statement(actor: Actor) -> sa.Select[Any]:
+def _facts(actor: Actor, meter_id: Any, contract_id: Any, meter: Any = None) -> sa.Select[Any]:
     """The statement of `SubmissionFacts` for the meter `meter_id` of the contract
-    `contract_id` and the client key `client_key` (parameters), for `actor` (symbolic:
-    built once per kind of caller, `scope.PerShape`)."""
+    `contract_id` (SQL expressions: parameters, or the columns of the `meter` table the
+    statement reads first) and the client key `client_key` (a parameter), for `actor`
+    (symbolic: built once per kind of caller, `scope.PerShape`)."""
     reading, register, contract = models.MeterReading, models.MeterRegister, models.Contract
-    meter_id = sa.bindparam("meter_id", type_=sa.Uuid)
     registers = (
         sa.select(
             sa.func.array_agg(aggregate_order_by(register.id, register.obis_code)).label("ids"),
@@ -889,7 +951,7 @@ def _facts_statement(actor: Actor) -> sa.Select[Any]:
             ),
         )
         .where(register.meter_id == meter_id)
-        .subquery()
+        .lateral("registers")
     )
     readings = (
         sa.select(
@@ -898,8 +960,8 @@ def _facts_statement(actor: Actor) -> sa.Select[Any]:
             sa.func.array_agg(reading.value).label("values"),
             sa.func.array_agg(sa.cast(reading.status, sa.Text)).label("statuses"),
         )
-        .where(reading.register_id.in_(sa.select(register.id).where(register.meter_id == meter_id)))
-        .subquery()
+        .where(reading.meter_id == meter_id)
+        .lateral("readings")
     )
     earlier = (
         sa.select(reading.id)
@@ -910,9 +972,7 @@ def _facts_statement(actor: Actor) -> sa.Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    period = sa.select(contract.start_date, contract.end_date).where(
-        contract.id == sa.bindparam("contract_id", type_=sa.Uuid)
-    )
+    period = sa.select(contract.start_date, contract.end_date).where(contract.id == contract_id)
     columns: list[sa.ColumnElement[Any]] = [
         earlier.label("earlier_id"),
         period.with_only_columns(contract.start_date).scalar_subquery().label("start_date"),
@@ -920,19 +980,37 @@ def _facts_statement(actor: Actor) -> sa.Select[Any]:
     ]
     if actor.is_portal_user:
         columns += [_approval_wanted(actor).label("needs_approval"), *audience_columns(actor)]
-    return sa.select(*columns, registers, readings).select_from(registers).join(readings, sa.true())
+    first = registers if meter is None else sa.join(meter, registers, sa.true())
+    return sa.select(*columns, registers, readings).select_from(first.join(readings, sa.true()))
+
+
+def _facts_statement(actor: Actor) -> sa.Select[Any]:
+    """`_facts` of the meter `meter_id` of the contract `contract_id` (parameters): read
+    after the meter is locked."""
+    meter_id = sa.bindparam("meter_id", type_=sa.Uuid)
+    return _facts(actor, meter_id, sa.bindparam("contract_id", type_=sa.Uuid))
 
 
 _FACTS = PerShape(_facts_statement)
 
 
-async def _submission_facts(
-    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
-) -> SubmissionFacts:
-    row = await _FACTS.fetchone(
-        db, actor, meter_id=meter.id, contract_id=meter.contract_id, client_key=key
+def _meter_and_facts(actor: Actor) -> sa.Select[Any]:
+    """The meter `row_id` the actor may see, its version (`db.raw.version`) and `_facts`
+    of it, in one statement without a lock."""
+    meter = models.Meter
+    table = meter.__table__
+    return (
+        _facts(actor, meter.id, meter.contract_id, table)
+        .add_columns(*table.columns, raw.version(table).label("version"))
+        .where(meter.id == sa.bindparam("row_id", type_=sa.Uuid), visible(meter, actor))
     )
-    assert row is not None  # aggregates without GROUP BY: always one row
+
+
+_METER_AND_FACTS = OneVisible(_meter_and_facts)
+
+
+def _read_facts(actor: Actor, row: Mapping[str, Any]) -> SubmissionFacts:
+    """`SubmissionFacts` from a row of `_facts`."""
     stored: dict[uuid.UUID, list[Stored]] = defaultdict(list)
     for register_id, read_at, value, status in zip(
         row["register_ids"] or (),
@@ -955,6 +1033,16 @@ async def _submission_facts(
         needs_approval=actor.is_portal_user and bool(row["needs_approval"]),
         audience=audience_of(SimpleNamespace(**row)) if actor.is_portal_user else None,
     )
+
+
+async def _submission_facts(
+    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
+) -> SubmissionFacts:
+    row = await _FACTS.fetchone(
+        db, actor, meter_id=meter.id, contract_id=meter.contract_id, client_key=key
+    )
+    assert row is not None  # aggregates without GROUP BY: always one row
+    return _read_facts(actor, row)
 
 
 def _start_of(day: date | None) -> datetime | None:

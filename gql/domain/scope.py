@@ -442,6 +442,38 @@ _LOCKED: dict[tuple[Any, bool, Facts | None], PerShape] = {}
 _CURRENT = "locked_row_current"
 
 
+class OneVisible:
+    """A statement about one row the caller may see (`row_id`; the row's `id` among its
+    columns), built by `build` from the symbolic actor and compiled once per kind of
+    caller: alone, and behind a portal user's session check waiting to ride
+    (gql/domain/session_check.py), as the first statement of a mutation's work."""
+
+    def __init__(self, build: Callable[[Actor], sa.Select[Any]], *, write: bool = False):
+        self.alone = PerShape(build, write=write)
+        self.checked = PerShape(lambda actor: session_check.behind_check(build(actor)), write=write)
+
+    async def fetchone(
+        self, db: AsyncSession, actor: Actor, row_id: uuid.UUID, **values: Any
+    ) -> dict[str, Any] | None:
+        """The statement's row by column key, or None when no such row is visible.
+
+        Raises:
+            CheckSaidOtherwise: the riding check found the session ended or changed.
+        """
+        check = session_check.take(db)
+        if check is None:
+            return await self.alone.fetchone(db, actor, row_id=row_id, **values)
+        prepared = self.checked.of(actor)
+        row = await prepared.fetchrow(
+            db, **actor_values(actor), **check.parameters(), row_id=row_id, **values
+        )
+        count = session_check.SESSION_COLUMNS
+        check.settle(None if row is None else row[:count])
+        assert row is not None  # settled: the session's row is there
+        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
+        return None if found["id"] is None else found  # the session's row alone: none
+
+
 def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
     return (
         sa.select(*sa.inspect(model).local_table.columns)
@@ -542,18 +574,25 @@ async def locked_with(
         row, keys = row[count:], keys[count:]
     if row is None:
         return None
-    mapper: Any = sa.inspect(model)
-    table = mapper.local_table
-    width = len(table.columns)  # the row's columns first, then the facts
+    width = len(sa.inspect(model).local_table.columns)  # the row's columns, then the facts
     if row[keys.index("id")] is None:  # the session's row alone: no such row visible
         return None
-    instance = model(
-        **{
-            mapper.get_property_by_column(table.c[key]).key: value
-            for key, value in zip(keys[:width], row[:width], strict=True)
-        }
-    )
+    instance = transient(model, dict(zip(keys[:width], row[:width], strict=True)))
     if facts is None:
         return instance, None
     found = dict(zip(keys[width:], row[width:], strict=True))
     return instance, found if found.pop(_CURRENT) else None
+
+
+def transient(model: type[Row], found: Mapping[str, Any]) -> Row:
+    """A transient instance of `model` from its table's columns by key (other keys of
+    `found` ignored)."""
+    mapper: Any = sa.inspect(model)
+    table = mapper.local_table
+    return model(
+        **{
+            mapper.get_property_by_column(table.c[key]).key: value
+            for key, value in found.items()
+            if key in table.c
+        }
+    )

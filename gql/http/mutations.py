@@ -1,10 +1,12 @@
 """The mutations whose session check rides the row they lock (gql/domain/session_check.py):
 which requests are such a mutation.
 
-A mutation may take the check only if its work locks the row it changes before it reads
-anything else (`scope.locked_visible` first): then nothing is read, and nothing of the
-answer decided, before the session is checked. `tests/http/test_mutation_statements.py`
-asserts the check rides the first statement of each.
+A mutation may take the check only if the first statement of its work is one the check
+can ride (`scope.OneVisible`: `scope.locked_visible` locking the row it changes, or
+`submitMeterReading`'s meter with its facts): then nothing is read before the session is
+checked but in the check's own statement, and nothing of the answer decided before the
+check has settled. `tests/http/test_mutation_statements.py` asserts the check rides the
+first statement of each.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import functools
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-# Root fields of Mutation whose resolvers lock their row before any other statement.
+# Root fields of Mutation whose work's first statement carries the check (above).
 LOCKING_FIRST = frozenset({"submitMeterReading", "changeInstallment"})
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState
 from strawberry import relay
 
+from db import raw
 from gql import messages
 from gql.auth.permissions import public
 from gql.context import Info
@@ -308,6 +309,8 @@ async def attempt(
         )
     try:
         async with info.context.unit_of_work() as db:
+            if dry_run:
+                raw.rolled_back(db)  # its writes stay in the transaction rolled back
             answer = await work(db)
             if dry_run:
                 await db.flush()  # constraints are checked as for the real change

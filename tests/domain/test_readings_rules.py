@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from db.models.enums import MeterReadingStatus, MeterStatus
-from gql.domain.readings import Point, ReadingRefused, check_reading, expected_band
+from gql.domain.readings import (
+    Point,
+    ReadingRefused,
+    Stored,
+    check_reading,
+    expected_band,
+    neighbours,
+)
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 # A year of monthly readings, 300 units a month (about 10 a day).
@@ -85,3 +92,34 @@ def test_the_band_is_told_and_can_be_overridden_for_review() -> None:
 def test_no_band_without_history() -> None:
     assert check(raw_value="99999", history=[PREVIOUS]).status is MeterReadingStatus.ACCEPTED
     assert check(raw_value="5", previous=None, history=[]).value == Decimal(5)
+
+
+class PythonUtc(tzinfo):
+    """UTC as a zone written in Python, as dateutil's (Strawberry parses times with it)."""
+
+    def utcoffset(self, _moment: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def dst(self, _moment: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, _moment: datetime | None) -> str:
+        return "UTC"
+
+
+@pytest.mark.parametrize("zone", [PythonUtc(), timezone(timedelta(hours=2))], ids=["py", "+02"])
+def test_neighbours_of_a_moment_in_any_zone_are_those_of_the_same_instant(zone: Any) -> None:
+    """A parsed input's time carries a zone of Python code, or another offset: the neighbours
+    (compared in UTC) are those of the same instant in UTC, at and beside stored times."""
+    stored = [
+        Stored(point.read_at, point.value, status)
+        for point, status in zip(
+            HISTORY,
+            [MeterReadingStatus.ACCEPTED, MeterReadingStatus.REJECTED] * 6,
+            strict=True,
+        )
+    ]
+    reset = HISTORY[3].read_at
+    for moment in (HISTORY[5].read_at, HISTORY[5].read_at + timedelta(hours=1), NOW):
+        for at in (moment, moment - timedelta(microseconds=1)):
+            assert neighbours(stored, at.astimezone(zone), reset) == neighbours(stored, at, reset)

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import models
+from db import models, raw
 from db.models.enums import Grant
 from db.session import create_engine
-from gql.domain import notifications, readings
+from gql.domain import notifications, readings, scope
 from gql.domain.audit import Origin
 from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS, GraphQLClient, global_id
@@ -107,7 +107,7 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
         async with makers() as db, db.begin():
             await db.execute(
                 sa.delete(models.MeterReading).where(
-                    models.MeterReading.client_key == "concurrent-1"
+                    models.MeterReading.client_key.like("concurrent-%")
                 )
             )
             await db.execute(
@@ -153,6 +153,87 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
             sa.select(sa.func.count()).where(models.MeterReading.client_key == "concurrent-1")
         )
     assert count == 1
+
+
+@pytest.mark.parametrize("earlier", [timedelta(0), timedelta(hours=1)], ids=["same", "before"])
+async def test_a_submission_another_came_before_is_checked_again_with_the_meter_locked(
+    committed: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    earlier: timedelta,
+) -> None:
+    """The first reads the meter and its facts without a lock; another submission for
+    the same register, at the same time or an hour before, is stored before the first
+    writes: the first writes nothing then (the meter is not the version it read), reads
+    again with the meter locked and is checked against the other's reading - refused as
+    a duplicate at the same time, stored after it (and the meter touched again) else."""
+    meter_id, last = await anna_meter(session)
+    value = await plausible_value(session, meter_id, last)
+    at = datetime.now(UTC) - timedelta(minutes=1)
+
+    async def one(db: AsyncSession, key: str, read_at: datetime) -> readings.Submitted:
+        return await readings.submit(
+            db,
+            ACTORS["customer"],
+            meter_id=meter_id,
+            register=None,
+            raw_value=value,
+            read_at=read_at,
+            client_key=key,
+            override_plausibility=False,
+            origin=Origin(),
+            notify=NOTIFY,
+            now=datetime.now(UTC),
+        )
+
+    facts = readings._METER_AND_FACTS
+    read = facts.fetchone
+    reads = []
+
+    async def another_comes_between(*args: Any, **kwargs: Any) -> Any:
+        found = await read(*args, **kwargs)
+        reads.append(found)
+        monkeypatch.setattr(facts, "fetchone", read)  # once: the other reads as usual
+        async with committed() as other, other.begin():
+            stored = await one(other, "concurrent-2", at - earlier)
+        assert stored.created
+        return found
+
+    async def versions() -> Any:
+        async with committed() as db:
+            return await db.scalar(
+                sa.select(raw.version(models.Meter.__table__)).where(models.Meter.id == meter_id)
+            )
+
+    lock = scope.locked_visible
+    locks = []
+
+    async def counted_lock(*args: Any, **kwargs: Any) -> Any:
+        locks.append(args)
+        return await lock(*args, **kwargs)
+
+    before = await versions()
+    monkeypatch.setattr(facts, "fetchone", another_comes_between)
+    monkeypatch.setattr(readings, "locked_visible", counted_lock)
+    async with committed() as db, db.begin():
+        if earlier:
+            assert (await one(db, "concurrent-1", at)).created
+        else:
+            with pytest.raises(readings.ReadingRefused) as refused:
+                await one(db, "concurrent-1", at)
+            assert refused.value.code == "DUPLICATE_READING"
+    assert (len(reads), len(locks)) == (1, 1)  # the first read, then the locked way once
+    async with committed() as db:
+        stored = (
+            await db.execute(
+                sa.select(models.MeterReading.client_key, models.MeterReading.read_at)
+                .where(models.MeterReading.client_key.like("concurrent-%"))
+                .order_by(models.MeterReading.read_at)
+            )
+        ).all()
+    expected = [("concurrent-2", at - earlier)] + ([("concurrent-1", at)] if earlier else [])
+    assert [tuple(row) for row in stored] == expected
+    assert await versions() != before
 
 
 REVIEW = """mutation($input: ReviewMeterReadingInput!) { reviewMeterReading(input: $input) {
