@@ -5,6 +5,8 @@ lockout: over HTTP, with the client address set on the ASGI transport."""
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,11 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import demo, models
-from db.session import Database
+from db.session import Database, create_engine
 from gql.app import create_app
+from gql.auth import passwords
 from gql.auth.tokens import TokenService
 from gql.client_address import decide
-from gql.domain import authentication, documents, throttle
+from gql.domain import audit, authentication, documents, throttle
 from gql.settings import Settings, SettingsError
 from tests.conftest import ACTORS, global_id
 from tests.http_helpers import CUSTOMERS, login, portal_gid, post
@@ -402,3 +405,72 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_checks_than_the_limit(
             )
     assert checked == policy.max_failures
     assert sum(answer.locked for answer in answers) == 8 - policy.max_failures
+
+
+async def test_a_login_storm_leaves_the_pool_to_other_requests(
+    database_url: str, test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three times as many logins at once as are admitted to the hash, each in its own
+    committed transaction, on a pool only two connections larger than the admission:
+    while their hashes wait, the logins hold `passwords.ADMITTED` connections (those
+    admitted, with their account's lock), the others wait without one, and another
+    request gets a connection at once. Then every login is answered."""
+    config = authentication.identity_config(test_settings)
+    engine = create_engine(database_url, pool_size=passwords.ADMITTED + 2)
+    held, peak, admitted = 0, 0, asyncio.Event()
+
+    def checked_out(*_: object) -> None:
+        nonlocal held, peak
+        held += 1
+        peak = max(peak, held)
+        if held == passwords.ADMITTED:
+            admitted.set()
+
+    def checked_in(*_: object) -> None:
+        nonlocal held
+        held -= 1
+
+    sa.event.listen(engine.sync_engine.pool, "checkout", checked_out)
+    sa.event.listen(engine.sync_engine.pool, "checkin", checked_in)
+    gate, hashing = threading.Event(), threading.Semaphore(0)
+    check = passwords.verify_and_rehash
+
+    def held_at_the_gate(*args: Any, **kwargs: Any) -> passwords.Verified:
+        hashing.release()
+        gate.wait(30)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(passwords, "verify_and_rehash", held_at_the_gate)
+    storm = f"storm-{uuid.uuid4()}"
+
+    async def log_in(index: int) -> authentication.LoginOutcome:
+        async with AsyncSession(engine) as db, db.begin():
+            return await authentication.login(
+                db,
+                config,
+                email=f"{storm}-{index}@example.org",
+                password="Sommer2026!",
+                portal_id=None,
+                origin=audit.Origin(),
+                now=datetime.now(UTC),
+            )
+
+    logins = [asyncio.create_task(log_in(index)) for index in range(3 * passwords.ADMITTED)]
+    try:
+        # Every executor thread holds a hash at the gate, and the admitted logins their
+        # connections (the rest of them queued in the executor).
+        for _ in range(os.cpu_count() or 1):
+            assert await asyncio.to_thread(hashing.acquire, True, 30)
+        await asyncio.wait_for(admitted.wait(), 30)
+        async with AsyncSession(engine) as other:
+            assert await other.scalar(sa.select(sa.literal(1))) == 1
+        assert peak == passwords.ADMITTED + 1  # the logins' and the other request's
+    finally:
+        gate.set()
+        answers = await asyncio.gather(*logins, return_exceptions=True)
+        async with AsyncSession(engine) as db, db.begin():
+            await db.execute(
+                sa.delete(models.LoginThrottle).where(models.LoginThrottle.key.contains(storm))
+            )
+        await engine.dispose()
+    assert answers == [authentication.Refused()] * len(logins)
