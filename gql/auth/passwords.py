@@ -240,14 +240,15 @@ def verify_and_rehash(
     return Verified(matches=True)
 
 
-# One thread per core: more computations at once gain no throughput, only memory (64 MiB
+# Computations at once, one thread per core: more gain no throughput, only memory (64 MiB
 # each) and contention.
-_EXECUTOR = ThreadPoolExecutor(max_workers=_CPUS, thread_name_prefix="argon2")
+WORKERS = _CPUS
+_EXECUTOR = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="argon2")
 
 # Checks admitted at once per process (`admission`): two per executor thread, so that a
 # computation is always queued when one ends (the next check's statements before its
 # hash would otherwise leave a core idle), and no more.
-ADMITTED = 2 * _CPUS
+ADMITTED = 2 * WORKERS
 _ADMISSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )

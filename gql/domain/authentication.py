@@ -183,9 +183,10 @@ async def login(
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
-    # The connection is taken once admitted to the hash (`passwords.admission`): it is
-    # held, with the account's lock, until the hash is done.
-    async with admission():
+    # The connection is taken in the account's turn in this process, once admitted to
+    # the hash (`passwords.admission`): it is held, with the account's lock, until the
+    # hash is done.
+    async with throttle.account_turn(keys), admission():
         # The account and the lockout's counters in one statement, after waiting for
         # the account's other checks (`throttle.one_at_a_time`).
         await throttle.one_at_a_time(db, keys)
