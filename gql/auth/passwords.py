@@ -29,6 +29,7 @@ import functools
 import hmac
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal, NamedTuple
@@ -239,9 +240,32 @@ def verify_and_rehash(
     return Verified(matches=True)
 
 
-# One thread per core: more computations at once gain no throughput, only memory (64 MiB
+# Computations at once, one thread per core: more gain no throughput, only memory (64 MiB
 # each) and contention.
-_EXECUTOR = ThreadPoolExecutor(max_workers=_CPUS, thread_name_prefix="argon2")
+WORKERS = _CPUS
+_EXECUTOR = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="argon2")
+
+# Checks admitted at once per process (`admission`): two per executor thread, so that a
+# computation is always queued when one ends (the next check's statements before its
+# hash would otherwise leave a core idle), and no more.
+ADMITTED = 2 * WORKERS
+_ADMISSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def admission() -> asyncio.Semaphore:
+    """The event loop's admission to the password executor, for a check that holds a
+    database connection (and a transaction's locks) while its hash waits and runs
+    (`authentication.login`): `async with admission():` before its first statement.
+    Checks beyond `ADMITTED` wait here without a connection, so that a storm of logins
+    takes at most `ADMITTED` of the pool's connections and leaves the rest to other
+    requests; they would wait as long for the executor anyway."""
+    loop = asyncio.get_running_loop()
+    semaphore = _ADMISSIONS.get(loop)
+    if semaphore is None:
+        semaphore = _ADMISSIONS[loop] = asyncio.Semaphore(ADMITTED)
+    return semaphore
 
 
 async def verify_password_off_loop(

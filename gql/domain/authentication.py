@@ -25,7 +25,11 @@ from db import models, raw
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import PortalSettings, TwoFactorPolicy
 from gql.auth.actor import Actor
-from gql.auth.passwords import verify_and_rehash_off_loop, verify_password_off_loop
+from gql.auth.passwords import (
+    admission,
+    verify_and_rehash_off_loop,
+    verify_password_off_loop,
+)
 from gql.auth.secrets import SecretBox
 from gql.domain import (
     audit,
@@ -179,16 +183,20 @@ async def login(
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
-    # The account and the lockout's counters in one statement, after waiting for the
-    # account's other checks (`throttle.one_at_a_time`).
-    await throttle.one_at_a_time(db, keys)
-    counters = throttle.state_columns(config.lockout, keys, now)
-    found = await _find_account(db, normalized, portal_id, counters)
-    account, portal = found.account, found.portal
-    # The counters are cleared when the login completes (`open_session`), not yet.
-    checked = await check_password(
-        db, config, keys, account, portal, password, now, clear=False, state=found.lockout
-    )
+    # The connection is taken in the account's turn in this process, once admitted to
+    # the hash (`passwords.admission`): it is held, with the account's lock, until the
+    # hash is done.
+    async with throttle.account_turn(keys), admission():
+        # The account and the lockout's counters in one statement, after waiting for
+        # the account's other checks (`throttle.one_at_a_time`).
+        await throttle.one_at_a_time(db, keys)
+        counters = throttle.state_columns(config.lockout, keys, now)
+        found = await _find_account(db, normalized, portal_id, counters)
+        account, portal = found.account, found.portal
+        # The counters are cleared when the login completes (`open_session`), not yet.
+        checked = await check_password(
+            db, config, keys, account, portal, password, now, clear=False, state=found.lockout
+        )
     if not checked.accepted:
         if account is not None:
             _audit_refusal(

@@ -23,9 +23,11 @@ attacker must not reset it by logging in to an account of their own.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -165,6 +167,42 @@ async def guarded(
     if locked_out:
         metrics.LOCKOUTS.inc()
     return Checked(accepted=False, failures=failures, locked_out=locked_out)
+
+
+class _Turns:
+    """The checks of each account that this process runs, one after another: the ones
+    waiting for an account's turn hold nothing (no database connection, no admission to
+    the password executor) while its current check runs."""
+
+    def __init__(self) -> None:
+        # The lock of an account with a check running or waiting, and how many are.
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, account: str) -> AsyncIterator[None]:
+        lock, waiting = self._locks.get(account) or (asyncio.Lock(), 0)
+        self._locks[account] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[account]
+            if waiting == 1:
+                del self._locks[account]
+            else:
+                self._locks[account] = (lock, waiting - 1)
+
+
+_TURNS = _Turns()
+
+
+def account_turn(keys: Keys) -> contextlib.AbstractAsyncContextManager[None]:
+    """Wait for this process's other checks of the account to end, before taking a
+    connection for `one_at_a_time`: a burst of guesses at one account then waits here,
+    without taking every connection, or every admission to the hash
+    (`passwords.admission`) from other accounts' logins. Other processes' checks are
+    waited for by `one_at_a_time`."""
+    return _TURNS.turn(keys.account)
 
 
 async def one_at_a_time(db: AsyncSession, keys: Keys) -> None:

@@ -5,6 +5,8 @@ lockout: over HTTP, with the client address set on the ASGI transport."""
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,11 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import demo, models
-from db.session import Database
+from db.session import Database, create_engine
 from gql.app import create_app
+from gql.auth import passwords
 from gql.auth.tokens import TokenService
 from gql.client_address import decide
-from gql.domain import authentication, documents, throttle
+from gql.domain import audit, authentication, documents, throttle
 from gql.settings import Settings, SettingsError
 from tests.conftest import ACTORS, global_id
 from tests.http_helpers import CUSTOMERS, login, portal_gid, post
@@ -402,3 +405,111 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_checks_than_the_limit(
             )
     assert checked == policy.max_failures
     assert sum(answer.locked for answer in answers) == 8 - policy.max_failures
+
+
+class GatedLogins:
+    """Logins of unknown emails (refused after their hash, as every login's hash), each in
+    its own committed transaction on `engine`, whose hashes wait at a gate until it opens:
+    which passwords reached it (`reached`), and the connections they hold (`held`)."""
+
+    def __init__(self, engine: AsyncEngine, config: authentication.IdentityConfig) -> None:
+        self.engine, self.config = engine, config
+        self.storm = f"storm-{uuid.uuid4()}"
+        self.gate, self.reached = threading.Event(), queue.Queue[str]()
+        self.held = self.peak = 0
+        self.all_admitted = asyncio.Event()  # `passwords.ADMITTED` connections held
+        self.tasks: list[asyncio.Task[authentication.LoginOutcome]] = []
+
+    def checked_out(self, *_: object) -> None:
+        self.held += 1
+        self.peak = max(self.peak, self.held)
+        if self.held == passwords.ADMITTED:
+            self.all_admitted.set()
+
+    def checked_in(self, *_: object) -> None:
+        self.held -= 1
+
+    def start(self, email: str, password: str) -> None:
+        async def log_in() -> authentication.LoginOutcome:
+            async with AsyncSession(self.engine) as db, db.begin():
+                return await authentication.login(
+                    db,
+                    self.config,
+                    email=f"{self.storm}-{email}@example.org",
+                    password=password,
+                    portal_id=None,
+                    origin=audit.Origin(),
+                    now=datetime.now(UTC),
+                )
+
+        self.tasks.append(asyncio.create_task(log_in()))
+
+    async def at_the_gate(self) -> set[str]:
+        """The passwords of the hashes the executor's threads hold at the gate."""
+        waiting = [asyncio.to_thread(self.reached.get, True, 10) for _ in range(passwords.WORKERS)]
+        return set(await asyncio.gather(*waiting))
+
+    async def answers(self) -> list[authentication.LoginOutcome]:
+        self.gate.set()
+        return await asyncio.gather(*self.tasks)
+
+
+@pytest.fixture
+async def gated(
+    database_url: str, test_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[GatedLogins]:
+    """`GatedLogins` on a pool two connections larger than the admission to the hash."""
+    engine = create_engine(database_url, pool_size=passwords.ADMITTED + 2)
+    logins = GatedLogins(engine, authentication.identity_config(test_settings))
+    sa.event.listen(engine.sync_engine.pool, "checkout", logins.checked_out)
+    sa.event.listen(engine.sync_engine.pool, "checkin", logins.checked_in)
+    check = passwords.verify_and_rehash
+
+    def held_at_the_gate(stored: str | None, password: str, *args: Any, **kwargs: Any) -> Any:
+        logins.reached.put(password)
+        logins.gate.wait(30)
+        return check(stored, password, *args, **kwargs)
+
+    monkeypatch.setattr(passwords, "verify_and_rehash", held_at_the_gate)
+    try:
+        yield logins
+    finally:
+        logins.gate.set()
+        await asyncio.gather(*logins.tasks, return_exceptions=True)
+        async with AsyncSession(engine) as db, db.begin():
+            counters = models.LoginThrottle.key.contains(logins.storm)
+            await db.execute(sa.delete(models.LoginThrottle).where(counters))
+        await engine.dispose()
+
+
+async def test_a_login_storm_leaves_the_pool_to_other_requests(gated: GatedLogins) -> None:
+    """Three times as many logins at once as are admitted to the hash: while their
+    hashes wait, the logins hold `passwords.ADMITTED` connections (those admitted, with
+    their account's lock), the others wait without one, and another request gets a
+    connection at once. Then every login is answered."""
+    storm = 3 * passwords.ADMITTED
+    for index in range(storm):
+        gated.start(str(index), f"guess-{index}")
+    assert len(await gated.at_the_gate()) == passwords.WORKERS
+    # The admitted logins beyond the executor's threads take their connections and queue.
+    await asyncio.wait_for(gated.all_admitted.wait(), 10)
+    async with AsyncSession(gated.engine) as other:
+        assert await other.scalar(sa.select(sa.literal(1))) == 1
+    assert gated.peak == passwords.ADMITTED + 1  # the logins' and the other request's
+    assert await gated.answers() == [authentication.Refused()] * storm
+
+
+async def test_a_burst_at_one_account_leaves_the_hash_to_other_accounts(
+    gated: GatedLogins,
+) -> None:
+    """Guesses at one account, more than are admitted to the hash, then a login of
+    another account: the guesses wait for the account's turn in the process without a
+    connection or an admission, so the other login hashes beside the first guess."""
+    burst = 2 * passwords.ADMITTED
+    for index in range(burst):
+        gated.start("guessed", f"guess-{index}")
+    gated.start("other", "other")
+    assert await gated.at_the_gate() == {"guess-0", "other"}
+    assert gated.held == 2
+    assert await gated.answers() == [authentication.Refused()] * (burst + 1)
+    assert not throttle._TURNS._locks  # no turn kept for an account without checks
