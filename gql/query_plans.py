@@ -88,7 +88,15 @@ from gql.auth.permissions import AllowRoles, may_read
 from gql.domain.scope import shape_of, symbolic, visible, visible_below
 from gql.domain.search import pattern_matches, portal_user_pattern_matches, search_pattern
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
-from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
+from gql.resolvers.computed import (
+    COMPUTED,
+    MARK,
+    PROCESS_PARAMETERS,
+    Computed,
+    Finisher,
+    Given,
+    finish,
+)
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
 from gql.schema.node import parse_uuid
@@ -289,6 +297,8 @@ class Plan:
     # ...`: PostgreSQL plans such a condition for any value, and every execution anew.
     optional: frozenset[str] = frozenset()
     absent: frozenset[str] = frozenset()
+    # Parameters whose value this process gives per request (computed.PROCESS_PARAMETERS).
+    process: tuple[str, ...] = ()
 
     def finished(self, data: str, given: Given) -> str:
         """The statement's JSON with the computed values in place of their marks."""
@@ -324,6 +334,8 @@ class Plan:
             "actor_portal": actor.portal_id,
             "actor_group": actor.permission_group_id,
         }
+        for name in self.process:
+            values[name] = PROCESS_PARAMETERS[name]()
         if any(variables.get(name) is None for name in self.required):
             return None
         for name, graphql_type in self.inputs:
@@ -1279,6 +1291,7 @@ def _compiled(
         pages=pages,
         required=required,
         nodes=nodes,
+        process=tuple(name for name in compiled.names if name in PROCESS_PARAMETERS),
     )
 
 
