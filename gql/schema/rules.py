@@ -287,7 +287,8 @@ class _KnownParts:
     def __init__(self, parts: tuple[str, ...]) -> None:
         self.parameter = "known_portals_" + "_".join(parts)
         self.found: LRUCache[str, _Published] = LRUCache(KNOWN_PORTALS)
-        PROCESS_PARAMETERS[self.parameter] = self.versions
+        # Through `_known`, so that the statement is told what `_published` finds.
+        PROCESS_PARAMETERS[self.parameter] = lambda: _known(parts).versions()
 
     def versions(self) -> list[str]:
         return list(self.found)
