@@ -94,7 +94,15 @@ from gql.domain.search import (
     search_pattern,
 )
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
-from gql.resolvers.computed import COMPUTED, MARK, Computed, Finisher, Given, finish
+from gql.resolvers.computed import (
+    COMPUTED,
+    MARK,
+    PROCESS_PARAMETERS,
+    Computed,
+    Finisher,
+    Given,
+    finish,
+)
 from gql.resolvers.relations import RELATION, Columns, Relation
 from gql.schema import criteria
 from gql.schema.node import parse_uuid
@@ -309,6 +317,8 @@ class Plan:
     searches: tuple[tuple[str, tuple[str, ...]], ...] = ()
     decided: frozenset[tuple[str, bool]] = frozenset()
     deciding: tuple[str, ...] = ()
+    # Parameters whose value this process gives per request (computed.PROCESS_PARAMETERS).
+    process: tuple[str, ...] = ()
 
     def finished(self, data: str, given: Given) -> str:
         """The statement's JSON with the computed values in place of their marks."""
@@ -344,6 +354,8 @@ class Plan:
             "actor_portal": actor.portal_id,
             "actor_group": actor.permission_group_id,
         }
+        for name in self.process:
+            values[name] = PROCESS_PARAMETERS[name]()
         if any(variables.get(name) is None for name in self.required):
             return None
         for name, graphql_type in self.inputs:
@@ -1348,6 +1360,7 @@ def _compiled(
         pages=pages,
         required=required,
         nodes=nodes,
+        process=tuple(name for name in compiled.names if name in PROCESS_PARAMETERS),
     )
 
 

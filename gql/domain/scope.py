@@ -93,10 +93,16 @@ def _own_order(actor: Actor) -> Filter:
     )
 
 
+def _own_meter(actor: Actor) -> Filter:
+    """The meters of the customer's contracts (those the group shows), by the meter's
+    own contract: a meter row is tested itself, not its id looked up among the ids of a
+    second scan of the meters."""
+    return models.Meter.contract_id.in_(_customer_contracts(actor))
+
+
 def _customer_meters(actor: Actor) -> sa.Select[Any]:
     return sa.select(models.Meter.id).where(
-        models.Meter.organization_id == actor.organization_id,
-        models.Meter.contract_id.in_(_customer_contracts(actor)),
+        models.Meter.organization_id == actor.organization_id, _own_meter(actor)
     )
 
 
@@ -225,7 +231,7 @@ CUSTOMER_RULES: dict[type[Any], Callable[[Actor], Filter]] = {
     **_portal_user_rules(),
     models.Contact: lambda a: models.Contact.id == a.contact_id,
     models.Contract: _own_contract,
-    models.Meter: lambda a: models.Meter.id.in_(_customer_meters(a)),
+    models.Meter: _own_meter,
     models.Order: _own_order,
     models.OrderLineItem: lambda a: models.OrderLineItem.order_id.in_(
         sa.select(models.Order.id).where(

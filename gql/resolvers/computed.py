@@ -33,7 +33,16 @@ import orjson
 from gql.auth.actor import Actor
 from gql.settings import Settings
 
-__all__ = ["COMPUTED", "MARK", "Computed", "Given", "declared_value", "finish", "moment"]
+__all__ = [
+    "COMPUTED",
+    "MARK",
+    "PROCESS_PARAMETERS",
+    "Computed",
+    "Given",
+    "declared_value",
+    "finish",
+    "moment",
+]
 
 MARK = "#" + secrets.token_hex(16)
 # A mark as json_build_object writes it: `{"<MARK>" : [<finisher>, <inputs>...]}`.
@@ -106,6 +115,12 @@ class Computed:
 
 # One computation of a plan: its inputs as the statement gave them -> the JSON value.
 Finisher = Callable[[Given, list[Any]], Any]
+
+# Parameters of a computation's inputs whose value is what this process knows rather
+# than anything of the request, by name: the function that gives the value when a plan
+# runs (gql/schema/rules.py: the versions of portals whose published rules this process
+# has read, so that the statement reads them only for a version it has not).
+PROCESS_PARAMETERS: dict[str, Callable[[], Any]] = {}
 
 
 def finish(data: str, finishers: Sequence[Finisher], given: Given) -> str:

@@ -1121,6 +1121,24 @@ def test_aggregates_take_the_order_of_their_sorted_level() -> None:
     assert "ORDER BY payment.due_date DESC, payment.id \n LIMIT" in sql  # a window: cursors
 
 
+def _portals_text(version: str, *, known: bool, increment: str = "10") -> str:
+    """A text as `rules._portals` has the statement write it, of one portal."""
+    parts = {} if known else {"installment": {"increment_percent": increment}, "approval": []}
+    portal = {
+        "id": str(uuid.uuid4()),
+        "organization_id": str(uuid.uuid4()),
+        "type": "CUSTOMER",
+        "created_at": "2026-01-02T03:04:05+00:00",
+        "published": True,
+        "version": version,
+        "known": known,
+        "installment": None,
+        "approval": None,
+        **parts,
+    }
+    return json.dumps([portal])
+
+
 def test_the_rules_portals_are_parsed_once_per_text() -> None:
     """The portals a plan reads for a contract's rules are one JSON text, the same for
     every contract of a portal: parsed, and each settings part validated, once per text."""
@@ -1132,6 +1150,8 @@ def test_the_rules_portals_are_parsed_once_per_text() -> None:
                 "type": "CUSTOMER",
                 "created_at": "2026-01-02T03:04:05+00:00",
                 "published": True,
+                "version": f"{uuid.uuid4()}:1:(0,1)",
+                "known": False,
                 "installment": {"increment_percent": "10", "decrement_percent": "10"},
                 "approval": ["contract.installment"],
             }
@@ -1147,3 +1167,78 @@ def test_the_rules_portals_are_parsed_once_per_text() -> None:
     assert rules._read_portals(text)[0].published_settings is published
     assert published.approval == frozenset({"contract.installment"})
     assert rules._read_portals(None) == ()
+
+
+def test_a_known_row_versions_parts_are_the_ones_read_before() -> None:
+    """Parts read from a portal row's version are kept under it: a text that says the
+    statement knew that version (and so left the parts out) gets them, validated once;
+    a version the process has forgotten leaves the request to the executor (the
+    finisher fails, gql/http/plans._finished)."""
+    version = f"{uuid.uuid4()}:7:(0,3)"
+    (read,) = rules._read_portals(_portals_text(version, known=False, increment="12"))
+    (again,) = rules._read_portals(_portals_text(version, known=True))
+    assert read.published_settings is not None
+    assert again.published_settings is read.published_settings
+    part = again.published_settings.part("installment", portal_settings.InstallmentRules)
+    assert part.increment_percent == Decimal("12")
+    known = rules._known(("approval", "installment"))
+    assert version in known.versions()
+    assert version in computed.PROCESS_PARAMETERS[known.parameter]()
+    with pytest.raises(LookupError):
+        rules._read_portals(_portals_text(f"{uuid.uuid4()}:7:(0,3)", known=True))
+
+
+INSTALLMENT_RULES = """query($id: ID!) { node(id: $id) { ... on Contract {
+  number installmentRules { minAmount maxAmount needsApproval } } } }"""
+
+
+async def test_the_rules_portal_is_read_once_per_row_version_and_a_publish_at_once(
+    plans: PlanClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement of a contract's installment rules reads the portal's rules only
+    for a version of its row this process has not read yet; the answers are the
+    executor's throughout, and a publish (any change of the row) is read by the very
+    next request."""
+    monkeypatch.setattr(rules, "_KNOWN", {})
+    rules._read_portals.cache_clear()
+    said: list[bool] = []
+    described = rules._published
+
+    def spy(portal: Any) -> Any:
+        said.append(portal["known"])
+        return described(portal)
+
+    monkeypatch.setattr(rules, "_published", spy)
+    token = await _login(plans, "anna.becker@example.org")
+    contract = await session.scalar(
+        sa.select(models.Contract.id).where(models.Contract.number == "V-2023-1000001")
+    )
+    assert contract is not None
+    variables = {"id": global_id("Contract", contract)}
+
+    executor, planned, was_planned = await plans.twice(INSTALLMENT_RULES, token, variables)
+    assert was_planned
+    assert planned == executor
+    assert said == [False]  # read from the statement, then kept
+    again = await plans.post(INSTALLMENT_RULES, token, variables)
+    assert _canonical(again) == executor
+    assert said == [False, True]  # the statement knew the row's version: no rules in it
+
+    portal = await session.get_one(models.Portal, CUSTOMER_PORTAL)
+    assert portal.published_settings is not None
+    settings = portal.published_settings
+    installment = settings.rules.installment.model_copy(
+        update={"increment_percent": Decimal("25"), "decrement_percent": Decimal("25")}
+    )
+    portal.published_settings = settings.model_copy(
+        update={"rules": settings.rules.model_copy(update={"installment": installment})}
+    )
+    await session.flush()
+    changed = await plans.post(INSTALLMENT_RULES, token, variables)
+    assert said[-1] is False  # a new version of the row: its rules read again
+    rules_now = changed.json()["data"]["node"]["installmentRules"]
+    assert rules_now != json.loads(executor)["data"]["node"]["installmentRules"]
+    # The executor's answer to the same (a document of its own, answered by it first).
+    executor, planned, was_planned = await plans.twice(INSTALLMENT_RULES + " ", token, variables)
+    assert was_planned
+    assert planned == executor == _canonical(changed)
