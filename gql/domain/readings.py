@@ -13,6 +13,7 @@ there is no band.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -561,13 +562,10 @@ async def submit(
     )
     if found is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
-    meter = transient(models.Meter, found)
-    facts = _read_facts(actor, found)
-    done = await _store(
+    store = functools.partial(
+        _store,
         db,
         actor,
-        meter,
-        facts,
         register=register,
         raw_value=raw_value,
         moment=read_at or now,
@@ -576,28 +574,16 @@ async def submit(
         origin=origin,
         notify=notify,
         now=now,
-        version_read=found["version"],
     )
+    meter = transient(models.Meter, found)
+    done = await store(meter, _read_facts(actor, found), version_read=found["version"])
     if done is not None:
         return done
     locked = await locked_visible(db, models.Meter, meter_id, actor)
     if locked is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
-    done = await _store(
-        db,
-        actor,
-        locked,
-        await _submission_facts(db, actor, locked, key),
-        register=register,
-        raw_value=raw_value,
-        moment=read_at or now,
-        key=key,
-        override_plausibility=override_plausibility,
-        origin=origin,
-        notify=notify,
-        now=now,
-        version_read=None,
-    )
+    facts = await _submission_facts(db, actor, locked, key)
+    done = await store(locked, facts, version_read=None)
     assert done is not None  # the meter is locked: nothing came between
     return done
 
