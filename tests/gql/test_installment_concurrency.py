@@ -4,6 +4,7 @@ cadence history is read, so of changes sent at once the first counts for the oth
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -58,6 +59,30 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
         await engine.dispose()
 
 
+async def _change(db: AsyncSession, contract_id: uuid.UUID, amount: Decimal) -> None:
+    await self_service.change_installment(
+        db,
+        ACTORS["customer"],
+        contract_id=contract_id,
+        amount=amount,
+        origin=Origin(),
+        notify=NOTIFY,
+        now=datetime.now(UTC),
+    )
+
+
+async def _change_alone(
+    committed: async_sessionmaker[AsyncSession], contract_id: uuid.UUID, amount: Decimal
+) -> str:
+    """A change in a transaction of its own: "changed", or "refused" by the cadence."""
+    try:
+        async with committed() as db, db.begin():
+            await _change(db, contract_id, amount)
+    except rules.CadenceRefused:
+        return "refused"
+    return "changed"
+
+
 async def test_concurrent_installment_changes_of_one_contract_count_each_other(
     committed: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -67,23 +92,9 @@ async def test_concurrent_installment_changes_of_one_contract_count_each_other(
     # change at all, before the cadence is asked.
     amounts = [contract.installment_amount + Decimal(step) for step in (1, 2, 3, 4)]
 
-    async def one(amount: Decimal) -> str:
-        try:
-            async with committed() as db, db.begin():
-                await self_service.change_installment(
-                    db,
-                    ACTORS["customer"],
-                    contract_id=contract.id,
-                    amount=amount,
-                    origin=Origin(),
-                    notify=NOTIFY,
-                    now=datetime.now(UTC),
-                )
-        except rules.CadenceRefused:
-            return "refused"
-        return "changed"
-
-    results = await asyncio.gather(*(one(amount) for amount in amounts))
+    results = await asyncio.gather(
+        *(_change_alone(committed, contract.id, amount) for amount in amounts)
+    )
     assert sorted(results) == ["changed", "refused", "refused", "refused"]
     async with committed() as db:
         changes = await db.scalar(
@@ -106,28 +117,9 @@ async def test_a_change_waiting_for_the_lock_counts_the_change_it_waited_for(
         contract = await customers_first_contract(db)
     first, second = (contract.installment_amount + Decimal(step) for step in (1, 2))
 
-    async def change(db: AsyncSession, amount: Decimal) -> None:
-        await self_service.change_installment(
-            db,
-            ACTORS["customer"],
-            contract_id=contract.id,
-            amount=amount,
-            origin=Origin(),
-            notify=NOTIFY,
-            now=datetime.now(UTC),
-        )
-
-    async def waiting() -> str:
-        try:
-            async with committed() as db, db.begin():
-                await change(db, second)
-        except rules.CadenceRefused:
-            return "refused"
-        return "changed"
-
     async with committed() as db, db.begin():
-        await change(db, first)  # locked and written, not yet committed
-        later = asyncio.create_task(waiting())
+        await _change(db, contract.id, first)  # locked and written, not yet committed
+        later = asyncio.create_task(_change_alone(committed, contract.id, second))
         async with committed() as observer:
             for _ in range(500):
                 blocked = await observer.scalar(

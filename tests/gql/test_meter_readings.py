@@ -4,6 +4,7 @@ codes that need the database, safe retries (also concurrent ones), and who may s
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -123,6 +124,24 @@ async def committed(database_url: str) -> AsyncIterator[async_sessionmaker[Async
         await engine.dispose()
 
 
+async def _submit(
+    db: AsyncSession, meter_id: uuid.UUID, value: str, key: str, read_at: datetime | None
+) -> readings.Submitted:
+    return await readings.submit(
+        db,
+        ACTORS["customer"],
+        meter_id=meter_id,
+        register=None,
+        raw_value=value,
+        read_at=read_at,
+        client_key=key,
+        override_plausibility=False,
+        origin=Origin(),
+        notify=NOTIFY,
+        now=datetime.now(UTC),
+    )
+
+
 async def test_concurrent_submissions_of_one_client_key_store_one_row(
     committed: async_sessionmaker[AsyncSession], session: AsyncSession
 ) -> None:
@@ -131,19 +150,7 @@ async def test_concurrent_submissions_of_one_client_key_store_one_row(
 
     async def one() -> readings.Submitted:
         async with committed() as db, db.begin():
-            return await readings.submit(
-                db,
-                ACTORS["customer"],
-                meter_id=meter_id,
-                register=None,
-                raw_value=value,
-                read_at=None,
-                client_key="concurrent-1",
-                override_plausibility=False,
-                origin=Origin(),
-                notify=NOTIFY,
-                now=datetime.now(UTC),
-            )
+            return await _submit(db, meter_id, value, "concurrent-1", None)
 
     results = await asyncio.gather(*(one() for _ in range(4)))
     assert sorted(r.created for r in results) == [False, False, False, True]
@@ -172,19 +179,7 @@ async def test_a_submission_another_came_before_is_checked_again_with_the_meter_
     at = datetime.now(UTC) - timedelta(minutes=1)
 
     async def one(db: AsyncSession, key: str, read_at: datetime) -> readings.Submitted:
-        return await readings.submit(
-            db,
-            ACTORS["customer"],
-            meter_id=meter_id,
-            register=None,
-            raw_value=value,
-            read_at=read_at,
-            client_key=key,
-            override_plausibility=False,
-            origin=Origin(),
-            notify=NOTIFY,
-            now=datetime.now(UTC),
-        )
+        return await _submit(db, meter_id, value, key, read_at)
 
     facts = readings._METER_AND_FACTS
     read = facts.fetchone
