@@ -410,11 +410,15 @@ class Loader:
     report: Report
 
     async def load(self, workload: Workload) -> None:
-        """Warm up, then one measured run per connection count."""
+        """Warm up, then one measured run per connection count. The warm-up runs at the
+        most connections the run measures, so each server's pool has opened (and prepared
+        its statements on) every connection any measured load uses before it is measured:
+        otherwise the first load above the warm-up's count opens them while measured."""
         rows = await workload.rows()
         first = self.options.connections[0]
+        most = max(self.options.connections)
         with console.status(f"{workload.server_key}: {workload.name} warm-up"):
-            await self.wrk_run(workload, rows, first, self.options.warmup)
+            await self.wrk_run(workload, rows, most, self.options.warmup)
         for connections in self.options.connections:
             with console.status(
                 f"{workload.server_key}: {workload.name}, {connections} connections"
