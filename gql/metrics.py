@@ -1,7 +1,8 @@
 """What `/metrics` shows (Prometheus text format, prometheus-client), defined once here
 and counted where it happens: GraphQL operations by name, engine and outcome (the view),
 their latency, SQL statements and the connection pool (`watch_sessions`), logins (the
-login mutations), lockouts (gql/domain/throttle.py), mails (gql/delivery.py), the
+login mutations), lockouts (gql/domain/throttle.py), refused admissions to the password
+hash (gql/auth/passwords.py tells), mails (gql/delivery.py), the
 requests waiting for a connection (db/session.py's pool tells); the
 outbox's depth and the age of its oldest pending mail are read from the database at
 each scrape (`outbox_families`), so they are the same whichever process answers.
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from db import models, raw
 from db import session as db_session
+from gql.auth import passwords
 
 NAMESPACE = "portal"
 
@@ -87,6 +89,12 @@ LOCKOUTS = Counter(
 LOCKED_REFUSALS = Counter(
     "locked_refusals",
     "Credential checks refused unchecked because a lock was on (or the address flooded).",
+    namespace=NAMESPACE,
+)
+PASSWORD_ADMISSIONS_REFUSED = Counter(
+    "password_admissions_refused",
+    "Requests refused (503 SERVICE_UNAVAILABLE) because no admission to the password"
+    " executor came free within PASSWORD_ADMISSION_WAIT_SECONDS (gql/auth/passwords.py).",
     namespace=NAMESPACE,
 )
 MAILS = Counter(
@@ -196,6 +204,7 @@ def _waiting(change: int) -> None:
 
 
 db_session.POOL_WAIT_LISTENERS.append(_waiting)
+passwords.REFUSAL_LISTENERS.append(PASSWORD_ADMISSIONS_REFUSED.inc)
 
 
 # --- The outbox, read at each scrape -----------------------------------------------------------

@@ -84,6 +84,9 @@ class Settings:
     secret_keys: str | None = None
     # "low" is argon2-cffi's RFC 9106 low-memory profile; "test" is its cheapest one.
     password_profile: Literal["low", "test"] = "low"  # noqa: S105 - a profile name
+    # How long a request waits for one of the process's admissions to the password hash
+    # (gql/auth/passwords.py `Hashing`) before it is answered 503 SERVICE_UNAVAILABLE.
+    password_admission_wait_seconds: int = 5
     managed_base_domain: str = "portale.example"
     # The portal the page at /portal/ shows on a host no portal has (127.0.0.1 under
     # `portal serve`, which sets the demo customer portal's domain); none: the host's.
@@ -184,6 +187,7 @@ class Settings:
             trusted_proxies=_list("TRUSTED_PROXIES"),
             secret_keys=os.environ.get("SECRET_KEYS") or None,
             password_profile=profile,  # type: ignore[arg-type]
+            password_admission_wait_seconds=_int("PASSWORD_ADMISSION_WAIT_SECONDS", 5),
             managed_base_domain=os.environ.get("MANAGED_BASE_DOMAIN", "portale.example"),
             portal_local_domain=os.environ.get("PORTAL_LOCAL_DOMAIN") or None,
             dns_nameservers=tuple(
@@ -226,6 +230,8 @@ class Settings:
         if self.session_idle_seconds > self.session_max_seconds:
             raise SettingsError("SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS")
         self._check_lockout()
+        if not 0 <= self.password_admission_wait_seconds <= 60:
+            raise SettingsError("PASSWORD_ADMISSION_WAIT_SECONDS must be between 0 and 60")
         if self.mail_max_attempts < 1 or self.mail_retry_seconds < 1:
             raise SettingsError("MAIL_MAX_ATTEMPTS and MAIL_RETRY_SECONDS must be at least 1")
         if not 1 <= self.document_max_bytes <= 1024**3:

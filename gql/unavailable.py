@@ -6,6 +6,10 @@ Found by the fault tests (`tests/http/test_faults.py`): with PostgreSQL stopped,
 with a token answered a plain-text 500 (the session check in the authentication
 middleware raised) and the others a GraphQL error with the driver's message
 (`[Errno 2] No such file or directory`); a pool timeout the same, with SQLAlchemy's text.
+
+A process whose admissions to the password hash stay taken past
+PASSWORD_ADMISSION_WAIT_SECONDS (`passwords.Busy`) answers the same: the client is told
+to retry in a few seconds, as when the database has no connection for it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.raw import connection_broken
+from gql.auth import passwords
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +35,12 @@ RETRY_AFTER_SECONDS = 5
 
 class DatabaseLost(Exception):
     """A statement of this request already found the database gone (gql.context)."""
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` says the request could not be served now: the database
+    (`is_database_unavailable`), or no admission to the password hash in time."""
+    return isinstance(error, passwords.Busy) or is_database_unavailable(error)
 
 
 def is_database_unavailable(error: BaseException | None) -> bool:

@@ -19,25 +19,36 @@ may not have been its cause (gql/collector.py: the likelier one found). The libr
 allocates and frees its memory itself (no callbacks); glibc keeps it between
 computations (`environment_for_hashing`). Hashes are the standard PHC strings
 argon2-cffi writes and reads.
+
+A request reaches the computations only through an admission (`Hashing`): at most
+`ADMITTED` of the process's checks at once, and a request that finds none free within
+PASSWORD_ADMISSION_WAIT_SECONDS is refused (`Busy`, answered 503), so that a storm of
+logins can not make every other request of the process wait behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hmac
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 from _argon2_cffi_bindings import ffi, lib
 from argon2 import Parameters, PasswordHasher, Type, extract_parameters, profiles
 from argon2.exceptions import InvalidHashError
 
+if TYPE_CHECKING:
+    from gql.settings import Settings
+
+T = TypeVar("T")
 PasswordProfile = Literal["low", "test"]
 
 # The one declaration of the parameters new hashes get; a stored hash with others is
@@ -245,22 +256,17 @@ def verify_and_rehash(
 WORKERS = _CPUS
 _EXECUTOR = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="argon2")
 
-# Checks admitted at once per process (`admission`): two per executor thread, so that a
-# computation is always queued when one ends (the next check's statements before its
-# hash would otherwise leave a core idle), and no more.
+# Checks admitted at once per process (`Hashing.admission`): two per executor thread, so
+# that a computation is always queued when one ends (the next check's statements before
+# its hash would otherwise leave a core idle), and no more.
 ADMITTED = 2 * WORKERS
 _ADMISSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def admission() -> asyncio.Semaphore:
-    """The event loop's admission to the password executor, for a check that holds a
-    database connection (and a transaction's locks) while its hash waits and runs
-    (`authentication.login`): `async with admission():` before its first statement.
-    Checks beyond `ADMITTED` wait here without a connection, so that a storm of logins
-    takes at most `ADMITTED` of the pool's connections and leaves the rest to other
-    requests; they would wait as long for the executor anyway."""
+def _admissions() -> asyncio.Semaphore:
+    """The event loop's `ADMITTED` admissions to the password executor."""
     loop = asyncio.get_running_loop()
     semaphore = _ADMISSIONS.get(loop)
     if semaphore is None:
@@ -268,26 +274,133 @@ def admission() -> asyncio.Semaphore:
     return semaphore
 
 
-async def verify_password_off_loop(
-    password_hash: str | None, password: str, profile: PasswordProfile = "low"
-) -> bool:
-    """`verify_password` in a worker thread of its own executor. argon2 (about 150 ms
-    with the "low" profile) releases the GIL; run on the event loop it stalled every
-    other request of the process for that long (found by the soak, `make soak`)."""
-    check = functools.partial(verify_password, password_hash, password, profile)
-    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, check)
+# Told of every refused admission (gql/metrics.py counts them; this module imports no
+# metrics: the CLI imports it before the metrics' multiprocess directory is set).
+REFUSAL_LISTENERS: list[Callable[[], object]] = []
 
 
-async def verify_and_rehash_off_loop(
-    password_hash: str | None, password: str, profile: PasswordProfile, *, rehash: bool
-) -> Verified:
-    """`verify_and_rehash` on the password executor (`verify_password_off_loop`)."""
-    check = functools.partial(verify_and_rehash, password_hash, password, profile, rehash=rehash)
-    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, check)
+class Busy(Exception):
+    """No admission to the password executor within the wait (`Hashing.wait`): the
+    process hashes as many passwords as it usefully can already. The request is answered
+    503 SERVICE_UNAVAILABLE with Retry-After (gql/unavailable.py), as when the database
+    has no connection for it; nothing of it was written."""
 
 
-async def hash_password_off_loop(password: str, profile: PasswordProfile = "low") -> str:
-    """`hash_password` on the password executor: a registration, a reset or an accepted
-    invitation must not stall the process's other requests for the hash's 150 ms."""
-    make = functools.partial(hash_password, password, profile)
-    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, make)
+async def _admitted(semaphore: asyncio.Semaphore, wait: float) -> bool:
+    """Whether an admission was taken within `wait` seconds (0: only a free one)."""
+    if not semaphore.locked():
+        await semaphore.acquire()  # a free admission is taken at once
+        return True
+    if wait <= 0:
+        return False
+    try:
+        async with asyncio.timeout(wait):
+            await semaphore.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
+class Admitted:
+    """The computations an admission allows, each on the password executor: argon2
+    (about 150 ms with the "low" profile) releases the GIL; run on the event loop it
+    stalled every other request of the process for that long (found by the soak,
+    `make soak`)."""
+
+    def __init__(self, profile: PasswordProfile) -> None:
+        self.profile = profile
+
+    async def _run(self, compute: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, compute)
+
+    async def hash(self, password: str) -> str:
+        """`hash_password` with the profile."""
+        return await self._run(functools.partial(hash_password, password, self.profile))
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """`verify_password` with the profile."""
+        check = functools.partial(verify_password, password_hash, password, self.profile)
+        return await self._run(check)
+
+    async def verify_and_rehash(
+        self, password_hash: str | None, password: str, *, rehash: bool
+    ) -> Verified:
+        """`verify_and_rehash` with the profile."""
+        check = functools.partial(
+            verify_and_rehash, password_hash, password, self.profile, rehash=rehash
+        )
+        return await self._run(check)
+
+
+@dataclass(frozen=True)
+class Hashing:
+    """The one way of a request to the password executor: at most `ADMITTED` checks of
+    the process at once (its CPU count twice over: more would gain no throughput), and
+    a request waits for its admission at most `wait` seconds
+    (PASSWORD_ADMISSION_WAIT_SECONDS), then is refused (`Busy`: 503). Unbounded, 120
+    logins at once made the last wait a minute and starved every other request of the
+    process (docs/performance.md); bounded, a storm is answered within the wait, and
+    the process's other requests keep their share of it."""
+
+    profile: PasswordProfile
+    wait: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Hashing:
+        return cls(settings.password_profile, settings.password_admission_wait_seconds)
+
+    @contextlib.asynccontextmanager
+    async def admission(self) -> AsyncIterator[Admitted]:
+        """An admission for a check that holds a database connection (and a
+        transaction's locks) while its hash waits and runs (`authentication.login`):
+        taken before its first statement, so that checks beyond `ADMITTED` wait here
+        without a connection, and a storm of logins takes at most `ADMITTED` of the
+        pool's connections and leaves the rest to other requests.
+
+        Raises:
+            Busy: no admission within `wait` (counted in
+                `portal_password_admissions_refused_total`).
+        """
+        semaphore = _admissions()
+        if not await _admitted(semaphore, self.wait):
+            for listener in REFUSAL_LISTENERS:
+                listener()
+            raise Busy
+        try:
+            yield Admitted(self.profile)
+        finally:
+            semaphore.release()
+
+    async def hash(self, password: str) -> str:
+        """`Admitted.hash` in an admission of its own: for a new password, hashed before
+        the request's first statement, so that no connection waits for it.
+
+        Raises:
+            Busy: no admission within `wait`.
+        """
+        async with self.admission() as admitted:
+            return await admitted.hash(password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """`Admitted.verify` in an admission of its own.
+
+        Raises:
+            Busy: no admission within `wait`.
+        """
+        async with self.admission() as admitted:
+            return await admitted.verify(password_hash, password)
+
+    async def verify_and_rehash(
+        self, password_hash: str | None, password: str, *, rehash: bool
+    ) -> Verified:
+        """`Admitted.verify_and_rehash` in an admission of its own.
+
+        Raises:
+            Busy: no admission within `wait`.
+        """
+        async with self.admission() as admitted:
+            return await admitted.verify_and_rehash(password_hash, password, rehash=rehash)
+
+
+# What checks a password: a request's admission, or `Hashing` taking one per computation.
+Hasher = Admitted | Hashing

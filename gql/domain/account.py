@@ -11,10 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from db.models.enums import EmailTemplateKind
 from gql.auth.actor import Actor
-from gql.auth.passwords import hash_password_off_loop, verify_password_off_loop
-from gql.domain import audit, authentication, email_change, portal_mail, sessions, throttle
+from gql.domain import (
+    audit,
+    authentication,
+    email_change,
+    password_policy,
+    portal_mail,
+    sessions,
+    throttle,
+)
 from gql.domain.errors import InvalidInput, NotFound
-from gql.domain.password_policy import check_password
 from gql.domain.registration import AccessConfig
 from gql.domain.staff import clean_language
 
@@ -48,27 +54,35 @@ async def change_password(
 
     Raises:
         InvalidInput: the new password breaks the policy or is the current one.
+        passwords.Busy: no admission to the hash within its wait.
     """
-    found = await sessions.load_account(db, **sessions.owner(actor))
-    if found is None:
-        raise NotFound("account_not_found")
-    account, portal = found
-    # Judged before the current password is checked: a refusal here rolls back, and
-    # must not roll back a counted failure.
-    check_password(new_password, account.email, field="newPassword")
-    keys = throttle.Keys.of_account(account, origin.ip_address)
-    checked = await authentication.check_password(
-        db, config, keys, account, portal, current_password, now
-    )
+    # Refused before anything costs: a new password that is the current one (the
+    # current one must match the stored hash, so the new one would too: no hash needed
+    # to tell), and one that breaks the rules.
+    if new_password == current_password:
+        raise InvalidInput("password_unchanged", field="newPassword")
+    hashing = config.hashing
+    new_hash = await password_policy.checked_and_hashed(hashing, new_password, field="newPassword")
+    # Admitted to the hash before the first statement: the check of the current password
+    # holds the connection (and the account's lock) only while its hash runs.
+    async with hashing.admission() as hasher:
+        found = await sessions.load_account(db, **sessions.owner(actor))
+        if found is None:
+            raise NotFound("account_not_found")
+        account, portal = found
+        # Judged before the current password is checked: a refusal here rolls back, and
+        # must not roll back a counted failure.
+        password_policy.check_password(new_password, account.email, field="newPassword")
+        keys = throttle.Keys.of_account(account, origin.ip_address)
+        checked = await authentication.check_password(
+            db, config, keys, account, portal, current_password, now, hasher=hasher
+        )
     if not checked.accepted:
         if not checked.locked:
             data = {"failures": checked.failures, "locked_out": checked.locked_out}
             audit.record_by(db, actor, "password.check_failed", origin, data)
         return authentication.refusal(checked, WRONG_PASSWORD)
-    profile = config.password_profile
-    if await verify_password_off_loop(account.password_hash, new_password, profile):
-        raise InvalidInput("password_unchanged", field="newPassword")
-    account.password_hash = await hash_password_off_loop(new_password, profile)
+    account.password_hash = new_hash
     revoked = await sessions.revoke_all(
         db, actor, reason="PASSWORD_CHANGED", now=now, keep=actor.session_id
     )
@@ -110,11 +124,14 @@ async def delete_my_account(
 
     Raises:
         NotFound: the caller is no portal user.
+        passwords.Busy: no admission to the hash within its wait.
     """
-    user, portal = await email_change.own_portal_user(db, actor)
-    refused = await email_change.checked_password(
-        db, identity, actor, user, portal, password, "account_deletion", origin, now
-    )
+    # Admitted to the hash before the first statement (`authentication.login`).
+    async with identity.hashing.admission() as hasher:
+        user, portal = await email_change.own_portal_user(db, actor)
+        refused = await email_change.checked_password(
+            db, identity, actor, user, portal, password, "account_deletion", origin, now, hasher
+        )
     if refused is not None:
         return refused
     email, language = user.email, user.language

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,12 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models, raw
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import PortalSettings, TwoFactorPolicy
+from gql.auth import passwords
 from gql.auth.actor import Actor
-from gql.auth.passwords import (
-    admission,
-    verify_and_rehash_off_loop,
-    verify_password_off_loop,
-)
 from gql.auth.secrets import SecretBox
 from gql.domain import (
     audit,
@@ -60,7 +56,7 @@ class IdentityConfig:
     box: SecretBox
     mfa_ttl: timedelta
     impersonation_ttl: timedelta
-    password_profile: Literal["low", "test"]
+    hashing: passwords.Hashing
     email_code_ttl: timedelta
     mail_sender: str
 
@@ -75,7 +71,7 @@ def identity_config(settings: Settings) -> IdentityConfig:
         box=SecretBox.from_settings(settings),
         mfa_ttl=timedelta(seconds=settings.mfa_token_ttl_seconds),
         impersonation_ttl=timedelta(seconds=settings.impersonation_ttl_seconds),
-        password_profile=settings.password_profile,
+        hashing=passwords.Hashing.from_settings(settings),
         email_code_ttl=timedelta(seconds=settings.email_code_ttl_seconds),
         mail_sender=settings.mail_from,
     )
@@ -178,15 +174,16 @@ async def login(
 
     Raises:
         InvalidInput: email malformed, or password empty or too long.
+        passwords.Busy: no admission to the hash within its wait.
     """
     normalized = email_address.canonical(email)
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("Enter your password.", code="INVALID_PASSWORD", field="password")
     keys = throttle.Keys.of(normalized, portal_id, origin.ip_address)
     # The connection is taken in the account's turn in this process, once admitted to
-    # the hash (`passwords.admission`): it is held, with the account's lock, until the
+    # the hash (`Hashing.admission`): it is held, with the account's lock, until the
     # hash is done.
-    async with throttle.account_turn(keys), admission():
+    async with throttle.account_turn(keys), config.hashing.admission() as hasher:
         # The account and the lockout's counters in one statement, after waiting for
         # the account's other checks (`throttle.one_at_a_time`).
         await throttle.one_at_a_time(db, keys)
@@ -195,7 +192,16 @@ async def login(
         account, portal = found.account, found.portal
         # The counters are cleared when the login completes (`open_session`), not yet.
         checked = await check_password(
-            db, config, keys, account, portal, password, now, clear=False, state=found.lockout
+            db,
+            config,
+            keys,
+            account,
+            portal,
+            password,
+            now,
+            clear=False,
+            state=found.lockout,
+            hasher=hasher,
         )
     if not checked.accepted:
         if account is not None:
@@ -351,20 +357,25 @@ async def check_password(
     *,
     clear: bool = True,
     state: throttle.State | None = None,
+    hasher: passwords.Hasher | None = None,
 ) -> throttle.Checked:
     """The one check of a password, under the lockout: by `login`, and by every mutation
     that asks for the password again (a stolen access token must not let anyone guess
     it). An unknown account, or one that may not log in, fails like a wrong password;
     while locked the password is hashed anyway, so the answer takes as long. The caller
     must not roll back a refusal: its counters must be written. `clear`, `state`: see
-    `throttle.guarded`.
+    `throttle.guarded`; `hasher`: the caller's admission to the hash (taken before its
+    first statement), else one is taken for each computation.
+
+    Raises:
+        passwords.Busy: no admission to the hash within its wait.
     """
-    profile = config.password_profile
+    hashing = hasher if hasher is not None else config.hashing
 
     async def right() -> bool:
         may = account is not None and sessions.may_log_in(account, portal)
         stored = account.password_hash if account is not None else None
-        verified = await verify_and_rehash_off_loop(stored, password, profile, rehash=may)
+        verified = await hashing.verify_and_rehash(stored, password, rehash=may)
         if verified.rehashed is not None:
             # A hash of other parameters than the profile's, replaced in this
             # transaction (written with the session by `open_session`).
@@ -374,7 +385,7 @@ async def check_password(
 
     checked = await throttle.guarded(db, config.lockout, keys, right, now, clear=clear, state=state)
     if checked.locked:
-        await verify_password_off_loop(None, password, profile)  # the same cost
+        await hashing.verify(None, password)  # the same cost
     return checked
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
 from db.models.enums import EmailTemplateKind
+from gql.auth import passwords
 from gql.auth.actor import Actor
 from gql.domain import (
     audit,
@@ -70,12 +71,15 @@ async def checked_password(
     action: str,
     origin: audit.Origin,
     now: datetime,
+    hasher: passwords.Admitted,
 ) -> authentication.Refused | None:
-    """The caller's password for a change of the account, under the login's lockout;
-    a refusal is returned (its failure count must be committed), audited as
-    `<action>.password_failed`."""
+    """The caller's password for a change of the account, under the login's lockout and
+    the caller's admission to the hash; a refusal is returned (its failure count must be
+    committed), audited as `<action>.password_failed`."""
     keys = throttle.Keys.of_account(user, origin.ip_address)
-    checked = await authentication.check_password(db, config, keys, user, portal, password, now)
+    checked = await authentication.check_password(
+        db, config, keys, user, portal, password, now, hasher=hasher
+    )
     if checked.accepted:
         return None
     if not checked.locked:
@@ -106,16 +110,19 @@ async def request_email_change(
     Raises:
         InvalidInput: the address is not one mailbox, or is the login email already.
         RateLimited: more requests in the last hour than `MAIL_REQUESTS_PER_EMAIL`.
+        passwords.Busy: no admission to the hash within its wait.
     """
-    user, portal = await own_portal_user(db, actor)
-    address = email_address.canonical(new_email, field="newEmail")
-    # Judged before the password is checked: a refusal here rolls back, and must not
-    # roll back a counted failure.
-    if address == user.email:
-        raise InvalidInput("email_unchanged", field="newEmail")
-    refused = await checked_password(
-        db, identity, actor, user, portal, password, "email_change", origin, now
-    )
+    # Admitted to the hash before the first statement (`authentication.login`).
+    async with identity.hashing.admission() as hasher:
+        user, portal = await own_portal_user(db, actor)
+        address = email_address.canonical(new_email, field="newEmail")
+        # Judged before the password is checked: a refusal here rolls back, and must not
+        # roll back a counted failure.
+        if address == user.email:
+            raise InvalidInput("email_unchanged", field="newEmail")
+        refused = await checked_password(
+            db, identity, actor, user, portal, password, "email_change", origin, now, hasher
+        )
     if refused is not None:
         return refused
     key = f"email_change:user:{user.id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from gql.auth import passwords
 from gql.domain.errors import InvalidInput
 
 MIN_LENGTH = 10
@@ -68,3 +69,20 @@ def check_password(password: str, email: str | None = None, *, field: str = "pas
     if POLICY.rejects_common and (folded in COMMON or len(set(folded)) <= 2):
         raise InvalidInput("password_too_common", field=field)
     return password
+
+
+async def checked_and_hashed(
+    hashing: passwords.Hashing, password: str, *, field: str = "password"
+) -> str:
+    """A new password's hash, made before the request's first statement (a reset or
+    invitation link, staff setting it, the account's own change): the rules that need no
+    email first (a bad password costs no statement and no hash), then the hash in an
+    admission of its own, while the request holds no connection, so that none waits for
+    it. The caller checks the rules again with the account's email once it has it.
+
+    Raises:
+        InvalidInput: the password breaks the rules.
+        passwords.Busy: no admission to the hash within its wait.
+    """
+    check_password(password, field=field)
+    return await hashing.hash(password)

@@ -14,10 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from gql.auth.actor import Actor
-from gql.auth.passwords import hash_password_off_loop
-from gql.domain import audit, consent, portal_mail, sessions, sso
+from gql.domain import audit, consent, password_policy, portal_mail, sessions, sso
 from gql.domain.errors import Conflict, InvalidInput, RuleViolation
-from gql.domain.password_policy import check_password
 from gql.domain.registration import (
     INVITATION,
     AccessConfig,
@@ -122,12 +120,19 @@ async def accept_invitation(
     origin: audit.Origin,
     now: datetime,
 ) -> models.PortalUser:
-    """Set the password from an invitation link; the access is active at once."""
+    """Set the password from an invitation link; the access is active at once.
+
+    Raises:
+        InvalidInput: the password breaks the rules.
+        InvalidToken: the link is unknown, used or expired.
+        passwords.Busy: no admission to the hash within its wait.
+    """
+    password_hash = await password_policy.checked_and_hashed(config.hashing, password)
     user = await redeem(db, token, INVITATION, portal_id, now)
     if user.registration_status is not models.RegistrationStatus.INVITED:
         raise InvalidToken("This link is invalid or has expired.", field="token")
-    check_password(password, user.email)
-    user.password_hash = await hash_password_off_loop(password, config.password_profile)
+    password_policy.check_password(password, user.email)  # with the email, now known
+    user.password_hash = password_hash
     user.registration_status = models.RegistrationStatus.ACTIVE
     user.activated_at = now
     portal = await db.get_one(models.Portal, user.portal_id)
@@ -248,16 +253,20 @@ async def set_password(
     now: datetime,
 ) -> models.PortalUser:
     """iPM: staff set the password of a contact's access, creating it (assigned, not yet
-    active) if needed; an existing access loses its sessions."""
+    active) if needed; an existing access loses its sessions.
+
+    Raises:
+        passwords.Busy: no admission to the hash within its wait.
+    """
+    hashed = await password_policy.checked_and_hashed(config.hashing, password)
     portal = await _portal(db, actor, portal_id)
     contact = await _contact(db, actor, contact_id)
     if not contact.email:
         raise InvalidInput("contact_without_email", field="contactId")
-    check_password(password, contact.email)
+    password_policy.check_password(password, contact.email)  # with the email, now known
     user = await _user_of(db, portal, contact)
     if user is not None and user.contact_id != contact.id:
         raise Conflict("email_used_by_other_access", field="contactId")
-    hashed = await hash_password_off_loop(password, config.password_profile)
     if user is None:
         user = await new_portal_user(
             db,

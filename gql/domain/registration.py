@@ -27,20 +27,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.models.enums import EmailTemplateKind
 from db.portal_settings import Identifier, IdentifierEntity, PortalSettings, SelfRegistration
+from gql.auth import passwords
 from gql.auth.actor import ANONYMOUS, Actor
-from gql.auth.passwords import PasswordProfile, hash_password_off_loop
 from gql.domain import (
     audit,
     consent,
     email_address,
     login_codes,
     notifications,
+    password_policy,
     portal_mail,
     rate_limit,
     sessions,
 )
 from gql.domain.errors import DomainError, InvalidInput, RuleViolation
-from gql.domain.password_policy import check_password
 from gql.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ class AccessConfig:
     login_code_ttl: timedelta
     email_change_ttl: timedelta
     sender: str
-    password_profile: PasswordProfile
+    hashing: passwords.Hashing
     per_email: int
     per_address: int
     # Where staff handle pending registrations (the link in the PENDING_USER mail).
@@ -90,7 +90,7 @@ class AccessConfig:
             login_code_ttl=timedelta(seconds=settings.email_code_ttl_seconds),
             email_change_ttl=timedelta(seconds=settings.email_change_ttl_seconds),
             sender=settings.mail_from,
-            password_profile=settings.password_profile,
+            hashing=passwords.Hashing.from_settings(settings),
             per_email=settings.mail_requests_per_email,
             per_address=settings.mail_requests_per_address,
             staff_app_url=settings.staff_app_url.rstrip("/"),
@@ -409,7 +409,15 @@ async def register(
             identifiers.
         RegistrationElsewhere: the portal registers through its replacement link.
         RateLimited: too many registrations from this address.
+        passwords.Busy: no admission to the hash within its wait.
     """
+    # The address and the password rules first: a bad password costs no statement and
+    # no hash. Then the hash, on every path, so that a registration costs the request
+    # the same whoever the email belongs to (the worker only stores it), and before the
+    # first statement, so that no connection waits for it.
+    address = email_address.canonical(email)
+    password_policy.check_password(password, address)
+    password_hash = await config.hashing.hash(password)
     portal = await active_portal(db, portal_id)
     settings = portal.live_settings
     link = settings.registration.registration_link
@@ -418,8 +426,6 @@ async def register(
             f"Registration for this portal is at {link}.",
             parameters={"registrationLink": str(link)},
         )
-    address = email_address.canonical(email)
-    check_password(password, address)
     chosen = language or settings.default_language
     if chosen not in settings.languages:
         raise InvalidInput(
@@ -431,9 +437,6 @@ async def register(
         raise InvalidInput("terms_not_accepted", field="acceptedTerms")
     consent_text = consent.agreed_text(settings, chosen, marketing_consent)
     values = clean_identifiers(settings, identifiers)
-    # Hashed here, on every path, so that a registration costs the request the same
-    # whoever the email belongs to; the worker only stores it.
-    password_hash = await hash_password_off_loop(password, config.password_profile)
     if await within_limits(db, config, REGISTER, address, origin, now):
         details = {
             "language": chosen,
@@ -843,10 +846,17 @@ async def reset_password(
     origin: audit.Origin,
     now: datetime,
 ) -> models.PortalUser:
-    """Set a new password from a reset link; every session of the user ends."""
+    """Set a new password from a reset link; every session of the user ends.
+
+    Raises:
+        InvalidInput: the password breaks the rules.
+        InvalidToken: the link is unknown, used or expired.
+        passwords.Busy: no admission to the hash within its wait.
+    """
+    password_hash = await password_policy.checked_and_hashed(config.hashing, password)
     user = await redeem(db, token, PASSWORD_RESET, portal_id, now)
-    check_password(password, user.email)
-    user.password_hash = await hash_password_off_loop(password, config.password_profile)
+    password_policy.check_password(password, user.email)  # with the email, now known
+    user.password_hash = password_hash
     portal = await db.get_one(models.Portal, user.portal_id)
     actor = sessions.actor_for(user, portal)
     revoked = await sessions.revoke_all(db, actor, reason="PASSWORD_RESET", now=now)

@@ -16,11 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql.auth import passwords
 from gql.auth.actor import Actor
-from gql.auth.passwords import PasswordProfile, hash_password_off_loop
-from gql.domain import audit, email_address, mail, sessions, text
+from gql.domain import audit, email_address, mail, password_policy, sessions, text
 from gql.domain.errors import Conflict, DomainError, InvalidInput, RuleViolation
-from gql.domain.password_policy import check_password
 from gql.domain.scope import find_visible
 from gql.settings import Settings
 
@@ -32,7 +31,7 @@ class StaffConfig:
     invitation_ttl: timedelta
     accept_url: str
     sender: str
-    password_profile: PasswordProfile
+    hashing: passwords.Hashing
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StaffConfig:
@@ -40,7 +39,7 @@ class StaffConfig:
             invitation_ttl=timedelta(seconds=settings.staff_invitation_ttl_seconds),
             accept_url=settings.staff_app_url.rstrip("/") + "/accept-invitation?token=",
             sender=settings.mail_from,
-            password_profile=settings.password_profile,
+            hashing=passwords.Hashing.from_settings(settings),
         )
 
 
@@ -180,7 +179,14 @@ async def accept_invitation(
     origin: audit.Origin,
     now: datetime,
 ) -> models.StaffUser:
-    """Set the password of an invited staff user; the link works once."""
+    """Set the password of an invited staff user; the link works once.
+
+    Raises:
+        InvalidInput: the password breaks the rules.
+        InvalidToken: the link is unknown, used or expired.
+        passwords.Busy: no admission to the hash within its wait.
+    """
+    password_hash = await password_policy.checked_and_hashed(config.hashing, password)
     code = models.OneTimeCode
     row = await db.scalar(
         sa.select(code)
@@ -192,8 +198,8 @@ async def accept_invitation(
     user = await db.get_one(models.StaffUser, row.staff_user_id, with_for_update=True)
     if not user.is_active or user.password_hash is not None:
         raise InvalidToken("This invitation link is invalid or has expired.", field="token")
-    check_password(password, user.email)
-    user.password_hash = await hash_password_off_loop(password, config.password_profile)
+    password_policy.check_password(password, user.email)  # with the email, now known
+    user.password_hash = password_hash
     row.used_at = now
     audit.about(db, sessions.actor_for(user, None), user, "staff_user.invitation_accepted", origin)
     return user

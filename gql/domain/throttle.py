@@ -200,7 +200,7 @@ def account_turn(keys: Keys) -> contextlib.AbstractAsyncContextManager[None]:
     """Wait for this process's other checks of the account to end, before taking a
     connection for `one_at_a_time`: a burst of guesses at one account then waits here,
     without taking every connection, or every admission to the hash
-    (`passwords.admission`) from other accounts' logins. Other processes' checks are
+    (`passwords.Hashing.admission`) from other accounts' logins. Other processes' checks are
     waited for by `one_at_a_time`."""
     return _TURNS.turn(keys.account)
 

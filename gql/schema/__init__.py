@@ -78,9 +78,9 @@ def _as_input_error(error: GraphQLError) -> GraphQLError:
 
 
 def _as_unavailable(error: GraphQLError) -> GraphQLError:
-    """The database down or its pool exhausted: SERVICE_UNAVAILABLE (the view answers
-    503), without the driver's message."""
-    if not unavailable.is_database_unavailable(error.original_error):
+    """The database down or its pool exhausted, or no admission to the password hash:
+    SERVICE_UNAVAILABLE (the view answers 503), without the driver's message."""
+    if not unavailable.is_unavailable(error.original_error):
         return error
     return GraphQLError(
         unavailable.MESSAGE,

@@ -82,9 +82,8 @@ async def test_checks_at_once_each_get_their_own_answer() -> None:
     computations)."""
     stored = passwords.hash_password(PASSWORD, "low")
     guesses = [PASSWORD if i % 2 else PASSWORD + "x" for i in range(6)]
-    answers = await asyncio.gather(
-        *(passwords.verify_password_off_loop(stored, guess, "low") for guess in guesses)
-    )
+    hashing = passwords.Hashing("low", wait=60)
+    answers = await asyncio.gather(*(hashing.verify(stored, guess) for guess in guesses))
     assert answers == [guess == PASSWORD for guess in guesses]
 
 
@@ -99,15 +98,40 @@ async def test_hashing_runs_on_the_password_executor_not_the_event_loop(
         return original(password, profile)
 
     monkeypatch.setattr(passwords, "hash_password", recorded)
-    stored = await passwords.hash_password_off_loop(PASSWORD, "test")
+    stored = await passwords.Hashing("test", wait=60).hash(PASSWORD)
     assert passwords.verify_password(stored, PASSWORD, "test")
     assert len(threads) == 1
     assert threads[0].startswith("argon2"), threads
 
 
+async def test_an_admission_freed_within_the_wait_admits_the_waiting_request() -> None:
+    """Every admission taken: a request with a wait queues for one and gets the first
+    freed; one without a wait is refused at once (`Busy`), taking none."""
+    hashing = passwords.Hashing("test", wait=60)
+    held = [hashing.admission() for _ in range(passwords.ADMITTED)]
+    for admission in held:
+        await admission.__aenter__()
+    admitted = asyncio.Event()
+
+    async def waiting() -> str:
+        async with hashing.admission() as hasher:
+            admitted.set()
+            return await hasher.hash(PASSWORD)
+
+    task = asyncio.create_task(waiting())
+    await asyncio.sleep(0)  # the task runs until it waits for an admission
+    assert not admitted.is_set()
+    with pytest.raises(passwords.Busy):
+        await passwords.Hashing("test", wait=0).verify(None, PASSWORD)
+    await held.pop().__aexit__(None, None, None)
+    assert passwords.verify_password(await asyncio.wait_for(task, 30), PASSWORD, "test")
+    for admission in held:
+        await admission.__aexit__(None, None, None)
+
+
 def test_the_domain_hashes_passwords_only_off_the_event_loop() -> None:
     """Every request path that sets a password (registration, reset, invitation, change)
-    awaits `hash_password_off_loop`; none calls the blocking `hash_password`."""
+    awaits `Hashing.hash`; none calls the blocking `hash_password`."""
     domain = Path(passwords.__file__).parents[1] / "domain"
     blocking = [
         path.name

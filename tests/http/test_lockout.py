@@ -458,9 +458,12 @@ class GatedLogins:
 async def gated(
     database_url: str, test_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[GatedLogins]:
-    """`GatedLogins` on a pool two connections larger than the admission to the hash."""
+    """`GatedLogins` on a pool two connections larger than the admission to the hash;
+    the logins beyond it wait for their admission as long as the settings allow (they
+    wait for the gate, not for hashes)."""
     engine = create_engine(database_url, pool_size=passwords.ADMITTED + 2)
-    logins = GatedLogins(engine, authentication.identity_config(test_settings))
+    settings = replace(test_settings, password_admission_wait_seconds=60)
+    logins = GatedLogins(engine, authentication.identity_config(settings))
     sa.event.listen(engine.sync_engine.pool, "checkout", logins.checked_out)
     sa.event.listen(engine.sync_engine.pool, "checkin", logins.checked_in)
     check = passwords.verify_and_rehash
