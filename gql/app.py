@@ -141,7 +141,8 @@ def create_app(
             Middleware(MultipartNeedsToken),
             # 4. The database down or its pool exhausted: 503 SERVICE_UNAVAILABLE, not 500.
             Middleware(unavailable.DatabaseUnavailable),
-            # 5. One database session per request, for the session check and the route.
+            # 5. One database session per request, for the session check and the route
+            #    (opened when one of them first needs it).
             Middleware(SessionPerRequest, database=database),
             # 6. The token's actor, its session checked - or, for a portal user's known
             #    session posting to the GraphQL route, checked by the view in the plan's

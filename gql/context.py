@@ -15,8 +15,8 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
-from db.raw import LEAN, LeanTransaction, on_driver
-from db.session import PortalSession
+from db.raw import LEAN, LeanTransaction, on_driver, on_pool
+from db.session import PortalSession, RequestSession
 from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
@@ -30,7 +30,8 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    session: AsyncSession
+    # The request's database session, opened on first use (`session`).
+    sessions: RequestSession
     actor: Actor
     settings: Settings
     tokens: TokenService
@@ -61,6 +62,11 @@ class Context:
     lost: bool = field(default=False, init=False)
     # The caller's language once `language` has looked it up.
     _language: str | None = field(default=None, init=False)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's database session (opened now if it is not yet)."""
+        return self.sessions()
 
     @property
     def loaders(self) -> Loaders:
@@ -96,7 +102,14 @@ class Context:
         (`_one_at_a_time`)."""
 
         async def fetch() -> Sequence[Any] | None:
-            row = await on_driver(self.session, lambda driver: driver.fetchrow(sql, *arguments))
+            def call(driver: Any) -> Any:
+                return driver.fetchrow(sql, *arguments)
+
+            engine = self.sessions.engine
+            if self.sessions.opened is None and engine is not None:
+                row = await on_pool(engine, call)  # the request opens no session for it
+            else:
+                row = await on_driver(self.session, call)
             return cast(Sequence[Any] | None, row)
 
         return await self._one_at_a_time(fetch, shielded=False)

@@ -180,7 +180,7 @@ class BearerTokenBackend(AuthenticationBackend):
                 return credentials, ActorUser(assumed, confirmed=False)
         # The session behind the token must still be active (logout, password change
         # and disabling take effect at once); this also loads a portal user's grants.
-        actor = await sessions.authorize(conn.scope["state"]["session"], verified, _now())
+        actor = await sessions.authorize(conn.scope["state"]["session"](), verified, _now())
         if actor is None:
             raise AuthenticationError("Invalid or expired access token.")
         if self.known is not None:

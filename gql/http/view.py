@@ -268,7 +268,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
         return Context(
             unconfirmed=isinstance(user, ActorUser) and not user.confirmed,
-            session=request.state.session,
+            sessions=request.state.session,
             lock=request.state.session_lock,
             closed=lambda: getattr(request.state, "session_closed", False),
             actor=actor,
