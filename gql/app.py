@@ -104,7 +104,10 @@ def create_app(
     # What the session check last said of each portal user's session: the
     # authentication middleware assumes it, the GraphQL view checks it (gql/http/plans.py).
     known = KnownSessions()
-    graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known, database))
+    view = PortalGraphQL(
+        settings, tokens, storage, known, database, traced=tracer_provider is not None
+    )
+    graphql = Route(GRAPHQL_PATH, view)
     app = Starlette(
         debug=False,
         # 7. After the middlewares below, the route (GraphQL: gql/http/view.py); the
