@@ -321,11 +321,13 @@ class Plan:
     # Parameters whose value this process gives per request (computed.PROCESS_PARAMETERS).
     process: tuple[str, ...] = ()
 
-    def finished(self, data: str, given: Given) -> str:
-        """The statement's JSON with the computed values in place of their marks."""
+    def finished(self, data: str, given: Callable[[], Given]) -> str:
+        """The statement's JSON with the computed values in place of their marks;
+        `given()`, what the computations know of the request, is asked only when there
+        are any."""
         if not self.finishers:
             return data
-        return finish(data, self.finishers, given)
+        return finish(data, self.finishers, given())
 
     def left_out(self, values: Mapping[str, Any]) -> frozenset[str]:
         """The conditions a request with these `values` leaves out: the statement to
