@@ -33,6 +33,7 @@ __all__ = [
     "connection_broken",
     "insert",
     "on_driver",
+    "on_pool",
     "rolled_back",
     "update",
     "version",
@@ -66,14 +67,14 @@ async def on_driver(
     - the server gone, a cancelled request (asyncpg is then still waiting for the
     server), any other exception - closes it at once, and the pool replaces a closed
     connection at its next checkout (db/session.py)."""
-    for observe in STATEMENT_OBSERVERS:
-        observe()
     lean: LeanTransaction | None = session.info.get(LEAN)
     if lean is not None and (lean.begun or (begin and not session.in_transaction())):
+        _observed()
         return await _guarded(await lean.driver(), call)
     bind = session.bind
     if not begin and isinstance(bind, AsyncEngine) and not session.in_transaction():
-        return await greenlet_spawn(_pooled, bind.sync_engine, call)
+        return await on_pool(bind, call)
+    _observed()
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     if begin:
@@ -81,6 +82,19 @@ async def on_driver(
         if adapter._transaction is None:  # as SQLAlchemy's first statement would
             await adapter._start_transaction()
     return await _guarded(raw.driver_connection, call)
+
+
+async def on_pool(engine: AsyncEngine, call: Callable[[Any], Awaitable[T]]) -> T:
+    """`call(asyncpg connection)` on a connection taken from `engine`'s pool for this
+    one call and put back at once (`on_driver` for a session with nothing begun; a
+    request that opened no session, gql.context.Context.fetch_row)."""
+    _observed()
+    return await greenlet_spawn(_pooled, engine.sync_engine, call)
+
+
+def _observed() -> None:
+    for observe in STATEMENT_OBSERVERS:
+        observe()
 
 
 # The key of a unit of work's `LeanTransaction` in its session's `info`.

@@ -104,7 +104,10 @@ def create_app(
     # What the session check last said of each portal user's session: the
     # authentication middleware assumes it, the GraphQL view checks it (gql/http/plans.py).
     known = KnownSessions()
-    graphql = Route(GRAPHQL_PATH, PortalGraphQL(settings, tokens, storage, known, database))
+    view = PortalGraphQL(
+        settings, tokens, storage, known, database, traced=tracer_provider is not None
+    )
+    graphql = Route(GRAPHQL_PATH, view)
     app = Starlette(
         debug=False,
         # 7. After the middlewares below, the route (GraphQL: gql/http/view.py); the
@@ -141,7 +144,8 @@ def create_app(
             Middleware(MultipartNeedsToken),
             # 4. The database down or its pool exhausted: 503 SERVICE_UNAVAILABLE, not 500.
             Middleware(unavailable.DatabaseUnavailable),
-            # 5. One database session per request, for the session check and the route.
+            # 5. One database session per request, for the session check and the route
+            #    (opened when one of them first needs it).
             Middleware(SessionPerRequest, database=database),
             # 6. The token's actor, its session checked - or, for a portal user's known
             #    session posting to the GraphQL route, checked by the view in the plan's

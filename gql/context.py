@@ -15,8 +15,8 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
-from db.raw import LEAN, LeanTransaction, on_driver
-from db.session import PortalSession
+from db.raw import LEAN, LeanTransaction, on_driver, on_pool
+from db.session import PortalSession, RequestSession
 from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
@@ -30,7 +30,8 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
-    session: AsyncSession
+    # The request's database session, opened on first use (`session`).
+    sessions: RequestSession
     actor: Actor
     settings: Settings
     tokens: TokenService
@@ -63,6 +64,11 @@ class Context:
     _language: str | None = field(default=None, init=False)
 
     @property
+    def session(self) -> AsyncSession:
+        """The request's database session (opened now if it is not yet)."""
+        return self.sessions()
+
+    @property
     def loaders(self) -> Loaders:
         """The request's loaders, for the actor as it stands (`confirm` starts anew)."""
         if self._loaders is None:
@@ -90,31 +96,44 @@ class Context:
     async def fetch_row(self, sql: str, arguments: Sequence[Any]) -> Sequence[Any] | None:
         """Run a compiled statement (a query plan) on the request's connection through
         asyncpg directly (db/raw.py): one prepared statement, no ORM, no transaction of
-        its own; its row, or None."""
+        its own; its row, or None. Its callers (the view's plan and read steps) await it
+        in the request's own task before any field runs, so no sibling field can be
+        abandoned mid-statement: it runs in that task, not shielded in one of its own
+        (`_one_at_a_time`)."""
 
         async def fetch() -> Sequence[Any] | None:
-            row = await on_driver(self.session, lambda driver: driver.fetchrow(sql, *arguments))
+            def call(driver: Any) -> Any:
+                return driver.fetchrow(sql, *arguments)
+
+            engine = self.sessions.engine
+            if self.sessions.opened is None and engine is not None:
+                row = await on_pool(engine, call)  # the request opens no session for it
+            else:
+                row = await on_driver(self.session, call)
             return cast(Sequence[Any] | None, row)
 
-        return await self._one_at_a_time(fetch)
+        return await self._one_at_a_time(fetch, shielded=False)
 
-    async def _one_at_a_time(self, run: Callable[[], Awaitable[T]]) -> T:
+    async def _one_at_a_time(self, run: Callable[[], Awaitable[T]], *, shielded: bool = True) -> T:
         """GraphQL abandons sibling fields (cancels their tasks) once a non-null error
         has decided the answer; a statement cancelled mid-flight makes asyncpg drop the
         connection, so the statement is let finish first (milliseconds) and the
-        cancellation is passed on after it."""
+        cancellation is passed on after it. A statement no field runs (`shielded`
+        False) is awaited in the caller's task: a task of its own per statement costs
+        a turn of the event loop."""
         async with self.lock:
             if self.closed():
                 raise asyncio.CancelledError  # the request is over; its answer is sent
             if self.lost:
                 raise unavailable.DatabaseLost
-            running = asyncio.ensure_future(run())
+            running = asyncio.ensure_future(run()) if shielded else None
             try:
-                return await asyncio.shield(running)
+                return await (run() if running is None else asyncio.shield(running))
             except asyncio.CancelledError:
-                await asyncio.wait([running])
-                if not running.cancelled():
-                    running.exception()  # retrieved: the request is abandoned anyway
+                if running is not None:
+                    await asyncio.wait([running])
+                    if not running.cancelled():
+                        running.exception()  # retrieved: the request is abandoned anyway
                 raise
             except Exception as error:
                 self.lost = self.lost or unavailable.is_database_unavailable(error)

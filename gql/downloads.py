@@ -54,7 +54,7 @@ def download_endpoint(
             )
         except LinkRefused as refused:  # decided without the database
             return _refusal(refused.status, str(refused))
-        db = request.state.session
+        db = request.state.session()
         try:
             found = await documents.download(
                 db,

@@ -11,6 +11,7 @@ Either way a request that is not GraphQL at all (not JSON, `query` not a string,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,12 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 def media_type(scope: Scope) -> str:
     """The media type of the answer: `application/graphql-response+json` when the
     Accept header names it at least as high as `application/json`."""
-    accept = Headers(scope=scope).get("accept", "")
+    return _chosen(Headers(scope=scope).get("accept", ""))
+
+
+# A client sends the same Accept header with every request: decided once (bounded).
+@functools.lru_cache(maxsize=256)
+def _chosen(accept: str) -> str:
     weights: dict[str, float] = {}
     for part in accept.split(","):
         name, *parameters = (piece.strip() for piece in part.split(";"))

@@ -40,7 +40,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 import structlog
-from cachetools import LRUCache, TTLCache
+from cachetools import TTLCache
 from graphql import (
     DocumentNode,
     EnumValueNode,
@@ -94,6 +94,7 @@ from gql.domain.search import (
     search_pattern,
 )
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
+from gql.lru import LRU
 from gql.resolvers.computed import (
     COMPUTED,
     MARK,
@@ -320,11 +321,13 @@ class Plan:
     # Parameters whose value this process gives per request (computed.PROCESS_PARAMETERS).
     process: tuple[str, ...] = ()
 
-    def finished(self, data: str, given: Given) -> str:
-        """The statement's JSON with the computed values in place of their marks."""
+    def finished(self, data: str, given: Callable[[], Given]) -> str:
+        """The statement's JSON with the computed values in place of their marks;
+        `given()`, what the computations know of the request, is asked only when there
+        are any."""
         if not self.finishers:
             return data
-        return finish(data, self.finishers, given)
+        return finish(data, self.finishers, given())
 
     def left_out(self, values: Mapping[str, Any]) -> frozenset[str]:
         """The conditions a request with these `values` leaves out: the statement to
@@ -1364,6 +1367,10 @@ def _compiled(
     )
 
 
+# What `Planner._plans` answers for a key not compiled yet (None: compiled, no plan).
+_NOT_COMPILED = object()
+
+
 class Planner:
     """Plans of the documents the executor has answered without errors, per kind of
     caller, in bounded LRU caches (one process, never shared between tenants: a plan
@@ -1372,8 +1379,8 @@ class Planner:
 
     def __init__(self, schema: Any, size: int = PLAN_CACHE_SIZE) -> None:
         self.schema = schema
-        self._answered: LRUCache[tuple[str, str | None], bool] = LRUCache(size)
-        self._plans: LRUCache[tuple[Any, ...], Plan | None] = LRUCache(size)
+        self._answered: LRU[tuple[str, str | None], bool] = LRU(size)
+        self._plans: LRU[tuple[Any, ...], Plan | None] = LRU(size)
         # (contact columns, search pattern) -> frequent
         self.frequent: TTLCache[tuple[tuple[str, ...], str], bool] = TTLCache(
             WAY_CACHE_SIZE, WAY_SECONDS
@@ -1397,8 +1404,9 @@ class Planner:
         if actor.is_impersonated or (query, operation_name) not in self._answered:
             return None  # impersonation requests are audited by the executor
         key = (query, operation_name, shape_of(actor), absent, decided)
-        if key in self._plans:
-            return self._plans[key]
+        known = self._plans.get(key, _NOT_COMPILED)
+        if known is not _NOT_COMPILED:
+            return cast(Plan | None, known)
         try:
             plan: Plan | None = compile_plan(
                 self.schema, query, operation_name, actor, absent, decided

@@ -29,7 +29,7 @@ from strawberry import relay
 
 from db import demo, migrate, models
 from db.embedded import EmbeddedPostgres
-from db.session import Database, create_engine
+from db.session import Database, RequestSession, create_engine
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Role
 from gql.auth.passwords import hash_password
@@ -450,7 +450,10 @@ class GraphQLClient:
         if isinstance(actor, str):
             actor = ACTORS[actor]
         context = Context(
-            session=self.session, actor=actor, settings=self.settings, tokens=self.tokens
+            sessions=RequestSession.given(self.session),
+            actor=actor,
+            settings=self.settings,
+            tokens=self.tokens,
         )
         result = await self.schema.execute(query, variable_values=variables, context_value=context)
         return result.data, list(result.errors or [])

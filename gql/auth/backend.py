@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from cachetools import LRUCache
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from gql.auth.actor import ANONYMOUS, Actor
 from gql.auth.tokens import InvalidToken, TokenService
 from gql.domain import sessions
+from gql.lru import LRU
 
 
 def _now() -> datetime:
@@ -75,7 +75,7 @@ class KnownSessions:
     same), are kept, not built again per request."""
 
     def __init__(self, size: int = KNOWN_SESSIONS) -> None:
-        self._known: LRUCache[uuid.UUID, _Known] = LRUCache(size)
+        self._known: LRU[uuid.UUID, _Known] = LRU(size)
 
     @staticmethod
     def _of(actor: Actor) -> tuple[Any, ...]:
@@ -180,7 +180,7 @@ class BearerTokenBackend(AuthenticationBackend):
                 return credentials, ActorUser(assumed, confirmed=False)
         # The session behind the token must still be active (logout, password change
         # and disabling take effect at once); this also loads a portal user's grants.
-        actor = await sessions.authorize(conn.scope["state"]["session"], verified, _now())
+        actor = await sessions.authorize(conn.scope["state"]["session"](), verified, _now())
         if actor is None:
             raise AuthenticationError("Invalid or expired access token.")
         if self.known is not None:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from gql.auth.actor import Actor, Role
+from gql.lru import LRU
 from gql.settings import Settings
 
 ALGORITHM = "ES256"
@@ -72,8 +72,8 @@ class TokenService:
     issuer: str
     audience: str
     ttl_seconds: int
-    _verified: LRUCache[str, tuple[Actor, int, int]] = field(
-        default_factory=lambda: LRUCache(VERIFIED_CACHE_SIZE),
+    _verified: LRU[str, tuple[Actor, int, int]] = field(
+        default_factory=lambda: LRU(VERIFIED_CACHE_SIZE),
         init=False,
         repr=False,
         compare=False,

@@ -4,7 +4,7 @@ the order a request passes them (the numbers there):
 1.-3. limits.py  security headers on every answer; bodies over the limit refused (413);
                  multipart uploads without a token refused (401)
 4. gql/unavailable.py  the database down or its pool exhausted: 503, not 500
-5. database.py   one database session per request
+5. database.py   one database session per request, opened when first needed
 6. gql/auth/backend.py  the bearer token's actor and its session check; for a portal
                  user's GraphQL POST with a known session the check is left to step 7
 7. view.py       the GraphQL view: GraphQL over HTTP, persisted.py (a hash to its text),

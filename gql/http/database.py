@@ -1,5 +1,5 @@
-"""One database session per HTTP request, opened before authentication (which checks
-the token's session in it) and closed once the answer is sent."""
+"""One database session per HTTP request, opened when a step first needs it
+(authentication's session check, the route) and closed once the answer is sent."""
 
 from __future__ import annotations
 
@@ -9,28 +9,31 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from db.session import Database
+from db.session import Database, RequestSession
 
 log = structlog.get_logger(__name__)
 
 
 class SessionPerRequest:
-    """Opens one database session per HTTP request and closes it afterwards. The
-    request's state holds it (`session`), with the lock every statement of the request
-    takes (`session_lock`, see Context) and, once the answer is sent, `session_closed`."""
+    """One database session per HTTP request, closed afterwards. The request's state
+    holds it (`session`, a RequestSession: opened on first use, so a planned read that
+    runs its one statement on a pooled connection opens none), with the lock every
+    statement of the request takes (`session_lock`, see Context) and, once the answer
+    is sent, `session_closed`."""
 
     def __init__(self, app: ASGIApp, database: Database) -> None:
         self.app = app
         self.database = database
+        self.engine = database.pooled_engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        session = self.database.sessions()
+        request_session = RequestSession(self.database.sessions, self.engine)
         lock = asyncio.Lock()  # the statements of the request, one at a time (Context)
         state = scope.setdefault("state", {})
-        state["session"], state["session_lock"] = session, lock
+        state["session"], state["session_lock"] = request_session, lock
         try:
             await self.app(scope, receive, send)
         finally:
@@ -45,8 +48,12 @@ class SessionPerRequest:
                     await replica.close()
                 except SQLAlchemyError:
                     await replica.invalidate()
-            # Nothing begun or loaded (db/raw.py ran the statements): nothing to close.
-            if session.in_transaction() or session.sync_session.identity_map:
+            # Not opened, or nothing begun or loaded (db/raw.py ran the statements):
+            # nothing to close.
+            session = request_session.opened
+            if session is not None and (
+                session.in_transaction() or session.sync_session.identity_map
+            ):
                 try:
                     await session.close()
                 except SQLAlchemyError:

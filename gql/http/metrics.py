@@ -41,7 +41,7 @@ def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Respon
             return PlainTextResponse("Not allowed.", status_code=403)
         families: list[Metric] = []
         try:
-            families = await metrics.outbox_families(request.state.session)
+            families = await metrics.outbox_families(request.state.session())
         except (SQLAlchemyError, OSError):
             # The process's own figures still help while the database is gone.
             log.warning("metrics.outbox_unavailable", exc_info=True)

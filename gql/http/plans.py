@@ -12,6 +12,7 @@ and the request goes on (a plan for the new grants, or the executor).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -122,7 +123,7 @@ class Plans:
         row = await context.fetch_row(plan.sql, plan.arguments(values))
         assert row is not None  # an aggregate without GROUP BY: always one row
         self.planner.learn(plan, values, row)
-        return _finished(plan, row[-1], _given(request, context))
+        return _finished(plan, row[-1], request, context)
 
     async def _planned_with_session(
         self, request: GraphQLRequestData, context: Context
@@ -143,10 +144,10 @@ class Plans:
         self.planner.learn(plan, values, row)
         if not assumed.is_portal_user:  # staff: the token said all, the row is the session
             context.confirm(assumed)
-            return _finished(plan, row[-1], _given(request, context))
+            return _finished(plan, row[-1], request, context)
         if not self.confirm_row(context, assumed, row):
             return None  # the group changed: the plan assumed other grants
-        return _finished(plan, row[-1], _given(request, context))
+        return _finished(plan, row[-1], request, context)
 
 
 def _answer(data: str | bytes) -> ExecutionResult:
@@ -166,11 +167,13 @@ def _given(request: GraphQLRequestData, context: Context) -> Given:
     )
 
 
-def _finished(plan: Plan, data: str, given: Given) -> ExecutionResult | None:
+def _finished(
+    plan: Plan, data: str, request: GraphQLRequestData, context: Context
+) -> ExecutionResult | None:
     """The plan's answer with its computed values; None (the executor answers) when a
     computation fails: a bug there must cost speed, never the answer."""
     try:
-        return _answer(plan.finished(data, given))
+        return _answer(plan.finished(data, functools.partial(_given, request, context)))
     except Exception:
         log.exception("query_plan.finish_failed")
         return None

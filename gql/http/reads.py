@@ -36,7 +36,7 @@ from strawberry.types import ExecutionResult
 from db import models
 from db.raw import Prepared
 from db.replica import WAL_POSITION_SQL
-from db.session import Database
+from db.session import Database, RequestSession
 from gql import unavailable
 from gql.auth.backend import SessionEnded
 from gql.context import Context
@@ -121,7 +121,7 @@ class Reads:
         session = opened()
         # Closed with the request's own session (gql/http/database.py).
         request.state.replica_session = session
-        return dataclasses.replace(context, session=session)
+        return dataclasses.replace(context, sessions=RequestSession.given(session))
 
     async def _checked(self, context: Context) -> int | None:
         """The session checked on the primary if the middleware left that to the view

@@ -71,6 +71,7 @@ from strawberry.types.field import StrawberryField
 from gql.auth.permissions import AllowRoles
 from gql.context import Context
 from gql.http import mutations
+from gql.lru import LRU
 
 DOCUMENTS = 256  # document texts whose short way (or its absence) is kept
 
@@ -121,7 +122,7 @@ class ShortMutations:
         # The schema's error handling (masking, the database's unavailability: what the
         # executor's extension does with the errors of an answer).
         self.process_errors = process_errors
-        self._shapes: LRUCache[tuple[str, str | None], Shape] = LRUCache(DOCUMENTS)
+        self._shapes: LRU[tuple[str, str | None], Shape] = LRU(DOCUMENTS)
         # Documents that do not take it (queries above all), kept apart so that many
         # distinct ones never push a mutation's shape out.
         self._others: LRUCache[tuple[str, str | None], None] = LRUCache(DOCUMENTS)

@@ -93,7 +93,11 @@ class PortalGraphQL(GraphQL[Context, None]):
         storage: documents.DocumentStorage,
         known: KnownSessions,
         database: Database | None = None,
+        *,
+        traced: bool = False,
     ) -> None:
+        """`traced`: requests are traced (gql/tracing.py), and the operation is named on
+        the request's span."""
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.development else None,
@@ -105,6 +109,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.tokens = tokens
         self.storage = storage
+        self.traced = traced
         self.persisted = PersistedQueries()
         graphql_schema = cast(Any, self.schema)._schema
         self.plans = Plans(graphql_schema, known, settings.max_page_size)
@@ -181,17 +186,23 @@ class PortalGraphQL(GraphQL[Context, None]):
         self._observe(operation_name, query, "plan", result, started)
         return _planned_response(result, request.scope), context
 
-    @staticmethod
     def _observe(
-        name: str | None, query: str, engine: str, result: ExecutionResult, started: float
+        self,
+        name: str | None,
+        query: str | None,
+        engine: str,
+        result: ExecutionResult | None,
+        started: float,
     ) -> None:
-        """The operation counted and timed by name, engine and outcome (gql/metrics.py)."""
+        """The operation counted and timed by name, engine and outcome (gql/metrics.py);
+        when requests are traced, its name and engine on the request's span."""
         operation = metrics.observe_operation(
             name, query, engine, _outcome(engine, result), time.perf_counter() - started
         )
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attributes({"graphql.operation.name": operation, "portal.engine": engine})
+        if self.traced:
+            span = trace.get_current_span()
+            if span.is_recording():
+                span.set_attributes({"graphql.operation.name": operation, "portal.engine": engine})
 
     async def _short_mutation(
         self, shape: Shape, variables: dict[str, Any] | None, context: Context
@@ -268,7 +279,7 @@ class PortalGraphQL(GraphQL[Context, None]):
         actor = user.actor if isinstance(user, ActorUser) else ANONYMOUS
         return Context(
             unconfirmed=isinstance(user, ActorUser) and not user.confirmed,
-            session=request.state.session,
+            sessions=request.state.session,
             lock=request.state.session_lock,
             closed=lambda: getattr(request.state, "session_closed", False),
             actor=actor,
@@ -299,16 +310,8 @@ class PortalGraphQL(GraphQL[Context, None]):
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         finally:
-            operation = metrics.observe_operation(
-                request_data.operation_name,
-                request_data.query,
-                engine,
-                _outcome(engine, result),
-                time.perf_counter() - started,
-            )
-            span = trace.get_current_span()  # the request's, when tracing is on
-            if span.is_recording():
-                span.set_attributes({"graphql.operation.name": operation, "portal.engine": engine})
+            self._observe(request_data.operation_name, request_data.query, engine, result, started)
+        assert result is not None  # set unless an exception left the block
         return result
 
     async def _execute_single(

@@ -8,6 +8,7 @@ both directions, so a backward page is the forward page of the same items.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -156,8 +157,15 @@ def page_request(
     return Window(start=decode_cursor(after), stop=stop, first=first, last=last)
 
 
+# A plan's every request asks for the same pages (its literal arguments, the same few
+# cursors): decided once (bounded; a refusal is raised anew each time, not kept).
+@functools.lru_cache(maxsize=1024, typed=True)
 def page_window(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
-    """(offset, limit) of a forward page, with the page size checked."""
+    """(offset, limit) of a forward page, with the page size checked.
+
+    Raises:
+        GraphQLError: as `page_request`.
+    """
     return page_request(first, after, max_page_size).resolve()
 
 

@@ -77,6 +77,7 @@ from strawberry import relay
 
 from db import demo, models
 from db.base import Base
+from db.session import RequestSession
 from gql.auth.actor import Actor, Role
 from gql.auth.permissions import declared_roles
 from gql.auth.tokens import TokenService
@@ -860,7 +861,7 @@ class Sweep:
         try:
             async with self.sessions() as session:
                 context = Context(
-                    session=session,
+                    sessions=RequestSession.given(session),
                     actor=self.actors[actor],
                     settings=self.settings,
                     tokens=self.tokens,

@@ -10,6 +10,7 @@ import pytest
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.session import RequestSession
 from gql.auth.tokens import TokenService
 from gql.context import Context
 from gql.schema import build_schema, should_mask
@@ -124,7 +125,12 @@ async def test_production_masks_internals_and_hides_the_schema(
 ) -> None:
     production = replace(test_settings, environment="production")
     schema = build_schema(production)
-    context = Context(session=session, actor=ACTORS["admin"], settings=production, tokens=tokens)
+    context = Context(
+        sessions=RequestSession.given(session),
+        actor=ACTORS["admin"],
+        settings=production,
+        tokens=tokens,
+    )
     result = await schema.execute("{ __schema { types { name } } }", context_value=context)
     assert result.errors
     assert "introspection" in result.errors[0].message.lower()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.session import Database
+from db.session import Database, RequestSession
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS
 from gql.auth.tokens import TokenService
@@ -164,7 +164,12 @@ async def test_a_cancelled_field_lets_its_statement_finish(
     mid-flight made asyncpg close the connection, and the session's rollback then
     answered 500. Now the statement finishes, the cancellation passes on after it, and
     the connection stays usable."""
-    context = Context(session=session, actor=ANONYMOUS, settings=test_settings, tokens=tokens)
+    context = Context(
+        sessions=RequestSession.given(session),
+        actor=ANONYMOUS,
+        settings=test_settings,
+        tokens=tokens,
+    )
     abandoned = asyncio.ensure_future(context.execute(sa.select(sa.func.pg_sleep(0.3))))
     await asyncio.sleep(0.1)
     abandoned.cancel()
@@ -172,7 +177,7 @@ async def test_a_cancelled_field_lets_its_statement_finish(
         await abandoned
     assert (await context.execute(sa.select(sa.literal(1)))).scalar_one() == 1
     finished = Context(
-        session=session,
+        sessions=RequestSession.given(session),
         actor=ANONYMOUS,
         settings=test_settings,
         tokens=tokens,

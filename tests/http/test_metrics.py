@@ -5,6 +5,7 @@ tests/http/test_metrics_workers.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import uuid
@@ -22,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import models
-from db.session import Database
+from db import session as db_session
+from db.session import Database, create_engine
 from gql import metrics, tracing
 from gql.app import create_app
 from gql.auth.tokens import TokenService
@@ -282,3 +284,30 @@ async def test_with_otel_variables_requests_and_statements_become_spans(
     statements = [span for span in spans if span.attributes and "db.system" in span.attributes]
     assert statements, [span.name for span in spans]
     assert all(span.context.trace_id == request.context.trace_id for span in statements)
+
+
+async def test_the_pool_tells_only_of_checkouts_that_wait(database_url: str) -> None:
+    """`portal_db_pool_waiting` counts checkouts that wait for a connection in use; one
+    that opens a connection or takes an idle one is not told (no gauge update)."""
+    told: list[int] = []
+    engine = create_engine(database_url, pool_size=1)
+    db_session.POOL_WAIT_LISTENERS.append(told.append)
+
+    async def one() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(sa.select(sa.literal(1)))
+
+    try:
+        async with engine.connect() as held:
+            await held.execute(sa.select(sa.literal(1)))
+            assert told == []  # the connection opened at once
+            waiting = asyncio.ensure_future(one())
+            await asyncio.sleep(0.2)
+            assert told == [1]
+        await waiting
+        assert told == [1, -1]
+        await one()  # the idle connection
+        assert told == [1, -1]
+    finally:
+        db_session.POOL_WAIT_LISTENERS.remove(told.append)
+        await engine.dispose()
