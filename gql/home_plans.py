@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from db import models
 from gql.domain import publishing
-from gql.domain.portal_texts import chosen_language_sql
+from gql.domain.portal_texts import chosen_language_sql, language_settings
 from gql.domain.scope import visible
 from gql.query_plans import (
     ROOT_PLANS,
@@ -58,15 +58,17 @@ def portal_home(compiler: _Compiler, home_type: GraphQLObjectType, node: FieldNo
         raise NotPlannable("portalHome arguments")
     actor = compiler.actor
     portal, user = models.Portal, models.PortalUser
-    settings = sa.type_coerce(portal.published_settings, JSONB)
+    # The settings unpacked once for both columns (portal_texts.language_settings).
+    settings = language_settings(sa.type_coerce(portal.published_settings, JSONB))
     owner = (
         sa.select(
             portal.id.label("id"),
             chosen_language_sql(settings, user.language).label("language"),
-            settings["default_language"].astext.label("fallback"),
+            settings.c.default_language.label("fallback"),
         )
         .select_from(portal)
         .join(user, sa.true())
+        .join(settings, sa.true())
         .where(
             portal.id == actor.portal_id,
             visible(portal, actor),

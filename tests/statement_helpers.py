@@ -4,6 +4,7 @@ query plan gave the answer (gql/http/plans.py), told from those statements."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,20 @@ def counting_statements(connection: AsyncConnection) -> Iterator[list[str]]:
             yield statements
         finally:
             driver.remove_query_logger(raw)
+
+
+# The live settings (published, else the draft) are one read.
+_SETTINGS_READ = re.compile(
+    r"coalesce\(\w+\.published_settings, \w+\.draft_settings\)"
+    r"|\b(?:published|draft)_settings\b(?! IS (?:NOT )?NULL)"
+)
+
+
+def settings_reads(statement: str) -> int:
+    """How many expressions of `statement` read a portal's settings column other than
+    for IS [NOT] NULL: each unpacks the whole document (stored compressed, out of line)
+    whenever it runs (db.portal_settings.settings_parts)."""
+    return len(_SETTINGS_READ.findall(statement))
 
 
 def is_plan(statement: str) -> bool:

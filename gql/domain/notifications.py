@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models, raw
 from db.models.enums import EmailTemplateKind
+from db.portal_settings import settings_parts
 from gql.auth.actor import Actor
 from gql.domain import audit, mail, portal_mail
 from gql.domain.errors import InvalidInput
@@ -121,12 +122,15 @@ class Audience:
     user_email: str = ""
 
 
-def notified_staff() -> list[sa.ColumnElement[bool]]:
-    """The staff users a portal names in `notifyStaffUserIds` (its live settings),
-    active, of its organization: conditions on `StaffUser` next to a `Portal` row. The
-    one rule of who is told, for `recipients` and `audience_columns`."""
+def notified_staff(named_ids: Any = None) -> list[sa.ColumnElement[bool]]:
+    """The staff users a portal names in `notifyStaffUserIds` (its live settings, or
+    `named_ids`: that setting as the statement read it already), active, of its
+    organization: conditions on `StaffUser` next to a `Portal` row. The one rule of who
+    is told, for `recipients` and `audience_columns`."""
     portal, staff = models.Portal, models.StaffUser
-    named = sa.func.jsonb_array_elements_text(live_setting("notify_staff_user_ids"))
+    if named_ids is None:
+        named_ids = live_setting("notify_staff_user_ids")
+    named = sa.func.jsonb_array_elements_text(named_ids)
     return [
         staff.id.in_(sa.select(sa.cast(named.column_valued(), sa.Uuid))),
         staff.organization_id == portal.organization_id,
@@ -141,22 +145,40 @@ async def recipients(db: AsyncSession, portal: models.Portal) -> Sequence[models
     return (await db.scalars(statement.order_by(staff.email))).all()
 
 
-def live_setting(name: str) -> Any:
-    """A setting of the portal's live settings (`Portal.live_settings`: the published
-    ones, else the draft) as a JSONB expression, for statements that read one."""
+def _live() -> Any:
+    """The portal's live settings (`Portal.live_settings`: the published ones, else the
+    draft) as a JSONB expression."""
     portal = models.Portal
-    live = sa.func.coalesce(portal.published_settings, portal.draft_settings)
-    return sa.type_coerce(live.op("->")(sa.literal(name, sa.Text)), postgresql.JSONB)
+    return sa.func.coalesce(portal.published_settings, portal.draft_settings)
 
 
-def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
-    """The columns `audience_of` reads, as scalar subqueries any statement of the
-    caller can carry (a mutation's facts statement): the actor's portal, the staff it
-    names in `notifyStaffUserIds` (live settings: the published ones, else the draft;
-    active, of the portal's organization; by email), its STAFF_NOTIFICATION templates,
-    the actor's login email and the actor's contact."""
-    portal, staff, contact = models.Portal, models.StaffUser, models.Contact
+def live_setting(name: str) -> Any:
+    """A setting of the portal's live settings as a JSONB expression, for statements
+    that read one (several: `live_settings`)."""
+    return sa.type_coerce(_live().op("->")(sa.literal(name, sa.Text)), postgresql.JSONB)
+
+
+def live_settings(*names: str) -> Any:
+    """The live settings `names` of the `Portal` row beside it, as JSONB columns of a
+    FROM item that unpacks the document once (`settings_parts`)."""
+    return settings_parts(_live(), "live_settings", **dict.fromkeys(names, postgresql.JSONB))
+
+
+# The live settings the audience reads.
+AUDIENCE_SETTINGS = ("notify_staff_user_ids", "pages_url", "default_language")
+
+
+def audience_portal(actor: Actor, *settings: str) -> sa.Select[Any]:
+    """The actor's portal as `audience_of` reads it (the `audience_portal` column: its
+    name, the staff it names in `notifyStaffUserIds`, live settings: the published ones,
+    else the draft; active, of the portal's organization; by email, its
+    STAFF_NOTIFICATION templates, the actor's login email) and its live `settings`
+    besides (columns by their names), from one unpacking of the settings (about 3 kB,
+    compressed and out of line): a statement that reads other settings of the portal
+    too joins this (no row: no portal)."""
+    portal, staff = models.Portal, models.StaffUser
     template, user = models.EmailTemplate, models.PortalUser
+    live = live_settings(*dict.fromkeys([*AUDIENCE_SETTINGS, *settings]))
     templates = (
         sa.select(
             sa.func.json_object_agg(
@@ -189,7 +211,7 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
                 )
             )
         )
-        .where(*notified_staff())
+        .where(*notified_staff(live.c.notify_staff_user_ids))
         .scalar_subquery()
     )
     of_portal = sa.select(
@@ -203,16 +225,31 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
             "domain",
             portal.domain,
             "pages_url",
-            live_setting("pages_url"),
+            live.c.pages_url,
             "default_language",
-            live_setting("default_language"),
+            live.c.default_language,
             "templates",
             templates,
             "user_email",
             user_email,
             type_=postgresql.JSON,
-        )
-    ).where(portal.id == actor.portal_id)
+        ).label("audience_portal"),
+        *(live.c[name] for name in settings),
+    )
+    from_portal = sa.join(portal, live, sa.true())
+    return of_portal.select_from(from_portal).where(portal.id == actor.portal_id)
+
+
+def audience_columns(actor: Actor, portal: Any = None) -> list[sa.ColumnElement[Any]]:
+    """The columns `audience_of` reads, as scalar subqueries any statement of the
+    caller can carry (a mutation's facts statement): the actor's portal
+    (`audience_portal`; or the column of that name of `portal`, the statement's FROM
+    item of it, when the statement reads more of the portal) and the actor's contact."""
+    contact = models.Contact
+    if portal is None:
+        of_portal = audience_portal(actor).scalar_subquery()
+    else:
+        of_portal = portal.c.audience_portal
     of_contact = sa.select(
         sa.func.json_build_object(
             "first_name",
@@ -229,7 +266,7 @@ def audience_columns(actor: Actor) -> list[sa.ColumnElement[Any]]:
         )
     ).where(contact.id == actor.contact_id)
     return [
-        of_portal.scalar_subquery().label("audience_portal"),
+        of_portal.label("audience_portal"),
         of_contact.scalar_subquery().label("audience_contact"),
     ]
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from db import models
-from db.portal_settings import Language, PortalSettings
+from db.portal_settings import Language, PortalSettings, settings_parts
 from gql import messages
 from gql.auth.actor import Actor
 
@@ -54,10 +54,17 @@ def chosen_language(settings: PortalSettings, wanted: str | None) -> Language:
     return cast(Language, _chosen(_PYTHON, settings.languages, settings.default_language, wanted))
 
 
-def chosen_language_sql(settings: Any, wanted: Any) -> Any:
-    """`chosen_language` in SQL, for a query plan: `settings` the JSONB of published
-    settings (as PortalSettings stores them), `wanted` the reader's language column."""
-    return _chosen(_SQL, settings["languages"], settings["default_language"].astext, wanted)
+def language_settings(settings: Any) -> Any:
+    """What the language rule reads of a portal's settings (`settings`: the JSONB as
+    PortalSettings stores it), unpacked once (`settings_parts`): the FROM item whose
+    columns `chosen_language_sql` takes."""
+    return settings_parts(settings, "language_settings", languages=JSONB, default_language=sa.Text)
+
+
+def chosen_language_sql(parts: Any, wanted: Any) -> Any:
+    """`chosen_language` in SQL, for a query plan: `parts` the `language_settings` of
+    the portal's published settings, `wanted` the reader's language column."""
+    return _chosen(_SQL, parts.c.languages, parts.c.default_language, wanted)
 
 
 def in_language(values: Mapping[Any, str], language: str, settings: PortalSettings) -> str | None:

@@ -39,6 +39,7 @@ from gql.domain.notifications import (
     Notifier,
     audience_columns,
     audience_of,
+    audience_portal,
     customer_change,
     live_setting,
 )
@@ -885,10 +886,19 @@ async def _store_photo(
     return document
 
 
+APPROVAL = "approval_required_attributes"  # the live setting that says it
+
+
+def _wants_approval(attributes: Any) -> Any:
+    """Whether a portal whose `approvalRequiredAttributes` are `attributes` (JSONB)
+    wants staff to approve every reading its users submit (seed 003)."""
+    return attributes.has_key("meter_reading")
+
+
 def _approval_wanted(actor: Actor) -> Any:
-    """Whether the portal of a portal user wants staff to approve every reading its users
-    submit (seed 003), as a scalar subquery: read with the submission's facts or alone."""
-    approval = live_setting("approval_required_attributes").has_key("meter_reading")
+    """`_wants_approval` of the portal of a portal user, as a scalar subquery: read
+    alone (the submission's facts read it with the audience, `_facts`)."""
+    approval = _wants_approval(live_setting(APPROVAL))
     return sa.select(approval).where(models.Portal.id == actor.portal_id).scalar_subquery()
 
 
@@ -964,10 +974,17 @@ def _facts(actor: Actor, meter_id: Any, contract_id: Any, meter: Any = None) -> 
         period.with_only_columns(contract.start_date).scalar_subquery().label("start_date"),
         period.with_only_columns(contract.end_date).scalar_subquery().label("end_date"),
     ]
-    if actor.is_portal_user:
-        columns += [_approval_wanted(actor).label("needs_approval"), *audience_columns(actor)]
     first = registers if meter is None else sa.join(meter, registers, sa.true())
-    return sa.select(*columns, registers, readings).select_from(first.join(readings, sa.true()))
+    first = first.join(readings, sa.true())
+    if actor.is_portal_user:
+        # The portal's settings unpacked once for the approval and the audience.
+        portal = audience_portal(actor, APPROVAL).subquery("actor_portal")
+        columns += [
+            _wants_approval(portal.c[APPROVAL]).label("needs_approval"),
+            *audience_columns(actor, portal),
+        ]
+        first = first.outerjoin(portal, sa.true())
+    return sa.select(*columns, registers, readings).select_from(first)
 
 
 def _facts_statement(actor: Actor) -> sa.Select[Any]:

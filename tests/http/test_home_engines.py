@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from db import demo, models
 from tests.conftest import CUSTOMER_PORTAL, INSTALLER_PORTAL
 from tests.engine_helpers import READ_ONLY_GROUP, tokens_of_every_caller
-from tests.statement_helpers import answered_by_plan
+from tests.statement_helpers import answered_by_plan, counting_statements, is_plan, settings_reads
 
 BENCH = (
     "{ portalHome { language tiles { id kind position title text buttonLabel url journeyId"
@@ -168,3 +168,23 @@ async def test_the_home_page_shows_what_the_tile_rule_says(
     titles = [t["title"] for t in jonas["tiles"]]
     assert "Nur Lesegruppe (en)" in titles
     assert "Only English" in titles
+
+
+async def test_the_home_plan_unpacks_the_portals_settings_once(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """The language and its fallback come from one unpacking of the published settings
+    (portal_texts.language_settings); the session check's read of
+    `impersonation_writes` runs for impersonation sessions only."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    headers = {"Authorization": f"Bearer {tokens['customer']}"}
+    await planned.post("/graphql", json={"query": BENCH}, headers=headers)
+    with counting_statements(connection) as statements:
+        response = await planned.post("/graphql", json={"query": BENCH}, headers=headers)
+    assert response.json()["data"]["portalHome"]["language"] == "de"
+    (plan,) = {statement for statement in statements if is_plan(statement)}
+    assert "jsonb_to_record(portal.published_settings)" in plan
+    assert settings_reads(plan) == 2, plan

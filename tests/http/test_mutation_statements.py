@@ -27,7 +27,7 @@ from tests.conftest import ACTORS, global_id
 from tests.factories import customers_first_contract
 from tests.http_helpers import CUSTOMERS, LOGIN, login, portal_gid, post
 from tests.meter_helpers import SUBMIT, anna_meter, plausible_value
-from tests.statement_helpers import counting_statements
+from tests.statement_helpers import counting_statements, settings_reads
 
 CHANGE = """mutation($input: ChangeInstallmentInput!) { changeInstallment(input: $input) {
   __typename ... on InstallmentChanged { contract { installmentAmount } } } }"""
@@ -150,6 +150,9 @@ async def test_submit_meter_reading_runs_two_statements(
     rides = "FROM auth_session" in first and "AS locked ON true" in first
     assert rides == test_settings.query_plans, first
     assert not [statement for statement in ran if "FOR UPDATE" in statement], ran
+    # The portal's settings unpacked once for the approval and the audience (it was four
+    # times); the check's read of `impersonation_writes` runs for impersonation only.
+    assert settings_reads(ran[-2]) == (2 if test_settings.query_plans else 1), ran[-2]
     assert len(writing(ran)) == 1, ran
     for table in ("meter_reading", "audit_event", "email_outbox", "meter"):
         assert writes(ran, table) == 1, (table, ran)

@@ -42,7 +42,7 @@ from gql.schema import rules, schema
 from gql.schema.pagination import encode_cursor
 from gql.settings import Settings, SettingsError
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
-from tests.statement_helpers import answered_by_plan, counting_statements
+from tests.statement_helpers import answered_by_plan, counting_statements, is_plan
 
 GRAPHQL_SCHEMA: Any = schema._schema
 ANNA = demo.demo_id(f"portal-user:{CUSTOMER_PORTAL}:anna.becker@example.org")
@@ -1242,3 +1242,48 @@ async def test_the_rules_portal_is_read_once_per_row_version_and_a_publish_at_on
     executor, planned, was_planned = await plans.twice(INSTALLMENT_RULES + " ", token, variables)
     assert was_planned
     assert planned == executor == _canonical(changed)
+
+
+async def test_the_bench_pages_run_one_prepared_statement_with_a_kept_generic_plan(
+    plans: PlanClient, connection: AsyncConnection, session: AsyncSession
+) -> None:
+    """The contract page, `portalHome` and the dashboard as the benchmark sends them:
+    every request of a page runs the same statement text (no value of the request is
+    written into it), so asyncpg's statement cache prepares it once per connection, and
+    PostgreSQL keeps a generic plan after its five custom ones. Planning (the contract
+    page's: about 3 ms, every index of its 14 tables opened and locked) is then paid
+    five times per connection, not per request."""
+    from bench.workloads import CONTRACT, DASHBOARD, PORTAL_HOME
+
+    token = await _login(plans, "anna.becker@example.org")
+    anna = await session.get_one(models.PortalUser, ANNA)
+    contracts = (
+        await session.scalars(
+            sa.select(models.Contract.id).where(models.Contract.contact_id == anna.contact_id)
+        )
+    ).all()
+    assert len(contracts) > 1
+    pages: dict[str, list[dict[str, Any] | None]] = {
+        "contract": [{"id": global_id("Contract", contract)} for contract in contracts],
+        "portalHome": [None],
+        "dashboard": [None],
+    }
+    documents = {"contract": CONTRACT, "portalHome": PORTAL_HOME, "dashboard": DASHBOARD}
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    for page, variables in pages.items():
+        ran: set[str] = set()
+        for request in range(9):
+            with counting_statements(connection) as statements:
+                response = await plans.post(
+                    documents[page], token, variables[request % len(variables)]
+                )
+            assert "errors" not in response.json(), (page, response.text)
+            ran |= {statement for statement in statements if is_plan(statement)}
+        (statement,) = ran
+        generic, custom = await driver.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            statement,
+        )
+        assert custom == 5, (page, generic, custom)
+        assert generic >= 1, (page, generic, custom)
