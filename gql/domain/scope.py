@@ -473,11 +473,8 @@ class OneVisible:
         row = await prepared.fetchrow(
             db, **actor_values(actor), **check.parameters(), row_id=row_id, **values
         )
-        count = session_check.SESSION_COLUMNS
-        check.settle(None if row is None else row[:count])
-        assert row is not None  # settled: the session's row is there
-        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
-        return None if found["id"] is None else found  # the session's row alone: none
+        found = session_check.settled(check, row, prepared.keys)
+        return None if found is None else dict(zip(found[1], found[0], strict=True))
 
 
 def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
@@ -574,15 +571,13 @@ async def locked_with(
     row = await prepared.fetchrow(db, **given)
     keys = prepared.keys
     if check is not None:
-        count = session_check.SESSION_COLUMNS
-        check.settle(None if row is None else row[:count])
-        assert row is not None  # settled: the session's row is there
-        row, keys = row[count:], keys[count:]
+        settled = session_check.settled(check, row, keys)
+        if settled is None:
+            return None
+        row, keys = settled
     if row is None:
         return None
     width = len(sa.inspect(model).local_table.columns)  # the row's columns, then the facts
-    if row[keys.index("id")] is None:  # the session's row alone: no such row visible
-        return None
     instance = transient(model, dict(zip(keys[:width], row[:width], strict=True)))
     if facts is None:
         return instance, None
