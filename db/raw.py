@@ -14,7 +14,6 @@ writes, as any other statement of the session would.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -312,21 +311,36 @@ def built(model: type[T], values: Mapping[str, Any]) -> T:
     return cast(T, instance)
 
 
-@functools.cache
+_COLUMN_ATTRIBUTES: dict[type, frozenset[str]] = {}
+
+
 def _column_attributes(model: type) -> frozenset[str]:
-    return frozenset(prop.key for prop in sa.inspect(model).column_attrs)
+    found = _COLUMN_ATTRIBUTES.get(model)
+    if found is None:
+        mapper: Any = sa.inspect(model)
+        found = _COLUMN_ATTRIBUTES[model] = frozenset(p.key for p in mapper.column_attrs)
+    return found
 
 
 # Where an inserted column's value comes from when the row was not given one.
 _NO_DEFAULT, _SCALAR, _CALLABLE, _SERVER = range(4)
 
 
-@functools.cache
+_INSERT_COLUMNS: dict[type, tuple[tuple[str, Any, int, Any], ...]] = {}
+
+
 def _insert_columns(model: type) -> tuple[tuple[str, Any, int, Any], ...]:
     """Per mapped class, once: each inserted column's attribute, the column, and where
     its value comes from when not given (with the scalar or the callable), in the
     mapper's order; columns the database computes from the others are left out
     (Contact.search_text)."""
+    found = _INSERT_COLUMNS.get(model)
+    if found is None:
+        found = _INSERT_COLUMNS[model] = _find_insert_columns(model)
+    return found
+
+
+def _find_insert_columns(model: type) -> tuple[tuple[str, Any, int, Any], ...]:
     mapper: Any = sa.inspect(model)
     found = []
     for prop in mapper.column_attrs:

@@ -594,9 +594,16 @@ def transient(model: type[Row], found: Mapping[str, Any]) -> Row:
     )
 
 
-@functools.cache
+_ATTRIBUTES: dict[type, dict[str, str]] = {}
+
+
 def _attributes(model: type) -> dict[str, str]:
-    """`model`'s attribute of each column of its table, by the column's key."""
-    mapper: Any = sa.inspect(model)
-    table = mapper.local_table
-    return {column.key: mapper.get_property_by_column(column).key for column in table.columns}
+    """`model`'s attribute of each column of its table, by the column's key (once per
+    model)."""
+    found = _ATTRIBUTES.get(model)
+    if found is None:
+        mapper: Any = sa.inspect(model)
+        columns = mapper.local_table.columns
+        found = {column.key: mapper.get_property_by_column(column).key for column in columns}
+        _ATTRIBUTES[model] = found
+    return found
