@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -252,6 +252,10 @@ class Prepared:
             else statement.exported_columns
         )
         self.results = tuple(column.type.result_processor(DIALECT, None) for column in columns)
+        # The columns whose values the driver's differ from the session's, by position.
+        self.processed = tuple(
+            (index, process) for index, process in enumerate(self.results) if process is not None
+        )
         self.keys = tuple(column.key for column in columns)
         self.write = write
 
@@ -279,13 +283,15 @@ class Prepared:
         rows = await on_driver(
             session, lambda driver: driver.fetch(sql, *arguments), begin=self.write and not alone
         )
-        return [
-            tuple(
-                value if process is None else process(value)
-                for value, process in zip(row, self.results, strict=True)
-            )
-            for row in rows
-        ]
+        return [self._processed(row) for row in rows]
+
+    def _processed(self, row: Any) -> tuple[Any, ...]:
+        if not self.processed:
+            return tuple(row)
+        values = list(row)
+        for index, process in self.processed:
+            values[index] = process(values[index])
+        return tuple(values)
 
     async def fetchone(self, session: AsyncSession, **values: Any) -> dict[str, Any] | None:
         """`fetchrow` as a dict by the columns' keys."""
@@ -300,32 +306,89 @@ _WRITES: dict[tuple[Any, ...], Prepared] = {}
 _MAX_WRITES = 256
 
 
+def built(model: type[T], values: Mapping[str, Any]) -> T:
+    """A row of `model` with `values` (by column attribute) as its own, set as a loaded
+    row's are: without the constructor's attribute events, which record each value as
+    a change (about 5 us a column). For rows only read (`gql.domain.scope.transient`)
+    and new rows (`Writes` takes their values from the row as it is; a session given
+    one inserts them too). Column attributes only: a relationship set this way would
+    not set its foreign key.
+
+    Raises:
+        TypeError: a key is not a column attribute of `model` (as the constructor would).
+    """
+    unknown = values.keys() - _column_attributes(model)
+    if unknown:
+        raise TypeError(f"{sorted(unknown)} are not column attributes of {model.__name__}")
+    instance: Any = sa.inspect(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return cast(T, instance)
+
+
+_COLUMN_ATTRIBUTES: dict[type, frozenset[str]] = {}
+
+
+def _column_attributes(model: type) -> frozenset[str]:
+    found = _COLUMN_ATTRIBUTES.get(model)
+    if found is None:
+        mapper: Any = sa.inspect(model)
+        found = _COLUMN_ATTRIBUTES[model] = frozenset(p.key for p in mapper.column_attrs)
+    return found
+
+
+# Where an inserted column's value comes from when the row was not given one.
+_NO_DEFAULT, _SCALAR, _CALLABLE, _SERVER = range(4)
+
+
+_INSERT_COLUMNS: dict[type, tuple[tuple[str, Any, int, Any], ...]] = {}
+
+
+def _insert_columns(model: type) -> tuple[tuple[str, Any, int, Any], ...]:
+    """Per mapped class, once: each inserted column's attribute, the column, and where
+    its value comes from when not given (with the scalar or the callable), in the
+    mapper's order; columns the database computes from the others are left out
+    (Contact.search_text)."""
+    found = _INSERT_COLUMNS.get(model)
+    if found is None:
+        found = _INSERT_COLUMNS[model] = _find_insert_columns(model)
+    return found
+
+
+def _find_insert_columns(model: type) -> tuple[tuple[str, Any, int, Any], ...]:
+    mapper: Any = sa.inspect(model)
+    found = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.computed is not None:
+            continue
+        default = column.default
+        if default is not None and default.is_scalar:
+            found.append((prop.key, column, _SCALAR, default.arg))
+        elif default is not None and default.is_callable:
+            found.append((prop.key, column, _CALLABLE, default.arg))
+        elif default is not None or column.server_default is not None:
+            found.append((prop.key, column, _SERVER, None))
+        else:
+            found.append((prop.key, column, _NO_DEFAULT, None))
+    return tuple(found)
+
+
 def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
     """The values `row` (a transient ORM instance) is inserted with, its Python-side
     column defaults applied (and set on it), and the columns the database fills in
     (server defaults, SQL defaults), to be read back."""
-    mapper: Any = sa.inspect(type(row))
     given = row.__dict__
     values: dict[Any, Any] = {}
     returned: list[Any] = []
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if column.computed is not None:
-            continue  # generated by the database from the others (Contact.search_text)
-        if prop.key in given:
-            values[column] = given[prop.key]
+    for key, column, source, default in _insert_columns(type(row)):
+        if key in given:
+            values[column] = given[key]
             continue
-        default = column.default
-        if default is not None and default.is_scalar:
-            value = default.arg
-        elif default is not None and default.is_callable:
-            value = default.arg(None)
-        elif default is not None or column.server_default is not None:
+        if source == _SERVER:
             returned.append(column)
             continue
-        else:
-            value = None
-        setattr(row, prop.key, value)
+        value = default if source == _SCALAR else default(None) if source == _CALLABLE else None
+        setattr(row, key, value)
         values[column] = value
     return values, returned
 

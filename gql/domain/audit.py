@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
+from db import models, raw
 from gql.auth.actor import Actor
 
 
@@ -116,17 +116,20 @@ def event(
     """The audit event, not yet added to a session."""
     # Under impersonation the staff member acts, on behalf of the portal user.
     impersonated = actor.impersonator_id is not None
-    return models.AuditEvent(
-        organization_id=organization_id,
-        actor_type=models.ActorType.STAFF if impersonated else actor_type(actor),
-        actor_id=actor.impersonator_id if impersonated else actor.subject_id,
-        on_behalf_of_id=actor.subject_id if impersonated else None,
-        action=action,
-        entity_type=None if entity is None else type(entity).__tablename__,
-        entity_id=None if entity is None else entity.id,
-        data=data or {},
-        ip_address=origin.ip_address,
-        user_agent=(origin.user_agent or "")[:300] or None,
+    return raw.built(
+        models.AuditEvent,
+        {
+            "organization_id": organization_id,
+            "actor_type": models.ActorType.STAFF if impersonated else actor_type(actor),
+            "actor_id": actor.impersonator_id if impersonated else actor.subject_id,
+            "on_behalf_of_id": actor.subject_id if impersonated else None,
+            "action": action,
+            "entity_type": None if entity is None else type(entity).__tablename__,
+            "entity_id": None if entity is None else entity.id,
+            "data": data or {},
+            "ip_address": origin.ip_address,
+            "user_agent": (origin.user_agent or "")[:300] or None,
+        },
     )
 
 

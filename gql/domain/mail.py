@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import models
+from db import models, raw
 from db.email_defaults import DEFAULT_EMAILS
 from gql.domain import template_sandbox
 from gql.domain.errors import InvalidInput
@@ -208,15 +208,18 @@ def outbound(
         if isinstance(message, InvalidInput)
         else (None, message)
     )
-    row = models.OutboundEmail(
-        organization_id=organization_id,
-        kind=kind,
-        message_id=f"<{uuid.uuid4()}@{domain}>",
-        sender=sender,
-        recipient=recipient,
-        subject=content.subject[:300],
-        body_text=content.text,
-        body_html=content.html,
+    row = raw.built(
+        models.OutboundEmail,
+        {
+            "organization_id": organization_id,
+            "kind": kind,
+            "message_id": f"<{uuid.uuid4()}@{domain}>",
+            "sender": sender,
+            "recipient": recipient,
+            "subject": content.subject[:300],
+            "body_text": content.text,
+            "body_html": content.html,
+        },
     )
     if failure is not None:
         row.status = models.EmailStatus.FAILED

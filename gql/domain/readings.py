@@ -501,25 +501,30 @@ async def _checked(
 def _reading(
     actor: Actor,
     meter: models.Meter,
-    register: models.MeterRegister,
+    register: models.MeterRegister | Register,
     checked: Checked,
     moment: datetime,
     key: str,
     photo: models.Document | None = None,
 ) -> models.MeterReading:
-    return models.MeterReading(
-        organization_id=meter.organization_id,
-        meter_id=meter.id,
-        register_id=register.id,
-        value=checked.value,
-        read_at=moment,
-        source=SOURCE_OF_ROLE[actor.role],
-        status=checked.status,
-        client_key=key,
-        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
-        submitted_by_staff_user_id=actor.impersonator_id
-        or (actor.subject_id if actor.is_staff else None),
-        photo_document_id=photo.id if photo is not None else None,
+    """The reading to store (`db.raw.built`: for `db.raw.Writes`, or added to the
+    session)."""
+    return raw.built(
+        models.MeterReading,
+        {
+            "organization_id": meter.organization_id,
+            "meter_id": meter.id,
+            "register_id": register.id,
+            "value": checked.value,
+            "read_at": moment,
+            "source": SOURCE_OF_ROLE[actor.role],
+            "status": checked.status,
+            "client_key": key,
+            "submitted_by_portal_user_id": actor.subject_id if actor.is_portal_user else None,
+            "submitted_by_staff_user_id": actor.impersonator_id
+            or (actor.subject_id if actor.is_staff else None),
+            "photo_document_id": photo.id if photo is not None else None,
+        },
     )
 
 
@@ -623,19 +628,7 @@ async def _store(
     )
     if checked.status is MeterReadingStatus.ACCEPTED and facts.needs_approval:
         checked = Checked(checked.value, MeterReadingStatus.PENDING_REVIEW)
-    stored = models.MeterReading(
-        organization_id=meter.organization_id,
-        meter_id=meter.id,
-        register_id=chosen.id,
-        value=checked.value,
-        read_at=moment,
-        source=SOURCE_OF_ROLE[actor.role],
-        status=checked.status,
-        client_key=key,
-        submitted_by_portal_user_id=actor.subject_id if actor.is_portal_user else None,
-        submitted_by_staff_user_id=actor.impersonator_id
-        or (actor.subject_id if actor.is_staff else None),
-    )
+    stored = _reading(actor, meter, chosen, checked, moment, key)
     writes = raw.Writes().insert([stored])  # one statement: the reading, audit, mails
     await customer_change(
         db,

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
 from db.models.enums import Grant
-from db.raw import Prepared
+from db.raw import Prepared, built
 from gql.auth.actor import Actor, Role
 from gql.domain import session_check
 from gql.domain.errors import NotFound
@@ -473,11 +473,8 @@ class OneVisible:
         row = await prepared.fetchrow(
             db, **actor_values(actor), **check.parameters(), row_id=row_id, **values
         )
-        count = session_check.SESSION_COLUMNS
-        check.settle(None if row is None else row[:count])
-        assert row is not None  # settled: the session's row is there
-        found = dict(zip(prepared.keys[count:], row[count:], strict=True))
-        return None if found["id"] is None else found  # the session's row alone: none
+        found = session_check.settled(check, row, prepared.keys)
+        return None if found is None else dict(zip(found[1], found[0], strict=True))
 
 
 def _lock(model: Any, symbolic_actor: Actor) -> sa.Select[Any]:
@@ -574,15 +571,13 @@ async def locked_with(
     row = await prepared.fetchrow(db, **given)
     keys = prepared.keys
     if check is not None:
-        count = session_check.SESSION_COLUMNS
-        check.settle(None if row is None else row[:count])
-        assert row is not None  # settled: the session's row is there
-        row, keys = row[count:], keys[count:]
+        settled = session_check.settled(check, row, keys)
+        if settled is None:
+            return None
+        row, keys = settled
     if row is None:
         return None
     width = len(sa.inspect(model).local_table.columns)  # the row's columns, then the facts
-    if row[keys.index("id")] is None:  # the session's row alone: no such row visible
-        return None
     instance = transient(model, dict(zip(keys[:width], row[:width], strict=True)))
     if facts is None:
         return instance, None
@@ -592,13 +587,23 @@ async def locked_with(
 
 def transient(model: type[Row], found: Mapping[str, Any]) -> Row:
     """A transient instance of `model` from its table's columns by key (other keys of
-    `found` ignored)."""
-    mapper: Any = sa.inspect(model)
-    table = mapper.local_table
-    return model(
-        **{
-            mapper.get_property_by_column(table.c[key]).key: value
-            for key, value in found.items()
-            if key in table.c
-        }
+    `found` ignored), built as a loaded row is (`db.raw.built`)."""
+    attributes = _attributes(model)
+    return built(
+        model, {attributes[key]: value for key, value in found.items() if key in attributes}
     )
+
+
+_ATTRIBUTES: dict[type, dict[str, str]] = {}
+
+
+def _attributes(model: type) -> dict[str, str]:
+    """`model`'s attribute of each column of its table, by the column's key (once per
+    model)."""
+    found = _ATTRIBUTES.get(model)
+    if found is None:
+        mapper: Any = sa.inspect(model)
+        columns = mapper.local_table.columns
+        found = {column.key: mapper.get_property_by_column(column).key for column in columns}
+        _ATTRIBUTES[model] = found
+    return found

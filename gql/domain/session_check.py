@@ -72,6 +72,22 @@ class RidingCheck:
         self.outcome = Outcome.SAME
 
 
+def settled(
+    check: RidingCheck, row: tuple[Any, ...] | None, keys: tuple[str, ...]
+) -> tuple[tuple[Any, ...], tuple[str, ...]] | None:
+    """`check` settled by the row of a statement built by `behind_check` (`keys`: its
+    columns' keys); the locked row's columns and their keys behind the session's, or
+    None when the session's row came alone (no row to lock is visible).
+
+    Raises:
+        CheckSaidOtherwise: the session has ended, or has other grants now.
+    """
+    check.settle(None if row is None else row[:SESSION_COLUMNS])
+    assert row is not None  # settled: the session's row is there
+    row, keys = row[SESSION_COLUMNS:], keys[SESSION_COLUMNS:]
+    return None if row[keys.index("id")] is None else (row, keys)
+
+
 def let_ride(db: AsyncSession, check: RidingCheck) -> None:
     """The next row `db`'s work locks carries `check`."""
     db.info[_KEY] = check
