@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ __all__ = [
     "Compiled",
     "Prepared",
     "Writes",
+    "column_attributes",
     "connection_broken",
     "insert",
     "on_driver",
@@ -317,7 +318,7 @@ def built(model: type[T], values: Mapping[str, Any]) -> T:
     Raises:
         TypeError: a key is not a column attribute of `model` (as the constructor would).
     """
-    unknown = values.keys() - _column_attributes(model)
+    unknown = values.keys() - column_attributes(model).names
     if unknown:
         raise TypeError(f"{sorted(unknown)} are not column attributes of {model.__name__}")
     instance: Any = sa.inspect(model).class_manager.new_instance()
@@ -325,14 +326,28 @@ def built(model: type[T], values: Mapping[str, Any]) -> T:
     return cast(T, instance)
 
 
-_COLUMN_ATTRIBUTES: dict[type, frozenset[str]] = {}
+class ColumnAttributes(NamedTuple):
+    """A mapped class's column attributes: by the key of their column in its table
+    (`by_column`), and their names (`names`)."""
+
+    by_column: dict[str, str]
+    names: frozenset[str]
 
 
-def _column_attributes(model: type) -> frozenset[str]:
+_COLUMN_ATTRIBUTES: dict[type, ColumnAttributes] = {}
+
+
+def column_attributes(model: type) -> ColumnAttributes:
+    """`model`'s `ColumnAttributes`, looked up once per model."""
     found = _COLUMN_ATTRIBUTES.get(model)
     if found is None:
         mapper: Any = sa.inspect(model)
-        found = _COLUMN_ATTRIBUTES[model] = frozenset(p.key for p in mapper.column_attrs)
+        by_column = {
+            column.key: mapper.get_property_by_column(column).key
+            for column in mapper.local_table.columns
+        }
+        names = frozenset(p.key for p in mapper.column_attrs)
+        found = _COLUMN_ATTRIBUTES[model] = ColumnAttributes(by_column, names)
     return found
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
 from db.models.enums import Grant
-from db.raw import Prepared, built
+from db.raw import Prepared, built, column_attributes
 from gql.auth.actor import Actor, Role
 from gql.domain import session_check
 from gql.domain.errors import NotFound
@@ -588,22 +588,7 @@ async def locked_with(
 def transient(model: type[Row], found: Mapping[str, Any]) -> Row:
     """A transient instance of `model` from its table's columns by key (other keys of
     `found` ignored), built as a loaded row is (`db.raw.built`)."""
-    attributes = _attributes(model)
+    attributes = column_attributes(model).by_column
     return built(
         model, {attributes[key]: value for key, value in found.items() if key in attributes}
     )
-
-
-_ATTRIBUTES: dict[type, dict[str, str]] = {}
-
-
-def _attributes(model: type) -> dict[str, str]:
-    """`model`'s attribute of each column of its table, by the column's key (once per
-    model)."""
-    found = _ATTRIBUTES.get(model)
-    if found is None:
-        mapper: Any = sa.inspect(model)
-        columns = mapper.local_table.columns
-        found = {column.key: mapper.get_property_by_column(column).key for column in columns}
-        _ATTRIBUTES[model] = found
-    return found
