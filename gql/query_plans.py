@@ -90,7 +90,7 @@ from gql.domain.scope import shape_of, symbolic, visible, visible_below
 from gql.domain.search import (
     pattern_matches,
     portal_user_pattern_matches,
-    portal_user_text_is_frequent,
+    portal_user_search_deciding,
     search_pattern,
 )
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
@@ -1071,12 +1071,15 @@ class _Compiler:
                 if model is not models.PortalUser or len(own) + len(contact) != len(columns):
                     continue  # a search across other rows: the executor's
                 frequent = self.decided.get(parameter) if contact else None
-                matches = portal_user_pattern_matches(value, own, contact, frequent)
+                if contact and frequent is None:
+                    # The statement decides the way and reports it, from one sample.
+                    matches, way = portal_user_search_deciding(value, own, contact)
+                else:
+                    matches = portal_user_pattern_matches(value, own, contact, frequent)
                 found.append((name, "search", parameter, frozenset(), matches))
                 if contact and parameter not in self.absent:
                     self.searches.append((parameter, tuple(c.key for c in contact)))
                     if frequent is None:
-                        way = portal_user_text_is_frequent(value, contact)
                         self.deciding.append((parameter, way))
             elif (
                 isinstance(criterion, criteria.Criterion)

@@ -15,6 +15,8 @@ from sqlalchemy.sql import util as sql_util
 
 from db import models
 
+ESCAPE = "/"  # the escape character of a search pattern
+
 
 def search_pattern(text: str) -> str:
     """The LIKE pattern of a search text: the trimmed text anywhere in a value, with
@@ -24,9 +26,10 @@ def search_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def pattern_matches(pattern: Any, columns: Sequence[Any]) -> Any:
+def pattern_matches(pattern: Any, columns: Sequence[Any], *, prepared: bool = False) -> Any:
     """Rows one of whose `columns` matches `pattern` in any case: a `search_pattern`,
     or a statement parameter holding one (query plans); no columns: no rows.
+    `prepared`: `pattern` is a `prepared_pattern` of one.
 
     `ILIKE` folds case as `lower()` does (the database's ctype) and, unlike
     `lower(column) LIKE ...`, is served by the columns' trigram indexes
@@ -34,9 +37,22 @@ def pattern_matches(pattern: Any, columns: Sequence[Any]) -> Any:
     their stored joined value (`_joined_contact_matches`)."""
     if not columns:
         return sa.false()
+    escape = None if prepared else ESCAPE
     if _all_contact_columns(columns):
-        return _joined_contact_matches(pattern)
-    return sa.or_(*(column.ilike(pattern, escape="/") for column in columns))
+        return _joined_contact_matches(pattern, prepared)
+    return sa.or_(*(column.ilike(pattern, escape=escape) for column in columns))
+
+
+def prepared_pattern(pattern: Any) -> Any:
+    """A `search_pattern` (or a parameter holding one) lower-cased and written with
+    LIKE's own escape character instead of ESCAPE, as a one-row subquery, for
+    `pattern_matches(..., prepared=True)`: PostgreSQL computes it once per statement,
+    where `lower()`, `like_escape()` and `ILIKE`'s own lower-casing of a parameter are
+    computed again for every row compared (a generic plan folds no parameter). It
+    matches what the pattern matches: `ILIKE` folds the case of both sides, and the
+    contacts' joined value is stored lower-cased."""
+    escaped = sa.func.like_escape(sa.func.lower(pattern), sa.literal_column(f"'{ESCAPE}'"))
+    return sa.select(escaped).scalar_subquery()
 
 
 def _all_contact_columns(columns: Sequence[Any]) -> bool:
@@ -45,13 +61,16 @@ def _all_contact_columns(columns: Sequence[Any]) -> bool:
     return named == {(models.Contact, name) for name in models.CONTACT_SEARCHED}
 
 
-def _joined_contact_matches(pattern: Any) -> Any:
+def _joined_contact_matches(pattern: Any, prepared: bool = False) -> Any:
     """Contacts one of whose searched columns matches `pattern` in any case, by one
     plain LIKE of the lower-cased pattern against `Contact.search_text` (the columns
     lower-cased and joined by line breaks, stored): a search text is one line (the
     Line scalar), so it matches the joined value exactly where it matches a column,
-    without lower-casing five values per row compared; its trigram index serves it."""
-    return models.Contact.search_text.like(sa.func.lower(pattern), escape="/")
+    without lower-casing five values per row compared; its trigram index serves it.
+    `prepared`: `pattern` is a `prepared_pattern`, lower-cased already."""
+    if prepared:
+        return models.Contact.search_text.like(pattern)
+    return models.Contact.search_text.like(sa.func.lower(pattern), escape=ESCAPE)
 
 
 def text_matches(text: str, columns: Sequence[Any]) -> Any:
@@ -95,50 +114,67 @@ def portal_user_pattern_matches(
     after its rows instead of matching every contact first. Both answer the same rows.
     `frequent` says which way when the caller knows it (a query plan that has seen the
     text, `portal_user_text_is_frequent`); None decides it in the statement, by a
-    bounded sample."""
+    bounded sample (`portal_user_search_deciding` when the statement reports it)."""
     user, contact = models.PortalUser, models.Contact
-    own = pattern_matches(pattern, user_columns)
-    if not contact_columns:
-        return own
-    table = contact.__table__
-    matching = pattern_matches(pattern, contact_columns)
-    if frequent:
-        each = table.alias("user_contact")
+    if frequent and contact_columns:
+        # Each walked user is compared: the pattern prepared once for all of them.
+        once = prepared_pattern(pattern)
+        own = pattern_matches(once, user_columns, prepared=True)
+        each = contact.__table__.alias("user_contact")
         own_contact = (
-            sa.select(_on(each, matching))
+            sa.select(_on(each, pattern_matches(once, contact_columns, prepared=True)))
             .where(each.c.id == user.contact_id)
             .correlate_except(each)
         )
         return sa.or_(own, own_contact.scalar_subquery())
-    found_contact = table.alias("found_contact")
-    found_contacts = (
-        sa.select(found_contact.c.id).where(_on(found_contact, matching)).correlate(None)
-    )
-    if frequent is False:
-        # The few users found first, then listed in order: the logins and the users of
-        # the contacts the text matches, through their indexes, and the listed users
-        # looked up by key (`= ANY` of their array), rather than every user of the
-        # list walked and looked up in both sets.
-        users_of = user.__table__.alias("found_contact_user")
-        found = [
-            sa.select(users_of.c.id)
-            .where(users_of.c.contact_id.in_(found_contacts))
-            .correlate(None)
-        ]
-        if user_columns:
-            found_user = user.__table__.alias("found_user")
-            found.insert(0, sa.select(found_user.c.id).where(_on(found_user, own)).correlate(None))
-        ids = (sa.union(*found) if len(found) > 1 else found[0]).subquery("found_users")
-        found_ids = sa.select(sa.func.array_agg(ids.c.id)).correlate(None).scalar_subquery()
-        # An array (`= ANY (subquery)` would be a semi-join, which the planner may
-        # take as a hash join over every user of the list).
-        return user.id == sa.any_(sa.cast(found_ids, postgresql.ARRAY(sa.Uuid)))
+    own = pattern_matches(pattern, user_columns)
+    if not contact_columns:
+        return own
+    if frequent is None:
+        way = portal_user_text_is_frequent(pattern, contact_columns)
+        return _decided_in_statement(pattern, user_columns, contact_columns, way)
+    found_contacts = _found_contacts(pattern, contact_columns)
+    # The few users found first, then listed in order: the logins and the users of
+    # the contacts the text matches, through their indexes, and the listed users
+    # looked up by key (`= ANY` of their array), rather than every user of the
+    # list walked and looked up in both sets.
+    users_of = user.__table__.alias("found_contact_user")
+    found = [
+        sa.select(users_of.c.id).where(users_of.c.contact_id.in_(found_contacts)).correlate(None)
+    ]
+    if user_columns:
+        found_user = user.__table__.alias("found_user")
+        found.insert(0, sa.select(found_user.c.id).where(_on(found_user, own)).correlate(None))
+    ids = (sa.union(*found) if len(found) > 1 else found[0]).subquery("found_users")
+    found_ids = sa.select(sa.func.array_agg(ids.c.id)).correlate(None).scalar_subquery()
+    # An array (`= ANY (subquery)` would be a semi-join, which the planner may
+    # take as a hash join over every user of the list).
+    return user.id == sa.any_(sa.cast(found_ids, postgresql.ARRAY(sa.Uuid)))
+
+
+def portal_user_search_deciding(
+    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+) -> tuple[Any, Any]:
+    """`portal_user_pattern_matches` deciding its way in the statement, for a statement
+    that also reports the way it took (a query plan's first request with a text), and
+    that way (`portal_user_text_is_frequent`, a scalar subquery) to report.
+
+    The sample is taken once per statement: both read it from one MATERIALIZED common
+    table expression, rather than each running its own copy of the sample."""
+    sample = _text_is_frequent(pattern, contact_columns).cte().prefix_with("MATERIALIZED")
+    way = sa.select(sample.c.frequent).scalar_subquery()
+    return _decided_in_statement(pattern, user_columns, contact_columns, way), way
+
+
+def _decided_in_statement(
+    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any], way: Any
+) -> Any:
+    """The users a search matches by the way `way` (SQL: whether the text is frequent)
+    decides in the statement: the frequent way, or a rare text's users looked up in the
+    sets of logins and contacts it matches."""
     return sa.case(
-        (
-            portal_user_text_is_frequent(pattern, contact_columns),
-            portal_user_pattern_matches(pattern, user_columns, contact_columns, frequent=True),
-        ),
-        else_=_found_in_sets(pattern, own, user_columns, found_contacts),
+        (way, portal_user_pattern_matches(pattern, user_columns, contact_columns, frequent=True)),
+        else_=_found_in_sets(pattern, user_columns, contact_columns),
     )
 
 
@@ -147,11 +183,21 @@ def _on(alias: Any, condition: Any) -> Any:
     return sql_util.ClauseAdapter(alias).traverse(condition)
 
 
-def _found_in_sets(pattern: Any, own: Any, user_columns: Sequence[Any], found_contacts: Any) -> Any:
+def _found_contacts(pattern: Any, contact_columns: Sequence[Any]) -> Any:
+    """The ids of the contacts `pattern` matches, found through their indexes."""
+    found_contact = models.Contact.__table__.alias("found_contact")
+    matching = _on(found_contact, pattern_matches(pattern, contact_columns))
+    return sa.select(found_contact.c.id).where(matching).correlate(None)
+
+
+def _found_in_sets(
+    pattern: Any, user_columns: Sequence[Any], contact_columns: Sequence[Any]
+) -> Any:
     """A rare text's users in a statement that decides the way itself: each listed user
     looked up in the logins and contacts the text matches, found once (hashed sets)."""
     user = models.PortalUser
-    rare = [user.contact_id.in_(found_contacts)]
+    own = pattern_matches(pattern, user_columns)
+    rare = [user.contact_id.in_(_found_contacts(pattern, contact_columns))]
     if user_columns:
         # The logins a rare text matches found once too: the users a page walks past
         # are then only looked up in the two sets, not matched one by one.
@@ -166,6 +212,11 @@ def portal_user_text_is_frequent(pattern: Any, contact_columns: Sequence[Any]) -
     search takes (a scalar subquery): in a sample of SAMPLE_PERCENT of the contact
     table's rows (the same rows each time), at most SAMPLE_ROWS of them, at least
     FREQUENT match. It only chooses how the rows are found, never which."""
+    return _text_is_frequent(pattern, contact_columns).scalar_subquery()
+
+
+def _text_is_frequent(pattern: Any, contact_columns: Sequence[Any]) -> sa.Select[Any]:
+    """`portal_user_text_is_frequent` as a one-row select of `frequent`."""
     table = models.Contact.__table__
     sampled = sa.tablesample(
         table, sa.func.bernoulli(SAMPLE_PERCENT), name="sampled_contact", seed=sa.literal(0)
@@ -182,5 +233,4 @@ def portal_user_text_is_frequent(pattern: Any, contact_columns: Sequence[Any]) -
         estimate = _on(sampled, pattern_matches(pattern, [joined]))
     sample = sa.select(estimate.label("matches")).select_from(sampled).limit(SAMPLE_ROWS)
     rows = sample.subquery("contact_sample")
-    frequent = sa.select(sa.func.count() >= FREQUENT).where(rows.c.matches)
-    return frequent.scalar_subquery()
+    return sa.select((sa.func.count() >= FREQUENT).label("frequent")).where(rows.c.matches)

@@ -735,7 +735,7 @@ async def test_a_search_texts_way_is_decided_once_then_its_statement_has_no_samp
         statements.append(statement)
     assert plans.planned_answers == before + 2
     deciding, decided = statements
-    assert "TABLESAMPLE" in deciding
+    assert deciding.count("TABLESAMPLE") == 1  # one sample decides and is reported
     assert "TABLESAMPLE" not in decided
     assert "FROM auth_session" in decided  # the session check rides in it still
 
@@ -756,7 +756,7 @@ async def test_a_statement_whose_search_way_is_known_keeps_a_generic_plan(
     absent = full.left_out(values)
     deciding = compile_plan(GRAPHQL_SCHEMA, STAFF_PORTAL_USERS, None, admin, absent)
     assert deciding.deciding == ("filter_0_search",)
-    assert "TABLESAMPLE" in deciding.sql
+    assert deciding.sql.count("TABLESAMPLE") == 1
     decided = frozenset({("filter_0_search", frequent)})
     plan = compile_plan(GRAPHQL_SCHEMA, STAFF_PORTAL_USERS, None, admin, absent, decided)
     assert plan.deciding == ()
