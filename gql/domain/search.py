@@ -33,14 +33,23 @@ def pattern_matches(pattern: Any, columns: Sequence[Any], *, prepared: bool = Fa
 
     `ILIKE` folds case as `lower()` does (the database's ctype) and, unlike
     `lower(column) LIKE ...`, is served by the columns' trigram indexes
-    (db/base.py trigram_index). All of a contact's searched columns are matched as
-    their stored joined value (`_joined_contact_matches`)."""
+    (db/base.py trigram_index). A column stored lower-cased (a check constraint
+    `x = lower(x)`: logins) is matched by a plain `LIKE` of the lower-cased pattern,
+    which its index serves too, without lower-casing its value at every row compared.
+    All of a contact's searched columns are matched as their stored joined value
+    (`_joined_contact_matches`)."""
     if not columns:
         return sa.false()
-    escape = None if prepared else ESCAPE
     if _all_contact_columns(columns):
         return _joined_contact_matches(pattern, prepared)
-    return sa.or_(*(column.ilike(pattern, escape=escape) for column in columns))
+    return sa.or_(
+        *(
+            _lower_cased_matches(column, pattern, prepared)
+            if _stored_lower_cased(column)
+            else column.ilike(pattern, escape=None if prepared else ESCAPE)
+            for column in columns
+        )
+    )
 
 
 def prepared_pattern(pattern: Any) -> Any:
@@ -66,11 +75,29 @@ def _joined_contact_matches(pattern: Any, prepared: bool = False) -> Any:
     plain LIKE of the lower-cased pattern against `Contact.search_text` (the columns
     lower-cased and joined by line breaks, stored): a search text is one line (the
     Line scalar), so it matches the joined value exactly where it matches a column,
-    without lower-casing five values per row compared; its trigram index serves it.
-    `prepared`: `pattern` is a `prepared_pattern`, lower-cased already."""
+    without lower-casing five values per row compared; its trigram index serves it."""
+    return _lower_cased_matches(models.Contact.search_text, pattern, prepared)
+
+
+def _lower_cased_matches(column: Any, pattern: Any, prepared: bool) -> Any:
+    """`column`, whose values are stored lower-cased, matching `pattern` in any case:
+    a plain LIKE of the lower-cased pattern (a `prepared_pattern` is lower-cased)."""
     if prepared:
-        return models.Contact.search_text.like(pattern)
-    return models.Contact.search_text.like(sa.func.lower(pattern), escape=ESCAPE)
+        return column.like(pattern)
+    return column.like(sa.func.lower(pattern), escape=ESCAPE)
+
+
+def _stored_lower_cased(column: Any) -> bool:
+    """Whether a check constraint of `column`'s table keeps it lower-cased
+    (`x = lower(x)`, as the logins' `email_lower`)."""
+    stored = getattr(column, "expression", column)
+    if not isinstance(stored, sa.Column):
+        return False  # an expression (a joined value)
+    kept = f"{stored.name} = lower({stored.name})"
+    return any(
+        isinstance(constraint, sa.CheckConstraint) and str(constraint.sqltext) == kept
+        for constraint in stored.table.constraints
+    )
 
 
 def text_matches(text: str, columns: Sequence[Any]) -> Any:

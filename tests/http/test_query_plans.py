@@ -793,7 +793,7 @@ CONDITION_TEXT = {
     "portal": "portal_user.portal_id = ",
     "status": "CAST(portal_user.registration_status AS TEXT) = ",
     "assignment": "CAST(portal_user.assignment_status AS TEXT) = ",
-    "search": "email ILIKE ",
+    "search": "email LIKE ",
 }
 GIVEN = {
     "portal": global_id("Portal", CUSTOMER_PORTAL),
