@@ -160,14 +160,29 @@ def contract_of(contact: int, shape: dataset.Shape) -> uuid.UUID:
     return dataset.bench_id("contract", (contact - 1) * shape.contracts_per_contact + 1)
 
 
+LOGIN_ATTEMPTS = 10
+
+
+async def logged_in(client: httpx.AsyncClient, body: dict[str, Any], who: str) -> str:
+    """The access token of one `login`. A 503 (the server's password hashing is full:
+    every slot busy for its whole wait, as on a loaded machine) is tried again after the
+    response's Retry-After, as a client should; any other refusal ends the run."""
+    for _ in range(LOGIN_ATTEMPTS):
+        response = await client.post("/graphql", json=body)
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    result = response.json()["data"]["login"]
+    if result["__typename"] != "LoggedIn":
+        raise RuntimeError(f"login of {who} refused: {result}")
+    return str(result["accessToken"])
+
+
 async def staff_token(base_url: str, email: str, password: str) -> str:
     """An access token of a staff user, logged in through `login`."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         body = {"query": LOGIN, "variables": {"i": {"email": email, "password": password}}}
-        result = (await client.post("/graphql", json=body)).json()["data"]["login"]
-    if result["__typename"] != "LoggedIn":
-        raise RuntimeError(f"login of {email} refused: {result}")
-    return str(result["accessToken"])
+        return await logged_in(client, body, email)
 
 
 # --- Logins ---------------------------------------------------------------------------
@@ -195,11 +210,8 @@ async def log_in(base_url: str, contacts: Iterable[int], concurrency: int) -> To
 
         async def one(contact: int) -> tuple[int, str]:
             async with semaphore:
-                response = await client.post("/graphql", json=login_body(contact))
-            result = response.json()["data"]["login"]
-            if result["__typename"] != "LoggedIn":
-                raise RuntimeError(f"login of {dataset.email(contact)} refused: {result}")
-            return contact, str(result["accessToken"])
+                token = await logged_in(client, login_body(contact), dataset.email(contact))
+            return contact, token
 
         started = time.monotonic()
         pairs = await asyncio.gather(*(one(contact) for contact in contacts))
