@@ -365,14 +365,15 @@ class Plan:
         for name, graphql_type in self.inputs:
             if variables.get(name) is not None and _coerced(variables[name], graphql_type) is None:
                 return None  # the executor refuses it, naming the variable
-        fixed = self._fixed_values(max_page_size)
-        if fixed is None:
-            return None
-        values.update(fixed)
         ids: dict[str, tuple[str, uuid.UUID | None] | None] = {}
-        for page in self._pages_by_request:
-            if not _page_values(page, variables, max_page_size, values, ids):
+        if self.pages:
+            fixed = self._fixed_values(max_page_size)
+            if fixed is None:
                 return None
+            values.update(fixed)
+            for page in self._pages_by_request:
+                if not _page_values(page, variables, max_page_size, values, ids):
+                    return None
         for node in self.nodes:
             found = _node_id(_argument(node.value, variables), node.types, ids)
             if found is None:
