@@ -31,6 +31,7 @@ compares both engines on generated documents for every kind of caller.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -364,49 +365,105 @@ class Plan:
         for name, graphql_type in self.inputs:
             if variables.get(name) is not None and _coerced(variables[name], graphql_type) is None:
                 return None  # the executor refuses it, naming the variable
-        for page in self.pages:
-            first = _argument(page.first, variables)
-            after = _argument(page.after, variables)
-            if not (first is None or (isinstance(first, int) and not isinstance(first, bool))):
+        ids: dict[str, tuple[str, uuid.UUID | None] | None] = {}
+        if self.pages:
+            fixed = self._fixed_values(max_page_size)
+            if fixed is None:
                 return None
-            if not (after is None or isinstance(after, str)):
-                return None
-            try:
-                offset, limit = page_window(first, after, max_page_size)
-            except GraphQLError:
-                return None
-            values[page.offset], values[page.limit] = offset, limit
-            if page.search_name is not None:
-                search = _argument(page.search, variables)
-                if search is not None and not _is_line(search):
-                    return None  # the executor refuses it, naming the argument
-                blank = search is None or not search.strip()
-                values[page.search_name] = None if blank else search_pattern(search)
-            if page.conditions and not _conditions(page, variables, values):
-                return None
-            for argument, parameter, names in page.memberships:
-                chosen = _argument(argument, variables)
-                if chosen is not None and (
-                    not isinstance(chosen, list) or not set(chosen) <= names
-                ):
-                    return None  # the executor refuses it, naming the argument
-                values[parameter] = chosen
-            for argument, given, row_id, type_name in page.references:
-                reference = _argument(argument, variables)
-                if reference is None:
-                    values[given], values[row_id] = None, None
-                    continue
-                found = _node_id(reference, frozenset({type_name}), any_type=True)
-                if found is None:
-                    return None  # malformed: the executor says so
-                # Another type's ID matches no row, as in the resolver (node_uuid).
-                values[given], values[row_id] = True, found[1]
+            values.update(fixed)
+            for page in self._pages_by_request:
+                if not _page_values(page, variables, max_page_size, values, ids):
+                    return None
         for node in self.nodes:
-            found = _node_id(_argument(node.value, variables), node.types)
+            found = _node_id(_argument(node.value, variables), node.types, ids)
             if found is None:
                 return None
             values[node.type_name], values[node.row_id] = found
         return values
+
+    @functools.cached_property
+    def _pages_by_request(self) -> tuple[Page, ...]:
+        """The pages whose values depend on the request: those naming a variable or
+        with a filter (read per request)."""
+        return tuple(page for page in self.pages if not _fixed(page))
+
+    @functools.cached_property
+    def _fixed_by_size(self) -> dict[int, dict[str, Any] | None]:
+        return {}
+
+    def _fixed_values(self, max_page_size: int) -> dict[str, Any] | None:
+        """The values of the pages whose arguments are all written in the document
+        (`payments(first: 5)`): the same for every request, so decided once per
+        maximum page size (None: one the executor must answer, every time)."""
+        known = self._fixed_by_size
+        if max_page_size in known:
+            return known[max_page_size]
+        values: dict[str, Any] = {}
+        fixed = [page for page in self.pages if _fixed(page)]
+        if not all(_page_values(page, {}, max_page_size, values, {}) for page in fixed):
+            known[max_page_size] = None
+            return None
+        known[max_page_size] = values
+        return values
+
+
+def _fixed(page: Page) -> bool:
+    """Whether every argument of `page` is written in the document (no variable, no
+    filter: its values are the same for every request)."""
+    arguments = [
+        page.first,
+        page.after,
+        page.search,
+        *(argument for argument, _, _, _ in page.references),
+        *(argument for argument, _, _ in page.memberships),
+    ]
+    return page.filter is None and not any(isinstance(a, tuple) for a in arguments)
+
+
+def _page_values(
+    page: Page,
+    variables: Mapping[str, Any],
+    max_page_size: int,
+    values: dict[str, Any],
+    ids: dict[str, tuple[str, uuid.UUID | None] | None],
+) -> bool:
+    """The parameters of `page` into `values`; False when an argument is one the
+    executor must answer (`ids`: the global IDs of the request parsed so far)."""
+    first = _argument(page.first, variables)
+    after = _argument(page.after, variables)
+    if not (first is None or (isinstance(first, int) and not isinstance(first, bool))):
+        return False
+    if not (after is None or isinstance(after, str)):
+        return False
+    try:
+        offset, limit = page_window(first, after, max_page_size)
+    except GraphQLError:
+        return False
+    values[page.offset], values[page.limit] = offset, limit
+    if page.search_name is not None:
+        search = _argument(page.search, variables)
+        if search is not None and not _is_line(search):
+            return False  # the executor refuses it, naming the argument
+        blank = search is None or not search.strip()
+        values[page.search_name] = None if blank else search_pattern(search)
+    if page.conditions and not _conditions(page, variables, values):
+        return False
+    for argument, parameter, names in page.memberships:
+        chosen = _argument(argument, variables)
+        if chosen is not None and (not isinstance(chosen, list) or not set(chosen) <= names):
+            return False  # the executor refuses it, naming the argument
+        values[parameter] = chosen
+    for argument, given, row_id, type_name in page.references:
+        reference = _argument(argument, variables)
+        if reference is None:
+            values[given], values[row_id] = None, None
+            continue
+        found = _node_id(reference, frozenset({type_name}), ids, any_type=True)
+        if found is None:
+            return False  # malformed: the executor says so
+        # Another type's ID matches no row, as in the resolver (node_uuid).
+        values[given], values[row_id] = True, found[1]
+    return True
 
 
 def _coerced(value: Any, graphql_type: Any) -> Any:
@@ -472,20 +529,37 @@ def _is_line(value: Any) -> bool:
 
 
 def _node_id(
-    value: Any, types: frozenset[str], *, any_type: bool = False
+    value: Any,
+    types: frozenset[str],
+    ids: dict[str, tuple[str, uuid.UUID | None] | None],
+    *,
+    any_type: bool = False,
 ) -> tuple[str, uuid.UUID | None] | None:
     """The type name and row id of a global ID of one of `types` (or, with `any_type`,
-    of any type, its row id None unless it is one of `types`), else None."""
+    of any type, its row id None unless it is one of `types`), else None. `ids`: the
+    request's global IDs parsed so far (a page's `node(id: $id)` and
+    `documents(contractId: $id)` name the same one)."""
     if not isinstance(value, str):
         return None
+    if value in ids:
+        parsed = ids[value]
+    else:
+        parsed = ids[value] = _parsed_global_id(value)
+    if parsed is None:
+        return None
+    type_name, row_id = parsed
+    if type_name in types and row_id is not None:
+        return type_name, row_id
+    return (type_name, None) if any_type else None
+
+
+def _parsed_global_id(value: str) -> tuple[str, uuid.UUID | None] | None:
+    """A global ID's type name and row id (None: not a UUID); None if malformed."""
     try:
         global_id = relay.GlobalID.from_id(value)
     except Exception:
         return None
-    row_id = parse_uuid(global_id.node_id)
-    if global_id.type_name in types and row_id is not None:
-        return global_id.type_name, row_id
-    return (global_id.type_name, None) if any_type else None
+    return global_id.type_name, parse_uuid(global_id.node_id)
 
 
 def _model(graphql_type: GraphQLObjectType) -> Any:

@@ -39,7 +39,7 @@ from gql.query_plans import NotPlannable, Planner, compile_plan
 from gql.resolvers import computed, relations
 from gql.resolvers.relations import RELATION
 from gql.schema import rules, schema
-from gql.schema.pagination import encode_cursor
+from gql.schema.pagination import encode_cursor, page_window
 from gql.settings import Settings, SettingsError
 from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PORTAL, global_id
 from tests.statement_helpers import answered_by_plan, counting_statements, is_plan
@@ -1287,3 +1287,58 @@ async def test_the_bench_pages_run_one_prepared_statement_with_a_kept_generic_pl
         )
         assert custom == 5, (page, generic, custom)
         assert generic >= 1, (page, generic, custom)
+
+
+def test_a_pages_written_arguments_are_decided_once_per_page_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`readings(first: 3)`: its window is the same for every request, decided once per
+    maximum page size; a size it exceeds is refused every time, as the executor does."""
+    windows: list[tuple[Any, ...]] = []
+
+    def counted(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
+        windows.append((first, after, max_page_size))
+        return page_window(first, after, max_page_size)
+
+    monkeypatch.setattr(query_plans, "page_window", counted)
+    planner = Planner(GRAPHQL_SCHEMA)
+    planner.answered(DASHBOARD, None)
+    plan = planner.plan(DASHBOARD, None, CUSTOMER)
+    assert plan is not None
+    readings = next(page for page in plan.pages if page.first == 3)
+    answers = [plan.values(CUSTOMER, {}, 100) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0] is not None
+    assert (answers[0][readings.offset], answers[0][readings.limit]) == page_window(3, None, 100)
+    assert len(windows) == len(plan.pages)  # once per page, not per request
+    assert plan.values(CUSTOMER, {}, 2) is None  # first: 3 over a maximum of 2
+    assert plan.values(CUSTOMER, {}, 2) is None
+    assert plan.values(CUSTOMER, {}, 100) == answers[0]
+
+
+def test_a_global_id_named_twice_is_parsed_once_per_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The contract page names its contract in `node(id: $id)` and
+    `documents(contractId: $id)`."""
+    from bench.workloads import CONTRACT
+
+    parsed: list[str] = []
+    parse_id = query_plans._parsed_global_id
+
+    def counted(value: str) -> Any:
+        parsed.append(value)
+        return parse_id(value)
+
+    monkeypatch.setattr(query_plans, "_parsed_global_id", counted)
+    planner = Planner(GRAPHQL_SCHEMA)
+    planner.answered(CONTRACT, None)
+    plan = planner.plan(CONTRACT, None, CUSTOMER)
+    assert plan is not None
+    contract = uuid.uuid4()
+    variables = {"id": global_id("Contract", contract)}
+    values = plan.values(CUSTOMER, variables, 100)
+    assert values is not None
+    assert parsed == [variables["id"]]
+    assert contract in values.values()
+    assert plan.values(CUSTOMER, {"id": "not a global ID"}, 100) is None
