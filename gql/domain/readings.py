@@ -1005,6 +1005,11 @@ def _meter_and_facts(actor: Actor) -> sa.Select[Any]:
 _METER_AND_FACTS = OneVisible(_meter_and_facts)
 
 
+# A stored status by its name, as the facts' statement reads them (a dict lookup, not
+# the enum's call, for each of the meter's readings).
+_STATUS_OF = {status.value: status for status in MeterReadingStatus}
+
+
 def _read_facts(actor: Actor, row: Mapping[str, Any]) -> SubmissionFacts:
     """`SubmissionFacts` from a row of `_facts`."""
     stored: dict[uuid.UUID, list[Stored]] = defaultdict(list)
@@ -1015,7 +1020,7 @@ def _read_facts(actor: Actor, row: Mapping[str, Any]) -> SubmissionFacts:
         row["statuses"] or (),
         strict=True,
     ):
-        stored[register_id].append(Stored(read_at, value, MeterReadingStatus(status)))
+        stored[register_id].append(Stored(read_at, value, _STATUS_OF[status]))
     return SubmissionFacts(
         earlier_id=row["earlier_id"],
         registers=[
