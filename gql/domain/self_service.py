@@ -266,10 +266,10 @@ def _published(text: str | None) -> tuple[Rules, frozenset[str]] | None:
     Rules are frozen, so one parsed value serves every request. None: not published."""
     if text is None:
         return None
-    published_rules, approval = orjson.loads(text)
-    if published_rules is None:
+    rules_document, approval = orjson.loads(text)
+    if rules_document is None:
         return None
-    return Rules.model_validate(published_rules), frozenset(approval or ())
+    return Rules.model_validate(rules_document), frozenset(approval or ())
 
 
 def _rules_and_approval(actor: Actor) -> Any:
