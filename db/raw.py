@@ -22,7 +22,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 __all__ = [
@@ -259,13 +259,17 @@ class Prepared:
         )
         self.keys = tuple(column.key for column in columns)
         self.write = write
+        # Per parameter in order, once: its name and its bind processing.
+        self.parameters = tuple(
+            (name, self.compiled.processors.get(name)) for name in self.compiled.names
+        )
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         arguments = []
-        for name in self.compiled.names:
+        for name, process in self.parameters:
             if name in values:
-                process = self.compiled.processors.get(name)
-                arguments.append(values[name] if process is None else process(values[name]))
+                value = values[name]
+                arguments.append(value if process is None else process(value))
             else:
                 arguments.append(self.compiled.constants[name])
         return arguments
@@ -318,20 +322,23 @@ def built(model: type[T], values: Mapping[str, Any]) -> T:
     Raises:
         TypeError: a key is not a column attribute of `model` (as the constructor would).
     """
-    unknown = values.keys() - column_attributes(model).names
+    attributes = column_attributes(model)
+    unknown = values.keys() - attributes.names
     if unknown:
         raise TypeError(f"{sorted(unknown)} are not column attributes of {model.__name__}")
-    instance: Any = sa.inspect(model).class_manager.new_instance()
+    instance: Any = attributes.new_instance()
     instance.__dict__.update(values)
     return cast(T, instance)
 
 
 class ColumnAttributes(NamedTuple):
     """A mapped class's column attributes: by the key of their column in its table
-    (`by_column`), and their names (`names`)."""
+    (`by_column`), and their names (`names`); and its instances' factory without the
+    constructor (`new_instance`, the ORM's as it loads a row)."""
 
     by_column: dict[str, str]
     names: frozenset[str]
+    new_instance: Callable[[], Any]
 
 
 _COLUMN_ATTRIBUTES: dict[type, ColumnAttributes] = {}
@@ -347,7 +354,9 @@ def column_attributes(model: type) -> ColumnAttributes:
             for column in mapper.local_table.columns
         }
         names = frozenset(p.key for p in mapper.column_attrs)
-        found = _COLUMN_ATTRIBUTES[model] = ColumnAttributes(by_column, names)
+        found = _COLUMN_ATTRIBUTES[model] = ColumnAttributes(
+            by_column, names, mapper.class_manager.new_instance
+        )
     return found
 
 
@@ -390,8 +399,10 @@ def _find_insert_columns(model: type) -> tuple[tuple[str, Any, int, Any], ...]:
 
 def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
     """The values `row` (a transient ORM instance) is inserted with, its Python-side
-    column defaults applied (and set on it), and the columns the database fills in
-    (server defaults, SQL defaults), to be read back."""
+    column defaults applied (and set on it: in its `__dict__`, as `built` sets values,
+    without the attribute event that would record a change of a row no session has),
+    and the columns the database fills in (server defaults, SQL defaults), to be read
+    back."""
     given = row.__dict__
     values: dict[Any, Any] = {}
     returned: list[Any] = []
@@ -403,7 +414,7 @@ def _column_values(row: Any) -> tuple[dict[Any, Any], list[Any]]:
             returned.append(column)
             continue
         value = default if source == _SCALAR else default(None) if source == _CALLABLE else None
-        setattr(row, key, value)
+        given[key] = value
         values[column] = value
     return values, returned
 
@@ -503,7 +514,7 @@ class Writes:
             return True
         guarded = None
         if self.guard is not None:
-            guarded = sa.inspect(type(self.guard[0])).local_table
+            guarded = _update_columns(type(self.guard[0]), ())[0]
         guard_key = ("guard", guarded.name if guarded is not None else None)
         key = (guard_key, *(part.key for part in self.parts))
         prepared = _WRITES.get(key)
@@ -579,9 +590,14 @@ def pending(row: Any) -> dict[str, Any]:
 
 def _written(row: Any, name: str, value: Any) -> None:
     """`row`'s attribute as written: on a row a session loaded, as committed (a plain
-    assignment would have the unit of work write it again)."""
-    if sa.inspect(row).persistent:
+    assignment would have the unit of work write it again); on a row no session has
+    (`built`, `scope.transient`), as its own value, as `built` sets them (the attribute
+    event would record a change nobody flushes)."""
+    state = instance_state(row)
+    if state.persistent:
         set_committed_value(row, name, value)
+    elif state.transient:
+        state.dict[name] = value
     else:
         setattr(row, name, value)
 
@@ -621,19 +637,32 @@ def _insert_part(
     return _Part(key, build, values, [row for row, _ in group], returned)
 
 
+# Per (mapped class, attributes updated): the table, the attributes' columns and the
+# columns an update sets by itself (`onupdate`); a handful per process.
+_UPDATES: dict[tuple[type, tuple[str, ...]], tuple[Any, list[Any], tuple[Any, ...]]] = {}
+
+
+def _update_columns(model: type, names: tuple[str, ...]) -> tuple[Any, list[Any], tuple[Any, ...]]:
+    found = _UPDATES.get((model, names))
+    if found is None:
+        mapper: Any = sa.inspect(model)
+        table: Any = mapper.local_table
+        assigned = [mapper.column_attrs[name].columns[0] for name in names]
+        # By identity: `in` would compare columns with `==`, which builds a SQL
+        # expression for each pair.
+        taken = {id(column) for column in assigned}
+        automatic = tuple(
+            column
+            for column in table.columns
+            if column.onupdate is not None and id(column) not in taken
+        )
+        found = _UPDATES[(model, names)] = (table, assigned, automatic)
+    return found
+
+
 def _update_part(row: Any, changes: Mapping[str, Any]) -> _Part:
-    mapper: Any = sa.inspect(type(row))
-    table: Any = mapper.local_table
     names = tuple(sorted(changes))
-    assigned = [mapper.column_attrs[name].columns[0] for name in names]
-    # By identity: `in` would compare columns with `==`, which builds a SQL expression
-    # for each pair.
-    taken = {id(column) for column in assigned}
-    automatic = tuple(
-        column
-        for column in table.columns
-        if column.onupdate is not None and id(column) not in taken
-    )
+    table, assigned, automatic = _update_columns(type(row), names)
 
     def build(name: str, guard: Any) -> Any:
         values: dict[Any, Any] = {
@@ -686,5 +715,4 @@ def _remember(key: tuple[Any, ...], prepared: Prepared) -> Prepared:
 
 
 def _attribute(row: Any, column: Any) -> str:
-    mapper: Any = sa.inspect(type(row))
-    return str(mapper.get_property_by_column(column).key)
+    return column_attributes(type(row)).by_column[column.key]

@@ -206,15 +206,15 @@ async def test_due_date_through_graphql(gql: GraphQLClient, session: AsyncSessio
 async def test_published_rules_parsed_once_per_text_and_again_when_they_change(
     gql: GraphQLClient, session: AsyncSession
 ) -> None:
-    """The rules are validated once per text of them (self_service._rules), and a
-    portal's new rules are the ones checked from the next request on."""
+    """The rules and approvals are parsed once per text of them (self_service._published),
+    and a portal's new rules are the ones checked from the next request on."""
     contract = await anna_contract(session)
     twice = str(contract.installment_amount * 2)
     for _ in range(2):
         assert (await change(gql, contract.id, twice))["reason"] == "OUT_OF_RANGE"
-    before = self_service._rules.cache_info()
+    before = self_service._published.cache_info()
     assert (await change(gql, contract.id, twice))["reason"] == "OUT_OF_RANGE"
-    after = self_service._rules.cache_info()
+    after = self_service._published.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
 
     portal = models.Portal
@@ -231,4 +231,4 @@ async def test_published_rules_parsed_once_per_text_and_again_when_they_change(
     )
     changed = await change(gql, contract.id, twice)
     assert changed["__typename"] == "InstallmentChanged", changed
-    assert self_service._rules.cache_info().misses == after.misses + 1
+    assert self_service._published.cache_info().misses == after.misses + 1

@@ -185,6 +185,10 @@ async def test_change_installment_runs_two_statements(
         check_rides_the_lock(ran, test_settings)
         assert "FOR UPDATE" in ran[-2], ran
         assert "audit_event.created_at" in ran[-2], ran  # the cadence history
+        # The portal's settings: the published ones unpacked once for the rules and the
+        # approvals (it was twice), the live ones once for the audience; the riding
+        # session check's read besides.
+        assert settings_reads(ran[-2]) == (3 if test_settings.query_plans else 2), ran[-2]
         assert len(writing(ran)) == 1, ran
         assert writes(ran, "contract") == 1, ran
         assert writes(ran, "audit_event") == 1, ran
