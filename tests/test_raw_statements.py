@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.util import concurrency
 
 from db import models, raw
 from db.raw import Prepared, Writes
@@ -46,7 +47,7 @@ async def _backend(driver: Any) -> int:
 def greenlets(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The calls db.raw runs in a greenlet of SQLAlchemy's (greenlet_spawn)."""
     spawned: list[object] = []
-    spawn = raw.greenlet_spawn
+    spawn = concurrency.greenlet_spawn
 
     async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
         spawned.append(fn)
