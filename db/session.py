@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.util.concurrency import in_greenlet
 
 from db.raw import LEAN, connection_broken
 from db.replica import Replica, ReplicaState
@@ -31,6 +33,15 @@ class WaitCountingPool(sa.pool.AsyncAdaptedQueuePool):
     waits: every connection the pool may open is open and none is idle. Any other
     checkout takes an idle connection or opens one at once, and is not told (two gauge
     updates per request otherwise, for a wait of no time)."""
+
+    def lends_without_io(self) -> bool:
+        """Whether a checkout would take an idle connection without I/O of the pool's
+        own, so that it may be driven outside SQLAlchemy's greenlet (db.raw.on_pool): a
+        connection is idle and is not pinged first (`pool_pre_ping`; these engines test
+        `is_closed()` instead). Should that connection turn out closed or invalidated,
+        replacing it needs the server: `_connect` refuses outside the greenlet, and the
+        caller goes the greenlet's way."""
+        return bool(self.checkedin()) and not self._pre_ping
 
     def _do_get(self) -> Any:
         if not (self._pool.empty() and -1 < self._max_overflow <= self._overflow):
@@ -57,10 +68,24 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE, echo: bool = False) -
         pool_timeout=10,
         poolclass=WaitCountingPool,
         echo=echo,
+        connect_args={"async_creator_fn": _connect},
     )
     sa.event.listen(engine.sync_engine.pool, "checkout", _still_open)
     sa.event.listen(engine.sync_engine, "handle_error", _discard_broken)
     return engine
+
+
+def _connect(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg's connect, as SQLAlchemy's asyncpg dialect calls it, refused outside
+    SQLAlchemy's greenlet before asyncpg's coroutine exists: a checkout driven without
+    the greenlet (WaitCountingPool.lends_without_io) that must connect after all gets
+    MissingGreenlet and the connection to replace is left in the pool, as after a
+    failed connect. (SQLAlchemy's own refusal would come later, closing the coroutine
+    it was handed but not asyncpg's inside it, which then warns that it was never
+    awaited.)"""
+    if not in_greenlet():
+        raise sa.exc.MissingGreenlet("connecting needs SQLAlchemy's greenlet")
+    return asyncpg.connect(*args, **kwargs)
 
 
 def _discard_broken(context: sa.engine.ExceptionContext) -> None:

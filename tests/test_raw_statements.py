@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.util import concurrency
 
 from db import models, raw
 from db.raw import Prepared, Writes
-from db.session import Database
+from db.session import Database, WaitCountingPool
 from tests.conftest import ACTORS
 from tests.statement_helpers import counting_statements
 
@@ -34,6 +37,92 @@ async def test_a_statement_outside_a_transaction_borrows_a_connection_for_itself
             assert pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await database.dispose()
+
+
+async def _backend(driver: Any) -> int:
+    return int(await driver.fetchval("SELECT pg_backend_pid()"))
+
+
+@pytest.fixture
+def greenlets(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The calls db.raw runs in a greenlet of SQLAlchemy's (greenlet_spawn)."""
+    spawned: list[object] = []
+    spawn = concurrency.greenlet_spawn
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        spawned.append(fn)
+        return await spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr(raw, "greenlet_spawn", counted)
+    return spawned
+
+
+async def test_an_idle_connection_is_lent_without_a_greenlet(
+    database_url: str, greenlets: list[object]
+) -> None:
+    """The first call opens the pool's connection (in a greenlet: it connects); the next
+    ones find it idle and take it, run the statement and put it back without one, the
+    pool's events and gauges told as ever."""
+    database = Database.from_url(database_url, pool_size=1)
+    assert database.engine is not None
+    engine, pool = database.engine, database.engine.sync_engine.pool
+    checkouts: list[int] = []
+    sa.event.listen(pool, "checkout", lambda *_: checkouts.append(1))
+    try:
+        first = await raw.on_pool(engine, _backend)
+        assert len(greenlets) == 1
+        assert [await raw.on_pool(engine, _backend) for _ in range(3)] == [first] * 3
+        assert len(greenlets) == 1
+        assert len(checkouts) == 4
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await database.dispose()
+
+
+async def test_a_closed_idle_connection_is_replaced_in_a_greenlet(
+    database_url: str, greenlets: list[object]
+) -> None:
+    """The idle connection was closed (PostgreSQL ended it): the checkout's test
+    (db/session.py `_still_open`) finds it closed, and replacing it needs the server,
+    which the greenlet's way does: one answer, from a new backend, nothing left out."""
+    database = Database.from_url(database_url, pool_size=1)
+    assert database.engine is not None
+    engine, pool = database.engine, database.engine.sync_engine.pool
+    try:
+        first = await raw.on_pool(engine, _backend)
+        async with engine.connect() as connection:
+            raw_connection = await connection.get_raw_connection()
+            raw_connection.driver_connection.terminate()  # type: ignore[union-attr]
+        assert pool.checkedin() == 1  # type: ignore[attr-defined]
+        greenlets.clear()
+        second = await raw.on_pool(engine, _backend)
+        assert second != first
+        assert len(greenlets) == 1
+        assert await raw.on_pool(engine, _backend) == second
+        assert len(greenlets) == 1
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await database.dispose()
+
+
+async def test_a_pool_that_pings_its_connections_is_driven_in_a_greenlet(
+    database_url: str, greenlets: list[object]
+) -> None:
+    """`pool_pre_ping` is I/O at every checkout: such a pool is never driven outside a
+    greenlet (where SQLAlchemy would refuse the ping and discard a sound connection)."""
+    engine = create_async_engine(
+        database_url,
+        pool_size=1,
+        max_overflow=0,
+        poolclass=WaitCountingPool,
+        pool_pre_ping=True,
+    )
+    try:
+        pids = [await raw.on_pool(engine, _backend) for _ in range(3)]
+        assert len(set(pids)) == 1
+        assert len(greenlets) == 3
+    finally:
+        await engine.dispose()
 
 
 async def test_a_statement_in_a_transaction_sees_its_writes(database_url: str) -> None:

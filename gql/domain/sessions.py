@@ -402,8 +402,29 @@ def valid(session: type[models.AuthSession], now: Any) -> sa.ColumnElement[bool]
     speaks for its account at `now`: not revoked, not expired, and an impersonation
     only while the staff session it was started from is valid itself, so that the
     staff member's logout, disabling, role change or password change ends it too."""
+    return sa.or_(*_valid_kinds(session, now).values())
+
+
+def valid_as(
+    session: type[models.AuthSession], now: Any, *, impersonation: bool
+) -> sa.ColumnElement[bool]:
+    """`valid` for a bearer token, which says which kind of session it names (an
+    impersonation's token carries `act`, gql/auth/tokens.py): `valid`'s branch of that
+    kind, so a login's token names a valid login and an impersonation's a valid
+    impersonation (never the other kind: at least as strict as `valid`). A login's
+    check then has no subquery for the impersonation's staff session, which PostgreSQL
+    would set up at every execution though it never runs for a login."""
+    return _valid_kinds(session, now)[
+        models.SessionKind.IMPERSONATION if impersonation else models.SessionKind.LOGIN
+    ]
+
+
+def _valid_kinds(
+    session: type[models.AuthSession], now: Any
+) -> dict[models.SessionKind, sa.ColumnElement[bool]]:
+    """`valid`, per kind of session."""
     started_from = orm.aliased(models.AuthSession, name="impersonator_session")
-    own = sa.and_(session.revoked_at.is_(None), session.expires_at > now)
+    own = (session.revoked_at.is_(None), session.expires_at > now)
     staff_session_valid = sa.exists().where(
         started_from.id == session.impersonator_session_id,
         started_from.kind == models.SessionKind.LOGIN,
@@ -411,7 +432,12 @@ def valid(session: type[models.AuthSession], now: Any) -> sa.ColumnElement[bool]
         started_from.revoked_at.is_(None),
         started_from.expires_at > now,
     )
-    return sa.and_(own, sa.or_(session.kind == models.SessionKind.LOGIN, staff_session_valid))
+    return {
+        models.SessionKind.LOGIN: sa.and_(*own, session.kind == models.SessionKind.LOGIN),
+        models.SessionKind.IMPERSONATION: sa.and_(
+            *own, session.kind == models.SessionKind.IMPERSONATION, staff_session_valid
+        ),
+    }
 
 
 def _speaks_for(session: type[models.AuthSession]) -> Any:
@@ -427,48 +453,60 @@ def _speaks_for(session: type[models.AuthSession]) -> Any:
     )
 
 
-def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+def _authorization_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """The session checks of a staff member's token, a portal user's and an
+    impersonation's (of a portal user, by a staff member)."""
     session = models.AuthSession
     group = models.PermissionGroup
 
     def parameter(name: str) -> Any:  # filled in per request, by name
         return sa.bindparam(name, required=False)
 
-    active = sa.and_(
-        session.id == parameter("session_id"),
-        session.organization_id == parameter("organization_id"),
-        valid(session, sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False)),
-    )
-    staff = sa.select(session.id).where(active, session.staff_user_id == parameter("subject_id"))
-    # Read only for an impersonation (`completed`): the portal's settings are a large
-    # document PostgreSQL would otherwise fetch and unpack for every request.
-    writes = sa.case(
-        (
-            session.kind == models.SessionKind.IMPERSONATION,
-            models.Portal.published_settings["impersonation_writes"].as_boolean(),
-        ),
-        else_=sa.null(),
-    )
-    portal_user = (
-        sa.select(group.id, group.grants, group.visibility, writes)
-        .select_from(session)
-        .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
-        .join(group, group.id == models.PortalUser.permission_group_id)
-        .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
-        .where(
-            active,
-            session.portal_user_id == parameter("subject_id"),
-            _speaks_for(session),
+    def active(*, impersonation: bool) -> sa.ColumnElement[bool]:
+        now = sa.bindparam("now", type_=sa.DateTime(timezone=True), required=False)
+        return sa.and_(
+            session.id == parameter("session_id"),
+            session.organization_id == parameter("organization_id"),
+            valid_as(session, now, impersonation=impersonation),
         )
+
+    staff = sa.select(session.id).where(
+        active(impersonation=False), session.staff_user_id == parameter("subject_id")
     )
-    return staff, portal_user
+
+    def portal_user(*, impersonation: bool) -> sa.Select[Any]:
+        # Read only for an impersonation (`completed`): the portal's settings are a
+        # large document PostgreSQL would otherwise fetch and unpack for every request.
+        writes = (
+            models.Portal.published_settings["impersonation_writes"].as_boolean()
+            if impersonation
+            else sa.null().cast(sa.Boolean)
+        )
+        return (
+            sa.select(group.id, group.grants, group.visibility, writes)
+            .select_from(session)
+            .join(models.PortalUser, models.PortalUser.id == session.portal_user_id)
+            .join(group, group.id == models.PortalUser.permission_group_id)
+            .join(models.Portal, models.Portal.id == models.PortalUser.portal_id)
+            .where(
+                active(impersonation=impersonation),
+                session.portal_user_id == parameter("subject_id"),
+                _speaks_for(session),
+            )
+        )
+
+    return staff, portal_user(impersonation=False), portal_user(impersonation=True)
 
 
 # Every request with a token runs one of these: compiled once, run on the driver. The
 # portal user's one is also the first part of query plans that check the session in
-# their own statement (gql/query_plans.py).
-STAFF_SESSION, PORTAL_USER_SESSION = _authorization_statements()
-_STAFF_SESSION, _PORTAL_USER_SESSION = Prepared(STAFF_SESSION), Prepared(PORTAL_USER_SESSION)
+# their own statement (gql/query_plans.py), of the riding checks of mutations
+# (session_check.py) and of reads on the replica (gql/http/reads.py): none of them is
+# an impersonation's (the executor answers those, after `authorize`).
+STAFF_SESSION, PORTAL_USER_SESSION, IMPERSONATION_SESSION = _authorization_statements()
+_STAFF_SESSION = Prepared(STAFF_SESSION)
+_PORTAL_USER_SESSION = Prepared(PORTAL_USER_SESSION)
+_IMPERSONATION_SESSION = Prepared(IMPERSONATION_SESSION)
 
 
 def session_parameters(actor: Actor, now: datetime) -> dict[str, Any]:
@@ -534,5 +572,6 @@ async def authorize(db: AsyncSession, actor: Actor, now: datetime) -> Actor | No
     if not actor.is_portal_user:
         found = await _STAFF_SESSION.fetchrow(db, **values)
         return None if found is None else actor
-    row = await _PORTAL_USER_SESSION.fetchrow(db, **values)
+    check = _IMPERSONATION_SESSION if actor.is_impersonated else _PORTAL_USER_SESSION
+    row = await check.fetchrow(db, **values)
     return None if row is None else completed(actor, row)

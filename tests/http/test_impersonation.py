@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from gql.auth.actor import Actor, Role
+from gql.domain import sessions
 from tests.conftest import ACTORS, global_id, jwt_part
 from tests.http_helpers import ANNA, IMPERSONATE, impersonate, login, portal_gid, post, staff_token
 
@@ -225,3 +230,49 @@ async def test_a_customer_sets_the_language_of_their_mails(client: httpx.AsyncCl
     bad = 'mutation { updateLanguage(input: {language: "fr"}) { ... on MutationError { field } } }'
     refused = (await post(client, bad, result["accessToken"])).json()
     assert refused["data"]["updateLanguage"] == {"field": "language"}
+
+
+def _token_actor(token: str, *, impersonator: str | None) -> Actor:
+    """The actor of `token` as tokens.verify reads it, with the impersonator's claim
+    (`act`) set to `impersonator` instead of the token's own."""
+    claims = claims_of(token)
+    return Actor(
+        role=Role(claims["role"]),
+        organization_id=uuid.UUID(claims["org"]),
+        subject_id=uuid.UUID(claims["sub"]),
+        portal_id=uuid.UUID(claims["portal"]),
+        contact_id=uuid.UUID(claims["contact"]),
+        session_id=uuid.UUID(claims["sid"]),
+        impersonator_id=uuid.UUID(impersonator) if impersonator else None,
+    )
+
+
+async def test_a_token_is_checked_against_a_session_of_its_own_kind(
+    client: httpx.AsyncClient, agent: str, session: AsyncSession
+) -> None:
+    """An impersonation's token passes only for an impersonation whose staff session is
+    valid, a login's token only for a login (sessions.valid_as): a token that claimed
+    the other kind would find no session."""
+    impersonating = (await impersonate(client, agent))["accessToken"]
+    agent_id = claims_of(agent)["sub"]
+    own = (
+        await login(
+            client,
+            "anna.becker@example.org",
+            "Demo-Kunde-1",
+            global_id("Portal", ACTORS["customer"].portal_id),  # type: ignore[arg-type]
+        )
+    )["accessToken"]
+    now = datetime.now(UTC)
+    impersonation = _token_actor(impersonating, impersonator=agent_id)
+    anna = _token_actor(own, impersonator=None)
+    assert await sessions.authorize(session, impersonation, now) is not None
+    assert await sessions.authorize(session, anna, now) is not None
+    # The impersonation's session named by a login's token, and the other way round.
+    assert (
+        await sessions.authorize(session, replace(impersonation, impersonator_id=None), now) is None
+    )
+    assert (
+        await sessions.authorize(session, replace(anna, impersonator_id=uuid.UUID(agent_id)), now)
+        is None
+    )
