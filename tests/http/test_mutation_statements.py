@@ -151,8 +151,9 @@ async def test_submit_meter_reading_runs_two_statements(
     assert rides == test_settings.query_plans, first
     assert not [statement for statement in ran if "FOR UPDATE" in statement], ran
     # The portal's settings unpacked once for the approval and the audience (it was four
-    # times); the check's read of `impersonation_writes` runs for impersonation only.
-    assert settings_reads(ran[-2]) == (2 if test_settings.query_plans else 1), ran[-2]
+    # times); a login token's riding check reads none (sessions.valid_as: the read of
+    # `impersonation_writes` is an impersonation's only).
+    assert settings_reads(ran[-2]) == 1, ran[-2]
     assert len(writing(ran)) == 1, ran
     for table in ("meter_reading", "audit_event", "email_outbox", "meter"):
         assert writes(ran, table) == 1, (table, ran)
@@ -186,9 +187,9 @@ async def test_change_installment_runs_two_statements(
         assert "FOR UPDATE" in ran[-2], ran
         assert "audit_event.created_at" in ran[-2], ran  # the cadence history
         # The portal's settings: the published ones unpacked once for the rules and the
-        # approvals (it was twice), the live ones once for the audience; the riding
-        # session check's read besides.
-        assert settings_reads(ran[-2]) == (3 if test_settings.query_plans else 2), ran[-2]
+        # approvals (it was twice), the live ones once for the audience; a login token's
+        # riding session check reads none.
+        assert settings_reads(ran[-2]) == 2, ran[-2]
         assert len(writing(ran)) == 1, ran
         assert writes(ran, "contract") == 1, ran
         assert writes(ran, "audit_event") == 1, ran
