@@ -176,8 +176,9 @@ async def test_the_home_plan_unpacks_the_portals_settings_once(
     session: AsyncSession,
 ) -> None:
     """The language and its fallback come from one unpacking of the published settings
-    (portal_texts.language_settings); the session check's read of
-    `impersonation_writes` runs for impersonation sessions only."""
+    (portal_texts.language_settings), the statement's only read of them: a login
+    session's check reads no settings (sessions.valid_as), only an impersonation
+    session's reads `impersonation_writes`."""
     executor, planned = engines
     tokens = await tokens_of_every_caller(executor, session)
     headers = {"Authorization": f"Bearer {tokens['customer']}"}
@@ -187,4 +188,4 @@ async def test_the_home_plan_unpacks_the_portals_settings_once(
     assert response.json()["data"]["portalHome"]["language"] == "de"
     (plan,) = {statement for statement in statements if is_plan(statement)}
     assert "jsonb_to_record(portal.published_settings)" in plan
-    assert settings_reads(plan) == 2, plan
+    assert settings_reads(plan) == 1, plan
