@@ -208,9 +208,13 @@ async def test_a_disguised_executable_is_refused_and_nothing_is_stored(
 async def small_limit_client(
     sessions: async_sessionmaker[AsyncSession], test_settings: Settings, tokens: TokenService
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with uploads limited to 1 KiB (requests to 1 KiB + 1 MiB)."""
+    """The app with uploads limited to 1 KiB (requests to 1 KiB + 1 MiB), on the module's
+    storage: changed settings would make a storage of their own (`storage_for` is cached
+    per settings), whose S3 client nothing closes (aiohttp's "Unclosed client session")."""
     settings = replace(test_settings, document_max_bytes=1024)
-    app = create_app(settings, Database(sessions=sessions), tokens)
+    app = create_app(
+        settings, Database(sessions=sessions), tokens, storage=storage_of(test_settings)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
         yield client
