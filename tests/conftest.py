@@ -7,6 +7,7 @@ import base64
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,32 +57,58 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
+class ServerDirs:
+    """Fresh directories for the servers a test run starts (PostgreSQL, `portal serve`),
+    under one directory of this process in /tmp.
+
+    Not under pytest's `tmp_path_factory`: its base directory (/tmp/pytest-of-<user>) is
+    made private (mode 0700) again by every pytest process that starts, xdist's workers
+    and other runs on the machine included, and old numbered directories are removed: a
+    PostgreSQL running as the unprivileged server user can then no longer reach its data
+    directory, or loses it (a run on 2 xdist workers lost its servers this way)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def new(self, name: str) -> Path:
+        """A new empty directory `<root>/<name>-<random>`."""
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.root))
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def server_dirs() -> Iterator[ServerDirs]:
+    """The run's `ServerDirs`, removed at the end of the session (after the servers in
+    them have stopped: their fixtures depend on this one, so they are torn down first)."""
+    root = Path(tempfile.mkdtemp(prefix=f"portal-test-{os.getpid()}-"))
+    try:
+        yield ServerDirs(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(server_dirs: ServerDirs) -> Iterator[str]:
     """The server's URL: DATABASE_URL, or a throwaway embedded PostgreSQL."""
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    with tempfile.TemporaryDirectory(prefix="portal-test-") as directory:
-        server = EmbeddedPostgres(Path(directory), fast=True)
-        url = server.start()
-        try:
-            yield url
-        finally:
-            server.stop()
+    server = EmbeddedPostgres(server_dirs.new("postgres"), fast=True)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
-def replica_server(
-    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[EmbeddedPostgres]:
+def replica_server(postgres_url: str, server_dirs: ServerDirs) -> Iterator[EmbeddedPostgres]:
     """A streaming replica (hot standby) of the throwaway PostgreSQL: a base backup of
     it (`pg_basebackup -R`), started. Its `replica_url(url)` names a database of the
     primary on the replica."""
     if os.environ.get("DATABASE_URL"):
         pytest.skip("a replica is started only of the harness's own PostgreSQL")
     primary_socket = Path(unquote(sa.make_url(postgres_url).query["host"]))  # type: ignore[arg-type]
-    replica = EmbeddedPostgres.replica_of(primary_socket, tmp_path_factory.mktemp("replica"))
+    replica = EmbeddedPostgres.replica_of(primary_socket, server_dirs.new("replica"))
     replica.start()
     try:
         yield replica

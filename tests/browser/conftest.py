@@ -1,5 +1,5 @@
 """The reference portal (web/) in Chromium: one `portal serve` (embedded PostgreSQL,
-demo data, mail sink) and one browser for the whole session. Chromium is Debian's
+demo data, mail sink) for the package and one browser per module. Chromium is Debian's
 package (`make test` / .ci/run install it); Playwright's own browsers are never
 downloaded."""
 
@@ -19,17 +19,19 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 
 from gql import portal_web
 from tests.browser.portal_helpers import Server, free_port, new_context
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ServerDirs
 from tests.serve_helpers import stop_served
 
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 
 
-@pytest.fixture(scope="session")
-def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+# Package scope: started once for the package's modules (tests/scheduling.py gives them to
+# one xdist worker together) and stopped when they are done, not held to the session's end.
+@pytest.fixture(scope="package")
+def portal_server(server_dirs: ServerDirs) -> Iterator[Server]:
     if not portal_web.built():
         pytest.fail("web/dist is missing: `make test` builds the portal (npm ci, npm run build)")
-    data_dir = tmp_path_factory.mktemp("portal") / "data"
+    data_dir = server_dirs.new("portal") / "data"
     log = data_dir.parent / "serve.log"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PORTAL_LOCAL_DOMAIN")}

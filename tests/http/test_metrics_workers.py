@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, create_bucket
+from tests.conftest import ROOT, ServerDirs, create_bucket
 from tests.serve_helpers import stop_served
 from tests.smtp import free_port
 
@@ -38,10 +38,8 @@ REQUESTS = 30
 
 
 @pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str
-) -> Iterator[tuple[str, Path]]:
-    base = tmp_path_factory.mktemp("workers")
+def served(server_dirs: ServerDirs, s3_endpoint: str) -> Iterator[tuple[str, Path]]:
+    base = server_dirs.new("workers")
     metrics_dir = base / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # an earlier run's: removed at start

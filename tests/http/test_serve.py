@@ -24,7 +24,7 @@ from gql import cli
 from gql.auth import passwords
 from gql.dev_mail import mails_page
 from gql.schema import schema
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ServerDirs
 from tests.serve_helpers import (
     ReadmeLogin,
     Server,
@@ -38,8 +38,8 @@ from tests.serve_helpers import (
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("serve") / "data"
+def server(server_dirs: ServerDirs) -> Iterator[Server]:
+    data_dir = server_dirs.new("serve") / "data"
     log = data_dir.parent / "serve.log"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

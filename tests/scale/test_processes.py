@@ -26,7 +26,7 @@ from db.embedded import EmbeddedPostgres
 from db.session import create_engine
 from gql.persisted_queries import sha256
 from gql.settings import Settings
-from tests.conftest import ACTORS, create_bucket, global_id, seeded_database
+from tests.conftest import ACTORS, ServerDirs, create_bucket, global_id, seeded_database
 from tests.scale.servers import Served, serve
 
 CUSTOMERS = global_id("Portal", ACTORS["customer"].portal_id)  # type: ignore[arg-type]
@@ -57,7 +57,7 @@ def cluster(
     replica_server: EmbeddedPostgres,
     s3_endpoint: str,
     test_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
+    server_dirs: ServerDirs,
 ) -> Iterator[Cluster]:
     """Two deployments' worth of processes: the settings that must agree (database,
     replica, document bucket, keys) the same on both."""
@@ -73,7 +73,7 @@ def cluster(
         "SECRET_KEYS": test_settings.secret_keys,
         "PASSWORD_PROFILE": "test",
     }
-    root = tmp_path_factory.mktemp("processes")
+    root = server_dirs.new("processes")
     a = serve(root / "a", environment, workers=2)
     try:
         b = serve(root / "b", environment)
