@@ -40,6 +40,7 @@ from gql.context import Context
 from gql.domain.storage import S3Storage, storage_for
 from gql.schema import schema
 from gql.settings import Settings, query_plans_enabled
+from tests import figures
 from tests.oidc_provider import OidcProvider
 from tests.smtp import SmtpServer, free_port
 
@@ -499,3 +500,11 @@ def jwt_part(token: str, index: int) -> dict[str, Any]:
     """The decoded header (0) or claims (1) of a JWT, unverified."""
     segment = token.split(".")[index]
     return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))
+
+
+# --- pytest-xdist: the figures the workers measured ----------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault, soak and sweep tests' figures, when xdist's workers measured them."""
+    figures.summary(terminalreporter)

@@ -19,7 +19,7 @@ INTERVAL = 5.0
 RSS_GROWTH_LIMIT_KIB = 256 * 1024  # far beyond what 200 requests may cost
 
 
-async def test_a_short_soak_answers_every_request(pytestconfig: pytest.Config) -> None:
+async def test_a_short_soak_answers_every_request(request: pytest.FixtureRequest) -> None:
     with load.dedicated_postgres() as postgres, load.serve(postgres.url) as server:
         result = await load.soak(
             server, rate=RATE, seconds=SECONDS, interval=INTERVAL, key_prefix="soak"
@@ -30,7 +30,7 @@ async def test_a_short_soak_answers_every_request(pytestconfig: pytest.Config) -
                 engine, sa.select(sa.func.count()).where(reading.client_key.like("soak-%"))
             )
     report(
-        pytestconfig,
+        request,
         f"soak: {RATE:g} requests/s for {SECONDS:g} s",
         *load.describe(result, INTERVAL),
     )

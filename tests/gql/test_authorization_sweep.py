@@ -110,10 +110,10 @@ async def test_nothing_crosses_a_tenant_or_contact_boundary(
 
 
 async def test_the_sweep_covers_everything_and_is_calibrated(
-    campaign: Campaign, pytestconfig: pytest.Config
+    campaign: Campaign, request: pytest.FixtureRequest
 ) -> None:
     problems, errors = await campaign.sweep_feature(campaign.untried())
-    report(pytestconfig, *campaign.summary())
+    report(request, *campaign.summary())
     assert problems == [], "\n".join(problems[:40])
     assert errors == [], "\n".join(errors[:40])
     c = campaign

@@ -205,7 +205,7 @@ async def pending_mails(engine: AsyncEngine, seconds: float) -> int:
     return await until_zero(lambda: scalar(engine, statement), seconds, every=0.5)
 
 
-async def test_postgres_restarted_under_load(pytestconfig: pytest.Config) -> None:
+async def test_postgres_restarted_under_load(request: pytest.FixtureRequest) -> None:
     with load.dedicated_postgres() as postgres, load.serve(postgres.url) as server:
         pid = server.process.pid
         async with (
@@ -233,7 +233,7 @@ async def test_postgres_restarted_under_load(pytestconfig: pytest.Config) -> Non
         recovered = min(s.ended for s in back) - outage.up if back else float("nan")
         failed = [s for s in samples if s.outcome is not load.Outcome.OK]
         report(
-            pytestconfig,
+            request,
             f"restart: {len(samples)} requests at {RATE:.0f}/s, {dict(counts)};"
             f" PostgreSQL down {outage.up - outage.down:.1f} s (stop to accepting again);"
             f" {len(failed)} answered 503 SERVICE_UNAVAILABLE, between"
@@ -327,7 +327,7 @@ async def _login(client: load.LoadClient, account: load.Account) -> load.Sample:
 
 
 async def test_a_tiny_pool_queues_concurrent_requests(
-    faults_url: str, test_settings: Settings, pytestconfig: pytest.Config
+    faults_url: str, test_settings: Settings, request: pytest.FixtureRequest
 ) -> None:
     database = tiny_database(faults_url, size=2, timeout=30)
     async with production_client(database, test_settings) as client:
@@ -338,7 +338,7 @@ async def test_a_tiny_pool_queues_concurrent_requests(
         assert database.engine is not None
         checked_out = database.engine.pool.checkedout()  # type: ignore[attr-defined]
     report(
-        pytestconfig,
+        request,
         f"pool 2, no overflow: {len(samples)} concurrent requests {dict(outcomes(samples))}"
         f" in {elapsed:.2f} s, slowest {max(s.seconds for s in samples):.2f} s",
     )
@@ -354,7 +354,7 @@ async def hold_in_slow_statement(engine: AsyncEngine, backend: asyncio.Future[in
 
 
 async def test_an_exhausted_pool_fails_fast_with_503_then_recovers(
-    faults_url: str, test_settings: Settings, pytestconfig: pytest.Config
+    faults_url: str, test_settings: Settings, request: pytest.FixtureRequest
 ) -> None:
     """Both connections of the app's pool are taken: one held idle, one in a slow
     statement. Requests wait the pool timeout, then answer 503 SERVICE_UNAVAILABLE (no
@@ -380,7 +380,7 @@ async def test_an_exhausted_pool_fails_fast_with_503_then_recovers(
         answered = [await call for call in burst(client, customer, 12, "recovered")]
         checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
     report(
-        pytestconfig,
+        request,
         f"pool exhausted (2 of 2 held, timeout 0.5 s): {dict(outcomes(refused))},"
         f" slowest answer {max(s.seconds for s in refused):.2f} s; released:"
         f" {dict(outcomes(answered))}",
@@ -459,7 +459,7 @@ async def rows_of(
 async def test_smtp_down_for_minutes_delays_mails_but_loses_and_doubles_none(
     outbox_sessions: async_sessionmaker[AsyncSession],
     test_settings: Settings,
-    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> None:
     """A real SMTP server (aiosmtpd) is stopped for five minutes of a simulated clock
     while mails are queued every minute; three workers retry with MAIL_RETRY_SECONDS=5
@@ -500,7 +500,7 @@ async def test_smtp_down_for_minutes_delays_mails_but_loses_and_doubles_none(
     delays = sorted((row.sent_at - queued[row.message_id]) for row in rows if row.sent_at)
     attempts = collections.Counter(row.attempts for row in rows)
     report(
-        pytestconfig,
+        request,
         f"SMTP down {SMTP_DOWN.total_seconds() / 60:.0f} min (simulated clock, {WORKERS}"
         f" workers): {len(queued)} mails queued in {WAVES} waves while down,"
         f" {sum(row.attempts - 1 for row in rows)} failed attempts, all sent once it was back"
@@ -586,7 +586,7 @@ async def run_to_the_end(command: list[str]) -> str:
 
 
 async def test_an_import_killed_midway_writes_nothing_and_a_rerun_completes(
-    faults_url: str, tmp_path: Path, pytestconfig: pytest.Config
+    faults_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """`portal users import` writes the whole file in one transaction: SIGKILL while it
     inserts leaves no row; running it again imports every row once, a third run changes
@@ -612,7 +612,7 @@ async def test_an_import_killed_midway_writes_nothing_and_a_rerun_completes(
         second = await run_to_the_end(command)
         after_third = await imported_users(engine)
     report(
-        pytestconfig,
+        request,
         f"import of {IMPORT_ROWS} users killed (SIGKILL) while inserting: {after_kill[0]} rows"
         f" left; run again: {' '.join(first.split()[-6:])} -> {after_rerun[0]} rows;"
         f" third run: {' '.join(second.split()[-6:])}",
