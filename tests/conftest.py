@@ -40,7 +40,7 @@ from gql.context import Context
 from gql.domain.storage import S3Storage, storage_for
 from gql.schema import schema
 from gql.settings import Settings, query_plans_enabled
-from tests import figures
+from tests import figures, scheduling
 from tests.oidc_provider import OidcProvider
 from tests.smtp import SmtpServer, free_port
 
@@ -502,7 +502,15 @@ def jwt_part(token: str, index: int) -> dict[str, Any]:
     return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))
 
 
-# --- pytest-xdist: the figures the workers measured ----------------------------------------
+# --- pytest-xdist: the scheduler and the figures the workers measured ---------------------
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` (as `make test` runs): the costliest modules first
+    (tests/scheduling.py). Any other mode: xdist's own scheduler."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    return scheduling.LongestFirstScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
