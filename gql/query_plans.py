@@ -32,6 +32,7 @@ compares both engines on generated documents for every kind of caller.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -110,6 +111,7 @@ from gql.schema import criteria
 from gql.schema.node import parse_uuid
 from gql.schema.pagination import CURSOR_PREFIX, page_window
 from gql.schema.scalars import parse_line
+from gql.settings import Settings
 
 __all__ = ["Plan", "Planner", "shape_of"]
 
@@ -120,6 +122,7 @@ PLAN_CACHE_SIZE = 512  # (document, kind of caller) pairs kept compiled
 # way only decides how the rows are found, so a stale one costs speed, never rows.
 WAY_CACHE_SIZE = 4096
 WAY_SECONDS = 600
+DEFAULT_MAX_PAGE_SIZE = Settings.max_page_size  # the settings' default
 
 
 # Root fields whose plan a module of its own builds on this one, by field name: the
@@ -134,6 +137,18 @@ class NotPlannable(Exception):
 
 def _text(sql: str) -> Any:
     return sa.literal_column(sql)
+
+
+def _integer(value: int) -> Any:
+    """An integer the plan itself decides (a page's window written in the document,
+    a formatting constant), written into the statement: a parameter would be bound
+    and sent on every request although its value never changes, and PostgreSQL's
+    generic plan would not know it (a `LIMIT $n` is estimated as a tenth of the rows).
+    Only an `int` (never a value of the request) is written, so nothing can be
+    injected."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"not an integer: {value!r}")
+    return sa.literal_column(str(value), sa.Integer)
 
 
 def _base64(value: Any) -> Any:
@@ -156,7 +171,8 @@ def _iso_datetime(column: Any) -> Any:
     """datetime.isoformat() of a UTC timestamp: microseconds only when there are some."""
     utc = sa.func.timezone(_text("'UTC'"), column)
     seconds = sa.func.to_char(utc, _text("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
-    whole = sa.cast(sa.func.date_part(_text("'microseconds'"), utc), sa.Integer) % 1000000 == 0
+    microseconds = sa.cast(sa.func.date_part(_text("'microseconds'"), utc), sa.Integer)
+    whole = microseconds % _integer(1000000) == _integer(0)
     micro = sa.case((whole, _text("''")), else_=sa.func.to_char(utc, _text("'.US'")))
     text = sa.func.concat(seconds, micro, _text("'+00:00'"))
     return sa.case((column.is_(None), sa.null()), else_=text)
@@ -321,6 +337,9 @@ class Plan:
     deciding: tuple[str, ...] = ()
     # Parameters whose value this process gives per request (computed.PROCESS_PARAMETERS).
     process: tuple[str, ...] = ()
+    # The maximum page size the statement was compiled for: the windows of the pages
+    # whose arguments are all written in the document are written into it.
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE
 
     def finished(self, data: str, given: Callable[[], Given]) -> str:
         """The statement's JSON with the computed values in place of their marks;
@@ -343,7 +362,6 @@ class Plan:
         self,
         actor: Actor,
         variables: Mapping[str, Any],
-        max_page_size: int,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """The values of this request, by parameter name (`extra`: the session
@@ -367,12 +385,12 @@ class Plan:
                 return None  # the executor refuses it, naming the variable
         ids: dict[str, tuple[str, uuid.UUID | None] | None] = {}
         if self.pages:
-            fixed = self._fixed_values(max_page_size)
+            fixed = self._fixed_values
             if fixed is None:
                 return None
             values.update(fixed)
             for page in self._pages_by_request:
-                if not _page_values(page, variables, max_page_size, values, ids):
+                if not _page_values(page, variables, self.max_page_size, values, ids):
                     return None
         for node in self.nodes:
             found = _node_id(_argument(node.value, variables), node.types, ids)
@@ -388,22 +406,15 @@ class Plan:
         return tuple(page for page in self.pages if not _fixed(page))
 
     @functools.cached_property
-    def _fixed_by_size(self) -> dict[int, dict[str, Any] | None]:
-        return {}
-
-    def _fixed_values(self, max_page_size: int) -> dict[str, Any] | None:
+    def _fixed_values(self) -> dict[str, Any] | None:
         """The values of the pages whose arguments are all written in the document
-        (`payments(first: 5)`): the same for every request, so decided once per
-        maximum page size (None: one the executor must answer, every time)."""
-        known = self._fixed_by_size
-        if max_page_size in known:
-            return known[max_page_size]
+        (`orders(first: 5, status: [OFFER])`): the same for every request, so decided
+        once (None: one the executor must answer, every time; the compiler refuses
+        such a plan already). Their windows are written into the statement."""
         values: dict[str, Any] = {}
         fixed = [page for page in self.pages if _fixed(page)]
-        if not all(_page_values(page, {}, max_page_size, values, {}) for page in fixed):
-            known[max_page_size] = None
+        if not all(_page_values(page, {}, self.max_page_size, values, {}) for page in fixed):
             return None
-        known[max_page_size] = values
         return values
 
 
@@ -578,8 +589,10 @@ class _Compiler:
         required: frozenset[str] = frozenset(),
         absent: frozenset[str] = frozenset(),
         decided: frozenset[tuple[str, bool]] = frozenset(),
+        max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
     ) -> None:
         self.schema = schema
+        self.max_page_size = max_page_size
         self.actor = actor
         self.fragments = fragments
         self.required = required  # the operation's non-null variables
@@ -737,7 +750,7 @@ class _Compiler:
             raise NotPlannable("arguments on a row or a list")
         columns = self.columns(relation.model, target, [node])
         if relation.kind == "one":
-            child = self.rows(relation, row, columns).limit(1).subquery(self._alias())
+            child = self.rows(relation, row, columns).limit(_integer(1)).subquery(self._alias())
             return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
         # A list: every related row, in the declared order (the derived table's: see
         # `_ordering`).
@@ -781,7 +794,7 @@ class _Compiler:
             columns = self.columns(model, graphql_type, [node])
             selected = [getattr(model, name).label(name) for name in columns]
             rows = sa.select(*selected).where(model.id == row_id, visible(model, self.actor))
-            child = rows.limit(1).subquery(self._alias())
+            child = rows.limit(_integer(1)).subquery(self._alias())
             answer = sa.select(self.object(graphql_type, node, child)).select_from(child)
             branches.append((type_name == graphql_type.name, answer.scalar_subquery()))
         return sa.case(*branches, else_=sa.null())
@@ -880,8 +893,7 @@ class _Compiler:
     ) -> Any:
         model = relation.model
         page, condition = self._page(node, graphql_field, where, model)
-        offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
-        limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
+        offset, limit = self._window(page)
         ordering = _ordering(relation)
         order = [_ordered(model, name, down) for name, down in ordering]
         edge_type = _named(connection_type.fields["edges"].type)
@@ -943,6 +955,21 @@ class _Compiler:
         # HAVING makes it one aggregate row even when no aggregate is selected.
         answer = sa.select(sa.func.json_build_object(*pairs)).select_from(window)
         return answer.having(sa.true()).scalar_subquery()
+
+    def _window(self, page: Page) -> tuple[Any, Any]:
+        """A page's offset and limit: written into the statement when its `first` and
+        `after` are written in the document (`payments(first: 5)`: the same window for
+        every request, decided here as a request's would be, `_page_values`), else
+        parameters."""
+        if isinstance(page.first, tuple) or isinstance(page.after, tuple):
+            offset = sa.bindparam(page.offset, type_=sa.Integer, required=False)
+            limit = sa.bindparam(page.limit, type_=sa.Integer, required=False)
+            return offset, limit
+        window = Page(page.offset, page.limit, page.first, page.after)
+        values: dict[str, Any] = {}
+        if not _page_values(window, {}, self.max_page_size, values, {}):
+            raise NotPlannable("a page's written window is the executor's to refuse")
+        return _integer(values[page.offset]), _integer(values[page.limit])
 
     def edge(
         self, edge_type: GraphQLObjectType, node_type: GraphQLObjectType, node: FieldNode, row: Any
@@ -1053,12 +1080,18 @@ class _Compiler:
         for name, (column, names) in listing.items():
             if arguments[name] is None:
                 continue  # not in the document: no condition
+            # The column stores the members' names, which are the GraphQL names.
+            stored = sa.cast(column, sa.Text)
+            if isinstance(arguments[name], list):
+                # Written in the document (`status: [OFFER]`): the same members for
+                # every request, written into the statement.
+                clauses.append(stored == sa.func.any(_names(arguments[name], names)))
+                continue
             chosen = sa.bindparam(
                 f"among_{number}_{name}", type_=postgresql.ARRAY(sa.Text), required=False
             )
             memberships.append((arguments[name], chosen.key, names))
-            # The column stores the members' names, which are the GraphQL names.
-            optional(chosen.key, sa.cast(column, sa.Text) == sa.func.any(chosen))
+            optional(chosen.key, stored == sa.func.any(chosen))
         condition = sa.and_(*clauses) if clauses else None
         page = Page(
             f"offset_{number}",
@@ -1166,6 +1199,18 @@ class _Compiler:
                 stored = sa.cast(criterion.column, sa.Text)
                 found.append((name, "enum", parameter, frozenset(enum.values), stored == value))
         return found
+
+
+_ENUM_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+def _names(written: list[str], names: frozenset[str]) -> Any:
+    """An array of enum members' names written in the document, as SQL; only names of
+    the enum (GraphQL names: letters, digits and underscores, nothing to quote), else
+    NotPlannable (the executor refuses them)."""
+    if not all(name in names and _ENUM_NAME.fullmatch(name) for name in written):
+        raise NotPlannable("a member the enum does not have")
+    return _text("ARRAY[" + ", ".join(f"'{name}'" for name in written) + "]::TEXT[]")
 
 
 def _filter_type(field: GraphQLField) -> GraphQLInputObjectType | None:
@@ -1349,10 +1394,12 @@ def compile_plan(
     actor: Actor,
     absent: frozenset[str] = frozenset(),
     decided: frozenset[tuple[str, bool]] = frozenset(),
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
 ) -> Plan:
     """Translate `query` for callers like `actor`, without the optional conditions
     `absent` (Plan.optional names them), with the searches' ways `decided` (Plan.searches
-    names them); NotPlannable if it can not be."""
+    names them), for pages of at most `max_page_size` rows; NotPlannable if it can not
+    be."""
     if actor.is_impersonated:
         raise NotPlannable("impersonation requests are audited by the executor")
     try:
@@ -1364,7 +1411,9 @@ def compile_plan(
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     required = _required(operation)
-    compiler = _Compiler(schema, symbolic(actor), fragments, required, absent, decided)
+    compiler = _Compiler(
+        schema, symbolic(actor), fragments, required, absent, decided, max_page_size
+    )
     data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
     searches = tuple(compiler.searches)
     if not {name for name, _ in decided} <= {name for name, _ in searches}:
@@ -1390,6 +1439,7 @@ def compile_plan(
             searches=searches,
             decided=decided,
             deciding=tuple(name for name, _ in compiler.deciding),
+            max_page_size=max_page_size,
         )
 
     plan = planned(sa.select(*ways, data))
@@ -1454,8 +1504,14 @@ class Planner:
     holds no ids, only the shape of the caller), and the ways of the search texts its
     statements have decided (`frequent`: no rows, only how they are found)."""
 
-    def __init__(self, schema: Any, size: int = PLAN_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        size: int = PLAN_CACHE_SIZE,
+        max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
+    ) -> None:
         self.schema = schema
+        self.max_page_size = max_page_size
         self._answered: LRU[tuple[str, str | None], bool] = LRU(size)
         self._plans: LRU[tuple[Any, ...], Plan | None] = LRU(size)
         # (contact columns, search pattern) -> frequent
@@ -1486,7 +1542,7 @@ class Planner:
             return cast(Plan | None, known)
         try:
             plan: Plan | None = compile_plan(
-                self.schema, query, operation_name, actor, absent, decided
+                self.schema, query, operation_name, actor, absent, decided, self.max_page_size
             )
         except NotPlannable:
             plan = None

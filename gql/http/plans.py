@@ -37,9 +37,8 @@ class Plans:
     """The plans of one app (per process) and the session check that rides with them."""
 
     def __init__(self, schema: Any, known: KnownSessions, max_page_size: int) -> None:
-        self.planner = Planner(schema)
+        self.planner = Planner(schema, max_page_size=max_page_size)
         self.known = known
-        self.max_page_size = max_page_size
 
     async def answer(
         self, request: GraphQLRequestData, context: Context, *, plannable: bool
@@ -102,7 +101,7 @@ class Plans:
         if plan is None:
             return None
         extra = sessions.session_parameters(actor, datetime.now(UTC)) if checking_session else None
-        values = plan.values(actor, request.variables or {}, self.max_page_size, extra)
+        values = plan.values(actor, request.variables or {}, extra)
         if values is None:
             return None
         absent = plan.left_out(values)

@@ -751,7 +751,7 @@ async def test_a_statement_whose_search_way_is_known_keeps_a_generic_plan(
     admin = ACTORS["admin"]
     variables = {"portal": global_id("Portal", CUSTOMER_PORTAL), "search": "e"}
     full = compile_plan(GRAPHQL_SCHEMA, STAFF_PORTAL_USERS, None, admin)
-    values = full.values(admin, variables, 100)
+    values = full.values(admin, variables)
     assert values is not None
     absent = full.left_out(values)
     deciding = compile_plan(GRAPHQL_SCHEMA, STAFF_PORTAL_USERS, None, admin, absent)
@@ -824,7 +824,7 @@ def test_a_condition_not_given_is_not_in_the_statement(given: frozenset[str]) ->
     for text in CONDITION_TEXT.values():
         assert text in full.sql
     for blank_search in (False, True):
-        values = full.values(admin, _variables(given, blank_search=blank_search), 100)
+        values = full.values(admin, _variables(given, blank_search=blank_search))
         assert values is not None
         absent = full.left_out(values)
         plan = compile_plan(GRAPHQL_SCHEMA, OPTIONAL_CONDITIONS, None, admin, absent)
@@ -1289,11 +1289,13 @@ async def test_the_bench_pages_run_one_prepared_statement_with_a_kept_generic_pl
         assert generic >= 1, (page, generic, custom)
 
 
-def test_a_pages_written_arguments_are_decided_once_per_page_size(
+def test_a_pages_written_arguments_are_written_into_its_statement(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`readings(first: 3)`: its window is the same for every request, decided once per
-    maximum page size; a size it exceeds is refused every time, as the executor does."""
+    """`readings(first: 3)`: its window is the same for every request, so it is decided
+    once, when the plan is compiled for the process's maximum page size, and written
+    into the statement (no parameter); a size over the maximum gets no plan, and the
+    executor refuses it every time."""
     windows: list[tuple[Any, ...]] = []
 
     def counted(first: int | None, after: str | None, max_page_size: int) -> tuple[int, int]:
@@ -1305,15 +1307,38 @@ def test_a_pages_written_arguments_are_decided_once_per_page_size(
     planner.answered(DASHBOARD, None)
     plan = planner.plan(DASHBOARD, None, CUSTOMER)
     assert plan is not None
-    readings = next(page for page in plan.pages if page.first == 3)
-    answers = [plan.values(CUSTOMER, {}, 100) for _ in range(3)]
+    compiled = len(windows)
+    assert compiled >= len(plan.pages)
+    answers = [plan.values(CUSTOMER, {}) for _ in range(3)]
     assert answers[0] == answers[1] == answers[2]
     assert answers[0] is not None
-    assert (answers[0][readings.offset], answers[0][readings.limit]) == page_window(3, None, 100)
-    assert len(windows) == len(plan.pages)  # once per page, not per request
-    assert plan.values(CUSTOMER, {}, 2) is None  # first: 3 over a maximum of 2
-    assert plan.values(CUSTOMER, {}, 2) is None
-    assert plan.values(CUSTOMER, {}, 100) == answers[0]
+    assert len(windows) == compiled + len(plan.pages)  # once per page, not per request
+    for page in plan.pages:
+        assert page.offset not in plan.names
+        assert page.limit not in plan.names
+    offset, limit = page_window(3, None, 100)
+    assert plan.with_session is not None
+    assert f"LIMIT {limit} OFFSET {offset}" in plan.with_session.sql
+    small = Planner(GRAPHQL_SCHEMA, max_page_size=2)
+    small.answered(DASHBOARD, None)
+    assert small.plan(DASHBOARD, None, CUSTOMER) is None  # first: 3 over a maximum of 2
+
+
+def test_the_contract_pages_written_arguments_bind_no_parameter() -> None:
+    """`payments(first: 5)`, `readings(first: 1)`, `orders(first: 5, status: [OFFER])`
+    and `documents(first: 5, contractId: $id)`: the windows and the members written in
+    the document are in the statement's text; the contract's ID stays a parameter."""
+    from bench.workloads import CONTRACT
+
+    planner = Planner(GRAPHQL_SCHEMA)
+    planner.answered(CONTRACT, None)
+    plan = planner.plan(CONTRACT, None, CUSTOMER)
+    assert plan is not None
+    assert plan.with_session is not None
+    for compiled in (plan, plan.with_session):
+        assert not [n for n in compiled.names if n.startswith(("offset_", "limit_", "among_"))]
+        assert "any(ARRAY['OFFER']::TEXT[])" in compiled.sql
+        assert {"node_id_0", "row_3_contractId"} <= set(compiled.names)
 
 
 def test_a_global_id_named_twice_is_parsed_once_per_request(
@@ -1337,8 +1362,8 @@ def test_a_global_id_named_twice_is_parsed_once_per_request(
     assert plan is not None
     contract = uuid.uuid4()
     variables = {"id": global_id("Contract", contract)}
-    values = plan.values(CUSTOMER, variables, 100)
+    values = plan.values(CUSTOMER, variables)
     assert values is not None
     assert parsed == [variables["id"]]
     assert contract in values.values()
-    assert plan.values(CUSTOMER, {"id": "not a global ID"}, 100) is None
+    assert plan.values(CUSTOMER, {"id": "not a global ID"}) is None
