@@ -25,7 +25,7 @@ from gql.auth.backend import BearerTokenBackend, KnownSessions, on_auth_error
 from gql.auth.tokens import TokenService
 from gql.dev_mail import MAILBOX, mails_endpoint
 from gql.domain import documents, registration
-from gql.domain.storage import S3Storage
+from gql.domain.storage import release
 from gql.downloads import download_endpoint
 from gql.http.database import SessionPerRequest
 from gql.http.limits import BodyLimit, MultipartNeedsToken, SecurityHeaders
@@ -95,8 +95,7 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
-            if isinstance(storage, S3Storage):
-                await storage.close()
+            await release(storage)
             if watcher is not None:
                 await watcher
             await database.dispose()

@@ -84,9 +84,9 @@ async def _load_demo(url: str, settings: Settings) -> bool:
             SecretBox.from_settings(settings).encrypt,
         )
         if loaded:
-            storage = documents.storage_for(settings)
-            for key, content in await demo.demo_files(session):
-                await storage.put(key, content)
+            async with documents.storage_opened(settings) as storage:
+                for key, content in await demo.demo_files(session):
+                    await storage.put(key, content)
         return loaded
 
 
@@ -458,10 +458,14 @@ def documents_reconcile_command(
     settings = Settings.from_env(data_dir=data_dir)
 
     async def run(url: str) -> documents.Reconciled:
-        async with connected(url, pool_size=1) as database, database.sessions() as db:
+        async with (
+            connected(url, pool_size=1) as database,
+            database.sessions() as db,
+            documents.storage_opened(settings) as storage,
+        ):
             return await documents.reconcile(
                 db,
-                documents.storage_for(settings),
+                storage,
                 now=datetime.now(UTC),
                 grace=timedelta(seconds=settings.documents_orphan_grace_seconds),
                 remove=not dry_run,

@@ -48,6 +48,7 @@ from gql.domain.storage import LocalStorage as LocalStorage
 from gql.domain.storage import StoredFile as StoredFile
 from gql.domain.storage import StoredFileMissing as StoredFileMissing
 from gql.domain.storage import storage_for as storage_for
+from gql.domain.storage import storage_opened as storage_opened
 
 log = structlog.get_logger(__name__)
 

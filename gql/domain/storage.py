@@ -25,7 +25,7 @@ import re
 import tempfile
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -340,3 +340,22 @@ def storage_for(settings: Settings) -> DocumentStorage:
     if settings.documents_url is None:
         return LocalStorage(settings.data_dir / "documents")
     return from_url(settings.documents_url)
+
+
+async def release(storage: DocumentStorage) -> None:
+    """Close what the storage holds open on this event loop (an S3 client and its
+    connections; local files hold nothing). aiohttp reports a client left open as an
+    "Unclosed client session" when its loop ends."""
+    if isinstance(storage, S3Storage):
+        await storage.close()
+
+
+@asynccontextmanager
+async def storage_opened(settings: Settings) -> AsyncIterator[DocumentStorage]:
+    """The storage the settings configure, for work on one event loop (a command),
+    released however the work ends."""
+    storage = storage_for(settings)
+    try:
+        yield storage
+    finally:
+        await release(storage)
