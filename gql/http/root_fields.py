@@ -73,7 +73,7 @@ class RootField:
         self.info_class: Any = cast(Any, schema.config).info_class
         self.field = field
         self.resolver: Callable[..., Any] = cast(Any, resolver.wrapped_func)
-        inputs = _Inputs(converter.scalar_registry, schema.config.name_converter)
+        inputs = InputConversions(converter.scalar_registry, schema.config.name_converter)
         self.arguments = tuple(
             (
                 schema.config.name_converter.from_argument(argument),
@@ -90,15 +90,20 @@ class RootField:
         Raises:
             Forbidden: the caller may not run the field (its `AllowRoles`).
         """
-        kwargs = {
-            python: value if convert is None else convert(value)
-            for name, python, convert in self.arguments
-            if (value := arguments.get(name, _ABSENT)) is not _ABSENT
-        }
+        kwargs = self.converted(arguments)
         self.rule.check(raw.context.actor, raw)
         if self.info_name is not None:
             kwargs[self.info_name] = self.info_class(_raw_info=raw, _field=self.field)
         return self.resolver(**kwargs)
+
+    def converted(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The resolver's keyword arguments (by Python name) for the GraphQL `arguments`,
+        as Strawberry's `convert_arguments` gives them."""
+        return {
+            python: value if convert is None else convert(value)
+            for name, python, convert in self.arguments
+            if (value := arguments.get(name, _ABSENT)) is not _ABSENT
+        }
 
 
 _ABSENT = object()
@@ -126,7 +131,7 @@ def _rule(field: StrawberryField) -> AllowRoles:
     return rule
 
 
-class _Inputs:
+class InputConversions:
     """The conversions of argument types (Strawberry's `convert_argument`, decided per
     type instead of per value)."""
 

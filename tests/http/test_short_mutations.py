@@ -157,7 +157,7 @@ _RESULT = """__typename ... on ContractChanged { contract { number dueDay paymen
     ... on MutationError { code message field parameters { name value } }"""
 # Documents of other shapes: the other contract changes, an input written as a literal
 # around variables, a variable's default, an enum, a null and an absent field.
-SHAPES = {
+SHAPES: dict[str, tuple[str, dict[str, Any]]] = {
     "due_date": (
         f"mutation($input: ChangeDueDateInput!) {{ changeDueDate(input: $input) {{ {_RESULT} }} }}",
         {"dueDay": 15, "dryRun": True},
