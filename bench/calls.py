@@ -8,7 +8,13 @@ not depend on how busy the cores are.
 
 DATABASE_URL names a database with the bench's data (bench/dashboard.py `prepare`:
 the demo and its customers); `--top` lists the functions with the most calls, `--dump`
-writes each workload's profile for pstats."""
+writes each workload's profile for pstats.
+
+The two mutations are dry runs, so that a run leaves the data as it found it and the
+next counts the same work: `changeInstallment` as the bench sends it (85.00 for the
+customer's first contract), `submitMeterReading` a reading of the customer's first
+meter an hour ago on its line (bench/wrk_bench.lua's value, between its neighbours and
+inside its band), one client key per customer."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import os
 import pstats
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -29,6 +36,31 @@ from bench import dataset, workloads
 from bench.dashboard import ours_environment
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+SUBMIT = (
+    "mutation($i: SubmitMeterReadingInput!) { submitMeterReading(input: $i) { __typename"
+    " ... on MeterReadingRefused { reason } ... on MutationError { code } } }"
+)
+
+
+def _submission(contact: int, shape: dataset.Shape) -> dict[str, Any]:
+    """A dry-run reading of the contact's first meter an hour ago, on the meter's line."""
+    line = dataset.MeterLine(shape.meters_of(contact)[0])
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=contact)
+    days = (at - dataset.LINE_ORIGIN).total_seconds() / 86400
+    return workloads.graphql_body(
+        SUBMIT,
+        i={
+            "meterId": line.meter_global_id,
+            "value": f"{line.base + line.per_day * days:.3f}",
+            "clientKey": f"calls-{contact}",
+            "readAt": at.isoformat().replace("+00:00", "Z"),
+            "dryRun": True,
+        },
+    )
+
+
+# An answer with one of these is not the work counted: an error, or a mutation refused.
+REFUSED = (b'"errors"', b'"code"', b'"reason"')
 QUERIES = {
     "dashboard": lambda contact, shape: workloads.graphql_body(workloads.DASHBOARD),
     "portalHome": lambda contact, shape: workloads.graphql_body(workloads.PORTAL_HOME),
@@ -36,6 +68,15 @@ QUERIES = {
         workloads.CONTRACT,
         id=relay.to_base64("Contract", workloads.contract_of(contact, shape)),
     ),
+    "changeInstallment": lambda contact, shape: workloads.graphql_body(
+        workloads.CHANGE_INSTALLMENT,
+        i={
+            "contractId": relay.to_base64("Contract", workloads.contract_of(contact, shape)),
+            "amount": "85.00",
+            "dryRun": True,
+        },
+    ),
+    "submitMeterReading": _submission,
 }
 
 
@@ -113,7 +154,7 @@ async def _load(
         body, token = bodies[index % len(bodies)]
         async with semaphore:
             status, answer = await post(app, body, token)
-        if status != 200 or b'"errors"' in answer:
+        if status != 200 or any(marker in answer for marker in REFUSED):
             raise RuntimeError(f"{name}: {status} {answer[:300]!r}")
 
     await asyncio.gather(*(one(i) for i in range(count)))
@@ -164,7 +205,7 @@ async def _run(
 
 def main(
     url: Annotated[str, typer.Argument(help="The bench database (SQLAlchemy URL).")],
-    only: Annotated[list[str], typer.Option(help="Workloads: dashboard, portalHome, contract.")],
+    only: Annotated[list[str], typer.Option(help=f"Workloads: {', '.join(QUERIES)}.")],
     contacts: Annotated[int, typer.Option(help="Customers logged in and cycled.")] = 200,
     requests: Annotated[int, typer.Option(help="Requests profiled per workload.")] = 2000,
     concurrency: Annotated[int, typer.Option(help="Requests at once.")] = 8,

@@ -104,18 +104,26 @@ async def on_pool(engine: AsyncEngine, call: Callable[[Any], Awaitable[T]]) -> T
     connection to replace is left in the pool, as after a failed connect)."""
     _observed()
     sync_engine = engine.sync_engine
-    lends_without_io = getattr(sync_engine.pool, "lends_without_io", None)
-    if lends_without_io is not None and lends_without_io():
+    pooled = _lent(sync_engine)
+    if pooled is not None:
         try:
-            pooled = sync_engine.raw_connection()
-        except sa.exc.MissingGreenlet:
-            pass
-        else:
-            try:
-                return await _guarded(pooled.driver_connection, call)
-            finally:
-                pooled.close()
+            return await _guarded(pooled.driver_connection, call)
+        finally:
+            pooled.close()
     return await greenlet_spawn(_pooled, sync_engine, call)
+
+
+def _lent(sync_engine: Any) -> Any:
+    """A connection of `sync_engine`'s pool taken without SQLAlchemy's greenlet, when
+    the pool says the checkout needs no I/O of its own (`on_pool`); None: take it in
+    the greenlet. Its return (`close`) needs none either once nothing is begun on it."""
+    lends_without_io = getattr(sync_engine.pool, "lends_without_io", None)
+    if lends_without_io is None or not lends_without_io():
+        return None
+    try:
+        return sync_engine.raw_connection()
+    except sa.exc.MissingGreenlet:
+        return None
 
 
 def _observed() -> None:
@@ -149,7 +157,10 @@ class LeanTransaction:
     async def driver(self) -> Any:
         """The transaction's asyncpg connection, begun on first use."""
         if self.pooled is None:
-            pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+            sync_engine = self.engine.sync_engine
+            pooled = _lent(sync_engine)
+            if pooled is None:
+                pooled = await greenlet_spawn(sync_engine.raw_connection)
             try:
                 # As SQLAlchemy's first statement would: the adapter knows the
                 # transaction, so the ORM's statements run inside it.
@@ -180,7 +191,9 @@ class LeanTransaction:
                 ending = transaction.commit if commit else transaction.rollback
                 await _guarded(pooled.driver_connection, lambda _driver: ending())
         finally:
-            await greenlet_spawn(pooled.close)
+            # The transaction ended on the driver (or the connection was closed), so
+            # the pool's return has nothing to roll back: no I/O, no greenlet needed.
+            pooled.close()
 
 
 async def _begin(pooled: Any) -> None:
@@ -290,14 +303,17 @@ class Prepared:
         )
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        arguments = []
-        for name, process in self.parameters:
-            if name in values:
-                value = values[name]
-                arguments.append(value if process is None else process(value))
-            else:
-                arguments.append(self.compiled.constants[name])
-        return arguments
+        """The statement's arguments in order: the caller's (bind processed) or the
+        statement's own constants."""
+        constants = self.compiled.constants
+        return [
+            constants[name]
+            if name not in values
+            else values[name]
+            if process is None
+            else process(values[name])
+            for name, process in self.parameters
+        ]
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> tuple[Any, ...] | None:
         rows = await self.fetch(session, **values)
@@ -541,7 +557,7 @@ class Writes:
         if self.guard is not None:
             guarded = _update_columns(type(self.guard[0]), ())[0]
         guard_key = ("guard", guarded.name if guarded is not None else None)
-        key = (guard_key, *(part.key for part in self.parts))
+        key = (guard_key, *[part.key for part in self.parts])
         prepared = _WRITES.get(key)
         if prepared is None:
             prepared = _remember(key, Prepared(self._statement(guarded), write=True))
@@ -658,7 +674,7 @@ def _insert_part(
         for index, (_, row_values) in enumerate(group)
         for number, value in enumerate(row_values.values())
     }
-    key = ("insert", table.name, tuple(c.key for c in columns), count, returned)
+    key = ("insert", table.name, tuple([c.key for c in columns]), count, returned)
     return _Part(key, build, values, [row for row, _ in group], returned)
 
 

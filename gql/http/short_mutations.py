@@ -7,10 +7,12 @@ parsed and validated, with the schema's own rules), is the parsed operation and 
 fields collected for every type the answer may have. Per request, what the executor
 would do for such a document is done directly, with the schema's own parts:
 
-- the variables coerced by graphql-core against the operation's variable definitions
-  (the schema's scalars and input types: the same values, the same refusals);
-- the root field resolved by its GraphQL resolver (Strawberry's: the field's
-  permission, the conversion of the input, the resolver, the domain's functions);
+- the variables coerced against the operation's variable definitions by a coercion
+  compiled once (gql/http/variable_values.py: the schema's scalars and input types;
+  a refused value is coerced again by graphql-core, which says why);
+- the root field called past Strawberry's resolver wrapper (gql/http/root_fields.py:
+  the field's permission, the conversion of the input decided once per input type,
+  the resolver, the domain's functions), or through it when that does not apply;
 - the answer completed field by field with each field's own resolver and each leaf
   type's serialization, and written as JSON.
 
@@ -62,7 +64,7 @@ from graphql.execution.collect_fields import (
     collect_subfields,
 )
 from graphql.execution.executor import default_type_resolver, invalid_return_type_error
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path, is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types import ExecutionResult
@@ -71,6 +73,8 @@ from strawberry.types.field import StrawberryField
 from gql.auth.permissions import AllowRoles
 from gql.context import Context
 from gql.http import mutations
+from gql.http.root_fields import RootField, root_field
+from gql.http.variable_values import Variables
 from gql.lru import LRU
 
 DOCUMENTS = 256  # document texts whose short way (or its absence) is kept
@@ -108,6 +112,9 @@ class Shape:
     # The permissions of every field the answer may have, checked before anything runs.
     rules: tuple[AllowRoles, ...]
     locks_first: bool
+    variables: Variables
+    # The root field past Strawberry's resolver wrapper; None: through it.
+    call: RootField | None
 
 
 class ShortMutations:
@@ -170,7 +177,15 @@ class ShortMutations:
             raise _Unsupported
         rules: list[AllowRoles] = []
         root = self._field(key, definition, root_details, details, operation, no_values, rules)
-        return Shape(operation, fragments, root, tuple(rules), name in mutations.LOCKING_FIRST)
+        return Shape(
+            operation,
+            fragments,
+            root,
+            tuple(rules),
+            name in mutations.LOCKING_FIRST,
+            Variables(self.schema, operation.variable_definitions or ()),
+            root_field(self.schema, definition),
+        )
 
     def _field(
         self,
@@ -222,15 +237,13 @@ class ShortMutations:
         actor = context.actor
         if actor.is_impersonated or not all(rule.permits(actor) for rule in shape.rules):
             return None
-        values = get_variable_values(
-            self.schema, shape.operation.variable_definitions or (), variables or {}
-        )
+        values = shape.variables.coerce(variables or {})
         if isinstance(values, list):  # refused: the executor says why, naming the argument
             return None
         run = _Run(self.schema, shape, values, context)
         mutation_type = self.schema.mutation_type
         assert mutation_type is not None
-        data = {shape.root.key: await run.field(mutation_type, None, shape.root, None)}
+        data = {shape.root.key: await run.field(mutation_type, None, shape.root, None, shape.call)}
         if not run.errors:
             return ExecutionResult(data=data, errors=None)
         errors = self.process_errors(run.errors)
@@ -303,7 +316,12 @@ class _Run:
         )
 
     async def field(
-        self, parent: GraphQLObjectType, source: Any, compiled: _Field, prefix: Path | None
+        self,
+        parent: GraphQLObjectType,
+        source: Any,
+        compiled: _Field,
+        prefix: Path | None,
+        call: RootField | None = None,
     ) -> Any:
         path = Path(prefix, compiled.key, parent.name)
         info = self._info(compiled, parent, path)
@@ -315,8 +333,11 @@ class _Run:
                 if definition.args or node.arguments
                 else {}
             )
-            assert definition.resolve is not None  # Strawberry resolves every field
-            result = definition.resolve(source, info, **arguments)
+            if call is not None:
+                result = call(source, info, arguments)
+            else:
+                assert definition.resolve is not None  # Strawberry resolves every field
+                result = definition.resolve(source, info, **arguments)
             if is_awaitable(result):
                 result = await result
             return await self._complete(definition.type, compiled, info, path, result)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import demo, models
 from gql.http import short_mutations
 from gql.schema import schema
-from tests.conftest import CUSTOMER_PORTAL
+from tests.conftest import CUSTOMER_PORTAL, global_id
 from tests.engine_helpers import (
     CHANGE,
     READ_ONLY_GROUP,
@@ -31,6 +31,7 @@ from tests.engine_helpers import (
     tokens_of_every_caller,
     web_queries,
 )
+from tests.factories import customers_first_contract
 
 Exchange = tuple[int, list[tuple[str, str]], bytes]
 WEB = web_queries(OperationType.MUTATION)
@@ -149,6 +150,68 @@ async def test_short_way_answers_byte_for_byte_as_strawberry_for_every_caller(
     assert not short["customer", "not_a_decimal", "de"]
     assert not short["anonymous", "reading", "de"]
     assert not short["admin", "change", "de"]
+
+
+_RESULT = """__typename ... on ContractChanged { contract { number dueDay paymentMethod } }
+    ... on ChangeRequested { changeRequest { attribute status } }
+    ... on MutationError { code message field parameters { name value } }"""
+# Documents of other shapes: the other contract changes, an input written as a literal
+# around variables, a variable's default, an enum, a null and an absent field.
+SHAPES: dict[str, tuple[str, dict[str, Any]]] = {
+    "due_date": (
+        f"mutation($input: ChangeDueDateInput!) {{ changeDueDate(input: $input) {{ {_RESULT} }} }}",
+        {"dueDay": 15, "dryRun": True},
+    ),
+    "interval": (
+        "mutation($input: ChangeInstallmentIntervalInput!) {"
+        f" changeInstallmentInterval(input: $input) {{ {_RESULT} }} }}",
+        {"interval": "QUARTERLY", "dryRun": True},
+    ),
+    "payment_method": (
+        "mutation($input: ChangePaymentMethodInput!) {"
+        f" changePaymentMethod(input: $input) {{ {_RESULT} }} }}",
+        {"method": "TRANSFER", "iban": None, "dryRun": True},
+    ),
+    "literal": (
+        "mutation($c: ID!, $a: Decimal!, $dry: Boolean = true) {"
+        " changeInstallment(input: {contractId: $c, amount: $a, dryRun: $dry}) {"
+        " __typename ... on InstallmentChanged { contract { installmentAmount } }"
+        " ... on InstallmentRefused { code message } ... on MutationError { code } } }",
+        {},
+    ),
+}
+
+
+async def test_short_way_of_other_shapes_answers_as_strawberry(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    session: AsyncSession,
+    executed: list[str | None],
+) -> None:
+    """The other contract changes, a literal input around variables with a default, for
+    every kind of caller: byte for byte, and the customer's by the short way."""
+    tokens = await tokens_of_every_caller(engines[0], session)
+    contract = await customers_first_contract(session)
+    contract_id = global_id("Contract", contract.id)
+    amount = str(contract.installment_amount)
+    runs: dict[str, tuple[str, dict[str, Any]]] = {
+        name: (document, {"input": {"contractId": contract_id, **given}})
+        for name, (document, given) in SHAPES.items()
+        if name != "literal"
+    }
+    literal = SHAPES["literal"][0]
+    runs["literal"] = (literal, {"c": contract_id, "a": amount})
+    runs["literal_not_dry"] = (literal, {"c": contract_id, "a": "-1", "dry": False})
+    runs["literal_refused"] = (literal, {"c": contract_id, "a": "achtzig"})
+    for caller, token in tokens.items():
+        await _known(
+            engines, token, [runs["literal"], *[runs[n] for n in SHAPES if n != "literal"]]
+        )
+        for name, (document, variables) in runs.items():
+            executed.clear()
+            strawberry_way, short_way = await _both(engines, document, token, variables, "en")
+            assert short_way == strawberry_way, (caller, name)
+            if caller == "customer" and name != "literal_refused":
+                assert executed == [document], name  # the second app took the short way
 
 
 async def test_short_way_answers_graphql_response_json_as_strawberry(
