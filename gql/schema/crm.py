@@ -54,7 +54,7 @@ def mask_iban(iban: str | None) -> str | None:
         return None
     compact = iban.replace(" ", "")
     hidden = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
-    return " ".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
+    return " ".join([hidden[i : i + 4] for i in range(0, len(hidden), 4)])
 
 
 # The masked IBAN, from the contract's IBAN: the same function for both engines.

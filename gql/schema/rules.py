@@ -377,10 +377,17 @@ def _read_portals(text: str | None) -> tuple[_ReadPortal, ...]:
     )
 
 
+@functools.lru_cache(maxsize=KNOWN_PORTALS)
+def _organization(organization_id: str) -> uuid.UUID:
+    """An organization's id as a plan's JSON writes it, parsed once per text (a
+    process serves a few tenants; `uuid.UUID` of a text is the same every time)."""
+    return uuid.UUID(organization_id)
+
+
 def _rules_portal(given: Given, organization_id: str, portals: str | None) -> _Published | None:
     """`rules_portal` over the portals a plan read; their settings' parts, or None."""
     read = _read_portals(portals)
-    portal = self_service.rules_portal(given.actor, uuid.UUID(organization_id), read)
+    portal = self_service.rules_portal(given.actor, _organization(organization_id), read)
     return None if portal is None else portal.published_settings
 
 

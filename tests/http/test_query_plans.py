@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from graphql import FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, parse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from strawberry import relay
 
 from db import demo, models, portal_settings
 from db.session import Database
@@ -1367,3 +1368,71 @@ def test_a_global_id_named_twice_is_parsed_once_per_request(
     assert parsed == [variables["id"]]
     assert contract in values.values()
     assert plan.values(CUSTOMER, {"id": "not a global ID"}) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        global_id("Contract", uuid.UUID(int=7)),
+        relay.to_base64("Contract", "not-a-uuid"),
+        relay.to_base64("Contract", "a:b"),
+        "bm90IGJhc2U2NA",  # no padding
+        "not a global ID",
+        "",
+        "Q29udHJhY3Q=",  # "Contract", no colon
+        "//79",  # not UTF-8
+    ],
+)
+def test_a_global_id_is_parsed_as_relay_parses_it(value: str) -> None:
+    """The planned step decodes a global ID without building relay's GlobalID: the
+    same type name and node id, and the same refusals."""
+    from strawberry import relay
+
+    from gql.schema.node import parse_uuid
+
+    try:
+        expected: Any = relay.GlobalID.from_id(value)
+    except Exception:
+        expected = None
+    parsed = query_plans._parsed_global_id(value)
+    if expected is None:
+        assert parsed is None
+    else:
+        assert parsed == (expected.type_name, parse_uuid(expected.node_id))
+
+
+def test_a_computed_objects_answer_serializes_each_leaf_and_keeps_null() -> None:
+    """A computed object's answer, decided once per plan (the installment rules'
+    fields): every field by the schema's own serialization, a null leaf null, a
+    constant (`__typename`) as written, under the selection's keys."""
+    installment = GRAPHQL_SCHEMA.type_map["InstallmentRules"]
+
+    def leaf(name: str) -> Any:
+        named = installment.fields[name].type
+        while not isinstance(named, GraphQLScalarType):
+            named = named.of_type
+        return query_plans._Leaf(named.serialize)
+
+    answer = query_plans._object_answer(
+        (
+            ("__typename", None, "InstallmentRules"),
+            ("low", "min_amount", leaf("minAmount")),
+            ("changePossible", "change_possible", leaf("changePossible")),
+            ("nextChangeAt", "next_change_at", leaf("nextChangeAt")),
+        )
+    )
+    value = rules.InstallmentRules(
+        enabled=True,
+        min_amount=Decimal("72.00"),
+        max_amount=Decimal("88.00"),
+        change_possible=False,
+        next_change_at=None,
+        needs_approval=True,
+    )
+    assert answer(value) == {
+        "__typename": "InstallmentRules",
+        "low": "72.00",
+        "changePossible": False,
+        "nextChangeAt": None,
+    }
+    assert answer(None) is None
