@@ -82,34 +82,30 @@ lint: $(STAMP) schema-lint
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r gql db
 
-# The suite, then the tests that read through the GraphQL view again with query plans
-# switched off: only a request through the view can take a plan (gql/http/view.py), so
-# tests calling `schema.execute` or the domain run the same code both ways, and the
-# HTTP tests of faults, lockouts, timing, mail and registration read nothing a plan
-# answers. tests/http/test_serve.py is not repeated: a plan is taken only for a
-# document the executor has answered before, so its README reads already take the
-# executor in the first pass, and a second `portal serve` start would cost more than
-# the rest of the second pass together. tests/http/test_engines.py compares both
-# engines on generated documents within the first pass, for every kind of caller.
-# The first pass runs on $(WORKERS) pytest-xdist workers (WORKERS=0: in one process).
+# The suite, then again with query plans and short mutations switched off
+# (QUERY_PLANS=off) the tests that switch can change: those that sent the GraphQL view an
+# operation, the one place that reads it (gql/http/view.py). The first pass records them
+# (tests/fast_path.py), so the list is derived, never kept by hand; tests calling
+# `schema.execute` or the domain run the same code both ways. Servers in other
+# processes (`portal serve`, the browser tests' server) are not recorded.
+# tests/http/test_engines.py and the other tests of the `engines` fixture compare both
+# engines on the same requests within the first pass, for every kind of caller.
+# Both passes run on $(WORKERS) pytest-xdist workers (WORKERS=0: in one process).
 # --dist loadfile keeps a module's tests on one worker, so its module-scoped servers
-# start once, and tests/scheduling.py hands out the costliest modules first. The second
-# pass is short and runs serially. Serially the first pass took 8:03 on CI and about
-# 10:25 on this 2-core build machine when quiet. On 2 workers it ran its 3,624 tests in
-# 10:35 here while other work kept the machine at load average ~5 (the tests' own times
-# summed to 1,171 s, about twice the quiet serial run); on 2 quiet cores it should take
-# about 6 minutes, not measured yet. The second pass: 150 tests in 37 s.
+# start once, and tests/scheduling.py hands out the costliest modules first. Serially the
+# first pass took 8:03 on CI and about 10:25 on this 2-core build machine when quiet; on
+# 2 workers 3,625 tests took 5:36 in a clean clone (.ci/run) while other work ran, and
+# 3,890 tests 2:58 on a quiet machine. The second pass: 355 tests in 1:16 (quiet).
 WORKERS ?= 2
-READ_TESTS := tests/http/test_api.py tests/http/test_documents.py tests/http/test_staff.py \
-  tests/http/test_session_ending.py tests/http/test_impersonation.py \
-  tests/http/test_graphql_over_http.py tests/http/test_error_language.py
+FAST_PATH_TESTS := .pytest_cache/fast-path-tests.tsv
 # The Debian packages first, one apt-get at a time; then the rest of the setup side by
 # side (make -j): lint (the venv, then mypy, the longest) while npm installs and builds
 # the portal, each target's output kept together.
 test: node postgres chromium
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint $(GRAPHIQL) web-check
-	$(BIN)/pytest -n $(WORKERS) --dist loadfile
-	QUERY_PLANS=off $(BIN)/pytest -q $(READ_TESTS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile --record-fast-path=$(FAST_PATH_TESTS)
+	QUERY_PLANS=off $(BIN)/pytest -q -n $(WORKERS) --dist loadfile \
+	  --rerun-fast-path=$(FAST_PATH_TESTS)
 
 schema: $(STAMP)
 	$(BIN)/portal schema > schema.graphql

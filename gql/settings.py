@@ -139,8 +139,9 @@ class Settings:
     metrics_allowed: tuple[str, ...] | None = None
     # Query plans (gql/query_plans.py): reads answered by one compiled SQL statement.
     # QUERY_PLANS=off answers everything with the executor - the fence of the fast
-    # path: `make test` runs the reading tests both ways, and an answer that differs
-    # between the two can be ruled out in production by switching plans off.
+    # path: `make test` runs every test that sent the GraphQL view an operation both
+    # ways (tests/fast_path.py), and an answer that differs between the two can be
+    # ruled out in production by switching plans off.
     query_plans: bool = True
 
     @property

@@ -46,6 +46,9 @@ from tests.smtp import SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# `make test`'s second pass: the tests the fast path's switch can change.
+pytest_plugins = ["tests.fast_path"]
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What import and collection built (schema, models, SQLAlchemy's and Strawberry's
@@ -196,7 +199,8 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         jwt_keys=json.dumps(generate_key_set()),
         secret_keys=Fernet.generate_key().decode(),
         password_profile="test",
-        # `make test` runs the reading HTTP tests a second time with QUERY_PLANS=off.
+        # `make test` runs the tests that sent the view operations again with
+        # QUERY_PLANS=off (tests/fast_path.py).
         query_plans=query_plans_enabled(),
     )
 
