@@ -13,6 +13,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLScalarType,
     GraphQLSchema,
+    Undefined,
     is_input_type,
 )
 from hypothesis import strategies as st
@@ -88,18 +89,26 @@ def valid_values(type_: GraphQLInputType, depth: int = 0) -> st.SearchStrategy[A
     return st.one_of(st.none(), _valid_shaped(type_, depth))
 
 
+def _split(
+    type_: GraphQLInputObjectType, fields: dict[str, st.SearchStrategy[Any]]
+) -> tuple[dict[str, st.SearchStrategy[Any]], dict[str, st.SearchStrategy[Any]]]:
+    """The fields' strategies a value of `type_` must give (non-null without a default
+    value), and the others (a value may leave them out)."""
+    required = {
+        name: strategy
+        for name, strategy in fields.items()
+        if isinstance(type_.fields[name].type, GraphQLNonNull)
+        and type_.fields[name].default_value is Undefined
+    }
+    return required, {name: s for name, s in fields.items() if name not in required}
+
+
 def _valid_shaped(type_: Any, depth: int) -> st.SearchStrategy[Any]:
     if isinstance(type_, GraphQLList):
         return st.lists(valid_values(type_.of_type, depth + 1), max_size=3)
     if isinstance(type_, GraphQLInputObjectType):
         fields = {name: valid_values(f.type, depth + 1) for name, f in type_.fields.items()}
-        required = {
-            name: strategy
-            for name, strategy in fields.items()
-            if isinstance(type_.fields[name].type, GraphQLNonNull)
-            and type_.fields[name].default is None
-        }
-        optional = {name: s for name, s in fields.items() if name not in required}
+        required, optional = _split(type_, fields)
         return st.fixed_dictionaries(required, optional=optional)
     if isinstance(type_, GraphQLEnumType):
         return st.sampled_from(list(type_.values))
@@ -122,12 +131,7 @@ def _shaped(type_: Any, depth: int) -> st.SearchStrategy[Any]:
         return st.one_of(st.lists(item, max_size=3), item)
     if isinstance(type_, GraphQLInputObjectType):
         fields = {name: _any_values(field.type, depth + 1) for name, field in type_.fields.items()}
-        required = {
-            name: strategy
-            for name, strategy in fields.items()
-            if isinstance(type_.fields[name].type, GraphQLNonNull)
-        }
-        optional = {name: s for name, s in fields.items() if name not in required}
+        required, optional = _split(type_, fields)
         complete = st.fixed_dictionaries(required, optional=optional)
         some = st.fixed_dictionaries({}, optional=fields)
         unknown = st.fixed_dictionaries(required, optional={"unknownField": JUNK})
