@@ -162,4 +162,4 @@ async def test_migrated_tables_have_the_storage_parameters_the_models_declare(
     )
     stored = {name: set(options) for name, options in rows}
     assert {name: stored[name] for name in declared} == declared
-    assert declared["contract"] == {"fillfactor=90"}
+    assert declared["contract"] == declared["meter"] == {"fillfactor=90"}
