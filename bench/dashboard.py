@@ -68,6 +68,12 @@ LOGIN_CONCURRENCY = 16
 CHECKED_CONTACTS = 5
 READINGS_SHOWN = 3
 OURS, POSTGRAPHILE, FLOOR = "ours", "PostGraphile", "floor"
+LOGIN = "login"  # the workload whose reference is the hash rate, not another server
+HASH_RATE = "hash rate"
+ARGON2_WHEN = (
+    "the argon2id hash alone, measured again right before the login load (the servers"
+    " idle), so that the hash rate and the logins share the machine's state"
+)
 STAFF_LOGIN = ("admin@musterstadt.example", "Demo-Admin-1")  # the demo's admin (db/demo.py)
 
 # Wide enough for the results table when the output goes to a file or a pipe.
@@ -685,7 +691,7 @@ def build_workloads(
             with_tokens("ours-change", lambda t: workloads.change_installment_lines(t, shape)),
             "InstallmentChanged",
         ),
-        ours("login", file("ours-login", lambda: workloads.login_lines(everyone)), "accessToken"),
+        ours(LOGIN, file("ours-login", lambda: workloads.login_lines(everyone)), "accessToken"),
     ]
 
 
@@ -710,6 +716,11 @@ async def measure(
         loader = Loader(wrk, options, Probe(db, counter), report)
         for workload in build_workloads(servers, customers, options, run_dir):
             if not options.only or workload.name in options.only:
+                if workload.name == LOGIN:
+                    # The hash rate of the machine as the logins find it: measured again
+                    # right before their load (the servers idle), not minutes earlier.
+                    report.argon2_hash = argon2_medians()
+                    report.methods["argon2_hash"] = ARGON2_WHEN
                 await loader.load(workload)
     finally:
         await counter.close()
@@ -718,9 +729,17 @@ async def measure(
 # --- Output ----------------------------------------------------------------------------
 
 
-def ratios(rows: list[Row]) -> list[dict[str, Any]]:
+def hash_rate(argon2_hash: dict[str, float], cpus: int) -> float | None:
+    """Logins per second the machine's cores could hash: cpus x 1000 / CPU ms of one
+    hash (issue 17's reference for `login`)."""
+    cpu_ms = argon2_hash.get("cpu_ms")
+    return cpus * 1000 / cpu_ms if cpu_ms else None
+
+
+def ratios(rows: list[Row], hashes_per_second: float | None = None) -> list[dict[str, Any]]:
     """Per workload and connection count: ours / PostGraphile and ours / floor, where
-    they ran it; and every workload of ours / our dashboard (requests/s)."""
+    they ran it; every workload of ours / our dashboard (requests/s); and our logins /
+    the hash rate (`hash_rate`) when it was measured."""
     by_key = {(r.workload, r.server, r.connections): r for r in rows}
     found = []
     for (workload, server, connections), other in sorted(by_key.items()):
@@ -750,6 +769,17 @@ def ratios(rows: list[Row]) -> list[dict[str, Any]]:
                 "p99_ratio": None,
             }
         )
+    for (workload, server, connections), mine in sorted(by_key.items()):
+        if workload == LOGIN and server == OURS and hashes_per_second:
+            found.append(
+                {
+                    "workload": workload,
+                    "versus": HASH_RATE,
+                    "connections": connections,
+                    "rps_ratio": round(mine.rps / hashes_per_second, 3),
+                    "p99_ratio": None,
+                }
+            )
     return found
 
 
@@ -825,9 +855,12 @@ def print_notes(report: Report) -> None:
         soft_wrap=True,
     )
     if argon2 := report.argon2_hash:
+        cpus = int(report.machine.get("cpus") or 1)
         console.print(
             f"argon2id hash alone (gql.auth.passwords, 'low' profile, median of"
-            f" {argon2['rounds']:.0f}): {argon2['wall_ms']} ms wall, {argon2['cpu_ms']} ms CPU"
+            f" {argon2['rounds']:.0f}): {argon2['wall_ms']} ms wall, {argon2['cpu_ms']} ms CPU;"
+            f" {HASH_RATE} {cpus} cpus x 1000 / {argon2['cpu_ms']} ="
+            f" {hash_rate(argon2, cpus):.1f} logins/s"
         )
     if sample := report.login_sample:
         console.print(
@@ -921,7 +954,8 @@ def run(options: Options, output: Path) -> Report:
             stack.enter_context(running(server))
         wait_all_ready(list(servers.values()))
         asyncio.run(measure(db, servers, wrk, options, report, run_dir))
-    report.ratios = ratios(report.rows)
+    rate = hash_rate(report.argon2_hash, int(report.machine.get("cpus") or 1))
+    report.ratios = ratios(report.rows, rate)
     return report
 
 
