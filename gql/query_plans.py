@@ -457,7 +457,9 @@ def _page_values(
             return False  # the executor refuses it, naming the argument
         blank = search is None or not search.strip()
         values[page.search_name] = None if blank else search_pattern(search)
-    if page.conditions and not _conditions(page, variables, values):
+    # A filter given is read even when the plan translates none of its fields: a value
+    # for one it does not translate leaves the request to the executor (_conditions).
+    if (page.conditions or page.filter is not None) and not _conditions(page, variables, values):
         return False
     for argument, parameter, names in page.memberships:
         chosen = _argument(argument, variables)
