@@ -82,12 +82,16 @@ lint: $(STAMP) schema-lint
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r gql db
 
-# The suite, then again with query plans and short mutations switched off
-# (QUERY_PLANS=off) the tests that switch can change: those that sent the GraphQL view an
-# operation, the one place that reads it (gql/http/view.py). The first pass records them
-# (tests/fast_path.py), so the list is derived, never kept by hand; tests calling
-# `schema.execute` or the domain run the same code both ways. Servers in other
-# processes (`portal serve`, the browser tests' server) are not recorded.
+# The suite, then again with query plans and short mutations switched off the tests
+# that switch can change: those that sent the GraphQL view an operation, the one place
+# that reads it (gql/http/view.py). The first pass records them (tests/fast_path.py), so
+# the list is derived, never kept by hand; tests calling `schema.execute` or the domain
+# run the same code both ways. Servers in other processes (`portal serve`, the browser
+# tests' server) are not recorded. The second pass runs with QUERY_PLANS=compare: the
+# executor answers everything, as with off, and every read a plan can answer is
+# answered by its plan too; a different answer fails the test (in the first pass a
+# plan answers only a document the executor has answered before, so most of the
+# suite's reads meet their plan only here).
 # tests/http/test_engines.py and the other tests of the `engines` fixture compare both
 # engines on the same requests within the first pass, for every kind of caller.
 # Both passes run on $(WORKERS) pytest-xdist workers (WORKERS=0: in one process).
@@ -104,7 +108,7 @@ FAST_PATH_TESTS := .pytest_cache/fast-path-tests.tsv
 test: node postgres chromium
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint $(GRAPHIQL) web-check
 	$(BIN)/pytest -n $(WORKERS) --dist loadfile --record-fast-path=$(FAST_PATH_TESTS)
-	QUERY_PLANS=off $(BIN)/pytest -q -n $(WORKERS) --dist loadfile \
+	QUERY_PLANS=compare $(BIN)/pytest -q -n $(WORKERS) --dist loadfile \
 	  --rerun-fast-path=$(FAST_PATH_TESTS)
 
 schema: $(STAMP)

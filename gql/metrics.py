@@ -58,6 +58,13 @@ LATENCY = Histogram(
     namespace=NAMESPACE,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+PLAN_DIFFERENCES = Counter(
+    "query_plan_differences",
+    "Reads whose plan answered otherwise than the executor (QUERY_PLANS=compare), by"
+    " operation name; each is logged as query_plan.differs with the paths that differ.",
+    ["operation"],
+    namespace=NAMESPACE,
+)
 SQL_STATEMENTS = Counter(
     "sql_statements", "SQL statements sent to PostgreSQL.", namespace=NAMESPACE
 )
@@ -125,6 +132,14 @@ def operation_label(name: str | None, query: str | None) -> str:
             return "other"
         _operations.add(name)
     return name
+
+
+def observe_plan_difference(name: str | None, query: str | None) -> str:
+    """A read whose plan answered otherwise than the executor (gql/http/plans.py);
+    the operation's label."""
+    operation = operation_label(name, query)
+    PLAN_DIFFERENCES.labels(operation).inc()
+    return operation
 
 
 def observe_operation(

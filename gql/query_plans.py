@@ -25,8 +25,10 @@ mutations, impersonation, a field the caller may not read, an argument value the
 executor refuses) returns None, and the request takes the executor, which gives the
 usual answer and errors. Only documents the executor has answered once without errors
 get plans, so parsing, validation and limits have been applied to that text.
-`QUERY_PLANS=off` (gql/settings.py) switches plans off; tests/http/test_engines.py
-compares both engines on generated documents for every kind of caller.
+`QUERY_PLANS=off` (gql/settings.py) switches plans off, `QUERY_PLANS=compare` answers
+with the executor and compares each read's plan with it (gql/http/plans.py);
+tests/http/test_engines.py compares both engines on generated documents for every kind
+of caller.
 """
 
 from __future__ import annotations

@@ -34,12 +34,25 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
-def query_plans_enabled() -> bool:
-    """QUERY_PLANS: on (the default) or off."""
+QUERY_PLAN_MODES = ("on", "off", "compare")
+
+
+def query_plans_mode() -> str:
+    """QUERY_PLANS: on (the default), off, or compare."""
     raw = os.environ.get("QUERY_PLANS", "on").strip().lower()
-    if raw not in ("on", "off"):
-        raise SettingsError(f"QUERY_PLANS must be on or off, not {raw!r}")
-    return raw == "on"
+    if raw not in QUERY_PLAN_MODES:
+        raise SettingsError(f"QUERY_PLANS must be on, off or compare, not {raw!r}")
+    return raw
+
+
+def query_plans_enabled() -> bool:
+    """Whether plans answer (QUERY_PLANS=on)."""
+    return query_plans_mode() == "on"
+
+
+def query_plans_compared() -> bool:
+    """Whether the executor's answers are compared with the plans' (QUERY_PLANS=compare)."""
+    return query_plans_mode() == "compare"
 
 
 @dataclass(frozen=True)
@@ -140,9 +153,17 @@ class Settings:
     # Query plans (gql/query_plans.py): reads answered by one compiled SQL statement.
     # QUERY_PLANS=off answers everything with the executor - the fence of the fast
     # path: `make test` runs every test that sent the GraphQL view an operation both
-    # ways (tests/fast_path.py), and an answer that differs between the two can be
-    # ruled out in production by switching plans off.
+    # ways (tests/fast_path.py; the second time with compare, below), and an answer
+    # that differs between the two can be ruled out in production by switching plans
+    # off.
     query_plans: bool = True
+    # QUERY_PLANS=compare: the executor answers every request (as with off), and each
+    # read a plan can answer is answered by its plan too; a difference is logged
+    # (`query_plan.differs`, the operation and the paths that differ, no values) and
+    # counted (portal_query_plan_differences_total). The executor's answer is the one
+    # sent. `make test`'s second pass runs this way; an operator can run a process
+    # this way to check the plans on real traffic (each such read costs both engines).
+    compare_plans: bool = False
 
     @property
     def development(self) -> bool:
@@ -217,6 +238,7 @@ class Settings:
             documents_orphan_grace_seconds=_int("DOCUMENTS_ORPHAN_GRACE_SECONDS", 3600),
             metrics_allowed=_list("METRICS_ALLOWED") if "METRICS_ALLOWED" in os.environ else None,
             query_plans=query_plans_enabled(),
+            compare_plans=query_plans_compared(),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()

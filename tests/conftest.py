@@ -39,7 +39,7 @@ from gql.auth.tokens import TokenService, generate_key_set
 from gql.context import Context
 from gql.domain.storage import S3Storage, storage_for
 from gql.schema import schema
-from gql.settings import Settings, query_plans_enabled
+from gql.settings import Settings, query_plans_compared, query_plans_enabled
 from tests import figures, scheduling
 from tests.oidc_provider import OidcProvider
 from tests.smtp import SmtpServer, free_port
@@ -202,6 +202,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # `make test` runs the tests that sent the view operations again with
         # QUERY_PLANS=off (tests/fast_path.py).
         query_plans=query_plans_enabled(),
+        compare_plans=query_plans_compared(),
     )
 
 

@@ -17,6 +17,12 @@ processes (`portal serve`, the browser tests' server), whose operations this pro
 does not see. Under pytest-xdist every worker appends its lines to the same file (one
 write each, O_APPEND); the controller empties it before the workers start.
 `--rerun-fast-path=FILE` runs the tests the file names (the second pass).
+
+The second pass runs with QUERY_PLANS=compare: the executor answers every request, as
+with plans off, and every read a plan can answer is answered by the plan too and the
+two compared (gql/http/plans.py `Plans.compare`). A difference fails the test that
+caused it (`compared`), unless the test is marked `answers_may_differ` (other requests
+write between the two answers).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 import pytest
 
 from gql import metrics
+from gql.http import plans
 
 FAST_ENGINES = frozenset({"plan", "short"})
 RECORD = "--record-fast-path"
@@ -67,6 +74,35 @@ class _Recorder:
 _KEY = pytest.StashKey[_Recorder]()
 
 
+class _Differences:
+    """The differences QUERY_PLANS=compare found since the last `taken()`."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, list[str]]] = []
+
+    def __call__(self, operation: str, paths: list[str]) -> None:
+        self.found.append((operation, paths))
+
+    def taken(self) -> list[tuple[str, list[str]]]:
+        found, self.found = self.found, []
+        return found
+
+
+_DIFFERENCES = _Differences()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A test whose reads a plan answered otherwise than the executor fails, naming the
+    operations and paths (QUERY_PLANS=compare; see the module's docstring)."""
+    _DIFFERENCES.taken()
+    result = yield
+    found = _DIFFERENCES.taken()
+    if found and item.get_closest_marker("answers_may_differ") is None:
+        raise AssertionError(f"a plan answered otherwise than the executor: {found}")
+    return result
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         RECORD,
@@ -93,6 +129,13 @@ def recorded(path: Path) -> list[tuple[str, int]]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "answers_may_differ: other requests write between the executor's and the plan's"
+        " answer (QUERY_PLANS=compare reports, does not fail)",
+    )
+    if _DIFFERENCES not in plans.DIFFERENCE_LISTENERS:
+        plans.DIFFERENCE_LISTENERS.append(_DIFFERENCES)
     target = config.getoption(RECORD)
     if not target:
         return

@@ -107,3 +107,45 @@ def test_a_recording_of_no_test_stops_the_second_pass(tmp_path: Path) -> None:
     second = _pytest(tmp_path, f"--rerun-fast-path={listing}")
     assert second.returncode == pytest.ExitCode.USAGE_ERROR
     assert "names no test" in second.stderr
+
+
+DIFFERING = """
+import pytest
+
+from gql.http import plans
+
+
+def _differ() -> None:
+    for listener in plans.DIFFERENCE_LISTENERS:
+        listener("Home", ["data.viewer.contracts.edges (length 2 != 1)"])
+
+
+def test_differing() -> None:
+    _differ()
+
+
+@pytest.mark.answers_may_differ
+def test_differing_on_purpose() -> None:
+    _differ()
+
+
+def test_alike() -> None:
+    pass
+"""
+
+
+def test_a_plan_answering_otherwise_than_the_executor_fails_the_test(tmp_path: Path) -> None:
+    (tmp_path / "test_suite.py").write_text(DIFFERING)
+    run = _pytest(tmp_path, "-rA")
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    outcomes = {
+        line.split()[1].split("::")[-1]: line.split()[0]
+        for line in run.stdout.splitlines()
+        if line.startswith(("PASSED", "FAILED"))
+    }
+    assert outcomes == {
+        "test_differing": "FAILED",
+        "test_differing_on_purpose": "PASSED",
+        "test_alike": "PASSED",
+    }
+    assert "data.viewer.contracts.edges (length 2 != 1)" in run.stdout

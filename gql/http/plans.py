@@ -13,7 +13,7 @@ and the request goes on (a plan for the new grants, or the executor).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 import gql.home_plans  # noqa: F401  (registers the plan of portalHome in ROOT_PLANS)
+from gql import metrics
 from gql.auth.actor import Actor
 from gql.auth.backend import KnownSessions, SessionEnded
 from gql.context import Context
@@ -65,6 +66,30 @@ class Plans:
         from now on."""
         if request.query is not None and result.data is not None and not result.errors:
             self.planner.answered(request.query, request.operation_name)
+
+    async def compare(
+        self, request: GraphQLRequestData, context: Context, result: ExecutionResult
+    ) -> None:
+        """QUERY_PLANS=compare: the executor has answered `request` (its answer is the
+        one sent); the plan answers it too, if it has one, as it would the next time,
+        and a different answer is logged with the paths that differ (no values: they
+        are the caller's data) and counted. A plan that fails is a difference too."""
+        if request.query is None or result.data is None or result.errors:
+            return
+        self.answered(request, result)
+        try:
+            planned = await self._planned(request, context)
+            if planned is None:
+                return
+            paths = differing_paths(_json(result.data), _json(planned.data))
+        except Exception:
+            log.exception("query_plan.compare_failed", operation=request.operation_name)
+            paths = ["(the plan failed)"]
+        if paths:
+            operation = metrics.observe_plan_difference(request.operation_name, request.query)
+            log.error("query_plan.differs", operation=operation, paths=paths[:MAX_PATHS])
+            for listener in DIFFERENCE_LISTENERS:
+                listener(operation, paths[:MAX_PATHS])
 
     async def confirm(self, context: Context) -> None:
         """The session check on its own, if the middleware left it to the view.
@@ -147,6 +172,41 @@ class Plans:
         if not self.confirm_row(context, assumed, row):
             return None  # the group changed: the plan assumed other grants
         return _finished(plan, row[-1], request, context)
+
+
+MAX_PATHS = 10  # differing paths logged per answer
+
+# Told of every difference QUERY_PLANS=compare finds, with the operation and its paths
+# (tests/fast_path.py fails the test that caused it).
+DIFFERENCE_LISTENERS: list[Callable[[str, list[str]], object]] = []
+
+
+def _json(data: Any) -> Any:
+    """An answer's data as the client gets it (a plan's is a JSON fragment already)."""
+    return orjson.loads(orjson.dumps(data))
+
+
+def differing_paths(expected: Any, found: Any, path: str = "data") -> list[str]:
+    """The JSON paths at which `found` differs from `expected` (members missing or
+    extra, lists of other lengths, other values); empty when they are equal, key order
+    included."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        if list(expected) != list(found):
+            return [f"{path} (members {list(expected)} != {list(found)})"]
+        return [
+            p
+            for key in expected
+            for p in differing_paths(expected[key], found[key], f"{path}.{key}")
+        ]
+    if isinstance(expected, list) and isinstance(found, list):
+        if len(expected) != len(found):
+            return [f"{path} (length {len(expected)} != {len(found)})"]
+        return [
+            p
+            for index, (one, other) in enumerate(zip(expected, found, strict=True))
+            for p in differing_paths(one, other, f"{path}[{index}]")
+        ]
+    return [] if type(expected) is type(found) and expected == found else [path]
 
 
 def _answer(data: str | bytes) -> ExecutionResult:

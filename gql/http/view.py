@@ -386,6 +386,8 @@ class PortalGraphQL(GraphQL[Context, None]):
             return answer, True
         result = await super().execute_single(*run)
         self.plans.answered(request_data, result)
+        if self.settings.compare_plans and request_adapter.method == "POST":
+            await self.plans.compare(request_data, context, result)
         return result, False
 
     @staticmethod

@@ -296,8 +296,8 @@ async def plans(
     test_settings: Settings,
     tokens: TokenService,
 ) -> AsyncIterator[PlanClient]:
-    # Plans on whatever QUERY_PLANS says: these tests are about them.
-    settings = replace(test_settings, query_plans=True)
+    # Plans on (and not compared) whatever QUERY_PLANS says: these tests are about them.
+    settings = replace(test_settings, query_plans=True, compare_plans=False)
     app = create_app(settings, Database(sessions=sessions), tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
@@ -871,7 +871,7 @@ async def test_the_check_rides_in_the_plan_wherever_the_view_is_mounted(
     is mounted at, not at a path of its own: mounted elsewhere, a known session's
     planned answer is still one statement, and an ended session is still refused."""
     monkeypatch.setattr(gql_app, "GRAPHQL_PATH", "/api/graphql")
-    settings = replace(test_settings, query_plans=True)
+    settings = replace(test_settings, query_plans=True, compare_plans=False)
     app = create_app(settings, Database(sessions=sessions), tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
@@ -943,7 +943,7 @@ async def test_switched_off_every_answer_is_the_executors(
     tokens: TokenService,
 ) -> None:
     """QUERY_PLANS=off: the same document, sent again and again, never takes a plan."""
-    settings = replace(test_settings, query_plans=False)
+    settings = replace(test_settings, query_plans=False, compare_plans=False)
     app = create_app(settings, Database(sessions=sessions), tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
