@@ -2,7 +2,8 @@
 
 hypothesis-graphql generates queries from the part of the schema query plans claim to
 translate (root `viewer` and `contacts`; every field the compiler answers: declared
-relations, plain column fields, ids, connections with `first`/`after`), with
+relations, plain column fields, ids, connections with their paging, searches, filters and
+ID and enum arguments: KEPT_ARGUMENTS), with
 fragments, aliases and `__typename` as it likes. Each document goes, for every kind of
 caller, to an app with query plans switched off (the executor) and twice to one with
 them on (the executor, then the plan where there is one); all three answers must be
@@ -101,7 +102,7 @@ def plannable_sdl() -> str:
                 if field.name.value not in kept[definition.name.value]:
                     continue
                 arguments = tuple(
-                    a for a in field.arguments or () if a.name.value in ("first", "after", "search")
+                    a for a in field.arguments or () if a.name.value in KEPT_ARGUMENTS
                 )
                 fields.append(
                     FieldDefinitionNode(
