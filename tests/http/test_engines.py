@@ -1,7 +1,7 @@
 """The two engines against each other on generated documents.
 
 hypothesis-graphql generates queries from the part of the schema query plans claim to
-translate (root `viewer` and `contacts`; every field the compiler answers: declared
+translate (roots `viewer`, `contacts` and `portalUsers`; every field the compiler answers: declared
 relations, plain column fields, ids, connections with their paging, searches, filters and
 ID and enum arguments: KEPT_ARGUMENTS), with
 fragments, aliases and `__typename` as it likes. Each document goes, for every kind of
@@ -59,7 +59,7 @@ from tests.statement_helpers import answered_by_plan
 
 EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "30"))
 GRAPHQL_SCHEMA: Any = schema._schema
-ROOTS = ("viewer", "contacts")
+ROOTS = ("viewer", "contacts", "portalUsers")
 CONNECTION_PARTS = {"edges", "node", "cursor", "pageInfo", "totalCount"}
 PAGE_INFO = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
 VIEWER_LEAFS = {"role", "isImpersonation"}
@@ -95,7 +95,7 @@ def plannable_sdl() -> str:
     document: DocumentNode = parse(str(schema))
     definitions = []
     for definition in document.definitions:
-        # Types a query can not reach from `viewer` and `contacts` stay as they are.
+        # Types a query can not reach from the roots stay as they are.
         if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value in kept:
             fields: list[FieldDefinitionNode] = []
             for field in definition.fields or ():
