@@ -414,10 +414,11 @@ def settings_parts(settings: Any, name: str, **types: Any) -> Any:
     """The settings `types` names (as those SQL types) of the JSONB `settings` (a column
     or expression of a row the statement reads) as the columns of one row: a FROM item
     (`jsonb_to_record`, implicitly lateral) that unpacks the document once. A portal's
-    settings are stored compressed and out of line (about 3 kB), and every `settings ->
-    'key'` unpacks the whole document again (about 10-15 us each); a statement that
-    reads several settings reads them here instead. A missing setting, like a JSON
-    null, is SQL NULL.
+    settings are about 5 kB: the draft is stored compressed and out of line, the
+    published settings in the row (db/models/portal.py), and every `settings -> 'key'`
+    detoasts the whole document again (a draft's: fetched and decompressed, 10-15 us
+    each); a statement that reads several settings reads them here instead. A missing
+    setting, like a JSON null, is SQL NULL.
 
     Raises:
         KeyError: a name `PortalSettings` does not have.

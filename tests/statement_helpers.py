@@ -46,7 +46,7 @@ _SETTINGS_READ = re.compile(
 
 def settings_reads(statement: str) -> int:
     """How many expressions of `statement` read a portal's settings column other than
-    for IS [NOT] NULL: each unpacks the whole document (stored compressed, out of line)
+    for IS [NOT] NULL: each detoasts the whole document (a draft's: compressed, out of line)
     whenever it runs (db.portal_settings.settings_parts)."""
     return len(_SETTINGS_READ.findall(statement))
 

@@ -163,3 +163,26 @@ async def test_migrated_tables_have_the_storage_parameters_the_models_declare(
     stored = {name: set(options) for name, options in rows}
     assert {name: stored[name] for name in declared} == declared
     assert declared["contract"] == declared["meter"] == {"fillfactor=90"}
+    assert declared["portal"] == {"toast_tuple_target=8160"}
+
+
+async def test_migrated_columns_have_the_storage_the_models_declare(session: AsyncSession) -> None:
+    """A column's storage (`info["storage"]`, such as the published settings kept in the
+    portal's row) is not compared by alembic's autogenerate either: read back here."""
+    codes = {"plain": "p", "external": "e", "extended": "x", "main": "m"}
+    declared = {
+        (table.name, column.name): codes[column.info["storage"]]
+        for table in models.Base.metadata.tables.values()
+        for column in table.columns
+        if "storage" in column.info
+    }
+    rows = await session.execute(
+        sa.text(
+            "SELECT c.relname, a.attname, a.attstorage::text FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid"
+            " WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
+        )
+    )
+    stored = {(table, column): storage for table, column, storage in rows}
+    assert {key: stored[key] for key in declared} == declared
+    assert declared == {("portal", "published_settings"): "m"}

@@ -20,6 +20,14 @@ from db.models.enums import (
 )
 from db.portal_settings import PortalSettings, SettingsColumn
 
+# A portal row may fill its page before PostgreSQL moves values out of it (the largest
+# `toast_tuple_target`), so that the published settings, kept in the row (STORAGE MAIN,
+# the column's `info`), stay there as they are: every customer's home page and the
+# executor's portal reads use them, and compressed in the TOAST table (the default for
+# a value over 2 kB) each read fetched them from that table and decompressed them.
+# The draft, read by staff, goes out of line first.
+SETTINGS_IN_ROW_TUPLE_TARGET = 8160
+
 
 class Portal(TenantOwned, Base):
     __tablename__ = "portal"
@@ -38,7 +46,9 @@ class Portal(TenantOwned, Base):
         enum_column(DomainStatus), default=DomainStatus.READY
     )
     draft_settings: Mapped[PortalSettings] = mapped_column(SettingsColumn())
-    published_settings: Mapped[PortalSettings | None] = mapped_column(SettingsColumn())
+    published_settings: Mapped[PortalSettings | None] = mapped_column(
+        SettingsColumn(), info={"storage": "main"}
+    )
     published_version: Mapped[int | None]
     published_at: Mapped[datetime | None]
 
@@ -53,6 +63,7 @@ class Portal(TenantOwned, Base):
         sa.CheckConstraint(
             "(published_settings IS NULL) = (published_version IS NULL)", name="published_pair"
         ),
+        {"postgresql_with": {"toast_tuple_target": SETTINGS_IN_ROW_TUPLE_TARGET}},
     )
 
 

@@ -173,8 +173,8 @@ def audience_portal(actor: Actor, *settings: str) -> sa.Select[Any]:
     name, the staff it names in `notifyStaffUserIds`, live settings: the published ones,
     else the draft; active, of the portal's organization; by email, its
     STAFF_NOTIFICATION templates, the actor's login email) and its live `settings`
-    besides (columns by their names), from one unpacking of the settings (about 3 kB,
-    compressed and out of line): a statement that reads other settings of the portal
+    besides (columns by their names), from one unpacking of the settings (about 5 kB;
+    a draft compressed and out of line): a statement that reads other settings of the portal
     too joins this (no row: no portal)."""
     portal, staff = models.Portal, models.StaffUser
     template, user = models.EmailTemplate, models.PortalUser

@@ -276,7 +276,7 @@ def _rules_and_approval(actor: Actor) -> Any:
     """The rules and the approval-required attributes of the actor's portal as published,
     as the text of a JSON array of the two (SQL NULL: no such portal or not published),
     from one unpacking of its published settings (`settings_parts`: each `->` would
-    unpack the document, about 3 kB compressed and out of line, again); the rules alone
+    detoast the document, about 5 kB, again); the rules alone
     are validated (`_published`), not every setting of the portal."""
     portal = models.Portal
     parts = settings_parts(

@@ -281,8 +281,8 @@ class _KnownParts:
     computed.PROCESS_PARAMETERS) and the statement reads the parts only of a portal whose
     row is at another version: a publish, or any other change of the row, is read at
     once by every process, since the statement compares the version its own snapshot
-    sees. Unpacking the settings (3 kB compressed, stored out of line) is the costliest
-    part of reading them."""
+    sees. Unpacking the settings (about 5 kB; until migration 0024 compressed and stored
+    out of line) is the costliest part of reading them."""
 
     def __init__(self, parts: tuple[str, ...]) -> None:
         self.parameter = "known_portals_" + "_".join(parts)

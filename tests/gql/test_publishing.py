@@ -137,3 +137,25 @@ async def test_tile_rows_are_not_readable_by_customers(
     query = f'{{ node(id: "{global_id("Tile", tile.id)}") {{ id }} }}'
     body = (await post(client, query, token)).json()
     assert body == {"data": {"node": None}}
+
+
+async def test_publishing_keeps_the_settings_in_the_portals_row(
+    gql: GraphQLClient, session: AsyncSession
+) -> None:
+    """The published settings (the demo's some 5 kB, over the 2 kB from which PostgreSQL
+    compresses a value and moves it into the TOAST table by default) are stored as they
+    are (db/models/portal.py): not compressed, which in a column of storage MAIN means in
+    the row (PostgreSQL moves such a value out only after compressing it)."""
+    await change_draft_settings(session)
+    await result(gql, PUBLISH, input={"id": PORTAL})
+    stored = await session.execute(
+        sa.text(
+            "SELECT pg_column_compression(published_settings),"
+            " octet_length(published_settings::text), published_settings ->> 'two_factor'"
+            " FROM portal WHERE id = :id"
+        ),
+        {"id": CUSTOMER_PORTAL},
+    )
+    compression, length, two_factor = stored.one()
+    assert (compression, two_factor) == (None, "OFF")  # the new draft, published
+    assert length > 2032

@@ -6,6 +6,7 @@ grant the caller lacks), every list a tile shows, limits and missing texts."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -189,3 +190,25 @@ async def test_the_home_plan_unpacks_the_portals_settings_once(
     (plan,) = {statement for statement in statements if is_plan(statement)}
     assert "jsonb_to_record(portal.published_settings)" in plan
     assert settings_reads(plan) == 1, plan
+
+
+async def test_the_home_plan_computes_each_tiles_columns_once(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    session: AsyncSession,
+) -> None:
+    """A tile's content and its texts in the reader's language (else the default
+    language) are columns of a derived table PostgreSQL does not flatten into the
+    tiles' JSON (OFFSET 0), so each is computed once per tile, not again at every field
+    that reads it: the statement picks each language once."""
+    executor, planned = engines
+    tokens = await tokens_of_every_caller(executor, session)
+    headers = {"Authorization": f"Bearer {tokens['customer']}"}
+    await planned.post("/graphql", json={"query": BENCH}, headers=headers)
+    with counting_statements(connection) as statements:
+        response = await planned.post("/graphql", json={"query": BENCH}, headers=headers)
+    assert response.json()["data"]["portalHome"]["tiles"]
+    (plan,) = {statement for statement in statements if is_plan(statement)}
+    assert len(re.findall(r"-> \w+\.language\b", plan)) == 1, plan
+    assert len(re.findall(r"-> \w+\.fallback\b", plan)) == 1, plan
+    assert re.search(r"\bOFFSET 0\) AS \w+\)", plan), plan
