@@ -4,6 +4,7 @@ tests/http/conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, OperationType, parse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import demo, models
 from tests.account_helpers import PORTAL
@@ -20,6 +21,7 @@ from tests.conftest import ACTORS, CUSTOMER_PORTAL, INSTALLER_PORTAL, NACHBAR_PO
 from tests.factories import customers_first_contract
 from tests.http_helpers import login
 from tests.meter_helpers import anna_meter, plausible_value
+from tests.statement_helpers import answered_by_plan
 
 __all__ = [
     "ACCOUNTS",
@@ -27,6 +29,7 @@ __all__ = [
     "READ_ONLY_GROUP",
     "SUBMIT",
     "WEB_SOURCES",
+    "answered_alike",
     "mutation_cases",
     "tokens_of_every_caller",
     "web_queries",
@@ -171,3 +174,28 @@ async def mutation_cases(session: AsyncSession) -> list[tuple[str, str, dict[str
         ("other_org", CHANGE, {**change, "contractId": global_id("Contract", other.id)}),
         ("refused_for_real", CHANGE, {**change, "amount": str(amount * 3), "dryRun": False}),
     ]
+
+
+async def answered_alike(
+    engines: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    connection: AsyncConnection,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    label: Any,
+) -> bool:
+    """`body` sent to the executor alone, then twice to the app with plans (its executor,
+    then the plan where there is one): the three answers alike, key order included;
+    whether a plan gave the last."""
+    executor, planned = engines
+    expected = _body(await executor.post("/graphql", json=body, headers=headers))
+    first = _body(await planned.post("/graphql", json=body, headers=headers))
+    response, was_planned = await answered_by_plan(
+        connection, planned.post("/graphql", json=body, headers=headers)
+    )
+    assert first == expected, label
+    assert _body(response) == expected, (label, was_planned)
+    return was_planned
+
+
+def _body(response: httpx.Response) -> str:
+    return json.dumps(response.json(), ensure_ascii=False)

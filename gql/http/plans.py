@@ -75,8 +75,7 @@ class Plans:
         and a different answer is logged with the paths that differ (no values: they
         are the caller's data) and counted. A plan that fails is a difference too."""
         if request.query is None or result.data is None or result.errors:
-            return
-        self.answered(request, result)
+            return  # only an answer with data is planned (`answered`, called before)
         try:
             planned = await self._planned(request, context)
             if planned is None:
