@@ -108,6 +108,12 @@ def _still_open(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise sa.exc.DisconnectionError("the server closed the connection")
 
 
+def has_rows_to_write(session: AsyncSession) -> bool:
+    """Whether the ORM holds rows to write: a flush with none would be a no-op, yet
+    costs a greenlet (about as much as a mutation's rule checks)."""
+    return bool(session.new or session.dirty or session.deleted)
+
+
 class PortalSession(Session):
     """The ORM's statements of a unit of work whose transaction began on the driver
     (db.raw.LeanTransaction) run on that transaction's connection."""

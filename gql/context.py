@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 from db.raw import LEAN, LeanTransaction, on_driver, on_pool
-from db.session import PortalSession, RequestSession
+from db.session import PortalSession, RequestSession, has_rows_to_write
 from gql import messages, unavailable
 from gql.auth.actor import Actor
 from gql.auth.tokens import TokenService
@@ -201,7 +201,7 @@ class Context:
 
 def _session_has_work(session: AsyncSession) -> bool:
     """Whether the ORM has a transaction or rows to write (its commit would flush)."""
-    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+    return session.in_transaction() or has_rows_to_write(session)
 
 
 Info = strawberry.Info[Context, None]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstanceState
 from strawberry import relay
 
 from db import raw
+from db.session import has_rows_to_write
 from gql import messages
 from gql.auth.permissions import public
 from gql.context import Info
@@ -313,7 +314,8 @@ async def attempt(
                 raw.rolled_back(db)  # its writes stay in the transaction rolled back
             answer = await work(db)
             if dry_run:
-                await db.flush()  # constraints are checked as for the real change
+                if has_rows_to_write(db):  # raw writes have already run on the driver
+                    await db.flush()  # constraints are checked as for the real change
                 _keep_shown_rows(db, answer)
                 raise _DryRunDone(answer)
             return answer
