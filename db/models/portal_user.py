@@ -35,6 +35,15 @@ class PortalUser(TenantOwned, Base):
     marketing_consent_at: Mapped[datetime | None]
     marketing_consent_text: Mapped[str | None] = mapped_column(sa.Text)
     activated_at: Mapped[datetime | None]
+    # The contact's stored `search_text` (db/models/crm.py), copied here by the
+    # database itself (migration 0025's triggers: whenever the user's contact changes
+    # and whenever that contact's searched columns do), never written by the app. A
+    # staff search for a frequent text walks the users in list order and compares
+    # each user's login and contact: with the copy that is one row, not an index
+    # lookup of the contact per user walked (gql/domain/search.py).
+    contact_search_text: Mapped[str | None] = mapped_column(
+        sa.Text, server_default=sa.FetchedValue(), server_onupdate=sa.FetchedValue()
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("portal_id", "email"),
