@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql import elements
+from sqlalchemy.sql import elements, schema
 
 __all__ = [
     "ARRAY_OPENING",
@@ -45,7 +45,9 @@ __all__ = [
     "json_array",
     "json_list",
     "json_object",
+    "may_be_null",
     "object_opening",
+    "quoted",
 ]
 
 # GraphQL names (keys and aliases), and a computed value's mark (`#` and hex digits).
@@ -78,6 +80,12 @@ class Quoted:
 
     sql: Any
     nullable: bool = True
+
+
+def quoted(*parts: Any) -> Json:
+    """The string of `parts` (literal text, or SQL never NULL whose output needs no
+    escaping in JSON) as pieces another object or array writes into its `concat`."""
+    return _concatenated(['"', *parts], '"')
 
 
 def object_opening(key: str) -> str:
@@ -145,13 +153,23 @@ def _written(value: Any) -> list[Any]:
         return ["true" if isinstance(value, elements.True_) else "false"]
     if not isinstance(value, elements.ColumnElement):
         raise TypeError(f"not a JSON value's SQL: {value!r}")
+    nullable = may_be_null(value)
     if isinstance(value.type, sa.Boolean):
         # A simple CASE: the value evaluated once.
         whens = ((sa.true(), _literal("true")), (sa.false(), _literal("false")))
         return [sa.case(*whens, value=value, else_=_literal("null"))]
     if isinstance(value.type, sa.Integer):
+        if not nullable:
+            return [value]  # concat writes it by its output function
         return [sa.func.coalesce(sa.cast(value, sa.Text), _literal("null"))]
-    return [sa.func.coalesce(sa.func.to_json(value), sa.literal_column("'null'::json"))]
+    json = sa.func.to_json(value)
+    return [sa.func.coalesce(json, sa.literal_column("'null'::json"))] if nullable else [json]
+
+
+def may_be_null(sql: Any) -> bool:
+    """Whether SQL may be NULL: anything but a NOT NULL column (of a table or a
+    derived table; a plan never outer-joins its levels), which needs no `coalesce`."""
+    return not (isinstance(sql, schema.Column) and sql.nullable is False)
 
 
 def _constant(value: str | int | bool | None) -> str:

@@ -98,7 +98,15 @@ from gql.domain.search import (
     search_pattern,
 )
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
-from gql.json_text import Json, Quoted, json_array, json_list, json_object
+from gql.json_text import (
+    Json,
+    Quoted,
+    json_array,
+    json_list,
+    json_object,
+    may_be_null,
+    quoted,
+)
 from gql.lru import LRU
 from gql.resolvers.computed import (
     COMPUTED,
@@ -173,7 +181,7 @@ def _cursor(position: Any) -> Any:
     return sa.func.translate(_base64(plain), _text("'+/'"), _text("'-_'"))
 
 
-def _iso_datetime(column: Any) -> Quoted:
+def _iso_datetime(column: Any) -> Json | Quoted:
     """datetime.isoformat() of a UTC timestamp: microseconds only when there are some
     (digits and separators: nothing to escape in JSON)."""
     utc = sa.func.timezone(_text("'UTC'"), column)
@@ -181,6 +189,8 @@ def _iso_datetime(column: Any) -> Quoted:
     microseconds = sa.cast(sa.func.date_part(_text("'microseconds'"), utc), sa.Integer)
     whole = microseconds % _integer(1000000) == _integer(0)
     micro = sa.case((whole, _text("''")), else_=sa.func.to_char(utc, _text("'.US'")))
+    if not may_be_null(column):
+        return quoted(seconds, micro, "+00:00")
     text = sa.func.concat(seconds, micro, _text("'+00:00'"))
     return Quoted(sa.case((column.is_(None), sa.null()), else_=text))
 
@@ -207,18 +217,27 @@ def _leaf(graphql_type: Any, column: Any) -> Any:
         if not stored or not set(stored) <= set(named.values):
             raise NotPlannable(f"enum {named.name} serializes other names than it stores")
         # A member's name (db.base.enum_column's CHECK: no other text is stored).
-        return Quoted(sa.cast(column, sa.Text))
+        return _numeral_or_name(column)
     python = sql_type.python_type if isinstance(named, GraphQLScalarType) else None
     match named.name, python:
         case ("String", _) | ("Int", _) | ("Boolean", _):
             return column
         case ("Decimal", _) if python is Decimal:
-            return Quoted(sa.cast(column, sa.Text))  # a numeral
+            return _numeral_or_name(column)
         case ("Date", _) if python is date:
             return column
         case ("DateTime", _) if python is datetime and getattr(sql_type, "timezone", False):
             return _iso_datetime(column)
     raise NotPlannable(f"scalar {named.name} of column {column.name}")
+
+
+def _numeral_or_name(column: Any) -> Quoted:
+    """A column whose text needs no escaping in JSON (a numeral, an enum member's
+    name), as a string: a NOT NULL one as it is (concat writes it by its type's output
+    function), else as text."""
+    if not may_be_null(column):
+        return Quoted(column, nullable=False)
+    return Quoted(sa.cast(column, sa.Text))
 
 
 def _is_node(graphql_type: GraphQLObjectType) -> bool:
