@@ -1147,6 +1147,46 @@ async def test_json_text_lists_objects_and_constants(connection: AsyncConnection
     assert nothing == "[]"
 
 
+async def test_json_text_writes_not_null_columns_without_coalesce(
+    connection: AsyncConnection,
+) -> None:
+    """NOT NULL columns (integers, numerals, timestamps, text) are written without
+    `coalesce`, as json_build_object and the executor write them."""
+    table = sa.Table(
+        "json_text_values",
+        sa.MetaData(),
+        sa.Column("i", sa.Integer, nullable=False),
+        sa.Column("d", sa.Numeric, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("t", sa.Text, nullable=False),
+    )
+    await connection.execute(
+        sa.text("CREATE TEMP TABLE json_text_values (i int, d numeric, at timestamptz, t text)")
+    )
+    await connection.execute(
+        sa.text(
+            "INSERT INTO json_text_values VALUES (3, 12.50, '2026-12-05 21:00:00.5+00', 'a\"b'),"
+            " (-4, 0, '2026-12-05 21:00:00+00', '')"
+        )
+    )
+    level = sa.select(table).subquery("level_1")
+    written = json_text.json_object(
+        [
+            ("i", level.c.i),
+            ("d", query_plans._leaf(GRAPHQL_SCHEMA.type_map["Decimal"], level.c.d)),
+            ("at", query_plans._leaf(GRAPHQL_SCHEMA.type_map["DateTime"], level.c.at)),
+            ("t", level.c.t),
+        ]
+    )
+    sql = str(sa.select(written.sql).compile(dialect=postgresql.dialect()))
+    assert "coalesce" not in sql
+    answers = (await connection.execute(sa.select(written.sql).select_from(level))).scalars()
+    assert [json.loads(answer) for answer in answers] == [
+        {"i": 3, "d": "12.50", "at": "2026-12-05T21:00:00.500000+00:00", "t": 'a"b'},
+        {"i": -4, "d": "0", "at": "2026-12-05T21:00:00+00:00", "t": ""},
+    ]
+
+
 @pytest.mark.parametrize("key", ["a-b", "a b", 'a"', "é", "", "#", "#XYZ"])
 def test_json_text_refuses_keys_it_would_have_to_escape(key: str) -> None:
     with pytest.raises(ValueError, match="not a GraphQL name"):
