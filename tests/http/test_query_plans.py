@@ -1187,6 +1187,21 @@ async def test_json_text_writes_not_null_columns_without_coalesce(
     ]
 
 
+async def test_json_text_writes_objects_past_postgresqls_argument_limit(
+    connection: AsyncConnection,
+) -> None:
+    """An object of more values than a function takes arguments (100), nested objects'
+    pieces included, is one concat of concats, in order."""
+    value = sa.cast(sa.bindparam("value", type_=sa.Text), sa.Integer)
+    inner = json_text.json_object([(f"k{n}", value) for n in range(70)])
+    outer = json_text.json_object([("a", inner), ("b", inner), ("c", value)])
+    written = (await connection.execute(sa.select(outer.sql), {"value": "5"})).scalar_one()
+    assert json.loads(written) == {"a": dict.fromkeys((f"k{n}" for n in range(70)), 5)} | {
+        "b": dict.fromkeys((f"k{n}" for n in range(70)), 5),
+        "c": 5,
+    }
+
+
 @pytest.mark.parametrize("key", ["a-b", "a b", 'a"', "é", "", "#", "#XYZ"])
 def test_json_text_refuses_keys_it_would_have_to_escape(key: str) -> None:
     with pytest.raises(ValueError, match="not a GraphQL name"):
