@@ -5,9 +5,10 @@ values' marks (gql/resolvers/computed.py finds them by `object_opening`).
 PostgreSQL 15's `json_build_object` and `json_agg` look up every argument's type again
 on every call (`json_categorize_type`: several syscache lookups per key and per value)
 and call its output function through `OidOutputFunctionCall`. `concat` looks its
-arguments' output functions up once per statement (its `fn_extra`), so an object is
+arguments' output functions up once per execution (its `fn_extra`), so an object is
 written here as one `concat` of literal text (the braces, commas and keys, adjacent
-pieces merged) and its values, each as JSON text:
+pieces merged) and its values, each as JSON text, an object or list inside another as
+pieces of the outer one's `concat`:
 
 - `Json`: SQL that gives JSON text already (an object or list of this module, a mark),
   written as it is;
@@ -19,7 +20,8 @@ pieces merged) and its values, each as JSON text:
   else `to_json(value)`, the very text `json_build_object` gives for it
   (`datum_to_json`).
 
-SQL NULL is written `null` (`concat` skips NULL arguments). A list is
+SQL NULL is written `null` (`concat` skips NULL arguments) by a `coalesce`, which a
+NOT NULL column of a plan's level needs not. A list is
 `concat('[', string_agg(item, ','), ']')`: `[]` without rows, as `json_agg`'s
 coalesced to `[]` was, its items in the order the aggregate reads its rows (as
 `json_agg`'s were). Keys are GraphQL names or the mark, never escaped: anything else is
@@ -167,9 +169,14 @@ def _written(value: Any) -> list[Any]:
 
 
 def may_be_null(sql: Any) -> bool:
-    """Whether SQL may be NULL: anything but a NOT NULL column (of a table or a
-    derived table; a plan never outer-joins its levels), which needs no `coalesce`."""
-    return not (isinstance(sql, schema.Column) and sql.nullable is False)
+    """Whether SQL may be NULL: anything but a derived table's column of a NOT NULL
+    table column (a plan's level: it never outer-joins them), which needs no
+    `coalesce`. A table's own column is not trusted: it may be outer-joined."""
+    return not (
+        isinstance(sql, schema.Column)
+        and sql.nullable is False
+        and isinstance(sql.table, sa.Subquery)
+    )
 
 
 def _constant(value: str | int | bool | None) -> str:
