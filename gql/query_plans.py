@@ -3,8 +3,8 @@
 Run through the GraphQL executor a read costs a statement per level and, per row and
 field, a resolver, a permission check and the serialization of Python objects. A plan
 answers the same document with one statement that builds the JSON of `data` in
-PostgreSQL (the way PostGraphile works), with the same rows, order, cursors and scalar
-formats.
+PostgreSQL (the way PostGraphile works; as text, by gql/json_text.py's rule), with the
+same rows, order, cursors and scalar formats.
 
 Nothing here restates a rule of the executor: the compiler reads the declarations the
 executor's resolvers are derived from. Each field's permission is its `allow(...)`
