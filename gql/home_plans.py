@@ -23,6 +23,7 @@ from db import models
 from gql.domain import publishing
 from gql.domain.portal_texts import chosen_language_sql, language_settings
 from gql.domain.scope import visible
+from gql.json_text import Json, json_list, json_object
 from gql.query_plans import (
     ROOT_PLANS,
     NotPlannable,
@@ -31,6 +32,7 @@ from gql.query_plans import (
     _definition,
     _global_id,
     _integer,
+    _key,
     _leaf,
     _named,
     _readable,
@@ -48,11 +50,7 @@ def _given(value: Any) -> Any:
     return sa.func.nullif(no_null, _text("'{}'::jsonb"), type_=JSONB)
 
 
-def _key(selection: FieldNode) -> Any:
-    return _text(f"'{selection.alias.value if selection.alias else selection.name.value}'")
-
-
-def portal_home(compiler: _Compiler, home_type: GraphQLObjectType, node: FieldNode) -> Any:
+def portal_home(compiler: _Compiler, home_type: GraphQLObjectType, node: FieldNode) -> Json:
     """The JSON of `portalHome { ... }`, null where the executor answers null (no
     portal or login the caller sees, nothing published)."""
     if node.arguments:
@@ -80,12 +78,12 @@ def portal_home(compiler: _Compiler, home_type: GraphQLObjectType, node: FieldNo
         .limit(1)
         .subquery(compiler._alias())
     )
-    pairs: list[Any] = []
+    pairs: list[tuple[str, Any]] = []
     for selection in compiler.selections(node, home_type):
         name = selection.name.value
         field = home_type.fields.get(name)
         if name == "__typename":
-            value: Any = _text(f"'{home_type.name}'")
+            value: Any = home_type.name
         elif field is None or not _readable(field, actor) or selection.arguments:
             raise NotPlannable(f"{home_type.name}.{name}")
         elif name == "language":
@@ -94,12 +92,12 @@ def portal_home(compiler: _Compiler, home_type: GraphQLObjectType, node: FieldNo
             value = _tiles(compiler, _named(field.type), selection, owner)
         else:
             raise NotPlannable(f"{home_type.name}.{name}")
-        pairs += [_key(selection), value]
-    answer = sa.select(sa.func.json_build_object(*pairs)).select_from(owner)
-    return answer.scalar_subquery()
+        pairs.append((_key(selection), value))
+    answer = sa.select(json_object(pairs).sql).select_from(owner)
+    return Json(answer.scalar_subquery())  # null without the portal and login
 
 
-def _tiles(compiler: _Compiler, tile_type: GraphQLObjectType, node: FieldNode, owner: Any) -> Any:
+def _tiles(compiler: _Compiler, tile_type: GraphQLObjectType, node: FieldNode, owner: Any) -> Json:
     """The tiles shown to the caller (publishing.shown_tiles), in order, as JSON."""
     shown = publishing.shown_tiles(compiler.actor, home=True).subquery()
     tile = shown.c.tile
@@ -122,14 +120,12 @@ def _tiles(compiler: _Compiler, tile_type: GraphQLObjectType, node: FieldNode, o
         .offset(_integer(0))
         .subquery(compiler._alias())
     )
-    pairs: list[Any] = []
-    for selection in compiler.selections(node, tile_type):
-        pairs += [_key(selection), _tile_field(compiler, tile_type, selection, rows)]
-    listed = sa.aggregate_order_by(
-        sa.func.json_agg(sa.func.json_build_object(*pairs)), rows.c.position
+    each = json_object(
+        (_key(selection), _tile_field(compiler, tile_type, selection, rows))
+        for selection in compiler.selections(node, tile_type)
     )
-    value = sa.func.coalesce(listed, _text("'[]'::json"))
-    return sa.select(value).select_from(rows).scalar_subquery()
+    listed = json_list(each, order_by=[rows.c.position])
+    return Json(sa.select(listed.sql).select_from(rows).scalar_subquery(), nullable=False)
 
 
 def _texts(content: Any, owner: Any) -> Any:
@@ -149,7 +145,7 @@ def _tile_field(
 ) -> Any:
     name = node.name.value
     if name == "__typename":
-        return _text(f"'{tile_type.name}'")
+        return tile_type.name
     field = tile_type.fields.get(name)
     definition = None if field is None else _definition(field)
     if field is None or definition is None or not _readable(field, compiler.actor):
@@ -185,7 +181,7 @@ def _tile_field(
 
 def _listed(
     compiler: _Compiler, target: GraphQLObjectType, node: FieldNode, rows: TileRows, tile: Any
-) -> Any:
+) -> Json:
     """The rows a tile lists (as its field declares them), null on other tiles."""
     if node.arguments:
         raise NotPlannable("arguments on a tile's rows")
@@ -206,10 +202,10 @@ def _listed(
         .subquery(compiler._alias())
     )
     # In the derived table's order (query_plans._ordering says why no ORDER BY here).
-    listed = sa.func.json_agg(compiler.object(target, node, child))
-    value = sa.select(sa.func.coalesce(listed, _text("'[]'::json"))).select_from(child)
+    listed = json_list(compiler.object(target, node, child))
+    value = sa.select(listed.sql).select_from(child)
     where = rows.lists_where(tile.c.kind, tile.c.content["entity"].astext)
-    return sa.case((where, value.scalar_subquery()), else_=sa.null())
+    return Json(sa.case((where, value.scalar_subquery()), else_=sa.null()))
 
 
 ROOT_PLANS["portalHome"] = portal_home

@@ -3,8 +3,8 @@
 Run through the GraphQL executor a read costs a statement per level and, per row and
 field, a resolver, a permission check and the serialization of Python objects. A plan
 answers the same document with one statement that builds the JSON of `data` in
-PostgreSQL (the way PostGraphile works), with the same rows, order, cursors and scalar
-formats.
+PostgreSQL (the way PostGraphile works; as text, by gql/json_text.py's rule), with the
+same rows, order, cursors and scalar formats.
 
 Nothing here restates a rule of the executor: the compiler reads the declarations the
 executor's resolvers are derived from. Each field's permission is its `allow(...)`
@@ -98,6 +98,15 @@ from gql.domain.search import (
     search_pattern,
 )
 from gql.domain.sessions import PORTAL_USER_SESSION, STAFF_SESSION
+from gql.json_text import (
+    Json,
+    Quoted,
+    json_array,
+    json_list,
+    json_object,
+    may_be_null,
+    quoted,
+)
 from gql.lru import LRU
 from gql.resolvers.computed import (
     COMPUTED,
@@ -158,26 +167,37 @@ def _base64(value: Any) -> Any:
     return sa.func.replace(encoded, _text("E'\\n'"), _text("''"))
 
 
-def _global_id(type_name: str, row: Any) -> Any:
-    """strawberry.relay.GlobalID: standard base64 of `<Type>:<uuid>`."""
-    return _base64(sa.func.concat(_text(f"'{type_name}:'"), sa.cast(row.c.id, sa.Text)))
+def _global_id(type_name: str, row: Any) -> Quoted:
+    """strawberry.relay.GlobalID: standard base64 of `<Type>:<uuid>` (nothing to escape
+    in JSON) of a row there is."""
+    text = _base64(sa.func.concat(_text(f"'{type_name}:'"), sa.cast(row.c.id, sa.Text)))
+    return Quoted(text, nullable=False)
 
 
 def _cursor(position: Any) -> Any:
-    """pagination.encode_cursor: URL-safe base64 of `offset:<n>`."""
+    """pagination.encode_cursor: URL-safe base64 of `offset:<n>` (nothing to escape in
+    JSON)."""
     plain = sa.func.concat(_text(f"'{CURSOR_PREFIX}'"), sa.cast(position, sa.Text))
     return sa.func.translate(_base64(plain), _text("'+/'"), _text("'-_'"))
 
 
-def _iso_datetime(column: Any) -> Any:
-    """datetime.isoformat() of a UTC timestamp: microseconds only when there are some."""
+def _iso_datetime(column: Any) -> Json | Quoted:
+    """datetime.isoformat() of a UTC timestamp: microseconds only when there are some
+    (digits and separators: nothing to escape in JSON)."""
     utc = sa.func.timezone(_text("'UTC'"), column)
     seconds = sa.func.to_char(utc, _text("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
     microseconds = sa.cast(sa.func.date_part(_text("'microseconds'"), utc), sa.Integer)
     whole = microseconds % _integer(1000000) == _integer(0)
     micro = sa.case((whole, _text("''")), else_=sa.func.to_char(utc, _text("'.US'")))
+    if not may_be_null(column):
+        return quoted(seconds, micro, "+00:00")
     text = sa.func.concat(seconds, micro, _text("'+00:00'"))
-    return sa.case((column.is_(None), sa.null()), else_=text)
+    return Quoted(sa.case((column.is_(None), sa.null()), else_=text))
+
+
+def _key(selection: FieldNode) -> str:
+    """A selection's key in the answer: its alias, else its name."""
+    return selection.alias.value if selection.alias else selection.name.value
 
 
 def _named(graphql_type: Any) -> Any:
@@ -187,7 +207,8 @@ def _named(graphql_type: Any) -> Any:
 
 
 def _leaf(graphql_type: Any, column: Any) -> Any:
-    """The JSON value of a column in the form the GraphQL scalar serializes it."""
+    """The JSON value of a column in the form the GraphQL scalar serializes it
+    (gql/json_text.py writes it)."""
     named = _named(graphql_type)
     sql_type = column.type
     if isinstance(named, GraphQLEnumType):
@@ -195,18 +216,28 @@ def _leaf(graphql_type: Any, column: Any) -> Any:
         stored = getattr(sql_type, "enums", None)
         if not stored or not set(stored) <= set(named.values):
             raise NotPlannable(f"enum {named.name} serializes other names than it stores")
-        return column
+        # A member's name (db.base.enum_column's CHECK: no other text is stored).
+        return _numeral_or_name(column)
     python = sql_type.python_type if isinstance(named, GraphQLScalarType) else None
     match named.name, python:
         case ("String", _) | ("Int", _) | ("Boolean", _):
             return column
         case ("Decimal", _) if python is Decimal:
-            return sa.cast(column, sa.Text)
+            return _numeral_or_name(column)
         case ("Date", _) if python is date:
             return column
         case ("DateTime", _) if python is datetime and getattr(sql_type, "timezone", False):
             return _iso_datetime(column)
     raise NotPlannable(f"scalar {named.name} of column {column.name}")
+
+
+def _numeral_or_name(column: Any) -> Quoted:
+    """A column whose text needs no escaping in JSON (a numeral, an enum member's
+    name), as a string: a NOT NULL one as it is (concat writes it by its type's output
+    function), else as text."""
+    if not may_be_null(column):
+        return Quoted(column, nullable=False)
+    return Quoted(sa.cast(column, sa.Text))
 
 
 def _is_node(graphql_type: GraphQLObjectType) -> bool:
@@ -681,19 +712,18 @@ class _Compiler:
         """The fields `node` selects on an object of `graphql_type`: fragments applied."""
         return _fields(node, graphql_type, self.schema, self.fragments)
 
-    def object(self, graphql_type: GraphQLObjectType, node: Any, row: Any) -> Any:
-        """json_build_object of the selection of `node` on `row` (a derived table, or
+    def object(self, graphql_type: GraphQLObjectType, node: Any, row: Any) -> Json:
+        """The JSON object of the selection of `node` on `row` (a derived table, or
         None for the viewer and the root, which have no row)."""
-        pairs: list[Any] = []
-        for selection in self.selections(node, graphql_type):
-            key = selection.alias.value if selection.alias else selection.name.value
-            pairs += [_text(f"'{key}'"), self.field(graphql_type, selection, row)]
-        return sa.func.json_build_object(*pairs)
+        return json_object(
+            (_key(selection), self.field(graphql_type, selection, row))
+            for selection in self.selections(node, graphql_type)
+        )
 
     def field(self, parent: GraphQLObjectType, node: FieldNode, row: Any) -> Any:
         name = node.name.value
         if name == "__typename":
-            return _text(f"'{parent.name}'")
+            return parent.name
         field = parent.fields.get(name)
         if field is not None and name == "id" and row is not None and _is_node(parent):
             return _global_id(parent.name, row)  # relay's id: whoever sees the row
@@ -719,9 +749,9 @@ class _Compiler:
         if node.arguments or node.selection_set is not None:
             raise NotPlannable(f"{parent.name}.{name} has arguments or a selection")
         if parent.name == "Viewer" and name == "role":
-            return _text(f"'{self.actor.role.value}'")
+            return str(self.actor.role.value)
         if parent.name == "Viewer" and name == "isImpersonation":
-            return sa.false()  # impersonated callers never get a plan
+            return False  # impersonated callers never get a plan
         attribute = _plain_attribute(field)
         if row is None or attribute is None or attribute not in row.c:
             raise NotPlannable(f"{parent.name}.{name}")
@@ -729,27 +759,26 @@ class _Compiler:
 
     def made(
         self, made: Columns, graphql_type: GraphQLObjectType, node: FieldNode, row: Any
-    ) -> Any:
+    ) -> Json:
         """An object of columns of `row` (an address), each field by its permission."""
         columns, constants = dict(made.columns), dict(made.constants)
-        pairs: list[Any] = []
+        pairs: list[tuple[str, Any]] = []
         for selection in self.selections(node, graphql_type):
-            key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
             field = graphql_type.fields.get(name)
             attribute = None if field is None else _plain_attribute(field)
             if name == "__typename":
-                value: Any = _text(f"'{graphql_type.name}'")
+                value: Any = graphql_type.name
             elif field is None or attribute is None or not _readable(field, self.actor):
                 raise NotPlannable(f"{graphql_type.name}.{name}")
             elif attribute in columns:
                 value = _leaf(field.type, row.c[columns[attribute]])
             elif attribute in constants:
-                value = sa.literal(constants[attribute])
+                value = constants[attribute]  # a constant of the plan
             else:
                 raise NotPlannable(f"{graphql_type.name}.{name}")
-            pairs += [_text(f"'{key}'"), value]
-        return sa.func.json_build_object(*pairs)
+            pairs.append((_key(selection), value))
+        return json_object(pairs)
 
     def columns(self, model: Any, graphql_type: GraphQLObjectType, nodes: list[Any]) -> list[str]:
         """The columns the selections `nodes` of `graphql_type` read from its rows: a
@@ -821,18 +850,18 @@ class _Compiler:
         columns = self.columns(relation.model, target, [node])
         if relation.kind == "one":
             child = self.rows(relation, row, columns).limit(_integer(1)).subquery(self._alias())
-            return sa.select(self.object(target, node, child)).select_from(child).scalar_subquery()
+            one = sa.select(self.object(target, node, child).sql).select_from(child)
+            return Json(one.scalar_subquery())  # null without a row
         # A list: every related row, in the declared order (the derived table's: see
         # `_ordering`).
         ordering = _ordering(relation)
         order = [_ordered(relation.model, name, down) for name, down in ordering]
         columns = sorted({*columns, *(name for name, _ in ordering)})
         child = self.rows(relation, row, columns).order_by(*order).subquery(self._alias())
-        listed = sa.func.json_agg(self.object(target, node, child))
-        value = sa.func.coalesce(listed, _text("'[]'::json"))
-        return sa.select(value).select_from(child).scalar_subquery()
+        listed = json_list(self.object(target, node, child))
+        return Json(sa.select(listed.sql).select_from(child).scalar_subquery(), nullable=False)
 
-    def node(self, node: FieldNode) -> Any:
+    def node(self, node: FieldNode) -> Json:
         """`node(id:)`: a branch per row type the selection names in its fragments, the
         one of the ID's type taken; the ID's row through the same scope as anywhere."""
         value: Any = None
@@ -865,15 +894,15 @@ class _Compiler:
             selected = [getattr(model, name).label(name) for name in columns]
             rows = sa.select(*selected).where(model.id == row_id, visible(model, self.actor))
             child = rows.limit(_integer(1)).subquery(self._alias())
-            answer = sa.select(self.object(graphql_type, node, child)).select_from(child)
+            answer = sa.select(self.object(graphql_type, node, child).sql).select_from(child)
             branches.append((type_name == graphql_type.name, answer.scalar_subquery()))
-        return sa.case(*branches, else_=sa.null())
+        return Json(sa.case(*branches, else_=sa.null()))
 
     def _alias(self) -> str:
         self.depth += 1
         return f"level_{self.depth}"
 
-    def computed(self, computed: Computed, field: GraphQLField, node: FieldNode, row: Any) -> Any:
+    def computed(self, computed: Computed, field: GraphQLField, node: FieldNode, row: Any) -> Json:
         """A value computed in Python: its inputs read here, marked with the number of
         the finisher that computes it from them and answers its selection."""
         if row is None and computed.columns:
@@ -896,8 +925,8 @@ class _Compiler:
 
         number = len(self.finishers)
         self.finishers.append(_finisher(computed.compute, answer, tuple(arguments)))
-        inputs = sa.func.json_build_array(_text(str(number)), *computed.sql(row, self.actor))
-        return sa.func.json_build_object(_text(f"'{MARK}'"), inputs)
+        inputs = json_array([number, *computed.sql(row, self.actor)])
+        return json_object([(MARK, inputs)])
 
     def serializer(self, graphql_type: Any, node: FieldNode) -> Any:
         """value -> JSON as the executor answers `node` on a value of `graphql_type`:
@@ -944,7 +973,7 @@ class _Compiler:
         node: FieldNode,
         row: Any,
         where: str,
-    ) -> Any:
+    ) -> Json:
         model = relation.model
         page, condition = self._page(node, graphql_field, where, model)
         offset, limit = self._window(page)
@@ -982,21 +1011,20 @@ class _Compiler:
                 .subquery(self._alias())
             )
             shown = None
-        pairs: list[Any] = []
+        pairs: list[tuple[str, Any]] = []
         for selection in selections:
-            key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
             if name not in connection_type.fields and name != "__typename":
                 raise NotPlannable(name)
             if selection.arguments:
                 raise NotPlannable(f"{connection_type.name}.{name} has arguments")
+            value: Any
             if name == "__typename":
-                value = _text(f"'{connection_type.name}'")
+                value = connection_type.name
             elif name == "edges":
                 edge = self.edge(edge_type, node_type, selection, window)
-                agg = sa.func.json_agg(edge)  # in the window's order (`_ordering`)
-                shown_rows = agg if shown is None else agg.filter(shown)
-                value = sa.func.coalesce(shown_rows, _text("'[]'::json"))
+                # In the window's order (`_ordering`).
+                value = json_list(edge, where=shown)
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
@@ -1005,10 +1033,10 @@ class _Compiler:
                 value = count.scalar_subquery()
             else:
                 raise NotPlannable(f"{connection_type.name}.{name}")
-            pairs += [_text(f"'{key}'"), value]
+            pairs.append((_key(selection), value))
         # HAVING makes it one aggregate row even when no aggregate is selected.
-        answer = sa.select(sa.func.json_build_object(*pairs)).select_from(window)
-        return answer.having(sa.true()).scalar_subquery()
+        answer = sa.select(json_object(pairs).sql).select_from(window)
+        return Json(answer.having(sa.true()).scalar_subquery(), nullable=False)
 
     def _window(self, page: Page) -> tuple[Any, Any]:
         """A page's offset and limit: written into the statement when its `first` and
@@ -1027,40 +1055,39 @@ class _Compiler:
 
     def edge(
         self, edge_type: GraphQLObjectType, node_type: GraphQLObjectType, node: FieldNode, row: Any
-    ) -> Any:
-        pairs: list[Any] = []
+    ) -> Json:
+        pairs: list[tuple[str, Any]] = []
         for selection in self.selections(node, edge_type):
-            key = selection.alias.value if selection.alias else selection.name.value
             name = selection.name.value
+            value: Any
             if name == "cursor":
-                value = _cursor(row.c.position - 1)
+                value = Quoted(_cursor(row.c.position - 1), nullable=False)
             elif name == "node":
                 value = self.object(node_type, selection, row)
             elif name == "__typename":
-                value = _text(f"'{edge_type.name}'")
+                value = edge_type.name
             else:
                 raise NotPlannable(f"{edge_type.name}.{name}")
-            pairs += [_text(f"'{key}'"), value]
-        return sa.func.json_build_object(*pairs)
+            pairs.append((_key(selection), value))
+        return json_object(pairs)
 
-    def page_info(self, node: FieldNode, row: Any, offset: Any, limit: Any, shown: Any) -> Any:
+    def page_info(self, node: FieldNode, row: Any, offset: Any, limit: Any, shown: Any) -> Json:
         count = sa.func.count().filter(shown)
-        values = {
+        values: dict[str, Any] = {
             "hasNextPage": sa.func.coalesce(
-                sa.func.bool_or(row.c.position > offset + limit), sa.false()
+                sa.func.bool_or(row.c.position > offset + limit), sa.false(), type_=sa.Boolean
             ),
             "hasPreviousPage": offset > 0,
-            "startCursor": sa.case((count > 0, _cursor(offset)), else_=sa.null()),
-            "endCursor": sa.case((count > 0, _cursor(offset + count - 1)), else_=sa.null()),
-            "__typename": _text("'PageInfo'"),
+            "startCursor": Quoted(sa.case((count > 0, _cursor(offset)), else_=sa.null())),
+            "endCursor": Quoted(sa.case((count > 0, _cursor(offset + count - 1)), else_=sa.null())),
+            "__typename": "PageInfo",
         }
-        pairs: list[Any] = []
+        pairs: list[tuple[str, Any]] = []
         for selection in self.selections(node, self.schema.type_map["PageInfo"]):
-            key = selection.alias.value if selection.alias else selection.name.value
             if selection.name.value not in values:
                 raise NotPlannable(f"PageInfo.{selection.name.value}")
-            pairs += [_text(f"'{key}'"), values[selection.name.value]]
-        return sa.func.json_build_object(*pairs)
+            pairs.append((_key(selection), values[selection.name.value]))
+        return json_object(pairs)
 
     def _page(
         self, node: FieldNode, graphql_field: GraphQLField, where: str, model: Any
@@ -1295,7 +1322,7 @@ def _ordering(relation: Relation) -> tuple[tuple[str, bool], ...]:
     would never decide; without it the page is read from that index as it is, not
     sorted again). The rows come in the same order either way.
 
-    A level's aggregate (`json_agg`) has no `ORDER BY` of its own: it reads its
+    A level's aggregate (`json_text.json_list`) has no `ORDER BY` of its own: it reads its
     derived table, sorted in this order (a page's `LIMIT` too) and read alone, without
     a join, and PostgreSQL keeps a sorted subquery as it is (it never pulls one up into
     the level above) and feeds its rows to the aggregate in that order. An `ORDER BY`
@@ -1468,7 +1495,7 @@ def compile_plan(
     compiler = _Compiler(
         schema, symbolic(actor), fragments, required, absent, decided, max_page_size
     )
-    data = sa.cast(compiler.object(schema.query_type, operation, None), sa.Text)
+    data = compiler.object(schema.query_type, operation, None).sql
     searches = tuple(compiler.searches)
     if not {name for name, _ in decided} <= {name for name, _ in searches}:
         raise NotPlannable("ways decided for searches that the document does not have")

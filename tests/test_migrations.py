@@ -186,3 +186,33 @@ async def test_migrated_columns_have_the_storage_the_models_declare(session: Asy
     stored = {(table, column): storage for table, column, storage in rows}
     assert {key: stored[key] for key in declared} == declared
     assert declared == {("portal", "published_settings"): "m"}
+
+
+async def test_enum_columns_hold_only_their_members_names(session: AsyncSession) -> None:
+    """An enum column (db.base.enum_column: a VARCHAR) is limited to its members' names
+    by a CHECK constraint, which alembic's autogenerate does not compare: read back here.
+    A query plan writes such a value into its JSON between quotes, unescaped
+    (gql/query_plans._leaf, gql/json_text.Quoted)."""
+    rows = await session.execute(
+        sa.text(
+            "SELECT c.relname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+            " JOIN pg_class c ON c.oid = k.conrelid"
+            " WHERE k.contype = 'c' AND c.relnamespace = 'public'::regnamespace"
+        )
+    )
+    checks: dict[str, list[str]] = {}
+    for table, definition in rows:
+        checks.setdefault(table, []).append(definition)
+    enums = [
+        (table.name, column.name, column.type.enums)
+        for table in models.Base.metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, sa.Enum)
+    ]
+    assert enums
+    for table, column, members in enums:
+        assert any(
+            f"({column})::text = ANY" in definition
+            and all(f"'{member}'" in definition for member in members)
+            for definition in checks.get(table, [])
+        ), f"{table}.{column} is not limited to its members"

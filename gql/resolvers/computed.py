@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from gql.auth.actor import Actor
+from gql.json_text import ARRAY_OPENING, object_opening
 from gql.settings import Settings
 
 __all__ = [
@@ -45,8 +46,8 @@ __all__ = [
 ]
 
 MARK = "#" + secrets.token_hex(16)
-# A mark as json_build_object writes it: `{"<MARK>" : [<finisher>, <inputs>...]}`.
-_OPENING = '{"' + MARK + '" : ['
+# A mark as gql/json_text.py writes it: `{"<MARK>":[<finisher>,<inputs>...]}`.
+_OPENING = object_opening(MARK) + ARRAY_OPENING
 _INPUTS = json.JSONDecoder()
 # The key of a field's metadata under which its computation is declared.
 COMPUTED = "computed"

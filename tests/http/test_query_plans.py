@@ -23,13 +23,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from graphql import FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, parse
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from strawberry import relay
 
+from bench import workloads
 from db import demo, models, portal_settings
+from db.raw import DIALECT
 from db.session import Database
 from gql import app as gql_app
-from gql import query_plans
+from gql import json_text, query_plans
 from gql.app import create_app
 from gql.auth.actor import ANONYMOUS, Actor, Visibility
 from gql.auth.tokens import TokenService
@@ -440,7 +443,7 @@ async def test_a_planned_dashboard_is_one_statement_with_the_session_check(
     # wraps each request in a savepoint; a served one begins no transaction).
     (plan,) = [s for s in planned if "SAVEPOINT" not in s]
     assert "FROM auth_session" in plan
-    assert "json_build_object(" in plan
+    assert is_plan(plan)
 
 
 def counting_compilations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -706,7 +709,7 @@ async def test_a_staff_list_is_one_statement_with_the_session_check(
     assert second.json()["data"]["portalUsers"]["edges"]
     (plan,) = [s for s in planned if "SAVEPOINT" not in s]
     assert "FROM auth_session" in plan
-    assert "json_build_object(" in plan
+    assert is_plan(plan)
 
     logout = await plans.post("mutation { logout { revokedSessions } }", token)
     assert logout.json() == {"data": {"logout": {"revokedSessions": 1}}}
@@ -1030,25 +1033,35 @@ async def test_a_request_the_short_way_does_not_take_is_answered_as_before(
 async def test_finish_replaces_the_compilers_marks_and_nothing_else(
     connection: AsyncConnection,
 ) -> None:
-    """PostgreSQL's own text: the compiler's mark (as json_build_object writes it) is
+    """PostgreSQL's own text: the compiler's mark (as gql/json_text.py writes it) is
     replaced by its value, byte for byte in place; stored values that look like marks,
     the old key `#` as json and jsonb and a string holding the real mark's text, are
     not."""
     old_mark = '{"#" : [0, "stored"]}'
-    real_text = '{"' + computed.MARK + '" : [0, "stored"]}'
-    statement = sa.text(
-        "SELECT json_build_object("
-        " 'a', json_build_object(CAST(:mark AS text), json_build_array(0, 'x', 2)),"
-        " 'b', CAST(:old AS json), 'c', CAST(:old AS jsonb), 'd', CAST(:real AS text),"
-        " 'e', json_build_object(CAST(:mark AS text), json_build_array(1, 'y')))::text"
+    real_text = '{"' + computed.MARK + '":[0,"stored"]}'
+
+    def mark(number: int, *inputs: Any) -> json_text.Json:
+        return json_text.json_object([(computed.MARK, json_text.json_array([number, *inputs]))])
+
+    def given(name: str, sql_type: Any = sa.Text) -> Any:
+        return sa.cast(sa.bindparam(name, type_=sa.Text), sql_type)
+
+    data = json_text.json_object(
+        [
+            ("a", mark(0, given("x"), 2)),
+            ("b", given("old", postgresql.JSON)),
+            ("c", given("old", postgresql.JSONB)),
+            ("d", given("real")),
+            ("e", mark(1, given("y"))),
+        ]
     )
-    values = {"mark": computed.MARK, "old": old_mark, "real": real_text}
-    data = (await connection.execute(statement, values)).scalar_one()
+    values = {"x": "x", "y": "y", "old": old_mark, "real": real_text}
+    text = (await connection.execute(sa.select(data.sql), values)).scalar_one()
     finishers = (
         lambda _given, inputs: {"got": inputs},
         lambda _given, inputs: inputs[0].upper(),
     )
-    finished = computed.finish(data, finishers, computed.Given(ANONYMOUS, computed.moment()))
+    finished = computed.finish(text, finishers, computed.Given(ANONYMOUS, computed.moment()))
     assert json.loads(finished) == {
         "a": {"got": ["x", 2]},
         "b": {"#": [0, "stored"]},
@@ -1056,14 +1069,149 @@ async def test_finish_replaces_the_compilers_marks_and_nothing_else(
         "d": real_text,
         "e": "Y",
     }
-    marks = json.loads(data)
-    first = json.dumps(marks["a"], separators=(", ", " : "))
-    second = json.dumps(marks["e"], separators=(", ", " : "))
-    # PostgreSQL's spacing, as finish expects it.
-    assert first in data
-    assert second in data
-    spliced = data.replace(first, '{"got":["x",2]}').replace(second, '"Y"')
+    marks = json.loads(text)
+    first = json.dumps(marks["a"], separators=(",", ":"))
+    second = json.dumps(marks["e"], separators=(",", ":"))
+    # The builder's spacing, as finish expects it.
+    assert first in text
+    assert second in text
+    spliced = text.replace(first, '{"got":["x",2]}').replace(second, '"Y"')
     assert finished == spliced  # the text around the marks is PostgreSQL's, unchanged
+
+
+# Values of every kind a plan writes, as text PostgreSQL casts to the type (None: NULL).
+_JSON_VALUES: list[tuple[Any, str | None]] = [
+    (sa.Integer, "42"),
+    (sa.BigInteger, "-9007199254740993"),
+    (sa.SmallInteger, "7"),
+    (sa.Integer, None),
+    (sa.Boolean, "true"),
+    (sa.Boolean, "false"),
+    (sa.Boolean, None),
+    (sa.Text, 'quote " backslash \\ tab \t newline \n bell \x07 umlaut \u00fc euro \u20ac'),
+    (sa.Text, ""),
+    (sa.Text, None),
+    (sa.Numeric, "12.50"),
+    (sa.Float, "NaN"),
+    (sa.Date, "2026-12-05"),
+    (sa.DateTime(timezone=True), "2026-12-05 21:00:00.123+00"),
+    (postgresql.JSON, '{"a" : [1, "x"]}'),
+    (postgresql.JSONB, '{"a": [1, "x"]}'),
+    (postgresql.ARRAY(sa.Text), '{a,"b c"}'),
+]
+
+
+@pytest.mark.parametrize(("sql_type", "value"), _JSON_VALUES)
+async def test_json_text_writes_each_value_as_json_build_object_does(
+    connection: AsyncConnection, sql_type: Any, value: str | None
+) -> None:
+    """gql/json_text.py writes a value exactly as `json_build_object` did (only the
+    spacing between key and value differs), NULL as `null`."""
+    typed = sa.cast(sa.bindparam("value", type_=sa.Text), sql_type)
+    ours = json_text.json_object([("v", typed)]).sql
+    theirs = sa.cast(sa.func.json_build_object(sa.literal_column("'v'"), typed), sa.Text)
+    written, built = (await connection.execute(sa.select(ours, theirs), {"value": value})).one()
+    assert built.startswith('{"v" : ')
+    assert written == '{"v":' + built.removeprefix('{"v" : ')
+
+
+async def test_json_text_lists_objects_and_constants(connection: AsyncConnection) -> None:
+    """Lists in the order they are read or asked for, `[]` without rows; nested JSON and
+    quoted text as they are, NULL as `null`; constants written into the statement."""
+    number = sa.column("n", sa.Integer)
+    rows = sa.select(number).select_from(sa.func.generate_series(1, 3).alias("n")).subquery()
+    item = json_text.json_object(
+        [
+            ("n", rows.c.n),
+            ("quoted", json_text.Quoted(sa.cast(rows.c.n, sa.Text), nullable=False)),
+            ("absent", json_text.Quoted(sa.null())),
+            (
+                "nested",
+                json_text.Json(sa.case((rows.c.n > 1, sa.literal_column("'[]'")))),
+            ),
+            ("__typename", "Thing"),
+            ("flag", True),
+            ("none", None),
+        ]
+    )
+    down = json_text.json_list(item, order_by=[rows.c.n.desc()])
+    odd = json_text.json_list(item, where=rows.c.n % 2 == 1)
+    empty = json_text.json_list(item, where=sa.false())
+    statement = sa.select(down.sql, odd.sql, empty.sql).select_from(rows)
+    listed, odd_ones, nothing = (await connection.execute(statement)).one()
+    assert json.loads(listed) == [
+        {"n": n, "quoted": str(n), "absent": None, "nested": [] if n > 1 else None}
+        | {"__typename": "Thing", "flag": True, "none": None}
+        for n in (3, 2, 1)
+    ]
+    assert [thing["n"] for thing in json.loads(odd_ones)] == [1, 3]
+    assert nothing == "[]"
+
+
+async def test_json_text_writes_not_null_columns_without_coalesce(
+    connection: AsyncConnection,
+) -> None:
+    """NOT NULL columns (integers, numerals, timestamps, text) are written without
+    `coalesce`, as json_build_object and the executor write them."""
+    table = sa.Table(
+        "json_text_values",
+        sa.MetaData(),
+        sa.Column("i", sa.Integer, nullable=False),
+        sa.Column("d", sa.Numeric, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("t", sa.Text, nullable=False),
+    )
+    await connection.execute(
+        sa.text("CREATE TEMP TABLE json_text_values (i int, d numeric, at timestamptz, t text)")
+    )
+    await connection.execute(
+        sa.text(
+            "INSERT INTO json_text_values VALUES (3, 12.50, '2026-12-05 21:00:00.5+00', 'a\"b'),"
+            " (-4, 0, '2026-12-05 21:00:00+00', '')"
+        )
+    )
+    level = sa.select(table).subquery("level_1")
+    written = json_text.json_object(
+        [
+            ("i", level.c.i),
+            ("d", query_plans._leaf(GRAPHQL_SCHEMA.type_map["Decimal"], level.c.d)),
+            ("at", query_plans._leaf(GRAPHQL_SCHEMA.type_map["DateTime"], level.c.at)),
+            ("t", level.c.t),
+        ]
+    )
+    assert "coalesce" not in str(sa.select(written.sql).compile(dialect=DIALECT))
+    answers = (await connection.execute(sa.select(written.sql).select_from(level))).scalars()
+    assert [json.loads(answer) for answer in answers] == [
+        {"i": 3, "d": "12.50", "at": "2026-12-05T21:00:00.500000+00:00", "t": 'a"b'},
+        {"i": -4, "d": "0", "at": "2026-12-05T21:00:00+00:00", "t": ""},
+    ]
+
+
+async def test_json_text_writes_objects_past_postgresqls_argument_limit(
+    connection: AsyncConnection,
+) -> None:
+    """An object of more values than a function takes arguments (100), nested objects'
+    pieces included, is one concat of concats, in order."""
+    value = sa.cast(sa.bindparam("value", type_=sa.Text), sa.Integer)
+    inner = json_text.json_object([(f"k{n}", value) for n in range(70)])
+    outer = json_text.json_object([("a", inner), ("b", inner), ("c", value)])
+    written = (await connection.execute(sa.select(outer.sql), {"value": "5"})).scalar_one()
+    assert json.loads(written) == {"a": dict.fromkeys((f"k{n}" for n in range(70)), 5)} | {
+        "b": dict.fromkeys((f"k{n}" for n in range(70)), 5),
+        "c": 5,
+    }
+
+
+@pytest.mark.parametrize("key", ["a-b", "a b", 'a"', "é", "", "#", "#XYZ"])
+def test_json_text_refuses_keys_it_would_have_to_escape(key: str) -> None:
+    with pytest.raises(ValueError, match="not a GraphQL name"):
+        json_text.json_object([(key, 1)])
+
+
+@pytest.mark.parametrize("constant", ["it's", 'say "x"', "back\\slash", "100%", "line\n"])
+def test_json_text_refuses_constants_it_would_have_to_escape(constant: str) -> None:
+    with pytest.raises(ValueError, match="to escape"):
+        json_text.json_object([("a", constant)])
 
 
 async def test_stored_text_like_a_mark_is_answered_as_stored(
@@ -1112,10 +1260,10 @@ def test_an_order_stops_where_a_unique_constraint_leaves_no_ties() -> None:
 
 def test_aggregates_take_the_order_of_their_sorted_level() -> None:
     """Every level's rows are sorted in its derived table and aggregated in that
-    order: no aggregate sorts them again (`json_agg(... ORDER BY ...)` sorts per
+    order: no aggregate sorts them again (`string_agg(... ORDER BY ...)` sorts per
     parent row), and a register's last reading is read by its unique index alone."""
     sql = compile_plan(GRAPHQL_SCHEMA, CONTRACT_PAGE, None, ACTORS["customer"]).sql
-    assert "json_agg" in sql
+    assert "string_agg" in sql
     assert " ORDER BY level_" not in sql  # an aggregate's own ORDER BY names the level
     assert "ORDER BY meter_reading.read_at DESC \n LIMIT" in sql
     assert "ORDER BY meter_register.obis_code) AS level_" in sql
@@ -1436,3 +1584,46 @@ def test_a_computed_objects_answer_serializes_each_leaf_and_keeps_null() -> None
         "nextChangeAt": None,
     }
     assert answer(None) is None
+
+
+@pytest.mark.parametrize(
+    ("document", "actor"),
+    [
+        (workloads.DASHBOARD, "customer"),
+        (workloads.PORTAL_HOME, "customer"),
+        (CONTRACT_PAGE, "customer"),
+        (STAFF_PORTAL_USERS, "admin"),
+    ],
+)
+def test_plans_write_their_json_without_postgresqls_json_functions(
+    document: str, actor: str
+) -> None:
+    """A plan's answer is written by gql/json_text.py: no `json_build_object`,
+    `json_agg` or `json_build_array`, each of which looks up every argument's type
+    again per call."""
+    sql = compile_plan(GRAPHQL_SCHEMA, document, None, ACTORS[actor]).sql
+    assert is_plan(sql)
+    for function in ("json_build_object(", "json_agg(", "json_build_array("):
+        assert function not in sql
+
+
+def test_a_plans_only_postgresql_json_is_its_computations_inputs() -> None:
+    """On the contract page only the computations' inputs are PostgreSQL's JSON (their
+    own format, read by their functions): the mark and everything around it are the
+    plan's."""
+    plan = compile_plan(GRAPHQL_SCHEMA, workloads.CONTRACT, "Contract", ACTORS["customer"])
+    marks = plan.sql.count(json_text.object_opening(computed.MARK) + json_text.ARRAY_OPENING)
+    assert marks == len(plan.finishers) == 3  # ibanMasked, installmentRules, attribute
+    computations = [
+        "ibanMasked",
+        "installmentRules { minAmount maxAmount changePossible nextChangeAt needsApproval }",
+        "attribute ",
+    ]
+    document = workloads.CONTRACT
+    for field in computations:
+        assert field in document
+        document = document.replace(field, "")
+    without_inputs = compile_plan(GRAPHQL_SCHEMA, document, "Contract", ACTORS["customer"])
+    assert not without_inputs.finishers
+    for function in ("json_build_object(", "json_agg(", "json_build_array("):
+        assert function not in without_inputs.sql
