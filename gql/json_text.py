@@ -123,8 +123,7 @@ def json_list(item: Json, *, where: Any = None, order_by: Sequence[Any] = ()) ->
         listed = listed.filter(where)
     # Without rows the aggregate is NULL, which concat skips: `[]`, also where its
     # pieces are written into another object's concat.
-    pieces = (ARRAY_OPENING, listed, "]")
-    return Json(sa.func.concat(_literal(ARRAY_OPENING), listed, _literal("]")), False, pieces)
+    return _concatenated([ARRAY_OPENING, listed], "]")
 
 
 def _key(key: str) -> str:
