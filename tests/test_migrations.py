@@ -166,6 +166,31 @@ async def test_migrated_tables_have_the_storage_parameters_the_models_declare(
     assert declared["portal"] == {"toast_tuple_target=8160"}
 
 
+async def test_migrated_indexes_include_the_columns_the_models_declare(
+    session: AsyncSession,
+) -> None:
+    """An index's included columns (`postgresql_include`, such as the columns beside a
+    meter's readings' keys) are not compared by alembic's autogenerate: each index's
+    non-key columns are read back after the migrations."""
+    declared = {
+        index.name: list(index.dialect_options["postgresql"]["include"] or [])
+        for table in models.Base.metadata.tables.values()
+        for index in table.indexes
+    }
+    rows = await session.execute(
+        sa.text(
+            "SELECT c.relname, array_agg(a.attname ORDER BY k.n) FILTER (WHERE k.n > i.indnkeyatts)"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+            " LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE c.relnamespace = 'public'::regnamespace GROUP BY c.relname"
+        )
+    )
+    stored = {name: included or [] for name, included in rows}
+    assert {name: stored[name] for name in declared} == declared
+    assert declared["ix_meter_reading_meter_id_read_at_id"] == ["organization_id", "value"]
+
+
 async def test_migrated_columns_have_the_storage_the_models_declare(session: AsyncSession) -> None:
     """A column's storage (`info["storage"]`, such as the published settings kept in the
     portal's row) is not compared by alembic's autogenerate either: read back here."""
