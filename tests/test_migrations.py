@@ -173,7 +173,7 @@ async def test_migrated_indexes_include_the_columns_the_models_declare(
     meter's readings' keys) are not compared by alembic's autogenerate: each index's
     non-key columns are read back after the migrations."""
     declared = {
-        index.name: list(index.dialect_options["postgresql"]["include"] or [])
+        str(index.name): list(index.dialect_options["postgresql"]["include"] or [])
         for table in models.Base.metadata.tables.values()
         for index in table.indexes
     }
