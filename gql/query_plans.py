@@ -162,23 +162,36 @@ def _integer(value: int) -> Any:
     return sa.literal_column(str(value), sa.Integer)
 
 
-def _base64(value: Any) -> Any:
+# PostgreSQL's `encode(..., 'base64')` ends a line after every 76 characters it writes,
+# the last line too: text of fewer than 57 bytes (76 characters' worth) is one line.
+BASE64_LINE_BYTES = 57
+_UUID_TEXT = 36  # 8-4-4-4-12 hex digits
+_INTEGER_TEXT = 20  # a bigint's text, its sign included
+
+
+def base64_text(value: Any, most_bytes: int) -> Any:
+    """Standard base64 of `value`, text of at most `most_bytes` bytes, on one line: the
+    line breaks are taken out only where there can be any."""
     encoded = sa.func.encode(sa.func.convert_to(value, _text("'UTF8'")), _text("'base64'"))
+    if most_bytes < BASE64_LINE_BYTES:
+        return encoded
     return sa.func.replace(encoded, _text("E'\\n'"), _text("''"))
 
 
 def _global_id(type_name: str, row: Any) -> Quoted:
     """strawberry.relay.GlobalID: standard base64 of `<Type>:<uuid>` (nothing to escape
     in JSON) of a row there is."""
-    text = _base64(sa.func.concat(_text(f"'{type_name}:'"), sa.cast(row.c.id, sa.Text)))
-    return Quoted(text, nullable=False)
+    prefix = f"{type_name}:"
+    plain = sa.func.concat(_text(f"'{prefix}'"), sa.cast(row.c.id, sa.Text))
+    return Quoted(base64_text(plain, len(prefix.encode()) + _UUID_TEXT), nullable=False)
 
 
 def _cursor(position: Any) -> Any:
     """pagination.encode_cursor: URL-safe base64 of `offset:<n>` (nothing to escape in
     JSON)."""
     plain = sa.func.concat(_text(f"'{CURSOR_PREFIX}'"), sa.cast(position, sa.Text))
-    return sa.func.translate(_base64(plain), _text("'+/'"), _text("'-_'"))
+    encoded = base64_text(plain, len(CURSOR_PREFIX.encode()) + _INTEGER_TEXT)
+    return sa.func.translate(encoded, _text("'+/'"), _text("'-_'"))
 
 
 def _iso_datetime(column: Any) -> Json | Quoted:

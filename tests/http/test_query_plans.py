@@ -12,6 +12,7 @@ page info and totals, aliases and `__typename`.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -354,6 +355,21 @@ async def callers(plans: PlanClient, session: AsyncSession) -> list[Caller]:
         Caller("other_admin", await _login(plans, "admin@nachbarstadt.example"), False),
         Caller("anonymous", None, False),
     ]
+
+
+async def test_base64_text_is_pythons_base64_on_one_line(connection: AsyncConnection) -> None:
+    """A plan's base64 (global IDs, cursors) is Python's (relay.to_base64): PostgreSQL's
+    line breaks are taken out wherever the text may reach a line's bytes, and there are
+    none to take out when the text can not: each text below, up to and past two lines
+    (multi-byte characters too), encoded knowing its exact size and knowing only a bound
+    above a line."""
+    texts = ["x" * size for size in range(1, 130)] + ["Zähler:" + "ü" * size for size in (20, 30)]
+    for text in texts:
+        size = len(text.encode())
+        for most_bytes in (size, query_plans.BASE64_LINE_BYTES + 200):
+            statement = sa.select(query_plans.base64_text(sa.literal(text, sa.Text), most_bytes))
+            encoded = (await connection.execute(statement)).scalar_one()
+            assert encoded == base64.b64encode(text.encode()).decode(), (size, most_bytes)
 
 
 async def test_plans_answer_as_the_executor_does_for_every_caller(
