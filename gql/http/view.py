@@ -52,6 +52,7 @@ from gql.http.plans import Plans
 from gql.http.reads import Reads, failed_on_database
 from gql.http.short_mutations import Shape, ShortMutations
 from gql.persisted_queries import PersistedQueries, PersistedQueryError
+from gql.resolvers import computed
 from gql.schema import build_schema, input_errors
 from gql.settings import Settings
 
@@ -306,9 +307,10 @@ class PortalGraphQL(GraphQL[Context, None]):
         started = time.perf_counter()
         engine, result = "none", None
         try:
-            engine, result = await self._execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            with computed.one_moment():
+                engine, result = await self._execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
         finally:
             self._observe(request_data.operation_name, request_data.query, engine, result, started)
         assert result is not None  # set unless an exception left the block

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,9 +64,27 @@ def _utc_now() -> datetime:
 clock: Callable[[], datetime] = _utc_now
 
 
+# The moment of the request being answered (`one_moment`), in its task's context.
+_HELD: ContextVar[datetime | None] = ContextVar("computations_moment", default=None)
+
+
 def moment() -> datetime:
-    """The moment a request's computations are for, on both engines."""
-    return clock()
+    """The moment a request's computations are for, on both engines: the one
+    `one_moment` holds for the request, else the clock's."""
+    held = _HELD.get()
+    return clock() if held is None else held
+
+
+@contextmanager
+def one_moment() -> Iterator[None]:
+    """A request's computations all for the moment it began, on whichever engines
+    answer it (both with QUERY_PLANS=compare, which compares the two answers): one
+    expiry for every link of an answer, one day for every rule."""
+    token = _HELD.set(clock())
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from gql.auth.links import links_for
 from gql.auth.tokens import TokenService
 from gql.domain.documents import Holder, LocalStorage
 from gql.downloads import content_disposition
+from gql.resolvers import computed
 from gql.settings import Settings
 from tests.conftest import ACTORS, GraphQLClient, contact_id, global_id, jwt_part
 from tests.document_helpers import invoice_of, storage_of, stored_bytes, stored_keys
@@ -47,6 +48,7 @@ DELETE = """mutation($id: ID!) { deleteDocument(input: {documentId: $id}) {
   __typename ... on DocumentDeleted { deletedId }
   ... on MutationError { code message field detail } } }"""
 DOCUMENT = """query($id: ID!) { node(id: $id) { ... on Document { name isNew downloadUrl } } }"""
+DOCUMENT_LINKS = "{ viewer { contact { documents { edges { node { downloadUrl } } } } } }"
 
 ANNA = ACTORS["customer"]
 JONAS = ACTORS["other_customer"]
@@ -597,3 +599,23 @@ def test_file_names_in_the_download_header_survive_any_client() -> None:
         'attachment; filename="Z_hlerstand _M_rz_.pdf";'
         " filename*=UTF-8''Z%C3%A4hlerstand%20%22M%C3%A4rz%22.pdf"
     )
+
+
+async def test_a_request_signs_its_links_for_the_moment_it_began(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every computation of a request is for the moment the request began
+    (computed.one_moment), however the clock moves while it is answered: the links of
+    one answer share one expiry, the executor's answer (the first time) as the plan's
+    (the second; QUERY_PLANS=compare computes both for one request and compares them)."""
+    bearer = await token(client, "anna")
+    began = datetime.now(UTC)
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(computed, "clock", lambda: began + timedelta(minutes=next(ticks)))
+    for engine in ("executor", "plan"):
+        data = await query(client, bearer, DOCUMENT_LINKS)
+        edges = data["viewer"]["contact"]["documents"]["edges"]
+        links = [edge["node"]["downloadUrl"] for edge in edges]
+        assert len(links) >= 2, engine
+        expiries = {parse_qs(urlsplit(link).query)["expires"][0] for link in links}
+        assert len(expiries) == 1, (engine, expiries)
