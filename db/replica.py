@@ -3,8 +3,11 @@
 A streaming replica replays the primary's write-ahead log (WAL) some time after the
 primary wrote it. Each process polls both servers (`watch`): the primary's WAL
 position first, then how far the replica has replayed. When the replica has replayed
-at least what the primary had written at the start of a poll, it holds everything
-committed before that moment: `caught_up_at`. The replica answers only while that
+at least what the primary had written at the start of a poll (this poll's or an
+earlier one's), it holds everything committed before that moment: `caught_up_at`, the
+newest such moment. (Only this poll's would never do while the primary writes
+steadily: the replica replays what the primary wrote a moment ago, never what it wrote
+at the start of the same poll.) The replica answers only while that
 moment is at most `max_lag` old (so a replica that is down, stuck or far behind is
 skipped within one poll), and a caller's reads go to it only once it has replayed
 the caller's own last write (`wrote_lsn`, gql/http/reads.py).
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -51,6 +55,9 @@ class ReplicaState:
     caught_up_at: float = float("-inf")
     # Set when a request met the replica down; cleared by the next successful poll.
     failed: bool = False
+    # The primary's positions at the polls' starts that the replica has not replayed
+    # yet, oldest first (within `max_lag`: an older one could not make it usable).
+    _pending: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
 
     def lag(self, now: float | None = None) -> float:
         """Seconds of writes the replica may be missing (at most; inf when unknown)."""
@@ -69,8 +76,12 @@ class ReplicaState:
             return
         self.failed = False
         self.replayed = replayed
-        if replayed >= primary:
-            self.caught_up_at = primary_at
+        pending = self._pending
+        pending.append((primary_at, primary))
+        while pending and pending[0][1] <= replayed:
+            self.caught_up_at = max(self.caught_up_at, pending.popleft()[0])
+        while pending and pending[0][0] < primary_at - self.max_lag:
+            pending.popleft()
 
 
 @dataclass

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from db.embedded import EmbeddedPostgres
-from db.replica import PRIMARY_POSITION
+from db.replica import POLL_SECONDS, PRIMARY_POSITION, ReplicaState
 from db.session import Database
 from gql.app import create_app
 from gql.auth.tokens import TokenService
@@ -65,11 +65,16 @@ class Replicated:
         await self.database.replica.poll(self.database.engine)
 
     async def caught_up(self) -> None:
-        """Until the replica has replayed what the primary has written now."""
+        """Until the replica has replayed what the primary has written now. The primary
+        flushes its WAL first (a commit with `synchronous_commit` on): the harness's
+        server runs with it off, and records other than commits (a standby snapshot, say)
+        may wait unflushed, so unsent, until the next flush, up to about 15 s later."""
         assert self.database.engine is not None
         assert self.database.replica is not None
-        async with self.database.engine.connect() as connection:
+        async with self.database.engine.begin() as connection:
+            await connection.execute(sa.text("SET LOCAL synchronous_commit = on"))
             target = (await connection.execute(PRIMARY_POSITION)).scalar_one()
+            await connection.execute(sa.text("SELECT pg_current_xact_id()"))
         deadline = time.monotonic() + 20
         while not (self.database.replica.state.replayed >= target and self.usable()):
             assert time.monotonic() < deadline, "the replica did not catch up"
@@ -217,6 +222,37 @@ async def test_a_logout_is_in_force_while_the_replica_still_holds_the_session(
     refused = await post(replicated.client, NAME, token)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_replica_a_moment_behind_a_primary_that_writes_steadily_is_caught_up() -> None:
+    """The primary writes between every poll's two questions, so the replica never holds
+    what the primary had written at the start of the same poll; it holds what it had
+    written a poll earlier, and that moment is how far behind it is: usable, its lag
+    one poll (not stale forever, as comparing each poll with itself alone judged it)."""
+    state = ReplicaState(max_lag=2)
+    for poll in range(1, 50):
+        at = poll * POLL_SECONDS
+        state.observed(at, primary=1000 * poll, replayed=1000 * (poll - 1) + 10)
+        if poll > 1:
+            assert state.caught_up_at == pytest.approx(at - POLL_SECONDS)
+            assert state.lag(at) == pytest.approx(POLL_SECONDS)
+
+
+def test_a_replica_holds_no_moment_whose_writes_it_has_not_replayed() -> None:
+    """Replay paused: the moment it caught up stays the last one it had replayed, the lag
+    grows past the limit (the primary answers), and once it replays again the newest
+    moment it holds counts; moments older than the limit are not kept."""
+    state = ReplicaState(max_lag=2)
+    state.observed(0.0, primary=100, replayed=100)
+    for poll in range(1, 40):  # 7.8 s of writes the replica does not replay
+        state.observed(poll * POLL_SECONDS, primary=100 + poll, replayed=100)
+    assert state.caught_up_at == 0.0
+    assert state.lag(39 * POLL_SECONDS) > state.max_lag
+    assert len(state._pending) <= 2 / POLL_SECONDS + 1
+    state.observed(8.0, primary=200, replayed=135)  # replayed up to the poll at 7.0 s
+    assert state.caught_up_at == pytest.approx(35 * POLL_SECONDS)
+    state.observed(8.2, primary=200, replayed=200)
+    assert state.caught_up_at == 8.2
 
 
 @pytest.mark.parametrize("seconds", ["0", "3601", "soon"])
