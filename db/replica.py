@@ -78,8 +78,8 @@ class ReplicaState:
         self.replayed = replayed
         pending = self._pending
         pending.append((primary_at, primary))
-        while pending and pending[0][1] <= replayed:
-            self.caught_up_at = max(self.caught_up_at, pending.popleft()[0])
+        while pending and pending[0][1] <= replayed:  # oldest first: the last is newest
+            self.caught_up_at = pending.popleft()[0]
         while pending and pending[0][0] < primary_at - self.max_lag:
             pending.popleft()
 

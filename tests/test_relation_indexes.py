@@ -64,6 +64,12 @@ def _serves(keys: list[Key], unique: bool, wanted: list[Key]) -> bool:
     return same or flipped
 
 
+def _wanted(relation: relations.Relation) -> list[Key]:
+    """The keys an index needs to read `relation` in its order: the parent's column,
+    then the order's columns."""
+    return [(relation.join[0], False), *relation.ordering()]
+
+
 def test_there_are_ranked_relations() -> None:
     assert {relation.model.__tablename__ for relation in RANKED} >= {"meter_reading"}
 
@@ -73,7 +79,7 @@ def test_a_ranked_relation_is_read_in_its_order_from_an_index(
     relation: relations.Relation,
 ) -> None:
     table = relation.model.__table__
-    wanted = [(relation.join[0], False), *relation.ordering()]
+    wanted = _wanted(relation)
     orders = _orders(table)
     assert any(_serves(keys, unique, wanted) for keys, unique in orders), (
         f"no index of {table.name} serves {wanted}: {orders}"
@@ -103,13 +109,13 @@ def test_a_meters_readings_are_listed_from_its_index_alone(name: str) -> None:
     lists = _READINGS_OF_A_METER.findall(sql)
     assert lists, sql
     table = relations.METER_READINGS.model.__table__
-    wanted = [(relations.METER_READINGS.join[0], False), *relations.METER_READINGS.ordering()]
+    wanted = _wanted(relations.METER_READINGS)
     (index,) = [
         index
         for index in table.indexes
         if _serves([_key(e) for e in index.expressions], bool(index.unique), wanted)
     ]
-    covered = {name for name, _ in map(_key, index.expressions)}
+    covered = {column for column, _ in map(_key, index.expressions)}
     covered |= set(index.dialect_options["postgresql"]["include"])
     for listed in lists:
         assert set(re.findall(r"meter_reading\.(\w+)", listed)) <= covered, listed
