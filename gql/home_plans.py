@@ -23,7 +23,7 @@ from db import models
 from gql.domain import publishing
 from gql.domain.portal_texts import chosen_language_sql, language_settings
 from gql.domain.scope import visible
-from gql.json_text import Json, json_list, json_object
+from gql.json_text import Json, json_object, json_rows
 from gql.query_plans import (
     ROOT_PLANS,
     NotPlannable,
@@ -124,8 +124,7 @@ def _tiles(compiler: _Compiler, tile_type: GraphQLObjectType, node: FieldNode, o
         (_key(selection), _tile_field(compiler, tile_type, selection, rows))
         for selection in compiler.selections(node, tile_type)
     )
-    listed = json_list(each, order_by=[rows.c.position])
-    return Json(sa.select(listed.sql).select_from(rows).scalar_subquery(), nullable=False)
+    return json_rows(each, rows, order_by=[rows.c.position])
 
 
 def _texts(content: Any, owner: Any) -> Any:
@@ -202,10 +201,9 @@ def _listed(
         .subquery(compiler._alias())
     )
     # In the derived table's order (query_plans._ordering says why no ORDER BY here).
-    listed = json_list(compiler.object(target, node, child))
-    value = sa.select(listed.sql).select_from(child)
+    listed = json_rows(compiler.object(target, node, child), child)
     where = rows.lists_where(tile.c.kind, tile.c.content["entity"].astext)
-    return Json(sa.case((where, value.scalar_subquery()), else_=sa.null()))
+    return Json(sa.case((where, listed.sql), else_=sa.null()))
 
 
 ROOT_PLANS["portalHome"] = portal_home

@@ -22,11 +22,16 @@ pieces of the outer one's `concat`:
 
 SQL NULL is written `null` (`concat` skips NULL arguments) by a `coalesce`, which a
 NOT NULL column of a plan's level needs not. A list is
-`concat('[', string_agg(item, ','), ']')`: `[]` without rows, as `json_agg`'s
-coalesced to `[]` was, its items in the order the aggregate reads its rows (as
-`json_agg`'s were). Keys are GraphQL names or the mark, never escaped: anything else is
-refused. Only the spacing differs from `json_build_object`'s (`{"a":1,"b":2}` for
-`{"a" : 1, "b" : 2}`): the same JSON.
+`'[' || array_to_string(ARRAY(SELECT item FROM rows), ',') || ']'` as pieces of the
+concat around it (`json_rows`): `[]` without rows, as `json_agg`'s coalesced to `[]`
+was, its items in the order the rows come (as `json_agg`'s were). An aggregate sets up
+and finishes its state at every execution, once per parent row of a nested list; an
+`ARRAY` sublink does not, so a plan's lists cost less (docs/performance.md). Where
+other aggregates read the same rows beside the list (a page's `pageInfo`), it is
+`concat('[', string_agg(item, ','), ']')` (`json_list`), one pass over them. Keys are
+GraphQL names or the mark, never escaped: anything else is refused. Only the spacing
+differs from `json_build_object`'s (`{"a":1,"b":2}` for `{"a" : 1, "b" : 2}`): the
+same JSON.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ __all__ = [
     "json_array",
     "json_list",
     "json_object",
+    "json_rows",
     "may_be_null",
     "object_opening",
     "quoted",
@@ -124,6 +130,22 @@ def json_list(item: Json, *, where: Any = None, order_by: Sequence[Any] = ()) ->
     # Without rows the aggregate is NULL, which concat skips: `[]`, also where its
     # pieces are written into another object's concat.
     return _concatenated([ARRAY_OPENING, listed], "]")
+
+
+def json_rows(item: Json, rows: Any, *, where: Any = None, order_by: Sequence[Any] = ()) -> Json:
+    """The list of `item` over the rows of `rows` (a derived table; those `where` holds
+    for), in the order it gives them or by `order_by`; `[]` without rows. Not an
+    aggregate: an `ARRAY` of the items joined by commas, written into the concat around
+    it (`json_list` is for a list read beside other aggregates of the same rows)."""
+    value = item.sql if not item.nullable else sa.func.coalesce(item.sql, _literal("null"))
+    listed = sa.select(value).select_from(rows)
+    if where is not None:
+        listed = listed.where(where)
+    if order_by:
+        listed = listed.order_by(*order_by)
+    # No item is NULL (array_to_string would skip it); without rows the text is empty.
+    items = sa.func.array_to_string(sa.func.array(listed.scalar_subquery()), _literal(","))
+    return _concatenated([ARRAY_OPENING, items], "]")
 
 
 def _key(key: str) -> str:

@@ -104,6 +104,7 @@ from gql.json_text import (
     json_array,
     json_list,
     json_object,
+    json_rows,
     may_be_null,
     quoted,
 )
@@ -871,8 +872,7 @@ class _Compiler:
         order = [_ordered(relation.model, name, down) for name, down in ordering]
         columns = sorted({*columns, *(name for name, _ in ordering)})
         child = self.rows(relation, row, columns).order_by(*order).subquery(self._alias())
-        listed = json_list(self.object(target, node, child))
-        return Json(sa.select(listed.sql).select_from(child).scalar_subquery(), nullable=False)
+        return json_rows(self.object(target, node, child), child)
 
     def node(self, node: FieldNode) -> Json:
         """`node(id:)`: a branch per row type the selection names in its fragments, the
@@ -1024,6 +1024,10 @@ class _Compiler:
                 .subquery(self._alias())
             )
             shown = None
+        # The page info's aggregates read the window beside the edges, in one pass
+        # over it; without them the edges are a list of their own (`json_rows`: no
+        # aggregate to set up and finish per parent row), the window read once.
+        aggregated = len(edges) > 1 or any(s.name.value == "pageInfo" for s in selections)
         pairs: list[tuple[str, Any]] = []
         for selection in selections:
             name = selection.name.value
@@ -1037,7 +1041,10 @@ class _Compiler:
             elif name == "edges":
                 edge = self.edge(edge_type, node_type, selection, window)
                 # In the window's order (`_ordering`).
-                value = json_list(edge, where=shown)
+                if aggregated:
+                    value = json_list(edge, where=shown)
+                else:
+                    value = json_rows(edge, window, where=shown)
             elif name == "pageInfo":
                 value = self.page_info(selection, window, offset, limit, shown)
             elif name == "totalCount":
@@ -1047,6 +1054,8 @@ class _Compiler:
             else:
                 raise NotPlannable(f"{connection_type.name}.{name}")
             pairs.append((_key(selection), value))
+        if not aggregated:
+            return json_object(pairs)
         # HAVING makes it one aggregate row even when no aggregate is selected.
         answer = sa.select(json_object(pairs).sql).select_from(window)
         return Json(answer.having(sa.true()).scalar_subquery(), nullable=False)
@@ -1335,12 +1344,12 @@ def _ordering(relation: Relation) -> tuple[tuple[str, bool], ...]:
     would never decide; without it the page is read from that index as it is, not
     sorted again). The rows come in the same order either way.
 
-    A level's aggregate (`json_text.json_list`) has no `ORDER BY` of its own: it reads its
-    derived table, sorted in this order (a page's `LIMIT` too) and read alone, without
-    a join, and PostgreSQL keeps a sorted subquery as it is (it never pulls one up into
-    the level above) and feeds its rows to the aggregate in that order. An `ORDER BY`
-    in the aggregate would sort them again, once per parent row (PostgreSQL 15 does
-    not see that they arrive sorted)."""
+    A level's list (`json_text.json_rows`, or `json_list`'s aggregate beside a page's
+    info) has no `ORDER BY` of its own: it reads its derived table, sorted in this order
+    (a page's `LIMIT` too) and read alone, without a join, and PostgreSQL keeps a sorted
+    subquery as it is (it never pulls one up into the level above) and lists its rows in
+    that order. An `ORDER BY` in the list would sort them again, once per parent row
+    (PostgreSQL 15 does not see that they arrive sorted)."""
     ordering = relation.ordering()
     if relation.parent is None:
         return ordering

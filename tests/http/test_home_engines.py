@@ -199,4 +199,4 @@ async def test_the_home_plan_computes_each_tiles_columns_once(
     (plan,) = {statement for statement in statements if is_plan(statement)}
     assert len(re.findall(r"-> \w+\.language\b", plan)) == 1, plan
     assert len(re.findall(r"-> \w+\.fallback\b", plan)) == 1, plan
-    assert re.search(r"\bOFFSET 0\) AS \w+\)", plan), plan
+    assert re.search(r"\bOFFSET 0\) AS (\w+) ORDER BY \1\.position\)", plan), plan

@@ -1162,6 +1162,16 @@ async def test_json_text_lists_objects_and_constants(connection: AsyncConnection
     ]
     assert [thing["n"] for thing in json.loads(odd_ones)] == [1, 3]
     assert nothing == "[]"
+    # The same lists without an aggregate (`json_rows`), a NULL item as `null`.
+    maybe = json_text.Json(sa.case((rows.c.n > 1, sa.literal_column("'[]'"))))
+    lists = [
+        json_text.json_rows(item, rows, order_by=[rows.c.n.desc()]),
+        json_text.json_rows(item, rows, where=rows.c.n % 2 == 1),
+        json_text.json_rows(item, rows, where=sa.false()),
+        json_text.json_rows(maybe, rows, order_by=[rows.c.n]),
+    ]
+    written = (await connection.execute(sa.select(*(each.sql for each in lists)))).one()
+    assert written == (listed, odd_ones, nothing, "[null,[],[]]")
 
 
 async def test_json_text_writes_not_null_columns_without_coalesce(
@@ -1274,16 +1284,38 @@ def test_an_order_stops_where_a_unique_constraint_leaves_no_ties() -> None:
         assert query_plans._ordering(relation) == relation.ordering()
 
 
-def test_aggregates_take_the_order_of_their_sorted_level() -> None:
-    """Every level's rows are sorted in its derived table and aggregated in that
-    order: no aggregate sorts them again (`string_agg(... ORDER BY ...)` sorts per
-    parent row), and a register's last reading is read by its unique index alone."""
+def test_lists_take_the_order_of_their_sorted_level() -> None:
+    """Every level's rows are sorted in its derived table and listed in that order: no
+    list sorts them again (an `ORDER BY` of its own would sort per parent row), no
+    list is an aggregate where no page info reads the rows beside it (`json_rows`),
+    and a register's last reading is read by its unique index alone."""
     sql = compile_plan(GRAPHQL_SCHEMA, CONTRACT_PAGE, None, ACTORS["customer"]).sql
-    assert "string_agg" in sql
-    assert " ORDER BY level_" not in sql  # an aggregate's own ORDER BY names the level
+    assert sql.count("array_to_string(array((SELECT") == 4  # meters, registers, readings, payments
+    assert "string_agg" not in sql
+    assert " ORDER BY level_" not in sql  # a list's own ORDER BY names the level
     assert "ORDER BY meter_reading.read_at DESC \n LIMIT" in sql
     assert "ORDER BY meter_register.obis_code) AS level_" in sql
     assert "ORDER BY payment.due_date DESC, payment.id \n LIMIT" in sql  # a window: cursors
+
+
+def test_a_page_read_beside_its_info_is_aggregated_in_one_pass() -> None:
+    """A page's edges without its info are a list of their own (no aggregate per
+    parent row); beside `pageInfo`, or asked for twice, edges and info are aggregates
+    of one pass over the page's rows."""
+
+    def sql(selection: str) -> str:
+        document = "{ viewer { contracts(first: 2) { " + selection + " } } }"
+        return compile_plan(GRAPHQL_SCHEMA, document, None, ACTORS["customer"]).sql
+
+    alone = sql("edges { node { number } }")
+    assert "array_to_string(array((SELECT" in alone
+    assert "string_agg" not in alone
+    beside = sql("pageInfo { hasNextPage } edges { node { number } }")
+    twice = sql("a: edges { node { number } } b: edges { node { id } }")
+    for statement, lists in ((beside, 1), (twice, 2)):
+        assert statement.count("string_agg(") == lists
+        assert "array_to_string" not in statement
+        assert statement.count("FROM contract") == 1
 
 
 def _portals_text(version: str, *, known: bool, increment: str = "10") -> str:
