@@ -15,7 +15,6 @@ from typing import Any, Protocol, TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -105,16 +104,20 @@ class ContractFacts:
 
 def _changes(action: str, contract_id: Any, organization_id: Any, now: datetime) -> Any:
     event = models.AuditEvent
-    return (
-        sa.select(sa.func.array_agg(aggregate_order_by(event.created_at, event.created_at.desc())))
+    # An ARRAY of the rows, not an aggregate (json_text says why): in the order of the
+    # entity's index, no sort; `{}` without changes.
+    newest_first = (
+        sa.select(event.created_at)
         .where(
             event.organization_id == organization_id,
             event.entity_id == contract_id,
             event.action == action,
             event.created_at > now - HISTORY,
         )
+        .order_by(event.created_at.desc())
         .scalar_subquery()
     )
+    return sa.func.array(newest_first, type_=postgresql.ARRAY(sa.DateTime(timezone=True)))
 
 
 def installment_changes(contract_id: Any, organization_id: Any, now: Any) -> Any:

@@ -32,6 +32,7 @@ from gql.auth.permissions import public
 from gql.context import Info
 from gql.domain import errors, portal_texts, readings, rules, self_service
 from gql.domain.scope import visible
+from gql.json_text import Json, json_rows
 from gql.resolvers.computed import PROCESS_PARAMETERS, Computed, Given, moment
 from gql.schema import enums
 from gql.schema.results import ErrorCode, aware
@@ -331,8 +332,8 @@ def _portals(actor: Actor, **parts: Any) -> Any:
         },
     }.items():
         pairs += [_text(f"'{name}'"), value]
-    described = sa.func.json_agg(sa.func.json_build_object(*pairs))
-    return sa.cast(sa.select(described).where(visible(portal, actor)).scalar_subquery(), sa.Text)
+    described = Json(sa.cast(sa.func.json_build_object(*pairs), sa.Text), nullable=False)
+    return json_rows(described, portal.__table__, where=visible(portal, actor)).sql
 
 
 def _published(portal: Mapping[str, Any]) -> _Published | None:
