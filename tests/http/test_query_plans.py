@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -1653,6 +1654,27 @@ def test_plans_write_their_json_without_postgresqls_json_functions(
     assert is_plan(sql)
     for function in ("json_build_object(", "json_agg(", "json_build_array("):
         assert function not in sql
+
+
+@pytest.mark.parametrize(
+    ("document", "operation", "actor"),
+    [
+        (workloads.DASHBOARD, None, "customer"),
+        (workloads.PORTAL_HOME, None, "customer"),
+        (workloads.CONTRACT, "Contract", "customer"),
+        (workloads.STAFF_PORTAL_USERS, None, "admin"),
+        (workloads.STAFF_CONTACTS, None, "admin"),
+    ],
+)
+def test_the_front_ends_pages_list_their_rows_without_aggregates(
+    document: str, operation: str | None, actor: str
+) -> None:
+    """The bench's pages, the computations' inputs included (the portals a contract's
+    rules choose among, its changes), list rows as ARRAY sublinks: no aggregate to set
+    up and finish per execution (no page of theirs asks for `pageInfo`)."""
+    sql = compile_plan(GRAPHQL_SCHEMA, document, operation, ACTORS[actor]).sql
+    assert not re.search(r"\b(string_agg|json_agg|jsonb_agg|array_agg)\(", sql)
+    assert "array((SELECT" in sql
 
 
 def test_a_plans_only_postgresql_json_is_its_computations_inputs() -> None:
