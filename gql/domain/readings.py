@@ -154,6 +154,10 @@ class Neighbours:
     history: list[Point]
 
 
+# The accepted readings a band is drawn from: those of the year before the moment.
+BAND_HISTORY = timedelta(days=366)
+
+
 def neighbours(stored: Sequence[Stored], moment: datetime, reset: datetime | None) -> Neighbours:
     """Rejected readings count for nothing; after a counter reset a reading is compared
     only with those of the same count (before or from the reset)."""
@@ -177,8 +181,7 @@ def neighbours(stored: Sequence[Stored], moment: datetime, reset: datetime | Non
         history=[
             Point(row.read_at, row.value)
             for row in before
-            if row.status is MeterReadingStatus.ACCEPTED
-            and row.read_at >= moment - timedelta(days=366)
+            if row.status is MeterReadingStatus.ACCEPTED and row.read_at >= moment - BAND_HISTORY
         ],
     )
 
@@ -566,10 +569,12 @@ async def submit(
     what the other committed), the writes in the same transaction.
     """
     key = _client_key(client_key)
+    moment = read_at or now
+    since = moment - BAND_HISTORY  # the readings read: `_counted_readings`
     found = (
         None
         if meter_id is None
-        else await _METER_AND_FACTS.fetchone(db, actor, meter_id, client_key=key)
+        else await _METER_AND_FACTS.fetchone(db, actor, meter_id, client_key=key, since=since)
     )
     if found is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
@@ -579,7 +584,7 @@ async def submit(
         actor,
         register=register,
         raw_value=raw_value,
-        moment=read_at or now,
+        moment=moment,
         key=key,
         override_plausibility=override_plausibility,
         origin=origin,
@@ -593,7 +598,7 @@ async def submit(
     locked = await locked_visible(db, models.Meter, meter_id, actor)
     if locked is None:
         raise ReadingRefused("METER_NOT_FOUND", "No such meter.", "meterId")
-    facts = await _submission_facts(db, actor, locked, key)
+    facts = await _submission_facts(db, actor, locked, key, since)
     done = await store(locked, facts, version_read=None)
     assert done is not None  # the meter is locked: nothing came between
     return done
@@ -922,10 +927,50 @@ class SubmissionFacts:
 
     earlier_id: uuid.UUID | None
     registers: list[Register]
-    stored: dict[uuid.UUID, list[Stored]]
+    stored: dict[uuid.UUID, list[Stored]]  # those `neighbours` can count at the moment
     period: Period
     needs_approval: bool
     audience: Audience | None
+
+
+def _counted_readings(meter_id: Any) -> Any:
+    """The readings of the meter `meter_id` that `neighbours` can count at the moment
+    whose `BAND_HISTORY` begins at the parameter `since`: those from `since` on (the
+    history, every reading after the moment, one at the moment itself) and, per
+    register, the newest not rejected before `since` (the previous reading when none in
+    the history comes before the moment). Whatever its counter reset, that one is the
+    previous reading if any before `since` is: a reading before it is older, and one
+    rejected never counts. So a submission reads a year of its meter, not its whole
+    history (daily readings for years)."""
+    reading, register = models.MeterReading, models.MeterRegister
+    columns = (reading.register_id, reading.read_at, reading.value, reading.status)
+    since = sa.bindparam("since", type_=sa.DateTime(timezone=True))
+    # `meter_id` may be a column of the statement around (the meter read first): that
+    # table is correlated, never read again here.
+    recent = (
+        sa.select(*columns)
+        .where(reading.meter_id == meter_id, reading.read_at >= since)
+        .correlate_except(reading)
+    )
+    before = (
+        sa.select(*columns)
+        .where(
+            reading.register_id == register.id,
+            reading.read_at < since,
+            reading.status != MeterReadingStatus.REJECTED,
+        )
+        .order_by(reading.read_at.desc())
+        .limit(1)
+        .lateral("before")
+    )
+    older = (
+        sa.select(*before.c)
+        .select_from(register)
+        .join(before, sa.true())
+        .where(register.meter_id == meter_id)
+        .correlate_except(register, before)
+    )
+    return sa.union_all(recent, older)
 
 
 def _facts(actor: Actor, meter_id: Any, contract_id: Any, meter: Any = None) -> sa.Select[Any]:
@@ -947,14 +992,15 @@ def _facts(actor: Actor, meter_id: Any, contract_id: Any, meter: Any = None) -> 
         .where(register.meter_id == meter_id)
         .lateral("registers")
     )
+    kept = _counted_readings(meter_id).subquery("kept")
     readings = (
         sa.select(
-            sa.func.array_agg(reading.register_id).label("register_ids"),
-            sa.func.array_agg(reading.read_at).label("read_ats"),
-            sa.func.array_agg(reading.value).label("values"),
-            sa.func.array_agg(sa.cast(reading.status, sa.Text)).label("statuses"),
+            sa.func.array_agg(kept.c.register_id).label("register_ids"),
+            sa.func.array_agg(kept.c.read_at).label("read_ats"),
+            sa.func.array_agg(kept.c.value).label("values"),
+            sa.func.array_agg(sa.cast(kept.c.status, sa.Text)).label("statuses"),
         )
-        .where(reading.meter_id == meter_id)
+        .select_from(kept)
         .lateral("readings")
     )
     earlier = (
@@ -1042,10 +1088,10 @@ def _read_facts(actor: Actor, row: Mapping[str, Any]) -> SubmissionFacts:
 
 
 async def _submission_facts(
-    db: AsyncSession, actor: Actor, meter: models.Meter, key: str
+    db: AsyncSession, actor: Actor, meter: models.Meter, key: str, since: datetime
 ) -> SubmissionFacts:
     row = await _FACTS.fetchone(
-        db, actor, meter_id=meter.id, contract_id=meter.contract_id, client_key=key
+        db, actor, meter_id=meter.id, contract_id=meter.contract_id, client_key=key, since=since
     )
     assert row is not None  # aggregates without GROUP BY: always one row
     return _read_facts(actor, row)

@@ -4,10 +4,12 @@ codes that need the database, safe retries (also concurrent ones), and who may s
 from __future__ import annotations
 
 import asyncio
+import operator
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models, raw
-from db.models.enums import Grant
+from db.models.enums import Grant, MeterReadingStatus
 from db.session import create_engine
 from gql.domain import notifications, readings, scope
 from gql.domain.audit import Origin
@@ -23,6 +25,7 @@ from gql.domain.notifications import Notifier
 from tests.conftest import ACTORS, GraphQLClient, global_id
 from tests.meter_helpers import SUBMIT, anna_meter, plausible_value, submit
 
+REJECTED = MeterReadingStatus.REJECTED
 NOTIFY = Notifier(sender="portal@example.org", staff_app_url="http://staff.example")
 
 
@@ -321,3 +324,86 @@ async def test_after_a_counter_reset_a_lower_reading_is_accepted(
         readAt=(reset_at - timedelta(hours=1)).isoformat(),
     )
     assert before["reason"] == "LESS_THAN_PREVIOUS"
+
+
+async def test_a_submission_reads_a_year_of_its_meter_and_counts_as_with_all_of_it(
+    session: AsyncSession,
+) -> None:
+    """A meter read daily for three years but for a year without readings, rejected
+    readings among them (the newest before the gap too) and a counter reset a
+    fortnight ago: the submission's facts hold the year before its moment and each register's
+    newest counted reading before that, and `neighbours` finds in them what it finds in
+    the whole history, for moments now, in the gap, before, at and after the reset and
+    at the year's edge."""
+    meter_id, _ = await anna_meter(session)
+    meter = await session.get_one(models.Meter, meter_id)
+    registers = list(
+        await session.scalars(
+            sa.select(models.MeterRegister).where(models.MeterRegister.meter_id == meter_id)
+        )
+    )
+    await session.execute(
+        sa.delete(models.MeterReading).where(models.MeterReading.meter_id == meter_id)
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    reset = now - timedelta(days=15)
+    meter.counter_reset_at = reset
+    statuses = list(MeterReadingStatus)
+    for register in registers:
+        for day in range(3 * 365, 0, -1):
+            if 30 < day < 400:
+                continue  # not read for a year (as by a yearly reading)
+            at = now - timedelta(days=day, hours=register.digits % 5)
+            counted = at - reset if at >= reset else at - (reset - timedelta(days=3 * 365))
+            session.add(
+                models.MeterReading(
+                    organization_id=meter.organization_id,
+                    meter_id=meter_id,
+                    register_id=register.id,
+                    read_at=at,
+                    value=Decimal(int(counted.total_seconds() // 3600)),
+                    # Every seventh rejected, the newest before the gap too.
+                    status=REJECTED
+                    if day % 7 == 0 or 400 <= day <= 403
+                    else statuses[day % 3 if day % 3 != 2 else 0],
+                    source=models.MeterReadingSource.IMPORT,
+                    client_key=f"history-{register.obis_code}-{day}",
+                )
+            )
+    await session.flush()
+    full = await readings.stored_readings(session.execute, [r.id for r in registers])
+    moments = [
+        now,
+        now - timedelta(days=31),  # its year within the gap: the previous is older
+        now - timedelta(days=90, hours=5),  # backdated, in the gap
+        reset,
+        reset - timedelta(hours=1),  # before the reset: compared with older ones
+        now - readings.BAND_HISTORY,
+        now - timedelta(days=500),
+    ]
+    actor = ACTORS["customer"]
+    for moment in moments:
+        since = moment - readings.BAND_HISTORY
+        row = await readings._FACTS.fetchone(
+            session,
+            actor,
+            meter_id=meter_id,
+            contract_id=meter.contract_id,
+            client_key="none",
+            since=since,
+        )
+        assert row is not None
+        facts = readings._read_facts(actor, row)
+        for register, stored in zip(registers, full, strict=True):
+            kept = facts.stored.get(register.id, [])
+            year = [each for each in stored if each.read_at >= since]
+            older = [
+                each for each in stored if each.read_at < since and each.status is not REJECTED
+            ]
+            assert len(kept) == len(year) + (1 if older else 0) < len(stored)
+            found, expected = (readings.neighbours(each, moment, reset) for each in (kept, stored))
+            # The history in any order: the band sorts it.
+            by_time = operator.attrgetter("read_at")
+            assert replace(found, history=sorted(found.history, key=by_time)) == replace(
+                expected, history=sorted(expected.history, key=by_time)
+            ), (moment, register.obis_code)
