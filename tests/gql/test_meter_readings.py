@@ -330,8 +330,8 @@ async def test_a_submission_reads_a_year_of_its_meter_and_counts_as_with_all_of_
     session: AsyncSession,
 ) -> None:
     """A meter read daily for three years but for a year without readings, rejected
-    readings among them (the newest before the gap too) and a counter reset a
-    fortnight ago: the submission's facts hold the year before its moment and each register's
+    readings among them (the newest before the gap too) and a counter reset a fortnight
+    ago: the submission's facts hold the year before its moment and each register's
     newest counted reading before that, and `neighbours` finds in them what it finds in
     the whole history, for moments now, in the gap, before, at and after the reset and
     at the year's edge."""
@@ -348,7 +348,6 @@ async def test_a_submission_reads_a_year_of_its_meter_and_counts_as_with_all_of_
     now = datetime.now(UTC).replace(microsecond=0)
     reset = now - timedelta(days=15)
     meter.counter_reset_at = reset
-    statuses = list(MeterReadingStatus)
     for register in registers:
         for day in range(3 * 365, 0, -1):
             if 30 < day < 400:
@@ -365,7 +364,9 @@ async def test_a_submission_reads_a_year_of_its_meter_and_counts_as_with_all_of_
                     # Every seventh rejected, the newest before the gap too.
                     status=REJECTED
                     if day % 7 == 0 or 400 <= day <= 403
-                    else statuses[day % 3 if day % 3 != 2 else 0],
+                    else MeterReadingStatus.PENDING_REVIEW
+                    if day % 3 == 1
+                    else MeterReadingStatus.ACCEPTED,
                     source=models.MeterReadingSource.IMPORT,
                     client_key=f"history-{register.obis_code}-{day}",
                 )
