@@ -395,6 +395,12 @@ async def test_a_submission_reads_a_year_of_its_meter_and_counts_as_with_all_of_
         )
         assert row is not None
         facts = readings._read_facts(actor, row)
+        # The same from the statement that reads the meter first (unlocked).
+        first = await readings._METER_AND_FACTS.fetchone(
+            session, actor, meter_id, client_key="none", since=since
+        )
+        assert first is not None
+        assert readings._read_facts(actor, first).stored == facts.stored
         for register, stored in zip(registers, full, strict=True):
             kept = facts.stored.get(register.id, [])
             year = [each for each in stored if each.read_at >= since]
