@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -16,7 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.util.concurrency import in_greenlet
+from sqlalchemy.util import queue as sqla_queue
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from db.raw import LEAN, connection_broken
 from db.replica import Replica, ReplicaState
@@ -28,11 +31,66 @@ POOL_SIZE = 20  # connections per process, opened when first needed and then kep
 POOL_WAIT_LISTENERS: list[Callable[[int], None]] = []
 
 
+class FairQueue(sqla_queue.AsyncAdaptedQueue[Any]):
+    """The pool's queue of idle connections, handing them out first come, first served.
+
+    SQLAlchemy's async queue takes an idle connection whenever there is one, and
+    asyncio's `Queue.get` lets a newcomer take the connection a `put` woke the first
+    waiter for (that waiter then queues again at the back): under contention a request
+    could wait while later ones were served (staffContacts, 32 at a time on 20
+    connections: p99 about 365 ms in process, 190-240 with arrivals served in order,
+    p50 unchanged). Here a connection put back while checkouts wait goes to the one
+    that waited longest, and nobody takes an idle connection past a waiting one."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self.waiting: deque[asyncio.Future[Any]] = deque()
+
+    def get_nowait(self) -> Any:
+        if any(not waiter.done() for waiter in self.waiting):
+            raise sqla_queue.Empty()  # not past those waiting
+        return super().get_nowait()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        try:
+            return self.get_nowait()
+        except sqla_queue.Empty:
+            if not block:
+                raise
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        try:
+            return await_(asyncio.wait_for(asyncio.shield(waiter), timeout))
+        except BaseException as error:
+            waiter.cancel()  # nothing, if a connection was handed over meanwhile
+            if not waiter.cancelled():
+                self.put_nowait(waiter.result())  # to the next in line
+            if waiter in self.waiting:
+                self.waiting.remove(waiter)
+            if isinstance(error, TimeoutError):
+                raise sqla_queue.Empty() from error
+            raise
+
+    def put_nowait(self, item: Any) -> None:
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        self.put_nowait(item)  # the pool never fills its queue: it holds every connection
+
+
 class WaitCountingPool(sa.pool.AsyncAdaptedQueuePool):
     """The async queue pool, telling `POOL_WAIT_LISTENERS` about each checkout that
     waits: every connection the pool may open is open and none is idle. Any other
     checkout takes an idle connection or opens one at once, and is not told (two gauge
-    updates per request otherwise, for a wait of no time)."""
+    updates per request otherwise, for a wait of no time). Its queue serves checkouts
+    in the order they came (`FairQueue`)."""
+
+    _queue_class = FairQueue
 
     def lends_without_io(self) -> bool:
         """Whether a checkout would take an idle connection without I/O of the pool's
@@ -41,7 +99,8 @@ class WaitCountingPool(sa.pool.AsyncAdaptedQueuePool):
         `is_closed()` instead). Should that connection turn out closed or invalidated,
         replacing it needs the server: `_connect` refuses outside the greenlet, and the
         caller goes the greenlet's way."""
-        return bool(self.checkedin()) and not self._pre_ping
+        waiting = cast(FairQueue, self._pool).waiting
+        return bool(self.checkedin()) and not waiting and not self._pre_ping
 
     def _do_get(self) -> Any:
         if not (self._pool.empty() and -1 < self._max_overflow <= self._overflow):

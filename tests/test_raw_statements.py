@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.util import concurrency
+from sqlalchemy.util import queue as sqla_queue
 
 from db import models, raw
 from db.raw import Prepared, Writes
-from db.session import Database, WaitCountingPool
+from db.session import Database, FairQueue, WaitCountingPool
 from tests.conftest import ACTORS
 from tests.statement_helpers import counting_statements
 
@@ -208,3 +209,60 @@ async def test_writes_unless_changed_write_all_rows_at_the_version_read_and_none
         .order_by(models.AuditEvent.ip_address)
     )
     assert [str(address) for address in stored] == ["10.0.0.1", "10.0.0.2"]
+
+
+async def test_checkouts_are_served_in_the_order_they_came(database_url: str) -> None:
+    """With every connection busy, a connection put back goes to the checkout that has
+    waited longest, one that gave up waiting (a cancelled request) is passed over, and a
+    checkout arriving just then queues behind the others instead of taking it (the idle
+    connection's way of `on_pool` included)."""
+    database = Database.from_url(database_url, pool_size=1)
+    assert database.engine is not None
+    engine = database.engine
+    served: list[str] = []
+
+    async def checkout(name: str) -> None:
+        async def call(_driver: Any) -> None:
+            served.append(name)
+            await asyncio.sleep(0.01)
+
+        await raw.on_pool(engine, call)
+
+    try:
+        async with engine.connect() as held:
+            await held.exec_driver_sql("SELECT 1")
+            waiting = {}
+            for name in ["first", "gone", "second", "third"]:
+                waiting[name] = asyncio.create_task(checkout(name))
+                await asyncio.sleep(0.01)  # each in line before the next
+            waiting.pop("gone").cancel()
+        late = asyncio.create_task(checkout("late"))  # as the connection is put back
+        await asyncio.gather(*waiting.values(), late)
+        assert served == ["first", "second", "third", "late"]
+        assert await raw.on_pool(engine, _backend)  # the connection still lent
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_put_back_is_not_taken_past_a_waiting_checkout() -> None:
+    """The pool's queue (`FairQueue`): a connection put back while a checkout waits is
+    that checkout's, even before it has run again; a newcomer finds the queue empty
+    (asyncio's own queue would give it the connection and send the waiter to the back),
+    and a waiter that gave up is passed over."""
+    queue = FairQueue(2)
+
+    def waiting() -> asyncio.Task[Any]:
+        return asyncio.create_task(concurrency.greenlet_spawn(queue.get, True, None))
+
+    first, gone, second = waiting(), waiting(), waiting()
+    await asyncio.sleep(0.01)
+    assert len(queue.waiting) == 3
+    gone.cancel()
+    await asyncio.sleep(0.01)
+    queue.put_nowait("one")
+    with pytest.raises(sqla_queue.Empty):
+        queue.get_nowait()  # a newcomer, before `first` has run again
+    queue.put_nowait("two")
+    assert (await first, await second) == ("one", "two")
+    queue.put_nowait("three")
+    assert queue.get_nowait() == "three"  # nobody waiting: taken at once
