@@ -44,10 +44,12 @@ class FairQueue(sqla_queue.AsyncAdaptedQueue[Any]):
 
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
+        # The checkouts waiting, first come first: each leaves it as it is handed a
+        # connection (`put_nowait`) or gives up (`get`), so none in it is done.
         self.waiting: deque[asyncio.Future[Any]] = deque()
 
     def get_nowait(self) -> Any:
-        if any(not waiter.done() for waiter in self.waiting):
+        if self.waiting:
             raise sqla_queue.Empty()  # not past those waiting
         return super().get_nowait()
 
@@ -72,12 +74,10 @@ class FairQueue(sqla_queue.AsyncAdaptedQueue[Any]):
             raise
 
     def put_nowait(self, item: Any) -> None:
-        while self.waiting:
-            waiter = self.waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(item)
-                return
-        super().put_nowait(item)
+        if self.waiting:
+            self.waiting.popleft().set_result(item)
+        else:
+            super().put_nowait(item)
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         self.put_nowait(item)  # the pool never fills its queue: it holds every connection

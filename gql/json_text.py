@@ -121,8 +121,7 @@ def json_array(values: Sequence[Any]) -> Json:
 def json_list(item: Json, *, where: Any = None, order_by: Sequence[Any] = ()) -> Json:
     """An aggregate: the list of `item` over the rows it reads (those `where` holds
     for), in the order it reads them or by `order_by`; `[]` without rows."""
-    value = item.sql if not item.nullable else sa.func.coalesce(item.sql, _literal("null"))
-    listed: Any = sa.func.string_agg(value, _literal(","))
+    listed: Any = sa.func.string_agg(_item(item), _literal(","))
     if order_by:
         listed = sa.aggregate_order_by(listed, *order_by)
     if where is not None:
@@ -137,8 +136,7 @@ def json_rows(item: Json, rows: Any, *, where: Any = None, order_by: Sequence[An
     for), in the order it gives them or by `order_by`; `[]` without rows. Not an
     aggregate: an `ARRAY` of the items joined by commas, written into the concat around
     it (`json_list` is for a list read beside other aggregates of the same rows)."""
-    value = item.sql if not item.nullable else sa.func.coalesce(item.sql, _literal("null"))
-    listed = sa.select(value).select_from(rows)
+    listed = sa.select(_item(item)).select_from(rows)
     if where is not None:
         listed = listed.where(where)
     if order_by:
@@ -146,6 +144,11 @@ def json_rows(item: Json, rows: Any, *, where: Any = None, order_by: Sequence[An
     # No item is NULL (array_to_string would skip it); without rows the text is empty.
     items = sa.func.array_to_string(sa.func.array(listed.scalar_subquery()), _literal(","))
     return _concatenated([ARRAY_OPENING, items], "]")
+
+
+def _item(item: Json) -> Any:
+    """A list's item as one SQL text, NULL written `null`."""
+    return item.sql if not item.nullable else sa.func.coalesce(item.sql, _literal("null"))
 
 
 def _key(key: str) -> str:
